@@ -1,0 +1,38 @@
+import { Command, CommanderError } from 'commander';
+import { InputError } from '../errors';
+import { registerLocal } from './commands/local';
+import { registerLake } from './commands/lake';
+import { registerQuery } from './commands/query';
+import { registerDemo } from './commands/demo';
+
+/** Builds the `quant` program. Each area registers its own sub-commands. */
+export function buildProgram(): Command {
+  const program = new Command('quant')
+    .description('Quant platform CLI: local cloud, data lake, backtests, risk, ingestion, feeds, vendor sync')
+    .showHelpAfterError()
+    .exitOverride();
+  registerLocal(program);
+  registerLake(program);
+  registerQuery(program);
+  registerDemo(program);
+  return program;
+}
+
+/** Runs the CLI; returns the process exit code (0 ok, 2 bad input, 1 other failure). */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv as string[]);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof InputError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  }
+}
