@@ -1,0 +1,164 @@
+/**
+ * Hosts the local stand-ins (s3rver, kinesalite, dynalite) in one child process on 127.0.0.1.
+ * A separate process because s3rver's ListObjectsV2 continuation tokens use DES, which Node 20
+ * only allows with --openssl-legacy-provider (NOTES.md), and so `quant local up` can detach it.
+ *
+ * Protocol: started with IPC; sends { type: 'ready', ports } once listening, or { type: 'error' }.
+ * Without --detached it exits when the parent disconnects, so servers never outlive their owner.
+ */
+import crypto from 'node:crypto';
+import fs, { mkdirSync, promises as fsp } from 'node:fs';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { LOCAL_BUCKET_NAMES } from './buckets';
+
+const require = createRequire(import.meta.url);
+
+interface HostArgs {
+  dataDir: string;
+  detached: boolean;
+  ports: { s3: number; kinesis: number; dynamodb: number };
+}
+
+function parseArgs(argv: readonly string[]): HostArgs {
+  const get = (name: string): string | undefined => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const dataDir = get('data-dir');
+  if (!dataDir) throw new Error('--data-dir is required');
+  return {
+    dataDir,
+    detached: argv.includes('--detached'),
+    ports: {
+      s3: Number(get('s3-port') ?? 0),
+      kinesis: Number(get('kinesis-port') ?? 0),
+      dynamodb: Number(get('dynamodb-port') ?? 0),
+    },
+  };
+}
+
+/**
+ * s3rver writes objects in place, so an upload cut off half-way leaves a truncated object visible.
+ * Real S3 never shows a partial PUT: write to a temporary file, check the length, then rename.
+ */
+function makeS3rverPutsAtomic(): void {
+  const FilesystemStore = require('s3rver/lib/stores/filesystem.js');
+  FilesystemStore.prototype.putObject = async function putObject(object: {
+    bucket: string;
+    key: string;
+    content: Buffer | NodeJS.ReadableStream;
+    metadata: Record<string, string>;
+    size: number;
+  }) {
+    const objectPath: string = this.getResourcePath(object.bucket, object.key, 'object');
+    await fsp.mkdir(path.dirname(objectPath), { recursive: true });
+    const tmp = `${objectPath}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.partial`;
+    const md5 = crypto.createHash('md5');
+    let size = 0;
+    try {
+      if (Buffer.isBuffer(object.content)) {
+        md5.update(object.content);
+        size = object.content.length;
+        await fsp.writeFile(tmp, object.content);
+      } else {
+        const counter = new Transform({
+          transform(chunk: Buffer, _enc, cb) {
+            md5.update(chunk);
+            size += chunk.length;
+            cb(null, chunk);
+          },
+        });
+        await pipeline(object.content, counter, fs.createWriteStream(tmp));
+      }
+      const expected = object.size;
+      if (Number.isFinite(expected) && expected !== size) {
+        throw new Error(`incomplete upload: ${size} of ${expected} bytes`);
+      }
+      const digest = md5.digest('hex');
+      await this.putMetadata(object.bucket, object.key, object.metadata, digest);
+      await fsp.rename(tmp, objectPath);
+      return { size, md5: digest };
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
+  };
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  for (const d of ['s3', 'kinesis', 'dynamodb']) mkdirSync(path.join(args.dataDir, d), { recursive: true });
+
+  makeS3rverPutsAtomic();
+  const S3rver = require('s3rver');
+  const s3 = new S3rver({
+    address: '127.0.0.1',
+    port: args.ports.s3,
+    silent: true,
+    directory: path.join(args.dataDir, 's3'),
+    configureBuckets: LOCAL_BUCKET_NAMES.map((name) => ({ name })),
+  });
+  const s3Address = (await s3.run()) as AddressInfo;
+
+  const kinesalite = require('kinesalite');
+  const kinesis: Server = kinesalite({
+    path: path.join(args.dataDir, 'kinesis'),
+    createStreamMs: 0,
+    deleteStreamMs: 0,
+    updateStreamMs: 0,
+    shardLimit: 100,
+  });
+  const kinesisPort = await listen(kinesis, args.ports.kinesis);
+
+  const dynalite = require('dynalite');
+  const dynamo: Server = dynalite({
+    path: path.join(args.dataDir, 'dynamodb'),
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
+  const dynamoPort = await listen(dynamo, args.ports.dynamodb);
+
+  let closing = false;
+  const close = async (): Promise<void> => {
+    if (closing) return;
+    closing = true;
+    await Promise.allSettled([
+      s3.close(),
+      new Promise((r) => kinesis.close(r)),
+      new Promise((r) => dynamo.close(r)),
+    ]);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void close());
+  process.on('SIGINT', () => void close());
+  process.on('message', (m: { type?: string }) => {
+    if (m?.type === 'stop') void close();
+  });
+  if (!args.detached) process.on('disconnect', () => void close());
+
+  process.send?.({
+    type: 'ready',
+    pid: process.pid,
+    ports: { s3: s3Address.port, kinesis: kinesisPort, dynamodb: dynamoPort },
+  });
+  if (args.detached) process.disconnect?.();
+}
+
+main().catch((err: unknown) => {
+  process.send?.({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+  console.error(err);
+  process.exit(1);
+});
