@@ -4,17 +4,26 @@ import { registerLocal } from './commands/local';
 import { registerLake } from './commands/lake';
 import { registerQuery } from './commands/query';
 import { registerDemo } from './commands/demo';
+import { registerRisk } from './commands/risk';
+import { registerFeed } from './commands/feed';
 
 /** Builds the `quant` program. Each area registers its own sub-commands. */
 export function buildProgram(): Command {
   const program = new Command('quant')
     .description('Quant platform CLI: local cloud, data lake, backtests, risk, ingestion, feeds, vendor sync')
+    .option('--data-dir <dir>', 'local cloud state directory (default .quant, or $QUANT_DATA_DIR)')
+    .option(
+      '--aws',
+      'use AWS (standard credentials, region and the stack outputs in env) instead of the local cloud',
+    )
     .showHelpAfterError()
     .exitOverride();
   registerLocal(program);
   registerLake(program);
   registerQuery(program);
   registerDemo(program);
+  registerRisk(program);
+  registerFeed(program);
   return program;
 }
 
@@ -32,7 +41,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`error: ${err.message}\n`);
       return 2;
     }
-    process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    const detail =
+      err instanceof Error
+        ? process.env.QUANT_DEBUG
+          ? (err.stack ?? err.message)
+          : err.message
+        : String(err);
+    process.stderr.write(`error: ${detail}\n`);
     return 1;
   }
 }

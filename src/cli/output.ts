@@ -56,9 +56,14 @@ export function formatTable(rows: readonly Row[], columns?: readonly string[]): 
   const cols = columns ?? (rows.length > 0 ? Object.keys(rows[0]) : []);
   const body = rows.map((r) => cols.map((c) => cell(r[c])));
   const widths = cols.map((c, i) => Math.max(c.length, ...body.map((b) => b[i].length)));
-  const numeric = cols.map((c) => rows.every((r) => r[c] === null || ['number', 'bigint'].includes(typeof r[c])));
+  const numeric = cols.map((c) =>
+    rows.every((r) => r[c] === null || ['number', 'bigint'].includes(typeof r[c])),
+  );
   const line = (vals: readonly string[]): string =>
-    vals.map((v, i) => (numeric[i] ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join('  ').trimEnd();
+    vals
+      .map((v, i) => (numeric[i] ? v.padStart(widths[i]) : v.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 

@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { InputError } from '../../errors';
+import { withPlatform, type GlobalOptions } from '../context';
+import { formatCsv, formatTable, printJson } from '../output';
+
+/** `quant query "<SQL>"`: the lake through Athena (AWS) or DuckDB (local), same table names. */
+export function registerQuery(program: Command): void {
+  program
+    .command('query')
+    .description('run SQL over the lake tables (ticks, bars, backtest_results, ...)')
+    .argument('<sql>', 'the query')
+    .option('--format <format>', 'table | csv | json', 'table')
+    .option('--json', 'same as --format json')
+    .action(async (sql: string, opts: { format: string; json?: boolean }, cmd: Command) => {
+      const format = opts.json ? 'json' : opts.format;
+      if (!['table', 'csv', 'json'].includes(format)) {
+        throw new InputError(`--format: "${format}" is not one of table, csv, json`, 'format');
+      }
+      await withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
+        const engine = await ctx.query();
+        const rows = await engine.query(sql);
+        if (format === 'json') printJson(rows);
+        else if (format === 'csv') console.log(formatCsv(rows));
+        else console.log(`${formatTable(rows)}\n(${rows.length} row${rows.length === 1 ? '' : 's'})`);
+      });
+    });
+}

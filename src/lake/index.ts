@@ -1,0 +1,5 @@
+export * from './tables';
+export * from './buckets';
+export * from './writer';
+export * from './query';
+export * from './bars';
