@@ -1,0 +1,425 @@
+/**
+ * The pre-trade risk engine: pure and allocation-light, so one check against a 1,000-position
+ * portfolio costs a few map lookups. `snapshot()` aggregates the portfolio once (gross, net,
+ * region / asset-class / sector sums, VaR scenario P&L); `check()` then adjusts only the
+ * ordered symbol's contribution.
+ *
+ * Money is summed in integer cents (each position's notional is rounded to the cent), so sums
+ * are exact and a ratio of two sums is the correctly rounded double of the exact ratio: an
+ * exposure exactly at its limit compares equal to it, never a hair above.
+ */
+import type { ReturnsWindow } from './var';
+import { Z99, quantileInPlace } from './var';
+import type {
+  Breach,
+  Limits,
+  RiskConfig,
+  RiskDecision,
+  RiskOrder,
+  RiskPortfolio,
+  RuleId,
+  Security,
+  TradingState,
+} from './types';
+
+const STATE_RANK: Readonly<Record<TradingState, number>> = { ACTIVE: 0, REDUCING: 1, HALTED: 2 };
+
+/** The more restrictive of two states. */
+export function mostRestrictive(a: TradingState, b: TradingState): TradingState {
+  return STATE_RANK[a] >= STATE_RANK[b] ? a : b;
+}
+
+/**
+ * The state the drawdown and daily-loss limits force: HALTED at or beyond `maxDrawdown` from
+ * the peak NAV, REDUCING at or beyond `maxDailyLoss` since the start of the day.
+ */
+export function automaticState(portfolio: RiskPortfolio, limits: Limits): TradingState {
+  const { nav, peakNav, startOfDayNav } = portfolio;
+  if (limits.maxDrawdown !== undefined && peakNav !== undefined && peakNav > 0) {
+    if ((peakNav - nav) / peakNav >= limits.maxDrawdown) return 'HALTED';
+  }
+  if (limits.maxDailyLoss !== undefined && startOfDayNav !== undefined && startOfDayNav > 0) {
+    if ((startOfDayNav - nav) / startOfDayNav >= limits.maxDailyLoss) return 'REDUCING';
+  }
+  return 'ACTIVE';
+}
+
+export function toCents(money: number): number {
+  return Math.round(money * 100);
+}
+
+interface Holding {
+  qty: number;
+  price: number;
+  /** |qty| × price in cents. */
+  absCents: number;
+  /** Signed notional in cents. */
+  signedCents: number;
+}
+
+/** A portfolio prepared for fast checks. Mutated only by `RiskEngine.apply`. */
+export interface PortfolioSnapshot {
+  readonly nav: number;
+  readonly navCents: number;
+  /** Declared state escalated by the automatic drawdown / daily-loss transitions. */
+  readonly state: TradingState;
+  readonly holdings: Map<string, Holding>;
+  grossCents: number;
+  netCents: number;
+  readonly region: Map<string, number>;
+  readonly assetClass: Map<string, number>;
+  readonly sector: Map<string, number>;
+  readonly locates: Readonly<Record<string, number>>;
+  /** Historical scenario P&L of the current holdings (money), when a returns window is set. */
+  pnl?: Float64Array;
+  /** Parametric: portfolio variance and per-symbol Σ_j cov(s, j) e_j (lazy). */
+  variance?: number;
+  readonly covDot: Map<string, number>;
+  /** Σ|exposure| cents of other holdings correlated with a symbol (lazy). */
+  readonly correlated: Map<string, number>;
+}
+
+export interface CheckOptions {
+  /** Resize an order that breaches only quantity-dependent rules. */
+  readonly resize?: boolean;
+  /** Clock for the stale-reference rule, epoch ms. @default Date.now() */
+  readonly now?: number;
+  /** Orders this strategy sent in the last second (before this one). @default 0 */
+  readonly ordersInLastSecond?: number;
+}
+
+function addTo(map: Map<string, number>, key: string | undefined, cents: number): void {
+  if (key === undefined) return;
+  map.set(key, (map.get(key) ?? 0) + cents);
+}
+
+export class RiskEngine {
+  readonly limits: Limits;
+  readonly securities: Readonly<Record<string, Security>>;
+  private readonly window?: ReturnsWindow;
+  private readonly scratch: Float64Array;
+
+  constructor(config: RiskConfig, window?: ReturnsWindow) {
+    this.limits = config.limits;
+    this.securities = config.securities;
+    this.window = window;
+    this.scratch = new Float64Array(window?.length ?? 0);
+  }
+
+  private security(symbol: string): Security | undefined {
+    return Object.hasOwn(this.securities, symbol) ? this.securities[symbol] : undefined;
+  }
+
+  /** Aggregates a portfolio once for any number of checks. */
+  snapshot(portfolio: RiskPortfolio): PortfolioSnapshot {
+    const snap: PortfolioSnapshot = {
+      nav: portfolio.nav,
+      navCents: toCents(portfolio.nav),
+      state: mostRestrictive(portfolio.state, automaticState(portfolio, this.limits)),
+      holdings: new Map(),
+      grossCents: 0,
+      netCents: 0,
+      region: new Map(),
+      assetClass: new Map(),
+      sector: new Map(),
+      locates: portfolio.locates ?? {},
+      covDot: new Map(),
+      correlated: new Map(),
+    };
+    // Several lines for one symbol are netted into one holding (valued at the last price).
+    const qty = new Map<string, { qty: number; price: number }>();
+    for (const p of portfolio.positions) {
+      const prev = qty.get(p.symbol);
+      qty.set(p.symbol, { qty: (prev?.qty ?? 0) + p.qty, price: p.price });
+    }
+    for (const [symbol, { qty: q, price }] of qty) {
+      const absCents = toCents(Math.abs(q) * price);
+      const h: Holding = { qty: q, price, absCents, signedCents: q < 0 ? -absCents : absCents };
+      snap.holdings.set(symbol, h);
+      this.addHolding(snap, symbol, h, 1);
+    }
+    if (this.window && this.needsVar()) {
+      const pnl = new Float64Array(this.window.length);
+      for (const [symbol, h] of snap.holdings) {
+        const r = this.window.get(symbol);
+        if (!r) continue;
+        const e = h.signedCents / 100;
+        for (let t = 0; t < pnl.length; t++) pnl[t] += e * r[t];
+      }
+      snap.pnl = pnl;
+    }
+    return snap;
+  }
+
+  private needsVar(): boolean {
+    return this.limits.varBudget !== undefined;
+  }
+
+  private addHolding(snap: PortfolioSnapshot, symbol: string, h: Holding, sign: 1 | -1): void {
+    snap.grossCents += sign * h.absCents;
+    snap.netCents += sign * h.signedCents;
+    const sec = this.security(symbol);
+    if (sec) {
+      addTo(snap.region, sec.region, sign * h.absCents);
+      addTo(snap.assetClass, sec.assetClass, sign * h.absCents);
+      addTo(snap.sector, sec.sector, sign * h.absCents);
+    }
+  }
+
+  /** Books an executed quantity into the snapshot (basket checks, paper trading). */
+  apply(snap: PortfolioSnapshot, order: RiskOrder, qty: number): void {
+    if (qty === 0) return;
+    const prev = snap.holdings.get(order.symbol);
+    const newQty = (prev?.qty ?? 0) + (order.side === 'buy' ? qty : -qty);
+    if (prev) this.addHolding(snap, order.symbol, prev, -1);
+    const absCents = toCents(Math.abs(newQty) * order.price);
+    const h: Holding = {
+      qty: newQty,
+      price: order.price,
+      absCents,
+      signedCents: newQty < 0 ? -absCents : absCents,
+    };
+    snap.holdings.set(order.symbol, h);
+    this.addHolding(snap, order.symbol, h, 1);
+    const d = (h.signedCents - (prev?.signedCents ?? 0)) / 100;
+    const r = this.window?.get(order.symbol);
+    if (snap.pnl && r) for (let t = 0; t < snap.pnl.length; t++) snap.pnl[t] += d * r[t];
+    snap.variance = undefined;
+    snap.covDot.clear();
+    snap.correlated.clear();
+  }
+
+  /** Checks one order; `snapshot` is not changed. */
+  check(snap: PortfolioSnapshot, order: RiskOrder, options: CheckOptions = {}): RiskDecision {
+    const breaches: Breach[] = [];
+    const sec = this.security(order.symbol);
+    this.fixedRules(snap, order, sec, options, breaches);
+    const fixedCount = breaches.length;
+    this.quantityRules(snap, order, sec, order.qty, breaches);
+    if (breaches.length === 0) return { decision: 'approve', breaches, approvedQty: order.qty };
+    if (!options.resize || fixedCount > 0) return { decision: 'reject', breaches, approvedQty: 0 };
+    // Each quantity rule's feasible set is an interval [0, qmax] (values are convex in the
+    // quantity), so the largest passing quantity is found by bisection with the same rules.
+    let lo = 0;
+    let hi = order.qty;
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (this.quantityRules(snap, order, sec, mid, null)) hi = mid;
+      else lo = mid;
+    }
+    if (lo === 0) return { decision: 'reject', breaches, approvedQty: 0 };
+    return { decision: 'resize', breaches, approvedQty: lo };
+  }
+
+  /** Checks a basket in order; each approved (or resized) order is booked before the next. */
+  checkBasket(
+    portfolio: RiskPortfolio,
+    orders: readonly RiskOrder[],
+    options: CheckOptions = {},
+  ): RiskDecision[] {
+    const snap = this.snapshot(portfolio);
+    const out: RiskDecision[] = [];
+    for (const o of orders) {
+      const d = this.check(snap, o, options);
+      if (d.approvedQty > 0) this.apply(snap, o, d.approvedQty);
+      out.push(d);
+    }
+    return out;
+  }
+
+  /** Rules that do not depend on the quantity: state (HALTED), symbol, reference price, rate. */
+  private fixedRules(
+    snap: PortfolioSnapshot,
+    order: RiskOrder,
+    sec: Security | undefined,
+    options: CheckOptions,
+    out: Breach[],
+  ): void {
+    const L = this.limits;
+    if (snap.state === 'HALTED') out.push({ rule: 'tradingState', limit: 0, value: 0 });
+    if (!sec) {
+      out.push({ rule: 'unknownSymbol', limit: 0, value: 0 });
+      return;
+    }
+    if (L.maxReferenceAgeMs !== undefined) {
+      const age =
+        sec.referenceTime === undefined ? Infinity : (options.now ?? Date.now()) - sec.referenceTime;
+      // A missing reference time counts as stale; report the age as -1 (JSON has no Infinity).
+      if (age > L.maxReferenceAgeMs) {
+        out.push({
+          rule: 'staleReferencePrice',
+          limit: L.maxReferenceAgeMs,
+          value: age === Infinity ? -1 : age,
+        });
+      }
+    }
+    if (L.priceCollarPct !== undefined && sec.referencePrice !== undefined) {
+      const p = Math.round(order.price * 1e6);
+      const ref = Math.round(sec.referencePrice * 1e6);
+      const v = Math.abs(p - ref) / ref;
+      if (v > L.priceCollarPct) out.push({ rule: 'priceCollarPct', limit: L.priceCollarPct, value: v });
+    }
+    if (L.maxOrdersPerSecond !== undefined) {
+      const v = (options.ordersInLastSecond ?? 0) + 1;
+      if (v > L.maxOrdersPerSecond)
+        out.push({ rule: 'maxOrdersPerSecond', limit: L.maxOrdersPerSecond, value: v });
+    }
+  }
+
+  /**
+   * Quantity-dependent rules at quantity `q`. Pushes breaches into `out` when given; returns
+   * whether anything is breached.
+   */
+  private quantityRules(
+    snap: PortfolioSnapshot,
+    order: RiskOrder,
+    sec: Security | undefined,
+    q: number,
+    out: Breach[] | null,
+  ): boolean {
+    const L = this.limits;
+    let any = false;
+    const push = (rule: RuleId, limit: number, value: number): void => {
+      any = true;
+      out?.push({ rule, limit, value });
+    };
+    /** Exposure semantics: breached when above the limit and above the value before. */
+    const exposure = (rule: RuleId, limit: number | undefined, before: number, after: number): void => {
+      if (limit !== undefined && after > limit && after > before) push(rule, limit, after);
+    };
+
+    const h = snap.holdings.get(order.symbol);
+    const a = h?.qty ?? 0;
+    const after = order.side === 'buy' ? a + q : a - q;
+    const pc = order.price * 100;
+    const symBefore = Math.round(Math.abs(a) * pc);
+    const symAfter = Math.round(Math.abs(after) * pc);
+    const oldAbs = h?.absCents ?? 0;
+    const nav = snap.navCents;
+
+    if (snap.state === 'REDUCING' && Math.abs(after) > Math.abs(a)) push('tradingState', 0, 0);
+
+    if (L.maxOrderNotional !== undefined) {
+      const v = Math.round(q * pc) / 100;
+      if (v > L.maxOrderNotional) push('maxOrderNotional', L.maxOrderNotional, v);
+    }
+    if (L.maxOrderAdvFraction !== undefined && sec?.adv !== undefined) {
+      const v = q / sec.adv;
+      if (v > L.maxOrderAdvFraction) push('maxOrderAdvFraction', L.maxOrderAdvFraction, v);
+    }
+    if (L.requireLocate) {
+      const located = snap.locates[order.symbol] ?? 0;
+      exposure('shortLocate', located, Math.max(0, -a), Math.max(0, -after));
+    }
+    exposure('maxPositionWeight', L.maxPositionWeight, symBefore / nav, symAfter / nav);
+    const grossBase = snap.grossCents - oldAbs;
+    exposure(
+      'maxGrossLeverage',
+      L.maxGrossLeverage,
+      (grossBase + symBefore) / nav,
+      (grossBase + symAfter) / nav,
+    );
+    exposure(
+      'maxGrossExposure',
+      L.maxGrossExposure,
+      (grossBase + symBefore) / 100,
+      (grossBase + symAfter) / 100,
+    );
+    if (L.maxNetExposure !== undefined) {
+      const netBase = snap.netCents - (h?.signedCents ?? 0);
+      const nb = Math.abs(netBase + (a < 0 ? -symBefore : symBefore)) / 100;
+      const na = Math.abs(netBase + (after < 0 ? -symAfter : symAfter)) / 100;
+      exposure('maxNetExposure', L.maxNetExposure, nb, na);
+    }
+    if (sec) {
+      const group = (
+        rule: RuleId,
+        caps: Readonly<Record<string, number>> | undefined,
+        key: string | undefined,
+        sums: Map<string, number>,
+      ): void => {
+        if (!caps || key === undefined || !Object.hasOwn(caps, key)) return;
+        const base = (sums.get(key) ?? 0) - oldAbs;
+        exposure(rule, caps[key], (base + symBefore) / nav, (base + symAfter) / nav);
+      };
+      group('regionCap', L.regionCaps, sec.region, snap.region);
+      group('assetClassCap', L.assetClassCaps, sec.assetClass, snap.assetClass);
+      group('sectorCap', L.sectorCaps, sec.sector, snap.sector);
+    }
+    if (this.window && this.window.has(order.symbol)) {
+      const oldSigned = (h?.signedCents ?? 0) / 100;
+      const eBefore = (a < 0 ? -symBefore : symBefore) / 100;
+      const eAfter = (after < 0 ? -symAfter : symAfter) / 100;
+      if (L.varBudget !== undefined) {
+        const vb = this.varOf(snap, order.symbol, eBefore - oldSigned) / snap.nav;
+        const va = this.varOf(snap, order.symbol, eAfter - oldSigned) / snap.nav;
+        exposure('varBudget', L.varBudget, vb, va);
+      }
+      if (L.maxCorrelatedExposure !== undefined) {
+        const c = this.correlatedCents(snap, order.symbol);
+        exposure(
+          'correlationConcentration',
+          L.maxCorrelatedExposure,
+          (c + symBefore) / nav,
+          (c + symAfter) / nav,
+        );
+      }
+    }
+    return any;
+  }
+
+  /** 1-day 99% VaR (money) of the snapshot with `symbol`'s exposure changed by `delta`. */
+  private varOf(snap: PortfolioSnapshot, symbol: string, delta: number): number {
+    const w = this.window!;
+    if ((this.limits.varMethod ?? 'historical') === 'historical') {
+      const r = w.get(symbol)!;
+      const base = snap.pnl!;
+      const s = this.scratch;
+      for (let t = 0; t < s.length; t++) s[t] = base[t] + delta * r[t];
+      return Math.max(0, -quantileInPlace(s, 0.01));
+    }
+    if (snap.variance === undefined) {
+      let v = 0;
+      for (const [s1, h1] of snap.holdings) {
+        if (!w.has(s1)) continue;
+        v += (h1.signedCents / 100) * this.covDot(snap, s1);
+      }
+      snap.variance = v;
+    }
+    const v = snap.variance + 2 * delta * this.covDot(snap, symbol) + delta * delta * w.cov(symbol, symbol);
+    return Z99 * Math.sqrt(Math.max(0, v));
+  }
+
+  private covDot(snap: PortfolioSnapshot, symbol: string): number {
+    const hit = snap.covDot.get(symbol);
+    if (hit !== undefined) return hit;
+    let s = 0;
+    for (const [s2, h2] of snap.holdings) s += this.window!.cov(symbol, s2) * (h2.signedCents / 100);
+    snap.covDot.set(symbol, s);
+    return s;
+  }
+
+  private correlatedCents(snap: PortfolioSnapshot, symbol: string): number {
+    const hit = snap.correlated.get(symbol);
+    if (hit !== undefined) return hit;
+    const thr = this.limits.correlationThreshold ?? 0.7;
+    let c = 0;
+    for (const [s2, h2] of snap.holdings) {
+      if (s2 !== symbol && this.window!.corr(symbol, s2) >= thr) c += h2.absCents;
+    }
+    snap.correlated.set(symbol, c);
+    return c;
+  }
+}
+
+/** One-shot check (the CLI): snapshot the portfolio and check one order. */
+export function checkOrder(
+  config: RiskConfig,
+  portfolio: RiskPortfolio,
+  order: RiskOrder,
+  options: CheckOptions = {},
+  window?: ReturnsWindow,
+): RiskDecision {
+  const engine = new RiskEngine(config, window);
+  return engine.check(engine.snapshot(portfolio), order, options);
+}
