@@ -53,7 +53,6 @@ function makeS3rverPutsAtomic(): void {
     key: string;
     content: Buffer | NodeJS.ReadableStream;
     metadata: Record<string, string>;
-    size: number;
   }) {
     const objectPath: string = this.getResourcePath(object.bucket, object.key, 'object');
     await fsp.mkdir(path.dirname(objectPath), { recursive: true });
@@ -75,8 +74,10 @@ function makeS3rverPutsAtomic(): void {
         });
         await pipeline(object.content, counter, fs.createWriteStream(tmp));
       }
-      const expected = object.size;
-      if (Number.isFinite(expected) && expected !== size) {
+      // Only a plain PUT streams the request itself; multipart completion streams stored parts.
+      const req = object.content as { headers?: Record<string, string | undefined> };
+      const expected = Number(req.headers?.['content-length']);
+      if (req.headers && Number.isFinite(expected) && expected !== size) {
         throw new Error(`incomplete upload: ${size} of ${expected} bytes`);
       }
       const digest = md5.digest('hex');
