@@ -6,7 +6,6 @@ import { registerQuery } from './commands/query';
 import { registerDemo } from './commands/demo';
 import { registerRisk } from './commands/risk';
 import { registerFeed } from './commands/feed';
-import { registerFeed } from './commands/feed';
 
 /** Builds the `quant` program. Each area registers its own sub-commands. */
 export function buildProgram(): Command {
@@ -24,7 +23,6 @@ export function buildProgram(): Command {
   registerQuery(program);
   registerDemo(program);
   registerRisk(program);
-  registerFeed(program);
   registerFeed(program);
   return program;
 }
