@@ -1,0 +1,223 @@
+/**
+ * Local sweeps: every core (worker threads), one Parquet object per batch in the results zone,
+ * resumable (parameter sets already in the lake are skipped), and a failed batch never loses the
+ * results of the others (it is reported and retried by the next run).
+ */
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { createClients, type AwsClients, type Runtime } from '../aws/clients';
+import { loadBars, type Bars } from '../backtest';
+import { createQueryEngine, lakeBuckets, type LakeBuckets } from '../lake';
+import type { Row } from '../lake/query';
+import { batches, type ParamSet } from './grid';
+import { validateSweepRequest, type SweepRequest, type ValidatedSweep } from './request';
+import { batchIdFor, completedParamSetIds, writeBatchResults, type ResultsTarget } from './results';
+import type { WorkerInit, WorkerReply, WorkerRequest } from './worker';
+
+export interface SweepPlan {
+  readonly sweepId: string;
+  readonly strategy: string;
+  readonly barsSource: string;
+  readonly costBps: number;
+  readonly items: readonly ParamSet[];
+}
+
+export interface FailedBatch {
+  readonly batchId: string;
+  readonly items: number;
+  readonly error: string;
+}
+
+export interface SweepOutcome {
+  readonly sweepId: string;
+  readonly strategy: string;
+  /** Parameter sets in the grid. */
+  readonly total: number;
+  /** Already in the lake before this run (resume). */
+  readonly skipped: number;
+  /** Evaluated and written by this run. */
+  readonly written: number;
+  readonly batches: number;
+  readonly failedBatches: readonly FailedBatch[];
+  readonly keys: readonly string[];
+}
+
+export interface ExecuteOptions {
+  readonly target: ResultsTarget;
+  readonly bars: Bars;
+  /** @default os.availableParallelism() */
+  readonly workers?: number;
+  /** Parameter sets per batch (one Parquet object each). @default about 4 batches per worker, at most 500 */
+  readonly batchSize?: number;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+const WORKER_BOOT = new URL('./worker-boot.mjs', import.meta.url);
+const WORKER_ENTRY = new URL('./worker.ts', import.meta.url).href;
+
+/** Runs the parameter sets of a plan that are not done yet on worker threads and writes each batch. */
+export async function executeSweep(plan: SweepPlan, opts: ExecuteOptions): Promise<SweepOutcome> {
+  const done = await completedParamSetIds(opts.target, plan.strategy, plan.sweepId);
+  const todo = plan.items.filter((i) => !done.has(i.id));
+  const skipped = plan.items.length - todo.length;
+  const workerCount = Math.max(1, opts.workers ?? os.availableParallelism());
+  const size = opts.batchSize ?? Math.min(500, Math.max(1, Math.ceil(todo.length / (workerCount * 4))));
+  const queue: WorkerRequest[] =
+    todo.length === 0
+      ? []
+      : batches(todo, size).map((b) => ({ batchId: batchIdFor(b.map((i) => i.id)), items: b }));
+  const total = queue.length;
+  const failed: FailedBatch[] = [];
+  const keys: string[] = [];
+  let written = 0;
+  let finished = 0;
+  if (total === 0) {
+    return {
+      sweepId: plan.sweepId,
+      strategy: plan.strategy,
+      total: plan.items.length,
+      skipped,
+      written,
+      batches: 0,
+      failedBatches: failed,
+      keys,
+    };
+  }
+
+  // Writes run one after another off the workers' critical path (each is one DuckDB COPY + one PUT).
+  let writes = Promise.resolve();
+  const write = (batchId: string, rows: Extract<WorkerReply, { ok: true }>['rows']): void => {
+    writes = writes.then(async () => {
+      try {
+        const key = await writeBatchResults(
+          opts.target,
+          { strategy: plan.strategy, sweepId: plan.sweepId, batchId },
+          rows,
+        );
+        if (key) keys.push(key);
+        written += rows.length;
+      } catch (err) {
+        failed.push({
+          batchId,
+          items: rows.length,
+          error: `write failed: ${err instanceof Error ? err.message : String(err)}`,
+        });
+      }
+      opts.onProgress?.(++finished, total);
+    });
+  };
+
+  const init: WorkerInit = {
+    bars: opts.bars,
+    spec: { strategy: plan.strategy, barsSource: plan.barsSource, costBps: plan.costBps },
+  };
+  await new Promise<void>((resolve) => {
+    let next = 0;
+    let active = 0;
+    const start = (): void => {
+      const worker = new Worker(WORKER_BOOT, { workerData: { ...init, entry: WORKER_ENTRY } });
+      let current: WorkerRequest | undefined;
+      active++;
+      const feed = (): void => {
+        current = queue[next++];
+        if (current) worker.postMessage(current);
+        else void worker.terminate();
+      };
+      worker.on('message', (reply: WorkerReply) => {
+        if (reply.ok) write(reply.batchId, reply.rows);
+        else {
+          failed.push({ batchId: reply.batchId, items: current?.items.length ?? 0, error: reply.error });
+          opts.onProgress?.(++finished, total);
+        }
+        feed();
+      });
+      worker.on('error', (err) => {
+        // A crashed worker loses only its current batch; a fresh worker takes over the queue.
+        if (current) {
+          failed.push({
+            batchId: current.batchId,
+            items: current.items.length,
+            error: `worker crashed: ${err.message}`,
+          });
+          opts.onProgress?.(++finished, total);
+          current = undefined;
+        }
+      });
+      worker.on('exit', () => {
+        active--;
+        if (next < queue.length && active < workerCount) start();
+        else if (active === 0) resolve();
+      });
+      worker.once('online', feed);
+    };
+    for (let i = 0; i < Math.min(workerCount, queue.length); i++) start();
+  });
+  await writes;
+  return {
+    sweepId: plan.sweepId,
+    strategy: plan.strategy,
+    total: plan.items.length,
+    skipped,
+    written,
+    batches: total,
+    failedBatches: failed,
+    keys,
+  };
+}
+
+export interface LocalSweepOptions {
+  readonly runtime: Runtime;
+  readonly request: SweepRequest;
+  /** @default created from the runtime (and destroyed at the end) */
+  readonly clients?: AwsClients;
+  /** @default lakeBuckets(runtime, process.env) */
+  readonly buckets?: LakeBuckets;
+  /** @default DEFAULT_MAX_GRID_SIZE */
+  readonly maxGridSize?: number;
+  readonly workers?: number;
+  readonly batchSize?: number;
+  readonly tmpDir?: string;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface LocalSweepResult extends SweepOutcome {
+  readonly sweep: ValidatedSweep;
+  /** Ranked best parameter sets (the same query the state machine's aggregate step runs). */
+  readonly top: Row[];
+}
+
+/**
+ * `quant backtest sweep` without `--remote`, and the demo's entry point: validates the request,
+ * runs what is not done yet on all cores, writes results to `backtest_results` and ranks them.
+ */
+export async function runLocalSweep(opts: LocalSweepOptions): Promise<LocalSweepResult> {
+  const { sweep, items } = validateSweepRequest(opts.request, { maxGridSize: opts.maxGridSize });
+  const clients = opts.clients ?? createClients(opts.runtime);
+  try {
+    const target: ResultsTarget = {
+      clients,
+      buckets: opts.buckets ?? lakeBuckets(opts.runtime, process.env),
+      tmpDir: opts.tmpDir,
+    };
+    const bars = await loadBars(sweep.bars, { runtime: opts.runtime });
+    const outcome = await executeSweep(
+      {
+        sweepId: sweep.sweepId,
+        strategy: sweep.strategy,
+        barsSource: sweep.bars,
+        costBps: sweep.costBps,
+        items,
+      },
+      { target, bars, workers: opts.workers, batchSize: opts.batchSize, onProgress: opts.onProgress },
+    );
+    const engine = await createQueryEngine(opts.runtime, process.env);
+    try {
+      const top = await engine.query(sweep.rankingQuery);
+      return { ...outcome, sweep, top };
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    if (!opts.clients) clients.destroy();
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * Worker thread of a local sweep: receives the bars once, then batches of parameter sets, and
+ * answers each batch with its result rows or its error (a failed batch never stops the worker).
+ * Loaded with `execArgv: ['--import', 'tsx']`, so it is TypeScript like the rest of src/.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Bars } from '../backtest';
+import { evaluateBatch, type BatchSpec } from './evaluate';
+import type { ParamSet } from './grid';
+
+export interface WorkerInit {
+  readonly bars: Bars;
+  readonly spec: BatchSpec;
+}
+export interface WorkerRequest {
+  readonly batchId: string;
+  readonly items: readonly ParamSet[];
+}
+export type WorkerReply =
+  | { readonly batchId: string; readonly ok: true; readonly rows: ReturnType<typeof evaluateBatch> }
+  | { readonly batchId: string; readonly ok: false; readonly error: string; readonly field?: string };
+
+const init = workerData as WorkerInit;
+parentPort!.on('message', (req: WorkerRequest) => {
+  try {
+    const rows = evaluateBatch(init.bars, init.spec, req.items);
+    parentPort!.postMessage({ batchId: req.batchId, ok: true, rows } satisfies WorkerReply);
+  } catch (err) {
+    parentPort!.postMessage({
+      batchId: req.batchId,
+      ok: false,
+      error: err instanceof Error ? err.message : String(err),
+      field: (err as { field?: string }).field,
+    } satisfies WorkerReply);
+  }
+});
