@@ -26,7 +26,8 @@ const name = z
   .string()
   .min(1, 'must not be empty')
   .max(64, 'must be at most 64 characters')
-  .regex(/^[A-Za-z0-9._:\-/]+$/, 'may contain only letters, digits and . _ : - /');
+  // The symbol becomes a lake partition path segment: no separators.
+  .regex(/^[A-Za-z0-9._-]+$/, 'may contain only letters, digits and . _ -');
 
 const base = {
   symbol: name,
@@ -67,7 +68,7 @@ export function parseMarketEvent(input: unknown, where = ''): MarketEvent {
   return r.data as MarketEvent;
 }
 
-const NAME_RE = /^[A-Za-z0-9._:\-/]{1,64}$/;
+const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
  * Semantic check of an event that decoded (types are right, values may not be). Returns the
