@@ -5,7 +5,7 @@
 import { SbeError } from '../sbe/codec';
 import type { DecodedMessage, SbeCodec } from '../sbe/codec';
 import { extractTransport, pcapInfo, readPcap } from './pcap';
-import { forEachMessage, packetSendingTime, packetSeq, TcpFrameParser } from './packet';
+import { forEachMessage, PACKET_HEADER_SIZE, packetSendingTime, packetSeq, TcpFrameParser } from './packet';
 
 export interface DecodeStats {
   records: number;
@@ -59,6 +59,21 @@ function decodeOne(
   }
 }
 
+/**
+ * Decodes the messages of one UDP MDP packet (header included in `buf`). Framing and SBE errors
+ * are counted in `stats`; the messages before a framing error are still returned.
+ */
+export function decodePacketMessages(codec: SbeCodec, buf: Buffer, stats: DecodeStats): DecodedMessage[] {
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const out: DecodedMessage[] = [];
+  const err = forEachMessage(buf, 0, buf.length, (o, l) => {
+    const m = decodeOne(codec, stats, buf, o, l, dv);
+    if (m) out.push(m);
+  });
+  if (err) countError(stats, err);
+  return out;
+}
+
 /** Yields every decodable message of a pcap capture (UDP MDP packets and TCP recovery streams) in capture order. */
 export function* decodeCapture(
   codec: SbeCodec,
@@ -80,20 +95,14 @@ export function* decodeCapture(
       stats.udpPackets++;
       if (seg.truncated) countError(stats, 'truncatedCapture');
       const buf = seg.payload;
-      if (buf.length < 12) {
+      if (buf.length < PACKET_HEADER_SIZE) {
         countError(stats, 'truncatedPacket');
         continue;
       }
       const seq = packetSeq(buf);
       const sendingTime = packetSendingTime(buf);
-      const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-      const refs: Array<[number, number]> = [];
-      const err = forEachMessage(buf, 0, buf.length, (o, l) => refs.push([o, l]));
-      for (const [o, l] of refs) {
-        const m = decodeOne(codec, stats, buf, o, l, dv);
-        if (m) yield { packet: rec.index, seq, sendingTime, message: m };
-      }
-      if (err) countError(stats, err);
+      for (const m of decodePacketMessages(codec, buf, stats))
+        yield { packet: rec.index, seq, sendingTime, message: m };
       continue;
     }
     stats.tcpSegments++;

@@ -253,6 +253,10 @@ class Generator {
   }
 }
 
+function u16le(buf: Buffer, o: number): number {
+  return buf[o] | (buf[o + 1] << 8);
+}
+
 function compileMessage(msg: MessageDef, le: boolean): DecodeFn {
   const g = new Generator(le);
   const out: string[] = [];
@@ -307,12 +311,19 @@ export class SbeCodec {
     if (!this.standardHeader)
       throw new SbeError('unknownSchema', 'only uint16 message header fields are supported');
     const h = this.headerOffsets;
-    const r = (o: number): number => (this.le ? buf.readUInt16LE(offset + o) : buf.readUInt16BE(offset + o));
+    if (this.le) {
+      return {
+        blockLength: u16le(buf, offset + h.blockLength),
+        templateId: u16le(buf, offset + h.templateId),
+        schemaId: u16le(buf, offset + h.schemaId),
+        version: u16le(buf, offset + h.version),
+      };
+    }
     return {
-      blockLength: r(h.blockLength),
-      templateId: r(h.templateId),
-      schemaId: r(h.schemaId),
-      version: r(h.version),
+      blockLength: buf.readUInt16BE(offset + h.blockLength),
+      templateId: buf.readUInt16BE(offset + h.templateId),
+      schemaId: buf.readUInt16BE(offset + h.schemaId),
+      version: buf.readUInt16BE(offset + h.version),
     };
   }
 
@@ -348,7 +359,15 @@ export class SbeCodec {
       throw new SbeError('truncated', `${c.def.name} root block of ${h.blockLength} bytes truncated`);
     const view = dv ?? new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     const r = c.decode(buf, view, start, end, h.blockLength, h.version);
-    return { ...h, name: c.def.name, body: r.body, size: r.end - offset };
+    return {
+      blockLength: h.blockLength,
+      templateId: h.templateId,
+      schemaId: h.schemaId,
+      version: h.version,
+      name: c.def.name,
+      body: r.body,
+      size: r.end - offset,
+    };
   }
 
   /**
