@@ -12,7 +12,7 @@ import { FileCheckpointStore, ensureStream, runConsumer } from '../../src/ingest
 import { syntheticTicks } from '../../src/ingest/synthetic';
 import { LOCAL_BUCKETS } from '../../src/local/buckets';
 import { LocalCloud } from '../../src/local/cloud';
-import { encodeEvent, type MarketEvent } from '../../src/market-data';
+import { encodeEvent, type TradeEvent } from '../../src/market-data';
 
 let cloud: LocalCloud;
 let clients: AwsClients;
@@ -51,7 +51,7 @@ async function readTicks(prefix: string): Promise<Array<Record<string, unknown>>
 }
 
 const T0 = 1_767_225_600_000_000_000n; // 2026-01-01
-const trade = (symbol: string, seq: number, ts: bigint, price = 100): MarketEvent => ({
+const trade = (symbol: string, seq: number, ts: bigint, price = 100): TradeEvent => ({
   type: 'trade',
   symbol,
   venue: 'XTST',
