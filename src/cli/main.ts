@@ -6,6 +6,7 @@ import { registerQuery } from './commands/query';
 import { registerDemo } from './commands/demo';
 import { registerRisk } from './commands/risk';
 import { registerFeed } from './commands/feed';
+import { registerBacktest } from './commands/backtest';
 
 /** Builds the `quant` program. Each area registers its own sub-commands. */
 export function buildProgram(): Command {
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerRisk(program);
   registerFeed(program);
+  registerBacktest(program);
   return program;
 }
 

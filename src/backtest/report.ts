@@ -1,0 +1,191 @@
+/**
+ * A self-contained HTML report of one backtest: summary, equity curve and drawdown as inline SVG,
+ * a monthly returns heat map and the trade list. No scripts, fonts or images are fetched, so it
+ * opens offline in any browser.
+ */
+import type { BacktestResult } from './types';
+
+const esc = (s: string): string =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+const pct = (x: number, digits = 2): string => `${(x * 100).toFixed(digits)}%`;
+
+/** Indices to plot: every point for short series, otherwise min and max of each bucket (keeps spikes). */
+function samplePoints(y: Float64Array, maxPoints = 1200): number[] {
+  const n = y.length;
+  if (n <= maxPoints) return Array.from({ length: n }, (_, i) => i);
+  const buckets = Math.floor(maxPoints / 2);
+  const size = n / buckets;
+  const out: number[] = [];
+  for (let b = 0; b < buckets; b++) {
+    const from = Math.floor(b * size);
+    const to = Math.min(n, Math.floor((b + 1) * size));
+    let lo = from;
+    let hi = from;
+    for (let i = from; i < to; i++) {
+      if (y[i] < y[lo]) lo = i;
+      if (y[i] > y[hi]) hi = i;
+    }
+    out.push(Math.min(lo, hi), Math.max(lo, hi));
+  }
+  out.push(n - 1);
+  return [...new Set(out)].sort((a, b) => a - b);
+}
+
+function lineChart(
+  y: Float64Array,
+  dates: readonly string[],
+  opts: { title: string; color: string; fill?: boolean; format: (v: number) => string; invert?: boolean },
+): string {
+  const W = 900;
+  const H = 240;
+  const L = 70;
+  const R = 10;
+  const T = 24;
+  const B = 28;
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of y) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (opts.invert) {
+    min = 0;
+  }
+  if (!(max > min)) max = min + 1e-9;
+  const n = y.length;
+  const x = (i: number): number => L + ((W - L - R) * i) / Math.max(1, n - 1);
+  const yy = (v: number): number =>
+    opts.invert ? T + ((H - T - B) * (v - min)) / (max - min) : T + ((H - T - B) * (max - v)) / (max - min);
+  const pts = samplePoints(y)
+    .map((i) => `${x(i).toFixed(1)},${yy(y[i]).toFixed(1)}`)
+    .join(' ');
+  const base = opts.invert ? yy(0) : H - B;
+  const area = opts.fill
+    ? `<polygon points="${x(0).toFixed(1)},${base} ${pts} ${x(n - 1).toFixed(1)},${base}" fill="${opts.color}" fill-opacity="0.25"/>`
+    : '';
+  const labels = [0, Math.floor((n - 1) / 2), n - 1]
+    .map(
+      (i, k) =>
+        `<text x="${x(i).toFixed(1)}" y="${H - 8}" text-anchor="${['start', 'middle', 'end'][k]}">${esc(dates[i] ?? '')}</text>`,
+    )
+    .join('');
+  const yTop = opts.invert ? min : max;
+  const yBottom = opts.invert ? max : min;
+  return `<figure><figcaption>${esc(opts.title)}</figcaption><svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${esc(opts.title)}" xmlns="http://www.w3.org/2000/svg">
+<rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}" fill="#fafafa" stroke="#ddd"/>
+<text x="${L - 6}" y="${T + 4}" text-anchor="end">${esc(opts.format(yTop))}</text>
+<text x="${L - 6}" y="${H - B}" text-anchor="end">${esc(opts.format(yBottom))}</text>
+${area}<polyline points="${pts}" fill="none" stroke="${opts.color}" stroke-width="1.5"/>${labels}</svg></figure>`;
+}
+
+/** Compounded strategy return per calendar month (by the date each period ends). */
+export function monthlyReturns(result: Pick<BacktestResult, 'returns' | 'dates'>): Map<string, number> {
+  const out = new Map<string, number>();
+  result.returns.forEach((r, t) => {
+    const month = result.dates[t + 1].slice(0, 7);
+    out.set(month, (1 + (out.get(month) ?? 0)) * (1 + r) - 1);
+  });
+  return out;
+}
+
+function heatMap(result: BacktestResult): string {
+  const m = monthlyReturns(result);
+  const years = [...new Set([...m.keys()].map((k) => k.slice(0, 4)))].sort();
+  const maxAbs = Math.max(1e-9, ...[...m.values()].map(Math.abs));
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const rows = years.map((y) => {
+    let yearly = 1;
+    const cells = months.map((_, i) => {
+      const v = m.get(`${y}-${String(i + 1).padStart(2, '0')}`);
+      if (v === undefined) return '<td></td>';
+      yearly *= 1 + v;
+      const a = Math.min(1, Math.abs(v) / maxAbs);
+      const bg =
+        v >= 0
+          ? `rgba(26,150,65,${(0.12 + 0.78 * a).toFixed(2)})`
+          : `rgba(215,25,28,${(0.12 + 0.78 * a).toFixed(2)})`;
+      return `<td style="background:${bg}">${pct(v, 1)}</td>`;
+    });
+    return `<tr><th>${y}</th>${cells.join('')}<td class="year">${pct(yearly - 1, 1)}</td></tr>`;
+  });
+  return `<table class="heat"><thead><tr><th></th>${months.map((x) => `<th>${x}</th>`).join('')}<th>Year</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+function tradeTable(result: BacktestResult, limit: number): string {
+  const trips = result.roundTrips;
+  const rows = trips
+    .slice(0, limit)
+    .map(
+      (t) =>
+        `<tr><td>${esc(t.symbol)}</td><td>${t.side}</td><td>${esc(t.entryDate)}</td><td>${esc(t.exitDate)}${t.open ? ' (open)' : ''}</td><td>${t.exitBar - t.entryBar}</td><td class="${t.return >= 0 ? 'pos' : 'neg'}">${pct(t.return)}</td></tr>`,
+    )
+    .join('');
+  const more =
+    trips.length > limit
+      ? `<p>${trips.length - limit} more trades not shown (first ${limit} listed).</p>`
+      : '';
+  return `<table><thead><tr><th>Symbol</th><th>Side</th><th>Entry</th><th>Exit</th><th>Bars</th><th>Return</th></tr></thead><tbody>${rows}</tbody></table>${more}`;
+}
+
+/** Renders the report; `title` defaults to the strategy and its parameters. */
+export function renderReport(
+  result: BacktestResult,
+  opts: { title?: string; maxTrades?: number } = {},
+): string {
+  const s = result.summary;
+  const params = Object.entries(result.params)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  const title =
+    opts.title ??
+    `${result.strategy} ${params} on ${result.symbols.slice(0, 5).join(', ')}${result.symbols.length > 5 ? ', ...' : ''}`;
+  const metrics: [string, string][] = [
+    ['Bars', String(s.bars)],
+    ['Period', `${result.dates[0]} to ${result.dates[result.dates.length - 1]}`],
+    ['Total return', pct(s.totalReturn)],
+    ['CAGR', pct(s.cagr)],
+    ['Sharpe', s.sharpe.toFixed(2)],
+    ['Sortino', s.sortino.toFixed(2)],
+    ['Max drawdown', pct(s.maxDrawdown)],
+    ['Calmar', s.calmar.toFixed(2)],
+    ['Volatility', pct(s.volatility)],
+    ['Trades', String(s.trades)],
+    ['Turnover / year', s.turnover.toFixed(2)],
+    ['Exposure', pct(s.exposure, 1)],
+    ['Hit rate', pct(s.hitRate, 1)],
+    ['Average win', pct(s.avgWin)],
+    ['Average loss', pct(s.avgLoss)],
+    ['Costs', pct(result.totalCosts)],
+  ];
+  const attribution = result.attribution
+    .map(
+      (a) =>
+        `<tr><td>${esc(a.symbol)}</td><td>${pct(a.contribution)}</td><td>${pct(a.costs, 3)}</td><td>${a.trades}</td><td>${pct(a.exposure, 1)}</td></tr>`,
+    )
+    .join('');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)}</title>
+<style>
+body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:960px;color:#222;padding:0 12px}
+h1{font-size:20px}h2{font-size:16px;margin-top:28px}
+table{border-collapse:collapse;margin:8px 0}td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:right}
+th:first-child,td:first-child{text-align:left}
+.metrics{display:grid;grid-template-columns:repeat(4,1fr);gap:6px 16px}.metrics div{border-bottom:1px solid #eee;padding:4px 0}
+.metrics b{display:block;font-size:11px;color:#666;font-weight:normal}
+figure{margin:12px 0}figcaption{font-weight:600;margin-bottom:4px}svg text{font-size:11px;fill:#555}
+.heat td{min-width:44px;font-size:12px}.heat .year{font-weight:600}.pos{color:#1a7f37}.neg{color:#c0392b}
+footer{margin-top:32px;color:#777;font-size:12px}
+</style></head><body>
+<h1>${esc(title)}</h1>
+<section class="metrics">${metrics.map(([k, v]) => `<div><b>${esc(k)}</b>${esc(v)}</div>`).join('')}</section>
+<h2>Equity</h2>${lineChart(result.equity, result.dates, { title: 'Equity (start = 1)', color: '#1f6feb', format: (v) => v.toFixed(2) })}
+<h2>Drawdown</h2>${lineChart(result.drawdown, result.dates, { title: 'Drawdown from peak', color: '#c0392b', fill: true, invert: true, format: (v) => `-${pct(v, 1)}` })}
+<h2>Monthly returns</h2>${heatMap(result)}
+<h2>Attribution</h2><table><thead><tr><th>Symbol</th><th>Contribution</th><th>Costs</th><th>Trades</th><th>Exposure</th></tr></thead><tbody>${attribution}</tbody></table>
+<h2>Trades (${result.roundTrips.length})</h2>${tradeTable(result, opts.maxTrades ?? 500)}
+<footer>Positions decided at each close are held to the next close; costs are charged in the period that starts at the change. Metrics: 252 periods per year, risk-free rate 0.</footer>
+</body></html>
+`;
+}

@@ -1,0 +1,167 @@
+/**
+ * `quant backtest`: one backtest from a file or the lake.
+ *
+ *   quant backtest --bars <file.csv|file.parquet|lake:SYMBOL> --strategy sma-cross \
+ *     --param fast=20 --param slow=50 [--cost-bps 5] [--json] [--report out.html]
+ *
+ * `backtestCommand(program)` returns the `backtest` Command so that other areas can hang
+ * sub-commands on it (the sweep adds `quant backtest sweep` with `backtestCommand`'s return value:
+ * `registerSweep(backtest)`). The backtest's own options are positional (only read before a
+ * sub-command name), so `quant backtest sweep --strategy ...` reaches the sweep's options.
+ */
+import { writeFileSync, renameSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import {
+  getStrategy,
+  loadBars,
+  loadPanel,
+  parseParamPairs,
+  runBacktest,
+  strategyNames,
+  type BacktestResult,
+  type Bars,
+  type Panel,
+} from '../../backtest';
+import { renderReport } from '../../backtest/report';
+import { splitOutOfSample } from '../../backtest/walk-forward';
+import { InputError } from '../../errors';
+import { openPlatform, type GlobalOptions, type PlatformContext } from '../context';
+import { formatTable, printJson } from '../output';
+
+interface BacktestOpts {
+  bars?: string[];
+  strategy?: string;
+  param: string[];
+  costBps?: string;
+  json?: boolean;
+  report?: string;
+  align?: string;
+  oos?: string;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+function parseNumberOption(name: string, raw: string, min: number, max: number): number {
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(v) || v < min || v > max) {
+    throw new InputError(`--${name}: must be a number between ${min} and ${max}, got "${raw}"`, name);
+  }
+  return v;
+}
+
+/** Writes a file atomically (temp file, then rename) so a failed run never leaves half a report. */
+function writeAtomic(file: string, text: string): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+/** Loads the input a strategy needs: one instrument, or a universe for multi-asset strategies. */
+async function loadInput(
+  sources: readonly string[],
+  multi: boolean,
+  align: 'strict' | 'intersect',
+  platform: () => Promise<PlatformContext>,
+): Promise<Bars | Panel> {
+  const needsLake = sources.some((s) => s.startsWith('lake:'));
+  const ctx = needsLake ? await platform() : undefined;
+  const query = ctx ? await ctx.query() : undefined;
+  const opts = { runtime: ctx?.runtime, query, align };
+  if (multi) return loadPanel(sources, opts);
+  if (sources.length > 1)
+    throw new InputError(`--bars: this strategy takes one instrument, got ${sources.length} sources`, 'bars');
+  return loadBars(sources[0], opts);
+}
+
+/** The JSON object `--json` prints: the summary's fields at the top level, then context. */
+export function summaryJson(result: BacktestResult): Record<string, unknown> {
+  return {
+    ...result.summary,
+    strategy: result.strategy,
+    params: result.params,
+    symbols: result.symbols,
+    from: result.dates[0],
+    to: result.dates[result.dates.length - 1],
+  };
+}
+
+export function backtestCommand(program: Command): Command {
+  const cmd = program
+    .command('backtest')
+    .description('run one backtest (bars from a CSV/Parquet file or lake:SYMBOL); sub-commands below')
+    .enablePositionalOptions()
+    .option('--bars <source>', 'file.csv | file.parquet | lake:SYMBOL (repeat for a universe)', collect, [])
+    .option('--strategy <name>', `one of ${strategyNames.join(', ')}`)
+    .option('--param <name=value>', 'strategy parameter (repeat)', collect, [])
+    .option(
+      '--cost-bps <c>',
+      'cost in bps of |position change|, charged in the period that starts at the change',
+    )
+    .option('--align <mode>', 'strict | intersect: calendars of several symbols', 'strict')
+    .option('--oos <fraction>', 'also report the last fraction of the periods as out-of-sample')
+    .option('--report <file>', 'write a self-contained HTML report')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: BacktestOpts, command: Command) => {
+      if (!opts.strategy)
+        throw new InputError('--strategy: required (one of ' + strategyNames.join(', ') + ')', 'strategy');
+      if (!opts.bars || opts.bars.length === 0)
+        throw new InputError('--bars: required (file.csv, file.parquet or lake:SYMBOL)', 'bars');
+      const strategy = getStrategy(opts.strategy);
+      if (opts.align !== 'strict' && opts.align !== 'intersect') {
+        throw new InputError(`--align: "${opts.align}" is not one of strict, intersect`, 'align');
+      }
+      const params = parseParamPairs(opts.param);
+      const costBps = opts.costBps === undefined ? 0 : parseNumberOption('cost-bps', opts.costBps, 0, 10_000);
+      const oos = opts.oos === undefined ? undefined : parseNumberOption('oos', opts.oos, 0.01, 0.99);
+      let ctx: PlatformContext | undefined;
+      try {
+        const input = await loadInput(opts.bars, strategy.kind === 'multi', opts.align, async () => {
+          ctx ??= await openPlatform(command.optsWithGlobals<GlobalOptions>());
+          return ctx;
+        });
+        const spec = { strategy: strategy.name, params, costBps };
+        const result = runBacktest(input, spec);
+        const split = oos === undefined ? undefined : splitOutOfSample(result, oos);
+        if (opts.report) writeAtomic(opts.report, renderReport(result));
+        if (opts.json) {
+          printJson(
+            split
+              ? {
+                  ...summaryJson(result),
+                  inSample: split.inSample,
+                  outOfSample: split.outOfSample,
+                  splitDate: split.splitDate,
+                }
+              : summaryJson(result),
+          );
+          return;
+        }
+        const rows = Object.entries(result.summary).map(([metric, value]) => ({ metric, value }));
+        process.stdout.write(
+          `${result.strategy} ${Object.entries(result.params)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(
+              ' ',
+            )} on ${result.symbols.join(', ')}, ${result.dates[0]} to ${result.dates[result.dates.length - 1]}\n`,
+        );
+        process.stdout.write(`${formatTable(rows)}\n`);
+        if (split) {
+          const keys = Object.keys(split.inSample) as (keyof typeof split.inSample)[];
+          process.stdout.write(`\nsplit at ${split.splitDate}\n`);
+          process.stdout.write(
+            `${formatTable(keys.map((k) => ({ metric: k, inSample: split.inSample[k], outOfSample: split.outOfSample[k] })))}\n`,
+          );
+        }
+        if (opts.report) process.stdout.write(`report: ${opts.report}\n`);
+      } finally {
+        await ctx?.close();
+      }
+    });
+  return cmd;
+}
+
+/** Registers `quant backtest` (main.ts calls this; sub-commands attach to backtestCommand's result). */
+export function registerBacktest(program: Command): Command {
+  return backtestCommand(program);
+}
