@@ -9,7 +9,7 @@
  * exposure exactly at its limit compares equal to it, never a hair above.
  */
 import type { ReturnsWindow } from './var';
-import { Z99, quantileInPlace } from './var';
+import { Z99, lowQuantile } from './var';
 import type {
   Breach,
   Limits,
@@ -69,7 +69,7 @@ export interface PortfolioSnapshot {
   readonly region: Map<string, number>;
   readonly assetClass: Map<string, number>;
   readonly sector: Map<string, number>;
-  readonly locates: Readonly<Record<string, number>>;
+  readonly locates: Map<string, number>;
   /** Historical scenario P&L of the current holdings (money), when a returns window is set. */
   pnl?: Float64Array;
   /** Parametric: portfolio variance and per-symbol Σ_j cov(s, j) e_j (lazy). */
@@ -93,21 +93,64 @@ function addTo(map: Map<string, number>, key: string | undefined, cents: number)
   map.set(key, (map.get(key) ?? 0) + cents);
 }
 
+function report(out: Breach[] | null, rule: RuleId, limit: number, value: number): number {
+  if (out !== null) out.push({ rule, limit, value });
+  return 1;
+}
+
+/** Exposure semantics: breached when above the limit and above the value before the order. */
+function exposure(
+  out: Breach[] | null,
+  rule: RuleId,
+  limit: number | undefined,
+  before: number,
+  after: number,
+): number {
+  if (limit === undefined || !(after > limit && after > before)) return 0;
+  return report(out, rule, limit, after);
+}
+
+interface GroupCaps {
+  region?: number;
+  assetClass?: number;
+  sector?: number;
+}
+
 export class RiskEngine {
   readonly limits: Limits;
   readonly securities: Readonly<Record<string, Security>>;
   private readonly window?: ReturnsWindow;
   private readonly scratch: Float64Array;
+  /** Securities by symbol (a Map: large records are slow dictionaries in V8). */
+  private readonly secs = new Map<string, Security>();
+  /** The caps of each security's own region, asset class and sector, resolved once. */
+  private readonly groupCaps = new Map<string, GroupCaps>();
 
   constructor(config: RiskConfig, window?: ReturnsWindow) {
     this.limits = config.limits;
     this.securities = config.securities;
+    const L = config.limits;
+    const cap = (
+      caps: Readonly<Record<string, number>> | undefined,
+      key: string | undefined,
+    ): number | undefined =>
+      caps !== undefined && key !== undefined && Object.hasOwn(caps, key) ? caps[key] : undefined;
+    for (const [symbol, sec] of Object.entries(config.securities)) {
+      this.secs.set(symbol, sec);
+      const g: GroupCaps = {
+        region: cap(L.regionCaps, sec.region),
+        assetClass: cap(L.assetClassCaps, sec.assetClass),
+        sector: cap(L.sectorCaps, sec.sector),
+      };
+      if (g.region !== undefined || g.assetClass !== undefined || g.sector !== undefined)
+        this.groupCaps.set(symbol, g);
+    }
     this.window = window;
-    this.scratch = new Float64Array(window?.length ?? 0);
+    this.scratch = new Float64Array(32);
   }
 
   private security(symbol: string): Security | undefined {
-    return Object.hasOwn(this.securities, symbol) ? this.securities[symbol] : undefined;
+    return this.secs.get(symbol);
   }
 
   /** Aggregates a portfolio once for any number of checks. */
@@ -122,7 +165,7 @@ export class RiskEngine {
       region: new Map(),
       assetClass: new Map(),
       sector: new Map(),
-      locates: portfolio.locates ?? {},
+      locates: new Map(Object.entries(portfolio.locates ?? {})),
       covDot: new Map(),
       correlated: new Map(),
     };
@@ -277,87 +320,78 @@ export class RiskEngine {
     q: number,
     out: Breach[] | null,
   ): boolean {
+    // Written without closures: this runs millions of times a second and must not allocate
+    // unless it reports a breach.
     const L = this.limits;
-    let any = false;
-    const push = (rule: RuleId, limit: number, value: number): void => {
-      any = true;
-      out?.push({ rule, limit, value });
-    };
-    /** Exposure semantics: breached when above the limit and above the value before. */
-    const exposure = (rule: RuleId, limit: number | undefined, before: number, after: number): void => {
-      if (limit !== undefined && after > limit && after > before) push(rule, limit, after);
-    };
-
+    let n = 0;
     const h = snap.holdings.get(order.symbol);
-    const a = h?.qty ?? 0;
+    const a = h === undefined ? 0 : h.qty;
     const after = order.side === 'buy' ? a + q : a - q;
     const pc = order.price * 100;
     const symBefore = Math.round(Math.abs(a) * pc);
     const symAfter = Math.round(Math.abs(after) * pc);
-    const oldAbs = h?.absCents ?? 0;
+    const oldAbs = h === undefined ? 0 : h.absCents;
     const nav = snap.navCents;
 
-    if (snap.state === 'REDUCING' && Math.abs(after) > Math.abs(a)) push('tradingState', 0, 0);
-
+    if (snap.state === 'REDUCING' && Math.abs(after) > Math.abs(a)) n += report(out, 'tradingState', 0, 0);
     if (L.maxOrderNotional !== undefined) {
       const v = Math.round(q * pc) / 100;
-      if (v > L.maxOrderNotional) push('maxOrderNotional', L.maxOrderNotional, v);
+      if (v > L.maxOrderNotional) n += report(out, 'maxOrderNotional', L.maxOrderNotional, v);
     }
-    if (L.maxOrderAdvFraction !== undefined && sec?.adv !== undefined) {
+    if (L.maxOrderAdvFraction !== undefined && sec !== undefined && sec.adv !== undefined) {
       const v = q / sec.adv;
-      if (v > L.maxOrderAdvFraction) push('maxOrderAdvFraction', L.maxOrderAdvFraction, v);
+      if (v > L.maxOrderAdvFraction) n += report(out, 'maxOrderAdvFraction', L.maxOrderAdvFraction, v);
     }
     if (L.requireLocate) {
-      const located = snap.locates[order.symbol] ?? 0;
-      exposure('shortLocate', located, Math.max(0, -a), Math.max(0, -after));
+      const located = snap.locates.get(order.symbol) ?? 0;
+      n += exposure(out, 'shortLocate', located, Math.max(0, -a), Math.max(0, -after));
     }
-    exposure('maxPositionWeight', L.maxPositionWeight, symBefore / nav, symAfter / nav);
+    n += exposure(out, 'maxPositionWeight', L.maxPositionWeight, symBefore / nav, symAfter / nav);
     const grossBase = snap.grossCents - oldAbs;
-    exposure(
-      'maxGrossLeverage',
-      L.maxGrossLeverage,
-      (grossBase + symBefore) / nav,
-      (grossBase + symAfter) / nav,
-    );
-    exposure(
-      'maxGrossExposure',
-      L.maxGrossExposure,
-      (grossBase + symBefore) / 100,
-      (grossBase + symAfter) / 100,
-    );
+    const gb = grossBase + symBefore;
+    const ga = grossBase + symAfter;
+    n += exposure(out, 'maxGrossLeverage', L.maxGrossLeverage, gb / nav, ga / nav);
+    n += exposure(out, 'maxGrossExposure', L.maxGrossExposure, gb / 100, ga / 100);
     if (L.maxNetExposure !== undefined) {
-      const netBase = snap.netCents - (h?.signedCents ?? 0);
+      const netBase = snap.netCents - (h === undefined ? 0 : h.signedCents);
       const nb = Math.abs(netBase + (a < 0 ? -symBefore : symBefore)) / 100;
       const na = Math.abs(netBase + (after < 0 ? -symAfter : symAfter)) / 100;
-      exposure('maxNetExposure', L.maxNetExposure, nb, na);
+      n += exposure(out, 'maxNetExposure', L.maxNetExposure, nb, na);
     }
-    if (sec) {
-      const group = (
-        rule: RuleId,
-        caps: Readonly<Record<string, number>> | undefined,
-        key: string | undefined,
-        sums: Map<string, number>,
-      ): void => {
-        if (!caps || key === undefined || !Object.hasOwn(caps, key)) return;
-        const base = (sums.get(key) ?? 0) - oldAbs;
-        exposure(rule, caps[key], (base + symBefore) / nav, (base + symAfter) / nav);
-      };
-      group('regionCap', L.regionCaps, sec.region, snap.region);
-      group('assetClassCap', L.assetClassCaps, sec.assetClass, snap.assetClass);
-      group('sectorCap', L.sectorCaps, sec.sector, snap.sector);
+    const caps = this.groupCaps.get(order.symbol);
+    if (caps !== undefined) {
+      if (caps.region !== undefined) {
+        const base = (snap.region.get(sec!.region!) ?? 0) - oldAbs;
+        n += exposure(out, 'regionCap', caps.region, (base + symBefore) / nav, (base + symAfter) / nav);
+      }
+      if (caps.assetClass !== undefined) {
+        const base = (snap.assetClass.get(sec!.assetClass!) ?? 0) - oldAbs;
+        n += exposure(
+          out,
+          'assetClassCap',
+          caps.assetClass,
+          (base + symBefore) / nav,
+          (base + symAfter) / nav,
+        );
+      }
+      if (caps.sector !== undefined) {
+        const base = (snap.sector.get(sec!.sector!) ?? 0) - oldAbs;
+        n += exposure(out, 'sectorCap', caps.sector, (base + symBefore) / nav, (base + symAfter) / nav);
+      }
     }
-    if (this.window && this.window.has(order.symbol)) {
-      const oldSigned = (h?.signedCents ?? 0) / 100;
+    if (this.window !== undefined && this.window.has(order.symbol)) {
+      const oldSigned = (h === undefined ? 0 : h.signedCents) / 100;
       const eBefore = (a < 0 ? -symBefore : symBefore) / 100;
       const eAfter = (after < 0 ? -symAfter : symAfter) / 100;
       if (L.varBudget !== undefined) {
         const vb = this.varOf(snap, order.symbol, eBefore - oldSigned) / snap.nav;
         const va = this.varOf(snap, order.symbol, eAfter - oldSigned) / snap.nav;
-        exposure('varBudget', L.varBudget, vb, va);
+        n += exposure(out, 'varBudget', L.varBudget, vb, va);
       }
       if (L.maxCorrelatedExposure !== undefined) {
         const c = this.correlatedCents(snap, order.symbol);
-        exposure(
+        n += exposure(
+          out,
           'correlationConcentration',
           L.maxCorrelatedExposure,
           (c + symBefore) / nav,
@@ -365,7 +399,7 @@ export class RiskEngine {
         );
       }
     }
-    return any;
+    return n > 0;
   }
 
   /** 1-day 99% VaR (money) of the snapshot with `symbol`'s exposure changed by `delta`. */
@@ -374,9 +408,7 @@ export class RiskEngine {
     if ((this.limits.varMethod ?? 'historical') === 'historical') {
       const r = w.get(symbol)!;
       const base = snap.pnl!;
-      const s = this.scratch;
-      for (let t = 0; t < s.length; t++) s[t] = base[t] + delta * r[t];
-      return Math.max(0, -quantileInPlace(s, 0.01));
+      return Math.max(0, -lowQuantile(base.length, 0.01, (t) => base[t] + delta * r[t], this.scratch));
     }
     if (snap.variance === undefined) {
       let v = 0;

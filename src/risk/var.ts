@@ -87,6 +87,36 @@ export function quantileInPlace(values: Float64Array, q: number): number {
   return values[lo] + (h - lo) * (values[hi] - values[lo]);
 }
 
+/**
+ * The same quantile without sorting, for small q: keeps the few smallest values in a tiny sorted
+ * buffer (O(n·k) with k = ⌊(n−1)q⌋ + 2), so a 250-day 1% quantile needs no allocation or sort.
+ * `value(t)` gives the t-th observation. Falls back to a sort when k is large.
+ */
+export function lowQuantile(n: number, q: number, value: (t: number) => number, buf: Float64Array): number {
+  if (n === 0) return 0;
+  const h = (n - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, n - 1);
+  const k = hi + 1;
+  if (k > buf.length) {
+    const all = new Float64Array(n);
+    for (let t = 0; t < n; t++) all[t] = value(t);
+    return quantileInPlace(all, q);
+  }
+  for (let i = 0; i < k; i++) buf[i] = Infinity;
+  for (let t = 0; t < n; t++) {
+    const v = value(t);
+    if (v >= buf[k - 1]) continue;
+    let i = k - 1;
+    while (i > 0 && buf[i - 1] > v) {
+      buf[i] = buf[i - 1];
+      i--;
+    }
+    buf[i] = v;
+  }
+  return buf[lo] + (h - lo) * (buf[hi] - buf[lo]);
+}
+
 /** Daily P&L of the exposures under each historical day: pnl[t] = Σ exposure_s × r_s[t]. */
 export function scenarioPnl(window: ReturnsWindow, exposures: ReadonlyMap<string, number>): Float64Array {
   const pnl = new Float64Array(window.length);

@@ -5,6 +5,7 @@ import {
   Z99,
   historicalVar,
   incrementalVar,
+  lowQuantile,
   parametricVar,
   quantileInPlace,
 } from '../../src/risk/var';
@@ -110,5 +111,17 @@ describe('risk rules that use a returns window', () => {
     expect(checkOrder(c, p, { symbol: 'A', side: 'buy', qty: 101, price: 100 }, {}, w).breaches).toEqual([
       { rule: 'correlationConcentration', limit: 0.3, value: 0.301 },
     ]);
+  });
+});
+
+describe('lowQuantile', () => {
+  it('equals the sorted quantile for small q, and falls back to sorting for large q', () => {
+    let seed = 7;
+    const rnd = (): number => (seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5;
+    const v = Float64Array.from({ length: 250 }, rnd);
+    for (const q of [0.01, 0.05, 0.5]) {
+      const expected = quantileInPlace(Float64Array.from(v), q);
+      expect(lowQuantile(v.length, q, (t) => v[t], new Float64Array(32))).toBe(expected);
+    }
   });
 });
