@@ -1,3 +1,6 @@
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
 /** An exact decimal: mantissa × 10^exponent, as SBE price and quantity composites carry it. */
 export class Decimal {
   constructor(
@@ -24,6 +27,10 @@ export class Decimal {
 
   /** The nearest double (parsed from the exact text, so 50000e-9 gives 0.00005, not 0.0000499...). */
   toNumber(): number {
+    // Division of two exact doubles is correctly rounded, so this equals parsing the exact text.
+    const m = this.mantissa;
+    if (this.exponent < 0 && this.exponent >= -22 && m <= SAFE && m >= -SAFE)
+      return Number(m) / POW10[-this.exponent];
     return Number(this.toString());
   }
 
