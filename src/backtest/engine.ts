@@ -104,7 +104,9 @@ export function runPortfolio(
   const book: ProposedPosition[] = [];
 
   for (let t = 0; t < periods; t++) {
-    let changed = false;
+    // With a limiter the book is re-decided only when some target changes (limits are static
+    // within a run), so a capped position is not re-submitted every bar.
+    let changed = t === 0;
     for (let a = 0; a < k; a++) {
       const target = targets[a][t];
       if (!Number.isFinite(target)) {
@@ -112,16 +114,18 @@ export function runPortfolio(
           `strategy ${opts.strategy} produced a non-finite position for ${panel.symbols[a]} at bar ${t}`,
         );
       }
-      if (target !== held[a]) changed = true;
+      if (t > 0 && target !== targets[a][t - 1]) changed = true;
     }
-    if (changed && opts.limiter) {
+    if (!opts.limiter) {
+      for (let a = 0; a < k; a++) pos[a][t] = targets[a][t];
+    } else if (changed) {
       book.length = 0;
       for (let a = 0; a < k; a++)
         book.push({ symbol: panel.symbols[a], current: held[a], target: targets[a][t] });
       const allowed = opts.limiter.limit(book);
       for (let a = 0; a < k; a++) pos[a][t] = allowed[a];
     } else {
-      for (let a = 0; a < k; a++) pos[a][t] = changed ? targets[a][t] : held[a];
+      for (let a = 0; a < k; a++) pos[a][t] = held[a];
     }
 
     let periodCost = 0;
