@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { AwsClients } from '../aws/clients';
 import { InputError } from '../errors';
 import type { LakeBuckets } from './buckets';
-import { appendColumns, castFromStaging, ident, literal, openDuckDb, stagingSqlType } from './duckdb';
+import { ident, literal, openDuckDb, stageColumns } from './duckdb';
 import { allColumns, type TableDef } from './tables';
 
 export interface LakeWriter {
@@ -107,18 +107,15 @@ export async function writeTable(
   const db = await openDuckDb();
   try {
     const { con } = db;
-    await con.run(
-      `CREATE TABLE incoming (${cols.map((c) => `${ident(c.name)} ${stagingSqlType(c.type)}`).join(', ')})`,
-    );
-    await appendColumns(
+    const select = await stageColumns(
       con,
       'incoming',
-      cols.map((c) => ({ type: c.type, values: data.columns[c.name] })),
+      cols.map((c) => ({ name: c.name, type: c.type, values: data.columns[c.name] })),
       data.length,
     );
     const pk = table.partitionKeys.map((k) => ident(k.name)).join(', ');
-    const typed = `SELECT ${cols.map((c) => castFromStaging(c.name, c.type)).join(', ')} FROM incoming`;
-    await con.run(`CREATE TABLE typed AS ${typed}`);
+    const typed = `SELECT ${select} FROM incoming`;
+    await con.run(`CREATE VIEW typed AS ${typed}`);
     const nulls = await con.runAndReadAll(
       `SELECT ${table.partitionKeys.map((k) => `count(*) FILTER (WHERE ${ident(k.name)} IS NULL)`).join(', ')} FROM typed`,
     );
@@ -165,12 +162,14 @@ export async function writeTable(
     }
 
     const out = path.join(stage, 'out');
-    const orderBy = [...table.partitionKeys.map((k) => ident(k.name)), ...(table.key ?? []).map(ident)].join(
-      ', ',
-    );
+    // Merged partitions are sorted by key (small, read often); appended batches keep arrival order.
+    const orderBy =
+      opts.mode === 'merge' && table.key && table.key.length > 0
+        ? ` ORDER BY ${table.key.map(ident).join(', ')}`
+        : '';
     await con.run(
-      `COPY (SELECT ${cols.map((c) => ident(c.name)).join(', ')} FROM ${source} ORDER BY ${orderBy})
-       TO ${literal(out)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (${pk}), ROW_GROUP_SIZE 122880)`,
+      `COPY (SELECT ${cols.map((c) => ident(c.name)).join(', ')} FROM ${source}${orderBy})
+       TO ${literal(out)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (${pk}), ROW_GROUP_SIZE 122880)`,
     );
     const rows = data.length;
     db.close();

@@ -1,0 +1,135 @@
+/**
+ * Lake benchmark (issue 2): write 10 million synthetic ticks as Hive-partitioned Parquet into the
+ * local S3 server through the lake writer (rows/s), then a per-symbol per-day VWAP query over them
+ * through the query interface (DuckDB). Goals: >= 1M rows/s written, VWAP query < 1 s.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createClients } from '../src/aws/clients';
+import { lakeBuckets } from '../src/lake/buckets';
+import { DuckDbQueryEngine } from '../src/lake/query';
+import { TICKS } from '../src/lake/tables';
+import { writeTable } from '../src/lake/writer';
+import { LocalCloud } from '../src/local/cloud';
+import { mulberry32, normals } from '../src/synthetic/random';
+
+const TOTAL = Number(process.env.LAKE_BENCH_ROWS ?? 10_000_000);
+const BATCH = 1_000_000;
+const SYMBOLS = ['ES', 'NQ', 'YM', 'RTY', 'CL', 'GC', 'ZN', 'ZB', '6E', '6J'];
+const DAYS = ['2026-11-16', '2026-11-17', '2026-11-18', '2026-11-19', '2026-11-20'];
+
+/** One batch of ticks: half a trading day of all symbols, interleaved as a feed would deliver them. */
+function makeBatch(batchNo: number, n: number) {
+  const u = mulberry32(1000 + batchNo);
+  const z = normals(u);
+  const day = DAYS[Math.floor(batchNo / 2) % DAYS.length];
+  const dayStartNs =
+    BigInt(Date.parse(`${day}T14:30:00Z`)) * 1_000_000n + BigInt(batchNo % 2) * 11_700_000_000_000n;
+  const symbol = new Array<string>(n);
+  const dt = new Array<string>(n).fill(day);
+  const venue = new Array<string>(n).fill('XCME');
+  const type = new Array<string>(n);
+  const exchangeTs = new BigInt64Array(n);
+  const receiveTs = new BigInt64Array(n);
+  const seq = new BigInt64Array(n);
+  const price = new Float64Array(n);
+  const size = new Float64Array(n);
+  const bid = new Float64Array(n);
+  const bidSize = new Float64Array(n);
+  const ask = new Float64Array(n);
+  const askSize = new Float64Array(n);
+  const last = SYMBOLS.map((_, i) => 100 + 10 * i);
+  for (let i = 0; i < n; i++) {
+    const s = i % SYMBOLS.length;
+    symbol[i] = SYMBOLS[s];
+    last[s] *= 1 + 0.0001 * z();
+    const ts = dayStartNs + BigInt(i) * 11_700n;
+    exchangeTs[i] = ts;
+    receiveTs[i] = ts + 25_000n;
+    seq[i] = BigInt(batchNo * BATCH + i);
+    const trade = (i & 3) === 0;
+    type[i] = trade ? 'trade' : 'quote';
+    price[i] = trade ? last[s] : NaN;
+    size[i] = trade ? 1 + Math.floor(u() * 20) : NaN;
+    bid[i] = last[s] - 0.25;
+    ask[i] = last[s] + 0.25;
+    bidSize[i] = 1 + Math.floor(u() * 50);
+    askSize[i] = 1 + Math.floor(u() * 50);
+  }
+  return {
+    length: n,
+    columns: {
+      venue,
+      type,
+      exchange_ts: exchangeTs,
+      receive_ts: receiveTs,
+      seq,
+      price, // NaN (quotes) is stored as NULL
+      size,
+      bid,
+      bid_size: bidSize,
+      ask,
+      ask_size: askSize,
+      dt,
+      symbol,
+    },
+  };
+}
+
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lake-bench-'));
+const cloud = await LocalCloud.start({ dataDir });
+const clients = createClients(cloud.runtime);
+const writer = { clients, buckets: lakeBuckets(cloud.runtime), tmpDir: dataDir };
+try {
+  let genMs = 0;
+  let writeMs = 0;
+  let bytes = 0;
+  let files = 0;
+  for (let b = 0; b * BATCH < TOTAL; b++) {
+    const n = Math.min(BATCH, TOTAL - b * BATCH);
+    let t = performance.now();
+    const batch = makeBatch(b, n);
+    genMs += performance.now() - t;
+    t = performance.now();
+    const r = await writeTable(writer, TICKS, batch, {
+      mode: 'append',
+      fileName: `bench-${String(b).padStart(4, '0')}`,
+    });
+    writeMs += performance.now() - t;
+    bytes += r.bytes;
+    files += r.keys.length;
+  }
+  console.log(
+    `rows written:            ${TOTAL.toLocaleString('en-US')} ticks in ${files} Parquet objects, ${(bytes / 2 ** 20).toFixed(0)} MiB`,
+  );
+  console.log(`synthetic generation:    ${(genMs / 1000).toFixed(2)} s (not counted)`);
+  console.log(
+    `write (stage+COPY+PUT):  ${(writeMs / 1000).toFixed(2)} s = ${(((TOTAL / writeMs) * 1000) / 1e6).toFixed(2)}M rows/s (goal >= 1M rows/s)`,
+  );
+
+  const engine = await DuckDbQueryEngine.create(cloud.runtime);
+  const sql = `SELECT symbol, dt, sum(price * size) / sum(size) AS vwap, sum(size) AS volume, count(*) AS trades
+               FROM ticks WHERE type = 'trade' GROUP BY symbol, dt ORDER BY symbol, dt`;
+  const times: number[] = [];
+  let rows = 0;
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    rows = (await engine.query(sql)).length;
+    times.push(performance.now() - t);
+  }
+  const pruned = performance.now();
+  await engine.query(
+    `SELECT sum(price * size) / sum(size) AS vwap FROM ticks WHERE symbol = 'ES' AND dt = DATE '2026-11-18' AND type = 'trade'`,
+  );
+  const prunedMs = performance.now() - pruned;
+  console.log(
+    `VWAP per symbol per day: ${rows} groups over ${TOTAL.toLocaleString('en-US')} ticks: first ${times[0].toFixed(0)} ms, median of next 4 ${[...times.slice(1)].sort((a, b) => a - b)[2].toFixed(0)} ms (goal < 1000 ms)`,
+  );
+  console.log(`one symbol-day VWAP (partition pruned): ${prunedMs.toFixed(0)} ms`);
+  await engine.close();
+} finally {
+  clients.destroy();
+  await cloud.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+}
