@@ -7,6 +7,7 @@ import { registerDemo } from './commands/demo';
 import { registerRisk } from './commands/risk';
 import { registerFeed } from './commands/feed';
 import { registerBacktest } from './commands/backtest';
+import { registerSync } from './commands/sync';
 
 /** Builds the `quant` program. Each area registers its own sub-commands. */
 export function buildProgram(): Command {
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerRisk(program);
   registerFeed(program);
   registerBacktest(program);
+  registerSync(program);
   return program;
 }
 
