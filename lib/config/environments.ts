@@ -36,6 +36,7 @@ export const dev: EnvironmentConfig = {
     accessLogsExpireDays: 30,
     auditRetentionDays: 1,
     athenaBytesScannedCutoff: 10 * 2 ** 30,
+    athenaHourlyBytesAlarm: 100 * 2 ** 30,
     projectionStartDate: '2000-01-01',
   },
   monitoring: { alarmEmail: 'quant-dev-alarms@example.com', logRetentionDays: 14 },
@@ -68,6 +69,7 @@ export const staging: EnvironmentConfig = {
     accessLogsExpireDays: 90,
     auditRetentionDays: 30,
     athenaBytesScannedCutoff: 100 * 2 ** 30,
+    athenaHourlyBytesAlarm: 1024 * 2 ** 30,
     projectionStartDate: '2000-01-01',
   },
   monitoring: { alarmEmail: 'quant-staging-alarms@example.com', logRetentionDays: 30 },
@@ -101,6 +103,7 @@ export const prod: EnvironmentConfig = {
     accessLogsExpireDays: 365,
     auditRetentionDays: 7 * 365 + 2,
     athenaBytesScannedCutoff: 1024 * 2 ** 30,
+    athenaHourlyBytesAlarm: 10 * 2 ** 40,
     projectionStartDate: '2000-01-01',
   },
   monitoring: { alarmEmail: 'quant-prod-alarms@example.com', logRetentionDays: 365 },
@@ -122,4 +125,19 @@ export function environmentConfig(name: string): EnvironmentConfig {
     );
   }
   return environments[name as EnvironmentName];
+}
+
+/**
+ * The environments selected by the `env` context value (`-c env=NAME`): that one, or all of them when
+ * it is not given. An unknown name fails with the list of valid ones.
+ */
+export function selectEnvironments(envContext: unknown): EnvironmentConfig[] {
+  if (envContext === undefined || envContext === null || envContext === '')
+    return Object.values(environments);
+  if (typeof envContext !== 'string') {
+    throw new Error(
+      `Context "env" must be a string, got ${typeof envContext}. Valid environments: ${Object.keys(environments).join(', ')}.`,
+    );
+  }
+  return [environmentConfig(envContext)];
 }

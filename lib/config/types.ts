@@ -38,6 +38,8 @@ export interface DataLakeConfig {
   readonly auditRetentionDays: number;
   /** Per-query cutoff of bytes scanned in the Athena workgroup. */
   readonly athenaBytesScannedCutoff: number;
+  /** Alarm when the workgroup scans more than this many bytes in one hour (a cost guard). */
+  readonly athenaHourlyBytesAlarm: number;
   /** First date of the `dt` partition projection range (yyyy-MM-dd). */
   readonly projectionStartDate: string;
 }

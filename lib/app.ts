@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { App, Validations } from 'aws-cdk-lib';
+import type { AppProps } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { EnvironmentConfig } from './config/types';
+import { QuantStage } from './quant-stage';
+
+export interface QuantApp {
+  readonly app: App;
+  /** One stage per environment, by environment name. */
+  readonly stages: Readonly<Record<string, QuantStage>>;
+}
+
+export interface CreateAppProps extends AppProps {
+  /**
+   * Run the cdk-nag AwsSolutions checks at synth (unacknowledged findings fail it).
+   * @default true
+   */
+  readonly nag?: boolean;
+}
+
+/**
+ * The `context` block of cdk.json (feature flags). Always applied, so an app built in a test behaves
+ * exactly like the one `cdk synth` builds (the CLI's own context still wins).
+ */
+export function cdkJsonContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
+  return cdkJson.context ?? {};
+}
+
+/**
+ * Builds the CDK app: one `QuantStage` per environment, cdk-nag AwsSolutions as a validation plugin.
+ * `configs` may be a function of the app, to choose environments from its context (`-c env=NAME`).
+ */
+export function createApp(
+  configs: readonly EnvironmentConfig[] | ((app: App) => readonly EnvironmentConfig[]),
+  props: CreateAppProps = {},
+): QuantApp {
+  const { nag = true, context, ...appProps } = props;
+  const app = new App({ ...appProps, context: { ...cdkJsonContext(), ...context } });
+  if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const selected = typeof configs === 'function' ? configs(app) : configs;
+  if (selected.length === 0) throw new Error('createApp: no environment to build');
+  const stages: Record<string, QuantStage> = {};
+  for (const config of selected) {
+    if (stages[config.name]) throw new Error(`createApp: environment "${config.name}" given twice`);
+    stages[config.name] = new QuantStage(app, config.name, { config });
+  }
+  return { app, stages };
+}

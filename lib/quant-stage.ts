@@ -1,0 +1,86 @@
+import { Stage, Tags } from 'aws-cdk-lib';
+import type { StackProps, StageProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { EnvironmentConfig } from './config/types';
+import { DataLakeStack } from './stacks/data-lake-stack';
+import { DashboardStack, MonitoringHub, MonitoringStack } from './stacks/monitoring-stack';
+import { NetworkStack } from './stacks/network-stack';
+
+export interface QuantStageProps extends StageProps {
+  /** The environment this stage deploys (account, region and every size and limit). */
+  readonly config: EnvironmentConfig;
+}
+
+/**
+ * One whole environment (dev, staging or prod). Stacks inside are named `Network`, `DataLake`, ...;
+ * CloudFormation stack names become `<env>-Network`, `<env>-DataLake`, ...
+ *
+ * Adding an area's stack: construct it in the constructor below (after the shared stacks), pass it the
+ * handles it needs through typed props, and spread `this.stackProps(...)` into its props:
+ *
+ *   this.ingestion = new IngestionStack(this, 'Ingestion', {
+ *     ...this.stackProps('Kinesis ticks stream and the S3 writer', { stateful: false }),
+ *     config: config.ingestion, vpc: this.network.vpc, lake: this.dataLake, monitoring: this.monitoring,
+ *   });
+ */
+export class QuantStage extends Stage {
+  readonly config: EnvironmentConfig;
+  /** Alarm topic and log key (stack `Monitoring`, built first). */
+  readonly alerts: MonitoringStack;
+  readonly network: NetworkStack;
+  /** Stateful: keys, buckets, Glue catalog, Athena workgroup. */
+  readonly dataLake: DataLakeStack;
+  /** The environment's dashboard (stack `Dashboard`; depends on every stack that contributes). */
+  readonly dashboard: DashboardStack;
+  /** What stacks use to add alarms and dashboard widgets. */
+  readonly monitoring: MonitoringHub;
+
+  constructor(scope: Construct, id: string, props: QuantStageProps) {
+    const { config } = props;
+    super(scope, id, { ...props, env: { account: config.account, region: config.region } });
+    this.config = config;
+    // Answer the AZ lookup of every stack in this stage from config: synth stays offline and deterministic.
+    this.node.setContext(`availability-zones:account=${config.account}:region=${config.region}`, [
+      ...config.network.availabilityZones,
+    ]);
+    Tags.of(this).add('project', 'quant-platform');
+    Tags.of(this).add('environment', config.name);
+
+    this.alerts = new MonitoringStack(this, 'Monitoring', {
+      ...this.stackProps('Alarm topic and log encryption key', { stateful: true }),
+      environmentName: config.name,
+      alarmEmail: config.monitoring.alarmEmail,
+      logRetentionDays: config.monitoring.logRetentionDays,
+    });
+    this.dashboard = new DashboardStack(this, 'Dashboard', {
+      ...this.stackProps('CloudWatch dashboard of the environment', { stateful: false }),
+      environmentName: config.name,
+    });
+    this.monitoring = new MonitoringHub(this.alerts, this.dashboard);
+
+    this.network = new NetworkStack(this, 'Network', {
+      ...this.stackProps('VPC, endpoints and flow logs', { stateful: false }),
+      network: config.network,
+      logKey: this.alerts.logKey,
+    });
+    this.dataLake = new DataLakeStack(this, 'DataLake', {
+      ...this.stackProps('Data lake: buckets, keys, Glue catalog, Athena workgroup', { stateful: true }),
+      environmentName: config.name,
+      dataLake: config.dataLake,
+      monitoring: this.monitoring,
+    });
+
+    // Area stacks go here (see the class comment).
+  }
+
+  /**
+   * Common props of a stack in this stage: a description naming the environment and, for stateful
+   * stacks (data that must survive), termination protection when the config asks for it (prod).
+   */
+  stackProps(description: string, opts: { readonly stateful: boolean }): StackProps {
+    return {
+      description: `Quant platform (${this.config.name}): ${description}`,
+      terminationProtection: opts.stateful && this.config.terminationProtection,
+    };
+  }
+}

@@ -1,0 +1,458 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import type { StackProps } from 'aws-cdk-lib';
+import * as athena from 'aws-cdk-lib/aws-athena';
+import * as cw from 'aws-cdk-lib/aws-cloudwatch';
+import * as glue from 'aws-cdk-lib/aws-glue';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import { QuantKey, SecureBucket } from '../constructs';
+import type { DataLakeConfig } from '../config/types';
+import type { IMonitoring } from './monitoring-stack';
+
+/** Zones of the lake (same names as `Zone` in src/lake/tables.ts). */
+export type LakeZone = 'raw' | 'curated' | 'vendor' | 'results' | 'models' | 'athenaResults' | 'audit';
+export const LAKE_ZONES: readonly LakeZone[] = [
+  'raw',
+  'curated',
+  'vendor',
+  'results',
+  'models',
+  'athenaResults',
+  'audit',
+];
+
+/** Environment variables through which runtime code finds the lake (read by src/lake and src/lake/query). */
+export const LAKE_BUCKET_ENV: Readonly<Record<LakeZone, string>> = {
+  raw: 'LAKE_RAW_BUCKET',
+  curated: 'LAKE_CURATED_BUCKET',
+  vendor: 'LAKE_VENDOR_BUCKET',
+  results: 'LAKE_RESULTS_BUCKET',
+  models: 'LAKE_MODELS_BUCKET',
+  athenaResults: 'LAKE_ATHENA_RESULTS_BUCKET',
+  audit: 'LAKE_AUDIT_BUCKET',
+};
+export const ATHENA_WORKGROUP_ENV = 'ATHENA_WORKGROUP';
+export const GLUE_DATABASE_ENV = 'GLUE_DATABASE';
+
+/** A Glue column: name and Hive type. */
+export interface GlueColumn {
+  readonly name: string;
+  readonly type: 'string' | 'double' | 'bigint' | 'int' | 'timestamp' | 'date' | 'boolean';
+}
+
+/** Layout of one lake table (mirrors src/lake/tables.ts; a test checks they agree). */
+export interface LakeTableLayout {
+  readonly name: string;
+  readonly zone: LakeZone;
+  /** Key prefix in the zone's bucket, no trailing slash. */
+  readonly prefix: string;
+  /** Hive partition keys, outermost first (not repeated among `columns`). */
+  readonly partitionKeys: readonly GlueColumn[];
+  readonly columns: readonly GlueColumn[];
+  /** Partition projection of each partition key (`projection.<key>.*` without the prefix). */
+  projection(cfg: DataLakeConfig): Readonly<Record<string, Readonly<Record<string, string>>>>;
+}
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+function startYear(cfg: DataLakeConfig): number {
+  const m = DATE.exec(cfg.projectionStartDate);
+  if (!m || Number.isNaN(Date.parse(`${cfg.projectionStartDate}T00:00:00Z`))) {
+    throw new Error(`dataLake.projectionStartDate: expected yyyy-MM-dd, got "${cfg.projectionStartDate}"`);
+  }
+  return Number(m[1]);
+}
+
+/** Last year the `year` projection covers (a fixed bound keeps synth deterministic). */
+export const PROJECTION_LAST_YEAR = 2099;
+
+export const LAKE_TABLES: readonly LakeTableLayout[] = [
+  {
+    name: 'ticks',
+    zone: 'raw',
+    prefix: 'ticks',
+    partitionKeys: [
+      { name: 'dt', type: 'date' },
+      { name: 'symbol', type: 'string' },
+    ],
+    columns: [
+      { name: 'venue', type: 'string' },
+      { name: 'type', type: 'string' },
+      { name: 'exchange_ts', type: 'bigint' },
+      { name: 'receive_ts', type: 'bigint' },
+      { name: 'seq', type: 'bigint' },
+      { name: 'price', type: 'double' },
+      { name: 'size', type: 'double' },
+      { name: 'bid', type: 'double' },
+      { name: 'bid_size', type: 'double' },
+      { name: 'ask', type: 'double' },
+      { name: 'ask_size', type: 'double' },
+    ],
+    projection: (cfg) => {
+      startYear(cfg);
+      return {
+        dt: {
+          type: 'date',
+          range: `${cfg.projectionStartDate},NOW`,
+          format: 'yyyy-MM-dd',
+          interval: '1',
+          'interval.unit': 'DAYS',
+        },
+        symbol: { type: 'injected' },
+      };
+    },
+  },
+  {
+    name: 'bars',
+    zone: 'curated',
+    prefix: 'bars',
+    partitionKeys: [
+      { name: 'interval', type: 'string' },
+      { name: 'symbol', type: 'string' },
+      { name: 'year', type: 'int' },
+    ],
+    columns: [
+      { name: 'ts', type: 'timestamp' },
+      { name: 'open', type: 'double' },
+      { name: 'high', type: 'double' },
+      { name: 'low', type: 'double' },
+      { name: 'close', type: 'double' },
+      { name: 'volume', type: 'double' },
+      { name: 'vwap', type: 'double' },
+      { name: 'trades', type: 'bigint' },
+    ],
+    projection: (cfg) => ({
+      interval: { type: 'enum', values: '1m,1d' },
+      symbol: { type: 'injected' },
+      year: { type: 'integer', range: `${startYear(cfg)},${PROJECTION_LAST_YEAR}` },
+    }),
+  },
+  {
+    name: 'backtest_results',
+    zone: 'results',
+    prefix: 'backtest_results',
+    partitionKeys: [
+      { name: 'strategy', type: 'string' },
+      { name: 'sweep_id', type: 'string' },
+    ],
+    columns: [
+      { name: 'param_set_id', type: 'string' },
+      { name: 'params', type: 'string' },
+      { name: 'bars_source', type: 'string' },
+      { name: 'bars', type: 'bigint' },
+      { name: 'periods', type: 'bigint' },
+      { name: 'total_return', type: 'double' },
+      { name: 'cagr', type: 'double' },
+      { name: 'sharpe', type: 'double' },
+      { name: 'sortino', type: 'double' },
+      { name: 'max_drawdown', type: 'double' },
+      { name: 'calmar', type: 'double' },
+      { name: 'volatility', type: 'double' },
+      { name: 'trades', type: 'bigint' },
+      { name: 'turnover', type: 'double' },
+      { name: 'exposure', type: 'double' },
+      { name: 'completed_at', type: 'timestamp' },
+    ],
+    projection: () => ({ strategy: { type: 'injected' }, sweep_id: { type: 'injected' } }),
+  },
+];
+
+export interface DataLakeStackProps extends StackProps {
+  /** Environment name (part of the Glue database and Athena workgroup names). */
+  readonly environmentName: string;
+  readonly dataLake: DataLakeConfig;
+  /**
+   * Alarms and dashboard widgets of the lake go here.
+   * @default no alarms or widgets
+   */
+  readonly monitoring?: IMonitoring;
+}
+
+/** The data-lake handles other stacks receive. */
+export interface DataLakeHandles {
+  readonly buckets: Readonly<Record<LakeZone, s3.IBucket>>;
+  /** Key of every lake zone and of Athena results. */
+  readonly lakeKey: kms.IKey;
+  /** Key of the audit zone (separate, so audit access is granted separately). */
+  readonly auditKey: kms.IKey;
+  readonly databaseName: string;
+  readonly workgroupName: string;
+  readonly tableNames: Readonly<Record<'ticks' | 'bars' | 'backtestResults', string>>;
+}
+
+/**
+ * Stateful: the lake's keys and buckets, the Glue catalog (partition projection, no crawlers) and the
+ * Athena workgroup. Everything here is retained when the stack is deleted.
+ */
+export class DataLakeStack extends Stack implements DataLakeHandles {
+  readonly lakeKey: kms.IKey;
+  readonly auditKey: kms.IKey;
+  readonly buckets: Readonly<Record<LakeZone, SecureBucket>>;
+  /** Receives S3 server access logs of every other bucket (SSE-S3: log delivery cannot write to SSE-KMS). */
+  readonly accessLogsBucket: SecureBucket;
+  readonly databaseName: string;
+  readonly workgroupName: string;
+  readonly tableNames: Readonly<Record<'ticks' | 'bars' | 'backtestResults', string>>;
+  readonly database: glue.CfnDatabase;
+  readonly tables: Readonly<Record<string, glue.CfnTable>>;
+  readonly workgroup: athena.CfnWorkGroup;
+
+  constructor(scope: Construct, id: string, props: DataLakeStackProps) {
+    super(scope, id, props);
+    const cfg = props.dataLake;
+    validateDataLakeConfig(cfg);
+
+    this.lakeKey = new QuantKey(this, 'LakeKey', { description: 'Quant data lake zones and Athena results' });
+    this.auditKey = new QuantKey(this, 'AuditKey', { description: 'Quant write-once audit trail' });
+
+    const accessLogs = new SecureBucket(this, 'AccessLogsBucket', {
+      encryption: 's3-managed',
+      lifecycle: {
+        infrequentAccessAfterDays: 0,
+        glacierAfterDays: 0,
+        expireAfterDays: cfg.accessLogsExpireDays,
+        noncurrentVersionExpireDays: 1,
+      },
+    });
+    this.accessLogsBucket = accessLogs;
+    const zoneBucket = (name: string, lifecycle: DataLakeConfig['raw']) =>
+      new SecureBucket(this, name, { encryptionKey: this.lakeKey, accessLogsBucket: accessLogs, lifecycle });
+
+    this.buckets = {
+      raw: zoneBucket('RawBucket', cfg.raw),
+      curated: zoneBucket('CuratedBucket', cfg.curated),
+      vendor: zoneBucket('VendorBucket', cfg.vendor),
+      results: zoneBucket('ResultsBucket', cfg.results),
+      models: zoneBucket('ModelsBucket', cfg.models),
+      athenaResults: zoneBucket('AthenaResultsBucket', {
+        infrequentAccessAfterDays: 0,
+        glacierAfterDays: 0,
+        expireAfterDays: cfg.athenaResultsExpireDays,
+        noncurrentVersionExpireDays: 1,
+      }),
+      audit: new SecureBucket(this, 'AuditBucket', {
+        encryptionKey: this.auditKey,
+        accessLogsBucket: accessLogs,
+        objectLock: { mode: 'compliance', retentionDays: cfg.auditRetentionDays },
+      }),
+    };
+
+    // Glue and Athena have no generated names; derive them from the environment, not from a literal.
+    const env = props.environmentName.toLowerCase().replace(/[^a-z0-9]/g, '_');
+    this.databaseName = `quant_${env}`;
+    this.database = new glue.CfnDatabase(this, 'Database', {
+      catalogId: this.account,
+      databaseInput: {
+        name: this.databaseName,
+        description: `Quant platform data lake (${props.environmentName})`,
+      },
+    });
+
+    const tables: Record<string, glue.CfnTable> = {};
+    for (const layout of LAKE_TABLES) {
+      const bucket = this.buckets[layout.zone];
+      const location = `s3://${bucket.bucketName}/${layout.prefix}/`;
+      const template = location + layout.partitionKeys.map((k) => `${k.name}=\${${k.name}}`).join('/') + '/';
+      const parameters: Record<string, string> = {
+        classification: 'parquet',
+        EXTERNAL: 'TRUE',
+        'parquet.compression': 'ZSTD',
+        'projection.enabled': 'true',
+        'storage.location.template': template,
+      };
+      for (const [key, settings] of Object.entries(layout.projection(cfg))) {
+        for (const [setting, value] of Object.entries(settings))
+          parameters[`projection.${key}.${setting}`] = value;
+      }
+      const table = new glue.CfnTable(this, `Table-${layout.name}`, {
+        catalogId: this.account,
+        databaseName: this.databaseName,
+        tableInput: {
+          name: layout.name,
+          tableType: 'EXTERNAL_TABLE',
+          parameters,
+          partitionKeys: layout.partitionKeys.map((c) => ({ name: c.name, type: c.type })),
+          storageDescriptor: {
+            location,
+            columns: layout.columns.map((c) => ({ name: c.name, type: c.type })),
+            inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+            outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+            serdeInfo: {
+              serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
+              parameters: { 'serialization.format': '1' },
+            },
+          },
+        },
+      });
+      table.addResourceDependency(this.database);
+      tables[layout.name] = table;
+    }
+    this.tables = tables;
+    this.tableNames = { ticks: 'ticks', bars: 'bars', backtestResults: 'backtest_results' };
+
+    this.workgroupName = `quant-${env.replace(/_/g, '-')}`;
+    this.workgroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
+      name: this.workgroupName,
+      description: `Quant platform queries (${props.environmentName})`,
+      state: 'ENABLED',
+      // Deleting the stack fails rather than silently dropping saved queries.
+      recursiveDeleteOption: false,
+      workGroupConfiguration: {
+        enforceWorkGroupConfiguration: true,
+        publishCloudWatchMetricsEnabled: true,
+        bytesScannedCutoffPerQuery: cfg.athenaBytesScannedCutoff,
+        engineVersion: { selectedEngineVersion: 'Athena engine version 3' },
+        resultConfiguration: {
+          outputLocation: `s3://${this.buckets.athenaResults.bucketName}/results/`,
+          encryptionConfiguration: { encryptionOption: 'SSE_KMS', kmsKey: this.lakeKey.keyArn },
+        },
+      },
+    });
+
+    if (props.monitoring) this.addMonitoring(props.monitoring, cfg);
+  }
+
+  /** Environment variables runtime code reads to find the lake (`lakeBuckets`, `createQueryEngine`). */
+  runtimeEnvironment(zones: readonly LakeZone[] = LAKE_ZONES): Record<string, string> {
+    const env: Record<string, string> = {
+      [ATHENA_WORKGROUP_ENV]: this.workgroupName,
+      [GLUE_DATABASE_ENV]: this.databaseName,
+    };
+    for (const z of zones) env[LAKE_BUCKET_ENV[z]] = this.buckets[z].bucketName;
+    return env;
+  }
+
+  /**
+   * Lets `grantee` run Athena queries in the workgroup over the lake tables: read access to the zones it
+   * names, write access to Athena results, and the Glue catalog reads Athena makes on its behalf.
+   */
+  grantQuery(
+    grantee: iam.IGrantable,
+    zones: readonly LakeZone[] = ['raw', 'curated', 'vendor', 'results'],
+  ): void {
+    const workgroupArn = this.formatArn({
+      service: 'athena',
+      resource: 'workgroup',
+      resourceName: this.workgroupName,
+    });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: [
+        'athena:StartQueryExecution',
+        'athena:GetQueryExecution',
+        'athena:GetQueryResults',
+        'athena:StopQueryExecution',
+        'athena:GetWorkGroup',
+      ],
+      resourceArns: [workgroupArn],
+    });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: [
+        'glue:GetDatabase',
+        'glue:GetTable',
+        'glue:GetTables',
+        'glue:GetPartition',
+        'glue:GetPartitions',
+      ],
+      resourceArns: [
+        this.formatArn({ service: 'glue', resource: 'catalog' }),
+        this.formatArn({ service: 'glue', resource: 'database', resourceName: this.databaseName }),
+        this.formatArn({ service: 'glue', resource: 'table', resourceName: `${this.databaseName}/*` }),
+      ],
+    });
+    for (const z of zones) this.buckets[z].grantRead(grantee);
+    this.buckets.athenaResults.grantReadWrite(grantee);
+  }
+
+  private addMonitoring(monitoring: IMonitoring, cfg: DataLakeConfig): void {
+    const wg = this.workgroupName;
+    const athenaMetric = (metricName: string, state: string, statistic: string) =>
+      new cw.Metric({
+        namespace: 'AWS/Athena',
+        metricName,
+        dimensionsMap: { WorkGroup: wg, QueryState: state, QueryType: 'DML' },
+        statistic,
+        period: Duration.minutes(5),
+      });
+    const bytesScanned = athenaMetric('ProcessedBytes', 'SUCCEEDED', 'Sum');
+    const failedQueries = athenaMetric('TotalExecutionTime', 'FAILED', 'SampleCount');
+
+    monitoring.addAlarm(this, 'AthenaFailedQueriesAlarm', {
+      alarmDescription: `Athena queries in workgroup ${wg} are failing (5 or more in 15 minutes)`,
+      metric: failedQueries.with({ period: Duration.minutes(15) }),
+      threshold: 5,
+      evaluationPeriods: 1,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
+    monitoring.addAlarm(this, 'AthenaBytesScannedAlarm', {
+      alarmDescription: `Athena workgroup ${wg} scanned more than ${cfg.athenaHourlyBytesAlarm} bytes in an hour (cost)`,
+      metric: bytesScanned.with({ period: Duration.hours(1) }),
+      threshold: cfg.athenaHourlyBytesAlarm,
+      evaluationPeriods: 1,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+
+    const zones: LakeZone[] = ['raw', 'curated', 'vendor', 'results', 'models'];
+    const daily = Duration.days(1);
+    const bucketMetric = (z: LakeZone, metricName: string, storageType: string) =>
+      new cw.Metric({
+        namespace: 'AWS/S3',
+        metricName,
+        dimensionsMap: { BucketName: this.buckets[z].bucketName, StorageType: storageType },
+        statistic: 'Average',
+        period: daily,
+        label: z,
+      });
+    monitoring.addSection('Data lake', [
+      [
+        new cw.GraphWidget({ title: 'Athena bytes scanned', left: [bytesScanned], width: 8 }),
+        new cw.GraphWidget({ title: 'Athena failed queries', left: [failedQueries], width: 8 }),
+        new cw.GraphWidget({
+          title: 'Athena query time (p90, ms)',
+          left: [athenaMetric('TotalExecutionTime', 'SUCCEEDED', 'p90')],
+          width: 8,
+        }),
+      ],
+      [
+        new cw.GraphWidget({
+          title: 'Bucket size, Standard (bytes, daily)',
+          left: zones.map((z) => bucketMetric(z, 'BucketSizeBytes', 'StandardStorage')),
+          width: 12,
+        }),
+        new cw.GraphWidget({
+          title: 'Objects per bucket (daily)',
+          left: zones.map((z) => bucketMetric(z, 'NumberOfObjects', 'AllStorageTypes')),
+          width: 12,
+        }),
+      ],
+    ]);
+  }
+}
+
+/** Checks the data-lake config, naming the field that is wrong. */
+export function validateDataLakeConfig(cfg: DataLakeConfig): void {
+  startYear(cfg);
+  const positive: (keyof DataLakeConfig)[] = [
+    'athenaResultsExpireDays',
+    'accessLogsExpireDays',
+    'auditRetentionDays',
+    'athenaBytesScannedCutoff',
+    'athenaHourlyBytesAlarm',
+  ];
+  for (const field of positive) {
+    const v = cfg[field];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)
+      throw new Error(`dataLake.${field}: must be a positive whole number, got ${String(v)}`);
+  }
+  // Athena's own bounds for the per-query cutoff: 10 MB .. 7 EB.
+  if (cfg.athenaBytesScannedCutoff < 10_000_000)
+    throw new Error(
+      `dataLake.athenaBytesScannedCutoff: Athena's minimum is 10000000 bytes, got ${cfg.athenaBytesScannedCutoff}`,
+    );
+  // S3 Object Lock allows at most 100 years.
+  if (cfg.auditRetentionDays > 36500)
+    throw new Error(`dataLake.auditRetentionDays: at most 36500 days, got ${cfg.auditRetentionDays}`);
+}

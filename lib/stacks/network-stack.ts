@@ -1,0 +1,123 @@
+import { Stack } from 'aws-cdk-lib';
+import type { StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type { Construct } from 'constructs';
+import { EncryptedLogGroup } from '../constructs';
+import type { NetworkConfig } from '../config/types';
+
+export interface NetworkStackProps extends StackProps {
+  readonly network: NetworkConfig;
+  /** Key of the flow-log group (`MonitoringStack.logKey`). */
+  readonly logKey: kms.IKey;
+}
+
+/** Interface endpoints for every AWS API the runtime calls, so isolated subnets need no NAT. */
+const INTERFACE_ENDPOINTS: Readonly<Record<string, ec2.InterfaceVpcEndpointAwsService>> = {
+  Kinesis: ec2.InterfaceVpcEndpointAwsService.KINESIS_STREAMS,
+  Athena: ec2.InterfaceVpcEndpointAwsService.ATHENA,
+  Glue: ec2.InterfaceVpcEndpointAwsService.GLUE,
+  Sts: ec2.InterfaceVpcEndpointAwsService.STS,
+  Logs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+  EcrApi: ec2.InterfaceVpcEndpointAwsService.ECR,
+  EcrDocker: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+  SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+  Sns: ec2.InterfaceVpcEndpointAwsService.SNS,
+  StepFunctions: ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS,
+  DataSync: ec2.InterfaceVpcEndpointAwsService.DATASYNC,
+};
+
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+/** Checks the network config, naming the field that is wrong. */
+export function validateNetworkConfig(n: NetworkConfig, region?: string): void {
+  const m = CIDR.exec(n.vpcCidr);
+  if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) < 16 || Number(m[5]) > 24) {
+    throw new Error(`network.vpcCidr: expected an IPv4 CIDR with a /16 to /24 mask, got "${n.vpcCidr}"`);
+  }
+  if (n.availabilityZones.length < 2)
+    throw new Error(`network.availabilityZones: at least 2 needed, got ${n.availabilityZones.length}`);
+  if (new Set(n.availabilityZones).size !== n.availabilityZones.length)
+    throw new Error('network.availabilityZones: duplicates');
+  if (region !== undefined) {
+    const foreign = n.availabilityZones.filter((az) => !az.startsWith(region));
+    if (foreign.length > 0)
+      throw new Error(`network.availabilityZones: ${foreign.join(', ')} not in region ${region}`);
+  }
+  if (!Number.isInteger(n.natGateways) || n.natGateways < 1 || n.natGateways > n.availabilityZones.length) {
+    throw new Error(
+      `network.natGateways: must be 1..${n.availabilityZones.length} (one per AZ at most), got ${n.natGateways}`,
+    );
+  }
+}
+
+/**
+ * The environment's VPC: public subnets only for NAT gateways, private subnets with egress (through NAT)
+ * for tasks that call third parties (brokers, vendors), isolated subnets for everything else. AWS APIs
+ * are reached through gateway (S3, DynamoDB) and interface endpoints. All traffic is flow-logged.
+ */
+export class NetworkStack extends Stack {
+  readonly vpc: ec2.Vpc;
+  /** Security group of the interface endpoints (accepts HTTPS from the VPC). */
+  readonly endpointSecurityGroup: ec2.SecurityGroup;
+  /** Subnets without any route to the internet. */
+  readonly isolatedSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+  /** Private subnets with outbound internet through NAT. */
+  readonly egressSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+  readonly interfaceEndpoints: Readonly<Record<string, ec2.InterfaceVpcEndpoint>>;
+
+  constructor(scope: Construct, id: string, props: NetworkStackProps) {
+    super(scope, id, props);
+    const n = props.network;
+    validateNetworkConfig(n, this.region);
+
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      ipAddresses: ec2.IpAddresses.cidr(n.vpcCidr),
+      // Explicit AZs: no context lookup, so synth works offline without credentials.
+      availabilityZones: [...n.availabilityZones],
+      natGateways: n.natGateways,
+      restrictDefaultSecurityGroup: true,
+      subnetConfiguration: [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 26, mapPublicIpOnLaunch: false },
+        { name: 'egress', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
+        { name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 20 },
+      ],
+      gatewayEndpoints: {
+        S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
+        DynamoDb: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
+      },
+    });
+
+    const flowLogGroup = new EncryptedLogGroup(this, 'FlowLogGroup', {
+      encryptionKey: props.logKey,
+      retentionDays: n.flowLogRetentionDays,
+    });
+    this.vpc.addFlowLog('FlowLog', {
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup),
+      trafficType: ec2.FlowLogTrafficType.ALL,
+    });
+
+    this.endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+      vpc: this.vpc,
+      description: 'Interface VPC endpoints: HTTPS from inside the VPC only',
+      allowAllOutbound: false,
+    });
+    this.endpointSecurityGroup.addIngressRule(
+      ec2.Peer.ipv4(n.vpcCidr),
+      ec2.Port.tcp(443),
+      'HTTPS from the VPC',
+    );
+
+    const endpoints: Record<string, ec2.InterfaceVpcEndpoint> = {};
+    for (const [name, service] of Object.entries(INTERFACE_ENDPOINTS)) {
+      endpoints[name] = this.vpc.addInterfaceEndpoint(name, {
+        service,
+        subnets: this.isolatedSubnets,
+        securityGroups: [this.endpointSecurityGroup],
+        privateDnsEnabled: true,
+        open: false,
+      });
+    }
+    this.interfaceEndpoints = endpoints;
+  }
+}

@@ -1,0 +1,344 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { dev, prod } from '../../lib/config';
+import { LAKE_BUCKET_ENV as STACK_BUCKET_ENV, LAKE_TABLES } from '../../lib/stacks/data-lake-stack';
+import type { QuantStage } from '../../lib/quant-stage';
+import { LAKE_BUCKET_ENV as RUNTIME_BUCKET_ENV } from '../../src/lake/buckets';
+import { TABLES } from '../../src/lake/tables';
+import { nagViolations, resourcesOfType, synthStage, template } from './helpers';
+
+const HIVE: Record<string, string> = {
+  VARCHAR: 'string',
+  DOUBLE: 'double',
+  BIGINT: 'bigint',
+  INTEGER: 'int',
+  TIMESTAMP: 'timestamp',
+  DATE: 'date',
+  BOOLEAN: 'boolean',
+};
+
+let stage: QuantStage;
+let prodStage: QuantStage;
+beforeAll(() => {
+  stage = synthStage(dev);
+  prodStage = synthStage(prod);
+});
+
+const t = () => template(stage.dataLake);
+
+function bucketByLogicalPrefix(prefix: string) {
+  const found = resourcesOfType(t(), 'AWS::S3::Bucket').filter(([id]) => id.startsWith(prefix));
+  expect(found, `one bucket ${prefix}`).toHaveLength(1);
+  return found[0];
+}
+
+describe('data-lake stack: keys and buckets', () => {
+  it('creates customer-managed keys with rotation that are retained', () => {
+    const keys = resourcesOfType(t(), 'AWS::KMS::Key');
+    expect(keys.length).toBe(2);
+    for (const [, key] of keys) {
+      expect(key.Properties?.EnableKeyRotation).toBe(true);
+      expect(key.DeletionPolicy).toBe('Retain');
+      expect(key.UpdateReplacePolicy).toBe('Retain');
+    }
+  });
+
+  it('has eight buckets, all versioned, public access blocked, retained, none with a hard-coded name', () => {
+    const buckets = resourcesOfType(t(), 'AWS::S3::Bucket');
+    expect(buckets.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(
+      [
+        'AccessLogsBucket',
+        'AthenaResultsBucket',
+        'AuditBucket',
+        'CuratedBucket',
+        'ModelsBucket',
+        'RawBucket',
+        'ResultsBucket',
+        'VendorBucket',
+      ].sort(),
+    );
+    for (const [id, b] of buckets) {
+      expect(b.DeletionPolicy, id).toBe('Retain');
+      expect(b.Properties?.BucketName, id).toBeUndefined();
+      expect(b.Properties?.VersioningConfiguration, id).toEqual({ Status: 'Enabled' });
+      expect(b.Properties?.PublicAccessBlockConfiguration, id).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+    }
+    // No custom resource empties buckets on delete.
+    expect(resourcesOfType(t(), 'Custom::S3AutoDeleteObjects')).toHaveLength(0);
+  });
+
+  it('encrypts every zone with a KMS key and logs access to the access-logs bucket (SSE-S3)', () => {
+    const [logsId, logs] = bucketByLogicalPrefix('AccessLogsBucket');
+    expect(logs.Properties?.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+    });
+    for (const [id, b] of resourcesOfType(t(), 'AWS::S3::Bucket')) {
+      if (id === logsId) continue;
+      expect(b.Properties?.BucketEncryption, id).toEqual({
+        ServerSideEncryptionConfiguration: [
+          {
+            BucketKeyEnabled: true,
+            ServerSideEncryptionByDefault: {
+              SSEAlgorithm: 'aws:kms',
+              KMSMasterKeyID: { 'Fn::GetAtt': [expect.stringMatching(/^(Lake|Audit)Key/), 'Arn'] },
+            },
+          },
+        ],
+      });
+      expect(b.Properties?.LoggingConfiguration, id).toEqual({
+        DestinationBucketName: { Ref: logsId },
+        LogFilePrefix: expect.any(String),
+      });
+    }
+  });
+
+  it('denies non-TLS and TLS < 1.2 requests on every bucket', () => {
+    const policies = resourcesOfType(t(), 'AWS::S3::BucketPolicy');
+    expect(policies).toHaveLength(8);
+    for (const [id, p] of policies) {
+      const statements = (p.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+      expect(statements, id).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Action: 's3:*',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          Principal: { AWS: '*' },
+        }),
+      );
+      expect(statements, id).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Action: 's3:*',
+          Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } },
+        }),
+      );
+      // Nothing in any bucket policy grants access to everyone.
+      for (const s of statements) if (s.Effect === 'Allow') expect(s.Principal, id).not.toEqual({ AWS: '*' });
+    }
+  });
+
+  it('locks the audit bucket in compliance mode with the configured retention (7 years in prod)', () => {
+    const [, audit] = bucketByLogicalPrefix('AuditBucket');
+    expect(audit.Properties?.ObjectLockEnabled).toBe(true);
+    expect(audit.Properties?.ObjectLockConfiguration).toEqual({
+      ObjectLockEnabled: 'Enabled',
+      Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: dev.dataLake.auditRetentionDays } },
+    });
+    const prodAudit = resourcesOfType(template(prodStage.dataLake), 'AWS::S3::Bucket').find(([id]) =>
+      id.startsWith('AuditBucket'),
+    );
+    const days = (
+      prodAudit?.[1].Properties?.ObjectLockConfiguration as {
+        Rule: { DefaultRetention: { Days: number; Mode: string } };
+      }
+    ).Rule.DefaultRetention;
+    expect(days.Mode).toBe('COMPLIANCE');
+    expect(days.Days).toBeGreaterThanOrEqual(7 * 365);
+  });
+
+  it('applies lifecycle rules from config', () => {
+    const [, raw] = resourcesOfType(template(prodStage.dataLake), 'AWS::S3::Bucket').find(([id]) =>
+      id.startsWith('RawBucket'),
+    )!;
+    const rules = (raw.Properties?.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules;
+    expect(rules).toContainEqual(
+      expect.objectContaining({
+        AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+        Status: 'Enabled',
+      }),
+    );
+    expect(rules).toContainEqual(
+      expect.objectContaining({
+        Id: 'tiering-and-expiry',
+        Status: 'Enabled',
+        Transitions: [
+          { StorageClass: 'STANDARD_IA', TransitionInDays: prod.dataLake.raw.infrequentAccessAfterDays },
+          { StorageClass: 'GLACIER_IR', TransitionInDays: prod.dataLake.raw.glacierAfterDays },
+        ],
+        NoncurrentVersionExpiration: { NoncurrentDays: prod.dataLake.raw.noncurrentVersionExpireDays },
+      }),
+    );
+    expect(rules.find((r) => r.Id === 'tiering-and-expiry')?.ExpirationInDays).toBeUndefined();
+    const [, devRaw] = bucketByLogicalPrefix('RawBucket');
+    expect(
+      (devRaw.Properties?.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules,
+    ).toContainEqual(
+      expect.objectContaining({
+        Id: 'tiering-and-expiry',
+        ExpirationInDays: dev.dataLake.raw.expireAfterDays,
+      }),
+    );
+    const [, athenaResults] = bucketByLogicalPrefix('AthenaResultsBucket');
+    expect(
+      (athenaResults.Properties?.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules,
+    ).toContainEqual(expect.objectContaining({ ExpirationInDays: dev.dataLake.athenaResultsExpireDays }));
+  });
+});
+
+describe('data-lake stack: Glue catalog and Athena', () => {
+  it('defines the database and the three tables as Parquet with partition projection', () => {
+    t().hasResourceProperties('AWS::Glue::Database', { DatabaseInput: { Name: 'quant_dev' } });
+    const tables = resourcesOfType(t(), 'AWS::Glue::Table');
+    expect(tables.map(([, r]) => (r.Properties?.TableInput as { Name: string }).Name).sort()).toEqual([
+      'backtest_results',
+      'bars',
+      'ticks',
+    ]);
+    for (const [, r] of tables) {
+      const input = r.Properties?.TableInput as {
+        TableType: string;
+        Parameters: Record<string, string>;
+        StorageDescriptor: Record<string, unknown>;
+      };
+      expect(input.TableType).toBe('EXTERNAL_TABLE');
+      expect(input.Parameters['projection.enabled']).toBe('true');
+      expect(input.Parameters.classification).toBe('parquet');
+      expect(input.StorageDescriptor.InputFormat).toBe(
+        'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+      );
+      expect(
+        (input.StorageDescriptor.SerdeInfo as { SerializationLibrary: string }).SerializationLibrary,
+      ).toBe('org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe');
+    }
+  });
+
+  it('projects ticks by dt (date range from config to NOW) and injected symbol, located under ticks/', () => {
+    t().hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'ticks',
+        PartitionKeys: [
+          { Name: 'dt', Type: 'date' },
+          { Name: 'symbol', Type: 'string' },
+        ],
+        Parameters: Match.objectLike({
+          'projection.dt.type': 'date',
+          'projection.dt.range': `${dev.dataLake.projectionStartDate},NOW`,
+          'projection.dt.format': 'yyyy-MM-dd',
+          'projection.symbol.type': 'injected',
+          'storage.location.template': {
+            'Fn::Join': [
+              '',
+              ['s3://', { Ref: Match.stringLikeRegexp('^RawBucket') }, '/ticks/dt=${dt}/symbol=${symbol}/'],
+            ],
+          },
+        }),
+        StorageDescriptor: Match.objectLike({
+          Location: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^RawBucket') }, '/ticks/']] },
+        }),
+      }),
+    });
+  });
+
+  it('projects bars by interval enum (1m, 1d), injected symbol and integer year, in the curated zone', () => {
+    t().hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'bars',
+        Parameters: Match.objectLike({
+          'projection.interval.type': 'enum',
+          'projection.interval.values': '1m,1d',
+          'projection.symbol.type': 'injected',
+          'projection.year.type': 'integer',
+          'projection.year.range': '2000,2099',
+          'storage.location.template': {
+            'Fn::Join': [
+              '',
+              [
+                's3://',
+                { Ref: Match.stringLikeRegexp('^CuratedBucket') },
+                '/bars/interval=${interval}/symbol=${symbol}/year=${year}/',
+              ],
+            ],
+          },
+        }),
+      }),
+    });
+    t().hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'backtest_results',
+        Parameters: Match.objectLike({
+          'projection.strategy.type': 'injected',
+          'projection.sweep_id.type': 'injected',
+          'storage.location.template': {
+            'Fn::Join': [
+              '',
+              [
+                's3://',
+                { Ref: Match.stringLikeRegexp('^ResultsBucket') },
+                '/backtest_results/strategy=${strategy}/sweep_id=${sweep_id}/',
+              ],
+            ],
+          },
+        }),
+      }),
+    });
+  });
+
+  it('agrees with the runtime table definitions in src/lake/tables.ts', () => {
+    expect(LAKE_TABLES.map((x) => x.name)).toEqual(TABLES.map((x) => x.name));
+    for (const rt of TABLES) {
+      const layout = LAKE_TABLES.find((x) => x.name === rt.name)!;
+      expect(layout.zone, rt.name).toBe(rt.zone);
+      expect(layout.prefix, rt.name).toBe(rt.prefix);
+      expect(layout.partitionKeys, rt.name).toEqual(
+        rt.partitionKeys.map((c) => ({ name: c.name, type: HIVE[c.type] })),
+      );
+      expect(layout.columns, rt.name).toEqual(rt.columns.map((c) => ({ name: c.name, type: HIVE[c.type] })));
+    }
+    expect(STACK_BUCKET_ENV).toEqual(RUNTIME_BUCKET_ENV);
+  });
+
+  it('enforces an engine-v3 workgroup with KMS-encrypted results and the configured cutoff', () => {
+    t().hasResourceProperties('AWS::Athena::WorkGroup', {
+      Name: 'quant-dev',
+      State: 'ENABLED',
+      WorkGroupConfiguration: {
+        EnforceWorkGroupConfiguration: true,
+        PublishCloudWatchMetricsEnabled: true,
+        BytesScannedCutoffPerQuery: dev.dataLake.athenaBytesScannedCutoff,
+        EngineVersion: { SelectedEngineVersion: 'Athena engine version 3' },
+        ResultConfiguration: {
+          EncryptionConfiguration: {
+            EncryptionOption: 'SSE_KMS',
+            KmsKey: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LakeKey'), 'Arn'] },
+          },
+          OutputLocation: {
+            'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^AthenaResultsBucket') }, '/results/']],
+          },
+        },
+      },
+    });
+  });
+
+  it('exposes the runtime environment variables runtime code reads', () => {
+    const env = stage.dataLake.runtimeEnvironment();
+    expect(Object.keys(env).sort()).toEqual(
+      [...Object.values(RUNTIME_BUCKET_ENV), 'ATHENA_WORKGROUP', 'GLUE_DATABASE'].sort(),
+    );
+    expect(env.GLUE_DATABASE).toBe('quant_dev');
+  });
+});
+
+describe('data-lake stack: monitoring and compliance', () => {
+  it('alarms on failed Athena queries and bytes scanned, notifying the alarm topic', () => {
+    const alarms = resourcesOfType(t(), 'AWS::CloudWatch::Alarm');
+    expect(alarms.map(([, a]) => a.Properties?.MetricName).sort()).toEqual([
+      'ProcessedBytes',
+      'TotalExecutionTime',
+    ]);
+    for (const [, a] of alarms) {
+      expect(a.Properties?.Namespace).toBe('AWS/Athena');
+      expect(a.Properties?.AlarmActions).toHaveLength(1);
+      expect(JSON.stringify(a.Properties?.AlarmActions)).toContain('AlarmTopic');
+    }
+  });
+
+  it('has zero unacknowledged cdk-nag AwsSolutions findings (dev and prod)', () => {
+    expect(nagViolations(stage.dataLake)).toEqual([]);
+    expect(nagViolations(prodStage.dataLake)).toEqual([]);
+  });
+});

@@ -1,0 +1,82 @@
+/**
+ * Shared helpers for infrastructure tests (every area's stack tests use these).
+ *
+ *   const stage = synthStage(dev);                  // built once per test file and config
+ *   const t = template(stage.dataLake);             // Template, cached per stack
+ *   expect(nagViolations(stage.dataLake)).toEqual([]);
+ *
+ * The app gets the feature flags from cdk.json, exactly as `cdk synth` does. cdk-nag runs through
+ * `validateScope` (cdk-nag 3: annotation-based checks see nothing).
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { EnvironmentConfig } from '../../lib/config';
+import { cdkJsonContext, createApp } from '../../lib/app';
+import type { QuantApp } from '../../lib/app';
+import type { QuantStage } from '../../lib/quant-stage';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export { cdkJsonContext };
+
+/** An app as `cdk synth` builds it, nag off (tests call `nagViolations` explicitly). */
+export function testApp(
+  configs: readonly EnvironmentConfig[],
+  context: Record<string, unknown> = {},
+): QuantApp {
+  return createApp(configs, { context, nag: false });
+}
+
+const stages = new Map<string, QuantStage>();
+
+/** The whole stage of one environment, built once per test file (per config name). */
+export function synthStage(config: EnvironmentConfig): QuantStage {
+  let stage = stages.get(config.name);
+  if (!stage) {
+    stage = testApp([config]).stages[config.name];
+    stages.set(config.name, stage);
+  }
+  return stage;
+}
+
+const templates = new WeakMap<Stack, Template>();
+
+/** The synthesized template of a stack, cached. */
+export function template(stack: Stack): Template {
+  let t = templates.get(stack);
+  if (!t) {
+    t = Template.fromStack(stack);
+    templates.set(stack, t);
+  }
+  return t;
+}
+
+export interface NagFinding {
+  readonly rule: string;
+  readonly path: string;
+  readonly description: string;
+}
+
+/** Unacknowledged cdk-nag AwsSolutions findings in `scope`, one line per (rule, construct). */
+export function nagViolations(scope: IConstruct): NagFinding[] {
+  const report = new AwsSolutionsChecks(scope).validateScope(scope);
+  return report.violations.flatMap((v) =>
+    v.violatingResources.map((r) => ({
+      rule: v.ruleName,
+      path: r.constructPath ?? '(unknown)',
+      description: v.description.split('\n')[0] ?? '',
+    })),
+  );
+}
+
+/** Every resource of a type in a template, as [logicalId, resource] pairs. */
+export function resourcesOfType(
+  t: Template,
+  type: string,
+): [string, { Properties?: Record<string, unknown>; [k: string]: unknown }][] {
+  return Object.entries(t.findResources(type)) as [string, { Properties?: Record<string, unknown> }][];
+}
