@@ -1,0 +1,129 @@
+"""Glue job: raw ticks -> 1m or 1d bars in the curated zone.
+
+Thin entry point: the transformation is bars.sql (the same SQL `quant bars build` runs on DuckDB).
+Argument handling is importable without pyspark so it can be unit-tested anywhere.
+
+Job bookmarks find the tick files that are new since the last run; the job then recomputes the
+bars of every day those files touch, from all the ticks of that day, and replaces those days' bars
+(other days in the same year partition are kept).
+"""
+import argparse
+import datetime
+import os
+import re
+import sys
+
+INTERVAL_NS = {"1m": 60_000_000_000, "1d": 86_400_000_000_000}
+_DT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_NAME = re.compile(r"^[A-Za-z0-9_]{1,255}$")
+
+
+def _date(value):
+    if not _DT.match(value):
+        raise argparse.ArgumentTypeError(f"--dt: {value!r} is not YYYY-MM-DD")
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--dt: {value!r} is not a date ({exc})") from exc
+    return value
+
+
+def _name(value):
+    if not _NAME.match(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a Glue database/table name")
+    return value
+
+
+def _s3_url(value):
+    if not value.startswith("s3://") or len(value) <= len("s3://"):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an s3:// URL")
+    return value.rstrip("/")
+
+
+def parse_args(argv):
+    """Parses the job arguments; Glue's own (--JOB_NAME, --job-bookmark-option, ...) are ignored."""
+    p = argparse.ArgumentParser(prog="bars", description=__doc__)
+    p.add_argument("--interval", required=True, choices=sorted(INTERVAL_NS))
+    p.add_argument("--database", required=True, type=_name)
+    p.add_argument("--ticks-table", default="ticks", type=_name)
+    p.add_argument("--curated-path", required=True, type=_s3_url, help="s3://bucket/bars")
+    # Glue passes every default argument, so an empty --dt means "days with new files".
+    p.add_argument("--dt", action="append", default=[], type=lambda v: v if v == "" else _date(v))
+    p.add_argument("--JOB_NAME", default="bars")
+    args, _unknown = p.parse_known_args(argv)
+    args.dt = sorted({d for d in args.dt if d})
+    return args
+
+
+def render_sql(template, params):
+    """Replaces {{name}}; an unknown or missing parameter is an error."""
+    def sub(m):
+        if m.group(1) not in params:
+            raise KeyError(f"SQL parameter {{{{{m.group(1)}}}}} has no value")
+        return str(params[m.group(1)])
+    return re.sub(r"\{\{(\w+)\}\}", sub, template)
+
+
+def dt_filter(dts):
+    for d in dts:
+        _date(d)
+    return "true" if not dts else "CAST(dt AS STRING) IN (" + ", ".join(f"'{d}'" for d in dts) + ")"
+
+
+def load_sql(name):
+    """The .sql file ships next to the script (S3 asset) or in the working dir (--extra-files)."""
+    for base in (os.path.dirname(os.path.abspath(__file__)), os.getcwd()):
+        path = os.path.join(base, name)
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                return f.read()
+    raise FileNotFoundError(name)
+
+
+def main(argv):
+    args = parse_args(argv)
+    # Imported here: only the Glue runtime has them.
+    from awsglue.context import GlueContext  # type: ignore
+    from awsglue.job import Job  # type: ignore
+    from pyspark.context import SparkContext  # type: ignore
+    from pyspark.sql import functions as F  # type: ignore
+
+    sc = SparkContext.getOrCreate()
+    glue = GlueContext(sc)
+    spark = glue.spark_session
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
+    job = Job(glue)
+    job.init(args.JOB_NAME, vars(args))
+
+    dts = args.dt
+    if not dts:
+        # Bookmarked read: only files added since the last successful run.
+        new = glue.create_dynamic_frame.from_catalog(
+            database=args.database, table_name=args.ticks_table, transformation_ctx="new_ticks"
+        ).toDF()
+        dts = sorted(str(r["dt"]) for r in new.select("dt").distinct().collect())
+    if dts:
+        ticks = spark.table(f"`{args.database}`.`{args.ticks_table}`").where(F.col("dt").cast("string").isin(dts))
+        ticks.createOrReplaceTempView("ticks")
+        bars = spark.sql(
+            render_sql(load_sql("bars.sql"), {"interval_ns": INTERVAL_NS[args.interval], "dt_filter": dt_filter(dts)})
+        ).withColumn("interval", F.lit(args.interval))
+        # Merge into the year partitions: keep the bars of days not rebuilt, replace the rest.
+        years = [r["year"] for r in bars.select("year").distinct().collect()]
+        out = f"{args.curated_path}/interval={args.interval}"
+        try:
+            old = spark.read.parquet(out).where(F.col("year").isin(years))
+            day = F.date_format(F.col("ts") - F.expr(f"INTERVAL {INTERVAL_NS[args.interval] // 1000} MICROSECONDS"), "yyyy-MM-dd")
+            old = old.where(~day.isin(dts)).withColumn("interval", F.lit(args.interval))
+            bars = bars.unionByName(old)
+        except Exception as exc:  # first run: nothing there yet
+            if "PATH_NOT_FOUND" not in str(exc) and "Path does not exist" not in str(exc):
+                raise
+        cols = ["ts", "open", "high", "low", "close", "volume", "vwap", "trades", "symbol", "year"]
+        bars.select(*cols).repartition("symbol", "year").write.mode("overwrite").partitionBy("symbol", "year").parquet(out)
+    job.commit()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

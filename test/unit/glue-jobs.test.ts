@@ -1,0 +1,133 @@
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { dtFilter, renderSql } from '../../src/ingest/glue-sql';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+/** Runs Python with the job's directory importable (no pyspark: only argument handling is loaded). */
+function py(job: string, code: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('python3', ['-c', code], {
+    cwd: path.join(root, 'glue-jobs', job),
+    encoding: 'utf8',
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('Glue entry points (machine python3, no pyspark)', () => {
+  it('both job.py files compile (python3 -m py_compile)', () => {
+    const r = spawnSync('python3', ['-m', 'py_compile', 'bars/job.py', 'compaction/job.py'], {
+      cwd: path.join(root, 'glue-jobs'),
+      encoding: 'utf8',
+      env: { ...process.env, PYTHONPYCACHEPREFIX: path.join(os.tmpdir(), 'quant-pycache') },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('bars: parses Glue-style arguments and ignores the ones Glue adds', () => {
+    const r = py(
+      'bars',
+      `import job, json
+a = job.parse_args(['--JOB_NAME', 'quant-bars-1m', '--job-bookmark-option', 'job-bookmark-enable', '--interval', '1m',
+  '--database', 'quant_lake', '--curated-path', 's3://curated-bucket/bars/', '--dt', '2026-01-05', '--dt', '2026-01-02', '--dt', ''])
+print(json.dumps({'interval': a.interval, 'db': a.database, 'path': a.curated_path, 'dt': a.dt, 'table': a.ticks_table, 'job': a.JOB_NAME}))`,
+    );
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({
+      interval: '1m',
+      db: 'quant_lake',
+      path: 's3://curated-bucket/bars',
+      dt: ['2026-01-02', '2026-01-05'],
+      table: 'ticks',
+      job: 'quant-bars-1m',
+    });
+  });
+
+  it('bars: rejects bad arguments with a message naming the argument', () => {
+    const cases: Array<[string, RegExp]> = [
+      [
+        `['--interval', '5m', '--database', 'd', '--curated-path', 's3://b/x']`,
+        /--interval: invalid choice: '5m'/,
+      ],
+      [
+        `['--interval', '1m', '--database', 'd', '--curated-path', 's3://b/x', '--dt', '2026-02-30']`,
+        /--dt: '2026-02-30' is not a date/,
+      ],
+      [
+        `['--interval', '1m', '--database', 'd', '--curated-path', 's3://b/x', '--dt', "2026-01-01' OR 1=1"]`,
+        /is not YYYY-MM-DD/,
+      ],
+      [
+        `['--interval', '1m', '--database', 'd; DROP', '--curated-path', 's3://b/x']`,
+        /not a Glue database\/table name/,
+      ],
+      [`['--interval', '1m', '--database', 'd', '--curated-path', '/local/path']`, /not an s3:\/\/ URL/],
+      [`['--interval', '1m', '--database', 'd']`, /the following arguments are required: --curated-path/],
+    ];
+    // One interpreter for all cases (startup dominates): each SystemExit is caught with its stderr.
+    const r = py(
+      'bars',
+      `import contextlib, io, json, job
+out = []
+for argv in [${cases.map(([a]) => a).join(', ')}]:
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            job.parse_args(argv)
+        out.append([None, ''])
+    except SystemExit as e:
+        out.append([e.code, err.getvalue()])
+print(json.dumps(out))`,
+    );
+    expect(r.stderr).toBe('');
+    const results = JSON.parse(r.stdout) as Array<[number | null, string]>;
+    cases.forEach(([, msg], i) => {
+      expect(results[i][0]).toBe(2);
+      expect(results[i][1]).toMatch(msg);
+    });
+  });
+
+  it('compaction: defaults to yesterday (UTC) and bounds the target file size', () => {
+    const r = py(
+      'compaction',
+      `import job, json, datetime
+a = job.parse_args(['--database', 'quant_lake', '--raw-path', 's3://raw/ticks', '--dt', ''], today=datetime.date(2026, 3, 1))
+print(json.dumps({'dt': a.dt, 'mb': a.target_file_mb, 'raw': a.raw_path}))`,
+    );
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ dt: ['2026-02-28'], mb: 128, raw: 's3://raw/ticks' });
+    const bad = py(
+      'compaction',
+      `import job; job.parse_args(['--database', 'd', '--raw-path', 's3://r/t', '--target-file-mb', '4'])`,
+    );
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--target-file-mb must be between 32 and 1024/);
+  });
+
+  it('Python and TypeScript render the same SQL from the same .sql file', () => {
+    for (const [job, params] of [
+      ['bars', { interval_ns: '60000000000', dt_filter: dtFilter(['2026-01-05']) }],
+      ['compaction', { dt_filter: dtFilter(['2026-01-05', '2026-01-06']) }],
+    ] as const) {
+      const r = py(
+        job,
+        `import job, sys; sys.stdout.write(job.render_sql(job.load_sql('${job}.sql'), {k: v for k, v in ${JSON.stringify(params)}.items()}))`,
+      );
+      expect(r.stderr).toBe('');
+      const template = spawnSync('cat', [path.join(root, 'glue-jobs', job, `${job}.sql`)], {
+        encoding: 'utf8',
+      }).stdout;
+      expect(r.stdout).toBe(renderSql(template, params));
+      expect(r.stdout).not.toMatch(/\{\{/);
+      const pyFilter = py(job, `import job, sys; sys.stdout.write(job.dt_filter(['2026-01-05']))`);
+      expect(pyFilter.stdout).toBe(dtFilter(['2026-01-05']));
+    }
+    const missing = py('bars', `import job; job.render_sql('{{nope}}', {})`);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/nope/);
+    expect(() => renderSql('{{nope}}', {})).toThrow(/nope/);
+  });
+});
