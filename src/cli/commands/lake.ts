@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../errors';
 import { BAR_INTERVALS, importBars, readBarsFile, type BarInterval } from '../../lake/bars';
 import { withPlatform, type GlobalOptions } from '../context';
-import { printJson, progressBar } from '../output';
+import { printJson, progressBar, type ProgressBar } from '../output';
 
 interface ImportOptions {
   table: string;
@@ -40,20 +40,16 @@ export function registerLake(program: Command): void {
       }
       const bars = await readBarsFile(opts.file, { symbol: opts.symbol });
       await withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
-        const bar = progressBar('import', 1, !opts.json);
-        let started = false;
+        // The partition count is known once the rows are staged: create the bar on the first callback.
+        let bar: ProgressBar | undefined;
         const report = await importBars(ctx, bars, {
           interval: opts.interval as BarInterval,
-          onPartition: (done, total) => {
-            if (!started) {
-              started = true;
-              Object.assign(bar, progressBar('import', total, !opts.json));
-            }
+          onPartition: (_done, total) => {
+            bar ??= progressBar('import', total, !opts.json);
             bar.tick();
-            void done;
           },
         });
-        bar.done();
+        bar?.done();
         const symbols = [...new Set(bars.symbol)];
         const summary = {
           table: 'bars',
