@@ -201,7 +201,11 @@ class Generator {
     return `{ ${parts.join(', ')} }`;
   }
 
-  /** Statements assigning each present field of a block at `base` (block length `bl`) into `obj`. */
+  /**
+   * Statements declaring `obj` with each present field of a block at `base` (block length `bl`).
+   * The common case (every field within the version and block) builds one object literal, which V8
+   * allocates with a fixed shape; older or shorter blocks take the field-by-field path.
+   */
   fields(
     fields: readonly FieldDef[],
     obj: string,
@@ -210,17 +214,29 @@ class Generator {
     baseSince: number,
     out: string[],
   ): void {
-    for (const f of fields) {
-      if (f.constant) continue;
+    const present = fields.filter((f) => !f.constant);
+    const maxSince = present.reduce((m, f) => Math.max(m, f.sinceVersion), 0);
+    const maxEnd = present.reduce((m, f) => Math.max(m, f.offset + f.type.size), 0);
+    const fastConds = [`${bl} >= ${maxEnd}`];
+    if (maxSince > baseSince) fastConds.push(`v >= ${maxSince}`);
+    const pre: string[] = [];
+    const props = present.map(
+      (f) => `${JSON.stringify(f.name)}: ${this.value(f.type, `${base} + ${f.offset}`, pre)}`,
+    );
+    out.push(`let ${obj};`);
+    out.push(`if (${fastConds.join(' && ')}) { ${pre.join(' ')} ${obj} = { ${props.join(', ')} }; } else {`);
+    out.push(`${obj} = {};`);
+    for (const f of present) {
       const conds: string[] = [];
       if (f.sinceVersion > baseSince) conds.push(`v >= ${f.sinceVersion}`);
       conds.push(`${bl} >= ${f.offset + f.type.size}`);
-      const pre: string[] = [];
-      const expr = this.value(f.type, `${base} + ${f.offset}`, pre);
+      const fpre: string[] = [];
+      const expr = this.value(f.type, `${base} + ${f.offset}`, fpre);
       out.push(
-        `if (${conds.join(' && ')}) { ${pre.join(' ')} ${obj}[${JSON.stringify(f.name)}] = ${expr}; }`,
+        `if (${conds.join(' && ')}) { ${fpre.join(' ')} ${obj}[${JSON.stringify(f.name)}] = ${expr}; }`,
       );
     }
+    out.push('}');
   }
 
   groups(groups: readonly GroupDef[], obj: string, baseSince: number, depth: number, out: string[]): void {
@@ -240,7 +256,7 @@ class Generator {
       body.push(`if (p + n${d} * gbl${d} > end) throw H.trunc(${name});`);
       body.push(`const a${d} = new Array(n${d});`);
       body.push(`for (let i${d} = 0; i${d} < n${d}; i${d}++) {`);
-      body.push(`const e${d} = {}; const q${d} = p;`);
+      body.push(`const q${d} = p;`);
       const since = Math.max(baseSince, g.sinceVersion);
       this.fields(g.fields, `e${d}`, `q${d}`, `gbl${d}`, since, body);
       body.push(`p += gbl${d};`);
@@ -260,7 +276,6 @@ function u16le(buf: Buffer, o: number): number {
 function compileMessage(msg: MessageDef, le: boolean): DecodeFn {
   const g = new Generator(le);
   const out: string[] = [];
-  out.push('const o = {};');
   g.fields(msg.fields, 'o', 'p', 'bl', msg.sinceVersion, out);
   out.push('p += bl;');
   g.groups(msg.groups, 'o', msg.sinceVersion, 1, out);
