@@ -1,0 +1,130 @@
+/**
+ * Trading state and limits in DynamoDB. Every write is conditional on the version read, so two
+ * writers never silently overwrite each other (dynalite has no transactions; conditional writes
+ * are what both it and DynamoDB guarantee). Limits are cached for a short TTL so they can be
+ * changed at run time without a redeploy and without a read per order.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { InputError } from '../errors';
+import { parseRiskConfig } from './schemas';
+import { INITIAL_STATE, transition, type StateEvent, type StateRecord } from './state';
+import type { RiskConfig, TradingState } from './types';
+
+/** Scope of a state: a whole account (`strategy` absent) or one strategy in it. */
+export interface StateScope {
+  readonly account: string;
+  readonly strategy?: string;
+}
+
+export const stateKey = (s: StateScope): string => `STATE#${s.account}#${s.strategy ?? '*'}`;
+export const limitsKey = (account: string): string => `LIMITS#${account}`;
+
+export interface RiskStoreOptions {
+  /** How long limits are cached. @default 5000 ms */
+  readonly limitsTtlMs?: number;
+  /** Clock (tests). @default Date.now */
+  readonly now?: () => number;
+}
+
+export class RiskStore {
+  private readonly ttl: number;
+  private readonly now: () => number;
+  private readonly cache = new Map<string, { at: number; config: RiskConfig; version: number }>();
+
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+    opts: RiskStoreOptions = {},
+  ) {
+    this.ttl = opts.limitsTtlMs ?? 5000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  async getState(scope: StateScope): Promise<StateRecord> {
+    const r = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: { pk: stateKey(scope) }, ConsistentRead: true }),
+    );
+    if (!r.Item) return INITIAL_STATE;
+    const { state, actor, reason, since, version } = r.Item;
+    return { state: state as TradingState, actor, reason, since, version: Number(version) };
+  }
+
+  /** The state a strategy trades under: the more restrictive of its own and its account's. */
+  async effectiveState(account: string, strategy: string): Promise<TradingState> {
+    const [a, s] = await Promise.all([this.getState({ account }), this.getState({ account, strategy })]);
+    const rank = { ACTIVE: 0, REDUCING: 1, HALTED: 2 } as const;
+    return rank[a.state] >= rank[s.state] ? a.state : s.state;
+  }
+
+  /**
+   * Applies a state event with optimistic concurrency: read, transition, write if the version is
+   * unchanged; on a lost race, read again. Returns the record in force afterwards.
+   */
+  async apply(scope: StateScope, event: StateEvent): Promise<{ before: StateRecord; after: StateRecord }> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const before = await this.getState(scope);
+      const after = transition(before, event, new Date(this.now()));
+      if (after === before) return { before, after };
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: { pk: stateKey(scope), ...after },
+            ConditionExpression: 'attribute_not_exists(pk) OR version = :v',
+            ExpressionAttributeValues: { ':v': before.version },
+          }),
+        );
+        return { before, after };
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      }
+    }
+    throw new Error(`state of ${stateKey(scope)}: too much contention, gave up after 20 attempts`);
+  }
+
+  halt(scope: StateScope, actor: string, reason: string, to: TradingState = 'HALTED') {
+    return this.apply(scope, { type: 'escalate', to, actor, reason });
+  }
+
+  resume(scope: StateScope, actor: string, reason: string, to: TradingState = 'ACTIVE') {
+    return this.apply(scope, { type: 'resume', to, actor, reason });
+  }
+
+  /** Stores limits (validated) with a version; readers see them within the cache TTL. */
+  async putLimits(account: string, config: unknown): Promise<number> {
+    const parsed = parseRiskConfig(config, `limits of ${account}`);
+    const current = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: { pk: limitsKey(account) }, ConsistentRead: true }),
+    );
+    const version = Number(current.Item?.version ?? 0) + 1;
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: limitsKey(account), config: JSON.stringify(parsed), version },
+          ConditionExpression: 'attribute_not_exists(pk) OR version = :v',
+          ExpressionAttributeValues: { ':v': version - 1 },
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) {
+        throw new Error(`limits of ${account} changed concurrently; read them again and retry`);
+      }
+      throw err;
+    }
+    this.cache.delete(account);
+    return version;
+  }
+
+  /** Limits of an account, cached for the TTL. Missing limits are an error: no limits, no trading. */
+  async getLimits(account: string): Promise<RiskConfig> {
+    const hit = this.cache.get(account);
+    if (hit && this.now() - hit.at < this.ttl) return hit.config;
+    const r = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: limitsKey(account) } }));
+    if (!r.Item) throw new InputError(`no limits stored for account ${account}`, 'account');
+    const config = parseRiskConfig(JSON.parse(String(r.Item.config)), `limits of ${account}`);
+    this.cache.set(account, { at: this.now(), config, version: Number(r.Item.version) });
+    return config;
+  }
+}

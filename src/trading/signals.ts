@@ -1,0 +1,73 @@
+/**
+ * Trading signals: a strategy's target positions (shares or weights of NAV) or explicit orders,
+ * each with the reference price it was computed from and that price's time.
+ */
+import { z } from 'zod';
+import { InputError, describeZodIssues } from '../errors';
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+const positive = finite.refine((v) => v > 0, 'must be greater than 0');
+const epochMs = finite.refine((v) => v > 0 && v < 1e14, 'must be epoch milliseconds');
+const id = z
+  .string()
+  .min(1, 'must be a non-empty string')
+  .max(200, 'must be at most 200 characters')
+  .regex(/^[A-Za-z0-9._:@/=+-]+$/, 'may contain only letters, digits and ._:@/=+-');
+
+const target = z
+  .object({
+    symbol: id,
+    /** Target position in shares (signed). */
+    targetQty: z.number().refine(Number.isSafeInteger, 'must be a whole number of shares').optional(),
+    /** Target weight of NAV (signed). */
+    targetWeight: finite.refine((v) => Math.abs(v) <= 10, 'must be between -10 and 10').optional(),
+    price: positive,
+    priceTime: epochMs,
+  })
+  .refine((t) => (t.targetQty === undefined) !== (t.targetWeight === undefined), {
+    message: 'exactly one of targetQty and targetWeight is required',
+  });
+
+const order = z.object({
+  symbol: id,
+  side: z.enum(['buy', 'sell']),
+  qty: z
+    .number()
+    .refine((v) => Number.isSafeInteger(v) && v > 0, 'must be a positive whole number of shares'),
+  price: positive,
+  priceTime: epochMs,
+});
+
+export const signalSchema = z
+  .object({
+    signalId: id,
+    account: id,
+    strategy: id,
+    createdAt: epochMs,
+    targets: z.array(target).min(1).max(500).optional(),
+    orders: z.array(order).min(1).max(500).optional(),
+  })
+  .refine((s) => (s.targets === undefined) !== (s.orders === undefined), {
+    message: 'exactly one of targets and orders is required',
+  });
+
+export type Signal = z.infer<typeof signalSchema>;
+
+/** Parses a signal from text or a value; anything malformed is an InputError naming the field. */
+export function parseSignal(input: unknown, source = 'signal'): Signal {
+  let value = input;
+  if (typeof input === 'string') {
+    try {
+      value = JSON.parse(input);
+    } catch (err) {
+      throw new InputError(`${source}: not valid JSON (${(err as Error).message})`, source);
+    }
+  }
+  const r = signalSchema.safeParse(value);
+  if (!r.success) throw new InputError(`${source}: ${describeZodIssues(r.error.issues)}`, source);
+  // Duplicate symbols in one signal would become two orders with one order id.
+  const symbols = (r.data.targets ?? r.data.orders ?? []).map((t) => t.symbol);
+  const dup = symbols.find((s, i) => symbols.indexOf(s) !== i);
+  if (dup) throw new InputError(`${source}: symbol ${dup} appears more than once`, source);
+  return r.data;
+}
