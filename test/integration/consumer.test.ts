@@ -6,6 +6,7 @@ import { parquetReadObjects } from 'hyparquet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClients, type AwsClients } from '../../src/aws/clients';
 import { processShardBatch, type KinesisRecordIn, type ShardState } from '../../src/ingest/consumer';
+import { handleKinesisEvent } from '../../src/ingest/kinesis-event';
 import { aggregate } from '../../src/ingest/kpl';
 import { TickProducer } from '../../src/ingest/producer';
 import { FileCheckpointStore, ensureStream, runConsumer } from '../../src/ingest/runner';
@@ -269,5 +270,47 @@ describe('runConsumer (local, checkpointed)', () => {
       checkpoints,
     });
     expect(again.records).toBe(0);
+  });
+});
+
+describe('handleKinesisEvent (the Lambda path)', () => {
+  const event = (records: KinesisRecordIn[], shard = 'shardId-000000000007') => ({
+    Records: records.map((r) => ({
+      eventID: `${shard}:${r.sequenceNumber}`,
+      eventSource: 'aws:kinesis',
+      kinesis: {
+        kinesisSchemaVersion: '1.0',
+        partitionKey: r.partitionKey,
+        sequenceNumber: r.sequenceNumber,
+        data: Buffer.from(r.data).toString('base64'),
+        approximateArrivalTimestamp: 1767268800.123,
+      },
+    })),
+  });
+
+  it('stores a real-shaped event and reports no failures', async () => {
+    const recs = [1, 2, 3].map((i) => rec('GGG', encodeEvent(trade('GGG', i, T0 + BigInt(i)))));
+    const r = await handleKinesisEvent(event(recs), { s3: clients.s3, rawBucket: bucket, ticksPrefix: 't5' });
+    expect(r.batchItemFailures).toEqual([]);
+    expect(r.reports[0].report?.written).toBe(3);
+    expect(await readTicks('t5/')).toHaveLength(3);
+  });
+
+  it('reports the first record of a shard whose batch could not be stored', async () => {
+    const recs = [1, 2].map((i) => rec('HHH', encodeEvent(trade('HHH', i, T0 + BigInt(i)))));
+    const r = await handleKinesisEvent(event(recs), { s3: clients.s3, rawBucket: 'no-such-bucket' });
+    expect(r.batchItemFailures).toEqual([{ itemIdentifier: recs[0].sequenceNumber }]);
+    expect(r.reports[0].error).toMatch(/bucket/i);
+  });
+
+  it('rejects an event that is not a Kinesis event, naming the field', async () => {
+    await expect(
+      handleKinesisEvent({ Records: [{ eventID: 'x' }] }, { s3: clients.s3, rawBucket: bucket }),
+    ).rejects.toThrow(/event\.Records\.0\.eventID: expected shardId-NNN:sequenceNumber/);
+    const bad = event([rec('III', encodeEvent(trade('III', 1, T0)))]);
+    bad.Records[0].kinesis.data = '%%%';
+    await expect(handleKinesisEvent(bad, { s3: clients.s3, rawBucket: bucket })).rejects.toThrow(
+      /kinesis\.data: must be base64/,
+    );
   });
 });
