@@ -95,12 +95,56 @@ export function makeS3Client(opts: S3ClientOptions = {}): S3Client {
   });
 }
 
+function localOf(runtime: Runtime) {
+  return runtime.mode === 'local' ? runtime : undefined;
+}
+
+/** Base settings: local stand-ins get their endpoint and the local credentials. */
+function baseConfig(runtime: Runtime, service: keyof LocalEndpoints | undefined) {
+  const local = localOf(runtime);
+  if (!local) return { region: runtime.region };
+  return {
+    region: local.region,
+    credentials: LOCAL_CREDENTIALS,
+    maxAttempts: 3,
+    ...(service ? { endpoint: local.endpoints[service] } : {}),
+  };
+}
+
+/*
+ * One factory per service, so that a Lambda bundle contains only the clients its handler uses
+ * (esbuild drops the unused ones). `createClients` gathers them for the CLI and local tools.
+ * Services without a local stand-in get AWS's endpoint in local mode too; code that needs them
+ * locally uses the local implementations (DuckDB for Athena, the local state machine runner).
+ */
+export const s3Client = (runtime: Runtime): S3Client =>
+  makeS3Client({ endpoint: localOf(runtime)?.endpoints.s3, region: runtime.region });
+export const kinesisClient = (runtime: Runtime): KinesisClient =>
+  new KinesisClient(
+    localOf(runtime)
+      ? { ...baseConfig(runtime, 'kinesis'), requestHandler: new NodeHttpHandler() }
+      : baseConfig(runtime, undefined),
+  );
+export const dynamoDbClient = (runtime: Runtime): DynamoDBClient =>
+  new DynamoDBClient(baseConfig(runtime, localOf(runtime) ? 'dynamodb' : undefined));
+export const documentClient = (dynamodb: DynamoDBClient): DynamoDBDocumentClient =>
+  DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+const awsOnlyConfig = (runtime: Runtime) => ({ region: runtime.region });
+export const athenaClient = (runtime: Runtime): AthenaClient => new AthenaClient(awsOnlyConfig(runtime));
+export const sfnClient = (runtime: Runtime): SFNClient => new SFNClient(awsOnlyConfig(runtime));
+export const sqsClient = (runtime: Runtime): SQSClient => new SQSClient(awsOnlyConfig(runtime));
+export const eventBridgeClient = (runtime: Runtime): EventBridgeClient =>
+  new EventBridgeClient(awsOnlyConfig(runtime));
+export const secretsManagerClient = (runtime: Runtime): SecretsManagerClient =>
+  new SecretsManagerClient(awsOnlyConfig(runtime));
+export const dataSyncClient = (runtime: Runtime): DataSyncClient =>
+  new DataSyncClient(awsOnlyConfig(runtime));
+export const cloudWatchClient = (runtime: Runtime): CloudWatchClient =>
+  new CloudWatchClient(awsOnlyConfig(runtime));
+
 /** Creates (lazily) every client the runtime uses, for AWS or for the local cloud. */
 export function createClients(runtime: Runtime): AwsClients {
   const created: Array<{ destroy(): void }> = [];
-  const local = runtime.mode === 'local' ? runtime : undefined;
-  const region = runtime.region;
-  const base = local ? { region: local.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 3 } : { region };
   const cache = new Map<string, unknown>();
   const lazy = <T extends { destroy(): void }>(name: string, make: () => T): T => {
     let c = cache.get(name) as T | undefined;
@@ -111,59 +155,40 @@ export function createClients(runtime: Runtime): AwsClients {
     }
     return c;
   };
-  // Services without a local stand-in get the AWS endpoint even in local mode; code that needs
-  // them locally uses the local implementations (DuckDB for Athena, the local state machine).
-  const awsOnly = { region: local?.region ?? region };
   return {
     runtime,
     get s3() {
-      return lazy('s3', () =>
-        makeS3Client({ endpoint: local?.endpoints.s3, region: local?.region ?? region }),
-      );
+      return lazy('s3', () => s3Client(runtime));
     },
     get kinesis() {
-      return lazy('kinesis', () =>
-        local
-          ? new KinesisClient({
-              ...base,
-              endpoint: local.endpoints.kinesis,
-              requestHandler: new NodeHttpHandler(),
-            })
-          : new KinesisClient(base),
-      );
+      return lazy('kinesis', () => kinesisClient(runtime));
     },
     get dynamodb() {
-      return lazy('dynamodb', () =>
-        local
-          ? new DynamoDBClient({ ...base, endpoint: local.endpoints.dynamodb })
-          : new DynamoDBClient(base),
-      );
+      return lazy('dynamodb', () => dynamoDbClient(runtime));
     },
     get doc() {
-      return lazy('doc', () =>
-        DynamoDBDocumentClient.from(this.dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
-      );
+      return lazy('doc', () => documentClient(this.dynamodb));
     },
     get athena() {
-      return lazy('athena', () => new AthenaClient(awsOnly));
+      return lazy('athena', () => athenaClient(runtime));
     },
     get sfn() {
-      return lazy('sfn', () => new SFNClient(awsOnly));
+      return lazy('sfn', () => sfnClient(runtime));
     },
     get sqs() {
-      return lazy('sqs', () => new SQSClient(awsOnly));
+      return lazy('sqs', () => sqsClient(runtime));
     },
     get eventBridge() {
-      return lazy('eventBridge', () => new EventBridgeClient(awsOnly));
+      return lazy('eventBridge', () => eventBridgeClient(runtime));
     },
     get secretsManager() {
-      return lazy('secretsManager', () => new SecretsManagerClient(awsOnly));
+      return lazy('secretsManager', () => secretsManagerClient(runtime));
     },
     get dataSync() {
-      return lazy('dataSync', () => new DataSyncClient(awsOnly));
+      return lazy('dataSync', () => dataSyncClient(runtime));
     },
     get cloudWatch() {
-      return lazy('cloudWatch', () => new CloudWatchClient(awsOnly));
+      return lazy('cloudWatch', () => cloudWatchClient(runtime));
     },
     destroy() {
       for (const c of created) c.destroy();

@@ -17,7 +17,7 @@ import path from 'node:path';
 import type { AthenaClient } from '@aws-sdk/client-athena';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Runtime } from '../aws/clients';
-import { createClients } from '../aws/clients';
+import { athenaClient } from '../aws/clients';
 import { lakeBuckets, type LakeBuckets } from './buckets';
 import { ident, literal, openDuckDb } from './duckdb';
 import { allColumns, TABLES, type TableDef } from './tables';
@@ -207,5 +207,5 @@ export async function createQueryEngine(
   if (!workgroup || !database) {
     throw new Error('ATHENA_WORKGROUP and GLUE_DATABASE must be set to query the lake in AWS');
   }
-  return new AthenaQueryEngine(createClients(runtime).athena, { workgroup, database });
+  return new AthenaQueryEngine(athenaClient(runtime), { workgroup, database });
 }
