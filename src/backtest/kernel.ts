@@ -8,6 +8,24 @@ import { InputError } from '../errors';
 import { finishMetrics, PERIODS_PER_YEAR } from './metrics';
 import type { Summary } from './types';
 
+/** Accumulated statistics of one kernel run (turned into a Summary by `summarize`). */
+interface KernelStats {
+  sum: number;
+  sumSq: number;
+  down: number;
+  equity: number;
+  peak: number;
+  trough: number;
+  minRatio: number;
+  trades: number;
+  absDw: number;
+  exposed: number;
+  wins: number;
+  losses: number;
+  winSum: number;
+  lossSum: number;
+}
+
 /**
  * Summary of one sma-cross backtest over `close`, identical (up to float rounding of the variance)
  * to `runBacktest(bars, { strategy: 'sma-cross', params: { fast, slow, short }, costBps })`.
@@ -22,6 +40,7 @@ export function smaCrossSummary(
   checkPair(fast, slow, close.length);
   const n = close.length;
   const neg = short ? -1 : 0;
+  const cost = costBps / 10_000;
   const invF = 1 / fast;
   const invS = 1 / slow;
   let sf = 0;
@@ -33,112 +52,116 @@ export function smaCrossSummary(
     ss += c;
     if (t >= fast) sf -= close[t - fast];
   }
-  const acc = new Acc(costBps / 10_000);
+  // Everything the loop touches is a local so V8 keeps it in registers.
+  let prev = 0;
+  let sum = 0;
+  let sumSq = 0;
+  let down = 0;
+  let equity = 1;
+  let peak = 1;
+  let trough = 1;
+  let minRatio = 1;
+  let trades = 0;
+  let absDw = 0;
+  let exposed = 0;
+  let ep = 1;
+  let wins = 0;
+  let losses = 0;
+  let winSum = 0;
+  let lossSum = 0;
   for (let t = slow - 1; t < n - 1; t++) {
     const c = close[t];
+    // Same operation order as smaCrossPositions and rollingMean: bit-identical SMAs.
     sf += c;
+    sf -= close[t - fast];
     ss += c;
-    if (t >= fast) sf -= close[t - fast];
     if (t >= slow) ss -= close[t - slow];
     const mf = sf * invF;
     const ms = ss * invS;
     const p = mf > ms ? 1 : mf < ms ? neg : 0;
-    acc.step(p, close[t + 1] / c - 1);
+    const r = close[t + 1] / c - 1;
+    let x = p * r;
+    if (p !== prev) {
+      const a = p > prev ? p - prev : prev - p;
+      const k = a * cost;
+      trades++;
+      absDw += a;
+      x -= k;
+      if (prev !== 0) {
+        // Closing (or flipping): the closing share of the cost ends the episode.
+        const share = p === 0 ? k : k * 0.5;
+        const g = ep * (1 - share) - 1;
+        if (g > 0) {
+          wins++;
+          winSum += g;
+        } else if (g < 0) {
+          losses++;
+          lossSum += g;
+        }
+        ep = p === 0 ? 1 : 1 + (p * r - share);
+      } else {
+        ep = 1 + (p * r - k);
+      }
+      prev = p;
+    } else if (p !== 0) {
+      ep *= 1 + x;
+    } else {
+      continue; // flat and unchanged: a zero return changes nothing below
+    }
+    if (p !== 0) exposed++;
+    sum += x;
+    sumSq += x * x;
+    const neg2 = x < 0 ? x : 0;
+    down += neg2 * neg2;
+    const e = equity * (1 + x);
+    equity = e;
+    if (e > peak) {
+      // A new peak closes the previous drawdown: its depth is trough / peak.
+      const ratio = trough / peak;
+      if (ratio < minRatio) minRatio = ratio;
+      peak = e;
+      trough = e;
+    } else if (e < trough) trough = e;
   }
-  return acc.finish(n);
+  return summarize(n, {
+    sum,
+    sumSq,
+    down,
+    equity,
+    peak,
+    trough,
+    minRatio,
+    trades,
+    absDw,
+    exposed,
+    wins,
+    losses,
+    winSum,
+    lossSum,
+  });
 }
 
-/**
- * Accumulates the metrics of positions in {-1, 0, 1} one period at a time. Kept as a class with
- * numeric fields so V8 gives it one stable shape.
- */
-class Acc {
-  prev = 0;
-  sum = 0;
-  sumSq = 0;
-  down = 0;
-  equity = 1;
-  peak = 1;
-  minRatio = 1;
-  trades = 0;
-  absDw = 0;
-  exposed = 0;
-  epGrowth = 1;
-  wins = 0;
-  losses = 0;
-  winSum = 0;
-  lossSum = 0;
-  constructor(readonly cost: number) {}
-
-  step(p: number, r: number): void {
-    const dw = p - this.prev;
-    let x = p * r;
-    if (dw !== 0) {
-      const a = dw < 0 ? -dw : dw;
-      this.trades++;
-      this.absDw += a;
-      const c = a * this.cost;
-      x -= c;
-      if (this.prev !== 0) {
-        // Closing (or flipping): the closing share of the cost ends the episode.
-        const share = p === 0 ? c : c * 0.5;
-        this.closeEpisode(this.epGrowth * (1 - share));
-        this.epGrowth = p === 0 ? 1 : 1 + (p * r - share);
-      } else {
-        this.epGrowth = 1 + (p * r - c);
-      }
-    } else if (p !== 0) {
-      this.epGrowth *= 1 + p * r;
-    }
-    if (p !== 0) this.exposed++;
-    this.prev = p;
-    this.sum += x;
-    this.sumSq += x * x;
-    if (x < 0) this.down += x * x;
-    if (x !== 0) {
-      const e = this.equity * (1 + x);
-      this.equity = e;
-      if (e > this.peak) this.peak = e;
-      else {
-        const ratio = e / this.peak;
-        if (ratio < this.minRatio) this.minRatio = ratio;
-      }
-    }
-  }
-
-  closeEpisode(g: number): void {
-    const ret = g - 1;
-    if (ret > 0) {
-      this.wins++;
-      this.winSum += ret;
-    } else if (ret < 0) {
-      this.losses++;
-      this.lossSum += ret;
-    }
-  }
-
-  /** Periods never stepped (the warm-up) had position 0 and return 0; they count as zeros. */
-  finish(bars: number): Summary {
-    const periods = bars - 1;
-    const mean = periods > 0 ? this.sum / periods : 0;
-    // Warm-up periods are zeros: they count in the mean and variance like any other period.
-    const ss = this.sumSq - (periods > 0 ? (this.sum * this.sum) / periods : 0);
-    const stdev = periods > 1 ? Math.sqrt(Math.max(0, ss) / (periods - 1)) : 0;
-    const downRms = periods > 0 ? Math.sqrt(this.down / periods) : 0;
-    const m = finishMetrics(periods, this.equity, mean, stdev, downRms, 1 - this.minRatio);
-    const closed = this.wins + this.losses;
-    return {
-      bars,
-      periods,
-      ...m,
-      trades: this.trades,
-      turnover: periods > 0 ? (this.absDw * PERIODS_PER_YEAR) / periods : 0,
-      exposure: periods > 0 ? this.exposed / periods : 0,
-      hitRate: closed > 0 ? this.wins / closed : 0,
-      avgWin: this.wins > 0 ? this.winSum / this.wins : 0,
-      avgLoss: this.losses > 0 ? this.lossSum / this.losses : 0,
-    };
-  }
+/** Periods never stepped (warm-up, flat) had return 0; they count as zeros in every statistic. */
+function summarize(bars: number, k: KernelStats): Summary {
+  const periods = bars - 1;
+  const minRatio = Math.min(k.minRatio, k.trough / k.peak);
+  const mean = periods > 0 ? k.sum / periods : 0;
+  const ss = k.sumSq - (periods > 0 ? (k.sum * k.sum) / periods : 0);
+  const stdev = periods > 1 ? Math.sqrt(Math.max(0, ss) / (periods - 1)) : 0;
+  const downRms = periods > 0 ? Math.sqrt(k.down / periods) : 0;
+  const m = finishMetrics(periods, k.equity, mean, stdev, downRms, 1 - minRatio);
+  const closed = k.wins + k.losses;
+  return {
+    bars,
+    periods,
+    ...m,
+    trades: k.trades,
+    turnover: periods > 0 ? (k.absDw * PERIODS_PER_YEAR) / periods : 0,
+    exposure: periods > 0 ? k.exposed / periods : 0,
+    hitRate: closed > 0 ? k.wins / closed : 0,
+    avgWin: k.wins > 0 ? k.winSum / k.wins : 0,
+    avgLoss: k.losses > 0 ? k.lossSum / k.losses : 0,
+  };
 }
 
 function checkPair(fast: number, slow: number, n: number): void {
@@ -214,12 +237,85 @@ function gridPair(
   cost: number,
   neg: number,
 ): Summary {
-  const acc = new Acc(cost);
   const periods = ret.length;
+  // The same loop as smaCrossSummary with the SMAs read from the cache (kept in step by hand:
+  // the kernel test asserts both give identical summaries).
+  let prev = 0;
+  let sum = 0;
+  let sumSq = 0;
+  let down = 0;
+  let equity = 1;
+  let peak = 1;
+  let trough = 1;
+  let minRatio = 1;
+  let trades = 0;
+  let absDw = 0;
+  let exposed = 0;
+  let ep = 1;
+  let wins = 0;
+  let losses = 0;
+  let winSum = 0;
+  let lossSum = 0;
   for (let t = slow - 1; t < periods; t++) {
     const mf = f[t];
     const ms = s[t];
-    acc.step(mf > ms ? 1 : mf < ms ? neg : 0, ret[t]);
+    const p = mf > ms ? 1 : mf < ms ? neg : 0;
+    const r = ret[t];
+    let x = p * r;
+    if (p !== prev) {
+      const a = p > prev ? p - prev : prev - p;
+      const k = a * cost;
+      trades++;
+      absDw += a;
+      x -= k;
+      if (prev !== 0) {
+        const share = p === 0 ? k : k * 0.5;
+        const g = ep * (1 - share) - 1;
+        if (g > 0) {
+          wins++;
+          winSum += g;
+        } else if (g < 0) {
+          losses++;
+          lossSum += g;
+        }
+        ep = p === 0 ? 1 : 1 + (p * r - share);
+      } else {
+        ep = 1 + (p * r - k);
+      }
+      prev = p;
+    } else if (p !== 0) {
+      ep *= 1 + x;
+    } else {
+      continue;
+    }
+    if (p !== 0) exposed++;
+    sum += x;
+    sumSq += x * x;
+    const neg2 = x < 0 ? x : 0;
+    down += neg2 * neg2;
+    const e = equity * (1 + x);
+    equity = e;
+    if (e > peak) {
+      const ratio = trough / peak;
+      if (ratio < minRatio) minRatio = ratio;
+      peak = e;
+      trough = e;
+    } else if (e < trough) trough = e;
   }
-  return acc.finish(periods + 1);
+  return summarize(periods + 1, {
+    sum,
+    sumSq,
+    down,
+    equity,
+    peak,
+    trough,
+    minRatio,
+    trades,
+    absDw,
+    exposed,
+    wins,
+    losses,
+    winSum,
+    lossSum,
+  });
 }
