@@ -15,7 +15,6 @@ import sys
 
 INTERVAL_NS = {"1m": 60_000_000_000, "1d": 86_400_000_000_000}
 _DT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_NAME = re.compile(r"^[A-Za-z0-9_]{1,255}$")
 
 
 def _date(value):
@@ -25,12 +24,6 @@ def _date(value):
         datetime.date.fromisoformat(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"--dt: {value!r} is not a date ({exc})") from exc
-    return value
-
-
-def _name(value):
-    if not _NAME.match(value):
-        raise argparse.ArgumentTypeError(f"{value!r} is not a Glue database/table name")
     return value
 
 
@@ -44,8 +37,7 @@ def parse_args(argv):
     """Parses the job arguments; Glue's own (--JOB_NAME, --job-bookmark-option, ...) are ignored."""
     p = argparse.ArgumentParser(prog="bars", description=__doc__)
     p.add_argument("--interval", required=True, choices=sorted(INTERVAL_NS))
-    p.add_argument("--database", required=True, type=_name)
-    p.add_argument("--ticks-table", default="ticks", type=_name)
+    p.add_argument("--raw-path", required=True, type=_s3_url, help="s3://bucket/ticks")
     p.add_argument("--curated-path", required=True, type=_s3_url, help="s3://bucket/bars")
     # Glue passes every default argument, so an empty --dt means "days with new files".
     p.add_argument("--dt", action="append", default=[], type=lambda v: v if v == "" else _date(v))
@@ -98,14 +90,18 @@ def main(argv):
 
     dts = args.dt
     if not dts:
-        # Bookmarked read: only files added since the last successful run.
-        new = glue.create_dynamic_frame.from_catalog(
-            database=args.database, table_name=args.ticks_table, transformation_ctx="new_ticks"
+        # Bookmarked read (S3 source, by object modification time): only files added since the last
+        # successful run. Read from S3, not the catalog: Glue ETL does not use partition projection.
+        new = glue.create_dynamic_frame.from_options(
+            connection_type="s3",
+            connection_options={"paths": [args.raw_path + "/"], "recurse": True},
+            format="parquet",
+            transformation_ctx="new_ticks",
         ).toDF()
-        dts = sorted(str(r["dt"]) for r in new.select("dt").distinct().collect())
+        dts = sorted({m.group(1) for m in (re.search(r"/dt=(\d{4}-\d{2}-\d{2})/", f) for f in new.inputFiles()) if m})
     if dts:
-        ticks = spark.table(f"`{args.database}`.`{args.ticks_table}`").where(F.col("dt").cast("string").isin(dts))
-        ticks.createOrReplaceTempView("ticks")
+        paths = [f"{args.raw_path}/dt={d}/" for d in dts]
+        spark.read.option("basePath", args.raw_path).parquet(*paths).createOrReplaceTempView("ticks")
         bars = spark.sql(
             render_sql(load_sql("bars.sql"), {"interval_ns": INTERVAL_NS[args.interval], "dt_filter": dt_filter(dts)})
         ).withColumn("interval", F.lit(args.interval))

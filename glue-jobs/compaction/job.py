@@ -14,7 +14,6 @@ import sys
 import uuid
 
 _DT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_NAME = re.compile(r"^[A-Za-z0-9_]{1,255}$")
 
 
 def _date(value):
@@ -27,12 +26,6 @@ def _date(value):
     return value
 
 
-def _name(value):
-    if not _NAME.match(value):
-        raise argparse.ArgumentTypeError(f"{value!r} is not a Glue database/table name")
-    return value
-
-
 def _s3_url(value):
     if not value.startswith("s3://") or len(value) <= len("s3://"):
         raise argparse.ArgumentTypeError(f"{value!r} is not an s3:// URL")
@@ -42,8 +35,6 @@ def _s3_url(value):
 def parse_args(argv, today=None):
     """Parses the job arguments. Without --dt the job compacts yesterday (UTC): the scheduled run."""
     p = argparse.ArgumentParser(prog="compaction", description=__doc__)
-    p.add_argument("--database", required=True, type=_name)
-    p.add_argument("--ticks-table", default="ticks", type=_name)
     p.add_argument("--raw-path", required=True, type=_s3_url, help="s3://bucket/ticks")
     p.add_argument("--dt", action="append", default=[], type=lambda v: v if v == "" else _date(v))
     p.add_argument("--target-file-mb", type=int, default=128)

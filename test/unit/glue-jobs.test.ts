@@ -32,16 +32,15 @@ describe('Glue entry points (machine python3, no pyspark)', () => {
       'bars',
       `import job, json
 a = job.parse_args(['--JOB_NAME', 'quant-bars-1m', '--job-bookmark-option', 'job-bookmark-enable', '--interval', '1m',
-  '--database', 'quant_lake', '--curated-path', 's3://curated-bucket/bars/', '--dt', '2026-01-05', '--dt', '2026-01-02', '--dt', ''])
-print(json.dumps({'interval': a.interval, 'db': a.database, 'path': a.curated_path, 'dt': a.dt, 'table': a.ticks_table, 'job': a.JOB_NAME}))`,
+  '--raw-path', 's3://raw-bucket/ticks', '--curated-path', 's3://curated-bucket/bars/', '--dt', '2026-01-05', '--dt', '2026-01-02', '--dt', ''])
+print(json.dumps({'interval': a.interval, 'raw': a.raw_path, 'path': a.curated_path, 'dt': a.dt, 'job': a.JOB_NAME}))`,
     );
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({
       interval: '1m',
-      db: 'quant_lake',
+      raw: 's3://raw-bucket/ticks',
       path: 's3://curated-bucket/bars',
       dt: ['2026-01-02', '2026-01-05'],
-      table: 'ticks',
       job: 'quant-bars-1m',
     });
   });
@@ -49,23 +48,29 @@ print(json.dumps({'interval': a.interval, 'db': a.database, 'path': a.curated_pa
   it('bars: rejects bad arguments with a message naming the argument', () => {
     const cases: Array<[string, RegExp]> = [
       [
-        `['--interval', '5m', '--database', 'd', '--curated-path', 's3://b/x']`,
+        `['--interval', '5m', '--raw-path', 's3://r/t', '--curated-path', 's3://b/x']`,
         /--interval: invalid choice: '5m'/,
       ],
       [
-        `['--interval', '1m', '--database', 'd', '--curated-path', 's3://b/x', '--dt', '2026-02-30']`,
+        `['--interval', '1m', '--raw-path', 's3://r/t', '--curated-path', 's3://b/x', '--dt', '2026-02-30']`,
         /--dt: '2026-02-30' is not a date/,
       ],
       [
-        `['--interval', '1m', '--database', 'd', '--curated-path', 's3://b/x', '--dt', "2026-01-01' OR 1=1"]`,
+        `['--interval', '1m', '--raw-path', 's3://r/t', '--curated-path', 's3://b/x', '--dt', "2026-01-01' OR 1=1"]`,
         /is not YYYY-MM-DD/,
       ],
       [
-        `['--interval', '1m', '--database', 'd; DROP', '--curated-path', 's3://b/x']`,
-        /not a Glue database\/table name/,
+        `['--interval', '1m', '--raw-path', 'raw-bucket', '--curated-path', 's3://b/x']`,
+        /argument --raw-path: 'raw-bucket' is not an s3:\/\/ URL/,
       ],
-      [`['--interval', '1m', '--database', 'd', '--curated-path', '/local/path']`, /not an s3:\/\/ URL/],
-      [`['--interval', '1m', '--database', 'd']`, /the following arguments are required: --curated-path/],
+      [
+        `['--interval', '1m', '--raw-path', 's3://r/t', '--curated-path', '/local/path']`,
+        /not an s3:\/\/ URL/,
+      ],
+      [
+        `['--interval', '1m', '--raw-path', 's3://r/t']`,
+        /the following arguments are required: --curated-path/,
+      ],
     ];
     // One interpreter for all cases (startup dominates): each SystemExit is caught with its stderr.
     const r = py(
@@ -94,14 +99,14 @@ print(json.dumps(out))`,
     const r = py(
       'compaction',
       `import job, json, datetime
-a = job.parse_args(['--database', 'quant_lake', '--raw-path', 's3://raw/ticks', '--dt', ''], today=datetime.date(2026, 3, 1))
+a = job.parse_args(['--raw-path', 's3://raw/ticks', '--dt', ''], today=datetime.date(2026, 3, 1))
 print(json.dumps({'dt': a.dt, 'mb': a.target_file_mb, 'raw': a.raw_path}))`,
     );
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({ dt: ['2026-02-28'], mb: 128, raw: 's3://raw/ticks' });
     const bad = py(
       'compaction',
-      `import job; job.parse_args(['--database', 'd', '--raw-path', 's3://r/t', '--target-file-mb', '4'])`,
+      `import job; job.parse_args(['--raw-path', 's3://r/t', '--target-file-mb', '4'])`,
     );
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--target-file-mb must be between 32 and 1024/);
