@@ -5,6 +5,7 @@ import type { EnvironmentConfig } from './config/types';
 import { DataLakeStack } from './stacks/data-lake-stack';
 import { DashboardStack, MonitoringHub, MonitoringStack } from './stacks/monitoring-stack';
 import { NetworkStack } from './stacks/network-stack';
+import { BacktestStack } from './stacks/backtest-stack';
 
 export interface QuantStageProps extends StageProps {
   /** The environment this stage deploys (account, region and every size and limit). */
@@ -34,6 +35,8 @@ export class QuantStage extends Stage {
   readonly dashboard: DashboardStack;
   /** What stacks use to add alarms and dashboard widgets. */
   readonly monitoring: MonitoringHub;
+  /** Backtest sweeps: ECS batch tasks and the sweep state machine. */
+  readonly backtest: BacktestStack;
 
   constructor(scope: Construct, id: string, props: QuantStageProps) {
     const { config } = props;
@@ -71,6 +74,14 @@ export class QuantStage extends Stage {
     });
 
     // Area stacks go here (see the class comment).
+    this.backtest = new BacktestStack(this, 'Backtest', {
+      ...this.stackProps('Backtest sweeps: ECS batch tasks and the sweep state machine', { stateful: false }),
+      backtest: config.backtest,
+      vpc: this.network.vpc,
+      taskSubnets: this.network.isolatedSubnets,
+      lake: this.dataLake,
+      monitoring: this.monitoring,
+    });
   }
 
   /**

@@ -62,6 +62,50 @@ export interface VendorSyncConfig {
   readonly vendorPrefix: string;
 }
 
+export interface BacktestConfig {
+  /** Largest sweep (parameter sets after the --where filter) the validate step accepts. */
+  readonly maxGridSize: number;
+  /** Parameter sets per ECS task (Distributed Map ItemBatcher MaxItemsPerBatch). */
+  readonly batchSize: number;
+  /** ECS tasks of one sweep running at the same time (Distributed Map MaxConcurrency). */
+  readonly maxConcurrency: number;
+  /** Share of failed batches (0-100) a sweep tolerates before it fails. */
+  readonly toleratedFailurePercentage: number;
+  /** Run batch tasks on Fargate Spot (cheaper; an interrupted batch is retried). */
+  readonly useFargateSpot: boolean;
+  /** Fargate task size: vCPU units (1024 = 1 vCPU) and memory in MiB. */
+  readonly taskCpu: number;
+  readonly taskMemoryMiB: number;
+  /** Rows in the ranked top-N object a sweep publishes. */
+  readonly topN: number;
+  /** Longest a sweep may run, in hours (Step Functions stops it then). */
+  readonly timeoutHours: number;
+}
+
+export interface IngestionConfig {
+  /** Kinesis capacity mode of the `ticks` stream: on-demand scales itself; provisioned is cheaper when steady. */
+  readonly streamMode: 'on-demand' | 'provisioned';
+  /** Shards when provisioned (ignored on demand). */
+  readonly shardCount: number;
+  /** Stream retention in hours (24-8760): how long a stopped consumer can catch up. */
+  readonly retentionHours: number;
+  /** Records per consumer invocation (1-10000). */
+  readonly consumerBatchSize: number;
+  /** Seconds the event source buffers before invoking (bigger files, fewer objects). */
+  readonly consumerBatchingWindowSeconds: number;
+  /** Concurrent batches per shard (1-10). */
+  readonly consumerParallelization: number;
+  /** Consumer Lambda memory in MiB. */
+  readonly consumerMemoryMiB: number;
+  /** Iterator age (seconds) above which the consumer is alarmed as falling behind. */
+  readonly iteratorAgeAlarmSeconds: number;
+  /** Glue worker type and count of the bars and compaction jobs. */
+  readonly glueWorkerType: 'G.1X' | 'G.2X';
+  readonly glueWorkers: number;
+  /** Hour (UTC) of the daily compaction + bars workflow run. */
+  readonly dailyRunHourUtc: number;
+}
+
 export interface EnvironmentConfig {
   readonly name: EnvironmentName;
   /** Target AWS account. */
@@ -74,4 +118,6 @@ export interface EnvironmentConfig {
   readonly dataLake: DataLakeConfig;
   readonly monitoring: MonitoringConfig;
   readonly vendorSync: VendorSyncConfig;
+  readonly backtest: BacktestConfig;
+  readonly ingestion: IngestionConfig;
 }

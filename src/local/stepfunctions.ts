@@ -100,6 +100,10 @@ export function resolveDefinitionString(definitionString: unknown, refs: Referen
         const [id, attr] = o['Fn::GetAtt'] as [string, string];
         return refs.resolve?.(id, attr) ?? `local:${id}.${attr}`;
       }
+      // Outputs of other stacks (subnets, buckets): placeholders, the local runner does not use them.
+      const output = o['Fn::GetStackOutput'] as { OutputName?: string } | undefined;
+      if (output?.OutputName) return `local:output:${output.OutputName}`;
+      if (typeof o['Fn::ImportValue'] === 'string') return `local:import:${o['Fn::ImportValue']}`;
       if (Array.isArray(o['Fn::Join'])) {
         const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
         return parts.map(part).join(sep);

@@ -2,6 +2,7 @@
  * The steps of the sweep state machine that are not backtests, as plain functions with their
  * clients passed in: the Lambda handlers (AWS) and the local state machine call the same code.
  */
+import { GetQueryResultsCommand, type AthenaClient } from '@aws-sdk/client-athena';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { describeZodIssues, InputError } from '../errors';
@@ -118,4 +119,39 @@ export async function publishRanking(
     }),
   );
   return { bucket: target.buckets.results, key, count: body.length, top: body.slice(0, 5) };
+}
+
+/** Rows of a finished Athena query (the aggregate step's result), typed by the column metadata. */
+export async function athenaQueryRows(athena: AthenaClient, queryExecutionId: string): Promise<Row[]> {
+  const rows: Row[] = [];
+  let token: string | undefined;
+  let columns: { name: string; type: string }[] | undefined;
+  let first = true;
+  do {
+    const page = await athena.send(
+      new GetQueryResultsCommand({ QueryExecutionId: queryExecutionId, NextToken: token }),
+    );
+    columns ??= (page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((c) => ({
+      name: c.Name!,
+      type: c.Type ?? 'varchar',
+    }));
+    const data = page.ResultSet?.Rows ?? [];
+    // The first row of the first page repeats the column names.
+    for (const r of first ? data.slice(1) : data) {
+      const row: Row = {};
+      columns.forEach((c, i) => {
+        const v = r.Data?.[i]?.VarCharValue;
+        row[c.name] =
+          v === undefined
+            ? null
+            : /^(double|float|real|decimal|integer|bigint|int|smallint|tinyint)/.test(c.type)
+              ? Number(v)
+              : v;
+      });
+      rows.push(row);
+    }
+    first = false;
+    token = page.NextToken;
+  } while (token);
+  return rows;
 }
