@@ -1,0 +1,231 @@
+/**
+ * `npm run bench -- sync`: `quant sync run` against `aws s3 sync` (Debian's awscli) between two
+ * local S3 servers, on the same data in the same run.
+ *
+ * - small: 10,000 objects of 4-64 KB; large: 20 objects of 100 MB (objects/s, MB/s);
+ * - incremental: 1% of the small objects changed, re-run (time vs the full run).
+ *
+ * `aws s3 sync` cannot copy between two endpoints (it copies server-side within one), so the peer
+ * is what people do with it: download to local disk, then upload (`aws s3 sync` twice, timed
+ * together; the local folder persists between the full and the incremental run). Both tools run
+ * as CLIs (startup included) with their default concurrency (quant 16 objects, awscli 10 requests).
+ *
+ * Env: SYNC_BENCH_SMALL (default 10000), SYNC_BENCH_LARGE (20), SYNC_BENCH_LARGE_MB (100).
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { makeS3Client } from '../src/aws/clients';
+import { startLocalS3Server } from '../src/sync/local-s3';
+
+const SMALL = Number(process.env.SYNC_BENCH_SMALL ?? 10_000);
+const LARGE = Number(process.env.SYNC_BENCH_LARGE ?? 20);
+const LARGE_MB = Number(process.env.SYNC_BENCH_LARGE_MB ?? 100);
+const CLI = path.resolve(import.meta.dirname, '../bin/quant.js');
+
+function findAws(): string | undefined {
+  for (const p of ['/usr/bin/aws']) if (fs.existsSync(p)) return p;
+  const r = spawnSync('sh', ['-c', 'command -v aws'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ secs: number; stdout: string }> {
+  const t = performance.now();
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { env, maxBuffer: 256 * 2 ** 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.slice(0, 3).join(' ')} failed: ${stderr.slice(-2000)}`));
+      else resolve({ secs: (performance.now() - t) / 1000, stdout });
+    });
+  });
+}
+
+async function seed(
+  client: S3Client,
+  bucket: string,
+  items: Array<{ key: string; size: number }>,
+): Promise<void> {
+  let i = 0;
+  const worker = async (): Promise<void> => {
+    while (i < items.length) {
+      const it = items[i++];
+      await client.send(
+        new PutObjectCommand({ Bucket: bucket, Key: it.key, Body: crypto.randomBytes(it.size) }),
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, worker));
+}
+
+async function main(): Promise<void> {
+  const aws = findAws();
+  if (!aws) {
+    console.log(
+      'PEER MISSING: `aws` (awscli) is not installed, so the peer cannot be measured. Install it with `apt-get install -y awscli` and re-run.',
+    );
+  } else {
+    console.log(`peer: ${spawnSync(aws, ['--version'], { encoding: 'utf8' }).stdout.trim()} (${aws})`);
+  }
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sync-bench-'));
+  const [src, dst] = await Promise.all([
+    startLocalS3Server({ dir: path.join(tmp, 'src'), buckets: ['bench-src'] }),
+    startLocalS3Server({ dir: path.join(tmp, 'dst'), buckets: ['bench-dst'] }),
+  ]);
+  const s3 = makeS3Client({ endpoint: src.endpoint });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_PAGER: '',
+  };
+  const rows: Array<Record<string, string | number>> = [];
+  try {
+    // Sizes from a fixed LCG so every run copies the same byte count.
+    let x = 42;
+    const rnd = (): number => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const small = Array.from({ length: SMALL }, (_, i) => ({
+      key: `small/d${String(i % 100).padStart(2, '0')}/obj-${String(i).padStart(6, '0')}.bin`,
+      size: 4096 + Math.floor(rnd() * (64 - 4) * 1024),
+    }));
+    const large = Array.from({ length: LARGE }, (_, i) => ({
+      key: `large/obj-${i}.bin`,
+      size: LARGE_MB * 1e6,
+    }));
+    const t = performance.now();
+    await seed(s3, 'bench-src', small);
+    await seed(s3, 'bench-src', large);
+    console.log(
+      `seeded ${SMALL} small + ${LARGE} large objects in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
+    const bytes = (items: Array<{ size: number }>): number => items.reduce((a, b) => a + b.size, 0);
+
+    const engineSecs: number[] = [];
+    const quant = async (prefix: string, label: string, n: number, b: number): Promise<number> => {
+      const r = await run(
+        process.execPath,
+        [
+          CLI,
+          'sync',
+          'run',
+          '--source',
+          `s3://bench-src/${prefix}`,
+          '--dest',
+          `s3://bench-dst/quant/${prefix}`,
+          '--source-endpoint',
+          src.endpoint,
+          '--dest-endpoint',
+          dst.endpoint,
+          '--json',
+        ],
+        env,
+      );
+      const rep = JSON.parse(r.stdout) as {
+        copied: { objects: number };
+        failed: { objects: number };
+        elapsedSeconds: number;
+      };
+      if (rep.failed.objects > 0) throw new Error(`quant: ${rep.failed.objects} failed`);
+      rows.push({
+        case: label,
+        tool: 'quant sync run',
+        seconds: +r.secs.toFixed(2),
+        engine: rep.elapsedSeconds,
+        copied: rep.copied.objects,
+        'objects/s': +(n / r.secs).toFixed(1),
+        'MB/s': +(b / 1e6 / r.secs).toFixed(1),
+      });
+      engineSecs.push(rep.elapsedSeconds);
+      return r.secs;
+    };
+    const peer = async (prefix: string, label: string, n: number, b: number): Promise<number | undefined> => {
+      if (!aws) {
+        rows.push({ case: label, tool: 'aws s3 sync (NOT INSTALLED)', seconds: NaN });
+        return undefined;
+      }
+      const local = path.join(tmp, 'aws-local', prefix);
+      const down = await run(
+        aws,
+        [
+          's3',
+          'sync',
+          `s3://bench-src/${prefix}`,
+          local,
+          '--endpoint-url',
+          src.endpoint,
+          '--only-show-errors',
+        ],
+        env,
+      );
+      const up = await run(
+        aws,
+        [
+          's3',
+          'sync',
+          local,
+          `s3://bench-dst/aws/${prefix}`,
+          '--endpoint-url',
+          dst.endpoint,
+          '--only-show-errors',
+        ],
+        env,
+      );
+      const secs = down.secs + up.secs;
+      rows.push({
+        case: label,
+        tool: 'aws s3 sync (down + up)',
+        seconds: +secs.toFixed(2),
+        copied: NaN,
+        'objects/s': +(n / secs).toFixed(1),
+        'MB/s': +(b / 1e6 / secs).toFixed(1),
+      });
+      return secs;
+    };
+
+    const sb = bytes(small);
+    const lb = bytes(large);
+    const qSmall = await quant('small', `full: ${SMALL} x 4-64 KB`, SMALL, sb);
+    const aSmall = await peer('small', `full: ${SMALL} x 4-64 KB`, SMALL, sb);
+    const qLarge = await quant('large', `full: ${LARGE} x ${LARGE_MB} MB`, LARGE, lb);
+    const aLarge = await peer('large', `full: ${LARGE} x ${LARGE_MB} MB`, LARGE, lb);
+
+    // 1% changed (new content, same keys; half of them a different size).
+    const changed = small
+      .filter((_, i) => i % 100 === 7)
+      .map((o, i) => ({ ...o, size: i % 2 ? o.size : o.size + 1 }));
+    await seed(s3, 'bench-src', changed);
+    const cb = bytes(changed);
+    const qInc = await quant(
+      'small',
+      `incremental: ${changed.length} of ${SMALL} changed`,
+      changed.length,
+      cb,
+    );
+    const aInc = await peer(
+      'small',
+      `incremental: ${changed.length} of ${SMALL} changed`,
+      changed.length,
+      cb,
+    );
+
+    console.log('\n| case | tool | seconds | objects/s | MB/s |\n| --- | --- | --- | --- | --- |');
+    for (const r of rows)
+      console.log(`| ${r.case} | ${r.tool} | ${r.seconds} | ${r['objects/s'] ?? ''} | ${r['MB/s'] ?? ''} |`);
+    const ratio = (a: number | undefined, b: number): string =>
+      a === undefined ? 'n/a (peer missing)' : `${(a / b).toFixed(2)}x`;
+    console.log(`\nquant vs aws, small objects: ${ratio(aSmall, qSmall)} (goal >= 2x)`);
+    console.log(`quant vs aws, large objects: ${ratio(aLarge, qLarge)} (goal >= 1x)`);
+    console.log(
+      `quant full / incremental (1% changed): ${(qSmall / qInc).toFixed(1)}x wall, ${(engineSecs[0] / engineSecs[2]).toFixed(1)}x engine (goal >= 20x)`,
+    );
+    if (aInc !== undefined) console.log(`aws full / incremental: ${((aSmall ?? 0) / aInc).toFixed(1)}x`);
+  } finally {
+    s3.destroy();
+    await Promise.all([src.stop(), dst.stop()]);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+await main();
