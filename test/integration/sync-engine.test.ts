@@ -15,7 +15,7 @@ import { makeS3Client } from '../../src/aws/clients';
 import { InputError } from '../../src/errors';
 import { MiB, SOURCE_ETAG_META, syncS3, type SyncOptions } from '../../src/sync/engine';
 import { startLocalS3Server, type LocalS3Server } from '../../src/sync/local-s3';
-import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy';
+import { startFaultProxy, type FaultProxy, type Verdict } from './helpers/fault-proxy';
 
 let vendor: LocalS3Server;
 let lake: LocalS3Server;
@@ -238,7 +238,7 @@ describe('faults', () => {
     await put(src, s, 'vendor/moving.bin', v1);
     await put(src, s, 'vendor/still.bin', Buffer.from('still'));
     let changed = false;
-    srcProxy.rule = async (req) => {
+    srcProxy.rule = async (req): Promise<Verdict> => {
       if (req.method === 'GET' && req.path === `/${s}/vendor/moving.bin` && !changed) {
         changed = true;
         await put(src, s, 'vendor/moving.bin', v2); // changes after the listing, before the read
@@ -259,7 +259,7 @@ describe('faults', () => {
     const v2 = crypto.randomBytes(11 * MiB + 7);
     await put(src, s, 'vendor/big.bin', v1);
     let changed = false;
-    srcProxy.rule = async (req) => {
+    srcProxy.rule = async (req): Promise<Verdict> => {
       const range = String(req.headers.range ?? '');
       if (
         req.method === 'GET' &&
