@@ -1,4 +1,5 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -70,12 +71,15 @@ export interface QuantFunctionProps {
 
 /**
  * A TypeScript Lambda with the platform's defaults: Node.js 22 on arm64 (Graviton), bundled locally with
- * esbuild (no Docker) as minified ESM with source maps, X-Ray active tracing, and its own KMS-encrypted
- * log group with a finite retention.
+ * esbuild (no Docker) as minified ESM with source maps, X-Ray active tracing, its own KMS-encrypted
+ * log group with a finite retention, and a least-privilege role without AWS managed policies (it may
+ * write only to its own log group). Grant it more with the usual `grant*` methods.
  */
 export class QuantFunction extends nodejs.NodejsFunction {
   /** The function's log group. */
   readonly logGroupResource: EncryptedLogGroup;
+  /** Permissions every function needs that AWS does not scope to a resource (X-Ray, VPC ENIs). */
+  readonly runtimePolicy: iam.Policy;
 
   constructor(scope: Construct, id: string, props: QuantFunctionProps) {
     // The log group is a sibling: it must exist before the function that writes to it is constructed.
@@ -83,12 +87,54 @@ export class QuantFunction extends nodejs.NodejsFunction {
       encryptionKey: props.logKey,
       retentionDays: props.logRetentionDays,
     });
+    // Our own role instead of AWSLambdaBasicExecutionRole/AWSLambdaVPCAccessExecutionRole (managed policies
+    // that allow writing to any log group).
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the ${id} function`,
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    const unscoped = [
+      new iam.PolicyStatement({
+        actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+        resources: ['*'],
+      }),
+    ];
+    if (props.vpc) {
+      unscoped.push(
+        new iam.PolicyStatement({
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          resources: ['*'],
+        }),
+      );
+    }
+    const runtimePolicy = new iam.Policy(scope, `${id}RuntimePolicy`, {
+      roles: [role],
+      statements: unscoped,
+    });
+    Validations.of(runtimePolicy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray PutTraceSegments/PutTelemetryRecords and the EC2 network-interface actions Lambda needs in a VPC do not support resource-level permissions; this policy holds only those.',
+    });
     super(scope, id, {
+      role,
       entry: props.entry,
       handler: props.handler ?? 'handler',
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
-      tracing: lambda.Tracing.ACTIVE,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(30),
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
@@ -117,5 +163,15 @@ export class QuantFunction extends nodejs.NodejsFunction {
       },
     });
     this.logGroupResource = logGroup;
+    this.runtimePolicy = runtimePolicy;
+    this.node.addDependency(runtimePolicy);
+    // Active tracing set on the resource: the `tracing` prop would add the X-Ray grant with Resource * to the
+    // role's default policy, where other grants land too.
+    (this.node.defaultChild as lambda.CfnFunction).tracingConfig = { mode: 'Active' };
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Pinned to nodejs22.x on purpose: the platform builds and tests against Node 22 semantics; move to a newer runtime together with the toolchain.',
+    });
   }
 }

@@ -27,6 +27,12 @@ const INTERFACE_ENDPOINTS: Readonly<Record<string, ec2.InterfaceVpcEndpointAwsSe
   DataSync: ec2.InterfaceVpcEndpointAwsService.DATASYNC,
 };
 
+/** Gateway endpoints serve the private subnets (public subnets hold only NAT gateways). */
+const PRIVATE_SUBNETS: ec2.SubnetSelection[] = [
+  { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+  { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+];
+
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
 /** Checks the network config, naming the field that is wrong. */
@@ -83,8 +89,8 @@ export class NetworkStack extends Stack {
         { name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 20 },
       ],
       gatewayEndpoints: {
-        S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
-        DynamoDb: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
+        S3: { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: PRIVATE_SUBNETS },
+        DynamoDb: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets: PRIVATE_SUBNETS },
       },
     });
 
