@@ -313,3 +313,21 @@ describe('out of sample and walk-forward', () => {
     ).toThrow(/trainPeriods: 1000 \+ 300 test periods exceed the 1199 periods/);
   });
 });
+
+describe('demo step', () => {
+  it('runs every demo strategy on the S&P 500 file and reports the best by Sharpe', async () => {
+    const { runBacktestDemo } = await import('../../src/backtest/demo');
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bt-demo-'));
+    try {
+      const out = await runBacktestDemo({ reportFile: path.join(dir, 'best.html') });
+      expect(out.rows).toHaveLength(4);
+      expect(out.best.summary.sharpe).toBe(Math.max(...out.rows.map((r) => r.sharpe)));
+      expect(readFileSync(path.join(dir, 'best.html'), 'utf8')).toContain(out.best.strategy);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
