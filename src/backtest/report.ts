@@ -100,6 +100,7 @@ function heatMap(result: BacktestResult): string {
       const v = m.get(`${y}-${String(i + 1).padStart(2, '0')}`);
       if (v === undefined) return '<td></td>';
       yearly *= 1 + v;
+      if (v === 0) return '<td>0.0%</td>'; // a flat month: no colour
       const a = Math.min(1, Math.abs(v) / maxAbs);
       const bg =
         v >= 0
@@ -181,7 +182,7 @@ footer{margin-top:32px;color:#777;font-size:12px}
 <h1>${esc(title)}</h1>
 <section class="metrics">${metrics.map(([k, v]) => `<div><b>${esc(k)}</b>${esc(v)}</div>`).join('')}</section>
 <h2>Equity</h2>${lineChart(result.equity, result.dates, { title: 'Equity (start = 1)', color: '#1f6feb', format: (v) => v.toFixed(2) })}
-<h2>Drawdown</h2>${lineChart(result.drawdown, result.dates, { title: 'Drawdown from peak', color: '#c0392b', fill: true, invert: true, format: (v) => `-${pct(v, 1)}` })}
+<h2>Drawdown</h2>${lineChart(result.drawdown, result.dates, { title: 'Drawdown from peak', color: '#c0392b', fill: true, invert: true, format: (v) => (v === 0 ? '0%' : `-${pct(v, 1)}`) })}
 <h2>Monthly returns</h2>${heatMap(result)}
 <h2>Attribution</h2><table><thead><tr><th>Symbol</th><th>Contribution</th><th>Costs</th><th>Trades</th><th>Exposure</th></tr></thead><tbody>${attribution}</tbody></table>
 <h2>Trades (${result.roundTrips.length})</h2>${tradeTable(result, opts.maxTrades ?? 500)}
