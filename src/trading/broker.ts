@@ -64,6 +64,8 @@ export class PaperBroker implements BrokerAdapter {
   constructor(
     private readonly quote: (symbol: string) => Quote | undefined,
     costModel: CostModel = {},
+    /** Without a quote, fill at the order's limit price plus costs (the limit is the reference). */
+    private readonly fillAtLimit = false,
   ) {
     this.costs = resolveCosts(costModel);
   }
@@ -71,7 +73,8 @@ export class PaperBroker implements BrokerAdapter {
   async submit(o: BrokerOrderRequest): Promise<BrokerOrder> {
     const existing = this.orders.get(o.clientOrderId);
     if (existing) return existing;
-    const q = this.quote(o.symbol);
+    const quoted = this.quote(o.symbol);
+    const q = quoted ?? (this.fillAtLimit ? { price: o.limitPrice } : undefined);
     let result: BrokerOrder;
     if (!q) {
       result = {
@@ -88,7 +91,7 @@ export class PaperBroker implements BrokerAdapter {
       const sign = o.side === 'buy' ? 1 : -1;
       const px = q.price * (1 + sign * (this.costs.linear + impact));
       // A limit order does not fill through its limit.
-      const crosses = o.side === 'buy' ? px <= o.limitPrice : px >= o.limitPrice;
+      const crosses = !quoted || (o.side === 'buy' ? px <= o.limitPrice : px >= o.limitPrice);
       result = crosses
         ? {
             clientOrderId: o.clientOrderId,

@@ -1,0 +1,70 @@
+/**
+ * Execution Lambda: trading signals (Kinesis with ReportBatchItemFailures, or EventBridge) →
+ * risk check → broker → orders and positions in DynamoDB. Logic: src/trading/execution-handler.
+ */
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import type { Context, KinesisStreamEvent } from 'aws-lambda';
+import { createClients } from '../../src/aws/clients';
+import { brokerFromEnv } from '../../src/trading/brokers-env';
+import { tradingServices } from '../../src/trading/context';
+import {
+  createExecutionHandler,
+  isKinesisEvent,
+  type EventBridgeSignalEvent,
+} from '../../src/trading/execution-handler';
+import { runtimeFromEnv } from '../../src/trading/lambda-support';
+
+const logger = new Logger({ serviceName: 'execution' });
+const metrics = new Metrics({ namespace: 'Quant/Trading', serviceName: 'execution' });
+const tracer = new Tracer({ serviceName: 'execution' });
+const clients = createClients(runtimeFromEnv(process.env));
+tracer.captureAWSv3Client(clients.dynamodb);
+
+// Read configuration once per container; a missing variable fails the cold start, not an order.
+const ready = (async () => {
+  const svc = await tradingServices(clients, process.env);
+  const broker = await brokerFromEnv(process.env, clients);
+  return createExecutionHandler({
+    doc: clients.doc,
+    ordersTable: svc.tables.orders,
+    risk: svc.risk,
+    books: svc.books,
+    broker,
+    audit: svc.audit,
+    deadLetters: svc.deadLetters,
+    persistenceStore: new DynamoDBPersistenceLayer({
+      tableName: svc.tables.idempotency,
+      awsSdkV3Client: clients.dynamodb,
+    }),
+    onOutcome: (o) => {
+      if (o.status === 'dead_letter') {
+        metrics.addMetric('DeadLetters', MetricUnit.Count, 1);
+        logger.warn('signal sent to the DLQ', { signalId: o.signalId, reason: o.reason });
+        return;
+      }
+      metrics.addMetric('Orders', MetricUnit.Count, o.orders);
+      metrics.addMetric('Rejects', MetricUnit.Count, o.rejected);
+      metrics.addMetric('DuplicateOrders', MetricUnit.Count, o.duplicates);
+      for (const [rule, n] of Object.entries(o.rejectsByRule)) {
+        const m = metrics.singleMetric();
+        m.addDimension('rule', rule);
+        m.addMetric('RejectsByRule', MetricUnit.Count, n);
+      }
+    },
+  });
+})();
+
+export async function handler(event: KinesisStreamEvent | EventBridgeSignalEvent, context: Context) {
+  logger.addContext(context);
+  try {
+    const h = await ready;
+    if (isKinesisEvent(event)) return await h.kinesis(event, context);
+    await h.eventBridge(event, context);
+    return undefined;
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * Chooses the broker adapter from the environment: `BROKER=paper` (default; fills at the signal's
+ * price with the configured cost bps) or `BROKER=rest` with `BROKER_URL` and `BROKER_SECRET_ARN`
+ * (a Secrets Manager secret `{"keyId": "...", "secretKey": "..."}`).
+ */
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import type { AwsClients } from '../aws/clients';
+import { PaperBroker, RestBroker, type BrokerAdapter, type Quote } from './broker';
+
+export async function brokerFromEnv(
+  env: NodeJS.ProcessEnv,
+  clients: AwsClients,
+  quote?: (symbol: string) => Quote | undefined,
+): Promise<BrokerAdapter> {
+  const kind = env.BROKER ?? 'paper';
+  if (kind === 'paper') {
+    const bps = Number(env.PAPER_COST_BPS ?? '0');
+    if (!(bps >= 0)) throw new Error(`PAPER_COST_BPS must be a number >= 0, got ${env.PAPER_COST_BPS}`);
+    // Without a quote source the paper broker fills at the order's limit price.
+    return new PaperBroker(quote ?? (() => undefined), { commissionBps: bps }, true);
+  }
+  if (kind === 'rest') {
+    const url = env.BROKER_URL;
+    const arn = env.BROKER_SECRET_ARN;
+    if (!url || !arn) throw new Error('BROKER=rest needs BROKER_URL and BROKER_SECRET_ARN');
+    const s = await clients.secretsManager.send(new GetSecretValueCommand({ SecretId: arn }));
+    const { keyId, secretKey } = JSON.parse(s.SecretString ?? '{}') as { keyId?: string; secretKey?: string };
+    if (!keyId || !secretKey) throw new Error(`secret ${arn} must hold {"keyId", "secretKey"}`);
+    return new RestBroker({ baseUrl: url, keyId, secretKey });
+  }
+  throw new Error(`BROKER must be paper or rest, got ${kind}`);
+}
