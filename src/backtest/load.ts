@@ -17,7 +17,7 @@ export interface LoadOptions {
   readonly runtime?: Runtime;
   /** Query engine to read `lake:` sources with; one is opened (and closed) per call otherwise. */
   readonly query?: QueryEngine;
-  /** Environment for the Athena engine in AWS (ATHENA_WORKGROUP, GLUE_DATABASE). @default {} */
+  /** Environment for the Athena engine in AWS (ATHENA_WORKGROUP, GLUE_DATABASE). @default process.env */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /**
    * How to combine symbols whose calendars differ: `strict` rejects the input, `intersect` keeps
@@ -277,7 +277,7 @@ async function loadLake(symbol: string, opts: LoadOptions): Promise<Bars> {
     throw new InputError('bars: lake:SYMBOL needs a runtime (local cloud or AWS)', 'bars');
   // Loaded on demand: the lake pulls in DuckDB, which file-based backtests never need.
   const { createQueryEngine, readBars } = await import('../lake');
-  const engine = opts.query ?? (await createQueryEngine(opts.runtime!, opts.env ?? {}));
+  const engine = opts.query ?? (await createQueryEngine(opts.runtime!, opts.env ?? process.env));
   try {
     const sb = await readBars(engine, { symbol, interval: '1d' });
     if (sb.ts.length === 0)
