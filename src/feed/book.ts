@@ -147,8 +147,7 @@ export class BookBuilder {
       for (const e of (b.NoMDEntries as Entry[] | undefined) ?? []) this.applyTrade(e, tx);
     } else if (name.startsWith('MDInstrumentDefinition')) {
       this.applyDefinition(b);
-    } else if (name.startsWith('SnapshotFullRefresh') && !name.includes('OrderBook')) {
-      this.applySnapshot(b);
+    } else if (this.applySnapshotMessage(m) !== null) {
       this.flush((b.TransactTime as bigint | undefined) ?? 0n);
       return;
     } else if (name.startsWith('ChannelReset')) {
@@ -167,6 +166,46 @@ export class BookBuilder {
     this.dirty.clear();
     this.pendingTrades = [];
     this.onStatus({ type: 'channelReset' });
+  }
+
+  /** Marks instruments stale (all known ones when no id is given): no quotes until a snapshot. */
+  markStale(securityId?: number): void {
+    for (const book of securityId === undefined ? this.books.values() : [this.books.get(securityId)]) {
+      if (book) book.stale = true;
+    }
+  }
+
+  /** Instruments currently stale. */
+  staleInstruments(): number[] {
+    return [...this.books.values()].filter((b) => b.stale).map((b) => b.securityId);
+  }
+
+  /**
+   * Re-applies the book entries of one instrument from queued incremental messages (recovery, after
+   * its snapshot). Entries at or below the snapshot's RptSeq are skipped by the RptSeq check; trades
+   * are not re-published. Publishes the resulting top of book.
+   */
+  replay(securityId: number, messages: Iterable<DecodedMessage>): number {
+    let applied = 0;
+    let tx = 0n;
+    for (const m of messages) {
+      const isBook = m.name.startsWith('MDIncrementalRefreshBook');
+      if (!isBook && !m.name.startsWith('MDIncrementalRefreshTradeSummary')) continue;
+      tx = (m.body.TransactTime as bigint | undefined) ?? tx;
+      for (const e of (m.body.NoMDEntries as Entry[] | undefined) ?? []) {
+        if (e.SecurityID !== securityId) continue;
+        if (!isBook) {
+          // Trades were published live; replay only advances the instrument's RptSeq.
+          this.sequence(this.instrument(securityId), e.RptSeq);
+          continue;
+        }
+        const before = this.stats.staleEntries;
+        this.applyBookEntry(e);
+        if (this.stats.staleEntries === before) applied++;
+      }
+    }
+    this.flush(tx);
+    return applied;
   }
 
   private instrument(securityId: number): InstrumentBook {
@@ -312,10 +351,15 @@ export class BookBuilder {
     }
   }
 
-  /** A snapshot replaces the instrument's books and resets its RptSeq (recovery). */
-  private applySnapshot(b: Record<string, unknown>): void {
+  /**
+   * A SnapshotFullRefresh replaces the instrument's books and sets its RptSeq (recovery) without
+   * publishing; returns the SecurityID, or null when the message is not a book snapshot.
+   */
+  applySnapshotMessage(m: DecodedMessage): number | null {
+    if (!m.name.startsWith('SnapshotFullRefresh') || m.name.includes('OrderBook')) return null;
+    const b = m.body;
     const securityId = b.SecurityID as number;
-    if (typeof securityId !== 'number') return;
+    if (typeof securityId !== 'number') return null;
     this.stats.snapshots++;
     const book = this.instrument(securityId);
     book.bids.length = book.asks.length = book.impliedBids.length = book.impliedAsks.length = 0;
@@ -349,6 +393,7 @@ export class BookBuilder {
       this.onStatus({ type: 'instrumentRecovered', securityId, rptSeq: book.rptSeq });
     }
     this.dirty.add(book);
+    return securityId;
   }
 
   /** EndOfEvent: release trades, then one quote per instrument whose top of book changed. */

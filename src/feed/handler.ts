@@ -1,0 +1,170 @@
+/**
+ * One MDP channel end to end: A/B incremental feeds -> arbiter -> SBE decode -> book builder ->
+ * normalized events, with snapshot-loop recovery. On a packet gap (both feeds lost it) or an
+ * instrument's RptSeq gap the handler enters recovery: books concerned go stale (no quotes),
+ * incremental messages keep being applied and are also queued; each snapshot from the market
+ * recovery feed rebuilds its instrument's book, then the queued entries newer than the snapshot's
+ * RptSeq are replayed onto it. Recovery ends when a whole loop (TotNumReports instruments) has been
+ * seen and no instrument is stale.
+ */
+import type { QuoteEvent, TradeEvent } from '../market-data/events';
+import type { DecodedMessage, SbeCodec } from '../sbe/codec';
+import { Arbiter, type ArbiterEvent, type ArbiterOptions, type FeedId } from './arbiter';
+import { BookBuilder, type BookBuilderOptions, type BookStatusEvent } from './book';
+import { decodePacketMessages, newDecodeStats, type DecodeStats } from './decode';
+
+export type HandlerStatus =
+  | ArbiterEvent
+  | BookStatusEvent
+  | { readonly type: 'recoveryStarted'; readonly reason: 'packetGap' | 'instrumentGap' }
+  | { readonly type: 'recoveryComplete'; readonly replayed: number; readonly snapshots: number }
+  | { readonly type: 'recoveryQueueOverflow'; readonly dropped: number };
+
+export interface FeedHandlerOptions {
+  readonly arbiter?: ArbiterOptions;
+  readonly book?: BookBuilderOptions;
+  /** Incremental messages kept while recovering; beyond it the oldest are dropped and recovery waits for the next loop. @default 1_000_000 */
+  readonly maxQueuedMessages?: number;
+}
+
+export interface RecoveryStats {
+  started: number;
+  completed: number;
+  snapshotsApplied: number;
+  snapshotsIgnored: number;
+  replayedEntries: number;
+  queueOverflows: number;
+}
+
+export class FeedHandler {
+  readonly arbiter: Arbiter;
+  readonly books: BookBuilder;
+  readonly decodeStats: DecodeStats = newDecodeStats();
+  readonly snapshotDecodeStats: DecodeStats = newDecodeStats();
+  readonly recovery: RecoveryStats = {
+    started: 0,
+    completed: 0,
+    snapshotsApplied: 0,
+    snapshotsIgnored: 0,
+    replayedEntries: 0,
+    queueOverflows: 0,
+  };
+  private recovering = false;
+  private queue: DecodedMessage[] = [];
+  private loopSeen = new Set<number>();
+  private loopTotal = 0;
+  private readonly maxQueued: number;
+
+  constructor(
+    private readonly codec: SbeCodec,
+    onEvent: (e: TradeEvent | QuoteEvent) => void,
+    private readonly onStatus: (s: HandlerStatus) => void = () => {},
+    opts: FeedHandlerOptions = {},
+  ) {
+    this.maxQueued = opts.maxQueuedMessages ?? 1_000_000;
+    this.books = new BookBuilder(onEvent, (s) => this.bookStatus(s), opts.book);
+    this.arbiter = new Arbiter(
+      (p) => this.incremental(p.buf),
+      (e) => this.arbiterEvent(e),
+      opts.arbiter,
+    );
+  }
+
+  get isRecovering(): boolean {
+    return this.recovering;
+  }
+
+  /** A UDP payload from incremental feed A or B. */
+  onIncremental(feed: FeedId, buf: Buffer): void {
+    this.arbiter.onPacket(feed, buf);
+  }
+
+  /** A UDP payload from the market recovery (snapshot) feed; ignored unless recovering. */
+  onSnapshot(buf: Buffer): void {
+    if (!this.recovering) {
+      this.recovery.snapshotsIgnored++;
+      return;
+    }
+    for (const m of decodePacketMessages(this.codec, buf, this.snapshotDecodeStats)) {
+      const securityId = this.books.applySnapshotMessage(m);
+      if (securityId === null) continue;
+      this.recovery.snapshotsApplied++;
+      this.recovery.replayedEntries += this.books.replay(securityId, this.queue);
+      this.loopSeen.add(securityId);
+      const total = m.body.TotNumReports;
+      if (typeof total === 'number' && total > 0) this.loopTotal = total;
+    }
+    this.maybeComplete();
+  }
+
+  /** Checks the arbiter's gap timeout; call periodically. */
+  poll(): void {
+    this.arbiter.poll();
+  }
+
+  private incremental(buf: Buffer): void {
+    for (const m of decodePacketMessages(this.codec, buf, this.decodeStats)) {
+      if (m.name.startsWith('ChannelReset')) {
+        // A reset invalidates everything queued for recovery too.
+        this.books.onMessage(m);
+        if (this.recovering) this.finishRecovery();
+        continue;
+      }
+      this.books.onMessage(m);
+      if (this.recovering) {
+        this.queue.push(m);
+        if (this.queue.length > this.maxQueued) {
+          const dropped = this.queue.length - this.maxQueued;
+          this.queue.splice(0, dropped);
+          this.recovery.queueOverflows++;
+          // Snapshots older than the dropped messages can no longer be completed: start the loop over.
+          this.loopSeen.clear();
+          this.books.markStale();
+          this.onStatus({ type: 'recoveryQueueOverflow', dropped });
+        }
+      }
+    }
+  }
+
+  private arbiterEvent(e: ArbiterEvent): void {
+    this.onStatus(e);
+    if (e.type === 'gap') {
+      this.books.markStale();
+      this.startRecovery('packetGap');
+    }
+  }
+
+  private bookStatus(s: BookStatusEvent): void {
+    this.onStatus(s);
+    if (s.type === 'instrumentGap') this.startRecovery('instrumentGap');
+  }
+
+  private startRecovery(reason: 'packetGap' | 'instrumentGap'): void {
+    if (this.recovering) {
+      // A new gap during recovery: snapshots seen so far predate it.
+      this.loopSeen.clear();
+      return;
+    }
+    this.recovering = true;
+    this.recovery.started++;
+    this.queue = [];
+    this.loopSeen.clear();
+    this.loopTotal = 0;
+    this.onStatus({ type: 'recoveryStarted', reason });
+  }
+
+  private maybeComplete(): void {
+    if (this.loopTotal === 0 || this.loopSeen.size < this.loopTotal) return;
+    if (this.books.staleInstruments().length > 0) return;
+    this.finishRecovery();
+  }
+
+  private finishRecovery(): void {
+    const snapshots = this.loopSeen.size;
+    this.recovering = false;
+    this.queue = [];
+    this.loopSeen.clear();
+    this.recovery.completed++;
+    this.onStatus({ type: 'recoveryComplete', replayed: this.recovery.replayedEntries, snapshots });
+  }
+}
