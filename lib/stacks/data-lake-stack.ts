@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
@@ -310,6 +310,21 @@ export class DataLakeStack extends Stack implements DataLakeHandles {
         },
       },
     });
+
+    // What `quant ... --aws` and operators need: the variable name is in each output's description.
+    for (const [name, value] of Object.entries(this.runtimeEnvironment())) {
+      new CfnOutput(
+        this,
+        name.replace(
+          /(^|_)([A-Z])([A-Z]*)/g,
+          (_m, _u, first: string, rest: string) => first + rest.toLowerCase(),
+        ),
+        {
+          value,
+          description: name,
+        },
+      );
+    }
 
     if (props.monitoring) this.addMonitoring(props.monitoring, cfg);
   }

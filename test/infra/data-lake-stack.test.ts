@@ -321,6 +321,19 @@ describe('data-lake stack: Glue catalog and Athena', () => {
     );
     expect(env.GLUE_DATABASE).toBe('quant_dev');
   });
+
+  it('outputs the same names, each described by its variable', () => {
+    const outputs = t().findOutputs('*');
+    expect(outputs.LakeRawBucket).toEqual({
+      Description: 'LAKE_RAW_BUCKET',
+      Value: { Ref: expect.stringMatching(/^RawBucket/) },
+    });
+    expect(outputs.LakeAthenaResultsBucket.Description).toBe('LAKE_ATHENA_RESULTS_BUCKET');
+    expect(outputs.GlueDatabase).toEqual({ Description: 'GLUE_DATABASE', Value: 'quant_dev' });
+    expect(outputs.AthenaWorkgroup).toEqual({ Description: 'ATHENA_WORKGROUP', Value: 'quant-dev' });
+    const described = Object.values(outputs).map((o) => (o as { Description?: string }).Description);
+    expect(described).toEqual(expect.arrayContaining(Object.keys(stage.dataLake.runtimeEnvironment())));
+  });
 });
 
 describe('data-lake stack: monitoring and compliance', () => {

@@ -23,12 +23,18 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 
 export { cdkJsonContext };
 
-/** An app as `cdk synth` builds it, nag off (tests call `nagViolations` explicitly). */
+/**
+ * Context that skips asset bundling (esbuild for every Lambda of every stack): templates are the same
+ * except for asset hashes, which tests must not assert on. `cdk synth` in CI still bundles everything.
+ */
+export const SKIP_BUNDLING: Readonly<Record<string, unknown>> = { 'aws:cdk:bundling-stacks': [] };
+
+/** An app as `cdk synth` builds it, nag off (tests call `nagViolations` explicitly), bundling skipped. */
 export function testApp(
   configs: readonly EnvironmentConfig[],
   context: Record<string, unknown> = {},
 ): QuantApp {
-  return createApp(configs, { context, nag: false });
+  return createApp(configs, { context: { ...SKIP_BUNDLING, ...context }, nag: false });
 }
 
 const stages = new Map<string, QuantStage>();
