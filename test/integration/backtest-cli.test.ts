@@ -278,6 +278,57 @@ describe('quant backtest (in process)', () => {
     expect(out).toBe('');
   });
 
+  it('--walk-forward re-selects on each train window and reports the stitched test periods', async () => {
+    const args = [
+      '--bars',
+      SP500,
+      '--strategy',
+      'sma-cross',
+      '--walk-forward',
+      '1000:500',
+      '--grid',
+      'fast=5,20',
+      '--grid',
+      'slow=50,100',
+      '--where',
+      'fast<slow',
+      '--json',
+    ];
+    expect(await quant(...args)).toBe(0);
+    const got = JSON.parse(out);
+    expect(got.periods).toBe(5104 - 1000);
+    expect(got.walkForward).toMatchObject({
+      trainPeriods: 1000,
+      testPeriods: 500,
+      objective: 'sharpe',
+      candidates: 4,
+    });
+    expect(got.windows).toHaveLength(Math.ceil((5104 - 1000) / 500));
+    expect(got.from).toBe(got.windows[0].testFrom);
+    for (const w of got.windows) expect([5, 20]).toContain(w.params.fast);
+  });
+
+  it.each([
+    [['--walk-forward', 'abc', '--grid', 'fast=5'], /--walk-forward: "abc" must be train:test/],
+    [['--walk-forward', '100:50'], /--grid: walk-forward needs at least one --grid axis/],
+    [
+      ['--walk-forward', '100:50', '--grid', 'fast=5', '--param', 'slow=20', '--objective', 'luck'],
+      /--objective: "luck" is not one of/,
+    ],
+    [['--grid', 'fast=5', '--param', 'slow=20'], /--grid: only with --walk-forward/],
+    [
+      ['--walk-forward', '5000:500', '--grid', 'fast=5', '--param', 'slow=20'],
+      /trainPeriods: 5000 \+ 500 test periods exceed/,
+    ],
+    [
+      ['--walk-forward', '100:50', '--grid', 'fast=5,60', '--param', 'slow=50'],
+      /param\.fast: fast must be smaller than slow/,
+    ],
+  ])('walk-forward bad input %j exits 2', async (extra, message) => {
+    expect(await quant('--bars', SP500, '--strategy', 'sma-cross', ...extra)).toBe(2);
+    expect(errOut).toMatch(message);
+  });
+
   it('--report writes a self-contained HTML report and --oos splits the periods', async () => {
     const file = path.join(tmp, 'report.html');
     expect(

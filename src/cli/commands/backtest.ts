@@ -24,7 +24,8 @@ import {
   type Panel,
 } from '../../backtest';
 import { renderReport } from '../../backtest/report';
-import { splitOutOfSample } from '../../backtest/walk-forward';
+import { splitOutOfSample, walkForward, type Objective } from '../../backtest/walk-forward';
+import { expandGrid, parseGrid } from '../../sweep/grid';
 import { InputError } from '../../errors';
 import { openPlatform, type GlobalOptions, type PlatformContext } from '../context';
 import { formatTable, printJson } from '../output';
@@ -38,6 +39,26 @@ interface BacktestOpts {
   report?: string;
   align?: string;
   oos?: string;
+  walkForward?: string;
+  grid: string[];
+  where?: string;
+  objective: string;
+}
+
+const OBJECTIVES: readonly Objective[] = ['sharpe', 'sortino', 'cagr', 'calmar', 'totalReturn'];
+/** Candidate parameter sets of one walk-forward run at most (each is a full backtest). */
+const MAX_WALK_FORWARD_CANDIDATES = 5_000;
+
+/** `--param` values as typed scalars, to be merged into grid points. */
+function typedParams(raw: Readonly<Record<string, string>>): Record<string, number | boolean> {
+  const out: Record<string, number | boolean> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const t = v.trim();
+    if (t === 'true' || t === 'false') out[k] = t === 'true';
+    else if (t !== '' && Number.isFinite(Number(t))) out[k] = Number(t);
+    else throw new InputError(`param.${k}: "${v}" is not a number or true/false`, `param.${k}`);
+  }
+  return out;
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -100,6 +121,22 @@ export function backtestCommand(program: Command): Command {
     )
     .option('--align <mode>', 'strict | intersect: calendars of several symbols', 'strict')
     .option('--oos <fraction>', 'also report the last fraction of the periods as out-of-sample')
+    .option(
+      '--walk-forward <train:test>',
+      'walk-forward: train and test window lengths in periods, with --grid',
+    )
+    .option(
+      '--grid <name=spec>',
+      'walk-forward candidates: name=start:end[:step] or name=a,b,c (repeat)',
+      collect,
+      [],
+    )
+    .option('--where <expr>', 'walk-forward: keep only grid points where this holds, e.g. "fast<slow"')
+    .option(
+      '--objective <metric>',
+      `walk-forward: metric maximised in each train window (${OBJECTIVES.join(', ')})`,
+      'sharpe',
+    )
     .option('--report <file>', 'write a self-contained HTML report')
     .option('--json', 'print one JSON object')
     .action(async (opts: BacktestOpts, command: Command) => {
@@ -120,6 +157,12 @@ export function backtestCommand(program: Command): Command {
           ctx ??= await openPlatform(command.optsWithGlobals<GlobalOptions>());
           return ctx;
         });
+        if (opts.walkForward !== undefined) {
+          await runWalkForward(input, strategy.name, params, costBps, opts);
+          return;
+        }
+        if (opts.grid.length > 0)
+          throw new InputError('--grid: only with --walk-forward (sweeps: quant backtest sweep)', 'grid');
         const spec = { strategy: strategy.name, params, costBps };
         const result = runBacktest(input, spec);
         const split = oos === undefined ? undefined : splitOutOfSample(result, oos);
@@ -159,6 +202,88 @@ export function backtestCommand(program: Command): Command {
       }
     });
   return cmd;
+}
+
+/** `--walk-forward train:test --grid ...`: rolling re-selection, stitched out-of-sample result. */
+async function runWalkForward(
+  input: Bars | Panel,
+  strategy: string,
+  rawParams: Readonly<Record<string, string>>,
+  costBps: number,
+  opts: BacktestOpts,
+): Promise<void> {
+  const m = /^(\d+):(\d+)$/.exec(opts.walkForward!.trim());
+  if (!m)
+    throw new InputError(
+      `--walk-forward: "${opts.walkForward}" must be train:test in periods, e.g. 756:126`,
+      'walk-forward',
+    );
+  const [trainPeriods, testPeriods] = [Number(m[1]), Number(m[2])];
+  if (!OBJECTIVES.includes(opts.objective as Objective)) {
+    throw new InputError(
+      `--objective: "${opts.objective}" is not one of ${OBJECTIVES.join(', ')}`,
+      'objective',
+    );
+  }
+  if (opts.grid.length === 0)
+    throw new InputError('--grid: walk-forward needs at least one --grid axis of candidates', 'grid');
+  const candidates = expandGrid({
+    strategy,
+    axes: parseGrid(opts.grid),
+    where: opts.where,
+    fixed: typedParams(rawParams),
+    maxGridSize: MAX_WALK_FORWARD_CANDIDATES,
+  }).map((p) => p.params as Record<string, number | boolean>);
+  const wf = walkForward(input, {
+    strategy,
+    candidates,
+    trainPeriods,
+    testPeriods,
+    costBps,
+    objective: opts.objective as Objective,
+  });
+  if (opts.report)
+    writeAtomic(
+      opts.report,
+      renderReport(wf.result, {
+        title: `${strategy} walk-forward ${trainPeriods}:${testPeriods} on ${wf.result.symbols.join(', ')}`,
+      }),
+    );
+  const windows = wf.windows.map((w) => ({
+    testFrom: w.testFrom,
+    params: w.params,
+    trainSharpe: w.train.sharpe,
+    testSharpe: w.test.sharpe,
+    testReturn: w.test.totalReturn,
+  }));
+  if (opts.json) {
+    printJson({
+      ...wf.summary,
+      strategy,
+      walkForward: { trainPeriods, testPeriods, objective: opts.objective, candidates: candidates.length },
+      from: wf.result.dates[trainPeriods],
+      to: wf.result.dates[wf.result.dates.length - 1],
+      windows,
+    });
+    return;
+  }
+  process.stdout.write(
+    `${strategy} walk-forward ${trainPeriods}:${testPeriods}, ${candidates.length} candidates, by ${opts.objective}\n`,
+  );
+  process.stdout.write(
+    `${formatTable(
+      windows.map((w) => ({
+        ...w,
+        params: Object.entries(w.params)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' '),
+      })),
+    )}\n\n`,
+  );
+  process.stdout.write(
+    `${formatTable(Object.entries(wf.summary).map(([metric, value]) => ({ metric, value })))}\n`,
+  );
+  if (opts.report) process.stdout.write(`report: ${opts.report}\n`);
 }
 
 /** Registers `quant backtest` (main.ts calls this; sub-commands attach to backtestCommand's result). */
