@@ -6,6 +6,7 @@ import { DataLakeStack } from './stacks/data-lake-stack';
 import { DashboardStack, MonitoringHub, MonitoringStack } from './stacks/monitoring-stack';
 import { NetworkStack } from './stacks/network-stack';
 import { BacktestStack } from './stacks/backtest-stack';
+import { DataSyncStack } from './stacks/data-sync-stack';
 
 export interface QuantStageProps extends StageProps {
   /** The environment this stage deploys (account, region and every size and limit). */
@@ -37,6 +38,8 @@ export class QuantStage extends Stage {
   readonly monitoring: MonitoringHub;
   /** Backtest sweeps: ECS batch tasks and the sweep state machine. */
   readonly backtest: BacktestStack;
+  /** Vendor data sync: DataSync tasks (pull) or replication grants (push), vendor Glue tables. */
+  readonly dataSync: DataSyncStack;
 
   constructor(scope: Construct, id: string, props: QuantStageProps) {
     const { config } = props;
@@ -79,6 +82,12 @@ export class QuantStage extends Stage {
       backtest: config.backtest,
       vpc: this.network.vpc,
       taskSubnets: this.network.isolatedSubnets,
+      lake: this.dataLake,
+      monitoring: this.monitoring,
+    });
+    this.dataSync = new DataSyncStack(this, 'DataSync', {
+      ...this.stackProps('Vendor data sync: DataSync tasks, replication grants, vendor tables', { stateful: false }),
+      vendorSync: config.vendorSync,
       lake: this.dataLake,
       monitoring: this.monitoring,
     });

@@ -60,6 +60,41 @@ export interface VendorSyncConfig {
   readonly vendorRegion: string;
   /** Prefix in the vendor bucket to copy ('' = all). */
   readonly vendorPrefix: string;
+  /** Short name of the vendor: destination prefix `<vendorName>/` in the vendor zone, Glue table prefix. */
+  readonly vendorName: string;
+  /** 'pull': DataSync reads the vendor bucket; 'push': the vendor replicates to us; 'both'. */
+  readonly mode: 'pull' | 'push' | 'both';
+  /** Full copy split into one DataSync task per prefix (relative to vendorPrefix); [] = one task. */
+  readonly fullCopyPrefixes: readonly string[];
+  /** Schedule of the incremental task, a DataSync schedule expression (UTC), e.g. `cron(0 3 * * ? *)`. */
+  readonly incrementalSchedule: string;
+  /** DataSync include / exclude patterns ('/'-rooted, `*` wildcards); [] = none. */
+  readonly includes: readonly string[];
+  readonly excludes: readonly string[];
+  /** Bandwidth cap per task in bytes/s (-1 = unlimited). */
+  readonly bytesPerSecond: number;
+  /** Alarm when no incremental has run for this many hours. */
+  readonly lateAfterHours: number;
+  /** SSE-KMS key of the vendor bucket, if any (pull: our DataSync role may decrypt with it). */
+  readonly vendorKmsKeyArn?: string;
+  /** Push mode: the vendor's replication role, allowed to write replicas under `<vendorName>/`. */
+  readonly replicationRoleArn?: string;
+  /** Push mode: ask the vendor for S3 Replication Time Control (15-minute SLA, extra cost). */
+  readonly replicationTimeControl: boolean;
+  /** Vendor datasets with a Glue table each (partition projection, so Athena sees them at once). */
+  readonly datasets: readonly VendorDatasetConfig[];
+}
+
+export interface VendorDatasetConfig {
+  /** Glue table name. */
+  readonly table: string;
+  /** Key prefix under `<vendorName>/` in the vendor zone, no slashes at either end. */
+  readonly prefix: string;
+  readonly format: 'parquet' | 'csv';
+  /** Columns with Hive types (string, double, bigint, int, date, timestamp, boolean). */
+  readonly columns: readonly { readonly name: string; readonly type: string }[];
+  /** Date partition `<name>=yyyy-MM-dd` projected from `start` to today; omit for unpartitioned data. */
+  readonly datePartition?: { readonly name: string; readonly start: string };
 }
 
 export interface BacktestConfig {

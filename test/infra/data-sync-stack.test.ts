@@ -1,0 +1,221 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { dev, prod } from '../../lib/config';
+import type { QuantStage } from '../../lib/quant-stage';
+import { TASK_REPORT_PREFIX, validateVendorSyncConfig } from '../../lib/stacks/data-sync-stack';
+import { nagViolations, resourcesOfType, template, testApp } from './helpers';
+
+type Statement = {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Principal?: unknown;
+};
+
+let devStage: QuantStage;
+let prodStage: QuantStage;
+let t: Template;
+let p: Template;
+
+beforeAll(() => {
+  const noBundling = { 'aws:cdk:bundling-stacks': [] };
+  devStage = testApp([dev], noBundling).stages.dev;
+  prodStage = testApp([prod], noBundling).stages.prod;
+  t = template(devStage.dataSync);
+  p = template(prodStage.dataSync);
+});
+
+const actions = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+const roleStatements = (tpl: Template): Statement[] =>
+  resourcesOfType(tpl, 'AWS::IAM::Policy').flatMap(
+    ([, r]) => (r.Properties!.PolicyDocument as { Statement: Statement[] }).Statement,
+  );
+
+describe('DataSyncStack: cdk-nag and least privilege', () => {
+  it('has no unacknowledged AwsSolutions findings (dev: pull; prod: pull + push)', () => {
+    expect(nagViolations(devStage.dataSync)).toEqual([]);
+    expect(nagViolations(prodStage.dataSync)).toEqual([]);
+    // The push grants land in the lake's bucket and key policies: those stay clean too.
+    expect(nagViolations(prodStage.dataLake)).toEqual([]);
+  });
+
+  it('the DataSync role is trusted by DataSync of this account only', () => {
+    t.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Principal: { Service: 'datasync.amazonaws.com' },
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': dev.account },
+              ArnLike: { 'aws:SourceArn': `arn:aws:datasync:${dev.region}:${dev.account}:*` },
+            },
+          }),
+        ],
+      },
+    });
+  });
+
+  it('reads the vendor bucket (prefix only, no writes) and writes only the vendor prefix of the zone', () => {
+    const st = roleStatements(t);
+    expect(st.every((s) => !actions(s).some((a) => a === '*' || a.endsWith(':*')))).toBe(true);
+    const vendorArn = `arn:aws:s3:::${dev.vendorSync.vendorBucket}`;
+    const onVendor = st.filter((s) => JSON.stringify(s.Resource).includes(vendorArn));
+    expect(onVendor.flatMap(actions).sort()).toEqual(
+      [
+        's3:GetBucketLocation',
+        's3:GetObject',
+        's3:GetObjectTagging',
+        's3:GetObjectVersion',
+        's3:GetObjectVersionTagging',
+        's3:ListBucket',
+        's3:ListBucketMultipartUploads',
+      ].sort(),
+    );
+    expect(st.find((s) => s.Sid === 'ReadVendorObjects')!.Resource).toBe(`${vendorArn}/reference/*`);
+    const write = st.find((s) => s.Sid === 'WriteVendorZone')!;
+    const rendered = JSON.stringify(write.Resource);
+    expect(rendered).toContain('/acme/*');
+    expect(rendered).toContain(`/${TASK_REPORT_PREFIX}/*`);
+    expect(actions(write)).toContain('s3:PutObject');
+  });
+});
+
+describe('DataSyncStack: locations and tasks', () => {
+  it('copies s3://vendor/PREFIX into the vendor zone under the vendor name', () => {
+    t.hasResourceProperties('AWS::DataSync::LocationS3', {
+      S3BucketArn: 'arn:aws:s3:::vendor-market-data-dev',
+      Subdirectory: '/reference/',
+    });
+    t.hasResourceProperties('AWS::DataSync::LocationS3', {
+      Subdirectory: '/acme/',
+      S3StorageClass: 'STANDARD',
+    });
+  });
+
+  it('dev: one full-copy task and a daily incremental, verified, reported, logged', () => {
+    const tasks = resourcesOfType(t, 'AWS::DataSync::Task').map(([, r]) => r.Properties!);
+    expect(tasks).toHaveLength(2);
+    const incremental = tasks.find((x) => x.Schedule)!;
+    expect(incremental.Schedule).toEqual({ ScheduleExpression: 'cron(0 3 * * ? *)', Status: 'ENABLED' });
+    for (const task of tasks) {
+      expect(task.Options).toMatchObject({
+        VerifyMode: 'ONLY_FILES_TRANSFERRED',
+        TransferMode: 'CHANGED',
+        PreserveDeletedFiles: 'PRESERVE',
+        LogLevel: 'TRANSFER',
+      });
+      expect(task.Excludes).toEqual([{ FilterType: 'SIMPLE_PATTERN', Value: '*/_tmp/*|*.inprogress' }]);
+      expect(task.CloudWatchLogGroupArn).toBeDefined();
+      expect(task.TaskReportConfig).toMatchObject({
+        OutputType: 'STANDARD',
+        ReportLevel: 'ERRORS_ONLY',
+        Destination: {
+          S3: { Subdirectory: expect.stringMatching(new RegExp(`^${TASK_REPORT_PREFIX}/acme/`)) },
+        },
+      });
+    }
+  });
+
+  it('prod: the full copy is split by prefix into one task each', () => {
+    const tasks = resourcesOfType(p, 'AWS::DataSync::Task').map(([, r]) => r.Properties!);
+    const full = tasks.filter((x) => !x.Schedule);
+    expect(full.map((x) => x.Includes)).toEqual([
+      [{ FilterType: 'SIMPLE_PATTERN', Value: '/reference/*' }],
+      [{ FilterType: 'SIMPLE_PATTERN', Value: '/eod/*' }],
+      [{ FilterType: 'SIMPLE_PATTERN', Value: '/intraday/*' }],
+    ]);
+  });
+
+  it('logs to a KMS-encrypted log group that DataSync may write to', () => {
+    t.hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: Match.anyValue(), RetentionInDays: 14 });
+    const policy = resourcesOfType(t, 'AWS::Logs::ResourcePolicy')[0][1].Properties!;
+    expect(JSON.stringify(policy.PolicyDocument)).toContain('datasync.amazonaws.com');
+  });
+});
+
+describe('DataSyncStack: push mode (prod)', () => {
+  it("lets the vendor's replication role write replicas under its prefix and encrypt with the lake key", () => {
+    const lake = template(prodStage.dataLake);
+    const role = prod.vendorSync.replicationRoleArn!;
+    const bucketStatements = resourcesOfType(lake, 'AWS::S3::BucketPolicy').flatMap(
+      ([, r]) => (r.Properties!.PolicyDocument as { Statement: Statement[] }).Statement,
+    );
+    const replicate = bucketStatements.find((s) => s.Sid === 'ReplicationFromacme')!;
+    expect(replicate.Principal).toEqual({ AWS: role });
+    expect(actions(replicate)).toEqual(
+      expect.arrayContaining(['s3:ReplicateObject', 's3:ObjectOwnerOverrideToBucketOwner']),
+    );
+    expect(JSON.stringify(replicate.Resource)).toContain('/acme/*');
+    const keyStatements = resourcesOfType(lake, 'AWS::KMS::Key').flatMap(
+      ([, r]) => (r.Properties!.KeyPolicy as { Statement: Statement[] }).Statement,
+    );
+    const enc = keyStatements.find((s) => s.Sid === 'ReplicaEncryptionacme')!;
+    expect(actions(enc)).toEqual(['kms:Encrypt', 'kms:GenerateDataKey']);
+    // dev is pull-only: no vendor principal in its lake policies.
+    expect(JSON.stringify(template(devStage.dataLake).toJSON())).not.toContain('acme-replication');
+  });
+});
+
+describe('DataSyncStack: catalog and monitoring', () => {
+  it('creates a Glue table per vendor dataset with date partition projection', () => {
+    t.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'vendor_symbols',
+        PartitionKeys: [{ Name: 'as_of', Type: 'date' }],
+        Parameters: Match.objectLike({
+          'projection.enabled': 'true',
+          'projection.as_of.type': 'date',
+          'projection.as_of.range': '2020-01-01,NOW',
+          'projection.as_of.format': 'yyyy-MM-dd',
+        }),
+      }),
+    });
+    const [, table] = resourcesOfType(t, 'AWS::Glue::Table')[0];
+    const input = table.Properties!.TableInput as { Parameters: Record<string, unknown> };
+    expect(JSON.stringify(input.Parameters['storage.location.template'])).toContain(
+      '/acme/symbols/as_of=${as_of}/',
+    );
+  });
+
+  it('sends task executions in ERROR to the alarm topic', () => {
+    t.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({
+        source: ['aws.datasync'],
+        'detail-type': ['DataSync Task Execution State Change'],
+        detail: { State: ['ERROR'] },
+      }),
+      Targets: [Match.objectLike({ Arn: Match.anyValue() })],
+    });
+  });
+
+  it('alarms on logged errors and on a late incremental (missing data counts as late)', () => {
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'SyncErrors',
+      Namespace: 'Quant/DataSync',
+      Threshold: 1,
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'FilesPrepared',
+      Namespace: 'AWS/DataSync',
+      EvaluationPeriods: 26,
+      DatapointsToAlarm: 26,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+  });
+});
+
+describe('vendorSync config validation', () => {
+  it.each([
+    [{ vendorAccount: '12' }, /vendorSync.vendorAccount: expected a 12-digit/],
+    [{ vendorPrefix: 'no-slash' }, /vendorSync.vendorPrefix/],
+    [{ incrementalSchedule: 'daily' }, /vendorSync.incrementalSchedule/],
+    [{ lateAfterHours: 0 }, /vendorSync.lateAfterHours/],
+    [{ mode: 'push' as const, replicationRoleArn: undefined }, /vendorSync.replicationRoleArn/],
+    [{ bytesPerSecond: 10 }, /vendorSync.bytesPerSecond/],
+    [{ datasets: [{ ...dev.vendorSync.datasets[0], table: 'Bad-Name' }] }, /vendorSync.datasets\[0\].table/],
+  ])('rejects %j', (patch, msg) => {
+    expect(() => validateVendorSyncConfig({ ...dev.vendorSync, ...patch })).toThrow(msg);
+  });
+});
