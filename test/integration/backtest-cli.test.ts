@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Command } from 'commander';
+import { backtestCommand } from '../../src/cli/commands/backtest';
 import { main } from '../../src/cli/main';
 
 const run = promisify(execFile);
@@ -105,6 +107,32 @@ describe('quant backtest (as a process)', () => {
     expect(err.code).toBe(2);
     expect(err.stderr).toMatch(/param\.fast: fast must be smaller than slow/);
     expect(err.stdout).toBe('');
+  });
+});
+
+describe('backtestCommand', () => {
+  it('lets another area attach a sub-command that receives its own options', async () => {
+    const program = new Command('quant').exitOverride();
+    const backtest = backtestCommand(program);
+    let got: unknown;
+    backtest
+      .command('sweep')
+      .option('--strategy <name>')
+      .option('--grid <spec>')
+      .action((o) => {
+        got = o;
+      });
+    await program.parseAsync([
+      'node',
+      'quant',
+      'backtest',
+      'sweep',
+      '--strategy',
+      'sma-cross',
+      '--grid',
+      'fast=2:5',
+    ]);
+    expect(got).toEqual({ strategy: 'sma-cross', grid: 'fast=2:5' });
   });
 });
 

@@ -6,12 +6,12 @@
  *
  * `backtestCommand(program)` returns the `backtest` Command so that other areas can hang
  * sub-commands on it (the sweep adds `quant backtest sweep` with `backtestCommand`'s return value:
- * `registerSweep(backtest)`). The backtest's own options are positional (only read before a
- * sub-command name), so `quant backtest sweep --strategy ...` reaches the sweep's options.
+ * `registerSweep(backtest)`). The backtest's own options are parsed in its action (see
+ * runOptions), so `quant backtest sweep --strategy ...` reaches the sweep's options.
  */
 import { writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import {
   getStrategy,
   loadBars,
@@ -107,11 +107,15 @@ export function summaryJson(result: BacktestResult): Record<string, unknown> {
   };
 }
 
-export function backtestCommand(program: Command): Command {
-  const cmd = program
-    .command('backtest')
-    .description('run one backtest (bars from a CSV/Parquet file or lake:SYMBOL); sub-commands below')
-    .enablePositionalOptions()
+/**
+ * The options of one backtest, parsed by a command of their own: declared on `backtest` itself they
+ * would be consumed before a sub-command saw them (`quant backtest sweep --strategy ...` must reach
+ * the sweep), because the root program reads options after the sub-command name.
+ */
+function runOptions(): Command {
+  return new Command('quant backtest')
+    .exitOverride()
+    .allowExcessArguments(false)
     .option('--bars <source>', 'file.csv | file.parquet | lake:SYMBOL (repeat for a universe)', collect, [])
     .option('--strategy <name>', `one of ${strategyNames.join(', ')}`)
     .option('--param <name=value>', 'strategy parameter (repeat)', collect, [])
@@ -138,8 +142,24 @@ export function backtestCommand(program: Command): Command {
       'sharpe',
     )
     .option('--report <file>', 'write a self-contained HTML report')
-    .option('--json', 'print one JSON object')
-    .action(async (opts: BacktestOpts, command: Command) => {
+    .option('--json', 'print one JSON object');
+}
+
+export function backtestCommand(program: Command): Command {
+  const help = runOptions()
+    .helpInformation()
+    .replace(/^Usage:.*\n\n/, '');
+  const cmd = program
+    .command('backtest')
+    .description('run one backtest (bars from a CSV/Parquet file or lake:SYMBOL); sub-commands below')
+    .usage('--bars <source> --strategy <name> [--param name=value ...] [options] | <sub-command>')
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .addHelpText('after', `\nBacktest ${help}`)
+    .action(async (_opts: unknown, command: Command) => {
+      const parser = runOptions();
+      parser.parse(command.args, { from: 'user' });
+      const opts = parser.opts<BacktestOpts>();
       if (!opts.strategy)
         throw new InputError('--strategy: required (one of ' + strategyNames.join(', ') + ')', 'strategy');
       if (!opts.bars || opts.bars.length === 0)
