@@ -305,11 +305,13 @@ export class BacktestStack extends Stack {
       itemBatcher: new sfn.ItemBatcher({
         maxItemsPerBatch: cfg.batchSize,
         maxInputBytesPerBatch: MAX_BATCH_INPUT_BYTES,
+        // ItemBatcher passes BatchInput through unrendered (JsonPath.stringAt would stay a literal
+        // "$.x", as the local run of this definition showed): write JSONPath keys explicitly.
         batchInput: {
-          sweepId: sfn.JsonPath.stringAt('$.sweepId'),
-          strategy: sfn.JsonPath.stringAt('$.strategy'),
-          bars: sfn.JsonPath.stringAt('$.bars'),
-          costBps: sfn.JsonPath.numberAt('$.costBps'),
+          'sweepId.$': '$.sweepId',
+          'strategy.$': '$.strategy',
+          'bars.$': '$.bars',
+          'costBps.$': '$.costBps',
         },
       }),
       maxConcurrency: cfg.maxConcurrency,

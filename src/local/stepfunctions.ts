@@ -265,6 +265,11 @@ export interface RunLocalStateMachineOptions {
   /** Receives every execution event (state entered/exited/failed/retried, map iterations). */
   readonly onEvent?: (event: { type: string; state?: { name: string }; [k: string]: unknown }) => void;
   readonly references?: ReferenceValues;
+  /**
+   * Local tuning of Distributed Maps (a laptop is not a fleet): cap concurrent iterations and
+   * batch size below what the definition says. @default the definition's values
+   */
+  readonly mapOverrides?: { readonly maxConcurrency?: number; readonly maxItemsPerBatch?: number };
 }
 
 export interface LocalExecutionResult {
@@ -285,6 +290,20 @@ function toDefinition(d: RunLocalStateMachineOptions['definition'], refs?: Refer
 /** Runs a (synthesized) definition locally and returns its output; throws on execution failure. */
 export async function runLocalStateMachine(opts: RunLocalStateMachineOptions): Promise<LocalExecutionResult> {
   const def = localizeDefinition(toDefinition(opts.definition, opts.references));
+  const over = opts.mapOverrides;
+  if (over) {
+    walkStates(def, (_name, state) => {
+      if (state.Type === 'Map' && over.maxConcurrency !== undefined) {
+        const cur = (state.MaxConcurrency as number | undefined) ?? 0;
+        state.MaxConcurrency = cur === 0 ? over.maxConcurrency : Math.min(cur, over.maxConcurrency);
+      }
+      const batcher = (state.Parameters as { batcher?: { MaxItemsPerBatch: number | null } } | undefined)
+        ?.batcher;
+      if (state.Resource === LOCAL_READER_RESOURCE && batcher && over.maxItemsPerBatch !== undefined) {
+        batcher.MaxItemsPerBatch = Math.min(batcher.MaxItemsPerBatch ?? Infinity, over.maxItemsPerBatch);
+      }
+    });
+  }
   const items: Record<string, Json[]> = {};
   const maps: Record<
     string,

@@ -163,6 +163,12 @@ describe('BacktestStack: state machine', () => {
     expect(map.ItemBatcher).toMatchObject({
       MaxItemsPerBatch: dev.backtest.batchSize,
       MaxInputBytesPerBatch: 6144,
+      BatchInput: {
+        'sweepId.$': '$.sweepId',
+        'strategy.$': '$.strategy',
+        'bars.$': '$.bars',
+        'costBps.$': '$.costBps',
+      },
     });
     expect(map.MaxConcurrency).toBe(dev.backtest.maxConcurrency);
     expect(map.ToleratedFailurePercentage).toBe(dev.backtest.toleratedFailurePercentage);
