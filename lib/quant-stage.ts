@@ -6,6 +6,7 @@ import { DataLakeStack } from './stacks/data-lake-stack';
 import { DashboardStack, MonitoringHub, MonitoringStack } from './stacks/monitoring-stack';
 import { NetworkStack } from './stacks/network-stack';
 import { BacktestStack } from './stacks/backtest-stack';
+import { TradingStack } from './stacks/trading-stack';
 import { DataSyncStack } from './stacks/data-sync-stack';
 
 export interface QuantStageProps extends StageProps {
@@ -38,6 +39,8 @@ export class QuantStage extends Stage {
   readonly monitoring: MonitoringHub;
   /** Backtest sweeps: ECS batch tasks and the sweep state machine. */
   readonly backtest: BacktestStack;
+  /** Trading: risk tables, execution / risk-check / kill-switch Lambdas, audit delivery. */
+  readonly trading: TradingStack;
   /** Vendor data sync: DataSync tasks (pull) or replication grants (push), vendor Glue tables. */
   readonly dataSync: DataSyncStack;
 
@@ -88,6 +91,13 @@ export class QuantStage extends Stage {
     this.dataSync = new DataSyncStack(this, 'DataSync', {
       ...this.stackProps('Vendor data sync: DataSync tasks, replication grants, vendor tables', { stateful: false }),
       vendorSync: config.vendorSync,
+      lake: this.dataLake,
+      monitoring: this.monitoring,
+    });
+    this.trading = new TradingStack(this, 'Trading', {
+      // Stateful: orders, positions, limits and trading states.
+      ...this.stackProps('Trading: risk state, execution, kill switch, audit trail', { stateful: true }),
+      config: config.trading,
       lake: this.dataLake,
       monitoring: this.monitoring,
     });

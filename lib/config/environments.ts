@@ -98,6 +98,14 @@ export const dev: EnvironmentConfig = {
     topN: 20,
     timeoutHours: 6,
   },
+  trading: {
+    account: 'main',
+    broker: 'paper',
+    paperCostBps: 1,
+    executionConcurrency: 2,
+    signalShards: 0,
+    killSwitchErrorThreshold: 5,
+  },
 };
 
 export const staging: EnvironmentConfig = {
@@ -182,6 +190,14 @@ export const staging: EnvironmentConfig = {
     taskMemoryMiB: 2048,
     topN: 50,
     timeoutHours: 12,
+  },
+  trading: {
+    account: 'main',
+    broker: 'paper',
+    paperCostBps: 1,
+    executionConcurrency: 5,
+    signalShards: 0,
+    killSwitchErrorThreshold: 5,
   },
 };
 
@@ -271,6 +287,15 @@ export const prod: EnvironmentConfig = {
     taskMemoryMiB: 4096,
     topN: 100,
     timeoutHours: 24,
+  },
+  trading: {
+    account: 'main',
+    broker: 'rest',
+    brokerUrl: 'https://broker.example.com',
+    paperCostBps: 1,
+    executionConcurrency: 10,
+    signalShards: 2,
+    killSwitchErrorThreshold: 3,
   },
 };
 

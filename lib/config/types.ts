@@ -155,4 +155,22 @@ export interface EnvironmentConfig {
   readonly vendorSync: VendorSyncConfig;
   readonly backtest: BacktestConfig;
   readonly ingestion: IngestionConfig;
+  readonly trading: TradingConfig;
+}
+
+export interface TradingConfig {
+  /** Trading account the kill switch halts and the Lambdas trade for. */
+  readonly account: string;
+  /** Broker adapter of the execution Lambda: the paper broker, or the REST adapter. */
+  readonly broker: 'paper' | 'rest';
+  /** Base URL of the REST broker (broker 'rest'); its keys live in a Secrets Manager secret. */
+  readonly brokerUrl?: string;
+  /** Commission of the paper broker in basis points. */
+  readonly paperCostBps: number;
+  /** Reserved concurrency of the execution Lambda (caps the order rate toward the broker). */
+  readonly executionConcurrency: number;
+  /** Kinesis signals stream: shards when provisioned, 0 = on-demand. */
+  readonly signalShards: number;
+  /** Execution errors in 5 minutes that trip the kill switch. */
+  readonly killSwitchErrorThreshold: number;
 }

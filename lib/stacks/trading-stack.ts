@@ -1,0 +1,459 @@
+/**
+ * Trading (issue 4): DynamoDB tables (risk state, limits and books; orders; idempotency), the
+ * signals stream and event bus, the execution / risk-check / kill-switch Lambdas, the encrypted
+ * dead-letter queue, the Firehose delivery of the audit trail into the write-once audit bucket with
+ * its Glue table `audit_events`, and the trading section of the dashboard with its alarms.
+ * Runtime logic lives in src/risk and src/trading; the handlers in lambda/<name>.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type { StackProps } from 'aws-cdk-lib';
+import * as cw from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
+import * as glue from 'aws-cdk-lib/aws-glue';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { rules as nagRules } from 'cdk-nag';
+import type { Construct } from 'constructs';
+import type { TradingConfig } from '../config/types';
+import { EncryptedLogGroup, EncryptedTable, QuantFunction, QuantKey } from '../constructs';
+import type { LakeZone } from './data-lake-stack';
+import type { IMonitoring } from './monitoring-stack';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Metrics the trading Lambdas publish (Powertools EMF). */
+export const TRADING_METRICS = { namespace: 'Quant/Trading' } as const;
+/** Where Firehose writes the audit trail in the audit bucket (see src/trading/audit.ts). */
+export const AUDIT_EVENTS_PREFIX = 'audit_events';
+
+export interface TradingStackProps extends StackProps {
+  readonly config: TradingConfig;
+  /** The lake: the write-once audit bucket, its key and the Glue database. */
+  readonly lake: {
+    readonly buckets: Readonly<Record<LakeZone, s3.IBucket>>;
+    readonly auditKey: kms.IKey;
+    readonly databaseName: string;
+  };
+  readonly monitoring: IMonitoring;
+}
+
+export function validateTradingConfig(c: TradingConfig): void {
+  const check = (ok: boolean, field: string, problem: string): void => {
+    if (!ok) throw new Error(`trading.${field}: ${problem}`);
+  };
+  check(/^[A-Za-z0-9._-]{1,64}$/.test(c.account), 'account', 'must be 1-64 letters, digits or ._-');
+  check(
+    c.broker === 'paper' || (c.broker === 'rest' && !!c.brokerUrl?.startsWith('https://')),
+    'brokerUrl',
+    'broker rest needs an https:// brokerUrl',
+  );
+  check(c.paperCostBps >= 0 && c.paperCostBps <= 1000, 'paperCostBps', 'must be 0-1000');
+  check(
+    Number.isInteger(c.executionConcurrency) && c.executionConcurrency >= 1 && c.executionConcurrency <= 100,
+    'executionConcurrency',
+    'must be an integer 1-100',
+  );
+  check(
+    Number.isInteger(c.signalShards) && c.signalShards >= 0 && c.signalShards <= 100,
+    'signalShards',
+    'must be an integer 0-100 (0 = on-demand)',
+  );
+  check(
+    Number.isInteger(c.killSwitchErrorThreshold) && c.killSwitchErrorThreshold >= 1,
+    'killSwitchErrorThreshold',
+    'must be an integer >= 1',
+  );
+}
+
+export class TradingStack extends Stack {
+  readonly key: QuantKey;
+  readonly riskTable: EncryptedTable;
+  readonly ordersTable: EncryptedTable;
+  readonly idempotencyTable: EncryptedTable;
+  readonly signals: kinesis.Stream;
+  readonly bus: events.EventBus;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly auditStream: firehose.CfnDeliveryStream;
+  readonly execution: QuantFunction;
+  readonly riskCheck: QuantFunction;
+  readonly riskCheckUrl: lambda.FunctionUrl;
+  readonly killSwitch: QuantFunction;
+  readonly brokerSecret?: Secret;
+
+  constructor(scope: Construct, id: string, props: TradingStackProps) {
+    super(scope, id, props);
+    const { config, lake, monitoring } = props;
+    validateTradingConfig(config);
+    const audit = lake.buckets.audit;
+
+    this.key = new QuantKey(this, 'TradingKey', {
+      description: 'Trading tables, signals stream, dead-letter queue and audit delivery',
+      allowEventBridge: true,
+    });
+    const table = (tid: string, key: string, ttl?: string): EncryptedTable =>
+      new EncryptedTable(this, tid, {
+        partitionKey: { name: key, type: dynamodb.AttributeType.STRING },
+        encryptionKey: this.key,
+        timeToLiveAttribute: ttl,
+      });
+    this.riskTable = table('RiskTable', 'pk');
+    this.ordersTable = table('OrdersTable', 'orderId');
+    // Powertools idempotency records expire through TTL on `expiration`.
+    this.idempotencyTable = table('IdempotencyTable', 'id', 'expiration');
+
+    this.signals = new kinesis.Stream(this, 'Signals', {
+      streamMode: config.signalShards === 0 ? kinesis.StreamMode.ON_DEMAND : kinesis.StreamMode.PROVISIONED,
+      shardCount: config.signalShards === 0 ? undefined : config.signalShards,
+      retentionPeriod: Duration.hours(24),
+      encryption: kinesis.StreamEncryption.KMS,
+      encryptionKey: this.key,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.bus = new events.EventBus(this, 'OrderEvents', {
+      description: 'Trading signals in, order events out',
+    });
+
+    this.deadLetterQueue = new sqs.Queue(this, 'ExecutionDlq', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.signals).acknowledge({
+      id: 'AwsSolutions-KDS3',
+      reason:
+        'A customer-managed key (rotated, retained) instead of aws/kinesis: its key policy controls who can read signals.',
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is the dead-letter queue of the execution function (poison signals with their reason).',
+    });
+
+    // Audit trail: Firehose → audit bucket (Object Lock, compliance mode), partitioned by day.
+    const firehoseLogs = new EncryptedLogGroup(this, 'AuditDeliveryLogs', {
+      encryptionKey: monitoring.logKey,
+      retentionDays: monitoring.logRetentionDays,
+    });
+    const firehoseLogStream = firehoseLogs.addStream('S3Delivery');
+    const firehoseRole = new iam.Role(this, 'AuditDeliveryRole', {
+      assumedBy: new iam.ServicePrincipal('firehose.amazonaws.com'),
+      description: 'Firehose delivery of the audit trail into the audit bucket',
+    });
+    firehoseRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        resources: [audit.arnForObjects(`${AUDIT_EVENTS_PREFIX}/*`), audit.arnForObjects('audit_errors/*')],
+      }),
+    );
+    firehoseRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
+        resources: [audit.bucketArn],
+      }),
+    );
+    firehoseRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:PutLogEvents'],
+        resources: [firehoseLogs.logGroupArn, `${firehoseLogs.logGroupArn}:*`],
+      }),
+    );
+    lake.auditKey.grantEncrypt(firehoseRole);
+    this.key.grantEncryptDecrypt(firehoseRole);
+    this.auditStream = new firehose.CfnDeliveryStream(this, 'AuditDelivery', {
+      deliveryStreamType: 'DirectPut',
+      deliveryStreamEncryptionConfigurationInput: {
+        keyType: 'CUSTOMER_MANAGED_CMK',
+        keyArn: this.key.keyArn,
+      },
+      extendedS3DestinationConfiguration: {
+        bucketArn: audit.bucketArn,
+        roleArn: firehoseRole.roleArn,
+        prefix: `${AUDIT_EVENTS_PREFIX}/dt=!{timestamp:yyyy-MM-dd}/`,
+        errorOutputPrefix: 'audit_errors/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/',
+        bufferingHints: { intervalInSeconds: 60, sizeInMBs: 5 },
+        compressionFormat: 'UNCOMPRESSED',
+        encryptionConfiguration: { kmsEncryptionConfig: { awskmsKeyArn: lake.auditKey.keyArn } },
+        cloudWatchLoggingOptions: {
+          enabled: true,
+          logGroupName: firehoseLogs.logGroupName,
+          logStreamName: firehoseLogStream.logStreamName,
+        },
+      },
+    });
+    this.auditStream.node.addDependency(firehoseRole);
+
+    // Glue table over the delivered JSON lines; dates by partition projection (no crawler).
+    new glue.CfnTable(this, 'AuditEventsTable', {
+      catalogId: this.account,
+      databaseName: lake.databaseName,
+      tableInput: {
+        name: 'audit_events',
+        description: 'Append-only trading audit trail: signals, checks, orders, fills, state changes',
+        tableType: 'EXTERNAL_TABLE',
+        partitionKeys: [{ name: 'dt', type: 'string' }],
+        parameters: {
+          classification: 'json',
+          'projection.enabled': 'true',
+          'projection.dt.type': 'date',
+          'projection.dt.format': 'yyyy-MM-dd',
+          'projection.dt.range': '2024-01-01,NOW',
+          'storage.location.template': `s3://${audit.bucketName}/${AUDIT_EVENTS_PREFIX}/dt=\${dt}/`,
+        },
+        storageDescriptor: {
+          location: `s3://${audit.bucketName}/${AUDIT_EVENTS_PREFIX}/`,
+          inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+          outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+          serdeInfo: {
+            serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe',
+            parameters: { 'ignore.malformed.json': 'true', 'case.insensitive': 'true' },
+          },
+          columns: [
+            { name: 'eventid', type: 'string' },
+            { name: 'type', type: 'string' },
+            { name: 'time', type: 'string' },
+            { name: 'account', type: 'string' },
+            { name: 'strategy', type: 'string' },
+            { name: 'signalid', type: 'string' },
+            { name: 'orderid', type: 'string' },
+            { name: 'detail', type: 'string' },
+          ],
+        },
+      },
+    });
+
+    const common = {
+      logKey: monitoring.logKey,
+      logRetentionDays: monitoring.logRetentionDays,
+      metricsNamespace: TRADING_METRICS.namespace,
+    };
+    const tableEnv = {
+      RISK_TABLE: this.riskTable.tableName,
+      ORDERS_TABLE: this.ordersTable.tableName,
+      IDEMPOTENCY_TABLE: this.idempotencyTable.tableName,
+      AUDIT_STREAM: this.auditStream.ref,
+      DLQ_URL: this.deadLetterQueue.queueUrl,
+      TRADING_ACCOUNT: config.account,
+    };
+    const brokerEnv: Record<string, string> = {
+      BROKER: config.broker,
+      PAPER_COST_BPS: String(config.paperCostBps),
+    };
+    if (config.broker === 'rest') {
+      this.brokerSecret = new Secret(this, 'BrokerKeys', {
+        description: 'REST broker API keys: {"keyId": "...", "secretKey": "..."} (set after deploy)',
+        encryptionKey: this.key,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      Validations.of(this.brokerSecret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Broker API keys are issued by the broker and rotated in its console; there is no rotation Lambda for a third-party key.',
+      });
+      brokerEnv.BROKER_URL = config.brokerUrl!;
+      brokerEnv.BROKER_SECRET_ARN = this.brokerSecret.secretArn;
+    }
+
+    this.execution = new QuantFunction(this, 'Execution', {
+      ...common,
+      entry: path.join(repoRoot, 'lambda/execution/index.ts'),
+      serviceName: 'execution',
+      memorySize: 1024,
+      timeout: Duration.seconds(60),
+      reservedConcurrentExecutions: config.executionConcurrency,
+      environment: { ...tableEnv, ...brokerEnv },
+    });
+    this.riskTable.grantReadWriteData(this.execution);
+    this.ordersTable.grantReadWriteData(this.execution);
+    this.idempotencyTable.grantReadWriteData(this.execution);
+    this.deadLetterQueue.grantSendMessages(this.execution);
+    this.brokerSecret?.grantRead(this.execution);
+    this.execution.addEventSource(
+      new sources.KinesisEventSource(this.signals, {
+        startingPosition: lambda.StartingPosition.LATEST,
+        batchSize: 100,
+        reportBatchItemFailures: true,
+        retryAttempts: 5,
+        bisectBatchOnError: true,
+        maxRecordAge: Duration.hours(1),
+        onFailure: new sources.SqsDlq(this.deadLetterQueue),
+      }),
+    );
+    new events.Rule(this, 'SignalRule', {
+      eventBus: this.bus,
+      description: 'Trading signals sent to the bus go to the execution function',
+      eventPattern: { detailType: ['TradingSignal'] },
+      targets: [
+        new targets.LambdaFunction(this.execution, {
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 4,
+        }),
+      ],
+    });
+
+    this.riskCheck = new QuantFunction(this, 'RiskCheck', {
+      ...common,
+      entry: path.join(repoRoot, 'lambda/risk-check/index.ts'),
+      serviceName: 'risk-check',
+      environment: tableEnv,
+    });
+    this.riskTable.grantReadData(this.riskCheck);
+    // Strategies call it with SigV4 (IAM auth): grant lambda:InvokeFunctionUrl to their roles.
+    this.riskCheckUrl = this.riskCheck.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
+
+    this.killSwitch = new QuantFunction(this, 'KillSwitch', {
+      ...common,
+      entry: path.join(repoRoot, 'lambda/kill-switch/index.ts'),
+      serviceName: 'kill-switch',
+      environment: tableEnv,
+    });
+    this.riskTable.grantReadWriteData(this.killSwitch);
+    for (const fn of [this.execution, this.killSwitch]) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['firehose:PutRecordBatch'],
+          resources: [this.auditStream.attrArn],
+        }),
+      );
+      this.key.grantEncrypt(fn);
+    }
+
+    // Monitoring: alarms on the platform topic; the kill-switch alarm also halts trading.
+    const metric = (name: string, stat = 'Sum', dims: Record<string, string> = {}) =>
+      new cw.Metric({
+        namespace: TRADING_METRICS.namespace,
+        metricName: name,
+        statistic: stat,
+        period: Duration.minutes(1),
+        dimensionsMap: { service: 'execution', ...dims },
+      });
+    const errorAlarm = monitoring.addAlarm(this, 'ExecutionErrorsAlarm', {
+      alarmDescription: 'Execution function errors: trips the kill switch (trading HALTED)',
+      metric: this.execution.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: config.killSwitchErrorThreshold,
+      evaluationPeriods: 1,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
+    const dlqDepth = this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+      period: Duration.minutes(1),
+      statistic: 'Maximum',
+    });
+    monitoring.addAlarm(this, 'DlqNotEmptyAlarm', {
+      alarmDescription: 'Signals in the execution dead-letter queue (each carries its reason)',
+      metric: dlqDepth,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
+    const halts = new cw.Metric({
+      namespace: TRADING_METRICS.namespace,
+      metricName: 'Halts',
+      statistic: 'Sum',
+      period: Duration.minutes(1),
+      dimensionsMap: { service: 'kill-switch' },
+    });
+    monitoring.addAlarm(this, 'HaltedAlarm', {
+      alarmDescription: 'The kill switch halted trading (resume: quant risk resume --actor --reason)',
+      metric: halts,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
+    const breaches = metric('Rejects');
+    monitoring.addAlarm(this, 'LimitBreachAlarm', {
+      alarmDescription: 'Orders rejected by a risk limit',
+      metric: breaches,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
+    new events.Rule(this, 'KillSwitchRule', {
+      description: 'Kill-switch alarms entering ALARM set trading HALTED',
+      eventPattern: {
+        source: ['aws.cloudwatch'],
+        detailType: ['CloudWatch Alarm State Change'],
+        resources: [errorAlarm.alarmArn],
+        detail: { state: { value: ['ALARM'] } },
+      },
+      targets: [
+        new targets.LambdaFunction(this.killSwitch, {
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 8,
+        }),
+      ],
+    });
+
+    monitoring.addSection('Trading', [
+      [
+        new cw.GraphWidget({ title: 'Orders per minute', left: [metric('Orders')], width: 8 }),
+        new cw.GraphWidget({
+          title: 'Rejects by rule',
+          left: [
+            new cw.MathExpression({
+              expression: `SEARCH('{${TRADING_METRICS.namespace},rule,service} MetricName="RejectsByRule"', 'Sum', 60)`,
+              label: '',
+              period: Duration.minutes(1),
+            }),
+          ],
+          width: 8,
+        }),
+        new cw.SingleValueWidget({ title: 'Halts (kill switch)', metrics: [halts], width: 8 }),
+      ],
+      [
+        new cw.GraphWidget({ title: 'Dead-letter queue depth', left: [dlqDepth], width: 8 }),
+        new cw.GraphWidget({
+          title: 'Execution p99 latency (ms)',
+          left: [this.execution.metricDuration({ statistic: 'p99', period: Duration.minutes(1) })],
+          width: 8,
+        }),
+        new cw.GraphWidget({ title: 'Duplicate deliveries', left: [metric('DuplicateOrders')], width: 8 }),
+      ],
+    ]);
+    this.acknowledgeWildcards();
+  }
+
+  /** IAM5 findings this stack's policies are meant to have, each acknowledged with its reason. */
+  private acknowledgeWildcards(): void {
+    this.node.addValidation({
+      validate: () => {
+        for (const c of this.node.findAll()) {
+          if (!(c instanceof iam.CfnPolicy)) continue;
+          const findings = nagRules.iam.IAMNoWildcardPermissions(c);
+          if (!Array.isArray(findings)) continue;
+          for (const finding of findings) {
+            const reason = WILDCARD_REASONS.find(([re]) => re.test(finding))?.[1];
+            if (reason) Validations.of(c).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
+          }
+        }
+        return [];
+      },
+    });
+  }
+}
+
+const WILDCARD_REASONS: ReadonlyArray<readonly [RegExp, string]> = [
+  [
+    /^Action::kms:(GenerateDataKey|ReEncrypt)\*$/,
+    'Data-key actions that SSE-KMS needs; the statements are limited to the trading and audit keys.',
+  ],
+  [
+    /AuditBucket[0-9A-F]+Arn[0-9A-F]+"}}\/audit_(events|errors)\/\*$/,
+    'Firehose names audit objects per delivery batch at run time; the grant is limited to the audit_events/ and audit_errors/ prefixes and is put-only (Object Lock keeps them immutable).',
+  ],
+  [
+    /^Resource::<AuditDeliveryLogs[0-9A-F]+\.Arn>:\*$/,
+    'Firehose writes error records to log streams of its own log group.',
+  ],
+];

@@ -1,0 +1,157 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { dev, prod } from '../../lib/config';
+import type { QuantStage } from '../../lib/quant-stage';
+import { validateTradingConfig } from '../../lib/stacks/trading-stack';
+import { nagViolations, resourcesOfType, template, testApp } from './helpers';
+
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+
+let stage: QuantStage;
+let prodStage: QuantStage;
+let t: Template;
+let tp: Template;
+
+beforeAll(() => {
+  // Lambda bundling is skipped: these tests read the template; bundles are measured in bench/trading.
+  const noBundling = { 'aws:cdk:bundling-stacks': [] };
+  stage = testApp([dev], noBundling).stages.dev;
+  prodStage = testApp([prod], noBundling).stages.prod;
+  t = template(stage.trading);
+  tp = template(prodStage.trading);
+});
+
+const actions = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+const statements = (tt: Template): Statement[] =>
+  resourcesOfType(tt, 'AWS::IAM::Policy').flatMap(
+    ([, p]) => (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement,
+  );
+
+describe('TradingStack: security', () => {
+  it('has no unacknowledged AwsSolutions findings (dev and prod)', () => {
+    expect(nagViolations(stage.trading)).toEqual([]);
+    expect(nagViolations(prodStage.trading)).toEqual([]);
+  });
+
+  it('never grants * actions; Resource "*" only for X-Ray', () => {
+    for (const tt of [t, tp]) {
+      expect(statements(tt).flatMap(actions)).not.toContain('*');
+      for (const s of statements(tt).filter((x) => x.Resource === '*')) {
+        for (const a of actions(s)) expect(a).toMatch(/^xray:\w+$/);
+      }
+    }
+  });
+
+  it('tables: point-in-time recovery, customer-managed KMS, retained', () => {
+    const tables = resourcesOfType(t, 'AWS::DynamoDB::Table');
+    expect(tables).toHaveLength(3);
+    for (const [, r] of tables) {
+      expect(r.Properties!.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+      const sse = r.Properties!.SSESpecification as Record<string, unknown>;
+      expect(sse.SSEEnabled).toBe(true);
+      expect(sse.SSEType).toBe('KMS');
+      expect(sse.KMSMasterKeyId).toBeDefined();
+      expect(r.DeletionPolicy).toBe('Retain');
+    }
+    t.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+    });
+  });
+
+  it('dead-letter queue: KMS, TLS only', () => {
+    t.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: Match.anyValue() });
+    t.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('risk-check is IAM-authorized; the REST broker keys are in Secrets Manager (prod)', () => {
+    t.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'AWS_IAM' });
+    expect(resourcesOfType(t, 'AWS::SecretsManager::Secret')).toHaveLength(0);
+    tp.hasResourceProperties('AWS::SecretsManager::Secret', { KmsKeyId: Match.anyValue() });
+  });
+});
+
+describe('TradingStack: execution path', () => {
+  it('Lambdas: Node 22 on arm64 with active tracing', () => {
+    const fns = resourcesOfType(t, 'AWS::Lambda::Function');
+    expect(fns.length).toBeGreaterThanOrEqual(3);
+    for (const [, f] of fns.filter(([, f]) => (f.Properties!.Handler as string) === 'index.handler')) {
+      expect(f.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+      });
+    }
+  });
+
+  it('Kinesis signals → execution with ReportBatchItemFailures and an on-failure DLQ', () => {
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+    t.hasResourceProperties('AWS::Kinesis::Stream', {
+      StreamEncryption: { EncryptionType: 'KMS', KeyId: Match.anyValue() },
+    });
+    tp.hasResourceProperties('AWS::Kinesis::Stream', { ShardCount: prod.trading.signalShards });
+  });
+
+  it('EventBridge: signals on the bus and the kill-switch alarm rule', () => {
+    t.hasResourceProperties('AWS::Events::Rule', { EventPattern: { 'detail-type': ['TradingSignal'] } });
+    t.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.cloudwatch'],
+        'detail-type': ['CloudWatch Alarm State Change'],
+        detail: { state: { value: ['ALARM'] } },
+      },
+    });
+  });
+
+  it('audit: Firehose → audit bucket under audit_events/, encrypted; Glue table audit_events', () => {
+    t.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+      DeliveryStreamEncryptionConfigurationInput: { KeyType: 'CUSTOMER_MANAGED_CMK' },
+      ExtendedS3DestinationConfiguration: Match.objectLike({
+        Prefix: 'audit_events/dt=!{timestamp:yyyy-MM-dd}/',
+        EncryptionConfiguration: { KMSEncryptionConfig: { AWSKMSKeyARN: Match.anyValue() } },
+      }),
+    });
+    t.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'audit_events',
+        Parameters: Match.objectLike({ 'projection.enabled': 'true' }),
+      }),
+    });
+  });
+
+  it('alarms: execution errors (kill switch), DLQ not empty, halted, limit breach', () => {
+    const alarms = resourcesOfType(t, 'AWS::CloudWatch::Alarm').map(
+      ([, a]) => a.Properties!.AlarmDescription as string,
+    );
+    expect(alarms).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/kill switch/),
+        expect.stringMatching(/dead-letter queue/),
+        expect.stringMatching(/halted trading/),
+        expect.stringMatching(/rejected by a risk limit/),
+      ]),
+    );
+  });
+});
+
+describe('trading config validation', () => {
+  it('names the field and the problem', () => {
+    expect(() => validateTradingConfig({ ...dev.trading, executionConcurrency: 0 })).toThrow(
+      /trading.executionConcurrency: must be an integer 1-100/,
+    );
+    expect(() => validateTradingConfig({ ...dev.trading, broker: 'rest', brokerUrl: 'http://x' })).toThrow(
+      /trading.brokerUrl/,
+    );
+    expect(() => validateTradingConfig({ ...dev.trading, account: 'a b' })).toThrow(/trading.account/);
+  });
+});
