@@ -9,6 +9,16 @@ import { BacktestStack } from './stacks/backtest-stack';
 import { TradingStack } from './stacks/trading-stack';
 import { DataSyncStack } from './stacks/data-sync-stack';
 
+/** Checks where the environment deploys, naming the field that is wrong. */
+export function validateTarget(config: EnvironmentConfig): void {
+  if (!/^\d{12}$/.test(config.account)) {
+    throw new Error(`${config.name}.account: expected a 12-digit AWS account id, got "${config.account}"`);
+  }
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(config.region)) {
+    throw new Error(`${config.name}.region: expected a region such as us-east-1, got "${config.region}"`);
+  }
+}
+
 export interface QuantStageProps extends StageProps {
   /** The environment this stage deploys (account, region and every size and limit). */
   readonly config: EnvironmentConfig;
@@ -46,6 +56,7 @@ export class QuantStage extends Stage {
 
   constructor(scope: Construct, id: string, props: QuantStageProps) {
     const { config } = props;
+    validateTarget(config);
     super(scope, id, { ...props, env: { account: config.account, region: config.region } });
     this.config = config;
     // Answer the AZ lookup of every stack in this stage from config: synth stays offline and deterministic.

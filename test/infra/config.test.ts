@@ -133,6 +133,8 @@ describe('bad configuration fails synth naming the field', () => {
   const build = (patch: (c: EnvironmentConfig) => EnvironmentConfig) => () =>
     createApp([patch(dev)], { nag: false });
   it.each([
+    ['dev.account', (c: EnvironmentConfig) => ({ ...c, account: '12345' })],
+    ['dev.region', (c: EnvironmentConfig) => ({ ...c, region: 'US East' })],
     [
       'network.vpcCidr',
       (c: EnvironmentConfig) => ({ ...c, network: { ...c.network, vpcCidr: '10.0.0.0/8' } }),

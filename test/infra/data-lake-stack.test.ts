@@ -1,4 +1,6 @@
+import { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dev, prod } from '../../lib/config';
 import { LAKE_BUCKET_ENV as STACK_BUCKET_ENV, LAKE_TABLES } from '../../lib/stacks/data-lake-stack';
@@ -19,9 +21,16 @@ const HIVE: Record<string, string> = {
 
 let stage: QuantStage;
 let prodStage: QuantStage;
+let probe: Stack;
 beforeAll(() => {
   stage = synthStage(dev);
   prodStage = synthStage(prod);
+  // A consumer in another stack, as an area stack would grant its task role.
+  probe = new Stack(stage, 'QueryProbe');
+  stage.dataLake.grantQuery(
+    new iam.Role(probe, 'Researcher', { assumedBy: new iam.AccountRootPrincipal() }),
+    ['curated'],
+  );
 });
 
 const t = () => template(stage.dataLake);
@@ -333,6 +342,30 @@ describe('data-lake stack: Glue catalog and Athena', () => {
     expect(outputs.AthenaWorkgroup).toEqual({ Description: 'ATHENA_WORKGROUP', Value: 'quant-dev' });
     const described = Object.values(outputs).map((o) => (o as { Description?: string }).Description);
     expect(described).toEqual(expect.arrayContaining(Object.keys(stage.dataLake.runtimeEnvironment())));
+  });
+});
+
+describe('data-lake stack: grants', () => {
+  it('grantQuery allows Athena in the workgroup, Glue reads of the database, the named zones and results only', () => {
+    const policies = resourcesOfType(template(probe), 'AWS::IAM::Policy');
+    expect(policies).toHaveLength(1);
+    const statements = (
+      policies[0][1].Properties?.PolicyDocument as {
+        Statement: { Action: string | string[]; Resource: unknown }[];
+      }
+    ).Statement;
+    const text = JSON.stringify(statements);
+    expect(text).toContain('athena:StartQueryExecution');
+    expect(text).toContain(':workgroup/quant-dev');
+    expect(text).toContain('glue:GetPartitions');
+    expect(text).toContain(':table/quant_dev/*');
+    expect(text).toMatch(/CuratedBucket/);
+    expect(text).toMatch(/AthenaResultsBucket/);
+    expect(text).not.toMatch(/RawBucket|AuditBucket|VendorBucket|ModelsBucket/);
+    for (const s of statements) {
+      expect([s.Action].flat()).not.toContain('*');
+      expect(s.Resource).not.toBe('*');
+    }
   });
 });
 
