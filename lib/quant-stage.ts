@@ -8,6 +8,7 @@ import { NetworkStack } from './stacks/network-stack';
 import { BacktestStack } from './stacks/backtest-stack';
 import { TradingStack } from './stacks/trading-stack';
 import { DataSyncStack } from './stacks/data-sync-stack';
+import { IngestionStack } from './stacks/ingestion-stack';
 
 /** Checks where the environment deploys, naming the field that is wrong. */
 export function validateTarget(config: EnvironmentConfig): void {
@@ -53,6 +54,8 @@ export class QuantStage extends Stage {
   readonly trading: TradingStack;
   /** Vendor data sync: DataSync tasks (pull) or replication grants (push), vendor Glue tables. */
   readonly dataSync: DataSyncStack;
+  /** Market data: Kinesis ticks stream, consumer into the raw zone, Glue bars and compaction. */
+  readonly ingestion: IngestionStack;
 
   constructor(scope: Construct, id: string, props: QuantStageProps) {
     const { config } = props;
@@ -96,6 +99,15 @@ export class QuantStage extends Stage {
       backtest: config.backtest,
       vpc: this.network.vpc,
       taskSubnets: this.network.isolatedSubnets,
+      lake: this.dataLake,
+      monitoring: this.monitoring,
+    });
+    this.ingestion = new IngestionStack(this, 'Ingestion', {
+      // Stateful: the stream holds ticks not yet in the lake.
+      ...this.stackProps('Kinesis ticks stream, consumer into the raw zone, Glue bars and compaction', {
+        stateful: true,
+      }),
+      config: config.ingestion,
       lake: this.dataLake,
       monitoring: this.monitoring,
     });

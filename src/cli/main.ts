@@ -7,7 +7,9 @@ import { registerDemo } from './commands/demo';
 import { registerRisk } from './commands/risk';
 import { registerFeed } from './commands/feed';
 import { registerBacktest } from './commands/backtest';
+import { registerBacktestSweep } from './commands/backtest-sweep';
 import { registerSync } from './commands/sync';
+import { registerIngest } from './commands/ingest';
 
 /** Builds the `quant` program. Each area registers its own sub-commands. */
 export function buildProgram(): Command {
@@ -27,7 +29,9 @@ export function buildProgram(): Command {
   registerRisk(program);
   registerFeed(program);
   registerBacktest(program);
+  registerBacktestSweep(program);
   registerSync(program);
+  registerIngest(program);
   return program;
 }
 
