@@ -1,0 +1,139 @@
+/**
+ * Execution algorithms: slice a parent order into child orders on a schedule. TWAP spreads it
+ * evenly in time, VWAP in proportion to a volume curve (from lake bars), POV follows a share of the
+ * market volume as it trades. Quantities are whole shares and always add up to the parent (POV:
+ * at most the parent; what the market did not allow stays unfilled). Locally a simulated clock
+ * runs a schedule instantly; in AWS the same schedule drives one-time EventBridge Scheduler
+ * invocations of the execution path.
+ */
+import { InputError } from '../errors';
+
+export interface ChildOrder {
+  /** Epoch ms when the child is released. */
+  readonly time: number;
+  readonly qty: number;
+}
+
+function checkParent(qty: number): void {
+  if (!Number.isSafeInteger(qty) || qty <= 0)
+    throw new InputError(`qty: must be a positive whole number, got ${qty}`, 'qty');
+}
+
+/**
+ * Splits `qty` into whole parts proportional to `weights` (largest remainder: the parts add up
+ * to `qty` exactly and each is within one share of its exact share).
+ */
+export function apportion(qty: number, weights: readonly number[]): number[] {
+  const total = weights.reduce((a, w) => a + (w > 0 ? w : 0), 0);
+  if (!(total > 0)) throw new InputError('weights: need at least one positive weight', 'weights');
+  const exact = weights.map((w) => ((w > 0 ? w : 0) / total) * qty);
+  const parts = exact.map(Math.floor);
+  let left = qty - parts.reduce((a, b) => a + b, 0);
+  const order = exact
+    .map((e, i) => [e - Math.floor(e), i] as const)
+    .sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  for (let k = 0; left > 0; k = (k + 1) % order.length, left--) parts[order[k][1]]++;
+  return parts;
+}
+
+/** TWAP: `slices` equal children at start, start + step, ... (step = (end − start) / slices). */
+export function twapSchedule(qty: number, start: number, end: number, slices: number): ChildOrder[] {
+  checkParent(qty);
+  if (!Number.isInteger(slices) || slices < 1)
+    throw new InputError(`slices: must be a whole number >= 1, got ${slices}`, 'slices');
+  if (!(end > start)) throw new InputError('end: must be after start', 'end');
+  const step = (end - start) / slices;
+  return apportion(qty, new Array<number>(slices).fill(1))
+    .map((q, i) => ({ time: Math.round(start + i * step), qty: q }))
+    .filter((c) => c.qty > 0);
+}
+
+export interface VolumeBucket {
+  /** Epoch ms of the bucket start. */
+  readonly time: number;
+  readonly volume: number;
+}
+
+/** VWAP: children proportional to the expected volume of each bucket. */
+export function vwapSchedule(qty: number, curve: readonly VolumeBucket[]): ChildOrder[] {
+  checkParent(qty);
+  if (curve.length === 0) throw new InputError('curve: empty volume curve', 'curve');
+  return apportion(
+    qty,
+    curve.map((b) => b.volume),
+  )
+    .map((q, i) => ({ time: curve[i].time, qty: q }))
+    .filter((c) => c.qty > 0);
+}
+
+/**
+ * POV: in each bucket trade at most `rate` of the volume the market traded (whole shares), until
+ * the parent is done. Returns the children and what is left unfilled.
+ */
+export function povSchedule(
+  qty: number,
+  rate: number,
+  volumes: readonly VolumeBucket[],
+): { children: ChildOrder[]; remaining: number } {
+  checkParent(qty);
+  if (!(rate > 0 && rate <= 1)) throw new InputError(`rate: must be in (0, 1], got ${rate}`, 'rate');
+  const children: ChildOrder[] = [];
+  let remaining = qty;
+  for (const b of volumes) {
+    if (remaining === 0) break;
+    const q = Math.min(remaining, Math.floor(rate * b.volume));
+    if (q > 0) {
+      children.push({ time: b.time, qty: q });
+      remaining -= q;
+    }
+  }
+  return { children, remaining };
+}
+
+/**
+ * Intraday volume curve from 1-minute bars of past days: mean volume per minute of the day,
+ * placed on the given trading day (epoch ms of its midnight UTC).
+ */
+export function volumeCurveFromBars(
+  bars: readonly { time: number; volume: number }[],
+  day: number,
+): VolumeBucket[] {
+  const sum = new Map<number, { v: number; n: number }>();
+  for (const b of bars) {
+    const minute = Math.floor((b.time % 86_400_000) / 60_000);
+    const s = sum.get(minute) ?? { v: 0, n: 0 };
+    s.v += b.volume;
+    s.n++;
+    sum.set(minute, s);
+  }
+  return [...sum.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([m, s]) => ({ time: day + m * 60_000, volume: s.v / s.n }));
+}
+
+/** A clock that only moves when told to: schedules run instantly and deterministically. */
+export class SimulatedClock {
+  constructor(private t: number) {}
+
+  now = (): number => this.t;
+
+  advanceTo(t: number): void {
+    if (t < this.t) throw new Error(`simulated clock cannot go back from ${this.t} to ${t}`);
+    this.t = t;
+  }
+}
+
+/** Releases each child at its time on the clock (in order) and collects the results. */
+export async function runSchedule<R>(
+  children: readonly ChildOrder[],
+  clock: SimulatedClock,
+  release: (child: ChildOrder, index: number) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = [];
+  const sorted = [...children].sort((a, b) => a.time - b.time);
+  for (let i = 0; i < sorted.length; i++) {
+    clock.advanceTo(sorted[i].time);
+    out.push(await release(sorted[i], i));
+  }
+  return out;
+}
