@@ -1,0 +1,221 @@
+/**
+ * `quant backtest sweep`: a parameter sweep, on this machine's cores (default), through the local
+ * run of the deployed state machine's definition (`--state-machine`), or in AWS (`--remote`).
+ *
+ *   quant backtest sweep --strategy sma-cross --grid fast=2:100 --grid slow=2:100 \
+ *     --where "fast<slow" [--bars lake:SPX] [--cost-bps 5] [--top 10] [--json]
+ */
+import type { Command } from 'commander';
+import { createClients } from '../../aws/clients';
+import { InputError } from '../../errors';
+import type { Row } from '../../lake/query';
+import { parseGridArg } from '../../sweep/grid';
+import { runLocalSweep } from '../../sweep/local';
+import { RANK_METRICS, type RankMetric, type SweepRequest } from '../../sweep/request';
+import { runSweepStateMachineLocally, startRemoteSweep } from '../../sweep/state-machine';
+import { withPlatform, type GlobalOptions } from '../context';
+import { formatTable, printJson, progressBar } from '../output';
+
+interface SweepCliOptions {
+  strategy?: string;
+  bars: string;
+  grid: string[];
+  where?: string;
+  param: string[];
+  costBps?: string;
+  top: string;
+  rankBy: string;
+  sweepId?: string;
+  workers?: string;
+  batchSize?: string;
+  maxGrid?: string;
+  stateMachine?: boolean;
+  remote?: boolean;
+  stateMachineArn?: string;
+  json?: boolean;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+function positiveInt(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new InputError(`--${name}: must be a positive integer, got "${v}"`, name);
+  return n;
+}
+
+/** Builds the request (the state machine's input) from the options. */
+export function sweepRequestFromOptions(o: SweepCliOptions): SweepRequest {
+  if (!o.strategy) throw new InputError('--strategy: required', 'strategy');
+  if (o.grid.length === 0) throw new InputError('--grid: give at least one, e.g. --grid fast=2:100', 'grid');
+  const params: Record<string, number | boolean> = {};
+  for (const p of o.param) {
+    const axis = parseGridArg(p);
+    if (axis.values.length !== 1)
+      throw new InputError(`--param ${p}: a fixed parameter takes one value`, `param.${axis.name}`);
+    params[axis.name] = axis.values[0];
+  }
+  let costBps: number | undefined;
+  if (o.costBps !== undefined) {
+    costBps = Number(o.costBps);
+    if (!Number.isFinite(costBps) || costBps < 0)
+      throw new InputError(`--cost-bps: must be a number >= 0, got "${o.costBps}"`, 'costBps');
+  }
+  if (!RANK_METRICS.includes(o.rankBy as RankMetric)) {
+    throw new InputError(`--rank-by: "${o.rankBy}" is not one of ${RANK_METRICS.join(', ')}`, 'rankBy');
+  }
+  return {
+    strategy: o.strategy,
+    bars: o.bars,
+    grid: o.grid,
+    ...(o.where !== undefined ? { where: o.where } : {}),
+    ...(costBps !== undefined ? { costBps } : {}),
+    ...(Object.keys(params).length > 0 ? { params } : {}),
+    ...(o.sweepId ? { sweepId: o.sweepId } : {}),
+    topN: positiveInt('top', o.top),
+    rankBy: o.rankBy as RankMetric,
+  };
+}
+
+const RANK_COLUMNS = [
+  'rank',
+  'params',
+  'sharpe',
+  'sortino',
+  'total_return',
+  'cagr',
+  'max_drawdown',
+  'trades',
+  'exposure',
+];
+
+function ranked(rows: readonly Row[]): Row[] {
+  return rows.map((r, i) => ({ rank: i + 1, ...r }));
+}
+
+/** Registers `quant backtest sweep` on the `backtest` command (main.ts calls this after registerBacktest). */
+export function registerBacktestSweep(program: Command): void {
+  const backtest = program.commands.find((c) => c.name() === 'backtest');
+  if (!backtest) throw new Error('registerBacktestSweep: register the backtest command first');
+  backtest
+    .command('sweep')
+    .description(
+      'parameter sweep: all cores locally, the local state machine, or the deployed one (--remote)',
+    )
+    .option('--strategy <name>', 'strategy to sweep')
+    .option('--bars <source>', 'file.csv | file.parquet | lake:SYMBOL', 'lake:SPX')
+    .option('--grid <name=spec>', 'start:end[:step] or a,b,c (repeat per parameter)', collect, [])
+    .option('--where <expr>', 'filter, e.g. "fast<slow" (comparisons, + - * / %, && || !, parentheses)')
+    .option('--param <name=value>', 'parameter fixed for every grid point (repeat)', collect, [])
+    .option('--cost-bps <c>', 'cost in bps of |position change|')
+    .option('--top <n>', 'rows in the ranking', '10')
+    .option('--rank-by <metric>', `one of ${RANK_METRICS.join(', ')}`, 'sharpe')
+    .option('--sweep-id <id>', 'sweep id (default: derived from the request, so a re-run resumes)')
+    .option('--workers <n>', 'worker threads (default: all cores)')
+    .option('--batch-size <n>', 'parameter sets per batch (one results object each)')
+    .option('--max-grid <n>', 'largest grid accepted (default 100000)')
+    .option('--state-machine', 'run through the local run of the deployed state machine definition')
+    .option('--remote', 'start the deployed state machine in AWS and wait for it')
+    .option('--state-machine-arn <arn>', 'with --remote: the state machine (default: found by name)')
+    .option('--json', 'print one JSON object')
+    .action(async (o: SweepCliOptions, cmd: Command) => {
+      const request = sweepRequestFromOptions(o);
+      const maxGridSize = positiveInt('max-grid', o.maxGrid);
+      const quiet = o.json === true;
+      if (o.remote) {
+        const globals = cmd.optsWithGlobals<GlobalOptions>();
+        const clients = createClients({ mode: 'aws', region: process.env.AWS_REGION });
+        try {
+          const r = await startRemoteSweep({
+            sfn: clients.sfn,
+            request,
+            stateMachineArn: o.stateMachineArn,
+            onStatus: (s, ms) => {
+              if (!quiet && process.stderr.isTTY)
+                process.stderr.write(`\rsweep ${s} ${(ms / 1000).toFixed(0)}s`);
+            },
+          });
+          void globals;
+          const top = ((r.output as { ranking?: { top?: Row[] } } | null)?.ranking?.top ?? []) as Row[];
+          if (quiet) printJson({ executionArn: r.executionArn, output: r.output });
+          else console.log(`\n${formatTable(ranked(top), RANK_COLUMNS)}\nexecution ${r.executionArn}`);
+        } finally {
+          clients.destroy();
+        }
+        return;
+      }
+      await withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
+        if (o.stateMachine) {
+          if (ctx.runtime.mode !== 'local')
+            throw new InputError('--state-machine runs locally; use --remote for AWS', 'stateMachine');
+          const r = await runSweepStateMachineLocally({
+            runtime: ctx.runtime,
+            clients: ctx.clients,
+            request,
+            maxGridSize,
+            maxItemsPerBatch: positiveInt('batch-size', o.batchSize),
+            onEvent: (e) => {
+              if (!quiet && process.stderr.isTTY && e.type === 'StateEntered' && e.state)
+                process.stderr.write(`state: ${e.state.name}\n`);
+            },
+          });
+          if (quiet)
+            printJson({
+              sweepId: r.sweepId,
+              manifest: r.manifest,
+              batches: r.batches,
+              ranking: r.ranking.key,
+              top: r.top,
+            });
+          else {
+            console.log(formatTable(ranked(r.top), RANK_COLUMNS));
+            console.log(
+              `sweep ${r.sweepId}: ${r.manifest.items} run, ${r.manifest.skipped} already done, ${r.batches.total} batches; ranking in ${r.ranking.key}`,
+            );
+          }
+          return;
+        }
+        let bar: ReturnType<typeof progressBar> | undefined;
+        const r = await runLocalSweep({
+          runtime: ctx.runtime,
+          clients: ctx.clients,
+          buckets: ctx.buckets,
+          request,
+          maxGridSize,
+          workers: positiveInt('workers', o.workers),
+          batchSize: positiveInt('batch-size', o.batchSize),
+          tmpDir: ctx.tmpDir,
+          onProgress: (done, total) => {
+            bar ??= progressBar('sweep', total, !quiet);
+            bar.tick();
+            if (done === total) bar.done();
+          },
+        });
+        if (quiet) {
+          printJson({
+            sweepId: r.sweepId,
+            strategy: r.strategy,
+            total: r.total,
+            skipped: r.skipped,
+            written: r.written,
+            batches: r.batches,
+            failedBatches: r.failedBatches,
+            top: r.top,
+          });
+        } else {
+          console.log(formatTable(ranked(r.top), RANK_COLUMNS));
+          console.log(
+            `sweep ${r.sweepId}: ${r.total} parameter sets, ${r.written} run now, ${r.skipped} already done, ${r.batches} batches`,
+          );
+        }
+        if (r.failedBatches.length > 0) {
+          for (const f of r.failedBatches)
+            process.stderr.write(`batch ${f.batchId} (${f.items} sets) failed: ${f.error}\n`);
+          throw new Error(
+            `${r.failedBatches.length} batch(es) failed; results of the others are saved, re-run the same command to retry`,
+          );
+        }
+      });
+    });
+}
