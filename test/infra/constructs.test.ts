@@ -14,7 +14,14 @@ import {
   retentionDays,
   validateLifecycle,
 } from '../../lib/constructs';
-import { cdkJsonContext, nagViolations, repoRoot, resourcesOfType } from './helpers';
+import {
+  cdkJsonContext,
+  nagAcknowledgements,
+  nagViolations,
+  repoRoot,
+  resourcesOfType,
+  staleAcknowledgements,
+} from './helpers';
 
 const env = { account: '111111111111', region: 'us-east-1' };
 const newStack = (id = 'T') => new Stack(new App({ context: cdkJsonContext() }), id, { env });
@@ -34,6 +41,28 @@ describe('cdk-nag helper', () => {
     const rules = nagViolations(stack).map((v) => v.rule);
     expect(rules).not.toContain('AwsSolutions-S1');
     expect(rules).toContain('AwsSolutions-S10');
+  });
+});
+
+describe('stale acknowledgements helper', () => {
+  it('reports an acknowledgement that matches no finding, and not one that does', () => {
+    const stack = newStack();
+    const plain = new s3.Bucket(stack, 'Plain', { enforceSSL: false });
+    Validations.of(plain).acknowledge({ id: 'AwsSolutions-S1', reason: 'test: a real finding' });
+    const key = new QuantKey(stack, 'Key', { description: 'k' });
+    Validations.of(key).acknowledge({
+      id: 'AwsSolutions-KMS5',
+      reason: 'test: rotation is on, nothing to acknowledge',
+    });
+    Template.fromStack(stack);
+    expect(
+      nagAcknowledgements(stack)
+        .map((a) => a.rule)
+        .sort(),
+    ).toEqual(['AwsSolutions-KMS5', 'AwsSolutions-S1']);
+    expect(staleAcknowledgements(stack)).toEqual([
+      { rule: 'AwsSolutions-KMS5', path: 'T/Key', reason: 'test: rotation is on, nothing to acknowledge' },
+    ]);
   });
 });
 
@@ -268,8 +297,11 @@ describe('QuantFunction', () => {
     });
   });
 
-  it('has zero unacknowledged cdk-nag findings', () => {
+  it('has zero unacknowledged cdk-nag findings, and its acknowledgements (IAM5 for X-Ray/ENIs, L1) are all in use', () => {
     expect(nagViolations(stack)).toEqual([]);
+    const acks = nagAcknowledgements(stack).filter((a) => a.path.startsWith('T/Hello'));
+    expect(acks.map((a) => a.rule).sort()).toEqual(['AwsSolutions-IAM5[Resource::*]', 'AwsSolutions-L1']);
+    expect(staleAcknowledgements(stack).filter((a) => a.path.startsWith('T/Hello'))).toEqual([]);
   });
 });
 

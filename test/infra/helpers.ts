@@ -10,6 +10,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Validations } from 'aws-cdk-lib';
 import type { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
@@ -85,4 +86,45 @@ export function resourcesOfType(
   type: string,
 ): [string, { Properties?: Record<string, unknown>; [k: string]: unknown }][] {
   return Object.entries(t.findResources(type)) as [string, { Properties?: Record<string, unknown> }][];
+}
+
+export interface Acknowledgement {
+  readonly rule: string;
+  readonly path: string;
+  readonly reason: string;
+}
+
+/** Every cdk-nag (AwsSolutions) acknowledgement recorded on constructs in `scope`. */
+export function nagAcknowledgements(scope: IConstruct): Acknowledgement[] {
+  const out: Acknowledgement[] = [];
+  for (const c of scope.node.findAll()) {
+    for (const entry of c.node.metadata) {
+      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY || !entry.data) continue;
+      for (const [key, reason] of Object.entries(entry.data as Record<string, string>)) {
+        // Stored as `Annotation::<rule>` (the prefix's case varies across aws-cdk-lib versions).
+        const rule = key.replace(/^annotation::/i, '');
+        if (rule.startsWith('AwsSolutions-')) out.push({ rule, path: c.node.path, reason });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Acknowledgements that acknowledge nothing: no finding of that rule exists on the construct or below
+ * it, even with every acknowledgement ignored. They mislead readers about what was accepted and why.
+ * Synthesize first (`template(stack)`), so acknowledgements added while validating are recorded.
+ */
+export function staleAcknowledgements(scope: IConstruct): Acknowledgement[] {
+  const pack = new AwsSolutionsChecks(scope);
+  // Count findings as if nothing were acknowledged.
+  (pack as unknown as { isAcknowledged: () => boolean }).isAcknowledged = () => false;
+  const raw = pack
+    .validateScope(scope)
+    .violations.flatMap((v) =>
+      v.violatingResources.map((r) => ({ rule: v.ruleName, path: r.constructPath ?? '' })),
+    );
+  return nagAcknowledgements(scope).filter(
+    (a) => !raw.some((f) => f.rule === a.rule && (f.path === a.path || f.path.startsWith(`${a.path}/`))),
+  );
 }
