@@ -224,6 +224,63 @@ async function* listObjects(ep: SyncEndpoint): AsyncGenerator<{ key: string; siz
   } while (token);
 }
 
+/**
+ * Starts pulling `source` at once into a buffer of at most `limit` items, so the next listing page
+ * is fetched while other work runs. Errors surface to the consumer in order; `stop()` ends the pull.
+ */
+function readAhead<T>(source: AsyncIterable<T>, limit: number): AsyncIterable<T> & { stop(): void } {
+  let buffer: T[] = [];
+  let head = 0;
+  let done = false;
+  let stopped = false;
+  let failure: { err: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  let space: (() => void) | undefined;
+  const notify = (): void => {
+    wake?.();
+    wake = undefined;
+  };
+  void (async () => {
+    try {
+      for await (const item of source) {
+        if (stopped) break;
+        buffer.push(item);
+        notify();
+        while (buffer.length - head >= limit && !stopped) await new Promise<void>((r) => (space = r));
+      }
+    } catch (err) {
+      failure = { err };
+    } finally {
+      done = true;
+      notify();
+    }
+  })();
+  return {
+    stop() {
+      stopped = true;
+      space?.();
+    },
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        if (head < buffer.length) {
+          const item = buffer[head++];
+          if (head > 4096 && head * 2 > buffer.length) {
+            buffer = buffer.slice(head);
+            head = 0;
+          }
+          space?.();
+          space = undefined;
+          yield item;
+          continue;
+        }
+        if (failure) throw failure.err;
+        if (done) return;
+        await new Promise<void>((r) => (wake = r));
+      }
+    },
+  };
+}
+
 /** Checks bucket, credentials and endpoint before anything else, with an error that says which. */
 async function preflight(ep: SyncEndpoint, side: 'source' | 'dest'): Promise<void> {
   const where = `${formatS3Uri(ep)} at ${ep.endpointLabel ?? 'AWS'}`;
@@ -301,9 +358,16 @@ export async function syncS3(opts: SyncOptions): Promise<SyncReport> {
 
   await Promise.all([preflight(source, 'source'), preflight(dest, 'dest')]);
 
-  // The destination listing is held in memory (about 100 bytes per object); the source is streamed.
+  // Both listings run at once (two servers, often two regions). The destination listing is held in
+  // memory (about 100 bytes per object); source pages are read ahead into a bounded buffer meanwhile.
   const destIndex = new Map<string, DestObject>();
-  for await (const o of listObjects(dest)) destIndex.set(o.key.slice(dest.prefix.length), o);
+  const sourceListing = readAhead(listObjects(source), 50_000);
+  try {
+    for await (const o of listObjects(dest)) destIndex.set(o.key.slice(dest.prefix.length), o);
+  } catch (err) {
+    sourceListing.stop();
+    throw err;
+  }
   report.listed.dest = destIndex.size;
   const seen = new Set<string>();
 
@@ -516,7 +580,7 @@ export async function syncS3(opts: SyncOptions): Promise<SyncReport> {
   }
 
   const pool = new Pool(concurrency);
-  for await (const o of listObjects(source)) {
+  for await (const o of sourceListing) {
     const obj: SourceObject = {
       key: o.key,
       rel: o.key.slice(source.prefix.length),

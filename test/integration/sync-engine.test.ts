@@ -342,6 +342,27 @@ describe('faults', () => {
     expect((await get(dst, d, 'mirror/once')).equals(await get(src, s, 'vendor/once'))).toBe(true);
   });
 
+  it('a source listing that fails part-way aborts the run: nothing is deleted', async () => {
+    const { s, d } = await buckets();
+    await Promise.all(
+      Array.from({ length: 1002 }, (_, i) =>
+        put(src, s, `vendor/k${String(i).padStart(4, '0')}`, Buffer.from(`${i}`)),
+      ),
+    );
+    await put(dst, d, 'mirror/only-at-dest', Buffer.from('keep me'));
+    srcProxy.rule = (req) =>
+      req.method === 'GET' && req.query.get('list-type') === '2' && req.query.has('continuation-token')
+        ? { status: 500, code: 'InternalError' }
+        : 'forward';
+    const err = await syncS3(opts(s, d, { delete: true }, { src: viaSrc })).catch(
+      (e: unknown) => e,
+    );
+    srcProxy.rule = () => 'forward';
+    expect(err).toBeInstanceOf(Error);
+    expect(String(err)).toMatch(/InternalError/);
+    expect((await list(dst, d)).has('mirror/only-at-dest')).toBe(true);
+  });
+
   it('wrong credentials and a missing bucket are clear input errors', async () => {
     const { s, d } = await buckets();
     const badCreds = makeS3Client({
