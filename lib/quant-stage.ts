@@ -85,6 +85,7 @@ export class QuantStage extends Stage {
       ...this.stackProps('VPC, endpoints and flow logs', { stateful: false }),
       network: config.network,
       logKey: this.alerts.logKey,
+      monitoring: this.monitoring,
     });
     this.dataLake = new DataLakeStack(this, 'DataLake', {
       ...this.stackProps('Data lake: buckets, keys, Glue catalog, Athena workgroup', { stateful: true }),
@@ -112,7 +113,9 @@ export class QuantStage extends Stage {
       monitoring: this.monitoring,
     });
     this.dataSync = new DataSyncStack(this, 'DataSync', {
-      ...this.stackProps('Vendor data sync: DataSync tasks, replication grants, vendor tables', { stateful: false }),
+      ...this.stackProps('Vendor data sync: DataSync tasks, replication grants, vendor tables', {
+        stateful: false,
+      }),
       vendorSync: config.vendorSync,
       lake: this.dataLake,
       monitoring: this.monitoring,

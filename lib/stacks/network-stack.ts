@@ -1,15 +1,23 @@
 import { Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
+import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import { EncryptedLogGroup } from '../constructs';
 import type { NetworkConfig } from '../config/types';
+import type { IMonitoring } from './monitoring-stack';
 
 export interface NetworkStackProps extends StackProps {
   readonly network: NetworkConfig;
   /** Key of the flow-log group (`MonitoringStack.logKey`). */
   readonly logKey: kms.IKey;
+  /**
+   * NAT gateway alarms and dashboard widgets go here.
+   * @default no alarms or widgets
+   */
+  readonly monitoring?: IMonitoring;
 }
 
 /** Interface endpoints for every AWS API the runtime calls, so isolated subnets need no NAT. */
@@ -125,5 +133,57 @@ export class NetworkStack extends Stack {
       });
     }
     this.interfaceEndpoints = endpoints;
+
+    if (props.monitoring) this.addMonitoring(props.monitoring);
+  }
+
+  /** NAT gateways carry every call to brokers and vendors: failed connections there are an outage. */
+  private addMonitoring(monitoring: IMonitoring): void {
+    const nats = this.vpc.node
+      .findAll()
+      .filter((c): c is ec2.CfnNatGateway => c instanceof ec2.CfnNatGateway);
+    const natMetric = (metricName: string, statistic: string) => (nat: ec2.CfnNatGateway, i: number) =>
+      new cw.Metric({
+        namespace: 'AWS/NATGateway',
+        metricName,
+        dimensionsMap: { NatGatewayId: nat.attrNatGatewayId },
+        statistic,
+        period: Duration.minutes(5),
+        label: `NAT ${i + 1}`,
+      });
+    const portErrors = nats.map(natMetric('ErrorPortAllocation', 'Sum'));
+    monitoring.addAlarm(this, 'NatPortAllocationErrorsAlarm', {
+      alarmDescription:
+        'A NAT gateway could not allocate a source port: outbound connections (brokers, vendors) fail',
+      metric: new cw.MathExpression({
+        expression: portErrors.map((_, i) => `e${i}`).join(' + '),
+        usingMetrics: Object.fromEntries(portErrors.map((m, i) => [`e${i}`, m])),
+        period: Duration.minutes(5),
+        label: 'NAT port allocation errors',
+      }),
+      threshold: 0,
+      evaluationPeriods: 1,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    monitoring.addSection('Network', [
+      [
+        new cw.GraphWidget({
+          title: 'NAT bytes out (to destination)',
+          left: nats.map(natMetric('BytesOutToDestination', 'Sum')),
+          width: 8,
+        }),
+        new cw.GraphWidget({
+          title: 'NAT active connections',
+          left: nats.map(natMetric('ActiveConnectionCount', 'Maximum')),
+          width: 8,
+        }),
+        new cw.GraphWidget({
+          title: 'NAT port allocation errors and dropped packets',
+          left: portErrors,
+          right: nats.map(natMetric('PacketsDropCount', 'Sum')),
+          width: 8,
+        }),
+      ],
+    ]);
   }
 }

@@ -102,6 +102,7 @@ describe('contributing alarms and widgets (MonitoringHub)', () => {
     expect(body).toContain('# Quant platform: dev');
     expect(body).toContain('## Data lake');
     expect(body).toContain('## Probe');
+    expect(body).toContain('## Network');
     expect(body).toContain('\\"type\\":\\"alarm\\"');
     // Two data-lake alarms and the probe's alarm are listed.
     const alarmStatus = body.slice(body.indexOf('\\"type\\":\\"alarm\\"'));

@@ -124,6 +124,30 @@ describe('network stack', () => {
     expect(JSON.stringify(groups[0][1].Properties?.KmsKeyId)).toMatch(/LogKey/);
   });
 
+  it('alarms on NAT port-allocation errors summed over every NAT gateway, notifying the alarm topic', () => {
+    const alarms = resourcesOfType(template(prodStage.network), 'AWS::CloudWatch::Alarm');
+    expect(alarms).toHaveLength(1);
+    const p = alarms[0][1].Properties as {
+      Metrics: {
+        Id: string;
+        Expression?: string;
+        MetricStat?: { Metric: { MetricName: string; Namespace: string } };
+      }[];
+      AlarmActions: unknown[];
+      Threshold: number;
+    };
+    expect(p.Threshold).toBe(0);
+    expect(JSON.stringify(p.AlarmActions)).toContain('AlarmTopic');
+    const stats = p.Metrics.filter((m) => m.MetricStat);
+    expect(stats).toHaveLength(prod.network.natGateways);
+    for (const m of stats)
+      expect(m.MetricStat?.Metric).toMatchObject({
+        Namespace: 'AWS/NATGateway',
+        MetricName: 'ErrorPortAllocation',
+      });
+    expect(p.Metrics.find((m) => m.Expression)?.Expression).toBe('e0 + e1 + e2');
+  });
+
   it('has zero unacknowledged cdk-nag AwsSolutions findings (dev and prod)', () => {
     expect(nagViolations(stage.network)).toEqual([]);
     expect(nagViolations(prodStage.network)).toEqual([]);
