@@ -231,7 +231,7 @@ export const prod: EnvironmentConfig = {
     vendorAccount: '444444444444',
     vendorBucket: 'vendor-market-data',
     vendorRegion: 'us-east-1',
-    vendorPrefix: '',
+    vendorPrefix: 'acme/',
     vendorName: 'acme',
     mode: 'both',
     fullCopyPrefixes: ['reference/', 'eod/', 'intraday/'],

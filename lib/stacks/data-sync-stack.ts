@@ -68,6 +68,13 @@ export function validateVendorSyncConfig(c: VendorSyncConfig): void {
   if (!Number.isInteger(c.lateAfterHours) || c.lateAfterHours < 1 || c.lateAfterHours > 168) {
     fail('lateAfterHours', `expected 1-168, got ${c.lateAfterHours}`);
   }
+  // S3 Replication keeps keys: replicas land where pulled copies do only if the vendor's prefix is ours.
+  if (c.mode !== 'pull' && c.vendorPrefix !== `${c.vendorName}/`) {
+    fail(
+      'vendorPrefix',
+      `push mode replicates keys unchanged, so the vendor must deliver under "${c.vendorName}/"`,
+    );
+  }
   if (c.mode !== 'pull' && !c.replicationRoleArn?.startsWith(`arn:aws:iam::${c.vendorAccount}:role/`)) {
     fail(
       'replicationRoleArn',

@@ -49,6 +49,8 @@ export const PolicyParamsSchema = z
     destBucket: bucket.optional(),
     /** Our vendor zone's KMS key (push). */
     destKmsKeyArn: kmsKeyArn.optional(),
+    /** Push: S3 Replication Time Control (15-minute SLA, with replication metrics). */
+    replicationTimeControl: z.boolean().default(false),
   })
   .strict()
   .refine((p) => p.mode === 'pull' || (p.destBucket !== undefined && p.destKmsKeyArn !== undefined), {
@@ -73,6 +75,8 @@ export interface VendorPolicies {
   readonly roleArn: string;
   readonly roleTrust: PolicyDocument;
   readonly rolePolicy?: PolicyDocument;
+  /** Push: the replication configuration the vendor puts on its bucket (PutBucketReplication). */
+  readonly replicationConfiguration?: Record<string, unknown>;
 }
 
 export function buildVendorPolicies(input: PolicyParams): VendorPolicies {
@@ -159,7 +163,7 @@ export function buildVendorPolicies(input: PolicyParams): VendorPolicies {
   return {
     mode: 'push',
     instructions: [
-      `vendor (account ${p.vendorAccount}): create role ${p.roleName} with roleTrust and rolePolicy, enable versioning on ${p.vendorBucket}, and add a replication rule to ${destArn} (prefix "${p.vendorPrefix}", owner override to ${p.account}, replica KMS key ${p.destKmsKeyArn})`,
+      `vendor (account ${p.vendorAccount}): create role ${roleArn} with roleTrust and rolePolicy, enable versioning on ${p.vendorBucket}, and put replicationConfiguration on it (keys replicate unchanged: prefix "${p.vendorPrefix}"${p.replicationTimeControl ? ', Replication Time Control on' : ''})`,
       `quant team (account ${p.account}): DataSyncStack in replication mode allows this role on ${p.destBucket} and its key`,
     ],
     roleArn,
@@ -171,6 +175,31 @@ export function buildVendorPolicies(input: PolicyParams): VendorPolicies {
           Principal: { Service: 's3.amazonaws.com' },
           Action: 'sts:AssumeRole',
           Condition: { StringEquals: { 'aws:SourceAccount': p.vendorAccount } },
+        },
+      ],
+    },
+    replicationConfiguration: {
+      Role: roleArn,
+      Rules: [
+        {
+          ID: `quant-${p.account}`,
+          Priority: 1,
+          Status: 'Enabled',
+          Filter: { Prefix: p.vendorPrefix },
+          DeleteMarkerReplication: { Status: 'Disabled' },
+          SourceSelectionCriteria: { SseKmsEncryptedObjects: { Status: 'Enabled' } },
+          Destination: {
+            Bucket: destArn,
+            Account: p.account,
+            AccessControlTranslation: { Owner: 'Destination' },
+            EncryptionConfiguration: { ReplicaKmsKeyID: p.destKmsKeyArn },
+            ...(p.replicationTimeControl
+              ? {
+                  ReplicationTime: { Status: 'Enabled', Time: { Minutes: 15 } },
+                  Metrics: { Status: 'Enabled', EventThreshold: { Minutes: 15 } },
+                }
+              : {}),
+          },
         },
       ],
     },

@@ -212,7 +212,14 @@ describe('vendorSync config validation', () => {
     [{ vendorPrefix: 'no-slash' }, /vendorSync.vendorPrefix/],
     [{ incrementalSchedule: 'daily' }, /vendorSync.incrementalSchedule/],
     [{ lateAfterHours: 0 }, /vendorSync.lateAfterHours/],
-    [{ mode: 'push' as const, replicationRoleArn: undefined }, /vendorSync.replicationRoleArn/],
+    [
+      { mode: 'push' as const, vendorPrefix: 'acme/', replicationRoleArn: undefined },
+      /vendorSync.replicationRoleArn/,
+    ],
+    [
+      { mode: 'both' as const, vendorPrefix: 'reference/' },
+      /vendorSync.vendorPrefix: push mode replicates keys unchanged/,
+    ],
     [{ bytesPerSecond: 10 }, /vendorSync.bytesPerSecond/],
     [{ datasets: [{ ...dev.vendorSync.datasets[0], table: 'Bad-Name' }] }, /vendorSync.datasets\[0\].table/],
   ])('rejects %j', (patch, msg) => {

@@ -285,6 +285,7 @@ export function registerSync(program: Command): void {
     .option('--role-arn <arn>', 'full role ARN (DataSyncStack output DataSyncRoleArn); overrides --role-name')
     .option('--dest-bucket <name>', 'our vendor-zone bucket (push)')
     .option('--dest-kms-key-arn <arn>', "our vendor zone's KMS key (push)")
+    .option('--rtc', 'push: ask for S3 Replication Time Control (15-minute SLA, extra cost)')
     .action((opts: Record<string, string | boolean | undefined>) => {
       const fromFile = readPolicyConfig(opts.config as string | undefined);
       const keys = [
@@ -303,6 +304,7 @@ export function registerSync(program: Command): void {
       ] as const;
       const params: Record<string, unknown> = { ...fromFile };
       for (const k of keys) if (typeof opts[k] === 'string') params[k] = opts[k];
+      if (opts.rtc) params.replicationTimeControl = true;
       // Pretty-printed: this is pasted into consoles and reviewed by people on both sides.
       process.stdout.write(`${JSON.stringify(buildVendorPolicies(params as PolicyParams), null, 2)}\n`);
     });

@@ -113,6 +113,26 @@ describe('vendor policies', () => {
     expect(p.roleTrust.Statement[0].Principal).toEqual({ Service: 's3.amazonaws.com' });
     const write = p.rolePolicy!.Statement.find((s) => s.Sid === 'WriteReplicas')!;
     expect(write.Resource).toBe('arn:aws:s3:::quant-vendor-zone/*');
+    const rule = (p.replicationConfiguration as { Rules: Array<{ Destination: Record<string, unknown> }> })
+      .Rules[0];
+    expect(rule.Destination).toMatchObject({
+      Account: '333333333333',
+      AccessControlTranslation: { Owner: 'Destination' },
+    });
+    expect(rule.Destination.ReplicationTime).toBeUndefined();
+    const rtc = buildVendorPolicies({
+      ...base,
+      mode: 'push',
+      vendorPrefix: 'acme/',
+      destBucket: 'quant-vendor-zone',
+      destKmsKeyArn: 'arn:aws:kms:ap-southeast-1:333333333333:key/k-1',
+      replicationTimeControl: true,
+    });
+    const rtcRule = (rtc.replicationConfiguration as { Rules: Array<Record<string, never>> }).Rules[0];
+    expect(rtcRule.Filter).toEqual({ Prefix: 'acme/' });
+    expect(rtcRule.Destination).toMatchObject({
+      ReplicationTime: { Status: 'Enabled', Time: { Minutes: 15 } },
+    });
   });
   it('names the bad fields', () => {
     expect(() => buildVendorPolicies({ ...base, vendorAccount: '44' })).toThrow(
