@@ -65,6 +65,7 @@ export function smaCrossSummary(
   let absDw = 0;
   let exposed = 0;
   let ep = 1;
+  let entryT = 0;
   let wins = 0;
   let losses = 0;
   let winSum = 0;
@@ -79,50 +80,64 @@ export function smaCrossSummary(
     const mf = sf * invF;
     const ms = ss * invS;
     const p = mf > ms ? 1 : mf < ms ? neg : 0;
-    const r = close[t + 1] / c - 1;
-    let x = p * r;
-    if (p !== prev) {
-      const a = p > prev ? p - prev : prev - p;
-      const k = a * cost;
-      trades++;
-      absDw += a;
-      x -= k;
-      if (prev !== 0) {
-        // Closing (or flipping): the closing share of the cost ends the episode.
-        const share = p === 0 ? k : k * 0.5;
-        const g = ep * (1 - share) - 1;
-        if (g > 0) {
-          wins++;
-          winSum += g;
-        } else if (g < 0) {
-          losses++;
-          lossSum += g;
-        }
-        ep = p === 0 ? 1 : 1 + (p * r - share);
-      } else {
-        ep = 1 + (p * r - k);
-      }
-      prev = p;
-    } else if (p !== 0) {
+    if (p === prev) {
+      if (p === 0) continue; // flat and unchanged: a zero return changes nothing below
+      const x = p * (close[t + 1] / c - 1);
       ep *= 1 + x;
-    } else {
-      continue; // flat and unchanged: a zero return changes nothing below
+      sum += x;
+      sumSq += x * x;
+      const d = x < 0 ? x : 0;
+      down += d * d;
+      const e = equity * (1 + x);
+      equity = e;
+      if (e > peak) {
+        // A new peak closes the previous drawdown: its depth is trough / peak.
+        const ratio = trough / peak;
+        if (ratio < minRatio) minRatio = ratio;
+        peak = e;
+        trough = e;
+      } else if (e < trough) trough = e;
+      continue;
     }
-    if (p !== 0) exposed++;
+    const r = close[t + 1] / c - 1;
+    const a = p > prev ? p - prev : prev - p;
+    const k = a * cost;
+    trades++;
+    absDw += a;
+    const x = p * r - k;
+    if (prev !== 0) {
+      // Closing (or flipping): the closing share of the cost ends the episode.
+      const share = p === 0 ? k : k * 0.5;
+      const g = ep * (1 - share) - 1;
+      if (g > 0) {
+        wins++;
+        winSum += g;
+      } else if (g < 0) {
+        losses++;
+        lossSum += g;
+      }
+      exposed += t - entryT;
+      ep = p === 0 ? 1 : 1 + (p * r - share);
+    } else {
+      ep = 1 + (p * r - k);
+    }
+    if (p !== 0) entryT = t;
+    prev = p;
     sum += x;
     sumSq += x * x;
-    const neg2 = x < 0 ? x : 0;
-    down += neg2 * neg2;
+    const d = x < 0 ? x : 0;
+    down += d * d;
     const e = equity * (1 + x);
     equity = e;
     if (e > peak) {
-      // A new peak closes the previous drawdown: its depth is trough / peak.
       const ratio = trough / peak;
       if (ratio < minRatio) minRatio = ratio;
       peak = e;
       trough = e;
     } else if (e < trough) trough = e;
   }
+  // Exposure is counted per episode: the one still open runs to the last period.
+  if (prev !== 0) exposed += n - 1 - entryT;
   return summarize(n, {
     sum,
     sumSq,
@@ -252,6 +267,7 @@ function gridPair(
   let absDw = 0;
   let exposed = 0;
   let ep = 1;
+  let entryT = 0;
   let wins = 0;
   let losses = 0;
   let winSum = 0;
@@ -260,39 +276,51 @@ function gridPair(
     const mf = f[t];
     const ms = s[t];
     const p = mf > ms ? 1 : mf < ms ? neg : 0;
-    const r = ret[t];
-    let x = p * r;
-    if (p !== prev) {
-      const a = p > prev ? p - prev : prev - p;
-      const k = a * cost;
-      trades++;
-      absDw += a;
-      x -= k;
-      if (prev !== 0) {
-        const share = p === 0 ? k : k * 0.5;
-        const g = ep * (1 - share) - 1;
-        if (g > 0) {
-          wins++;
-          winSum += g;
-        } else if (g < 0) {
-          losses++;
-          lossSum += g;
-        }
-        ep = p === 0 ? 1 : 1 + (p * r - share);
-      } else {
-        ep = 1 + (p * r - k);
-      }
-      prev = p;
-    } else if (p !== 0) {
+    if (p === prev) {
+      if (p === 0) continue;
+      const x = p * ret[t];
       ep *= 1 + x;
-    } else {
+      sum += x;
+      sumSq += x * x;
+      const d = x < 0 ? x : 0;
+      down += d * d;
+      const e = equity * (1 + x);
+      equity = e;
+      if (e > peak) {
+        const ratio = trough / peak;
+        if (ratio < minRatio) minRatio = ratio;
+        peak = e;
+        trough = e;
+      } else if (e < trough) trough = e;
       continue;
     }
-    if (p !== 0) exposed++;
+    const r = ret[t];
+    const a = p > prev ? p - prev : prev - p;
+    const k = a * cost;
+    trades++;
+    absDw += a;
+    const x = p * r - k;
+    if (prev !== 0) {
+      const share = p === 0 ? k : k * 0.5;
+      const g = ep * (1 - share) - 1;
+      if (g > 0) {
+        wins++;
+        winSum += g;
+      } else if (g < 0) {
+        losses++;
+        lossSum += g;
+      }
+      exposed += t - entryT;
+      ep = p === 0 ? 1 : 1 + (p * r - share);
+    } else {
+      ep = 1 + (p * r - k);
+    }
+    if (p !== 0) entryT = t;
+    prev = p;
     sum += x;
     sumSq += x * x;
-    const neg2 = x < 0 ? x : 0;
-    down += neg2 * neg2;
+    const d = x < 0 ? x : 0;
+    down += d * d;
     const e = equity * (1 + x);
     equity = e;
     if (e > peak) {
@@ -302,6 +330,7 @@ function gridPair(
       trough = e;
     } else if (e < trough) trough = e;
   }
+  if (prev !== 0) exposed += periods - entryT;
   return summarize(periods + 1, {
     sum,
     sumSq,

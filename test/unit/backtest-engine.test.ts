@@ -172,6 +172,31 @@ describe('fused kernels', () => {
     expect(k.trades).toBe(engine.summary.trades);
   });
 
+  it('grid, kernel and engine agree on 40 pairs long/short with costs (exact counts)', () => {
+    const c = gbm(1500, 77, 0.015, 0);
+    const pairs: [number, number][] = [];
+    for (let i = 0; i < 40; i++) {
+      const slow = 3 + ((i * 37) % 90);
+      pairs.push([1 + ((i * 13) % (slow - 1)), slow]);
+    }
+    const grid = smaCrossGrid(c, pairs, 7, true);
+    grid.forEach((row) => {
+      const engine = runBacktest(bars(Array.from(c)), {
+        strategy: 'sma-cross',
+        params: { fast: row.fast, slow: row.slow, short: true },
+        costBps: 7,
+      }).summary;
+      expect(row.summary).toEqual(smaCrossSummary(c, row.fast, row.slow, 7, true));
+      expect([row.summary.trades, row.summary.exposure, row.summary.hitRate]).toEqual([
+        engine.trades,
+        engine.exposure,
+        engine.hitRate,
+      ]);
+      for (const k of Object.keys(engine) as (keyof typeof engine)[])
+        expect(row.summary[k], k).toBeCloseTo(engine[k], 9);
+    });
+  });
+
   it('smaCrossGrid gives the single kernel result for every pair', () => {
     const pairs: [number, number][] = [];
     for (let s = 2; s <= 30; s += 4) for (let f = 1; f < s; f += 3) pairs.push([f, s]);
