@@ -5,6 +5,7 @@ import { registerLake } from './commands/lake';
 import { registerQuery } from './commands/query';
 import { registerDemo } from './commands/demo';
 import { registerRisk } from './commands/risk';
+import { registerTrading } from './commands/trading';
 import { registerFeed } from './commands/feed';
 import { registerBacktest } from './commands/backtest';
 import { registerBacktestSweep } from './commands/backtest-sweep';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerQuery(program);
   registerDemo(program);
   registerRisk(program);
+  registerTrading(program);
   registerFeed(program);
   registerBacktest(program);
   registerBacktestSweep(program);

@@ -117,3 +117,40 @@ export function withPosition(
   const prev = book.positions[symbol]?.qty ?? 0;
   return { ...book, positions: { ...book.positions, [symbol]: { qty: prev + delta, price } } };
 }
+
+/**
+ * Marks the book to market at `prices` (integer cents): NAV = cash + Σ qty × price. On a new day
+ * the previous mark becomes the start-of-day NAV (daily loss is measured from it). Retries on a
+ * concurrent change.
+ */
+export async function markToMarket(
+  books: BookStore,
+  account: string,
+  prices: Readonly<Record<string, number>>,
+  newDay: boolean,
+): Promise<Book> {
+  for (let attempt = 0; attempt < 25; attempt++) {
+    const book = await books.get(account);
+    if (!book) throw new Error(`account ${account}: no book`);
+    const positions: Record<string, BookPosition> = {};
+    let valueCents = 0;
+    for (const [symbol, p] of Object.entries(book.positions)) {
+      const price = prices[symbol] ?? p.price;
+      positions[symbol] = { qty: p.qty, price };
+      valueCents += (p.qty < 0 ? -1 : 1) * Math.round(Math.abs(p.qty) * price * 100);
+    }
+    const navCents = book.cashCents + valueCents;
+    try {
+      return await books.replace(book, {
+        ...book,
+        positions,
+        navCents,
+        peakNavCents: Math.max(book.peakNavCents, navCents),
+        startOfDayNavCents: newDay ? book.navCents : book.startOfDayNavCents,
+      });
+    } catch (err) {
+      if (!(err instanceof BookConflict)) throw err;
+    }
+  }
+  throw new Error(`book of ${account}: too contended to mark`);
+}

@@ -53,6 +53,7 @@ export interface Quote {
 /**
  * Fills immediately and in full at the quote with the backtest cost model: the price moves
  * against the order by (commission + half spread + slippage) bps plus k·σ·√(qty/ADV).
+ * No quote for the symbol: rejected (or, with `fillAtLimit`, filled at the limit plus costs).
  * Deduplicates by client order id like a real broker.
  */
 export class PaperBroker implements BrokerAdapter {
@@ -73,8 +74,7 @@ export class PaperBroker implements BrokerAdapter {
   async submit(o: BrokerOrderRequest): Promise<BrokerOrder> {
     const existing = this.orders.get(o.clientOrderId);
     if (existing) return existing;
-    const quoted = this.quote(o.symbol);
-    const q = quoted ?? (this.fillAtLimit ? { price: o.limitPrice } : undefined);
+    const q = this.quote(o.symbol) ?? (this.fillAtLimit ? { price: o.limitPrice } : undefined);
     let result: BrokerOrder;
     if (!q) {
       result = {
@@ -90,24 +90,15 @@ export class PaperBroker implements BrokerAdapter {
         q.sigma !== undefined && q.adv ? this.costs.impactK * q.sigma * Math.sqrt(o.qty / q.adv) : 0;
       const sign = o.side === 'buy' ? 1 : -1;
       const px = q.price * (1 + sign * (this.costs.linear + impact));
-      // A limit order does not fill through its limit.
-      const crosses = !quoted || (o.side === 'buy' ? px <= o.limitPrice : px >= o.limitPrice);
-      result = crosses
-        ? {
-            clientOrderId: o.clientOrderId,
-            brokerOrderId: `paper-${++this.seq}`,
-            status: 'filled',
-            filledQty: o.qty,
-            fillPrice: px,
-          }
-        : {
-            clientOrderId: o.clientOrderId,
-            brokerOrderId: `paper-${++this.seq}`,
-            status: 'canceled',
-            filledQty: 0,
-            fillPrice: 0,
-            reason: 'limit not reached',
-          };
+      // Fills like the backtest: at the quote (the bar close) plus costs; the limit price is the
+      // strategy's reference, not a cap (a real broker would use a marketable limit).
+      result = {
+        clientOrderId: o.clientOrderId,
+        brokerOrderId: `paper-${++this.seq}`,
+        status: 'filled',
+        filledQty: o.qty,
+        fillPrice: px,
+      };
     }
     this.orders.set(o.clientOrderId, result);
     return result;

@@ -1,0 +1,84 @@
+/** `quant paper`: paper trading of a strategy over bars through the execution path. */
+import type { Command } from 'commander';
+import { loadPanel } from '../../backtest/load';
+import { parseParamPairs } from '../../backtest/strategies';
+import { InputError } from '../../errors';
+import { readJsonFile } from '../../risk/schemas';
+import { tradingServices } from '../../trading/context';
+import { blotterRows, runPaper, utilizationRows } from '../../trading/paper';
+import { openPlatform, type GlobalOptions } from '../context';
+import { formatTable, printJson } from '../output';
+import { z } from 'zod';
+
+interface PaperOpts {
+  strategy: string;
+  bars: string[];
+  param: string[];
+  nav: string;
+  costBps: string;
+  limits?: string;
+  last: string;
+  json?: boolean;
+}
+
+const positiveNumber = (v: string, field: string, integer = false): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) {
+    throw new InputError(
+      `${field}: must be a ${integer ? 'whole ' : ''}number >= 0, got ${JSON.stringify(v)}`,
+      field,
+    );
+  }
+  return n;
+};
+
+export function registerTrading(program: Command): void {
+  program
+    .command('paper')
+    .description('Paper-trade a strategy over bars: signals → risk → paper broker, on a simulated clock')
+    .requiredOption('--strategy <name>', 'strategy (as for quant backtest)')
+    .requiredOption('--bars <source...>', 'bars: CSV/Parquet files or lake:SYMBOL')
+    .option('--param <k=v...>', 'strategy parameter (repeatable)', [])
+    .option('--nav <money>', 'starting NAV', '1000000')
+    .option('--cost-bps <bps>', 'paper broker commission, bps', '1')
+    .option('--limits <file>', 'limits.json (default: sized for the strategy, see docs/trading.md)')
+    .option('--last <bars>', 'trade only the last N bars (0 = all)', '250')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: PaperOpts, cmd: Command) => {
+      const nav = positiveNumber(opts.nav, '--nav');
+      if (nav === 0) throw new InputError('--nav: must be greater than 0', '--nav');
+      const costBps = positiveNumber(opts.costBps, '--cost-bps');
+      const last = positiveNumber(opts.last, '--last', true);
+      const limits = opts.limits === undefined ? undefined : readJsonFile(z.unknown(), opts.limits);
+      const params = parseParamPairs(opts.param);
+      const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
+      try {
+        const panel = await loadPanel(opts.bars, {
+          runtime: ctx.runtime,
+          query: await ctx.query(),
+          align: 'intersect',
+        });
+        const svc = await tradingServices(ctx.clients);
+        const r = await runPaper(ctx.clients, svc, {
+          strategy: opts.strategy,
+          params,
+          panel,
+          nav,
+          costBps,
+          limits,
+          lastBars: last === 0 ? undefined : last,
+        });
+        if (opts.json) {
+          printJson({ ...r, book: { ...r.book } });
+          return;
+        }
+        const out = (s: string): boolean => process.stdout.write(`${s}\n`);
+        out(`account ${r.account}: ${r.signals} signals, ${r.blotter.length} orders, state ${r.state}`);
+        out(`NAV ${r.startNav.toFixed(2)} -> ${r.finalNav.toFixed(2)}`);
+        out(`\norder blotter\n${formatTable(blotterRows(r.blotter))}`);
+        out(`\nlimit utilization\n${formatTable(utilizationRows(r.utilization))}`);
+      } finally {
+        await ctx.close();
+      }
+    });
+}
