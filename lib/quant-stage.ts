@@ -2,6 +2,7 @@ import { Stage, Tags } from 'aws-cdk-lib';
 import type { StackProps, StageProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from './config/types';
+import { ConfigError } from './config/errors';
 import { DataLakeStack } from './stacks/data-lake-stack';
 import { DashboardStack, MonitoringHub, MonitoringStack } from './stacks/monitoring-stack';
 import { NetworkStack } from './stacks/network-stack';
@@ -13,10 +14,14 @@ import { IngestionStack } from './stacks/ingestion-stack';
 /** Checks where the environment deploys, naming the field that is wrong. */
 export function validateTarget(config: EnvironmentConfig): void {
   if (!/^\d{12}$/.test(config.account)) {
-    throw new Error(`${config.name}.account: expected a 12-digit AWS account id, got "${config.account}"`);
+    throw new ConfigError(
+      `${config.name}.account: expected a 12-digit AWS account id, got "${config.account}"`,
+    );
   }
   if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(config.region)) {
-    throw new Error(`${config.name}.region: expected a region such as us-east-1, got "${config.region}"`);
+    throw new ConfigError(
+      `${config.name}.region: expected a region such as us-east-1, got "${config.region}"`,
+    );
   }
 }
 

@@ -1,3 +1,4 @@
+import { ConfigError } from './errors';
 import type { EnvironmentConfig, EnvironmentName, LifecycleConfig } from './types';
 
 const shortLived: LifecycleConfig = {
@@ -304,7 +305,7 @@ export const environments: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
 /** Looks an environment up by name; an unknown name fails with the list of valid ones. */
 export function environmentConfig(name: string): EnvironmentConfig {
   if (!Object.hasOwn(environments, name)) {
-    throw new Error(
+    throw new ConfigError(
       `Unknown environment "${name}". Valid environments: ${Object.keys(environments).join(', ')} (select one with -c env=NAME).`,
     );
   }
@@ -319,7 +320,7 @@ export function selectEnvironments(envContext: unknown): EnvironmentConfig[] {
   if (envContext === undefined || envContext === null || envContext === '')
     return Object.values(environments);
   if (typeof envContext !== 'string') {
-    throw new Error(
+    throw new ConfigError(
       `Context "env" must be a string, got ${typeof envContext}. Valid environments: ${Object.keys(environments).join(', ')}.`,
     );
   }

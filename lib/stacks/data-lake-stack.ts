@@ -9,6 +9,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { QuantKey, SecureBucket } from '../constructs';
 import type { DataLakeConfig } from '../config/types';
+import { ConfigError } from '../config/errors';
 import type { IMonitoring } from './monitoring-stack';
 
 /** Zones of the lake (same names as `Zone` in src/lake/tables.ts). */
@@ -60,7 +61,9 @@ const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 function startYear(cfg: DataLakeConfig): number {
   const m = DATE.exec(cfg.projectionStartDate);
   if (!m || Number.isNaN(Date.parse(`${cfg.projectionStartDate}T00:00:00Z`))) {
-    throw new Error(`dataLake.projectionStartDate: expected yyyy-MM-dd, got "${cfg.projectionStartDate}"`);
+    throw new ConfigError(
+      `dataLake.projectionStartDate: expected yyyy-MM-dd, got "${cfg.projectionStartDate}"`,
+    );
   }
   return Number(m[1]);
 }
@@ -460,14 +463,14 @@ export function validateDataLakeConfig(cfg: DataLakeConfig): void {
   for (const field of positive) {
     const v = cfg[field];
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)
-      throw new Error(`dataLake.${field}: must be a positive whole number, got ${String(v)}`);
+      throw new ConfigError(`dataLake.${field}: must be a positive whole number, got ${String(v)}`);
   }
   // Athena's own bounds for the per-query cutoff: 10 MB .. 7 EB.
   if (cfg.athenaBytesScannedCutoff < 10_000_000)
-    throw new Error(
+    throw new ConfigError(
       `dataLake.athenaBytesScannedCutoff: Athena's minimum is 10000000 bytes, got ${cfg.athenaBytesScannedCutoff}`,
     );
   // S3 Object Lock allows at most 100 years.
   if (cfg.auditRetentionDays > 36500)
-    throw new Error(`dataLake.auditRetentionDays: at most 36500 days, got ${cfg.auditRetentionDays}`);
+    throw new ConfigError(`dataLake.auditRetentionDays: at most 36500 days, got ${cfg.auditRetentionDays}`);
 }

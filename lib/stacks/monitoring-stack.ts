@@ -22,6 +22,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
+import { ConfigError } from '../config/errors';
 import { QuantKey, retentionDays } from '../constructs';
 
 export interface MonitoringStackProps extends StackProps {
@@ -46,7 +47,7 @@ export class MonitoringStack extends Stack {
     super(scope, id, props);
     retentionDays(props.logRetentionDays, 'monitoring.logRetentionDays');
     if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail)) {
-      throw new Error(`monitoring.alarmEmail: not an e-mail address: "${props.alarmEmail}"`);
+      throw new ConfigError(`monitoring.alarmEmail: not an e-mail address: "${props.alarmEmail}"`);
     }
     this.logRetentionDays = props.logRetentionDays;
     this.logKey = new QuantKey(this, 'LogKey', {

@@ -6,7 +6,15 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../lib/app';
 import type { QuantApp } from '../../lib/app';
-import { dev, environmentConfig, environments, prod, selectEnvironments, staging } from '../../lib/config';
+import {
+  ConfigError,
+  dev,
+  environmentConfig,
+  environments,
+  prod,
+  selectEnvironments,
+  staging,
+} from '../../lib/config';
 import type { EnvironmentConfig } from '../../lib/config';
 import { SKIP_BUNDLING, cdkJsonContext, repoRoot } from './helpers';
 
@@ -47,7 +55,9 @@ describe('environment selection', () => {
   it('fails through the context path of bin/app.ts (-c env=NAME) with the valid names', async () => {
     const bad = await runBinApp({ ...cdkJsonContext(), env: 'qa' });
     expect(bad.code).not.toBe(0);
-    expect(bad.stderr).toContain('Unknown environment "qa". Valid environments: dev, staging, prod');
+    expect(bad.stderr).toContain('error: Unknown environment "qa". Valid environments: dev, staging, prod');
+    // A configuration mistake is reported without a stack trace.
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('rejects an empty or duplicated environment list', () => {
@@ -202,5 +212,15 @@ describe('bad configuration fails synth naming the field', () => {
     ],
   ])('%s', (field, patch) => {
     expect(build(patch)).toThrow(field);
+  });
+
+  it('reports configuration mistakes as ConfigError (bin/app.ts prints them without a stack trace)', () => {
+    expect(() => selectEnvironments('qa')).toThrow(ConfigError);
+    expect(build((c) => ({ ...c, network: { ...c.network, natGateways: 0 } }))).toThrow(ConfigError);
+    expect(build((c) => ({ ...c, dataLake: { ...c.dataLake, projectionStartDate: '2000-13-45' } }))).toThrow(
+      ConfigError,
+    );
+    expect(build((c) => ({ ...c, monitoring: { ...c.monitoring, alarmEmail: 'x' } }))).toThrow(ConfigError);
+    expect(build((c) => ({ ...c, account: 'x' }))).toThrow(ConfigError);
   });
 });
