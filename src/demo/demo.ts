@@ -3,12 +3,19 @@
  * of the platform context; later phases (backtests, trading, ingestion, feed, vendor sync) add
  * themselves to `PHASES`. Every phase is idempotent, so running the job twice gives the same result.
  */
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { PlatformContext } from '../cli/context';
 import { formatTable } from '../cli/output';
 import { importBars, readBarsFile } from '../lake/bars';
 import { macroUniverse, MACRO_ASSETS } from '../synthetic/macro-universe';
+import { loadBars, renderReport, runBacktest } from '../backtest';
+import { runBacktestDemo } from '../backtest/demo';
+import { defaultSchemaPath, runFeedDemo } from '../feed/demo';
+import { runDemoSweep } from '../sweep/demo';
+import { runVendorSyncDemo } from '../sync/vendor-demo';
+import { runPaperTradingDemo } from '../trading/demo';
 
 const require = createRequire(import.meta.url);
 
@@ -78,7 +85,120 @@ const summaryPhase: DemoPhase = {
   },
 };
 
-export const PHASES: DemoPhase[] = [importPhase, summaryPhase];
+/** Carries results from one phase to a later one (the best backtest feeds paper trading). */
+interface DemoState {
+  best?: { strategy: string; params: Record<string, number | boolean> };
+}
+const state: DemoState = {};
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(2)}%`;
+}
+
+const vendorPhase: DemoPhase = {
+  name: 'vendor data sync (a second S3 server plays the vendor account)',
+  async run(ctx, log) {
+    if (ctx.runtime.mode !== 'local') return;
+    const r = await runVendorSyncDemo(ctx.runtime);
+    log(
+      `synced vendor reference data: ${r.report.copied.objects} copied, ${r.report.skipped.objects} unchanged, ${r.report.failed.objects} failed`,
+    );
+    log(formatTable(r.rows));
+  },
+};
+
+const backtestPhase: DemoPhase = {
+  name: 'backtests on the S&P 500 (lake:SPX)',
+  async run(ctx, log) {
+    const reportFile = path.join(reportsDir(ctx), 'backtests-best.html');
+    const r = await runBacktestDemo({
+      bars: `lake:${SP500_SYMBOL}`,
+      runtime: ctx.runtime,
+      query: await ctx.query(),
+      reportFile,
+    });
+    log(
+      formatTable(
+        r.rows.map((x) => ({
+          ...x,
+          totalReturn: pct(x.totalReturn),
+          cagr: pct(x.cagr),
+          sharpe: Number(x.sharpe.toFixed(3)),
+          maxDrawdown: pct(x.maxDrawdown),
+          exposure: pct(x.exposure),
+        })),
+      ),
+    );
+    log(`report of the best by Sharpe: ${reportFile}`);
+  },
+};
+
+const sweepPhase: DemoPhase = {
+  name: 'parameter sweep through the local Step Functions state machine',
+  async run(ctx, log) {
+    if (ctx.runtime.mode !== 'local') return;
+    const r = await runDemoSweep({ runtime: ctx.runtime, clients: ctx.clients });
+    log(
+      `sweep ${r.sweepId}: ${r.strategy} on ${r.bars}, ${r.total} parameter sets (${r.ran} run now, ${r.total - r.ran} already done) in ${r.batches} batch task(s)`,
+    );
+    log(`top five by Sharpe (ranking object: s3://quant-results/${r.rankingKey}):\n${formatTable(r.top5)}`);
+    if (r.best) {
+      state.best = r.best;
+      const bars = await loadBars(r.bars, { runtime: ctx.runtime, query: await ctx.query() });
+      const best = runBacktest(bars, { strategy: r.best.strategy, params: r.best.params, costBps: 1 });
+      const file = path.join(reportsDir(ctx), 'sweep-best.html');
+      writeFileSync(`${file}.tmp`, renderReport(best));
+      renameSync(`${file}.tmp`, file);
+      log(
+        `HTML report of the best (${Object.entries(r.best.params)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}): ${file}`,
+      );
+    }
+  },
+};
+
+const paperPhase: DemoPhase = {
+  name: 'paper trading of the best backtest through risk, execution and the paper broker',
+  async run(ctx, log) {
+    const best = state.best ?? { strategy: 'sma-cross', params: { fast: 20, slow: 50 } };
+    await runPaperTradingDemo(ctx, log, {
+      strategy: best.strategy,
+      params: best.params,
+      bars: [`lake:${SP500_SYMBOL}`],
+      // A fresh paper account per run (ids are random): the same bars give the same blotter.
+    });
+  },
+};
+
+const feedPhase: DemoPhase = {
+  name: 'CME MDP 3.0 feed: lossy A/B channel -> handler (arbitration, gap recovery, books)',
+  async run(ctx, log) {
+    const schema = process.env.QUANT_CME_SCHEMA ?? defaultSchemaPath();
+    if (!existsSync(schema)) {
+      log(`skipped: no CME SBE schema at ${schema} (set QUANT_CME_SCHEMA to CME's templates_FixBinary.xml)`);
+      return;
+    }
+    const r = await runFeedDemo({ schemaPath: schema });
+    log(r.line);
+  },
+};
+
+function reportsDir(ctx: PlatformContext): string {
+  const dir = path.join(ctx.runtime.mode === 'local' ? ctx.runtime.dataDir : '.', 'reports');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+export const PHASES: DemoPhase[] = [
+  importPhase,
+  summaryPhase,
+  vendorPhase,
+  backtestPhase,
+  sweepPhase,
+  paperPhase,
+  feedPhase,
+];
 
 export async function runDemo(
   ctx: PlatformContext,

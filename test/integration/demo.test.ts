@@ -1,0 +1,63 @@
+/** The main job (`npm start`) end to end on a fresh data dir, twice: the second run gives the same result. */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const repo = path.resolve(import.meta.dirname, '../..');
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'demo-'));
+
+function demo(): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(repo, 'bin/quant.js'), '--data-dir', dataDir, 'demo']);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** Output without what legitimately differs between runs: timings and work skipped on a re-run. */
+function stable(out: string): string {
+  return out
+    .split('\n')
+    .filter((l) => !/^\s+\(\d+\.\d s\)$/.test(l))
+    .map((l) => l.replace(/\(\d+ run now, \d+ already done\) in \d+ batch task\(s\)/, '(...)'))
+    .map((l) => l.replace(/\d+ copied, \d+ unchanged/, 'N copied, N unchanged'))
+    .join('\n');
+}
+
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+describe('npm start (quant demo)', () => {
+  it('runs every phase, and a second run gives the same result', async () => {
+    const first = await demo();
+    expect(first.stderr).not.toMatch(/^error:/m);
+    expect(first.code).toBe(0);
+    const out = first.stdout;
+    expect(out).toContain('S&P 500 (vega-datasets sp500-2000.csv) as SPX: 5105 daily bars');
+    expect(out).toContain('22680 daily bars');
+    expect(out).toMatch(/^\s+SPX\s+5105\s+2000-01-03\s+2020-04-17/m);
+    expect(out).toMatch(/synced vendor reference data: 1 copied, 0 unchanged, 0 failed/);
+    expect(out).toMatch(
+      /sweep sw-[0-9a-f]+: sma-cross on lake:SPX, 90 parameter sets \(90 run now, 0 already done\)/,
+    );
+    expect(out).toMatch(/top five by Sharpe/);
+    expect(out).toMatch(/paper trading sma-cross on SPX/);
+    expect(out).toMatch(/^\[7\/7\] CME MDP 3.0 feed/m);
+    for (const report of ['backtests-best.html', 'sweep-best.html']) {
+      const html = readFileSync(path.join(dataDir, 'reports', report), 'utf8');
+      expect(html).toMatch(/^<!doctype html>/i);
+      expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href="http/i); // self-contained
+    }
+
+    const second = await demo();
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/\(0 run now, 90 already done\)/);
+    expect(second.stdout).toMatch(/0 copied, 1 unchanged/);
+    expect(stable(second.stdout)).toBe(stable(out));
+    expect(existsSync(path.join(dataDir, 'local.json'))).toBe(false); // the cloud it started is stopped
+  });
+});
