@@ -3,9 +3,10 @@ import type { StackProps, StageProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from './config/types';
 import { ConfigError } from './config/errors';
-import { DataLakeStack } from './stacks/data-lake-stack';
+import { retentionDays, validateLifecycle } from './constructs';
+import { DataLakeStack, validateDataLakeConfig } from './stacks/data-lake-stack';
 import { DashboardStack, MonitoringHub, MonitoringStack } from './stacks/monitoring-stack';
-import { NetworkStack } from './stacks/network-stack';
+import { NetworkStack, validateNetworkConfig } from './stacks/network-stack';
 import { BacktestStack } from './stacks/backtest-stack';
 import { TradingStack } from './stacks/trading-stack';
 import { DataSyncStack } from './stacks/data-sync-stack';
@@ -22,6 +23,28 @@ export function validateTarget(config: EnvironmentConfig): void {
     throw new ConfigError(
       `${config.name}.region: expected a region such as us-east-1, got "${config.region}"`,
     );
+  }
+}
+
+/**
+ * Checks the foundation's sections of a config before anything is built, so a mistake is reported
+ * with its full path (`dataLake.raw.infrequentAccessAfterDays: ...`) as a `ConfigError`.
+ */
+export function validateEnvironment(config: EnvironmentConfig): void {
+  const check = (fn: () => void) => {
+    try {
+      fn();
+    } catch (e) {
+      throw e instanceof ConfigError ? e : new ConfigError((e as Error).message);
+    }
+  };
+  check(() => validateTarget(config));
+  check(() => validateNetworkConfig(config.network, config.region));
+  check(() => retentionDays(config.network.flowLogRetentionDays, 'network.flowLogRetentionDays'));
+  check(() => retentionDays(config.monitoring.logRetentionDays, 'monitoring.logRetentionDays'));
+  check(() => validateDataLakeConfig(config.dataLake));
+  for (const zone of ['raw', 'curated', 'vendor', 'results', 'models'] as const) {
+    check(() => validateLifecycle(`dataLake.${zone}`, config.dataLake[zone]));
   }
 }
 
@@ -64,7 +87,7 @@ export class QuantStage extends Stage {
 
   constructor(scope: Construct, id: string, props: QuantStageProps) {
     const { config } = props;
-    validateTarget(config);
+    validateEnvironment(config);
     super(scope, id, { ...props, env: { account: config.account, region: config.region } });
     this.config = config;
     // Answer the AZ lookup of every stack in this stage from config: synth stays offline and deterministic.

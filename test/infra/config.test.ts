@@ -166,7 +166,7 @@ describe('bad configuration fails synth naming the field', () => {
     ],
     ['network.natGateways', (c: EnvironmentConfig) => ({ ...c, network: { ...c.network, natGateways: 5 } })],
     [
-      'logRetentionDays',
+      'network.flowLogRetentionDays',
       (c: EnvironmentConfig) => ({ ...c, network: { ...c.network, flowLogRetentionDays: 10 } }),
     ],
     [
@@ -190,21 +190,21 @@ describe('bad configuration fails synth naming the field', () => {
       (c: EnvironmentConfig) => ({ ...c, dataLake: { ...c.dataLake, athenaBytesScannedCutoff: 1000 } }),
     ],
     [
-      'infrequentAccessAfterDays',
+      'dataLake.raw.infrequentAccessAfterDays',
       (c: EnvironmentConfig) => ({
         ...c,
         dataLake: { ...c.dataLake, raw: { ...c.dataLake.raw, infrequentAccessAfterDays: 10 } },
       }),
     ],
     [
-      'expireAfterDays',
+      'dataLake.curated.expireAfterDays',
       (c: EnvironmentConfig) => ({
         ...c,
         dataLake: { ...c.dataLake, curated: { ...prod.dataLake.curated, expireAfterDays: 100 } },
       }),
     ],
     [
-      'noncurrentVersionExpireDays',
+      'dataLake.vendor.noncurrentVersionExpireDays',
       (c: EnvironmentConfig) => ({
         ...c,
         dataLake: { ...c.dataLake, vendor: { ...c.dataLake.vendor, noncurrentVersionExpireDays: -1 } },
