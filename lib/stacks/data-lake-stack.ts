@@ -187,7 +187,8 @@ export interface DataLakeHandles {
 
 /**
  * Stateful: the lake's keys and buckets, the Glue catalog (partition projection, no crawlers) and the
- * Athena workgroup. Everything here is retained when the stack is deleted.
+ * Athena workgroup. Keys and buckets are retained when the stack is deleted; the catalog and the
+ * workgroup hold no data (definitions rebuilt from this code) and go with the stack.
  */
 export class DataLakeStack extends Stack implements DataLakeHandles {
   readonly lakeKey: kms.IKey;
