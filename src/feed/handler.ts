@@ -25,6 +25,8 @@ export interface FeedHandlerOptions {
   readonly book?: BookBuilderOptions;
   /** Incremental messages kept while recovering; beyond it the oldest are dropped and recovery waits for the next loop. @default 1_000_000 */
   readonly maxQueuedMessages?: number;
+  /** Called with every arbitrated packet (unique, in sequence order) before decoding: the relay hook. */
+  readonly onArbitrated?: (buf: Buffer) => void;
 }
 
 export interface RecoveryStats {
@@ -52,6 +54,7 @@ export class FeedHandler {
   private recovering = false;
   private queue: DecodedMessage[] = [];
   private loopSeen = new Set<number>();
+  private readonly latestSnapshots = new Map<number, { lastSeq: number; message: DecodedMessage }>();
   private loopTotal = 0;
   private readonly maxQueued: number;
 
@@ -63,8 +66,12 @@ export class FeedHandler {
   ) {
     this.maxQueued = opts.maxQueuedMessages ?? 1_000_000;
     this.books = new BookBuilder(onEvent, (s) => this.bookStatus(s), opts.book);
+    const onArbitrated = opts.onArbitrated;
     this.arbiter = new Arbiter(
-      (p) => this.incremental(p.buf),
+      (p) => {
+        if (onArbitrated) onArbitrated(p.buf);
+        this.incremental(p.buf);
+      },
       (e) => this.arbiterEvent(e),
       opts.arbiter,
     );
@@ -81,20 +88,32 @@ export class FeedHandler {
 
   /** A UDP payload from the market recovery (snapshot) feed; ignored unless recovering. */
   onSnapshot(buf: Buffer): void {
-    if (!this.recovering) {
-      this.recovery.snapshotsIgnored++;
-      return;
-    }
     for (const m of decodePacketMessages(this.codec, buf, this.snapshotDecodeStats)) {
-      const securityId = this.books.applySnapshotMessage(m);
-      if (securityId === null) continue;
-      this.recovery.snapshotsApplied++;
-      this.recovery.replayedEntries += this.books.replay(securityId, this.queue);
-      this.loopSeen.add(securityId);
-      const total = m.body.TotNumReports;
-      if (typeof total === 'number' && total > 0) this.loopTotal = total;
+      const securityId = m.body.SecurityID;
+      const lastSeq = m.body.LastMsgSeqNumProcessed;
+      if (typeof securityId !== 'number' || typeof lastSeq !== 'number') continue;
+      if (!this.recovering) {
+        // Keep the newest snapshot per instrument: if a gap is declared later (the incremental feed
+        // can lag the recovery feed), a snapshot at or past the gap recovers at once.
+        const cached = this.latestSnapshots.get(securityId);
+        if (!cached || lastSeq >= cached.lastSeq)
+          this.latestSnapshots.set(securityId, { lastSeq, message: m });
+        this.recovery.snapshotsIgnored++;
+        continue;
+      }
+      this.applySnapshot(m);
     }
     this.maybeComplete();
+  }
+
+  private applySnapshot(m: DecodedMessage): void {
+    const securityId = this.books.applySnapshotMessage(m);
+    if (securityId === null) return;
+    this.recovery.snapshotsApplied++;
+    this.recovery.replayedEntries += this.books.replay(securityId, this.queue);
+    this.loopSeen.add(securityId);
+    const total = m.body.TotNumReports;
+    if (typeof total === 'number' && total > 0) this.loopTotal = total;
   }
 
   /** Checks the arbiter's gap timeout; call periodically. */
@@ -130,16 +149,19 @@ export class FeedHandler {
     this.onStatus(e);
     if (e.type === 'gap') {
       this.books.markStale();
-      this.startRecovery('packetGap');
+      this.startRecovery('packetGap', e.to);
     }
   }
 
   private bookStatus(s: BookStatusEvent): void {
     this.onStatus(s);
-    if (s.type === 'instrumentGap') this.startRecovery('instrumentGap');
+    // Raised in the middle of applying an entry: cached snapshots are not applied here (the entry
+    // being applied would land on top of them); the next loop recovers the instrument.
+    if (s.type === 'instrumentGap') this.startRecovery('instrumentGap', Infinity);
   }
 
-  private startRecovery(reason: 'packetGap' | 'instrumentGap'): void {
+  /** `coveredFrom`: a cached snapshot helps only if it includes this packet (LastMsgSeqNumProcessed >= it). */
+  private startRecovery(reason: 'packetGap' | 'instrumentGap', coveredFrom: number): void {
     if (this.recovering) {
       // A new gap during recovery: snapshots seen so far predate it.
       this.loopSeen.clear();
@@ -151,6 +173,10 @@ export class FeedHandler {
     this.loopSeen.clear();
     this.loopTotal = 0;
     this.onStatus({ type: 'recoveryStarted', reason });
+    for (const { lastSeq, message } of this.latestSnapshots.values())
+      if (lastSeq >= coveredFrom) this.applySnapshot(message);
+    this.latestSnapshots.clear();
+    this.maybeComplete();
   }
 
   private maybeComplete(): void {
