@@ -150,7 +150,8 @@ function readRows(records: Iterable<[number, Record<string, unknown>]>, file: st
 }
 
 function* csvRecords(text: string, file: string): Generator<[number, Record<string, unknown>]> {
-  const lines = text.split(/\r?\n/);
+  // A UTF-8 byte order mark (spreadsheet exports) would otherwise hide the first column's name.
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   const header = splitCsv(lines[0]).map(columnName);
   checkHeader(header, file);
   for (let i = 1; i < lines.length; i++) {

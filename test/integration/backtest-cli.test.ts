@@ -284,6 +284,11 @@ describe('quant backtest (in process)', () => {
         /baddate\.csv:3:date: not a valid date "yesterday"/,
       ],
       ['short.csv', 'date,close\n2020-01-01,10\n2020-01-02\n', /short\.csv:3: expected 2 columns, got 1/],
+      [
+        'huge.csv',
+        'date,close\n2020-01-01,10\n2020-01-02,1e400\n',
+        /huge\.csv: close must be a finite price > 0, got Infinity/,
+      ],
     ];
     for (const [name, text, message] of cases) {
       errOut = '';
@@ -355,6 +360,19 @@ describe('quant backtest (in process)', () => {
   ])('walk-forward bad input %j exits 2', async (extra, message) => {
     expect(await quant('--bars', SP500, '--strategy', 'sma-cross', ...extra)).toBe(2);
     expect(errOut).toMatch(message);
+  });
+
+  it('reads CRLF files with a byte order mark and extra columns', async () => {
+    const f = csv(
+      'bom.csv',
+      '\uFEFFDate,Open,Close,Note\r\n2020-01-01,1,10,a\r\n2020-01-02,1,11,b\r\n2020-01-03,1,12,"c, d"\r\n',
+    );
+    expect(
+      await quant('--bars', f, '--strategy', 'sma-cross', '--param', 'fast=1', '--param', 'slow=2', '--json'),
+    ).toBe(0);
+    const got = JSON.parse(out);
+    expect(got).toMatchObject({ bars: 3, periods: 2, trades: 1, from: '2020-01-01', to: '2020-01-03' });
+    expect(got.totalReturn).toBeCloseTo(12 / 11 - 1, 15);
   });
 
   it('--report writes a self-contained HTML report and --oos splits the periods', async () => {
