@@ -91,16 +91,48 @@ export interface DecodedBatch {
   readonly nextState: ShardState;
 }
 
+interface KeyState {
+  readonly id: string;
+  /** High-water mark committed by earlier batches. */
+  readonly prior: StreamPosition | undefined;
+  /** High-water mark including this batch (shared with nextState). */
+  pos: StreamPosition | undefined;
+  seqs: number[];
+  seen: Set<number> | undefined;
+  dayStart: bigint;
+  dayEnd: bigint;
+  cols: TickColumns | undefined;
+}
+
 /** The pure part: decode, validate and partition a batch (no I/O). */
 export function decodeBatch(batch: ShardBatch, state: ShardState = new Map()): DecodedBatch {
   const next: ShardState = new Map();
   for (const [k, v] of state) next.set(k, { ...v });
   const partitions = new Map<string, TickColumns>();
   const quarantine: QuarantineEntry[] = [];
-  const seenThisBatch = new Map<string, Set<number>>();
-  // Dates are cached per day number: utcDate allocates a Date and a string.
-  let lastDay = -1n;
-  let lastDate = '';
+  // Per (symbol, venue): nested maps avoid building a key string per tick.
+  const keys = new Map<string, Map<string, KeyState>>();
+  const keyState = (symbol: string, venue: string): KeyState => {
+    let byVenue = keys.get(symbol);
+    if (!byVenue) keys.set(symbol, (byVenue = new Map()));
+    let k = byVenue.get(venue);
+    if (!k) {
+      const id = `${symbol}\u0000${venue}`;
+      const prior = state.get(id);
+      k = {
+        id,
+        prior,
+        pos: next.get(id),
+        seqs: [],
+        seen: undefined,
+        dayStart: 0n,
+        dayEnd: 0n,
+        cols: undefined,
+      };
+      byVenue.set(venue, k);
+    }
+    return k;
+  };
   let events = 0;
   let written = 0;
   const q = (
@@ -146,15 +178,13 @@ export function decodeBatch(batch: ShardBatch, state: ShardState = new Map()): D
         q('invalid', problem, r, u.subSequence, u.partitionKey, u.data);
         continue;
       }
-      const key = `${e.symbol}\u0000${e.venue}`;
-      let seen = seenThisBatch.get(key);
-      if (!seen) {
-        seen = new Set();
-        seenThisBatch.set(key, seen);
-      }
-      const pos = next.get(key);
-      const prior = state.get(key);
-      if (seen.has(e.seq) || (prior !== undefined && e.seq <= prior.seq)) {
+      const k = keyState(e.symbol, e.venue);
+      const pos = k.pos;
+      // In order (the common case) a seq above the high-water mark cannot have been seen before;
+      // only a late seq needs the set, which is built from the list the first time it is needed.
+      const late = pos !== undefined && e.seq <= pos.seq;
+      if (late && k.seen === undefined) k.seen = new Set(k.seqs);
+      if ((late && k.seen!.has(e.seq)) || (k.prior !== undefined && e.seq <= k.prior.seq)) {
         q(
           'duplicate_seq',
           `seq ${e.seq} of ${e.symbol}@${e.venue} already received`,
@@ -165,7 +195,7 @@ export function decodeBatch(batch: ShardBatch, state: ShardState = new Map()): D
         );
         continue;
       }
-      if (pos !== undefined && e.seq > pos.seq && e.exchangeTs < pos.exchangeTs) {
+      if (pos !== undefined && !late && e.exchangeTs < pos.exchangeTs) {
         q(
           'out_of_order_ts',
           `seq ${e.seq} has exchangeTs ${e.exchangeTs} before ${pos.exchangeTs} of seq ${pos.seq}`,
@@ -176,24 +206,25 @@ export function decodeBatch(batch: ShardBatch, state: ShardState = new Map()): D
         );
         continue;
       }
-      seen.add(e.seq);
-      if (pos === undefined) next.set(key, { seq: e.seq, exchangeTs: e.exchangeTs });
-      else if (e.seq > pos.seq) {
+      k.seqs.push(e.seq);
+      k.seen?.add(e.seq);
+      if (pos === undefined) {
+        k.pos = { seq: e.seq, exchangeTs: e.exchangeTs };
+        next.set(k.id, k.pos);
+      } else if (!late) {
         pos.seq = e.seq;
         pos.exchangeTs = e.exchangeTs;
       }
-      const day = e.exchangeTs / DAY_NS;
-      if (day !== lastDay) {
-        lastDay = day;
-        lastDate = utcDate(e.exchangeTs);
+      // The partition (dt, symbol) changes only at midnight: compare against the cached day.
+      if (k.cols === undefined || e.exchangeTs < k.dayStart || e.exchangeTs >= k.dayEnd) {
+        k.dayStart = e.exchangeTs - (e.exchangeTs % DAY_NS);
+        k.dayEnd = k.dayStart + DAY_NS;
+        const part = `dt=${utcDate(k.dayStart)}/symbol=${e.symbol}`;
+        let cols = partitions.get(part);
+        if (!cols) partitions.set(part, (cols = new TickColumns()));
+        k.cols = cols;
       }
-      const part = `dt=${lastDate}/symbol=${e.symbol}`;
-      let cols = partitions.get(part);
-      if (!cols) {
-        cols = new TickColumns();
-        partitions.set(part, cols);
-      }
-      cols.push(e);
+      k.cols.push(e);
       written++;
     }
   }
