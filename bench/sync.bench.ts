@@ -8,7 +8,7 @@
  * `aws s3 sync` cannot copy between two endpoints (it copies server-side within one), so the peer
  * is what people do with it: download to local disk, then upload (`aws s3 sync` twice, timed
  * together; the local folder persists between the full and the incremental run). Both tools run
- * as CLIs (startup included) with their default concurrency (quant 16 objects, awscli 10 requests).
+ * as CLIs (startup included) with their default concurrency (quant 32 objects, awscli 10 requests).
  *
  * Env: SYNC_BENCH_SMALL (default 10000), SYNC_BENCH_LARGE (20), SYNC_BENCH_LARGE_MB (100).
  */
@@ -210,9 +210,14 @@ async function main(): Promise<void> {
       cb,
     );
 
-    console.log('\n| case | tool | seconds | objects/s | MB/s |\n| --- | --- | --- | --- | --- |');
-    for (const r of rows)
-      console.log(`| ${r.case} | ${r.tool} | ${r.seconds} | ${r['objects/s'] ?? ''} | ${r['MB/s'] ?? ''} |`);
+    console.log(
+      '\n| case | tool | seconds (wall, CLI start included) | engine s | objects/s | MB/s |\n| --- | --- | --- | --- | --- | --- |',
+    );
+    for (const r of rows) {
+      console.log(
+        `| ${r.case} | ${r.tool} | ${r.seconds} | ${r.engine ?? ''} | ${r['objects/s'] ?? ''} | ${r['MB/s'] ?? ''} |`,
+      );
+    }
     const ratio = (a: number | undefined, b: number): string =>
       a === undefined ? 'n/a (peer missing)' : `${(a / b).toFixed(2)}x`;
     console.log(`\nquant vs aws, small objects: ${ratio(aSmall, qSmall)} (goal >= 2x)`);

@@ -48,7 +48,7 @@ export interface SyncEndpoint extends S3Location {
 export interface SyncOptions {
   readonly source: SyncEndpoint;
   readonly dest: SyncEndpoint;
-  /** Objects copied at the same time. @default 16 */
+  /** Objects copied at the same time. @default 32 */
   readonly concurrency?: number;
   /** Plan only: list, compare and report; write and delete nothing. @default false */
   readonly dryRun?: boolean;
@@ -192,11 +192,14 @@ class Pool {
   async submit(task: () => Promise<void>): Promise<void> {
     while (this.active >= this.size) await new Promise<void>((r) => this.waiting.push(r));
     this.active++;
-    void task().finally(() => {
-      this.active--;
-      this.waiting.shift()?.();
-      if (this.active === 0) for (const r of this.idle.splice(0)) r();
-    });
+    // Tasks report their own failures; this only keeps a stray rejection from crashing the process.
+    void task()
+      .catch(() => undefined)
+      .finally(() => {
+        this.active--;
+        this.waiting.shift()?.();
+        if (this.active === 0) for (const r of this.idle.splice(0)) r();
+      });
   }
 
   async drain(): Promise<void> {
@@ -321,7 +324,7 @@ async function preflight(ep: SyncEndpoint, side: 'source' | 'dest'): Promise<voi
 export async function syncS3(opts: SyncOptions): Promise<SyncReport> {
   const started = performance.now();
   const { source, dest } = opts;
-  const concurrency = opts.concurrency ?? 16;
+  const concurrency = opts.concurrency ?? 32;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1024) {
     throw new InputError(`concurrency: expected an integer 1-1024, got ${concurrency}`, 'concurrency');
   }
@@ -605,7 +608,12 @@ export async function syncS3(opts: SyncOptions): Promise<SyncReport> {
       }
       report.planned.copy.objects++;
       report.planned.copy.bytes += obj.size;
-      if (!dryRun) await copyVerified(obj);
+      if (dryRun) return;
+      try {
+        await copyVerified(obj);
+      } catch (err) {
+        fail(obj.rel, obj.size, describe(err), attempts);
+      }
     });
   }
   await pool.drain();

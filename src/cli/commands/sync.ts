@@ -163,7 +163,7 @@ export function registerSync(program: Command): void {
     .option('--dest-profile <name>', 'AWS profile for the destination (or DEST_AWS_* variables)')
     .option('--source-region <region>', 'region of the source bucket (or SOURCE_AWS_REGION)')
     .option('--dest-region <region>', 'region of the destination bucket (or DEST_AWS_REGION)')
-    .option('--concurrency <n>', 'objects copied at the same time', '16')
+    .option('--concurrency <n>', 'objects copied at the same time', '32')
     .option('--dry-run', 'list and compare only; change nothing')
     .option('--delete', 'delete destination objects under the prefix that the source does not have')
     .option('--json', 'print the report as JSON')
