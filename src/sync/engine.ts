@@ -445,6 +445,18 @@ export async function syncS3(opts: SyncOptions): Promise<SyncReport> {
     const get = await getSource(obj);
     const md5 = crypto.createHash('md5');
     const key = destKey(obj.rel);
+    if (obj.size === 0) {
+      // An empty body as a stream reads to the SDK as "unknown length": send an empty buffer.
+      (get.Body as Readable).destroy();
+      if ((get.ContentLength ?? 0) !== 0) throw new SourceChangedError(obj.key);
+      const put = await dest.client.send(
+        new PutObjectCommand({ Bucket: dest.bucket, Key: key, Body: Buffer.alloc(0), ...headersOf(get) }),
+      );
+      const digest = md5.digest('hex');
+      if (stripQuotes(put.ETag) === digest) report.verified.etag++;
+      else await readBack(key, digest);
+      return;
+    }
     const put = await pump(get.Body as Readable, meter(obj.size, md5), (body) =>
       dest.client.send(
         new PutObjectCommand({
