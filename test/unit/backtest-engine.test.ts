@@ -119,6 +119,31 @@ describe('sma-cross timing and costs (hand-computed)', () => {
     expect(res.summary.hitRate).toBe(res.roundTrips[0].return > 0 ? 1 : 0);
   });
 
+  it('hit rate, average win and average loss over closed round trips (hand-computed)', () => {
+    // fast=1, slow=2: long at t2-t3 (exit t4) and t7-t9 (exit t10); bar 11 is never held.
+    const res = runBacktest(bars([10, 10, 11, 12, 11, 10, 9, 10, 11, 13, 12, 11]), {
+      strategy: 'sma-cross',
+      params: { fast: 1, slow: 2 },
+      costBps: 10,
+    });
+    expect(Array.from(res.positions[0])).toEqual([0, 0, 1, 1, 0, 0, 0, 1, 1, 1, 0]);
+    const c = 0.001;
+    const loss = (1 + 1 / 11 - c) * (11 / 12) * (1 - c) - 1; // 11 -> 12 -> 11, both costs
+    const win = (1 + 1 / 10 - c) * (13 / 11) * (12 / 13) * (1 - c) - 1; // 10 -> 11 -> 13 -> 12
+    expect(res.roundTrips.map((r) => [r.entryBar, r.exitBar, r.open])).toEqual([
+      [2, 4, false],
+      [7, 10, false],
+    ]);
+    expect(res.roundTrips[0].return).toBeCloseTo(loss, 14);
+    expect(res.roundTrips[1].return).toBeCloseTo(win, 14);
+    expect(res.summary.hitRate).toBe(0.5);
+    expect(res.summary.avgWin).toBeCloseTo(win, 14);
+    expect(res.summary.avgLoss).toBeCloseTo(loss, 14);
+    expect(loss).toBeLessThan(0);
+    expect(res.summary.trades).toBe(4);
+    expect(res.summary.exposure).toBeCloseTo(5 / 11, 15);
+  });
+
   it('zero cost equals no cost, and costs lower the return by exactly the charged amounts', () => {
     const b = bars(Array.from(gbm(400, 3)));
     const none = runBacktest(b, { strategy: 'sma-cross', params: { fast: 5, slow: 20 } });
