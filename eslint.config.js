@@ -19,7 +19,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs', '**/lib/*'], message: 'runtime code never imports infrastructure code' }] },
+        {
+          patterns: [
+            {
+              group: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs', '**/lib/*'],
+              message: 'runtime code never imports infrastructure code',
+            },
+          ],
+        },
       ],
     },
   },

@@ -25,9 +25,13 @@ console.log(
 let failed = 0;
 for (const name of requested.length > 0 ? requested : available) {
   console.log(`\n## ${name}`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', path.join(dir, `${name}.bench.ts`)], {
-    stdio: 'inherit',
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--expose-gc', path.join(dir, `${name}.bench.ts`)],
+    {
+      stdio: 'inherit',
+    },
+  );
   if (r.status !== 0) failed++;
 }
 process.exit(failed > 0 ? 1 : 0);

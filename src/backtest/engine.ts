@@ -21,6 +21,8 @@ export interface EngineOptions {
   readonly costs?: CostModel;
   /** Position limits applied to the targets before they are held. @default none */
   readonly limiter?: PositionLimiter;
+  /** Periods per year for annualised figures (12 for monthly bars). @default 252 (DESIGN.md) */
+  readonly periodsPerYear?: number;
 }
 
 /** Checks a panel: >= 2 bars, strictly increasing dates, finite positive closes and volumes. */
@@ -72,6 +74,13 @@ export function runPortfolio(
   const n = panel.dates.length;
   const periods = n - 1;
   const costs = resolveCosts(opts.costs, opts.costBps);
+  const perYear = opts.periodsPerYear ?? PERIODS_PER_YEAR;
+  if (!(Number.isInteger(perYear) && perYear >= 1 && perYear <= 1_000_000)) {
+    throw new InputError(
+      `periodsPerYear: must be an integer between 1 and 1000000, got ${perYear}`,
+      'periodsPerYear',
+    );
+  }
   if (costs.impactK > 0 && !panel.volume) {
     throw new InputError('costs.impactK: market impact needs volume for every symbol', 'costs.impactK');
   }
@@ -198,7 +207,7 @@ export function runPortfolio(
   }
   roundTrips.sort((x, y) => x.entryBar - y.entryBar || x.symbol.localeCompare(y.symbol));
 
-  const m = returnMetrics(returns);
+  const m = returnMetrics(returns, 0, returns.length, perYear);
   const closed = roundTrips.filter((r) => !r.open);
   const wins = closed.filter((r) => r.return > 0);
   const losses = closed.filter((r) => r.return < 0);
@@ -209,7 +218,7 @@ export function runPortfolio(
     periods,
     ...m,
     trades,
-    turnover: periods > 0 ? (sumAbsDw * PERIODS_PER_YEAR) / periods : 0,
+    turnover: periods > 0 ? (sumAbsDw * perYear) / periods : 0,
     exposure: periods > 0 ? exposed / periods : 0,
     hitRate: closed.length > 0 ? wins.length / closed.length : 0,
     avgWin: mean(wins),
@@ -237,6 +246,7 @@ export function runPortfolio(
     roundTrips,
     attribution,
     totalCosts,
+    periodsPerYear: perYear,
   };
 }
 

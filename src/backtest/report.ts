@@ -186,7 +186,7 @@ footer{margin-top:32px;color:#777;font-size:12px}
 <h2>Monthly returns</h2>${heatMap(result)}
 <h2>Attribution</h2><table><thead><tr><th>Symbol</th><th>Contribution</th><th>Costs</th><th>Trades</th><th>Exposure</th></tr></thead><tbody>${attribution}</tbody></table>
 <h2>Trades (${result.roundTrips.length})</h2>${tradeTable(result, opts.maxTrades ?? 500)}
-<footer>Positions decided at each close are held to the next close; costs are charged in the period that starts at the change. Metrics: 252 periods per year, risk-free rate 0.</footer>
+<footer>Positions decided at each close are held to the next close; costs are charged in the period that starts at the change. Metrics: ${result.periodsPerYear} periods per year, risk-free rate 0.</footer>
 </body></html>
 `;
 }

@@ -123,4 +123,6 @@ export interface BacktestResult {
   readonly attribution: readonly Attribution[];
   /** Total costs as a sum of per-period fractions of equity. */
   readonly totalCosts: number;
+  /** Periods per year the annualised figures used. */
+  readonly periodsPerYear: number;
 }

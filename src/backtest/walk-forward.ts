@@ -11,7 +11,7 @@
  */
 import { InputError } from '../errors';
 import { runPortfolio } from './engine';
-import { returnMetrics, PERIODS_PER_YEAR } from './metrics';
+import { returnMetrics } from './metrics';
 import { getStrategy, parseStrategyParams, type StrategyParams } from './strategies';
 import { asPanel, type BacktestResult, type Bars, type Panel, type Summary } from './types';
 import { runBacktest, type BacktestSpec } from './run';
@@ -22,7 +22,7 @@ export function summarizeSlice(result: BacktestResult, from: number, to: number)
   if (!(from >= 0 && to <= result.returns.length && periods >= 1)) {
     throw new InputError(`slice: periods [${from}, ${to}) outside 0..${result.returns.length}`, 'slice');
   }
-  const m = returnMetrics(result.returns, from, to);
+  const m = returnMetrics(result.returns, from, to, result.periodsPerYear);
   let trades = 0;
   let exposed = 0;
   let absDw = 0;
@@ -51,7 +51,7 @@ export function summarizeSlice(result: BacktestResult, from: number, to: number)
     periods,
     ...m,
     trades,
-    turnover: (absDw * PERIODS_PER_YEAR) / periods,
+    turnover: (absDw * result.periodsPerYear) / periods,
     exposure: exposed / periods,
     hitRate: closed.length > 0 ? wins.length / closed.length : 0,
     avgWin: avg(wins),

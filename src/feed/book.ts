@@ -107,6 +107,8 @@ export class BookBuilder {
     unpublishableQuotes: 0,
     ignoredMessages: 0,
   };
+  /** Books created while this is true start stale (a handler joining mid-session waits for snapshots). */
+  newBooksStale = false;
   private readonly books = new Map<number, InstrumentBook>();
   private readonly definitions = new Map<number, { symbol: string; depth: number; impliedDepth: number }>();
   private readonly dirty = new Set<InstrumentBook>();
@@ -222,7 +224,7 @@ export class BookBuilder {
         impliedBids: [],
         impliedAsks: [],
         rptSeq: 0,
-        stale: false,
+        stale: this.newBooksStale,
         eventSeq: 0,
         lastQuote: null,
       };

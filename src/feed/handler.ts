@@ -16,7 +16,7 @@ import { decodePacketMessages, newDecodeStats, type DecodeStats } from './decode
 export type HandlerStatus =
   | ArbiterEvent
   | BookStatusEvent
-  | { readonly type: 'recoveryStarted'; readonly reason: 'packetGap' | 'instrumentGap' }
+  | { readonly type: 'recoveryStarted'; readonly reason: 'startup' | 'packetGap' | 'instrumentGap' }
   | { readonly type: 'recoveryComplete'; readonly replayed: number; readonly snapshots: number }
   | { readonly type: 'recoveryQueueOverflow'; readonly dropped: number };
 
@@ -25,6 +25,11 @@ export interface FeedHandlerOptions {
   readonly book?: BookBuilderOptions;
   /** Incremental messages kept while recovering; beyond it the oldest are dropped and recovery waits for the next loop. @default 1_000_000 */
   readonly maxQueuedMessages?: number;
+  /**
+   * Start in recovery: books stay stale until the snapshot loop has delivered every instrument
+   * (for a handler joining a running session). @default false
+   */
+  readonly recoverAtStart?: boolean;
   /** Called with every arbitrated packet (unique, in sequence order) before decoding: the relay hook. */
   readonly onArbitrated?: (buf: Buffer) => void;
 }
@@ -53,7 +58,8 @@ export class FeedHandler {
   };
   private recovering = false;
   private queue: DecodedMessage[] = [];
-  private loopSeen = new Set<number>();
+  /** Instruments recovered in this recovery, with the LastMsgSeqNumProcessed of their snapshot. */
+  private loopSeen = new Map<number, number>();
   private readonly latestSnapshots = new Map<number, { lastSeq: number; message: DecodedMessage }>();
   private loopTotal = 0;
   private readonly maxQueued: number;
@@ -66,6 +72,10 @@ export class FeedHandler {
   ) {
     this.maxQueued = opts.maxQueuedMessages ?? 1_000_000;
     this.books = new BookBuilder(onEvent, (s) => this.bookStatus(s), opts.book);
+    if (opts.recoverAtStart) {
+      this.books.newBooksStale = true;
+      this.startRecovery('startup', Infinity);
+    }
     const onArbitrated = opts.onArbitrated;
     this.arbiter = new Arbiter(
       (p) => {
@@ -111,7 +121,7 @@ export class FeedHandler {
     if (securityId === null) return;
     this.recovery.snapshotsApplied++;
     this.recovery.replayedEntries += this.books.replay(securityId, this.queue);
-    this.loopSeen.add(securityId);
+    this.loopSeen.set(securityId, m.body.LastMsgSeqNumProcessed as number);
     const total = m.body.TotNumReports;
     if (typeof total === 'number' && total > 0) this.loopTotal = total;
   }
@@ -147,9 +157,18 @@ export class FeedHandler {
 
   private arbiterEvent(e: ArbiterEvent): void {
     this.onStatus(e);
-    if (e.type === 'gap') {
+    if (e.type !== 'gap') return;
+    if (!this.recovering) {
       this.books.markStale();
       this.startRecovery('packetGap', e.to);
+      return;
+    }
+    // Already recovering: instruments whose snapshot covers the new gap stay recovered.
+    for (const id of this.books.instruments()) {
+      if ((this.loopSeen.get(id) ?? -1) < e.to) {
+        this.books.markStale(id);
+        this.loopSeen.delete(id);
+      }
     }
   }
 
@@ -157,16 +176,14 @@ export class FeedHandler {
     this.onStatus(s);
     // Raised in the middle of applying an entry: cached snapshots are not applied here (the entry
     // being applied would land on top of them); the next loop recovers the instrument.
-    if (s.type === 'instrumentGap') this.startRecovery('instrumentGap', Infinity);
+    if (s.type !== 'instrumentGap') return;
+    this.loopSeen.delete(s.securityId);
+    this.startRecovery('instrumentGap', Infinity);
   }
 
   /** `coveredFrom`: a cached snapshot helps only if it includes this packet (LastMsgSeqNumProcessed >= it). */
-  private startRecovery(reason: 'packetGap' | 'instrumentGap', coveredFrom: number): void {
-    if (this.recovering) {
-      // A new gap during recovery: snapshots seen so far predate it.
-      this.loopSeen.clear();
-      return;
-    }
+  private startRecovery(reason: 'startup' | 'packetGap' | 'instrumentGap', coveredFrom: number): void {
+    if (this.recovering) return;
     this.recovering = true;
     this.recovery.started++;
     this.queue = [];
@@ -188,6 +205,7 @@ export class FeedHandler {
   private finishRecovery(): void {
     const snapshots = this.loopSeen.size;
     this.recovering = false;
+    this.books.newBooksStale = false;
     this.queue = [];
     this.loopSeen.clear();
     this.recovery.completed++;

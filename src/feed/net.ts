@@ -13,11 +13,11 @@ export interface Endpoint {
   readonly port: number;
 }
 
-/** Parses `host:port` (multicast group or unicast address). */
-export function parseEndpoint(text: string, field: string): Endpoint {
+/** Parses `host:port` (multicast group or unicast address); port 0 (any free port) only for listeners. */
+export function parseEndpoint(text: string, field: string, allowPortZero = false): Endpoint {
   const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(text.trim());
   const port = m ? Number(m[2]) : NaN;
-  if (!m || port < 1 || port > 65535 || m[1].split('.').some((o) => Number(o) > 255)) {
+  if (!m || port < (allowPortZero ? 0 : 1) || port > 65535 || m[1].split('.').some((o) => Number(o) > 255)) {
     throw new InputError(`${field}: "${text}" is not an IPv4 host:port`, field);
   }
   return { host: m[1], port };

@@ -146,6 +146,8 @@ export interface FeedRunnerOptions {
   readonly gapTimeoutMs?: number;
   readonly onEvent?: (e: MarketEvent) => void;
   readonly onStatus?: (s: HandlerStatus) => void;
+  /** Wait for the snapshot loop before publishing quotes (joining a running session). @default true */
+  readonly recoverAtStart?: boolean;
 }
 
 /** The running handler: multicast receivers, FeedHandler, relay and a gap-timeout poller. */
@@ -162,6 +164,7 @@ export class FeedRunner {
     const handler = new FeedHandler(codec, opts.onEvent ?? (() => {}), opts.onStatus ?? (() => {}), {
       arbiter: { gapPacketThreshold: opts.gapPacketThreshold ?? 64, gapTimeoutMs: opts.gapTimeoutMs ?? 20 },
       onArbitrated: relay ? (buf) => relay.send(buf) : undefined,
+      recoverAtStart: opts.recoverAtStart ?? true,
     });
     const iface = opts.iface ?? '127.0.0.1';
     const receivers = [

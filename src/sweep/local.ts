@@ -84,10 +84,12 @@ export async function executeSweep(plan: SweepPlan, opts: ExecuteOptions): Promi
     };
   }
 
-  // Writes run one after another off the workers' critical path (each is one DuckDB COPY + one PUT).
-  let writes = Promise.resolve();
+  // Writes run off the workers' critical path, two at a time (each is one DuckDB COPY + one PUT).
+  const lanes = [Promise.resolve(), Promise.resolve()];
+  let lane = 0;
   const write = (batchId: string, rows: Extract<WorkerReply, { ok: true }>['rows']): void => {
-    writes = writes.then(async () => {
+    const i = lane++ % lanes.length;
+    lanes[i] = lanes[i].then(async () => {
       try {
         const key = await writeBatchResults(
           opts.target,
@@ -152,7 +154,7 @@ export async function executeSweep(plan: SweepPlan, opts: ExecuteOptions): Promi
     };
     for (let i = 0; i < Math.min(workerCount, queue.length); i++) start();
   });
-  await writes;
+  await Promise.all(lanes);
   return {
     sweepId: plan.sweepId,
     strategy: plan.strategy,

@@ -96,7 +96,7 @@ export async function runBatchTask(env: Env): Promise<BatchTaskResult> {
   try {
     const bars = await loadBars(e.data.BARS, { runtime });
     const spec = { strategy: e.data.STRATEGY, barsSource: e.data.BARS, costBps: e.data.COST_BPS };
-    const rows = evaluateBatch(bars, spec, items.data);
+    const rows = await evaluateBatch(bars, spec, items.data);
     const batchId = batchIdFor(items.data.map((i) => i.id));
     const key = await writeBatchResults(
       { clients, buckets: lakeBuckets(runtime, env), tmpDir: env.TMPDIR },

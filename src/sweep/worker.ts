@@ -17,13 +17,13 @@ export interface WorkerRequest {
   readonly items: readonly ParamSet[];
 }
 export type WorkerReply =
-  | { readonly batchId: string; readonly ok: true; readonly rows: ReturnType<typeof evaluateBatch> }
+  | { readonly batchId: string; readonly ok: true; readonly rows: Awaited<ReturnType<typeof evaluateBatch>> }
   | { readonly batchId: string; readonly ok: false; readonly error: string; readonly field?: string };
 
 const init = workerData as WorkerInit;
-parentPort!.on('message', (req: WorkerRequest) => {
+parentPort!.on('message', async (req: WorkerRequest) => {
   try {
-    const rows = evaluateBatch(init.bars, init.spec, req.items);
+    const rows = await evaluateBatch(init.bars, init.spec, req.items);
     parentPort!.postMessage({ batchId: req.batchId, ok: true, rows } satisfies WorkerReply);
   } catch (err) {
     parentPort!.postMessage({

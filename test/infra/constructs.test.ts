@@ -3,7 +3,13 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   EncryptedLogGroup,
@@ -237,6 +243,7 @@ describe('QuantKey and EncryptedLogGroup', () => {
 describe('QuantFunction', () => {
   let t: Template;
   let stack: Stack;
+  let fn: QuantFunction;
   beforeAll(() => {
     stack = newStack();
     const key = new QuantKey(stack, 'Key', { description: 'logs', allowCloudWatchLogs: true });
@@ -246,7 +253,7 @@ describe('QuantFunction', () => {
       subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
     });
     Validations.of(vpc).acknowledge({ id: 'AwsSolutions-VPC7', reason: 'test VPC, never deployed' });
-    new QuantFunction(stack, 'Hello', {
+    fn = new QuantFunction(stack, 'Hello', {
       entry: path.join(repoRoot, 'test/infra/fixtures/hello/index.ts'),
       logKey: key,
       logRetentionDays: 14,
@@ -278,6 +285,22 @@ describe('QuantFunction', () => {
       LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('^HelloLogs') } },
     });
     t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 14, KmsKeyId: Match.anyValue() });
+  });
+
+  it('bundles (locally, no Docker) into an ESM module with a source map that runs, CommonJS dependencies included', async () => {
+    const asset = fn.node.findChild('Code') as s3assets.Asset;
+    const dir = path.join((stack.node.root as App).outdir, asset.assetPath);
+    expect(readdirSync(dir).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+    const bundle = readFileSync(path.join(dir, 'index.mjs'), 'utf8');
+    expect(bundle.length).toBeLessThan(10_000); // minified; nothing but the handler and its dependency
+    // Run it in a plain Node process, as Lambda's runtime would load it (not through vitest's loader).
+    const script = `const m = await import(${JSON.stringify(pathToFileURL(path.join(dir, 'index.mjs')).href)});
+      console.log(JSON.stringify(await m.handler({ name: 'quant' })));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+    expect(JSON.parse(stdout)).toEqual({
+      greeting: 'hello quant',
+      digest: createHash('sha256').update('quant').digest('hex').slice(0, 8),
+    });
   });
 
   it('has a role without managed policies that may write only to its own log group', () => {

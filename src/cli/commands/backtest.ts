@@ -43,6 +43,7 @@ interface BacktestOpts {
   grid: string[];
   where?: string;
   objective: string;
+  periodsPerYear: string;
 }
 
 const OBJECTIVES: readonly Objective[] = ['sharpe', 'sortino', 'cagr', 'calmar', 'totalReturn'];
@@ -141,6 +142,11 @@ function runOptions(): Command {
       `walk-forward: metric maximised in each train window (${OBJECTIVES.join(', ')})`,
       'sharpe',
     )
+    .option(
+      '--periods-per-year <n>',
+      'annualisation: 252 for daily bars (default), 52 weekly, 12 monthly',
+      '252',
+    )
     .option('--report <file>', 'write a self-contained HTML report')
     .option('--json', 'print one JSON object');
 }
@@ -171,6 +177,13 @@ export function backtestCommand(program: Command): Command {
       const params = parseParamPairs(opts.param);
       const costBps = opts.costBps === undefined ? 0 : parseNumberOption('cost-bps', opts.costBps, 0, 10_000);
       const oos = opts.oos === undefined ? undefined : parseNumberOption('oos', opts.oos, 0.01, 0.99);
+      const periodsPerYear = parseNumberOption('periods-per-year', opts.periodsPerYear, 1, 1_000_000);
+      if (!Number.isInteger(periodsPerYear)) {
+        throw new InputError(
+          `--periods-per-year: must be a whole number, got "${opts.periodsPerYear}"`,
+          'periods-per-year',
+        );
+      }
       let ctx: PlatformContext | undefined;
       try {
         const input = await loadInput(opts.bars, strategy.kind === 'multi', opts.align, async () => {
@@ -178,12 +191,12 @@ export function backtestCommand(program: Command): Command {
           return ctx;
         });
         if (opts.walkForward !== undefined) {
-          await runWalkForward(input, strategy.name, params, costBps, opts);
+          await runWalkForward(input, strategy.name, params, costBps, periodsPerYear, opts);
           return;
         }
         if (opts.grid.length > 0)
           throw new InputError('--grid: only with --walk-forward (sweeps: quant backtest sweep)', 'grid');
-        const spec = { strategy: strategy.name, params, costBps };
+        const spec = { strategy: strategy.name, params, costBps, periodsPerYear };
         const result = runBacktest(input, spec);
         const split = oos === undefined ? undefined : splitOutOfSample(result, oos);
         if (opts.report) writeAtomic(opts.report, renderReport(result));
@@ -230,6 +243,7 @@ async function runWalkForward(
   strategy: string,
   rawParams: Readonly<Record<string, string>>,
   costBps: number,
+  periodsPerYear: number,
   opts: BacktestOpts,
 ): Promise<void> {
   const m = /^(\d+):(\d+)$/.exec(opts.walkForward!.trim());
@@ -260,6 +274,7 @@ async function runWalkForward(
     trainPeriods,
     testPeriods,
     costBps,
+    periodsPerYear,
     objective: opts.objective as Objective,
   });
   if (opts.report)

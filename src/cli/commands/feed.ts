@@ -5,7 +5,10 @@ import { SbeCodec } from '../../sbe/codec';
 import { loadSchema } from '../../sbe/schema';
 import { decodeCapture, newDecodeStats, totalErrors } from '../../feed/decode';
 import { messageJsonLine } from '../../feed/jsonl';
-import { formatTable } from '../output';
+import { formatTable, printJson } from '../output';
+import { parseEndpoint, type Endpoint } from '../../feed/net';
+import { FeedRunner, runSimulator } from '../../feed/simulator';
+import { replayCapture } from '../../feed/replay';
 
 interface DecodeOptions {
   schema: string;
@@ -27,9 +30,68 @@ async function writeOut(chunk: string): Promise<void> {
     await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
 }
 
+function probability(v: string | undefined, flag: string): number {
+  if (v === undefined) return 0;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 1)
+    throw new InputError(`${flag}: "${v}" is not a probability between 0 and 1`, flag);
+  return n;
+}
+
+function positiveInt(v: string, flag: string, max = 1e9): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new InputError(`${flag}: "${v}" is not an integer between 1 and ${max}`, flag);
+  return n;
+}
+
+function endpoints(list: string[] | undefined, flag: string): Endpoint[] {
+  return (list ?? []).map((x) => parseEndpoint(x, flag));
+}
+
+interface SimulateOptions {
+  schema: string;
+  feedA: string;
+  feedB: string;
+  snapshot?: string;
+  packets: string;
+  rate: string;
+  lossA?: string;
+  lossB?: string;
+  dupA?: string;
+  dupB?: string;
+  reorderA?: string;
+  reorderB?: string;
+  lossBoth?: string;
+  seed: string;
+  iface: string;
+  json?: boolean;
+}
+
+interface RunOptions {
+  schema: string;
+  feedA: string;
+  feedB: string;
+  snapshot?: string;
+  relayUdp?: string[];
+  relayTcp?: string;
+  duration?: string;
+  iface: string;
+  json?: boolean;
+}
+
+interface ReplayCliOptions {
+  pcap: string;
+  feedA: string;
+  feedB?: string;
+  repeat: string;
+  rate: string;
+  iface: string;
+}
+
 /** `quant feed ...`: the CME MDP 3.0 feed handler tools. */
 export function registerFeed(program: Command): void {
-  const feed = program.command('feed').description('CME MDP 3.0 feed handler: decode captures');
+  const feed = program.command('feed').description('CME MDP 3.0 feed handler: decode, simulate, run, replay');
   feed
     .command('decode')
     .description('decode the SBE messages of a pcap capture (UDP MDP packets or TCP recovery 0xCAFE frames)')
@@ -70,5 +132,136 @@ export function registerFeed(program: Command): void {
         if (rows.length > 0) console.log(formatTable(rows));
         console.log(summary);
       }
+    });
+
+  feed
+    .command('simulate')
+    .description('publish a synthetic channel as feeds A and B (plus a snapshot loop) on loopback multicast')
+    .requiredOption('--schema <xml>', 'the exchange SBE schema (version 9 or later)')
+    .option('--feed-a <group:port>', 'incremental feed A', '239.255.0.1:14310')
+    .option('--feed-b <group:port>', 'incremental feed B', '239.255.0.2:14311')
+    .option('--snapshot <group:port>', 'market recovery (snapshot loop) feed', '239.255.0.3:14312')
+    .option('--packets <n>', 'incremental packets to publish', '10000')
+    .option('--rate <n>', 'packets per second', '10000')
+    .option('--loss-a <p>', 'probability a packet is lost on feed A')
+    .option('--loss-b <p>', 'probability a packet is lost on feed B')
+    .option('--dup-a <p>', 'probability a packet is duplicated on feed A')
+    .option('--dup-b <p>', 'probability a packet is duplicated on feed B')
+    .option('--reorder-a <p>', 'probability a packet is swapped with the next on feed A')
+    .option('--reorder-b <p>', 'probability a packet is swapped with the next on feed B')
+    .option('--loss-both <p>', 'probability a packet is lost on both feeds (a real gap)')
+    .option('--seed <n>', 'random seed', '11')
+    .option('--iface <ip>', 'multicast interface', '127.0.0.1')
+    .option('--json', 'machine-readable output')
+    .action(async (o: SimulateOptions) => {
+      const opts = {
+        feedA: parseEndpoint(o.feedA, '--feed-a'),
+        feedB: parseEndpoint(o.feedB, '--feed-b'),
+        snapshot: o.snapshot ? parseEndpoint(o.snapshot, '--snapshot') : undefined,
+        packets: positiveInt(o.packets, '--packets'),
+        rate: positiveInt(o.rate, '--rate', 10_000_000),
+        a: {
+          loss: probability(o.lossA, '--loss-a'),
+          dup: probability(o.dupA, '--dup-a'),
+          reorder: probability(o.reorderA, '--reorder-a'),
+        },
+        b: {
+          loss: probability(o.lossB, '--loss-b'),
+          dup: probability(o.dupB, '--dup-b'),
+          reorder: probability(o.reorderB, '--reorder-b'),
+        },
+        lossBoth: probability(o.lossBoth, '--loss-both'),
+        seed: positiveInt(o.seed, '--seed'),
+        iface: o.iface,
+      };
+      const codec = new SbeCodec(loadSchema(o.schema));
+      const r = await runSimulator(codec, opts);
+      const summary = { packets: r.channel.lastSeq, sentA: r.sentA, sentB: r.sentB, lostOnBoth: r.lostBoth };
+      if (o.json) printJson(summary);
+      else
+        console.log(
+          `published ${summary.packets} packets: ${r.sentA} on A, ${r.sentB} on B, ${r.lostBoth} lost on both`,
+        );
+    });
+
+  feed
+    .command('run')
+    .description(
+      'join feeds A and B (and the snapshot loop), arbitrate, decode, build books, relay to subscribers',
+    )
+    .requiredOption('--schema <xml>', 'the exchange SBE schema')
+    .option('--feed-a <group:port>', 'incremental feed A', '239.255.0.1:14310')
+    .option('--feed-b <group:port>', 'incremental feed B', '239.255.0.2:14311')
+    .option('--snapshot <group:port>', 'market recovery (snapshot loop) feed', '239.255.0.3:14312')
+    .option('--relay-udp <host:port...>', 'unicast UDP subscribers (raw packets, byte-exact)')
+    .option('--relay-tcp <host:port>', 'listen for TCP subscribers (4-byte big-endian length + packet)')
+    .option('--duration <seconds>', 'stop after this long (default: until Ctrl-C)')
+    .option('--iface <ip>', 'multicast interface', '127.0.0.1')
+    .option('--json', 'machine-readable summary')
+    .action(async (o: RunOptions) => {
+      const codec = new SbeCodec(loadSchema(o.schema));
+      const relayUdp = endpoints(o.relayUdp, '--relay-udp');
+      const relayTcp = o.relayTcp ? parseEndpoint(o.relayTcp, '--relay-tcp', true) : undefined;
+      const duration =
+        o.duration === undefined ? undefined : positiveInt(o.duration, '--duration', 86_400 * 7);
+      let trades = 0;
+      let quotes = 0;
+      const runner = await FeedRunner.start(codec, {
+        feedA: parseEndpoint(o.feedA, '--feed-a'),
+        feedB: parseEndpoint(o.feedB, '--feed-b'),
+        snapshot: o.snapshot ? parseEndpoint(o.snapshot, '--snapshot') : undefined,
+        iface: o.iface,
+        relay: relayUdp.length > 0 || relayTcp ? { udp: relayUdp, tcpListen: relayTcp } : undefined,
+        onEvent: (e) => (e.type === 'trade' ? trades++ : quotes++),
+      });
+      process.stderr.write(
+        `feed handler running${runner.relay?.tcpPort ? `, TCP relay on port ${runner.relay.tcpPort}` : ''}\n`,
+      );
+      await new Promise<void>((resolve) => {
+        const stop = (): void => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        if (duration !== undefined) setTimeout(stop, duration * 1000).unref();
+      });
+      await runner.stop();
+      const h = runner.handler;
+      const a = h.arbiter.stats;
+      const summary = {
+        packetsA: a.feeds.A.packets,
+        packetsB: a.feeds.B.packets,
+        delivered: a.delivered,
+        duplicates: a.feeds.A.duplicates + a.feeds.B.duplicates,
+        gaps: a.gaps,
+        recoveries: h.recovery.completed,
+        trades,
+        quotes,
+        decodeErrors: h.decodeStats.errors,
+        relay: runner.relay?.stats,
+      };
+      if (o.json) printJson(summary);
+      else
+        console.log(
+          `received A ${summary.packetsA}, B ${summary.packetsB}; delivered ${summary.delivered}, duplicates ${summary.duplicates}, gaps ${summary.gaps}, recoveries ${summary.recoveries}, events ${trades + quotes}`,
+        );
+    });
+
+  feed
+    .command('replay')
+    .description('replay the MDP packets of a capture to feeds A and B with rewritten sequence numbers')
+    .requiredOption('--pcap <file>', 'a classic pcap capture of UDP MDP packets')
+    .option('--feed-a <group:port>', 'feed A', '239.255.0.1:14310')
+    .option('--feed-b <group:port>', 'feed B (omit to send on A only)')
+    .option('--repeat <n>', 'times to send the capture', '1')
+    .option('--rate <n>', 'packets per second', '10000')
+    .option('--iface <ip>', 'multicast interface', '127.0.0.1')
+    .action(async (o: ReplayCliOptions) => {
+      const r = await replayCapture(readCapture(o.pcap), {
+        feedA: parseEndpoint(o.feedA, '--feed-a'),
+        feedB: o.feedB ? parseEndpoint(o.feedB, '--feed-b') : undefined,
+        repeat: positiveInt(o.repeat, '--repeat'),
+        rate: positiveInt(o.rate, '--rate', 10_000_000),
+        iface: o.iface,
+      });
+      console.log(`replayed ${r.packets} packets, sequence 1..${r.lastSeq}`);
     });
 }
