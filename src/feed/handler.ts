@@ -62,6 +62,8 @@ export class FeedHandler {
   private loopSeen = new Map<number, number>();
   private readonly latestSnapshots = new Map<number, { lastSeq: number; message: DecodedMessage }>();
   private loopTotal = 0;
+  /** An instrument's RptSeq jumped in the packet being applied. */
+  private instrumentGapPending = false;
   private readonly maxQueued: number;
 
   constructor(
@@ -96,18 +98,20 @@ export class FeedHandler {
     this.arbiter.onPacket(feed, buf);
   }
 
-  /** A UDP payload from the market recovery (snapshot) feed; ignored unless recovering. */
+  /**
+   * A UDP payload from the market recovery (snapshot) feed. The newest snapshot of each instrument is
+   * always kept: the recovery feed can run ahead of the incremental feeds (a receiver working through
+   * a backlog), so a gap declared later may already be covered by a snapshot seen earlier, and the
+   * loop may not come round again soon (or at all, at the end of a session).
+   */
   onSnapshot(buf: Buffer): void {
     for (const m of decodePacketMessages(this.codec, buf, this.snapshotDecodeStats)) {
       const securityId = m.body.SecurityID;
       const lastSeq = m.body.LastMsgSeqNumProcessed;
       if (typeof securityId !== 'number' || typeof lastSeq !== 'number') continue;
+      const cached = this.latestSnapshots.get(securityId);
+      if (!cached || lastSeq >= cached.lastSeq) this.latestSnapshots.set(securityId, { lastSeq, message: m });
       if (!this.recovering) {
-        // Keep the newest snapshot per instrument: if a gap is declared later (the incremental feed
-        // can lag the recovery feed), a snapshot at or past the gap recovers at once.
-        const cached = this.latestSnapshots.get(securityId);
-        if (!cached || lastSeq >= cached.lastSeq)
-          this.latestSnapshots.set(securityId, { lastSeq, message: m });
         this.recovery.snapshotsIgnored++;
         continue;
       }
@@ -134,8 +138,9 @@ export class FeedHandler {
   private incremental(buf: Buffer): void {
     for (const m of decodePacketMessages(this.codec, buf, this.decodeStats)) {
       if (m.name.startsWith('ChannelReset')) {
-        // A reset invalidates everything queued for recovery too.
+        // A reset invalidates everything queued for recovery too, and every snapshot seen before it.
         this.books.onMessage(m);
+        this.latestSnapshots.clear();
         if (this.recovering) this.finishRecovery();
         continue;
       }
@@ -153,11 +158,21 @@ export class FeedHandler {
         }
       }
     }
+    if (this.instrumentGapPending) {
+      // Now that the packet is applied, a cached snapshot that includes it can recover the instrument.
+      this.instrumentGapPending = false;
+      this.applyCachedSnapshots(buf.readUInt32LE(0));
+      this.maybeComplete();
+    }
   }
 
   private arbiterEvent(e: ArbiterEvent): void {
     this.onStatus(e);
-    if (e.type !== 'gap') return;
+    if (e.type === 'restart') {
+      // Sequence numbers start over: LastMsgSeqNumProcessed of older snapshots means nothing now.
+      this.latestSnapshots.clear();
+      return;
+    }
     if (!this.recovering) {
       this.books.markStale();
       this.startRecovery('packetGap', e.to);
@@ -170,15 +185,27 @@ export class FeedHandler {
         this.loopSeen.delete(id);
       }
     }
+    this.applyCachedSnapshots(e.to);
+    this.maybeComplete();
   }
 
   private bookStatus(s: BookStatusEvent): void {
     this.onStatus(s);
     // Raised in the middle of applying an entry: cached snapshots are not applied here (the entry
-    // being applied would land on top of them); the next loop recovers the instrument.
+    // being applied would land on top of them) but once the packet is done (see incremental()).
     if (s.type !== 'instrumentGap') return;
     this.loopSeen.delete(s.securityId);
+    this.instrumentGapPending = true;
     this.startRecovery('instrumentGap', Infinity);
+  }
+
+  /** While recovering: applies each cached snapshot that includes packet `coveredFrom` to its stale book. */
+  private applyCachedSnapshots(coveredFrom: number): void {
+    if (!this.recovering) return;
+    for (const { lastSeq, message } of this.latestSnapshots.values()) {
+      const id = message.body.SecurityID as number;
+      if (lastSeq >= coveredFrom && !this.loopSeen.has(id)) this.applySnapshot(message);
+    }
   }
 
   /** `coveredFrom`: a cached snapshot helps only if it includes this packet (LastMsgSeqNumProcessed >= it). */
@@ -190,9 +217,7 @@ export class FeedHandler {
     this.loopSeen.clear();
     this.loopTotal = 0;
     this.onStatus({ type: 'recoveryStarted', reason });
-    for (const { lastSeq, message } of this.latestSnapshots.values())
-      if (lastSeq >= coveredFrom) this.applySnapshot(message);
-    this.latestSnapshots.clear();
+    this.applyCachedSnapshots(coveredFrom);
     this.maybeComplete();
   }
 

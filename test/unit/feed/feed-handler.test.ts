@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { QuoteEvent, TradeEvent } from '../../../src/market-data/events';
 import { FeedHandler, type HandlerStatus } from '../../../src/feed/handler';
 import { SyntheticChannel } from '../../../src/feed/synthetic';
+import { buildPacket } from '../../../src/feed/packet';
 import { SbeCodec } from '../../../src/sbe/codec';
 import { loadSchema } from '../../../src/sbe/schema';
 import { SCHEMA_V13 } from './helpers';
@@ -94,5 +95,70 @@ describe('feed handler: arbitration, books and snapshot recovery', () => {
     h.onSnapshot(loop[2]);
     expect(h.isRecovering).toBe(false);
     expectBooksMatchTruth();
+  });
+
+  it('keeps the newest snapshots: a loop that ran ahead of the incrementals also covers a later gap', () => {
+    // Root cause of a flaky loopback test: the receiver worked through a backlog of incrementals
+    // while the (short) recovery feed was already read to its end; a gap declared afterwards waited
+    // for a loop that never came.
+    const { ch, h, both, status, expectBooksMatchTruth } = setup(4);
+    for (let i = 0; i < 50; i++) both(ch.next());
+    for (let i = 0; i < 3; i++) ch.next(); // lost on both feeds
+    const backlog = Array.from({ length: 120 }, () => ch.next());
+    const loop = ch.snapshotLoop(); // LastMsgSeqNumProcessed = the end of the backlog
+    for (const p of backlog.slice(0, 20)) both(p);
+    expect(h.isRecovering).toBe(true);
+    for (const p of loop) h.onSnapshot(p); // the loop arrives ahead of the backlog...
+    expect(h.isRecovering).toBe(false);
+    // ...and the backlog has another hole (lost on both feeds) after it.
+    for (const p of backlog.slice(20, 60)) both(p);
+    for (const p of backlog.slice(63)) both(p);
+    expect(status.filter((s) => s.type === 'gap')).toHaveLength(2);
+    expect(h.recovery).toMatchObject({ started: 2, completed: 2 });
+    expect(h.isRecovering).toBe(false);
+    expectBooksMatchTruth();
+  });
+
+  it('a cached snapshot older than the gap does not end recovery; a newer one does at once', () => {
+    const { ch, h, both, expectBooksMatchTruth } = setup(5);
+    for (let i = 0; i < 30; i++) both(ch.next());
+    for (const p of ch.snapshotLoop()) h.onSnapshot(p); // older than the gap below: useless for it
+    ch.next(); // lost on both feeds
+    const rest = Array.from({ length: 40 }, () => ch.next());
+    const loop = ch.snapshotLoop();
+    for (const p of loop) h.onSnapshot(p); // cached while live (not recovering)
+    expect(h.recovery.snapshotsIgnored).toBe(6);
+    for (const p of rest) both(p);
+    // The gap was declared after 8 waiting packets; the newer cached loop recovered it at once.
+    expect(h.recovery).toMatchObject({ started: 1, completed: 1 });
+    expect(h.isRecovering).toBe(false);
+    expectBooksMatchTruth();
+  });
+
+  it('an RptSeq gap (packet sequence intact) is recovered from a cached snapshot that includes the packet', () => {
+    const { ch, h, both, status, expectBooksMatchTruth } = setup(7);
+    for (let i = 0; i < 30; i++) both(ch.next());
+    const ahead = Array.from({ length: 30 }, () => ch.next());
+    for (const p of ch.snapshotLoop()) h.onSnapshot(p);
+    // Packet 5 of `ahead` arrives emptied (same sequence number, no messages): its entries' RptSeq are skipped.
+    ahead[5] = buildPacket(ahead[5].readUInt32LE(0), ahead[5].readBigUInt64LE(4), []);
+    for (const p of ahead) both(p);
+    expect(status.some((s) => s.type === 'instrumentGap')).toBe(true);
+    expect(status.some((s) => s.type === 'gap')).toBe(false);
+    expect(h.recovery).toMatchObject({ started: 1, completed: 1 });
+    expectBooksMatchTruth();
+  });
+
+  it('forgets cached snapshots on a sequence restart', () => {
+    const { ch, h, status } = setup(6);
+    for (let i = 0; i < 30; i++) h.onIncremental('A', ch.next());
+    for (const p of ch.snapshotLoop()) h.onSnapshot(p);
+    const restarted = new SyntheticChannel(codec, { seed: 6, startTime: 1_800_000_000_000_000_000n });
+    h.onIncremental('A', restarted.definitions());
+    expect(status.some((s) => s.type === 'restart')).toBe(true);
+    restarted.next(); // packet 2 lost: the old snapshots (LastMsgSeqNumProcessed 31) must not count
+    for (let i = 0; i < 10; i++) h.onIncremental('A', restarted.next());
+    expect(h.isRecovering).toBe(true);
+    expect(h.recovery.snapshotsApplied).toBe(0);
   });
 });
