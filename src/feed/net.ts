@@ -111,27 +111,42 @@ export class Relay {
   };
   private readonly clients = new Set<net.Socket>();
   private readonly maxBacklog: number;
+  private readonly onUdpSent = (err: Error | null): void => {
+    if (err) this.stats.udpErrors++;
+  };
 
   private constructor(
-    private readonly udpSocket: dgram.Socket | null,
-    private readonly udpTargets: readonly Endpoint[],
+    private readonly udpSockets: readonly dgram.Socket[],
     private readonly server: net.Server | null,
     opts: RelayOptions,
   ) {
     this.maxBacklog = opts.maxTcpBacklogBytes ?? 4 << 20;
     server?.on('connection', (s) => this.accept(s));
+    // A connected socket reports an absent subscriber (ICMP port unreachable) as an error: count it.
+    for (const s of udpSockets) s.on('error', () => this.stats.udpErrors++);
   }
 
   static async start(opts: RelayOptions): Promise<Relay> {
-    let udp: dgram.Socket | null = null;
-    if ((opts.udp ?? []).length > 0) {
-      udp = dgram.createSocket({ type: 'udp4' });
-      await new Promise<void>((resolve) => udp!.bind(0, '0.0.0.0', () => resolve()));
+    // One connected socket per subscriber: send() on an unconnected socket resolves the address
+    // through dns.lookup and a nextTick, so the datagram would leave only after the handler has
+    // decoded the packet; a connected socket sends synchronously.
+    const udp: dgram.Socket[] = [];
+    for (const t of opts.udp ?? []) {
+      const s = dgram.createSocket({ type: 'udp4' });
+      udp.push(s);
+      await new Promise<void>((resolve) => s.bind(0, '0.0.0.0', () => resolve()));
       try {
-        udp.setSendBufferSize(8 << 20);
+        s.setSendBufferSize(8 << 20);
       } catch {
         // capped by the kernel
       }
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.connect(t.port, t.host, () => {
+          s.off('error', reject);
+          resolve();
+        });
+      });
     }
     let server: net.Server | null = null;
     if (opts.tcpListen) {
@@ -142,7 +157,7 @@ export class Relay {
         server!.listen(ep.port, ep.host, () => resolve());
       });
     }
-    return new Relay(udp, opts.udp ?? [], server, opts);
+    return new Relay(udp, server, opts);
   }
 
   /** The TCP port subscribers connect to (when listening). */
@@ -154,13 +169,9 @@ export class Relay {
   /** Sends one packet to every subscriber; never waits. */
   send(packet: Buffer): void {
     this.stats.packets++;
-    if (this.udpSocket) {
-      for (const t of this.udpTargets) {
-        this.udpSocket.send(packet, t.port, t.host, (err) => {
-          if (err) this.stats.udpErrors++;
-        });
-        this.stats.udpSent++;
-      }
+    for (const s of this.udpSockets) {
+      s.send(packet, this.onUdpSent);
+      this.stats.udpSent++;
     }
     if (this.clients.size > 0) {
       const header = Buffer.allocUnsafe(4);
@@ -199,7 +210,7 @@ export class Relay {
     for (const c of this.clients) c.destroy();
     this.clients.clear();
     await Promise.all([
-      this.udpSocket ? new Promise<void>((resolve) => this.udpSocket!.close(() => resolve())) : undefined,
+      ...this.udpSockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
       this.server ? new Promise<void>((resolve) => this.server!.close(() => resolve())) : undefined,
     ]);
   }
