@@ -16,6 +16,7 @@ import {
   type EventBridgeSignalEvent,
 } from '../../src/trading/execution-handler';
 import { runtimeFromEnv } from '../../src/trading/lambda-support';
+import { STATE_LEVEL } from '../../src/trading/post-trade';
 
 const logger = new Logger({ serviceName: 'execution' });
 const metrics = new Metrics({ namespace: 'Quant/Trading', serviceName: 'execution' });
@@ -52,6 +53,18 @@ const ready = (async () => {
         const m = metrics.singleMetric();
         m.addDimension('rule', rule);
         m.addMetric('RejectsByRule', MetricUnit.Count, n);
+      }
+      // Trading state (0 ACTIVE, 1 REDUCING, 2 HALTED) and limit utilization after the signal:
+      // the dashboard widgets, the utilization alarms and the drawdown / loss kill switch.
+      if (o.state !== undefined) metrics.addMetric('TradingState', MetricUnit.Count, STATE_LEVEL[o.state]);
+      const util = Object.entries(o.utilization ?? {});
+      if (util.length > 0) {
+        metrics.addMetric('LimitUtilization', MetricUnit.Percent, Math.max(...util.map(([, v]) => v)));
+      }
+      for (const [rule, pct] of util) {
+        const m = metrics.singleMetric();
+        m.addDimension('rule', rule);
+        m.addMetric('LimitUtilizationByRule', MetricUnit.Percent, pct);
       }
     },
   });

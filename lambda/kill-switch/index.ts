@@ -8,6 +8,7 @@ import type { Context } from 'aws-lambda';
 import { createClients } from '../../src/aws/clients';
 import { tradingServices } from '../../src/trading/context';
 import { onKillSwitchAlarm, runtimeFromEnv } from '../../src/trading/lambda-support';
+import { STATE_LEVEL } from '../../src/trading/post-trade';
 
 const logger = new Logger({ serviceName: 'kill-switch' });
 const metrics = new Metrics({ namespace: 'Quant/Trading', serviceName: 'kill-switch' });
@@ -22,6 +23,7 @@ export async function handler(event: unknown, context: Context) {
     logger.info('kill switch', { account, ...r });
     // The HALTED alarm of the dashboard watches this metric.
     metrics.addMetric('Halts', MetricUnit.Count, r.changed ? 1 : 0);
+    metrics.addMetric('TradingState', MetricUnit.Count, STATE_LEVEL[r.state]);
     return r;
   } finally {
     metrics.publishStoredMetrics();

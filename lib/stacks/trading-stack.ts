@@ -364,27 +364,83 @@ export class TradingStack extends Stack {
       period: Duration.minutes(1),
       dimensionsMap: { service: 'kill-switch' },
     });
+    // Trading state as a level (0 ACTIVE, 1 REDUCING, 2 HALTED): the execution function reports it
+    // after every signal, the kill switch after every alarm it handles.
+    const stateLevel = new cw.MathExpression({
+      expression: 'MAX([stateExecution, stateKillSwitch])',
+      usingMetrics: {
+        stateExecution: metric('TradingState', 'Maximum'),
+        stateKillSwitch: new cw.Metric({
+          namespace: TRADING_METRICS.namespace,
+          metricName: 'TradingState',
+          statistic: 'Maximum',
+          period: Duration.minutes(1),
+          dimensionsMap: { service: 'kill-switch' },
+        }),
+      },
+      label: 'trading state (0 ACTIVE, 1 REDUCING, 2 HALTED)',
+      period: Duration.minutes(1),
+    });
     monitoring.addAlarm(this, 'HaltedAlarm', {
-      alarmDescription: 'The kill switch halted trading (resume: quant risk resume --actor --reason)',
-      metric: halts,
-      threshold: 1,
+      alarmDescription:
+        'Trading is HALTED: the kill switch halted trading or a drawdown latched it (resume: quant risk resume --actor --reason)',
+      metric: stateLevel,
+      threshold: 2,
       evaluationPeriods: 1,
       comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
-    const breaches = metric('Rejects');
+    const utilization = metric('LimitUtilization', 'Maximum');
+    monitoring.addAlarm(this, 'LimitUtilizationWarningAlarm', {
+      alarmDescription: 'Warning: a risk limit is at 80% or more of its value (limit utilization)',
+      metric: utilization,
+      threshold: 80,
+      evaluationPeriods: 1,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
+    monitoring.addAlarm(this, 'LimitUtilizationBreachAlarm', {
+      alarmDescription: 'Error: a risk limit is breached (limit utilization above 100%)',
+      metric: utilization,
+      threshold: 100,
+      evaluationPeriods: 1,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
     monitoring.addAlarm(this, 'LimitBreachAlarm', {
-      alarmDescription: 'Orders rejected by a risk limit',
-      metric: breaches,
+      alarmDescription: 'Error: orders rejected by a risk limit',
+      metric: metric('Rejects'),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
+    // Drawdown and daily loss at or beyond their limits trip the kill switch like the error rate.
+    const lossAlarms = (
+      [
+        [
+          'DrawdownAlarm',
+          'maxDrawdown',
+          'Drawdown from the peak NAV reached maxDrawdown: trips the kill switch',
+        ],
+        [
+          'DailyLossAlarm',
+          'maxDailyLoss',
+          'Loss since the start of the day reached maxDailyLoss: trips the kill switch',
+        ],
+      ] as const
+    ).map(([alarmId, rule, alarmDescription]) =>
+      monitoring.addAlarm(this, alarmId, {
+        alarmDescription,
+        metric: metric('LimitUtilizationByRule', 'Maximum', { rule }),
+        threshold: 100,
+        evaluationPeriods: 1,
+        comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      }),
+    );
     new events.Rule(this, 'KillSwitchRule', {
-      description: 'Kill-switch alarms entering ALARM set trading HALTED',
+      description:
+        'Kill-switch alarms (execution errors, drawdown, daily loss) entering ALARM set trading HALTED',
       eventPattern: {
         source: ['aws.cloudwatch'],
         detailType: ['CloudWatch Alarm State Change'],
-        resources: [errorAlarm.alarmArn],
+        resources: [errorAlarm.alarmArn, ...lossAlarms.map((a) => a.alarmArn)],
         detail: { state: { value: ['ALARM'] } },
       },
       targets: [
@@ -409,17 +465,38 @@ export class TradingStack extends Stack {
           ],
           width: 8,
         }),
-        new cw.SingleValueWidget({ title: 'Halts (kill switch)', metrics: [halts], width: 8 }),
+        new cw.GraphWidget({
+          title: 'Trading state (0 ACTIVE, 1 REDUCING, 2 HALTED)',
+          left: [stateLevel],
+          right: [halts],
+          leftYAxis: { min: 0, max: 2 },
+          width: 8,
+        }),
       ],
       [
+        new cw.GraphWidget({
+          title: 'Limit utilization %',
+          left: [
+            new cw.MathExpression({
+              expression: `SEARCH('{${TRADING_METRICS.namespace},rule,service} MetricName="LimitUtilizationByRule"', 'Maximum', 60)`,
+              label: '',
+              period: Duration.minutes(1),
+            }),
+          ],
+          leftAnnotations: [
+            { value: 80, label: 'warning', color: cw.Color.ORANGE },
+            { value: 100, label: 'limit', color: cw.Color.RED },
+          ],
+          width: 8,
+        }),
         new cw.GraphWidget({ title: 'Dead-letter queue depth', left: [dlqDepth], width: 8 }),
         new cw.GraphWidget({
           title: 'Execution p99 latency (ms)',
           left: [this.execution.metricDuration({ statistic: 'p99', period: Duration.minutes(1) })],
           width: 8,
         }),
-        new cw.GraphWidget({ title: 'Duplicate deliveries', left: [metric('DuplicateOrders')], width: 8 }),
       ],
+      [new cw.GraphWidget({ title: 'Duplicate deliveries', left: [metric('DuplicateOrders')], width: 8 })],
     ]);
     this.acknowledgeWildcards();
   }

@@ -25,6 +25,8 @@ export interface Book {
   readonly cashCents: number;
   readonly positions: Readonly<Record<string, BookPosition>>;
   readonly locates?: Readonly<Record<string, number>>;
+  /** UTC day (YYYY-MM-DD) of the last mark to market; a later day starts a new trading day. */
+  readonly markDay?: string;
   readonly version: number;
 }
 
@@ -119,15 +121,16 @@ export function withPosition(
 }
 
 /**
- * Marks the book to market at `prices` (integer cents): NAV = cash + Σ qty × price. On a new day
- * the previous mark becomes the start-of-day NAV (daily loss is measured from it). Retries on a
- * concurrent change.
+ * Marks the book to market at `prices` (integer cents): NAV = cash + Σ qty × price. When `day`
+ * (UTC, YYYY-MM-DD) is later than the last mark's day, the previous NAV becomes the start-of-day
+ * NAV (daily loss is measured from it); an earlier day (a late signal) never moves it back.
+ * Retries on a concurrent change.
  */
 export async function markToMarket(
   books: BookStore,
   account: string,
   prices: Readonly<Record<string, number>>,
-  newDay: boolean,
+  day: string,
 ): Promise<Book> {
   for (let attempt = 0; attempt < 25; attempt++) {
     const book = await books.get(account);
@@ -140,6 +143,7 @@ export async function markToMarket(
       valueCents += (p.qty < 0 ? -1 : 1) * Math.round(Math.abs(p.qty) * price * 100);
     }
     const navCents = book.cashCents + valueCents;
+    const newDay = book.markDay !== undefined && day > book.markDay;
     try {
       return await books.replace(book, {
         ...book,
@@ -147,6 +151,7 @@ export async function markToMarket(
         navCents,
         peakNavCents: Math.max(book.peakNavCents, navCents),
         startOfDayNavCents: newDay ? book.navCents : book.startOfDayNavCents,
+        markDay: book.markDay === undefined || day > book.markDay ? day : book.markDay,
       });
     } catch (err) {
       if (!(err instanceof BookConflict)) throw err;

@@ -14,6 +14,8 @@ import { InputError } from '../errors';
 import { auditEvent } from './audit';
 import type { DeadLetters } from './dead-letters';
 import { executeSignal, type ExecutionDeps } from './execution';
+import { postTrade, utilizationByRule } from './post-trade';
+import type { TradingState } from '../risk/types';
 import { parseSignal, type Signal } from './signals';
 
 export interface ExecutionHandlerDeps extends ExecutionDeps {
@@ -30,6 +32,10 @@ export interface SignalOutcome {
   readonly rejected: number;
   readonly duplicates: number;
   readonly rejectsByRule: Record<string, number>;
+  /** The account's state after the signal (automatic transitions latched). */
+  readonly state?: TradingState;
+  /** Highest limit utilization per rule after the signal, percent. */
+  readonly utilization?: Record<string, number>;
   readonly reason?: string;
 }
 
@@ -47,6 +53,8 @@ interface StoredResult {
   rejected: number;
   duplicates: number;
   rejectsByRule: Record<string, number>;
+  state: TradingState;
+  utilization: Record<string, number>;
 }
 
 export function createExecutionHandler(deps: ExecutionHandlerDeps) {
@@ -64,6 +72,7 @@ export function createExecutionHandler(deps: ExecutionHandlerDeps) {
         }
       }
       const r = await executeSignal(deps, signal);
+      const post = await postTrade(deps, signal, limits);
       const rejectsByRule: Record<string, number> = {};
       for (const o of r.orders) {
         if (o.status !== 'REJECTED') continue;
@@ -75,6 +84,8 @@ export function createExecutionHandler(deps: ExecutionHandlerDeps) {
         rejected: r.orders.filter((o) => o.status === 'REJECTED').length,
         duplicates: r.duplicates.length,
         rejectsByRule,
+        state: post.state,
+        utilization: utilizationByRule(post.utilization),
       };
     },
     { persistenceStore: deps.persistenceStore, config },

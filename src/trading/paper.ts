@@ -142,7 +142,12 @@ export async function runPaper(
       prices[s] = panel.close[a][t];
       close.set(s, panel.close[a][t]);
     });
-    const book = await markToMarket(svc.books, account, prices, true);
+    const book = await markToMarket(
+      svc.books,
+      account,
+      prices,
+      new Date(times[t]).toISOString().slice(0, 10),
+    );
     await svc.risk.apply(
       { account },
       { type: 'auto', portfolio: bookToPortfolio(book, 'ACTIVE'), limits: config.limits },

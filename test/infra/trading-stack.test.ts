@@ -129,18 +129,59 @@ describe('TradingStack: execution path', () => {
     });
   });
 
-  it('alarms: execution errors (kill switch), DLQ not empty, halted, limit breach', () => {
-    const alarms = resourcesOfType(t, 'AWS::CloudWatch::Alarm').map(
-      ([, a]) => a.Properties!.AlarmDescription as string,
-    );
-    expect(alarms).toEqual(
-      expect.arrayContaining([
-        expect.stringMatching(/kill switch/),
-        expect.stringMatching(/dead-letter queue/),
-        expect.stringMatching(/halted trading/),
-        expect.stringMatching(/rejected by a risk limit/),
-      ]),
-    );
+  it('alarms: errors, drawdown and daily loss (kill switch), DLQ not empty, halted, utilization warning and breach', () => {
+    const alarms = resourcesOfType(t, 'AWS::CloudWatch::Alarm').map(([id, a]) => ({
+      id,
+      description: a.Properties!.AlarmDescription as string,
+      threshold: a.Properties!.Threshold,
+      op: a.Properties!.ComparisonOperator,
+    }));
+    const find = (re: RegExp) => alarms.find((a) => re.test(a.description));
+    expect(find(/^Execution function errors: trips the kill switch/)).toBeDefined();
+    expect(find(/dead-letter queue/)).toMatchObject({ threshold: 1 });
+    expect(find(/^Trading is HALTED/)).toMatchObject({
+      threshold: 2,
+      op: 'GreaterThanOrEqualToThreshold',
+    });
+    expect(find(/^Warning: a risk limit is at 80%/)).toMatchObject({
+      threshold: 80,
+      op: 'GreaterThanOrEqualToThreshold',
+    });
+    expect(find(/^Error: a risk limit is breached/)).toMatchObject({
+      threshold: 100,
+      op: 'GreaterThanThreshold',
+    });
+    expect(find(/^Error: orders rejected by a risk limit/)).toBeDefined();
+    expect(find(/^Drawdown .* trips the kill switch/)).toMatchObject({ threshold: 100 });
+    expect(find(/^Loss since the start of the day .* trips the kill switch/)).toMatchObject({
+      threshold: 100,
+    });
+    // The halted alarm sees the state level of both the execution function and the kill switch.
+    const halted = resourcesOfType(t, 'AWS::CloudWatch::Alarm').find(([, a]) =>
+      /^Trading is HALTED/.test(a.Properties!.AlarmDescription as string),
+    )![1];
+    expect(JSON.stringify(halted.Properties!.Metrics)).toMatch(/MAX\(\[stateExecution, stateKillSwitch\]\)/);
+    // Three alarms trip the kill switch: errors, drawdown, daily loss.
+    const killRule = resourcesOfType(t, 'AWS::Events::Rule').find(([, r]) =>
+      JSON.stringify(r.Properties!.EventPattern ?? {}).includes('CloudWatch Alarm State Change'),
+    )![1];
+    const pattern = killRule.Properties!.EventPattern as { resources: unknown[] };
+    expect(pattern.resources).toHaveLength(3);
+  });
+
+  it('dashboard: orders per minute, rejects by rule, trading state, limit utilization %, DLQ depth, p99 latency', () => {
+    const body = JSON.stringify(template(stage.dashboard).toJSON());
+    for (const title of [
+      'Orders per minute',
+      'Rejects by rule',
+      'Trading state (0 ACTIVE, 1 REDUCING, 2 HALTED)',
+      'Limit utilization %',
+      'Dead-letter queue depth',
+      'Execution p99 latency (ms)',
+    ]) {
+      expect(body).toContain(title);
+    }
+    expect(body).toContain('LimitUtilizationByRule');
   });
 });
 

@@ -222,4 +222,57 @@ describe('execution handler (kinesalite → handler → dynalite)', () => {
     expect(dlq()).toHaveLength(1);
     expect(dlq()[0].source).toBe('eventbridge:e2');
   });
+
+  it('after each signal: marks the book at the signal prices, reports utilization and state, latches a drawdown halt', async () => {
+    const a = 'h4';
+    await svc.books.create(a, 100_000_000);
+    await svc.risk.putLimits(a, {
+      securities: { AAPL: { region: 'US', adv: 50_000_000, referencePrice: 190 } },
+      limits: { maxPositionWeight: 0.05, regionCaps: { US: 0.1 }, maxDrawdown: 0.015, maxDailyLoss: 0.5 },
+    });
+    const { handler, submitted, outcomes } = harness(a);
+    const DAY = 86_400_000;
+    const send = (id: string, side: string, qty: number, price: number, at: number) =>
+      handler.eventBridge(
+        {
+          id,
+          'detail-type': 'TradingSignal',
+          source: 'quant.strategies',
+          detail: {
+            signalId: id,
+            account: a,
+            strategy: 'sma',
+            createdAt: at,
+            orders: [{ symbol: 'AAPL', side, qty, price, priceTime: at - 1000 }],
+          },
+        },
+        context,
+      );
+    // buy 200 at 190: 38,000 of 1,000,000 → weight 0.038 (76% of 0.05), US 38% of 0.1
+    await send('h4-a', 'buy', 200, 190, NOW);
+    expect(outcomes[0]).toMatchObject({ status: 'executed', orders: 1, state: 'ACTIVE' });
+    expect(outcomes[0].utilization!.maxPositionWeight).toBeCloseTo(76, 9);
+    expect(outcomes[0].utilization!.regionCap).toBeCloseTo(38, 9);
+    expect(outcomes[0].utilization!.maxDrawdown).toBe(0);
+    // next day, sell 1 quoted at 100 (the paper broker fills at 190): cash 962,000 + 190;
+    // 199 × 100 = 19,900 → NAV 982,090: drawdown 0.01791 ≥ 0.015 → HALTED, 119.4% of the limit
+    await send('h4-b', 'sell', 1, 100, NOW + DAY);
+    const book = (await svc.books.get(a))!;
+    expect(book).toMatchObject({
+      navCents: 98_209_000,
+      startOfDayNavCents: 100_000_000,
+      markDay: new Date(NOW + DAY).toISOString().slice(0, 10),
+    });
+    expect(outcomes[1]).toMatchObject({ status: 'executed', state: 'HALTED' });
+    expect(outcomes[1].utilization!.maxDrawdown).toBeCloseTo(119.4, 9);
+    expect(await svc.risk.getState({ account: a })).toMatchObject({
+      state: 'HALTED',
+      actor: 'system',
+      reason: 'maxDrawdown reached',
+    });
+    // latched: a price recovery does not clear it; nothing more reaches the broker
+    await send('h4-c', 'buy', 1, 190, NOW + 2 * DAY);
+    expect(outcomes[2]).toMatchObject({ state: 'HALTED', rejected: 1, rejectsByRule: { tradingState: 1 } });
+    expect(submitted).toEqual(['h4-a:AAPL', 'h4-b:AAPL']);
+  });
 });
