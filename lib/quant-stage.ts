@@ -11,6 +11,7 @@ import { BacktestStack } from './stacks/backtest-stack';
 import { TradingStack } from './stacks/trading-stack';
 import { DataSyncStack } from './stacks/data-sync-stack';
 import { IngestionStack } from './stacks/ingestion-stack';
+import { FeedHandlerStack, validateFeedConfig } from './stacks/feed-handler-stack';
 
 /** Checks where the environment deploys, naming the field that is wrong. */
 export function validateTarget(config: EnvironmentConfig): void {
@@ -46,6 +47,7 @@ export function validateEnvironment(config: EnvironmentConfig): void {
   for (const zone of ['raw', 'curated', 'vendor', 'results', 'models'] as const) {
     check(() => validateLifecycle(`dataLake.${zone}`, config.dataLake[zone]));
   }
+  check(() => validateFeedConfig(config.feed, config.network));
 }
 
 export interface QuantStageProps extends StageProps {
@@ -84,6 +86,8 @@ export class QuantStage extends Stage {
   readonly dataSync: DataSyncStack;
   /** Market data: Kinesis ticks stream, consumer into the raw zone, Glue bars and compaction. */
   readonly ingestion: IngestionStack;
+  /** CME feed handler on EC2 behind a Transit Gateway multicast domain (absent when `feed.enabled` is false). */
+  readonly feed?: FeedHandlerStack;
 
   constructor(scope: Construct, id: string, props: QuantStageProps) {
     const { config } = props;
@@ -155,6 +159,18 @@ export class QuantStage extends Stage {
       lake: this.dataLake,
       monitoring: this.monitoring,
     });
+    if (config.feed.enabled) {
+      this.feed = new FeedHandlerStack(this, 'FeedHandler', {
+        ...this.stackProps('CME feed handler: Transit Gateway multicast, EC2 handlers, relay', {
+          stateful: false,
+        }),
+        config: config.feed,
+        network: config.network,
+        vpc: this.network.vpc,
+        ticksStream: this.ingestion.stream,
+        monitoring: this.monitoring,
+      });
+    }
   }
 
   /**

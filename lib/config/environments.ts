@@ -1,5 +1,5 @@
 import { ConfigError } from './errors';
-import type { EnvironmentConfig, EnvironmentName, LifecycleConfig } from './types';
+import type { EnvironmentConfig, EnvironmentName, FeedChannelConfig, LifecycleConfig } from './types';
 
 const shortLived: LifecycleConfig = {
   infrequentAccessAfterDays: 0,
@@ -14,6 +14,34 @@ const longLived: LifecycleConfig = {
   expireAfterDays: 0,
   noncurrentVersionExpireDays: 90,
 };
+
+/**
+ * CME channel 310 (example addresses: take each channel's groups and ports from CME's config.xml for the
+ * environment you connect to; the handler's schema is the one CME publishes for it).
+ */
+const channel310: FeedChannelConfig = {
+  id: 310,
+  feedA: { group: '224.0.31.1', port: 14310 },
+  feedB: { group: '224.0.32.1', port: 15310 },
+  snapshot: { group: '224.0.31.22', port: 14310 },
+  relayTcpPort: 9310,
+  relayUdp: [],
+  metricsPort: 9464,
+};
+
+const feedDefaults = {
+  enabled: true,
+  clusterPlacementGroup: false,
+  rootVolumeGiB: 16,
+  schemaPath: '/opt/quant-feed/schema/templates_FixBinary.xml',
+  routerSourceEnis: [],
+  igmpv2: false,
+  onPremisesCidrs: [],
+  publishToKinesis: true,
+  noPacketsAlarmMinutes: 3,
+  gapAlarmThreshold: 5,
+  recoveryAlarmThreshold: 5,
+} as const;
 
 /** Development: one AZ pair, one NAT gateway, short retention, data expires. */
 export const dev: EnvironmentConfig = {
@@ -107,6 +135,15 @@ export const dev: EnvironmentConfig = {
     signalShards: 0,
     killSwitchErrorThreshold: 5,
   },
+  feed: {
+    ...feedDefaults,
+    availabilityZones: ['us-east-1a', 'us-east-1b'],
+    instanceType: 'c6in.large',
+    schemaS3Uri: 's3://quant-dev-reference-data/cme/templates_FixBinary.xml',
+    channels: [channel310],
+    multicastSourceCidrs: ['10.200.0.0/24'],
+    relaySubscriberCidrs: ['10.10.0.0/16'],
+  },
 };
 
 export const staging: EnvironmentConfig = {
@@ -199,6 +236,16 @@ export const staging: EnvironmentConfig = {
     executionConcurrency: 5,
     signalShards: 0,
     killSwitchErrorThreshold: 5,
+  },
+  feed: {
+    ...feedDefaults,
+    availabilityZones: ['us-east-1a', 'us-east-1b'],
+    // Graviton, network-optimized (arm64 AMI and handler bundle).
+    instanceType: 'c7gn.large',
+    schemaS3Uri: 's3://quant-staging-reference-data/cme/templates_FixBinary.xml',
+    channels: [channel310],
+    multicastSourceCidrs: ['10.200.0.0/24'],
+    relaySubscriberCidrs: ['10.20.0.0/16'],
   },
 };
 
@@ -297,6 +344,32 @@ export const prod: EnvironmentConfig = {
     executionConcurrency: 10,
     signalShards: 2,
     killSwitchErrorThreshold: 3,
+  },
+  feed: {
+    ...feedDefaults,
+    // A/B pair in two AZs; each AZ gets its own cluster placement group for co-located consumers.
+    availabilityZones: ['ap-southeast-1a', 'ap-southeast-1b'],
+    instanceType: 'c6in.2xlarge',
+    clusterPlacementGroup: true,
+    rootVolumeGiB: 32,
+    schemaS3Uri: 's3://quant-prod-reference-data/cme/templates_FixBinary.xml',
+    channels: [
+      channel310,
+      {
+        id: 312,
+        feedA: { group: '224.0.31.3', port: 14312 },
+        feedB: { group: '224.0.32.3', port: 15312 },
+        snapshot: { group: '224.0.31.24', port: 14312 },
+        relayTcpPort: 9312,
+        relayUdp: [],
+        metricsPort: 9466,
+      },
+    ],
+    // The virtual routers' ENIs (Catalyst 8000V in the feed subnets) are the static multicast sources.
+    routerSourceEnis: ['eni-0a1b2c3d4e5f60718', 'eni-0a1b2c3d4e5f60719'],
+    multicastSourceCidrs: ['10.200.0.0/24', '10.201.0.0/24'],
+    relaySubscriberCidrs: ['10.30.0.0/16'],
+    onPremisesCidrs: ['10.200.0.0/16', '10.201.0.0/16'],
   },
 };
 

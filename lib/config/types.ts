@@ -156,6 +156,7 @@ export interface EnvironmentConfig {
   readonly backtest: BacktestConfig;
   readonly ingestion: IngestionConfig;
   readonly trading: TradingConfig;
+  readonly feed: FeedConfig;
 }
 
 export interface TradingConfig {
@@ -173,4 +174,75 @@ export interface TradingConfig {
   readonly signalShards: number;
   /** Execution errors in 5 minutes that trip the kill switch. */
   readonly killSwitchErrorThreshold: number;
+}
+
+/** A multicast group and UDP port of one CME feed. */
+export interface FeedGroupConfig {
+  /** Multicast group address (224.0.1.0 - 239.255.255.255). */
+  readonly group: string;
+  /** UDP destination port. */
+  readonly port: number;
+}
+
+/** One CME MDP 3.0 channel: one `quant feed run` service per instance. */
+export interface FeedChannelConfig {
+  /** CME channel id: names the systemd service and the `Channel` dimension of the feed metrics. */
+  readonly id: number;
+  /** Incremental feed A. */
+  readonly feedA: FeedGroupConfig;
+  /** Incremental feed B. */
+  readonly feedB: FeedGroupConfig;
+  /** Market recovery feed (snapshot loop); omit to run without snapshot recovery. */
+  readonly snapshot?: FeedGroupConfig;
+  /** TCP port subscribers connect to for this channel's packets (>= 1024: the service is not root). */
+  readonly relayTcpPort: number;
+  /** Unicast UDP subscribers (`host:port`) that receive every packet byte-exact; [] = none. */
+  readonly relayUdp: readonly string[];
+  /** Loopback port of the handler's Prometheus-text `/metrics` endpoint (>= 1024). */
+  readonly metricsPort: number;
+}
+
+/** The CME feed handler on EC2 behind a Transit Gateway multicast domain (issue 7, section 6). */
+export interface FeedConfig {
+  /** Build the FeedHandlerStack (a Transit Gateway and the instances cost money while idle). */
+  readonly enabled: boolean;
+  /**
+   * CIDR of a dedicated feed VPC (/16 to /24) built in the feed stack; omit to use the network stack's
+   * private subnets with egress.
+   */
+  readonly dedicatedVpcCidr?: string;
+  /** One handler instance per AZ (A/B redundancy across AZs); each must be one of network.availabilityZones. */
+  readonly availabilityZones: readonly string[];
+  /** Network-optimized instance type (the `n` attribute: c6in, c7gn, m6in, ...); `g` types run arm64. */
+  readonly instanceType: string;
+  /** One cluster placement group per AZ (a cluster group cannot span AZs): low latency to co-located consumers. */
+  readonly clusterPlacementGroup: boolean;
+  /** Encrypted gp3 root volume size in GiB. */
+  readonly rootVolumeGiB: number;
+  /** Where the instance keeps the SBE schema (passed to `quant feed run --schema`). */
+  readonly schemaPath: string;
+  /** `s3://bucket/key` the instance copies the schema from at boot (the operator uploads it there). */
+  readonly schemaS3Uri: string;
+  readonly channels: readonly FeedChannelConfig[];
+  /** Source addresses of the multicast packets (as forwarded by the virtual router): UDP allowed from these only. */
+  readonly multicastSourceCidrs: readonly string[];
+  /**
+   * ENIs of the virtual routers, registered as static sources of every group; [] = no static sources
+   * (any host in the domain's subnets may send).
+   */
+  readonly routerSourceEnis: readonly string[];
+  /** IGMPv2 multicast domain (hosts join by IGMP); AWS does not allow it together with static sources. */
+  readonly igmpv2: boolean;
+  /** Networks allowed to connect to the TCP relay ports. */
+  readonly relaySubscriberCidrs: readonly string[];
+  /** On-premises networks reached through the Transit Gateway (TCP replay, GRE peers); [] = none. */
+  readonly onPremisesCidrs: readonly string[];
+  /** Publish normalized trades and quotes into the ingestion `ticks` stream. */
+  readonly publishToKinesis: boolean;
+  /** Alarm when a channel receives no packet on either feed for this many minutes (heartbeats count). */
+  readonly noPacketsAlarmMinutes: number;
+  /** Alarm when more gaps than this occur in 5 minutes (all channels). */
+  readonly gapAlarmThreshold: number;
+  /** Alarm when more recoveries than this run in 5 minutes (all channels). */
+  readonly recoveryAlarmThreshold: number;
 }
