@@ -9,7 +9,7 @@ import { PaperBroker, RestBroker, type BrokerAdapter, type Quote } from './broke
 
 export async function brokerFromEnv(
   env: NodeJS.ProcessEnv,
-  clients: AwsClients,
+  clients: Pick<AwsClients, 'secretsManager'>,
   quote?: (symbol: string) => Quote | undefined,
 ): Promise<BrokerAdapter> {
   const kind = env.BROKER ?? 'paper';
@@ -24,8 +24,15 @@ export async function brokerFromEnv(
     const arn = env.BROKER_SECRET_ARN;
     if (!url || !arn) throw new Error('BROKER=rest needs BROKER_URL and BROKER_SECRET_ARN');
     const s = await clients.secretsManager.send(new GetSecretValueCommand({ SecretId: arn }));
-    const { keyId, secretKey } = JSON.parse(s.SecretString ?? '{}') as { keyId?: string; secretKey?: string };
-    if (!keyId || !secretKey) throw new Error(`secret ${arn} must hold {"keyId", "secretKey"}`);
+    let keys: { keyId?: unknown; secretKey?: unknown } = {};
+    try {
+      keys = JSON.parse(s.SecretString ?? '{}') as typeof keys;
+    } catch {
+      // reported below without echoing the secret's text
+    }
+    const { keyId, secretKey } = keys ?? {};
+    if (typeof keyId !== 'string' || !keyId || typeof secretKey !== 'string' || !secretKey)
+      throw new Error(`secret ${arn} must hold JSON {"keyId": "...", "secretKey": "..."}`);
     return new RestBroker({ baseUrl: url, keyId, secretKey });
   }
   throw new Error(`BROKER must be paper or rest, got ${kind}`);
