@@ -240,7 +240,7 @@ export const staging: EnvironmentConfig = {
   feed: {
     ...feedDefaults,
     availabilityZones: ['us-east-1a', 'us-east-1b'],
-    // Graviton, network-optimized (arm64 AMI and handler bundle).
+    // Graviton, network-optimized: the arm64 image (the bundle is plain JavaScript).
     instanceType: 'c7gn.large',
     schemaS3Uri: 's3://quant-staging-reference-data/cme/templates_FixBinary.xml',
     channels: [channel310],
