@@ -9,10 +9,9 @@
  * compaction removes those by (symbol, venue, seq).
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { decodeEvent, DecodeError } from '../market-data/codec';
-import type { MarketEvent } from '../market-data/events';
+import { asEvent, DecodedTick, DecodeError } from '../market-data/codec';
 import { eventProblem } from '../market-data/validate';
-import { deaggregate } from './kpl';
+import { deaggregateSpans, UserRecordSpans } from './kpl';
 import { TickColumns } from './parquet';
 
 export interface KinesisRecordIn {
@@ -112,7 +111,18 @@ export function decodeBatch(batch: ShardBatch, state: ShardState = new Map()): D
   const quarantine: QuarantineEntry[] = [];
   // Per (symbol, venue): nested maps avoid building a key string per tick.
   const keys = new Map<string, Map<string, KeyState>>();
+  // Consecutive ticks mostly share symbol and venue (records are per symbol): remember the last one.
+  let lastKey: KeyState | undefined;
+  let lastSymbol = '';
+  let lastVenue = '';
   const keyState = (symbol: string, venue: string): KeyState => {
+    if (lastKey !== undefined && symbol === lastSymbol && venue === lastVenue) return lastKey;
+    lastSymbol = symbol;
+    lastVenue = venue;
+    lastKey = lookupKey(symbol, venue);
+    return lastKey;
+  };
+  const lookupKey = (symbol: string, venue: string): KeyState => {
     let byVenue = keys.get(symbol);
     if (!byVenue) keys.set(symbol, (byVenue = new Map()));
     let k = byVenue.get(venue);
@@ -153,29 +163,34 @@ export function decodeBatch(batch: ShardBatch, state: ShardState = new Map()): D
     });
   };
 
+  // One reused span list and one reused decode buffer: no object per tick on the hot path.
+  const spans = new UserRecordSpans();
+  const tick = new DecodedTick();
   for (const r of batch.records) {
-    let users;
     try {
-      users = deaggregate(r.data, r.partitionKey);
+      deaggregateSpans(r.data, r.partitionKey, spans);
     } catch (err) {
       // Counted as one event so that written + quarantined always equals events.
       events++;
       q('undecodable', `aggregated record: ${(err as Error).message}`, r, -1, r.partitionKey, r.data);
       continue;
     }
-    for (const u of users) {
+    const buf = spans.buf;
+    for (let sub = 0; sub < spans.count; sub++) {
       events++;
-      let e: MarketEvent;
+      const start = spans.starts[sub];
+      const end = spans.ends[sub];
       try {
-        e = decodeEvent(u.data);
+        tick.decode(buf, start, end);
       } catch (err) {
         const reason = err instanceof DecodeError ? `${err.reason}: ${err.message}` : String(err);
-        q('undecodable', reason, r, u.subSequence, u.partitionKey, u.data);
+        q('undecodable', reason, r, sub, spans.keys[spans.keyIndex[sub]], buf.subarray(start, end));
         continue;
       }
+      const e = asEvent(tick);
       const problem = eventProblem(e);
       if (problem !== null) {
-        q('invalid', problem, r, u.subSequence, u.partitionKey, u.data);
+        q('invalid', problem, r, sub, spans.keys[spans.keyIndex[sub]], buf.subarray(start, end));
         continue;
       }
       const k = keyState(e.symbol, e.venue);
@@ -189,9 +204,9 @@ export function decodeBatch(batch: ShardBatch, state: ShardState = new Map()): D
           'duplicate_seq',
           `seq ${e.seq} of ${e.symbol}@${e.venue} already received`,
           r,
-          u.subSequence,
-          u.partitionKey,
-          u.data,
+          sub,
+          spans.keys[spans.keyIndex[sub]],
+          buf.subarray(start, end),
         );
         continue;
       }
@@ -200,9 +215,9 @@ export function decodeBatch(batch: ShardBatch, state: ShardState = new Map()): D
           'out_of_order_ts',
           `seq ${e.seq} has exchangeTs ${e.exchangeTs} before ${pos.exchangeTs} of seq ${pos.seq}`,
           r,
-          u.subSequence,
-          u.partitionKey,
-          u.data,
+          sub,
+          spans.keys[spans.keyIndex[sub]],
+          buf.subarray(start, end),
         );
         continue;
       }

@@ -135,19 +135,62 @@ export interface DeaggregatedRecord {
 }
 
 /**
- * Splits a Kinesis record into user records. A record without the magic prefix is returned as a
- * single user record (producers may mix aggregated and plain records). Throws DeaggregationError
- * when the checksum does not match or the protobuf is malformed: the caller quarantines the record.
+ * User records of one Kinesis record as byte ranges of `buf` (no copies, no per-record objects):
+ * record i is `buf[starts[i], ends[i])` with partition key `keys[keyIndex[i]]`. Reused between calls
+ * by the consumer's hot loop; valid until the next call with the same instance.
  */
-export function deaggregate(data: Uint8Array, fallbackPartitionKey: string): DeaggregatedRecord[] {
+export class UserRecordSpans {
+  buf: Buffer = Buffer.alloc(0);
+  count = 0;
+  keys: string[] = [];
+  starts: Int32Array = new Int32Array(1024);
+  ends: Int32Array = new Int32Array(1024);
+  keyIndex: Int32Array = new Int32Array(1024);
+
+  push(start: number, end: number, key: number): void {
+    if (this.count === this.starts.length) {
+      const grow = (a: Int32Array): Int32Array => {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.starts = grow(this.starts);
+      this.ends = grow(this.ends);
+      this.keyIndex = grow(this.keyIndex);
+    }
+    this.starts[this.count] = start;
+    this.ends[this.count] = end;
+    this.keyIndex[this.count] = key;
+    this.count++;
+  }
+}
+
+/**
+ * Splits a Kinesis record into user record spans. A record without the magic prefix is one user
+ * record with the fallback key (producers may mix aggregated and plain records). The whole record is
+ * checked (checksum, protobuf structure, key indexes) before anything is returned: on a
+ * DeaggregationError the caller quarantines the record as a whole.
+ */
+export function deaggregateSpans(
+  data: Uint8Array,
+  fallbackPartitionKey: string,
+  out: UserRecordSpans = new UserRecordSpans(),
+): UserRecordSpans {
   const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length);
-  if (!isAggregated(buf)) return [{ partitionKey: fallbackPartitionKey, subSequence: 0, data: buf }];
+  out.buf = buf;
+  out.count = 0;
+  out.keys = [];
+  if (!isAggregated(buf)) {
+    out.keys.push(fallbackPartitionKey);
+    out.push(0, buf.length, 0);
+    return out;
+  }
   const end = buf.length - MD5_LEN;
   const digest = createHash('md5').update(buf.subarray(KPL_MAGIC.length, end)).digest();
   if (!digest.equals(buf.subarray(end))) throw new DeaggregationError('MD5 checksum mismatch');
-  const keys: string[] = [];
-  const out: DeaggregatedRecord[] = [];
+  const keys = out.keys;
   const pos = { o: KPL_MAGIC.length };
+  const inner = { o: 0 };
   while (pos.o < end) {
     const tag = readVarint(buf, pos, end);
     const field = tag >>> 3;
@@ -165,8 +208,9 @@ export function deaggregate(data: Uint8Array, fallbackPartitionKey: string): Dea
     if (field === 1) keys.push(buf.toString('utf8', start, stop));
     else if (field === 3) {
       let keyIdx = -1;
-      let payload: Buffer | undefined;
-      const inner = { o: start };
+      let payloadStart = -1;
+      let payloadEnd = -1;
+      inner.o = start;
       while (inner.o < stop) {
         const t = readVarint(buf, inner, stop);
         const w = t & 7;
@@ -176,17 +220,37 @@ export function deaggregate(data: Uint8Array, fallbackPartitionKey: string): Dea
         } else if (w === 2) {
           const l = readVarint(buf, inner, stop);
           if (inner.o + l > stop) throw new DeaggregationError('record data runs past its message');
-          if (t >>> 3 === 3) payload = buf.subarray(inner.o, inner.o + l);
+          if (t >>> 3 === 3) {
+            payloadStart = inner.o;
+            payloadEnd = inner.o + l;
+          }
           inner.o += l;
         } else throw new DeaggregationError(`unsupported wire type ${w} in record`);
       }
-      if (payload === undefined) throw new DeaggregationError('record without data');
-      const partitionKey = keys[keyIdx];
-      if (partitionKey === undefined)
+      if (payloadStart < 0) throw new DeaggregationError('record without data');
+      // The key table precedes the records in every KPL record; an index past it is malformed.
+      if (keyIdx < 0 || keyIdx >= keys.length)
         throw new DeaggregationError(`partition key index ${keyIdx} not in table`);
-      out.push({ partitionKey, subSequence: out.length, data: payload });
+      out.push(payloadStart, payloadEnd, keyIdx);
     }
     // Field 2 (explicit hash keys) and unknown fields are skipped.
+  }
+  return out;
+}
+
+/**
+ * Splits a Kinesis record into user records (objects; see deaggregateSpans for the rules). Throws
+ * DeaggregationError when the checksum does not match or the protobuf is malformed.
+ */
+export function deaggregate(data: Uint8Array, fallbackPartitionKey: string): DeaggregatedRecord[] {
+  const s = deaggregateSpans(data, fallbackPartitionKey);
+  const out: DeaggregatedRecord[] = [];
+  for (let i = 0; i < s.count; i++) {
+    out.push({
+      partitionKey: s.keys[s.keyIndex[i]],
+      subSequence: i,
+      data: s.buf.subarray(s.starts[i], s.ends[i]),
+    });
   }
   return out;
 }

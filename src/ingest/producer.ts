@@ -82,6 +82,14 @@ interface Builder {
   bytes: number;
 }
 
+/**
+ * Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): uniform in
+ * [0, min(cap, base * 2^attempt)), so producers throttled together do not retry in lockstep.
+ */
+export function backoffDelay(attempt: number, baseMs: number, capMs: number, random: () => number): number {
+  return random() * Math.min(capMs, baseMs * 2 ** attempt);
+}
+
 export class ProducerError extends Error {
   constructor(
     message: string,
@@ -300,8 +308,7 @@ export class TickProducer {
     }
     if (again.length === 0) return;
     this.stats.recordRetries += again.length;
-    // Full jitter (AWS architecture blog): uniform in [0, min(cap, base * 2^attempt)).
-    const delay = this.o.random() * Math.min(this.o.maxBackoffMs, this.o.baseBackoffMs * 2 ** maxAttempt);
+    const delay = backoffDelay(maxAttempt, this.o.baseBackoffMs, this.o.maxBackoffMs, this.o.random);
     this.retryTimers++;
     setTimeout(() => {
       this.retryTimers--;

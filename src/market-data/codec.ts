@@ -85,47 +85,132 @@ function readStr(buf: Buffer, start: number, end: number): string {
   return s;
 }
 
-/** Decodes one event; throws DecodeError for anything that is not exactly one well-formed event. */
-export function decodeEvent(input: Uint8Array): MarketEvent {
-  const bytes = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.length);
-  const n = bytes.length;
-  if (n < 4) throw new DecodeError('truncated', `record of ${n} bytes is shorter than a header`);
-  if (bytes[0] !== CODEC_VERSION) throw new DecodeError('bad_version', `unknown codec version ${bytes[0]}`);
-  const code = bytes[1];
-  if (code < 1 || code > 3) throw new DecodeError('bad_type', `unknown event type code ${code}`);
-  let o = 2;
-  const symLen = bytes[o++];
-  const symEnd = o + symLen;
-  if (symEnd + 1 > n) throw new DecodeError('truncated', 'record ends inside symbol');
-  const symbol = readStr(bytes, o, symEnd);
-  o = symEnd;
-  const venLen = bytes[o++];
-  const venEnd = o + venLen;
-  const need = venEnd + 24 + BODY_LEN[code];
-  if (need > n) throw new DecodeError('truncated', `record of ${n} bytes, expected ${need}`);
-  if (need < n) throw new DecodeError('trailing_bytes', `record of ${n} bytes, expected ${need}`);
-  const venue = readStr(bytes, o, venEnd);
-  o = venEnd;
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, n);
-  const seqHi = dv.getUint32(o + 4, true);
-  if (seqHi > 0x1fffff) throw new DecodeError('bad_seq', 'seq exceeds 2^53');
-  const seq = seqHi * 4294967296 + dv.getUint32(o, true);
-  const exchangeTs = dv.getBigInt64(o + 8, true);
-  const receiveTs = dv.getBigInt64(o + 16, true);
-  o += 24;
-  if (code === 1) {
-    return {
-      type: 'trade',
-      symbol,
-      venue,
-      seq,
-      exchangeTs,
-      receiveTs,
-      price: dv.getFloat64(o, true),
-      size: dv.getFloat64(o + 8, true),
-    };
+/**
+ * One decoded event in a reusable, fixed-shape object: every field of every event type is present
+ * (fields of other types keep stale values). The consumer decodes millions of events per second into
+ * one of these instead of allocating an object per event. Read it as `asEvent(t)`.
+ */
+export class DecodedTick {
+  type: TickType = 'trade';
+  symbol = '';
+  venue = '';
+  seq = 0;
+  exchangeTs = 0n;
+  receiveTs = 0n;
+  /** Trade and book update price. */
+  price = 0;
+  /** Trade and book update size. */
+  size = 0;
+  bid = 0;
+  bidSize = 0;
+  ask = 0;
+  askSize = 0;
+  side: BookSide = 'bid';
+  action: BookAction = 'new';
+  level = 0;
+  // Last strings seen, with their bytes: consecutive events of a record share symbol and venue.
+  private lastSym = '';
+  private lastSymBytes = Buffer.alloc(0);
+  private lastVen = '';
+  private lastVenBytes = Buffer.alloc(0);
+  private dv: DataView | undefined;
+  private dvBuf: ArrayBufferLike | undefined;
+
+  /** The same string as last time when the bytes are the same; otherwise decoded (and cached). */
+  private str(buf: Buffer, start: number, end: number, venue: boolean): string {
+    const prev = venue ? this.lastVenBytes : this.lastSymBytes;
+    const n = end - start;
+    if (prev.length === n) {
+      let i = 0;
+      while (i < n && prev[i] === buf[start + i]) i++;
+      if (i === n) return venue ? this.lastVen : this.lastSym;
+    }
+    const s = readStr(buf, start, end);
+    const bytes = Buffer.from(buf.subarray(start, end));
+    if (venue) {
+      this.lastVen = s;
+      this.lastVenBytes = bytes;
+    } else {
+      this.lastSym = s;
+      this.lastSymBytes = bytes;
+    }
+    return s;
   }
-  if (code === 2) {
+
+  /** Decodes `buf[start, end)`; throws DecodeError for anything that is not exactly one well-formed event. */
+  decode(buf: Buffer, start: number, end: number): this {
+    const n = end - start;
+    if (n < 4) throw new DecodeError('truncated', `record of ${n} bytes is shorter than a header`);
+    if (buf[start] !== CODEC_VERSION)
+      throw new DecodeError('bad_version', `unknown codec version ${buf[start]}`);
+    const code = buf[start + 1];
+    if (code < 1 || code > 3) throw new DecodeError('bad_type', `unknown event type code ${code}`);
+    let o = start + 2;
+    const symEnd = o + 1 + buf[o];
+    if (symEnd + 1 > end) throw new DecodeError('truncated', 'record ends inside symbol');
+    const venEnd = symEnd + 1 + buf[symEnd];
+    const need = venEnd + 24 + BODY_LEN[code];
+    if (need > end) throw new DecodeError('truncated', `record of ${n} bytes, expected ${need - start}`);
+    if (need < end) throw new DecodeError('trailing_bytes', `record of ${n} bytes, expected ${need - start}`);
+    if (this.dvBuf !== buf.buffer) {
+      this.dvBuf = buf.buffer;
+      this.dv = new DataView(buf.buffer);
+    }
+    const dv = this.dv as DataView;
+    const base = buf.byteOffset;
+    const seqHi = dv.getUint32(base + venEnd + 4, true);
+    if (seqHi > 0x1fffff) throw new DecodeError('bad_seq', 'seq exceeds 2^53');
+    this.symbol = this.str(buf, o + 1, symEnd, false);
+    this.venue = this.str(buf, symEnd + 1, venEnd, true);
+    o = base + venEnd;
+    this.seq = seqHi * 4294967296 + dv.getUint32(o, true);
+    this.exchangeTs = dv.getBigInt64(o + 8, true);
+    this.receiveTs = dv.getBigInt64(o + 16, true);
+    o += 24;
+    if (code === 1) {
+      this.type = 'trade';
+      this.price = dv.getFloat64(o, true);
+      this.size = dv.getFloat64(o + 8, true);
+    } else if (code === 2) {
+      this.type = 'quote';
+      this.bid = dv.getFloat64(o, true);
+      this.bidSize = dv.getFloat64(o + 8, true);
+      this.ask = dv.getFloat64(o + 16, true);
+      this.askSize = dv.getFloat64(o + 24, true);
+    } else {
+      const side = SIDES[dv.getUint8(o)];
+      const action = ACTIONS[dv.getUint8(o + 1)];
+      if (side === undefined || action === undefined) {
+        throw new DecodeError(
+          'bad_enum',
+          `book update side code ${dv.getUint8(o)} / action code ${dv.getUint8(o + 1)}`,
+        );
+      }
+      this.type = 'book';
+      this.side = side;
+      this.action = action;
+      this.level = dv.getUint16(o + 2, true);
+      this.price = dv.getFloat64(o + 4, true);
+      this.size = dv.getFloat64(o + 12, true);
+    }
+    return this;
+  }
+}
+
+/**
+ * The tick as a MarketEvent for code that switches on `type` and reads only that type's fields
+ * (validation, column building). Not a copy: do not keep it past the next decode.
+ */
+export function asEvent(t: DecodedTick): MarketEvent {
+  return t as unknown as MarketEvent;
+}
+
+/** A fresh MarketEvent with exactly the fields of its type. */
+export function toMarketEvent(t: DecodedTick): MarketEvent {
+  const { symbol, venue, seq, exchangeTs, receiveTs } = t;
+  if (t.type === 'trade')
+    return { type: 'trade', symbol, venue, seq, exchangeTs, receiveTs, price: t.price, size: t.size };
+  if (t.type === 'quote') {
     return {
       type: 'quote',
       symbol,
@@ -133,16 +218,11 @@ export function decodeEvent(input: Uint8Array): MarketEvent {
       seq,
       exchangeTs,
       receiveTs,
-      bid: dv.getFloat64(o, true),
-      bidSize: dv.getFloat64(o + 8, true),
-      ask: dv.getFloat64(o + 16, true),
-      askSize: dv.getFloat64(o + 24, true),
+      bid: t.bid,
+      bidSize: t.bidSize,
+      ask: t.ask,
+      askSize: t.askSize,
     };
-  }
-  const side = SIDES[bytes[o]];
-  const action = ACTIONS[bytes[o + 1]];
-  if (side === undefined || action === undefined) {
-    throw new DecodeError('bad_enum', `book update side code ${bytes[o]} / action code ${bytes[o + 1]}`);
   }
   return {
     type: 'book',
@@ -151,10 +231,16 @@ export function decodeEvent(input: Uint8Array): MarketEvent {
     seq,
     exchangeTs,
     receiveTs,
-    side,
-    action,
-    level: dv.getUint16(o + 2, true),
-    price: dv.getFloat64(o + 4, true),
-    size: dv.getFloat64(o + 12, true),
+    side: t.side,
+    action: t.action,
+    level: t.level,
+    price: t.price,
+    size: t.size,
   };
+}
+
+/** Decodes one event; throws DecodeError for anything that is not exactly one well-formed event. */
+export function decodeEvent(input: Uint8Array): MarketEvent {
+  const bytes = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.length);
+  return toMarketEvent(new DecodedTick().decode(bytes, 0, bytes.length));
 }

@@ -13,7 +13,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClients, type AwsClients } from '../../src/aws/clients';
 import { deaggregate } from '../../src/ingest/kpl';
-import { ProducerError, TickProducer } from '../../src/ingest/producer';
+import { ProducerError, TickProducer, backoffDelay } from '../../src/ingest/producer';
 import { LocalCloud } from '../../src/local/cloud';
 import { decodeEvent, type MarketEvent } from '../../src/market-data';
 
@@ -158,18 +158,24 @@ describe('TickProducer against kinesalite', () => {
       { step: 'initialize', name: 'injectThrottling' },
     );
     const input = ticks(900, ['X']);
+    let jitterDraws = 0;
     const p = new TickProducer({
       kinesis,
       streamName: 'flaky',
       aggregate: false,
       baseBackoffMs: 1,
-      random: () => 0.5,
+      random: () => {
+        jitterDraws++;
+        return 0.5;
+      },
     });
     await p.putAll(input);
     const stats = await p.close();
     kinesis.destroy();
     expect(stats.throttled).toBe(Math.ceil(sentPerCall[0] / 3) + Math.ceil(sentPerCall[1] / 3));
     expect(stats.recordRetries).toBe(stats.throttled);
+    // Every retry round waited a jittered delay (one draw per round of rejected records).
+    expect(jitterDraws).toBe(2);
     // Only the rejected records were sent again.
     expect(sentPerCall.reduce((a, b) => a + b, 0)).toBe(900 + stats.recordRetries);
     const { events, records } = await readAll(clients.kinesis, 'flaky');
@@ -214,6 +220,18 @@ describe('TickProducer against kinesalite', () => {
     expect(stats.eventsSent).toBe(30_000);
     expect(stats.backpressureWaits).toBeGreaterThan(0);
     expect(stats.peakBufferedBytes).toBeLessThan(limit + 200);
+  });
+
+  it('backs off exponentially with full jitter, capped', () => {
+    expect(backoffDelay(1, 50, 5000, () => 0)).toBe(0);
+    expect(backoffDelay(1, 50, 5000, () => 0.5)).toBe(50);
+    expect(backoffDelay(3, 50, 5000, () => 0.5)).toBe(200);
+    expect(backoffDelay(20, 50, 5000, () => 0.999)).toBeCloseTo(4995, 6);
+    // Uniform over the whole window: draws spread from near 0 to near the cap.
+    const draws = Array.from({ length: 200 }, (_, i) => backoffDelay(4, 50, 5000, () => i / 200));
+    expect(Math.min(...draws)).toBe(0);
+    expect(Math.max(...draws)).toBeGreaterThan(790);
+    expect(Math.max(...draws)).toBeLessThan(800);
   });
 
   it('rejects limits beyond what Kinesis accepts', () => {
