@@ -15,6 +15,8 @@ export interface ArbitratedPacket {
   readonly sendingTime: bigint;
   /** The whole UDP payload (12-byte packet header included). */
   readonly buf: Buffer;
+  /** When the delivered copy was received (the caller's clock, e.g. performance.now()); 0 if not given. */
+  readonly rxTime: number;
 }
 
 export type ArbiterEvent =
@@ -97,8 +99,11 @@ export class Arbiter {
     return this.pending.size;
   }
 
-  /** Offers one UDP payload received on `feed`. Delivery happens synchronously through the callback. */
-  onPacket(feed: FeedId, buf: Buffer): void {
+  /**
+   * Offers one UDP payload received on `feed` (at `rxTime`, carried to delivery for latency
+   * measurement). Delivery happens synchronously through the callback.
+   */
+  onPacket(feed: FeedId, buf: Buffer, rxTime = 0): void {
     const fc = this.stats.feeds[feed];
     fc.packets++;
     if (buf.length < 12) {
@@ -110,13 +115,13 @@ export class Arbiter {
     if (this.expected === 0) this.expected = seq;
     if (seq === this.expected) {
       fc.won++;
-      this.emit({ feed, seq, sendingTime, buf });
+      this.emit({ feed, seq, sendingTime, buf, rxTime });
       this.drain();
       return;
     }
     if (seq < this.expected) {
       if (seq === 1 && sendingTime > this.lastSendingTime) {
-        this.restart(feed, sendingTime, buf);
+        this.restart(feed, sendingTime, buf, rxTime);
         return;
       }
       fc.duplicates++;
@@ -128,7 +133,7 @@ export class Arbiter {
     }
     fc.won++;
     if (this.pending.size === 0) this.waitingSince = this.now();
-    this.pending.set(seq, { feed, seq, sendingTime, buf });
+    this.pending.set(seq, { feed, seq, sendingTime, buf, rxTime });
     if (seq < this.pendingMin) this.pendingMin = seq;
     if (this.pending.size >= this.threshold) this.declareGap('packets');
     else this.poll();
@@ -146,7 +151,7 @@ export class Arbiter {
     this.pendingMin = Infinity;
   }
 
-  private restart(feed: FeedId, sendingTime: bigint, buf: Buffer): void {
+  private restart(feed: FeedId, sendingTime: bigint, buf: Buffer, rxTime: number): void {
     const previous = this.expected;
     this.stats.restarts++;
     this.pending.clear();
@@ -154,7 +159,7 @@ export class Arbiter {
     this.expected = 1;
     this.onEvent({ type: 'restart', previous });
     this.stats.feeds[feed].won++;
-    this.emit({ feed, seq: 1, sendingTime, buf });
+    this.emit({ feed, seq: 1, sendingTime, buf, rxTime });
     this.drain();
   }
 

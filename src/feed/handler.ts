@@ -6,10 +6,22 @@
  * recovery feed rebuilds its instrument's book, then the queued entries newer than the snapshot's
  * RptSeq are replayed onto it. Recovery ends when a whole loop (TotNumReports instruments) has been
  * seen and no instrument is stale.
+ *
+ * With a TCP replay source, a gap of at most `replay.maxGapPackets` is filled by replay instead:
+ * packets arbitrated after the gap are held (neither relayed nor decoded) until the replayed packets
+ * arrive, then everything is processed in sequence order, so books never go stale and subscribers
+ * see every packet in order. A failed replay (refused, closed, timed out) falls back to the snapshot
+ * loop for that gap.
  */
 import type { QuoteEvent, TradeEvent } from '../market-data/events';
 import type { DecodedMessage, SbeCodec } from '../sbe/codec';
-import { Arbiter, type ArbiterEvent, type ArbiterOptions, type FeedId } from './arbiter';
+import {
+  Arbiter,
+  type ArbiterEvent,
+  type ArbiterOptions,
+  type ArbitratedPacket,
+  type FeedId,
+} from './arbiter';
 import { BookBuilder, type BookBuilderOptions, type BookStatusEvent } from './book';
 import { decodePacketMessages, newDecodeStats, type DecodeStats } from './decode';
 
@@ -32,7 +44,27 @@ export interface FeedHandlerOptions {
   readonly recoverAtStart?: boolean;
   /** Called with every arbitrated packet (unique, in sequence order) before decoding: the relay hook. */
   readonly onArbitrated?: (buf: Buffer) => void;
+  /** Latency of each packet in nanoseconds, from receipt of its first copy to relayed and decoded. */
+  readonly onLatency?: (ns: number) => void;
+  /** TCP replay for small gaps (e.g. `ReplayClient.request`); without it every gap uses the snapshot loop. */
+  readonly replay?: {
+    /** Resolves with packets `from`..`to` in order, or rejects. */
+    readonly request: (from: number, to: number) => Promise<Buffer[]>;
+    /** Larger gaps go to the snapshot loop. @default 2000 */
+    readonly maxGapPackets?: number;
+    /** Packets held behind outstanding replays; past it the replays are abandoned (snapshot loop). @default 200_000 */
+    readonly maxHeldPackets?: number;
+  };
 }
+
+type Held =
+  | { readonly kind: 'packet'; readonly p: ArbitratedPacket }
+  | {
+      readonly kind: 'gap';
+      readonly from: number;
+      readonly to: number;
+      result?: { readonly packets: Buffer[] } | { readonly error: string };
+    };
 
 export interface RecoveryStats {
   started: number;
@@ -41,6 +73,14 @@ export interface RecoveryStats {
   snapshotsIgnored: number;
   replayedEntries: number;
   queueOverflows: number;
+  /** Gaps sent to TCP replay, filled by it, and failed (then recovered from the snapshot loop). */
+  replayRequested: number;
+  replayRecovered: number;
+  replayFailed: number;
+  /** Packets received by TCP replay. */
+  replayPackets: number;
+  /** Gaps larger than `replay.maxGapPackets` (snapshot loop). */
+  replayTooLarge: number;
 }
 
 export class FeedHandler {
@@ -55,7 +95,14 @@ export class FeedHandler {
     snapshotsIgnored: 0,
     replayedEntries: 0,
     queueOverflows: 0,
+    replayRequested: 0,
+    replayRecovered: 0,
+    replayFailed: 0,
+    replayPackets: 0,
+    replayTooLarge: 0,
   };
+  /** Last error of a failed replay (for logs). */
+  lastReplayError: string | undefined;
   private recovering = false;
   private queue: DecodedMessage[] = [];
   /** Instruments recovered in this recovery, with the LastMsgSeqNumProcessed of their snapshot. */
@@ -65,6 +112,13 @@ export class FeedHandler {
   /** An instrument's RptSeq jumped in the packet being applied. */
   private instrumentGapPending = false;
   private readonly maxQueued: number;
+  private readonly onArbitrated: ((buf: Buffer) => void) | undefined;
+  private readonly onLatency: ((ns: number) => void) | undefined;
+  private readonly replay: FeedHandlerOptions['replay'];
+  /** Packets and gaps behind the oldest outstanding replay, in sequence order. */
+  private held: Held[] = [];
+  private heldPackets = 0;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(
     private readonly codec: SbeCodec,
@@ -78,11 +132,13 @@ export class FeedHandler {
       this.books.newBooksStale = true;
       this.startRecovery('startup', Infinity);
     }
-    const onArbitrated = opts.onArbitrated;
+    this.onArbitrated = opts.onArbitrated;
+    this.onLatency = opts.onLatency;
+    this.replay = opts.replay;
     this.arbiter = new Arbiter(
       (p) => {
-        if (onArbitrated) onArbitrated(p.buf);
-        this.incremental(p.buf);
+        if (this.held.length > 0) this.hold({ kind: 'packet', p });
+        else this.process(p);
       },
       (e) => this.arbiterEvent(e),
       opts.arbiter,
@@ -93,9 +149,101 @@ export class FeedHandler {
     return this.recovering;
   }
 
+  /** TCP replays outstanding (packets after them are held). */
+  get replaying(): number {
+    return this.held.filter((h) => h.kind === 'gap' && !h.result).length;
+  }
+
+  /** Resolves once no replay is outstanding and nothing is held. */
+  idle(): Promise<void> {
+    if (this.held.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
   /** A UDP payload from incremental feed A or B. */
   onIncremental(feed: FeedId, buf: Buffer): void {
-    this.arbiter.onPacket(feed, buf);
+    this.arbiter.onPacket(feed, buf, this.onLatency ? performance.now() : 0);
+  }
+
+  /** Relay, decode, books; then the packet's latency. */
+  private process(p: ArbitratedPacket): void {
+    if (this.onArbitrated) this.onArbitrated(p.buf);
+    this.incremental(p.buf);
+    if (this.onLatency && p.rxTime > 0) this.onLatency(Math.round((performance.now() - p.rxTime) * 1e6));
+  }
+
+  private hold(h: Held): void {
+    this.held.push(h);
+    if (h.kind === 'packet') this.heldPackets++;
+    if (this.heldPackets > (this.replay?.maxHeldPackets ?? 200_000)) {
+      // Replays are taking too long for the traffic: give up on them (snapshot loop) and move on.
+      for (const x of this.held)
+        if (x.kind === 'gap' && !x.result) x.result = { error: 'too many packets held' };
+      this.drainHeld();
+    }
+  }
+
+  /** Gap `from`..`to` (lost on both feeds): TCP replay when small enough, else the snapshot loop. */
+  private onGap(from: number, to: number): void {
+    const r = this.replay;
+    if (r && to - from + 1 <= (r.maxGapPackets ?? 2000)) {
+      const entry: Held = { kind: 'gap', from, to };
+      this.hold(entry);
+      this.recovery.replayRequested++;
+      r.request(from, to).then(
+        (packets) => {
+          entry.result = { packets };
+          this.drainHeld();
+        },
+        (err: unknown) => {
+          entry.result = { error: err instanceof Error ? err.message : String(err) };
+          this.drainHeld();
+        },
+      );
+      return;
+    }
+    if (r) this.recovery.replayTooLarge++;
+    if (this.held.length > 0) this.hold({ kind: 'gap', from, to, result: { error: 'too large' } });
+    else this.snapshotGap(to);
+  }
+
+  /** Processes held packets and gaps in order, up to the first replay still outstanding. */
+  private drainHeld(): void {
+    while (this.held.length > 0) {
+      const h = this.held[0];
+      if (h.kind === 'packet') {
+        this.held.shift();
+        this.heldPackets--;
+        this.process(h.p);
+        continue;
+      }
+      if (!h.result) return;
+      this.held.shift();
+      const packets = 'packets' in h.result ? h.result.packets : null;
+      const complete =
+        packets !== null &&
+        packets.length === h.to - h.from + 1 &&
+        packets.every((p, i) => p.length >= 12 && p.readUInt32LE(0) === h.from + i);
+      if (packets && complete) {
+        this.recovery.replayRecovered++;
+        this.recovery.replayPackets += packets.length;
+        for (const buf of packets) {
+          if (this.onArbitrated) this.onArbitrated(buf);
+          this.incremental(buf);
+        }
+        continue;
+      }
+      if ('error' in h.result && h.result.error === 'too large') {
+        this.snapshotGap(h.to);
+        continue;
+      }
+      this.recovery.replayFailed++;
+      this.lastReplayError = 'error' in h.result ? h.result.error : 'replayed packets do not match the gap';
+      this.snapshotGap(h.to);
+    }
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 
   /**
@@ -173,19 +321,24 @@ export class FeedHandler {
       this.latestSnapshots.clear();
       return;
     }
+    this.onGap(e.from, e.to);
+  }
+
+  /** Snapshot-loop recovery of a packet gap. */
+  private snapshotGap(to: number): void {
     if (!this.recovering) {
       this.books.markStale();
-      this.startRecovery('packetGap', e.to);
+      this.startRecovery('packetGap', to);
       return;
     }
     // Already recovering: instruments whose snapshot covers the new gap stay recovered.
     for (const id of this.books.instruments()) {
-      if ((this.loopSeen.get(id) ?? -1) < e.to) {
+      if ((this.loopSeen.get(id) ?? -1) < to) {
         this.books.markStale(id);
         this.loopSeen.delete(id);
       }
     }
-    this.applyCachedSnapshots(e.to);
+    this.applyCachedSnapshots(to);
     this.maybeComplete();
   }
 

@@ -111,9 +111,11 @@ export class Relay {
   };
   private readonly clients = new Set<net.Socket>();
   private readonly maxBacklog: number;
-  private readonly onUdpSent = (err: Error | null): void => {
-    if (err) this.stats.udpErrors++;
-  };
+  /** Per-subscriber counters: UDP targets by index; TCP subscribers by socket (kept after they leave). */
+  private readonly udpCounters: Array<{ id: string; sent: number; drops: number }>;
+  private readonly tcpCounters = new Map<net.Socket, { id: string; sent: number; drops: number }>();
+  /** One send callback per UDP subscriber, made once (no closure per packet). */
+  private readonly onUdpSent: Array<(err: Error | null) => void>;
 
   private constructor(
     private readonly udpSockets: readonly dgram.Socket[],
@@ -121,9 +123,22 @@ export class Relay {
     opts: RelayOptions,
   ) {
     this.maxBacklog = opts.maxTcpBacklogBytes ?? 4 << 20;
+    this.udpCounters = (opts.udp ?? []).map((t) => ({ id: `udp:${t.host}:${t.port}`, sent: 0, drops: 0 }));
+    const udpError = (i: number): void => {
+      this.stats.udpErrors++;
+      this.udpCounters[i].drops++;
+    };
+    this.onUdpSent = this.udpCounters.map((_, i) => (err: Error | null) => {
+      if (err) udpError(i);
+    });
     server?.on('connection', (s) => this.accept(s));
     // A connected socket reports an absent subscriber (ICMP port unreachable) as an error: count it.
-    for (const s of udpSockets) s.on('error', () => this.stats.udpErrors++);
+    udpSockets.forEach((s, i) => s.on('error', () => udpError(i)));
+  }
+
+  /** Packets sent and dropped per subscriber (TCP subscribers that left stay listed, up to 1,000). */
+  subscribers(): Array<{ id: string; sent: number; drops: number }> {
+    return [...this.udpCounters, ...this.tcpCounters.values()].map((c) => ({ ...c }));
   }
 
   static async start(opts: RelayOptions): Promise<Relay> {
@@ -169,17 +184,20 @@ export class Relay {
   /** Sends one packet to every subscriber; never waits. */
   send(packet: Buffer): void {
     this.stats.packets++;
-    for (const s of this.udpSockets) {
-      s.send(packet, this.onUdpSent);
+    for (let i = 0; i < this.udpSockets.length; i++) {
+      this.udpSockets[i].send(packet, this.onUdpSent[i]);
       this.stats.udpSent++;
+      this.udpCounters[i].sent++;
     }
     if (this.clients.size > 0) {
       const header = Buffer.allocUnsafe(4);
       header.writeUInt32BE(packet.length, 0);
       for (const c of this.clients) {
+        const counters = this.tcpCounters.get(c);
         if (c.writableLength > this.maxBacklog) {
           this.stats.tcpSlowDisconnects++;
           this.stats.tcpDropped++;
+          if (counters) counters.drops++;
           this.clients.delete(c);
           c.destroy();
           continue;
@@ -189,6 +207,7 @@ export class Relay {
         c.write(packet);
         c.uncork();
         this.stats.tcpPacketsSent++;
+        if (counters) counters.sent++;
       }
     }
   }
@@ -196,6 +215,15 @@ export class Relay {
   private accept(s: net.Socket): void {
     this.stats.tcpSubscribers++;
     this.clients.add(s);
+    if (this.tcpCounters.size >= 1000) {
+      // Forget the oldest subscriber that has left (bounded memory with reconnecting clients).
+      for (const k of this.tcpCounters.keys())
+        if (!this.clients.has(k)) {
+          this.tcpCounters.delete(k);
+          break;
+        }
+    }
+    this.tcpCounters.set(s, { id: `tcp:${s.remoteAddress}:${s.remotePort}`, sent: 0, drops: 0 });
     this.stats.tcpConnected = this.clients.size;
     s.setNoDelay(true);
     s.on('data', () => {}); // subscribers send nothing; ignore
