@@ -107,7 +107,8 @@ export class TradingStack extends Stack {
         encryptionKey: this.key,
         timeToLiveAttribute: ttl,
       });
-    this.riskTable = table('RiskTable', 'pk');
+    // Order-rate counters (RATE#...) expire through TTL on `expiresAt`.
+    this.riskTable = table('RiskTable', 'pk', 'expiresAt');
     this.ordersTable = table('OrdersTable', 'orderId');
     // Powertools idempotency records expire through TTL on `expiration`.
     this.idempotencyTable = table('IdempotencyTable', 'id', 'expiration');

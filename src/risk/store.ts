@@ -5,7 +5,7 @@
  * changed at run time without a redeploy and without a read per order.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { InputError } from '../errors';
 import { parseRiskConfig } from './schemas';
 import { INITIAL_STATE, transition, type StateEvent, type StateRecord } from './state';
@@ -19,6 +19,8 @@ export interface StateScope {
 
 export const stateKey = (s: StateScope): string => `STATE#${s.account}#${s.strategy ?? '*'}`;
 export const limitsKey = (account: string): string => `LIMITS#${account}`;
+export const rateKey = (account: string, strategy: string, second: number): string =>
+  `RATE#${account}#${strategy}#${second}`;
 
 export interface RiskStoreOptions {
   /** How long limits are cached. @default 5000 ms */
@@ -126,5 +128,40 @@ export class RiskStore {
     const config = parseRiskConfig(JSON.parse(String(r.Item.config)), `limits of ${account}`);
     this.cache.set(account, { at: this.now(), config, version: Number(r.Item.version) });
     return config;
+  }
+
+  /**
+   * Takes one order slot of a strategy in the current clock second (a fixed one-second window),
+   * atomically across concurrent executions: an ADD conditional on the count being below the
+   * limit. Returns how many orders the window held before this one; when it is full nothing is
+   * taken and the result is the limit, so the engine's `maxOrdersPerSecond` rule reports
+   * limit + 1. Counter items expire through the table's TTL attribute `expiresAt`.
+   */
+  async takeOrderSlot(
+    account: string,
+    strategy: string,
+    nowMs: number,
+    maxPerSecond: number,
+  ): Promise<number> {
+    const max = Math.floor(maxPerSecond);
+    if (max < 1) return max;
+    const second = Math.floor(nowMs / 1000);
+    try {
+      const r = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: rateKey(account, strategy, second) },
+          UpdateExpression: 'ADD #n :one SET expiresAt = :exp',
+          ConditionExpression: 'attribute_not_exists(#n) OR #n < :max',
+          ExpressionAttributeNames: { '#n': 'orders' },
+          ExpressionAttributeValues: { ':one': 1, ':max': max, ':exp': second + 3600 },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return Number(r.Attributes?.orders ?? 1) - 1;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return max;
+      throw err;
+    }
   }
 }

@@ -211,6 +211,9 @@ async function placeOrder(
   let approvedQty = 0;
   let decision: Decision = 'reject';
   let breaches: Breach[] = [];
+  // Orders of this strategy in the current second, counted once per order (a slot is taken even
+  // if another rule then rejects it: the rate counts attempts toward the broker, conservatively).
+  let ordersInLastSecond: number | undefined;
   for (let attempt = 0; ; attempt++) {
     if (attempt >= 25) throw new Error(`order ${pending.orderId}: book of ${pending.account} too contended`);
     const [state, config, book] = await Promise.all([
@@ -219,8 +222,16 @@ async function placeOrder(
       deps.books.get(pending.account),
     ]);
     if (!book) throw new InputError(`account ${pending.account}: no book`, 'account');
+    const rate = config.limits.maxOrdersPerSecond;
+    if (rate !== undefined && ordersInLastSecond === undefined) {
+      ordersInLastSecond = await deps.risk.takeOrderSlot(pending.account, pending.strategy, now(), rate);
+    }
     const engine = new RiskEngine(withQuote(config, pending), deps.window);
-    const d = engine.check(engine.snapshot(bookToPortfolio(book, state)), ro, { resize: true, now: now() });
+    const d = engine.check(engine.snapshot(bookToPortfolio(book, state)), ro, {
+      resize: true,
+      now: now(),
+      ordersInLastSecond,
+    });
     ({ decision, breaches, approvedQty } = d);
     if (approvedQty === 0) break;
     const sign = pending.side === 'buy' ? 1 : -1;

@@ -179,6 +179,25 @@ describe('execution against dynalite', () => {
     });
   });
 
+  it('orders per second per strategy: concurrent executions never take more than the limit in one second', async () => {
+    const a = await account();
+    await risk.putLimits(a, { ...LIMITS, limits: { ...LIMITS.limits, maxOrdersPerSecond: 3 } });
+    // five concurrent signals of one share in the same clock second: three pass, two hit the rate
+    const rs = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => executeSignal(deps(), buy(`sig-rate-${i}`, a, 1))),
+    );
+    const statuses = rs.map((r) => r.orders[0].status).sort();
+    expect(statuses).toEqual(['FILLED', 'FILLED', 'FILLED', 'REJECTED', 'REJECTED']);
+    for (const r of rs.filter((x) => x.orders[0].status === 'REJECTED'))
+      expect(r.orders[0].breaches).toEqual([{ rule: 'maxOrdersPerSecond', limit: 3, value: 4 }]);
+    // another strategy has its own budget; the next second starts a new window
+    const other = parseSignal({ ...buy('sig-rate-other', a, 1), strategy: 'pairs' });
+    expect((await executeSignal(deps(), other)).orders[0].status).toBe('FILLED');
+    const later = { ...deps(), now: () => NOW + 1000 };
+    expect((await executeSignal(later, buy('sig-rate-next', a, 1))).orders[0].status).toBe('FILLED');
+    expect((await books.get(a))!.positions.AAPL.qty).toBe(5);
+  });
+
   it('limits changed at run time apply after the cache TTL', async () => {
     const a = await account();
     let clock = 0;
