@@ -10,7 +10,10 @@
  * `--relay-child`. The packet is the real v9 capture's (1,196 bytes, 2 messages, 39 entries) with a
  * rewritten MsgSeqNum.
  *
- * Paths, each on its own multicast group so an idle relay costs nothing:
+ * All relays run for the whole of a rate, each on its own multicast group (an idle relay costs
+ * nothing); the paths take turns in 1-second slices (FEED_RELAY_SECONDS of them per path) so drifts in
+ * the shared machine's load hit every path alike. A packet not at the subscriber 300 ms after the
+ * slice's last send counts as lost. Paths:
  * - direct: sender -> multicast -> subscriber (the baseline);
  * - ours, handler: `FeedRunner` (arbitration, full decode, books, relay), the stream on feed A;
  * - ours, relay only: the same sockets, arbiter and `Relay` without decoding (the relay path itself);
@@ -175,20 +178,21 @@ class Window {
     this.got[i] = 1;
     this.latency[i] = Number(t - b.readBigUInt64LE(4)) / 1000;
   }
-  result(): { received: number; lost: number; p50: number; p99: number; p999: number } {
-    const l: number[] = [];
-    for (let i = 0; i < this.got.length; i++) if (this.got[i]) l.push(this.latency[i]);
-    const sorted = Float64Array.from(l).sort();
-    const q = (p: number): number =>
-      sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
-    return {
-      received: l.length,
-      lost: this.got.length - l.length,
-      p50: q(0.5),
-      p99: q(0.99),
-      p999: q(0.999),
-    };
+  /** Latencies (µs) of the packets received in this window, and the count of those missing. */
+  collect(into: number[]): number {
+    let lost = 0;
+    for (let i = 0; i < this.got.length; i++)
+      if (this.got[i]) into.push(this.latency[i]);
+      else lost++;
+    return lost;
   }
+}
+
+function percentiles(l: readonly number[]): { p50: number; p99: number; p999: number } {
+  const sorted = Float64Array.from(l).sort();
+  const q = (p: number): number =>
+    sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+  return { p50: q(0.5), p99: q(0.99), p999: q(0.999) };
 }
 
 async function udpSubscriber(win: Window): Promise<{ socket: dgram.Socket; port: number }> {
@@ -258,7 +262,14 @@ async function main(): Promise<void> {
   const socatAvailable = spawnSync('socat', ['-V'], { stdio: 'ignore' }).error === undefined;
   const base = 20000 + Math.floor(Math.random() * 30000);
   const group = (n: number): Endpoint => ({ host: `239.255.${(base >> 8) & 0xff}.${n}`, port: base });
-  const G = { direct: group(1), oursA: group(2), oursB: group(3), socat: group(4) };
+  const G = {
+    direct: group(1),
+    oursA: group(2),
+    oursB: group(3),
+    oursA2: group(4),
+    oursB2: group(5),
+    socat: group(6),
+  };
 
   const win = new Window();
   const direct = await joinMulticast(G.direct, (b) => win.onPacket(b));
@@ -267,7 +278,7 @@ async function main(): Promise<void> {
   const worker = new Worker(SENDER, { eval: true });
 
   console.log(
-    `packet: ${packet.length} bytes (v9 capture, 2 messages); ${SECONDS}s measured per case after ${WARMUP_SECONDS}s warm-up; load average ${os
+    `packet: ${packet.length} bytes (v9 capture, 2 messages); ${SECONDS} x 1 s measured per path (paths interleaved) after ${WARMUP_SECONDS}s warm-up; load average ${os
       .loadavg()
       .map((x) => x.toFixed(2))
       .join(' ')}`,
@@ -278,59 +289,81 @@ async function main(): Promise<void> {
   type Path = 'direct' | 'ours, handler' | 'ours, relay only' | 'socat';
   const paths: Path[] = ['direct', 'ours, handler', 'ours, relay only'];
   if (socatAvailable) paths.push('socat');
+  const groupOf: Record<Path, Endpoint> = {
+    direct: G.direct,
+    'ours, handler': G.oursA,
+    'ours, relay only': G.oursA2,
+    socat: G.socat,
+  };
   const rows: string[] = [];
   let seq = 1;
   for (const rate of RATES) {
-    const baseline: Record<string, number> = {};
+    // Every relay runs for the whole rate, each on its own group (idle while another path is
+    // measured); the paths take turns in 1-second slices so background load drifts hit all alike.
+    const stops: Partial<Record<Path, () => Promise<string>>> = {};
+    const pids: Partial<Record<Path, number>> = {};
     for (const p of paths) {
-      let to = G.direct;
-      let stopRelay: () => Promise<string> = () => Promise.resolve('');
-      let pid: number | undefined;
       if (p === 'socat') {
         const c = await startSocat(G.socat, sub.port);
-        to = G.socat;
-        pid = c.pid;
-        stopRelay = async () => {
+        pids[p] = c.pid;
+        stops[p] = async () => {
           c.kill('SIGTERM');
           await new Promise((r) => c.once('exit', r));
           return '';
         };
       } else if (p !== 'direct') {
+        const handler = p === 'ours, handler';
         const { child, done } = await startChild({
-          mode: p === 'ours, handler' ? 'handler' : 'relay',
-          feedA: G.oursA,
-          feedB: G.oursB,
+          mode: handler ? 'handler' : 'relay',
+          feedA: handler ? G.oursA : G.oursA2,
+          feedB: handler ? G.oursB : G.oursB2,
           subscriber: { host: '127.0.0.1', port: sub.port },
         });
-        to = G.oursA;
-        pid = child.pid;
-        stopRelay = async () => {
+        pids[p] = child.pid;
+        stops[p] = async () => {
           child.stdin!.end();
           const s = await done;
           await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(null)));
           return s;
         };
       }
-      const warm = Math.round(rate * WARMUP_SECONDS);
-      const n = Math.round(rate * SECONDS);
-      const w = await send(worker, packet, to, rate, warm, seq);
+    }
+    const acc = new Map<
+      Path,
+      { lat: number[]; lost: number; n: number; sent: number; secs: number; cpu: number }
+    >();
+    for (const p of paths) {
+      const w = await send(worker, packet, groupOf[p], rate, Math.round(rate * WARMUP_SECONDS), seq);
       seq += w.sent;
-      await new Promise((r) => setTimeout(r, 100));
-      win.arm(seq, n);
-      const cpu0 = cpuSeconds(pid);
-      const s = await send(worker, packet, to, rate, n, seq);
-      seq += s.sent;
-      await new Promise((r) => setTimeout(r, 300)); // stragglers
-      const cpu = cpuSeconds(pid) - cpu0;
-      const r = win.result();
-      const childStats = await stopRelay();
-      if (p === 'direct') Object.assign(baseline, { p50: r.p50, p99: r.p99, p999: r.p999 });
+      acc.set(p, { lat: [], lost: 0, n: 0, sent: 0, secs: 0, cpu: 0 });
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    for (let slice = 0; slice < SECONDS; slice++) {
+      for (const p of paths) {
+        const a = acc.get(p)!;
+        const n = rate;
+        win.arm(seq, n);
+        const cpu0 = cpuSeconds(pids[p]);
+        const s = await send(worker, packet, groupOf[p], rate, n, seq);
+        seq += s.sent;
+        await new Promise((r) => setTimeout(r, 300)); // stragglers
+        a.cpu += cpuSeconds(pids[p]) - cpu0;
+        a.lost += win.collect(a.lat);
+        a.n += n;
+        a.sent += s.sent;
+        a.secs += s.seconds;
+      }
+    }
+    const load = os.loadavg()[0].toFixed(1);
+    const base = percentiles(acc.get('direct')!.lat);
+    for (const p of paths) {
+      const a = acc.get(p)!;
+      const r = percentiles(a.lat);
+      const childStats = await stops[p]?.();
       const us = (x: number): string => (Number.isNaN(x) ? '-' : x.toFixed(0));
-      const added = (x: number, b: number | undefined): string =>
-        p === 'direct' || b === undefined ? '-' : us(x - b);
-      const load = os.loadavg()[0].toFixed(1);
+      const added = (x: number, b: number): string => (p === 'direct' ? '-' : us(x - b));
       rows.push(
-        `| ${rate / 1000}k | ${p} | ${(s.sent / s.seconds / 1000).toFixed(1)}k | ${r.lost} (${((100 * r.lost) / n).toFixed(2)}%) | ${us(r.p50)} / ${us(r.p99)} / ${us(r.p999)} | ${added(r.p50, baseline.p50)} / ${added(r.p99, baseline.p99)} / ${added(r.p999, baseline.p999)} | ${Number.isNaN(cpu) ? '-' : ((cpu * 1e6) / n).toFixed(1)} | ${load} |`,
+        `| ${rate / 1000}k | ${p} | ${(a.sent / a.secs / 1000).toFixed(1)}k | ${a.lost} (${((100 * a.lost) / a.n).toFixed(2)}%) | ${us(r.p50)} / ${us(r.p99)} / ${us(r.p999)} | ${added(r.p50, base.p50)} / ${added(r.p99, base.p99)} / ${added(r.p999, base.p999)} | ${Number.isNaN(a.cpu) ? '-' : ((a.cpu * 1e6) / a.n).toFixed(1)} | ${load} |`,
       );
       console.log(rows[rows.length - 1], childStats ? `child: ${childStats}` : '');
     }
