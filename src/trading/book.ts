@@ -137,13 +137,17 @@ export async function markToMarket(
     if (!book) throw new Error(`account ${account}: no book`);
     const positions: Record<string, BookPosition> = {};
     let valueCents = 0;
+    let repriced = false;
     for (const [symbol, p] of Object.entries(book.positions)) {
       const price = prices[symbol] ?? p.price;
+      if (price !== p.price) repriced = true;
       positions[symbol] = { qty: p.qty, price };
       valueCents += (p.qty < 0 ? -1 : 1) * Math.round(Math.abs(p.qty) * price * 100);
     }
     const navCents = book.cashCents + valueCents;
     const newDay = book.markDay !== undefined && day > book.markDay;
+    // Nothing to write (same marks, same NAV, same day): save the conditional put.
+    if (!repriced && !newDay && navCents === book.navCents && book.markDay === day) return book;
     try {
       return await books.replace(book, {
         ...book,
