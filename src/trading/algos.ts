@@ -3,8 +3,7 @@
  * evenly in time, VWAP in proportion to a volume curve (from lake bars), POV follows a share of the
  * market volume as it trades. Quantities are whole shares and always add up to the parent (POV:
  * at most the parent; what the market did not allow stays unfilled). Locally a simulated clock
- * runs a schedule instantly; in AWS the same schedule drives one-time EventBridge Scheduler
- * invocations of the execution path.
+ * runs a schedule instantly. Not yet wired into the execution path (see docs/trading.md).
  */
 import { InputError } from '../errors';
 
