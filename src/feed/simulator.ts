@@ -6,6 +6,8 @@
 import type { MarketEvent } from '../market-data/events';
 import type { SbeCodec } from '../sbe/codec';
 import { FeedHandler, type HandlerStatus } from './handler';
+import { LatencyHistogram, MetricsReporter, type FeedMetricsSnapshot } from './metrics';
+import { ReplayClient } from './tcp-replay';
 import {
   joinMulticast,
   multicastSender,
@@ -42,6 +44,8 @@ export interface SimulatorOptions {
   readonly iface?: string;
   /** Snapshot loops published after the last packet, 20 ms apart. @default 10 */
   readonly finalLoops?: number;
+  /** Where published packets are recorded as they go (e.g. a replay server's history). @default a new Map */
+  readonly history?: Map<number, Buffer>;
 }
 
 export interface SimulatorResult {
@@ -70,7 +74,7 @@ export async function runSimulator(codec: SbeCodec, opts: SimulatorOptions): Pro
   const channel = new SyntheticChannel(codec, { seed: opts.seed ?? 11 });
   const rate = opts.rate ?? 10_000;
   const snapshotEvery = opts.snapshotEvery ?? 1000;
-  const published = new Map<number, Buffer>();
+  const published = opts.history ?? new Map<number, Buffer>();
   const held: Record<'A' | 'B', Buffer | null> = { A: null, B: null };
   let sentA = 0;
   let sentB = 0;
@@ -148,38 +152,127 @@ export interface FeedRunnerOptions {
   readonly onStatus?: (s: HandlerStatus) => void;
   /** Wait for the snapshot loop before publishing quotes (joining a running session). @default true */
   readonly recoverAtStart?: boolean;
+  /** Channel id (metrics dimension, replay ApplID). @default '1' */
+  readonly channel?: string;
+  /** TCP replay server for gaps of at most `maxGapPackets` (default 2000); larger gaps use the snapshot loop. */
+  readonly replay?: {
+    readonly server: Endpoint;
+    readonly maxGapPackets?: number;
+    readonly timeoutMs?: number;
+  };
+  /** Prometheus /metrics on 127.0.0.1:port (0: any free port) and/or EMF lines to `emf`. */
+  readonly metrics?: {
+    readonly port?: number;
+    readonly emf?: (line: string) => void;
+    readonly intervalSeconds?: number;
+  };
+  /** Kinesis counters for the metrics (the producer's stats, when events go to Kinesis). */
+  readonly kinesisStats?: () => { eventsSent: number; eventsFailed: number; recordsSent: number };
 }
 
-/** The running handler: multicast receivers, FeedHandler, relay and a gap-timeout poller. */
+/** The running handler: multicast receivers, FeedHandler, relay, metrics and a gap-timeout poller. */
 export class FeedRunner {
+  readonly latency = new LatencyHistogram();
+  readonly events = { trades: 0, quotes: 0 };
+  metrics: MetricsReporter | null = null;
+  replayClient: ReplayClient | null = null;
+  private receivers: MulticastReceiver[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  // Assigned in start() before any packet can arrive.
+  handler!: FeedHandler;
+
   private constructor(
-    readonly handler: FeedHandler,
     readonly relay: Relay | null,
-    private readonly receivers: MulticastReceiver[],
-    private readonly timer: NodeJS.Timeout,
+    private readonly opts: FeedRunnerOptions,
   ) {}
 
   static async start(codec: SbeCodec, opts: FeedRunnerOptions): Promise<FeedRunner> {
     const relay = opts.relay ? await Relay.start(opts.relay) : null;
-    const handler = new FeedHandler(codec, opts.onEvent ?? (() => {}), opts.onStatus ?? (() => {}), {
-      arbiter: { gapPacketThreshold: opts.gapPacketThreshold ?? 64, gapTimeoutMs: opts.gapTimeoutMs ?? 20 },
-      onArbitrated: relay ? (buf) => relay.send(buf) : undefined,
-      recoverAtStart: opts.recoverAtStart ?? true,
-    });
+    const runner = new FeedRunner(relay, opts);
+    const channel = opts.channel ?? '1';
+    if (opts.replay) {
+      const applId = Number(channel);
+      runner.replayClient = new ReplayClient({
+        server: opts.replay.server,
+        channel: Number.isInteger(applId) ? applId : 0,
+        timeoutMs: opts.replay.timeoutMs,
+      });
+    }
+    const onEvent = opts.onEvent;
+    const client = runner.replayClient;
+    const handler = new FeedHandler(
+      codec,
+      (e) => {
+        if (e.type === 'trade') runner.events.trades++;
+        else runner.events.quotes++;
+        onEvent?.(e);
+      },
+      opts.onStatus ?? (() => {}),
+      {
+        arbiter: { gapPacketThreshold: opts.gapPacketThreshold ?? 64, gapTimeoutMs: opts.gapTimeoutMs ?? 20 },
+        onArbitrated: relay ? (buf) => relay.send(buf) : undefined,
+        recoverAtStart: opts.recoverAtStart ?? true,
+        onLatency: opts.metrics
+          ? (ns) => {
+              runner.latency.record(ns);
+              runner.metrics?.recordLatency(ns);
+            }
+          : undefined,
+        replay: client
+          ? { request: (from, to) => client.request(from, to), maxGapPackets: opts.replay?.maxGapPackets }
+          : undefined,
+      },
+    );
+    runner.handler = handler;
+    if (opts.metrics)
+      runner.metrics = await MetricsReporter.start(() => runner.snapshot(), { channel, ...opts.metrics });
     const iface = opts.iface ?? '127.0.0.1';
-    const receivers = [
+    runner.receivers.push(
       await joinMulticast(opts.feedA, (b) => handler.onIncremental('A', b), iface),
       await joinMulticast(opts.feedB, (b) => handler.onIncremental('B', b), iface),
-    ];
+    );
     if (opts.snapshot)
-      receivers.push(await joinMulticast(opts.snapshot, (b) => handler.onSnapshot(b), iface));
-    const timer = setInterval(() => handler.poll(), 5);
-    return new FeedRunner(handler, relay, receivers, timer);
+      runner.receivers.push(await joinMulticast(opts.snapshot, (b) => handler.onSnapshot(b), iface));
+    runner.timer = setInterval(() => handler.poll(), 5);
+    return runner;
+  }
+
+  /** Every counter now (what /metrics and EMF report). */
+  snapshot(): FeedMetricsSnapshot {
+    const h = this.handler;
+    const a = h.arbiter.stats;
+    const feed = (f: 'A' | 'B') => ({
+      packets: a.feeds[f].packets,
+      duplicates: a.feeds[f].duplicates,
+      malformed: a.feeds[f].malformed,
+    });
+    const k = this.opts.kinesisStats?.();
+    return {
+      feeds: { A: feed('A'), B: feed('B') },
+      delivered: a.delivered,
+      gaps: a.gaps,
+      gapPackets: a.gapPackets,
+      restarts: a.restarts,
+      recoveriesStarted: h.recovery.started,
+      snapshotRecoveries: h.recovery.completed,
+      replayRecoveries: h.recovery.replayRecovered,
+      replayFailures: h.recovery.replayFailed,
+      recovering: h.isRecovering,
+      decodeErrors: { ...h.decodeStats.errors },
+      trades: this.events.trades,
+      quotes: this.events.quotes,
+      subscribers: this.relay?.subscribers() ?? [],
+      kinesis: k && { eventsSent: k.eventsSent, eventsFailed: k.eventsFailed, records: k.recordsSent },
+      latency: this.latency,
+    };
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await Promise.all(this.receivers.map((r) => r.close()));
+    // Outstanding TCP replays settle (answer or time out) and their packets are relayed first.
+    await this.handler.idle();
     await this.relay?.close();
+    await this.metrics?.stop();
   }
 }

@@ -9,6 +9,10 @@ import { formatTable, printJson } from '../output';
 import { parseEndpoint, type Endpoint } from '../../feed/net';
 import { FeedRunner, runSimulator } from '../../feed/simulator';
 import { replayCapture } from '../../feed/replay';
+import { ProducerEventSink } from '../../feed/event-sink';
+import { TickProducer } from '../../ingest/producer';
+import { ensureStream } from '../../ingest/runner';
+import { openPlatform, type GlobalOptions, type PlatformContext } from '../context';
 
 interface DecodeOptions {
   schema: string;
@@ -38,10 +42,10 @@ function probability(v: string | undefined, flag: string): number {
   return n;
 }
 
-function positiveInt(v: string, flag: string, max = 1e9): number {
+function positiveInt(v: string, flag: string, max = 1e9, min = 1): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > max)
-    throw new InputError(`${flag}: "${v}" is not an integer between 1 and ${max}`, flag);
+  if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max)
+    throw new InputError(`${flag}: "${v}" is not an integer between ${min} and ${max}`, flag);
   return n;
 }
 
@@ -78,6 +82,13 @@ interface RunOptions {
   duration?: string;
   iface: string;
   json?: boolean;
+  channel: string;
+  metricsPort?: string;
+  emf?: boolean;
+  metricsInterval: string;
+  replay?: string;
+  replayMaxGap: string;
+  kinesis?: string;
 }
 
 interface ReplayCliOptions {
@@ -197,52 +208,117 @@ export function registerFeed(program: Command): void {
     .option('--relay-tcp <host:port>', 'listen for TCP subscribers (4-byte big-endian length + packet)')
     .option('--duration <seconds>', 'stop after this long (default: until Ctrl-C)')
     .option('--iface <ip>', 'multicast interface', '127.0.0.1')
+    .option('--channel <id>', 'channel id: metrics dimension and TCP replay ApplID', '1')
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus text at http://127.0.0.1:<port>/metrics (0: any free port)',
+    )
+    .option('--emf', 'CloudWatch embedded metric format: one JSON line per interval on stdout')
+    .option('--metrics-interval <seconds>', 'seconds between EMF lines (and packets/s windows)', '10')
+    .option('--replay <host:port>', 'TCP replay server: small gaps are requested from it')
+    .option(
+      '--replay-max-gap <n>',
+      'gaps up to this many packets use TCP replay, larger the snapshot loop',
+      '2000',
+    )
+    .option(
+      '--kinesis <stream>',
+      'put normalized events into this Kinesis stream (local cloud, or AWS with --aws)',
+    )
     .option('--json', 'machine-readable summary')
-    .action(async (o: RunOptions) => {
+    .action(async (o: RunOptions, cmd: Command) => {
       const codec = new SbeCodec(loadSchema(o.schema));
       const relayUdp = endpoints(o.relayUdp, '--relay-udp');
       const relayTcp = o.relayTcp ? parseEndpoint(o.relayTcp, '--relay-tcp', true) : undefined;
       const duration =
         o.duration === undefined ? undefined : positiveInt(o.duration, '--duration', 86_400 * 7);
-      let trades = 0;
-      let quotes = 0;
-      const runner = await FeedRunner.start(codec, {
-        feedA: parseEndpoint(o.feedA, '--feed-a'),
-        feedB: parseEndpoint(o.feedB, '--feed-b'),
-        snapshot: o.snapshot ? parseEndpoint(o.snapshot, '--snapshot') : undefined,
-        iface: o.iface,
-        relay: relayUdp.length > 0 || relayTcp ? { udp: relayUdp, tcpListen: relayTcp } : undefined,
-        onEvent: (e) => (e.type === 'trade' ? trades++ : quotes++),
-      });
-      process.stderr.write(
-        `feed handler running${runner.relay?.tcpPort ? `, TCP relay on port ${runner.relay.tcpPort}` : ''}\n`,
-      );
-      await new Promise<void>((resolve) => {
-        const stop = (): void => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-        if (duration !== undefined) setTimeout(stop, duration * 1000).unref();
-      });
-      await runner.stop();
-      const h = runner.handler;
-      const a = h.arbiter.stats;
-      const summary = {
-        packetsA: a.feeds.A.packets,
-        packetsB: a.feeds.B.packets,
-        delivered: a.delivered,
-        duplicates: a.feeds.A.duplicates + a.feeds.B.duplicates,
-        gaps: a.gaps,
-        recoveries: h.recovery.completed,
-        trades,
-        quotes,
-        decodeErrors: h.decodeStats.errors,
-        relay: runner.relay?.stats,
-      };
-      if (o.json) printJson(summary);
-      else
-        console.log(
-          `received A ${summary.packetsA}, B ${summary.packetsB}; delivered ${summary.delivered}, duplicates ${summary.duplicates}, gaps ${summary.gaps}, recoveries ${summary.recoveries}, events ${trades + quotes}`,
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(o.channel))
+        throw new InputError(
+          `--channel: "${o.channel}" is not a channel id (letters, digits, . _ -)`,
+          'channel',
         );
+      const metricsPort =
+        o.metricsPort === undefined ? undefined : positiveInt(o.metricsPort, '--metrics-port', 65535, 0);
+      const metricsInterval = positiveInt(o.metricsInterval, '--metrics-interval', 3600);
+      const replay = o.replay
+        ? {
+            server: parseEndpoint(o.replay, '--replay'),
+            maxGapPackets: positiveInt(o.replayMaxGap, '--replay-max-gap', 1_000_000),
+          }
+        : undefined;
+      let ctx: PlatformContext | undefined;
+      let sink: ProducerEventSink | undefined;
+      if (o.kinesis) {
+        ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
+        if (ctx.runtime.mode === 'local') await ensureStream(ctx.clients.kinesis, o.kinesis);
+        sink = new ProducerEventSink(
+          new TickProducer({ kinesis: ctx.clients.kinesis, streamName: o.kinesis }),
+        );
+      }
+      // With --emf, stdout carries only EMF documents; everything else goes to stderr.
+      const say = (line: string): void => void (o.emf ? process.stderr : process.stdout).write(`${line}\n`);
+      try {
+        const runner = await FeedRunner.start(codec, {
+          feedA: parseEndpoint(o.feedA, '--feed-a'),
+          feedB: parseEndpoint(o.feedB, '--feed-b'),
+          snapshot: o.snapshot ? parseEndpoint(o.snapshot, '--snapshot') : undefined,
+          iface: o.iface,
+          channel: o.channel,
+          relay: relayUdp.length > 0 || relayTcp ? { udp: relayUdp, tcpListen: relayTcp } : undefined,
+          onEvent: sink ? (e) => sink.push(e) : undefined,
+          replay,
+          metrics:
+            metricsPort !== undefined || o.emf
+              ? {
+                  port: metricsPort,
+                  emf: o.emf ? (line) => void process.stdout.write(`${line}\n`) : undefined,
+                  intervalSeconds: metricsInterval,
+                }
+              : undefined,
+          kinesisStats: sink ? () => sink.producerStats : undefined,
+        });
+        process.stderr.write(
+          `feed handler running${runner.relay?.tcpPort ? `, TCP relay on port ${runner.relay.tcpPort}` : ''}${runner.metrics?.port ? `, metrics on http://127.0.0.1:${runner.metrics.port}/metrics` : ''}\n`,
+        );
+        await new Promise<void>((resolve) => {
+          const stop = (): void => resolve();
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+          if (duration !== undefined) setTimeout(stop, duration * 1000).unref();
+        });
+        await runner.stop();
+        const kinesis = sink ? await sink.close() : undefined;
+        const h = runner.handler;
+        const a = h.arbiter.stats;
+        const { trades, quotes } = runner.events;
+        const summary = {
+          packetsA: a.feeds.A.packets,
+          packetsB: a.feeds.B.packets,
+          delivered: a.delivered,
+          duplicates: a.feeds.A.duplicates + a.feeds.B.duplicates,
+          gaps: a.gaps,
+          recoveries: h.recovery.completed,
+          replayRecovered: h.recovery.replayRecovered,
+          replayFailed: h.recovery.replayFailed,
+          trades,
+          quotes,
+          decodeErrors: h.decodeStats.errors,
+          relay: runner.relay?.stats,
+          kinesis: kinesis && {
+            stream: o.kinesis,
+            eventsSent: kinesis.eventsSent,
+            records: kinesis.recordsSent,
+            dropped: sink!.stats.dropped,
+          },
+        };
+        if (o.json) say(JSON.stringify(summary, null, 2));
+        else
+          say(
+            `received A ${summary.packetsA}, B ${summary.packetsB}; delivered ${summary.delivered}, duplicates ${summary.duplicates}, gaps ${summary.gaps} (${summary.replayRecovered} replayed), recoveries ${summary.recoveries}, events ${trades + quotes}${kinesis ? `, ${kinesis.eventsSent} events in ${kinesis.recordsSent} Kinesis records` : ''}`,
+          );
+      } finally {
+        await ctx?.close();
+      }
     });
 
   feed
