@@ -1,10 +1,11 @@
 /** Small helpers around @duckdb/node-api shared by the lake writer and the local query engine. */
+import bindings from '@duckdb/node-bindings';
 import {
   BIGINT,
   BOOLEAN,
   DOUBLE,
-  DuckDBDataChunk,
   DuckDBInstance,
+  DuckDBTableFunction,
   INTEGER,
   VARCHAR,
   type DuckDBConnection,
@@ -31,68 +32,87 @@ export const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 export const literal = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
 /**
- * How one JS column is staged in DuckDB. Appending is the hot path of every lake write, so the
- * common shapes get fast paths:
- * - Float64Array / BigInt64Array / Int32Array: copied into the chunk's vector memory in one `set`
- *   (NaN in a Float64Array means missing: NULL);
+ * How one JS column is staged in DuckDB. Staging is the hot path of every lake write, so columns
+ * are turned into flat typed arrays once and served to DuckDB by a table function that copies each
+ * 2,048-row slice straight into the output vector's memory (no per-value calls, no intermediate
+ * DuckDB table):
+ * - Float64Array / BigInt64Array / Int32Array are used as they are (NaN in a Float64Array means
+ *   missing: NULL, through a validity bitmap built once);
  * - low-cardinality strings (symbols, venues, dates): dictionary-encoded to INTEGER codes in JS and
  *   decoded in SQL, ~20x cheaper than creating one DuckDB string per value;
- * - anything else: value by value.
+ * - plain arrays of numbers, bigints or Dates for numeric columns are converted to typed arrays
+ *   (null/undefined/NaN: NULL);
+ * - anything else (high-cardinality strings, booleans): value by value.
  * TIMESTAMP arrives as epoch milliseconds and DATE as 'YYYY-MM-DD' text; both are cast in SQL.
  */
 interface StagedColumn {
   readonly name: string;
-  readonly sqlType: string;
   readonly duckType: DuckDBType;
   /** SQL producing the column's real type from the staged one. */
   readonly select: string;
-  fill(chunk: DuckDBDataChunk, col: number, off: number, n: number): void;
+  /** Flat values copied into the vector as bytes, with an optional validity bitmap (1 = valid). */
+  readonly flat?: {
+    readonly values: Float64Array | BigInt64Array | Int32Array;
+    readonly valid?: BigUint64Array;
+  };
+  /** Fallback: values set one by one. */
+  readonly values?: ArrayLike<unknown>;
+  readonly type: ColumnType;
 }
 
 const MAX_DICTIONARY = 4096;
+/** Rows per table-function call: DuckDB's vector size, a multiple of 64 (validity words). */
+const CHUNK = 2048;
 
-interface TypedVector<T> {
-  items?: T;
-  validity?: { setItemValid(i: number, valid: boolean): void };
-  flush(): void;
-  setItem(i: number, v: unknown): void;
+/** Validity bitmap of a flat column: undefined when every value is present. */
+function validityOf(isNull: (i: number) => boolean, length: number): BigUint64Array | undefined {
+  let mask: Uint32Array | undefined;
+  for (let i = 0; i < length; i++) {
+    if (isNull(i)) {
+      mask ??= new Uint32Array(Math.ceil(length / 64) * 2).fill(0xffffffff);
+      mask[i >>> 5] &= ~(1 << (i & 31));
+    }
+  }
+  return mask && new BigUint64Array(mask.buffer);
 }
 
-function typedFill(kind: 'f64' | 'i64' | 'i32', values: Float64Array | BigInt64Array | Int32Array) {
-  return (chunk: DuckDBDataChunk, col: number, off: number, n: number): void => {
-    const vec = chunk.getColumnVector(col) as unknown as TypedVector<
-      Float64Array | BigInt64Array | Int32Array
-    >;
-    const src = values.subarray(off, off + n);
-    if (vec.items && vec.items.constructor === values.constructor && vec.items.length === n) {
-      (vec.items as typeof src).set(src as never);
-      if (kind === 'f64') {
-        const f = src as Float64Array;
-        for (let i = 0; i < n; i++) if (f[i] !== f[i]) vec.validity?.setItemValid(i, false);
-      }
-    } else {
-      for (let i = 0; i < n; i++) {
-        const v = src[i];
-        vec.setItem(i, kind === 'f64' && v !== v ? null : v);
-      }
+function flatColumn(t: ColumnType, values: ArrayLike<unknown>, length: number): StagedColumn['flat'] {
+  if ((t === 'DOUBLE' || t === 'TIMESTAMP') && values instanceof Float64Array) {
+    return { values, valid: validityOf((i) => values[i] !== values[i], length) };
+  }
+  if (t === 'BIGINT' && values instanceof BigInt64Array) return { values };
+  if (t === 'INTEGER' && values instanceof Int32Array) return { values };
+  if (values instanceof Float64Array || values instanceof BigInt64Array || values instanceof Int32Array) {
+    return undefined; // a typed array of another type: converted value by value
+  }
+  const missing = (v: unknown): boolean =>
+    v === null || v === undefined || (typeof v === 'number' && v !== v);
+  if (t === 'DOUBLE' || t === 'TIMESTAMP') {
+    const out = new Float64Array(length);
+    for (let i = 0; i < length; i++) {
+      const v = values[i];
+      if (missing(v)) out[i] = NaN;
+      else if (typeof v === 'number') out[i] = v;
+      else if (t === 'TIMESTAMP' && v instanceof Date) out[i] = v.getTime();
+      else return undefined;
     }
-    vec.flush();
-  };
-}
-
-function genericFill(t: ColumnType, values: ArrayLike<unknown>) {
-  return (chunk: DuckDBDataChunk, col: number, off: number, n: number): void => {
-    const dst = new Array<DuckDBValue>(n);
-    for (let i = 0; i < n; i++) {
-      const v = values[off + i];
-      if (v === null || v === undefined) dst[i] = null;
-      else if (t === 'BIGINT') dst[i] = typeof v === 'bigint' ? v : BigInt(v as number);
-      else if (t === 'TIMESTAMP') dst[i] = v instanceof Date ? v.getTime() : (v as number);
-      else if (t === 'DOUBLE') dst[i] = Number.isNaN(v) ? null : (v as number);
-      else dst[i] = v as DuckDBValue;
+    return { values: out, valid: validityOf((i) => out[i] !== out[i], length) };
+  }
+  if (t === 'BIGINT' || t === 'INTEGER') {
+    const out = t === 'BIGINT' ? new BigInt64Array(length) : new Int32Array(length);
+    for (let i = 0; i < length; i++) {
+      const v = values[i];
+      if (missing(v)) continue;
+      if (t === 'BIGINT') {
+        if (typeof v === 'bigint') (out as BigInt64Array)[i] = v;
+        else if (typeof v === 'number' && Number.isSafeInteger(v)) (out as BigInt64Array)[i] = BigInt(v);
+        else return undefined;
+      } else if (typeof v === 'number' && (v | 0) === v) (out as Int32Array)[i] = v;
+      else return undefined;
     }
-    chunk.setColumnValues(col, dst);
-  };
+    return { values: out, valid: validityOf((i) => missing(values[i]), length) };
+  }
+  return undefined;
 }
 
 function stageColumn(name: string, t: ColumnType, values: ArrayLike<unknown>, length: number): StagedColumn {
@@ -103,14 +123,11 @@ function stageColumn(name: string, t: ColumnType, values: ArrayLike<unknown>, le
       : t === 'DATE'
         ? `CAST(${expr} AS DATE) AS ${c}`
         : `${expr} AS ${c}`;
-  if ((t === 'DOUBLE' || t === 'TIMESTAMP') && values instanceof Float64Array) {
-    return { name, sqlType: 'DOUBLE', duckType: DOUBLE, select: cast(c), fill: typedFill('f64', values) };
-  }
-  if (t === 'BIGINT' && values instanceof BigInt64Array) {
-    return { name, sqlType: 'BIGINT', duckType: BIGINT, select: cast(c), fill: typedFill('i64', values) };
-  }
-  if (t === 'INTEGER' && values instanceof Int32Array) {
-    return { name, sqlType: 'INTEGER', duckType: INTEGER, select: cast(c), fill: typedFill('i32', values) };
+  const flat = flatColumn(t, values, length);
+  if (flat) {
+    const duckType =
+      flat.values instanceof Float64Array ? DOUBLE : flat.values instanceof BigInt64Array ? BIGINT : INTEGER;
+    return { name, type: t, duckType, select: cast(c), flat };
   }
   if (t === 'VARCHAR' || t === 'DATE') {
     // Dictionary-encode when the column has few distinct values (codes: -1 = NULL).
@@ -136,25 +153,40 @@ function stageColumn(name: string, t: ColumnType, values: ArrayLike<unknown>, le
       codes[i] = code;
     }
     if (ok && dict.size > 0) {
-      const list = `[${[...dict.keys()].map(literal).join(', ')}]::VARCHAR[]`;
+      // DATE: the dictionary itself is cast (a few values), not every row.
+      const list = `[${[...dict.keys()].map(literal).join(', ')}]::${t}[]`;
       return {
         name,
-        sqlType: 'INTEGER',
+        type: t,
         duckType: INTEGER,
-        select: cast(`CASE WHEN ${c} < 0 THEN NULL ELSE list_extract(${list}, ${c} + 1) END`),
-        fill: typedFill('i32', codes),
+        select: `CASE WHEN ${c} < 0 THEN NULL ELSE list_extract(${list}, ${c} + 1) END AS ${c}`,
+        flat: { values: codes },
       };
     }
   }
-  const sqlType = t === 'DATE' ? 'VARCHAR' : t === 'TIMESTAMP' ? 'DOUBLE' : t;
   const duckType = { VARCHAR, DATE: VARCHAR, DOUBLE, TIMESTAMP: DOUBLE, BIGINT, INTEGER, BOOLEAN }[t];
-  return { name, sqlType, duckType, select: cast(c), fill: genericFill(t, values) };
+  return { name, type: t, duckType, select: cast(c), values };
 }
 
-const CHUNK = 2048;
+/** Value-by-value conversion for the fallback path. */
+function genericValues(t: ColumnType, values: ArrayLike<unknown>, off: number, n: number): DuckDBValue[] {
+  const dst = new Array<DuckDBValue>(n);
+  for (let i = 0; i < n; i++) {
+    const v = values[off + i];
+    if (v === null || v === undefined) dst[i] = null;
+    else if (t === 'BIGINT') dst[i] = typeof v === 'bigint' ? v : BigInt(v as number);
+    else if (t === 'TIMESTAMP') dst[i] = v instanceof Date ? v.getTime() : (v as number);
+    else if (t === 'DOUBLE') dst[i] = Number.isNaN(v) ? null : (v as number);
+    else dst[i] = v as DuckDBValue;
+  }
+  return dst;
+}
+
+let stageSeq = 0;
 
 /**
- * Creates table `table` holding the staged columns and fills it; returns the SELECT list that turns
+ * Makes `table` a view over the staged columns (served by a table function reading the JS arrays,
+ * which must stay unchanged while the connection uses the view); returns the SELECT list that turns
  * staged columns into their real types (use as `SELECT <list> FROM table`).
  */
 export async function stageColumns(
@@ -164,18 +196,57 @@ export async function stageColumns(
   length: number,
 ): Promise<string> {
   const staged = columns.map((c) => stageColumn(c.name, c.type, c.values, length));
-  await con.run(
-    `CREATE TABLE ${ident(table)} (${staged.map((s) => `${ident(s.name)} ${s.sqlType}`).join(', ')})`,
+  const fn = `stage_scan_${++stageSeq}`;
+  con.registerTableFunction(
+    DuckDBTableFunction.create({
+      name: fn,
+      bindFunction: (bind) => {
+        for (const s of staged) bind.addResultColumn(s.name, s.duckType);
+        bind.setCardinality(length, true);
+      },
+      // One cursor per scan (the view is scanned more than once). One thread: the slices are
+      // handed out in order, so DuckDB keeps the rows in their arrival order.
+      initFunction: (init) => {
+        init.setInitData({ next: 0 });
+        init.setMaxThreads(1);
+      },
+      mainFunction: (info, out) => {
+        const cursor = info.initData as { next: number };
+        const off = cursor.next;
+        const n = Math.min(CHUNK, length - off);
+        cursor.next = off + n;
+        out.rowCount = n;
+        if (n === 0) return;
+        for (let c = 0; c < staged.length; c++) {
+          const s = staged[c];
+          if (!s.flat) {
+            out.setColumnValues(c, genericValues(s.type, s.values!, off, n));
+            continue;
+          }
+          const { values, valid } = s.flat;
+          const vec = bindings.data_chunk_get_vector(out.chunk, c);
+          const w = values.BYTES_PER_ELEMENT;
+          bindings.copy_data_to_vector(
+            vec,
+            0,
+            values.buffer as ArrayBuffer,
+            values.byteOffset + off * w,
+            n * w,
+          );
+          if (valid) {
+            bindings.vector_ensure_validity_writable(vec);
+            bindings.copy_data_to_vector_validity(
+              vec,
+              0,
+              valid.buffer as ArrayBuffer,
+              off / 8,
+              Math.ceil(n / 64) * 8,
+            );
+          }
+        }
+      },
+    }),
   );
-  const appender = await con.createAppender(table);
-  const types = staged.map((s) => s.duckType);
-  for (let off = 0; off < length; off += CHUNK) {
-    const n = Math.min(CHUNK, length - off);
-    const chunk = DuckDBDataChunk.create(types, n);
-    for (let c = 0; c < staged.length; c++) staged[c].fill(chunk, c, off, n);
-    appender.appendDataChunk(chunk);
-  }
-  appender.flushSync();
-  appender.closeSync();
+  await con.run(`CREATE VIEW ${ident(table)} AS SELECT * FROM ${fn}()`);
   return staged.map((s) => s.select).join(', ');
 }

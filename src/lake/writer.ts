@@ -116,17 +116,17 @@ export async function writeTable(
     const pk = table.partitionKeys.map((k) => ident(k.name)).join(', ');
     const typed = `SELECT ${select} FROM incoming`;
     await con.run(`CREATE VIEW typed AS ${typed}`);
-    const nulls = await con.runAndReadAll(
-      `SELECT ${table.partitionKeys.map((k) => `count(*) FILTER (WHERE ${ident(k.name)} IS NULL)`).join(', ')} FROM typed`,
-    );
-    nulls.getRows()[0].forEach((n, i) => {
-      if (Number(n) > 0) {
-        throw new InputError(
-          `${table.name}.${table.partitionKeys[i].name}: ${n} row(s) have no value for this partition key`,
-        );
+    // One pass for the partitions, their row counts and rows without a partition value.
+    const groups = (
+      await con.runAndReadAll(`SELECT ${pk}, count(*) AS _rows FROM typed GROUP BY ALL`)
+    ).getRowObjectsJS();
+    table.partitionKeys.forEach((k) => {
+      const n = groups.reduce((sum, g) => (g[k.name] === null ? sum + Number(g._rows) : sum), 0);
+      if (n > 0) {
+        throw new InputError(`${table.name}.${k.name}: ${n} row(s) have no value for this partition key`);
       }
     });
-    const parts = (await con.runAndReadAll(`SELECT DISTINCT ${pk} FROM typed`)).getRowObjectsJS();
+    const parts = groups.map((g) => Object.fromEntries(table.partitionKeys.map((k) => [k.name, g[k.name]])));
     const partPaths = parts.map((p) => partitionPath(table, p));
 
     let source = 'typed';
