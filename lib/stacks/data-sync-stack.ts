@@ -309,6 +309,22 @@ export class DataSyncStack extends Stack {
         description:
           'quant sync policy --print --role-arn <this>: the vendor admits this role in its bucket policy',
       });
+      // The policy parameters from this environment's config, as the CLI reads them: save the value
+      // to a file and run `quant sync policy --print --config <file>`.
+      new CfnOutput(this, 'VendorPolicyConfigPull', {
+        value: Stack.of(this).toJsonString({
+          mode: 'pull',
+          account: this.account,
+          region: this.region,
+          vendorAccount: cfg.vendorAccount,
+          vendorBucket: cfg.vendorBucket,
+          vendorRegion: cfg.vendorRegion,
+          vendorPrefix: cfg.vendorPrefix,
+          roleArn: role.roleArn,
+          ...(cfg.vendorKmsKeyArn ? { vendorKmsKeyArn: cfg.vendorKmsKeyArn } : {}),
+        }),
+        description: 'quant sync policy --print --config <this value saved as a file> (pull mode)',
+      });
       this.addMonitoring(props, [...this.fullCopyTasks, this.incrementalTask], this.logGroup, cfg);
     }
 
@@ -347,6 +363,23 @@ export class DataSyncStack extends Stack {
       new CfnOutput(this, 'ReplicationDestination', {
         value: `${vendorZone.bucketArn}/${destPrefix}`,
         description: `quant sync policy --print --mode push ...; RTC ${cfg.replicationTimeControl ? 'requested' : 'not requested'}`,
+      });
+      new CfnOutput(this, 'VendorPolicyConfigPush', {
+        value: Stack.of(this).toJsonString({
+          mode: 'push',
+          account: this.account,
+          region: this.region,
+          vendorAccount: cfg.vendorAccount,
+          vendorBucket: cfg.vendorBucket,
+          vendorRegion: cfg.vendorRegion,
+          vendorPrefix: cfg.vendorPrefix,
+          roleArn: cfg.replicationRoleArn!,
+          destBucket: vendorZone.bucketName,
+          destKmsKeyArn: props.lake.lakeKey.keyArn,
+          replicationTimeControl: cfg.replicationTimeControl,
+          ...(cfg.vendorKmsKeyArn ? { vendorKmsKeyArn: cfg.vendorKmsKeyArn } : {}),
+        }),
+        description: 'quant sync policy --print --config <this value saved as a file> (push mode)',
       });
     }
 

@@ -27,6 +27,7 @@ interface StoredObject {
 }
 
 interface Store {
+  getMetadata(bucket: string, key: string): Promise<Record<string, unknown>>;
   getResourcePath(bucket: string, key: string | undefined, resource: string): string;
   putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<void>;
   putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
@@ -68,6 +69,8 @@ function patchStore(): void {
     }
   };
 
+  cacheMetadata(FilesystemStore);
+
   // The stock version builds the object from the initiate request's headers, whose
   // content-length is that request's (0): give it the real total of the parts.
   FilesystemStore.prototype.putObjectMultipart = async function putObjectMultipart(
@@ -89,6 +92,66 @@ function patchStore(): void {
     await fsp.rm(uploadDir, { recursive: true, force: true });
     return result;
   };
+}
+
+/**
+ * Object metadata (size, ETag, user metadata) kept in memory. Stock s3rver answers every listed key
+ * with a stat and two file reads, so listing 10,000 keys cost seconds, where S3 answers from its
+ * index in ten requests; that made a local incremental sync measure the server's listing, not the
+ * sync. This process is the only writer of its directory: every store method that changes an object
+ * drops its entry, and a read that raced with a change is not cached (generation check).
+ */
+function cacheMetadata(FilesystemStore: { prototype: Record<string, unknown> }): void {
+  const proto = FilesystemStore.prototype as unknown as Record<
+    string,
+    (this: Store, ...args: unknown[]) => Promise<unknown>
+  >;
+  const cache = new Map<string, Record<string, unknown>>();
+  const generation = new Map<string, number>();
+  let epoch = 0;
+  const id = (bucket: unknown, key: unknown): string => `${String(bucket)}\u0000${String(key)}`;
+  const drop = (k: string): void => {
+    cache.delete(k);
+    generation.set(k, (generation.get(k) ?? 0) + 1);
+  };
+  const getMetadata = proto.getMetadata;
+  proto.getMetadata = async function (this: Store, bucket: unknown, key: unknown) {
+    const k = id(bucket, key);
+    const hit = cache.get(k);
+    if (hit) return { ...hit };
+    const gen = generation.get(k) ?? 0;
+    const e = epoch;
+    const meta = (await getMetadata.call(this, bucket, key)) as Record<string, unknown>;
+    if ((generation.get(k) ?? 0) === gen && epoch === e) cache.set(k, { ...meta });
+    return meta;
+  };
+  // Mutations drop the entry before and after they run (a reader in between is not cached).
+  const mutating: Record<string, (args: unknown[]) => string[]> = {
+    putObject: (a) => [id((a[0] as StoredObject).bucket, (a[0] as StoredObject).key)],
+    putMetadata: (a) => [id(a[0], a[1])],
+    copyObject: (a) => [id(a[2], a[3])],
+    deleteObject: (a) => [id(a[0], a[1])],
+  };
+  for (const [name, keysOf] of Object.entries(mutating)) {
+    const original = proto[name];
+    proto[name] = async function (this: Store, ...args: unknown[]) {
+      const keys = keysOf(args);
+      keys.forEach(drop);
+      try {
+        return await original.apply(this, args);
+      } finally {
+        keys.forEach(drop);
+      }
+    };
+  }
+  for (const name of ['deleteBucket', 'reset']) {
+    const original = proto[name];
+    proto[name] = function (this: Store, ...args: unknown[]) {
+      cache.clear();
+      epoch++;
+      return original.apply(this, args);
+    };
+  }
 }
 
 async function main(): Promise<void> {

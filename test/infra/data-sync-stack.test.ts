@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { dev, prod } from '../../lib/config';
 import type { QuantStage } from '../../lib/quant-stage';
 import { TASK_REPORT_PREFIX, validateVendorSyncConfig } from '../../lib/stacks/data-sync-stack';
+import { buildVendorPolicies, type PolicyParams } from '../../src/sync/policy';
 import { nagViolations, resourcesOfType, template, testApp } from './helpers';
 
 type Statement = {
@@ -203,6 +204,83 @@ describe('DataSyncStack: catalog and monitoring', () => {
       ComparisonOperator: 'LessThanThreshold',
       TreatMissingData: 'breaching',
     });
+  });
+});
+
+/**
+ * The value of a JSON output with its deploy-time tokens replaced by plausible values: each token
+ * becomes `stand(token)`, so a test can see which field holds which reference.
+ */
+function outputJson(tpl: Template, name: string, stand: (token: unknown) => string): Record<string, unknown> {
+  const value = (tpl.toJSON().Outputs as Record<string, { Value: unknown }>)[name].Value as
+    string | { 'Fn::Join': [string, unknown[]] };
+  const text =
+    typeof value === 'string'
+      ? value
+      : value['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : stand(part))).join('');
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+describe('DataSyncStack: the vendor policy parameters from config (quant sync policy --print --config)', () => {
+  const ROLE = 'arn:aws:iam::333333333333:role/DataSyncRole-ABC';
+  const KEY = 'arn:aws:kms:ap-southeast-1:333333333333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  const stand = (token: unknown): string => {
+    const s = JSON.stringify(token);
+    if (s.includes('Fn::GetAtt') && s.includes('Arn')) return ROLE;
+    return /Key/i.test(s) ? KEY : 'quant-vendor-zone-bucket';
+  };
+
+  it('pull: an output with the config values and the DataSync role, accepted by the policy builder', () => {
+    const params = outputJson(t, 'VendorPolicyConfigPull', stand);
+    expect(params).toEqual({
+      mode: 'pull',
+      account: devStage.dataSync.account,
+      region: devStage.dataSync.region,
+      vendorAccount: dev.vendorSync.vendorAccount,
+      vendorBucket: dev.vendorSync.vendorBucket,
+      vendorRegion: dev.vendorSync.vendorRegion,
+      vendorPrefix: dev.vendorSync.vendorPrefix,
+      roleArn: ROLE,
+    });
+    const policies = buildVendorPolicies(params as PolicyParams);
+    expect(JSON.stringify(policies.bucketPolicy)).toContain(ROLE);
+    expect(JSON.stringify(policies.bucketPolicy)).toContain(
+      `arn:aws:s3:::${dev.vendorSync.vendorBucket}/${dev.vendorSync.vendorPrefix}*`,
+    );
+    // dev is pull-only: no push parameters.
+    expect(Object.keys(t.toJSON().Outputs as object)).not.toContain('VendorPolicyConfigPush');
+  });
+
+  it('push (prod): the replication role, our bucket and key, RTC as configured', () => {
+    const params = outputJson(p, 'VendorPolicyConfigPush', stand);
+    expect(params).toMatchObject({
+      mode: 'push',
+      vendorPrefix: prod.vendorSync.vendorPrefix,
+      roleArn: prod.vendorSync.replicationRoleArn,
+      destBucket: 'quant-vendor-zone-bucket',
+      destKmsKeyArn: KEY,
+      replicationTimeControl: prod.vendorSync.replicationTimeControl,
+    });
+    const policies = buildVendorPolicies(params as PolicyParams);
+    expect(policies.replicationConfiguration).toBeDefined();
+    expect(JSON.stringify(policies.rolePolicy)).toContain(KEY);
+  });
+});
+
+describe('DataSyncStack: dashboard', () => {
+  it('adds a vendor sync section: bytes and files transferred, errors, execution durations', () => {
+    const body = JSON.stringify(template(devStage.dashboard).toJSON());
+    for (const text of [
+      'Vendor sync (acme)',
+      'Bytes transferred',
+      'BytesTransferred',
+      'Files transferred / verified',
+      'FilesTransferred',
+      'Sync errors (logged)',
+      'Task executions: duration and outcome',
+    ]) {
+      expect(body).toContain(text);
+    }
   });
 });
 

@@ -213,3 +213,74 @@ describe('quant sync run (CLI contract)', () => {
     expect(leftovers).toEqual([]);
   });
 });
+
+describe('quant sync estimate / policy (CLI)', () => {
+  it('estimate: the issue example, with every assumption stated', async () => {
+    const r = await quant(['sync', 'estimate', '--size', '100TB', '--gbps', '5', '--daily', '100GB']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/full copy time\s+55\.56 h \(2\.31 days\)/);
+    expect(r.stdout).toMatch(/full copy total\s+\$3258/);
+    const assumptions = r.stdout.slice(r.stdout.indexOf('assumptions:'));
+    for (const a of [
+      /5 Gbit\/s x 0\.8 efficiency = 4 Gbit\/s/,
+      /1 TB = 10\^12 bytes/,
+      /average object 64 MB -> 1562500 objects/,
+      /DataSync \$0\.0125\/GB/,
+      /inter-region transfer \$0\.02\/GB/,
+      /list prices \(2025\)/,
+      /no retries/,
+    ]) {
+      expect(assumptions).toMatch(a);
+    }
+    const json = JSON.parse(
+      (await quant(['sync', 'estimate', '--size', '1.5TiB', '--gbps', '10', '--json'])).stdout,
+    );
+    expect(json.bytes).toBe(1.5 * 2 ** 40);
+    expect(json.assumptions.length).toBeGreaterThanOrEqual(5);
+    const bad = await quant(['sync', 'estimate', '--size', '100XB', '--gbps', '5']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/size: expected a size like 100TB/);
+  });
+
+  it('policy --print: the JSON for the vendor, from a config file (the DataSyncStack output) or flags', async () => {
+    const config = path.join(tmp, 'vendor-acme.json');
+    fs.writeFileSync(
+      config,
+      JSON.stringify({
+        mode: 'pull',
+        account: '333333333333',
+        region: 'ap-southeast-1',
+        vendorAccount: '444444444444',
+        vendorBucket: 'vendor-market-data',
+        vendorRegion: 'us-east-1',
+        vendorPrefix: 'reference/',
+        roleArn: 'arn:aws:iam::333333333333:role/quant-dev-DataSyncRole-ABC',
+      }),
+    );
+    const r = await quant(['sync', 'policy', '--print', '--config', config]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.mode).toBe('pull');
+    const [list, read, deny] = doc.bucketPolicy.Statement;
+    expect(list).toMatchObject({
+      Principal: { AWS: 'arn:aws:iam::333333333333:role/quant-dev-DataSyncRole-ABC' },
+      Resource: 'arn:aws:s3:::vendor-market-data',
+      Condition: { StringLike: { 's3:prefix': ['reference/*'] } },
+    });
+    expect(read.Resource).toBe('arn:aws:s3:::vendor-market-data/reference/*');
+    expect(deny).toMatchObject({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
+    expect(JSON.stringify(doc.roleTrust)).toContain('datasync.amazonaws.com');
+    // Flags override the file.
+    const flagged = JSON.parse(
+      (await quant(['sync', 'policy', '--print', '--config', config, '--vendor-prefix', 'eod/'])).stdout,
+    );
+    expect(flagged.bucketPolicy.Statement[1].Resource).toBe('arn:aws:s3:::vendor-market-data/eod/*');
+    // Bad values are named.
+    const bad = await quant(['sync', 'policy', '--print', '--config', config, '--vendor-account', '12']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/vendorAccount: expected a 12-digit AWS account id/);
+    const missing = await quant(['sync', 'policy', '--print', '--config', path.join(tmp, 'nope.json')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--config: cannot read .*nope\.json \(ENOENT\)/);
+  });
+});

@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { DataSyncClient } from '@aws-sdk/client-datasync';
-import { fromIni } from '@aws-sdk/credential-providers';
+import type { DataSyncClient } from '@aws-sdk/client-datasync';
+import type * as DataSyncApi from '../../sync/datasync';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { Command } from 'commander';
 import { makeS3Client } from '../../aws/clients';
 import { InputError } from '../../errors';
-import { checkExecutionArn, checkTaskArn, startSync, syncHistory, syncStatus } from '../../sync/datasync';
 import { syncS3, type SyncReport } from '../../sync/engine';
 import { estimateTransfer, parseSize } from '../../sync/estimate';
 import { buildVendorPolicies, type PolicyParams } from '../../sync/policy';
@@ -69,6 +68,8 @@ export async function sideCredentials(
   const chosenProfile = profile ?? (id ? undefined : env[`${P}_AWS_PROFILE`]);
   if (chosenProfile) {
     try {
+      // Loaded on use: `quant sync run` starts faster without the profile machinery.
+      const { fromIni } = await import('@aws-sdk/credential-providers');
       return await fromIni({ profile: chosenProfile })();
     } catch (err) {
       throw new InputError(
@@ -140,8 +141,22 @@ function readPolicyConfig(file: string | undefined): Partial<PolicyParams> {
   }
 }
 
-function dataSyncClient(region: string | undefined): DataSyncClient {
-  return new DataSyncClient(region ? { region } : {});
+/** The DataSync client and helpers, loaded only by the commands that talk to DataSync (start-up time). */
+async function dataSync(region: string | undefined): Promise<{
+  client: DataSyncClient;
+  ds: typeof DataSyncApi;
+}> {
+  const [{ DataSyncClient: Client }, ds] = await Promise.all([
+    import('@aws-sdk/client-datasync'),
+    import('../../sync/datasync'),
+  ]);
+  return { client: new Client(region ? { region } : {}), ds };
+}
+
+/** ARN checks before any client is made (bad input exits 2 without loading the SDK). */
+async function checked(kind: 'task' | 'execution', arn: string): Promise<string> {
+  const ds = await import('../../sync/datasync');
+  return kind === 'task' ? ds.checkTaskArn(arn) : ds.checkExecutionArn(arn);
 }
 
 /** `quant sync ...`: the local/any-endpoint sync engine, DataSync control, estimates and vendor policies. */
@@ -328,10 +343,10 @@ export function registerSync(program: Command): void {
         region?: string;
         json?: boolean;
       }) => {
-        const arn = checkTaskArn(opts.taskArn);
-        const client = dataSyncClient(region(opts) ?? arn.split(':')[3]);
+        const arn = await checked('task', opts.taskArn);
+        const { client, ds } = await dataSync(region(opts) ?? arn.split(':')[3]);
         try {
-          const executionArn = await startSync(client, {
+          const executionArn = await ds.startSync(client, {
             taskArn: arn,
             includes: opts.include,
             excludes: opts.exclude,
@@ -352,10 +367,10 @@ export function registerSync(program: Command): void {
     .option('--region <region>', 'AWS region (default: from the ARN)')
     .option('--json', 'print JSON')
     .action(async (opts: { executionArn: string; region?: string; json?: boolean }) => {
-      const arn = checkExecutionArn(opts.executionArn);
-      const client = dataSyncClient(region(opts) ?? arn.split(':')[3]);
+      const arn = await checked('execution', opts.executionArn);
+      const { client, ds } = await dataSync(region(opts) ?? arn.split(':')[3]);
       try {
-        const s = await syncStatus(client, arn);
+        const s = await ds.syncStatus(client, arn);
         if (opts.json) printJson(s);
         else process.stdout.write(`${formatTable([{ ...s }])}\n`);
       } finally {
@@ -371,11 +386,11 @@ export function registerSync(program: Command): void {
     .option('--region <region>', 'AWS region (default: from the ARN)')
     .option('--json', 'print JSON')
     .action(async (opts: { taskArn: string; limit: string; region?: string; json?: boolean }) => {
-      const arn = checkTaskArn(opts.taskArn);
+      const arn = await checked('task', opts.taskArn);
       const limit = parseIntOption(opts.limit, 'limit', 1, 100);
-      const client = dataSyncClient(region(opts) ?? arn.split(':')[3]);
+      const { client, ds } = await dataSync(region(opts) ?? arn.split(':')[3]);
       try {
-        const rows = await syncHistory(client, arn, limit);
+        const rows = await ds.syncHistory(client, arn, limit);
         if (opts.json) printJson(rows);
         else
           process.stdout.write(
