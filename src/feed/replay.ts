@@ -2,6 +2,7 @@
  * `quant feed replay`: sends the MDP packets of a capture to feeds A and B (multicast), repeated
  * with rewritten, increasing sequence numbers, at a given rate.
  */
+import { InputError } from '../errors';
 import { readPcap, extractTransport, pcapInfo } from './pcap';
 import { multicastSender, type Endpoint } from './net';
 
@@ -32,6 +33,11 @@ export async function replayCapture(
   opts: ReplayOptions,
 ): Promise<{ packets: number; lastSeq: number }> {
   const packets = capturePackets(pcap);
+  if (packets.length === 0)
+    throw new InputError(
+      'pcap: the capture holds no UDP MDP packets (TCP recovery captures cannot be replayed)',
+      'pcap',
+    );
   const sender = await multicastSender(opts.iface ?? '127.0.0.1');
   const rate = opts.rate ?? 10_000;
   const total = packets.length * (opts.repeat ?? 1);

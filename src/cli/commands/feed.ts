@@ -97,6 +97,7 @@ interface ReplayCliOptions {
   feedB?: string;
   repeat: string;
   rate: string;
+  startSeq: string;
   iface: string;
 }
 
@@ -329,15 +330,18 @@ export function registerFeed(program: Command): void {
     .option('--feed-b <group:port>', 'feed B (omit to send on A only)')
     .option('--repeat <n>', 'times to send the capture', '1')
     .option('--rate <n>', 'packets per second', '10000')
+    .option('--start-seq <n>', 'sequence number of the first packet sent', '1')
     .option('--iface <ip>', 'multicast interface', '127.0.0.1')
     .action(async (o: ReplayCliOptions) => {
+      const startSeq = positiveInt(o.startSeq, '--start-seq', 0xffffffff);
       const r = await replayCapture(readCapture(o.pcap), {
         feedA: parseEndpoint(o.feedA, '--feed-a'),
         feedB: o.feedB ? parseEndpoint(o.feedB, '--feed-b') : undefined,
         repeat: positiveInt(o.repeat, '--repeat'),
         rate: positiveInt(o.rate, '--rate', 10_000_000),
+        startSeq,
         iface: o.iface,
       });
-      console.log(`replayed ${r.packets} packets, sequence 1..${r.lastSeq}`);
+      console.log(`replayed ${r.packets} packets, sequence ${startSeq}..${r.lastSeq}`);
     });
 }
