@@ -1,6 +1,7 @@
 /**
  * Execution Lambda: trading signals (Kinesis with ReportBatchItemFailures, or EventBridge) →
- * risk check → broker → orders and positions in DynamoDB. Logic: src/trading/execution-handler.
+ * risk check → broker → orders and positions in DynamoDB; on its schedule, reconciliation of
+ * orders left UNKNOWN or working at the broker. Logic: src/trading/execution-handler.
  */
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -13,6 +14,7 @@ import { tradingServices } from '../../src/trading/context';
 import {
   createExecutionHandler,
   isKinesisEvent,
+  isScheduledEvent,
   type EventBridgeSignalEvent,
 } from '../../src/trading/execution-handler';
 import { runtimeFromEnv } from '../../src/trading/lambda-support';
@@ -75,6 +77,16 @@ export async function handler(event: KinesisStreamEvent | EventBridgeSignalEvent
   try {
     const h = await ready;
     if (isKinesisEvent(event)) return await h.kinesis(event, context);
+    if (isScheduledEvent(event)) {
+      const byStatus = await h.reconcile();
+      for (const [status, n] of Object.entries(byStatus)) {
+        const m = metrics.singleMetric();
+        m.addDimension('status', status);
+        m.addMetric('ReconciledOrders', MetricUnit.Count, n);
+      }
+      logger.info('reconciled open orders', { byStatus });
+      return byStatus;
+    }
     await h.eventBridge(event, context);
     return undefined;
   } finally {

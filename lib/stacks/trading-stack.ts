@@ -304,6 +304,13 @@ export class TradingStack extends Stack {
       ],
     });
 
+    // Orders left UNKNOWN by a broker timeout (or still working) are resolved by asking the broker.
+    new events.Rule(this, 'ReconcileSchedule', {
+      description: 'Reconciles UNKNOWN and working orders with the broker (never resubmits)',
+      schedule: events.Schedule.rate(Duration.minutes(5)),
+      targets: [new targets.LambdaFunction(this.execution, { retryAttempts: 2 })],
+    });
+
     this.riskCheck = new QuantFunction(this, 'RiskCheck', {
       ...common,
       entry: path.join(repoRoot, 'lambda/risk-check/index.ts'),

@@ -13,7 +13,7 @@ import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambd
 import { InputError } from '../errors';
 import { auditEvent } from './audit';
 import type { DeadLetters } from './dead-letters';
-import { executeSignal, type ExecutionDeps } from './execution';
+import { executeSignal, reconcileOpenOrders, type ExecutionDeps } from './execution';
 import { postTrade, utilizationByRule } from './post-trade';
 import type { TradingState } from '../risk/types';
 import { parseSignal, type Signal } from './signals';
@@ -144,12 +144,30 @@ export function createExecutionHandler(deps: ExecutionHandlerDeps) {
       // In order: signals of one shard are applied in sequence.
       return processPartialResponse(event, recordHandler, processor, { context, processInParallel: false });
     },
+    /**
+     * Scheduled reconciliation: orders left UNKNOWN (broker timeout) or still working are
+     * resolved by asking the broker; counts by resulting status.
+     */
+    async reconcile(minAgeMs?: number): Promise<Record<string, number>> {
+      const done = await reconcileOpenOrders(deps, { minAgeMs });
+      const byStatus: Record<string, number> = {};
+      for (const o of done) byStatus[o.status] = (byStatus[o.status] ?? 0) + 1;
+      return byStatus;
+    },
     /** EventBridge rule target: one signal in `detail`. */
     async eventBridge(event: EventBridgeSignalEvent, context: Context): Promise<void> {
       config.registerLambdaContext(context);
       await handleOne(JSON.stringify(event.detail ?? null), `eventbridge:${event.id}`);
     },
   };
+}
+
+/** The EventBridge schedule's event (the reconciliation trigger). */
+export function isScheduledEvent(e: unknown): boolean {
+  const x = e as { source?: unknown; 'detail-type'?: unknown } | null;
+  return (
+    typeof x === 'object' && x !== null && x.source === 'aws.events' && x['detail-type'] === 'Scheduled Event'
+  );
 }
 
 /** Tells the two event shapes apart (one function serves both triggers). */

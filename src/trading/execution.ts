@@ -9,7 +9,7 @@
  * (4) book the fill in integer cents. Every step is an audit event.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { InputError } from '../errors';
 import { RiskEngine } from '../risk/engine';
 import type { RiskStore } from '../risk/store';
@@ -347,4 +347,67 @@ export async function reconcileOrder(deps: ExecutionDeps, orderId: string): Prom
   } finally {
     await deps.audit.put(events);
   }
+}
+
+export interface ReconcileOptions {
+  /** Only this account's orders. @default every account */
+  readonly account?: string;
+  /**
+   * Only orders untouched for this long: longer than an execution can run (Lambda timeout 60 s),
+   * so an order whose submission is still in flight is never resolved under its executor.
+   * @default 120000
+   */
+  readonly minAgeMs?: number;
+}
+
+/**
+ * Resolves every UNKNOWN or still-working order older than `minAgeMs` by asking the broker (the
+ * execution Lambda runs this on a schedule). Each order is first leased with a write conditional on
+ * its `updatedAt`, so two reconcilers never book the same fill twice. Never submits anything.
+ */
+export async function reconcileOpenOrders(
+  deps: ExecutionDeps,
+  opts: ReconcileOptions = {},
+): Promise<OrderRecord[]> {
+  const now = deps.now ?? Date.now;
+  const cutoff = new Date(now() - (opts.minAgeMs ?? 120_000)).toISOString();
+  const open: OrderRecord[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await deps.doc.send(
+      new ScanCommand({
+        TableName: deps.ordersTable,
+        FilterExpression: `#s IN (:u, :w) AND updatedAt < :cut${opts.account ? ' AND account = :a' : ''}`,
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: {
+          ':u': 'UNKNOWN',
+          ':w': 'SUBMITTED',
+          ':cut': cutoff,
+          ...(opts.account ? { ':a': opts.account } : {}),
+        },
+        ExclusiveStartKey: start,
+      }),
+    );
+    open.push(...((page.Items ?? []) as OrderRecord[]));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  const out: OrderRecord[] = [];
+  for (const rec of open) {
+    try {
+      await deps.doc.send(
+        new PutCommand({
+          TableName: deps.ordersTable,
+          Item: { ...rec, updatedAt: new Date(now()).toISOString() },
+          ConditionExpression: 'updatedAt = :old AND #s = :s',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':old': rec.updatedAt, ':s': rec.status },
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) continue; // another reconciler has it
+      throw err;
+    }
+    out.push(await reconcileOrder(deps, rec.orderId));
+  }
+  return out;
 }

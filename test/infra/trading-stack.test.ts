@@ -169,6 +169,14 @@ describe('TradingStack: execution path', () => {
     expect(pattern.resources).toHaveLength(3);
   });
 
+  it('reconciliation: a schedule invokes the execution function every 5 minutes', () => {
+    const rules = resourcesOfType(t, 'AWS::Events::Rule').filter(
+      ([, r]) => r.Properties!.ScheduleExpression === 'rate(5 minutes)',
+    );
+    expect(rules).toHaveLength(1);
+    expect(JSON.stringify(rules[0][1].Properties!.Targets)).toMatch(/Execution[0-9A-F]{8}/);
+  });
+
   it('dashboard: orders per minute, rejects by rule, trading state, limit utilization %, DLQ depth, p99 latency', () => {
     const body = JSON.stringify(template(stage.dashboard).toJSON());
     for (const title of [

@@ -11,7 +11,13 @@ import { RiskStore } from '../../src/risk/store';
 import { S3AuditSink, type AuditEvent } from '../../src/trading/audit';
 import { BookStore } from '../../src/trading/book';
 import { PaperBroker, RestBroker, type BrokerAdapter } from '../../src/trading/broker';
-import { executeSignal, getOrder, reconcileOrder, type ExecutionDeps } from '../../src/trading/execution';
+import {
+  executeSignal,
+  getOrder,
+  reconcileOpenOrders,
+  reconcileOrder,
+  type ExecutionDeps,
+} from '../../src/trading/execution';
 import { parseSignal } from '../../src/trading/signals';
 import { ensureLocalTradingTables, type TradingTables } from '../../src/trading/tables';
 
@@ -291,6 +297,32 @@ describe('REST broker adapter against a local HTTP server', () => {
     expect(requests.filter((q) => q.method === 'POST')).toHaveLength(1);
     expect(requests.at(-1)!.url).toBe('/v2/orders:by_client_order_id?client_order_id=sig-timeout%3AAAPL');
     expect((await books.get(a))!.cashCents).toBe(100_000_000 - 380_000);
+  });
+
+  it('scheduled reconciliation: resolves old UNKNOWN orders once (even with two reconcilers), leaves fresh ones', async () => {
+    const a = await account();
+    const slow = new RestBroker({ baseUrl: url, keyId: 'k', secretKey: 's', timeoutMs: 100 });
+    delayMs = 300;
+    await executeSignal(deps(slow), buy('sig-sched-old', a, 7));
+    const fresh = { ...deps(slow), now: () => NOW + 100_000 };
+    await executeSignal(fresh, buy('sig-sched-new', a, 3, { priceTime: NOW + 99_000 }));
+    delayMs = 0;
+    await new Promise((r) => setTimeout(r, 400)); // both late answers have reached the broker
+    const posts = requests.filter((q) => q.method === 'POST').length;
+    const broker = new RestBroker({ baseUrl: url, keyId: 'k', secretKey: 's' });
+    // 130 s after the first order: only it is older than the 120 s lease
+    const later = { ...deps(broker), now: () => NOW + 130_000 };
+    const [r1, r2] = await Promise.all([
+      reconcileOpenOrders(later, { account: a }),
+      reconcileOpenOrders(later, { account: a }),
+    ]);
+    const done = [...r1, ...r2];
+    expect(done.map((o) => [o.orderId, o.status])).toEqual([['sig-sched-old:AAPL', 'FILLED']]);
+    expect((await getOrder(deps(), 'sig-sched-new:AAPL'))!.status).toBe('UNKNOWN');
+    const book = (await books.get(a))!;
+    expect(book.cashCents).toBe(100_000_000 - 7 * 19_000); // booked once
+    expect(book.positions.AAPL.qty).toBe(10); // 7 filled + 3 still reserved
+    expect(requests.filter((q) => q.method === 'POST').length).toBe(posts); // nothing resubmitted
   });
 
   it('reconciling an order the broker never received cancels it and releases the reservation', async () => {
