@@ -376,8 +376,9 @@ async function main(): Promise<void> {
           // live as after a completed recovery.
           const r = await send(worker, channelReset, groupOf[p], rate, 1, seqOf.get(p)!);
           seqOf.set(p, seqOf.get(p)! + r.sent);
-          await quiet([pids[p]]);
         }
+        // A relay still working off the previous slice's backlog would steal this slice's CPU.
+        await quiet(Object.values(pids));
         const seq = seqOf.get(p)!;
         win.arm(seq, n);
         const cpu0 = cpuSeconds(pids[p]);
