@@ -24,6 +24,7 @@ import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { Arbiter } from '../src/feed/arbiter';
@@ -89,10 +90,24 @@ async function relayChild(cfg: ChildConfig): Promise<void> {
       await relay.close();
     };
   }
+  // Where a stall comes from: the longest event-loop delay and the longest GC pause of the relay.
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
+  let maxGcMs = 0;
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) maxGcMs = Math.max(maxGcMs, e.duration);
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   process.stdout.write('ready\n');
   process.stdin.resume();
   await new Promise<void>((resolve) => process.stdin.once('end', () => resolve()));
-  const s = { ...(stats() as object), rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20) };
+  gcObserver.disconnect();
+  const s = {
+    ...(stats() as object),
+    rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
+    maxLoopDelayMs: Math.round(loopDelay.max / 1e6),
+    maxGcMs: Math.round(maxGcMs),
+  };
   await stop();
   process.stdout.write(`${JSON.stringify(s)}\n`);
 }
