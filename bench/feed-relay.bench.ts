@@ -276,6 +276,10 @@ async function startSocat(group: Endpoint, subPort: number): Promise<ChildProces
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
+  // Our relay children exit when their stdin closes; socat would outlive a crashed bench.
+  const kill = (): void => void child.kill('SIGTERM');
+  process.once('exit', kill);
+  child.once('exit', () => process.off('exit', kill));
   await new Promise((r) => setTimeout(r, 300)); // socat has no ready signal; it binds at once
   if (child.exitCode !== null) throw new Error(`socat exited with ${child.exitCode}`);
   return child;
