@@ -200,6 +200,8 @@ export interface FeedChannelConfig {
   readonly relayUdp: readonly string[];
   /** Loopback port of the handler's Prometheus-text `/metrics` endpoint (>= 1024). */
   readonly metricsPort: number;
+  /** CME TCP replay service (`ipv4:port`, reached through the Transit Gateway) for small gaps; omit for none. */
+  readonly tcpReplay?: string;
 }
 
 /** The CME feed handler on EC2 behind a Transit Gateway multicast domain (issue 7, section 6). */

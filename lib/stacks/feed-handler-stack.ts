@@ -26,7 +26,7 @@ import type { Construct } from 'constructs';
 import { buildSync } from 'esbuild';
 import type { FeedChannelConfig, FeedConfig, FeedGroupConfig, NetworkConfig } from '../config/types';
 import { ConfigError } from '../config/errors';
-import { EncryptedLogGroup, QuantKey, retentionDays } from '../constructs';
+import { EncryptedLogGroup, QuantKey } from '../constructs';
 import type { IMonitoring } from './monitoring-stack';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -61,6 +61,7 @@ export const FEED_BUNDLE_FILE = 'feed-handler.mjs';
 /** Local stand-ins and native engines that never run on the handler instance: left out of the bundle. */
 const LOCAL_ONLY_MODULES = [
   '@duckdb/node-api',
+  '@duckdb/node-bindings',
   'kinesalite',
   'dynalite',
   's3rver',
@@ -78,7 +79,11 @@ import { Command, CommanderError } from 'commander';
 import { InputError } from './src/errors';
 import { registerFeed } from './src/cli/commands/feed';
 
-const program = new Command('quant').exitOverride();
+// The same global options as the full CLI (commands read them with optsWithGlobals()).
+const program = new Command('quant')
+  .option('--data-dir <dir>', 'local cloud state directory')
+  .option('--aws', 'use AWS instead of the local cloud')
+  .exitOverride();
 registerFeed(program);
 try {
   await program.parseAsync(process.argv);
@@ -217,7 +222,7 @@ export function validateFeedConfig(f: FeedConfig, network: NetworkConfig): void 
       fail(`${at}.feedB`, 'feeds A and B are the same group and port');
     localPort(`${at}.relayTcpPort`, c.relayTcpPort);
     localPort(`${at}.metricsPort`, c.metricsPort);
-    c.relayUdp.forEach((e, j) => {
+    const hostPort = (field: string, e: string): void => {
       const [host, p, ...rest] = e.split(':');
       if (
         rest.length > 0 ||
@@ -226,8 +231,10 @@ export function validateFeedConfig(f: FeedConfig, network: NetworkConfig): void 
         Number(p) < 1 ||
         Number(p) > 65_535
       )
-        fail(`${at}.relayUdp[${j}]`, `expected ipv4:port, got "${e}"`);
-    });
+        fail(field, `expected ipv4:port, got "${e}"`);
+    };
+    if (c.tcpReplay !== undefined) hostPort(`${at}.tcpReplay`, c.tcpReplay);
+    c.relayUdp.forEach((e, j) => hostPort(`${at}.relayUdp[${j}]`, e));
   });
   cidrs('multicastSourceCidrs', f.multicastSourceCidrs, 1);
   cidrs('relaySubscriberCidrs', f.relaySubscriberCidrs);
@@ -306,7 +313,6 @@ export class FeedHandlerStack extends Stack {
     super(scope, id, props);
     const { config, monitoring } = props;
     validateFeedConfig(config, props.network);
-    retentionDays(monitoring.logRetentionDays, 'monitoring.logRetentionDays');
     const channels = config.channels;
     const groups = feedGroups(channels);
 
@@ -420,6 +426,14 @@ export class FeedHandlerStack extends Stack {
       }
     }
     for (const c of channels) {
+      if (c.tcpReplay) {
+        const [host, p] = c.tcpReplay.split(':');
+        this.hostSecurityGroup.addEgressRule(
+          ec2.Peer.ipv4(`${host}/32`),
+          ec2.Port.tcp(Number(p)),
+          `TCP replay of channel ${c.id} at ${c.tcpReplay}`,
+        );
+      }
       for (const e of c.relayUdp) {
         const [host, p] = e.split(':');
         this.hostSecurityGroup.addEgressRule(
@@ -556,6 +570,8 @@ export class FeedHandlerStack extends Stack {
         ],
         userData: this.userData(config, eni.attrPrimaryPrivateIpAddress, ticks),
       });
+      // The subnet fixes the AZ; a hard-coded AvailabilityZone only repeats it (and trips CloudFormation's W3010).
+      (instance.node.defaultChild as ec2.CfnInstance).addPropertyDeletionOverride('AvailabilityZone');
       // One at a time: an update that restarts instances (new bundle, config) leaves the other AZ running.
       if (i > 0) instance.node.addDependency(instances[i - 1]!);
       new ec2.CfnNetworkInterfaceAttachment(this, `MulticastEniAttachment${letter}`, {
@@ -659,7 +675,8 @@ EOF`,
     for (const c of config.channels) {
       const args = [
         FEED_PATHS.bundle,
-        'feed run',
+        '--aws feed run',
+        `--channel ${c.id}`,
         `--schema ${config.schemaPath}`,
         `--feed-a ${endpoint(c.feedA)}`,
         `--feed-b ${endpoint(c.feedB)}`,
@@ -667,6 +684,7 @@ EOF`,
         `--iface ${multicastIp}`,
         `--relay-tcp 0.0.0.0:${c.relayTcpPort}`,
         ...(c.relayUdp.length > 0 ? [`--relay-udp ${c.relayUdp.join(' ')}`] : []),
+        ...(c.tcpReplay ? [`--replay ${c.tcpReplay}`] : []),
         `--metrics-port ${c.metricsPort}`,
         '--emf',
         ...(ticks ? [`--kinesis ${ticks.streamName}`] : []),
@@ -880,7 +898,24 @@ EOF`,
           title: 'ENA packets dropped over allowance (PPS / bandwidth)',
           left: hostMetric('ethtool_pps_allowance_exceeded', 'Sum'),
           right: hostMetric('ethtool_bw_in_allowance_exceeded', 'Sum'),
-          width: 12,
+          width: 8,
+        }),
+        new cw.GraphWidget({
+          title: 'Latency, first copy received to relayed and decoded (µs)',
+          left: config.channels.flatMap((c) =>
+            (['LatencyP50', 'LatencyP99', 'LatencyP999'] as const).map(
+              (name) =>
+                new cw.Metric({
+                  namespace: FEED_METRICS.namespace,
+                  metricName: name,
+                  dimensionsMap: { [FEED_METRICS.dimension]: String(c.id) },
+                  statistic: 'Maximum',
+                  period,
+                  label: `${c.id} ${name.replace('Latency', '').toLowerCase()}`,
+                }),
+            ),
+          ),
+          width: 8,
         }),
         new cw.GraphWidget({
           title: 'Handler hosts: CPU %',
@@ -895,7 +930,7 @@ EOF`,
                 label: `handler ${AZ_LETTER(config.availabilityZones[i]!)}`,
               }),
           ),
-          width: 12,
+          width: 8,
         }),
       ],
     ]);
@@ -903,6 +938,11 @@ EOF`,
 
   private acknowledgeFindings(): void {
     for (const instance of this.instances) {
+      Validations.of(instance).acknowledge({
+        id: 'CloudFormation-Validate::E1152',
+        reason:
+          'ImageId "resolve:ssm:<public AMI parameter>" is a documented EC2 form (resolved at launch); the rule only knows ami- ids. A deploy-time SSM parameter would replace the handlers whenever Amazon Linux publishes an AMI.',
+      });
       Validations.of(instance).acknowledge({
         id: 'AwsSolutions-EC29',
         reason:
