@@ -172,14 +172,20 @@ const paperPhase: DemoPhase = {
 };
 
 const feedPhase: DemoPhase = {
-  name: 'CME MDP 3.0 feed: lossy A/B channel -> handler (arbitration, gap recovery, books)',
+  name: 'CME MDP 3.0 feed: lossy A/B channel -> handler (arbitration, TCP replay, books) -> UDP relay, Kinesis',
   async run(ctx, log) {
     const schema = process.env.QUANT_CME_SCHEMA ?? defaultSchemaPath();
     if (!existsSync(schema)) {
       log(`skipped: no CME SBE schema at ${schema} (set QUANT_CME_SCHEMA to CME's templates_FixBinary.xml)`);
       return;
     }
-    const r = await runFeedDemo({ schemaPath: schema });
+    const r = await runFeedDemo({
+      schemaPath: schema,
+      kinesis:
+        ctx.runtime.mode === 'local'
+          ? { client: ctx.clients.kinesis, stream: 'ticks', create: true }
+          : undefined,
+    });
     log(r.line);
   },
 };
