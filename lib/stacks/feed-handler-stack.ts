@@ -946,7 +946,7 @@ EOF`,
       Validations.of(instance).acknowledge({
         id: 'AwsSolutions-EC29',
         reason:
-          'The handlers are stateless and rebuilt from the stack (bundle, schema and config from S3 and user data); termination protection would block the replacements that deploys make.',
+          'The handlers are stateless (bundle, schema and config come from S3 and user data at every boot) and run as an A/B pair in two AZs; termination protection would only block the CloudFormation changes that move or remove one.',
       });
     }
     this.node.addValidation({
