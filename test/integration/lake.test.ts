@@ -21,6 +21,7 @@ import { createClients, type AwsClients } from '../../src/aws/clients';
 import { InputError } from '../../src/errors';
 import { importBars, parseBarsCsv, readBars, readBarsFile } from '../../src/lake/bars';
 import { lakeBuckets } from '../../src/lake/buckets';
+import { openDuckDb } from '../../src/lake/duckdb';
 import { DuckDbQueryEngine } from '../../src/lake/query';
 import { LocalCloud } from '../../src/local/cloud';
 import { macroUniverse } from '../../src/synthetic/macro-universe';
@@ -217,6 +218,43 @@ describe('bars in the lake', () => {
     expect(res.code).toBe(2);
     expect(res.stderr).toContain('bad.csv:3: close: not a finite number');
     expect(await listKeys('quant-curated', 'bars/interval=1d/symbol=BAD')).toEqual(before);
+  });
+
+  it('imports a Parquet file through the CLI once; a bad one is rejected by row and writes nothing', async () => {
+    const db = await openDuckDb();
+    const good = path.join(dataDir, 'good.parquet');
+    const bad = path.join(dataDir, 'bad.parquet');
+    try {
+      const rows = (close: string) => `SELECT DATE '2024-01-01' + i::INTEGER AS date, 10.0 + i AS open,
+        11.0 + i AS high, 9.0 + i AS low, ${close} AS close, 1000.0 AS volume FROM range(5) t(i)`;
+      await db.con.run(`COPY (${rows('10.5 + i')}) TO '${good}' (FORMAT parquet)`);
+      await db.con.run(
+        `COPY (${rows('CASE WHEN i = 2 THEN -1.0 ELSE 10.5 + i END')}) TO '${bad}' (FORMAT parquet)`,
+      );
+    } finally {
+      db.close();
+    }
+    for (let run = 0; run < 2; run++) {
+      const res = await runCli(
+        ['lake', 'import', '--table', 'bars', '--file', good, '--symbol', 'PQT', '--json'],
+        { attach: true },
+      );
+      expect(res.code, res.stderr).toBe(0);
+      expect(JSON.parse(res.stdout).rows).toBe(5);
+    }
+    const engine = await DuckDbQueryEngine.create(cloud.runtime);
+    try {
+      const got = await engine.query(`SELECT close FROM bars WHERE symbol = 'PQT' ORDER BY ts`);
+      expect(got.map((r) => r.close)).toEqual([10.5, 11.5, 12.5, 13.5, 14.5]);
+    } finally {
+      await engine.close();
+    }
+    const res = await runCli(['lake', 'import', '--table', 'bars', '--file', bad, '--symbol', 'PQB'], {
+      attach: true,
+    });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('bad.parquet:3: close: -1 is not positive');
+    expect(await listKeys('quant-curated', 'bars/interval=1d/symbol=PQB')).toEqual([]);
   });
 
   it('reports missing columns, empty files and unknown file types by name', () => {
