@@ -207,7 +207,7 @@ export class BacktestStack extends Stack {
         memorySize: 1024,
         environment,
         // DuckDB is only needed by code paths these handlers do not take.
-        externalModules: ['@aws-sdk/*', '@duckdb/node-api'],
+        externalModules: ['@aws-sdk/*', '@duckdb/node-api', '@duckdb/node-bindings'],
       });
     const validateFn = fn('Validate', {
       MAX_GRID_SIZE: String(cfg.maxGridSize),
