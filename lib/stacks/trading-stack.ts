@@ -247,6 +247,7 @@ export class TradingStack extends Stack {
       AUDIT_STREAM: this.auditStream.ref,
       DLQ_URL: this.deadLetterQueue.queueUrl,
       TRADING_ACCOUNT: config.account,
+      ORDER_BUS: this.bus.eventBusName,
     };
     const brokerEnv: Record<string, string> = {
       BROKER: config.broker,
@@ -336,6 +337,8 @@ export class TradingStack extends Stack {
         }),
       );
       this.key.grantEncrypt(fn);
+      // Order, fill and state events (source quant.trading) for consumers of the bus.
+      this.bus.grantPutEventsTo(fn);
     }
 
     // Monitoring: alarms on the platform topic; the kill-switch alarm also halts trading.

@@ -11,6 +11,7 @@ import { RiskStore } from '../risk/store';
 import { FirehoseAuditSink, S3AuditSink, auditEvent, type AuditSink } from './audit';
 import { BookStore } from './book';
 import { FileDeadLetters, SqsDeadLetters, type DeadLetters } from './dead-letters';
+import { EventBridgeOrderEvents, FanOutSink } from './order-events';
 import { ensureLocalTradingTables, tradingTablesFromEnv, type TradingTables } from './tables';
 import type { StateScope } from '../risk/store';
 import type { TradingState } from '../risk/types';
@@ -43,6 +44,9 @@ export async function tradingServices(
     if (!stream) throw new Error('environment variable AUDIT_STREAM is required');
     if (!dlq) throw new Error('environment variable DLQ_URL is required');
     audit = new FirehoseAuditSink(new FirehoseClient({ region: rt.region }), stream);
+    // Order, fill and state events also go to the trading bus (ORDER_BUS) for consumers.
+    if (env.ORDER_BUS)
+      audit = new FanOutSink(audit, [new EventBridgeOrderEvents(clients.eventBridge, env.ORDER_BUS)]);
     deadLetters = new SqsDeadLetters(clients.sqs, dlq);
   }
   return {

@@ -113,6 +113,16 @@ describe('TradingStack: execution path', () => {
     });
   });
 
+  it('order events: execution and kill switch may put events on the trading bus only', () => {
+    const fns = resourcesOfType(t, 'AWS::Lambda::Function').filter(
+      ([, f]) => (f.Properties!.Environment as { Variables?: Record<string, unknown> })?.Variables?.ORDER_BUS,
+    );
+    expect(fns.length).toBeGreaterThanOrEqual(2);
+    const puts = statements(t).filter((s) => actions(s).includes('events:PutEvents'));
+    expect(puts).toHaveLength(2);
+    for (const s of puts) expect(JSON.stringify(s.Resource)).toMatch(/OrderEvents[0-9A-F]{8}/);
+  });
+
   it('audit: Firehose → audit bucket under audit_events/, encrypted; Glue table audit_events', () => {
     t.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
       DeliveryStreamEncryptionConfigurationInput: { KeyType: 'CUSTOMER_MANAGED_CMK' },
