@@ -15,6 +15,7 @@ import { InputError } from '../errors';
 import { parseRiskConfig } from '../risk/schemas';
 import type { RiskConfig } from '../risk/types';
 import { limitUtilization, type Utilization } from '../risk/utilization';
+import { ReturnsWindow } from '../risk/var';
 import { SimulatedClock } from './algos';
 import { bookToPortfolio, markToMarket, type Book } from './book';
 import { PaperBroker } from './broker';
@@ -36,6 +37,11 @@ export interface PaperOptions {
   readonly lastBars?: number;
   /** @default a random id */
   readonly runId?: string;
+  /**
+   * Days of returns before the first traded bar for the VaR and correlation rules (used when the
+   * limits set `varBudget` or `maxCorrelatedExposure`). @default 250
+   */
+  readonly returnsDays?: number;
 }
 
 export interface PaperResult {
@@ -80,6 +86,24 @@ export function defaultPaperLimits(panel: Panel): RiskConfig {
   };
 }
 
+/**
+ * Daily close-to-close returns of every symbol over the `days` bars before bar `end` (exclusive):
+ * only what was known before trading starts, so the risk rules never see the future. Undefined
+ * when fewer than two returns exist.
+ */
+export function returnsWindowBefore(panel: Panel, end: number, days: number): ReturnsWindow | undefined {
+  const from = Math.max(1, end - days);
+  if (end - from < 2) return undefined;
+  const returns: Record<string, Float64Array> = {};
+  panel.symbols.forEach((s, a) => {
+    const c = panel.close[a];
+    const r = new Float64Array(end - from);
+    for (let t = from; t < end; t++) r[t - from] = c[t] / c[t - 1] - 1;
+    returns[s] = r;
+  });
+  return new ReturnsWindow(returns);
+}
+
 const LOCAL_CONTEXT = {
   functionName: 'execution-local',
   awsRequestId: 'local',
@@ -118,7 +142,17 @@ export async function runPaper(
     commissionBps: opts.costBps ?? 1,
   });
   const outcomes: SignalOutcome[] = [];
+  const needsWindow =
+    config.limits.varBudget !== undefined || config.limits.maxCorrelatedExposure !== undefined;
+  const window = needsWindow ? returnsWindowBefore(panel, first, opts.returnsDays ?? 250) : undefined;
+  if (needsWindow && !window) {
+    throw new InputError(
+      `bars: the VaR / correlation limits need at least 3 bars before the traded ones (got ${first}); lower --last`,
+      'bars',
+    );
+  }
   const handler = createExecutionHandler({
+    window,
     doc: clients.doc,
     ordersTable: svc.tables.orders,
     risk: svc.risk,

@@ -6,7 +6,7 @@ import { createClients, type AwsClients } from '../../src/aws/clients';
 import type { Panel } from '../../src/backtest/types';
 import { LocalCloud } from '../../src/local/cloud';
 import { tradingServices, type TradingServices } from '../../src/trading/context';
-import { blotterRows, runPaper } from '../../src/trading/paper';
+import { blotterRows, returnsWindowBefore, runPaper } from '../../src/trading/paper';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'paper-'));
 let cloud: LocalCloud;
@@ -81,5 +81,39 @@ describe('paper trading through the execution path', () => {
     const after = r.blotter.filter((o) => o.createdAt.slice(0, 10) > panel.dates[11]);
     expect(after.length).toBeGreaterThan(0);
     for (const o of after) expect(o.breaches.map((b) => b.rule)).toContain('tradingState');
+  });
+
+  it('VaR limits use the returns of the bars before the traded ones (no look-ahead)', async () => {
+    // Trade the last 8 bars; the window is the 11 daily returns ending at bar 11. A 0.1% VaR budget on
+    // a 100,000 book allows about 100 of 1-day 99% loss: a full-weight buy (~1,000 shares) is resized.
+    const window = returnsWindowBefore(panel, 12, 250)!;
+    expect(window.length).toBe(11);
+    expect(window.get('ZZ')![0]).toBeCloseTo(101 / 100 - 1, 15); // close 1 / close 0
+    const r = await runPaper(clients, svc, {
+      strategy: 'sma-cross',
+      params: { fast: 2, slow: 4 },
+      panel,
+      nav: 100_000,
+      lastBars: 8,
+      runId: 'var',
+      limits: { securities: { ZZ: { region: 'US' } }, limits: { varBudget: 0.001 } },
+    });
+    const buys = r.blotter.filter((o) => o.side === 'buy');
+    expect(buys.length).toBeGreaterThan(0);
+    for (const o of buys) {
+      expect(o.decision).toBe('resize');
+      expect(o.breaches.map((b) => b.rule)).toEqual(['varBudget']);
+      expect(o.approvedQty).toBeGreaterThan(0);
+      expect(o.approvedQty).toBeLessThan(o.qty);
+    }
+    await expect(
+      runPaper(clients, svc, {
+        strategy: 'sma-cross',
+        params: { fast: 2, slow: 4 },
+        panel,
+        runId: 'var-short',
+        limits: { securities: { ZZ: {} }, limits: { varBudget: 0.01 } },
+      }),
+    ).rejects.toThrow(/need at least 3 bars before the traded ones/);
   });
 });
