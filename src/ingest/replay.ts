@@ -9,6 +9,7 @@ import { parquetReadObjects } from 'hyparquet';
 import { InputError } from '../errors';
 import type { MarketEvent } from '../market-data/events';
 import { parseMarketEvent } from '../market-data/validate';
+import { PARQUET_DECOMPRESSORS } from './parquet';
 import { TickProducer, type ProducerStats } from './producer';
 import { syntheticTicks } from './synthetic';
 
@@ -114,7 +115,10 @@ export async function readReplayFile(file: string): Promise<MarketEvent[]> {
     let rows: Record<string, unknown>[];
     try {
       const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-      rows = (await parquetReadObjects({ file: ab })) as Record<string, unknown>[];
+      rows = (await parquetReadObjects({ file: ab, compressors: PARQUET_DECOMPRESSORS })) as Record<
+        string,
+        unknown
+      >[];
     } catch (err) {
       throw new InputError(`${file}: not a readable Parquet file (${(err as Error).message})`, 'file');
     }

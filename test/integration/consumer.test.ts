@@ -8,6 +8,7 @@ import { createClients, type AwsClients } from '../../src/aws/clients';
 import { processShardBatch, type KinesisRecordIn, type ShardState } from '../../src/ingest/consumer';
 import { handleKinesisEvent } from '../../src/ingest/kinesis-event';
 import { aggregate } from '../../src/ingest/kpl';
+import { PARQUET_DECOMPRESSORS } from '../../src/ingest/parquet';
 import { TickProducer } from '../../src/ingest/producer';
 import { FileCheckpointStore, ensureStream, runConsumer } from '../../src/ingest/runner';
 import { syntheticTicks } from '../../src/ingest/synthetic';
@@ -46,7 +47,8 @@ async function readTicks(prefix: string): Promise<Array<Record<string, unknown>>
     const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     const symbol = /symbol=([^/]+)/.exec(key)![1];
     const dt = /dt=([^/]+)/.exec(key)![1];
-    for (const r of await parquetReadObjects({ file })) rows.push({ ...r, symbol, dt, key });
+    for (const r of await parquetReadObjects({ file, compressors: PARQUET_DECOMPRESSORS }))
+      rows.push({ ...r, symbol, dt, key });
   }
   return rows;
 }

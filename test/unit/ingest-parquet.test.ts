@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TickColumns } from '../../src/ingest/parquet';
+import { PARQUET_DECOMPRESSORS, TickColumns } from '../../src/ingest/parquet';
 import { literal, openDuckDb } from '../../src/lake/duckdb';
 import { toTickRow, type MarketEvent } from '../../src/market-data';
 
@@ -49,7 +49,7 @@ describe('TickColumns.toParquet (the consumer file writer)', () => {
 
   it('is read back exactly by hyparquet, nulls where a column does not apply', async () => {
     const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-    const rows = await parquetReadObjects({ file });
+    const rows = await parquetReadObjects({ file, compressors: PARQUET_DECOMPRESSORS });
     expect(rows).toEqual(expected);
     const meta = parquetMetadata(file);
     expect(meta.schema.map((s) => s.name)).toEqual([
@@ -66,6 +66,7 @@ describe('TickColumns.toParquet (the consumer file writer)', () => {
       'ask',
       'ask_size',
     ]);
+    expect(meta.row_groups[0].columns.every((c) => c.meta_data?.codec === 'GZIP')).toBe(true);
     // Min/max of the time column let readers skip files.
     const ts = meta.row_groups[0].columns[2].meta_data!.statistics!;
     expect([ts.min_value, ts.max_value]).toEqual([expected[0].exchange_ts, expected.at(-1)!.exchange_ts]);
