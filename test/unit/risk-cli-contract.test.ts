@@ -61,7 +61,7 @@ interface Result {
 
 async function check(
   order: unknown,
-  opts: { resize?: boolean; state?: string; limits?: unknown } = {},
+  opts: { resize?: boolean; state?: string; limits?: unknown; returns?: unknown } = {},
 ): Promise<Result> {
   let out = '';
   let err = '';
@@ -81,6 +81,7 @@ async function check(
       '--order',
       file('order.json', order),
       ...(opts.resize ? ['--resize'] : []),
+      ...(opts.returns ? ['--returns', file('returns.json', opts.returns)] : []),
       '--json',
     ]);
   } finally {
@@ -246,6 +247,22 @@ describe('quant risk check: group caps and the resize bound', () => {
   });
 });
 
+describe('quant risk check: VaR budget with --returns', () => {
+  it('parametric VaR of the order from a returns window; resize to the budget', async () => {
+    // returns ±1%: mean 0, sample variance 4 × 0.0001 / 3, σ = 0.011547; VaR of e = 100 q is
+    // Z99 × σ × 100 q; a 2% budget of 1,000,000 allows q ≤ 20,000 / (Z99 × σ × 100) = 7,445.3.
+    const sigma = Math.sqrt(0.0004 / 3);
+    const limits = { securities: { A: {} }, limits: { varBudget: 0.02, varMethod: 'parametric' } };
+    const returns = { A: [0.01, -0.01, 0.01, -0.01] };
+    const r = await check(buy('A', 10_000, 100), { limits, returns, resize: true });
+    expect(r.decision).toBe('resize');
+    expect(r.approvedQty).toBe(7445);
+    expect(r.breaches).toHaveLength(1);
+    expect(r.breaches[0].rule).toBe('varBudget');
+    expect(r.breaches[0].value).toBeCloseTo((2.3263478740408408 * sigma * 1_000_000) / 1_000_000, 12);
+  });
+});
+
 describe('quant risk check: the real binary', () => {
   const bin = path.resolve(import.meta.dirname, '../../bin/quant.js');
   const run = (order: unknown, portfolioValue: unknown = portfolio()) =>
@@ -271,6 +288,27 @@ describe('quant risk check: the real binary', () => {
     const r = run(buy('XOM', 200, 100));
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ decision: 'resize', approvedQty: 100 });
+  });
+
+  it('a VaR budget without --returns cannot be checked: exit 2 naming the limit', () => {
+    const r = spawnSync(
+      process.execPath,
+      [
+        bin,
+        'risk',
+        'check',
+        '--limits',
+        file('limits.json', { securities: { A: {} }, limits: { varBudget: 0.02 } }),
+        '--portfolio',
+        file('portfolio.json', portfolio()),
+        '--order',
+        file('order.json', buy('A', 1, 1)),
+        '--json',
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/limits\.json: limits\.varBudget: needs --returns/);
   });
 
   it('malformed input: exit code 2, nothing on stdout, the file and the field on stderr', () => {

@@ -1,8 +1,10 @@
 /** `quant risk ...`: pre-trade checks from files, and the trading state (halt, resume, status). */
+import path from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../../errors';
 import { checkOrder } from '../../risk/engine';
 import { orderSchema, portfolioSchema, readJsonFile, riskConfigSchema } from '../../risk/schemas';
+import { ReturnsWindow } from '../../risk/var';
 import { changeState, tradingServices } from '../../trading/context';
 import { openPlatform, type GlobalOptions } from '../context';
 import { formatTable, printJson } from '../output';
@@ -12,6 +14,7 @@ interface CheckOpts {
   limits: string;
   portfolio: string;
   order: string;
+  returns?: string;
   resize?: boolean;
   json?: boolean;
 }
@@ -28,12 +31,27 @@ export function registerRisk(program: Command): void {
     .requiredOption('--portfolio <file>', 'portfolio.json: nav, state, positions')
     .requiredOption('--order <file>', 'order.json: symbol, side, qty, price')
     .option('--resize', 'resize an order that breaches only quantity-dependent rules')
+    .option(
+      '--returns <file>',
+      'returns.json: {"SYMBOL": [daily returns, aligned]} for varBudget / maxCorrelatedExposure',
+    )
     .option('--json', 'print the decision as JSON')
     .action((opts: CheckOpts) => {
       const config = readJsonFile(riskConfigSchema, opts.limits);
       const portfolio = readJsonFile(portfolioSchema, opts.portfolio);
       const order = readJsonFile(orderSchema, opts.order);
-      const d = checkOrder(config, portfolio, order, { resize: opts.resize === true });
+      const window = opts.returns === undefined ? undefined : readReturns(opts.returns);
+      // A rule that cannot be evaluated must not pass silently.
+      for (const k of ['varBudget', 'maxCorrelatedExposure'] as const) {
+        if (config.limits[k] !== undefined && !window) {
+          const name = path.basename(opts.limits);
+          throw new InputError(
+            `${name}: limits.${k}: needs --returns (a returns window)`,
+            `${name}:limits.${k}`,
+          );
+        }
+      }
+      const d = checkOrder(config, portfolio, order, { resize: opts.resize === true }, window);
       const out = { decision: d.decision, breaches: d.breaches, approvedQty: d.approvedQty };
       if (opts.json) {
         printJson(out);
@@ -154,4 +172,19 @@ function parseState(v: string, field: string) {
   if (!r.success)
     throw new InputError(`${field}: must be ACTIVE, REDUCING or HALTED, got ${JSON.stringify(v)}`, field);
   return r.data;
+}
+
+const returnsSchema = z.record(
+  z.string().min(1),
+  z.array(z.number().refine(Number.isFinite, 'must be a finite number')).min(2, 'needs at least 2 returns'),
+);
+
+/** returns.json: aligned daily returns per symbol; misaligned series name the symbol. */
+function readReturns(file: string): ReturnsWindow {
+  const returns = readJsonFile(returnsSchema, file);
+  try {
+    return new ReturnsWindow(returns);
+  } catch (err) {
+    throw new InputError(`${path.basename(file)}: ${(err as Error).message}`, path.basename(file));
+  }
 }
