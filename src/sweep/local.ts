@@ -11,7 +11,8 @@ import { createQueryEngine, lakeBuckets, type LakeBuckets } from '../lake';
 import type { Row } from '../lake/query';
 import { batches, type ParamSet } from './grid';
 import { validateSweepRequest, type SweepRequest, type ValidatedSweep } from './request';
-import { batchIdFor, completedParamSetIds, writeBatchResults, type ResultsTarget } from './results';
+import { batchIdFor, completedParamSetIds, type ResultsTarget } from './results';
+import { writeBatchResults } from './results-writer';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './worker';
 
 export interface SweepPlan {

@@ -3,7 +3,8 @@
  * strategy, grid, filter, size cap and every parameter set checked before anything runs.
  */
 import { z } from 'zod';
-import { getStrategy, parseStrategyParams } from '../backtest';
+// Not the src/backtest barrel: it loads the bar loaders (DuckDB), which the Lambda steps must not.
+import { getStrategy, parseStrategyParams } from '../backtest/strategies';
 import { describeZodIssues, InputError } from '../errors';
 import {
   canonicalParams,

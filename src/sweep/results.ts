@@ -6,15 +6,16 @@
  * Resume reads the `param_set_id` column of the objects already there.
  */
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { parquetReadObjects } from 'hyparquet';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { AwsClients } from '../aws/clients';
 import { InputError } from '../errors';
-import { BACKTEST_RESULTS, writeTable, type LakeBuckets } from '../lake';
-import { literal, openDuckDb } from '../lake/duckdb';
-import type { ResultRow } from './evaluate';
+import type { LakeBuckets } from '../lake/buckets';
+import { BACKTEST_RESULTS } from '../lake/tables';
+// No import of the lake writer or DuckDB here (writing is in results-writer.ts): the sweep's Lambda
+// steps (validate, manifest, publish) import this module and are bundled without DuckDB's native
+// packages, and an ESM bundle resolves every import when it loads. The resume check reads Parquet in
+// pure JS.
 
 const SAFE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -45,45 +46,6 @@ export interface ResultsTarget {
   readonly tmpDir?: string;
 }
 
-/** Writes one batch's rows as one object; returns its key. */
-export async function writeBatchResults(
-  target: ResultsTarget,
-  ids: { readonly strategy: string; readonly sweepId: string; readonly batchId: string },
-  rows: readonly ResultRow[],
-): Promise<string | undefined> {
-  if (rows.length === 0) return undefined;
-  const col = <K extends keyof ResultRow>(k: K) => rows.map((r) => r[k]);
-  const report = await writeTable(
-    { clients: target.clients, buckets: target.buckets, tmpDir: target.tmpDir },
-    BACKTEST_RESULTS,
-    {
-      length: rows.length,
-      columns: {
-        param_set_id: col('param_set_id'),
-        params: col('params'),
-        bars_source: col('bars_source'),
-        bars: col('bars'),
-        periods: col('periods'),
-        total_return: col('total_return'),
-        cagr: col('cagr'),
-        sharpe: col('sharpe'),
-        sortino: col('sortino'),
-        max_drawdown: col('max_drawdown'),
-        calmar: col('calmar'),
-        volatility: col('volatility'),
-        trades: col('trades'),
-        turnover: col('turnover'),
-        exposure: col('exposure'),
-        completed_at: col('completed_at'),
-        strategy: rows.map(() => checkPartitionValue('strategy', ids.strategy)),
-        sweep_id: rows.map(() => checkPartitionValue('sweepId', ids.sweepId)),
-      },
-    },
-    { mode: 'append', fileName: `batch-${checkPartitionValue('batchId', ids.batchId)}` },
-  );
-  return report.keys[0];
-}
-
 /** Ids of the parameter sets of a sweep whose results are already in the lake. */
 export async function completedParamSetIds(
   target: ResultsTarget,
@@ -102,24 +64,14 @@ export async function completedParamSetIds(
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   const done = new Set<string>();
-  if (keys.length === 0) return done;
-  const dir = await mkdtemp(path.join(target.tmpDir ?? os.tmpdir(), 'sweep-resume-'));
-  const db = await openDuckDb();
-  try {
-    const files: string[] = [];
-    for (const [i, key] of keys.entries()) {
-      const obj = await target.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      const file = path.join(dir, `${i}.parquet`);
-      await writeFile(file, await obj.Body!.transformToByteArray());
-      files.push(file);
-    }
-    const reader = await db.con.runAndReadAll(
-      `SELECT DISTINCT param_set_id FROM read_parquet([${files.map(literal).join(', ')}])`,
-    );
-    for (const [id] of reader.getRows()) done.add(String(id));
-    return done;
-  } finally {
-    db.close();
-    await rm(dir, { recursive: true, force: true });
+  for (const key of keys) {
+    const obj = await target.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const bytes = await obj.Body!.transformToByteArray();
+    const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    const rows = (await parquetReadObjects({ file, columns: ['param_set_id'] })) as {
+      param_set_id: unknown;
+    }[];
+    for (const r of rows) if (typeof r.param_set_id === 'string') done.add(r.param_set_id);
   }
+  return done;
 }

@@ -17,7 +17,8 @@ import { describeZodIssues, InputError } from '../errors';
 import { lakeBuckets } from '../lake';
 import { LOCAL_REGION } from '../local/cloud';
 import { evaluateBatch } from './evaluate';
-import { batchIdFor, writeBatchResults } from './results';
+import { batchIdFor } from './results';
+import { writeBatchResults } from './results-writer';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
