@@ -1,19 +1,44 @@
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../errors';
-import { registerLocal } from './commands/local';
-import { registerLake } from './commands/lake';
-import { registerQuery } from './commands/query';
-import { registerDemo } from './commands/demo';
-import { registerRisk } from './commands/risk';
-import { registerTrading } from './commands/trading';
-import { registerFeed } from './commands/feed';
-import { registerBacktest } from './commands/backtest';
-import { registerBacktestSweep } from './commands/backtest-sweep';
-import { registerSync } from './commands/sync';
-import { registerIngest } from './commands/ingest';
+type Register = (program: Command) => unknown;
 
-/** Builds the `quant` program. Each area registers its own sub-commands. */
-export function buildProgram(): Command {
+/**
+ * Each top-level command and the modules that register it, loaded on use: every area pulls in its own
+ * clients and engines, and loading all of them costs ~1.5 s of start-up that one command never needs.
+ */
+const COMMANDS: Readonly<Record<string, () => Promise<readonly Register[]>>> = {
+  local: async () => [(await import('./commands/local')).registerLocal],
+  lake: async () => [(await import('./commands/lake')).registerLake],
+  query: async () => [(await import('./commands/query')).registerQuery],
+  demo: async () => [(await import('./commands/demo')).registerDemo],
+  risk: async () => [(await import('./commands/risk')).registerRisk],
+  paper: async () => [(await import('./commands/trading')).registerTrading],
+  feed: async () => [(await import('./commands/feed')).registerFeed],
+  backtest: async () => [
+    (await import('./commands/backtest')).registerBacktest,
+    (await import('./commands/backtest-sweep')).registerBacktestSweep,
+  ],
+  sync: async () => [(await import('./commands/sync')).registerSync],
+  // `quant ingest ...` and `quant bars build` are registered together.
+  ingest: async () => [(await import('./commands/ingest')).registerIngest],
+  bars: async () => [(await import('./commands/ingest')).registerIngest],
+};
+
+/** The top-level command named in argv (after the global options), if any. */
+export function commandName(argv: readonly string[]): string | undefined {
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--data-dir') i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
+/**
+ * Builds the `quant` program with the given command, or with every command (for `quant --help`, no
+ * command, or a name that does not exist, so commander lists and suggests the real ones).
+ */
+export async function buildProgram(name?: string): Promise<Command> {
   const program = new Command('quant')
     .description('Quant platform CLI: local cloud, data lake, backtests, risk, ingestion, feeds, vendor sync')
     .option('--data-dir <dir>', 'local cloud state directory (default .quant, or $QUANT_DATA_DIR)')
@@ -23,23 +48,21 @@ export function buildProgram(): Command {
     )
     .showHelpAfterError()
     .exitOverride();
-  registerLocal(program);
-  registerLake(program);
-  registerQuery(program);
-  registerDemo(program);
-  registerRisk(program);
-  registerTrading(program);
-  registerFeed(program);
-  registerBacktest(program);
-  registerBacktestSweep(program);
-  registerSync(program);
-  registerIngest(program);
+  const loaders = name !== undefined && COMMANDS[name] ? [COMMANDS[name]] : Object.values(COMMANDS);
+  const registered = new Set<Register>();
+  for (const load of loaders) {
+    for (const register of await load()) {
+      if (registered.has(register)) continue;
+      registered.add(register);
+      register(program);
+    }
+  }
   return program;
 }
 
 /** Runs the CLI; returns the process exit code (0 ok, 2 bad input, 1 other failure). */
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(commandName(argv));
   try {
     await program.parseAsync(argv as string[]);
     return 0;

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { runDemo } from '../../demo/demo';
 import { withPlatform, type GlobalOptions } from '../context';
 
 /** `quant demo` (what `npm start` runs): the whole pipeline on the local cloud. */
@@ -14,6 +13,8 @@ export function registerDemo(program: Command): void {
         console.log(
           `quant platform demo: local cloud with data under ${ctx.runtime.mode === 'local' ? ctx.runtime.dataDir : ''}`,
         );
+        // Loaded on use: the demo pulls in every area, which would slow every other command's start.
+        const { runDemo } = await import('../../demo/demo');
         await runDemo(ctx);
         console.log(
           '\ndone. Explore with: npx quant query "SELECT symbol, count(*) FROM bars GROUP BY symbol"',
