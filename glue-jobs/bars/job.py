@@ -117,7 +117,10 @@ def main(argv):
             if "PATH_NOT_FOUND" not in str(exc) and "Path does not exist" not in str(exc):
                 raise
         cols = ["ts", "open", "high", "low", "close", "volume", "vwap", "trades", "symbol", "year"]
-        bars.select(*cols).repartition("symbol", "year").write.mode("overwrite").partitionBy("symbol", "year").parquet(out)
+        # The merge reads the partitions it is about to overwrite: Spark refuses to overwrite a path
+        # its plan still reads, so materialise the result first (an eager checkpoint cuts the lineage).
+        bars = bars.select(*cols).localCheckpoint(eager=True)
+        bars.repartition("symbol", "year").write.mode("overwrite").partitionBy("symbol", "year").parquet(out)
     job.commit()
 
 
