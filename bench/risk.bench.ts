@@ -6,23 +6,15 @@
 import { RiskEngine } from '../src/risk/engine';
 import type { Limits, RiskConfig, RiskOrder, RiskPortfolio, Security } from '../src/risk/types';
 import { ReturnsWindow } from '../src/risk/var';
+import { mulberry32 } from '../src/synthetic/random';
 
 const N_POS = 1000;
 const REGIONS = ['US', 'Europe', 'Asia', 'LATAM'];
 const CLASSES = ['equity', 'fixedIncome', 'commodities', 'FX'];
 const SECTORS = ['Technology', 'Energy', 'Financials', 'Health', 'Industrials', 'Utilities'];
 
-// Deterministic pseudo-random numbers (mulberry32) so every run sees the same book.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Deterministic pseudo-random numbers so every run sees the same book.
+const rng = mulberry32;
 const rand = rng(42);
 
 const securities: Record<string, Security> = {};

@@ -17,6 +17,7 @@ import {
   type RelayOptions,
 } from './net';
 import { SyntheticChannel } from './synthetic';
+import { mulberry32 } from '../synthetic/random';
 
 export interface FeedImpairment {
   /** Probability a packet is not sent on this feed. */
@@ -57,16 +58,7 @@ export interface SimulatorResult {
   readonly published: Map<number, Buffer>;
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 export async function runSimulator(codec: SbeCodec, opts: SimulatorOptions): Promise<SimulatorResult> {
   const sender = await multicastSender(opts.iface ?? '127.0.0.1');

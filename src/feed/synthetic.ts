@@ -6,6 +6,7 @@
 import type { SbeCodec } from '../sbe/codec';
 import { applyAction, type PriceLevel } from './book';
 import { buildPacket } from './packet';
+import { mulberry32 } from '../synthetic/random';
 
 export interface SyntheticInstrument {
   readonly securityId: number;
@@ -28,17 +29,6 @@ const DEFAULT_INSTRUMENTS: SyntheticInstrument[] = [
   { securityId: 1002, symbol: 'NQZ6', mid: 84000, tick: 0.25 },
   { securityId: 1003, symbol: 'CLF7', mid: 7000, tick: 0.01 },
 ];
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface State {
   readonly inst: SyntheticInstrument;

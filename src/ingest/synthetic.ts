@@ -1,17 +1,9 @@
 /** Seeded synthetic intraday ticks (trades and top-of-book quotes) for demos, tests and benchmarks. */
 import type { MarketEvent } from '../market-data/events';
+import { mulberry32 } from '../synthetic/random';
 
-/** mulberry32: small, fast, seedable; the same seed gives the same ticks on every machine. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: the same seed gives the same ticks on every machine. */
+export const seededRandom = mulberry32;
 
 export interface SyntheticOptions {
   readonly symbols: readonly string[];
