@@ -8,6 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import type { Runtime } from '../aws/clients';
+import { splitCsvLine } from '../csv';
 import { InputError } from '../errors';
 import type { QueryEngine } from '../lake';
 import type { Bars, Panel } from './types';
@@ -94,30 +95,6 @@ function toNumber(v: unknown, where: string, optional: boolean): number | undefi
   return x;
 }
 
-/** Splits one CSV line (RFC 4180 quotes, no embedded newlines). */
-function splitCsv(line: string): string[] {
-  if (!line.includes('"')) return line.split(',');
-  const out: string[] = [];
-  let cur = '';
-  let q = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (q) {
-      if (ch === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (ch === '"') q = false;
-      else cur += ch;
-    } else if (ch === '"') q = true;
-    else if (ch === ',') {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  out.push(cur);
-  return out;
-}
-
 const ALIASES: Record<string, string> = {
   date: 'date',
   ts: 'date',
@@ -152,11 +129,11 @@ function readRows(records: Iterable<[number, Record<string, unknown>]>, file: st
 function* csvRecords(text: string, file: string): Generator<[number, Record<string, unknown>]> {
   // A UTF-8 byte order mark (spreadsheet exports) would otherwise hide the first column's name.
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  const header = splitCsv(lines[0]).map(columnName);
+  const header = splitCsvLine(lines[0]).map(columnName);
   checkHeader(header, file);
   for (let i = 1; i < lines.length; i++) {
     if (lines[i].trim() === '') continue;
-    const cells = splitCsv(lines[i]);
+    const cells = splitCsvLine(lines[i]);
     if (cells.length !== header.length) {
       throw new InputError(
         `${file}:${i + 1}: expected ${header.length} columns, got ${cells.length}`,

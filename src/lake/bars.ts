@@ -5,6 +5,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { AwsClients, Runtime } from '../aws/clients';
+import { splitCsvLine } from '../csv';
 import { InputError } from '../errors';
 import type { LakeBuckets } from './buckets';
 import { literal, openDuckDb } from './duckdb';
@@ -47,29 +48,6 @@ function parseTs(s: string): number {
     return Date.parse(/(Z|[+-]\d{2}:?\d{2})$/.test(iso) ? iso : `${iso}Z`);
   }
   return NaN;
-}
-
-function splitCsvLine(line: string): string[] {
-  if (!line.includes('"')) return line.split(',');
-  const out: string[] = [];
-  let cur = '';
-  let q = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (q) {
-      if (ch === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (ch === '"') q = false;
-      else cur += ch;
-    } else if (ch === '"') q = true;
-    else if (ch === ',') {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  out.push(cur);
-  return out;
 }
 
 /** Collects row problems; throws one InputError listing them (with line numbers) at the end. */
