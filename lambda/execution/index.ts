@@ -9,7 +9,9 @@ import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context, KinesisStreamEvent } from 'aws-lambda';
 import { createClients } from '../../src/aws/clients';
+import { returnsSourceFromEnv } from '../../src/risk/returns-source';
 import { brokerFromEnv } from '../../src/trading/brokers-env';
+import { SfnChildScheduler } from '../../src/trading/child-scheduler';
 import { tradingServices } from '../../src/trading/context';
 import {
   createExecutionHandler,
@@ -37,6 +39,12 @@ const ready = (async () => {
     books: svc.books,
     broker,
     audit: svc.audit,
+    // VaR and correlation limits read the curated zone's returns window (cached like the limits).
+    returns: returnsSourceFromEnv(process.env, clients),
+    // Algorithm parents: one Step Functions execution per parent releases the children.
+    scheduler: process.env.ALGO_STATE_MACHINE_ARN
+      ? new SfnChildScheduler(clients.sfn, process.env.ALGO_STATE_MACHINE_ARN)
+      : undefined,
     deadLetters: svc.deadLetters,
     persistenceStore: new DynamoDBPersistenceLayer({
       tableName: svc.tables.idempotency,

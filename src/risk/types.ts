@@ -94,6 +94,8 @@ export type RuleId =
   | 'tradingState'
   | 'unknownSymbol'
   | 'staleReferencePrice'
+  /** Execution path only: a VaR or correlation limit is set and no returns window covers the symbol. */
+  | 'returnsWindow'
   | 'priceCollarPct'
   | 'maxOrdersPerSecond'
   | 'maxOrderNotional'

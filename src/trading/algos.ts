@@ -3,8 +3,10 @@
  * evenly in time, VWAP in proportion to a volume curve (from lake bars), POV follows a share of the
  * market volume as it trades. Quantities are whole shares and always add up to the parent (POV:
  * at most the parent; what the market did not allow stays unfilled). Locally a simulated clock
- * runs a schedule instantly. Not yet wired into the execution path (see docs/trading.md).
+ * runs a schedule instantly. A signal carries an `algo` spec (validated here); the execution path
+ * turns each parent into children (see execution.ts `scheduleParent` and `submitChildOrder`).
  */
+import { z } from 'zod';
 import { InputError } from '../errors';
 
 export interface ChildOrder {
@@ -135,4 +137,72 @@ export async function runSchedule<R>(
     out.push(await release(sorted[i], i));
   }
   return out;
+}
+
+/** Most slices of one parent: keeps a Step Functions execution's input well under 256 KB. */
+export const MAX_SLICES = 500;
+
+const durationSec = z
+  .number()
+  .refine(
+    (v) => Number.isInteger(v) && v >= 1 && v <= 7 * 86_400,
+    'must be a whole number of seconds, 1 to 604800',
+  );
+const volumes = z
+  .array(z.number().refine((v) => Number.isFinite(v) && v >= 0, 'must be a finite number >= 0'))
+  .min(1, 'needs at least one bucket')
+  .max(MAX_SLICES, `at most ${MAX_SLICES} buckets`);
+
+/**
+ * The algorithm of a parent order. TWAP: `slices` equal children over `durationSec`. VWAP: children
+ * proportional to `volumeCurve` (expected volume per bucket, e.g. from `volumeCurveFromBars`), the
+ * buckets spread evenly over `durationSec`. POV: at most `participationRate` of the expected
+ * `volumes` per bucket (planned up front: in AWS there is no live volume feed), the rest unfilled.
+ */
+export const algoSpecSchema = z.discriminatedUnion('algo', [
+  z.strictObject({
+    algo: z.literal('twap'),
+    durationSec,
+    slices: z
+      .number()
+      .refine(
+        (v) => Number.isInteger(v) && v >= 1 && v <= MAX_SLICES,
+        `must be a whole number from 1 to ${MAX_SLICES}`,
+      ),
+  }),
+  z.strictObject({
+    algo: z.literal('vwap'),
+    durationSec,
+    volumeCurve: volumes.refine((v) => v.some((x) => x > 0), 'needs at least one positive volume'),
+  }),
+  z.strictObject({
+    algo: z.literal('pov'),
+    durationSec,
+    participationRate: z.number().refine((v) => Number.isFinite(v) && v > 0 && v <= 1, 'must be in (0, 1]'),
+    volumes,
+  }),
+]);
+
+export type AlgoSpec = z.infer<typeof algoSpecSchema>;
+
+/**
+ * The children of a parent of `qty` shares starting at `start` (epoch ms): times and whole-share
+ * quantities, and what the algorithm leaves unfilled (POV only).
+ */
+export function planChildren(
+  qty: number,
+  spec: AlgoSpec,
+  start: number,
+): { children: ChildOrder[]; remaining: number } {
+  const end = start + spec.durationSec * 1000;
+  const buckets = (values: readonly number[]): VolumeBucket[] =>
+    values.map((volume, i) => ({ time: Math.round(start + (i * (end - start)) / values.length), volume }));
+  switch (spec.algo) {
+    case 'twap':
+      return { children: twapSchedule(qty, start, end, spec.slices), remaining: 0 };
+    case 'vwap':
+      return { children: vwapSchedule(qty, buckets(spec.volumeCurve)), remaining: 0 };
+    case 'pov':
+      return povSchedule(qty, spec.participationRate, buckets(spec.volumes));
+  }
 }

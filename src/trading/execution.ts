@@ -8,19 +8,25 @@
  * id as client order id; a timeout leaves the order UNKNOWN, to be reconciled, never resubmitted;
  * (4) book the fill in integer cents. Every step is an audit event.
  */
+import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { InputError } from '../errors';
+import { z } from 'zod';
+import { InputError, describeZodIssues } from '../errors';
 import { RiskEngine } from '../risk/engine';
 import type { RiskStore } from '../risk/store';
 import type { Breach, Decision, RiskConfig, RiskOrder, Side } from '../risk/types';
+import type { ReturnsSource } from '../risk/returns-source';
 import type { ReturnsWindow } from '../risk/var';
+import { planChildren, type AlgoSpec } from './algos';
 import { auditEvent, type AuditEvent, type AuditSink } from './audit';
 import { BookConflict, bookToPortfolio, withPosition, type Book, type BookStore } from './book';
 import { BrokerTimeout, type BrokerAdapter, type BrokerOrder } from './broker';
 import type { Signal } from './signals';
 
-export type OrderStatus = 'PENDING' | 'REJECTED' | 'SUBMITTED' | 'FILLED' | 'CANCELED' | 'UNKNOWN';
+/** SCHEDULED: a parent order worked by an algorithm (its children are orders of their own). */
+export type OrderStatus =
+  'PENDING' | 'REJECTED' | 'SUBMITTED' | 'FILLED' | 'CANCELED' | 'UNKNOWN' | 'SCHEDULED';
 
 export interface OrderRecord {
   readonly orderId: string;
@@ -43,6 +49,13 @@ export interface OrderRecord {
   readonly cashCents: number;
   readonly brokerOrderId?: string;
   readonly reason?: string;
+  /** Parent orders: the algorithm, the number of children and the shares it leaves unfilled. */
+  readonly algo?: AlgoSpec;
+  readonly slices?: number;
+  readonly unscheduledQty?: number;
+  /** Child orders: the parent's order id and the slice index. */
+  readonly parentId?: string;
+  readonly sliceIndex?: number;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -56,9 +69,50 @@ export interface ExecutionDeps {
   readonly audit: AuditSink;
   /** @default Date.now */
   readonly now?: () => number;
-  /** Returns window for the VaR and correlation rules. */
+  /** Returns window for the VaR and correlation rules (a fixed one: `quant paper`). */
   readonly window?: ReturnsWindow;
+  /**
+   * Where the execution path reads the window when `window` is not given (the curated zone in AWS).
+   * With neither, orders under `varBudget` or `maxCorrelatedExposure` reject (rule `returnsWindow`).
+   */
+  readonly returns?: ReturnsSource;
+  /** Releases the children of algorithm parents on their schedule (Step Functions in AWS). */
+  readonly scheduler?: ChildScheduler;
 }
+
+/** One child order of an algorithm parent, as the scheduler hands it to `submitChildOrder`. */
+export const childRequestSchema = z.strictObject({
+  parentId: z.string().min(1).max(300),
+  index: z.number().refine((v) => Number.isSafeInteger(v) && v >= 0, 'must be a whole number >= 0'),
+  account: z.string().min(1),
+  strategy: z.string().min(1),
+  signalId: z.string().min(1),
+  symbol: z.string().min(1),
+  side: z.enum(['buy', 'sell']),
+  qty: z.number().refine((v) => Number.isSafeInteger(v) && v > 0, 'must be a positive whole number'),
+  price: z.number().refine((v) => Number.isFinite(v) && v > 0, 'must be a positive number'),
+  priceTime: z.number().refine((v) => Number.isFinite(v) && v > 0, 'must be epoch milliseconds'),
+  /** Release time, ISO 8601 (what a Step Functions Wait state reads). */
+  at: z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 time'),
+});
+export type ChildRequest = z.infer<typeof childRequestSchema>;
+
+export interface ParentPlan {
+  readonly parentId: string;
+  readonly children: ChildRequest[];
+}
+
+/** Starts the schedule of a parent; must be idempotent per parent id (a redelivery starts it again). */
+export interface ChildScheduler {
+  start(plan: ParentPlan): Promise<void>;
+}
+
+/** A child's order id: one per (parent, slice), so a redelivered child finds its order. */
+export const childOrderIdOf = (parentId: string, index: number): string => `${parentId}#${index}`;
+
+/** A name for the parent's schedule that is the same on every delivery (Step Functions: 1-80 chars). */
+export const scheduleNameOf = (parentId: string): string =>
+  `algo-${createHash('sha256').update(parentId).digest('hex').slice(0, 40)}`;
 
 export interface SignalResult {
   readonly signalId: string;
@@ -66,6 +120,8 @@ export interface SignalResult {
   readonly orders: OrderRecord[];
   /** Orders that already existed (a redelivery): nothing was sent again. */
   readonly duplicates: OrderRecord[];
+  /** Algorithm parents scheduled (or found and their schedule started again) by this call. */
+  readonly parents: OrderRecord[];
 }
 
 interface Intent {
@@ -114,13 +170,20 @@ export async function executeSignal(deps: ExecutionDeps, signal: Signal): Promis
   const events: AuditEvent[] = [auditEvent('signal', base, { signal }, now())];
   const orders: OrderRecord[] = [];
   const duplicates: OrderRecord[] = [];
+  const parents: OrderRecord[] = [];
   try {
+    if (signal.algo && !deps.scheduler)
+      throw new InputError(`signal ${signal.signalId}: algo: no child scheduler configured here`, 'algo');
     const book = await deps.books.get(signal.account);
     if (!book)
       throw new InputError(`account ${signal.account}: no book (create it before trading)`, 'account');
     for (const intent of intentsOf(signal, book)) {
       const orderId = orderIdOf(signal.signalId, intent.symbol);
       const t = new Date(now()).toISOString();
+      if (signal.algo) {
+        parents.push(await scheduleParent(deps, signal, signal.algo, orderId, intent, events));
+        continue;
+      }
       const pending: OrderRecord = {
         orderId,
         ...base,
@@ -144,7 +207,127 @@ export async function executeSignal(deps: ExecutionDeps, signal: Signal): Promis
   } finally {
     await deps.audit.put(events);
   }
-  return { signalId: signal.signalId, orders, duplicates };
+  return { signalId: signal.signalId, orders, duplicates, parents };
+}
+
+/**
+ * Records an algorithm parent (status SCHEDULED, claimed like any order) and starts its schedule.
+ * The children are planned from the signal's `createdAt`, so every delivery plans the same
+ * schedule; a redelivery finds the parent and starts the schedule again, which the scheduler
+ * ignores (same name) unless the first delivery died before starting it.
+ */
+async function scheduleParent(
+  deps: ExecutionDeps,
+  signal: Signal,
+  algo: AlgoSpec,
+  parentId: string,
+  intent: Intent,
+  events: AuditEvent[],
+): Promise<OrderRecord> {
+  const now = deps.now ?? Date.now;
+  const { children, remaining } = planChildren(intent.qty, algo, signal.createdAt);
+  const t = new Date(now()).toISOString();
+  const parent: OrderRecord = {
+    orderId: parentId,
+    account: signal.account,
+    strategy: signal.strategy,
+    signalId: signal.signalId,
+    ...intent,
+    status: 'SCHEDULED',
+    approvedQty: 0,
+    breaches: [],
+    filledQty: 0,
+    fillPrice: 0,
+    cashCents: 0,
+    algo,
+    slices: children.length,
+    unscheduledQty: remaining,
+    createdAt: t,
+    updatedAt: t,
+  };
+  const claimed = await claimOrder(deps, parent);
+  const rec = claimed ? parent : ((await getOrder(deps, parentId)) ?? parent);
+  if (rec.status !== 'SCHEDULED')
+    throw new Error(`order ${parentId}: exists and is not an algorithm parent (${rec.status})`);
+  await deps.scheduler!.start({
+    parentId,
+    children: children.map((c, index) => ({
+      parentId,
+      index,
+      account: rec.account,
+      strategy: rec.strategy,
+      signalId: rec.signalId,
+      symbol: rec.symbol,
+      side: rec.side,
+      qty: c.qty,
+      price: rec.price,
+      priceTime: rec.priceTime,
+      at: new Date(c.time).toISOString(),
+    })),
+  });
+  if (claimed) {
+    events.push(
+      auditEvent(
+        'order',
+        { account: rec.account, strategy: rec.strategy, signalId: rec.signalId, orderId: parentId },
+        { status: 'SCHEDULED', algo, qty: rec.qty, slices: children.length, unscheduledQty: remaining },
+        now(),
+      ),
+    );
+  }
+  return rec;
+}
+
+export interface ChildResult {
+  readonly order: OrderRecord;
+  /** The child already had its order (a redelivery): nothing was sent again. */
+  readonly duplicate: boolean;
+}
+
+/**
+ * Submits one child of an algorithm parent through the same risk check, reservation and broker
+ * path as a plain order, once per (parent id, slice index). Called by the Step Functions task in
+ * AWS and by the simulated clock locally. Bad input is an InputError naming the field.
+ */
+export async function submitChildOrder(deps: ExecutionDeps, input: unknown): Promise<ChildResult> {
+  const p = childRequestSchema.safeParse(input);
+  if (!p.success) throw new InputError(`child order: ${describeZodIssues(p.error.issues)}`, 'child');
+  const c = p.data;
+  const now = deps.now ?? Date.now;
+  const orderId = childOrderIdOf(c.parentId, c.index);
+  const t = new Date(now()).toISOString();
+  const pending: OrderRecord = {
+    orderId,
+    signalId: c.signalId,
+    account: c.account,
+    strategy: c.strategy,
+    symbol: c.symbol,
+    side: c.side,
+    qty: c.qty,
+    price: c.price,
+    priceTime: c.priceTime,
+    status: 'PENDING',
+    approvedQty: 0,
+    breaches: [],
+    filledQty: 0,
+    fillPrice: 0,
+    cashCents: 0,
+    parentId: c.parentId,
+    sliceIndex: c.index,
+    createdAt: t,
+    updatedAt: t,
+  };
+  if (!(await claimOrder(deps, pending))) {
+    const existing = await getOrder(deps, orderId);
+    if (!existing) throw new Error(`order ${orderId}: claimed but not readable`);
+    return { order: existing, duplicate: true };
+  }
+  const events: AuditEvent[] = [];
+  try {
+    return { order: await placeOrder(deps, pending, events), duplicate: false };
+  } finally {
+    await deps.audit.put(events);
+  }
 }
 
 async function claimOrder(deps: ExecutionDeps, order: OrderRecord): Promise<boolean> {
@@ -211,6 +394,7 @@ async function placeOrder(
   let approvedQty = 0;
   let decision: Decision = 'reject';
   let breaches: Breach[] = [];
+  let reason: string | undefined;
   // Orders of this strategy in the current second, counted once per order (a slot is taken even
   // if another rule then rejects it: the rate counts attempts toward the broker, conservatively).
   let ordersInLastSecond: number | undefined;
@@ -226,7 +410,16 @@ async function placeOrder(
     if (rate !== undefined && ordersInLastSecond === undefined) {
       ordersInLastSecond = await deps.risk.takeOrderSlot(pending.account, pending.strategy, now(), rate);
     }
-    const engine = new RiskEngine(withQuote(config, pending), deps.window);
+    const win = await windowFor(deps, config, pending);
+    if (win.problem !== undefined) {
+      // Never a silently unchecked VaR or correlation limit: no window, no order.
+      decision = 'reject';
+      breaches = [{ rule: 'returnsWindow', limit: 0, value: 0 }];
+      approvedQty = 0;
+      reason = win.problem;
+      break;
+    }
+    const engine = new RiskEngine(withQuote(config, pending), win.window);
     const d = engine.check(engine.snapshot(bookToPortfolio(book, state)), ro, {
       resize: true,
       now: now(),
@@ -243,11 +436,16 @@ async function placeOrder(
     }
   }
   events.push(
-    auditEvent('check', base, { decision, breaches, approvedQty, requestedQty: pending.qty }, now()),
+    auditEvent(
+      'check',
+      base,
+      { decision, breaches, approvedQty, requestedQty: pending.qty, ...(reason ? { reason } : {}) },
+      now(),
+    ),
   );
   if (approvedQty === 0) {
-    const rec = await updateOrder(deps, pending, { status: 'REJECTED', decision, breaches });
-    events.push(auditEvent('order', base, { status: rec.status, breaches }, now()));
+    const rec = await updateOrder(deps, pending, { status: 'REJECTED', decision, breaches, reason });
+    events.push(auditEvent('order', base, { status: rec.status, breaches, reason }, now()));
     return rec;
   }
   let rec = await updateOrder(deps, pending, { status: 'SUBMITTED', decision, breaches, approvedQty });
@@ -276,6 +474,28 @@ async function placeOrder(
     return rec;
   }
   return settle(deps, rec, result, events);
+}
+
+/**
+ * The returns window for an order: not needed (no VaR or correlation limit), the fixed one, or the
+ * source's; `problem` when a limit needs it and there is none, or it lacks the ordered symbol
+ * (the engine would skip both rules for that symbol).
+ */
+async function windowFor(
+  deps: ExecutionDeps,
+  config: RiskConfig,
+  order: { account: string; symbol: string },
+): Promise<{ window?: ReturnsWindow; problem?: string }> {
+  const L = config.limits;
+  if (L.varBudget === undefined && L.maxCorrelatedExposure === undefined) return { window: deps.window };
+  const found = deps.window
+    ? { window: deps.window }
+    : deps.returns
+      ? await deps.returns.get(order.account)
+      : { problem: 'no returns window source configured' };
+  if (!found.window) return { problem: found.problem ?? 'no returns window' };
+  if (!found.window.has(order.symbol)) return { problem: `returns window has no series for ${order.symbol}` };
+  return { window: found.window };
 }
 
 /** Books a broker result: fill into cash and marks, unfilled quantity released from the book. */

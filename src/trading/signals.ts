@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { InputError, describeZodIssues } from '../errors';
+import { algoSpecSchema } from './algos';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 const positive = finite.refine((v) => v > 0, 'must be greater than 0');
@@ -46,6 +47,8 @@ export const signalSchema = z
     createdAt: epochMs,
     targets: z.array(target).min(1).max(500).optional(),
     orders: z.array(order).min(1).max(500).optional(),
+    /** Every order of the signal is a parent worked by this algorithm (children on a schedule). */
+    algo: algoSpecSchema.optional(),
   })
   .refine((s) => (s.targets === undefined) !== (s.orders === undefined), {
     message: 'exactly one of targets and orders is required',
