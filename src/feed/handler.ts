@@ -35,7 +35,11 @@ export type HandlerStatus =
 export interface FeedHandlerOptions {
   readonly arbiter?: ArbiterOptions;
   readonly book?: BookBuilderOptions;
-  /** Incremental messages kept while recovering; beyond it the oldest are dropped and recovery waits for the next loop. @default 1_000_000 */
+  /**
+   * Incremental messages kept while recovering; beyond it the oldest are dropped and recovery waits
+   * for the next loop. A decoded message holds ~3 KB of heap, so the default bounds the queue near
+   * 600 MB (a million would outgrow Node's default heap on a feed host). @default 200_000
+   */
   readonly maxQueuedMessages?: number;
   /**
    * Start in recovery: books stay stale until the snapshot loop has delivered every instrument
@@ -126,7 +130,7 @@ export class FeedHandler {
     private readonly onStatus: (s: HandlerStatus) => void = () => {},
     opts: FeedHandlerOptions = {},
   ) {
-    this.maxQueued = opts.maxQueuedMessages ?? 1_000_000;
+    this.maxQueued = opts.maxQueuedMessages ?? 200_000;
     this.books = new BookBuilder(onEvent, (s) => this.bookStatus(s), opts.book);
     if (opts.recoverAtStart) {
       this.books.newBooksStale = true;
