@@ -23,6 +23,8 @@ import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { rules as nagRules } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import type { TradingConfig } from '../config/types';
@@ -34,6 +36,8 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 
 /** Metrics the trading Lambdas publish (Powertools EMF). */
 export const TRADING_METRICS = { namespace: 'Quant/Trading' } as const;
+/** Returns windows of the VaR and correlation rules in the curated zone (src/risk/returns-source.ts). */
+export const RETURNS_PREFIX = 'risk/returns';
 /** Where Firehose writes the audit trail in the audit bucket (see src/trading/audit.ts). */
 export const AUDIT_EVENTS_PREFIX = 'audit_events';
 
@@ -89,6 +93,10 @@ export class TradingStack extends Stack {
   readonly riskCheck: QuantFunction;
   readonly riskCheckUrl: lambda.FunctionUrl;
   readonly killSwitch: QuantFunction;
+  /** Submits one child of an algorithm parent (the algo state machine's task). */
+  readonly algoChild: QuantFunction;
+  /** One Standard execution per algorithm parent: Map over the children, Wait until each one's time. */
+  readonly algoStateMachine: sfn.StateMachine;
   readonly brokerSecret?: Secret;
 
   constructor(scope: Construct, id: string, props: TradingStackProps) {
@@ -252,6 +260,8 @@ export class TradingStack extends Stack {
     const brokerEnv: Record<string, string> = {
       BROKER: config.broker,
       PAPER_COST_BPS: String(config.paperCostBps),
+      // VaR and correlation limits read the returns window under risk/returns/ in the curated zone.
+      LAKE_CURATED_BUCKET: lake.buckets.curated.bucketName,
     };
     if (config.broker === 'rest') {
       this.brokerSecret = new Secret(this, 'BrokerKeys', {
@@ -268,6 +278,56 @@ export class TradingStack extends Stack {
       brokerEnv.BROKER_SECRET_ARN = this.brokerSecret.secretArn;
     }
 
+    // Algorithm parents: the children are released by a Standard state machine (one execution per
+    // parent, named after it) through the algo-child function, the same path as a plain order.
+    this.algoChild = new QuantFunction(this, 'AlgoChild', {
+      ...common,
+      entry: path.join(repoRoot, 'lambda/algo-child/index.ts'),
+      serviceName: 'algo-child',
+      memorySize: 1024,
+      timeout: Duration.seconds(60),
+      environment: { ...tableEnv, ...brokerEnv },
+    });
+    this.riskTable.grantReadWriteData(this.algoChild);
+    this.ordersTable.grantReadWriteData(this.algoChild);
+    this.brokerSecret?.grantRead(this.algoChild);
+    const releaseChild = new tasks.LambdaInvoke(this, 'Submit child', {
+      lambdaFunction: this.algoChild,
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: true,
+    });
+    // A child is idempotent per (parent, slice): retrying a failed or timed-out task is safe.
+    releaseChild.addRetry({
+      errors: [sfn.Errors.TASKS_FAILED, sfn.Errors.TIMEOUT],
+      interval: Duration.seconds(2),
+      maxAttempts: 5,
+      backoffRate: 2,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    const children = new sfn.Map(this, 'Children', {
+      itemsPath: sfn.JsonPath.stringAt('$.children'),
+      // One at a time, in time order: each child's check sees the fills of the ones before it.
+      maxConcurrency: 1,
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    children.itemProcessor(
+      new sfn.Wait(this, 'Until child time', { time: sfn.WaitTime.timestampPath('$.at') }).next(releaseChild),
+    );
+    const algoLogs = new EncryptedLogGroup(this, 'AlgoStateMachineLogs', {
+      encryptionKey: monitoring.logKey,
+      retentionDays: monitoring.logRetentionDays,
+    });
+    this.algoStateMachine = new sfn.StateMachine(this, 'AlgoStateMachine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(children),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      // Longest algorithm (7 days, src/trading/algos.ts) plus a day of retries and late starts.
+      timeout: Duration.days(8),
+      tracingEnabled: true,
+      logs: { destination: algoLogs, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      comment:
+        'Algorithm parent (TWAP/VWAP/POV): wait until each child time, submit it through risk and broker',
+    });
+
     this.execution = new QuantFunction(this, 'Execution', {
       ...common,
       entry: path.join(repoRoot, 'lambda/execution/index.ts'),
@@ -275,8 +335,13 @@ export class TradingStack extends Stack {
       memorySize: 1024,
       timeout: Duration.seconds(60),
       reservedConcurrentExecutions: config.executionConcurrency,
-      environment: { ...tableEnv, ...brokerEnv },
+      environment: {
+        ...tableEnv,
+        ...brokerEnv,
+        ALGO_STATE_MACHINE_ARN: this.algoStateMachine.stateMachineArn,
+      },
     });
+    this.algoStateMachine.grantStartExecution(this.execution);
     this.riskTable.grantReadWriteData(this.execution);
     this.ordersTable.grantReadWriteData(this.execution);
     this.idempotencyTable.grantReadWriteData(this.execution);
@@ -329,7 +394,10 @@ export class TradingStack extends Stack {
       environment: tableEnv,
     });
     this.riskTable.grantReadWriteData(this.killSwitch);
-    for (const fn of [this.execution, this.killSwitch]) {
+    for (const fn of [this.execution, this.algoChild]) {
+      lake.buckets.curated.grantRead(fn, `${RETURNS_PREFIX}/*`);
+    }
+    for (const fn of [this.execution, this.killSwitch, this.algoChild]) {
       fn.addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['firehose:PutRecordBatch'],
@@ -532,6 +600,22 @@ export class TradingStack extends Stack {
 }
 
 const WILDCARD_REASONS: ReadonlyArray<readonly [RegExp, string]> = [
+  [
+    /^Action::s3:(GetObject|GetBucket|List)\*$/,
+    'CDK read grant action groups; the statement is limited to the risk/returns/ prefix of the curated bucket.',
+  ],
+  [
+    /GetAttCuratedBucket[0-9A-F]+Arn[0-9A-F]+"}}\/risk\/returns\/\*$/,
+    'One returns-window object per account (written by a job) under risk/returns/ in the curated zone.',
+  ],
+  [
+    /^Resource::<AlgoChild[0-9A-F]{8}\.Arn>:\*$/,
+    'Step Functions invokes the algo-child function by any version or alias of the same function.',
+  ],
+  [
+    /^Resource::\*$/,
+    'X-Ray tracing and CloudWatch Logs vended-log delivery of the algo state machine have no resource-level permissions (the stack test pins this list).',
+  ],
   [
     /^Action::kms:(GenerateDataKey|ReEncrypt)\*$/,
     'Data-key actions that SSE-KMS needs; the statements are limited to the trading and audit keys.',

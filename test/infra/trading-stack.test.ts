@@ -33,11 +33,13 @@ describe('TradingStack: security', () => {
     expect(nagViolations(prodStage.trading)).toEqual([]);
   });
 
-  it('never grants * actions; Resource "*" only for X-Ray', () => {
+  it('never grants * actions; Resource "*" only for X-Ray and the state machine\'s vended log delivery', () => {
+    const unscoped =
+      /^(xray:\w+|logs:(CreateLogDelivery|DeleteLogDelivery|DescribeLogGroups|DescribeResourcePolicies|GetLogDelivery|ListLogDeliveries|PutResourcePolicy|UpdateLogDelivery))$/;
     for (const tt of [t, tp]) {
       expect(statements(tt).flatMap(actions)).not.toContain('*');
       for (const s of statements(tt).filter((x) => x.Resource === '*')) {
-        for (const a of actions(s)) expect(a).toMatch(/^xray:\w+$/);
+        for (const a of actions(s)) expect(a).toMatch(unscoped);
       }
     }
   });
@@ -113,13 +115,13 @@ describe('TradingStack: execution path', () => {
     });
   });
 
-  it('order events: execution and kill switch may put events on the trading bus only', () => {
+  it('order events: execution, algo-child and kill switch may put events on the trading bus only', () => {
     const fns = resourcesOfType(t, 'AWS::Lambda::Function').filter(
       ([, f]) => (f.Properties!.Environment as { Variables?: Record<string, unknown> })?.Variables?.ORDER_BUS,
     );
     expect(fns.length).toBeGreaterThanOrEqual(2);
     const puts = statements(t).filter((s) => actions(s).includes('events:PutEvents'));
-    expect(puts).toHaveLength(2);
+    expect(puts).toHaveLength(3);
     for (const s of puts) expect(JSON.stringify(s.Resource)).toMatch(/OrderEvents[0-9A-F]{8}/);
   });
 
@@ -177,6 +179,76 @@ describe('TradingStack: execution path', () => {
     )![1];
     const pattern = killRule.Properties!.EventPattern as { resources: unknown[] };
     expect(pattern.resources).toHaveLength(3);
+  });
+
+  it('algo state machine: Standard, Map of Wait-until-time → algo-child task with retries; logged, traced', () => {
+    const machines = resourcesOfType(t, 'AWS::StepFunctions::StateMachine');
+    expect(machines).toHaveLength(1);
+    const [, m] = machines[0];
+    expect(m.Properties).toMatchObject({
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
+    });
+    const parts = (m.Properties!.DefinitionString as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+    const def = JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'ARN')).join('')) as {
+      StartAt: string;
+      States: Record<string, Record<string, unknown>>;
+    };
+    const map = def.States[def.StartAt];
+    expect(map).toMatchObject({ Type: 'Map', ItemsPath: '$.children', MaxConcurrency: 1 });
+    const inner = (map.ItemProcessor ?? map.Iterator) as {
+      StartAt: string;
+      States: Record<string, Record<string, unknown>>;
+    };
+    const wait = inner.States[inner.StartAt];
+    expect(wait).toMatchObject({ Type: 'Wait', TimestampPath: '$.at' });
+    const task = inner.States[wait.Next as string];
+    expect(task).toMatchObject({ Type: 'Task', Resource: 'ARN', End: true });
+    expect(task.Retry).toContainEqual(
+      expect.objectContaining({
+        ErrorEquals: ['States.TaskFailed', 'States.Timeout'],
+        BackoffRate: 2,
+        MaxAttempts: 5,
+      }),
+    );
+    // its log group is encrypted with the monitoring key
+    const logGroup = JSON.stringify(
+      (m.Properties!.LoggingConfiguration as { Destinations: unknown[] }).Destinations,
+    ).match(/AlgoStateMachineLogs[0-9A-F]{8}/)![0];
+    t.hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: Match.anyValue() });
+    expect(
+      resourcesOfType(t, 'AWS::Logs::LogGroup').find(([id]) => id === logGroup)![1].Properties!.KmsKeyId,
+    ).toBeDefined();
+  });
+
+  it('algo state machine: only the execution function may start it; it may invoke only algo-child', () => {
+    const starts = statements(t).filter((s) => actions(s).includes('states:StartExecution'));
+    expect(starts).toHaveLength(1);
+    expect(starts[0].Resource).toEqual({ Ref: expect.stringMatching(/^AlgoStateMachine[0-9A-F]{8}$/) });
+    const policies = resourcesOfType(t, 'AWS::IAM::Policy');
+    const owner = policies.find(([, p]) =>
+      JSON.stringify(p.Properties!.PolicyDocument).includes('states:StartExecution'),
+    )![1];
+    expect(JSON.stringify(owner.Properties!.Roles)).toMatch(/"ExecutionRole[0-9A-F]{8}"/);
+    const invokes = statements(t).filter((s) => actions(s).includes('lambda:InvokeFunction'));
+    expect(invokes.length).toBeGreaterThan(0);
+    for (const s of invokes) expect(JSON.stringify(s.Resource)).toMatch(/AlgoChild[0-9A-F]{8}/);
+    // the execution function learns the machine's ARN; both functions read the returns windows
+    const env = (id: RegExp) =>
+      (
+        resourcesOfType(t, 'AWS::Lambda::Function').find(([k]) => id.test(k))![1].Properties!.Environment as {
+          Variables: Record<string, unknown>;
+        }
+      ).Variables;
+    expect(env(/^Execution[0-9A-F]{8}$/).ALGO_STATE_MACHINE_ARN).toEqual({
+      Ref: expect.stringMatching(/^AlgoStateMachine/),
+    });
+    expect(env(/^AlgoChild[0-9A-F]{8}$/).LAKE_CURATED_BUCKET).toBeDefined();
+    const reads = statements(t).filter(
+      (s) => actions(s).includes('s3:GetObject*') && JSON.stringify(s.Resource).includes('risk/returns/*'),
+    );
+    expect(reads).toHaveLength(2);
   });
 
   it('reconciliation: a schedule invokes the execution function every 5 minutes', () => {
