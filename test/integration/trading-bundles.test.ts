@@ -1,5 +1,5 @@
 /**
- * The three trading Lambdas as `cdk synth` bundles them (QuantFunction: esbuild, ESM, minified,
+ * The trading Lambdas as `cdk synth` bundles them (QuantFunction: esbuild, ESM, minified,
  * @aws-sdk/* external): each bundle is under 1 MB and loads in a plain Node process with the
  * environment the TradingStack gives it (no network at module load). Load times are measured in
  * bench/trading.bench.ts, not asserted here.
@@ -45,7 +45,7 @@ const ENV = {
 };
 
 describe('trading Lambda bundles', () => {
-  it.each(['execution', 'riskCheck', 'killSwitch'] as const)(
+  it.each(['execution', 'riskCheck', 'killSwitch', 'algoChild'] as const)(
     '%s: under 1 MB minified, and its module loads in plain Node',
     async (name) => {
       const fn: QuantFunction = stage.trading[name];
