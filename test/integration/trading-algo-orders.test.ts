@@ -3,9 +3,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dev } from '../../lib/config';
 import { createClients, type AwsClients } from '../../src/aws/clients';
 import { LOCAL_BUCKETS } from '../../src/local/buckets';
 import { LocalCloud } from '../../src/local/cloud';
+import {
+  resolveDefinitionString,
+  runLocalStateMachine,
+  walkStates,
+  type Json,
+} from '../../src/local/stepfunctions';
 import { S3ReturnsSource } from '../../src/risk/returns-source';
 import { RiskStore } from '../../src/risk/store';
 import { SimulatedClock } from '../../src/trading/algos';
@@ -23,6 +30,7 @@ import {
 } from '../../src/trading/execution';
 import { parseSignal } from '../../src/trading/signals';
 import { ensureLocalTradingTables, type TradingTables } from '../../src/trading/tables';
+import { resourcesOfType, template, testApp } from '../infra/helpers';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'trading-algo-'));
 let cloud: LocalCloud;
@@ -314,4 +322,52 @@ describe('VaR and correlation limits in the execution path (returns window from 
     const r = await executeSignal(deps(), buyAapl('var-free', a, 10));
     expect(r.orders[0].status).toBe('FILLED');
   });
+});
+
+describe('the synthesized algo state machine, run locally (aws-local-stepfunctions)', () => {
+  it('Map → Wait (shortened) → the child task: every child once, a failed attempt retried without a second order', async () => {
+    const stage = testApp([dev], { 'aws:cdk:bundling-stacks': [] }).stages.dev;
+    const [[, machine]] = resourcesOfType(template(stage.trading), 'AWS::StepFunctions::StateMachine');
+    const def = resolveDefinitionString(machine.Properties!.DefinitionString);
+    const waits: string[] = [];
+    walkStates(def, (name, state) => {
+      if (state.Type !== 'Wait') return;
+      // The real machine waits until each child's time; here the wait is shortened to zero.
+      waits.push(String(state.TimestampPath));
+      delete state.TimestampPath;
+      state.Seconds = 0;
+    });
+    expect(waits).toEqual(['$.at']);
+
+    const a = await account();
+    const scheduler = new LocalChildScheduler();
+    const { broker, sent } = counting();
+    await executeSignal(
+      deps({ scheduler, broker }),
+      algoSignal('sfn-1', a, 300, { algo: 'twap', durationSec: 900, slices: 3 }),
+    );
+    const plan = scheduler.plans.get('sfn-1:AAPL')!;
+    let failOnce = true;
+    const tasks: string[] = [];
+    const run = await runLocalStateMachine({
+      definition: def,
+      input: plan as unknown as Json,
+      resolveTask: (info) => {
+        tasks.push(info.stateName);
+        return async (input) => {
+          const r = await childTask(deps({ broker }), input);
+          // A transient failure after the order went out: the retry must find it, not resend it.
+          if (failOnce) {
+            failOnce = false;
+            throw new Error('connection reset');
+          }
+          return r as unknown as Json;
+        };
+      },
+    });
+    expect(run.output).toEqual(plan as unknown as Json); // results discarded: the input passes through
+    expect(tasks).toEqual(['Submit child']);
+    expect(sent).toEqual(['sfn-1:AAPL#0', 'sfn-1:AAPL#1', 'sfn-1:AAPL#2']);
+    expect((await books.get(a))!.positions.AAPL.qty).toBe(300);
+  }, 60_000);
 });
