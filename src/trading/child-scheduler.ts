@@ -51,9 +51,14 @@ export class LocalChildScheduler implements ChildScheduler {
 
   /**
    * Releases every child of every collected parent in time order, moving `clock` to each child's
-   * time (pass the same clock as `deps.now`), and forgets the parents.
+   * time (pass the same clock as `deps.now`), and forgets the parents. With `quote`, each child is
+   * priced at the simulated market's quote at its release (else at the parent's reference price).
    */
-  async run(deps: ExecutionDeps, clock: SimulatedClock): Promise<ChildResult[]> {
+  async run(
+    deps: ExecutionDeps,
+    clock: SimulatedClock,
+    quote?: (symbol: string, time: number) => { price: number; priceTime: number } | undefined,
+  ): Promise<ChildResult[]> {
     // Sorted here (stably) so release index i is all[i]: runSchedule sorts the same way.
     const all = [...this.plans.values()]
       .flatMap((p) => p.children)
@@ -62,7 +67,7 @@ export class LocalChildScheduler implements ChildScheduler {
     return runSchedule(
       all.map((c) => ({ time: Date.parse(c.at), qty: c.qty })),
       clock,
-      (_child, i) => submitChildOrder(deps, all[i]),
+      (child, i) => submitChildOrder(deps, { ...all[i], ...quote?.(all[i].symbol, child.time) }),
     );
   }
 }

@@ -16,12 +16,13 @@ import { parseRiskConfig } from '../risk/schemas';
 import type { RiskConfig } from '../risk/types';
 import { limitUtilization, type Utilization } from '../risk/utilization';
 import { ReturnsWindow } from '../risk/var';
-import { SimulatedClock } from './algos';
+import { SimulatedClock, type AlgoSpec } from './algos';
 import { bookToPortfolio, markToMarket, type Book } from './book';
 import { PaperBroker } from './broker';
+import { LocalChildScheduler } from './child-scheduler';
 import type { TradingServices } from './context';
 import { createExecutionHandler, type SignalOutcome } from './execution-handler';
-import type { OrderRecord } from './execution';
+import type { ExecutionDeps, OrderRecord } from './execution';
 
 export interface PaperOptions {
   readonly strategy: string;
@@ -42,6 +43,13 @@ export interface PaperOptions {
    * limits set `varBudget` or `maxCorrelatedExposure`). @default 250
    */
   readonly returnsDays?: number;
+  /**
+   * Work every order as a parent with this algorithm: its children are released on the simulated
+   * clock after the bar close, priced and filled at that close (the simulated market between bars),
+   * through the same child path as the state machine in AWS. The schedule must end before the
+   * next bar. @default plain orders
+   */
+  readonly algo?: AlgoSpec;
 }
 
 export interface PaperResult {
@@ -151,7 +159,16 @@ export async function runPaper(
       'bars',
     );
   }
-  const handler = createExecutionHandler({
+  let minGap = Infinity;
+  for (let t = first + 1; t < n; t++) minGap = Math.min(minGap, times[t] - times[t - 1]);
+  if (opts.algo && opts.algo.durationSec * 1000 >= minGap) {
+    throw new InputError(
+      `algo.durationSec: the schedule (${opts.algo.durationSec} s) must end before the next bar (${minGap / 1000} s apart)`,
+      'algo.durationSec',
+    );
+  }
+  const scheduler = opts.algo ? new LocalChildScheduler() : undefined;
+  const execDeps: ExecutionDeps = {
     window,
     doc: clients.doc,
     ordersTable: svc.tables.orders,
@@ -159,8 +176,12 @@ export async function runPaper(
     books: svc.books,
     broker,
     audit: svc.audit,
-    deadLetters: svc.deadLetters,
     now: clock.now,
+    scheduler,
+  };
+  const handler = createExecutionHandler({
+    ...execDeps,
+    deadLetters: svc.deadLetters,
     persistenceStore: new DynamoDBPersistenceLayer({
       tableName: svc.tables.idempotency,
       awsSdkV3Client: clients.dynamodb,
@@ -200,10 +221,14 @@ export async function runPaper(
         price: panel.close[a][t],
         priceTime: times[t],
       })),
+      ...(opts.algo ? { algo: opts.algo } : {}),
     };
     await handler.eventBridge(
       { id: detail.signalId, 'detail-type': 'TradingSignal', source: 'quant.paper', detail },
       LOCAL_CONTEXT,
+    );
+    await scheduler?.run(execDeps, clock, (s, time) =>
+      close.has(s) ? { price: close.get(s)!, priceTime: time } : undefined,
     );
   }
 

@@ -28,6 +28,8 @@ import {
   type ExecutionDeps,
   type ParentPlan,
 } from '../../src/trading/execution';
+import { tradingServices } from '../../src/trading/context';
+import { runPaper } from '../../src/trading/paper';
 import { parseSignal } from '../../src/trading/signals';
 import { ensureLocalTradingTables, type TradingTables } from '../../src/trading/tables';
 import { resourcesOfType, template, testApp } from '../infra/helpers';
@@ -370,4 +372,56 @@ describe('the synthesized algo state machine, run locally (aws-local-stepfunctio
     expect(sent).toEqual(['sfn-1:AAPL#0', 'sfn-1:AAPL#1', 'sfn-1:AAPL#2']);
     expect((await books.get(a))!.positions.AAPL.qty).toBe(300);
   }, 60_000);
+});
+
+describe('quant paper with an algorithm: children on the simulated clock', () => {
+  const closes = [100, 101, 102, 103, 102, 100, 98, 97, 98, 100, 103, 105, 104, 101, 98, 96];
+  const panel = {
+    symbols: ['ZZ'],
+    dates: closes.map((_, i) => new Date(Date.UTC(2026, 0, 5 + i)).toISOString().slice(0, 10)),
+    close: [Float64Array.from(closes)],
+  };
+
+  it('each order becomes a TWAP parent whose children fill at the bar close, within the day', async () => {
+    const svc = await tradingServices(clients, {}, { limitsTtlMs: 0 });
+    const r = await runPaper(clients, svc, {
+      strategy: 'sma-cross',
+      params: { fast: 2, slow: 4 },
+      panel,
+      nav: 100_000,
+      costBps: 0,
+      runId: 'algo-twap',
+      algo: { algo: 'twap', durationSec: 3600, slices: 4 },
+    });
+    const parents = r.blotter.filter((o) => o.status === 'SCHEDULED');
+    const children = r.blotter.filter((o) => o.parentId !== undefined);
+    expect(parents.length).toBeGreaterThanOrEqual(2);
+    for (const p of parents) {
+      const mine = children.filter((c) => c.parentId === p.orderId);
+      expect(mine).toHaveLength(4);
+      expect(mine.reduce((s, c) => s + c.qty, 0)).toBe(p.qty);
+      expect(mine.every((c) => c.status === 'FILLED')).toBe(true);
+      const bar = Date.parse(p.createdAt);
+      expect(mine.map((c) => Date.parse(c.createdAt) - bar).sort((x, y) => x - y)).toEqual([
+        0, 900_000, 1_800_000, 2_700_000,
+      ]);
+      const close = closes[panel.dates.indexOf(p.createdAt.slice(0, 10))];
+      for (const c of mine) expect(c.fillPrice).toBe(close);
+    }
+    const held = children.reduce((s, o) => s + (o.side === 'buy' ? 1 : -1) * o.filledQty, 0);
+    expect(r.book.positions.ZZ?.qty ?? 0).toBe(held);
+  }, 60_000);
+
+  it('a schedule longer than the bar spacing is refused, naming the field', async () => {
+    const svc = await tradingServices(clients, {}, { limitsTtlMs: 0 });
+    await expect(
+      runPaper(clients, svc, {
+        strategy: 'sma-cross',
+        params: { fast: 2, slow: 4 },
+        panel,
+        runId: 'algo-long',
+        algo: { algo: 'twap', durationSec: 86_400, slices: 4 },
+      }),
+    ).rejects.toThrow(/algo\.durationSec: the schedule \(86400 s\) must end before the next bar/);
+  });
 });
