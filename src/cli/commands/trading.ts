@@ -2,8 +2,9 @@
 import type { Command } from 'commander';
 import { loadPanel } from '../../backtest/load';
 import { parseParamPairs } from '../../backtest/strategies';
-import { InputError } from '../../errors';
+import { InputError, describeZodIssues } from '../../errors';
 import { readJsonFile } from '../../risk/schemas';
+import { algoSpecSchema, type AlgoSpec } from '../../trading/algos';
 import { tradingServices } from '../../trading/context';
 import { blotterRows, runPaper, utilizationRows } from '../../trading/paper';
 import { openPlatform, type GlobalOptions } from '../context';
@@ -18,7 +19,21 @@ interface PaperOpts {
   costBps: string;
   limits?: string;
   last: string;
+  algo?: string;
   json?: boolean;
+}
+
+/** `--algo '{"algo": "twap", "durationSec": 3600, "slices": 12}'`: bad specs name the field. */
+function parseAlgo(v: string): AlgoSpec {
+  let value: unknown;
+  try {
+    value = JSON.parse(v);
+  } catch (err) {
+    throw new InputError(`--algo: not valid JSON (${(err as Error).message})`, '--algo');
+  }
+  const r = algoSpecSchema.safeParse(value);
+  if (!r.success) throw new InputError(`--algo: ${describeZodIssues(r.error.issues)}`, '--algo');
+  return r.data;
 }
 
 const positiveNumber = (v: string, field: string, integer = false): number => {
@@ -43,8 +58,10 @@ export function registerTrading(program: Command): void {
     .option('--cost-bps <bps>', 'paper broker commission, bps', '1')
     .option('--limits <file>', 'limits.json (default: sized for the strategy, see docs/trading.md)')
     .option('--last <bars>', 'trade only the last N bars (0 = all)', '250')
+    .option('--algo <json>', 'work each order with TWAP/VWAP/POV children (JSON spec, see docs/trading.md)')
     .option('--json', 'print the result as JSON')
     .action(async (opts: PaperOpts, cmd: Command) => {
+      const algo = opts.algo === undefined ? undefined : parseAlgo(opts.algo);
       const nav = positiveNumber(opts.nav, '--nav');
       if (nav === 0) throw new InputError('--nav: must be greater than 0', '--nav');
       const costBps = positiveNumber(opts.costBps, '--cost-bps');
@@ -67,6 +84,7 @@ export function registerTrading(program: Command): void {
           costBps,
           limits,
           lastBars: last === 0 ? undefined : last,
+          algo,
         });
         if (opts.json) {
           printJson({ ...r, book: { ...r.book } });
