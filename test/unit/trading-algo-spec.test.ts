@@ -1,6 +1,9 @@
+import { ExecutionAlreadyExists, type SFNClient } from '@aws-sdk/client-sfn';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main';
 import { algoSpecSchema, planChildren } from '../../src/trading/algos';
+import { SfnChildScheduler } from '../../src/trading/child-scheduler';
+import { scheduleNameOf } from '../../src/trading/execution';
 
 const T0 = Date.UTC(2026, 10, 20, 14, 30);
 
@@ -75,5 +78,35 @@ describe('quant paper --algo', () => {
     ]);
     expect(code).toBe(2);
     expect(err).toMatch(/--algo: slices: must be a whole number from 1 to 500/);
+  });
+});
+
+describe('SfnChildScheduler (Step Functions cannot run here: a recording client stands in)', () => {
+  it('starts one execution per parent under a stable name; a second start is ignored, other errors are not', async () => {
+    const sent: Array<{ name?: string; stateMachineArn?: string; input?: string }> = [];
+    let fail: Error | undefined;
+    const client = {
+      send: async (cmd: { input: { name?: string; stateMachineArn?: string; input?: string } }) => {
+        sent.push(cmd.input);
+        if (fail) throw fail;
+        return {};
+      },
+    } as unknown as SFNClient;
+    const s = new SfnChildScheduler(client, 'arn:aws:states:us-east-1:1:stateMachine:algo');
+    const plan = { parentId: 'sig-1:AAPL', children: [] };
+    await s.start(plan);
+    fail = new ExecutionAlreadyExists({ message: 'exists', $metadata: {} });
+    await s.start(plan);
+    expect(sent).toHaveLength(2);
+    expect(sent[0]).toEqual({
+      stateMachineArn: 'arn:aws:states:us-east-1:1:stateMachine:algo',
+      name: scheduleNameOf('sig-1:AAPL'),
+      input: JSON.stringify(plan),
+    });
+    expect(sent[1].name).toBe(sent[0].name);
+    expect(sent[0].name).toMatch(/^algo-[0-9a-f]{40}$/);
+    expect(scheduleNameOf('sig-2:AAPL')).not.toBe(sent[0].name);
+    fail = new Error('throttled');
+    await expect(s.start(plan)).rejects.toThrow('throttled');
   });
 });
