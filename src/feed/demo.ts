@@ -189,8 +189,13 @@ export async function runFeedDemo(opts: FeedDemoOptions = {}): Promise<FeedDemoS
         for (const p of loop) handler.onSnapshot(p);
       }
       if (batch.length >= 1000) await deliver();
-      // Let replies (TCP replay) and the UDP subscriber in.
-      if (i % 250 === 0) await new Promise((resolve) => setImmediate(resolve));
+      // Let replies (TCP replay) and the UDP subscriber in. libuv reads at most 32 datagrams per
+      // loop turn, so wait for the subscriber to catch up (bounded) rather than overflow its buffer.
+      if (i % 100 === 0) {
+        let turns = 0;
+        do await new Promise((resolve) => setImmediate(resolve));
+        while (relay.stats.udpSent - subscriberReceived > 64 && ++turns < 100);
+      }
     }
     await handler.idle();
     // Flush the tail: a final loop completes any recovery still running.

@@ -37,6 +37,13 @@ describe('runFeedDemo (the feed phase of npm start)', () => {
     );
   });
 
+  it('at the size npm start runs, the UDP subscriber in the same process still receives every packet', async () => {
+    // libuv reads 32 datagrams per loop turn: a sender that outpaces that overflows the socket.
+    const s = await runFeedDemo({ schemaPath: SCHEMA_V13 });
+    expect(s.relayed).toBe(20_001);
+    expect(s.subscriberReceived).toBe(20_001);
+  });
+
   it('TCP replay loses nothing: the same events as a run without loss; the snapshot loop alone loses some', async () => {
     const run = async (lossBoth: number, maxReplayGap?: number, lossAB?: number) => {
       const events: MarketEvent[] = [];
