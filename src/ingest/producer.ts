@@ -335,11 +335,13 @@ export class TickProducer {
 
   /** Sends everything buffered and waits until every record is acknowledged or has failed. */
   async flush(): Promise<ProducerStats> {
+    this.sealAll();
+    // After sealing: sealing queues records, and queueing arms the linger timer, which would keep
+    // the process alive for lingerMs after everything was sent.
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    this.sealAll();
     const idle = new Promise<void>((r) => this.idleWaiters.push(r));
     this.pump(true);
     this.checkIdle();

@@ -118,6 +118,17 @@ describe('TickProducer against kinesalite', () => {
     expect(events.find((e) => e.seq === 4)).toEqual(input[4]);
   });
 
+  it('close() leaves no timer behind, whatever the linger (a process that produced can exit)', async () => {
+    const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const p = new TickProducer({ kinesis: clients.kinesis, streamName: 'agg', lingerMs: 3_600_000 });
+    await p.putAll(ticks(100, ['ESZ6']));
+    expect(timers()).toBe(before + 1); // the linger timer, armed by the buffered record
+    const stats = await p.close();
+    expect(stats.eventsSent).toBe(100);
+    expect(timers()).toBe(before);
+  });
+
   it('sends one tick per record when aggregation is off, ≤ 500 records per request', async () => {
     const input = ticks(1_200, ['A', 'B']);
     const p = new TickProducer({ kinesis: clients.kinesis, streamName: 'plain', aggregate: false });
