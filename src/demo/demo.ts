@@ -13,6 +13,7 @@ import { macroUniverse, MACRO_ASSETS } from '../synthetic/macro-universe';
 import { loadBars, renderReport, runBacktest } from '../backtest';
 import { runBacktestDemo } from '../backtest/demo';
 import { defaultSchemaPath, runFeedDemo } from '../feed/demo';
+import { runIngestDemo } from '../ingest/demo';
 import { runDemoSweep } from '../sweep/demo';
 import { runVendorSyncDemo } from '../sync/vendor-demo';
 import { runPaperTradingDemo } from '../trading/demo';
@@ -63,7 +64,8 @@ const summaryPhase: DemoPhase = {
       WITH r AS (
         SELECT symbol, ts, close,
                ln(close / lag(close) OVER (PARTITION BY symbol ORDER BY ts)) AS lr
-        FROM bars WHERE "interval" = '1d')
+        FROM bars WHERE "interval" = '1d'
+          AND symbol IN (${[SP500_SYMBOL, ...MACRO_ASSETS.map((a) => a.symbol)].map((x) => `'${x}'`).join(', ')}))
       SELECT symbol,
              count(*) AS bars,
              strftime(min(ts), '%Y-%m-%d') AS first,
@@ -190,6 +192,20 @@ const feedPhase: DemoPhase = {
   },
 };
 
+// After the feed phase: the consumer lands everything in the stream, the feed's events included.
+const ingestPhase: DemoPhase = {
+  name: 'market-data ingestion: synthetic ticks + the feed events -> Kinesis ticks -> consumer -> raw zone -> bars',
+  async run(ctx, log) {
+    if (ctx.runtime.mode !== 'local') return;
+    const r = await runIngestDemo(ctx, { log });
+    log(
+      formatTable(
+        r.daily.map((d) => ({ ...d, ts: d.ts instanceof Date ? d.ts.toISOString().slice(0, 10) : d.ts })),
+      ),
+    );
+  },
+};
+
 function reportsDir(ctx: PlatformContext): string {
   const dir = path.join(ctx.runtime.mode === 'local' ? ctx.runtime.dataDir : '.', 'reports');
   mkdirSync(dir, { recursive: true });
@@ -204,6 +220,7 @@ export const PHASES: DemoPhase[] = [
   sweepPhase,
   paperPhase,
   feedPhase,
+  ingestPhase,
 ];
 
 export async function runDemo(
