@@ -69,7 +69,14 @@ async function producerBench(): Promise<void> {
     ] as const) {
       const stream = agg ? 'bench-agg' : 'bench-plain';
       await ensureStream(clients.kinesis, stream, 1);
-      const p = new TickProducer({ kinesis: clients.kinesis, streamName: stream, aggregate: agg });
+      // The peer is a plain producer: one tick per record, full 500-record requests, no per-key order
+      // guarantee (ours keeps order: one aggregated record per key in flight).
+      const p = new TickProducer({
+        kinesis: clients.kinesis,
+        streamName: stream,
+        aggregate: agg,
+        preserveOrder: agg,
+      });
       const t0 = performance.now();
       await p.putAll(events.slice(0, n));
       const s = await p.close();

@@ -3,6 +3,11 @@
  * partition key per symbol, retry of only the failed records with exponential backoff and full
  * jitter, bounded memory (put() waits while too many bytes are buffered or in flight), and every
  * failure counted and handed to `onFailure`: nothing is dropped silently.
+ *
+ * Order per partition key: PutRecords does not keep the order of records in one request when one of
+ * them fails, nor across concurrent requests. So, by default, a key has at most one record in flight
+ * (or waiting for its retry) at a time, and its next record waits; with aggregation a record holds
+ * many events, so this costs little.
  */
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { KinesisClient, PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
@@ -42,6 +47,12 @@ export interface ProducerOptions {
   readonly partitionKey?: (e: MarketEvent) => string;
   /** Called with the events of every record that finally failed, and the last error code. */
   readonly onFailure?: (events: number, errorCode: string, partitionKey: string) => void;
+  /**
+   * Keep each partition key's records in order in the stream (one record per key in flight).
+   * Without it a failed-then-retried or concurrently sent record can land after a later one.
+   * @default true
+   */
+  readonly preserveOrder?: boolean;
   /** For tests: jitter source in [0, 1). @default Math.random */
   readonly random?: () => number;
 }
@@ -108,6 +119,8 @@ export class TickProducer {
   private buffered = 0;
   private inFlight = 0;
   private retryTimers = 0;
+  /** Keys with a record in flight or waiting for its retry (preserveOrder). */
+  private readonly busyKeys = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private waiters: Array<() => void> = [];
   private idleWaiters: Array<() => void> = [];
@@ -137,6 +150,7 @@ export class TickProducer {
       baseBackoffMs: 50,
       maxBackoffMs: 5000,
       partitionKey: (e) => e.symbol,
+      preserveOrder: true,
       random: Math.random,
       ...opts,
     };
@@ -228,16 +242,8 @@ export class TickProducer {
       const full =
         this.ready.length >= this.o.maxRecordsPerRequest || this.readyBytes >= this.o.maxRequestBytes;
       if (!full && !partial) break;
-      const batch: PendingRecord[] = [];
-      let bytes = 0;
-      while (batch.length < this.o.maxRecordsPerRequest && this.ready.length > 0) {
-        const r = this.ready[0];
-        const size = r.data.length + r.partitionKey.length;
-        if (batch.length > 0 && bytes + size > this.o.maxRequestBytes) break;
-        batch.push(this.ready.shift() as PendingRecord);
-        bytes += size;
-      }
-      this.readyBytes -= bytes;
+      const batch = this.o.preserveOrder ? this.takeOrdered() : this.takeInOrder();
+      if (batch.length === 0) break; // every waiting key has a record in flight
       this.inFlight++;
       void this.send(batch).finally(() => {
         this.inFlight--;
@@ -245,6 +251,53 @@ export class TickProducer {
         this.checkIdle();
       });
     }
+  }
+
+  /** The next records in queue order, up to the request limits. */
+  private takeInOrder(): PendingRecord[] {
+    const batch: PendingRecord[] = [];
+    let bytes = 0;
+    while (batch.length < this.o.maxRecordsPerRequest && this.ready.length > 0) {
+      const r = this.ready[0];
+      const size = r.data.length + r.partitionKey.length;
+      if (batch.length > 0 && bytes + size > this.o.maxRequestBytes) break;
+      batch.push(this.ready.shift() as PendingRecord);
+      bytes += size;
+    }
+    this.readyBytes -= bytes;
+    return batch;
+  }
+
+  /**
+   * At most one record per key, none of a busy key, and never a key's later record before an
+   * earlier one that was left waiting (once a key is passed over, it is passed over for the pass).
+   */
+  private takeOrdered(): PendingRecord[] {
+    const batch: PendingRecord[] = [];
+    const rest: PendingRecord[] = [];
+    const seen = new Set<string>();
+    let bytes = 0;
+    // Look at a bounded prefix: without aggregation the queue can hold ~10^5 single-event records of
+    // a few keys, and scanning all of them for every request would be quadratic.
+    const scan = Math.min(this.ready.length, 10_000);
+    for (let i = 0; i < scan; i++) {
+      const r = this.ready[i];
+      const key = r.partitionKey;
+      const size = r.data.length + key.length;
+      const fits =
+        batch.length < this.o.maxRecordsPerRequest &&
+        (batch.length === 0 || bytes + size <= this.o.maxRequestBytes);
+      if (fits && !seen.has(key) && !this.busyKeys.has(key)) {
+        batch.push(r);
+        bytes += size;
+        this.busyKeys.add(key);
+      } else rest.push(r);
+      seen.add(key);
+    }
+    for (let i = scan; i < this.ready.length; i++) rest.push(this.ready[i]);
+    this.ready = rest;
+    this.readyBytes -= bytes;
+    return batch;
   }
 
   private async send(batch: PendingRecord[]): Promise<void> {
@@ -277,6 +330,7 @@ export class TickProducer {
   }
 
   private done(r: PendingRecord): void {
+    this.busyKeys.delete(r.partitionKey);
     this.stats.recordsSent++;
     this.stats.eventsSent += r.events;
     this.stats.bytesSent += r.data.length + r.partitionKey.length;
@@ -298,6 +352,7 @@ export class TickProducer {
     for (const r of failed) {
       r.attempts++;
       if (r.attempts >= this.o.maxAttempts) {
+        this.busyKeys.delete(r.partitionKey);
         this.stats.eventsFailed += r.events;
         this.release(r);
         this.o.onFailure?.(r.events, r.lastError, r.partitionKey);
@@ -312,7 +367,8 @@ export class TickProducer {
     this.retryTimers++;
     setTimeout(() => {
       this.retryTimers--;
-      // Retried records go to the front so they are not overtaken more than necessary.
+      // Retried records go to the front; their keys were kept busy, so nothing overtook them.
+      for (const r of again) this.busyKeys.delete(r.partitionKey);
       this.ready.unshift(...again);
       this.readyBytes += again.reduce((s, r) => s + r.data.length + r.partitionKey.length, 0);
       this.pump(true);

@@ -91,6 +91,7 @@ beforeAll(async () => {
     createStream(clients.kinesis, 'plain', 1),
     createStream(clients.kinesis, 'flaky', 1),
     createStream(clients.kinesis, 'bp', 1),
+    createStream(clients.kinesis, 'ordered', 2),
   ]);
 });
 
@@ -174,6 +175,8 @@ describe('TickProducer against kinesalite', () => {
       kinesis,
       streamName: 'flaky',
       aggregate: false,
+      // One key and full requests: the retry mechanics alone (ordering is the next test's subject).
+      preserveOrder: false,
       baseBackoffMs: 1,
       random: () => {
         jitterDraws++;
@@ -193,6 +196,55 @@ describe('TickProducer against kinesalite', () => {
     expect(records).toBe(900);
     expect(events).toHaveLength(900);
     expect(new Set(events.map(key)).size).toBe(900);
+  });
+
+  it('keeps every key in order when records fail and are retried (one record per key in flight)', async () => {
+    // As above, but every third record of the first ten calls is rejected, across many keys: a
+    // retried record must still land before the key's later records.
+    const { kinesis } = createClients(cloud.runtime);
+    let calls = 0;
+    let maxPerKey = 0;
+    kinesis.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as PutRecordsCommandInput;
+        if (!input.Records) return next(args);
+        const call = ++calls;
+        const all = input.Records;
+        const perKey = new Map<string, number>();
+        for (const r of all) perKey.set(r.PartitionKey!, (perKey.get(r.PartitionKey!) ?? 0) + 1);
+        maxPerKey = Math.max(maxPerKey, ...perKey.values());
+        const reject = (i: number): boolean => call <= 10 && i % 3 === 0;
+        const res = await next({ ...args, input: { ...input, Records: all.filter((_, i) => !reject(i)) } });
+        const out = res.output as PutRecordsCommandOutput;
+        const ok = [...(out.Records ?? [])];
+        out.Records = all.map((_, i) =>
+          reject(i)
+            ? { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded' }
+            : ok.shift()!,
+        );
+        return res;
+      },
+      { step: 'initialize', name: 'injectThrottling' },
+    );
+    const syms = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'];
+    const input = ticks(8_000, syms);
+    const p = new TickProducer({
+      kinesis,
+      streamName: 'ordered',
+      maxAggregatedBytes: 2_048,
+      baseBackoffMs: 1,
+    });
+    await p.putAll(input);
+    const stats = await p.close();
+    kinesis.destroy();
+    expect(stats.recordRetries).toBeGreaterThan(10);
+    expect(maxPerKey).toBe(1);
+    const { events } = await readAll(clients.kinesis, 'ordered');
+    expect(events).toHaveLength(8_000);
+    for (const sym of syms) {
+      const seqs = events.filter((e) => e.symbol === sym).map((e) => e.seq);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    }
   });
 
   it('counts and reports records that fail every attempt, and close() throws', async () => {
