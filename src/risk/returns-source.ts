@@ -6,11 +6,13 @@
  * without a redeploy. A missing or malformed object is reported as a problem, never an exception:
  * the execution path then rejects orders those limits govern (rule `returnsWindow`).
  */
-import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import type { AwsClients } from '../aws/clients';
 import { describeZodIssues } from '../errors';
 import { lakeBuckets } from '../lake/buckets';
+import type { Panel } from '../backtest/types';
+import { InputError } from '../errors';
 import { ReturnsWindow } from './var';
 
 export const RETURNS_PREFIX = 'risk/returns/';
@@ -107,4 +109,49 @@ export function returnsSourceFromEnv(
   const rt = clients.runtime;
   if (rt.mode === 'aws' && !env.LAKE_CURATED_BUCKET) return undefined;
   return new S3ReturnsSource(clients.s3, lakeBuckets(rt, env).curated, opts);
+}
+
+/**
+ * Daily close-to-close returns of every symbol of an aligned panel over the `days` bars before bar
+ * `end` (exclusive; default: after the last bar), oldest first: the window's content.
+ */
+export function returnsFromPanel(
+  panel: Panel,
+  days: number,
+  end: number = panel.dates.length,
+): Record<string, number[]> {
+  const from = Math.max(1, end - days);
+  const out: Record<string, number[]> = {};
+  panel.symbols.forEach((s, a) => {
+    const c = panel.close[a];
+    const r: number[] = [];
+    for (let t = from; t < end; t++) r.push(c[t] / c[t - 1] - 1);
+    out[s] = r;
+  });
+  return out;
+}
+
+const ACCOUNT = /^[A-Za-z0-9._-]{1,128}$/;
+
+/**
+ * Publishes an account's returns window where S3ReturnsSource reads it (one PUT: readers see the old
+ * or the new window). The content is validated first, so a bad window is never published.
+ */
+export async function writeReturnsWindow(
+  s3: S3Client,
+  bucket: string,
+  account: string,
+  returns: Record<string, number[]>,
+  prefix: string = RETURNS_PREFIX,
+): Promise<string> {
+  if (!ACCOUNT.test(account))
+    throw new InputError(`account: ${JSON.stringify(account)} must be 1-128 of A-Z a-z 0-9 . _ -`, 'account');
+  const body = JSON.stringify(returns);
+  const parsed = parseReturnsWindow(body, 'returns window');
+  if (parsed.problem !== undefined) throw new InputError(parsed.problem, 'returns');
+  const key = `${prefix}${account}.json`;
+  await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }),
+  );
+  return key;
 }

@@ -23,6 +23,7 @@ import { LocalChildScheduler } from './child-scheduler';
 import type { TradingServices } from './context';
 import { createExecutionHandler, type SignalOutcome } from './execution-handler';
 import type { ExecutionDeps, OrderRecord } from './execution';
+import { returnsFromPanel } from '../risk/returns-source';
 
 export interface PaperOptions {
   readonly strategy: string;
@@ -100,16 +101,8 @@ export function defaultPaperLimits(panel: Panel): RiskConfig {
  * when fewer than two returns exist.
  */
 export function returnsWindowBefore(panel: Panel, end: number, days: number): ReturnsWindow | undefined {
-  const from = Math.max(1, end - days);
-  if (end - from < 2) return undefined;
-  const returns: Record<string, Float64Array> = {};
-  panel.symbols.forEach((s, a) => {
-    const c = panel.close[a];
-    const r = new Float64Array(end - from);
-    for (let t = from; t < end; t++) r[t - from] = c[t] / c[t - 1] - 1;
-    returns[s] = r;
-  });
-  return new ReturnsWindow(returns);
+  if (end - Math.max(1, end - days) < 2) return undefined;
+  return new ReturnsWindow(returnsFromPanel(panel, days, end));
 }
 
 const LOCAL_CONTEXT = {

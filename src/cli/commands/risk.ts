@@ -5,6 +5,8 @@ import { InputError } from '../../errors';
 import { checkOrder } from '../../risk/engine';
 import { orderSchema, portfolioSchema, readJsonFile, riskConfigSchema } from '../../risk/schemas';
 import { ReturnsWindow } from '../../risk/var';
+import { returnsFromPanel, returnsWindowSchema, writeReturnsWindow } from '../../risk/returns-source';
+import { loadPanel } from '../../backtest/load';
 import { changeState, tradingServices } from '../../trading/context';
 import { openPlatform, type GlobalOptions } from '../context';
 import { formatTable, printJson } from '../output';
@@ -106,6 +108,59 @@ export function registerRisk(program: Command): void {
   stateCommand('resume', 'Clear a halt or reduce-only state (needs --actor and --reason)');
 
   risk
+    .command('returns')
+    .description(
+      'publish the returns window of the VaR and correlation rules for an account, from daily bars in the lake',
+    )
+    .requiredOption(
+      '--account <id>',
+      'account (the window is risk/returns/<account>.json in the curated zone)',
+    )
+    .requiredOption('--symbols <list>', 'comma-separated symbols with daily bars in the lake')
+    .option('--days <n>', 'returns in the window (the most recent, aligned across the symbols)', '250')
+    .option('--json', 'print where it was written and its size as JSON')
+    .action(
+      async (opts: { account: string; symbols: string; days: string; json?: boolean }, cmd: Command) => {
+        const days = Number(opts.days);
+        if (!Number.isInteger(days) || days < 2 || days > 5000)
+          throw new InputError(
+            `--days: must be a whole number from 2 to 5000, got ${JSON.stringify(opts.days)}`,
+            '--days',
+          );
+        const symbols = opts.symbols
+          .split(',')
+          .map((x) => x.trim())
+          .filter((x) => x !== '');
+        if (symbols.length === 0) throw new InputError('--symbols: no symbol given', '--symbols');
+        const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
+        try {
+          const panel = await loadPanel(
+            symbols.map((x) => `lake:${x}`),
+            { runtime: ctx.runtime, query: await ctx.query(), align: 'intersect' },
+          );
+          const returns = returnsFromPanel(panel, days);
+          const n = returns[panel.symbols[0]].length;
+          if (n < 2)
+            throw new InputError(
+              `--symbols: only ${n} common daily return(s) in the lake; need at least 2`,
+              '--symbols',
+            );
+          const key = await writeReturnsWindow(ctx.clients.s3, ctx.buckets.curated, opts.account, returns);
+          const from = panel.dates[panel.dates.length - n - 1];
+          const to = panel.dates[panel.dates.length - 1];
+          const summary = { bucket: ctx.buckets.curated, key, symbols: panel.symbols, returns: n, from, to };
+          if (opts.json) printJson(summary);
+          else
+            process.stdout.write(
+              `wrote ${n} daily returns of ${panel.symbols.join(', ')} to s3://${summary.bucket}/${key}\n`,
+            );
+        } finally {
+          await ctx.close();
+        }
+      },
+    );
+
+  risk
     .command('status')
     .description('Trading state of an account (and a strategy), and the effective state')
     .requiredOption('--account <id>', 'account')
@@ -174,14 +229,9 @@ function parseState(v: string, field: string) {
   return r.data;
 }
 
-const returnsSchema = z.record(
-  z.string().min(1),
-  z.array(z.number().refine(Number.isFinite, 'must be a finite number')).min(2, 'needs at least 2 returns'),
-);
-
 /** returns.json: aligned daily returns per symbol; misaligned series name the symbol. */
 function readReturns(file: string): ReturnsWindow {
-  const returns = readJsonFile(returnsSchema, file);
+  const returns = readJsonFile(returnsWindowSchema, file);
   try {
     return new ReturnsWindow(returns);
   } catch (err) {
