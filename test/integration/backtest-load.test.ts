@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parquetWriteFile } from 'hyparquet-writer';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBars, loadPanel, runBacktest } from '../../src/backtest';
-import { main } from '../../src/cli/main';
+import { runQuant, type CliResult } from '../helpers/quant-cli';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const SP500 = path.join(root, 'node_modules/vega-datasets/data/sp500-2000.csv');
@@ -16,19 +16,7 @@ const STOCKS = path.join(root, 'node_modules/vega-datasets/data/stocks.csv');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'backtest-load-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function quant(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    const code = await main(['node', 'quant', ...args]);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const quant = (...args: string[]): Promise<CliResult> => runQuant(args);
 
 describe('files', () => {
   it('a Parquet file gives the same bars as the CSV it was written from', async () => {

@@ -2,26 +2,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { openPlatform } from '../../src/cli/context';
-import { main } from '../../src/cli/main';
 import { S3ReturnsSource } from '../../src/risk/returns-source';
+import { runQuant, type CliResult } from '../helpers/quant-cli';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'risk-returns-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function quant(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    return { code: await main(['node', 'quant', '--data-dir', dir, ...args]), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const quant = (...args: string[]): Promise<CliResult> => runQuant(['--data-dir', dir, ...args]);
 
 function csv(name: string, rows: ReadonlyArray<readonly [string, number]>): string {
   const file = path.join(dir, name);

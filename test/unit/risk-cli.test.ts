@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main';
+import { runQuant, type CliResult } from '../helpers/quant-cli';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'risk-cli-'));
 const file = (name: string, value: unknown): string => {
@@ -28,19 +28,7 @@ const limits = {
 };
 const portfolio = { nav: 1000000, state: 'ACTIVE', positions: [{ symbol: 'AAPL', qty: 100, price: 190.0 }] };
 
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    const code = await main(['node', 'quant', 'risk', 'check', ...args]);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = (...args: string[]): Promise<CliResult> => runQuant(['risk', 'check', ...args]);
 
 let L: string;
 let P: string;
