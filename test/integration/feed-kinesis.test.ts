@@ -6,24 +6,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  DescribeStreamCommand,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  type KinesisClient,
-} from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createClients, type AwsClients } from '../../src/aws/clients';
 import { main } from '../../src/cli/main';
 import { runFeedDemo } from '../../src/feed/demo';
 import { runSimulator } from '../../src/feed/simulator';
-import { deaggregate } from '../../src/ingest/kpl';
 import { LocalCloud } from '../../src/local/cloud';
-import { decodeEvent, type MarketEvent } from '../../src/market-data';
 import { eventProblem } from '../../src/market-data/validate';
 import { SbeCodec } from '../../src/sbe/codec';
 import { loadSchema } from '../../src/sbe/schema';
 import { SCHEMA_V13 } from '../unit/feed/helpers';
+import { readStream } from './helpers/kinesis';
 
 let dataDir: string;
 let clients: AwsClients;
@@ -40,37 +33,6 @@ afterAll(async () => {
   await LocalCloud.down({ dataDir });
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-async function readAll(
-  kinesis: KinesisClient,
-  stream: string,
-): Promise<{ events: MarketEvent[]; records: number }> {
-  const d = await kinesis.send(new DescribeStreamCommand({ StreamName: stream }));
-  const events: MarketEvent[] = [];
-  let records = 0;
-  for (const shard of d.StreamDescription?.Shards ?? []) {
-    let it = (
-      await kinesis.send(
-        new GetShardIteratorCommand({
-          StreamName: stream,
-          ShardId: shard.ShardId,
-          ShardIteratorType: 'TRIM_HORIZON',
-        }),
-      )
-    ).ShardIterator;
-    for (;;) {
-      const r = await kinesis.send(new GetRecordsCommand({ ShardIterator: it, Limit: 10_000 }));
-      for (const rec of r.Records ?? []) {
-        records++;
-        for (const u of deaggregate(rec.Data as Uint8Array, rec.PartitionKey ?? ''))
-          events.push(decodeEvent(u.data));
-      }
-      if (!r.Records?.length) break;
-      it = r.NextShardIterator;
-    }
-  }
-  return { events, records };
-}
 
 describe('feed events into local Kinesis', () => {
   it('the demo feed phase puts every event into the stream; a second run puts the same records', async () => {
@@ -89,7 +51,7 @@ describe('feed events into local Kinesis', () => {
         `; ${first.kinesisEvents} events in ${first.kinesisRecords} records put to Kinesis feed-demo$`,
       ),
     );
-    const back = await readAll(clients.kinesis, 'feed-demo');
+    const back = await readStream(clients.kinesis, 'feed-demo');
     expect(back.records).toBe(first.kinesisRecords);
     expect(back.events).toHaveLength(first.kinesisEvents!);
     expect(back.events.map(eventProblem).filter((p) => p !== null)).toEqual([]);
@@ -162,7 +124,7 @@ describe('feed events into local Kinesis', () => {
     expect(summary.kinesis.eventsSent).toBe(summary.trades + summary.quotes);
     expect(summary.kinesis.eventsSent).toBeGreaterThan(0);
     expect(summary.kinesis.dropped).toBe(0);
-    const back = await readAll(clients.kinesis, 'feed-run');
+    const back = await readStream(clients.kinesis, 'feed-run');
     expect(back.events).toHaveLength(summary.kinesis.eventsSent);
     expect(back.records).toBe(summary.kinesis.records);
   }, 60_000);

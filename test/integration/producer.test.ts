@@ -4,22 +4,30 @@ import path from 'node:path';
 import {
   CreateStreamCommand,
   DescribeStreamCommand,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
   type KinesisClient,
   type PutRecordsCommandInput,
   type PutRecordsCommandOutput,
 } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClients, type AwsClients } from '../../src/aws/clients';
-import { deaggregate } from '../../src/ingest/kpl';
 import { ProducerError, TickProducer, backoffDelay } from '../../src/ingest/producer';
 import { LocalCloud } from '../../src/local/cloud';
-import { decodeEvent, type MarketEvent } from '../../src/market-data';
+import type { MarketEvent } from '../../src/market-data';
+import { readStream } from './helpers/kinesis';
 
 let cloud: LocalCloud;
 let clients: AwsClients;
 let dataDir: string;
+
+/** Every event of the stream; each record's partition keys (outer and inner) are the event's symbol. */
+async function readAll(
+  kinesis: KinesisClient,
+  name: string,
+): Promise<{ events: MarketEvent[]; records: number }> {
+  const content = await readStream(kinesis, name);
+  content.events.forEach((e, i) => expect(content.keys[i]).toEqual([e.symbol, e.symbol]));
+  return content;
+}
 
 async function createStream(kinesis: KinesisClient, name: string, shards: number): Promise<void> {
   await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
@@ -31,41 +39,6 @@ async function createStream(kinesis: KinesisClient, name: string, shards: number
 }
 
 /** Reads every record of every shard from the start, de-aggregates and decodes them. */
-async function readAll(
-  kinesis: KinesisClient,
-  name: string,
-): Promise<{ events: MarketEvent[]; records: number }> {
-  const d = await kinesis.send(new DescribeStreamCommand({ StreamName: name }));
-  const events: MarketEvent[] = [];
-  let records = 0;
-  for (const shard of d.StreamDescription?.Shards ?? []) {
-    let it = (
-      await kinesis.send(
-        new GetShardIteratorCommand({
-          StreamName: name,
-          ShardId: shard.ShardId,
-          ShardIteratorType: 'TRIM_HORIZON',
-        }),
-      )
-    ).ShardIterator;
-    for (;;) {
-      const r = await kinesis.send(new GetRecordsCommand({ ShardIterator: it, Limit: 10_000 }));
-      for (const rec of r.Records ?? []) {
-        records++;
-        for (const u of deaggregate(rec.Data as Uint8Array, rec.PartitionKey ?? '')) {
-          const e = decodeEvent(u.data);
-          expect(u.partitionKey).toBe(e.symbol);
-          expect(rec.PartitionKey).toBe(e.symbol);
-          events.push(e);
-        }
-      }
-      if (!r.Records?.length) break;
-      it = r.NextShardIterator;
-    }
-  }
-  return { events, records };
-}
-
 const T0 = 1_767_225_600_000_000_000n;
 function ticks(n: number, symbols: readonly string[]): MarketEvent[] {
   return Array.from({ length: n }, (_, i) => ({
