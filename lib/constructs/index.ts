@@ -3,3 +3,4 @@ export * from './secure-bucket';
 export * from './encrypted-log-group';
 export * from './quant-function';
 export * from './encrypted-table';
+export * from './acknowledge-wildcards';

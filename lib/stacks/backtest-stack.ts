@@ -22,10 +22,9 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import { rules as nagRules } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import type { BacktestConfig } from '../config/types';
-import { EncryptedLogGroup, QuantFunction, QuantKey } from '../constructs';
+import { acknowledgeWildcards, EncryptedLogGroup, QuantFunction, QuantKey } from '../constructs';
 import type { LakeZone } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
 
@@ -486,20 +485,7 @@ export class BacktestStack extends Stack {
         'The AWS-managed basic execution policy only lets the function write its own CloudWatch Logs.',
       );
     }
-    this.node.addValidation({
-      validate: () => {
-        for (const c of this.node.findAll()) {
-          if (!(c instanceof iam.CfnPolicy)) continue;
-          const findings = nagRules.iam.IAMNoWildcardPermissions(c);
-          if (!Array.isArray(findings)) continue;
-          for (const finding of findings) {
-            const reason = WILDCARD_REASONS.find(([re]) => re.test(finding))?.[1];
-            if (reason) ack(c, `AwsSolutions-IAM5[${finding}]`, reason);
-          }
-        }
-        return [];
-      },
-    });
+    acknowledgeWildcards(this, WILDCARD_REASONS);
   }
 }
 

@@ -8,7 +8,7 @@
  *   stack lets the vendor's replication role write replicas under `<vendorName>/` and use the lake key.
  * Glue tables with partition projection make each vendor dataset queryable as soon as it lands.
  */
-import { CfnOutput, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as datasync from 'aws-cdk-lib/aws-datasync';
@@ -17,9 +17,8 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { rules as nagRules } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { EncryptedLogGroup } from '../constructs';
+import { acknowledgeWildcards, EncryptedLogGroup } from '../constructs';
 import type { VendorDatasetConfig, VendorSyncConfig } from '../config/types';
 import type { DataLakeHandles } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
@@ -194,17 +193,22 @@ export class DataSyncStack extends Stack {
           resources: [props.lake.lakeKey.keyArn],
         }),
       );
-      this.acknowledgeWildcards(role, [
+      // A resource wildcard ending in one of these suffixes is meant; nothing else is.
+      const resourceEndsWith =
+        (suffix: string) =>
+        (finding: string): boolean =>
+          finding.startsWith('Resource::') && finding.endsWith(suffix);
+      acknowledgeWildcards(role, [
         [
-          `${vendorBucketArn}/${cfg.vendorPrefix}*`,
+          resourceEndsWith(`${vendorBucketArn}/${cfg.vendorPrefix}*`),
           'DataSync reads every object under the configured vendor prefix; the keys are not known in advance',
         ],
         [
-          `/${destPrefix}*`,
+          resourceEndsWith(`/${destPrefix}*`),
           "DataSync writes every object of the vendor under the vendor's prefix in the vendor zone",
         ],
         [
-          `/${TASK_REPORT_PREFIX}/*`,
+          resourceEndsWith(`/${TASK_REPORT_PREFIX}/*`),
           'DataSync writes its task reports (names chosen by DataSync) under this prefix',
         ],
       ]);
@@ -391,28 +395,6 @@ export class DataSyncStack extends Stack {
    * Cross-stack bucket ARNs render only after references are resolved, so this runs as a validation;
    * any other wildcard stays unacknowledged and fails the nag test and `cdk synth`.
    */
-  private acknowledgeWildcards(
-    role: iam.Role,
-    allowed: ReadonlyArray<readonly [suffix: string, reason: string]>,
-  ): void {
-    this.node.addValidation({
-      validate: () => {
-        for (const c of role.node.findAll()) {
-          if (!(c instanceof iam.CfnPolicy)) continue;
-          const findings = nagRules.iam.IAMNoWildcardPermissions(c);
-          if (!Array.isArray(findings)) continue;
-          for (const finding of findings) {
-            const match = allowed.find(
-              ([suffix]) => finding.startsWith('Resource::') && finding.endsWith(suffix),
-            );
-            if (match)
-              Validations.of(c).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason: match[1] });
-          }
-        }
-        return [];
-      },
-    });
-  }
 
   private addDatasetTable(d: VendorDatasetConfig, props: DataSyncStackProps, keyPrefix: string): void {
     const location = `s3://${props.lake.buckets.vendor.bucketName}/${keyPrefix}`;

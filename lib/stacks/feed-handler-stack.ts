@@ -21,12 +21,11 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
-import { rules as nagRules } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { buildSync } from 'esbuild';
 import type { FeedChannelConfig, FeedConfig, FeedGroupConfig, NetworkConfig } from '../config/types';
 import { ConfigError } from '../config/errors';
-import { EncryptedLogGroup, QuantKey } from '../constructs';
+import { acknowledgeWildcards, EncryptedLogGroup, QuantKey } from '../constructs';
 import type { IMonitoring } from './monitoring-stack';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -949,20 +948,7 @@ EOF`,
           'The handlers are stateless (bundle, schema and config come from S3 and user data at every boot) and run as an A/B pair in two AZs; termination protection would only block the CloudFormation changes that move or remove one.',
       });
     }
-    this.node.addValidation({
-      validate: () => {
-        for (const c of this.node.findAll()) {
-          if (!(c instanceof iam.CfnPolicy)) continue;
-          const findings = nagRules.iam.IAMNoWildcardPermissions(c);
-          if (!Array.isArray(findings)) continue;
-          for (const finding of findings) {
-            const reason = WILDCARD_REASONS.find(([re]) => re.test(finding))?.[1];
-            if (reason) Validations.of(c).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
-          }
-        }
-        return [];
-      },
-    });
+    acknowledgeWildcards(this, WILDCARD_REASONS);
   }
 }
 

@@ -19,10 +19,9 @@ import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { rules as nagRules } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import type { IngestionConfig } from '../config/types';
-import { QuantFunction, QuantKey } from '../constructs';
+import { acknowledgeWildcards, QuantFunction, QuantKey } from '../constructs';
 import type { LakeZone } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
 
@@ -436,17 +435,11 @@ export class IngestionStack extends Stack {
               'A record of Glue run outcomes for inspection; losing one only loses a copy of a Glue event.',
             );
           }
-          if (!(c instanceof iam.CfnPolicy)) continue;
-          const findings = nagRules.iam.IAMNoWildcardPermissions(c);
-          if (!Array.isArray(findings)) continue;
-          for (const finding of findings) {
-            const reason = WILDCARD_REASONS.find(([re]) => re.test(finding))?.[1];
-            if (reason) ack(c, `AwsSolutions-IAM5[${finding}]`, reason);
-          }
         }
         return [];
       },
     });
+    acknowledgeWildcards(this, WILDCARD_REASONS);
   }
 }
 

@@ -25,10 +25,15 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import { rules as nagRules } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import type { TradingConfig } from '../config/types';
-import { EncryptedLogGroup, EncryptedTable, QuantFunction, QuantKey } from '../constructs';
+import {
+  acknowledgeWildcards,
+  EncryptedLogGroup,
+  EncryptedTable,
+  QuantFunction,
+  QuantKey,
+} from '../constructs';
 import type { LakeZone } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
 
@@ -577,25 +582,8 @@ export class TradingStack extends Stack {
       ],
       [new cw.GraphWidget({ title: 'Duplicate deliveries', left: [metric('DuplicateOrders')], width: 8 })],
     ]);
-    this.acknowledgeWildcards();
-  }
-
-  /** IAM5 findings this stack's policies are meant to have, each acknowledged with its reason. */
-  private acknowledgeWildcards(): void {
-    this.node.addValidation({
-      validate: () => {
-        for (const c of this.node.findAll()) {
-          if (!(c instanceof iam.CfnPolicy)) continue;
-          const findings = nagRules.iam.IAMNoWildcardPermissions(c);
-          if (!Array.isArray(findings)) continue;
-          for (const finding of findings) {
-            const reason = WILDCARD_REASONS.find(([re]) => re.test(finding))?.[1];
-            if (reason) Validations.of(c).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
-          }
-        }
-        return [];
-      },
-    });
+    // IAM5 findings this stack's policies are meant to have, each acknowledged with its reason.
+    acknowledgeWildcards(this, WILDCARD_REASONS);
   }
 }
 
