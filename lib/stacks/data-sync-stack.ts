@@ -119,6 +119,15 @@ export class DataSyncStack extends Stack {
     const vendorZone = props.lake.buckets.vendor;
     const destPrefix = `${cfg.vendorName}/`;
     const vendorBucketArn = `arn:${this.partition}:s3:::${cfg.vendorBucket}`;
+    // What `quant sync policy --print --config` needs in both modes (the outputs below add the rest).
+    const policyBase = {
+      account: this.account,
+      region: this.region,
+      vendorAccount: cfg.vendorAccount,
+      vendorBucket: cfg.vendorBucket,
+      vendorRegion: cfg.vendorRegion,
+      vendorPrefix: cfg.vendorPrefix,
+    };
 
     if (cfg.mode !== 'push') {
       const role = new iam.Role(this, 'DataSyncRole', {
@@ -318,12 +327,7 @@ export class DataSyncStack extends Stack {
       new CfnOutput(this, 'VendorPolicyConfigPull', {
         value: Stack.of(this).toJsonString({
           mode: 'pull',
-          account: this.account,
-          region: this.region,
-          vendorAccount: cfg.vendorAccount,
-          vendorBucket: cfg.vendorBucket,
-          vendorRegion: cfg.vendorRegion,
-          vendorPrefix: cfg.vendorPrefix,
+          ...policyBase,
           roleArn: role.roleArn,
           ...(cfg.vendorKmsKeyArn ? { vendorKmsKeyArn: cfg.vendorKmsKeyArn } : {}),
         }),
@@ -371,12 +375,7 @@ export class DataSyncStack extends Stack {
       new CfnOutput(this, 'VendorPolicyConfigPush', {
         value: Stack.of(this).toJsonString({
           mode: 'push',
-          account: this.account,
-          region: this.region,
-          vendorAccount: cfg.vendorAccount,
-          vendorBucket: cfg.vendorBucket,
-          vendorRegion: cfg.vendorRegion,
-          vendorPrefix: cfg.vendorPrefix,
+          ...policyBase,
           roleArn: cfg.replicationRoleArn!,
           destBucket: vendorZone.bucketName,
           destKmsKeyArn: props.lake.lakeKey.keyArn,
