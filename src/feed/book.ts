@@ -60,6 +60,11 @@ export interface BookBuilderOptions {
   readonly impliedDepth?: number;
   /** Local receive time in ns. @default wall clock */
   readonly receiveTs?: () => bigint;
+  /**
+   * Publish quotes from these market-by-price books; false when the top of book comes from elsewhere
+   * (the market-by-order books, through `publishQuote`). @default true
+   */
+  readonly quotes?: boolean;
 }
 
 export interface BookStats {
@@ -117,6 +122,7 @@ export class BookBuilder {
   private readonly defaultDepth: number;
   private readonly defaultImplied: number;
   private readonly receiveTs: () => bigint;
+  private readonly quotes: boolean;
 
   constructor(
     private readonly onEvent: (e: TradeEvent | QuoteEvent) => void,
@@ -127,6 +133,7 @@ export class BookBuilder {
     this.defaultDepth = opts.defaultDepth ?? 10;
     this.defaultImplied = opts.impliedDepth ?? 2;
     this.receiveTs = opts.receiveTs ?? (() => BigInt(Date.now()) * 1_000_000n);
+    this.quotes = opts.quotes ?? true;
   }
 
   book(securityId: number): Readonly<InstrumentBook> | undefined {
@@ -402,42 +409,69 @@ export class BookBuilder {
   private flush(transactTime: bigint): void {
     for (const t of this.pendingTrades) this.onEvent(t);
     this.pendingTrades = [];
-    for (const book of this.dirty) {
-      if (book.stale) continue;
-      const bid = best(book.bids[0], book.impliedBids[0], 1);
-      const ask = best(book.asks[0], book.impliedAsks[0], -1);
-      const q = book.lastQuote;
-      if (
-        q &&
-        bid &&
-        ask &&
-        q.bid === bid.price &&
-        q.bidSize === bid.size &&
-        q.ask === ask.price &&
-        q.askSize === ask.size
-      )
-        continue;
-      if (!bid || !ask || !(bid.price > 0) || !(ask.price > 0) || bid.price > ask.price) {
-        this.stats.unpublishableQuotes++;
-        book.lastQuote = null;
-        continue;
+    if (this.quotes) {
+      for (const book of this.dirty) {
+        if (book.stale) continue;
+        this.quote(
+          book,
+          best(book.bids[0], book.impliedBids[0], 1),
+          best(book.asks[0], book.impliedAsks[0], -1),
+          transactTime,
+        );
       }
-      book.lastQuote = { bid: bid.price, bidSize: bid.size, ask: ask.price, askSize: ask.size };
-      this.stats.quotes++;
-      this.onEvent({
-        type: 'quote',
-        symbol: book.symbol,
-        venue: this.venue,
-        seq: ++book.eventSeq,
-        exchangeTs: transactTime,
-        receiveTs: this.receiveTs(),
-        bid: bid.price,
-        bidSize: bid.size,
-        ask: ask.price,
-        askSize: ask.size,
-      });
     }
     this.dirty.clear();
+  }
+
+  /**
+   * Publishes a top of book computed elsewhere (the market-by-order books) with this builder's symbol,
+   * event sequence and change and publishability checks. For `quotes: false`.
+   */
+  publishQuote(
+    securityId: number,
+    bid: { price: number; size: number } | null,
+    ask: { price: number; size: number } | null,
+    transactTime: bigint,
+  ): void {
+    this.quote(this.instrument(securityId), bid, ask, transactTime);
+  }
+
+  private quote(
+    book: InstrumentBook,
+    bid: { price: number; size: number } | null,
+    ask: { price: number; size: number } | null,
+    transactTime: bigint,
+  ): void {
+    const q = book.lastQuote;
+    if (
+      q &&
+      bid &&
+      ask &&
+      q.bid === bid.price &&
+      q.bidSize === bid.size &&
+      q.ask === ask.price &&
+      q.askSize === ask.size
+    )
+      return;
+    if (!bid || !ask || !(bid.price > 0) || !(ask.price > 0) || bid.price > ask.price) {
+      this.stats.unpublishableQuotes++;
+      book.lastQuote = null;
+      return;
+    }
+    book.lastQuote = { bid: bid.price, bidSize: bid.size, ask: ask.price, askSize: ask.size };
+    this.stats.quotes++;
+    this.onEvent({
+      type: 'quote',
+      symbol: book.symbol,
+      venue: this.venue,
+      seq: ++book.eventSeq,
+      exchangeTs: transactTime,
+      receiveTs: this.receiveTs(),
+      bid: bid.price,
+      bidSize: bid.size,
+      ask: ask.price,
+      askSize: ask.size,
+    });
   }
 }
 

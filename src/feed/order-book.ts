@@ -1,0 +1,682 @@
+/**
+ * Market-by-order (MBOFD) books for CME MDP 3.0: every resting order per instrument, by OrderID.
+ *
+ * Sources (CME Client Systems wiki, "MDP 3.0 - Market by Order Full Depth - Book Management" and
+ * "MDP 3.0 Market Recovery"; schema templates_FixBinary v9/v13):
+ * - MDIncrementalRefreshOrderBook47 (v9 also 43): one order per NoMDEntries entry with its own
+ *   SecurityID, MDEntryPx, MDEntryType and MDUpdateAction (0 New, 1 Change = update, 2 Delete).
+ * - MDIncrementalRefreshBook46: the NoOrderIDEntries group carries OrderID, MDOrderPriority,
+ *   MDDisplayQty and OrderUpdateAction (New/Update/Delete); ReferenceID links each order entry to the
+ *   NoMDEntries (MBP) entry of the same message that gives its SecurityID, price and side. ReferenceID
+ *   counts from 1 (the entry's position in the message).
+ * - SnapshotFullRefreshOrderBook53 (v9 also 44): the instrument's whole order list, split over
+ *   NoChunks messages (CurrentChunk 1..NoChunks), with LastMsgSeqNumProcessed, the incremental packet
+ *   the snapshot includes.
+ * - Priority: orders sort by side, then price (bids descending, asks ascending), then
+ *   MDOrderPriority ascending (lower = better) within a price. An Update carries the order's current
+ *   priority (a quantity increase or a price change loses priority), so Update re-positions.
+ * - MDDisplayQty is the visible quantity; hidden quantity is never disseminated, so the book's level
+ *   sizes are displayed sizes, which is what MBP MDEntrySize aggregates.
+ * - Implied orders are not disseminated as MBO: implied entry types are rejected.
+ *
+ * Sequencing: MBO entries carry no RptSeq (47 has none; 53 has none), so an order book is sequenced
+ * by packet: it goes stale on a packet gap (or an MBP RptSeq gap of its instrument), queued entries are
+ * replayed onto the snapshot from the packet after its LastMsgSeqNumProcessed, and entries of packets
+ * at or before the snapshot's LastMsgSeqNumProcessed are skipped (already in the snapshot).
+ *
+ * Assumptions not confirmed by the public pages (stated where applied): a New for an OrderID already
+ * in the book replaces it; an Update for an unknown OrderID inserts it; an MBO MDEntryType BookReset
+ * (J) clears the instrument's order book; a null MDOrderPriority sorts last at its price; an
+ * instrument with no orders is sent as one chunk with no entries.
+ */
+import type { DecodedMessage } from '../sbe/codec';
+import { Decimal } from '../sbe/decimal';
+
+export type OrderSide = 'bid' | 'ask';
+
+export interface BookOrder {
+  readonly orderId: bigint;
+  readonly side: OrderSide;
+  /** Price as a number (for display and events). */
+  readonly price: number;
+  /** Price exactly, as a mantissa at exponent -9 (the level key). */
+  readonly px9: bigint;
+  /** Displayed quantity (MDDisplayQty). */
+  readonly qty: number;
+  /** MDOrderPriority: lower is earlier in the level's queue. */
+  readonly priority: bigint;
+}
+
+export interface OrderLevel {
+  readonly price: number;
+  readonly px9: bigint;
+  /** FIFO: ascending priority. */
+  readonly orders: BookOrder[];
+}
+
+export interface OrderBook {
+  readonly securityId: number;
+  /** Best first. */
+  readonly bids: OrderLevel[];
+  readonly asks: OrderLevel[];
+  readonly orders: Map<bigint, BookOrder>;
+  /** Out of sync (packet gap, instrument gap, startup) until a snapshot rebuilds it. */
+  stale: boolean;
+  /** A snapshot must include this packet to recover the book. */
+  needSeq: number;
+  /** LastMsgSeqNumProcessed of the snapshot the book was rebuilt from (0: none); older packets are skipped. */
+  snapshotSeq: number;
+  lastTop: string;
+}
+
+/** Aggregate of one price level, comparable with a market-by-price level. */
+export interface AggregatedLevel {
+  readonly price: number;
+  readonly size: number;
+  readonly orders: number;
+}
+
+export interface TopOfBook {
+  readonly bid: AggregatedLevel | null;
+  readonly ask: AggregatedLevel | null;
+}
+
+export interface OrderBookStats {
+  messages: number;
+  orderEntries: number;
+  added: number;
+  updated: number;
+  deleted: number;
+  bookResets: number;
+  channelResets: number;
+  /** Complete snapshots applied, and snapshot chunks received. */
+  snapshots: number;
+  snapshotChunks: number;
+  /** Complete snapshots not needed (book not stale) and chunk sets abandoned (a chunk missing or out of order). */
+  snapshotsIgnored: number;
+  incompleteSnapshots: number;
+  /** Snapshots that could not recover the book: older than the gap, or than the oldest queued packet. */
+  snapshotsTooOld: number;
+  /** Entries at or before the book's snapshot (already in it), and entries for stale books (queued). */
+  duplicateEntries: number;
+  staleEntries: number;
+  /** Delete or Update of an OrderID not in the book, New of one already in it. */
+  unknownOrders: number;
+  duplicateOrders: number;
+  /** Entries with a bad field: missing/negative/non-integer qty, bad price, side, action, ReferenceID. */
+  rejectedEntries: number;
+  replayedEntries: number;
+  queueOverflows: number;
+}
+
+export interface OrderBookBuilderOptions {
+  /** Messages queued per recovery; beyond it the oldest go and books wait for a newer snapshot. @default 200_000 */
+  readonly maxQueuedMessages?: number;
+  /** Called at EndOfEvent (and after a rebuild) for each fresh book whose top of book changed. */
+  readonly onTop?: (securityId: number, top: TopOfBook, transactTime: bigint) => void;
+}
+
+type Entry = Record<string, unknown>;
+
+interface PendingSnapshot {
+  lastSeq: number;
+  noChunks: number;
+  next: number;
+  entries: Entry[];
+  totNumReports: number;
+}
+
+const NO_PRIORITY = 1n << 64n; // beyond any uInt64: a null priority sorts last
+const MAX_QTY = 2 ** 31 - 1;
+
+/** Exact price as mantissa at exponent -9, or null when absent or not representable. */
+export function priceKey(v: unknown): bigint | null {
+  if (!(v instanceof Decimal)) return null;
+  const e = v.exponent;
+  if (e >= -9) return v.mantissa * 10n ** BigInt(e + 9);
+  const div = 10n ** BigInt(-9 - e);
+  return v.mantissa % div === 0n ? v.mantissa / div : null;
+}
+
+function sideOf(type: unknown): OrderSide | null {
+  return type === 'Bid' ? 'bid' : type === 'Offer' ? 'ask' : null;
+}
+
+/** The order action of a 47/43 MDUpdateAction or a 46 OrderUpdateAction. */
+function actionOf(a: unknown): 'new' | 'update' | 'delete' | null {
+  if (a === 'New') return 'new';
+  if (a === 'Change' || a === 'Update') return 'update';
+  if (a === 'Delete') return 'delete';
+  return null;
+}
+
+export class OrderBookBuilder {
+  readonly stats: OrderBookStats = {
+    messages: 0,
+    orderEntries: 0,
+    added: 0,
+    updated: 0,
+    deleted: 0,
+    bookResets: 0,
+    channelResets: 0,
+    snapshots: 0,
+    snapshotChunks: 0,
+    snapshotsIgnored: 0,
+    incompleteSnapshots: 0,
+    snapshotsTooOld: 0,
+    duplicateEntries: 0,
+    staleEntries: 0,
+    unknownOrders: 0,
+    duplicateOrders: 0,
+    rejectedEntries: 0,
+    replayedEntries: 0,
+    queueOverflows: 0,
+  };
+  /** Books created while this is true start stale (a handler joining mid-session). */
+  newBooksStale = false;
+  private readonly books = new Map<number, OrderBook>();
+  private readonly dirty = new Set<OrderBook>();
+  private readonly pending = new Map<number, PendingSnapshot>();
+  /** While recovering: MBO messages with their packet sequence numbers. */
+  private queue: Array<{ seq: number; m: DecodedMessage }> = [];
+  private recovering = false;
+  /** Packets up to here are not in the queue. */
+  private queueFloor = 0;
+  private lastSeq = 0;
+  /** Recovery began before any packet: the floor is set by the first packet seen. */
+  private floorFromFirst = false;
+  /** Instruments rebuilt from a snapshot in this recovery, and the loop size (TotNumReports). */
+  private readonly loopSeen = new Set<number>();
+  private loopTotal = 0;
+  private readonly maxQueued: number;
+  private readonly onTop: OrderBookBuilderOptions['onTop'];
+
+  constructor(opts: OrderBookBuilderOptions = {}) {
+    this.maxQueued = opts.maxQueuedMessages ?? 200_000;
+    this.onTop = opts.onTop;
+  }
+
+  book(securityId: number): Readonly<OrderBook> | undefined {
+    return this.books.get(securityId);
+  }
+
+  instruments(): number[] {
+    return [...this.books.keys()];
+  }
+
+  staleInstruments(): number[] {
+    return [...this.books.values()].filter((b) => b.stale).map((b) => b.securityId);
+  }
+
+  get isRecovering(): boolean {
+    return this.recovering;
+  }
+
+  /** True when no book is stale and a whole snapshot loop (TotNumReports instruments) was applied. */
+  get recoveryComplete(): boolean {
+    if (this.staleInstruments().length > 0) return false;
+    return this.loopTotal > 0 && this.loopSeen.size >= this.loopTotal;
+  }
+
+  /** Best bid and ask: price, displayed size and order count. */
+  top(securityId: number): TopOfBook {
+    const b = this.books.get(securityId);
+    return { bid: b ? aggregate(b.bids[0]) : null, ask: b ? aggregate(b.asks[0]) : null };
+  }
+
+  /** The first `n` price levels of a side aggregated as a market-by-price book would show them. */
+  levels(securityId: number, side: OrderSide, n = Infinity): AggregatedLevel[] {
+    const b = this.books.get(securityId);
+    if (!b) return [];
+    return (side === 'bid' ? b.bids : b.asks).slice(0, n).map((l) => aggregate(l)!);
+  }
+
+  /** Applies one decoded incremental message from packet `seq` (arbitrated, in sequence order). */
+  onMessage(m: DecodedMessage, seq: number): void {
+    if (this.floorFromFirst) {
+      this.floorFromFirst = false;
+      this.queueFloor = Math.max(this.queueFloor, seq - 1);
+    }
+    this.lastSeq = seq;
+    const name = m.name;
+    if (name.startsWith('ChannelReset')) {
+      this.channelReset();
+      return;
+    }
+    const b = m.body;
+    const isOrderBook = name.startsWith('MDIncrementalRefreshOrderBook');
+    const orderEntries =
+      !isOrderBook && name.startsWith('MDIncrementalRefreshBook')
+        ? (b.NoOrderIDEntries as Entry[] | undefined)
+        : undefined;
+    if (isOrderBook || (orderEntries && orderEntries.length > 0)) {
+      this.stats.messages++;
+      if (this.recovering) this.enqueue(seq, m);
+      this.apply(m, seq, null);
+    }
+    const mei = b.MatchEventIndicator as string[] | undefined;
+    if (mei && mei.includes('EndOfEvent')) this.flush((b.TransactTime as bigint | undefined) ?? 0n);
+  }
+
+  /** Applies the order entries of one message; `only` restricts them to one instrument (replay). */
+  private apply(m: DecodedMessage, seq: number, only: number | null): number {
+    const b = m.body;
+    let applied = 0;
+    if (m.name.startsWith('MDIncrementalRefreshOrderBook')) {
+      for (const e of (b.NoMDEntries as Entry[] | undefined) ?? []) {
+        if (only !== null && e.SecurityID !== only) continue;
+        if (this.entry(seq, e.SecurityID, e.MDEntryType, e.MDUpdateAction, e, e.MDEntryPx)) applied++;
+      }
+      return applied;
+    }
+    const md = (b.NoMDEntries as Entry[] | undefined) ?? [];
+    for (const o of (b.NoOrderIDEntries as Entry[] | undefined) ?? []) {
+      const ref = o.ReferenceID;
+      const e = typeof ref === 'number' && ref >= 1 ? md[ref - 1] : undefined;
+      if (only !== null && e?.SecurityID !== only) continue;
+      if (!e) {
+        this.stats.orderEntries++;
+        this.stats.rejectedEntries++; // no MBP entry to take the instrument, price and side from
+        continue;
+      }
+      if (this.entry(seq, e.SecurityID, e.MDEntryType, o.OrderUpdateAction, o, e.MDEntryPx)) applied++;
+    }
+    return applied;
+  }
+
+  /** One order entry; true when it changed a book. */
+  private entry(
+    seq: number,
+    securityId: unknown,
+    entryType: unknown,
+    actionField: unknown,
+    o: Entry,
+    px: unknown,
+  ): boolean {
+    this.stats.orderEntries++;
+    if (typeof securityId !== 'number') {
+      this.stats.rejectedEntries++;
+      return false;
+    }
+    const book = this.instrument(securityId);
+    if (book.stale) {
+      this.stats.staleEntries++; // queued; replayed onto the snapshot
+      return false;
+    }
+    if (seq <= book.snapshotSeq) {
+      this.stats.duplicateEntries++;
+      return false;
+    }
+    if (entryType === 'BookReset') {
+      // Assumption: as in MBP, J clears the instrument (CME's pages show no MBO example).
+      this.stats.bookResets++;
+      clear(book);
+      this.dirty.add(book);
+      return true;
+    }
+    const action = actionOf(actionField);
+    const orderId = o.OrderID;
+    if (action === null || typeof orderId !== 'bigint') {
+      this.stats.rejectedEntries++;
+      return false;
+    }
+    if (action === 'delete') {
+      if (!removeOrder(book, orderId)) {
+        this.stats.unknownOrders++;
+        return false;
+      }
+      this.stats.deleted++;
+      this.dirty.add(book);
+      return true;
+    }
+    const side = sideOf(entryType);
+    const key = priceKey(px);
+    const qty = o.MDDisplayQty;
+    const prio = o.MDOrderPriority;
+    if (
+      side === null ||
+      key === null ||
+      typeof qty !== 'number' ||
+      !Number.isInteger(qty) ||
+      qty < 0 ||
+      qty > MAX_QTY ||
+      !(prio === null || prio === undefined || typeof prio === 'bigint')
+    ) {
+      this.stats.rejectedEntries++;
+      return false;
+    }
+    const existed = removeOrder(book, orderId);
+    if (action === 'new') {
+      if (existed) this.stats.duplicateOrders++; // assumption: the New replaces it
+      this.stats.added++;
+    } else {
+      if (!existed) this.stats.unknownOrders++; // assumption: the Update inserts it
+      this.stats.updated++;
+    }
+    insertOrder(book, {
+      orderId,
+      side,
+      price: (px as Decimal).toNumber(),
+      px9: key,
+      qty,
+      priority: typeof prio === 'bigint' ? prio : NO_PRIORITY,
+    });
+    this.dirty.add(book);
+    return true;
+  }
+
+  private instrument(securityId: number): OrderBook {
+    let book = this.books.get(securityId);
+    if (!book) {
+      book = {
+        securityId,
+        bids: [],
+        asks: [],
+        orders: new Map(),
+        stale: this.newBooksStale,
+        needSeq: 0,
+        snapshotSeq: 0,
+        lastTop: '',
+      };
+      this.books.set(securityId, book);
+    }
+    return book;
+  }
+
+  private enqueue(seq: number, m: DecodedMessage): void {
+    this.queue.push({ seq, m });
+    if (this.queue.length > this.maxQueued) {
+      const dropped = this.queue.splice(0, this.queue.length - this.maxQueued);
+      this.queueFloor = dropped[dropped.length - 1].seq;
+      this.stats.queueOverflows++;
+      // Snapshots applied in this recovery stay valid; the others must now be newer than the floor.
+      this.loopSeen.clear();
+    }
+  }
+
+  /** Starts queueing (recovery): snapshots must include every packet not queued from here on. */
+  beginRecovery(): void {
+    if (this.recovering) return;
+    this.recovering = true;
+    this.queue = [];
+    this.queueFloor = this.lastSeq;
+    this.floorFromFirst = this.lastSeq === 0;
+    this.loopSeen.clear();
+    this.loopTotal = 0;
+  }
+
+  /** Joining a running session: every book (existing or new) is stale until the snapshot loop. */
+  startStale(): void {
+    this.newBooksStale = true;
+    this.markStale(0);
+    this.beginRecovery();
+  }
+
+  /** Ends recovery: the queue goes; new books start fresh. */
+  endRecovery(): void {
+    this.recovering = false;
+    this.floorFromFirst = false;
+    this.newBooksStale = false;
+    this.queue = [];
+    this.loopSeen.clear();
+    this.loopTotal = 0;
+    this.pending.clear();
+  }
+
+  /**
+   * Marks books stale (all when no id is given) that no applied snapshot covers: a snapshot must then
+   * include packet `needSeq` (the end of a packet gap, or the packet of an instrument's RptSeq gap).
+   */
+  markStale(needSeq: number, securityId?: number): void {
+    for (const book of securityId === undefined ? this.books.values() : [this.books.get(securityId)]) {
+      if (!book) continue;
+      if (book.snapshotSeq >= needSeq && !book.stale) continue; // its snapshot already includes the gap
+      book.stale = true;
+      book.needSeq = Math.max(book.needSeq, needSeq);
+      this.loopSeen.delete(book.securityId);
+    }
+    this.beginRecovery();
+  }
+
+  /** Packet sequence numbers restart: snapshot LastMsgSeqNumProcessed values of the old numbering mean nothing. */
+  sequenceReset(): void {
+    for (const b of this.books.values()) {
+      b.snapshotSeq = 0;
+      b.needSeq = 0;
+    }
+    this.queue = [];
+    this.queueFloor = 0;
+    this.lastSeq = 0;
+    this.floorFromFirst = this.recovering;
+    this.pending.clear();
+  }
+
+  /** ChannelReset: every order book is emptied (and fresh: the reset is the new state). */
+  channelReset(): void {
+    this.stats.channelResets++;
+    this.books.clear();
+    this.dirty.clear();
+    this.pending.clear();
+    this.queue = [];
+  }
+
+  /**
+   * One SnapshotFullRefreshOrderBook chunk. When its instrument's chunks are complete and the book
+   * needs them, rebuilds the book, replays the queued entries after LastMsgSeqNumProcessed and
+   * returns the SecurityID; else null.
+   */
+  onSnapshot(m: DecodedMessage): number | null {
+    if (!m.name.startsWith('SnapshotFullRefreshOrderBook')) return null;
+    const b = m.body;
+    const securityId = b.SecurityID;
+    const lastSeq = b.LastMsgSeqNumProcessed;
+    const noChunks = b.NoChunks;
+    const chunk = b.CurrentChunk;
+    if (
+      typeof securityId !== 'number' ||
+      typeof lastSeq !== 'number' ||
+      typeof noChunks !== 'number' ||
+      typeof chunk !== 'number' ||
+      noChunks < 1 ||
+      chunk < 1 ||
+      chunk > noChunks
+    ) {
+      this.stats.rejectedEntries++;
+      return null;
+    }
+    this.stats.snapshotChunks++;
+    let p = this.pending.get(securityId);
+    if (chunk === 1) {
+      if (p) this.stats.incompleteSnapshots++;
+      p = { lastSeq, noChunks, next: 1, entries: [], totNumReports: 0 };
+      this.pending.set(securityId, p);
+    }
+    if (!p || p.next !== chunk || p.lastSeq !== lastSeq || p.noChunks !== noChunks) {
+      // A chunk was lost or belongs to another snapshot: wait for the next chunk 1.
+      if (p) this.pending.delete(securityId);
+      this.stats.incompleteSnapshots++;
+      return null;
+    }
+    p.next++;
+    for (const e of (b.NoMDEntries as Entry[] | undefined) ?? []) p.entries.push(e);
+    if (typeof b.TotNumReports === 'number') p.totNumReports = b.TotNumReports;
+    if (chunk < noChunks) return null;
+    this.pending.delete(securityId);
+    return this.rebuild(securityId, p, (b.TransactTime as bigint | undefined) ?? 0n);
+  }
+
+  private rebuild(securityId: number, p: PendingSnapshot, transactTime: bigint): number | null {
+    const existing = this.books.get(securityId);
+    if (existing ? !existing.stale : !this.newBooksStale) {
+      // In sync already: it counts towards the loop of a recovery, but is not rebuilt.
+      this.stats.snapshotsIgnored++;
+      if (this.recovering) this.seen(securityId, p.totNumReports);
+      return null;
+    }
+    const book = existing ?? this.instrument(securityId);
+    if (p.lastSeq < book.needSeq || (this.recovering && p.lastSeq < this.queueFloor)) {
+      // Packets between the snapshot and the queue were never seen: wait for a newer loop.
+      this.stats.snapshotsTooOld++;
+      return null;
+    }
+    clear(book);
+    for (const e of p.entries) {
+      const side = sideOf(e.MDEntryType);
+      const key = priceKey(e.MDEntryPx);
+      const qty = e.MDDisplayQty;
+      const prio = e.MDOrderPriority;
+      if (
+        side === null ||
+        key === null ||
+        typeof e.OrderID !== 'bigint' ||
+        typeof qty !== 'number' ||
+        !Number.isInteger(qty) ||
+        qty < 0 ||
+        book.orders.has(e.OrderID)
+      ) {
+        this.stats.rejectedEntries++;
+        continue;
+      }
+      insertOrder(book, {
+        orderId: e.OrderID,
+        side,
+        price: (e.MDEntryPx as Decimal).toNumber(),
+        px9: key,
+        qty,
+        priority: typeof prio === 'bigint' ? prio : NO_PRIORITY,
+      });
+    }
+    book.stale = false;
+    book.needSeq = 0;
+    book.snapshotSeq = p.lastSeq;
+    this.stats.snapshots++;
+    for (const q of this.queue) {
+      if (q.seq > p.lastSeq) this.stats.replayedEntries += this.apply(q.m, q.seq, securityId);
+    }
+    this.dirty.add(book);
+    this.flush(transactTime);
+    if (this.recovering) this.seen(securityId, p.totNumReports);
+    return securityId;
+  }
+
+  /** An instrument of the loop is in sync; recovery ends with a whole loop and no stale book. */
+  private seen(securityId: number, totNumReports: number): void {
+    this.loopSeen.add(securityId);
+    if (totNumReports > 0) this.loopTotal = totNumReports;
+    if (this.recoveryComplete) this.endRecovery();
+  }
+
+  /** EndOfEvent: reports the fresh books whose top of book changed. */
+  private flush(transactTime: bigint): void {
+    if (!this.onTop) {
+      this.dirty.clear();
+      return;
+    }
+    for (const book of this.dirty) {
+      if (book.stale) continue;
+      const top = this.top(book.securityId);
+      const key = `${top.bid?.price}:${top.bid?.size}:${top.ask?.price}:${top.ask?.size}`;
+      if (key === book.lastTop) continue;
+      book.lastTop = key;
+      this.onTop(book.securityId, top, transactTime);
+    }
+    this.dirty.clear();
+  }
+}
+
+function aggregate(l: OrderLevel | undefined): AggregatedLevel | null {
+  if (!l) return null;
+  let size = 0;
+  for (const o of l.orders) size += o.qty;
+  return { price: l.price, size, orders: l.orders.length };
+}
+
+function clear(book: OrderBook): void {
+  book.bids.length = 0;
+  book.asks.length = 0;
+  book.orders.clear();
+}
+
+/** Index of the level with `px9` in a side, or -(insertion point) - 1. Bids descend, asks ascend. */
+function findLevel(levels: OrderLevel[], px9: bigint, side: OrderSide): number {
+  let lo = 0;
+  let hi = levels.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const p = levels[mid].px9;
+    if (p === px9) return mid;
+    if (side === 'bid' ? p > px9 : p < px9) lo = mid + 1;
+    else hi = mid;
+  }
+  return -lo - 1;
+}
+
+function insertOrder(book: OrderBook, o: BookOrder): void {
+  const levels = o.side === 'bid' ? book.bids : book.asks;
+  let i = findLevel(levels, o.px9, o.side);
+  if (i < 0) {
+    i = -i - 1;
+    levels.splice(i, 0, { price: o.price, px9: o.px9, orders: [] });
+  }
+  const q = levels[i].orders;
+  // After every order of lower or equal priority: equal priorities keep arrival order.
+  let lo = 0;
+  let hi = q.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (q[mid].priority <= o.priority) lo = mid + 1;
+    else hi = mid;
+  }
+  q.splice(lo, 0, o);
+  book.orders.set(o.orderId, o);
+}
+
+function removeOrder(book: OrderBook, orderId: bigint): boolean {
+  const o = book.orders.get(orderId);
+  if (!o) return false;
+  book.orders.delete(orderId);
+  const levels = o.side === 'bid' ? book.bids : book.asks;
+  const i = findLevel(levels, o.px9, o.side);
+  if (i < 0) return true;
+  const q = levels[i].orders;
+  const k = q.indexOf(o);
+  if (k >= 0) q.splice(k, 1);
+  if (q.length === 0) levels.splice(i, 1);
+  return true;
+}
+
+export interface MbpLevelLike {
+  readonly price: number;
+  readonly size: number;
+  readonly orders: number | null;
+}
+
+/**
+ * Differences between the order book's first levels and a market-by-price side (outright levels):
+ * price, size (displayed) and order count must agree level by level up to the MBP side's length
+ * (its depth). Empty when consistent.
+ */
+export function compareWithMbp(
+  orderBooks: OrderBookBuilder,
+  securityId: number,
+  side: OrderSide,
+  mbp: readonly MbpLevelLike[],
+  depth: number,
+): string[] {
+  const mbo = orderBooks.levels(securityId, side, depth);
+  const out: string[] = [];
+  const n = Math.max(mbo.length, Math.min(mbp.length, depth));
+  for (let i = 0; i < n; i++) {
+    const a = mbo[i];
+    const b = mbp[i];
+    if (!a || !b) {
+      out.push(`${side} level ${i + 1}: ${a ? 'only in MBO' : 'only in MBP'}`);
+      continue;
+    }
+    if (a.price !== b.price || a.size !== b.size || (b.orders !== null && a.orders !== b.orders))
+      out.push(
+        `${side} level ${i + 1}: MBO ${a.price} x ${a.size} (${a.orders}) vs MBP ${b.price} x ${b.size} (${b.orders})`,
+      );
+  }
+  return out;
+}
