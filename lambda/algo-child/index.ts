@@ -13,6 +13,7 @@ import { childTask } from '../../src/trading/child-scheduler';
 import { tradingServices } from '../../src/trading/context';
 import { runtimeFromEnv } from '../../src/trading/lambda-support';
 import { returnsSourceFromEnv } from '../../src/risk/returns-source';
+import { quoteSourceFromEnv } from '../../src/trading/quotes';
 
 const logger = new Logger({ serviceName: 'algo-child' });
 const metrics = new Metrics({ namespace: 'Quant/Trading', serviceName: 'algo-child' });
@@ -30,6 +31,8 @@ const ready = (async () => {
     broker: await brokerFromEnv(process.env, clients),
     audit: svc.audit,
     returns: returnsSourceFromEnv(process.env, clients),
+    // Each child is priced at the latest 1-minute bar in the lake at its release.
+    quotes: quoteSourceFromEnv(process.env, clients),
   };
 })();
 

@@ -20,6 +20,7 @@ import {
   type EventBridgeSignalEvent,
 } from '../../src/trading/execution-handler';
 import { runtimeFromEnv } from '../../src/trading/lambda-support';
+import { minuteBarsFromEnv } from '../../src/trading/quotes';
 import { STATE_LEVEL } from '../../src/trading/post-trade';
 
 const logger = new Logger({ serviceName: 'execution' });
@@ -45,6 +46,8 @@ const ready = (async () => {
     scheduler: process.env.ALGO_STATE_MACHINE_ARN
       ? new SfnChildScheduler(clients.sfn, process.env.ALGO_STATE_MACHINE_ARN)
       : undefined,
+    // VWAP parents without a volume curve: built from the symbol's 1-minute lake bars.
+    minuteBars: minuteBarsFromEnv(process.env, clients),
     deadLetters: svc.deadLetters,
     persistenceStore: new DynamoDBPersistenceLayer({
       tableName: svc.tables.idempotency,

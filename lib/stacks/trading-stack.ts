@@ -43,6 +43,8 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 export const TRADING_METRICS = { namespace: 'Quant/Trading' } as const;
 /** Returns windows of the VaR and correlation rules in the curated zone (src/risk/returns-source.ts). */
 export const RETURNS_PREFIX = 'risk/returns';
+/** 1-minute bars in the curated zone: children's quotes and VWAP curves (src/trading/quotes.ts). */
+export const MINUTE_BARS_PREFIX = 'bars/interval=1m';
 /** Where Firehose writes the audit trail in the audit bucket (see src/trading/audit.ts). */
 export const AUDIT_EVENTS_PREFIX = 'audit_events';
 
@@ -401,6 +403,8 @@ export class TradingStack extends Stack {
     this.riskTable.grantReadWriteData(this.killSwitch);
     for (const fn of [this.execution, this.algoChild]) {
       lake.buckets.curated.grantRead(fn, `${RETURNS_PREFIX}/*`);
+      // Children are priced at the latest 1-minute bar; VWAP curves come from past ones.
+      lake.buckets.curated.grantRead(fn, `${MINUTE_BARS_PREFIX}/*`);
     }
     for (const fn of [this.execution, this.killSwitch, this.algoChild]) {
       fn.addToRolePolicy(
@@ -595,6 +599,10 @@ const WILDCARD_REASONS: ReadonlyArray<readonly [RegExp, string]> = [
   [
     /GetAttCuratedBucket[0-9A-F]+Arn[0-9A-F]+"}}\/risk\/returns\/\*$/,
     'One returns-window object per account (written by a job) under risk/returns/ in the curated zone.',
+  ],
+  [
+    /GetAttCuratedBucket[0-9A-F]+Arn[0-9A-F]+"}}\/bars\/interval=1m\/\*$/,
+    'Read-only: the 1-minute bars table (one partition per symbol and year) for child quotes and VWAP curves.',
   ],
   [
     /^Resource::<AlgoChild[0-9A-F]{8}\.Arn>:\*$/,

@@ -96,6 +96,8 @@ export type RuleId =
   | 'staleReferencePrice'
   /** Execution path only: a VaR or correlation limit is set and no returns window covers the symbol. */
   | 'returnsWindow'
+  /** Execution path only: an algorithm child of a cancelled parent. */
+  | 'parentCancelled'
   | 'priceCollarPct'
   | 'maxOrdersPerSecond'
   | 'maxOrderNotional'

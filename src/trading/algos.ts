@@ -112,6 +112,51 @@ export function volumeCurveFromBars(
     .map(([m, s]) => ({ time: day + m * 60_000, volume: s.v / s.n }));
 }
 
+const DAY_MS = 86_400_000;
+/** Default days of past 1-minute bars a VWAP curve is built from when the signal gives none. */
+export const DEFAULT_CURVE_LOOKBACK_DAYS = 20;
+
+/** The lookback of a VWAP curve: whole UTC days before the schedule's day (never the day itself). */
+export function curveLookback(start: number, days: number): { from: number; to: number } {
+  const day = Math.floor(start / DAY_MS) * DAY_MS;
+  return { from: day - days * DAY_MS, to: day - 1 };
+}
+
+/**
+ * The volume curve of a schedule [start, end) from past 1-minute bars (labelled by their close
+ * time): the mean volume of each minute of the day, laid on the schedule's days, the minutes inside
+ * the window kept; merged into at most `maxBuckets` consecutive buckets. Empty when the bars have
+ * no volume in the window's minutes.
+ */
+export function vwapCurveForWindow(
+  bars: readonly { time: number; volume: number }[],
+  start: number,
+  end: number,
+  maxBuckets: number = MAX_SLICES,
+): VolumeBucket[] {
+  const usable = bars
+    .filter((b) => Number.isFinite(b.volume) && b.volume >= 0)
+    .map((b) => ({ time: b.time - 60_000, volume: b.volume })); // bucket = the minute the bar covers
+  const profile = volumeCurveFromBars(usable, 0);
+  const out: VolumeBucket[] = [];
+  for (let day = Math.floor(start / DAY_MS) * DAY_MS; day < end; day += DAY_MS) {
+    for (const p of profile) {
+      const t = day + p.time;
+      if (t >= start && t < end) out.push({ time: t, volume: p.volume });
+    }
+  }
+  if (!out.some((b) => b.volume > 0)) return [];
+  const k = Math.ceil(out.length / maxBuckets);
+  if (k <= 1) return out;
+  const merged: VolumeBucket[] = [];
+  for (let i = 0; i < out.length; i += k) {
+    let v = 0;
+    for (let j = i; j < Math.min(i + k, out.length); j++) v += out[j].volume;
+    merged.push({ time: out[i].time, volume: v });
+  }
+  return merged;
+}
+
 /** A clock that only moves when told to: schedules run instantly and deterministically. */
 export class SimulatedClock {
   constructor(private t: number) {}
@@ -173,7 +218,12 @@ export const algoSpecSchema = z.discriminatedUnion('algo', [
   z.strictObject({
     algo: z.literal('vwap'),
     durationSec,
-    volumeCurve: volumes.refine((v) => v.some((x) => x > 0), 'needs at least one positive volume'),
+    /** Absent: built from the symbol's 1-minute lake bars over `lookbackDays` past days. */
+    volumeCurve: volumes.refine((v) => v.some((x) => x > 0), 'needs at least one positive volume').optional(),
+    lookbackDays: z
+      .number()
+      .refine((v) => Number.isInteger(v) && v >= 1 && v <= 250, 'must be a whole number of days, 1 to 250')
+      .optional(),
   }),
   z.strictObject({
     algo: z.literal('pov'),
@@ -187,12 +237,14 @@ export type AlgoSpec = z.infer<typeof algoSpecSchema>;
 
 /**
  * The children of a parent of `qty` shares starting at `start` (epoch ms): times and whole-share
- * quantities, and what the algorithm leaves unfilled (POV only).
+ * quantities, and what the algorithm leaves unfilled (POV only). A VWAP spec without
+ * `volumeCurve` needs `curve` (timed buckets, e.g. from `vwapCurveForWindow`).
  */
 export function planChildren(
   qty: number,
   spec: AlgoSpec,
   start: number,
+  curve?: readonly VolumeBucket[],
 ): { children: ChildOrder[]; remaining: number } {
   const end = start + spec.durationSec * 1000;
   const buckets = (values: readonly number[]): VolumeBucket[] =>
@@ -201,7 +253,10 @@ export function planChildren(
     case 'twap':
       return { children: twapSchedule(qty, start, end, spec.slices), remaining: 0 };
     case 'vwap':
-      return { children: vwapSchedule(qty, buckets(spec.volumeCurve)), remaining: 0 };
+      if (spec.volumeCurve) return { children: vwapSchedule(qty, buckets(spec.volumeCurve)), remaining: 0 };
+      if (!curve)
+        throw new InputError('algo.volumeCurve: none given and no curve built from bars', 'algo.volumeCurve');
+      return { children: vwapSchedule(qty, curve), remaining: 0 };
     case 'pov':
       return povSchedule(qty, spec.participationRate, buckets(spec.volumes));
   }

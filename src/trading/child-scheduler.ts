@@ -4,7 +4,13 @@
  * child's time and invokes the algo-child Lambda; locally a simulated clock releases the same
  * children through the same `submitChildOrder`.
  */
-import { ExecutionAlreadyExists, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import {
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  StartExecutionCommand,
+  StopExecutionCommand,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
 import { InputError } from '../errors';
 import type { SimulatedClock } from './algos';
 import { runSchedule } from './algos';
@@ -39,6 +45,30 @@ export class SfnChildScheduler implements ChildScheduler {
       throw err;
     }
   }
+
+  /** The execution ARN of a parent's schedule: its name is derived from the parent id. */
+  executionArnOf(parentId: string): string {
+    const m = /^(arn:[^:]+:states:[^:]*:[^:]*):stateMachine:([^:]+)$/.exec(this.stateMachineArn);
+    if (!m) throw new Error(`not a state machine ARN: ${this.stateMachineArn}`);
+    return `${m[1]}:execution:${m[2]}:${scheduleNameOf(parentId)}`;
+  }
+
+  /** StopExecution; an execution that never started is `not-running` (stopping twice is fine). */
+  async stop(parentId: string, cause: string): Promise<'stopped' | 'not-running'> {
+    try {
+      await this.sfn.send(
+        new StopExecutionCommand({
+          executionArn: this.executionArnOf(parentId),
+          error: 'parentCancelled',
+          cause: cause.slice(0, 32_000),
+        }),
+      );
+      return 'stopped';
+    } catch (err) {
+      if (err instanceof ExecutionDoesNotExist) return 'not-running';
+      throw err;
+    }
+  }
 }
 
 /** Collects parents and releases their children on a simulated clock (`quant paper`, tests). */
@@ -47,6 +77,11 @@ export class LocalChildScheduler implements ChildScheduler {
 
   async start(plan: ParentPlan): Promise<void> {
     if (!this.plans.has(plan.parentId)) this.plans.set(plan.parentId, plan);
+  }
+
+  /** Drops a parent's unreleased children. */
+  async stop(parentId: string): Promise<'stopped' | 'not-running'> {
+    return this.plans.delete(parentId) ? 'stopped' : 'not-running';
   }
 
   /**

@@ -18,11 +18,19 @@ import type { RiskStore } from '../risk/store';
 import type { Breach, Decision, RiskConfig, RiskOrder, Side } from '../risk/types';
 import type { ReturnsSource } from '../risk/returns-source';
 import type { ReturnsWindow } from '../risk/var';
-import { planChildren, type AlgoSpec } from './algos';
+import {
+  DEFAULT_CURVE_LOOKBACK_DAYS,
+  curveLookback,
+  planChildren,
+  vwapCurveForWindow,
+  type AlgoSpec,
+  type VolumeBucket,
+} from './algos';
 import { auditEvent, type AuditEvent, type AuditSink } from './audit';
 import { BookConflict, bookToPortfolio, withPosition, type Book, type BookStore } from './book';
 import { BrokerTimeout, type BrokerAdapter, type BrokerOrder } from './broker';
 import type { Signal } from './signals';
+import { decideQuote, type QuoteSource } from './quotes';
 
 /** SCHEDULED: a parent order worked by an algorithm (its children are orders of their own). */
 export type OrderStatus =
@@ -78,6 +86,21 @@ export interface ExecutionDeps {
   readonly returns?: ReturnsSource;
   /** Releases the children of algorithm parents on their schedule (Step Functions in AWS). */
   readonly scheduler?: ChildScheduler;
+  /**
+   * Prices each algorithm child at its release (the lake's latest 1-minute bar in AWS). Without
+   * it a child keeps the price the scheduler gave it (the parent's, or the simulated market's).
+   */
+  readonly quotes?: QuoteSource;
+  /** 1-minute bars for VWAP parents whose signal carries no volume curve (the lake in AWS). */
+  readonly minuteBars?: MinuteBarSource;
+}
+
+/** Past 1-minute bars of a symbol (close time and volume), for VWAP volume curves. */
+export interface MinuteBarSource {
+  /** Bars closed in [from, to] (epoch ms), oldest first. */
+  read(symbol: string, from: number, to: number): Promise<ReadonlyArray<{ time: number; volume: number }>>;
+  /** Where the bars of a symbol are read from (for messages). */
+  describe(symbol: string): string;
 }
 
 /** One child order of an algorithm parent, as the scheduler hands it to `submitChildOrder`. */
@@ -105,6 +128,11 @@ export interface ParentPlan {
 /** Starts the schedule of a parent; must be idempotent per parent id (a redelivery starts it again). */
 export interface ChildScheduler {
   start(plan: ParentPlan): Promise<void>;
+  /**
+   * Stops the schedule of a parent (no more children released); idempotent. `not-running` when
+   * there is nothing to stop (never started, finished, or already stopped).
+   */
+  stop?(parentId: string, cause: string): Promise<'stopped' | 'not-running'>;
 }
 
 /** A child's order id: one per (parent, slice), so a redelivered child finds its order. */
@@ -225,7 +253,8 @@ async function scheduleParent(
   events: AuditEvent[],
 ): Promise<OrderRecord> {
   const now = deps.now ?? Date.now;
-  const { children, remaining } = planChildren(intent.qty, algo, signal.createdAt);
+  const curve = await vwapCurveOf(deps, algo, intent.symbol, signal.createdAt);
+  const { children, remaining } = planChildren(intent.qty, algo, signal.createdAt, curve);
   const t = new Date(now()).toISOString();
   const parent: OrderRecord = {
     orderId: parentId,
@@ -278,6 +307,41 @@ async function scheduleParent(
   return rec;
 }
 
+/**
+ * The volume curve of a VWAP parent whose signal has none: the symbol's 1-minute bars over the
+ * whole days before the signal's day (so every delivery builds the same curve). No bars, or no
+ * volume in the schedule's minutes, is an InputError naming the symbol (the signal cannot work).
+ */
+async function vwapCurveOf(
+  deps: ExecutionDeps,
+  algo: AlgoSpec,
+  symbol: string,
+  start: number,
+): Promise<VolumeBucket[] | undefined> {
+  if (algo.algo !== 'vwap' || algo.volumeCurve) return undefined;
+  if (!deps.minuteBars)
+    throw new InputError(
+      `algo.volumeCurve: ${symbol}: no volume curve in the signal and no bar source configured here`,
+      'algo.volumeCurve',
+    );
+  const days = algo.lookbackDays ?? DEFAULT_CURVE_LOOKBACK_DAYS;
+  const { from, to } = curveLookback(start, days);
+  const bars = await deps.minuteBars.read(symbol, from, to);
+  const where = `${deps.minuteBars.describe(symbol)} over the ${days} day(s) before ${new Date(start).toISOString().slice(0, 10)}`;
+  if (bars.length === 0)
+    throw new InputError(
+      `algo.volumeCurve: ${symbol}: no 1-minute bars in ${where} (give volumeCurve, or import the bars)`,
+      'algo.volumeCurve',
+    );
+  const curve = vwapCurveForWindow(bars, start, start + algo.durationSec * 1000);
+  if (curve.length === 0)
+    throw new InputError(
+      `algo.volumeCurve: ${symbol}: ${bars.length} 1-minute bars in ${where}, none with volume in the schedule's minutes`,
+      'algo.volumeCurve',
+    );
+  return curve;
+}
+
 export interface ChildResult {
   readonly order: OrderRecord;
   /** The child already had its order (a redelivery): nothing was sent again. */
@@ -296,7 +360,7 @@ export async function submitChildOrder(deps: ExecutionDeps, input: unknown): Pro
   const now = deps.now ?? Date.now;
   const orderId = childOrderIdOf(c.parentId, c.index);
   const t = new Date(now()).toISOString();
-  const pending: OrderRecord = {
+  let pending: OrderRecord = {
     orderId,
     signalId: c.signalId,
     account: c.account,
@@ -324,10 +388,111 @@ export async function submitChildOrder(deps: ExecutionDeps, input: unknown): Pro
   }
   const events: AuditEvent[] = [];
   try {
+    // A cancelled parent releases nothing more: the child is rejected, on the audit trail.
+    const parent = await getOrder(deps, c.parentId);
+    if (parent?.status === 'CANCELED') {
+      const why = `parentCancelled: parent ${c.parentId} was cancelled${parent.reason ? ` (${parent.reason})` : ''}`;
+      const rule: Breach = { rule: 'parentCancelled', limit: 0, value: 0 };
+      return { order: await rejectPending(deps, pending, [rule], why, events), duplicate: false };
+    }
+    if (deps.quotes) {
+      // Priced at the market at its release, never at a stale price.
+      const limits = (await deps.risk.getLimits(c.account)).limits;
+      const d = decideQuote(
+        c.symbol,
+        await deps.quotes.get(c.symbol, now()),
+        now(),
+        deps.quotes.maxAgeMs,
+        limits.maxReferenceAgeMs,
+      );
+      if ('breach' in d)
+        return { order: await rejectPending(deps, pending, [d.breach], d.reason, events), duplicate: false };
+      pending = { ...pending, price: d.quote.price, priceTime: d.quote.priceTime };
+    }
     return { order: await placeOrder(deps, pending, events), duplicate: false };
   } finally {
     await deps.audit.put(events);
   }
+}
+
+export interface CancelResult {
+  readonly parent: OrderRecord;
+  /** False when the parent was already cancelled (cancelling twice is fine). */
+  readonly changed: boolean;
+  /** What became of its schedule: stopped now, nothing running, or no scheduler here. */
+  readonly schedule: 'stopped' | 'not-running' | 'not-stopped';
+}
+
+/**
+ * Cancels an algorithm parent: marks it CANCELED (conditional on SCHEDULED; its audit event once),
+ * so a child still in flight is rejected with rule `parentCancelled`, then stops its schedule
+ * (StopExecution in AWS). Idempotent; an unknown id or an order that is not a parent is an
+ * InputError. The children already done stay as they are.
+ */
+export async function cancelParent(
+  deps: Pick<ExecutionDeps, 'doc' | 'ordersTable' | 'audit' | 'now' | 'scheduler'>,
+  parentId: string,
+  actor: string,
+  why: string,
+): Promise<CancelResult> {
+  const now = deps.now ?? Date.now;
+  let rec = await getOrder(deps, parentId);
+  if (!rec) throw new InputError(`--parent: no order ${parentId}`, 'parent');
+  if (!rec.algo) throw new InputError(`--parent: order ${parentId} is not an algorithm parent`, 'parent');
+  let changed = false;
+  if (rec.status === 'SCHEDULED') {
+    const reason = `cancelled by ${actor}: ${why}`;
+    try {
+      rec = await updateOrder(deps as ExecutionDeps, rec, { status: 'CANCELED', reason });
+      changed = true;
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      rec = (await getOrder(deps, parentId))!; // cancelled concurrently
+    }
+    if (changed) {
+      await deps.audit.put([
+        auditEvent(
+          'order',
+          { account: rec.account, strategy: rec.strategy, signalId: rec.signalId, orderId: parentId },
+          { status: 'CANCELED', actor, reason: why },
+          now(),
+        ),
+      ]);
+    }
+  }
+  if (rec.status !== 'CANCELED')
+    throw new Error(`order ${parentId}: is ${rec.status}, not SCHEDULED or CANCELED`);
+  const stop = deps.scheduler?.stop;
+  const schedule = stop ? await stop.call(deps.scheduler, parentId, rec.reason ?? why) : 'not-stopped';
+  return { parent: rec, changed, schedule };
+}
+
+/** Rejects a claimed order before any check ran (its own check and order audit events). */
+async function rejectPending(
+  deps: ExecutionDeps,
+  pending: OrderRecord,
+  breaches: Breach[],
+  reason: string,
+  events: AuditEvent[],
+): Promise<OrderRecord> {
+  const now = deps.now ?? Date.now;
+  const base = {
+    account: pending.account,
+    strategy: pending.strategy,
+    signalId: pending.signalId,
+    orderId: pending.orderId,
+  };
+  events.push(
+    auditEvent(
+      'check',
+      base,
+      { decision: 'reject', breaches, approvedQty: 0, requestedQty: pending.qty, reason },
+      now(),
+    ),
+  );
+  const rec = await updateOrder(deps, pending, { status: 'REJECTED', decision: 'reject', breaches, reason });
+  events.push(auditEvent('order', base, { status: rec.status, breaches, reason }, now()));
+  return rec;
 }
 
 async function claimOrder(deps: ExecutionDeps, order: OrderRecord): Promise<boolean> {

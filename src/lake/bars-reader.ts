@@ -1,0 +1,113 @@
+/**
+ * Reads one symbol's bars straight from the curated zone's Parquet objects through the S3 API, in
+ * pure JS (hyparquet): the Lambdas use it, and DuckDB's native module is not in a Lambda bundle.
+ * Layout: `bars/interval=<i>/symbol=<s>/year=<y>/*.parquet` (data.parquet from the lake writer,
+ * part-*.parquet from the Glue bars job). Bars are labelled by their close time (UTC).
+ */
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { parquetReadObjects } from 'hyparquet';
+import { gunzipSync } from 'node:zlib';
+import { InputError } from '../errors';
+import { BARS } from './tables';
+
+/** One bar as the trading path needs it (epoch ms of the bar's close time). */
+export interface LakeBar {
+  readonly time: number;
+  readonly close: number;
+  readonly volume: number;
+}
+
+const SYMBOL = /^[A-Za-z0-9._-]{1,32}$/;
+// hyparquet decodes snappy itself; the Glue job or other writers may use GZIP.
+const COMPRESSORS = { GZIP: (input: Uint8Array): Uint8Array => new Uint8Array(gunzipSync(input)) };
+
+function epochMs(v: unknown): number {
+  if (v instanceof Date) return v.getTime();
+  if (typeof v === 'bigint') return Number(v / 1000n); // a TIMESTAMP without logical type: micros
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string')
+    return Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : `${v.replace(' ', 'T')}Z`);
+  return NaN;
+}
+
+export class LakeBarReader {
+  constructor(
+    private readonly s3: S3Client,
+    readonly bucket: string,
+    private readonly prefix: string = BARS.prefix,
+  ) {}
+
+  /** Where the bars of a symbol live (for messages). */
+  location(symbol: string, interval: string): string {
+    return `s3://${this.bucket}/${this.prefix}/interval=${interval}/symbol=${symbol}/`;
+  }
+
+  /** The Parquet objects of a symbol, by year partition. */
+  async files(symbol: string, interval: string): Promise<Map<number, string[]>> {
+    if (!SYMBOL.test(symbol)) throw new InputError(`symbol: "${symbol}" is not a valid symbol`, 'symbol');
+    const prefix = `${this.prefix}/interval=${interval}/symbol=${symbol}/`;
+    const out = new Map<number, string[]>();
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const o of page.Contents ?? []) {
+        const m = /year=(\d{4})\/[^/]+\.parquet$/.exec(o.Key ?? '');
+        if (!m) continue;
+        const y = Number(m[1]);
+        out.set(y, [...(out.get(y) ?? []), o.Key!]);
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
+
+  private async readFile(key: string): Promise<LakeBar[]> {
+    const obj = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    const bytes = await obj.Body!.transformToByteArray();
+    const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    const rows = (await parquetReadObjects({
+      file,
+      columns: ['ts', 'close', 'volume'],
+      compressors: COMPRESSORS,
+    })) as Array<{ ts: unknown; close: unknown; volume: unknown }>;
+    const out: LakeBar[] = [];
+    for (const r of rows) {
+      const time = epochMs(r.ts);
+      const close = Number(r.close);
+      if (!Number.isFinite(time) || !(close > 0 && close < Infinity)) continue; // not a usable bar
+      const volume = r.volume === null || r.volume === undefined ? NaN : Number(r.volume);
+      out.push({ time, close, volume });
+    }
+    return out;
+  }
+
+  /**
+   * Bars of `symbol` with close time in [from, to] (epoch ms), oldest first, one per time (a bar
+   * present in two files counts once). Only the year partitions that can hold them are read.
+   */
+  async read(symbol: string, interval: string, from: number, to: number): Promise<LakeBar[]> {
+    const files = await this.files(symbol, interval);
+    const y0 = new Date(from).getUTCFullYear();
+    const y1 = new Date(to).getUTCFullYear();
+    const keys = [...files.entries()].filter(([y]) => y >= y0 && y <= y1).flatMap(([, k]) => k);
+    const byTime = new Map<number, LakeBar>();
+    for (const k of keys)
+      for (const b of await this.readFile(k)) if (b.time >= from && b.time <= to) byTime.set(b.time, b);
+    return [...byTime.values()].sort((a, b) => a.time - b.time);
+  }
+
+  /** The latest bar closed at or before `at` (from the latest year partition that has one). */
+  async latest(symbol: string, interval: string, at: number): Promise<LakeBar | undefined> {
+    const files = await this.files(symbol, interval);
+    const years = [...files.keys()].filter((y) => y <= new Date(at).getUTCFullYear()).sort((a, b) => b - a);
+    for (const y of years) {
+      let best: LakeBar | undefined;
+      for (const k of files.get(y)!)
+        for (const b of await this.readFile(k)) if (b.time <= at && (!best || b.time > best.time)) best = b;
+      if (best) return best;
+    }
+    return undefined;
+  }
+}
