@@ -70,6 +70,7 @@ function patchStore(): void {
   };
 
   cacheMetadata(FilesystemStore);
+  listWithoutStat(FilesystemStore);
 
   // The stock version builds the object from the initiate request's headers, whose
   // content-length is that request's (0): give it the real total of the parts.
@@ -137,11 +138,19 @@ function cacheMetadata(FilesystemStore: { prototype: Record<string, unknown> }):
     proto[name] = async function (this: Store, ...args: unknown[]) {
       const keys = keysOf(args);
       keys.forEach(drop);
+      let result: unknown;
       try {
-        return await original.apply(this, args);
+        result = await original.apply(this, args);
       } finally {
         keys.forEach(drop);
       }
+      if (name === 'putObject') {
+        // S3 lists a new object from its index; read the entry back now (files hot in the page
+        // cache, off the response path) instead of on the next listing. Same read as a GET does.
+        const o = args[0] as StoredObject;
+        void proto.getMetadata.call(this, o.bucket, o.key).catch(() => undefined);
+      }
+      return result;
     };
   }
   for (const name of ['deleteBucket', 'reset']) {
@@ -152,6 +161,80 @@ function cacheMetadata(FilesystemStore: { prototype: Record<string, unknown> }):
       return original.apply(this, args);
     };
   }
+}
+
+/**
+ * s3rver's listing walks the bucket with a stat per file (three files per key) on every page; the
+ * directory entries already say which are directories. Otherwise the stock method: same order
+ * (per-directory sorted walk), same prefix, delimiter, start-after and max-keys handling.
+ */
+function listWithoutStat(FilesystemStore: {
+  prototype: Record<string, unknown>;
+  encodeKeyPath(key: string): string;
+  decodeKeyPath(keyPath: string): string;
+}): void {
+  const S3Object = require('s3rver/lib/models/object.js');
+  function* walk(dir: string, recurse: (dirPath: string) => boolean): Generator<string> {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const entryPath = path.posix.join(dir, entry.name);
+      if (!entry.isDirectory()) yield entryPath;
+      else if (recurse(entryPath)) yield* walk(entryPath, recurse);
+    }
+  }
+  FilesystemStore.prototype.listObjects = async function listObjects(
+    this: Store & { getBucketPath(bucket: string): string },
+    bucket: string,
+    options: { delimiter?: string; startAfter?: string; prefix?: string; maxKeys?: number },
+  ) {
+    const { delimiter = '', startAfter = '', prefix = '', maxKeys = Infinity } = options;
+    const bucketPath = this.getBucketPath(bucket);
+    const delimiterEnc = FilesystemStore.encodeKeyPath(delimiter);
+    const startAfterPath = `${bucketPath}/${FilesystemStore.encodeKeyPath(startAfter)}`;
+    const prefixPath = `${bucketPath}/${FilesystemStore.encodeKeyPath(prefix)}`;
+    const it = walk(bucketPath, (dirPath) => {
+      if (dirPath < startAfterPath && !startAfterPath.includes(dirPath)) return false;
+      if (dirPath.startsWith(prefixPath)) {
+        return !(delimiterEnc && dirPath.slice(prefixPath.length).includes(delimiterEnc));
+      }
+      return prefixPath.startsWith(dirPath);
+    });
+    const objectSuffix = '._S3rver_object';
+    const commonPrefixes = new Set<string>();
+    const keys: string[] = [];
+    let isTruncated = false;
+    for (const keyPath of it) {
+      if (!keyPath.endsWith(objectSuffix)) continue;
+      const key = FilesystemStore.decodeKeyPath(keyPath.slice(bucketPath.length + 1, -objectSuffix.length));
+      if (key <= startAfter || !key.startsWith(prefix)) continue;
+      if (delimiter) {
+        const idx = key.slice(prefix.length).indexOf(delimiter);
+        if (idx !== -1) {
+          commonPrefixes.add(key.slice(0, prefix.length + idx + 1));
+          continue;
+        }
+      }
+      if (keys.length < maxKeys) keys.push(key);
+      else {
+        isTruncated = true;
+        break;
+      }
+    }
+    const metadata = await Promise.all(
+      keys.map((key) =>
+        this.getMetadata(bucket, key).catch((err: NodeJS.ErrnoException) => {
+          if (err.code === 'ENOENT') return undefined;
+          throw err;
+        }),
+      ),
+    );
+    return {
+      objects: keys.flatMap((key, i) =>
+        metadata[i] === undefined ? [] : [new S3Object(bucket, key, null, metadata[i])],
+      ),
+      commonPrefixes: [...commonPrefixes].sort(),
+      isTruncated,
+    };
+  };
 }
 
 async function main(): Promise<void> {
