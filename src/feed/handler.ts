@@ -24,6 +24,10 @@ import {
 } from './arbiter';
 import { BookBuilder, type BookBuilderOptions, type BookStatusEvent } from './book';
 import { decodePacketMessages, newDecodeStats, type DecodeStats } from './decode';
+import { OrderBookBuilder } from './order-book';
+
+/** Which books to build: market by price (today's), market by order (MBOFD), or both. */
+export type BookKinds = 'mbp' | 'mbo' | 'both';
 
 export type HandlerStatus =
   | ArbiterEvent
@@ -35,6 +39,14 @@ export type HandlerStatus =
 export interface FeedHandlerOptions {
   readonly arbiter?: ArbiterOptions;
   readonly book?: BookBuilderOptions;
+  /**
+   * `mbo` and `both` also build market-by-order books (`orderBooks`) from the order entries of
+   * templates 46/47 (43) and the SnapshotFullRefreshOrderBook loop (53/44). With `mbo` quotes come from
+   * the order books' top of book (outright orders only; MBO has no implied orders); otherwise from
+   * the MBP books. The MBP books are always kept: they sequence instruments (RptSeq) and carry trades.
+   * @default 'mbp'
+   */
+  readonly books?: BookKinds;
   /**
    * Incremental messages kept while recovering; beyond it the oldest are dropped and recovery waits
    * for the next loop. A decoded message holds ~3 KB of heap, so the default bounds the queue near
@@ -90,6 +102,8 @@ export interface RecoveryStats {
 export class FeedHandler {
   readonly arbiter: Arbiter;
   readonly books: BookBuilder;
+  /** Market-by-order books (with `books: 'mbo' | 'both'`). */
+  readonly orderBooks: OrderBookBuilder | null;
   readonly decodeStats: DecodeStats = newDecodeStats();
   readonly snapshotDecodeStats: DecodeStats = newDecodeStats();
   readonly recovery: RecoveryStats = {
@@ -115,6 +129,8 @@ export class FeedHandler {
   private loopTotal = 0;
   /** An instrument's RptSeq jumped in the packet being applied. */
   private instrumentGapPending = false;
+  /** Sequence number of the packet being applied. */
+  private currentSeq = 0;
   private readonly maxQueued: number;
   private readonly onArbitrated: ((buf: Buffer) => void) | undefined;
   private readonly onLatency: ((ns: number) => void) | undefined;
@@ -131,9 +147,24 @@ export class FeedHandler {
     opts: FeedHandlerOptions = {},
   ) {
     this.maxQueued = opts.maxQueuedMessages ?? 200_000;
-    this.books = new BookBuilder(onEvent, (s) => this.bookStatus(s), opts.book);
+    const kinds = opts.books ?? 'mbp';
+    this.books = new BookBuilder(onEvent, (s) => this.bookStatus(s), {
+      ...opts.book,
+      quotes: kinds !== 'mbo' && opts.book?.quotes !== false,
+    });
+    this.orderBooks =
+      kinds === 'mbp'
+        ? null
+        : new OrderBookBuilder({
+            maxQueuedMessages: opts.maxQueuedMessages,
+            onTop:
+              kinds === 'mbo'
+                ? (id, top, tx) => this.books.publishQuote(id, top.bid, top.ask, tx)
+                : undefined,
+          });
     if (opts.recoverAtStart) {
       this.books.newBooksStale = true;
+      this.orderBooks?.startStale();
       this.startRecovery('startup', Infinity);
     }
     this.onArbitrated = opts.onArbitrated;
@@ -258,6 +289,12 @@ export class FeedHandler {
    */
   onSnapshot(buf: Buffer): void {
     for (const m of decodePacketMessages(this.codec, buf, this.snapshotDecodeStats)) {
+      if (m.name.startsWith('SnapshotFullRefreshOrderBook')) {
+        // The MBO loop (53/44): chunked order lists, applied by the order books to their stale books.
+        if (this.orderBooks) this.orderBooks.onSnapshot(m);
+        else this.recovery.snapshotsIgnored++;
+        continue;
+      }
       const securityId = m.body.SecurityID;
       const lastSeq = m.body.LastMsgSeqNumProcessed;
       if (typeof securityId !== 'number' || typeof lastSeq !== 'number') continue;
@@ -288,15 +325,20 @@ export class FeedHandler {
   }
 
   private incremental(buf: Buffer): void {
+    const seq = buf.readUInt32LE(0);
+    this.currentSeq = seq;
+    const mbo = this.orderBooks;
     for (const m of decodePacketMessages(this.codec, buf, this.decodeStats)) {
       if (m.name.startsWith('ChannelReset')) {
         // A reset invalidates everything queued for recovery too, and every snapshot seen before it.
         this.books.onMessage(m);
+        mbo?.onMessage(m, seq);
         this.latestSnapshots.clear();
         if (this.recovering) this.finishRecovery();
         continue;
       }
       this.books.onMessage(m);
+      mbo?.onMessage(m, seq);
       if (this.recovering) {
         this.queue.push(m);
         if (this.queue.length > this.maxQueued) {
@@ -323,6 +365,7 @@ export class FeedHandler {
     if (e.type === 'restart') {
       // Sequence numbers start over: LastMsgSeqNumProcessed of older snapshots means nothing now.
       this.latestSnapshots.clear();
+      this.orderBooks?.sequenceReset();
       return;
     }
     this.onGap(e.from, e.to);
@@ -330,6 +373,8 @@ export class FeedHandler {
 
   /** Snapshot-loop recovery of a packet gap. */
   private snapshotGap(to: number): void {
+    // Order books whose snapshot (this recovery) includes the gap stay in sync; the others need one that does.
+    this.orderBooks?.markStale(to);
     if (!this.recovering) {
       this.books.markStale();
       this.startRecovery('packetGap', to);
@@ -352,6 +397,7 @@ export class FeedHandler {
     // being applied would land on top of them) but once the packet is done (see incremental()).
     if (s.type !== 'instrumentGap') return;
     this.loopSeen.delete(s.securityId);
+    this.orderBooks?.markStale(this.currentSeq, s.securityId);
     this.instrumentGapPending = true;
     this.startRecovery('instrumentGap', Infinity);
   }
@@ -369,6 +415,7 @@ export class FeedHandler {
   private startRecovery(reason: 'startup' | 'packetGap' | 'instrumentGap', coveredFrom: number): void {
     if (this.recovering) return;
     this.recovering = true;
+    this.orderBooks?.beginRecovery();
     this.recovery.started++;
     this.queue = [];
     this.loopSeen.clear();
@@ -381,6 +428,7 @@ export class FeedHandler {
   private maybeComplete(): void {
     if (this.loopTotal === 0 || this.loopSeen.size < this.loopTotal) return;
     if (this.books.staleInstruments().length > 0) return;
+    if (this.orderBooks?.isRecovering) return; // it ends its own recovery after a whole MBO loop
     this.finishRecovery();
   }
 
@@ -388,6 +436,7 @@ export class FeedHandler {
     const snapshots = this.loopSeen.size;
     this.recovering = false;
     this.books.newBooksStale = false;
+    this.orderBooks?.endRecovery();
     this.queue = [];
     this.loopSeen.clear();
     this.recovery.completed++;

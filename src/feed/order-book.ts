@@ -554,7 +554,9 @@ export class OrderBookBuilder {
       if (q.seq > p.lastSeq) this.stats.replayedEntries += this.apply(q.m, q.seq, securityId);
     }
     this.dirty.add(book);
-    this.flush(transactTime);
+    // The book is now as of the newest event received (the last queued), as the MBP replay reports it.
+    const newest = this.queue[this.queue.length - 1]?.m.body.TransactTime;
+    this.flush(typeof newest === 'bigint' ? newest : transactTime);
     if (this.recovering) this.seen(securityId, p.totNumReports);
     return securityId;
   }
