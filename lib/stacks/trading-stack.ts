@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -334,6 +334,8 @@ export class TradingStack extends Stack {
       comment:
         'Algorithm parent (TWAP/VWAP/POV): wait until each child time, submit it through risk and broker',
     });
+    // `quant algo cancel --aws` stops a parent's execution here (ALGO_STATE_MACHINE_ARN).
+    new CfnOutput(this, 'AlgoStateMachineArn', { value: this.algoStateMachine.stateMachineArn });
 
     this.execution = new QuantFunction(this, 'Execution', {
       ...common,

@@ -13,6 +13,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<readonly Register[]>>> = {
   demo: async () => [(await import('./commands/demo')).registerDemo],
   risk: async () => [(await import('./commands/risk')).registerRisk],
   paper: async () => [(await import('./commands/trading')).registerTrading],
+  algo: async () => [(await import('./commands/algo')).registerAlgo],
   feed: async () => [(await import('./commands/feed')).registerFeed],
   backtest: async () => [
     (await import('./commands/backtest')).registerBacktest,
