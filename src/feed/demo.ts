@@ -7,6 +7,7 @@
  * `kinesis`, through the ingestion producer into the stream. The feeds are offered in process (not
  * multicast) so the phase gives the same result on every run.
  */
+import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -91,7 +92,10 @@ export async function runFeedDemo(opts: FeedDemoOptions = {}): Promise<FeedDemoS
   const channel = new SyntheticChannel(codec, { seed: opts.seed ?? 7 });
   const maxReplayGap = opts.maxReplayGap ?? 2000;
   const published = new Map<number, Buffer>();
-  const replayServer = maxReplayGap > 0 ? await ReplayServer.start({ history: published, channel: 1 }) : null;
+  // The local replay service requires a logon like CME's; credentials for this run only.
+  const credentials = { username: 'demo', password: randomBytes(12).toString('hex') };
+  const replayServer =
+    maxReplayGap > 0 ? await ReplayServer.start({ history: published, channel: 1, credentials }) : null;
   const subscriber = dgram.createSocket('udp4');
   let subscriberReceived = 0;
   subscriber.on('message', () => subscriberReceived++);
@@ -130,6 +134,7 @@ export async function runFeedDemo(opts: FeedDemoOptions = {}): Promise<FeedDemoS
     const client = new ReplayClient({
       server: replayServer?.endpoint ?? { host: '127.0.0.1', port: 1 },
       channel: 1,
+      credentials,
     });
     let batch: MarketEvent[] = [];
     let trades = 0;

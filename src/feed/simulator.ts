@@ -5,9 +5,9 @@
  */
 import type { MarketEvent } from '../market-data/events';
 import type { SbeCodec } from '../sbe/codec';
-import { FeedHandler, type HandlerStatus } from './handler';
+import { FeedHandler, type BookKinds, type HandlerStatus } from './handler';
 import { LatencyHistogram, MetricsReporter, type FeedMetricsSnapshot } from './metrics';
-import { ReplayClient } from './tcp-replay';
+import { ReplayClient, type ReplayCredentials } from './tcp-replay';
 import {
   joinMulticast,
   multicastSender,
@@ -47,6 +47,8 @@ export interface SimulatorOptions {
   readonly finalLoops?: number;
   /** Where published packets are recorded as they go (e.g. a replay server's history). @default a new Map */
   readonly history?: Map<number, Buffer>;
+  /** Market by order: order entries (46/47) and the 53 order snapshots on the recovery feed. @default false */
+  readonly mbo?: boolean | { readonly chunkSize?: number };
 }
 
 export interface SimulatorResult {
@@ -63,7 +65,7 @@ const rng = mulberry32;
 export async function runSimulator(codec: SbeCodec, opts: SimulatorOptions): Promise<SimulatorResult> {
   const sender = await multicastSender(opts.iface ?? '127.0.0.1');
   const r = rng(opts.seed ?? 11);
-  const channel = new SyntheticChannel(codec, { seed: opts.seed ?? 11 });
+  const channel = new SyntheticChannel(codec, { seed: opts.seed ?? 11, mbo: opts.mbo });
   const rate = opts.rate ?? 10_000;
   const snapshotEvery = opts.snapshotEvery ?? 1000;
   const published = opts.history ?? new Map<number, Buffer>();
@@ -144,11 +146,15 @@ export interface FeedRunnerOptions {
   readonly onStatus?: (s: HandlerStatus) => void;
   /** Wait for the snapshot loop before publishing quotes (joining a running session). @default true */
   readonly recoverAtStart?: boolean;
+  /** Books to build: market by price, by order (MBOFD, quotes from it), or both. @default 'mbp' */
+  readonly books?: BookKinds;
   /** Channel id (metrics dimension, replay ApplID). @default '1' */
   readonly channel?: string;
   /** TCP replay server for gaps of at most `maxGapPackets` (default 2000); larger gaps use the snapshot loop. */
   readonly replay?: {
     readonly server: Endpoint;
+    /** Username and password of the replay service's FIX logon. */
+    readonly credentials: ReplayCredentials;
     readonly maxGapPackets?: number;
     readonly timeoutMs?: number;
   };
@@ -187,6 +193,7 @@ export class FeedRunner {
       runner.replayClient = new ReplayClient({
         server: opts.replay.server,
         channel: Number.isInteger(applId) ? applId : 0,
+        credentials: opts.replay.credentials,
         timeoutMs: opts.replay.timeoutMs,
       });
     }
@@ -204,6 +211,7 @@ export class FeedRunner {
         arbiter: { gapPacketThreshold: opts.gapPacketThreshold ?? 64, gapTimeoutMs: opts.gapTimeoutMs ?? 20 },
         onArbitrated: relay ? (buf) => relay.send(buf) : undefined,
         recoverAtStart: opts.recoverAtStart ?? true,
+        books: opts.books,
         onLatency: opts.metrics
           ? (ns) => {
               runner.latency.record(ns);

@@ -9,6 +9,8 @@ import { formatTable, printJson } from '../output';
 import { parseEndpoint, type Endpoint } from '../../feed/net';
 import { FeedRunner, runSimulator } from '../../feed/simulator';
 import { replayCapture } from '../../feed/replay';
+import { replayCredentialsFromEnv, replayCredentialsFromSecret } from '../../feed/replay-credentials';
+import type { ReplayCredentials } from '../../feed/tcp-replay';
 import { ProducerEventSink } from '../../feed/event-sink';
 import { TickProducer } from '../../ingest/producer';
 import { ensureStream } from '../../ingest/runner';
@@ -88,6 +90,8 @@ interface RunOptions {
   metricsInterval: string;
   replay?: string;
   replayMaxGap: string;
+  replaySecret?: string;
+  replayUsername?: string;
   kinesis?: string;
 }
 
@@ -218,6 +222,14 @@ export function registerFeed(program: Command): void {
     .option('--metrics-interval <seconds>', 'seconds between EMF lines (and packets/s windows)', '10')
     .option('--replay <host:port>', 'TCP replay server: small gaps are requested from it')
     .option(
+      '--replay-secret <arn>',
+      'Secrets Manager secret {"username","password"} for the replay logon (with --aws)',
+    )
+    .option(
+      '--replay-username <name>',
+      'replay logon username; the password comes from QUANT_REPLAY_PASSWORD',
+    )
+    .option(
       '--replay-max-gap <n>',
       'gaps up to this many packets use TCP replay, larger the snapshot loop',
       '2000',
@@ -241,16 +253,38 @@ export function registerFeed(program: Command): void {
       const metricsPort =
         o.metricsPort === undefined ? undefined : positiveInt(o.metricsPort, '--metrics-port', 65535, 0);
       const metricsInterval = positiveInt(o.metricsInterval, '--metrics-interval', 3600);
-      const replay = o.replay
-        ? {
-            server: parseEndpoint(o.replay, '--replay'),
-            maxGapPackets: positiveInt(o.replayMaxGap, '--replay-max-gap', 1_000_000),
-          }
-        : undefined;
+      const replayServer = o.replay ? parseEndpoint(o.replay, '--replay') : undefined;
+      const maxGapPackets = positiveInt(o.replayMaxGap, '--replay-max-gap', 1_000_000);
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
+      if (replayServer && o.replaySecret && o.replayUsername)
+        throw new InputError('--replay-secret and --replay-username: give one of them', 'replay-secret');
+      if (replayServer && !o.replaySecret && !o.replayUsername)
+        throw new InputError(
+          '--replay: the TCP replay service requires a logon: add --replay-secret <arn> (with --aws) or --replay-username <name> with QUANT_REPLAY_PASSWORD',
+          'replay',
+        );
+      if (replayServer && o.replaySecret && !(globals.aws || process.env.QUANT_MODE === 'aws'))
+        throw new InputError(
+          '--replay-secret: Secrets Manager needs --aws (locally use --replay-username)',
+          'replay-secret',
+        );
       let ctx: PlatformContext | undefined;
+      let credentials: ReplayCredentials | undefined;
+      if (replayServer && o.replaySecret) {
+        ctx = await openPlatform(globals);
+        credentials = await replayCredentialsFromSecret(ctx.clients.secretsManager, o.replaySecret).catch(
+          async (err: unknown) => {
+            await ctx?.close();
+            throw err;
+          },
+        );
+      } else if (replayServer && o.replayUsername)
+        credentials = replayCredentialsFromEnv(o.replayUsername, process.env);
+      const replay =
+        replayServer && credentials ? { server: replayServer, credentials, maxGapPackets } : undefined;
       let sink: ProducerEventSink | undefined;
       if (o.kinesis) {
-        ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
+        ctx ??= await openPlatform(globals);
         if (ctx.runtime.mode === 'local') await ensureStream(ctx.clients.kinesis, o.kinesis);
         sink = new ProducerEventSink(
           new TickProducer({ kinesis: ctx.clients.kinesis, streamName: o.kinesis }),
