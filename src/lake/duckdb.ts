@@ -12,6 +12,7 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
+import { InputError } from '../errors';
 import type { ColumnType } from './tables';
 
 export async function openDuckDb(): Promise<{ con: DuckDBConnection; close(): void }> {
@@ -115,7 +116,13 @@ function flatColumn(t: ColumnType, values: ArrayLike<unknown>, length: number): 
   return undefined;
 }
 
-function stageColumn(name: string, t: ColumnType, values: ArrayLike<unknown>, length: number): StagedColumn {
+function stageColumn(
+  name: string,
+  t: ColumnType,
+  values: ArrayLike<unknown>,
+  length: number,
+  field: string,
+): StagedColumn {
   const c = ident(name);
   const cast = (expr: string): string =>
     t === 'TIMESTAMP'
@@ -164,8 +171,40 @@ function stageColumn(name: string, t: ColumnType, values: ArrayLike<unknown>, le
       };
     }
   }
+  checkValues(field, t, values, length);
   const duckType = { VARCHAR, DATE: VARCHAR, DOUBLE, TIMESTAMP: DOUBLE, BIGINT, INTEGER, BOOLEAN }[t];
   return { name, type: t, duckType, select: cast(c), values };
+}
+
+const describeValue = (v: unknown): string =>
+  typeof v === 'string'
+    ? `"${v.length > 40 ? `${v.slice(0, 40)}…` : v}"`
+    : typeof v === 'object'
+      ? 'an object'
+      : String(v);
+
+/**
+ * Type check of a column staged value by value (typed arrays are checked by their type): a wrong
+ * value fails the write up front with the column and row, before anything is staged or written.
+ */
+function checkValues(field: string, t: ColumnType, values: ArrayLike<unknown>, length: number): void {
+  const ok: (v: unknown) => boolean = {
+    DOUBLE: (v: unknown) => typeof v === 'number',
+    BIGINT: (v: unknown) =>
+      (typeof v === 'number' && Number.isSafeInteger(v)) ||
+      (typeof v === 'bigint' && v >= -(2n ** 63n) && v < 2n ** 63n),
+    INTEGER: (v: unknown) => typeof v === 'number' && (v | 0) === v,
+    TIMESTAMP: (v: unknown) =>
+      (v instanceof Date && !Number.isNaN(v.getTime())) || (typeof v === 'number' && Number.isFinite(v)),
+    DATE: (v: unknown) => (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v)) || v instanceof Date,
+    VARCHAR: (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint',
+    BOOLEAN: (v: unknown) => typeof v === 'boolean',
+  }[t];
+  for (let i = 0; i < length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined || ok(v)) continue;
+    throw new InputError(`${field}: row ${i}: expected ${t}, got ${describeValue(v)}`, field);
+  }
 }
 
 /** Value-by-value conversion for the fallback path. */
@@ -177,6 +216,7 @@ function genericValues(t: ColumnType, values: ArrayLike<unknown>, off: number, n
     else if (t === 'BIGINT') dst[i] = typeof v === 'bigint' ? v : BigInt(v as number);
     else if (t === 'TIMESTAMP') dst[i] = v instanceof Date ? v.getTime() : (v as number);
     else if (t === 'DOUBLE') dst[i] = Number.isNaN(v) ? null : (v as number);
+    else if (t === 'VARCHAR') dst[i] = String(v);
     else dst[i] = v as DuckDBValue;
   }
   return dst;
@@ -194,8 +234,12 @@ export async function stageColumns(
   table: string,
   columns: ReadonlyArray<{ name: string; type: ColumnType; values: ArrayLike<unknown> }>,
   length: number,
+  /** Prefix of the field named in type errors, e.g. the table name. */
+  fieldPrefix = '',
 ): Promise<string> {
-  const staged = columns.map((c) => stageColumn(c.name, c.type, c.values, length));
+  const staged = columns.map((c) =>
+    stageColumn(c.name, c.type, c.values, length, fieldPrefix ? `${fieldPrefix}.${c.name}` : c.name),
+  );
   const fn = `stage_scan_${++stageSeq}`;
   con.registerTableFunction(
     DuckDBTableFunction.create({

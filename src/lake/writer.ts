@@ -16,6 +16,7 @@ import type { AwsClients } from '../aws/clients';
 import { InputError } from '../errors';
 import type { LakeBuckets } from './buckets';
 import { ident, literal, openDuckDb, stageColumns } from './duckdb';
+import { prepareAppend, type PreparedAppend } from './parquet-append';
 import { allColumns, type TableDef } from './tables';
 
 export interface LakeWriter {
@@ -103,6 +104,10 @@ export async function writeTable(
   if (data.length === 0) return { rows: 0, partitions: 0, bytes: 0, keys: [] };
 
   const bucket = writer.buckets[table.zone];
+  if (opts.mode === 'append') {
+    const prepared = prepareAppend(table, data.columns, data.length);
+    if (prepared) return commitAppend(writer, table, bucket, prepared, data.length, opts);
+  }
   const stage = await mkdtemp(path.join(writer.tmpDir ?? os.tmpdir(), `lake-${table.name}-`));
   const db = await openDuckDb();
   try {
@@ -112,6 +117,7 @@ export async function writeTable(
       'incoming',
       cols.map((c) => ({ name: c.name, type: c.type, values: data.columns[c.name] })),
       data.length,
+      table.name,
     );
     const pk = table.partitionKeys.map((k) => ident(k.name)).join(', ');
     const typed = `SELECT ${select} FROM incoming`;
@@ -216,4 +222,42 @@ export async function writeTable(
     }
     await rm(stage, { recursive: true, force: true });
   }
+}
+
+/**
+ * Commits an append batch encoded in JS: every partition path is validated before the first PUT
+ * (bad input writes nothing), then partitions are encoded and PUT `concurrency` at a time.
+ */
+async function commitAppend(
+  writer: LakeWriter,
+  table: TableDef,
+  bucket: string,
+  prepared: PreparedAppend,
+  rows: number,
+  opts: WriteOptions,
+): Promise<WriteReport> {
+  const paths = prepared.partitions.map((p) => partitionPath(table, p));
+  const keys: string[] = [];
+  let bytes = 0;
+  let done = 0;
+  await mapLimit(
+    paths.map((pp, i) => [pp, i] as const),
+    opts.concurrency ?? 4,
+    async ([pp, i]) => {
+      const file = await prepared.encode(i);
+      const key = `${table.prefix}/${pp}/${opts.fileName!}.parquet`;
+      await writer.clients.s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: file.bytes,
+          ContentType: 'application/vnd.apache.parquet',
+        }),
+      );
+      bytes += file.bytes.length;
+      keys.push(key);
+      opts.onPartition?.(++done, paths.length);
+    },
+  );
+  return { rows, partitions: paths.length, bytes, keys: keys.sort() };
 }
