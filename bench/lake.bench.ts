@@ -1,7 +1,8 @@
 /**
  * Lake benchmark (issue 2): write 10 million synthetic ticks as Hive-partitioned Parquet into the
  * local S3 server through the lake writer (rows/s), then a per-symbol per-day VWAP query over them
- * through the query interface (DuckDB). Goals: >= 1M rows/s written, VWAP query < 1 s.
+ * through the query interface (DuckDB). Goals: >= 1M rows/s written, VWAP query < 1 s. The same
+ * rows are also written through DuckDB's Parquet COPY, in the same run, for comparison.
  *
  * The machine is shared, so beside wall-clock rates this prints the CPU seconds spent: this process
  * (DuckDB's threads included) plus the local S3 server's process (it receives every PUT), read from
@@ -105,7 +106,11 @@ const cloud = await LocalCloud.start({ dataDir });
 const clients = createClients(cloud.runtime);
 const writer = { clients, buckets: lakeBuckets(cloud.runtime), tmpDir: dataDir };
 console.log(`load average at start: ${load()}`);
-try {
+/**
+ * Writes TOTAL ticks batch by batch (generation not timed); wall time and CPU seconds of this
+ * process (thread pool and DuckDB threads included) plus the S3 server's.
+ */
+async function timedWrite(table: typeof TICKS, appendEncoder: 'js' | 'duckdb') {
   let genMs = 0;
   let writeMs = 0;
   let writeCpu = 0;
@@ -120,8 +125,9 @@ try {
     t = performance.now();
     const cpu0 = selfCpuSeconds();
     const server0 = procCpuSeconds(cloud.pid);
-    const r = await writeTable(writer, TICKS, batch, {
+    const r = await writeTable(writer, table, batch, {
       mode: 'append',
+      appendEncoder,
       fileName: `bench-${String(b).padStart(4, '0')}`,
     });
     writeMs += performance.now() - t;
@@ -130,46 +136,32 @@ try {
     bytes += r.bytes;
     files += r.keys.length;
   }
-  console.log(
-    `rows written:            ${TOTAL.toLocaleString('en-US')} ticks in ${files} Parquet objects, ${(bytes / 2 ** 20).toFixed(0)} MiB`,
-  );
-  console.log(`synthetic generation:    ${(genMs / 1000).toFixed(2)} s (not counted)`);
-  console.log(
-    `write (stage+COPY+PUT):  ${(writeMs / 1000).toFixed(2)} s = ${(((TOTAL / writeMs) * 1000) / 1e6).toFixed(2)}M rows/s wall (goal >= 1M rows/s)`,
-  );
-  const cpu = writeCpu + serverCpu;
-  console.log(
-    `write CPU:               ${cpu.toFixed(2)} s (${writeCpu.toFixed(2)} writer incl. DuckDB threads + ${serverCpu.toFixed(2)} S3 server) = ${(TOTAL / cpu / 1e6).toFixed(2)}M rows per CPU second`,
-  );
-  console.log(`load average after write: ${load()}`);
+  return { genMs, writeMs, writeCpu, serverCpu, bytes, files };
+}
 
-  // The same rows written with two batches in flight, as an ingestion pipeline would: one writer's
-  // COPY encodes Parquet on one DuckDB thread (appends keep arrival order), so a second batch in
-  // flight uses the second core. Batches are generated first (not timed).
-  const batches = Array.from({ length: Math.ceil(TOTAL / BATCH) }, (_, b) =>
-    makeBatch(100 + b, Math.min(BATCH, TOTAL - b * BATCH)),
-  );
-  const p0 = performance.now();
-  const pcpu0 = selfCpuSeconds();
-  const pserver0 = procCpuSeconds(cloud.pid);
-  let next = 0;
-  await Promise.all(
-    [0, 1].map(async () => {
-      while (next < batches.length) {
-        const b = next++;
-        await writeTable(writer, TICKS, batches[b], {
-          mode: 'append',
-          fileName: `bench-p-${String(b).padStart(4, '0')}`,
-        });
-      }
-    }),
-  );
-  const pMs = performance.now() - p0;
+function report(label: string, r: Awaited<ReturnType<typeof timedWrite>>): number {
+  const rate = (TOTAL / r.writeMs) * 1000;
+  const cpu = r.writeCpu + r.serverCpu;
   console.log(
-    `write, 2 batches in flight: ${(pMs / 1000).toFixed(2)} s = ${(((TOTAL / pMs) * 1000) / 1e6).toFixed(2)}M rows/s wall (goal >= 1M rows/s); CPU ${(selfCpuSeconds() - pcpu0 + procCpuSeconds(cloud.pid) - pserver0).toFixed(2)} s`,
+    `${label}: ${TOTAL.toLocaleString('en-US')} ticks in ${r.files} objects, ${(r.bytes / 2 ** 20).toFixed(0)} MiB, ${(r.writeMs / 1000).toFixed(2)} s = ${(rate / 1e6).toFixed(2)}M rows/s wall`,
   );
-  batches.length = 0;
-  console.log(`load average after the pipelined write: ${load()}`);
+  console.log(
+    `${' '.repeat(label.length)}  CPU ${cpu.toFixed(2)} s (${r.writeCpu.toFixed(2)} writer + ${r.serverCpu.toFixed(2)} S3 server) = ${(TOTAL / cpu / 1e6).toFixed(2)}M rows per CPU second; generation ${(r.genMs / 1000).toFixed(2)} s not counted; load after ${load()}`,
+  );
+  return rate;
+}
+
+try {
+  const js = report('JS encoder (the lake writer)', await timedWrite(TICKS, 'js'));
+  // The same rows through DuckDB's COPY (the writer's previous append path, and its merge path),
+  // under another prefix so the VWAP query below reads the 10M ticks once.
+  const duck = report(
+    'DuckDB COPY (reference)    ',
+    await timedWrite({ ...TICKS, prefix: 'ticks-duckdb-reference' }, 'duckdb'),
+  );
+  console.log(
+    `lake write: ${(js / 1e6).toFixed(2)}M rows/s (goal >= 1M rows/s), ${(js / duck).toFixed(2)}x DuckDB COPY`,
+  );
 
   const engine = await DuckDbQueryEngine.create(cloud.runtime);
   const sql = `SELECT symbol, dt, sum(price * size) / sum(size) AS vwap, sum(size) AS volume, count(*) AS trades

@@ -38,6 +38,12 @@ export interface WriteOptions {
   readonly fileName?: string;
   /** Upload concurrency. @default 8 */
   readonly concurrency?: number;
+  /**
+   * Encoder of append writes: the JS encoder, or DuckDB's COPY (used anyway for merges and for
+   * column types the JS encoder does not take; kept selectable for the benchmark's comparison).
+   * @default 'js'
+   */
+  readonly appendEncoder?: 'js' | 'duckdb';
   /** Called after each committed partition. */
   readonly onPartition?: (done: number, total: number) => void;
 }
@@ -104,7 +110,7 @@ export async function writeTable(
   if (data.length === 0) return { rows: 0, partitions: 0, bytes: 0, keys: [] };
 
   const bucket = writer.buckets[table.zone];
-  if (opts.mode === 'append') {
+  if (opts.mode === 'append' && opts.appendEncoder !== 'duckdb') {
     const prepared = prepareAppend(table, data.columns, data.length);
     if (prepared) return commitAppend(writer, table, bucket, prepared, data.length, opts);
   }
