@@ -239,6 +239,12 @@ export interface FeedConfig {
   readonly relaySubscriberCidrs: readonly string[];
   /** On-premises networks reached through the Transit Gateway (TCP replay, GRE peers); [] = none. */
   readonly onPremisesCidrs: readonly string[];
+  /**
+   * Full ARN (with Secrets Manager's six-character suffix) of the secret holding the CME TCP replay
+   * logon, JSON `{"username": "...", "password": "..."}`; required when a channel sets `tcpReplay`.
+   * The handler role may read exactly this secret.
+   */
+  readonly tcpReplayCredentialsSecretArn?: string;
   /** Publish normalized trades and quotes into the ingestion `ticks` stream. */
   readonly publishToKinesis: boolean;
   /** Alarm when a channel receives no packet on either feed for this many minutes (heartbeats count). */

@@ -129,6 +129,10 @@ export function bundleFeedHandler(outDir: string): void {
   }
 }
 
+/** A complete secret ARN: the IAM grant names it exactly, so the random suffix must be there. */
+const SECRET_ARN =
+  /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
+
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
 function octets(ip: string): number[] | undefined {
@@ -232,9 +236,28 @@ export function validateFeedConfig(f: FeedConfig, network: NetworkConfig): void 
       )
         fail(field, `expected ipv4:port, got "${e}"`);
     };
-    if (c.tcpReplay !== undefined) hostPort(`${at}.tcpReplay`, c.tcpReplay);
+    if (c.tcpReplay !== undefined) {
+      hostPort(`${at}.tcpReplay`, c.tcpReplay);
+      if (f.tcpReplayCredentialsSecretArn === undefined)
+        fail(
+          `${at}.tcpReplay`,
+          'CME TCP replay requires a logon: set feed.tcpReplayCredentialsSecretArn (the secret with its username and password)',
+        );
+    }
     c.relayUdp.forEach((e, j) => hostPort(`${at}.relayUdp[${j}]`, e));
   });
+  if (f.tcpReplayCredentialsSecretArn !== undefined) {
+    if (!SECRET_ARN.test(f.tcpReplayCredentialsSecretArn))
+      fail(
+        'tcpReplayCredentialsSecretArn',
+        `expected a full Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>), got "${f.tcpReplayCredentialsSecretArn}"`,
+      );
+    if (!f.channels.some((c) => c.tcpReplay !== undefined))
+      fail(
+        'tcpReplayCredentialsSecretArn',
+        'no channel sets tcpReplay (the role would read a secret it never uses)',
+      );
+  }
   cidrs('multicastSourceCidrs', f.multicastSourceCidrs, 1);
   cidrs('relaySubscriberCidrs', f.relaySubscriberCidrs);
   cidrs('onPremisesCidrs', f.onPremisesCidrs);
@@ -496,6 +519,14 @@ export class FeedHandlerStack extends Stack {
     );
     const ticks = config.publishToKinesis ? props.ticksStream : undefined;
     ticks?.grantWrite(this.role);
+    // The CME TCP replay logon: this one secret, read once when each channel's service starts.
+    if (config.tcpReplayCredentialsSecretArn)
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [config.tcpReplayCredentialsSecretArn],
+        }),
+      );
 
     this.bundle = new s3assets.Asset(this, 'HandlerBundle', {
       path: path.join(repoRoot, 'src'),
@@ -683,7 +714,9 @@ EOF`,
         `--iface ${multicastIp}`,
         `--relay-tcp 0.0.0.0:${c.relayTcpPort}`,
         ...(c.relayUdp.length > 0 ? [`--relay-udp ${c.relayUdp.join(' ')}`] : []),
-        ...(c.tcpReplay ? [`--replay ${c.tcpReplay}`] : []),
+        ...(c.tcpReplay
+          ? [`--replay ${c.tcpReplay}`, `--replay-secret ${config.tcpReplayCredentialsSecretArn}`]
+          : []),
         `--metrics-port ${c.metricsPort}`,
         '--emf',
         ...(ticks ? [`--kinesis ${ticks.streamName}`] : []),

@@ -29,6 +29,9 @@ type Props = Record<string, unknown>;
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
 type Rule = { CidrIp?: string; IpProtocol: string; FromPort?: number; ToPort?: number };
 
+/** The CME TCP replay logon secret of the replay variants (a full ARN, suffix included). */
+const REPLAY_SECRET = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:quant/cme-replay-Ab12Cd';
+
 /** A config variant: dedicated feed VPC, IGMPv2 domain, Graviton instances, one AZ, no Kinesis. */
 const variant: EnvironmentConfig = {
   ...dev,
@@ -224,6 +227,7 @@ describe('FeedHandlerStack: security groups', () => {
       feed: {
         ...dev.feed,
         channels: [{ ...dev.feed.channels[0]!, relayUdp: ['10.10.5.7:7000'], tcpReplay: '10.200.9.9:10000' }],
+        tcpReplayCredentialsSecretArn: REPLAY_SECRET,
       },
     };
     const tu = template(testApp([withUdp]).stages.dev.feed!);
@@ -232,7 +236,9 @@ describe('FeedHandlerStack: security groups', () => {
       'tcp 10.200.9.9/32 10000-10000',
       'udp 10.10.5.7/32 7000-7000',
     ]);
-    expect(execStarts(userData(tu)[0]!)[0]).toContain('--relay-udp 10.10.5.7:7000 --replay 10.200.9.9:10000');
+    expect(execStarts(userData(tu)[0]!)[0]).toContain(
+      `--relay-udp 10.10.5.7:7000 --replay 10.200.9.9:10000 --replay-secret ${REPLAY_SECRET}`,
+    );
   });
 
   it('no SSH anywhere: no key pair, no port 22', () => {
@@ -443,6 +449,27 @@ describe('FeedHandlerStack: IAM', () => {
     expect(statements(tv).flatMap(actions)).not.toContain('kinesis:PutRecords');
   });
 
+  it('reads the TCP replay logon secret, exactly that ARN, only when a channel uses TCP replay', () => {
+    const secretActions = (tt: Template) =>
+      statements(tt).filter((st) => actions(st).some((a) => a.startsWith('secretsmanager:')));
+    expect(secretActions(t)).toEqual([]);
+    expect(secretActions(tp)).toEqual([]);
+    const withReplay: EnvironmentConfig = {
+      ...dev,
+      feed: {
+        ...dev.feed,
+        channels: [{ ...dev.feed.channels[0]!, tcpReplay: '10.200.9.9:10000' }],
+        tcpReplayCredentialsSecretArn: REPLAY_SECRET,
+      },
+    };
+    const replayStage = testApp([withReplay]).stages.dev;
+    const tr = template(replayStage.feed!);
+    expect(secretActions(tr)).toEqual([
+      { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: REPLAY_SECRET },
+    ]);
+    expect(nagViolations(replayStage.feed!)).toEqual([]);
+  });
+
   it('passes the synth-time validation of `cdk synth` (cdk-nag plugin, CloudFormation rules): no finding on its resources', () => {
     const outdir = mkdtempSync(path.join(os.tmpdir(), 'feed-synth-'));
     try {
@@ -600,6 +627,22 @@ describe('feed config validation', () => {
       { dedicatedVpcCidr: '10.0.0.0/8' },
     ],
     ['feed.noPacketsAlarmMinutes: must be an integer 1-60', { noPacketsAlarmMinutes: 0 }],
+    [
+      'feed.channels[0].tcpReplay: CME TCP replay requires a logon: set feed.tcpReplayCredentialsSecretArn',
+      { channels: [{ ...channel, tcpReplay: '10.200.9.9:10000' }] },
+    ],
+    [
+      'feed.tcpReplayCredentialsSecretArn: expected a full Secrets Manager secret ARN',
+      {
+        channels: [{ ...channel, tcpReplay: '10.200.9.9:10000' }],
+        // Without the six-character suffix: an exact-ARN grant would never match the secret.
+        tcpReplayCredentialsSecretArn: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:cme_replay',
+      },
+    ],
+    [
+      'feed.tcpReplayCredentialsSecretArn: no channel sets tcpReplay',
+      { tcpReplayCredentialsSecretArn: REPLAY_SECRET },
+    ],
   ] as const)('%s', (message, patch) => {
     expect(bad(patch as Partial<FeedConfig>)).toThrow(ConfigError);
     expect(bad(patch as Partial<FeedConfig>)).toThrow(message);
@@ -645,7 +688,8 @@ describe('the handler bundle (esbuild at synth, no Docker)', () => {
     expect(flags).toEqual(
       expect.arrayContaining(['--aws', '--channel', '--metrics-port', '--emf', '--kinesis']),
     );
-    for (const flag of new Set(flags)) expect(stdout).toContain(flag);
+    // The dev units use no TCP replay; a channel with `tcpReplay` adds these two.
+    for (const flag of new Set([...flags, '--replay', '--replay-secret'])) expect(stdout).toContain(flag);
   });
 
   it('runs outside the repository (no node_modules): a simulated channel through the bundled handler', async () => {
