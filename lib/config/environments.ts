@@ -134,6 +134,8 @@ export const dev: EnvironmentConfig = {
     executionConcurrency: 2,
     signalShards: 0,
     killSwitchErrorThreshold: 5,
+    // After the US close and the daily bars; the window the VaR / correlation limits read.
+    returnsJob: { symbols: ['SPY', 'EFA', 'AGG', 'GLD'], days: 250, hourUtc: 22, minuteUtc: 30 },
   },
   feed: {
     ...feedDefaults,
@@ -236,6 +238,8 @@ export const staging: EnvironmentConfig = {
     executionConcurrency: 5,
     signalShards: 0,
     killSwitchErrorThreshold: 5,
+    // After the US close and the daily bars; the window the VaR / correlation limits read.
+    returnsJob: { symbols: ['SPY', 'EFA', 'AGG', 'GLD'], days: 250, hourUtc: 22, minuteUtc: 30 },
   },
   feed: {
     ...feedDefaults,
@@ -344,6 +348,8 @@ export const prod: EnvironmentConfig = {
     executionConcurrency: 10,
     signalShards: 2,
     killSwitchErrorThreshold: 3,
+    // After the US close and the daily bars; the window the VaR / correlation limits read.
+    returnsJob: { symbols: ['SPY', 'EFA', 'AGG', 'GLD'], days: 250, hourUtc: 22, minuteUtc: 30 },
   },
   feed: {
     ...feedDefaults,

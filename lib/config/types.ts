@@ -174,6 +174,21 @@ export interface TradingConfig {
   readonly signalShards: number;
   /** Execution errors in 5 minutes that trip the kill switch. */
   readonly killSwitchErrorThreshold: number;
+  /**
+   * Daily job that publishes the account's returns window (VaR and correlation limits) from the
+   * lake's daily bars, as `quant risk returns` does. Absent: no schedule (run the CLI yourself).
+   */
+  readonly returnsJob?: ReturnsJobConfig;
+}
+
+export interface ReturnsJobConfig {
+  /** Symbols of the window (each needs daily bars in the lake). */
+  readonly symbols: readonly string[];
+  /** Returns in the window (2-5000). */
+  readonly days: number;
+  /** Time of day (UTC) it runs, e.g. after the daily bars are in. */
+  readonly hourUtc: number;
+  readonly minuteUtc: number;
 }
 
 /** A multicast group and UDP port of one CME feed. */

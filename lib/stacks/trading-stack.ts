@@ -45,6 +45,8 @@ export const TRADING_METRICS = { namespace: 'Quant/Trading' } as const;
 export const RETURNS_PREFIX = 'risk/returns';
 /** 1-minute bars in the curated zone: children's quotes and VWAP curves (src/trading/quotes.ts). */
 export const MINUTE_BARS_PREFIX = 'bars/interval=1m';
+/** Daily bars in the curated zone: the returns-window job (src/risk/returns-job.ts). */
+export const DAILY_BARS_PREFIX = 'bars/interval=1d';
 /** Where Firehose writes the audit trail in the audit bucket (see src/trading/audit.ts). */
 export const AUDIT_EVENTS_PREFIX = 'audit_events';
 
@@ -85,6 +87,32 @@ export function validateTradingConfig(c: TradingConfig): void {
     'killSwitchErrorThreshold',
     'must be an integer >= 1',
   );
+  const j = c.returnsJob;
+  if (j) {
+    check(
+      j.symbols.length >= 1 &&
+        j.symbols.length <= 200 &&
+        j.symbols.every((x) => /^[A-Za-z0-9._-]{1,32}$/.test(x)) &&
+        new Set(j.symbols).size === j.symbols.length,
+      'returnsJob.symbols',
+      'must be 1-200 distinct symbols of A-Z a-z 0-9 . _ -',
+    );
+    check(
+      Number.isInteger(j.days) && j.days >= 2 && j.days <= 5000,
+      'returnsJob.days',
+      'must be an integer 2-5000',
+    );
+    check(
+      Number.isInteger(j.hourUtc) && j.hourUtc >= 0 && j.hourUtc <= 23,
+      'returnsJob.hourUtc',
+      'must be an integer 0-23',
+    );
+    check(
+      Number.isInteger(j.minuteUtc) && j.minuteUtc >= 0 && j.minuteUtc <= 59,
+      'returnsJob.minuteUtc',
+      'must be an integer 0-59',
+    );
+  }
 }
 
 export class TradingStack extends Stack {
@@ -105,6 +133,8 @@ export class TradingStack extends Stack {
   /** One Standard execution per algorithm parent: Map over the children, Wait until each one's time. */
   readonly algoStateMachine: sfn.StateMachine;
   readonly brokerSecret?: Secret;
+  /** Publishes the account's returns window daily from the lake's daily bars (config.returnsJob). */
+  readonly riskReturns?: QuantFunction;
 
   constructor(scope: Construct, id: string, props: TradingStackProps) {
     super(scope, id, props);
@@ -403,6 +433,55 @@ export class TradingStack extends Stack {
       environment: tableEnv,
     });
     this.riskTable.grantReadWriteData(this.killSwitch);
+
+    // The returns window of the VaR / correlation rules, refreshed daily (else every order under
+    // those limits rejects with returnsWindow once none exists). Pure JS: daily bars are read
+    // with hyparquet, so a small Lambda does what `quant risk returns` does.
+    if (config.returnsJob) {
+      const job = config.returnsJob;
+      const fn = new QuantFunction(this, 'RiskReturns', {
+        ...common,
+        entry: path.join(repoRoot, 'lambda/risk-returns/index.ts'),
+        serviceName: 'risk-returns',
+        memorySize: 1024,
+        timeout: Duration.minutes(5),
+        environment: { LAKE_CURATED_BUCKET: lake.buckets.curated.bucketName },
+      });
+      this.riskReturns = fn;
+      lake.buckets.curated.grantRead(fn, `${DAILY_BARS_PREFIX}/*`);
+      // Writes only this account's window (one PUT; no multipart, tagging or retention).
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:PutObject'],
+          resources: [lake.buckets.curated.arnForObjects(`${RETURNS_PREFIX}/${config.account}.json`)],
+        }),
+      );
+      lake.buckets.curated.encryptionKey?.grantEncrypt(fn);
+      new events.Rule(this, 'RiskReturnsSchedule', {
+        description: `Publishes ${RETURNS_PREFIX}/${config.account}.json from daily lake bars (quant risk returns)`,
+        schedule: events.Schedule.cron({ hour: String(job.hourUtc), minute: String(job.minuteUtc) }),
+        targets: [
+          new targets.LambdaFunction(fn, {
+            event: events.RuleTargetInput.fromObject({
+              account: config.account,
+              symbols: job.symbols,
+              days: job.days,
+            }),
+            retryAttempts: 2,
+            deadLetterQueue: this.deadLetterQueue,
+          }),
+        ],
+      });
+      monitoring.addAlarm(this, 'RiskReturnsErrorsAlarm', {
+        alarmDescription:
+          'The daily returns-window job failed: the VaR / correlation window is getting old (see its logs; quant risk returns --aws by hand)',
+        metric: fn.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cw.TreatMissingData.NOT_BREACHING,
+      });
+    }
     for (const fn of [this.execution, this.algoChild]) {
       lake.buckets.curated.grantRead(fn, `${RETURNS_PREFIX}/*`);
       // Children are priced at the latest 1-minute bar; VWAP curves come from past ones.
@@ -603,8 +682,8 @@ const WILDCARD_REASONS: ReadonlyArray<readonly [RegExp, string]> = [
     'One returns-window object per account (written by a job) under risk/returns/ in the curated zone.',
   ],
   [
-    /GetAttCuratedBucket[0-9A-F]+Arn[0-9A-F]+"}}\/bars\/interval=1m\/\*$/,
-    'Read-only: the 1-minute bars table (one partition per symbol and year) for child quotes and VWAP curves.',
+    /GetAttCuratedBucket[0-9A-F]+Arn[0-9A-F]+"}}\/bars\/interval=1[md]\/\*$/,
+    'Read-only: the 1-minute bars (one partition per symbol and year) for child quotes and VWAP curves; the daily bars for the returns-window job.',
   ],
   [
     /^Resource::<AlgoChild[0-9A-F]{8}\.Arn>:\*$/,
@@ -616,7 +695,7 @@ const WILDCARD_REASONS: ReadonlyArray<readonly [RegExp, string]> = [
   ],
   [
     /^Action::kms:(GenerateDataKey|ReEncrypt)\*$/,
-    'Data-key actions that SSE-KMS needs; the statements are limited to the trading and audit keys.',
+    'Data-key actions that SSE-KMS needs; the statements are limited to the trading, audit and lake keys.',
   ],
   [
     /AuditBucket[0-9A-F]+Arn[0-9A-F]+"}}\/audit_(events|errors)\/\*$/,

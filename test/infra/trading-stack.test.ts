@@ -264,6 +264,40 @@ describe('TradingStack: execution path', () => {
     expect(JSON.stringify(rules[0][1].Properties!.Targets)).toMatch(/Execution[0-9A-F]{8}/);
   });
 
+  it('returns window: a daily schedule (from config) runs the risk-returns function with the account, symbols and days', () => {
+    const rules = resourcesOfType(t, 'AWS::Events::Rule').filter(([k]) => /^RiskReturnsSchedule/.test(k));
+    expect(rules).toHaveLength(1);
+    const rule = rules[0][1].Properties!;
+    const job = dev.trading.returnsJob!;
+    expect(rule.ScheduleExpression).toBe(`cron(${job.minuteUtc} ${job.hourUtc} * * ? *)`);
+    const [target] = rule.Targets as Array<{ Arn: unknown; Input: string; DeadLetterConfig?: unknown }>;
+    expect(JSON.stringify(target.Arn)).toMatch(/RiskReturns[0-9A-F]{8}/);
+    expect(JSON.parse(target.Input)).toEqual({ account: 'main', symbols: job.symbols, days: job.days });
+    expect(target.DeadLetterConfig).toBeDefined();
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmDescription: Match.stringLikeRegexp('returns-window job failed'),
+    });
+  });
+
+  it("returns window: the job reads only daily bars and writes only its account's window object", () => {
+    const policy = resourcesOfType(t, 'AWS::IAM::Policy').find(([k]) =>
+      /^RiskReturnsRoleDefaultPolicy/.test(k),
+    )!;
+    const sts = (policy[1].Properties!.PolicyDocument as { Statement: Statement[] }).Statement;
+    const s3 = sts.filter((s) => actions(s).some((a) => a.startsWith('s3:')));
+    const resources = JSON.stringify(s3.map((s) => s.Resource));
+    expect(resources).toContain('/bars/interval=1d/*');
+    expect(resources).toContain('/risk/returns/main.json');
+    expect(resources).not.toMatch(/risk\/returns\/\*|interval=1m/);
+    const puts = s3.filter((s) => actions(s).includes('s3:PutObject'));
+    expect(puts).toHaveLength(1);
+    expect(JSON.stringify(puts[0].Resource)).toMatch(/\/risk\/returns\/main\.json"\]\]\}$/);
+    for (const s of s3)
+      for (const a of actions(s)) expect(a).toMatch(/^s3:(GetObject\*|GetBucket\*|List\*|PutObject)$/);
+    // no DynamoDB, no Step Functions: nothing but the lake and its logs/metrics
+    expect(JSON.stringify(sts)).not.toMatch(/dynamodb:|states:/);
+  });
+
   it('dashboard: orders per minute, rejects by rule, trading state, limit utilization %, DLQ depth, p99 latency', () => {
     const body = JSON.stringify(template(stage.dashboard).toJSON());
     for (const title of [
@@ -289,5 +323,15 @@ describe('trading config validation', () => {
       /trading.brokerUrl/,
     );
     expect(() => validateTradingConfig({ ...dev.trading, account: 'a b' })).toThrow(/trading.account/);
+    const job = dev.trading.returnsJob!;
+    expect(() => validateTradingConfig({ ...dev.trading, returnsJob: { ...job, days: 1 } })).toThrow(
+      /trading.returnsJob.days: must be an integer 2-5000/,
+    );
+    expect(() =>
+      validateTradingConfig({ ...dev.trading, returnsJob: { ...job, symbols: ['A', 'A'] } }),
+    ).toThrow(/trading.returnsJob.symbols/);
+    expect(() => validateTradingConfig({ ...dev.trading, returnsJob: { ...job, hourUtc: 24 } })).toThrow(
+      /trading.returnsJob.hourUtc/,
+    );
   });
 });
