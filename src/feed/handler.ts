@@ -415,7 +415,6 @@ export class FeedHandler {
   private startRecovery(reason: 'startup' | 'packetGap' | 'instrumentGap', coveredFrom: number): void {
     if (this.recovering) return;
     this.recovering = true;
-    this.orderBooks?.beginRecovery();
     this.recovery.started++;
     this.queue = [];
     this.loopSeen.clear();

@@ -124,6 +124,7 @@ interface PendingSnapshot {
   next: number;
   entries: Entry[];
   totNumReports: number;
+  transactTime: bigint;
 }
 
 const NO_PRIORITY = 1n << 64n; // beyond any uInt64: a null priority sorts last
@@ -177,6 +178,14 @@ export class OrderBookBuilder {
   private readonly books = new Map<number, OrderBook>();
   private readonly dirty = new Set<OrderBook>();
   private readonly pending = new Map<number, PendingSnapshot>();
+  /**
+   * The newest complete snapshot per instrument, kept also when not recovering: the recovery feed can
+   * run ahead of the incrementals, so a gap declared later may already be covered by one seen earlier
+   * (and at the end of a session the loop may not come round again).
+   */
+  private readonly latest = new Map<number, PendingSnapshot>();
+  /** A snapshot for an instrument without a book must include this packet (this recovery's gaps). */
+  private recoveryNeed = 0;
   /** While recovering: MBO messages with their packet sequence numbers. */
   private queue: Array<{ seq: number; m: DecodedMessage }> = [];
   private recovering = false;
@@ -401,6 +410,7 @@ export class OrderBookBuilder {
     this.queue = [];
     this.queueFloor = this.lastSeq;
     this.floorFromFirst = this.lastSeq === 0;
+    this.recoveryNeed = 0;
     this.loopSeen.clear();
     this.loopTotal = 0;
   }
@@ -409,7 +419,6 @@ export class OrderBookBuilder {
   startStale(): void {
     this.newBooksStale = true;
     this.markStale(0);
-    this.beginRecovery();
   }
 
   /** Ends recovery: the queue goes; new books start fresh. */
@@ -420,7 +429,6 @@ export class OrderBookBuilder {
     this.queue = [];
     this.loopSeen.clear();
     this.loopTotal = 0;
-    this.pending.clear();
   }
 
   /**
@@ -428,6 +436,9 @@ export class OrderBookBuilder {
    * include packet `needSeq` (the end of a packet gap, or the packet of an instrument's RptSeq gap).
    */
   markStale(needSeq: number, securityId?: number): void {
+    this.beginRecovery();
+    // A packet gap may hold the first orders of an instrument without a book yet.
+    if (securityId === undefined) this.recoveryNeed = Math.max(this.recoveryNeed, needSeq);
     for (const book of securityId === undefined ? this.books.values() : [this.books.get(securityId)]) {
       if (!book) continue;
       if (book.snapshotSeq >= needSeq && !book.stale) continue; // its snapshot already includes the gap
@@ -435,7 +446,11 @@ export class OrderBookBuilder {
       book.needSeq = Math.max(book.needSeq, needSeq);
       this.loopSeen.delete(book.securityId);
     }
-    this.beginRecovery();
+    // Snapshots seen earlier that include the gap recover at once.
+    for (const [id, p] of this.latest) {
+      if (!this.recovering) break;
+      this.rebuild(id, p, p.transactTime);
+    }
   }
 
   /** Packet sequence numbers restart: snapshot LastMsgSeqNumProcessed values of the old numbering mean nothing. */
@@ -449,6 +464,7 @@ export class OrderBookBuilder {
     this.lastSeq = 0;
     this.floorFromFirst = this.recovering;
     this.pending.clear();
+    this.latest.clear();
   }
 
   /** ChannelReset: every order book is emptied (and fresh: the reset is the new state). */
@@ -457,6 +473,7 @@ export class OrderBookBuilder {
     this.books.clear();
     this.dirty.clear();
     this.pending.clear();
+    this.latest.clear();
     this.queue = [];
   }
 
@@ -488,7 +505,7 @@ export class OrderBookBuilder {
     let p = this.pending.get(securityId);
     if (chunk === 1) {
       if (p) this.stats.incompleteSnapshots++;
-      p = { lastSeq, noChunks, next: 1, entries: [], totNumReports: 0 };
+      p = { lastSeq, noChunks, next: 1, entries: [], totNumReports: 0, transactTime: 0n };
       this.pending.set(securityId, p);
     }
     if (!p || p.next !== chunk || p.lastSeq !== lastSeq || p.noChunks !== noChunks) {
@@ -502,23 +519,28 @@ export class OrderBookBuilder {
     if (typeof b.TotNumReports === 'number') p.totNumReports = b.TotNumReports;
     if (chunk < noChunks) return null;
     this.pending.delete(securityId);
-    return this.rebuild(securityId, p, (b.TransactTime as bigint | undefined) ?? 0n);
+    p.transactTime = (b.TransactTime as bigint | undefined) ?? 0n;
+    const cached = this.latest.get(securityId);
+    if (!cached || p.lastSeq >= cached.lastSeq) this.latest.set(securityId, p);
+    return this.rebuild(securityId, p, p.transactTime);
   }
 
   private rebuild(securityId: number, p: PendingSnapshot, transactTime: bigint): number | null {
     const existing = this.books.get(securityId);
-    if (existing ? !existing.stale : !this.newBooksStale) {
+    // Without a book: needed when joining, or when a packet gap may have held its first orders.
+    if (existing ? !existing.stale : !this.newBooksStale && !this.recovering) {
       // In sync already: it counts towards the loop of a recovery, but is not rebuilt.
       this.stats.snapshotsIgnored++;
       if (this.recovering) this.seen(securityId, p.totNumReports);
       return null;
     }
-    const book = existing ?? this.instrument(securityId);
-    if (p.lastSeq < book.needSeq || (this.recovering && p.lastSeq < this.queueFloor)) {
+    const need = existing ? existing.needSeq : this.recoveryNeed;
+    if (p.lastSeq < need || (this.recovering && p.lastSeq < this.queueFloor)) {
       // Packets between the snapshot and the queue were never seen: wait for a newer loop.
       this.stats.snapshotsTooOld++;
       return null;
     }
+    const book = existing ?? this.instrument(securityId);
     clear(book);
     for (const e of p.entries) {
       const side = sideOf(e.MDEntryType);

@@ -8,6 +8,7 @@ import { messageJsonLine } from '../../feed/jsonl';
 import { formatTable, printJson } from '../output';
 import { parseEndpoint, type Endpoint } from '../../feed/net';
 import { FeedRunner, runSimulator } from '../../feed/simulator';
+import type { BookKinds } from '../../feed/handler';
 import { replayCapture } from '../../feed/replay';
 import { replayCredentialsFromEnv, replayCredentialsFromSecret } from '../../feed/replay-credentials';
 import type { ReplayCredentials } from '../../feed/tcp-replay';
@@ -51,6 +52,11 @@ function positiveInt(v: string, flag: string, max = 1e9, min = 1): number {
   return n;
 }
 
+function bookKinds(v: string): BookKinds {
+  if (v === 'mbp' || v === 'mbo' || v === 'both') return v;
+  throw new InputError(`--books: "${v}" is not one of mbp, mbo, both`, 'books');
+}
+
 function endpoints(list: string[] | undefined, flag: string): Endpoint[] {
   return (list ?? []).map((x) => parseEndpoint(x, flag));
 }
@@ -72,6 +78,7 @@ interface SimulateOptions {
   seed: string;
   iface: string;
   json?: boolean;
+  mbo?: boolean;
 }
 
 interface RunOptions {
@@ -93,6 +100,7 @@ interface RunOptions {
   replaySecret?: string;
   replayUsername?: string;
   kinesis?: string;
+  books: string;
 }
 
 interface ReplayCliOptions {
@@ -167,6 +175,10 @@ export function registerFeed(program: Command): void {
     .option('--reorder-b <p>', 'probability a packet is swapped with the next on feed B')
     .option('--loss-both <p>', 'probability a packet is lost on both feeds (a real gap)')
     .option('--seed <n>', 'random seed', '11')
+    .option(
+      '--mbo',
+      'also market by order: order entries (46/47) and 53 order snapshots on the recovery feed',
+    )
     .option('--iface <ip>', 'multicast interface', '127.0.0.1')
     .option('--json', 'machine-readable output')
     .action(async (o: SimulateOptions) => {
@@ -189,6 +201,7 @@ export function registerFeed(program: Command): void {
         lossBoth: probability(o.lossBoth, '--loss-both'),
         seed: positiveInt(o.seed, '--seed'),
         iface: o.iface,
+        mbo: o.mbo === true,
       };
       const codec = new SbeCodec(loadSchema(o.schema));
       const r = await runSimulator(codec, opts);
@@ -239,6 +252,11 @@ export function registerFeed(program: Command): void {
       'put normalized events into this Kinesis stream (local cloud, or AWS with --aws)',
     )
     .option('--json', 'machine-readable summary')
+    .option(
+      '--books <kind>',
+      'books to build: mbp (market by price), mbo (market by order; quotes from it) or both',
+      'mbp',
+    )
     .action(async (o: RunOptions, cmd: Command) => {
       const codec = new SbeCodec(loadSchema(o.schema));
       const relayUdp = endpoints(o.relayUdp, '--relay-udp');
@@ -253,6 +271,7 @@ export function registerFeed(program: Command): void {
       const metricsPort =
         o.metricsPort === undefined ? undefined : positiveInt(o.metricsPort, '--metrics-port', 65535, 0);
       const metricsInterval = positiveInt(o.metricsInterval, '--metrics-interval', 3600);
+      const books = bookKinds(o.books);
       const replayServer = o.replay ? parseEndpoint(o.replay, '--replay') : undefined;
       const maxGapPackets = positiveInt(o.replayMaxGap, '--replay-max-gap', 1_000_000);
       const globals = cmd.optsWithGlobals<GlobalOptions>();
@@ -301,6 +320,7 @@ export function registerFeed(program: Command): void {
           channel: o.channel,
           relay: relayUdp.length > 0 || relayTcp ? { udp: relayUdp, tcpListen: relayTcp } : undefined,
           onEvent: sink ? (e) => sink.push(e) : undefined,
+          books,
           replay,
           metrics:
             metricsPort !== undefined || o.emf
@@ -338,6 +358,11 @@ export function registerFeed(program: Command): void {
           trades,
           quotes,
           decodeErrors: h.decodeStats.errors,
+          orderBooks: h.orderBooks && {
+            instruments: h.orderBooks.instruments().length,
+            orders: h.orderBooks.instruments().reduce((n, id) => n + h.orderBooks!.book(id)!.orders.size, 0),
+            ...h.orderBooks.stats,
+          },
           relay: runner.relay?.stats,
           kinesis: kinesis && {
             stream: o.kinesis,

@@ -462,6 +462,28 @@ describe('market-by-order books', () => {
     expect(side(b, 'bids')).toEqual([[1n, 10, 5]]); // packet 10 replayed onto the empty snapshot
   });
 
+  it('a snapshot seen before the gap was declared (recovery feed ahead) recovers the book at once', () => {
+    const b = new OrderBookBuilder();
+    b.onMessage(ob47([{ id: 1n, px: '10', qty: 5 }]), 1);
+    // The loop already includes packets 2..8, which the incremental feeds have not delivered yet.
+    expect(b.onSnapshot(snapshot53(7, 8, 1, 1, [{ id: 2n, px: '10.5', qty: 3 }]))).toBeNull();
+    expect(b.stats.snapshotsIgnored).toBe(1);
+    b.markStale(6); // packets 2..6 lost on both feeds
+    expect(b.staleInstruments()).toEqual([]);
+    expect(b.isRecovering).toBe(false);
+    expect(side(b, 'bids')).toEqual([[2n, 10.5, 3]]);
+    b.onMessage(ob47([{ id: 3n, px: '10.25', qty: 1 }]), 7); // in the snapshot: skipped
+    b.onMessage(ob47([{ id: 4n, px: '10.25', qty: 1 }]), 9);
+    expect(side(b, 'bids')).toEqual([
+      [2n, 10.5, 3],
+      [4n, 10.25, 1],
+    ]);
+    // A gap beyond the cached snapshot waits for the loop.
+    b.markStale(12);
+    expect(b.staleInstruments()).toEqual([7]);
+    expect(b.stats.snapshotsTooOld).toBe(1);
+  });
+
   it('ChannelReset during recovery drops the queue and pending chunks', () => {
     const b = new OrderBookBuilder();
     b.onMessage(ob47([{ id: 1n, px: '10', qty: 5 }]), 1);

@@ -1,0 +1,132 @@
+/**
+ * Market-by-order books end to end on loopback multicast: the simulator publishes an MBO channel
+ * (order entries in 46 and 47, chunked 53 order snapshots on the recovery feed) with loss on each
+ * feed and on both; the runner joins mid-stream, recovers from the snapshot loop and must end with
+ * order books equal to the generator's orders and consistent with its MBP books.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { FeedRunner, runSimulator } from '../../src/feed/simulator';
+import { compareWithMbp } from '../../src/feed/order-book';
+import { SbeCodec } from '../../src/sbe/codec';
+import { loadSchema } from '../../src/sbe/schema';
+import { runQuant } from '../helpers/quant-cli';
+import { SCHEMA_V13 } from '../unit/feed/helpers';
+
+const codec = new SbeCodec(loadSchema(SCHEMA_V13));
+const base = 20000 + Math.floor(Math.random() * 30000);
+const group = (n: number) => ({ host: `239.253.${(base >> 8) & 0xff}.${n}`, port: base + n });
+
+const closers: Array<() => Promise<void> | void> = [];
+afterAll(async () => {
+  for (const c of closers.reverse()) await c();
+});
+
+async function waitFor(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+}
+
+describe('market-by-order feed on loopback multicast', () => {
+  it('simulate --mbo -> run (books both): order books recover from gaps and match the generator and the MBP books', async () => {
+    const runner = await FeedRunner.start(codec, {
+      feedA: group(1),
+      feedB: group(2),
+      snapshot: group(3),
+      gapPacketThreshold: 32,
+      gapTimeoutMs: 50,
+      books: 'both',
+    });
+    closers.push(() => runner.stop());
+    const sim = await runSimulator(codec, {
+      feedA: group(1),
+      feedB: group(2),
+      snapshot: group(3),
+      packets: 2500,
+      // Slow enough for the handler (same process as the generator) to keep up: the order books are
+      // built incrementally, not only from the final snapshot loops.
+      rate: 1000,
+      a: { loss: 0.03, dup: 0.01, reorder: 0.02 },
+      b: { loss: 0.03, dup: 0.01, reorder: 0.02 },
+      lossBoth: 0.0008,
+      snapshotEvery: 500,
+      mbo: { chunkSize: 5 },
+    });
+    const last = sim.channel.lastSeq;
+    const h = runner.handler;
+    await waitFor(() => h.arbiter.nextSeq > last && !h.isRecovering, 10_000);
+    expect(h.arbiter.nextSeq).toBe(last + 1);
+    expect(h.isRecovering).toBe(false);
+    expect(h.decodeStats.errors).toEqual({});
+    expect(sim.lostBoth).toBeGreaterThan(0);
+    expect(h.arbiter.stats.gaps).toBeGreaterThan(0);
+    const ob = h.orderBooks!;
+    // Startup and every gap were recovered from 53 snapshots (no TCP replay configured).
+    expect(ob.stats.snapshots).toBeGreaterThanOrEqual(6);
+    expect(ob.stats).toMatchObject({ rejectedEntries: 0, duplicateOrders: 0 });
+    // Built incrementally between recoveries, and entries queued while stale were replayed.
+    expect(ob.stats.added).toBeGreaterThan(300);
+    expect(ob.stats.deleted).toBeGreaterThan(200);
+    expect(ob.stats.replayedEntries).toBeGreaterThan(0);
+    for (const id of sim.channel.securityIds) {
+      const book = ob.book(id)!;
+      expect(book.stale).toBe(false);
+      const got = [...book.bids, ...book.asks].flatMap((l) =>
+        l.orders.map((o) => ({ orderId: o.orderId, qty: o.qty, price: o.price, priority: o.priority })),
+      );
+      const want = sim.channel
+        .orders(id)
+        .map((o) => ({ orderId: o.orderId, qty: o.qty, price: o.price, priority: o.priority }));
+      expect(got).toEqual(want);
+      const mbp = h.books.book(id)!;
+      expect(mbp.bids).toEqual(sim.channel.truth(id)!.bids);
+      expect(compareWithMbp(ob, id, 'bid', mbp.bids, mbp.depth)).toEqual([]);
+      expect(compareWithMbp(ob, id, 'ask', mbp.asks, mbp.depth)).toEqual([]);
+    }
+  }, 30_000);
+
+  it('quant feed run --books mbo builds order books and publishes quotes from them; a bad --books exits 2', async () => {
+    const bad = await runQuant(['feed', 'run', '--schema', SCHEMA_V13, '--books', 'l3']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--books: "l3" is not one of mbp, mbo, both');
+
+    const ep = (n: number) => `${group(10 + n).host}:${group(10 + n).port}`;
+    const cli = runQuant([
+      'feed',
+      'run',
+      '--schema',
+      SCHEMA_V13,
+      '--feed-a',
+      ep(1),
+      '--feed-b',
+      ep(2),
+      '--snapshot',
+      ep(3),
+      '--books',
+      'mbo',
+      '--duration',
+      '3',
+      '--json',
+    ]);
+    await new Promise((r) => setTimeout(r, 500)); // the handler joins before the simulator starts
+    await runSimulator(codec, {
+      feedA: group(11),
+      feedB: group(12),
+      snapshot: group(13),
+      packets: 1200,
+      rate: 1000,
+      snapshotEvery: 400,
+      mbo: true,
+    });
+    const r = await cli;
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.out) as {
+      quotes: number;
+      orderBooks: { instruments: number; orders: number; snapshots: number; rejectedEntries: number };
+    };
+    expect(summary.quotes).toBeGreaterThan(0);
+    expect(summary.orderBooks.instruments).toBe(3);
+    expect(summary.orderBooks.orders).toBeGreaterThan(30);
+    expect(summary.orderBooks.snapshots).toBeGreaterThanOrEqual(3);
+    expect(summary.orderBooks.rejectedEntries).toBe(0);
+  }, 30_000);
+});
