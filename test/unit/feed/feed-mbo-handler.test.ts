@@ -7,7 +7,7 @@ import { buildPacket } from '../../../src/feed/packet';
 import { SyntheticChannel } from '../../../src/feed/synthetic';
 import { SbeCodec } from '../../../src/sbe/codec';
 import { loadSchema } from '../../../src/sbe/schema';
-import { SCHEMA_V13 } from './helpers';
+import { rng, SCHEMA_V13 } from './helpers';
 
 const codec = new SbeCodec(loadSchema(SCHEMA_V13));
 
@@ -186,6 +186,47 @@ describe('feed handler: market-by-order books', () => {
     const noTs = (e: (typeof mbp)[number]) => ({ ...e, exchangeTs: 0n });
     expect(mbo.map(noTs)).toEqual(mbp.map(noTs));
     expect(mbo.filter((e, i) => e.exchangeTs !== mbp[i].exchangeTs).length).toBeLessThanOrEqual(3);
+  });
+
+  it('mutated MBO packets and 53 chunks (bytes overwritten in the order entries) are counted, never thrown', () => {
+    const { ch, h, both } = setup(9);
+    both(ch.definitions());
+    const r = rng(99);
+    const mutate = (p: Buffer): Buffer => {
+      const b = Buffer.from(p);
+      // Past the packet and SBE headers, so the messages still decode with damaged field values.
+      for (let k = 0; k < 1 + Math.floor(r() * 6); k++)
+        b[40 + Math.floor(r() * (b.length - 40))] = Math.floor(r() * 256);
+      return b;
+    };
+    let loopSeq = 1;
+    for (let i = 0; i < 3000; i++) {
+      const p = ch.next();
+      both(r() < 0.3 ? mutate(p) : p);
+      if (i % 300 === 299) {
+        const loop = ch.snapshotLoop(loopSeq);
+        loopSeq += loop.length;
+        for (const s of loop) h.onSnapshot(r() < 0.3 ? mutate(s) : s);
+      }
+    }
+    const s = h.orderBooks!.stats;
+    // Damage was seen and counted; the books kept going.
+    expect(s.rejectedEntries + s.unknownOrders + s.duplicateOrders).toBeGreaterThan(50);
+    expect(s.added).toBeGreaterThan(300);
+    for (const id of h.orderBooks!.instruments()) {
+      const book = h.orderBooks!.book(id)!;
+      const n = [...book.bids, ...book.asks].reduce((k, l) => k + l.orders.length, 0);
+      expect(n).toBe(book.orders.size); // the OrderID index and the levels agree
+      // Price order across levels, priority order within each, no empty level.
+      expect(book.bids.every((l, i) => i === 0 || l.px9 < book.bids[i - 1].px9)).toBe(true);
+      expect(book.asks.every((l, i) => i === 0 || l.px9 > book.asks[i - 1].px9)).toBe(true);
+      for (const l of [...book.bids, ...book.asks]) {
+        expect(l.orders.length).toBeGreaterThan(0);
+        expect(
+          l.orders.every((o, i) => o.px9 === l.px9 && (i === 0 || o.priority >= l.orders[i - 1].priority)),
+        ).toBe(true);
+      }
+    }
   });
 
   it("'mbp' (the default) builds no order books and ignores 53 snapshots", () => {
