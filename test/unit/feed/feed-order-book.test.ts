@@ -442,6 +442,37 @@ describe('market-by-order books', () => {
     expect(b.book(7)!.orders.size).toBe(5);
   });
 
+  it('v9 SnapshotFullRefreshOrderBook44 (price exponent -7) rebuilds like 53', () => {
+    const b = new OrderBookBuilder();
+    b.startStale();
+    const m = msg(
+      'SnapshotFullRefreshOrderBook44',
+      {
+        LastMsgSeqNumProcessed: 0,
+        TotNumReports: 1,
+        SecurityID: 7,
+        NoChunks: 1,
+        CurrentChunk: 1,
+        TransactTime: 1n,
+        NoMDEntries: [
+          { OrderID: 5n, MDOrderPriority: 2n, MDEntryPx: '99.5', MDDisplayQty: 3, MDEntryType: 'Offer' },
+          { OrderID: 6n, MDOrderPriority: 1n, MDEntryPx: '99.5', MDDisplayQty: 4, MDEntryType: 'Offer' },
+        ],
+      },
+      codec9,
+    );
+    expect(b.onSnapshot(m)).toBe(7);
+    expect(side(b, 'asks')).toEqual([
+      [6n, 99.5, 4],
+      [5n, 99.5, 3],
+    ]);
+    expect(b.isRecovering).toBe(false);
+    // A 47 (exponent -9) update of the same price lands in the same level.
+    b.onMessage(ob47([{ id: 5n, prio: 2n, px: '99.5', qty: 1, side: 'Offer', action: 'Change' }]), 1);
+    expect(b.book(7)!.asks).toHaveLength(1);
+    expect(b.top(7).ask).toEqual({ price: 99.5, size: 5, orders: 2 });
+  });
+
   it('a missing or out-of-order chunk abandons the snapshot until the next chunk 1', () => {
     const b = new OrderBookBuilder();
     b.startStale();
