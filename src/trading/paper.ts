@@ -24,6 +24,8 @@ import type { TradingServices } from './context';
 import { createExecutionHandler, type SignalOutcome } from './execution-handler';
 import type { ExecutionDeps, OrderRecord } from './execution';
 import { returnsFromPanel } from '../risk/returns-source';
+import { lakeBuckets } from '../lake/buckets';
+import { LakeMinuteBars } from './quotes';
 
 export interface PaperOptions {
   readonly strategy: string;
@@ -171,6 +173,11 @@ export async function runPaper(
     audit: svc.audit,
     now: clock.now,
     scheduler,
+    // A VWAP without a volume curve builds one from the lake's 1-minute bars (as in AWS).
+    minuteBars:
+      opts.algo?.algo === 'vwap' && !opts.algo.volumeCurve
+        ? new LakeMinuteBars(clients.s3, lakeBuckets(clients.runtime, process.env).curated)
+        : undefined,
   };
   const handler = createExecutionHandler({
     ...execDeps,

@@ -19,6 +19,8 @@ import { PaperBroker } from '../../src/trading/broker';
 import { LocalChildScheduler, childTask } from '../../src/trading/child-scheduler';
 import { executeSignal, getOrder, type ExecutionDeps } from '../../src/trading/execution';
 import { LakeMinuteBars, LakeQuoteSource } from '../../src/trading/quotes';
+import { tradingServices } from '../../src/trading/context';
+import { runPaper } from '../../src/trading/paper';
 import { parseSignal } from '../../src/trading/signals';
 import { ensureLocalTradingTables, type TradingTables } from '../../src/trading/tables';
 
@@ -309,6 +311,48 @@ describe('VWAP volume curve from the lake when the signal has none', () => {
       ),
     ).rejects.toThrow(/algo\.volumeCurve: XYZ: no volume curve in the signal and no bar source configured/);
   });
+
+  it('quant paper with a VWAP and no curve: the children follow the curve from the lake bars', async () => {
+    // VVV: minute bars of 14:30-14:39 on the 18th-20th, volume 100 then 300. Daily bars labelled
+    // 14:30 UTC from the 21st: each signal's schedule is 14:30-14:40.
+    const times: number[] = [];
+    for (const d of [18, 19, 20]) for (let m = 1; m <= 10; m++) times.push(Date.UTC(2026, 10, d, 14, 30 + m));
+    await putMinuteBars(
+      'VVV',
+      times,
+      () => 50,
+      (t) => (new Date(t).getUTCMinutes() <= 35 ? 100 : 300),
+    );
+    const closes = [50, 51, 52, 53, 52, 50, 48, 47, 48, 50, 53, 55];
+    const panel = {
+      symbols: ['VVV'],
+      dates: closes.map((_, i) => new Date(Date.UTC(2026, 10, 21 + i, 14, 30)).toISOString()),
+      close: [Float64Array.from(closes)],
+    };
+    const svc = await tradingServices(clients, {}, { limitsTtlMs: 0 });
+    const r = await runPaper(clients, svc, {
+      strategy: 'sma-cross',
+      params: { fast: 2, slow: 4 },
+      panel,
+      nav: 100_000,
+      costBps: 0,
+      runId: 'vwap-lake',
+      algo: { algo: 'vwap', durationSec: 600 },
+    });
+    expect(r.deadLetters).toBe(0);
+    const parents = r.blotter.filter((o) => o.status === 'SCHEDULED');
+    expect(parents.length).toBeGreaterThanOrEqual(1);
+    for (const p of parents) {
+      const kids = r.blotter
+        .filter((c) => c.parentId === p.orderId)
+        .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+      expect(kids).toHaveLength(10);
+      expect(kids.reduce((sum, c) => sum + c.qty, 0)).toBe(p.qty);
+      // three times the volume in the last five minutes: three times the shares (within rounding)
+      const qty = kids.map((c) => c.qty);
+      for (let i = 0; i < 10; i++) expect(Math.abs(qty[i] - (p.qty * (i < 5 ? 1 : 3)) / 20)).toBeLessThan(1);
+    }
+  }, 60_000);
 
   it('the reader reads only the lookback years and de-duplicates bars', async () => {
     const reader = new LakeBarReader(clients.s3, LOCAL_BUCKETS.curated);
