@@ -30,6 +30,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { InputError } from '../errors';
+import { compareKeys, listAll, stripQuotes } from './listing';
 import { formatS3Uri, type S3Location } from './uri';
 
 export const MiB = 1024 * 1024;
@@ -113,8 +114,6 @@ interface DestObject {
 class SourceChangedError extends Error {}
 class SourceVanishedError extends Error {}
 class VerificationError extends Error {}
-
-const stripQuotes = (etag: string | undefined): string => (etag ?? '').replace(/^W\//, '').replace(/"/g, '');
 
 function errorCode(err: unknown): string {
   const e = err as { name?: string; Code?: string; code?: string; $metadata?: { httpStatusCode?: number } };
@@ -205,26 +204,6 @@ class Pool {
   async drain(): Promise<void> {
     if (this.active > 0) await new Promise<void>((r) => this.idle.push(r));
   }
-}
-
-async function* listObjects(ep: SyncEndpoint): AsyncGenerator<{ key: string; size: number; etag: string }> {
-  let token: string | undefined;
-  do {
-    const page = await ep.client.send(
-      new ListObjectsV2Command({
-        Bucket: ep.bucket,
-        Prefix: ep.prefix || undefined,
-        ContinuationToken: token,
-      }),
-    );
-    for (const o of page.Contents ?? []) {
-      if (o.Key === undefined) continue;
-      yield { key: o.Key, size: o.Size ?? 0, etag: stripQuotes(o.ETag) };
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    if (page.IsTruncated && !token)
-      throw new Error(`listing ${formatS3Uri(ep)}: truncated page without a token`);
-  } while (token);
 }
 
 /**
@@ -363,15 +342,41 @@ export async function syncS3(opts: SyncOptions): Promise<SyncReport> {
 
   // Both listings run at once (two servers, often two regions). The destination listing is held in
   // memory (about 100 bytes per object); source pages are read ahead into a bounded buffer meanwhile.
+  // A source object is compared as soon as the destination listing has passed its key (listings come
+  // in key order), so copies start while both listings are still running. If the destination ever
+  // lists out of order, comparisons wait for its end instead; a decision taken too early can only
+  // copy an object that was already there (a key listed later), never skip one.
   const destIndex = new Map<string, DestObject>();
-  const sourceListing = readAhead(listObjects(source), 50_000);
-  try {
-    for await (const o of listObjects(dest)) destIndex.set(o.key.slice(dest.prefix.length), o);
-  } catch (err) {
-    sourceListing.stop();
-    throw err;
-  }
-  report.listed.dest = destIndex.size;
+  let destHigh: string | undefined;
+  let destOrdered = true;
+  let destDone = false;
+  let destProgress: (() => void) | undefined;
+  const sourceListing = readAhead(listAll(source), 50);
+  const destListing = (async () => {
+    try {
+      for await (const page of listAll(dest)) {
+        for (const o of page) {
+          const rel = o.key.slice(dest.prefix.length);
+          if (destOrdered && destHigh !== undefined && compareKeys(rel, destHigh) <= 0) destOrdered = false;
+          destIndex.set(rel, o);
+          destHigh = rel;
+        }
+        destProgress?.();
+      }
+    } finally {
+      destDone = true;
+      destProgress?.();
+    }
+  })();
+  // Rejections are taken where the listing is awaited (below); this only marks them handled.
+  destListing.catch(() => undefined);
+  /** Resolves once the destination listing has covered `rel` (or ended; rejects if it failed). */
+  const destCovers = async (rel: string): Promise<void> => {
+    while (!destDone && !(destOrdered && destHigh !== undefined && compareKeys(rel, destHigh) <= 0)) {
+      await Promise.race([destListing, new Promise<void>((r) => (destProgress = r))]);
+    }
+    if (destDone) await destListing;
+  };
   const seen = new Set<string>();
 
   const destKey = (rel: string): string => dest.prefix + rel;
@@ -595,39 +600,55 @@ export async function syncS3(opts: SyncOptions): Promise<SyncReport> {
   }
 
   const pool = new Pool(concurrency);
-  for await (const o of sourceListing) {
-    const obj: SourceObject = {
-      key: o.key,
-      rel: o.key.slice(source.prefix.length),
-      size: o.size,
-      etag: o.etag,
-    };
-    report.listed.source++;
-    seen.add(obj.rel);
-    await pool.submit(async () => {
-      let copy: boolean;
-      try {
-        copy = await needsCopy(obj);
-      } catch (err) {
-        fail(obj.rel, obj.size, `comparing with the destination: ${describe(err)}`, 1);
-        return;
+  try {
+    for await (const page of sourceListing) {
+      for (const o of page) {
+        const rel = o.key.slice(source.prefix.length);
+        report.listed.source++;
+        seen.add(rel);
+        await destCovers(rel);
+        // Same size and ETag on both sides: nothing to ask or copy (most objects of a re-run).
+        const d = destIndex.get(rel);
+        if (d !== undefined && d.size === o.size && d.etag === o.etag) {
+          report.skipped.objects++;
+          report.skipped.bytes += o.size;
+          opts.onObject?.(rel, 'skipped');
+          continue;
+        }
+        const obj: SourceObject = { key: o.key, rel, size: o.size, etag: o.etag };
+        await pool.submit(async () => {
+          let copy: boolean;
+          try {
+            copy = await needsCopy(obj);
+          } catch (err) {
+            fail(obj.rel, obj.size, `comparing with the destination: ${describe(err)}`, 1);
+            return;
+          }
+          if (!copy) {
+            report.skipped.objects++;
+            report.skipped.bytes += obj.size;
+            opts.onObject?.(obj.rel, 'skipped');
+            return;
+          }
+          report.planned.copy.objects++;
+          report.planned.copy.bytes += obj.size;
+          if (dryRun) return;
+          try {
+            await copyVerified(obj);
+          } catch (err) {
+            fail(obj.rel, obj.size, describe(err), attempts);
+          }
+        });
       }
-      if (!copy) {
-        report.skipped.objects++;
-        report.skipped.bytes += obj.size;
-        opts.onObject?.(obj.rel, 'skipped');
-        return;
-      }
-      report.planned.copy.objects++;
-      report.planned.copy.bytes += obj.size;
-      if (dryRun) return;
-      try {
-        await copyVerified(obj);
-      } catch (err) {
-        fail(obj.rel, obj.size, describe(err), attempts);
-      }
-    });
+    }
+    await destListing;
+  } catch (err) {
+    // A failed listing ends the run after the copies in flight settle; nothing is deleted.
+    sourceListing.stop();
+    await pool.drain();
+    throw err;
   }
+  report.listed.dest = destIndex.size;
   await pool.drain();
 
   // Deletes only after a complete source listing (a failed listing throws before this point).
