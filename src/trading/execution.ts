@@ -443,7 +443,7 @@ export async function cancelParent(
   if (rec.status === 'SCHEDULED') {
     const reason = `cancelled by ${actor}: ${why}`;
     try {
-      rec = await updateOrder(deps as ExecutionDeps, rec, { status: 'CANCELED', reason });
+      rec = await updateOrder(deps, rec, { status: 'CANCELED', reason });
       changed = true;
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
@@ -520,7 +520,7 @@ export async function getOrder(deps: Pick<ExecutionDeps, 'doc' | 'ordersTable'>,
 
 /** Writes the next version of an order if it is still in the status we read. */
 async function updateOrder(
-  deps: ExecutionDeps,
+  deps: Pick<ExecutionDeps, 'doc' | 'ordersTable' | 'now'>,
   prev: OrderRecord,
   next: Partial<OrderRecord>,
 ): Promise<OrderRecord> {
