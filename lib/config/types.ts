@@ -179,6 +179,12 @@ export interface TradingConfig {
    * lake's daily bars, as `quant risk returns` does. Absent: no schedule (run the CLI yourself).
    */
   readonly returnsJob?: ReturnsJobConfig;
+  /**
+   * Oldest lake quote (latest 1m bar) an algo child may be priced at, in ms; a child without a
+   * fresher one is rejected as stale. Set it above the bars job's lag.
+   * @default 300000 (5 minutes)
+   */
+  readonly quoteMaxAgeMs?: number;
 }
 
 export interface ReturnsJobConfig {

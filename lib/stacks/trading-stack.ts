@@ -87,6 +87,13 @@ export function validateTradingConfig(c: TradingConfig): void {
     'killSwitchErrorThreshold',
     'must be an integer >= 1',
   );
+  if (c.quoteMaxAgeMs !== undefined) {
+    check(
+      Number.isInteger(c.quoteMaxAgeMs) && c.quoteMaxAgeMs >= 1_000 && c.quoteMaxAgeMs <= 86_400_000,
+      'quoteMaxAgeMs',
+      'must be an integer 1000-86400000 (ms)',
+    );
+  }
   const j = c.returnsJob;
   if (j) {
     check(
@@ -299,6 +306,7 @@ export class TradingStack extends Stack {
       PAPER_COST_BPS: String(config.paperCostBps),
       // VaR and correlation limits read the returns window under risk/returns/ in the curated zone.
       LAKE_CURATED_BUCKET: lake.buckets.curated.bucketName,
+      ...(config.quoteMaxAgeMs !== undefined ? { QUOTE_MAX_AGE_MS: String(config.quoteMaxAgeMs) } : {}),
     };
     if (config.broker === 'rest') {
       this.brokerSecret = new Secret(this, 'BrokerKeys', {

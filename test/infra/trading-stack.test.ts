@@ -279,6 +279,23 @@ describe('TradingStack: execution path', () => {
     });
   });
 
+  it('quote age: config.quoteMaxAgeMs reaches the execution and algo-child functions (absent: their default)', () => {
+    const tuned = template(
+      testApp([{ ...dev, trading: { ...dev.trading, quoteMaxAgeMs: 120_000 } }], {
+        'aws:cdk:bundling-stacks': [],
+      }).stages.dev.trading,
+    );
+    const quoteAges = (tt: Template) =>
+      resourcesOfType(tt, 'AWS::Lambda::Function')
+        .filter(([k]) => /^(Execution|AlgoChild)/.test(k))
+        .map(
+          ([, f]) =>
+            (f.Properties!.Environment as { Variables: Record<string, unknown> }).Variables.QUOTE_MAX_AGE_MS,
+        );
+    expect(quoteAges(tuned)).toEqual(['120000', '120000']);
+    expect(quoteAges(t)).toEqual([undefined, undefined]);
+  });
+
   it("returns window: the job reads only daily bars and writes only its account's window object", () => {
     const policy = resourcesOfType(t, 'AWS::IAM::Policy').find(([k]) =>
       /^RiskReturnsRoleDefaultPolicy/.test(k),
@@ -332,6 +349,9 @@ describe('trading config validation', () => {
     ).toThrow(/trading.returnsJob.symbols/);
     expect(() => validateTradingConfig({ ...dev.trading, returnsJob: { ...job, hourUtc: 24 } })).toThrow(
       /trading.returnsJob.hourUtc/,
+    );
+    expect(() => validateTradingConfig({ ...dev.trading, quoteMaxAgeMs: 10 })).toThrow(
+      /trading.quoteMaxAgeMs: must be an integer 1000-86400000/,
     );
   });
 });
