@@ -165,8 +165,8 @@ function cacheMetadata(FilesystemStore: { prototype: Record<string, unknown> }):
 
 /**
  * s3rver's listing walks the bucket with a stat per file (three files per key) on every page; the
- * directory entries already say which are directories. Otherwise the stock method: same order
- * (per-directory sorted walk), same prefix, delimiter, start-after and max-keys handling.
+ * directory entries already say which are directories. Otherwise the stock method (same order: a
+ * per-directory sorted walk; same prefix, start-after and max-keys handling) with one fix below.
  */
 function listWithoutStat(FilesystemStore: {
   prototype: Record<string, unknown>;
@@ -191,15 +191,22 @@ function listWithoutStat(FilesystemStore: {
     const delimiterEnc = FilesystemStore.encodeKeyPath(delimiter);
     const startAfterPath = `${bucketPath}/${FilesystemStore.encodeKeyPath(startAfter)}`;
     const prefixPath = `${bucketPath}/${FilesystemStore.encodeKeyPath(prefix)}`;
+    const commonPrefixes = new Set<string>();
     const it = walk(bucketPath, (dirPath) => {
       if (dirPath < startAfterPath && !startAfterPath.includes(dirPath)) return false;
       if (dirPath.startsWith(prefixPath)) {
-        return !(delimiterEnc && dirPath.slice(prefixPath.length).includes(delimiterEnc));
+        const rel = dirPath.slice(prefixPath.length);
+        const idx = delimiterEnc ? rel.indexOf(delimiterEnc) : -1;
+        // Beneath a common prefix: stock s3rver never looks, so a prefix holding only deeper
+        // "folders" (a/b/c with nothing directly in a/b/) went missing from CommonPrefixes. Look
+        // until the prefix has been seen once (the walk is lazy: keys found so far are counted).
+        if (idx === -1) return true;
+        const cp = prefix + FilesystemStore.decodeKeyPath(rel.slice(0, idx + delimiterEnc.length));
+        return !commonPrefixes.has(cp);
       }
       return prefixPath.startsWith(dirPath);
     });
     const objectSuffix = '._S3rver_object';
-    const commonPrefixes = new Set<string>();
     const keys: string[] = [];
     let isTruncated = false;
     for (const keyPath of it) {

@@ -104,6 +104,10 @@ const KEYS = [
   'unicode/Zürich €/株式/データ 😀.bin',
   `deep/${Array.from({ length: 30 }, (_, i) => `p${i}`).join('/')}/leaf.parquet`,
   "symbols/!#$&()+,;=@[]~'.txt",
+  // This server lists a/b before a-c (a directory walk); S3's byte order is the reverse. The engine
+  // then waits for the whole destination listing before comparing (nothing copied twice or missed).
+  'order/a/b',
+  'order/a-c',
 ];
 
 describe('syncS3 between two S3 servers', () => {
@@ -362,6 +366,77 @@ describe('faults', () => {
     expect(err).toBeInstanceOf(Error);
     expect(String(err)).toMatch(/InternalError/);
     expect((await list(dst, d)).has('mirror/only-at-dest')).toBe(true);
+  });
+
+  it('a destination listing that fails part-way aborts the run: nothing is deleted', async () => {
+    const { s, d } = await buckets();
+    await Promise.all(
+      Array.from({ length: 1002 }, (_, i) =>
+        put(dst, d, `mirror/k${String(i).padStart(4, '0')}`, Buffer.from(`${i}`)),
+      ),
+    );
+    await put(src, s, 'vendor/k0000', Buffer.from('0'));
+    dstProxy.rule = (req) =>
+      req.method === 'GET' && req.query.get('list-type') === '2' && req.query.has('continuation-token')
+        ? { status: 500, code: 'InternalError' }
+        : 'forward';
+    const err = await syncS3(opts(s, d, { delete: true, attempts: 1 }, { dst: viaDst })).catch(
+      (e: unknown) => e,
+    );
+    dstProxy.rule = () => 'forward';
+    expect(err).toBeInstanceOf(Error);
+    expect(String(err)).toMatch(/InternalError/);
+    expect((await list(dst, d)).size).toBe(1002);
+  });
+
+  it('compares and copies while the destination is still listing; a re-run finds exactly what changed', async () => {
+    const { s, d } = await buckets();
+    // Three listing pages a side, in key order (KEYS has the out-of-order case).
+    const keys = Array.from({ length: 2400 }, (_, i) => `p${i % 3}/k${String(i).padStart(5, '0')}`);
+    const body = (k: string, v: number): Buffer => Buffer.from(`${k} v${v} `.repeat(1 + (k.length % 5)));
+    for (let i = 0; i < keys.length; i += 100) {
+      await Promise.all(keys.slice(i, i + 100).map((k) => put(src, s, `vendor/${k}`, body(k, 1))));
+    }
+    expect((await syncS3(opts(s, d))).copied.objects).toBe(keys.length);
+
+    // 1% changed: half the same size (found by the recorded source ETag), half a new size.
+    const changed = keys.filter((_, i) => i % 100 === 7);
+    for (const [i, k] of changed.entries()) {
+      await put(src, s, `vendor/${k}`, i % 2 ? body(k, 2) : Buffer.concat([body(k, 2), Buffer.from('+')]));
+    }
+    // Hold the destination's last listing page until a changed object has been read from the
+    // source: that happens only if objects are compared before the destination listing ends.
+    let sourceGets = 0;
+    let lastPageHeldFor: string | undefined;
+    srcProxy.rule = (req) => {
+      if (req.method === 'GET' && !req.query.has('list-type')) sourceGets++;
+      return 'forward';
+    };
+    let destPages = 0;
+    dstProxy.rule = async (req): Promise<Verdict> => {
+      // The engine's listing pages (the preflight sends max-keys=1).
+      const page = req.method === 'GET' && req.query.get('list-type') === '2' && !req.query.has('max-keys');
+      if (page && ++destPages === 3) {
+        for (let i = 0; i < 200 && sourceGets === 0; i++) await new Promise((r) => setTimeout(r, 25));
+        lastPageHeldFor = sourceGets > 0 ? 'a source read' : 'nothing (timed out)';
+      }
+      return 'forward';
+    };
+    const r = await syncS3(opts(s, d, {}, { src: viaSrc, dst: viaDst }));
+    srcProxy.rule = () => 'forward';
+    dstProxy.rule = () => 'forward';
+    expect(lastPageHeldFor).toBe('a source read');
+    expect(r.failed.items).toEqual([]);
+    expect(r.listed).toEqual({ source: keys.length, dest: keys.length });
+    expect(r.copied.objects).toBe(changed.length);
+    expect(r.skipped.objects).toBe(keys.length - changed.length);
+    for (const [i, k] of changed.entries()) {
+      const want = i % 2 ? body(k, 2) : Buffer.concat([body(k, 2), Buffer.from('+')]);
+      expect((await get(dst, d, `mirror/${k}`)).equals(want)).toBe(true);
+    }
+    const again = await syncS3(opts(s, d));
+    expect(again.copied.objects).toBe(0);
+    expect(again.skipped.objects).toBe(keys.length);
   });
 
   it('wrong credentials and a missing bucket are clear input errors', async () => {
