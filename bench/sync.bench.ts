@@ -32,6 +32,27 @@ function findAws(): string | undefined {
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
+/** CPU seconds (user + system) of a process from /proc; for `self`, of its waited-for children. */
+function cpuSeconds(pid: number | 'self', children = false): number {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const [u, s] = children ? [f[13], f[14]] : [f[11], f[12]];
+    return (Number(u) + Number(s)) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return NaN;
+  }
+}
+
+let serverPids: number[] = [];
+/** CPU the tool (a child, so counted once it exits) and both servers used during `fn`. */
+async function measured<T>(fn: () => Promise<T>): Promise<{ out: T; toolCpu: number; serverCpu: number }> {
+  const c0 = cpuSeconds('self', true);
+  const s0 = serverPids.map((p) => cpuSeconds(p));
+  const out = await fn();
+  const serverCpu = serverPids.reduce((a, p, i) => a + cpuSeconds(p) - s0[i], 0);
+  return { out, toolCpu: cpuSeconds('self', true) - c0, serverCpu };
+}
+
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ secs: number; stdout: string }> {
   const t = performance.now();
   return new Promise((resolve, reject) => {
@@ -41,6 +62,12 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ sec
     });
   });
 }
+
+const load = (): string =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join('/');
 
 async function seed(
   client: S3Client,
@@ -73,6 +100,7 @@ async function main(): Promise<void> {
     startLocalS3Server({ dir: path.join(tmp, 'src'), buckets: ['bench-src'] }),
     startLocalS3Server({ dir: path.join(tmp, 'dst'), buckets: ['bench-dst'] }),
   ]);
+  serverPids = [src.pid, dst.pid];
   const s3 = makeS3Client({ endpoint: src.endpoint });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -104,23 +132,30 @@ async function main(): Promise<void> {
 
     const engineSecs: number[] = [];
     const quant = async (prefix: string, label: string, n: number, b: number): Promise<number> => {
-      const r = await run(
-        process.execPath,
-        [
-          CLI,
-          'sync',
-          'run',
-          '--source',
-          `s3://bench-src/${prefix}`,
-          '--dest',
-          `s3://bench-dst/quant/${prefix}`,
-          '--source-endpoint',
-          src.endpoint,
-          '--dest-endpoint',
-          dst.endpoint,
-          '--json',
-        ],
-        env,
+      const loadBefore = load();
+      const {
+        out: r,
+        toolCpu,
+        serverCpu,
+      } = await measured(() =>
+        run(
+          process.execPath,
+          [
+            CLI,
+            'sync',
+            'run',
+            '--source',
+            `s3://bench-src/${prefix}`,
+            '--dest',
+            `s3://bench-dst/quant/${prefix}`,
+            '--source-endpoint',
+            src.endpoint,
+            '--dest-endpoint',
+            dst.endpoint,
+            '--json',
+          ],
+          env,
+        ),
       );
       const rep = JSON.parse(r.stdout) as {
         copied: { objects: number };
@@ -136,6 +171,8 @@ async function main(): Promise<void> {
         copied: rep.copied.objects,
         'objects/s': +(n / r.secs).toFixed(1),
         'MB/s': +(b / 1e6 / r.secs).toFixed(1),
+        cpu: `${toolCpu.toFixed(1)} / ${serverCpu.toFixed(1)}`,
+        load: `${loadBefore} -> ${load()}`,
       });
       engineSecs.push(rep.elapsedSeconds);
       return r.secs;
@@ -146,32 +183,37 @@ async function main(): Promise<void> {
         return undefined;
       }
       const local = path.join(tmp, 'aws-local', prefix);
-      const down = await run(
-        aws,
-        [
-          's3',
-          'sync',
-          `s3://bench-src/${prefix}`,
-          local,
-          '--endpoint-url',
-          src.endpoint,
-          '--only-show-errors',
-        ],
-        env,
-      );
-      const up = await run(
-        aws,
-        [
-          's3',
-          'sync',
-          local,
-          `s3://bench-dst/aws/${prefix}`,
-          '--endpoint-url',
-          dst.endpoint,
-          '--only-show-errors',
-        ],
-        env,
-      );
+      const loadBefore = load();
+      const m = await measured(async () => {
+        const down = await run(
+          aws,
+          [
+            's3',
+            'sync',
+            `s3://bench-src/${prefix}`,
+            local,
+            '--endpoint-url',
+            src.endpoint,
+            '--only-show-errors',
+          ],
+          env,
+        );
+        const up = await run(
+          aws,
+          [
+            's3',
+            'sync',
+            local,
+            `s3://bench-dst/aws/${prefix}`,
+            '--endpoint-url',
+            dst.endpoint,
+            '--only-show-errors',
+          ],
+          env,
+        );
+        return { down, up };
+      });
+      const { down, up } = m.out;
       const secs = down.secs + up.secs;
       rows.push({
         case: label,
@@ -180,6 +222,8 @@ async function main(): Promise<void> {
         copied: NaN,
         'objects/s': +(n / secs).toFixed(1),
         'MB/s': +(b / 1e6 / secs).toFixed(1),
+        cpu: `${m.toolCpu.toFixed(1)} / ${m.serverCpu.toFixed(1)}`,
+        load: `${loadBefore} -> ${load()}`,
       });
       return secs;
     };
@@ -211,11 +255,11 @@ async function main(): Promise<void> {
     );
 
     console.log(
-      '\n| case | tool | seconds (wall, CLI start included) | engine s | objects/s | MB/s |\n| --- | --- | --- | --- | --- | --- |',
+      '\n| case | tool | seconds (wall, CLI start included) | engine s | objects/s | MB/s | CPU s tool / servers | load 1/5/15 min before -> after |\n| --- | --- | --- | --- | --- | --- | --- | --- |',
     );
     for (const r of rows) {
       console.log(
-        `| ${r.case} | ${r.tool} | ${r.seconds} | ${r.engine ?? ''} | ${r['objects/s'] ?? ''} | ${r['MB/s'] ?? ''} |`,
+        `| ${r.case} | ${r.tool} | ${r.seconds} | ${r.engine ?? ''} | ${r['objects/s'] ?? ''} | ${r['MB/s'] ?? ''} | ${r.cpu ?? ''} | ${r.load ?? ''} |`,
       );
     }
     const ratio = (a: number | undefined, b: number): string =>
