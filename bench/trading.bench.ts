@@ -170,7 +170,7 @@ async function bundles(): Promise<void> {
     TRADING_ACCOUNT: 'main',
     POWERTOOLS_METRICS_DISABLED: 'true',
   };
-  for (const name of ['execution', 'risk-check', 'kill-switch']) {
+  for (const name of ['execution', 'risk-check', 'kill-switch', 'algo-child', 'risk-returns']) {
     const outfile = path.join(out, name, 'index.mjs');
     await build({
       entryPoints: [path.join(root, 'lambda', name, 'index.ts')],
