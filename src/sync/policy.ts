@@ -8,57 +8,71 @@
  * - push (the vendor replicates into our vendor zone): the vendor's replication role needs
  *   `roleTrust` (s3.amazonaws.com) and `rolePolicy`; our bucket and key policies come from the stack.
  */
-import { z } from 'zod';
+import { createRequire } from 'node:module';
+import type { z as Zod } from 'zod';
 import { describeZodIssues, InputError } from '../errors';
 
-const account = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id');
-const bucket = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name');
-const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region like us-east-1');
-const prefix = z
-  .string()
-  .refine(
-    (p) => p === '' || (!p.startsWith('/') && p.endsWith('/')),
-    "expected '' or a prefix ending in '/'",
-  );
-const kmsKeyArn = z
-  .string()
-  .regex(/^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/, 'expected a KMS key ARN');
-const roleName = z.string().regex(/^[\w+=,.@-]{1,64}$/, 'expected an IAM role name');
+/**
+ * The parameter schema, built with zod on first use: `quant sync run` loads this module but never
+ * builds a policy, and loading zod was ~0.2 s of its start-up.
+ */
+function makeSchema(z: typeof Zod) {
+  const account = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id');
+  const bucket = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name');
+  const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region like us-east-1');
+  const prefix = z
+    .string()
+    .refine(
+      (p) => p === '' || (!p.startsWith('/') && p.endsWith('/')),
+      "expected '' or a prefix ending in '/'",
+    );
+  const kmsKeyArn = z
+    .string()
+    .regex(/^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/, 'expected a KMS key ARN');
+  const roleName = z.string().regex(/^[\w+=,.@-]{1,64}$/, 'expected an IAM role name');
 
-export const PolicyParamsSchema = z
-  .object({
-    mode: z.enum(['pull', 'push']).default('pull'),
-    /** Our account (the quant team's). */
-    account,
-    /** Our region (where DataSync runs / the vendor zone lives). */
-    region,
-    vendorAccount: account,
-    vendorBucket: bucket,
-    vendorRegion: region,
-    vendorPrefix: prefix.default(''),
-    /** Name of our DataSync role (pull) or the vendor's replication role (push). */
-    roleName: roleName.default('quant-vendor-sync'),
-    /** Full ARN of the role (the DataSyncStack output `DataSyncRoleArn`); overrides account + roleName. */
-    roleArn: z
-      .string()
-      .regex(/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'expected an IAM role ARN')
-      .optional(),
-    /** The vendor bucket's SSE-KMS key, if any (pull). */
-    vendorKmsKeyArn: kmsKeyArn.optional(),
-    /** Our vendor-zone bucket (push). */
-    destBucket: bucket.optional(),
-    /** Our vendor zone's KMS key (push). */
-    destKmsKeyArn: kmsKeyArn.optional(),
-    /** Push: S3 Replication Time Control (15-minute SLA, with replication metrics). */
-    replicationTimeControl: z.boolean().default(false),
-  })
-  .strict()
-  .refine((p) => p.mode === 'pull' || (p.destBucket !== undefined && p.destKmsKeyArn !== undefined), {
-    message: 'push mode needs destBucket and destKmsKeyArn',
-    path: ['destBucket'],
-  });
+  const schema = z
+    .object({
+      mode: z.enum(['pull', 'push']).default('pull'),
+      /** Our account (the quant team's). */
+      account,
+      /** Our region (where DataSync runs / the vendor zone lives). */
+      region,
+      vendorAccount: account,
+      vendorBucket: bucket,
+      vendorRegion: region,
+      vendorPrefix: prefix.default(''),
+      /** Name of our DataSync role (pull) or the vendor's replication role (push). */
+      roleName: roleName.default('quant-vendor-sync'),
+      /** Full ARN of the role (the DataSyncStack output `DataSyncRoleArn`); overrides account + roleName. */
+      roleArn: z
+        .string()
+        .regex(/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'expected an IAM role ARN')
+        .optional(),
+      /** The vendor bucket's SSE-KMS key, if any (pull). */
+      vendorKmsKeyArn: kmsKeyArn.optional(),
+      /** Our vendor-zone bucket (push). */
+      destBucket: bucket.optional(),
+      /** Our vendor zone's KMS key (push). */
+      destKmsKeyArn: kmsKeyArn.optional(),
+      /** Push: S3 Replication Time Control (15-minute SLA, with replication metrics). */
+      replicationTimeControl: z.boolean().default(false),
+    })
+    .strict()
+    .refine((p) => p.mode === 'pull' || (p.destBucket !== undefined && p.destKmsKeyArn !== undefined), {
+      message: 'push mode needs destBucket and destKmsKeyArn',
+      path: ['destBucket'],
+    });
+  return schema;
+}
 
-export type PolicyParams = z.input<typeof PolicyParamsSchema>;
+let built: ReturnType<typeof makeSchema> | undefined;
+export function policyParamsSchema(): ReturnType<typeof makeSchema> {
+  built ??= makeSchema((createRequire(import.meta.url)('zod') as { z: typeof Zod }).z);
+  return built;
+}
+
+export type PolicyParams = Zod.input<ReturnType<typeof makeSchema>>;
 
 type Statement = Record<string, unknown>;
 export interface PolicyDocument {
@@ -80,7 +94,7 @@ export interface VendorPolicies {
 }
 
 export function buildVendorPolicies(input: PolicyParams): VendorPolicies {
-  const parsed = PolicyParamsSchema.safeParse(input);
+  const parsed = policyParamsSchema().safeParse(input);
   if (!parsed.success) throw new InputError(`policy parameters: ${describeZodIssues(parsed.error.issues)}`);
   const p = parsed.data;
   const vendorBucketArn = `arn:aws:s3:::${p.vendorBucket}`;
