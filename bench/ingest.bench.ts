@@ -151,7 +151,7 @@ async function consumerBench(): Promise<void> {
     const d = decodeBatch({ shardId: 'shardId-000000000000', records });
     const t1 = performance.now();
     let bytes = 0;
-    for (const cols of d.partitions.values()) bytes += cols.toParquet().length;
+    for (const cols of d.partitions.values()) bytes += (await cols.toParquet()).length;
     const t2 = performance.now();
     const cpu = cpuSecs(c0);
     if (d.written !== N_CONS) throw new Error(`wrote ${d.written} of ${N_CONS}`);

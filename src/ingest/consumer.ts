@@ -276,7 +276,7 @@ export async function processShardBatch(
   const stem = batchFileStem(batch);
   const ticksPrefix = deps.ticksPrefix ?? 'ticks';
   const qPrefix = deps.quarantinePrefix ?? 'quarantine/ticks';
-  const puts: Array<{ key: string; body: () => Uint8Array; type: string }> = [];
+  const puts: Array<{ key: string; body: () => Uint8Array | Promise<Uint8Array>; type: string }> = [];
   for (const [part, cols] of d.partitions) {
     puts.push({
       key: `${ticksPrefix}/${part}/${stem}.parquet`,
@@ -297,7 +297,7 @@ export async function processShardBatch(
   }
   let bytes = 0;
   await mapLimit(puts, deps.concurrency ?? 8, async (p) => {
-    const body = p.body();
+    const body = await p.body();
     bytes += body.length;
     await deps.s3.send(
       new PutObjectCommand({ Bucket: deps.rawBucket, Key: p.key, Body: body, ContentType: p.type }),

@@ -14,7 +14,7 @@
  * strings have more than MAX_DICTIONARY distinct values takes the DuckDB path), BIGINT → INT64,
  * INTEGER → INT32, DOUBLE → DOUBLE (NaN/null → NULL). Other column types take the DuckDB path.
  */
-import type { ColumnChunk, Encoding, FileMetaData, RowGroup, SchemaElement } from 'hyparquet';
+import type { ColumnChunk, Encoding, FileMetaData, RowGroup, SchemaElement, Statistics } from 'hyparquet';
 import { ByteWriter } from 'hyparquet-writer';
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
@@ -36,8 +36,8 @@ const MAX_DICTIONARY = 4096;
 /** Rows per row group: large enough to amortize page headers, small enough to bound reader memory. */
 export const ROW_GROUP_ROWS = 1 << 20;
 
-/** A column converted once for the whole batch. */
-type TypedColumn =
+/** A column in the encoder's form (converted once per batch). */
+export type TypedColumn =
   | { readonly kind: 'INT64'; readonly words: Int32Array; readonly valid?: Uint8Array }
   | { readonly kind: 'INT32'; readonly values: Int32Array; readonly valid?: Uint8Array }
   | { readonly kind: 'DOUBLE'; readonly values: Float64Array }
@@ -268,7 +268,12 @@ export function prepareAppend(
       const rows = order.subarray(start[p], start[p + 1]);
       return {
         values: partitions[p],
-        bytes: await encodeFile(table, typed, rows, rowGroupRows),
+        bytes: await encodeColumns(
+          table.columns.map((c) => c.name),
+          typed,
+          rows,
+          rowGroupRows,
+        ),
         rows: rows.length,
       };
     },
@@ -279,6 +284,8 @@ export function prepareAppend(
 interface PageBody {
   readonly body: Uint8Array;
   readonly dictionary?: number;
+  /** Min/max of a data page (INT64 columns: time ranges let readers skip files and row groups). */
+  readonly statistics?: Statistics;
   /** @default PLAIN (RLE_DICTIONARY for dictionary-encoded columns) */
   readonly encoding?: Encoding;
 }
@@ -348,12 +355,37 @@ function columnPages(c: TypedColumn, rows: Int32Array): PageBody[] {
       const valid = c.valid && gatherValid(c.valid, rows);
       const out = new Int32Array(scratchBytes(n * 8), 0, n * 2);
       let k = 0;
+      // Min and max compared on the word pairs (high word signed, low word unsigned): no BigInt per row.
+      let minHi = 0x7fffffff;
+      let minLo = 0xffffffff;
+      let maxHi = -0x80000000;
+      let maxLo = 0;
       for (let j = 0; j < n; j++) {
         const i = rows[j];
         if (valid && !valid[j]) continue;
-        out[k++] = w[2 * i];
-        out[k++] = w[2 * i + 1];
+        const lo = w[2 * i];
+        const hi = w[2 * i + 1];
+        out[k++] = lo;
+        out[k++] = hi;
+        const ulo = lo >>> 0;
+        if (hi < minHi || (hi === minHi && ulo < minLo)) {
+          minHi = hi;
+          minLo = ulo;
+        }
+        if (hi > maxHi || (hi === maxHi && ulo > maxLo)) {
+          maxHi = hi;
+          maxLo = ulo;
+        }
       }
+      const statistics: Statistics = {
+        null_count: BigInt(n - k / 2),
+        ...(k > 0
+          ? {
+              min_value: (BigInt(minHi) << 32n) | BigInt(minLo),
+              max_value: (BigInt(maxHi) << 32n) | BigInt(maxLo),
+            }
+          : {}),
+      };
       const levels = definitionLevels(valid, n);
       // Timestamps and sequence numbers grow by small steps: delta-encoded they shrink to a few
       // bits per value, which also takes most of the bytes out of the compressor's way.
@@ -362,9 +394,9 @@ function columnPages(c: TypedColumn, rows: Int32Array): PageBody[] {
         const body = Buffer.allocUnsafeSlow(levels.length + delta.length);
         body.set(levels, 0);
         body.set(delta, levels.length);
-        return [{ body, encoding: 'DELTA_BINARY_PACKED' }];
+        return [{ body, encoding: 'DELTA_BINARY_PACKED', statistics }];
       }
-      return [{ body: pageBody(levels, k * 4) }];
+      return [{ body: pageBody(levels, k * 4), statistics }];
     }
     case 'INT32': {
       const valid = c.valid && gatherValid(c.valid, rows);
@@ -537,14 +569,15 @@ async function compressChunk(pages: readonly PageBody[]): Promise<CompressedChun
 const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // PAR1
 
 /**
- * One Parquet file holding `rows` of the typed columns. Pages are compressed concurrently on the
+ * One Parquet file holding `rows` of the typed columns (named `names`; all rows in order when
+ * `rows` is the identity). Pages are compressed concurrently on the
  * thread pool; the file is assembled once from its segments (headers and compressed pages).
  */
-async function encodeFile(
-  table: TableDef,
+export async function encodeColumns(
+  names: readonly string[],
   typed: readonly TypedColumn[],
   rows: Int32Array,
-  rowGroupRows: number,
+  rowGroupRows = ROW_GROUP_ROWS,
 ): Promise<Uint8Array> {
   const groups: Array<{ rows: number; columns: Array<Promise<CompressedChunk>> }> = [];
   for (let g = 0; g < rows.length; g += rowGroupRows) {
@@ -608,22 +641,23 @@ async function encodeFile(
         meta_data: {
           type: PHYSICAL[typed[ci].kind],
           encodings,
-          path_in_schema: [table.columns[ci].name],
+          path_in_schema: [names[ci]],
           codec,
           num_values: BigInt(group.rows),
           total_uncompressed_size: BigInt(uncompressed),
           total_compressed_size: BigInt(offset - start),
           data_page_offset: dataOffset,
           dictionary_page_offset: dictionaryOffset,
+          statistics: pages.find((p) => p.page.statistics)?.page.statistics,
         },
       });
     }
     rowGroups.push({ columns: chunks, total_byte_size: total, num_rows: BigInt(group.rows) });
   }
   const schema: SchemaElement[] = [
-    { name: 'schema', num_children: table.columns.length },
+    { name: 'schema', num_children: names.length },
     ...typed.map((c, i): SchemaElement => ({
-      name: table.columns[i].name,
+      name: names[i],
       type: PHYSICAL[c.kind],
       repetition_type: 'OPTIONAL',
       ...(c.kind === 'DICT' ? { converted_type: 'UTF8' as const } : {}),

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PARQUET_DECOMPRESSORS, TickColumns } from '../../src/ingest/parquet';
 import { literal, openDuckDb } from '../../src/lake/duckdb';
 import { toTickRow, type MarketEvent } from '../../src/market-data';
@@ -37,7 +37,7 @@ const expected = events.map((e) => {
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-parquet-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function encode(): Uint8Array {
+function encode(): Promise<Uint8Array> {
   const cols = new TickColumns(4); // grows many times
   for (const e of events) cols.push(e);
   expect(cols.length).toBe(events.length);
@@ -45,7 +45,10 @@ function encode(): Uint8Array {
 }
 
 describe('TickColumns.toParquet (the consumer file writer)', () => {
-  const bytes = encode();
+  let bytes: Uint8Array;
+  beforeAll(async () => {
+    bytes = await encode();
+  });
 
   it('is read back exactly by hyparquet, nulls where a column does not apply', async () => {
     const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
@@ -53,7 +56,7 @@ describe('TickColumns.toParquet (the consumer file writer)', () => {
     expect(rows).toEqual(expected);
     const meta = parquetMetadata(file);
     expect(meta.schema.map((s) => s.name)).toEqual([
-      'root',
+      'schema',
       'venue',
       'type',
       'exchange_ts',
