@@ -174,7 +174,8 @@ export async function listPage(
           if (res.statusCode === 200 && res.body !== undefined) {
             const bytes = await collect(res.body);
             fast = parseListPage(bytes.toString('utf8'));
-            res.body = fast ? STUB : bytes;
+            // A copy: the SDK re-prototypes the body it is given (Uint8ArrayBlobAdapter.mutate).
+            res.body = fast ? Buffer.from(STUB) : bytes;
           }
           return out;
         },
