@@ -3,7 +3,7 @@ import type { DataSyncClient } from '@aws-sdk/client-datasync';
 import type * as DataSyncApi from '../../sync/datasync';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { Command } from 'commander';
-import { makeS3Client } from '../../aws/clients';
+import { makeS3Client } from '../../aws/s3-client';
 import { InputError } from '../../errors';
 import { syncS3, type SyncReport } from '../../sync/engine';
 import { estimateTransfer, parseSize } from '../../sync/estimate';
