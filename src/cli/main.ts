@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
 import { InputError } from '../errors';
 type Register = (program: Command) => unknown;
 
@@ -37,9 +38,10 @@ export function commandName(argv: readonly string[]): string | undefined {
 
 /**
  * Builds the `quant` program with the given command, or with every command (for `quant --help`, no
- * command, or a name that does not exist, so commander lists and suggests the real ones).
+ * command, or a name that does not exist, so commander lists and suggests the real ones); with none
+ * for null.
  */
-export async function buildProgram(name?: string): Promise<Command> {
+export async function buildProgram(name?: string | null): Promise<Command> {
   const program = new Command('quant')
     .description('Quant platform CLI: local cloud, data lake, backtests, risk, ingestion, feeds, vendor sync')
     .option('--data-dir <dir>', 'local cloud state directory (default .quant, or $QUANT_DATA_DIR)')
@@ -47,9 +49,11 @@ export async function buildProgram(name?: string): Promise<Command> {
       '--aws',
       'use AWS (standard credentials, region and the stack outputs in env) instead of the local cloud',
     )
+    .version(packageVersion(), '-V, --version', 'print the platform version')
     .showHelpAfterError()
     .exitOverride();
-  const loaders = name !== undefined && COMMANDS[name] ? [COMMANDS[name]] : Object.values(COMMANDS);
+  const loaders =
+    name === null ? [] : name !== undefined && COMMANDS[name] ? [COMMANDS[name]] : Object.values(COMMANDS);
   const registered = new Set<Register>();
   for (const load of loaders) {
     for (const register of await load()) {
@@ -61,9 +65,19 @@ export async function buildProgram(name?: string): Promise<Command> {
   return program;
 }
 
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
 /** Runs the CLI; returns the process exit code (0 ok, 2 bad input, 1 other failure). */
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = await buildProgram(commandName(argv));
+  const name = commandName(argv);
+  // `quant --version` needs no command module (loading them all takes seconds).
+  const versionOnly = name === undefined && argv.slice(2).some((a) => a === '-V' || a === '--version');
+  const program = await buildProgram(versionOnly ? null : name);
   try {
     await program.parseAsync(argv as string[]);
     return 0;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildProgram, commandName } from '../../src/cli/main';
+import { readFileSync } from 'node:fs';
+import { buildProgram, commandName, main } from '../../src/cli/main';
 
 describe('quant CLI start-up (commands loaded on use)', () => {
   it('finds the command after the global options', () => {
@@ -48,5 +49,22 @@ describe('quant CLI start-up (commands loaded on use)', () => {
   it('an unknown command gets the whole program, so the error lists the real ones', async () => {
     const p = await buildProgram('bogus');
     expect(p.commands.length).toBeGreaterThanOrEqual(11);
+  });
+
+  it('--version prints the package version with no command module loaded', async () => {
+    const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
+    expect((await buildProgram(null)).commands).toHaveLength(0);
+    const out: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => (
+      out.push(String(chunk)),
+      true
+    )) as typeof process.stdout.write;
+    try {
+      expect(await main(['node', 'quant', '--version'])).toBe(0);
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(out.join('')).toBe(`${version}\n`);
   });
 });
