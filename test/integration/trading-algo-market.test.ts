@@ -363,4 +363,31 @@ describe('VWAP volume curve from the lake when the signal has none', () => {
     expect(bars[0]).toEqual({ time: Date.UTC(2026, 10, 18, 14, 31), close: 50, volume: 100 });
     expect(await reader.read('XYZ', '1m', Date.UTC(2025, 0, 1), Date.UTC(2025, 11, 31))).toEqual([]);
   });
+
+  it('the reader re-reads a file only when it changed (conditional GET: 304 answers from its cache)', async () => {
+    const t0 = Date.UTC(2026, 10, 23, 14, 31);
+    await putMinuteBars(
+      'CND',
+      [t0, t0 + MIN],
+      () => 10,
+      () => 5,
+    );
+    const reader = new LakeBarReader(clients.s3, LOCAL_BUCKETS.curated);
+    const first = await reader.latest('CND', '1m', t0 + 10 * MIN);
+    expect(first).toEqual({ time: t0 + MIN, close: 10, volume: 5 });
+    // Unchanged: the server answers 304 and the decoded bar is the very same object.
+    expect(await reader.latest('CND', '1m', t0 + 10 * MIN)).toBe(first);
+    // Rewritten (a new bar merged in): the new content is read, not the cached one.
+    await putMinuteBars(
+      'CND',
+      [t0 + 2 * MIN],
+      () => 11,
+      () => 6,
+    );
+    expect(await reader.latest('CND', '1m', t0 + 10 * MIN)).toEqual({
+      time: t0 + 2 * MIN,
+      close: 11,
+      volume: 6,
+    });
+  });
 });
