@@ -103,6 +103,18 @@ export interface FeedMetricsSnapshot {
   readonly subscribers: readonly SubscriberMetrics[];
   /** Events acknowledged by Kinesis and events that failed for good (when publishing to Kinesis). */
   readonly kinesis?: { readonly eventsSent: number; readonly eventsFailed: number; readonly records: number };
+  /** Market-by-order books, when the handler builds them (`--books mbo|both`). */
+  readonly orderBooks?: {
+    readonly books: number;
+    readonly staleBooks: number;
+    readonly orders: number;
+    readonly entries: number;
+    readonly rejectedEntries: number;
+    readonly unknownOrders: number;
+    readonly snapshots: number;
+    readonly snapshotsTooOld: number;
+    readonly queueOverflows: number;
+  };
   /** Receive (first copy) -> relayed and decoded, nanoseconds. */
   readonly latency: LatencyHistogram;
 }
@@ -210,6 +222,29 @@ export function prometheusText(
       ['', s.kinesis.records],
     ]);
   }
+  if (s.orderBooks) {
+    const o = s.orderBooks;
+    metric('feed_order_books', 'gauge', 'Market-by-order books, by state.', [
+      ['state="live"', o.books - o.staleBooks],
+      ['state="stale"', o.staleBooks],
+    ]);
+    metric('feed_orders_resting', 'gauge', 'Orders resting in the market-by-order books.', [['', o.orders]]);
+    metric('feed_order_entries_total', 'counter', 'Market-by-order entries, by outcome.', [
+      ['outcome="received"', o.entries],
+      ['outcome="rejected"', o.rejectedEntries],
+      ['outcome="unknown_order"', o.unknownOrders],
+    ]);
+    metric('feed_order_snapshots_total', 'counter', 'Market-by-order snapshots (53/44), by outcome.', [
+      ['outcome="applied"', o.snapshots],
+      ['outcome="too_old"', o.snapshotsTooOld],
+    ]);
+    metric(
+      'feed_order_queue_overflows_total',
+      'counter',
+      'Order entries dropped because a stale book queued too many.',
+      [['', o.queueOverflows]],
+    );
+  }
   const l = s.latency;
   metric('feed_latency_seconds', 'summary', 'Packet receipt (first copy) to relayed and decoded.', [
     ['quantile="0.5"', l.quantile(0.5) / 1e9],
@@ -247,6 +282,13 @@ export function emfDocument(
     ['SubscriberDrops', 'Count', d(drops)],
     ['DecodeErrors', 'Count', d((x) => sum(x.decodeErrors))],
     ['Events', 'Count', d((x) => x.trades + x.quotes)],
+    ...(s.orderBooks
+      ? ([
+          ['OrderBooksStale', 'Count', s.orderBooks.staleBooks],
+          ['OrderEntriesRejected', 'Count', d((x) => x.orderBooks?.rejectedEntries ?? 0)],
+          ['OrderSnapshots', 'Count', d((x) => x.orderBooks?.snapshots ?? 0)],
+        ] as Array<[string, string, number]>)
+      : []),
     ['LatencyP50', 'Microseconds', interval.quantile(0.5) / 1e3],
     ['LatencyP99', 'Microseconds', interval.quantile(0.99) / 1e3],
     ['LatencyP999', 'Microseconds', interval.quantile(0.999) / 1e3],

@@ -217,6 +217,13 @@ export class OrderBookBuilder {
     return [...this.books.values()].filter((b) => b.stale).map((b) => b.securityId);
   }
 
+  /** Resting orders over all books (a gauge for the metrics). */
+  orderCount(): number {
+    let n = 0;
+    for (const b of this.books.values()) n += b.orders.size;
+    return n;
+  }
+
   get isRecovering(): boolean {
     return this.recovering;
   }

@@ -7,6 +7,7 @@ import type { MarketEvent } from '../market-data/events';
 import type { SbeCodec } from '../sbe/codec';
 import { FeedHandler, type BookKinds, type HandlerStatus } from './handler';
 import { LatencyHistogram, MetricsReporter, type FeedMetricsSnapshot } from './metrics';
+import type { OrderBookBuilder } from './order-book';
 import { ReplayClient, type ReplayCredentials } from './tcp-replay';
 import {
   joinMulticast,
@@ -263,6 +264,7 @@ export class FeedRunner {
       quotes: this.events.quotes,
       subscribers: this.relay?.subscribers() ?? [],
       kinesis: k && { eventsSent: k.eventsSent, eventsFailed: k.eventsFailed, records: k.recordsSent },
+      orderBooks: h.orderBooks ? orderBookMetrics(h.orderBooks) : undefined,
       latency: this.latency,
     };
   }
@@ -275,4 +277,19 @@ export class FeedRunner {
     await this.relay?.close();
     await this.metrics?.stop();
   }
+}
+
+/** The metrics' view of the market-by-order books. */
+function orderBookMetrics(b: OrderBookBuilder): NonNullable<FeedMetricsSnapshot['orderBooks']> {
+  return {
+    books: b.instruments().length,
+    staleBooks: b.staleInstruments().length,
+    orders: b.orderCount(),
+    entries: b.stats.orderEntries,
+    rejectedEntries: b.stats.rejectedEntries,
+    unknownOrders: b.stats.unknownOrders,
+    snapshots: b.stats.snapshots,
+    snapshotsTooOld: b.stats.snapshotsTooOld,
+    queueOverflows: b.stats.queueOverflows,
+  };
 }

@@ -6,6 +6,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { FeedRunner, runSimulator } from '../../src/feed/simulator';
+import { emfDocument, prometheusText } from '../../src/feed/metrics';
 import { compareWithMbp } from '../../src/feed/order-book';
 import { SbeCodec } from '../../src/sbe/codec';
 import { loadSchema } from '../../src/sbe/schema';
@@ -82,6 +83,32 @@ describe('market-by-order feed on loopback multicast', () => {
       expect(compareWithMbp(ob, id, 'bid', mbp.bids, mbp.depth)).toEqual([]);
       expect(compareWithMbp(ob, id, 'ask', mbp.asks, mbp.depth)).toEqual([]);
     }
+    // The metrics report the same books: /metrics text and the EMF document.
+    const snap = runner.snapshot();
+    const resting = sim.channel.securityIds.reduce((n, id) => n + sim.channel.orders(id).length, 0);
+    expect(snap.orderBooks).toEqual({
+      books: 3,
+      staleBooks: 0,
+      orders: resting,
+      entries: ob.stats.orderEntries,
+      rejectedEntries: 0,
+      unknownOrders: ob.stats.unknownOrders,
+      snapshots: ob.stats.snapshots,
+      snapshotsTooOld: ob.stats.snapshotsTooOld,
+      queueOverflows: 0,
+    });
+    const text = prometheusText(snap, '310', { A: 0, B: 0 });
+    expect(text).toContain(`feed_orders_resting{channel="310"} ${resting}`);
+    expect(text).toContain('feed_order_books{channel="310",state="stale"} 0');
+    expect(text).toContain(
+      `feed_order_snapshots_total{channel="310",outcome="applied"} ${ob.stats.snapshots}`,
+    );
+    const emf = emfDocument(snap, undefined, '310', { A: 0, B: 0 }, snap.latency);
+    expect(emf).toMatchObject({
+      OrderBooksStale: 0,
+      OrderEntriesRejected: 0,
+      OrderSnapshots: ob.stats.snapshots,
+    });
   }, 30_000);
 
   it('quant feed run --books mbo builds order books and publishes quotes from them; a bad --books exits 2', async () => {
