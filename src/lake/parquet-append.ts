@@ -168,7 +168,7 @@ function typedColumn(col: Column, values: ArrayLike<unknown>, length: number): T
   }
 }
 
-/** One Parquet object of a partition: its path segment (`dt=…/symbol=…`) and bytes. */
+/** One Parquet object of a partition: its partition values (`{dt, symbol}`), bytes and row count. */
 export interface EncodedPartition {
   readonly values: Readonly<Record<string, string>>;
   readonly bytes: Uint8Array;

@@ -1,8 +1,8 @@
 /**
  * Writes rows into the lake as Hive-partitioned Parquet through the S3 API.
  *
- * Every partition is written aside (a local temporary file) and then committed with one PUT, which
- * S3 makes visible atomically: a reader sees the old partition or the new one, never half of it.
+ * Every partition is written aside (a local temporary file, or in memory for appends encoded in JS)
+ * and then committed with one PUT, which S3 makes visible atomically: a reader sees the old partition or the new one, never half of it.
  * - `merge` (bars, results): one object per partition, `data.parquet`; new rows replace existing
  *   rows with the same key, so importing the same data twice changes nothing.
  * - `append` (ticks): a new object per partition named by the caller (deterministic, e.g. by shard
