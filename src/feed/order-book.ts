@@ -24,11 +24,35 @@
  * replayed onto the snapshot from the packet after its LastMsgSeqNumProcessed, and entries of packets
  * at or before the snapshot's LastMsgSeqNumProcessed are skipped (already in the snapshot).
  *
+ * Top orders (MBOLD): SnapshotRefreshTopOrders59 (schema v10+) is the Market by Order Limited Depth
+ * book of CME's conflated market data groups (Conflated UDP and Conflated TCP; CME Client Systems
+ * wiki, "MDP 3.0 - Market By Order Limited Depth Book Processing" and "MDP 3.0 - Market Data Snapshot
+ * - MBOLD Book Processing"): the top 10 bid and top 10 ask orders of one instrument, bids and asks
+ * interleaved, sorted by price then MDOrderPriority, implied orders never included. It is an overlay:
+ * each message restates the instrument's whole MBOLD book, so it needs no sequencing and no prior
+ * state. Here a 59 replaces the instrument's orders with its entries and marks the book `limited`
+ * (only the top orders are known); it also recovers a stale book, since nothing before it matters.
+ * It carries no RptSeq and no LastMsgSeqNumProcessed; it travels in the incremental packets and is
+ * conflated (its TransactTime is that of the last event in the conflation interval).
+ * Not confirmed by CME's pages (assumed): a side with fewer than `topOrdersDepth` (10) orders in a 59
+ * holds no other orders, so only the last level shown of a side at the limit may hide orders; an
+ * instrument whose book empties is sent as a 59 with no entries; one 59 holds the whole MBOLD book
+ * (20 entries fit one message, and the page shows no chunking).
+ *
+ * Order events (`onOrder`): every change applied to a book, as an OrderEvent (market-data/events.ts),
+ * in the order the exchange sent it, released with the top of book at EndOfEvent (and after a
+ * snapshot rebuild). Entries skipped (already in a snapshot, for a stale book, rejected, unknown
+ * OrderID on Delete) produce none. A stale book emits nothing until it is recovered; recovery emits
+ * 'clear', then the snapshot's orders as 'add' (in the snapshot's order), then the queued entries
+ * replayed onto it; a 59 emits 'clear' then its orders as 'add'; ChannelReset emits 'clear' for
+ * every book. Applying the events in order reproduces every fresh book exactly.
+ *
  * Assumptions not confirmed by the public pages (stated where applied): a New for an OrderID already
  * in the book replaces it; an Update for an unknown OrderID inserts it; an MBO MDEntryType BookReset
  * (J) clears the instrument's order book; a null MDOrderPriority sorts last at its price; an
  * instrument with no orders is sent as one chunk with no entries.
  */
+import type { OrderEvent, OrderEventSource } from '../market-data/events';
 import type { DecodedMessage } from '../sbe/codec';
 import { Decimal } from '../sbe/decimal';
 
@@ -66,6 +90,11 @@ export interface OrderBook {
   needSeq: number;
   /** LastMsgSeqNumProcessed of the snapshot the book was rebuilt from (0: none); older packets are skipped. */
   snapshotSeq: number;
+  /**
+   * Restated by SnapshotRefreshTopOrders59 (MBOLD): only the top orders of each side are known. See
+   * `completeLevels` for which levels hold all their orders. False for full-depth (MBOFD) books.
+   */
+  limited: boolean;
   lastTop: string;
 }
 
@@ -107,6 +136,11 @@ export interface OrderBookStats {
   rejectedEntries: number;
   replayedEntries: number;
   queueOverflows: number;
+  /** SnapshotRefreshTopOrders59 messages applied (MBOLD restatements), and stale books they recovered. */
+  topOrders: number;
+  topOrdersRecoveries: number;
+  /** Top-of-book changes of limited books not reported: a side's best level may hide orders. */
+  incompleteTops: number;
 }
 
 export interface OrderBookBuilderOptions {
@@ -114,6 +148,17 @@ export interface OrderBookBuilderOptions {
   readonly maxQueuedMessages?: number;
   /** Called at EndOfEvent (and after a rebuild) for each fresh book whose top of book changed. */
   readonly onTop?: (securityId: number, top: TopOfBook, transactTime: bigint) => void;
+  /**
+   * Called with every order change applied to a book, in the exchange's order, released at EndOfEvent
+   * (before `onTop`), after a snapshot rebuild and at a ChannelReset. Without it no event is built.
+   */
+  readonly onOrder?: (e: OrderEvent) => void;
+  /** Venue code on order events. @default 'XCME' */
+  readonly venue?: string;
+  /** Local receive time in ns on order events. @default wall clock */
+  readonly receiveTs?: () => bigint;
+  /** Orders per side in a SnapshotRefreshTopOrders59 (CME: the top 10). @default 10 */
+  readonly topOrdersDepth?: number;
 }
 
 type Entry = Record<string, unknown>;
@@ -129,6 +174,13 @@ interface PendingSnapshot {
 
 const NO_PRIORITY = 1n << 64n; // beyond any uInt64: a null priority sorts last
 const MAX_QTY = 2 ** 31 - 1;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Priority as the events carry it: a number when exact, else a decimal string; null when none was sent. */
+function priorityValue(p: bigint): number | string | null {
+  if (p === NO_PRIORITY) return null;
+  return p <= MAX_SAFE ? Number(p) : p.toString();
+}
 
 /** Exact price as mantissa at exponent -9, or null when absent or not representable. */
 export function priceKey(v: unknown): bigint | null {
@@ -172,6 +224,9 @@ export class OrderBookBuilder {
     rejectedEntries: 0,
     replayedEntries: 0,
     queueOverflows: 0,
+    topOrders: 0,
+    topOrdersRecoveries: 0,
+    incompleteTops: 0,
   };
   /** Books created while this is true start stale (a handler joining mid-session). */
   newBooksStale = false;
@@ -199,10 +254,29 @@ export class OrderBookBuilder {
   private loopTotal = 0;
   private readonly maxQueued: number;
   private readonly onTop: OrderBookBuilderOptions['onTop'];
+  private readonly onOrder: OrderBookBuilderOptions['onOrder'];
+  private readonly venue: string;
+  private readonly receiveTs: () => bigint;
+  private readonly topDepth: number;
+  /** Order events applied but not yet released (EndOfEvent releases them). */
+  private pendingOrders: OrderEvent[] = [];
+  /** Order events' `seq` per instrument; survives ChannelReset so it only ever increases. */
+  private readonly eventSeqs = new Map<number, number>();
+  /** Symbols from the instrument definitions seen on the incremental feed. */
+  private readonly symbols = new Map<number, string>();
+  /** TransactTime and packet of the message being applied (for order events). */
+  private curTx = 0n;
+  private curSeq = 0;
 
   constructor(opts: OrderBookBuilderOptions = {}) {
     this.maxQueued = opts.maxQueuedMessages ?? 200_000;
     this.onTop = opts.onTop;
+    this.onOrder = opts.onOrder;
+    this.venue = opts.venue ?? 'XCME';
+    this.receiveTs = opts.receiveTs ?? (() => BigInt(Date.now()) * 1_000_000n);
+    this.topDepth = opts.topOrdersDepth ?? 10;
+    if (!(Number.isInteger(this.topDepth) && this.topDepth >= 1))
+      throw new RangeError(`topOrdersDepth: must be an integer >= 1, got ${opts.topOrdersDepth}`);
   }
 
   book(securityId: number): Readonly<OrderBook> | undefined {
@@ -228,10 +302,31 @@ export class OrderBookBuilder {
     return this.recovering;
   }
 
-  /** True when no book is stale and a whole snapshot loop (TotNumReports instruments) was applied. */
+  /**
+   * True when no book is stale and a whole snapshot loop (TotNumReports instruments) was applied, or
+   * when every book is limited (MBOLD: each 59 restates its book; there is no order loop to wait for).
+   */
   get recoveryComplete(): boolean {
     if (this.staleInstruments().length > 0) return false;
-    return this.loopTotal > 0 && this.loopSeen.size >= this.loopTotal;
+    if (this.loopTotal > 0 && this.loopSeen.size >= this.loopTotal) return true;
+    if (this.books.size === 0) return false;
+    for (const b of this.books.values()) if (!b.limited) return false;
+    return true;
+  }
+
+  /**
+   * Price levels of a side (best first) known to hold all their orders: every level of a full-depth
+   * book; for a limited (59) book every level when the side shows fewer than `topOrdersDepth`
+   * orders, else all but the last level shown (orders behind the top ones may rest at its price).
+   */
+  completeLevels(securityId: number, side: OrderSide): number {
+    const b = this.books.get(securityId);
+    if (!b) return 0;
+    const levels = side === 'bid' ? b.bids : b.asks;
+    if (!b.limited) return levels.length;
+    let n = 0;
+    for (const l of levels) n += l.orders.length;
+    return n < this.topDepth ? levels.length : Math.max(0, levels.length - 1);
   }
 
   /** Best bid and ask: price, displayed size and order count. */
@@ -256,28 +351,44 @@ export class OrderBookBuilder {
     this.lastSeq = seq;
     const name = m.name;
     if (name.startsWith('ChannelReset')) {
-      this.channelReset();
+      const tx = m.body.TransactTime;
+      this.channelReset(typeof tx === 'bigint' ? tx : 0n, seq);
       return;
     }
     const b = m.body;
+    if (name.startsWith('MDInstrumentDefinition')) this.definition(b);
     const isOrderBook = name.startsWith('MDIncrementalRefreshOrderBook');
+    const isTop = name.startsWith('SnapshotRefreshTopOrders');
     const orderEntries =
       !isOrderBook && name.startsWith('MDIncrementalRefreshBook')
         ? (b.NoOrderIDEntries as Entry[] | undefined)
         : undefined;
-    if (isOrderBook || (orderEntries && orderEntries.length > 0)) {
+    if (isOrderBook || isTop || (orderEntries && orderEntries.length > 0)) {
       this.stats.messages++;
       if (this.recovering) this.enqueue(seq, m);
       this.apply(m, seq, null);
+      // A 59 may have recovered the last stale book of an MBOLD channel.
+      if (isTop && this.recovering && this.recoveryComplete) this.endRecovery();
     }
     const mei = b.MatchEventIndicator as string[] | undefined;
     if (mei && mei.includes('EndOfEvent')) this.flush((b.TransactTime as bigint | undefined) ?? 0n);
+  }
+
+  /** The symbol of an instrument definition, for order events (as the MBP books name instruments). */
+  private definition(b: Record<string, unknown>): void {
+    const id = b.SecurityID;
+    if (typeof id !== 'number') return;
+    const sym = typeof b.Symbol === 'string' ? b.Symbol.trim() : '';
+    this.symbols.set(id, sym !== '' ? sym : String(id));
   }
 
   /** Applies the order entries of one message; `only` restricts them to one instrument (replay). */
   private apply(m: DecodedMessage, seq: number, only: number | null): number {
     const b = m.body;
     let applied = 0;
+    this.curTx = typeof b.TransactTime === 'bigint' ? b.TransactTime : 0n;
+    this.curSeq = seq;
+    if (m.name.startsWith('SnapshotRefreshTopOrders')) return this.topOrders(b, seq, only);
     if (m.name.startsWith('MDIncrementalRefreshOrderBook')) {
       for (const e of (b.NoMDEntries as Entry[] | undefined) ?? []) {
         if (only !== null && e.SecurityID !== only) continue;
@@ -327,6 +438,7 @@ export class OrderBookBuilder {
       // Assumption: as in MBP, J clears the instrument (CME's pages show no MBO example).
       this.stats.bookResets++;
       clear(book);
+      if (this.onOrder) this.emitClear(securityId, 'incremental', this.curSeq, this.curTx);
       this.dirty.add(book);
       return true;
     }
@@ -337,11 +449,13 @@ export class OrderBookBuilder {
       return false;
     }
     if (action === 'delete') {
-      if (!removeOrder(book, orderId)) {
+      const gone = removeOrder(book, orderId);
+      if (!gone) {
         this.stats.unknownOrders++;
         return false;
       }
       this.stats.deleted++;
+      if (this.onOrder) this.emitOrder('delete', 'incremental', securityId, gone, this.curSeq, this.curTx);
       this.dirty.add(book);
       return true;
     }
@@ -361,7 +475,7 @@ export class OrderBookBuilder {
       this.stats.rejectedEntries++;
       return false;
     }
-    const existed = removeOrder(book, orderId);
+    const existed = removeOrder(book, orderId) !== undefined;
     if (action === 'new') {
       if (existed) this.stats.duplicateOrders++; // assumption: the New replaces it
       this.stats.added++;
@@ -369,16 +483,120 @@ export class OrderBookBuilder {
       if (!existed) this.stats.unknownOrders++; // assumption: the Update inserts it
       this.stats.updated++;
     }
-    insertOrder(book, {
+    const order: BookOrder = {
       orderId,
       side,
       price: (px as Decimal).toNumber(),
       px9: key,
       qty,
       priority: typeof prio === 'bigint' ? prio : NO_PRIORITY,
-    });
+    };
+    insertOrder(book, order);
+    // The event says what happened to the book: a replacing New is a modify, an inserting Update an add.
+    if (this.onOrder)
+      this.emitOrder(existed ? 'modify' : 'add', 'incremental', securityId, order, this.curSeq, this.curTx);
     this.dirty.add(book);
     return true;
+  }
+
+  /**
+   * SnapshotRefreshTopOrders59 (MBOLD): replaces the instrument's orders with the message's top orders
+   * and marks the book limited. An instrument without a book (never defined, or joined late) gets one:
+   * the message needs no prior state. A stale book is recovered by it. Returns 1 when applied.
+   */
+  private topOrders(b: Record<string, unknown>, seq: number, only: number | null): number {
+    const securityId = b.SecurityID;
+    if (typeof securityId !== 'number') {
+      this.stats.rejectedEntries++;
+      return 0;
+    }
+    if (only !== null && securityId !== only) return 0;
+    const entries = (b.NoMDEntries as Entry[] | undefined) ?? [];
+    const book = this.instrument(securityId);
+    this.stats.orderEntries += entries.length;
+    if (seq <= book.snapshotSeq) {
+      // A full snapshot that includes this packet is newer than this restatement.
+      this.stats.duplicateEntries += entries.length;
+      return 0;
+    }
+    clear(book);
+    if (this.onOrder) this.emitClear(securityId, 'topOrders', seq, this.curTx);
+    for (const e of entries) {
+      const order = snapshotOrder(e);
+      if (!order || book.orders.has(order.orderId)) {
+        this.stats.rejectedEntries++;
+        continue;
+      }
+      insertOrder(book, order);
+      if (this.onOrder) this.emitOrder('add', 'topOrders', securityId, order, seq, this.curTx);
+    }
+    book.limited = true;
+    if (book.stale) {
+      // The restatement is the whole MBOLD book: nothing queued before it matters.
+      book.stale = false;
+      book.needSeq = 0;
+      this.stats.topOrdersRecoveries++;
+    }
+    this.stats.topOrders++;
+    this.dirty.add(book);
+    return 1;
+  }
+
+  /** The `seq` of the instrument's next order event. */
+  private nextEventSeq(securityId: number): number {
+    const n = (this.eventSeqs.get(securityId) ?? 0) + 1;
+    this.eventSeqs.set(securityId, n);
+    return n;
+  }
+
+  private emitOrder(
+    action: 'add' | 'modify' | 'delete',
+    source: OrderEventSource,
+    securityId: number,
+    o: BookOrder,
+    packetSeq: number,
+    transactTime: bigint,
+  ): void {
+    this.pendingOrders.push({
+      type: 'order',
+      action,
+      source,
+      symbol: this.symbols.get(securityId) ?? String(securityId),
+      venue: this.venue,
+      seq: this.nextEventSeq(securityId),
+      exchangeTs: transactTime,
+      receiveTs: this.receiveTs(),
+      securityId,
+      packetSeq,
+      orderId: o.orderId.toString(),
+      side: o.side,
+      price: o.price,
+      qty: o.qty,
+      priority: priorityValue(o.priority),
+    });
+  }
+
+  private emitClear(securityId: number, source: OrderEventSource, packetSeq: number, transactTime: bigint): void {
+    this.pendingOrders.push({
+      type: 'order',
+      action: 'clear',
+      source,
+      symbol: this.symbols.get(securityId) ?? String(securityId),
+      venue: this.venue,
+      seq: this.nextEventSeq(securityId),
+      exchangeTs: transactTime,
+      receiveTs: this.receiveTs(),
+      securityId,
+      packetSeq,
+    });
+  }
+
+  /** Releases the pending order events, in the order they were applied. */
+  private releaseOrders(): void {
+    if (this.pendingOrders.length === 0 || !this.onOrder) return;
+    const events = this.pendingOrders;
+    this.pendingOrders = [];
+    for (const e of events) this.onOrder(e);
   }
 
   private instrument(securityId: number): OrderBook {
@@ -392,6 +610,7 @@ export class OrderBookBuilder {
         stale: this.newBooksStale,
         needSeq: 0,
         snapshotSeq: 0,
+        limited: false,
         lastTop: '',
       };
       this.books.set(securityId, book);
@@ -474,9 +693,16 @@ export class OrderBookBuilder {
     this.latest.clear();
   }
 
-  /** ChannelReset: every order book is emptied (and fresh: the reset is the new state). */
-  channelReset(): void {
+  /**
+   * ChannelReset: every order book is emptied (and fresh: the reset is the new state). Order events:
+   * those pending go first, then a 'clear' per book (stale ones too: empty is now their true state).
+   */
+  channelReset(transactTime = 0n, packetSeq = this.lastSeq): void {
     this.stats.channelResets++;
+    if (this.onOrder) {
+      for (const id of this.books.keys()) this.emitClear(id, 'channelReset', packetSeq, transactTime);
+      this.releaseOrders();
+    }
     this.books.clear();
     this.dirty.clear();
     this.pending.clear();
@@ -549,32 +775,18 @@ export class OrderBookBuilder {
     }
     const book = existing ?? this.instrument(securityId);
     clear(book);
+    // Events: 'clear', the snapshot's orders as 'add' in the snapshot's order, then the replayed entries.
+    if (this.onOrder) this.emitClear(securityId, 'snapshot', p.lastSeq, transactTime);
     for (const e of p.entries) {
-      const side = sideOf(e.MDEntryType);
-      const key = priceKey(e.MDEntryPx);
-      const qty = e.MDDisplayQty;
-      const prio = e.MDOrderPriority;
-      if (
-        side === null ||
-        key === null ||
-        typeof e.OrderID !== 'bigint' ||
-        typeof qty !== 'number' ||
-        !Number.isInteger(qty) ||
-        qty < 0 ||
-        book.orders.has(e.OrderID)
-      ) {
+      const order = snapshotOrder(e);
+      if (!order || book.orders.has(order.orderId)) {
         this.stats.rejectedEntries++;
         continue;
       }
-      insertOrder(book, {
-        orderId: e.OrderID,
-        side,
-        price: (e.MDEntryPx as Decimal).toNumber(),
-        px9: key,
-        qty,
-        priority: typeof prio === 'bigint' ? prio : NO_PRIORITY,
-      });
+      insertOrder(book, order);
+      if (this.onOrder) this.emitOrder('add', 'snapshot', securityId, order, p.lastSeq, transactTime);
     }
+    book.limited = false;
     book.stale = false;
     book.needSeq = 0;
     book.snapshotSeq = p.lastSeq;
@@ -597,14 +809,24 @@ export class OrderBookBuilder {
     if (this.recoveryComplete) this.endRecovery();
   }
 
-  /** EndOfEvent: reports the fresh books whose top of book changed. */
+  /** EndOfEvent: releases the order events, then reports the fresh books whose top of book changed. */
   private flush(transactTime: bigint): void {
+    this.releaseOrders();
     if (!this.onTop) {
       this.dirty.clear();
       return;
     }
     for (const book of this.dirty) {
       if (book.stale) continue;
+      if (
+        book.limited &&
+        ((book.bids.length > 0 && this.completeLevels(book.securityId, 'bid') === 0) ||
+          (book.asks.length > 0 && this.completeLevels(book.securityId, 'ask') === 0))
+      ) {
+        // Every order shown on a side is at its best price: the size there is only a lower bound.
+        this.stats.incompleteTops++;
+        continue;
+      }
       const top = this.top(book.securityId);
       const key = `${top.bid?.price}:${top.bid?.size}:${top.ask?.price}:${top.ask?.size}`;
       if (key === book.lastTop) continue;
@@ -662,18 +884,45 @@ function insertOrder(book: OrderBook, o: BookOrder): void {
   book.orders.set(o.orderId, o);
 }
 
-function removeOrder(book: OrderBook, orderId: bigint): boolean {
+/** A snapshot entry (53/44, 59) as an order, or null when a field is bad. */
+function snapshotOrder(e: Entry): BookOrder | null {
+  const side = sideOf(e.MDEntryType);
+  const key = priceKey(e.MDEntryPx);
+  const qty = e.MDDisplayQty;
+  const prio = e.MDOrderPriority;
+  if (
+    side === null ||
+    key === null ||
+    typeof e.OrderID !== 'bigint' ||
+    typeof qty !== 'number' ||
+    !Number.isInteger(qty) ||
+    qty < 0 ||
+    qty > MAX_QTY
+  )
+    return null;
+  return {
+    orderId: e.OrderID,
+    side,
+    price: (e.MDEntryPx as Decimal).toNumber(),
+    px9: key,
+    qty,
+    priority: typeof prio === 'bigint' ? prio : NO_PRIORITY,
+  };
+}
+
+/** Removes an order; returns it, or undefined when it was not in the book. */
+function removeOrder(book: OrderBook, orderId: bigint): BookOrder | undefined {
   const o = book.orders.get(orderId);
-  if (!o) return false;
+  if (!o) return undefined;
   book.orders.delete(orderId);
   const levels = o.side === 'bid' ? book.bids : book.asks;
   const i = findLevel(levels, o.px9, o.side);
-  if (i < 0) return true;
+  if (i < 0) return o;
   const q = levels[i].orders;
   const k = q.indexOf(o);
   if (k >= 0) q.splice(k, 1);
   if (q.length === 0) levels.splice(i, 1);
-  return true;
+  return o;
 }
 
 export interface MbpLevelLike {

@@ -51,6 +51,65 @@ export interface BookUpdateEvent extends EventBase {
 
 export type MarketEvent = TradeEvent | QuoteEvent | BookUpdateEvent;
 
+/**
+ * What an order event did to the market-by-order book: the change made to the book, which is not
+ * always the exchange's action (an Update of an OrderID not in the book inserts it: 'add'; a New for
+ * an OrderID already in it replaces it: 'modify'). Applying the events in order reproduces the book.
+ */
+export type OrderAction = 'add' | 'modify' | 'delete' | 'clear';
+
+/**
+ * Where the change came from: an incremental order entry (46/47/43, also when replayed after a
+ * snapshot), a full order-book snapshot (53/44: 'clear' then its orders as 'add'), a top-orders
+ * restatement (59, MBOLD: 'clear' then the top orders as 'add'), or a ChannelReset ('clear').
+ */
+export type OrderEventSource = 'incremental' | 'snapshot' | 'topOrders' | 'channelReset';
+
+interface OrderEventBase extends EventBase {
+  readonly type: 'order';
+  readonly source: OrderEventSource;
+  /** Exchange instrument id (CME SecurityID). */
+  readonly securityId: number;
+  /**
+   * MsgSeqNum of the incremental packet that carried the change; for snapshot adds (and their
+   * 'clear') the snapshot's LastMsgSeqNumProcessed. 0 when unknown.
+   */
+  readonly packetSeq: number;
+}
+
+/** One order added, modified or deleted (market by order). */
+export interface OrderChangeEvent extends OrderEventBase {
+  readonly action: 'add' | 'modify' | 'delete';
+  /** Exchange order id (a uint64), as a decimal string. */
+  readonly orderId: string;
+  readonly side: BookSide;
+  /** 'add' and 'modify': the order as it now rests; 'delete': as it rested when removed. */
+  readonly price: number;
+  /** Displayed quantity. */
+  readonly qty: number;
+  /**
+   * Queue priority at its price (lower is earlier): a number when exact (|v| <= 2^53-1), else a
+   * decimal string, as decoded integers are everywhere else; null when the exchange sent none.
+   */
+  readonly priority: number | string | null;
+}
+
+/** Every order of the instrument's book is gone (book reset, snapshot rebuild, ChannelReset). */
+export interface OrderClearEvent extends OrderEventBase {
+  readonly action: 'clear';
+}
+
+/**
+ * Order-level (market-by-order) event. Deliberately not part of MarketEvent: the `ticks` table,
+ * its Kinesis codec and the ingestion consumer know trades, quotes and book levels only, so order
+ * events cannot reach them by accident (the type checker refuses them); a consumer of both
+ * switches on `FeedEvent`.
+ */
+export type OrderEvent = OrderChangeEvent | OrderClearEvent;
+
+/** Everything a feed handler can emit: the ticks-table events and order events. */
+export type FeedEvent = MarketEvent | OrderEvent;
+
 export type BarInterval = '1m' | '1d';
 
 /** OHLCV bar, labelled by its close time (UTC), as in the lake's `bars` table. */
