@@ -8,10 +8,16 @@
  * (objects, bigint, exact decimals) with the schema-compiled decoder; + book building. Peers in the
  * same run: the same full decode by a schema interpreter (walks the XML model per message) and by a
  * hand-written decoder for template 46 (the ceiling for generated code).
+ *
+ * Then the simulator's side: CPU per packet of the synthetic channel (`quant feed simulate`, v13
+ * schema), MBP and MBO, generation + encoding with a snapshot loop every 1,000 packets as the
+ * simulator publishes by default; sending is not included. Goal: the simulator's default 10,000
+ * packets/s on one core with headroom (under 30 µs per packet).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Arbiter } from '../src/feed/arbiter';
+import { SyntheticChannel } from '../src/feed/synthetic';
 import { BookBuilder } from '../src/feed/book';
 import { forEachMessage } from '../src/feed/packet';
 import { readPcap } from '../src/feed/pcap';
@@ -326,5 +332,43 @@ run('peer: full decode, hand-written for template 46', () => {
   });
   return { arb, messages: () => count };
 });
+
+// --- the simulator's generator ------------------------------------------------------------------
+const codecV13 = new SbeCodec(loadSchema(path.join(DATA, 'schema/templates_FixBinary.v13.xml')));
+const GEN_PACKETS = Number(process.env.FEED_BENCH_GEN_PACKETS ?? 20_000);
+
+/** CPU µs per packet (user + system, so GC threads count) of `GEN_PACKETS` packets: median of 3 rounds after a warm-up. */
+function generate(label: string, mbo: boolean): void {
+  // One channel throughout: the MBO book has reached its steady size (~80 orders per instrument) after the warm-up.
+  const ch = new SyntheticChannel(codecV13, { seed: 11, mbo });
+  sink += ch.definitions().length;
+  let loopSeq = 1;
+  const round = (n: number): number => {
+    const c0 = process.cpuUsage();
+    for (let i = 1; i <= n; i++) {
+      sink += ch.next().length;
+      if (i % 1000 === 0)
+        for (const p of ch.snapshotLoop(loopSeq)) {
+          sink += p.length;
+          loopSeq++;
+        }
+    }
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / n;
+  };
+  round(5000);
+  const us = [round(GEN_PACKETS), round(GEN_PACKETS), round(GEN_PACKETS)].sort((a, b) => a - b);
+  console.log(
+    `| ${label} | ${us[1].toFixed(1)} | ${us[0].toFixed(1)} / ${us[2].toFixed(1)} | ${(1e6 / us[1] / 1000).toFixed(0)}k |`,
+  );
+}
+
+console.log(
+  `\nSynthetic channel (the simulator's generator, v13 schema): ${GEN_PACKETS} packets per round, snapshot loop every 1,000; median of 3 after a warm-up`,
+);
+console.log('\n| generator | CPU µs per packet | min / max | packets/s per core |');
+console.log('| --- | --- | --- | --- |');
+generate('MBP (`quant feed simulate`)', false);
+generate('MBO (`quant feed simulate --mbo`)', true);
 
 if (sink === -1) console.log(sink);
