@@ -74,23 +74,30 @@ const LOCAL_ONLY_MODULES = [
  * feed path and the AWS SDK clients, not the lake engine or the local cloud.
  */
 const ENTRY_SOURCE = `
+import { isMainThread, workerData } from 'node:worker_threads';
 import { Command, CommanderError } from 'commander';
 import { InputError } from './src/errors';
 import { registerFeed } from './src/cli/commands/feed';
+import { runDecoderWorker } from './src/feed/decoder-worker';
 
-// The same global options as the full CLI (commands read them with optsWithGlobals()).
-const program = new Command('quant')
-  .option('--data-dir <dir>', 'local cloud state directory')
-  .option('--aws', 'use AWS instead of the local cloud')
-  .exitOverride();
-registerFeed(program);
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  if (err instanceof CommanderError) process.exitCode = err.exitCode === 0 ? 0 : 2;
-  else {
-    process.stderr.write('error: ' + (err instanceof Error ? err.message : String(err)) + '\\n');
-    process.exitCode = err instanceof InputError ? 2 : 1;
+if (!isMainThread && workerData?.role === 'feed-decoder') {
+  // The same file is the decoder worker's entry (DecoderThread starts it with this role).
+  await runDecoderWorker();
+} else {
+  // The same global options as the full CLI (commands read them with optsWithGlobals()).
+  const program = new Command('quant')
+    .option('--data-dir <dir>', 'local cloud state directory')
+    .option('--aws', 'use AWS instead of the local cloud')
+    .exitOverride();
+  registerFeed(program);
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) process.exitCode = err.exitCode === 0 ? 0 : 2;
+    else {
+      process.stderr.write('error: ' + (err instanceof Error ? err.message : String(err)) + '\\n');
+      process.exitCode = err instanceof InputError ? 2 : 1;
+    }
   }
 }
 `;

@@ -10,7 +10,7 @@
  * snapshot's RptSeq are replayed onto it. Recovery ends when a whole loop (TotNumReports instruments)
  * has been seen and no instrument is stale.
  */
-import type { QuoteEvent, TradeEvent } from '../market-data/events';
+import type { OrderEvent, QuoteEvent, TradeEvent } from '../market-data/events';
 import type { DecodedMessage, SbeCodec } from '../sbe/codec';
 import { BookBuilder, type BookBuilderOptions, type BookStatusEvent } from './book';
 import { decodePacketMessages, newDecodeStats, type DecodeStats } from './decode';
@@ -18,6 +18,9 @@ import { OrderBookBuilder } from './order-book';
 
 /** Which books to build: market by price (today's), market by order (MBOFD), or both. */
 export type BookKinds = 'mbp' | 'mbo' | 'both';
+
+/** What the engine emits: trades and quotes, and order events when `orderEvents` is set. */
+export type EngineEvent = TradeEvent | QuoteEvent | OrderEvent;
 
 export type EngineStatus =
   | BookStatusEvent
@@ -46,6 +49,11 @@ export interface BookEngineOptions {
    * (for a handler joining a running session). @default false
    */
   readonly recoverAtStart?: boolean;
+  /**
+   * Emit an OrderEvent for every change applied to the market-by-order books (with `books: 'mbo'
+   * | 'both'`): adds, modifies, deletes, and a clear before each rebuild. @default false
+   */
+  readonly orderEvents?: boolean;
 }
 
 /** Snapshot-loop recovery counters (the engine's part of the handler's RecoveryStats). */
@@ -87,7 +95,7 @@ export class BookEngine {
 
   constructor(
     private readonly codec: SbeCodec,
-    onEvent: (e: TradeEvent | QuoteEvent) => void,
+    onEvent: (e: EngineEvent) => void,
     private readonly onStatus: (s: EngineStatus) => void = () => {},
     opts: BookEngineOptions = {},
     /** Shared with the caller (FeedHandler keeps one RecoveryStats object for both halves). */
@@ -108,6 +116,10 @@ export class BookEngine {
               kinds === 'mbo'
                 ? (id, top, tx) => this.books.publishQuote(id, top.bid, top.ask, tx)
                 : undefined,
+            onOrder: opts.orderEvents ? onEvent : undefined,
+            // The same venue and clock as the trades and quotes.
+            venue: opts.book?.venue,
+            receiveTs: opts.book?.receiveTs,
           });
     if (opts.recoverAtStart) {
       this.books.newBooksStale = true;

@@ -5,7 +5,7 @@
  * (`decoder: 'worker'`), so decoding never delays the relay; this class is the inline form, and what
  * the tests and the demo drive packet by packet.
  */
-import type { QuoteEvent, TradeEvent } from '../market-data/events';
+import type { OrderEvent, QuoteEvent, TradeEvent } from '../market-data/events';
 import type { SbeCodec } from '../sbe/codec';
 import type { ArbiterEvent, ArbiterOptions, FeedId } from './arbiter';
 import {
@@ -29,6 +29,8 @@ export interface FeedHandlerOptions extends BookEngineOptions {
   readonly onLatency?: (ns: number) => void;
   /** TCP replay for small gaps (e.g. `ReplayClient.request`); without it every gap uses the snapshot loop. */
   readonly replay?: ReplaySource;
+  /** Order events of the market-by-order books (sets `orderEvents`). */
+  readonly onOrder?: (e: OrderEvent) => void;
 }
 
 export type RecoveryStats = SnapshotRecoveryStats & ReplayStats;
@@ -45,7 +47,14 @@ export class FeedHandler {
     onStatus: (s: HandlerStatus) => void = () => {},
     opts: FeedHandlerOptions = {},
   ) {
-    const engine = new BookEngine(codec, onEvent, onStatus, opts, this.recovery);
+    const onOrder = opts.onOrder;
+    const engine = new BookEngine(
+      codec,
+      (e) => (e.type === 'order' ? onOrder?.(e) : onEvent(e)),
+      onStatus,
+      { ...opts, orderEvents: opts.orderEvents ?? onOrder !== undefined },
+      this.recovery,
+    );
     this.engine = engine;
     this.sequencer = new PacketSequencer(
       {

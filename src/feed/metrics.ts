@@ -115,7 +115,17 @@ export interface FeedMetricsSnapshot {
     readonly snapshotsTooOld: number;
     readonly queueOverflows: number;
   };
-  /** Receive (first copy) -> relayed and decoded, nanoseconds. */
+  /** The decoder worker, when decoding runs on one (`decoder: 'worker'`). */
+  readonly decoder?: {
+    /** Bytes of packets relayed and not yet decoded. */
+    readonly backlogBytes: number;
+    /** Packets and snapshot packets not decoded because the worker was a whole ring behind. */
+    readonly droppedPackets: number;
+    readonly droppedSnapshots: number;
+    /** Workers replaced after dying. */
+    readonly restarts: number;
+  };
+  /** Receive (first copy) -> relayed and decoded (inline) or relayed and queued for the decoder worker, ns. */
   readonly latency: LatencyHistogram;
 }
 
@@ -222,6 +232,18 @@ export function prometheusText(
       ['', s.kinesis.records],
     ]);
   }
+  if (s.decoder) {
+    metric('feed_decoder_backlog_bytes', 'gauge', 'Packets relayed and waiting for the decoder worker.', [
+      ['', s.decoder.backlogBytes],
+    ]);
+    metric('feed_decoder_dropped_total', 'counter', 'Packets not decoded (the decoder was a ring behind).', [
+      ['feed="incremental"', s.decoder.droppedPackets],
+      ['feed="snapshot"', s.decoder.droppedSnapshots],
+    ]);
+    metric('feed_decoder_restarts_total', 'counter', 'Decoder workers replaced after dying.', [
+      ['', s.decoder.restarts],
+    ]);
+  }
   if (s.orderBooks) {
     const o = s.orderBooks;
     metric('feed_order_books', 'gauge', 'Market-by-order books, by state.', [
@@ -282,6 +304,12 @@ export function emfDocument(
     ['SubscriberDrops', 'Count', d(drops)],
     ['DecodeErrors', 'Count', d((x) => sum(x.decodeErrors))],
     ['Events', 'Count', d((x) => x.trades + x.quotes)],
+    ...(s.decoder
+      ? ([
+          ['DecoderBacklogBytes', 'Bytes', s.decoder.backlogBytes],
+          ['DecoderDropped', 'Count', d((x) => x.decoder?.droppedPackets ?? 0)],
+        ] as Array<[string, string, number]>)
+      : []),
     ...(s.orderBooks
       ? ([
           ['OrderBooksStale', 'Count', s.orderBooks.staleBooks],

@@ -576,7 +576,12 @@ export class OrderBookBuilder {
     });
   }
 
-  private emitClear(securityId: number, source: OrderEventSource, packetSeq: number, transactTime: bigint): void {
+  private emitClear(
+    securityId: number,
+    source: OrderEventSource,
+    packetSeq: number,
+    transactTime: bigint,
+  ): void {
     this.pendingOrders.push({
       type: 'order',
       action: 'clear',

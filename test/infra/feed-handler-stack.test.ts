@@ -776,9 +776,18 @@ describe('the handler bundle (esbuild at synth, no Docker)', () => {
       packetsB: number;
       delivered: number;
       gaps: number;
+      trades: number;
+      quotes: number;
+      decodeErrors: Record<string, number>;
+      decoder: { droppedPackets: number; restarts: number };
     };
     expect(summary.delivered).toBeGreaterThanOrEqual(300);
     expect(summary.packetsA).toBeGreaterThan(0);
     expect(summary.packetsB).toBeGreaterThan(0);
+    // Decoded on the decoder worker, which the bundle starts from its own file.
+    expect(summary.trades).toBeGreaterThan(0);
+    expect(summary.quotes).toBeGreaterThan(0);
+    expect(summary.decodeErrors).toEqual({});
+    expect(summary.decoder).toEqual(expect.objectContaining({ droppedPackets: 0, restarts: 0 }));
   }, 30_000);
 });

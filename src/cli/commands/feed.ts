@@ -1,13 +1,14 @@
-import { readFileSync } from 'node:fs';
+import fs, { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../../errors';
 import { SbeCodec } from '../../sbe/codec';
 import { loadSchema } from '../../sbe/schema';
 import { decodeCapture, newDecodeStats, totalErrors } from '../../feed/decode';
-import { messageJsonLine } from '../../feed/jsonl';
+import { jsonValue, messageJsonLine } from '../../feed/jsonl';
 import { formatTable, printJson } from '../output';
 import { parseEndpoint, type Endpoint } from '../../feed/net';
-import { FeedRunner, runSimulator } from '../../feed/simulator';
+import { runSimulator } from '../../feed/simulator';
+import { FeedRunner } from '../../feed/runner';
 import type { BookKinds } from '../../feed/handler';
 import { replayCapture } from '../../feed/replay';
 import { replayCredentialsFromEnv, replayCredentialsFromSecret } from '../../feed/replay-credentials';
@@ -57,6 +58,11 @@ function bookKinds(v: string): BookKinds {
   throw new InputError(`--books: "${v}" is not one of mbp, mbo, both`, 'books');
 }
 
+function decoderMode(v: string): 'inline' | 'worker' {
+  if (v === 'inline' || v === 'worker') return v;
+  throw new InputError(`--decoder: "${v}" is not one of worker, inline`, 'decoder');
+}
+
 function endpoints(list: string[] | undefined, flag: string): Endpoint[] {
   return (list ?? []).map((x) => parseEndpoint(x, flag));
 }
@@ -101,6 +107,8 @@ interface RunOptions {
   replayUsername?: string;
   kinesis?: string;
   books: string;
+  decoder: string;
+  orderEvents?: string;
 }
 
 interface ReplayCliOptions {
@@ -257,6 +265,15 @@ export function registerFeed(program: Command): void {
       'books to build: mbp (market by price), mbo (market by order; quotes from it) or both',
       'mbp',
     )
+    .option(
+      '--order-events <file>',
+      'write every market-by-order book change as JSONL to this file (with --books mbo|both)',
+    )
+    .option(
+      '--decoder <where>',
+      'worker: decode on a worker thread so the relay never waits for it; inline: on the feed thread',
+      'worker',
+    )
     .action(async (o: RunOptions, cmd: Command) => {
       const codec = new SbeCodec(loadSchema(o.schema));
       const relayUdp = endpoints(o.relayUdp, '--relay-udp');
@@ -272,6 +289,12 @@ export function registerFeed(program: Command): void {
         o.metricsPort === undefined ? undefined : positiveInt(o.metricsPort, '--metrics-port', 65535, 0);
       const metricsInterval = positiveInt(o.metricsInterval, '--metrics-interval', 3600);
       const books = bookKinds(o.books);
+      const decoder = decoderMode(o.decoder);
+      if (o.orderEvents !== undefined && books === 'mbp')
+        throw new InputError(
+          '--order-events: needs market-by-order books (--books mbo or both)',
+          'order-events',
+        );
       const replayServer = o.replay ? parseEndpoint(o.replay, '--replay') : undefined;
       const maxGapPackets = positiveInt(o.replayMaxGap, '--replay-max-gap', 1_000_000);
       const globals = cmd.optsWithGlobals<GlobalOptions>();
@@ -309,6 +332,19 @@ export function registerFeed(program: Command): void {
           new TickProducer({ kinesis: ctx.clients.kinesis, streamName: o.kinesis }),
         );
       }
+      let orderOut: fs.WriteStream | undefined;
+      if (o.orderEvents !== undefined) {
+        let fd: number;
+        try {
+          fd = fs.openSync(o.orderEvents, 'w');
+        } catch (err) {
+          throw new InputError(
+            `--order-events: cannot write ${o.orderEvents}: ${(err as Error).message}`,
+            'order-events',
+          );
+        }
+        orderOut = fs.createWriteStream('', { fd });
+      }
       // With --emf, stdout carries only EMF documents; everything else goes to stderr.
       const say = (line: string): void => void (o.emf ? process.stderr : process.stdout).write(`${line}\n`);
       try {
@@ -321,6 +357,8 @@ export function registerFeed(program: Command): void {
           relay: relayUdp.length > 0 || relayTcp ? { udp: relayUdp, tcpListen: relayTcp } : undefined,
           onEvent: sink ? (e) => sink.push(e) : undefined,
           books,
+          decoder,
+          onOrder: orderOut ? (e) => void orderOut.write(`${jsonValue(e)}\n`) : undefined,
           replay,
           metrics:
             metricsPort !== undefined || o.emf
@@ -343,8 +381,13 @@ export function registerFeed(program: Command): void {
         });
         await runner.stop();
         const kinesis = sink ? await sink.close() : undefined;
-        const h = runner.handler;
-        const a = h.arbiter.stats;
+        if (orderOut)
+          await new Promise<void>((resolve, reject) =>
+            orderOut.end((err?: Error | null) => (err ? reject(err) : resolve())),
+          );
+        const a = runner.sequencer.arbiter.stats;
+        const recovery = runner.recoveryStats();
+        const engine = runner.engineStats();
         const { trades, quotes } = runner.events;
         const summary = {
           packetsA: a.feeds.A.packets,
@@ -352,17 +395,19 @@ export function registerFeed(program: Command): void {
           delivered: a.delivered,
           duplicates: a.feeds.A.duplicates + a.feeds.B.duplicates,
           gaps: a.gaps,
-          recoveries: h.recovery.completed,
-          replayRecovered: h.recovery.replayRecovered,
-          replayFailed: h.recovery.replayFailed,
+          recoveries: recovery.completed,
+          replayRecovered: recovery.replayRecovered,
+          replayFailed: recovery.replayFailed,
           trades,
           quotes,
-          decodeErrors: h.decodeStats.errors,
-          orderBooks: h.orderBooks && {
-            instruments: h.orderBooks.instruments().length,
-            orders: h.orderBooks.instruments().reduce((n, id) => n + h.orderBooks!.book(id)!.orders.size, 0),
-            ...h.orderBooks.stats,
+          orderEvents: orderOut ? runner.events.orders : undefined,
+          decodeErrors: engine.decodeStats.errors,
+          orderBooks: engine.orderBooks && {
+            instruments: engine.orderBooks.instruments,
+            orders: engine.orderBooks.orders,
+            ...engine.orderBooks.stats,
           },
+          decoder: runner.decoderThread && { ...runner.decoderThread.stats },
           relay: runner.relay?.stats,
           kinesis: kinesis && {
             stream: o.kinesis,
