@@ -4,6 +4,9 @@
  * feed and on both; the runner joins mid-stream, recovers from the snapshot loop and must end with
  * order books equal to the generator's orders and consistent with its MBP books.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FeedRunner, runSimulator } from '../../src/feed/simulator';
 import { emfDocument, prometheusText } from '../../src/feed/metrics';
@@ -111,10 +114,31 @@ describe('market-by-order feed on loopback multicast', () => {
     });
   }, 30_000);
 
-  it('quant feed run --books mbo builds order books and publishes quotes from them; a bad --books exits 2', async () => {
+  it('quant feed run --books mbo --order-events: order books on the decoder worker, quotes from them, every order change in the JSONL; bad flags exit 2', async () => {
     const bad = await runQuant(['feed', 'run', '--schema', SCHEMA_V13, '--books', 'l3']);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('--books: "l3" is not one of mbp, mbo, both');
+    const badDecoder = await runQuant(['feed', 'run', '--schema', SCHEMA_V13, '--decoder', 'gpu']);
+    expect(badDecoder.code).toBe(2);
+    expect(badDecoder.err).toContain('--decoder: "gpu" is not one of worker, inline');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'order-events-'));
+    closers.push(() => rmSync(dir, { recursive: true, force: true }));
+    const eventsFile = path.join(dir, 'orders.jsonl');
+    const noMbo = await runQuant(['feed', 'run', '--schema', SCHEMA_V13, '--order-events', eventsFile]);
+    expect(noMbo.code).toBe(2);
+    expect(noMbo.err).toContain('--order-events: needs market-by-order books (--books mbo or both)');
+    const unwritable = await runQuant([
+      'feed',
+      'run',
+      '--schema',
+      SCHEMA_V13,
+      '--books',
+      'mbo',
+      '--order-events',
+      path.join(dir, 'missing-dir', 'orders.jsonl'),
+    ]);
+    expect(unwritable.code).toBe(2);
+    expect(unwritable.err).toContain('--order-events: cannot write');
 
     const ep = (n: number) => `${group(10 + n).host}:${group(10 + n).port}`;
     const cli = runQuant([
@@ -130,6 +154,8 @@ describe('market-by-order feed on loopback multicast', () => {
       ep(3),
       '--books',
       'mbo',
+      '--order-events',
+      eventsFile,
       '--duration',
       '3',
       '--json',
@@ -148,8 +174,25 @@ describe('market-by-order feed on loopback multicast', () => {
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.out) as {
       quotes: number;
+      orderEvents: number;
+      decoder: { droppedPackets: number; restarts: number };
       orderBooks: { instruments: number; orders: number; snapshots: number; rejectedEntries: number };
     };
+    expect(summary.decoder).toMatchObject({ droppedPackets: 0, restarts: 0 });
+    // Replaying the order events rebuilds the books: as many resting orders as the summary counts.
+    const lines = readFileSync(eventsFile, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(summary.orderEvents);
+    const resting = new Map<string, Set<string>>();
+    for (const line of lines) {
+      const e = JSON.parse(line) as { type: string; action: string; securityId: number; orderId?: string };
+      expect(e.type).toBe('order');
+      const book = resting.get(String(e.securityId)) ?? new Set<string>();
+      resting.set(String(e.securityId), book);
+      if (e.action === 'clear') book.clear();
+      else if (e.action === 'delete') expect(book.delete(e.orderId!)).toBe(true);
+      else book.add(e.orderId!);
+    }
+    expect([...resting.values()].reduce((n, b) => n + b.size, 0)).toBe(summary.orderBooks.orders);
     expect(summary.quotes).toBeGreaterThan(0);
     expect(summary.orderBooks.instruments).toBe(3);
     expect(summary.orderBooks.orders).toBeGreaterThan(30);
