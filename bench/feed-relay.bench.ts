@@ -15,7 +15,9 @@
  * the shared machine's load hit every path alike. A packet not at the subscriber 300 ms after the
  * slice's last send counts as lost. Paths:
  * - direct: sender -> multicast -> subscriber (the baseline);
- * - ours, handler: `FeedRunner` (arbitration, full decode, books, relay), the stream on feed A;
+ * - ours, handler: `FeedRunner` (arbitration, full decode, books, relay), the stream on feed A,
+ *   decoding inline (on the relay's thread);
+ * - ours, handler + decoder worker: the same, decoding on a worker thread (what `quant feed run` does);
  * - ours, relay only: the same sockets, arbiter and `Relay` without decoding (the relay path itself);
  * - socat: `socat -u UDP4-RECV:... UDP4-SENDTO:...` (skipped, with a message, when not installed).
  */
@@ -42,7 +44,7 @@ const WARMUP_SECONDS = 0.5;
 const RATES = (process.env.FEED_RELAY_RATES ?? '10000,50000,100000').split(',').map(Number);
 const RECV_BUFFER = 8 << 20;
 
-type ChildMode = 'handler' | 'relay';
+type ChildMode = 'handler' | 'handler-worker' | 'relay';
 interface ChildConfig {
   readonly mode: ChildMode;
   readonly feedA: Endpoint;
@@ -55,7 +57,7 @@ interface ChildConfig {
 async function relayChild(cfg: ChildConfig): Promise<void> {
   let stats: () => unknown;
   let stop: () => Promise<void>;
-  if (cfg.mode === 'handler') {
+  if (cfg.mode === 'handler' || cfg.mode === 'handler-worker') {
     let events = 0;
     const runner = await FeedRunner.start(new SbeCodec(loadSchema(SCHEMA)), {
       feedA: cfg.feedA,
@@ -64,16 +66,20 @@ async function relayChild(cfg: ChildConfig): Promise<void> {
       // No snapshot loop here: start live (books fill from the incremental feed).
       recoverAtStart: false,
       onEvent: () => events++,
+      decoder: cfg.mode === 'handler-worker' ? 'worker' : 'inline',
     });
-    const h = runner.handler;
-    stats = () => ({
-      delivered: h.arbiter.stats.delivered,
-      gaps: h.arbiter.stats.gaps,
-      recoveries: h.recovery.started,
-      decodeErrors: h.decodeStats.errors,
-      events,
-      relay: runner.relay?.stats,
-    });
+    stats = () => {
+      const e = runner.engineStats();
+      return {
+        delivered: runner.sequencer.arbiter.stats.delivered,
+        gaps: runner.sequencer.arbiter.stats.gaps,
+        recoveries: e.recovery.started,
+        decodeErrors: e.decodeStats.errors,
+        events,
+        decoder: runner.decoderThread?.stats,
+        relay: runner.relay?.stats,
+      };
+    };
     stop = () => runner.stop();
   } else {
     const relay = await Relay.start({ udp: [cfg.subscriber] });
@@ -307,6 +313,8 @@ async function main(): Promise<void> {
     oursA2: group(4),
     oursB2: group(5),
     socat: group(6),
+    oursA3: group(7),
+    oursB3: group(8),
   };
 
   const win = new Window();
@@ -324,12 +332,13 @@ async function main(): Promise<void> {
   if (!socatAvailable)
     console.log('peer unavailable: socat is not installed (apt-get install socat); not measured');
 
-  type Path = 'direct' | 'ours, handler' | 'ours, relay only' | 'socat';
-  const paths: Path[] = ['direct', 'ours, handler', 'ours, relay only'];
+  type Path = 'direct' | 'ours, handler' | 'ours, handler + decoder worker' | 'ours, relay only' | 'socat';
+  const paths: Path[] = ['direct', 'ours, handler', 'ours, handler + decoder worker', 'ours, relay only'];
   if (socatAvailable) paths.push('socat');
   const groupOf: Record<Path, Endpoint> = {
     direct: G.direct,
     'ours, handler': G.oursA,
+    'ours, handler + decoder worker': G.oursA3,
     'ours, relay only': G.oursA2,
     socat: G.socat,
   };
@@ -352,11 +361,17 @@ async function main(): Promise<void> {
           return '';
         };
       } else if (p !== 'direct') {
-        const handler = p === 'ours, handler';
+        const mode: ChildMode =
+          p === 'ours, handler' ? 'handler' : p === 'ours, relay only' ? 'relay' : 'handler-worker';
+        const feeds = {
+          handler: [G.oursA, G.oursB],
+          relay: [G.oursA2, G.oursB2],
+          'handler-worker': [G.oursA3, G.oursB3],
+        }[mode];
         const { child, done } = await startChild({
-          mode: handler ? 'handler' : 'relay',
-          feedA: handler ? G.oursA : G.oursA2,
-          feedB: handler ? G.oursB : G.oursB2,
+          mode,
+          feedA: feeds[0]!,
+          feedB: feeds[1]!,
           subscriber: { host: '127.0.0.1', port: sub.port },
         });
         pids[p] = child.pid;
@@ -389,7 +404,7 @@ async function main(): Promise<void> {
       for (const p of paths) {
         const a = acc.get(p)!;
         const n = rate;
-        if (p === 'ours, handler') {
+        if (p === 'ours, handler' || p === 'ours, handler + decoder worker') {
           // Without a snapshot loop here, a gap (one lost packet) would leave the handler recovering
           // (queueing every decoded message) for good; a ChannelReset ends that, so each slice starts
           // live as after a completed recovery.
