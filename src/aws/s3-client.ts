@@ -19,6 +19,11 @@ export interface S3ClientOptions {
   readonly credentials?: AwsCredentialIdentity;
   /** @default 64 */
   readonly maxSockets?: number;
+  /**
+   * Resolve each command class's middleware once instead of on every request (the SDK's
+   * `cacheMiddleware`): for clients whose commands never add middleware of their own. @default false
+   */
+  readonly cacheMiddleware?: boolean;
 }
 
 function isLoopback(endpoint: string): boolean {
@@ -32,6 +37,7 @@ export function makeS3Client(opts: S3ClientOptions = {}): S3Client {
     return new S3Client({
       region: opts.region,
       credentials: opts.credentials,
+      cacheMiddleware: opts.cacheMiddleware,
       requestHandler: new NodeHttpHandler({ httpsAgent: { maxSockets: opts.maxSockets ?? 64 } }),
     });
   }
@@ -40,6 +46,7 @@ export function makeS3Client(opts: S3ClientOptions = {}): S3Client {
     region: opts.region ?? 'us-east-1',
     credentials: opts.credentials ?? (isLoopback(opts.endpoint) ? LOCAL_CREDENTIALS : undefined),
     forcePathStyle: true,
+    cacheMiddleware: opts.cacheMiddleware,
     // Only send/verify checksums when an API requires it: s3rver would store aws-chunked framing.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',

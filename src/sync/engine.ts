@@ -23,7 +23,6 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
   PutObjectCommand,
   UploadPartCommand,
   type GetObjectCommandOutput,
@@ -263,40 +262,34 @@ function readAhead<T>(source: AsyncIterable<T>, limit: number): AsyncIterable<T>
   };
 }
 
-/** Checks bucket, credentials and endpoint before anything else, with an error that says which. */
-async function preflight(ep: SyncEndpoint, side: 'source' | 'dest'): Promise<void> {
+/**
+ * The error for a failure of the first listing request of one side, which is what checks bucket,
+ * credentials and endpoint (no separate request: that was one more round trip before any work).
+ */
+function preflightError(err: unknown, ep: SyncEndpoint, side: 'source' | 'dest'): Error {
   const where = `${formatS3Uri(ep)} at ${ep.endpointLabel ?? 'AWS'}`;
-  try {
-    await ep.client.send(
-      new ListObjectsV2Command({ Bucket: ep.bucket, Prefix: ep.prefix || undefined, MaxKeys: 1 }),
+  const code = errorCode(err);
+  const status = httpStatus(err);
+  const creds = `check the ${side} credentials (${side.toUpperCase()}_AWS_ACCESS_KEY_ID / ${side.toUpperCase()}_AWS_SECRET_ACCESS_KEY or --${side}-profile)`;
+  if (code === 'NoSuchBucket' || status === 404) {
+    return new InputError(
+      `${side}: bucket "${ep.bucket}" does not exist at ${ep.endpointLabel ?? 'AWS'}`,
+      side,
     );
-  } catch (err) {
-    const code = errorCode(err);
-    const status = httpStatus(err);
-    const creds = `check the ${side} credentials (${side.toUpperCase()}_AWS_ACCESS_KEY_ID / ${side.toUpperCase()}_AWS_SECRET_ACCESS_KEY or --${side}-profile)`;
-    if (code === 'NoSuchBucket' || status === 404) {
-      throw new InputError(
-        `${side}: bucket "${ep.bucket}" does not exist at ${ep.endpointLabel ?? 'AWS'}`,
-        side,
-      );
-    }
-    if (['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken'].includes(code)) {
-      throw new InputError(`${side}: credentials rejected by ${where} (${code}); ${creds}`, side);
-    }
-    if (code === 'AccessDenied' || status === 403) {
-      throw new InputError(
-        `${side}: access denied to ${where} (${code}); ${creds} and the bucket policy`,
-        side,
-      );
-    }
-    if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET'].includes(code)) {
-      throw new InputError(
-        `${side}: cannot reach ${ep.endpointLabel ?? 'AWS'} (${code})`,
-        `${side}-endpoint`,
-      );
-    }
-    throw new Error(`${side}: listing ${where} failed: ${describe(err)}`, { cause: err });
   }
+  if (['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken'].includes(code)) {
+    return new InputError(`${side}: credentials rejected by ${where} (${code}); ${creds}`, side);
+  }
+  if (code === 'AccessDenied' || status === 403) {
+    return new InputError(
+      `${side}: access denied to ${where} (${code}); ${creds} and the bucket policy`,
+      side,
+    );
+  }
+  if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET'].includes(code)) {
+    return new InputError(`${side}: cannot reach ${ep.endpointLabel ?? 'AWS'} (${code})`, `${side}-endpoint`);
+  }
+  return new Error(`${side}: listing ${where} failed: ${describe(err)}`, { cause: err });
 }
 
 /** Syncs `source` into `dest`; resolves with the report (failed objects are in it, not thrown). */
@@ -338,8 +331,6 @@ export async function syncS3(opts: SyncOptions): Promise<SyncReport> {
     opts.onObject?.(key, 'failed');
   };
 
-  await Promise.all([preflight(source, 'source'), preflight(dest, 'dest')]);
-
   // Both listings run at once (two servers, often two regions). The destination listing is held in
   // memory (about 100 bytes per object); source pages are read ahead into a bounded buffer meanwhile.
   // A source object is compared as soon as the destination listing has passed its key (listings come
@@ -351,10 +342,12 @@ export async function syncS3(opts: SyncOptions): Promise<SyncReport> {
   let destOrdered = true;
   let destDone = false;
   let destProgress: (() => void) | undefined;
-  const sourceListing = readAhead(listAll(source), 50);
+  const list = (ep: SyncEndpoint, side: 'source' | 'dest') =>
+    listAll(ep, ep.prefix, true, (err) => preflightError(err, ep, side));
+  const sourceListing = readAhead(list(source, 'source'), 50);
   const destListing = (async () => {
     try {
-      for await (const page of listAll(dest)) {
+      for await (const page of list(dest, 'dest')) {
         for (const o of page) {
           const rel = o.key.slice(dest.prefix.length);
           if (destOrdered && destHigh !== undefined && compareKeys(rel, destHigh) <= 0) destOrdered = false;

@@ -14,8 +14,9 @@
 import {
   ListObjectsV2Command,
   type ListObjectsV2CommandInput,
-  type ListObjectsV2CommandOutput,
   type S3Client,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
 } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import type { DeserializeHandler, DeserializeHandlerArguments } from '@smithy/types';
@@ -148,47 +149,70 @@ interface RawResponse {
   body?: unknown;
 }
 
+/** On a ListObjectsV2 input: the client's `quantSyncListPage` middleware parses the page into it. */
+const FAST_PAGE = Symbol('quantSyncFastPage');
+interface FastBox {
+  page?: ListPage;
+}
+const withFastListing = new WeakSet<S3Client>();
+
+/**
+ * Adds the page parser to the client once (not to each command: a client with `cacheMiddleware`
+ * resolves each command class's middleware once and would ignore per-command additions). It acts
+ * only on inputs carrying FAST_PAGE; a box is shared by reference, so it survives the SDK's copies
+ * of the input.
+ */
+function addFastListing(client: S3Client): void {
+  if (withFastListing.has(client)) return;
+  withFastListing.add(client);
+  client.middlewareStack.addRelativeTo(
+    (next: DeserializeHandler<ServiceInputTypes, ServiceOutputTypes>) =>
+      async (args: DeserializeHandlerArguments<ServiceInputTypes>) => {
+        const box = (args.input as { [FAST_PAGE]?: FastBox })[FAST_PAGE];
+        const out = await next(args);
+        if (!box) return out;
+        // Inside the deserializer, per attempt (retries are outside): a 200 page is read here and
+        // the deserializer gets an empty document; errors and anything unparsed pass through.
+        const res = out.response as RawResponse;
+        box.page = undefined;
+        if (res.statusCode === 200 && res.body !== undefined) {
+          const bytes = await collect(res.body);
+          box.page = parseListPage(bytes.toString('utf8'));
+          // A copy: the SDK re-prototypes the body it is given (Uint8ArrayBlobAdapter.mutate).
+          res.body = box.page ? Buffer.from(STUB) : bytes;
+        }
+        return out;
+      },
+    {
+      relation: 'after',
+      toMiddleware: 'deserializerMiddleware',
+      name: 'quantSyncListPage',
+      override: true,
+    },
+  );
+}
+
 /** One ListObjectsV2 page. `fastParse: false` uses only the SDK's deserializer (tests compare). */
 export async function listPage(
   target: ListTarget,
   input: { prefix: string; token?: string; delimiter?: string; maxKeys?: number },
   fastParse = true,
 ): Promise<ListPage> {
-  const cmd = new ListObjectsV2Command({
+  const request: ListObjectsV2CommandInput = {
     Bucket: target.bucket,
     Prefix: input.prefix || undefined,
     ContinuationToken: input.token,
     Delimiter: input.delimiter,
     MaxKeys: input.maxKeys,
-  });
-  let fast: ListPage | undefined;
+  };
+  const box: FastBox = {};
   if (fastParse) {
-    // Inside the deserializer, per attempt (retries are outside): a 200 page is read here and the
-    // deserializer gets an empty document; errors and anything unparsed pass through untouched.
-    cmd.middlewareStack.addRelativeTo(
-      (next: DeserializeHandler<ListObjectsV2CommandInput, ListObjectsV2CommandOutput>) =>
-        async (args: DeserializeHandlerArguments<ListObjectsV2CommandInput>) => {
-          const out = await next(args);
-          const res = out.response as RawResponse;
-          fast = undefined;
-          if (res.statusCode === 200 && res.body !== undefined) {
-            const bytes = await collect(res.body);
-            fast = parseListPage(bytes.toString('utf8'));
-            // A copy: the SDK re-prototypes the body it is given (Uint8ArrayBlobAdapter.mutate).
-            res.body = fast ? Buffer.from(STUB) : bytes;
-          }
-          return out;
-        },
-      {
-        relation: 'after',
-        toMiddleware: 'deserializerMiddleware',
-        name: 'quantSyncListPage',
-        override: true,
-      },
-    );
+    addFastListing(target.client);
+    Object.assign(request, { [FAST_PAGE]: box });
   }
+  const cmd = new ListObjectsV2Command(request);
   const out = await target.client.send(cmd);
-  if (fast) return fast;
+  if (box.page) return box.page;
   const objects: ListedObject[] = [];
   for (const o of out.Contents ?? []) {
     if (o.Key !== undefined) objects.push({ key: o.Key, size: o.Size ?? 0, etag: stripQuotes(o.ETag) });
@@ -201,15 +225,26 @@ export async function listPage(
   };
 }
 
-/** Every object under `prefix` (default: the target's), page by page. */
+/**
+ * Every object under `prefix` (default: the target's), page by page. `explainFirst` replaces the
+ * error of the first request (the sync engine's bucket/credentials/endpoint check).
+ */
 export async function* listAll(
   target: ListTarget,
   prefix: string = target.prefix,
   fastParse = true,
+  explainFirst?: (err: unknown) => unknown,
 ): AsyncGenerator<ListedObject[]> {
   let token: string | undefined;
+  let first = true;
   do {
-    const page = await listPage(target, { prefix, token }, fastParse);
+    let page: ListPage;
+    try {
+      page = await listPage(target, { prefix, token }, fastParse);
+    } catch (err) {
+      throw first && explainFirst ? explainFirst(err) : err;
+    }
+    first = false;
     if (page.objects.length > 0) yield page.objects;
     if (page.truncated && !page.nextToken) {
       throw new Error(`listing ${formatS3Uri({ ...target, prefix })}: truncated page without a token`);

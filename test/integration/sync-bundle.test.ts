@@ -12,6 +12,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeS3Client } from '../../src/aws/s3-client';
 import { MiB } from '../../src/sync/engine';
+import { listAll, listPage, type ListedObject } from '../../src/sync/listing';
 import { startLocalS3Server, type LocalS3Server } from '../../src/sync/local-s3';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -205,6 +206,46 @@ describe('quant sync from the bundle', () => {
     const m = manifestOf(cache);
     expect(fs.existsSync(path.join(cache, m.bundle))).toBe(true);
     expect(fs.readdirSync(cache).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+});
+
+describe('listing through a client that caches its middleware (as quant sync run makes them)', () => {
+  it('the page parser still runs, per request, and gives what the SDK gives', async () => {
+    const cached = makeS3Client({ endpoint: vendor.endpoint, cacheMiddleware: true });
+    // What the SDK itself returned: an empty document when our parser took the page.
+    const sdkOutputs: Array<{ Contents?: unknown[] }> = [];
+    const send = cached.send.bind(cached) as (c: unknown) => Promise<{ Contents?: unknown[] }>;
+    (cached as unknown as { send: typeof send }).send = async (c) => {
+      const out = await send(c);
+      sdkOutputs.push(out);
+      return out;
+    };
+    try {
+      const target = { client: cached, bucket: 'vendor-data', prefix: 'b/' };
+      const all = async (fast: boolean): Promise<ListedObject[]> => {
+        const out: ListedObject[] = [];
+        for await (const page of listAll(target, 'b/', fast)) out.push(...page);
+        return out;
+      };
+      const fast = await all(true);
+      expect(fast).toHaveLength(30);
+      expect(sdkOutputs.every((o) => o.Contents === undefined)).toBe(true);
+      sdkOutputs.length = 0;
+      // The same cached handler with no parser box: the SDK's own result, equal.
+      expect(await all(false)).toEqual(fast);
+      expect(sdkOutputs[0].Contents).toHaveLength(30);
+      // Concurrent pages of both kinds on one client (one shared handler) keep their own results.
+      const prefixes = ['b/d0/', 'b/d1/', 'b/d2/', 'b/d0/'];
+      const pages = await Promise.all(
+        prefixes.map((prefix, i) => listPage(target, { prefix, maxKeys: 4 }, i % 2 === 0)),
+      );
+      pages.forEach((p, i) => {
+        expect(p.objects).toEqual(fast.filter((o) => o.key.startsWith(prefixes[i])).slice(0, 4));
+        expect(p.truncated).toBe(true);
+      });
+    } finally {
+      cached.destroy();
+    }
   });
 });
 

@@ -193,17 +193,22 @@ export function registerSync(program: Command): void {
         sideCredentials('dest', opts.destProfile),
       ]);
       const maxSockets = Math.max(64, concurrency * 2);
+      // The engine adds no per-command middleware (listing's parser sits on the client), so each
+      // command class's middleware is resolved once, not on each of a run's thousands of requests.
+      const cacheMiddleware = true;
       const sourceClient = makeS3Client({
         endpoint: sourceEndpoint,
         region: opts.sourceRegion ?? process.env.SOURCE_AWS_REGION,
         credentials: sourceCreds,
         maxSockets,
+        cacheMiddleware,
       });
       const destClient = makeS3Client({
         endpoint: destEndpoint,
         region: opts.destRegion ?? process.env.DEST_AWS_REGION,
         credentials: destCreds,
         maxSockets,
+        cacheMiddleware,
       });
       try {
         const report = await syncS3({
