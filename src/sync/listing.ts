@@ -93,6 +93,15 @@ const field = (block: string, name: string): string | undefined => {
   return end === -1 ? undefined : block.slice(start, end);
 };
 
+/** The usual `&quot;HEX&quot;` ETag without the general entity decoder (two per key, cold CLI). */
+function quotedEtag(raw: string | undefined): string | undefined {
+  if (raw === undefined || !raw.startsWith('&quot;') || !raw.endsWith('&quot;') || raw.length < 12) {
+    return undefined;
+  }
+  const inner = raw.slice(6, -6);
+  return inner.includes('&') || inner.startsWith('W/') ? undefined : inner;
+}
+
 /**
  * Reads a ListObjectsV2 result document (ListBucketResult). Returns undefined for anything outside
  * the plain form S3 sends, so the caller falls back to the SDK's deserializer.
@@ -108,7 +117,7 @@ export function parseListPage(xml: string): ListPage | undefined {
     const rawEtag = field(m[1], 'ETag');
     if (rawKey === undefined || rawSize === undefined || !/^\d+$/.test(rawSize.trim())) return undefined;
     const key = decodeText(rawKey);
-    const etag = decodeText(rawEtag ?? '');
+    const etag = quotedEtag(rawEtag) ?? decodeText(rawEtag ?? '');
     if (key === undefined || etag === undefined) return undefined;
     objects.push({ key, size: Number(rawSize.trim()), etag: stripQuotes(etag) });
   }

@@ -58,6 +58,22 @@ describe('parseListPage', () => {
     });
   });
 
+  it('ETags in every quoting form read as the SDK reads them (the common form takes a shortcut)', () => {
+    const page = (etag: string): string =>
+      `${HEAD}<ListBucketResult><KeyCount>1</KeyCount><IsTruncated>false</IsTruncated><Contents><Key>k</Key><Size>1</Size><ETag>${etag}</ETag></Contents></ListBucketResult>`;
+    for (const [raw, want] of [
+      ['&quot;9b2cf535f27731c974343645a3985328&quot;', '9b2cf535f27731c974343645a3985328'],
+      ['&quot;9b2cf535f27731c974343645a3985328-3&quot;', '9b2cf535f27731c974343645a3985328-3'],
+      ['&quot;W/abc&quot;', 'W/abc'],
+      ['W/&quot;abc&quot;', 'abc'],
+      ['&quot;a&amp;b&quot;', 'a&b'],
+      ['"abc"', 'abc'],
+      ['&quot;&quot;', ''],
+    ]) {
+      expect(parseListPage(page(raw))?.objects[0].etag, raw).toBe(want);
+    }
+  });
+
   it('an empty result', () => {
     const xml = `${HEAD}<ListBucketResult><Name>b</Name><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>`;
     expect(parseListPage(xml)).toEqual({ objects: [], prefixes: [], truncated: false, nextToken: undefined });
