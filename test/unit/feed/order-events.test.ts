@@ -26,8 +26,14 @@ describe('order events (OrderBookBuilder onOrder)', () => {
         1_700_000_000_000_000_001n,
       ),
     );
-    f.send(3, ob47([{ id: 11n, prio: 301n, px: '4275.5', qty: 6, action: 'Change' }], 1_700_000_000_000_000_002n));
-    f.send(4, ob47([{ id: 12n, px: '4276', qty: 3, side: 'Offer', action: 'Delete' }], 1_700_000_000_000_000_003n));
+    f.send(
+      3,
+      ob47([{ id: 11n, prio: 301n, px: '4275.5', qty: 6, action: 'Change' }], 1_700_000_000_000_000_002n),
+    );
+    f.send(
+      4,
+      ob47([{ id: 12n, px: '4276', qty: 3, side: 'Offer', action: 'Delete' }], 1_700_000_000_000_000_003n),
+    );
     const base = { type: 'order', symbol: 'ESZ6', venue: 'XCME', receiveTs: 42n, securityId: 7 } as const;
     expect(f.events).toEqual<OrderEvent[]>([
       {
@@ -231,7 +237,13 @@ describe('order events (OrderBookBuilder onOrder)', () => {
     const a = new Feed();
     const b = new Feed({}, false);
     for (const f of [a, b]) {
-      f.send(1, ob47([{ id: 1n, px: '50', qty: 5 }, { id: 2n, px: '51', qty: 5, side: 'Offer' }]));
+      f.send(
+        1,
+        ob47([
+          { id: 1n, px: '50', qty: 5 },
+          { id: 2n, px: '51', qty: 5, side: 'Offer' },
+        ]),
+      );
       f.send(2, ob47([{ id: 1n, px: '50', qty: 7, prio: 9n, action: 'Change' }]));
       f.books.markStale(3);
       f.snapshot(snapshot53(7, 3, 1, 1, [{ id: 9n, px: '50.5', qty: 1 }]));
@@ -293,7 +305,11 @@ describe('order events (OrderBookBuilder onOrder)', () => {
           book.set(o.id, o);
           entries.push(o);
         } else if (x < 0.75) {
-          const o = { ...book.get(ids[Math.floor(r() * ids.length)])!, qty: 1 + Math.floor(r() * 9), prio: prio++ };
+          const o = {
+            ...book.get(ids[Math.floor(r() * ids.length)])!,
+            qty: 1 + Math.floor(r() * 9),
+            prio: prio++,
+          };
           book.set(o.id, o);
           entries.push({ ...o, action: 'Change' });
         } else if (x < 0.98) {

@@ -206,7 +206,12 @@ describe('SnapshotRefreshTopOrders59 (MBOLD top orders)', () => {
   });
 
   it('reaches the order books through FeedHandler (books: both) with no handler change', () => {
-    const h = new FeedHandler(codec, () => {}, () => {}, { books: 'both' });
+    const h = new FeedHandler(
+      codec,
+      () => {},
+      () => {},
+      { books: 'both' },
+    );
     h.onIncremental('A', buildPacket(1, 1n, [top59(7, CME_EXAMPLE)]));
     const book = h.orderBooks!.book(7)!;
     expect(book.limited).toBe(true);
