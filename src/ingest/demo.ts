@@ -71,8 +71,16 @@ export async function runIngestDemo(
     checkpoints: new FileCheckpointStore(checkpointFile(path.resolve(ctx.runtime.dataDir), stream)),
   });
   const quarantined = Object.values(run.quarantined).reduce((a, b) => a + b, 0);
+  const reasons = Object.entries(run.quarantined)
+    .filter(([, n]) => n > 0)
+    .map(([reason, n]) => `${n} ${reason}`);
   // A second demo run re-sends the same seeded ticks: the consumer recognises them (duplicate seq).
-  log(`ingest: consumer wrote ${run.written} ticks to the raw zone, quarantined ${quarantined}`);
+  const rerun = quarantined > 0 && quarantined === run.quarantined.duplicate_seq && run.written === 0;
+  log(
+    `ingest: consumer wrote ${run.written} ticks to the raw zone, quarantined ${quarantined}` +
+      (reasons.length > 0 ? ` (${reasons.join(', ')})` : '') +
+      (rerun ? ': these seeded ticks were already ingested by an earlier run' : ''),
+  );
 
   const m1 = await buildBars(ctx, { interval: '1m', dts: [date] });
   const d1 = await buildBars(ctx, { interval: '1d', dts: [date] });
