@@ -82,7 +82,7 @@ import { runDecoderWorker } from './src/feed/decoder-worker';
 
 if (!isMainThread && workerData?.role === 'feed-decoder') {
   // The same file is the decoder worker's entry (DecoderThread starts it with this role).
-  await runDecoderWorker();
+  runDecoderWorker();
 } else {
   // The same global options as the full CLI (commands read them with optsWithGlobals()).
   const program = new Command('quant')

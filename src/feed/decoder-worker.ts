@@ -89,8 +89,8 @@ export function engineStats(engine: BookEngine): EngineStats {
   });
 }
 
-/** The worker's main loop; returns after the END record. */
-export async function runDecoderWorker(): Promise<void> {
+/** The worker's main loop (blocking: the thread does nothing else); returns after the END record. */
+export function runDecoderWorker(): void {
   const data = workerData as DecoderWorkerData;
   const port = parentPort;
   if (!port || data?.role !== 'feed-decoder') throw new Error('runDecoderWorker: not a feed decoder worker');
@@ -104,9 +104,6 @@ export async function runDecoderWorker(): Promise<void> {
   );
   const reader = new PacketRingReader(data.ring);
   let statsAt = 0;
-  // A pending Atomics.waitAsync does not keep a thread alive: without a ref'd handle the worker
-  // would exit the first time the ring runs dry.
-  const keepAlive = setInterval(() => {}, 2 ** 30);
   const send = (): void => {
     const now = performance.now();
     const withStats = now - statsAt >= STATS_INTERVAL_MS;
@@ -143,7 +140,6 @@ export async function runDecoderWorker(): Promise<void> {
           send();
           const done: DecoderMessage = { type: 'done', stats: engineStats(engine) };
           port.postMessage(done);
-          clearInterval(keepAlive);
           return;
         }
         default:
@@ -152,6 +148,9 @@ export async function runDecoderWorker(): Promise<void> {
       if (events.length >= MAX_BATCH_EVENTS) send();
     }
     send();
-    if (n === 0) await reader.wait(STATS_INTERVAL_MS);
+    // The thread does nothing but this loop (it takes no messages), so it may block: a blocking
+    // wait costs a few microseconds per wake-up, an async one a task on the event loop each time.
+    // postMessage needs no event loop on the sending side; terminate() interrupts the wait.
+    if (n === 0) reader.waitSync(STATS_INTERVAL_MS);
   }
 }

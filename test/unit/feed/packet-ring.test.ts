@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { createPacketRing, PacketRingReader, PacketRingWriter } from '../../../src/feed/packet-ring';
 import { mulberry32 } from '../../../src/synthetic/random';
@@ -92,5 +94,35 @@ describe('PacketRing', () => {
     expect(r.read()?.value).toBe(1);
     await r.wait(5);
     expect(r.read()).toBeNull();
+  });
+
+  it('waitSync() returns at once when a record is pending', () => {
+    const buffers = createPacketRing(1024);
+    new PacketRingWriter(buffers).write(3, 9);
+    const r = new PacketRingReader(buffers);
+    r.waitSync(60_000); // would block the test for a minute if it waited for a signal
+    expect(r.read()?.value).toBe(9);
+  });
+
+  it('waitSync() blocks until another thread writes, and is woken by that write', async () => {
+    const ring = createPacketRing(1024);
+    const r = new PacketRingReader(ring);
+    const worker = new Worker(new URL('../../../src/sweep/worker-boot.mjs', import.meta.url), {
+      workerData: { ring, delayMs: 300, entry: new URL('./ring-writer-worker.ts', import.meta.url).href },
+    });
+    try {
+      await once(worker, 'online');
+      const timeoutMs = 30_000;
+      const started = performance.now();
+      r.waitSync(timeoutMs);
+      const waited = performance.now() - started;
+      const rec = r.read();
+      expect(rec).toMatchObject({ kind: 7, value: 42 });
+      expect(rec?.payload.toString()).toBe('woken');
+      // Woken by the writer's signal, not by the timeout.
+      expect(waited).toBeLessThan(timeoutMs);
+    } finally {
+      await worker.terminate();
+    }
   });
 });
