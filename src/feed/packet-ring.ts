@@ -34,18 +34,6 @@ export interface RingRecord {
 
 const pad = (n: number): number => (n + 15) & ~15;
 
-/** Atomics.waitAsync (Node 16+; in TypeScript's lib only from ES2024). */
-const waitAsync = (
-  Atomics as unknown as {
-    waitAsync(
-      a: Int32Array,
-      index: number,
-      value: number,
-      timeoutMs: number,
-    ): { async: false; value: string } | { async: true; value: Promise<string> };
-  }
-).waitAsync;
-
 /** Shared buffers for a ring of `capacity` bytes (rounded up to 16). */
 export function createPacketRing(capacity: number): PacketRingBuffers {
   if (!Number.isInteger(capacity) || capacity < 1024 || capacity > 2 ** 30)
@@ -142,28 +130,15 @@ export class PacketRingReader extends RingEnd {
   /**
    * Blocks the calling thread until a record may be available (or `timeoutMs` passes). For a
    * worker whose only job is this ring: a blocking wait wakes in a few microseconds, where
-   * `wait()` goes through a task on the thread's event loop for every wake-up. Not allowed on
-   * Node's main thread.
+   * Atomics.waitAsync would go through a task on the thread's event loop for every wake-up.
    */
   waitSync(timeoutMs: number): void {
     Atomics.store(this.ctrl, WAITING, 1);
     const signal = Atomics.load(this.ctrl, SIGNAL);
+    // Re-checked after announcing the wait: a write that missed the flag is seen here, and one that
+    // saw it has bumped SIGNAL, so the wait below returns at once.
     if (Atomics.load(this.ctrl, HEAD) === Atomics.load(this.ctrl, TAIL))
       Atomics.wait(this.ctrl, SIGNAL, signal, timeoutMs);
-    Atomics.store(this.ctrl, WAITING, 0);
-  }
-
-  /** Resolves when a record may be available (or after `timeoutMs`), without blocking the thread. */
-  async wait(timeoutMs: number): Promise<void> {
-    Atomics.store(this.ctrl, WAITING, 1);
-    const signal = Atomics.load(this.ctrl, SIGNAL);
-    // Re-check after announcing the wait: a write that missed the flag is seen here.
-    if (Atomics.load(this.ctrl, HEAD) !== Atomics.load(this.ctrl, TAIL)) {
-      Atomics.store(this.ctrl, WAITING, 0);
-      return;
-    }
-    const r = waitAsync(this.ctrl, SIGNAL, signal, timeoutMs);
-    if (r.async) await r.value;
     Atomics.store(this.ctrl, WAITING, 0);
   }
 }
