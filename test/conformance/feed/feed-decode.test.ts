@@ -11,7 +11,7 @@ import { SbeCodec } from '../../../src/sbe/codec';
 import { loadSchema } from '../../../src/sbe/schema';
 import { decodeCapture, newDecodeStats } from '../../../src/feed/decode';
 import { readPcap, tcpFrame, udpFrame, writePcap } from '../../../src/feed/pcap';
-import { CAPTURE_V12_TCP, CAPTURE_V9, SCHEMA_V13, SCHEMA_V9 } from './helpers';
+import { CAPTURE_V12_TCP, CAPTURE_V9, SCHEMA_V13, SCHEMA_V9 } from '../cme-data';
 
 async function runCli(args: string[]): Promise<{ stdout: string; stderr: string }> {
   let stdout = '';

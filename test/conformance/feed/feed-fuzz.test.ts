@@ -19,7 +19,8 @@ import { jsonValue } from '../../../src/feed/jsonl';
 import { TcpFrameParser } from '../../../src/feed/packet';
 import { FeedHandler } from '../../../src/feed/handler';
 import { readPcap } from '../../../src/feed/pcap';
-import { CAPTURE_V12_TCP, CAPTURE_V9, rng, SCHEMA_V13 } from './helpers';
+import { rng } from '../../unit/feed/helpers';
+import { CAPTURE_V12_TCP, CAPTURE_V9, SCHEMA_V13 } from '../cme-data';
 
 const codec = new SbeCodec(loadSchema(SCHEMA_V13));
 /** Generous for a shared 2-core machine; only an endless loop gets near it. */

@@ -5,13 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main';
-import { decodePacketMessages, newDecodeStats } from '../../src/feed/decode';
-import { joinMulticast, type MulticastReceiver } from '../../src/feed/net';
-import { capturePackets, replayCapture } from '../../src/feed/replay';
-import { SbeCodec } from '../../src/sbe/codec';
-import { loadSchema } from '../../src/sbe/schema';
-import { CAPTURE_V12_TCP, CAPTURE_V9, SCHEMA_V9 } from '../unit/feed/helpers';
+import { main } from '../../../src/cli/main';
+import { decodePacketMessages, newDecodeStats } from '../../../src/feed/decode';
+import { joinMulticast, type MulticastReceiver } from '../../../src/feed/net';
+import { capturePackets, replayCapture } from '../../../src/feed/replay';
+import { SbeCodec } from '../../../src/sbe/codec';
+import { loadSchema } from '../../../src/sbe/schema';
+import { CAPTURE_V12_TCP, CAPTURE_V9, SCHEMA_V9 } from '../cme-data';
 
 const base = 20000 + Math.floor(Math.random() * 30000);
 const group = (n: number) => ({ host: `239.252.${(base >> 8) & 0xff}.${n}`, port: base + n });
