@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // CME's own files are not in the repository: their suite is `npm run test:conformance`.
+    exclude: [...configDefaults.exclude, 'test/conformance/**'],
     // CDK synths and local servers are heavy: files run in parallel processes, tests in a file serially.
     pool: 'forks',
     testTimeout: 120_000,

@@ -7,8 +7,8 @@
  * paces the sender (busy-wait, due packets computed from the elapsed time) and stamps
  * process.hrtime.bigint() into each packet's SendingTime; the main thread is the subscriber. The relay
  * under test runs in a child process (its own core, as socat has): this file re-run with
- * `--relay-child`. The packet is the real v9 capture's (1,196 bytes, 2 messages, 39 entries) with a
- * rewritten MsgSeqNum.
+ * `--relay-child`. The packet has the real v9 capture's shape (1,196 bytes, 2 messages, 39 entries;
+ * bench/feed-packet.ts, the project's schema) with a rewritten MsgSeqNum.
  *
  * All relays run for the whole of a rate, each on its own multicast group (an idle relay costs
  * nothing); the paths take turns in 1-second slices (FEED_RELAY_SECONDS of them per path) so drifts in
@@ -25,20 +25,19 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { Arbiter } from '../src/feed/arbiter';
 import { joinMulticast, Relay, type Endpoint } from '../src/feed/net';
 import { buildPacket } from '../src/feed/packet';
-import { readPcap } from '../src/feed/pcap';
+import { PROJECT_SCHEMA_PATH } from '../src/feed/project-schema';
 import { FeedRunner } from '../src/feed/simulator';
 import { SbeCodec } from '../src/sbe/codec';
 import { loadSchema } from '../src/sbe/schema';
+import { bookCapturePacket } from './feed-packet';
 
-const DATA = path.resolve(import.meta.dirname, '../../shared/data/cme-mdp3');
-const SCHEMA = path.join(DATA, 'schema/templates_FixBinary.v9.xml');
+const SCHEMA = PROJECT_SCHEMA_PATH;
 const SECONDS = Number(process.env.FEED_RELAY_SECONDS ?? 3);
 const WARMUP_SECONDS = 0.5;
 const RATES = (process.env.FEED_RELAY_RATES ?? '10000,50000,100000').split(',').map(Number);
@@ -292,10 +291,8 @@ async function startSocat(group: Endpoint, subPort: number): Promise<ChildProces
 }
 
 async function main(): Promise<void> {
-  const packet = [
-    ...readPcap(readFileSync(path.join(DATA, 'captures/v9-incremental-book.pcap'))),
-  ][0].data.subarray(42);
   const codec = new SbeCodec(loadSchema(SCHEMA));
+  const packet = bookCapturePacket(codec);
   const channelReset = buildPacket(0, 0n, [
     codec.encode('ChannelReset4', {
       TransactTime: 0n,
@@ -324,7 +321,7 @@ async function main(): Promise<void> {
   const worker = new Worker(SENDER, { eval: true });
 
   console.log(
-    `packet: ${packet.length} bytes (v9 capture, 2 messages); ${SECONDS} x 1 s measured per path (paths interleaved) after ${WARMUP_SECONDS}s warm-up; load average ${os
+    `packet: ${packet.length} bytes (v9 capture's shape, 2 messages); ${SECONDS} x 1 s measured per path (paths interleaved) after ${WARMUP_SECONDS}s warm-up; load average ${os
       .loadavg()
       .map((x) => x.toFixed(2))
       .join(' ')}`,

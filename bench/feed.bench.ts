@@ -1,7 +1,8 @@
 /**
- * Feed benchmark (issue 7): decode + A/B arbitration on the real v9 book capture (one 1,196-byte
- * packet: an MDIncrementalRefreshBook46 with 23 book entries and 16 order entries, then an
- * EndOfEvent message), repeated with rewritten sequence numbers and offered on both feeds A and B.
+ * Feed benchmark (issue 7): decode + A/B arbitration on a packet of the shape of CME's v9 book
+ * capture (one 1,196-byte packet: an MDIncrementalRefreshBook46 with 23 book entries and 16 order
+ * entries, then an EndOfEvent message; bench/feed-packet.ts), encoded with the project's schema,
+ * repeated with rewritten sequence numbers and offered on both feeds A and B.
  * Goal: >= 1M packets/s per core. Single-threaded, so every figure is per core.
  *
  * Cases: arbitration alone; + packet framing and SBE header of every message; + full body decode
@@ -9,18 +10,16 @@
  * same run: the same full decode by a schema interpreter (walks the XML model per message) and by a
  * hand-written decoder for template 46 (the ceiling for generated code).
  *
- * Then the simulator's side: CPU per packet of the synthetic channel (`quant feed simulate`, v13
- * schema), MBP and MBO, generation + encoding with a snapshot loop every 1,000 packets as the
+ * Then the simulator's side: CPU per packet of the synthetic channel (`quant feed simulate`, the
+ * project's schema), MBP and MBO, generation + encoding with a snapshot loop every 1,000 packets as the
  * simulator publishes by default; sending is not included. Goal: the simulator's default 10,000
  * packets/s on one core with headroom (under 30 µs per packet).
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Arbiter } from '../src/feed/arbiter';
 import { SyntheticChannel } from '../src/feed/synthetic';
 import { BookBuilder } from '../src/feed/book';
 import { forEachMessage } from '../src/feed/packet';
-import { readPcap } from '../src/feed/pcap';
+import { PROJECT_SCHEMA_PATH } from '../src/feed/project-schema';
 import { SbeCodec, type DecodedMessage } from '../src/sbe/codec';
 import { Decimal } from '../src/sbe/decimal';
 import {
@@ -31,13 +30,11 @@ import {
   type Schema,
   type TypeDef,
 } from '../src/sbe/schema';
+import { bookCapturePacket } from './feed-packet';
 
-const DATA = path.resolve(import.meta.dirname, '../../shared/data/cme-mdp3');
-const schema = loadSchema(path.join(DATA, 'schema/templates_FixBinary.v9.xml'));
+const schema = loadSchema(PROJECT_SCHEMA_PATH);
 const codec = new SbeCodec(schema);
-const original = [
-  ...readPcap(readFileSync(path.join(DATA, 'captures/v9-incremental-book.pcap'))),
-][0].data.subarray(42);
+const original = bookCapturePacket(codec);
 const POOL = 4096;
 const pool = Array.from({ length: POOL }, () => Buffer.from(original));
 const SECONDS = Number(process.env.FEED_BENCH_SECONDS ?? 2);
@@ -267,7 +264,7 @@ function handDecode46(buf: Buffer, dv: DataView, off: number): Record<string, un
 }
 
 console.log(
-  `v9 book capture packet: ${original.length} bytes, 2 messages (39 group entries); ${SECONDS}s per case, median of 3 after a warm-up`,
+  `book packet (v9 capture's shape, project schema): ${original.length} bytes, 2 messages (39 group entries); ${SECONDS}s per case, median of 3 after a warm-up`,
 );
 console.log('\n| case | packets/s (arbitrated) | packets/s offered (A+B) | messages/s |');
 console.log('| --- | --- | --- | --- |');
@@ -334,13 +331,12 @@ run('peer: full decode, hand-written for template 46', () => {
 });
 
 // --- the simulator's generator ------------------------------------------------------------------
-const codecV13 = new SbeCodec(loadSchema(path.join(DATA, 'schema/templates_FixBinary.v13.xml')));
 const GEN_PACKETS = Number(process.env.FEED_BENCH_GEN_PACKETS ?? 20_000);
 
 /** CPU µs per packet (user + system, so GC threads count) of `GEN_PACKETS` packets: median of 3 rounds after a warm-up. */
 function generate(label: string, mbo: boolean): void {
   // One channel throughout: the MBO book has reached its steady size (~80 orders per instrument) after the warm-up.
-  const ch = new SyntheticChannel(codecV13, { seed: 11, mbo });
+  const ch = new SyntheticChannel(codec, { seed: 11, mbo });
   sink += ch.definitions().length;
   let loopSeq = 1;
   const round = (n: number): number => {
@@ -364,7 +360,7 @@ function generate(label: string, mbo: boolean): void {
 }
 
 console.log(
-  `\nSynthetic channel (the simulator's generator, v13 schema): ${GEN_PACKETS} packets per round, snapshot loop every 1,000; median of 3 after a warm-up`,
+  `\nSynthetic channel (the simulator's generator, project schema v13): ${GEN_PACKETS} packets per round, snapshot loop every 1,000; median of 3 after a warm-up`,
 );
 console.log('\n| generator | CPU µs per packet | min / max | packets/s per core |');
 console.log('| --- | --- | --- | --- |');

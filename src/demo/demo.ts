@@ -3,7 +3,7 @@
  * of the platform context; later phases (backtests, trading, ingestion, feed, vendor sync) add
  * themselves to `PHASES`. Every phase is idempotent, so running the job twice gives the same result.
  */
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { PlatformContext } from '../cli/context';
@@ -176,11 +176,8 @@ const paperPhase: DemoPhase = {
 const feedPhase: DemoPhase = {
   name: 'CME MDP 3.0 feed: lossy A/B channel -> handler (arbitration, TCP replay, books) -> UDP relay, Kinesis',
   async run(ctx, log) {
+    // The project's schema by default; QUANT_CME_SCHEMA runs the phase with CME's own file instead.
     const schema = process.env.QUANT_CME_SCHEMA ?? defaultSchemaPath();
-    if (!existsSync(schema)) {
-      log(`skipped: no CME SBE schema at ${schema} (set QUANT_CME_SCHEMA to CME's templates_FixBinary.xml)`);
-      return;
-    }
     const r = await runFeedDemo({
       schemaPath: schema,
       kinesis:

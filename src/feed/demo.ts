@@ -10,7 +10,6 @@
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { InputError } from '../errors';
 import { TickProducer } from '../ingest/producer';
@@ -19,12 +18,13 @@ import type { MarketEvent } from '../market-data/events';
 import { SbeCodec } from '../sbe/codec';
 import { loadSchema } from '../sbe/schema';
 import { FeedHandler } from './handler';
+import { PROJECT_SCHEMA_PATH } from './project-schema';
 import { Relay } from './net';
 import { SyntheticChannel } from './synthetic';
 import { ReplayClient, ReplayServer } from './tcp-replay';
 
 export interface FeedDemoOptions {
-  /** CME SBE schema (templates_FixBinary.xml, version 9 or later). @default ../shared/data/cme-mdp3/schema/templates_FixBinary.v13.xml from the repo root */
+  /** MDP 3.0 SBE schema (CME's templates_FixBinary.xml version 9 or later, or the project's). @default the project's schemas/mdp3/quant-mdp3.xml */
   readonly schemaPath?: string;
   /** Incremental packets to publish. @default 20000 */
   readonly packets?: number;
@@ -69,10 +69,7 @@ export interface FeedDemoSummary {
 }
 
 export function defaultSchemaPath(): string {
-  return path.resolve(
-    import.meta.dirname,
-    '../../../shared/data/cme-mdp3/schema/templates_FixBinary.v13.xml',
-  );
+  return PROJECT_SCHEMA_PATH;
 }
 
 /** Runs the feed phase in process; see the module comment. */
@@ -80,7 +77,7 @@ export async function runFeedDemo(opts: FeedDemoOptions = {}): Promise<FeedDemoS
   const schemaPath = opts.schemaPath ?? defaultSchemaPath();
   if (!existsSync(schemaPath))
     throw new InputError(
-      `schemaPath: ${schemaPath} does not exist (pass the CME templates_FixBinary.xml)`,
+      `schemaPath: ${schemaPath} does not exist (pass an MDP 3.0 SBE schema such as CME's templates_FixBinary.xml)`,
       'schemaPath',
     );
   const codec = new SbeCodec(loadSchema(schemaPath));

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_SCHEMA_PATH } from '../../src/feed/project-schema';
 import { createApp } from '../../lib/app';
 import { ConfigError, dev, prod } from '../../lib/config';
 import type { EnvironmentConfig, FeedConfig } from '../../lib/config';
@@ -670,10 +671,8 @@ describe('the handler bundle (esbuild at synth, no Docker)', () => {
   const run = promisify(execFile);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'feed-bundle-test-'));
   const bundle = path.join(dir, FEED_BUNDLE_FILE);
-  const schema = path.resolve(
-    import.meta.dirname,
-    '../../../shared/data/cme-mdp3/schema/templates_FixBinary.v9.xml',
-  );
+  // The bundle takes the schema as configuration; the project's own is enough to run it.
+  const schema = PROJECT_SCHEMA_PATH;
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   beforeAll(() => bundleFeedHandler(dir));
 

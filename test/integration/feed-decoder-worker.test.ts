@@ -14,9 +14,9 @@ import { SyntheticChannel } from '../../src/feed/synthetic';
 import { SbeCodec } from '../../src/sbe/codec';
 import { loadSchema } from '../../src/sbe/schema';
 import { mulberry32 } from '../../src/synthetic/random';
-import { SCHEMA_V13 } from '../unit/feed/helpers';
+import { SCHEMA } from '../unit/feed/helpers';
 
-const codec = new SbeCodec(loadSchema(SCHEMA_V13));
+const codec = new SbeCodec(loadSchema(SCHEMA));
 type AnyEvent = TradeEvent | QuoteEvent | OrderEvent;
 
 /** Events without the local receive time (each thread reads its own clock). */

@@ -15,7 +15,7 @@ import { LocalCloud } from '../../src/local/cloud';
 import { eventProblem } from '../../src/market-data/validate';
 import { SbeCodec } from '../../src/sbe/codec';
 import { loadSchema } from '../../src/sbe/schema';
-import { SCHEMA_V13 } from '../unit/feed/helpers';
+import { SCHEMA } from '../unit/feed/helpers';
 import { readStream } from './helpers/kinesis';
 
 let dataDir: string;
@@ -38,7 +38,7 @@ describe('feed events into local Kinesis', () => {
   it('the demo feed phase puts every event into the stream; a second run puts the same records', async () => {
     const run = () =>
       runFeedDemo({
-        schemaPath: SCHEMA_V13,
+        schemaPath: SCHEMA,
         packets: 3000,
         lossBoth: 0.002,
         snapshotEvery: 500,
@@ -66,7 +66,7 @@ describe('feed events into local Kinesis', () => {
   }, 60_000);
 
   it('quant feed run --kinesis: events of a multicast run land in the stream, counted in the summary', async () => {
-    const codec = new SbeCodec(loadSchema(SCHEMA_V13));
+    const codec = new SbeCodec(loadSchema(SCHEMA));
     const base = 20000 + Math.floor(Math.random() * 30000);
     const ep = (n: number) => `239.251.${(base >> 8) & 0xff}.${n}:${base + n}`;
     const out: string[] = [];
@@ -84,7 +84,7 @@ describe('feed events into local Kinesis', () => {
         'feed',
         'run',
         '--schema',
-        SCHEMA_V13,
+        SCHEMA,
         '--feed-a',
         ep(1),
         '--feed-b',

@@ -14,9 +14,9 @@ import { compareWithMbp } from '../../src/feed/order-book';
 import { SbeCodec } from '../../src/sbe/codec';
 import { loadSchema } from '../../src/sbe/schema';
 import { runQuant } from '../helpers/quant-cli';
-import { SCHEMA_V13 } from '../unit/feed/helpers';
+import { SCHEMA } from '../unit/feed/helpers';
 
-const codec = new SbeCodec(loadSchema(SCHEMA_V13));
+const codec = new SbeCodec(loadSchema(SCHEMA));
 const base = 20000 + Math.floor(Math.random() * 30000);
 const group = (n: number) => ({ host: `239.253.${(base >> 8) & 0xff}.${n}`, port: base + n });
 
@@ -115,23 +115,23 @@ describe('market-by-order feed on loopback multicast', () => {
   }, 30_000);
 
   it('quant feed run --books mbo --order-events: order books on the decoder worker, quotes from them, every order change in the JSONL; bad flags exit 2', async () => {
-    const bad = await runQuant(['feed', 'run', '--schema', SCHEMA_V13, '--books', 'l3']);
+    const bad = await runQuant(['feed', 'run', '--schema', SCHEMA, '--books', 'l3']);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('--books: "l3" is not one of mbp, mbo, both');
-    const badDecoder = await runQuant(['feed', 'run', '--schema', SCHEMA_V13, '--decoder', 'gpu']);
+    const badDecoder = await runQuant(['feed', 'run', '--schema', SCHEMA, '--decoder', 'gpu']);
     expect(badDecoder.code).toBe(2);
     expect(badDecoder.err).toContain('--decoder: "gpu" is not one of worker, inline');
     const dir = mkdtempSync(path.join(os.tmpdir(), 'order-events-'));
     closers.push(() => rmSync(dir, { recursive: true, force: true }));
     const eventsFile = path.join(dir, 'orders.jsonl');
-    const noMbo = await runQuant(['feed', 'run', '--schema', SCHEMA_V13, '--order-events', eventsFile]);
+    const noMbo = await runQuant(['feed', 'run', '--schema', SCHEMA, '--order-events', eventsFile]);
     expect(noMbo.code).toBe(2);
     expect(noMbo.err).toContain('--order-events: needs market-by-order books (--books mbo or both)');
     const unwritable = await runQuant([
       'feed',
       'run',
       '--schema',
-      SCHEMA_V13,
+      SCHEMA,
       '--books',
       'mbo',
       '--order-events',
@@ -145,7 +145,7 @@ describe('market-by-order feed on loopback multicast', () => {
       'feed',
       'run',
       '--schema',
-      SCHEMA_V13,
+      SCHEMA,
       '--feed-a',
       ep(1),
       '--feed-b',

@@ -8,9 +8,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FeedRunner, runSimulator } from '../../src/feed/simulator';
 import { SbeCodec } from '../../src/sbe/codec';
 import { loadSchema } from '../../src/sbe/schema';
-import { SCHEMA_V13 } from '../unit/feed/helpers';
+import { SCHEMA } from '../unit/feed/helpers';
 
-const codec = new SbeCodec(loadSchema(SCHEMA_V13));
+const codec = new SbeCodec(loadSchema(SCHEMA));
 const base = 20000 + Math.floor(Math.random() * 30000);
 const group = (n: number) => ({ host: `239.254.${(base >> 8) & 0xff}.${n}`, port: base + n });
 

@@ -11,9 +11,9 @@ import { FeedRunner, runSimulator } from '../../src/feed/simulator';
 import { LengthPrefixedReader, Relay } from '../../src/feed/net';
 import { SbeCodec } from '../../src/sbe/codec';
 import { loadSchema } from '../../src/sbe/schema';
-import { SCHEMA_V13 } from '../unit/feed/helpers';
+import { SCHEMA } from '../unit/feed/helpers';
 
-const codec = new SbeCodec(loadSchema(SCHEMA_V13));
+const codec = new SbeCodec(loadSchema(SCHEMA));
 const base = 20000 + Math.floor(Math.random() * 30000);
 const group = (n: number) => ({ host: `239.255.${(base >> 8) & 0xff}.${n}`, port: base + n });
 

@@ -26,9 +26,9 @@ import {
 } from '../../src/feed/tcp-replay';
 import { SbeCodec } from '../../src/sbe/codec';
 import { loadSchema } from '../../src/sbe/schema';
-import { SCHEMA_V13 } from '../unit/feed/helpers';
+import { SCHEMA } from '../unit/feed/helpers';
 
-const codec = new SbeCodec(loadSchema(SCHEMA_V13));
+const codec = new SbeCodec(loadSchema(SCHEMA));
 const credentials = { username: 'FIRM01', password: 'replay-secret-1' };
 const closers: Array<() => Promise<void> | void> = [];
 afterAll(async () => {

@@ -1,13 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { QuoteEvent, TradeEvent } from '../../../src/market-data/events';
 import { BookBuilder, type BookStatusEvent } from '../../../src/feed/book';
-import { decodeCapture } from '../../../src/feed/decode';
 import { SbeCodec } from '../../../src/sbe/codec';
 import { loadSchema } from '../../../src/sbe/schema';
-import { CAPTURE_V9, SCHEMA_V13, SCHEMA_V9 } from './helpers';
+import { SCHEMA } from './helpers';
 
-const codec = new SbeCodec(loadSchema(SCHEMA_V13));
+// The real CME capture through the builder: test/conformance/feed/book-capture.test.ts.
+const codec = new SbeCodec(loadSchema(SCHEMA));
 const ES = 1001;
 
 type Action = 'New' | 'Change' | 'Delete' | 'DeleteThru' | 'DeleteFrom' | 'Overlay';
@@ -341,17 +340,5 @@ describe('book builder', () => {
     b.onMessage(bookMsg([{ a: 'New', t: 'Bid', l: 1, px: '101', sz: 1, seq: 1 }]));
     expect(b.book(ES)!.bids).toEqual([{ price: 101, size: 1, orders: 1 }]);
     expect(b.book(ES)!.symbol).toBe('ESZ6'); // definitions survive a reset
-  });
-
-  it('applies the real v9 capture: per-instrument RptSeq tracked, deletes on empty books rejected', () => {
-    const v9 = new SbeCodec(loadSchema(SCHEMA_V9));
-    const b = new BookBuilder(() => {});
-    for (const row of decodeCapture(v9, readFileSync(CAPTURE_V9))) b.onMessage(row.message);
-    expect(b.stats.bookEntries).toBe(23);
-    expect(b.book(157660)!.rptSeq).toBe(412);
-    expect(b.book(157660)!.asks).toEqual([{ price: 15250, size: 1, orders: 1 }]);
-    expect(b.stats.instrumentGaps).toBe(0);
-    // The capture starts mid-session: each Delete hits an empty book.
-    expect(b.stats.rejectedEntries).toBeGreaterThan(0);
   });
 });

@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { runFeedDemo } from '../../../src/feed/demo';
 import { eventProblem } from '../../../src/market-data/validate';
 import type { MarketEvent } from '../../../src/market-data/events';
-import { SCHEMA_V13 } from './helpers';
+import { SCHEMA } from './helpers';
 
 describe('runFeedDemo (the feed phase of npm start)', () => {
   it('runs a lossy A/B channel through the handler and hands every valid event to the sink', async () => {
     const received: MarketEvent[] = [];
     const s = await runFeedDemo({
-      schemaPath: SCHEMA_V13,
+      schemaPath: SCHEMA,
       packets: 4000,
       lossBoth: 0.002,
       snapshotEvery: 500,
@@ -39,7 +39,7 @@ describe('runFeedDemo (the feed phase of npm start)', () => {
 
   it('at the size npm start runs, the UDP subscriber in the same process still receives every packet', async () => {
     // libuv reads 32 datagrams per loop turn: a sender that outpaces that overflows the socket.
-    const s = await runFeedDemo({ schemaPath: SCHEMA_V13 });
+    const s = await runFeedDemo({ schemaPath: SCHEMA });
     expect(s.relayed).toBe(20_001);
     expect(s.subscriberReceived).toBe(20_001);
   });
@@ -48,7 +48,7 @@ describe('runFeedDemo (the feed phase of npm start)', () => {
     const run = async (lossBoth: number, maxReplayGap?: number, lossAB?: number) => {
       const events: MarketEvent[] = [];
       const s = await runFeedDemo({
-        schemaPath: SCHEMA_V13,
+        schemaPath: SCHEMA,
         packets: 2000,
         lossBoth,
         lossA: lossAB,

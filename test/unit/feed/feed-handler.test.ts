@@ -5,9 +5,9 @@ import { SyntheticChannel } from '../../../src/feed/synthetic';
 import { buildPacket } from '../../../src/feed/packet';
 import { SbeCodec } from '../../../src/sbe/codec';
 import { loadSchema } from '../../../src/sbe/schema';
-import { SCHEMA_V13 } from './helpers';
+import { SCHEMA } from './helpers';
 
-const codec = new SbeCodec(loadSchema(SCHEMA_V13));
+const codec = new SbeCodec(loadSchema(SCHEMA));
 
 function setup(seed: number) {
   const ch = new SyntheticChannel(codec, { seed });

@@ -7,9 +7,9 @@ import { buildPacket } from '../../../src/feed/packet';
 import { SyntheticChannel } from '../../../src/feed/synthetic';
 import { SbeCodec } from '../../../src/sbe/codec';
 import { loadSchema } from '../../../src/sbe/schema';
-import { rng, SCHEMA_V13 } from './helpers';
+import { rng, SCHEMA } from './helpers';
 
-const codec = new SbeCodec(loadSchema(SCHEMA_V13));
+const codec = new SbeCodec(loadSchema(SCHEMA));
 
 function setup(seed: number, books: BookKinds = 'both', recoverAtStart = false, chunkSize = 3) {
   const ch = new SyntheticChannel(codec, { seed, mbo: { chunkSize } });

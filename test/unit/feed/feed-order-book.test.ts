@@ -3,10 +3,10 @@ import { OrderBookBuilder, priceKey, type TopOfBook } from '../../../src/feed/or
 import { SbeCodec, type DecodedMessage } from '../../../src/sbe/codec';
 import { Decimal } from '../../../src/sbe/decimal';
 import { loadSchema } from '../../../src/sbe/schema';
-import { SCHEMA_V13, SCHEMA_V9 } from './helpers';
+import { SCHEMA } from './helpers';
 
-const codec = new SbeCodec(loadSchema(SCHEMA_V13));
-const codec9 = new SbeCodec(loadSchema(SCHEMA_V9));
+// CME's version 9 templates (43, 44: price exponent -7) are in test/conformance/feed/order-book-v9.test.ts.
+const codec = new SbeCodec(loadSchema(SCHEMA));
 
 /** Encoded with the real codec and decoded again: the builder sees exactly what the feed path gives it. */
 function msg(name: string, body: Record<string, unknown>, c = codec): DecodedMessage {
@@ -226,31 +226,10 @@ describe('market-by-order books', () => {
     expect(side(b, 'bids', 1)).toEqual([[900n, 4275.25, 1]]);
   });
 
-  it('exact prices: -7 (v9 template 43) and -9 exponents of the same price are one level; 64-bit ids and priorities stay exact', () => {
+  it('exact prices: one level per price whatever the decimal spelling; 64-bit ids and priorities stay exact', () => {
     const b = new OrderBookBuilder();
     const big = 2n ** 63n + 12345n;
-    b.onMessage(
-      msg(
-        'MDIncrementalRefreshOrderBook43',
-        {
-          TransactTime: 1n,
-          MatchEventIndicator: [],
-          NoMDEntries: [
-            {
-              OrderID: big,
-              MDOrderPriority: 2n ** 60n,
-              MDEntryPx: '0.1234567',
-              MDDisplayQty: 1,
-              SecurityID: 7,
-              MDUpdateAction: 'New',
-              MDEntryType: 'Offer',
-            },
-          ],
-        },
-        codec9,
-      ),
-      1,
-    );
+    b.onMessage(ob47([{ id: big, prio: 2n ** 60n, px: '0.1234567', qty: 1, side: 'Offer' }]), 1);
     b.onMessage(ob47([{ id: big + 1n, prio: 2n ** 60n - 1n, px: '0.123456700', qty: 2, side: 'Offer' }]), 2);
     expect(b.book(7)!.asks).toHaveLength(1);
     expect(side(b, 'asks')).toEqual([
@@ -440,37 +419,6 @@ describe('market-by-order books', () => {
     b.onMessage(ob47([{ id: 3n, prio: 3n, px: '10', qty: 1 }]), 5);
     expect(b.stats.duplicateEntries).toBe(1);
     expect(b.book(7)!.orders.size).toBe(5);
-  });
-
-  it('v9 SnapshotFullRefreshOrderBook44 (price exponent -7) rebuilds like 53', () => {
-    const b = new OrderBookBuilder();
-    b.startStale();
-    const m = msg(
-      'SnapshotFullRefreshOrderBook44',
-      {
-        LastMsgSeqNumProcessed: 0,
-        TotNumReports: 1,
-        SecurityID: 7,
-        NoChunks: 1,
-        CurrentChunk: 1,
-        TransactTime: 1n,
-        NoMDEntries: [
-          { OrderID: 5n, MDOrderPriority: 2n, MDEntryPx: '99.5', MDDisplayQty: 3, MDEntryType: 'Offer' },
-          { OrderID: 6n, MDOrderPriority: 1n, MDEntryPx: '99.5', MDDisplayQty: 4, MDEntryType: 'Offer' },
-        ],
-      },
-      codec9,
-    );
-    expect(b.onSnapshot(m)).toBe(7);
-    expect(side(b, 'asks')).toEqual([
-      [6n, 99.5, 4],
-      [5n, 99.5, 3],
-    ]);
-    expect(b.isRecovering).toBe(false);
-    // A 47 (exponent -9) update of the same price lands in the same level.
-    b.onMessage(ob47([{ id: 5n, prio: 2n, px: '99.5', qty: 1, side: 'Offer', action: 'Change' }]), 1);
-    expect(b.book(7)!.asks).toHaveLength(1);
-    expect(b.top(7).ask).toEqual({ price: 99.5, size: 5, orders: 2 });
   });
 
   it('a missing or out-of-order chunk abandons the snapshot until the next chunk 1', () => {

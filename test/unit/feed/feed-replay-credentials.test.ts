@@ -10,7 +10,7 @@ import {
   replayCredentialsFromEnv,
 } from '../../../src/feed/replay-credentials';
 import { runQuant } from '../../helpers/quant-cli';
-import { SCHEMA_V13 } from './helpers';
+import { SCHEMA } from './helpers';
 
 const ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:cme-replay-AbCdEf';
 
@@ -61,7 +61,7 @@ describe('quant feed run --replay', () => {
     else process.env[REPLAY_PASSWORD_ENV] = saved;
   });
   const run = (...extra: string[]) =>
-    runQuant(['feed', 'run', '--schema', SCHEMA_V13, '--replay', '127.0.0.1:9', '--duration', '1', ...extra]);
+    runQuant(['feed', 'run', '--schema', SCHEMA, '--replay', '127.0.0.1:9', '--duration', '1', ...extra]);
 
   it('without credentials it does not start', async () => {
     const r = await run();

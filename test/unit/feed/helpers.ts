@@ -1,13 +1,13 @@
-/** Shared test helpers for the SBE/feed tests: schema paths and a random message body generator. */
-import path from 'node:path';
+/** Shared test helpers for the SBE/feed tests: the schema path and a random message body generator. */
+import { PROJECT_SCHEMA_PATH } from '../../../src/feed/project-schema';
 import { Decimal } from '../../../src/sbe/decimal';
 import type { FieldDef, GroupDef, MessageDef, TypeDef } from '../../../src/sbe/schema';
 
-export const CME_DIR = path.resolve(import.meta.dirname, '../../../../shared/data/cme-mdp3');
-export const SCHEMA_V9 = path.join(CME_DIR, 'schema/templates_FixBinary.v9.xml');
-export const SCHEMA_V13 = path.join(CME_DIR, 'schema/templates_FixBinary.v13.xml');
-export const CAPTURE_V9 = path.join(CME_DIR, 'captures/v9-incremental-book.pcap');
-export const CAPTURE_V12_TCP = path.join(CME_DIR, 'captures/v12-snapshot-tcp.pcap');
+/**
+ * The project's MDP 3.0 schema (wire-compatible with CME's v13 for its templates). Tests of CME's
+ * own files (its v9/v13 schemas, the real captures) are in test/conformance.
+ */
+export const SCHEMA = PROJECT_SCHEMA_PATH;
 
 /** Deterministic PRNG (mulberry32) so failures reproduce. */
 export function rng(seed: number): () => number {

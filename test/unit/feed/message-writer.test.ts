@@ -5,9 +5,9 @@ import { buildPacket } from '../../../src/feed/packet';
 import { SbeCodec } from '../../../src/sbe/codec';
 import { Decimal } from '../../../src/sbe/decimal';
 import { loadSchema } from '../../../src/sbe/schema';
-import { SCHEMA_V13 } from './helpers';
+import { SCHEMA } from './helpers';
 
-const codec = new SbeCodec(loadSchema(SCHEMA_V13));
+const codec = new SbeCodec(loadSchema(SCHEMA));
 
 const entry = (over: Record<string, unknown> = {}) => ({
   MDEntryPx: '0',

@@ -8,9 +8,9 @@ import { buildPacket } from '../../../src/feed/packet';
 import type { OrderEvent } from '../../../src/market-data/events';
 import { SbeCodec } from '../../../src/sbe/codec';
 import { loadSchema } from '../../../src/sbe/schema';
-import { randomBody, rng, SCHEMA_V13 } from './helpers';
+import { randomBody, rng, SCHEMA } from './helpers';
 
-export const codec = new SbeCodec(loadSchema(SCHEMA_V13));
+export const codec = new SbeCodec(loadSchema(SCHEMA));
 
 export interface O {
   id: bigint;

@@ -4,10 +4,10 @@ import { SbeCodec, SbeError } from '../../../src/sbe/codec';
 import { loadSchema, parseSchema } from '../../../src/sbe/schema';
 import { jsonValue } from '../../../src/feed/jsonl';
 import { InputError } from '../../../src/errors';
-import { randomBody, rng, SCHEMA_V13, SCHEMA_V9 } from './helpers';
+import { randomBody, rng, SCHEMA } from './helpers';
 
-const v9 = new SbeCodec(loadSchema(SCHEMA_V9));
-const v13 = new SbeCodec(loadSchema(SCHEMA_V13));
+// The project's schema; CME's own v9 and v13 files are exercised in test/conformance/feed/sbe-codec-cme.test.ts.
+const codec = new SbeCodec(loadSchema(SCHEMA));
 
 function expectDecodeError(fn: () => unknown, code: string): void {
   try {
@@ -21,13 +21,13 @@ function expectDecodeError(fn: () => unknown, code: string): void {
 }
 
 describe('SBE schema', () => {
-  it('resolves both CME schemas with the documented sizes and offsets', () => {
-    expect(v9.schema.version).toBe(9);
-    expect(v13.schema.version).toBe(13);
-    expect(v13.headerSize).toBe(8);
-    const g = v13.schema.types.get('groupSize8Byte');
+  it('resolves the project schema with the documented sizes and offsets', () => {
+    expect(codec.schema.id).toBe(1);
+    expect(codec.schema.version).toBe(13);
+    expect(codec.headerSize).toBe(8);
+    const g = codec.schema.types.get('groupSize8Byte');
     expect(g?.size).toBe(8);
-    const book = v13.schema.messagesByName.get('MDIncrementalRefreshBook46')!;
+    const book = codec.schema.messagesByName.get('MDIncrementalRefreshBook46')!;
     expect(book.blockLength).toBe(11);
     expect(book.groups.map((x) => [x.name, x.blockLength, x.dimension.name])).toEqual([
       ['NoMDEntries', 32, 'groupSize'],
@@ -35,8 +35,9 @@ describe('SBE schema', () => {
     ]);
     const tradeable = book.groups[0].fields.find((f) => f.name === 'TradeableSize')!;
     expect([tradeable.offset, tradeable.sinceVersion]).toEqual([27, 10]);
-    const price = v9.schema.types.get('PRICE');
+    const price = codec.schema.types.get('PRICE9');
     expect(price?.kind === 'composite' && price.decimal).toBe(true);
+    expect([...codec.schema.messages.keys()]).toEqual([4, 12, 15, 16, 30, 46, 47, 48, 52, 53, 54, 59]);
   });
 
   it('rejects broken schemas with the element and the problem', () => {
@@ -60,34 +61,29 @@ describe('SBE schema', () => {
 });
 
 describe('SBE codec round trip', () => {
-  for (const [label, codec] of [
-    ['v9', v9],
-    ['v13', v13],
-  ] as const) {
-    it(`encodes and decodes random bodies of every ${label} template exactly`, () => {
-      const r = rng(label === 'v9' ? 9 : 13);
-      let checked = 0;
-      for (const def of codec.schema.messages.values()) {
-        for (let i = 0; i < 20; i++) {
-          const body = randomBody(def, codec.schema.version, r);
-          const bytes = codec.encode(def.id, body);
-          const m = codec.decode(bytes, 0, bytes.length);
-          expect(m.templateId).toBe(def.id);
-          expect(m.name).toBe(def.name);
-          expect(m.size).toBe(bytes.length);
-          expect(jsonValue(m.body)).toBe(jsonValue(body));
-          // Byte-exact: re-encoding the decoded body gives the same bytes.
-          expect(codec.encode(def.id, m.body).equals(bytes)).toBe(true);
-          checked++;
-        }
+  it('encodes and decodes random bodies of every template exactly', () => {
+    const r = rng(13);
+    let checked = 0;
+    for (const def of codec.schema.messages.values()) {
+      for (let i = 0; i < 20; i++) {
+        const body = randomBody(def, codec.schema.version, r);
+        const bytes = codec.encode(def.id, body);
+        const m = codec.decode(bytes, 0, bytes.length);
+        expect(m.templateId).toBe(def.id);
+        expect(m.name).toBe(def.name);
+        expect(m.size).toBe(bytes.length);
+        expect(jsonValue(m.body)).toBe(jsonValue(body));
+        // Byte-exact: re-encoding the decoded body gives the same bytes.
+        expect(codec.encode(def.id, m.body).equals(bytes)).toBe(true);
+        checked++;
       }
-      expect(checked).toBe(codec.schema.messages.size * 20);
-    });
-  }
+    }
+    expect(checked).toBe(codec.schema.messages.size * 20);
+  });
 
   it('keeps 64-bit integers exact beyond 2^53 and prints them as strings', () => {
     const big = 2n ** 63n + 12345n;
-    const bytes = v13.encode('MDIncrementalRefreshBook46', {
+    const bytes = codec.encode('MDIncrementalRefreshBook46', {
       TransactTime: big,
       MatchEventIndicator: ['EndOfEvent'],
       NoMDEntries: [],
@@ -101,7 +97,7 @@ describe('SBE codec round trip', () => {
         },
       ],
     });
-    const m = v13.decode(bytes, 0, bytes.length);
+    const m = codec.decode(bytes, 0, bytes.length);
     expect(m.body.TransactTime).toBe(big);
     const order = (m.body.NoOrderIDEntries as Record<string, unknown>[])[0];
     expect(order.OrderID).toBe(2n ** 64n - 1n);
@@ -113,24 +109,23 @@ describe('SBE codec round trip', () => {
     expect(jsonValue(2n ** 53n)).toBe('"9007199254740992"');
   });
 
-  it('decodes PRICE (exponent -7) and PRICE9/PRICENULL9 (exponent -9) as exact decimals', () => {
-    const def = v9.schema.messagesByName.get('MDInstrumentDefinitionFuture27')!;
-    const body = randomBody(def, 9, rng(27));
+  it('decodes PRICE9/PRICENULL9 (exponent -9) as exact decimals', () => {
+    const def = codec.schema.messagesByName.get('MDInstrumentDefinitionFuture54')!;
+    const body = randomBody(def, 13, rng(54));
     body.MinPriceIncrement = '0.25';
     body.TradingReferencePrice = null;
-    body.HighLimitPrice = '4321.1234567';
-    const bytes = v9.encode(27, body);
-    const off = 8 + 91;
-    expect(bytes.readBigInt64LE(off)).toBe(2500000n); // 0.25 at exponent -7
-    const m = v9.decode(bytes, 0, bytes.length);
-    expect(m.body.MinPriceIncrement).toEqual(new Decimal(2500000n, -7));
+    body.HighLimitPrice = '4321.123456789';
+    const bytes = codec.encode(54, body);
+    expect(bytes.readBigInt64LE(8 + 91)).toBe(250000000n); // 0.25 at exponent -9
+    const m = codec.decode(bytes, 0, bytes.length);
+    expect(m.body.MinPriceIncrement).toEqual(new Decimal(250000000n, -9));
     expect(String(m.body.MinPriceIncrement)).toBe('0.25');
     expect(m.body.TradingReferencePrice).toBeNull();
-    expect(String(m.body.HighLimitPrice)).toBe('4321.1234567');
-    expect(() => v9.encode(27, { ...body, HighLimitPrice: '1.123456789' })).toThrow(
-      /HighLimitPrice: .*more decimals than exponent -7/,
+    expect(String(m.body.HighLimitPrice)).toBe('4321.123456789');
+    expect(() => codec.encode(54, { ...body, HighLimitPrice: '1.1234567891' })).toThrow(
+      /HighLimitPrice: .*more decimals than exponent -9/,
     );
-    const p9 = v13.encode(46, {
+    const p9 = codec.encode(46, {
       TransactTime: 1n,
       MatchEventIndicator: [],
       NoMDEntries: [
@@ -148,7 +143,7 @@ describe('SBE codec round trip', () => {
       ],
       NoOrderIDEntries: [],
     });
-    const e = (v13.decode(p9, 0, p9.length).body.NoMDEntries as Record<string, unknown>[])[0];
+    const e = (codec.decode(p9, 0, p9.length).body.NoMDEntries as Record<string, unknown>[])[0];
     expect(jsonValue(e.MDEntryPx)).toBe('-0.000000001');
     expect(e.MDEntrySize).toBeNull();
   });
@@ -172,10 +167,10 @@ describe('SBE codec round trip', () => {
       ],
       NoOrderIDEntries: [],
     };
-    const asV13 = v13.decode(v13.encode(46, body), 0, v13.encode(46, body).length);
+    const asV13 = codec.decode(codec.encode(46, body), 0, codec.encode(46, body).length);
     expect((asV13.body.NoMDEntries as Record<string, unknown>[])[0].TradeableSize).toBe(44);
-    const old = v13.encode(46, body, { version: 9 });
-    const asV9 = v13.decode(old, 0, old.length);
+    const old = codec.encode(46, body, { version: 9 });
+    const asV9 = codec.decode(old, 0, old.length);
     expect(asV9.version).toBe(9);
     expect((asV9.body.NoMDEntries as Record<string, unknown>[])[0]).not.toHaveProperty('TradeableSize');
     expect(asV9.body.MatchEventIndicator).toEqual(['LastQuoteMsg', 'EndOfEvent']);
@@ -188,12 +183,12 @@ describe('SBE codec round trip', () => {
       NoMDEntries: [],
       NoOrderIDEntries: [],
     };
-    const bytes = v13.encode(46, body);
+    const bytes = codec.encode(46, body);
     // Insert 5 unknown bytes after the 11-byte root block and bump blockLength to 16.
     const longer = Buffer.concat([bytes.subarray(0, 19), Buffer.from([1, 2, 3, 4, 5]), bytes.subarray(19)]);
     longer.writeUInt16LE(16, 0);
     longer.writeUInt16LE(14, 6);
-    const m = v13.decode(longer, 0, longer.length);
+    const m = codec.decode(longer, 0, longer.length);
     expect(m.version).toBe(14);
     expect(m.body).toEqual({
       TransactTime: 77n,
@@ -205,7 +200,7 @@ describe('SBE codec round trip', () => {
   });
 
   it('reports truncation, unknown templates, foreign schemas and impossible versions', () => {
-    const bytes = v13.encode(46, {
+    const bytes = codec.encode(46, {
       TransactTime: 1n,
       MatchEventIndicator: [],
       NoMDEntries: [
@@ -224,33 +219,33 @@ describe('SBE codec round trip', () => {
       NoOrderIDEntries: [],
     });
     for (let cut = 0; cut < bytes.length; cut++)
-      expectDecodeError(() => v13.decode(bytes, 0, cut), 'truncated');
+      expectDecodeError(() => codec.decode(bytes, 0, cut), 'truncated');
     const unknown = Buffer.from(bytes);
     unknown.writeUInt16LE(999, 2);
-    expectDecodeError(() => v13.decode(unknown, 0, unknown.length), 'unknownTemplate');
+    expectDecodeError(() => codec.decode(unknown, 0, unknown.length), 'unknownTemplate');
     const foreign = Buffer.from(bytes);
     foreign.writeUInt16LE(2, 4);
-    expectDecodeError(() => v13.decode(foreign, 0, foreign.length), 'unknownSchema');
+    expectDecodeError(() => codec.decode(foreign, 0, foreign.length), 'unknownSchema');
     const v0 = Buffer.from(bytes);
     v0.writeUInt16LE(0, 6);
-    expectDecodeError(() => v13.decode(v0, 0, v0.length), 'unknownVersion');
+    expectDecodeError(() => codec.decode(v0, 0, v0.length), 'unknownVersion');
     const tooOld = Buffer.from(bytes);
     tooOld.writeUInt16LE(8, 6);
-    expectDecodeError(() => v13.decode(tooOld, 0, tooOld.length), 'unknownVersion');
-    expect(() => v13.decode(bytes, 0, bytes.length + 1)).toThrow(SbeError);
+    expectDecodeError(() => codec.decode(tooOld, 0, tooOld.length), 'unknownVersion');
+    expect(() => codec.decode(bytes, 0, bytes.length + 1)).toThrow(SbeError);
   });
 
   it('rejects bad values on encode naming the field', () => {
     const base = { TransactTime: 1n, MatchEventIndicator: [], NoMDEntries: [], NoOrderIDEntries: [] };
-    expect(() => v13.encode(46, { ...base, TransactTime: -1 })).toThrow(
+    expect(() => codec.encode(46, { ...base, TransactTime: -1 })).toThrow(
       /MDIncrementalRefreshBook46\.TransactTime: -1 is out of range for uint64/,
     );
-    expect(() => v13.encode(46, { ...base, MatchEventIndicator: ['Nope'] })).toThrow(
+    expect(() => codec.encode(46, { ...base, MatchEventIndicator: ['Nope'] })).toThrow(
       /MatchEventIndicator: "Nope" is not a choice/,
     );
-    expect(() => v13.encode(46, { ...base, TransactTime: undefined })).toThrow(/TransactTime: required/);
+    expect(() => codec.encode(46, { ...base, TransactTime: undefined })).toThrow(/TransactTime: required/);
     expect(() =>
-      v13.encode('SecurityStatus30', {
+      codec.encode('SecurityStatus30', {
         TransactTime: 1n,
         SecurityGroup: 'TOOLONGX',
         Asset: 'ES',
@@ -262,6 +257,6 @@ describe('SBE codec round trip', () => {
         SecurityTradingEvent: 'NoEvent',
       }),
     ).toThrow(/SecurityGroup: "TOOLONGX" is longer than 6/);
-    expect(() => v13.encode(4242, base)).toThrow(/template 4242/);
+    expect(() => codec.encode(4242, base)).toThrow(/template 4242/);
   });
 });
