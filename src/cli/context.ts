@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { createClients, type AwsClients, type Runtime } from '../aws/clients';
+import { parseTimeoutSeconds } from '../aws/network';
 import { LocalCloud, DEFAULT_DATA_DIR } from '../local/cloud';
 import { lakeBuckets, type LakeBuckets } from '../lake/buckets';
 import { createQueryEngine, type QueryEngine } from '../lake/query';
@@ -14,6 +15,8 @@ export interface GlobalOptions {
   readonly aws?: boolean;
   /** Local cloud state directory. */
   readonly dataDir?: string;
+  /** Longest wait for any one network request, in seconds (text as typed). */
+  readonly timeout?: string;
 }
 
 export interface PlatformContext {
@@ -26,6 +29,9 @@ export interface PlatformContext {
   close(): Promise<void>;
 }
 
+/** `--timeout` in milliseconds; undefined for the default (src/aws/network.ts). */
+export const timeoutMsOf = (opts: GlobalOptions): number | undefined => parseTimeoutSeconds(opts.timeout);
+
 export function dataDirOf(opts: GlobalOptions): string {
   return path.resolve(opts.dataDir ?? process.env.QUANT_DATA_DIR ?? DEFAULT_DATA_DIR);
 }
@@ -34,11 +40,12 @@ export function dataDirOf(opts: GlobalOptions): string {
 export async function openPlatform(opts: GlobalOptions): Promise<PlatformContext> {
   let cloud: LocalCloud | undefined;
   let runtime: Runtime;
+  const timeoutMs = timeoutMsOf(opts);
   if (opts.aws || process.env.QUANT_MODE === 'aws') {
-    runtime = { mode: 'aws', region: process.env.AWS_REGION };
+    runtime = { mode: 'aws', region: process.env.AWS_REGION, timeoutMs };
   } else {
     cloud = await LocalCloud.open({ dataDir: dataDirOf(opts) });
-    runtime = cloud.runtime;
+    runtime = { ...cloud.runtime, timeoutMs };
   }
   const clients = createClients(runtime);
   const engines: QueryEngine[] = [];
