@@ -7,6 +7,7 @@ import path from 'node:path';
 import { createClients, type AwsClients, type Runtime } from '../aws/clients';
 import { parseTimeoutSeconds } from '../aws/network';
 import { LocalCloud, DEFAULT_DATA_DIR } from '../local/cloud';
+import { checkDataDir } from '../local/data-dir';
 import { lakeBuckets, type LakeBuckets } from '../lake/buckets';
 import { createQueryEngine, type QueryEngine } from '../lake/query';
 
@@ -32,8 +33,14 @@ export interface PlatformContext {
 /** `--timeout` in milliseconds; undefined for the default (src/aws/network.ts). */
 export const timeoutMsOf = (opts: GlobalOptions): number | undefined => parseTimeoutSeconds(opts.timeout);
 
+/** The data directory of a command, checked (InputError naming it and the problem). */
 export function dataDirOf(opts: GlobalOptions): string {
-  return path.resolve(opts.dataDir ?? process.env.QUANT_DATA_DIR ?? DEFAULT_DATA_DIR);
+  const dir = path.resolve(opts.dataDir ?? process.env.QUANT_DATA_DIR ?? DEFAULT_DATA_DIR);
+  checkDataDir(
+    dir,
+    opts.dataDir !== undefined || !process.env.QUANT_DATA_DIR ? '--data-dir' : 'QUANT_DATA_DIR',
+  );
+  return dir;
 }
 
 /** Opens the platform for one command; `close()` releases clients and stops an owned local cloud. */
