@@ -7,7 +7,7 @@
 /** The top-level command, as commandName in src/cli/main.ts finds it (after the global options). */
 function commandName(argv) {
   for (let i = 2; i < argv.length; i++) {
-    if (argv[i] === '--data-dir') i++;
+    if (argv[i] === '--data-dir' || argv[i] === '--timeout') i++;
     else if (!argv[i].startsWith('-')) return argv[i];
   }
   return undefined;

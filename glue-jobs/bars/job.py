@@ -14,6 +14,8 @@ import re
 import sys
 
 INTERVAL_NS = {"1m": 60_000_000_000, "1d": 86_400_000_000_000}
+# From a bar's start to its label: 1m bars by close time, daily bars by their session date.
+LABEL_OFFSET_NS = {"1m": INTERVAL_NS["1m"], "1d": 0}
 _DT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -103,14 +105,21 @@ def main(argv):
         paths = [f"{args.raw_path}/dt={d}/" for d in dts]
         spark.read.option("basePath", args.raw_path).parquet(*paths).createOrReplaceTempView("ticks")
         bars = spark.sql(
-            render_sql(load_sql("bars.sql"), {"interval_ns": INTERVAL_NS[args.interval], "dt_filter": dt_filter(dts)})
+            render_sql(
+                load_sql("bars.sql"),
+                {
+                    "interval_ns": INTERVAL_NS[args.interval],
+                    "label_offset_ns": LABEL_OFFSET_NS[args.interval],
+                    "dt_filter": dt_filter(dts),
+                },
+            )
         ).withColumn("interval", F.lit(args.interval))
         # Merge into the year partitions: keep the bars of days not rebuilt, replace the rest.
         years = [r["year"] for r in bars.select("year").distinct().collect()]
         out = f"{args.curated_path}/interval={args.interval}"
         try:
             old = spark.read.parquet(out).where(F.col("year").isin(years))
-            day = F.date_format(F.col("ts") - F.expr(f"INTERVAL {INTERVAL_NS[args.interval] // 1000} MICROSECONDS"), "yyyy-MM-dd")
+            day = F.date_format(F.col("ts") - F.expr(f"INTERVAL {LABEL_OFFSET_NS[args.interval] // 1000} MICROSECONDS"), "yyyy-MM-dd")
             old = old.where(~day.isin(dts)).withColumn("interval", F.lit(args.interval))
             bars = bars.unionByName(old)
         except Exception as exc:  # first run: nothing there yet

@@ -15,7 +15,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { ATTEMPTS, DEFAULT_TIMEOUT_MS, handlerOptions, httpHandler, withNetworkErrors } from './network';
 import { LOCAL_CREDENTIALS, makeS3Client } from './s3-client';
 
 // The S3 client lives apart so that S3-only commands (quant sync) load no other SDK client.
@@ -28,10 +28,16 @@ export interface LocalEndpoints {
 }
 
 export type Runtime =
-  | { readonly mode: 'aws'; readonly region?: string }
+  | {
+      readonly mode: 'aws';
+      readonly region?: string;
+      /** Longest wait for one request, all attempts included. @default 60 s */
+      readonly timeoutMs?: number;
+    }
   | {
       readonly mode: 'local';
       readonly region: string;
+      readonly timeoutMs?: number;
       readonly endpoints: LocalEndpoints;
       /** Root of the local cloud's state (`.quant/` by default). */
       readonly dataDir: string;
@@ -62,14 +68,20 @@ function localOf(runtime: Runtime) {
 /** Base settings: local stand-ins get their endpoint and the local credentials. */
 function baseConfig(runtime: Runtime, service: keyof LocalEndpoints | undefined) {
   const local = localOf(runtime);
-  if (!local) return { region: runtime.region };
+  // Every client waits a bounded time: per-attempt socket timeouts, a fixed number of attempts.
+  const net = { maxAttempts: ATTEMPTS, requestHandler: httpHandler(runtime.timeoutMs) };
+  if (!local) return { region: runtime.region, ...net };
   return {
     region: local.region,
     credentials: LOCAL_CREDENTIALS,
-    maxAttempts: 3,
+    ...net,
     ...(service ? { endpoint: local.endpoints[service] } : {}),
   };
 }
+
+/** Adds the NetworkError translation (timeouts, unreachable hosts) to a new client. */
+const guarded = <C>(runtime: Runtime, client: C): C =>
+  withNetworkErrors(client, runtime.timeoutMs ?? DEFAULT_TIMEOUT_MS);
 
 /*
  * One factory per service, so that a Lambda bundle contains only the clients its handler uses
@@ -78,29 +90,41 @@ function baseConfig(runtime: Runtime, service: keyof LocalEndpoints | undefined)
  * locally uses the local implementations (DuckDB for Athena, the local state machine runner).
  */
 export const s3Client = (runtime: Runtime): S3Client =>
-  makeS3Client({ endpoint: localOf(runtime)?.endpoints.s3, region: runtime.region });
+  makeS3Client({
+    endpoint: localOf(runtime)?.endpoints.s3,
+    region: runtime.region,
+    timeoutMs: runtime.timeoutMs,
+  });
 export const kinesisClient = (runtime: Runtime): KinesisClient =>
-  new KinesisClient(
-    localOf(runtime)
-      ? { ...baseConfig(runtime, 'kinesis'), requestHandler: new NodeHttpHandler() }
-      : baseConfig(runtime, undefined),
+  guarded(
+    runtime,
+    new KinesisClient(
+      localOf(runtime)
+        ? baseConfig(runtime, 'kinesis')
+        : // In AWS the Kinesis client speaks HTTP/2 (its own handler): give it the timeouts as options.
+          { ...baseConfig(runtime, undefined), requestHandler: handlerOptions(runtime.timeoutMs) },
+    ),
   );
 export const dynamoDbClient = (runtime: Runtime): DynamoDBClient =>
-  new DynamoDBClient(baseConfig(runtime, localOf(runtime) ? 'dynamodb' : undefined));
+  guarded(runtime, new DynamoDBClient(baseConfig(runtime, localOf(runtime) ? 'dynamodb' : undefined)));
 export const documentClient = (dynamodb: DynamoDBClient): DynamoDBDocumentClient =>
   DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
-const awsOnlyConfig = (runtime: Runtime) => ({ region: runtime.region });
-export const athenaClient = (runtime: Runtime): AthenaClient => new AthenaClient(awsOnlyConfig(runtime));
-export const sfnClient = (runtime: Runtime): SFNClient => new SFNClient(awsOnlyConfig(runtime));
-export const sqsClient = (runtime: Runtime): SQSClient => new SQSClient(awsOnlyConfig(runtime));
+const awsOnlyConfig = (runtime: Runtime) =>
+  baseConfig({ mode: 'aws', region: runtime.region, timeoutMs: runtime.timeoutMs }, undefined);
+export const athenaClient = (runtime: Runtime): AthenaClient =>
+  guarded(runtime, new AthenaClient(awsOnlyConfig(runtime)));
+export const sfnClient = (runtime: Runtime): SFNClient =>
+  guarded(runtime, new SFNClient(awsOnlyConfig(runtime)));
+export const sqsClient = (runtime: Runtime): SQSClient =>
+  guarded(runtime, new SQSClient(awsOnlyConfig(runtime)));
 export const eventBridgeClient = (runtime: Runtime): EventBridgeClient =>
-  new EventBridgeClient(awsOnlyConfig(runtime));
+  guarded(runtime, new EventBridgeClient(awsOnlyConfig(runtime)));
 export const secretsManagerClient = (runtime: Runtime): SecretsManagerClient =>
-  new SecretsManagerClient(awsOnlyConfig(runtime));
+  guarded(runtime, new SecretsManagerClient(awsOnlyConfig(runtime)));
 export const dataSyncClient = (runtime: Runtime): DataSyncClient =>
-  new DataSyncClient(awsOnlyConfig(runtime));
+  guarded(runtime, new DataSyncClient(awsOnlyConfig(runtime)));
 export const cloudWatchClient = (runtime: Runtime): CloudWatchClient =>
-  new CloudWatchClient(awsOnlyConfig(runtime));
+  guarded(runtime, new CloudWatchClient(awsOnlyConfig(runtime)));
 
 /** Creates (lazily) every client the runtime uses, for AWS or for the local cloud. */
 export function createClients(runtime: Runtime): AwsClients {

@@ -4,8 +4,8 @@
  * CLI start).
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity } from '@smithy/types';
+import { ATTEMPTS, DEFAULT_TIMEOUT_MS, httpHandler, withNetworkErrors } from './network';
 
 /** Credentials the local stand-ins accept (s3rver's defaults; kinesalite and dynalite accept any). */
 export const LOCAL_CREDENTIALS: AwsCredentialIdentity = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -24,6 +24,8 @@ export interface S3ClientOptions {
    * `cacheMiddleware`): for clients whose commands never add middleware of their own. @default false
    */
   readonly cacheMiddleware?: boolean;
+  /** Longest wait for one request, all attempts included. @default DEFAULT_TIMEOUT_MS (60 s) */
+  readonly timeoutMs?: number;
 }
 
 function isLoopback(endpoint: string): boolean {
@@ -33,15 +35,20 @@ function isLoopback(endpoint: string): boolean {
 
 /** An S3 client for any S3-compatible endpoint (the local server, another account's bucket, AWS). */
 export function makeS3Client(opts: S3ClientOptions = {}): S3Client {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!opts.endpoint) {
-    return new S3Client({
-      region: opts.region,
-      credentials: opts.credentials,
-      cacheMiddleware: opts.cacheMiddleware,
-      requestHandler: new NodeHttpHandler({ httpsAgent: { maxSockets: opts.maxSockets ?? 64 } }),
-    });
+    return withNetworkErrors(
+      new S3Client({
+        region: opts.region,
+        credentials: opts.credentials,
+        cacheMiddleware: opts.cacheMiddleware,
+        maxAttempts: ATTEMPTS,
+        requestHandler: httpHandler(timeoutMs, { httpsAgent: { maxSockets: opts.maxSockets ?? 64 } }),
+      }),
+      timeoutMs,
+    );
   }
-  return new S3Client({
+  const client = new S3Client({
     endpoint: opts.endpoint,
     region: opts.region ?? 'us-east-1',
     credentials: opts.credentials ?? (isLoopback(opts.endpoint) ? LOCAL_CREDENTIALS : undefined),
@@ -50,9 +57,11 @@ export function makeS3Client(opts: S3ClientOptions = {}): S3Client {
     // Only send/verify checksums when an API requires it: s3rver would store aws-chunked framing.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: new NodeHttpHandler({
+    maxAttempts: ATTEMPTS,
+    requestHandler: httpHandler(timeoutMs, {
       httpAgent: { keepAlive: true, maxSockets: opts.maxSockets ?? 64 },
       httpsAgent: { keepAlive: true, maxSockets: opts.maxSockets ?? 64 },
     }),
   });
+  return withNetworkErrors(client, timeoutMs);
 }

@@ -9,7 +9,8 @@
 import type { PositionLimiter, ProposedPosition } from '../risk-api';
 import { impactInputs, resolveCosts, tradeCost, type CostModel } from './costs';
 import { InputError } from '../errors';
-import { equityAndDrawdown, PERIODS_PER_YEAR, returnMetrics } from './metrics';
+import { equityAndDrawdown, returnMetrics } from './metrics';
+import { detectBarSpacing, type BarSpacing } from './spacing';
 import type { Attribution, BacktestResult, LedgerEntry, Panel, RoundTrip, Summary } from './types';
 
 export interface EngineOptions {
@@ -21,7 +22,10 @@ export interface EngineOptions {
   readonly costs?: CostModel;
   /** Position limits applied to the targets before they are held. @default none */
   readonly limiter?: PositionLimiter;
-  /** Periods per year for annualised figures (12 for monthly bars). @default 252 (DESIGN.md) */
+  /**
+   * Periods per year for annualised figures (12 for monthly bars).
+   * @default detected from the bar dates (src/backtest/spacing.ts)
+   */
   readonly periodsPerYear?: number;
 }
 
@@ -74,7 +78,8 @@ export function runPortfolio(
   const n = panel.dates.length;
   const periods = n - 1;
   const costs = resolveCosts(opts.costs, opts.costBps);
-  const perYear = opts.periodsPerYear ?? PERIODS_PER_YEAR;
+  const spacing = detectBarSpacing(panel.dates);
+  const perYear = opts.periodsPerYear ?? spacing.periodsPerYear;
   if (!(Number.isInteger(perYear) && perYear >= 1 && perYear <= 1_000_000)) {
     throw new InputError(
       `periodsPerYear: must be an integer between 1 and 1000000, got ${perYear}`,
@@ -247,6 +252,8 @@ export function runPortfolio(
     attribution,
     totalCosts,
     periodsPerYear: perYear,
+    periodsPerYearSource: opts.periodsPerYear === undefined ? 'detected' : 'given',
+    barSpacing: spacing,
   };
 }
 

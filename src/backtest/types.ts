@@ -1,4 +1,5 @@
 /** Data shapes shared by the backtest engine, strategies, loaders and reports. */
+import type { BarSpacing } from './spacing';
 
 /** One instrument's bars; `dates[i]` labels bar i (its close, UTC), strictly increasing. */
 export interface Bars {
@@ -125,4 +126,8 @@ export interface BacktestResult {
   readonly totalCosts: number;
   /** Periods per year the annualised figures used. */
   readonly periodsPerYear: number;
+  /** Whether periodsPerYear came from the bar spacing or from the caller. */
+  readonly periodsPerYearSource: 'detected' | 'given';
+  /** The spacing of the bars, as detected. */
+  readonly barSpacing: BarSpacing;
 }

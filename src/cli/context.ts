@@ -5,7 +5,9 @@
  */
 import path from 'node:path';
 import { createClients, type AwsClients, type Runtime } from '../aws/clients';
+import { parseTimeoutSeconds } from '../aws/network';
 import { LocalCloud, DEFAULT_DATA_DIR } from '../local/cloud';
+import { checkDataDir } from '../local/data-dir';
 import { lakeBuckets, type LakeBuckets } from '../lake/buckets';
 import { createQueryEngine, type QueryEngine } from '../lake/query';
 
@@ -14,6 +16,8 @@ export interface GlobalOptions {
   readonly aws?: boolean;
   /** Local cloud state directory. */
   readonly dataDir?: string;
+  /** Longest wait for any one network request, in seconds (text as typed). */
+  readonly timeout?: string;
 }
 
 export interface PlatformContext {
@@ -26,19 +30,29 @@ export interface PlatformContext {
   close(): Promise<void>;
 }
 
+/** `--timeout` in milliseconds; undefined for the default (src/aws/network.ts). */
+export const timeoutMsOf = (opts: GlobalOptions): number | undefined => parseTimeoutSeconds(opts.timeout);
+
+/** The data directory of a command, checked (InputError naming it and the problem). */
 export function dataDirOf(opts: GlobalOptions): string {
-  return path.resolve(opts.dataDir ?? process.env.QUANT_DATA_DIR ?? DEFAULT_DATA_DIR);
+  const dir = path.resolve(opts.dataDir ?? process.env.QUANT_DATA_DIR ?? DEFAULT_DATA_DIR);
+  checkDataDir(
+    dir,
+    opts.dataDir !== undefined || !process.env.QUANT_DATA_DIR ? '--data-dir' : 'QUANT_DATA_DIR',
+  );
+  return dir;
 }
 
 /** Opens the platform for one command; `close()` releases clients and stops an owned local cloud. */
 export async function openPlatform(opts: GlobalOptions): Promise<PlatformContext> {
   let cloud: LocalCloud | undefined;
   let runtime: Runtime;
+  const timeoutMs = timeoutMsOf(opts);
   if (opts.aws || process.env.QUANT_MODE === 'aws') {
-    runtime = { mode: 'aws', region: process.env.AWS_REGION };
+    runtime = { mode: 'aws', region: process.env.AWS_REGION, timeoutMs };
   } else {
     cloud = await LocalCloud.open({ dataDir: dataDirOf(opts) });
-    runtime = cloud.runtime;
+    runtime = { ...cloud.runtime, timeoutMs };
   }
   const clients = createClients(runtime);
   const engines: QueryEngine[] = [];

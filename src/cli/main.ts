@@ -30,7 +30,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<readonly Register[]>>> = {
 export function commandName(argv: readonly string[]): string | undefined {
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--data-dir') i++;
+    if (a === '--data-dir' || a === '--timeout') i++;
     else if (!a.startsWith('-')) return a;
   }
   return undefined;
@@ -45,6 +45,7 @@ export async function buildProgram(name?: string | null): Promise<Command> {
   const program = new Command('quant')
     .description('Quant platform CLI: local cloud, data lake, backtests, risk, ingestion, feeds, vendor sync')
     .option('--data-dir <dir>', 'local cloud state directory (default .quant, or $QUANT_DATA_DIR)')
+    .option('--timeout <seconds>', 'longest wait for any one network request, retries included (default 60)')
     .option(
       '--aws',
       'use AWS (standard credentials, region and the stack outputs in env) instead of the local cloud',
@@ -74,6 +75,9 @@ function packageVersion(): string {
 
 /** Runs the CLI; returns the process exit code (0 ok, 2 bad input, 1 other failure). */
 export async function main(argv: readonly string[]): Promise<number> {
+  // The SDK warns on every command that its 2027 releases need Node 22; on Node 20 that is noise
+  // (README: Node 22). QUANT_DEBUG keeps it. Child processes inherit the setting.
+  if (!process.env.QUANT_DEBUG) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const name = commandName(argv);
   // `quant --version` needs no command module (loading them all takes seconds).
   const versionOnly = name === undefined && argv.slice(2).some((a) => a === '-V' || a === '--version');

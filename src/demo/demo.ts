@@ -13,7 +13,7 @@ import { macroUniverse, MACRO_ASSETS } from '../synthetic/macro-universe';
 import { loadBars, renderReport, runBacktest } from '../backtest';
 import { runBacktestDemo } from '../backtest/demo';
 import { defaultSchemaPath, runFeedDemo } from '../feed/demo';
-import { runIngestDemo } from '../ingest/demo';
+import { demoTicksLanded, runIngestDemo } from '../ingest/demo';
 import { runDemoSweep } from '../sweep/demo';
 import { runVendorSyncDemo } from '../sync/vendor-demo';
 import { runPaperTradingDemo } from '../trading/demo';
@@ -178,14 +178,18 @@ const feedPhase: DemoPhase = {
   async run(ctx, log) {
     // The project's schema by default; QUANT_CME_SCHEMA runs the phase with CME's own file instead.
     const schema = process.env.QUANT_CME_SCHEMA ?? defaultSchemaPath();
+    // An earlier run put this channel's events into the stream already: sending them again would
+    // only add duplicates (the ingestion phase lands the stream).
+    const landed = ctx.runtime.mode === 'local' && (await demoTicksLanded(ctx));
     const r = await runFeedDemo({
       schemaPath: schema,
       kinesis:
-        ctx.runtime.mode === 'local'
+        ctx.runtime.mode === 'local' && !landed
           ? { client: ctx.clients.kinesis, stream: 'ticks', create: true }
           : undefined,
     });
     log(r.line);
+    if (landed) log('feed events already ingested by an earlier run: not put to Kinesis again');
   },
 };
 

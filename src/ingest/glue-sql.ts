@@ -39,9 +39,14 @@ export function dtFilter(dts: readonly string[]): string {
   return dts.length === 0 ? 'true' : `CAST(dt AS STRING) IN (${dts.map((d) => `'${d}'`).join(', ')})`;
 }
 
+/** From a bar's start to its label: intraday bars by close time, daily bars by session date. */
+export const barLabelOffsetNs = (interval: BarInterval): bigint =>
+  interval === '1d' ? 0n : BigInt(BAR_INTERVAL_NS[interval]);
+
 export function barsSql(interval: BarInterval, dts: readonly string[]): string {
   return renderSql(readFileSync(glueSqlPath('bars'), 'utf8'), {
     interval_ns: BAR_INTERVAL_NS[interval].toString(),
+    label_offset_ns: barLabelOffsetNs(interval).toString(),
     dt_filter: dtFilter(dts),
   });
 }

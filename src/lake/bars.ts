@@ -34,6 +34,14 @@ export interface ParseOptions {
   readonly maxErrors?: number;
 }
 
+/**
+ * Sane bounds for imported prices and volumes: far outside any traded instrument, but they keep a
+ * typo such as 1e308 from turning into Infinity in returns and metrics downstream.
+ */
+export const MAX_PRICE = 1e10;
+export const MIN_PRICE = 1e-9;
+export const MAX_VOLUME = 1e15;
+
 const SYMBOL = /^[A-Za-z0-9._-]{1,32}$/;
 
 /** Parses a date or timestamp: YYYY-MM-DD (midnight UTC) or ISO 8601 with a zone (UTC assumed without). */
@@ -129,6 +137,8 @@ function validateRows(rows: Iterable<RawRow>, file: string, opts: ParseOptions):
     ] as const) {
       if (!Number.isFinite(x)) errs.push(`${name}: not a finite number`);
       else if (x <= 0) errs.push(`${name}: ${x} is not positive`);
+      else if (x > MAX_PRICE || x < MIN_PRICE)
+        errs.push(`${name}: ${x} is outside the sane price range ${MIN_PRICE} to ${MAX_PRICE}`);
     }
     if (errs.length === 0) {
       if (h < Math.max(o, c, l)) errs.push(`high: ${h} is below open, close or low`);
@@ -136,6 +146,7 @@ function validateRows(rows: Iterable<RawRow>, file: string, opts: ParseOptions):
     }
     if (v !== null && (!Number.isFinite(v) || v < 0))
       errs.push(`volume: "${String(r.volume)}" is not a non-negative number`);
+    else if (v !== null && v > MAX_VOLUME) errs.push(`volume: ${v} is above the sane maximum ${MAX_VOLUME}`);
     if (errs.length === 0) {
       const k = `${symbol}\u0000${ts}`;
       const first = seen.get(k);

@@ -9,6 +9,7 @@ import {
   INTEGER,
   VARCHAR,
   type DuckDBConnection,
+  type DuckDBResultReader,
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
@@ -25,6 +26,33 @@ export async function openDuckDb(): Promise<{ con: DuckDBConnection; close(): vo
       instance.closeSync();
     },
   };
+}
+
+/**
+ * Runs one read-only statement: exactly one SELECT (no COPY, ATTACH, INSTALL, SET, CREATE, ...), so
+ * that SQL typed by a user can read the lake and nothing else. The statement is checked by parsing
+ * alone (`json_serialize_sql` serialises SELECTs only): preparing it would already run side
+ * effects of some statements (EXPORT DATABASE creates its directory when bound). Throws InputError
+ * for anything but one SELECT, with DuckDB's message for a syntax error.
+ */
+export async function runReadOnly(con: DuckDBConnection, sql: string): Promise<DuckDBResultReader> {
+  if (sql.trim() === '') throw new InputError('sql: empty query', 'sql');
+  const parsed = await con.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR) AS j', [sql]);
+  const tree = JSON.parse(String(parsed.getRowObjectsJS()[0].j)) as {
+    error?: boolean;
+    error_type?: string;
+    error_message?: string;
+    statements?: unknown[];
+  };
+  if (tree.error) {
+    if (tree.error_type === 'parser') throw new InputError(`sql: ${tree.error_message}`, 'sql');
+    const keyword = (/^[\s(]*([A-Za-z]+)/.exec(sql)?.[1] ?? '?').toUpperCase();
+    throw new InputError(`sql: only SELECT queries are allowed on the lake, got ${keyword}`, 'sql');
+  }
+  const count = tree.statements?.length ?? 0;
+  if (count === 0) throw new InputError('sql: no statement in the query', 'sql');
+  if (count > 1) throw new InputError(`sql: one statement only, got ${count}`, 'sql');
+  return con.runAndReadAll(sql);
 }
 
 /** Quotes an identifier for DuckDB (and Athena). */

@@ -19,7 +19,8 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Runtime } from '../aws/clients';
 import { athenaClient } from '../aws/clients';
 import { lakeBuckets, type LakeBuckets } from './buckets';
-import { ident, literal, openDuckDb } from './duckdb';
+import { InputError } from '../errors';
+import { ident, literal, openDuckDb, runReadOnly } from './duckdb';
 import { allColumns, TABLES, type TableDef } from './tables';
 
 export type Row = Record<string, unknown>;
@@ -86,9 +87,10 @@ export class DuckDbQueryEngine implements QueryEngine {
     try {
       for (const t of this.tables)
         await this.con.run(`CREATE OR REPLACE TEMP VIEW ${ident(t.name)} AS ${this.viewSql(t)}`);
-      const reader = await this.con.runAndReadAll(sql);
+      const reader = await runReadOnly(this.con, sql);
       return reader.getRowObjectsJS() as Row[];
     } catch (err) {
+      if (err instanceof InputError) throw err;
       throw new QueryError(`query failed: ${err instanceof Error ? err.message : String(err)}`, sql);
     }
   }

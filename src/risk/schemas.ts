@@ -7,6 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { InputError, describeZodIssues } from '../errors';
 import type { RiskConfig, RiskOrder, RiskPortfolio } from './types';
+import { idSchema } from './ids';
 
 const money = z.number().refine(Number.isFinite, 'must be a finite number');
 const positive = money.refine((v) => v > 0, 'must be greater than 0');
@@ -28,7 +29,7 @@ export const orderSchema = z.object({
   side: z.enum(['buy', 'sell']),
   qty: wholeQty,
   price: positive,
-  strategy: z.string().min(1).optional(),
+  strategy: idSchema.optional(),
 });
 
 export const portfolioSchema = z.object({

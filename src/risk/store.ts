@@ -5,8 +5,15 @@
  * changed at run time without a redeploy and without a read per order.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import { InputError } from '../errors';
+import { checkId } from './ids';
 import { parseRiskConfig } from './schemas';
 import { INITIAL_STATE, transition, type StateEvent, type StateRecord } from './state';
 import type { RiskConfig, TradingState } from './types';
@@ -64,6 +71,8 @@ export class RiskStore {
    * unchanged; on a lost race, read again. Returns the record in force afterwards.
    */
   async apply(scope: StateScope, event: StateEvent): Promise<{ before: StateRecord; after: StateRecord }> {
+    checkId(scope.account, 'account');
+    if (scope.strategy !== undefined) checkId(scope.strategy, 'strategy');
     for (let attempt = 0; attempt < 20; attempt++) {
       const before = await this.getState(scope);
       const after = transition(before, event, new Date(this.now()));
@@ -95,6 +104,7 @@ export class RiskStore {
 
   /** Stores limits (validated) with a version; readers see them within the cache TTL. */
   async putLimits(account: string, config: unknown): Promise<number> {
+    checkId(account, 'account');
     const parsed = parseRiskConfig(config, `limits of ${account}`);
     const current = await this.doc.send(
       new GetCommand({ TableName: this.table, Key: { pk: limitsKey(account) }, ConsistentRead: true }),
@@ -117,6 +127,44 @@ export class RiskStore {
     }
     this.cache.delete(account);
     return version;
+  }
+
+  /** Accounts with limits stored: the accounts this deployment knows and trades, sorted. */
+  async accounts(): Promise<string[]> {
+    const out: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await this.doc.send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: 'begins_with(pk, :p)',
+          ExpressionAttributeValues: { ':p': 'LIMITS#' },
+          ProjectionExpression: 'pk',
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of r.Items ?? []) out.push(String(item.pk).slice('LIMITS#'.length));
+      start = r.LastEvaluatedKey;
+    } while (start);
+    return out.sort();
+  }
+
+  /**
+   * Checks that an operator names an account the deployment knows (one with limits): a typo must
+   * not halt a phantom account while the real one keeps trading. InputError lists the known ones.
+   */
+  async requireAccount(account: string, field = '--account'): Promise<void> {
+    checkId(account, field);
+    const r = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: { pk: limitsKey(account) }, ConsistentRead: true }),
+    );
+    if (r.Item) return;
+    const known = await this.accounts();
+    throw new InputError(
+      `${field}: unknown account ${JSON.stringify(account)} (known: ${known.length > 0 ? known.join(', ') : 'none'}; ` +
+        'an account becomes known when its limits are stored: quant risk limits --account ID --set limits.json)',
+      field,
+    );
   }
 
   /** Limits of an account, cached for the TTL. Missing limits are an error: no limits, no trading. */

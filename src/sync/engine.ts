@@ -29,6 +29,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { InputError } from '../errors';
+import { NetworkError } from '../aws/network';
 import { compareKeys, listAll, stripQuotes } from './listing';
 import { formatS3Uri, type S3Location } from './uri';
 
@@ -267,6 +268,7 @@ function readAhead<T>(source: AsyncIterable<T>, limit: number): AsyncIterable<T>
  * credentials and endpoint (no separate request: that was one more round trip before any work).
  */
 function preflightError(err: unknown, ep: SyncEndpoint, side: 'source' | 'dest'): Error {
+  if (err instanceof NetworkError) return new NetworkError(`${side}: ${err.message}`);
   const where = `${formatS3Uri(ep)} at ${ep.endpointLabel ?? 'AWS'}`;
   const code = errorCode(err);
   const status = httpStatus(err);

@@ -12,6 +12,7 @@ import { orderSchema } from '../risk/schemas';
 import type { RiskDecision, TradingState } from '../risk/types';
 import { bookToPortfolio } from './book';
 import { changeState, type TradingServices } from './context';
+import { idSchema } from '../risk/ids';
 
 export function runtimeFromEnv(env: NodeJS.ProcessEnv): Runtime {
   if (env.QUANT_LOCAL_DYNAMODB) {
@@ -46,8 +47,8 @@ export function localLambdaEnv(rt: Extract<Runtime, { mode: 'local' }>): Record<
 }
 
 export const riskCheckRequestSchema = z.object({
-  account: z.string().min(1),
-  strategy: z.string().min(1),
+  account: idSchema,
+  strategy: idSchema,
   order: orderSchema,
   resize: z.boolean().optional(),
 });

@@ -4,16 +4,13 @@
  */
 import { z } from 'zod';
 import { InputError, describeZodIssues } from '../errors';
+import { idSchema } from '../risk/ids';
 import { algoSpecSchema } from './algos';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 const positive = finite.refine((v) => v > 0, 'must be greater than 0');
 const epochMs = finite.refine((v) => v > 0 && v < 1e14, 'must be epoch milliseconds');
-const id = z
-  .string()
-  .min(1, 'must be a non-empty string')
-  .max(200, 'must be at most 200 characters')
-  .regex(/^[A-Za-z0-9._:@/=+-]+$/, 'may contain only letters, digits and ._:@/=+-');
+const id = idSchema;
 
 const target = z
   .object({

@@ -200,12 +200,16 @@ describe('bars in the lake', () => {
         '2024-02-30,10,11,9,10,100',
         '2024-01-02,10,11,9,10.5,100',
         '2024-01-08,10,9,9.5,10,100',
+        '2024-01-09,10,1e308,9,10,100',
+        '2024-01-10,10,11,9,10,1e300',
       ].join('\n'),
     );
     const err = await readBarsFile(file, { symbol: 'BAD' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     const msg = (err as Error).message;
-    expect(msg).toContain('5 bad row(s)');
+    expect(msg).toContain('7 bad row(s)');
+    expect(msg).toContain('bad.csv:8: high: 1e+308 is outside the sane price range 1e-9 to 10000000000');
+    expect(msg).toContain('bad.csv:9: volume: 1e+300 is above the sane maximum 1000000000000000');
     expect(msg).toContain('bad.csv:3: close: not a finite number');
     expect(msg).toContain('bad.csv:4: close: -1 is not positive');
     expect(msg).toContain('bad.csv:5: date: "2024-02-30" is not a date');

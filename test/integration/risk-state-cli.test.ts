@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runQuant, type CliResult } from '../helpers/quant-cli';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'risk-state-cli-'));
@@ -10,6 +10,39 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const quant = (...args: string[]): Promise<CliResult> => runQuant(['--data-dir', dir, ...args]);
 
 describe('quant risk halt | resume | status | limits (local cloud)', () => {
+  beforeAll(async () => {
+    // An account is known once its limits are stored.
+    const limits = path.join(dir, 'main-limits.json');
+    writeFileSync(limits, JSON.stringify({ securities: { AAPL: { adv: 1e6 } }, limits: {} }));
+    expect((await quant('risk', 'limits', '--account', 'main', '--set', limits)).code).toBe(0);
+  });
+
+  it('refuses an account it does not know, listing the known ones, and changes nothing', async () => {
+    const typo = await quant('risk', 'halt', '--account', 'mian', '--actor', 'alice', '--reason', 'drill');
+    expect(typo.code).toBe(2);
+    expect(typo.err).toMatch(/--account: unknown account "mian" \(known: main; /);
+    const status = await quant('risk', 'status', '--account', 'nobody');
+    expect(status.code).toBe(2);
+    expect(status.err).toMatch(/unknown account "nobody"/);
+    const s = await quant('risk', 'status', '--account', 'main', '--json');
+    expect(JSON.parse(s.out)).toMatchObject({ effective: 'ACTIVE' });
+  });
+
+  it("refuses '*' and '#' in ids: a strategy named '*' must not alias the whole account", async () => {
+    for (const [flag, value] of [
+      ['--strategy', '*'],
+      ['--strategy', 'a#b'],
+      ['--account', 'ma*in'],
+    ]) {
+      const args = ['risk', 'resume', '--account', 'main', '--actor', 'bob', '--reason', 'x'];
+      if (flag === '--account') args[3] = value;
+      else args.push(flag, value);
+      const r = await quant(...args);
+      expect(r.code, value).toBe(2);
+      expect(r.err, value).toMatch(/may contain only letters, digits and \._:@\/=\+-/);
+    }
+  });
+
   it('halts, reports, refuses a resume without a reason, resumes with one', async () => {
     expect(
       (await quant('risk', 'halt', '--account', 'main', '--actor', 'alice', '--reason', 'drill')).code,

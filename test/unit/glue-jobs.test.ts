@@ -114,7 +114,11 @@ print(json.dumps({'dt': a.dt, 'mb': a.target_file_mb, 'raw': a.raw_path}))`,
 
   it('Python and TypeScript render the same SQL from the same .sql file', () => {
     for (const [job, params] of [
-      ['bars', { interval_ns: '60000000000', dt_filter: dtFilter(['2026-01-05']) }],
+      [
+        'bars',
+        { interval_ns: '60000000000', label_offset_ns: '60000000000', dt_filter: dtFilter(['2026-01-05']) },
+      ],
+      ['bars', { interval_ns: '86400000000000', label_offset_ns: '0', dt_filter: dtFilter(['2026-01-05']) }],
       ['compaction', { dt_filter: dtFilter(['2026-01-05', '2026-01-06']) }],
     ] as const) {
       const r = py(

@@ -25,6 +25,7 @@ import {
 } from '../../backtest';
 import { renderReport } from '../../backtest/report';
 import { splitOutOfSample, walkForward, type Objective } from '../../backtest/walk-forward';
+import { describeSpacing, REGULAR_SHARE, type BarSpacing } from '../../backtest/spacing';
 import { expandGrid, parseGrid } from '../../sweep/grid';
 import { InputError } from '../../errors';
 import { openPlatform, type GlobalOptions, type PlatformContext } from '../context';
@@ -43,7 +44,7 @@ interface BacktestOpts {
   grid: string[];
   where?: string;
   objective: string;
-  periodsPerYear: string;
+  periodsPerYear?: string;
 }
 
 const OBJECTIVES: readonly Objective[] = ['sharpe', 'sortino', 'cagr', 'calmar', 'totalReturn'];
@@ -105,7 +106,25 @@ export function summaryJson(result: BacktestResult): Record<string, unknown> {
     symbols: result.symbols,
     from: result.dates[0],
     to: result.dates[result.dates.length - 1],
+    periodsPerYear: result.periodsPerYear,
+    periodsPerYearSource: result.periodsPerYearSource,
+    barSpacing: spacingLabel(result.barSpacing),
   };
+}
+
+function spacingLabel(s: BarSpacing): string {
+  return s.kind === 'intraday' ? `${s.minutes}m` : s.kind;
+}
+
+/** Irregular bars make any annualisation a guess: say so on stderr (stdout stays clean JSON). */
+function warnIrregular(result: BacktestResult): void {
+  const s = result.barSpacing;
+  if (s.regularity >= REGULAR_SHARE) return;
+  process.stderr.write(
+    `warning: irregular bar spacing (${Math.round(s.regularity * 100)}% of the gaps fit ${describeSpacing(s)}); ` +
+      `annualised figures use ${result.periodsPerYear} periods a year` +
+      (result.periodsPerYearSource === 'detected' ? ': set --periods-per-year to override\n' : '\n'),
+  );
 }
 
 /**
@@ -144,8 +163,7 @@ function runOptions(): Command {
     )
     .option(
       '--periods-per-year <n>',
-      'annualisation: 252 for daily bars (default), 52 weekly, 12 monthly',
-      '252',
+      'annualisation (default: detected from the bar spacing: 252 daily, 52 weekly, 12 monthly, intraday by minutes)',
     )
     .option('--report <file>', 'write a self-contained HTML report')
     .option('--json', 'print one JSON object');
@@ -177,8 +195,11 @@ export function backtestCommand(program: Command): Command {
       const params = parseParamPairs(opts.param);
       const costBps = opts.costBps === undefined ? 0 : parseNumberOption('cost-bps', opts.costBps, 0, 10_000);
       const oos = opts.oos === undefined ? undefined : parseNumberOption('oos', opts.oos, 0.01, 0.99);
-      const periodsPerYear = parseNumberOption('periods-per-year', opts.periodsPerYear, 1, 1_000_000);
-      if (!Number.isInteger(periodsPerYear)) {
+      const periodsPerYear =
+        opts.periodsPerYear === undefined
+          ? undefined
+          : parseNumberOption('periods-per-year', opts.periodsPerYear, 1, 1_000_000);
+      if (periodsPerYear !== undefined && !Number.isInteger(periodsPerYear)) {
         throw new InputError(
           `--periods-per-year: must be a whole number, got "${opts.periodsPerYear}"`,
           'periods-per-year',
@@ -198,6 +219,7 @@ export function backtestCommand(program: Command): Command {
           throw new InputError('--grid: only with --walk-forward (sweeps: quant backtest sweep)', 'grid');
         const spec = { strategy: strategy.name, params, costBps, periodsPerYear };
         const result = runBacktest(input, spec);
+        warnIrregular(result);
         const split = oos === undefined ? undefined : splitOutOfSample(result, oos);
         if (opts.report) writeAtomic(opts.report, renderReport(result));
         if (opts.json) {
@@ -243,7 +265,7 @@ async function runWalkForward(
   strategy: string,
   rawParams: Readonly<Record<string, string>>,
   costBps: number,
-  periodsPerYear: number,
+  periodsPerYear: number | undefined,
   opts: BacktestOpts,
 ): Promise<void> {
   const m = /^(\d+):(\d+)$/.exec(opts.walkForward!.trim());

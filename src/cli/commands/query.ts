@@ -18,7 +18,11 @@ export function registerQuery(program: Command): void {
       }
       await withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
         const engine = await ctx.query();
-        const rows = await engine.query(sql);
+        const rows = await engine.query(sql).catch((err: unknown) => {
+          // The SQL is the user's: the engine's refusal is a bad-input error, exit 2.
+          if (err instanceof Error && err.name === 'QueryError') throw new InputError(err.message, 'sql');
+          throw err;
+        });
         if (format === 'json') printJson(rows);
         else if (format === 'csv') console.log(formatCsv(rows));
         else console.log(`${formatTable(rows)}\n(${rows.length} row${rows.length === 1 ? '' : 's'})`);

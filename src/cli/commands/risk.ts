@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../../errors';
 import { checkOrder } from '../../risk/engine';
+import { checkId } from '../../risk/ids';
 import { orderSchema, portfolioSchema, readJsonFile, riskConfigSchema } from '../../risk/schemas';
 import { ReturnsWindow } from '../../risk/var';
 import { returnsFromPanel, returnsWindowSchema, writeReturnsWindow } from '../../risk/returns-source';
@@ -85,6 +86,8 @@ export function registerRisk(program: Command): void {
       const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
       try {
         const svc = await tradingServices(ctx.clients);
+        await svc.risk.requireAccount(opts.account);
+        if (opts.strategy !== undefined) checkId(opts.strategy, '--strategy');
         const r = await changeState(
           svc,
           { account: opts.account, strategy: opts.strategy },
@@ -132,6 +135,7 @@ export function registerRisk(program: Command): void {
           .map((x) => x.trim())
           .filter((x) => x !== '');
         if (symbols.length === 0) throw new InputError('--symbols: no symbol given', '--symbols');
+        checkId(opts.account, '--account');
         const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
         try {
           const panel = await loadPanel(
@@ -170,6 +174,8 @@ export function registerRisk(program: Command): void {
       const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
       try {
         const svc = await tradingServices(ctx.clients);
+        await svc.risk.requireAccount(opts.account);
+        if (opts.strategy !== undefined) checkId(opts.strategy, '--strategy');
         const rows = [
           { scope: `${opts.account} (account)`, ...(await svc.risk.getState({ account: opts.account })) },
         ];
@@ -199,6 +205,8 @@ export function registerRisk(program: Command): void {
       const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
       try {
         const svc = await tradingServices(ctx.clients);
+        if (config) checkId(opts.account, '--account');
+        else await svc.risk.requireAccount(opts.account);
         if (config) {
           const version = await svc.risk.putLimits(opts.account, config);
           process.stderr.write(`limits of ${opts.account}: version ${version}\n`);

@@ -3,6 +3,7 @@ import type { DataSyncClient } from '@aws-sdk/client-datasync';
 import type * as DataSyncApi from '../../sync/datasync';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { Command } from 'commander';
+import { parseTimeoutSeconds } from '../../aws/network';
 import { makeS3Client } from '../../aws/s3-client';
 import { InputError } from '../../errors';
 import { syncS3, type SyncReport } from '../../sync/engine';
@@ -182,7 +183,8 @@ export function registerSync(program: Command): void {
     .option('--dry-run', 'list and compare only; change nothing')
     .option('--delete', 'delete destination objects under the prefix that the source does not have')
     .option('--json', 'print the report as JSON')
-    .action(async (opts: RunOptions) => {
+    .action(async (opts: RunOptions, cmd: Command) => {
+      const timeoutMs = parseTimeoutSeconds(cmd.optsWithGlobals<{ timeout?: string }>().timeout);
       const source = parseS3Uri(opts.source, 'source');
       const dest = parseS3Uri(opts.dest, 'dest');
       const concurrency = parseIntOption(opts.concurrency, 'concurrency', 1, 1024);
@@ -202,6 +204,7 @@ export function registerSync(program: Command): void {
         credentials: sourceCreds,
         maxSockets,
         cacheMiddleware,
+        timeoutMs,
       });
       const destClient = makeS3Client({
         endpoint: destEndpoint,
@@ -209,6 +212,7 @@ export function registerSync(program: Command): void {
         credentials: destCreds,
         maxSockets,
         cacheMiddleware,
+        timeoutMs,
       });
       try {
         const report = await syncS3({
