@@ -148,8 +148,9 @@ def load(channel_dir: str | None, features: list[str], window: int, horizon: int
     if np.isinf(label).any():
         raise InputError(f"column {LABEL}: {int(np.isinf(label).sum())} infinite value(s)")
 
-    order = np.lexsort((ts.to_numpy().astype("datetime64[ns]").astype(np.int64), sym.to_numpy()))
-    ts_v = ts.dt.tz_localize(None).to_numpy().astype("datetime64[ns]")[order]
+    ts_naive = ts.dt.tz_convert(None).to_numpy().astype("datetime64[ns]")  # UTC
+    order = np.lexsort((ts_naive.astype(np.int64), sym.to_numpy()))
+    ts_v = ts_naive[order]
     sym_v = sym.to_numpy()[order]
     feat = feat[order]
     label = label[order]
