@@ -48,14 +48,16 @@ def log(msg: str) -> None:
 
 def feature_stats(bar_x: np.ndarray, names: list[str]) -> dict[str, Any]:
     """Per feature: 10 quantile edges (at k/11) of the training values and the share of training
-    values in each of the 11 bins, bin = number of edges <= value (numpy searchsorted 'right').
-    The drift check bins live values the same way and compares the shares (PSI)."""
+    values in each of the 11 bins. x is in bin i when edges[i-1] < x <= edges[i] (searchsorted
+    'left'), the convention of the drift check (src/ml/drift.ts), which bins live values the same
+    way: with ties at an edge (discrete features such as cross-sectional ranks) any other
+    convention would read as drift."""
     out = {}
     qs = np.arange(1, N_QUANTILE_EDGES + 1) / (N_QUANTILE_EDGES + 1)
     for j, name in enumerate(names):
         v = bar_x[:, j]
         edges = np.quantile(v, qs)
-        counts = np.bincount(np.searchsorted(edges, v, side="right"), minlength=N_QUANTILE_EDGES + 1)
+        counts = np.bincount(np.searchsorted(edges, v, side="left"), minlength=N_QUANTILE_EDGES + 1)
         out[name] = {
             "edges": [float(e) for e in edges],
             "proportions": [float(c) / len(v) for c in counts],
@@ -304,6 +306,11 @@ def run(env: dict[str, str]) -> None:
         return
     best = result["best"]
     log(f"best epoch {best['epoch']} of {hp.epochs}; training took {train_seconds:.2f} s")
+    # repeated for the kept epoch: a reader taking each metric's last value (a tuning job's
+    # objective, the local workflow) gets the model that was written
+    metric("train_loss", best["train_loss"])
+    metric("val_loss", best["val_loss"])
+    metric("val_ic", best["val_ic"])
 
     # evaluate and export the best epoch's weights, on CPU in float32 (what Node will run)
     scored = scored.cpu()

@@ -86,7 +86,11 @@ def test_training_writes_the_four_files(job, model, window, target):
             assert mm, line
             metrics.setdefault(mm.group(1), []).append(float(mm.group(2)))
     assert {"train_loss", "val_loss", "val_ic", "test_ic", "test_hit_rate", "test_sharpe"} <= set(metrics)
-    assert len(metrics["train_loss"]) == 3  # one per epoch
+    assert len(metrics["train_loss"]) == 4  # one per epoch, then the kept epoch's again
+    m = job.json("manifest.json")["metrics"]
+    assert [metrics[k][-1] for k in ("train_loss", "val_loss", "val_ic")] == pytest.approx(
+        [m["train_loss"], m["val_loss"], m["val_ic"]], rel=1e-9)
+    assert m["val_loss"] == pytest.approx(min(metrics["val_loss"][:3]), rel=1e-9)
     assert not (job.output / "failure").exists()
     assert len(json.loads((job.output / "data" / "history.json").read_text())) == 3
 
