@@ -26,10 +26,11 @@ from . import data, device, evaluate, export
 from .errors import InputError
 from .hparams import HyperParameters, parse_hyperparameters
 from .models import Scored, build_net
-from .split import walk_forward_split
+from .split import Split, walk_forward_split
 
 N_QUANTILE_EDGES = 10
 PARITY_ROWS = 256
+EVAL_CHUNK = 65536
 CHECKPOINT_FORMAT = 1
 KEEP_CHECKPOINTS = 2
 
@@ -159,15 +160,17 @@ def _predict_raw(scored: Scored, x: torch.Tensor, batch: int, rt: device.Runtime
     return torch.cat(outs)
 
 
-def train(hp: HyperParameters, rt: device.Runtime, scored: Scored, xs: dict[str, np.ndarray],
-          ys: dict[str, np.ndarray], y_mean: float, y_std: float, ckpt_dir: Path | None,
-          key: str) -> dict[str, Any]:
+def train(hp: HyperParameters, rt: device.Runtime, scored: Scored, ds: data.Dataset, sp: Split,
+          y_mean: float, y_std: float, ckpt_dir: Path | None, key: str) -> dict[str, Any]:
     dev = rt.device
     loss_fn = _loss_fn(hp.target)
-    x_tr = torch.from_numpy(xs["train"]).to(dev)
-    t_tr = torch.from_numpy(_label(ys["train"], hp.target, y_mean, y_std)).reshape(-1, 1).to(dev)
-    x_va = torch.from_numpy(xs["validation"]).to(dev)
-    t_va = torch.from_numpy(_label(ys["validation"], hp.target, y_mean, y_std)).reshape(-1, 1)
+    bars = torch.from_numpy(ds.bars).to(dev)
+    rows_tr = torch.from_numpy(ds.rows[sp.train]).to(dev)
+    lags = torch.arange(-hp.window + 1, 1, device=dev).reshape(1, -1)
+    t_tr = torch.from_numpy(_label(ds.y[sp.train], hp.target, y_mean, y_std)).reshape(-1, 1).to(dev)
+    x_va = torch.from_numpy(ds.windows(sp.validation)).to(dev)
+    y_va = ds.y[sp.validation]
+    t_va = torch.from_numpy(_label(y_va, hp.target, y_mean, y_std)).reshape(-1, 1)
 
     scored.to(dev)
     net = device.wrap_for_training(scored.net, rt)
@@ -183,8 +186,9 @@ def train(hp: HyperParameters, rt: device.Runtime, scored: Scored, xs: dict[str,
             opt.load_state_dict(ck["optimizer"])
             history, best, start = ck["history"], ck["best"], ck["epoch"]
             log(f"resumed from checkpoint at epoch {start}")
+        device.barrier(rt)  # every rank has read before rank 0 writes (and prunes) the next one
 
-    n = len(x_tr)
+    n = len(rows_tr)
     for epoch in range(start, hp.epochs):
         # every epoch's randomness derives from (seed, epoch): a resumed run repeats an
         # uninterrupted one exactly
@@ -202,7 +206,7 @@ def train(hp: HyperParameters, rt: device.Runtime, scored: Scored, xs: dict[str,
             if drop_last and len(idx) < hp.batch_size:
                 break
             idx = idx.to(dev)
-            xb = x_tr.index_select(0, idx)
+            xb = bars[rows_tr.index_select(0, idx).reshape(-1, 1) + lags].reshape(len(idx), -1)
             z = net((xb - scored.mean) * scored.inv_std)
             loss = loss_fn(z, t_tr.index_select(0, idx))
             opt.zero_grad()
@@ -215,7 +219,7 @@ def train(hp: HyperParameters, rt: device.Runtime, scored: Scored, xs: dict[str,
         scored.eval()
         z_va = _predict_raw(scored, x_va, max(hp.batch_size, 1024), rt).reshape(-1, 1)
         val_loss = float(loss_fn(z_va, t_va))
-        val_ic = evaluate.information_coefficient(z_va.numpy().reshape(-1), ys["validation"])
+        val_ic = evaluate.information_coefficient(z_va.numpy().reshape(-1), y_va)
         history.append({"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, "val_ic": val_ic})
         if rt.is_main:
             metric("epoch", epoch + 1)
@@ -297,10 +301,8 @@ def run(env: dict[str, str]) -> None:
     except OSError as e:
         raise InputError(f"checkpoint directory {ckpt_dir} cannot be created ({e.strerror}); set QUANT_CHECKPOINT_DIR") from None
     key = config_key(hp, digest)
-    xs = {k: ds.x[getattr(sp, k)] for k in ("train", "validation")}
-    ys = {k: ds.y[getattr(sp, k)] for k in ("train", "validation")}
     t_train = time.monotonic()
-    result = train(hp, rt, scored, xs, ys, y_mean, y_std, ckpt_dir, key)
+    result = train(hp, rt, scored, ds, sp, y_mean, y_std, ckpt_dir, key)
     train_seconds = time.monotonic() - t_train
     if not rt.is_main:
         return
@@ -316,10 +318,12 @@ def run(env: dict[str, str]) -> None:
     scored = scored.cpu()
     scored.net.load_state_dict(best["state"])
     scored.eval()
-    x_te = ds.x[sp.test]
     y_te = ds.y[sp.test]
     with torch.no_grad():
-        score = scored(torch.from_numpy(x_te)).numpy().reshape(-1)
+        score = np.concatenate([
+            scored(torch.from_numpy(ds.windows(sp.test[i : i + EVAL_CHUNK]))).numpy().reshape(-1)
+            for i in range(0, len(sp.test), EVAL_CHUNK)
+        ])
     centre = 0.5 if hp.target == "sign" else 0.0
     test_ic = evaluate.information_coefficient(score, y_te)
     test_hit = evaluate.hit_rate(score, y_te, centre)
@@ -345,12 +349,13 @@ def run(env: dict[str, str]) -> None:
             "window": test_window, "rows": int(len(y_te)), "ic": test_ic, "hitRate": test_hit,
             "sharpe": test_sharpe, "periodsPerYear": evaluate.PERIODS_PER_YEAR,
         })
-        pick = np.unique(np.linspace(0, len(x_te) - 1, min(PARITY_ROWS, len(x_te))).round().astype(int))
+        pick = np.unique(np.linspace(0, len(sp.test) - 1, min(PARITY_ROWS, len(sp.test))).round().astype(int))
+        x_par = ds.windows(sp.test[pick])
         with torch.no_grad():
-            out = scored(torch.from_numpy(x_te[pick])).numpy()
+            out = scored(torch.from_numpy(x_par)).numpy()
         _write_json(tmp / "parity.json", {
             "input": export.INPUT_NAME,
-            "rows": [[float(v) for v in row] for row in x_te[pick]],
+            "rows": [[float(v) for v in row] for row in x_par],
             "outputs": [[float(v) for v in row] for row in out],
         })
         manifest = {

@@ -105,6 +105,7 @@ def test_athena_unload_parts_gzip_json_lines_give_the_same_model(make_job):
         lines = [json.dumps({k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in rec.items()})
                  for rec in g.to_dict(orient="records")]
         (parts_job.channel / f"20261207_000000_0000{i}_abc").write_bytes(gzip.compress("\n".join(lines).encode()))
+    (parts_job.channel / "20261207_000000_00009_abc").write_bytes(gzip.compress(b""))  # an empty part
     assert csv_job.run_inproc(csv_job.env()) == 0
     assert parts_job.run_inproc(parts_job.env()) == 0
     assert csv_job.json("parity.json") == parts_job.json("parity.json")
