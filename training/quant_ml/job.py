@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import platform
 import random
@@ -89,7 +90,7 @@ def _checkpoints(ckpt_dir: Path) -> list[Path]:
     return [p for _, p in sorted(found, reverse=True)]
 
 
-def load_checkpoint(ckpt_dir: Path, key: str) -> dict[str, Any] | None:
+def load_checkpoint(ckpt_dir: Path, key: str, epochs: int) -> dict[str, Any] | None:
     """The newest readable checkpoint of this job's configuration (spot resume)."""
     for p in _checkpoints(ckpt_dir):
         try:
@@ -99,6 +100,9 @@ def load_checkpoint(ckpt_dir: Path, key: str) -> dict[str, Any] | None:
             continue
         if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT or ck.get("key") != key:
             log(f"checkpoint {p.name} belongs to another data set or configuration; not resuming from it")
+            continue
+        if ck["epoch"] > epochs:
+            log(f"checkpoint {p.name} is past the {epochs} epochs asked for; not resuming from it")
             continue
         return ck
     return None
@@ -180,7 +184,7 @@ def train(hp: HyperParameters, rt: device.Runtime, scored: Scored, ds: data.Data
     start = 0
 
     if ckpt_dir is not None:
-        ck = load_checkpoint(ckpt_dir, key)
+        ck = load_checkpoint(ckpt_dir, key, hp.epochs)
         if ck is not None:
             scored.net.load_state_dict(ck["model"])
             opt.load_state_dict(ck["optimizer"])
@@ -196,7 +200,8 @@ def train(hp: HyperParameters, rt: device.Runtime, scored: Scored, ds: data.Data
         gen = torch.Generator().manual_seed(hp.seed * 100003 + epoch)
         perm = torch.randperm(n, generator=gen)
         if rt.world_size > 1:
-            perm = perm[rt.rank :: rt.world_size]
+            # equal shards: every rank must run the same number of steps (each one all-reduces)
+            perm = perm[: (n // rt.world_size) * rt.world_size][rt.rank :: rt.world_size]
         scored.train()
         total = torch.zeros((), device=dev)  # summed on the device: no host sync per step (XLA)
         count = 0
@@ -219,6 +224,11 @@ def train(hp: HyperParameters, rt: device.Runtime, scored: Scored, ds: data.Data
         scored.eval()
         z_va = _predict_raw(scored, x_va, max(hp.batch_size, 1024), rt).reshape(-1, 1)
         val_loss = float(loss_fn(z_va, t_va))
+        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+            raise InputError(
+                f"training diverged at epoch {epoch + 1} (train_loss {train_loss}, val_loss {val_loss}); "
+                f"try a lower lr than {hp.lr}"
+            )
         val_ic = evaluate.information_coefficient(z_va.numpy().reshape(-1), y_va)
         history.append({"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, "val_ic": val_ic})
         if rt.is_main:

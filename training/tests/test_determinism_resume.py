@@ -64,3 +64,16 @@ def test_a_checkpoint_of_another_configuration_is_not_resumed(make_job, capsys):
     out = capsys.readouterr().out
     assert "resumed" not in out and "another data set or configuration" in out
     assert json.loads((job.model / "manifest.json").read_text())["hyperparameters"]["hidden"] == 8
+
+
+def test_a_checkpoint_past_the_epochs_asked_for_is_not_resumed(make_job, capsys):
+    job, fresh = make_job(), make_job()
+    assert job.run_inproc(job.env(epochs=3)) == 0
+    capsys.readouterr()
+    assert job.run_inproc(job.env(epochs=2)) == 0
+    out = capsys.readouterr().out
+    # epoch 3 is skipped; the epoch-2 checkpoint is the finished 2-epoch job
+    assert "ckpt-epoch-00003.pt is past the 2 epochs asked for" in out
+    assert "resumed from checkpoint at epoch 2" in out and "metric epoch=" not in out
+    assert fresh.run_inproc(fresh.env(epochs=2)) == 0
+    assert _artifacts(job) == _artifacts(fresh)
