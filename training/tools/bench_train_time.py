@@ -37,9 +37,12 @@ def main() -> None:
     sp = pd.read_csv(ROOT / "node_modules" / "vega-datasets" / "data" / "sp500-2000.csv")
     bars = pd.DataFrame({"ts": pd.to_datetime(sp["date"]), "symbol": "SPX", "close": sp["close"],
                          "volume": sp["volume"]})
-    syn = synthetic_bars(len(bars), [f"SYN{i}" for i in range(args.symbols)], seed=3, start="2000-01-03")
-    syn["ts"] = list(bars["ts"]) * args.symbols  # the same calendar
-    feats = features_from_bars(pd.concat([bars, syn], ignore_index=True), 5, full=True)
+    frames = [bars]
+    if args.symbols > 0:
+        syn = synthetic_bars(len(bars), [f"SYN{i}" for i in range(args.symbols)], seed=3, start="2000-01-03")
+        syn["ts"] = list(bars["ts"]) * args.symbols  # the same calendar
+        frames.append(syn)
+    feats = features_from_bars(pd.concat(frames, ignore_index=True), 5, full=True)
     with tempfile.TemporaryDirectory() as d:
         root = Path(d)
         (root / "train").mkdir()
