@@ -73,6 +73,9 @@ describe('npm start (quant demo)', () => {
       /consumer wrote 0 ticks to the raw zone, quarantined 74430 \(74430 duplicate_seq\): these seeded ticks were already ingested by an earlier run/,
     );
     expect(stable(second.stdout)).toBe(stable(out));
-    expect(existsSync(path.join(dataDir, 'local.json'))).toBe(false); // the cloud it started is stopped
+    // The shared cloud it started stops by itself once idle (src/local/lease.ts; 15 s by default).
+    for (let i = 0; i < 600 && existsSync(path.join(dataDir, 'local.json')); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(existsSync(path.join(dataDir, 'local.json'))).toBe(false);
   });
 });
