@@ -167,6 +167,7 @@ try {
   // 4,000 days = 88 partitions; each import into an empty table, then the same rows again (every
   // partition read back and merged). Medians of 3.
   const mergeRuns = { fresh: [] as number[], again: [] as number[] };
+  const mergeCpu = { fresh: [] as number[], again: [] as number[] };
   for (let rep = 0; rep < 3; rep++) {
     const bars = { ...BARS, prefix: `bars-bench-${rep}` };
     const n = 8 * 4_000;
@@ -191,11 +192,16 @@ try {
     };
     for (const k of ['fresh', 'again'] as const) {
       const t = performance.now();
+      const c = selfCpuSeconds() + procCpuSeconds(cloud.pid);
       await writeTable(writer, bars, rows, { mode: 'merge' });
       mergeRuns[k].push(performance.now() - t);
+      mergeCpu[k].push((selfCpuSeconds() + procCpuSeconds(cloud.pid) - c) * 1000);
     }
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[1];
+  console.log(
+    `merge import CPU (writer + S3 server): into an empty table ${median(mergeCpu.fresh).toFixed(0)} ms, again over them ${median(mergeCpu.again).toFixed(0)} ms (median of 3)`,
+  );
   console.log(
     `merge import, 32,000 bars in 88 partitions: into an empty table ${median(mergeRuns.fresh).toFixed(0)} ms, again over them ${median(mergeRuns.again).toFixed(0)} ms (median of 3; all ${[...mergeRuns.fresh, ...mergeRuns.again].map((x) => x.toFixed(0)).join(', ')} ms); load ${load()}`,
   );

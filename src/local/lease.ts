@@ -1,7 +1,6 @@
 /**
- * How commands share one local cloud per data directory (docs/lake.md's neighbour README section
- * "Local cloud"): files under the data directory, used by cloud.ts (commands) and server-host.ts
- * (the servers).
+ * How commands share one local cloud per data directory (docs/lake.md, "The local cloud"): files
+ * under the data directory, used by cloud.ts (commands) and server-host.ts (the servers).
  *
  * - `local.lock`: held (created exclusively, holding the pid) while a cloud is started, stopped, or
  *   made to stay up. A lock whose pid no longer runs is stale and taken over.
