@@ -14,7 +14,7 @@ import path from 'node:path';
 import { createClients } from '../src/aws/clients';
 import { lakeBuckets } from '../src/lake/buckets';
 import { DuckDbQueryEngine } from '../src/lake/query';
-import { TICKS } from '../src/lake/tables';
+import { BARS, TICKS } from '../src/lake/tables';
 import { writeTable } from '../src/lake/writer';
 import { LocalCloud } from '../src/local/cloud';
 import { mulberry32, normals } from '../src/synthetic/random';
@@ -161,6 +161,49 @@ try {
   );
   console.log(
     `lake write: ${(js / 1e6).toFixed(2)}M rows/s (goal >= 1M rows/s), ${(js / duck).toFixed(2)}x DuckDB COPY`,
+  );
+
+  // Merge mode (bar imports), single writer: the path that concurrency control guards. 8 symbols x
+  // 4,000 days = 88 partitions; each import into an empty table, then the same rows again (every
+  // partition read back and merged). Medians of 3.
+  const mergeRuns = { fresh: [] as number[], again: [] as number[] };
+  const mergeCpu = { fresh: [] as number[], again: [] as number[] };
+  for (let rep = 0; rep < 3; rep++) {
+    const bars = { ...BARS, prefix: `bars-bench-${rep}` };
+    const n = 8 * 4_000;
+    const u = mulberry32(77 + rep);
+    const ts = Array.from({ length: n }, (_, i) => Date.UTC(2000, 0, 3) + (i % 4_000) * 86_400_000);
+    const close = Array.from({ length: n }, () => 100 + u());
+    const rows = {
+      length: n,
+      columns: {
+        ts,
+        open: close,
+        high: close.map((c) => c + 1),
+        low: close.map((c) => c - 1),
+        close,
+        volume: close.map(() => 1_000),
+        vwap: new Array(n).fill(null),
+        trades: new Array(n).fill(null),
+        interval: new Array(n).fill('1d'),
+        symbol: Array.from({ length: n }, (_, i) => `S${Math.floor(i / 4_000)}`),
+        year: ts.map((t) => new Date(t).getUTCFullYear()),
+      },
+    };
+    for (const k of ['fresh', 'again'] as const) {
+      const t = performance.now();
+      const c = selfCpuSeconds() + procCpuSeconds(cloud.pid);
+      await writeTable(writer, bars, rows, { mode: 'merge' });
+      mergeRuns[k].push(performance.now() - t);
+      mergeCpu[k].push((selfCpuSeconds() + procCpuSeconds(cloud.pid) - c) * 1000);
+    }
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[1];
+  console.log(
+    `merge import CPU (writer + S3 server): into an empty table ${median(mergeCpu.fresh).toFixed(0)} ms, again over them ${median(mergeCpu.again).toFixed(0)} ms (median of 3)`,
+  );
+  console.log(
+    `merge import, 32,000 bars in 88 partitions: into an empty table ${median(mergeRuns.fresh).toFixed(0)} ms, again over them ${median(mergeRuns.again).toFixed(0)} ms (median of 3; all ${[...mergeRuns.fresh, ...mergeRuns.again].map((x) => x.toFixed(0)).join(', ')} ms); load ${load()}`,
   );
 
   const engine = await DuckDbQueryEngine.create(cloud.runtime);

@@ -1,7 +1,7 @@
 /**
  * What a command needs to talk to the platform: the runtime (local cloud or AWS), its clients, the
- * lake buckets and the query engine. Locally a running `quant local up` cloud is reused; otherwise
- * one is started for the duration of the command.
+ * lake buckets and the query engine. Locally every command attaches to the data directory's shared
+ * local cloud, which the first one starts in the background (src/local/cloud.ts).
  */
 import path from 'node:path';
 import { createClients, type AwsClients, type Runtime } from '../aws/clients';
@@ -68,7 +68,7 @@ export async function openPlatform(opts: GlobalOptions): Promise<PlatformContext
     close: async () => {
       for (const e of engines) await e.close();
       clients.destroy();
-      if (cloud?.owned) await cloud.stop();
+      await cloud?.stop(); // releases this command's lease on the shared local cloud
     },
   };
 }

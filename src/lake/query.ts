@@ -17,9 +17,10 @@ import path from 'node:path';
 import type { AthenaClient } from '@aws-sdk/client-athena';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Runtime } from '../aws/clients';
-import { athenaClient } from '../aws/clients';
+import { athenaClient, s3Client } from '../aws/clients';
 import { lakeBuckets, type LakeBuckets } from './buckets';
 import { InputError } from '../errors';
+import { listPendingLocal, listPendingS3, type PendingWrite } from './commit';
 import { ident, literal, openDuckDb, runReadOnly } from './duckdb';
 import { allColumns, TABLES, type TableDef } from './tables';
 
@@ -28,6 +29,8 @@ export type Row = Record<string, unknown>;
 export interface QueryEngine {
   readonly kind: 'athena' | 'duckdb';
   query(sql: string): Promise<Row[]>;
+  /** Multi-partition writes of a table that have not completed (src/lake/commit.ts). */
+  pendingWrites?(table: string): Promise<PendingWrite[]>;
   close(): Promise<void>;
 }
 
@@ -95,6 +98,11 @@ export class DuckDbQueryEngine implements QueryEngine {
     }
   }
 
+  async pendingWrites(table: string): Promise<PendingWrite[]> {
+    const t = this.tables.find((x) => x.name === table);
+    return t ? listPendingLocal(this.dataDir, this.buckets[t.zone], table) : [];
+  }
+
   async close(): Promise<void> {
     this.closeDb();
   }
@@ -139,6 +147,8 @@ export class AthenaQueryEngine implements QueryEngine {
   constructor(
     private readonly athena: AthenaClient,
     private readonly opts: AthenaEngineOptions,
+    /** Lists a table's pending writes in S3 (not given: none are checked). */
+    readonly pendingWrites?: (table: string) => Promise<PendingWrite[]>,
   ) {}
 
   async query(sql: string): Promise<Row[]> {
@@ -209,5 +219,15 @@ export async function createQueryEngine(
   if (!workgroup || !database) {
     throw new Error('ATHENA_WORKGROUP and GLUE_DATABASE must be set to query the lake in AWS');
   }
-  return new AthenaQueryEngine(athenaClient(runtime), { workgroup, database });
+  const buckets = lakeBuckets(runtime, env);
+  return new AthenaQueryEngine(athenaClient(runtime), { workgroup, database }, async (table) => {
+    const t = TABLES.find((x) => x.name === table);
+    if (!t) return [];
+    const s3 = s3Client(runtime);
+    try {
+      return await listPendingS3(s3, buckets[t.zone], table);
+    } finally {
+      s3.destroy();
+    }
+  });
 }

@@ -4,17 +4,21 @@
  * Every partition is written aside (a local temporary file, or in memory for appends encoded in JS)
  * and then committed with one PUT, which S3 makes visible atomically: a reader sees the old partition or the new one, never half of it.
  * - `merge` (bars, results): one object per partition, `data.parquet`; new rows replace existing
- *   rows with the same key, so importing the same data twice changes nothing.
+ *   rows with the same key, so importing the same data twice changes nothing. Concurrent merges
+ *   into one partition are serialised by conditional PUTs, and a write of several partitions is
+ *   announced to readers until it completes (src/lake/commit.ts).
  * - `append` (ticks): a new object per partition named by the caller (deterministic, e.g. by shard
  *   and sequence range), so a retried batch overwrites its own file instead of duplicating rows.
  */
-import { GetObjectCommand, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { AwsClients } from '../aws/clients';
 import { InputError } from '../errors';
 import type { LakeBuckets } from './buckets';
+import { deletePending, getWithEtag, newPending, putIfUnchanged, putPending, writeId } from './commit';
 import { ident, literal, openDuckDb, stageColumns } from './duckdb';
 import { prepareAppend, type PreparedAppend } from './parquet-append';
 import { allColumns, type TableDef } from './tables';
@@ -114,7 +118,9 @@ export async function writeTable(
     const prepared = prepareAppend(table, data.columns, data.length);
     if (prepared) return commitAppend(writer, table, bucket, prepared, data.length, opts);
   }
-  const stage = await mkdtemp(path.join(writer.tmpDir ?? os.tmpdir(), `lake-${table.name}-`));
+  await sweepStaleStages(writer.tmpDir ?? os.tmpdir());
+  // The pid in the name lets a later write remove what a killed one left (sweepStaleStages).
+  const stage = await mkdtemp(path.join(writer.tmpDir ?? os.tmpdir(), `lake-${table.name}-${process.pid}-`));
   const db = await openDuckDb();
   try {
     const { con } = db;
@@ -127,7 +133,8 @@ export async function writeTable(
     );
     const pk = table.partitionKeys.map((k) => ident(k.name)).join(', ');
     const typed = `SELECT ${select} FROM incoming`;
-    await con.run(`CREATE VIEW typed AS ${typed}`);
+    // A merge may encode a partition again after a conflict: keep the typed rows in a table.
+    await con.run(`CREATE ${opts.mode === 'merge' ? 'TABLE' : 'VIEW'} typed AS ${typed}`);
     // One pass for the partitions, their row counts and rows without a partition value.
     const groups = (
       await con.runAndReadAll(`SELECT ${pk}, count(*) AS _rows FROM typed GROUP BY ALL`)
@@ -140,53 +147,19 @@ export async function writeTable(
     });
     const parts = groups.map((g) => Object.fromEntries(table.partitionKeys.map((k) => [k.name, g[k.name]])));
     const partPaths = parts.map((p) => partitionPath(table, p));
-
-    let source = 'typed';
     if (opts.mode === 'merge') {
-      // Bring in the current content of each touched partition, then keep the newest row per key.
-      const existingDir = path.join(stage, 'existing');
-      const found: string[] = [];
-      await mapLimit(partPaths, opts.concurrency ?? 8, async (pp) => {
-        const key = `${table.prefix}/${pp}/data.parquet`;
-        try {
-          const obj = await writer.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-          const bytes = await obj.Body!.transformToByteArray();
-          const file = path.join(existingDir, pp, 'data.parquet');
-          await mkdir(path.dirname(file), { recursive: true });
-          await writeFile(file, bytes);
-          found.push(file);
-        } catch (err) {
-          if (!(err instanceof NoSuchKey)) throw err;
-        }
-      });
-      if (found.length > 0) {
-        const hiveTypes = table.partitionKeys.map((k) => `${literal(k.name)}: ${k.type}`).join(', ');
-        const order = table.key && table.key.length > 0 ? table.key.map(ident).join(', ') : 'NULL';
-        await con.run(`CREATE TABLE merged AS
-          SELECT * EXCLUDE (_src) FROM (
-            SELECT *, 1 AS _src FROM typed
-            UNION ALL BY NAME
-            SELECT *, 0 AS _src FROM read_parquet([${found.map(literal).join(', ')}], hive_partitioning = true, hive_types = {${hiveTypes}})
-          )
-          QUALIFY row_number() OVER (PARTITION BY ${pk}, ${order} ORDER BY _src DESC) = 1`);
-        source = 'merged';
-      }
+      return await commitMerge(writer, table, bucket, con, stage, partPaths, data, opts);
     }
 
     const out = path.join(stage, 'out');
-    // Merged partitions are sorted by key (small, read often); appended batches keep arrival order.
-    const orderBy =
-      opts.mode === 'merge' && table.key && table.key.length > 0
-        ? ` ORDER BY ${table.key.map(ident).join(', ')}`
-        : '';
     await con.run(
-      `COPY (SELECT ${cols.map((c) => ident(c.name)).join(', ')} FROM ${source}${orderBy})
+      `COPY (SELECT ${cols.map((c) => ident(c.name)).join(', ')} FROM typed)
        TO ${literal(out)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (${pk}), ROW_GROUP_SIZE 122880)`,
     );
     const rows = data.length;
     db.close();
 
-    // Commit: one PUT per partition. DuckDB may split a big partition into several files; keep one.
+    // Commit: one PUT per file (DuckDB may split a big partition into several).
     const files = await listFiles(out);
     const byPartition = new Map<string, string[]>();
     for (const f of files) {
@@ -199,12 +172,8 @@ export async function writeTable(
     const entries = [...byPartition.entries()];
     await mapLimit(entries, opts.concurrency ?? 8, async ([rel, partFiles]) => {
       for (let i = 0; i < partFiles.length; i++) {
-        const name = opts.mode === 'merge' ? 'data' : opts.fileName!;
-        const suffix = partFiles.length > 1 && opts.mode === 'append' ? `-${i}` : '';
-        if (opts.mode === 'merge' && partFiles.length > 1) {
-          throw new Error(`internal: partition ${rel} produced ${partFiles.length} files in merge mode`);
-        }
-        const key = `${table.prefix}/${rel}/${name}${suffix}.parquet`;
+        const suffix = partFiles.length > 1 ? `-${i}` : '';
+        const key = `${table.prefix}/${rel}/${opts.fileName!}${suffix}.parquet`;
         const body = await readFile(partFiles[i]);
         await writer.clients.s3.send(
           new PutObjectCommand({
@@ -227,6 +196,175 @@ export async function writeTable(
       // already closed after the COPY
     }
     await rm(stage, { recursive: true, force: true });
+  }
+}
+
+/** Conflicts on one partition before a merge gives up (each retry reads, merges and PUTs again). */
+const MAX_COMMIT_ATTEMPTS = 25;
+
+/**
+ * Merge mode: every touched partition is read with its ETag, merged with the incoming rows (the
+ * newest row per key wins) and PUT conditionally (src/lake/commit.ts). All partitions are encoded
+ * before the first PUT, so bad input or an encoding failure writes nothing; a partition that lost
+ * a race is read, merged and encoded again on its own.
+ */
+async function commitMerge(
+  writer: LakeWriter,
+  table: TableDef,
+  bucket: string,
+  con: DuckDBConnection,
+  stage: string,
+  partPaths: readonly string[],
+  data: ColumnarRows,
+  opts: WriteOptions,
+): Promise<WriteReport> {
+  const s3 = writer.clients.s3;
+  const cols = allColumns(table);
+  const pkNames = new Set(table.partitionKeys.map((k) => k.name));
+  const fileCols = cols.filter((c) => !pkNames.has(c.name)).map((c) => ident(c.name));
+  const pk = table.partitionKeys.map((k) => ident(k.name)).join(', ');
+  const hiveTypes = table.partitionKeys.map((k) => `${literal(k.name)}: ${k.type}`).join(', ');
+  const order = table.key && table.key.length > 0 ? table.key.map(ident).join(', ') : 'NULL';
+  const orderBy = table.key && table.key.length > 0 ? ` ORDER BY ${table.key.map(ident).join(', ')}` : '';
+  const keyOf = (pp: string): string => `${table.prefix}/${pp}/data.parquet`;
+  // One statement at a time on the connection; retries of several partitions may overlap.
+  let dbTail: Promise<unknown> = Promise.resolve();
+  const onDb = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = dbTail.then(fn, fn);
+    dbTail = run.catch(() => undefined);
+    return run;
+  };
+  let fetches = 0;
+  /** Downloads the current objects; returns their local files and ETags (absent: no entry). */
+  const fetchExisting = async (paths: readonly string[]) => {
+    const dir = path.join(stage, `existing-${fetches++}`);
+    const found = new Map<string, { file: string; etag: string }>();
+    await mapLimit(paths, opts.concurrency ?? 8, async (pp) => {
+      const obj = await getWithEtag(s3, bucket, keyOf(pp));
+      if (!obj) return;
+      const file = path.join(dir, pp, 'data.parquet');
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, obj.bytes);
+      found.set(pp, { file, etag: obj.etag });
+    });
+    return found;
+  };
+  const mergedSource = (files: readonly string[], where: string): string =>
+    files.length === 0
+      ? `SELECT * FROM typed${where}`
+      : `SELECT * EXCLUDE (_src) FROM (
+           SELECT *, 1 AS _src FROM typed${where}
+           UNION ALL BY NAME
+           SELECT *, 0 AS _src FROM read_parquet([${files.map(literal).join(', ')}], hive_partitioning = true, hive_types = {${hiveTypes}})
+         )
+         QUALIFY row_number() OVER (PARTITION BY ${pk}, ${order} ORDER BY _src DESC) = 1`;
+  let encodes = 0;
+  /** One partition merged into exactly one file (no PARTITION_BY: DuckDB cannot split it). */
+  const encodeOne = async (pp: string, existing: string | undefined): Promise<Uint8Array> => {
+    const where = ` WHERE ${pp
+      .split('/')
+      .map((seg, i) => {
+        const k = table.partitionKeys[i];
+        return `${ident(k.name)} = CAST(${literal(seg.slice(k.name.length + 1))} AS ${k.type})`;
+      })
+      .join(' AND ')}`;
+    const file = path.join(stage, `one-${encodes++}.parquet`);
+    await onDb(() =>
+      con.run(
+        `COPY (SELECT ${fileCols.join(', ')} FROM (${mergedSource(existing ? [existing] : [], where)})${orderBy})
+         TO ${literal(file)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880)`,
+      ),
+    );
+    const bytes = await readFile(file);
+    await rm(file, { force: true });
+    return bytes;
+  };
+
+  // Encode every partition before the first PUT: one COPY for all of them (the single-writer path).
+  const first = await fetchExisting(partPaths);
+  const out = path.join(stage, 'out');
+  // A partitioned COPY with more partitions than open files closes and reopens files, which splits
+  // a partition into several: allow one open file per partition.
+  await con.run(`SET partitioned_write_max_open_files = ${Math.max(100, partPaths.length + 1)}`);
+  await con.run(
+    `COPY (SELECT ${cols.map((c) => ident(c.name)).join(', ')} FROM (${mergedSource(
+      [...first.values()].map((f) => f.file),
+      '',
+    )})${orderBy})
+     TO ${literal(out)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (${pk}), ROW_GROUP_SIZE 122880)`,
+  );
+  const byPartition = new Map<string, string[]>();
+  for (const f of await listFiles(out)) {
+    const rel = path.relative(out, path.dirname(f)).split(path.sep).join('/');
+    byPartition.set(rel, [...(byPartition.get(rel) ?? []), f]);
+  }
+  const bodies = new Map<string, Uint8Array>();
+  for (const pp of partPaths) {
+    const files = byPartition.get(pp) ?? [];
+    bodies.set(pp, files.length === 1 ? await readFile(files[0]) : await encodeOne(pp, first.get(pp)?.file));
+  }
+  await rm(out, { recursive: true, force: true });
+
+  const pending =
+    partPaths.length > 1
+      ? newPending(table.name, writeId(table.name, data.columns), partPaths, data.length)
+      : undefined;
+  if (pending) await putPending(s3, bucket, pending);
+  let bytes = 0;
+  let done = 0;
+  try {
+    await mapLimit(partPaths, opts.concurrency ?? 8, async (pp) => {
+      let body = bodies.get(pp)!;
+      bodies.delete(pp);
+      let etag = first.get(pp)?.etag;
+      for (let attempt = 1; !(await putIfUnchanged(s3, bucket, keyOf(pp), body, etag)); attempt++) {
+        if (attempt >= MAX_COMMIT_ATTEMPTS) {
+          throw new Error(`partition ${pp}: another writer changed it ${attempt} times in a row`);
+        }
+        // Another writer committed this partition since it was read: read, merge and encode again.
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(1_000, 20 * 2 ** attempt)));
+        const now = (await fetchExisting([pp])).get(pp);
+        body = await encodeOne(pp, now?.file);
+        etag = now?.etag;
+      }
+      bytes += body.length;
+      opts.onPartition?.(++done, partPaths.length);
+    });
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `${table.name}: committed ${done} of ${partPaths.length} partitions, then failed: ${msg}. ` +
+        'Readers of the other partitions are told the write is incomplete; run the same write again to complete it',
+      { cause: err },
+    );
+  }
+  if (pending) await deletePending(s3, bucket, table.name, pending.id);
+  return { rows: data.length, partitions: partPaths.length, bytes, keys: partPaths.map(keyOf).sort() };
+}
+
+/**
+ * Removes staging directories (`lake-<table>-<pid>-*`) left by writers that were killed: their pid
+ * no longer runs. Once per process and tmp directory.
+ */
+const swept = new Set<string>();
+async function sweepStaleStages(tmpRoot: string): Promise<void> {
+  if (swept.has(tmpRoot)) return;
+  swept.add(tmpRoot);
+  let names: string[];
+  try {
+    names = await readdir(tmpRoot);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const m = /^lake-[a-z_]+-(\d+)-[A-Za-z0-9]{6}$/.exec(n);
+    if (!m || Number(m[1]) === process.pid) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH')
+        await rm(path.join(tmpRoot, n), { recursive: true, force: true });
+    }
   }
 }
 

@@ -3,12 +3,16 @@
  * on 127.0.0.1, with their state under one data directory (`.quant/` by default) so that a restart
  * finds the data again. The servers run in one child process (see server-host.ts).
  *
- * - `LocalCloud.start()` starts servers owned by this process (tests, one-shot commands).
- * - `LocalCloud.up()` starts them detached and records them in `<dataDir>/local.json` (`quant local up`).
- * - `LocalCloud.open()` attaches to a running detached cloud for the data dir, or starts an owned one.
+ * - `LocalCloud.start()` starts servers owned by this process (tests, benchmarks).
+ * - `LocalCloud.open()` (every command) attaches to the data directory's shared cloud, starting it
+ *   in the background first if none runs; it stops by itself once no command has used it for a
+ *   while (QUANT_LOCAL_IDLE_MS, default 15 s). Any number of commands can run at once: starting
+ *   and stopping happen under a lock, and each command holds a lease (see lease.ts).
+ * - `LocalCloud.up()` (`quant local up`) does the same and keeps the cloud running until `down()`.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { isAlive, keepFile, releaseLease, stateFile, takeLease, withLock } from './lease';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LocalEndpoints, Runtime } from '../aws/clients';
@@ -25,7 +29,11 @@ export interface LocalCloudOptions {
   readonly ports?: Partial<Record<keyof LocalEndpoints, number>>;
   /** How long to wait for the servers to listen. @default 30 s */
   readonly startTimeoutMs?: number;
+  /** A shared cloud stops after this long without commands. @default QUANT_LOCAL_IDLE_MS or 15 s */
+  readonly idleMs?: number;
 }
+
+const DEFAULT_IDLE_MS = 15_000;
 
 interface StateFile {
   readonly pid: number;
@@ -34,21 +42,17 @@ interface StateFile {
   readonly startedAt: string;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function endpointsFor(ports: Record<keyof LocalEndpoints, number>): LocalEndpoints {
   return {
     s3: `http://127.0.0.1:${ports.s3}`,
     kinesis: `http://127.0.0.1:${ports.kinesis}`,
     dynamodb: `http://127.0.0.1:${ports.dynamodb}`,
   };
+}
+
+function idleMsOf(opts: LocalCloudOptions): number {
+  const env = Number(process.env.QUANT_LOCAL_IDLE_MS);
+  return opts.idleMs ?? (Number.isFinite(env) && env >= 0 ? env : DEFAULT_IDLE_MS);
 }
 
 type ReadyMessage = { type: 'ready'; pid: number; ports: Record<keyof LocalEndpoints, number> };
@@ -62,7 +66,7 @@ function spawnHost(
   const args = ['--data-dir', dataDir];
   for (const [k, v] of Object.entries(opts.ports ?? {}))
     args.push(`--${k === 'dynamodb' ? 'dynamodb' : k}-port`, String(v));
-  if (detached) args.push('--detached');
+  if (detached) args.push('--detached', '--idle-ms', String(idleMsOf(opts)));
   const logFd = detached ? openSync(path.join(dataDir, 'local.log'), 'a') : undefined;
   const child = fork(HOST_SCRIPT, args, {
     execArgv: ['--openssl-legacy-provider', '--import', 'tsx'],
@@ -107,20 +111,17 @@ export class LocalCloud {
     return this.child !== undefined;
   }
 
-  private static stateFile(dataDir: string): string {
-    return path.join(dataDir, 'local.json');
-  }
-
-  /** The detached cloud running for this data dir, if any (a stale state file is removed). */
+  /** The shared cloud running for this data dir, if any. */
   static running(opts: LocalCloudOptions = {}): LocalCloud | undefined {
     const dataDir = path.resolve(opts.dataDir ?? DEFAULT_DATA_DIR);
-    const file = LocalCloud.stateFile(dataDir);
-    if (!existsSync(file)) return undefined;
-    const state = JSON.parse(readFileSync(file, 'utf8')) as StateFile;
-    if (!isAlive(state.pid)) {
-      rmSync(file, { force: true });
-      return undefined;
+    let state: StateFile;
+    try {
+      state = JSON.parse(readFileSync(stateFile(dataDir), 'utf8')) as StateFile;
+    } catch {
+      return undefined; // none, or being replaced
     }
+    // A dead pid: the file is stale; it is removed under the lock by the next start or down.
+    if (!isAlive(state.pid)) return undefined;
     return new LocalCloud(dataDir, state.endpoints, state.pid, undefined);
   }
 
@@ -135,44 +136,80 @@ export class LocalCloud {
     return new LocalCloud(dataDir, endpointsFor(ready.ports), ready.pid, child);
   }
 
-  /** Attaches to the running cloud for the data dir, or starts one owned by this process. */
-  static async open(opts: LocalCloudOptions = {}): Promise<LocalCloud> {
-    return LocalCloud.running(opts) ?? LocalCloud.start(opts);
-  }
-
-  /** `quant local up`: starts detached servers that outlive this process. */
-  static async up(opts: LocalCloudOptions = {}): Promise<LocalCloud> {
-    const existing = LocalCloud.running(opts);
-    if (existing) return existing;
+  /** The shared cloud of the data dir, started in the background when none runs. */
+  private static async shared(opts: LocalCloudOptions, keep: boolean): Promise<LocalCloud> {
     const dataDir = path.resolve(opts.dataDir ?? DEFAULT_DATA_DIR);
-    const { child, ready } = await spawnHost(dataDir, opts, true);
-    child.removeAllListeners('exit');
-    child.unref();
-    child.disconnect?.();
-    const endpoints = endpointsFor(ready.ports);
-    const state: StateFile = {
-      pid: ready.pid,
-      endpoints,
-      region: LOCAL_REGION,
-      startedAt: new Date().toISOString(),
-    };
-    writeFileSync(LocalCloud.stateFile(dataDir), `${JSON.stringify(state, null, 2)}\n`);
-    return new LocalCloud(dataDir, endpoints, ready.pid, undefined);
+    if (!keep) {
+      const found = LocalCloud.running({ dataDir });
+      if (found) return found;
+    }
+    mkdirSync(dataDir, { recursive: true });
+    return withLock(dataDir, async () => {
+      // Under the lock the host cannot be deciding to stop: after this it stays.
+      if (keep) writeFileSync(keepFile(dataDir), '');
+      const again = LocalCloud.running({ dataDir });
+      if (again) return again;
+      rmSync(stateFile(dataDir), { force: true }); // a dead cloud's
+      const { child } = await spawnHost(dataDir, opts, true);
+      child.removeAllListeners('exit');
+      child.unref();
+      child.disconnect?.();
+      const started = LocalCloud.running({ dataDir });
+      if (!started) throw new Error(`the local cloud started but wrote no ${stateFile(dataDir)}`);
+      return started;
+    });
   }
 
-  /** `quant local down`: stops the detached cloud of the data dir. Returns false if none ran. */
+  /**
+   * Attaches this command to the data dir's shared cloud (starting it if none runs). `stop()`
+   * releases the command's hold; the cloud itself stops once idle.
+   */
+  static async open(opts: LocalCloudOptions = {}): Promise<LocalCloud> {
+    const dataDir = path.resolve(opts.dataDir ?? DEFAULT_DATA_DIR);
+    mkdirSync(dataDir, { recursive: true });
+    // The lease comes first: a cloud about to stop for idleness sees it and stays (lease.ts).
+    const lease = takeLease(dataDir);
+    try {
+      const cloud = await LocalCloud.shared({ ...opts, dataDir }, false);
+      cloud.lease = lease;
+      return cloud;
+    } catch (err) {
+      releaseLease(lease);
+      throw err;
+    }
+  }
+
+  /** `quant local up`: the shared cloud, kept running until `down()`. */
+  static async up(opts: LocalCloudOptions = {}): Promise<LocalCloud> {
+    return LocalCloud.shared(opts, true);
+  }
+
+  /** `quant local down`: stops the data dir's shared cloud. Returns false if none ran. */
   static async down(opts: LocalCloudOptions = {}): Promise<boolean> {
-    const running = LocalCloud.running(opts);
-    if (!running) return false;
-    process.kill(running.pid, 'SIGTERM');
-    for (let i = 0; i < 100 && isAlive(running.pid); i++) await new Promise((r) => setTimeout(r, 50));
-    if (isAlive(running.pid)) process.kill(running.pid, 'SIGKILL');
-    rmSync(LocalCloud.stateFile(running.dataDir), { force: true });
-    return true;
+    const dataDir = path.resolve(opts.dataDir ?? DEFAULT_DATA_DIR);
+    if (!existsSync(dataDir)) return false;
+    return withLock(dataDir, async () => {
+      rmSync(keepFile(dataDir), { force: true });
+      const running = LocalCloud.running({ dataDir });
+      if (!running) {
+        rmSync(stateFile(dataDir), { force: true });
+        return false;
+      }
+      process.kill(running.pid, 'SIGTERM');
+      for (let i = 0; i < 200 && isAlive(running.pid); i++) await new Promise((r) => setTimeout(r, 50));
+      if (isAlive(running.pid)) process.kill(running.pid, 'SIGKILL');
+      rmSync(stateFile(dataDir), { force: true });
+      return true;
+    });
   }
 
-  /** Stops owned servers (waits for them to flush); a no-op for an attached handle. */
+  /** This command's lease on a shared cloud (see open()). */
+  private lease: string | undefined;
+
+  /** Stops owned servers (waits for them to flush); for an attached handle, releases its lease. */
   async stop(): Promise<void> {
+    if (this.lease) releaseLease(this.lease);
+    this.lease = undefined;
     const child = this.child;
     if (!child || child.exitCode !== null) return;
     await new Promise<void>((resolve) => {

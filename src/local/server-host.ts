@@ -5,6 +5,8 @@
  *
  * Protocol: started with IPC; sends { type: 'ready', ports } once listening, or { type: 'error' }.
  * Without --detached it exits when the parent disconnects, so servers never outlive their owner.
+ * With --idle-ms it is the data directory's shared cloud (lease.ts): it writes local.json and stops
+ * once no command has used it for that long.
  */
 import crypto from 'node:crypto';
 import fs, { mkdirSync, promises as fsp } from 'node:fs';
@@ -15,12 +17,17 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { LOCAL_BUCKET_NAMES } from './buckets';
+import { LOCAL_REGION } from './cloud';
+import { idleCheck, isAlive, stateFile, unlock, writeAtomic } from './lease';
+import { honourConditionalWrites } from './s3rver-conditional';
 
 const require = createRequire(import.meta.url);
 
 interface HostArgs {
   dataDir: string;
   detached: boolean;
+  /** Shared mode (lease.ts): write local.json, stop after this long without users. */
+  idleMs: number | undefined;
   ports: { s3: number; kinesis: number; dynamodb: number };
 }
 
@@ -34,6 +41,7 @@ function parseArgs(argv: readonly string[]): HostArgs {
   return {
     dataDir,
     detached: argv.includes('--detached'),
+    idleMs: get('idle-ms') === undefined ? undefined : Number(get('idle-ms')),
     ports: {
       s3: Number(get('s3-port') ?? 0),
       kinesis: Number(get('kinesis-port') ?? 0),
@@ -103,6 +111,7 @@ async function main(): Promise<void> {
   for (const d of ['s3', 'kinesis', 'dynamodb']) mkdirSync(path.join(args.dataDir, d), { recursive: true });
 
   makeS3rverPutsAtomic();
+  honourConditionalWrites();
   const S3rver = require('s3rver');
   const s3 = new S3rver({
     address: '127.0.0.1',
@@ -141,6 +150,15 @@ async function main(): Promise<void> {
       new Promise((r) => kinesis.close(r)),
       new Promise((r) => dynamo.close(r)),
     ]);
+    if (args.idleMs !== undefined) {
+      try {
+        const state = JSON.parse(fs.readFileSync(stateFile(args.dataDir), 'utf8')) as { pid: number };
+        if (state.pid === process.pid || !isAlive(state.pid)) fs.rmSync(stateFile(args.dataDir));
+      } catch {
+        // already gone
+      }
+      unlock(args.dataDir); // held when stopping for idleness: released once the servers are closed
+    }
     process.exit(0);
   };
   process.on('SIGTERM', () => void close());
@@ -150,6 +168,37 @@ async function main(): Promise<void> {
   });
   if (!args.detached) process.on('disconnect', () => void close());
 
+  if (args.idleMs !== undefined) {
+    const idleMs = args.idleMs;
+    const port = (p: number): string => `http://127.0.0.1:${p}`;
+    writeAtomic(
+      stateFile(args.dataDir),
+      `${JSON.stringify(
+        {
+          pid: process.pid,
+          endpoints: { s3: port(s3Address.port), kinesis: port(kinesisPort), dynamodb: port(dynamoPort) },
+          region: LOCAL_REGION,
+          startedAt: new Date().toISOString(),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    let idleSince = Date.now();
+    const timer = setInterval(() => {
+      let verdict: ReturnType<typeof idleCheck>;
+      try {
+        verdict = idleCheck(args.dataDir, idleSince, idleMs);
+      } catch {
+        verdict = 'stop'; // the data directory went away
+      }
+      if (verdict === 'busy') idleSince = Date.now();
+      if (verdict === 'stop') {
+        clearInterval(timer);
+        void close();
+      }
+    }, 250);
+  }
   process.send?.({
     type: 'ready',
     pid: process.pid,

@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { honourConditionalWrites } from '../local/s3rver-conditional';
 
 const require = createRequire(import.meta.url);
 
@@ -254,6 +255,7 @@ async function main(): Promise<void> {
   const buckets = argv.flatMap((a, i) => (a === '--bucket' ? [argv[i + 1]] : []));
   await fsp.mkdir(dir, { recursive: true });
   patchStore();
+  honourConditionalWrites();
   const S3rver = require('s3rver');
   const server = new S3rver({
     address: '127.0.0.1',

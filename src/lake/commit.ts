@@ -1,0 +1,200 @@
+/**
+ * The lake's commit protocol (docs/lake.md, "Commits"):
+ *
+ * - Optimistic concurrency per partition object: a merge reads the object with its ETag, merges,
+ *   and PUTs with `If-Match: <etag>` (or `If-None-Match: *` when there was none). S3 answers 412
+ *   when another writer committed in between; the writer then reads again, merges again and
+ *   retries. No row of either writer is lost, and no lock is held.
+ * - A pending marker per multi-partition write (`_lake/pending/<table>/<id>.json` in the table's
+ *   bucket), PUT before the first partition and deleted after the last. Each partition is atomic
+ *   on its own; the marker tells readers that a series may hold only part of a write: a running
+ *   write is waited for, an abandoned one (killed, or failed during commit) is an error until the
+ *   same write is run again (same rows, same id) and completes it.
+ */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+export const PENDING_PREFIX = '_lake/pending';
+
+/** A write in progress (or abandoned) that touches several partitions of one table. */
+export interface PendingWrite {
+  readonly id: string;
+  readonly table: string;
+  /** Partition paths, e.g. `interval=1d/symbol=ES/year=2024`. */
+  readonly partitions: readonly string[];
+  readonly rows: number;
+  readonly startedAt: string;
+  readonly host: string;
+  readonly pid: number;
+}
+
+export const pendingKey = (table: string, id: string): string => `${PENDING_PREFIX}/${table}/${id}.json`;
+
+/** Identifies a write by its content: running the same write again finds (and clears) its marker. */
+export function writeId(table: string, columns: Readonly<Record<string, ArrayLike<unknown>>>): string {
+  const h = createHash('sha256').update(table);
+  for (const name of Object.keys(columns).sort()) {
+    const v = columns[name];
+    h.update(`\u0000${name}\u0000`);
+    if (ArrayBuffer.isView(v)) h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    else h.update(JSON.stringify(Array.from(v), (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x)));
+  }
+  return h.digest('hex').slice(0, 32);
+}
+
+function status(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+}
+
+/** The object's bytes and ETag, or undefined when there is none. */
+export async function getWithEtag(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): Promise<{ bytes: Uint8Array; etag: string } | undefined> {
+  try {
+    const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const bytes = await obj.Body!.transformToByteArray();
+    if (!obj.ETag) throw new Error(`s3://${bucket}/${key}: the server sent no ETag`);
+    return { bytes, etag: obj.ETag };
+  } catch (err) {
+    if (err instanceof NoSuchKey || status(err) === 404) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * PUTs `body` only if the object is still the one read (`etag`), or still absent (`etag`
+ * undefined). Returns false when another writer got there first: 412 PreconditionFailed, 409
+ * ConditionalRequestConflict (S3, concurrent conditional writes), or 404 (If-Match on an object
+ * deleted since).
+ */
+export async function putIfUnchanged(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  body: Uint8Array,
+  etag: string | undefined,
+): Promise<boolean> {
+  try {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        ContentType: 'application/vnd.apache.parquet',
+        ...(etag === undefined ? { IfNoneMatch: '*' } : { IfMatch: etag }),
+      }),
+    );
+    return true;
+  } catch (err) {
+    const s = status(err);
+    if (s === 412 || s === 409 || (s === 404 && etag !== undefined)) return false;
+    throw err;
+  }
+}
+
+export async function putPending(s3: S3Client, bucket: string, p: PendingWrite): Promise<void> {
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: pendingKey(p.table, p.id),
+      Body: JSON.stringify(p),
+      ContentType: 'application/json',
+    }),
+  );
+}
+
+export async function deletePending(s3: S3Client, bucket: string, table: string, id: string): Promise<void> {
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: pendingKey(table, id) }));
+}
+
+export function newPending(
+  table: string,
+  id: string,
+  partitions: readonly string[],
+  rows: number,
+): PendingWrite {
+  return {
+    id,
+    table,
+    partitions,
+    rows,
+    startedAt: new Date().toISOString(),
+    host: os.hostname(),
+    pid: process.pid,
+  };
+}
+
+/** Pending markers of a table, through the S3 API. */
+export async function listPendingS3(s3: S3Client, bucket: string, table: string): Promise<PendingWrite[]> {
+  const out: PendingWrite[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: `${PENDING_PREFIX}/${table}/`,
+        ContinuationToken: token,
+      }),
+    );
+    for (const o of page.Contents ?? []) {
+      const obj = await getWithEtag(s3, bucket, o.Key!);
+      if (obj) out.push(JSON.parse(Buffer.from(obj.bytes).toString('utf8')) as PendingWrite);
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return out;
+}
+
+/** Pending markers of a table from the local S3 server's directory (the local query engine reads disk). */
+export async function listPendingLocal(
+  dataDir: string,
+  bucket: string,
+  table: string,
+): Promise<PendingWrite[]> {
+  const dir = path.join(dataDir, 's3', bucket, ...PENDING_PREFIX.split('/'), table);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const out: PendingWrite[] = [];
+  for (const n of names.filter((f) => f.endsWith('._S3rver_object'))) {
+    try {
+      out.push(JSON.parse(await readFile(path.join(dir, n), 'utf8')) as PendingWrite);
+    } catch {
+      // deleted between the listing and the read: the write finished
+    }
+  }
+  return out;
+}
+
+/** A marker older than this from another machine is taken as abandoned (its writer cannot be asked). */
+const REMOTE_WRITE_MAX_MS = 30 * 60_000;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether the writer of a marker still runs: by its pid on this machine, by its age elsewhere. */
+export function isRunning(p: PendingWrite, now = Date.now()): boolean {
+  if (p.host === os.hostname()) return isAlive(p.pid);
+  return now - Date.parse(p.startedAt) < REMOTE_WRITE_MAX_MS;
+}
