@@ -301,9 +301,19 @@ export function tcnModel(window: number, features: number, channels = 16, seed =
     nodes: [
       { op: 'Reshape', inputs: ['features', 'shape'], outputs: ['x3'] },
       { op: 'Transpose', inputs: ['x3'], outputs: ['xt'], attrs: { perm: [0, 2, 1] } },
-      { op: 'Conv', inputs: ['xt', 'c1w', 'c1b'], outputs: ['c1'], attrs: { kernel_shape: [k], pads: [1, 1] } },
+      {
+        op: 'Conv',
+        inputs: ['xt', 'c1w', 'c1b'],
+        outputs: ['c1'],
+        attrs: { kernel_shape: [k], pads: [1, 1] },
+      },
       { op: 'Relu', inputs: ['c1'], outputs: ['r1'] },
-      { op: 'Conv', inputs: ['r1', 'c2w', 'c2b'], outputs: ['c2'], attrs: { kernel_shape: [k], pads: [1, 1] } },
+      {
+        op: 'Conv',
+        inputs: ['r1', 'c2w', 'c2b'],
+        outputs: ['c2'],
+        attrs: { kernel_shape: [k], pads: [1, 1] },
+      },
       { op: 'Relu', inputs: ['c2'], outputs: ['r2'] },
       { op: 'GlobalAveragePool', inputs: ['r2'], outputs: ['gp'] },
       { op: 'Flatten', inputs: ['gp'], outputs: ['flat'] },
