@@ -4,7 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // CME's own files are not in the repository: their suite is `npm run test:conformance`.
-    exclude: [...configDefaults.exclude, 'test/conformance/**'],
+    // Python-dependent checks run in their own suite (vitest.ml-python.config.ts).
+    exclude: [...configDefaults.exclude, 'test/conformance/**', 'test/ml-python/**'],
     // CDK synths and local servers are heavy: files run in parallel processes, tests in a file serially.
     pool: 'forks',
     testTimeout: 120_000,

@@ -24,6 +24,7 @@ import {
   type Panel,
 } from '../../backtest';
 import { renderReport } from '../../backtest/report';
+import { parseStrategyParams, prepareStrategy } from '../../backtest/strategies';
 import { splitOutOfSample, walkForward, type Objective } from '../../backtest/walk-forward';
 import { describeSpacing, REGULAR_SHARE, type BarSpacing } from '../../backtest/spacing';
 import { expandGrid, parseGrid } from '../../sweep/grid';
@@ -211,6 +212,9 @@ export function backtestCommand(program: Command): Command {
           ctx ??= await openPlatform(command.optsWithGlobals<GlobalOptions>());
           return ctx;
         });
+        // Strategies with an asynchronous step (ml-signal loads its model) run it before any backtest.
+        if (strategy.prepare)
+          await prepareStrategy(strategy.name, parseStrategyParams(strategy.name, params));
         if (opts.walkForward !== undefined) {
           await runWalkForward(input, strategy.name, params, costBps, periodsPerYear, opts);
           return;
@@ -283,13 +287,19 @@ async function runWalkForward(
   }
   if (opts.grid.length === 0)
     throw new InputError('--grid: walk-forward needs at least one --grid axis of candidates', 'grid');
+  // Text parameters (ml-signal's model) are not grid values: they join every candidate as they
+  // are, and the strategy's schema judges them.
+  const isText = (v: string): boolean =>
+    !['true', 'false'].includes(v.trim()) && !(v.trim() !== '' && Number.isFinite(Number(v)));
+  const text = Object.fromEntries(Object.entries(rawParams).filter(([, v]) => isText(v)));
+  const numeric = Object.fromEntries(Object.entries(rawParams).filter(([, v]) => !isText(v)));
   const candidates = expandGrid({
     strategy,
     axes: parseGrid(opts.grid),
     where: opts.where,
-    fixed: typedParams(rawParams),
+    fixed: typedParams(numeric),
     maxGridSize: MAX_WALK_FORWARD_CANDIDATES,
-  }).map((p) => p.params as Record<string, number | boolean>);
+  }).map((p) => ({ ...p.params, ...text }) as unknown as Record<string, number | boolean>);
   const wf = walkForward(input, {
     strategy,
     candidates,
