@@ -15,6 +15,7 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { LOCAL_BUCKET_NAMES } from './buckets';
+import { makeS3rverPutsConditional } from './s3-conditional';
 
 const require = createRequire(import.meta.url);
 
@@ -103,6 +104,7 @@ async function main(): Promise<void> {
   for (const d of ['s3', 'kinesis', 'dynamodb']) mkdirSync(path.join(args.dataDir, d), { recursive: true });
 
   makeS3rverPutsAtomic();
+  makeS3rverPutsConditional();
   const S3rver = require('s3rver');
   const s3 = new S3rver({
     address: '127.0.0.1',
