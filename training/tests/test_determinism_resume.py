@@ -1,0 +1,66 @@
+"""Fixed seeds give the same model twice on CPU; a resumed job equals an uninterrupted one."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+def _artifacts(job):
+    m = job.json("manifest.json")
+    return (
+        (job.model / "model.onnx").read_bytes(),
+        job.json("parity.json"),
+        job.json("evaluation.json"),
+        m["metrics"],
+        m["normalisation"],
+    )
+
+
+@pytest.mark.parametrize("model", ["mlp", "seq"])
+def test_same_seed_same_model_twice_on_cpu(make_job, model):
+    a, b, c = make_job(), make_job(), make_job()
+    hp = {"model": model, "window": 6}
+    assert a.run_inproc(a.env(**hp)) == 0
+    assert b.run_inproc(b.env(**hp)) == 0
+    assert c.run_inproc(c.env(seed=8, **hp)) == 0
+    assert _artifacts(a) == _artifacts(b)
+    # another seed gives another model: the equality above is not vacuous
+    assert a.json("parity.json")["outputs"] != c.json("parity.json")["outputs"]
+
+
+def test_resume_continues_from_the_newest_checkpoint(make_job, capsys):
+    full, interrupted = make_job(), make_job()
+    assert full.run_inproc(full.env(epochs=4)) == 0
+    # a job that stopped after epoch 2 (its checkpoints stay), then restarts for the full 4
+    assert interrupted.run_inproc(interrupted.env(epochs=2)) == 0
+    assert sorted(p.name for p in interrupted.checkpoints.iterdir()) == ["ckpt-epoch-00001.pt", "ckpt-epoch-00002.pt"]
+    capsys.readouterr()
+    assert interrupted.run_inproc(interrupted.env(epochs=4)) == 0
+    out = capsys.readouterr().out
+    assert "resumed from checkpoint at epoch 2" in out
+    assert [ln for ln in out.splitlines() if ln.startswith("metric epoch=")] == ["metric epoch=3", "metric epoch=4"]
+    assert _artifacts(full) == _artifacts(interrupted)
+    # only the newest two checkpoints are kept
+    assert sorted(p.name for p in interrupted.checkpoints.iterdir()) == ["ckpt-epoch-00003.pt", "ckpt-epoch-00004.pt"]
+
+
+def test_a_torn_newest_checkpoint_falls_back_to_the_previous_one(make_job, capsys):
+    job = make_job()
+    assert job.run_inproc(job.env(epochs=2)) == 0
+    (job.checkpoints / "ckpt-epoch-00002.pt").write_bytes(b"\x00torn write")
+    capsys.readouterr()
+    assert job.run_inproc(job.env(epochs=3)) == 0
+    out = capsys.readouterr().out
+    assert "ckpt-epoch-00002.pt unreadable" in out and "resumed from checkpoint at epoch 1" in out
+
+
+def test_a_checkpoint_of_another_configuration_is_not_resumed(make_job, capsys):
+    job = make_job()
+    assert job.run_inproc(job.env(epochs=2, hidden=16)) == 0
+    capsys.readouterr()
+    assert job.run_inproc(job.env(epochs=2, hidden=8)) == 0
+    out = capsys.readouterr().out
+    assert "resumed" not in out and "another data set or configuration" in out
+    assert json.loads((job.model / "manifest.json").read_text())["hyperparameters"]["hidden"] == 8
