@@ -45,10 +45,12 @@ export const STRATEGY_RUNNER_ENV = {
   environment: 'STRATEGY_ENV',
   /** Account (book) the runner's signals trade. */
   account: 'STRATEGY_ACCOUNT',
-  /** Bucket of the registry and the promotions (the models bucket). */
-  modelsBucket: 'MODELS_BUCKET',
+  /** Bucket of the registry and the promotions (the models bucket; the lake's own variable name). */
+  modelsBucket: 'LAKE_MODELS_BUCKET',
   /** `s3` (the bucket's registry index) or `sagemaker` (model package groups). @default s3 */
   registry: 'MODEL_REGISTRY',
+  /** Symbols the environment's strategy trades, comma-separated (its universe). */
+  symbols: 'STRATEGY_SYMBOLS',
   /** Bar interval the runner reads from the curated zone. @default 1d */
   barInterval: 'STRATEGY_BAR_INTERVAL',
   /** Bars of history given to the strategy on each run. @default 400 */

@@ -143,7 +143,7 @@ export async function paperThroughRunner(
       { type: 'auto', portfolio: bookToPortfolio(book, 'ACTIVE'), limits: config.limits },
     );
     // Time the runner alone (promotion, model, strategy, signal), not the execution it triggers.
-    let emitted = 0;
+    let emitted = Number.NaN;
     const t0 = performance.now();
     const r = await runStrategyBar(
       {
@@ -153,9 +153,9 @@ export async function paperThroughRunner(
           await runnerDeps.emit(s);
         },
       },
-      { env: opts.env, panel: panelUpTo(panel, t, lookback) },
+      { env: opts.env, panel: panelUpTo(panel, t, lookback), always: t === first },
     );
-    spent.push(emitted - t0);
+    spent.push((Number.isNaN(emitted) ? performance.now() : emitted) - t0);
     strategy = r.promotion.strategy;
     modelVersion = r.modelVersion;
   }

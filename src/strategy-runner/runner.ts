@@ -1,7 +1,8 @@
 /**
  * The strategy runner: on each new bar, for one environment, it reads the promoted strategy (and,
  * for a model strategy, the environment's current approved model version), runs the strategy on
- * the bars up to and including that bar, and emits one Signal of target weights into the
+ * the bars up to and including that bar, and, when its targets changed since the previous bar (the
+ * convention of `quant paper` and the backtest), emits one Signal of target weights into the
  * execution path (risk, idempotency, audit). The signal id is a function of (environment,
  * strategy, bar time) only, so a repeated event for the same bar never trades twice; the signal
  * carries the model version and a hash of its inputs. Rule-based strategies use the same path.
@@ -53,7 +54,8 @@ export interface RunnerDeps {
 }
 
 export interface BarOutcome {
-  readonly signal: Signal;
+  /** Undefined when the targets equal the previous bar's (nothing to trade: no signal). */
+  readonly signal?: Signal;
   readonly promotion: Promotion;
   readonly modelVersion?: number;
   readonly inputsHash: string;
@@ -137,7 +139,12 @@ async function strategyFor(
  */
 export async function runStrategyBar(
   deps: RunnerDeps,
-  input: { readonly env: Environment; readonly panel: Panel },
+  input: {
+    readonly env: Environment;
+    readonly panel: Panel;
+    /** Emit even when the targets did not change since the previous bar (a replay's first bar). */
+    readonly always?: boolean;
+  },
 ): Promise<BarOutcome> {
   const { env, panel } = input;
   const promotion = await deps.promotions.get(env);
@@ -155,6 +162,11 @@ export async function runStrategyBar(
   const t = n - 1;
   const barTime = barTimeOf(panel.dates[t]);
   const hash = inputsHash(promotion.strategy, params, model, panel);
+  const w = (a: number, i: number) => (Number.isFinite(weights[a][i]) ? weights[a][i] : 0);
+  // As `quant paper` and the backtest: a signal where the targets change. Unchanged weights would
+  // otherwise re-size the position to NAV at every bar (turnover the backtest never had).
+  if (!input.always && t > 0 && panel.symbols.every((_, a) => w(a, t) === w(a, t - 1)))
+    return { promotion, modelVersion: model?.version, inputsHash: hash };
   const signal = parseSignal(
     {
       signalId: runnerSignalId(env, deps.account, promotion.strategy, barTime),
@@ -163,7 +175,7 @@ export async function runStrategyBar(
       createdAt: barTime,
       targets: panel.symbols.map((symbol, a) => ({
         symbol,
-        targetWeight: Number.isFinite(weights[a][t]) ? weights[a][t] : 0,
+        targetWeight: w(a, t),
         price: panel.close[a][t],
         priceTime: barTime,
       })),

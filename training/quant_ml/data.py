@@ -17,7 +17,6 @@ import gzip
 import hashlib
 import io
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,7 +130,9 @@ def load(channel_dir: str | None, features: list[str], window: int, horizon: int
     rows_read = len(df)
 
     ts_text = df["ts"].astype(str).str.strip()
-    ts = pd.to_datetime(ts_text, utc=True, errors="coerce")
+    # pandas 2 infers one format from the first value; ISO8601 accepts dates and datetimes mixed
+    iso = {"format": "ISO8601"} if int(pd.__version__.split(".")[0]) >= 2 else {}
+    ts = pd.to_datetime(ts_text, utc=True, errors="coerce", **iso)
     if ts.isna().any():
         i = int(np.flatnonzero(ts.isna().to_numpy())[0])
         raise InputError(
@@ -230,8 +231,3 @@ def format_ts(t: np.datetime64, date_only: bool) -> str:
     if date_only:
         return ts.strftime("%Y-%m-%d")
     return ts.strftime("%Y-%m-%dT%H:%M:%S") + "Z"
-
-
-def env_path(name: str, default: str) -> str:
-    v = os.environ.get(name)
-    return v if v else default

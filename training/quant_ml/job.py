@@ -192,7 +192,8 @@ def train(hp: HyperParameters, rt: device.Runtime, scored: Scored, xs: dict[str,
         if rt.world_size > 1:
             perm = perm[rt.rank :: rt.world_size]
         scored.train()
-        total, count = 0.0, 0
+        total = torch.zeros((), device=dev)  # summed on the device: no host sync per step (XLA)
+        count = 0
         drop_last = rt.kind == "neuron" and len(perm) >= hp.batch_size  # static shapes on XLA
         for i in range(0, len(perm), hp.batch_size):
             idx = perm[i : i + hp.batch_size]
@@ -205,9 +206,9 @@ def train(hp: HyperParameters, rt: device.Runtime, scored: Scored, xs: dict[str,
             opt.zero_grad()
             loss.backward()
             device.optimizer_step(opt, rt)
-            total += float(loss.detach().cpu()) * len(idx)
+            total = total + loss.detach() * len(idx)
             count += len(idx)
-        train_loss = total / max(count, 1)
+        train_loss = float(total.cpu()) / max(count, 1)
 
         scored.eval()
         z_va = _predict_raw(scored, x_va, max(hp.batch_size, 1024), rt).reshape(-1, 1)

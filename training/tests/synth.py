@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 
 FEATURES = ["ret_1", "ret_5", "ret_20", "vol_20", "zscore_20", "sma_ratio_5_20", "volume_ratio_20"]
+# the whole set of src/contract/ml.ts, for the timing run (training/tools/bench_train_time.py)
+ALL_FEATURES = FEATURES + ["sma_ratio_20_50", "volume_z_20", "xs_rank_ret_5", "xs_rank_ret_20"]
 
 
 def synthetic_bars(n_bars: int, symbols: list[str], seed: int = 1, start: str = "2001-01-02") -> pd.DataFrame:
@@ -30,7 +32,7 @@ def synthetic_bars(n_bars: int, symbols: list[str], seed: int = 1, start: str = 
     return pd.concat(frames, ignore_index=True)
 
 
-def features_from_bars(bars: pd.DataFrame, horizon: int = 5) -> pd.DataFrame:
+def features_from_bars(bars: pd.DataFrame, horizon: int = 5, full: bool = False) -> pd.DataFrame:
     out = []
     for sym, g in bars.sort_values(["symbol", "ts"]).groupby("symbol", sort=True):
         c, v = g["close"].astype(float), g["volume"].astype(float)
@@ -43,9 +45,22 @@ def features_from_bars(bars: pd.DataFrame, horizon: int = 5) -> pd.DataFrame:
         f["zscore_20"] = (c - c.rolling(20).mean()) / c.rolling(20).std()
         f["sma_ratio_5_20"] = c.rolling(5).mean() / c.rolling(20).mean() - 1
         f["volume_ratio_20"] = v / v.rolling(20).mean()
+        if full:
+            f["sma_ratio_20_50"] = c.rolling(20).mean() / c.rolling(50).mean() - 1
+            f["volume_z_20"] = (v - v.rolling(20).mean()) / v.rolling(20).std()
         f["fwd_return"] = c.shift(-horizon) / c - 1
         out.append(f)
-    return pd.concat(out, ignore_index=True)
+    df = pd.concat(out, ignore_index=True)
+    if full:
+        for n in (5, 20):
+            # (rank - 1) / (n - 1) among the symbols that have the value, lowest rank for ties
+            g = df.groupby("ts")[f"ret_{n}"]
+            cnt = g.transform("count")
+            rk = g.rank(method="min")
+            df[f"xs_rank_ret_{n}"] = np.where(cnt > 1, (rk - 1) / (cnt - 1).where(cnt > 1, 1), 0.5)
+            df.loc[df[f"ret_{n}"].isna(), f"xs_rank_ret_{n}"] = np.nan
+        df = df[["ts", "symbol", *ALL_FEATURES, "fwd_return"]]
+    return df
 
 
 def write_features_csv(path: Path, n_bars: int = 400, symbols: tuple[str, ...] = ("AAA", "BBB"),

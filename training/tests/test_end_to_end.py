@@ -115,3 +115,12 @@ def test_a_previous_model_is_replaced_only_when_the_new_one_is_complete(job):
     assert job.run_inproc(job.env(seed=8)) == 0
     assert job.json("manifest.json")["seed"] == 8 != first["seed"]
     assert sorted(p.name for p in job.model.iterdir()) == ["evaluation.json", "manifest.json", "model.onnx", "parity.json"]
+
+
+def test_datetime_timestamps_give_utc_datetime_windows(job):
+    df = pd.read_csv(job.channel / "features.csv")
+    df["ts"] = df["ts"] + "T21:00:00+01:00"  # any offset: windows are written in UTC
+    df.to_csv(job.channel / "features.csv", index=False)
+    assert job.run_inproc(job.env()) == 0
+    w = job.json("manifest.json")["trainingWindow"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT20:00:00Z", w["from"]) and w["from"].startswith("2001-")
