@@ -73,7 +73,12 @@ export const TRAINING_LAMBDA_ENV = {
 /** What the evaluate step returns (the gate reads `passed`). */
 export interface TrainingEvaluation {
   readonly passed: boolean;
-  readonly reason: string;
-  readonly candidate: { readonly sharpe: number; readonly ic: number };
-  readonly champion?: { readonly version: number; readonly sharpe: number; readonly ic: number };
+  /** Why the gate refused the candidate (empty when it passed). */
+  readonly reasons: readonly string[];
+  /** Held-out information coefficient from the manifest. */
+  readonly ic: number;
+  readonly candidateSharpe: number;
+  /** The approved version it was compared with, if any. */
+  readonly championVersion?: number;
+  readonly championSharpe?: number;
 }
