@@ -10,10 +10,10 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { writeTarball } from '../../src/ml/aws/model-artifacts';
 
 export interface SourceTarballAssetProps {
   /** Directory whose files become the archive's root (e.g. `training/` with `train.py` at its top). */
@@ -36,48 +36,9 @@ function listFiles(dir: string, exclude: (rel: string) => boolean): string[] {
     .sort();
 }
 
-/** One 512-byte ustar header (mode 0644, owner 0, mtime 0: the archive depends on content only). */
-function tarHeader(name: string, size: number): Buffer {
-  const h = Buffer.alloc(512);
-  let prefix = '';
-  let base = name;
-  if (Buffer.byteLength(name) > 100) {
-    const cut = name.lastIndexOf('/', 155);
-    prefix = name.slice(0, cut);
-    base = name.slice(cut + 1);
-    if (cut < 0 || Buffer.byteLength(base) > 100 || Buffer.byteLength(prefix) > 155)
-      throw new Error(`SourceTarballAsset: path too long for a tar header: ${name}`);
-  }
-  const put = (value: string, offset: number, length: number) => h.write(value, offset, length, 'utf8');
-  const octal = (n: number, offset: number, length: number) =>
-    put(`${n.toString(8).padStart(length - 1, '0')}\0`, offset, length);
-  put(base, 0, 100);
-  octal(0o644, 100, 8);
-  octal(0, 108, 8);
-  octal(0, 116, 8);
-  octal(size, 124, 12);
-  octal(0, 136, 12);
-  put('        ', 148, 8);
-  put('0', 156, 1);
-  put('ustar\0', 257, 6);
-  put('00', 263, 2);
-  put(prefix, 345, 155);
-  let sum = 0;
-  for (const byte of h) sum += byte;
-  put(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8);
-  return h;
-}
-
 /** A gzipped ustar archive of `files` (relative to `dir`), byte-identical for identical content. */
 export function buildTarball(dir: string, files: readonly string[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const rel of files) {
-    const data = readFileSync(path.join(dir, rel));
-    parts.push(tarHeader(rel, data.length), data, Buffer.alloc((512 - (data.length % 512)) % 512));
-  }
-  parts.push(Buffer.alloc(1024));
-  // zlib writes MTIME 0 in the gzip header: the output depends on the bytes only.
-  return gzipSync(Buffer.concat(parts), { level: 9 });
+  return writeTarball(files.map((name) => ({ name, data: readFileSync(path.join(dir, name)) })));
 }
 
 /**

@@ -2,7 +2,7 @@
  * The files of a SageMaker training job's `model.tar.gz` (what training/train.py wrote to
  * SM_MODEL_DIR), read in memory: a small ustar/pax reader, so no `tar` binary or package is needed.
  */
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { MODEL_ARTIFACTS, type ModelArtifact } from '../../contract/models';
 import { InputError } from '../../errors';
@@ -45,6 +45,57 @@ export function readTarball(archive: Uint8Array): Map<string, Uint8Array> {
     offset += 512 + Math.ceil(size / 512) * 512;
   }
   return files;
+}
+
+/** One 512-byte ustar header (mode 0644, owner 0, mtime 0: the archive depends on content only). */
+function tarHeader(name: string, size: number): Buffer {
+  const h = Buffer.alloc(512);
+  let prefix = '';
+  let base = name;
+  if (Buffer.byteLength(name) > 100) {
+    const cut = name.lastIndexOf('/', 155);
+    prefix = name.slice(0, cut);
+    base = name.slice(cut + 1);
+    if (cut < 0 || Buffer.byteLength(base) > 100 || Buffer.byteLength(prefix) > 155)
+      throw new Error(`tar: path too long for a ustar header: ${name}`);
+  }
+  const put = (value: string, offset: number, length: number) => h.write(value, offset, length, 'utf8');
+  const octalField = (n: number, offset: number, length: number) =>
+    put(`${n.toString(8).padStart(length - 1, '0')}\0`, offset, length);
+  put(base, 0, 100);
+  octalField(0o644, 100, 8);
+  octalField(0, 108, 8);
+  octalField(0, 116, 8);
+  octalField(size, 124, 12);
+  octalField(0, 136, 12);
+  put('        ', 148, 8);
+  put('0', 156, 1);
+  put('ustar\0', 257, 6);
+  put('00', 263, 2);
+  put(prefix, 345, 155);
+  let sum = 0;
+  for (const byte of h) sum += byte;
+  put(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8);
+  return h;
+}
+
+/**
+ * A gzipped ustar archive of the entries in the given order, byte-identical for identical input
+ * (zero times and owners; zlib writes MTIME 0 in the gzip header).
+ */
+export function writeTarball(
+  entries: ReadonlyArray<{ readonly name: string; readonly data: Uint8Array }>,
+): Buffer {
+  const parts: Buffer[] = [];
+  for (const { name, data } of entries) {
+    parts.push(
+      tarHeader(name, data.length),
+      Buffer.from(data),
+      Buffer.alloc((512 - (data.length % 512)) % 512),
+    );
+  }
+  parts.push(Buffer.alloc(1024));
+  return gzipSync(Buffer.concat(parts), { level: 9 });
 }
 
 /** `s3://bucket/key` → parts; InputError for anything else. */
