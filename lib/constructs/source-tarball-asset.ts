@@ -50,6 +50,8 @@ export class SourceTarballAsset extends Construct {
   readonly asset: s3assets.Asset;
   /** Files in the archive, relative to the source directory. */
   readonly files: readonly string[];
+  /** The archive built at synth (in the OS temp directory, named by its hash). */
+  readonly tarballPath: string;
 
   constructor(scope: Construct, id: string, props: SourceTarballAssetProps) {
     super(scope, id);
@@ -67,6 +69,7 @@ export class SourceTarballAsset extends Construct {
       writeFileSync(tmp, tarball);
       renameSync(tmp, file);
     }
+    this.tarballPath = file;
     this.asset = new s3assets.Asset(this, 'Asset', { path: file });
   }
 
