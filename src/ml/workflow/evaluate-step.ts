@@ -12,6 +12,7 @@ import { getStrategy, parseStrategyParams } from '../../backtest/strategies';
 import type { Panel } from '../../backtest/types';
 import { DEFAULT_MODEL_NAME } from '../../contract/models';
 import { InputError } from '../../errors';
+import { sha256Hex } from '../registry/s3-registry';
 import type { ModelRegistry } from '../registry/types';
 import type { BarStrategy, LoadedModel, ModelStrategyFactory } from '../../strategy-runner/runner';
 
@@ -145,7 +146,11 @@ export async function evaluateStep(deps: EvaluateDeps, input: EvaluateInput): Pr
     last,
     costBps,
   );
-  const approved = (await deps.registry.list(modelName)).filter((v) => v.status === 'Approved');
+  // The champion is another model: a candidate already registered (a re-run) is not its own rival.
+  const sha = sha256Hex(onnx);
+  const approved = (await deps.registry.list(modelName)).filter(
+    (v) => v.status === 'Approved' && v.sha256 !== sha,
+  );
   let champion: EvaluationReport['champion'];
   if (approved.length > 0) {
     const v = approved[0];
