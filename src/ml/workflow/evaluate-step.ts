@@ -54,7 +54,7 @@ export interface EvaluateInput {
   readonly panel: Panel;
   readonly gate?: Partial<GateConfig>;
   /** Parameters of the model strategy (threshold, sizing). @default its defaults */
-  readonly params?: Readonly<Record<string, string | number | boolean>>;
+  readonly params?: Readonly<Record<string, number | boolean>>;
   /** @default 1 */
   readonly costBps?: number;
   /** @default sma-cross 20/50 */
@@ -135,7 +135,7 @@ export async function evaluateStep(deps: EvaluateDeps, input: EvaluateInput): Pr
     );
   const costBps = input.costBps ?? 1;
   const strategy = DEFAULT_MODEL_NAME;
-  const params = parseStrategyParams(strategy, input.params ?? {});
+  const params = input.params ?? {};
   const onnx = new Uint8Array(readFileSync(path.join(input.modelDir, 'model.onnx')));
   const candidateModel: LoadedModel = { name: modelName, version: 0, onnx, manifest };
   const candidate = backtest(
