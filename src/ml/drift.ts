@@ -1,8 +1,8 @@
 /**
  * The drift check: population stability index of live feature values against the training
  * distribution in the manifest's `featureStats` (10 quantile edges → 11 bins with their training
- * proportions). A value x falls in bin i when edges[i-1] < x <= edges[i] (bin 0: x <= edges[0];
- * bin 10: x > edges[9]), numpy's `searchsorted(edges, x, side='left')`.
+ * proportions). A value's bin is the number of edges <= it (bin 0: x < edges[0]; bin 10:
+ * x >= edges[9]), numpy's `searchsorted(edges, x, side='right')` as training/quant_ml/job.py uses.
  * PSI = Σ (live_i - train_i) · ln(live_i / train_i), with empty bins floored at 1e-4 so one empty
  * bin gives a large but finite value. The alarm wiring is in the training stack.
  */
@@ -32,13 +32,13 @@ export interface DriftResult {
 
 const FLOOR = 1e-4;
 
-/** Index of the bin of x: the first i with x <= edges[i], or edges.length. */
+/** Index of the bin of x: the number of edges <= x. */
 export function binOf(edges: readonly number[], x: number): number {
   let lo = 0;
   let hi = edges.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (edges[mid] < x) lo = mid + 1;
+    if (edges[mid] <= x) lo = mid + 1;
     else hi = mid;
   }
   return lo;

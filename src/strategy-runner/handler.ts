@@ -150,7 +150,8 @@ export async function handleRunnerEvent(deps: HandlerDeps, event: unknown): Prom
   if (!p.success) throw new InputError(`event: ${describeZodIssues(p.error.issues)}`, 'event');
   const { config } = deps;
   const ev = p.data;
-  const at = Date.parse('detail' in ev && ev.detail.through ? ev.detail.through : ev.time);
+  const through = ev['detail-type'] === 'BarsUpdated' ? ev.detail.through : undefined;
+  const at = Date.parse(through ?? ev.time);
   const step = intervalMs(config.interval);
   // Calendar time enough for `lookback` bars with weekends and holidays (daily: ~1.5x).
   const from = at - Math.ceil(config.lookback * 1.6 + 10) * step;

@@ -7,7 +7,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { DEFAULT_MODEL_NAME, ENVIRONMENTS, promotionKey, type Environment } from '../contract/models';
-import { getStrategy, parseStrategyParams } from '../backtest/strategies';
+import { getStrategy, parseStrategyParams, type ParamValue } from '../backtest/strategies';
 import { InputError } from '../errors';
 import { auditEvent, type AuditSink } from '../trading/audit';
 import { readJson, updateJson } from '../ml/registry/s3-index';
@@ -95,7 +95,7 @@ export interface PromoteDeps {
 export async function promoteStrategy(deps: PromoteDeps, input: PromoteInput) {
   const now = deps.now ?? Date.now;
   getStrategy(input.strategy);
-  const params = parseStrategyParams(input.strategy, input.params ?? {});
+  let params: Record<string, ParamValue>;
   let model: Promotion['model'];
   if (MODEL_STRATEGIES.has(input.strategy)) {
     if (!input.model)
@@ -104,6 +104,15 @@ export async function promoteStrategy(deps: PromoteDeps, input: PromoteInput) {
         '--model',
       );
     const { modelName, version } = input.model;
+    if (input.params && Object.hasOwn(input.params, 'model'))
+      throw new InputError('param.model: give the model with --model name@version', 'param.model');
+    // Validated with the model reference in place; stored without it (the runner supplies the
+    // environment's current approved version).
+    const { model: _ref, ...rest } = parseStrategyParams(input.strategy, {
+      ...input.params,
+      model: `${modelName}@${version}`,
+    }) as Record<string, ParamValue | string>;
+    params = rest as Record<string, ParamValue>;
     const v = await deps.registry.get(modelName, version);
     const current = await deps.registry.current(modelName, input.env);
     if (v.status !== 'Approved' || current !== version)
@@ -112,8 +121,13 @@ export async function promoteStrategy(deps: PromoteDeps, input: PromoteInput) {
         '--model',
       );
     model = { name: modelName, version };
-  } else if (input.model) {
-    throw new InputError(`--model: strategy ${input.strategy} is rule-based and trades no model`, '--model');
+  } else {
+    if (input.model)
+      throw new InputError(
+        `--model: strategy ${input.strategy} is rule-based and trades no model`,
+        '--model',
+      );
+    params = { ...parseStrategyParams(input.strategy, input.params ?? {}) };
   }
   const { promotion, previous } = await deps.store.put({
     env: input.env,

@@ -8,7 +8,12 @@
  * carries the model version and a hash of its inputs. Rule-based strategies use the same path.
  */
 import { createHash } from 'node:crypto';
-import { getStrategy, parseStrategyParams, type StrategyParams } from '../backtest/strategies';
+import {
+  getStrategy,
+  parseStrategyParams,
+  type ParamValue,
+  type StrategyParams,
+} from '../backtest/strategies';
 import type { Panel } from '../backtest/types';
 import type { Environment } from '../contract/models';
 import { InputError } from '../errors';
@@ -31,11 +36,14 @@ export interface BarStrategy {
   positions(panel: Panel): Float64Array[];
 }
 
-/** Builds a model strategy (ml-signal) bound to a loaded model and its parameters. */
+/**
+ * Builds a model strategy (ml-signal) bound to a loaded model and its other parameters (threshold,
+ * sizing: validated by the factory, which supplies the model itself).
+ */
 export type ModelStrategyFactory = (
   strategy: string,
   model: LoadedModel,
-  params: StrategyParams,
+  params: Readonly<Record<string, ParamValue>>,
 ) => Promise<BarStrategy>;
 
 export interface RunnerDeps {
@@ -94,8 +102,8 @@ async function strategyFor(
   env: Environment,
   p: Promotion,
 ): Promise<{ strategy: BarStrategy; params: StrategyParams; model?: { name: string; version: number } }> {
-  const params = parseStrategyParams(p.strategy, p.params);
   if (!MODEL_STRATEGIES.has(p.strategy)) {
+    const params = parseStrategyParams(p.strategy, p.params);
     const s = getStrategy(p.strategy);
     return {
       params,
@@ -107,6 +115,7 @@ async function strategyFor(
     };
   }
   if (!p.model) throw new Error(`promotion of ${env}: ${p.strategy} without a model`);
+  const params = p.params;
   if (!deps.modelStrategy) throw new Error(`strategy ${p.strategy}: no model runtime configured here`);
   // The environment's current approved version: a rollback takes effect at the next bar.
   const version = await deps.registry.current(p.model.name, env);

@@ -6,7 +6,7 @@
 // the bar loaders (DuckDB, the AWS SDK), which made every worker thread start ~1 s slower.
 import { validatePanel } from '../backtest/engine';
 import { smaCrossGrid } from '../backtest/kernel';
-import { parseStrategyParams } from '../backtest/strategies';
+import { parseStrategyParams, prepareStrategy } from '../backtest/strategies';
 import { asPanel, type Bars, type Summary } from '../backtest/types';
 import { canonicalParams, type ParamSet } from './grid';
 
@@ -98,6 +98,7 @@ export async function evaluateBatch(
   }
   // The general engine only when needed (see the imports above).
   const { runBacktest } = await import('../backtest');
+  for (const p of parsed) await prepareStrategy(spec.strategy, p.params);
   return parsed.map(({ item, params }) =>
     toRow(
       item,

@@ -9,7 +9,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { AwsClients } from '../aws/clients';
-import { getStrategy, parseStrategyParams } from '../backtest/strategies';
+import { getStrategy, parseStrategyParams, prepareStrategy } from '../backtest/strategies';
 import type { Panel } from '../backtest/types';
 import { InputError } from '../errors';
 import { parseRiskConfig } from '../risk/schemas';
@@ -127,6 +127,7 @@ export async function runPaper(
       'bars',
     );
   }
+  await prepareStrategy(opts.strategy, params);
   const weights = strategy.positions(panel, params);
   const n = panel.dates.length;
   const first = opts.lastBars === undefined ? 0 : Math.max(0, n - opts.lastBars);

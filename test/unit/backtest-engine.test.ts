@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   returnMetrics,
@@ -10,6 +13,7 @@ import {
 } from '../../src/backtest';
 import { InputError } from '../../src/errors';
 import { bars, days, gbm } from './backtest-fixtures';
+import { CLOSE_FEATURES, writeModelDir } from '../helpers/ml-models';
 
 /** Independent metric formulas (written from DESIGN.md, not from the engine's code). */
 function reference(r: number[]): Record<string, number> {
@@ -248,12 +252,16 @@ describe('no look-ahead', () => {
     dates: days(n),
     close: close.slice(0, k),
   });
-  const cases: [string, Record<string, number | boolean>, number][] = [
+  // ml-signal needs a model directory: a TS-built MLP over the close-only features.
+  const mlDir = mkdtempSync(path.join(os.tmpdir(), 'engine-ml-'));
+  writeModelDir(mlDir, { features: CLOSE_FEATURES });
+  const cases: [string, Record<string, number | boolean | string>, number][] = [
     ['sma-cross', { fast: 5, slow: 20, short: true }, 1],
     ['ts-momentum', { lookback: 20, volTarget: 0.1 }, 1],
     ['mean-reversion', { window: 10, entry: 1, exit: 0.2 }, 1],
     ['xs-momentum', { lookback: 30, skip: 5, topK: 1, rebalance: 7, short: true }, 4],
     ['pairs', { window: 30, entry: 1, exit: 0.1 }, 2],
+    ['ml-signal', { model: mlDir, threshold: 0, short: true }, 4],
   ];
   it('covers every strategy', () => expect(cases.map((c) => c[0]).sort()).toEqual([...strategyNames].sort()));
 

@@ -1,6 +1,7 @@
 /** The strategy registry and parameter parsing shared by the CLI, the sweep and the ECS task. */
 import { describeZodIssues, InputError } from '../../errors';
 import { meanReversion } from './mean-reversion';
+import { mlSignal } from './ml-signal';
 import { pairs } from './pairs';
 import { smaCross } from './sma-cross';
 import { tsMomentum } from './ts-momentum';
@@ -10,7 +11,10 @@ import { xsMomentum } from './xs-momentum';
 export type { ParamValue, Strategy } from './types';
 
 const registry: Readonly<Record<string, Strategy>> = Object.fromEntries(
-  [smaCross, tsMomentum, xsMomentum, meanReversion, pairs].map((s) => [s.name, s as unknown as Strategy]),
+  [smaCross, tsMomentum, xsMomentum, meanReversion, pairs, mlSignal].map((s) => [
+    s.name,
+    s as unknown as Strategy,
+  ]),
 );
 
 /** Names accepted by `--strategy`. */
@@ -76,4 +80,9 @@ export function parseParamPairs(pairs: readonly string[]): Record<string, string
     out[k] = p.slice(eq + 1);
   }
   return out;
+}
+
+/** Runs the strategy's asynchronous prepare step, if it has one (loads models before `positions`). */
+export async function prepareStrategy(strategy: string, params: StrategyParams): Promise<void> {
+  await getStrategy(strategy).prepare?.(params as Record<string, ParamValue>);
 }

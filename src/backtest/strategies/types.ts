@@ -24,4 +24,9 @@ export interface Strategy<P extends Record<string, ParamValue> = Record<string, 
    * close of bar t from data up to and including bar t only, and held from t to t+1.
    */
   positions(panel: Panel, params: P): Float64Array[];
+  /**
+   * Optional asynchronous step before `positions` (e.g. loading a model or resolving a registry
+   * version); callers that can await run it through `prepareStrategy`.
+   */
+  prepare?(params: P): Promise<void>;
 }

@@ -24,6 +24,7 @@ import {
   type Panel,
 } from '../../backtest';
 import { renderReport } from '../../backtest/report';
+import { parseStrategyParams, prepareStrategy } from '../../backtest/strategies';
 import { splitOutOfSample, walkForward, type Objective } from '../../backtest/walk-forward';
 import { expandGrid, parseGrid } from '../../sweep/grid';
 import { InputError } from '../../errors';
@@ -190,6 +191,9 @@ export function backtestCommand(program: Command): Command {
           ctx ??= await openPlatform(command.optsWithGlobals<GlobalOptions>());
           return ctx;
         });
+        // Strategies with an asynchronous step (ml-signal loads its model) run it before any backtest.
+        if (strategy.prepare)
+          await prepareStrategy(strategy.name, parseStrategyParams(strategy.name, params));
         if (opts.walkForward !== undefined) {
           await runWalkForward(input, strategy.name, params, costBps, periodsPerYear, opts);
           return;

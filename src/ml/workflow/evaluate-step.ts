@@ -12,6 +12,7 @@ import { getStrategy, parseStrategyParams } from '../../backtest/strategies';
 import type { Panel } from '../../backtest/types';
 import { DEFAULT_MODEL_NAME } from '../../contract/models';
 import { InputError } from '../../errors';
+import { sha256Hex } from '../registry/s3-registry';
 import type { ModelRegistry } from '../registry/types';
 import type { BarStrategy, LoadedModel, ModelStrategyFactory } from '../../strategy-runner/runner';
 
@@ -53,7 +54,7 @@ export interface EvaluateInput {
   readonly panel: Panel;
   readonly gate?: Partial<GateConfig>;
   /** Parameters of the model strategy (threshold, sizing). @default its defaults */
-  readonly params?: Readonly<Record<string, string | number | boolean>>;
+  readonly params?: Readonly<Record<string, number | boolean>>;
   /** @default 1 */
   readonly costBps?: number;
   /** @default sma-cross 20/50 */
@@ -134,7 +135,7 @@ export async function evaluateStep(deps: EvaluateDeps, input: EvaluateInput): Pr
     );
   const costBps = input.costBps ?? 1;
   const strategy = DEFAULT_MODEL_NAME;
-  const params = parseStrategyParams(strategy, input.params ?? {});
+  const params = input.params ?? {};
   const onnx = new Uint8Array(readFileSync(path.join(input.modelDir, 'model.onnx')));
   const candidateModel: LoadedModel = { name: modelName, version: 0, onnx, manifest };
   const candidate = backtest(
@@ -145,7 +146,11 @@ export async function evaluateStep(deps: EvaluateDeps, input: EvaluateInput): Pr
     last,
     costBps,
   );
-  const approved = (await deps.registry.list(modelName)).filter((v) => v.status === 'Approved');
+  // The champion is another model: a candidate already registered (a re-run) is not its own rival.
+  const sha = sha256Hex(onnx);
+  const approved = (await deps.registry.list(modelName)).filter(
+    (v) => v.status === 'Approved' && v.sha256 !== sha,
+  );
   let champion: EvaluationReport['champion'];
   if (approved.length > 0) {
     const v = approved[0];

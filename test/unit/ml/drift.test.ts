@@ -26,11 +26,12 @@ const train = normals(20_000, 0, 1, 7);
 const stats = { ret_1: statsOf(train), vol_20: statsOf(normals(20_000, 1, 0.2, 8)) };
 
 describe('driftCheck', () => {
-  it('bins with x <= edge going to the lower bin', () => {
+  it('bins as training does: the number of edges <= x (numpy searchsorted side=right)', () => {
     expect(binOf([0, 1, 2], -1)).toBe(0);
-    expect(binOf([0, 1, 2], 0)).toBe(0);
+    expect(binOf([0, 1, 2], 0)).toBe(1);
     expect(binOf([0, 1, 2], 0.5)).toBe(1);
-    expect(binOf([0, 1, 2], 2)).toBe(2);
+    expect(binOf([0, 1, 2], 2)).toBe(3);
+    expect(binOf([0, 1, 1, 2], 1)).toBe(3);
     expect(binOf([0, 1, 2], 3)).toBe(3);
   });
 
