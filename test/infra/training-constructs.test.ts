@@ -6,6 +6,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { SageMakerTrainingJobProps } from '../../lib/constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   acknowledgeWildcards,
@@ -154,10 +155,18 @@ describe('SageMakerTrainingJob with its defaults', () => {
   it('refuses a MaxWait below the runtime and a long job-name prefix', () => {
     const base = { ...(job as unknown as { props: Record<string, unknown> }).props };
     expect(
-      () => new SageMakerTrainingJob(stack, 'Bad1', { ...(base as never), maxWait: Duration.minutes(30) }),
+      () =>
+        new SageMakerTrainingJob(stack, 'Bad1', {
+          ...(base as unknown as SageMakerTrainingJobProps),
+          maxWait: Duration.minutes(30),
+        }),
     ).toThrow(/maxWait must be at least maxRuntime/);
     expect(
-      () => new SageMakerTrainingJob(stack, 'Bad2', { ...(base as never), jobNamePrefix: 'x'.repeat(24) }),
+      () =>
+        new SageMakerTrainingJob(stack, 'Bad2', {
+          ...(base as unknown as SageMakerTrainingJobProps),
+          jobNamePrefix: 'x'.repeat(24),
+        }),
     ).toThrow(/jobNamePrefix longer than 23/);
   });
 });
