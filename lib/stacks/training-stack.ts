@@ -9,7 +9,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
-import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -18,7 +17,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import type { Construct } from 'constructs';
-import { hasLocalInstanceStorage, parseEcrImageUri } from '../config/training';
+import { hasLocalInstanceStorage } from '../config/training';
 import type { TrainingConfig } from '../config/types';
 import {
   acknowledgeWildcards,
@@ -29,20 +28,17 @@ import {
 } from '../constructs';
 import type { QuantFunctionProps } from '../constructs';
 import {
-  CHECKPOINT_LOCAL_PATH,
-  NEURON_CACHE_SUBDIR,
   TRAINING_LAMBDA_ENV,
   TRAINING_METRICS,
   TRAINING_PREFIXES,
-  TRAINING_SCRIPT_METRICS,
   TRAINING_STATES,
 } from '../../src/contract/training';
-import { FEATURE_NAMES } from '../../src/contract/ml';
 import { DRIFT_METRIC, STRATEGY_RUNNER_ENV } from '../../src/contract/models';
 import { featureUnloadSql } from '../../src/ml/features/sql';
 import type { LakeZone } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
 import { TRAINING_WILDCARD_REASONS } from './training-nag';
+import { addTrainingMonitoring, trainingJobProps } from './training-parts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DESTINATION_MARKER = 's3://destination-of-this-run/';
@@ -149,8 +145,6 @@ export class TrainingStack extends Stack {
     props.signalBus.grantPutEventsTo(this.strategyRunner);
 
     // ---- The workflow ------------------------------------------------------------------------
-    const image = parseEcrImageUri(k.imageUri)!;
-    const neuron = k.accelerator === 'trainium';
     this.workflow = new TrainingWorkflow(this, 'Workflow', {
       stateNames: TRAINING_STATES,
       modelName: c.modelName,
@@ -165,47 +159,13 @@ export class TrainingStack extends Stack {
       bucket: models,
       bucketKey: lake.lakeKey,
       featuresPrefix: TRAINING_PREFIXES.features,
-      training: {
-        image: {
-          uri: k.imageUri,
-          repositoryArn: `arn:${this.partition}:ecr:${image.region}:${image.account}:repository/${image.repository}`,
-        },
-        instanceType: k.instanceType,
-        instanceCount: k.instanceCount,
-        devicesPerInstance: k.devicesPerInstance,
-        volumeSizeGiB: k.volumeSizeGiB,
-        volumeKey,
-        code,
-        outputPrefix: TRAINING_PREFIXES.output,
-        checkpointPrefix: TRAINING_PREFIXES.checkpoints,
-        checkpointLocalPath: CHECKPOINT_LOCAL_PATH,
-        hyperparameters: {
-          features: FEATURE_NAMES.join(','),
-          ...c.hyperparameters,
-          horizon: String(c.horizon),
-          model_name: c.modelName,
-          device: k.accelerator === 'trainium' ? 'neuron' : k.accelerator === 'gpu' ? 'cuda' : 'cpu',
-        },
-        environment: {
-          QUANT_CHECKPOINT_DIR: CHECKPOINT_LOCAL_PATH,
-          // The compile cache under the checkpoint directory survives spot restarts (SageMaker syncs it).
-          ...(neuron ? { NEURON_COMPILE_CACHE_URL: `${CHECKPOINT_LOCAL_PATH}/${NEURON_CACHE_SUBDIR}` } : {}),
-        },
-        metricNames: TRAINING_SCRIPT_METRICS,
-        useSpot: c.useSpot,
-        maxRuntime: Duration.hours(c.maxRuntimeHours),
-        maxWait: Duration.hours(c.maxWaitHours),
-        retryAttempts: c.retryAttempts,
+      training: trainingJobProps(c, {
         vpc: props.vpc,
         subnets: props.isolatedSubnets,
-        tuning: c.tuning && {
-          ...c.tuning,
-          objective: {
-            metric: c.tuning.objective,
-            type: c.tuning.objective === 'val_ic' ? 'Maximize' : 'Minimize',
-          },
-        },
-      },
+        code,
+        volumeKey,
+        partition: this.partition,
+      }),
       evaluateFunction: evaluateFn,
       publishFunction: publishFn,
       usageMetrics: TRAINING_METRICS,
@@ -240,103 +200,11 @@ export class TrainingStack extends Stack {
       targets: [new targets.LambdaFunction(this.strategyRunner, { retryAttempts: 2 })],
     });
 
-    this.addMonitoring(c, monitoring);
+    addTrainingMonitoring(this, c, monitoring, {
+      stateMachine: this.workflow.stateMachine,
+      strategyRunner: this.strategyRunner,
+    });
     acknowledgeWildcards(this, TRAINING_WILDCARD_REASONS);
-  }
-
-  private addMonitoring(c: TrainingConfig, monitoring: IMonitoring): void {
-    const sm = this.workflow.stateMachine;
-    const hour = Duration.hours(1);
-    const day = Duration.days(1);
-    const dims = { [TRAINING_METRICS.modelNameDimension]: c.modelName };
-    const usage = (metricName: string, label: string) =>
-      new cw.Metric({
-        namespace: TRAINING_METRICS.namespace,
-        metricName,
-        dimensionsMap: dims,
-        statistic: 'Sum',
-        period: day,
-        label,
-      });
-    const failures = new cw.MathExpression({
-      expression: 'failed + timedout + aborted',
-      usingMetrics: {
-        failed: sm.metricFailed({ period: hour, statistic: 'Sum' }),
-        timedout: sm.metricTimedOut({ period: hour, statistic: 'Sum' }),
-        aborted: sm.metricAborted({ period: hour, statistic: 'Sum' }),
-      },
-      period: hour,
-      label: 'failed training runs',
-    });
-    const trainingSeconds = usage(TRAINING_METRICS.trainingSeconds, 'training s');
-    const billableSeconds = usage(TRAINING_METRICS.billableSeconds, 'billable s');
-    const savings = new cw.MathExpression({
-      expression: 'IF(t > 0, 100 * (1 - b / t), 0)',
-      usingMetrics: { t: trainingSeconds, b: billableSeconds },
-      period: day,
-      label: 'spot savings %',
-    });
-    const drift = new cw.Metric({
-      namespace: DRIFT_METRIC.namespace,
-      metricName: DRIFT_METRIC.name,
-      dimensionsMap: dims,
-      statistic: 'Maximum',
-      period: day,
-      label: 'largest feature PSI',
-    });
-    monitoring.addAlarm(this, 'TrainingFailedAlarm', {
-      alarmDescription: `A training run of ${c.modelName} failed, timed out or was aborted`,
-      metric: failures,
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-    });
-    monitoring.addAlarm(this, 'TrainingDurationAlarm', {
-      alarmDescription: `A training job of ${c.modelName} ran longer than ${c.durationAlarmMinutes} minutes`,
-      metric: usage(TRAINING_METRICS.trainingSeconds, 'training s').with({ statistic: 'Maximum' }),
-      threshold: c.durationAlarmMinutes * 60,
-      evaluationPeriods: 1,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-    });
-    monitoring.addAlarm(this, 'DriftAlarm', {
-      alarmDescription: `A feature of ${c.modelName} drifted: PSI >= ${c.driftPsiAlarm} against its training statistics`,
-      metric: drift,
-      threshold: c.driftPsiAlarm,
-      evaluationPeriods: 1,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-    });
-    monitoring.addAlarm(this, 'StrategyRunnerErrorsAlarm', {
-      alarmDescription: 'The strategy runner failed (no signals for this bar)',
-      metric: this.strategyRunner.metricErrors({ period: hour, statistic: 'Sum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-    });
-    monitoring.addSection(`Machine learning: ${c.modelName}`, [
-      [
-        new cw.GraphWidget({
-          title: 'Training runs',
-          left: [
-            sm.metricStarted({ period: hour, statistic: 'Sum', label: 'started' }),
-            sm.metricSucceeded({ period: hour, statistic: 'Sum', label: 'succeeded' }),
-            failures,
-          ],
-          width: 6,
-        }),
-        new cw.GraphWidget({
-          title: 'Training duration (s)',
-          left: [trainingSeconds, billableSeconds],
-          width: 6,
-        }),
-        new cw.GraphWidget({ title: 'Spot savings (%)', left: [savings], width: 6 }),
-        new cw.GraphWidget({
-          title: 'Feature drift (PSI)',
-          left: [drift],
-          leftAnnotations: [{ value: c.driftPsiAlarm, label: 'alarm' }],
-          width: 6,
-        }),
-      ],
-    ]);
   }
 }
 
