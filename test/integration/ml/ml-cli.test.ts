@@ -255,7 +255,10 @@ describe('quant model and quant strategy on the local cloud', () => {
       ],
       [['model', 'approve', 'ml-signal@1'], /--env: required/],
       [['model', 'show', 'ml-signal@x'], /model: "ml-signal@x" needs a version/],
-      [['strategy', 'promote', '--strategy', 'ml-signal', '--env', 'paper'], /strategy/],
+      [
+        ['strategy', 'promote', '--strategy', 'ml-signal', '--env', 'paper'],
+        /--model: strategy ml-signal trades a model/,
+      ],
       [
         ['strategy', 'promote', '--strategy', 'sma-cross', '--param', 'fast', '--env', 'paper'],
         /param: expected name=value/,
