@@ -138,22 +138,37 @@ export function loadSignalModelSync(dir: string, field = 'param.model'): SyncLoa
   return loaded;
 }
 
-/** Scores of a panel, cached per (model file version, panel arrays): a sweep over the threshold runs inference once. */
-const scoreCache = new WeakMap<Float64Array, Map<string, PanelScores>>();
+/** Identity numbers of the panel's arrays: the score cache's key (a sweep passes the same arrays to every run). */
+const arrayIds = new WeakMap<object, number>();
+let nextArrayId = 1;
+function arrayId(a: object | undefined): number {
+  if (!a) return 0;
+  let id = arrayIds.get(a);
+  if (id === undefined) arrayIds.set(a, (id = nextArrayId++));
+  return id;
+}
+
+/** Scores per (model file version, panel arrays), a few kept: a sweep over the threshold runs inference once. */
+const scoreCache = new Map<string, PanelScores>();
+const SCORE_CACHE_ENTRIES = 8;
 
 /** Scores every symbol and bar of the panel with the model at `ref` (synchronously). */
 export function scorePanelSync(panel: Panel, ref: string): { scores: PanelScores; manifest: Manifest } {
   const loaded = loadSignalModelSync(resolvedModelDir(ref));
-  const key = `${loaded.files.key}|${panel.symbols.join(',')}|${panel.dates.length}|${panel.dates[0]}`;
-  const anchor = panel.close[0];
-  let byModel = scoreCache.get(anchor);
-  const hit = byModel?.get(key);
+  const key = [
+    loaded.files.key,
+    panel.symbols.join(','),
+    arrayId(panel.dates),
+    panel.close.map(arrayId).join(','),
+    (panel.volume ?? []).map(arrayId).join(','),
+  ].join('|');
+  const hit = scoreCache.get(key);
   if (hit) return { scores: hit, manifest: loaded.files.manifest };
   const rows = panelRows(panel, loaded.files.features, loaded.files.manifest.window);
   const values = loaded.model.run(loaded.input, rows.data, rows.rows, rows.width, 1);
   const scores = scatter(panel, rows, values);
-  if (!byModel) scoreCache.set(anchor, (byModel = new Map()));
-  byModel.set(key, scores);
+  if (scoreCache.size >= SCORE_CACHE_ENTRIES) scoreCache.delete(scoreCache.keys().next().value!);
+  scoreCache.set(key, scores);
   return { scores, manifest: loaded.files.manifest };
 }
 

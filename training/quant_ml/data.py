@@ -99,11 +99,14 @@ def _to_number(df: pd.DataFrame, col: str) -> np.ndarray:
 
 @dataclass
 class Dataset:
-    """Rows sorted by symbol, ts, with per-sample windows already built."""
+    """Rows sorted by symbol, ts. A sample is the row index of its bar t; its model input (the
+    window of bars t-window+1..t) is gathered when needed, not stored: S * window * F floats
+    would not fit in memory for a large universe."""
 
     features: list[str]
     window: int
-    x: np.ndarray  # [S, window * F] float32: model inputs, lag oldest -> newest, F per lag
+    bars: np.ndarray  # [R, F] float32: every row's features (NaN where empty)
+    rows: np.ndarray  # [S] int64: the row of each sample's bar t
     y: np.ndarray  # [S] float64: fwd_return
     ts: np.ndarray  # [S] datetime64[ns]: the sample's bar
     label_end: np.ndarray  # [S] datetime64[ns]: ts of the bar `horizon` later (max if unknown)
@@ -113,6 +116,11 @@ class Dataset:
     date_only: bool
     rows_read: int
     rows_incomplete: int
+
+    def windows(self, idx: np.ndarray) -> np.ndarray:
+        """Model inputs [len(idx), window * F] of the samples `idx`: lag oldest -> newest, F per lag."""
+        r = self.rows[idx]
+        return self.bars[r[:, None] + np.arange(-self.window + 1, 1)[None, :]].reshape(len(r), -1)
 
 
 def load(channel_dir: str | None, features: list[str], window: int, horizon: int) -> tuple[Dataset, str]:
@@ -164,7 +172,7 @@ def load(channel_dir: str | None, features: list[str], window: int, horizon: int
     starts = np.flatnonzero(np.r_[True, sym_v[1:] != sym_v[:-1]])
     ends = np.r_[starts[1:], len(sym_v)]
 
-    xs, ys, tss, les, syms = [], [], [], [], []
+    rows, ys, tss, les, syms = [], [], [], [], []
     bar_rows = []
     after_warmup = 0
     gap_by_col = np.zeros(len(features), dtype=np.int64)
@@ -190,8 +198,7 @@ def load(channel_dir: str | None, features: list[str], window: int, horizon: int
         p = p[ok]
         if len(p) == 0:
             continue
-        idx = (p[:, None] + np.arange(-window + 1, 1)[None, :]) + s  # [S, window]
-        xs.append(feat[idx].reshape(len(p), window * len(features)))
+        rows.append(s + p)
         ys.append(label[s + p])
         tss.append(ts_v[s + p])
         les.append(le[p])
@@ -203,7 +210,7 @@ def load(channel_dir: str | None, features: list[str], window: int, horizon: int
             f"feature {features[worst]}: {int(gap_by_col[worst])} of {after_warmup} rows after the warm-up "
             f"are empty or not finite (more than {MAX_GAP_FRACTION:.0%}; the column looks broken)"
         )
-    if not xs:
+    if not rows:
         raise InputError(
             f"no usable rows: {rows_read} rows read, none with all {len(features)} features, "
             f"{window} bar(s) of history and a {LABEL}"
@@ -212,7 +219,8 @@ def load(channel_dir: str | None, features: list[str], window: int, horizon: int
     ds = Dataset(
         features=list(features),
         window=window,
-        x=np.concatenate(xs).astype(np.float32),
+        bars=feat.astype(np.float32),
+        rows=np.concatenate(rows).astype(np.int64),
         y=np.concatenate(ys),
         ts=np.concatenate(tss),
         label_end=np.concatenate(les),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import platform
 import random
@@ -26,10 +27,11 @@ from . import data, device, evaluate, export
 from .errors import InputError
 from .hparams import HyperParameters, parse_hyperparameters
 from .models import Scored, build_net
-from .split import walk_forward_split
+from .split import Split, walk_forward_split
 
 N_QUANTILE_EDGES = 10
 PARITY_ROWS = 256
+EVAL_CHUNK = 65536
 CHECKPOINT_FORMAT = 1
 KEEP_CHECKPOINTS = 2
 
@@ -48,14 +50,16 @@ def log(msg: str) -> None:
 
 def feature_stats(bar_x: np.ndarray, names: list[str]) -> dict[str, Any]:
     """Per feature: 10 quantile edges (at k/11) of the training values and the share of training
-    values in each of the 11 bins, bin = number of edges <= value (numpy searchsorted 'right').
-    The drift check bins live values the same way and compares the shares (PSI)."""
+    values in each of the 11 bins. x is in bin i when edges[i-1] < x <= edges[i] (searchsorted
+    'left'), the convention of the drift check (src/ml/drift.ts), which bins live values the same
+    way: with ties at an edge (discrete features such as cross-sectional ranks) any other
+    convention would read as drift."""
     out = {}
     qs = np.arange(1, N_QUANTILE_EDGES + 1) / (N_QUANTILE_EDGES + 1)
     for j, name in enumerate(names):
         v = bar_x[:, j]
         edges = np.quantile(v, qs)
-        counts = np.bincount(np.searchsorted(edges, v, side="right"), minlength=N_QUANTILE_EDGES + 1)
+        counts = np.bincount(np.searchsorted(edges, v, side="left"), minlength=N_QUANTILE_EDGES + 1)
         out[name] = {
             "edges": [float(e) for e in edges],
             "proportions": [float(c) / len(v) for c in counts],
@@ -86,7 +90,7 @@ def _checkpoints(ckpt_dir: Path) -> list[Path]:
     return [p for _, p in sorted(found, reverse=True)]
 
 
-def load_checkpoint(ckpt_dir: Path, key: str) -> dict[str, Any] | None:
+def load_checkpoint(ckpt_dir: Path, key: str, epochs: int) -> dict[str, Any] | None:
     """The newest readable checkpoint of this job's configuration (spot resume)."""
     for p in _checkpoints(ckpt_dir):
         try:
@@ -96,6 +100,9 @@ def load_checkpoint(ckpt_dir: Path, key: str) -> dict[str, Any] | None:
             continue
         if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT or ck.get("key") != key:
             log(f"checkpoint {p.name} belongs to another data set or configuration; not resuming from it")
+            continue
+        if ck["epoch"] > epochs:
+            log(f"checkpoint {p.name} is past the {epochs} epochs asked for; not resuming from it")
             continue
         return ck
     return None
@@ -157,15 +164,17 @@ def _predict_raw(scored: Scored, x: torch.Tensor, batch: int, rt: device.Runtime
     return torch.cat(outs)
 
 
-def train(hp: HyperParameters, rt: device.Runtime, scored: Scored, xs: dict[str, np.ndarray],
-          ys: dict[str, np.ndarray], y_mean: float, y_std: float, ckpt_dir: Path | None,
-          key: str) -> dict[str, Any]:
+def train(hp: HyperParameters, rt: device.Runtime, scored: Scored, ds: data.Dataset, sp: Split,
+          y_mean: float, y_std: float, ckpt_dir: Path | None, key: str) -> dict[str, Any]:
     dev = rt.device
     loss_fn = _loss_fn(hp.target)
-    x_tr = torch.from_numpy(xs["train"]).to(dev)
-    t_tr = torch.from_numpy(_label(ys["train"], hp.target, y_mean, y_std)).reshape(-1, 1).to(dev)
-    x_va = torch.from_numpy(xs["validation"]).to(dev)
-    t_va = torch.from_numpy(_label(ys["validation"], hp.target, y_mean, y_std)).reshape(-1, 1)
+    bars = torch.from_numpy(ds.bars).to(dev)
+    rows_tr = torch.from_numpy(ds.rows[sp.train]).to(dev)
+    lags = torch.arange(-hp.window + 1, 1, device=dev).reshape(1, -1)
+    t_tr = torch.from_numpy(_label(ds.y[sp.train], hp.target, y_mean, y_std)).reshape(-1, 1).to(dev)
+    x_va = torch.from_numpy(ds.windows(sp.validation)).to(dev)
+    y_va = ds.y[sp.validation]
+    t_va = torch.from_numpy(_label(y_va, hp.target, y_mean, y_std)).reshape(-1, 1)
 
     scored.to(dev)
     net = device.wrap_for_training(scored.net, rt)
@@ -175,14 +184,15 @@ def train(hp: HyperParameters, rt: device.Runtime, scored: Scored, xs: dict[str,
     start = 0
 
     if ckpt_dir is not None:
-        ck = load_checkpoint(ckpt_dir, key)
+        ck = load_checkpoint(ckpt_dir, key, hp.epochs)
         if ck is not None:
             scored.net.load_state_dict(ck["model"])
             opt.load_state_dict(ck["optimizer"])
             history, best, start = ck["history"], ck["best"], ck["epoch"]
             log(f"resumed from checkpoint at epoch {start}")
+        device.barrier(rt)  # every rank has read before rank 0 writes (and prunes) the next one
 
-    n = len(x_tr)
+    n = len(rows_tr)
     for epoch in range(start, hp.epochs):
         # every epoch's randomness derives from (seed, epoch): a resumed run repeats an
         # uninterrupted one exactly
@@ -190,7 +200,8 @@ def train(hp: HyperParameters, rt: device.Runtime, scored: Scored, xs: dict[str,
         gen = torch.Generator().manual_seed(hp.seed * 100003 + epoch)
         perm = torch.randperm(n, generator=gen)
         if rt.world_size > 1:
-            perm = perm[rt.rank :: rt.world_size]
+            # equal shards: every rank must run the same number of steps (each one all-reduces)
+            perm = perm[: (n // rt.world_size) * rt.world_size][rt.rank :: rt.world_size]
         scored.train()
         total = torch.zeros((), device=dev)  # summed on the device: no host sync per step (XLA)
         count = 0
@@ -200,7 +211,7 @@ def train(hp: HyperParameters, rt: device.Runtime, scored: Scored, xs: dict[str,
             if drop_last and len(idx) < hp.batch_size:
                 break
             idx = idx.to(dev)
-            xb = x_tr.index_select(0, idx)
+            xb = bars[rows_tr.index_select(0, idx).reshape(-1, 1) + lags].reshape(len(idx), -1)
             z = net((xb - scored.mean) * scored.inv_std)
             loss = loss_fn(z, t_tr.index_select(0, idx))
             opt.zero_grad()
@@ -213,7 +224,12 @@ def train(hp: HyperParameters, rt: device.Runtime, scored: Scored, xs: dict[str,
         scored.eval()
         z_va = _predict_raw(scored, x_va, max(hp.batch_size, 1024), rt).reshape(-1, 1)
         val_loss = float(loss_fn(z_va, t_va))
-        val_ic = evaluate.information_coefficient(z_va.numpy().reshape(-1), ys["validation"])
+        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+            raise InputError(
+                f"training diverged at epoch {epoch + 1} (train_loss {train_loss}, val_loss {val_loss}); "
+                f"try a lower lr than {hp.lr}"
+            )
+        val_ic = evaluate.information_coefficient(z_va.numpy().reshape(-1), y_va)
         history.append({"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, "val_ic": val_ic})
         if rt.is_main:
             metric("epoch", epoch + 1)
@@ -295,24 +311,29 @@ def run(env: dict[str, str]) -> None:
     except OSError as e:
         raise InputError(f"checkpoint directory {ckpt_dir} cannot be created ({e.strerror}); set QUANT_CHECKPOINT_DIR") from None
     key = config_key(hp, digest)
-    xs = {k: ds.x[getattr(sp, k)] for k in ("train", "validation")}
-    ys = {k: ds.y[getattr(sp, k)] for k in ("train", "validation")}
     t_train = time.monotonic()
-    result = train(hp, rt, scored, xs, ys, y_mean, y_std, ckpt_dir, key)
+    result = train(hp, rt, scored, ds, sp, y_mean, y_std, ckpt_dir, key)
     train_seconds = time.monotonic() - t_train
     if not rt.is_main:
         return
     best = result["best"]
     log(f"best epoch {best['epoch']} of {hp.epochs}; training took {train_seconds:.2f} s")
+    # repeated for the kept epoch: a reader taking each metric's last value (a tuning job's
+    # objective, the local workflow) gets the model that was written
+    metric("train_loss", best["train_loss"])
+    metric("val_loss", best["val_loss"])
+    metric("val_ic", best["val_ic"])
 
     # evaluate and export the best epoch's weights, on CPU in float32 (what Node will run)
     scored = scored.cpu()
     scored.net.load_state_dict(best["state"])
     scored.eval()
-    x_te = ds.x[sp.test]
     y_te = ds.y[sp.test]
     with torch.no_grad():
-        score = scored(torch.from_numpy(x_te)).numpy().reshape(-1)
+        score = np.concatenate([
+            scored(torch.from_numpy(ds.windows(sp.test[i : i + EVAL_CHUNK]))).numpy().reshape(-1)
+            for i in range(0, len(sp.test), EVAL_CHUNK)
+        ])
     centre = 0.5 if hp.target == "sign" else 0.0
     test_ic = evaluate.information_coefficient(score, y_te)
     test_hit = evaluate.hit_rate(score, y_te, centre)
@@ -338,12 +359,13 @@ def run(env: dict[str, str]) -> None:
             "window": test_window, "rows": int(len(y_te)), "ic": test_ic, "hitRate": test_hit,
             "sharpe": test_sharpe, "periodsPerYear": evaluate.PERIODS_PER_YEAR,
         })
-        pick = np.unique(np.linspace(0, len(x_te) - 1, min(PARITY_ROWS, len(x_te))).round().astype(int))
+        pick = np.unique(np.linspace(0, len(sp.test) - 1, min(PARITY_ROWS, len(sp.test))).round().astype(int))
+        x_par = ds.windows(sp.test[pick])
         with torch.no_grad():
-            out = scored(torch.from_numpy(x_te[pick])).numpy()
+            out = scored(torch.from_numpy(x_par)).numpy()
         _write_json(tmp / "parity.json", {
             "input": export.INPUT_NAME,
-            "rows": [[float(v) for v in row] for row in x_te[pick]],
+            "rows": [[float(v) for v in row] for row in x_par],
             "outputs": [[float(v) for v in row] for row in out],
         })
         manifest = {

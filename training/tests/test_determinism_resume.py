@@ -22,8 +22,9 @@ def _artifacts(job):
 def test_same_seed_same_model_twice_on_cpu(make_job, model):
     a, b, c = make_job(), make_job(), make_job()
     hp = {"model": model, "window": 6}
-    assert a.run_inproc(a.env(**hp)) == 0
-    assert b.run_inproc(b.env(**hp)) == 0
+    # two separate processes, as two training jobs would be
+    assert a.run_child(a.env(**hp)).returncode == 0
+    assert b.run_child(b.env(**hp)).returncode == 0
     assert c.run_inproc(c.env(seed=8, **hp)) == 0
     assert _artifacts(a) == _artifacts(b)
     # another seed gives another model: the equality above is not vacuous
@@ -64,3 +65,16 @@ def test_a_checkpoint_of_another_configuration_is_not_resumed(make_job, capsys):
     out = capsys.readouterr().out
     assert "resumed" not in out and "another data set or configuration" in out
     assert json.loads((job.model / "manifest.json").read_text())["hyperparameters"]["hidden"] == 8
+
+
+def test_a_checkpoint_past_the_epochs_asked_for_is_not_resumed(make_job, capsys):
+    job, fresh = make_job(), make_job()
+    assert job.run_inproc(job.env(epochs=3)) == 0
+    capsys.readouterr()
+    assert job.run_inproc(job.env(epochs=2)) == 0
+    out = capsys.readouterr().out
+    # epoch 3 is skipped; the epoch-2 checkpoint is the finished 2-epoch job
+    assert "ckpt-epoch-00003.pt is past the 2 epochs asked for" in out
+    assert "resumed from checkpoint at epoch 2" in out and "metric epoch=" not in out
+    assert fresh.run_inproc(fresh.env(epochs=2)) == 0
+    assert _artifacts(job) == _artifacts(fresh)

@@ -86,7 +86,11 @@ def test_training_writes_the_four_files(job, model, window, target):
             assert mm, line
             metrics.setdefault(mm.group(1), []).append(float(mm.group(2)))
     assert {"train_loss", "val_loss", "val_ic", "test_ic", "test_hit_rate", "test_sharpe"} <= set(metrics)
-    assert len(metrics["train_loss"]) == 3  # one per epoch
+    assert len(metrics["train_loss"]) == 4  # one per epoch, then the kept epoch's again
+    m = job.json("manifest.json")["metrics"]
+    assert [metrics[k][-1] for k in ("train_loss", "val_loss", "val_ic")] == pytest.approx(
+        [m["train_loss"], m["val_loss"], m["val_ic"]], rel=1e-9)
+    assert m["val_loss"] == pytest.approx(min(metrics["val_loss"][:3]), rel=1e-9)
     assert not (job.output / "failure").exists()
     assert len(json.loads((job.output / "data" / "history.json").read_text())) == 3
 
@@ -101,6 +105,7 @@ def test_athena_unload_parts_gzip_json_lines_give_the_same_model(make_job):
         lines = [json.dumps({k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in rec.items()})
                  for rec in g.to_dict(orient="records")]
         (parts_job.channel / f"20261207_000000_0000{i}_abc").write_bytes(gzip.compress("\n".join(lines).encode()))
+    (parts_job.channel / "20261207_000000_00009_abc").write_bytes(gzip.compress(b""))  # an empty part
     assert csv_job.run_inproc(csv_job.env()) == 0
     assert parts_job.run_inproc(parts_job.env()) == 0
     assert csv_job.json("parity.json") == parts_job.json("parity.json")

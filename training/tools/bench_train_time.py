@@ -5,7 +5,8 @@ symbols of the same length, the 11 features of src/contract/ml.ts, default hyper
     /usr/bin/python3 training/tools/bench_train_time.py [--symbols 3] [--epochs 20]
 
 Runs train.py as a child process per architecture (as the local workflow does) and prints the
-training loop's time (metric train_seconds) and the whole process's wall time.
+training loop's time (metric train_seconds), the whole process's wall time and its CPU time
+(user + system: the number that depends least on the machine's other load).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -35,9 +37,12 @@ def main() -> None:
     sp = pd.read_csv(ROOT / "node_modules" / "vega-datasets" / "data" / "sp500-2000.csv")
     bars = pd.DataFrame({"ts": pd.to_datetime(sp["date"]), "symbol": "SPX", "close": sp["close"],
                          "volume": sp["volume"]})
-    syn = synthetic_bars(len(bars), [f"SYN{i}" for i in range(args.symbols)], seed=3, start="2000-01-03")
-    syn["ts"] = list(bars["ts"]) * args.symbols  # the same calendar
-    feats = features_from_bars(pd.concat([bars, syn], ignore_index=True), 5, full=True)
+    frames = [bars]
+    if args.symbols > 0:
+        syn = synthetic_bars(len(bars), [f"SYN{i}" for i in range(args.symbols)], seed=3, start="2000-01-03")
+        syn["ts"] = list(bars["ts"]) * args.symbols  # the same calendar
+        frames.append(syn)
+    feats = features_from_bars(pd.concat(frames, ignore_index=True), 5, full=True)
     with tempfile.TemporaryDirectory() as d:
         root = Path(d)
         (root / "train").mkdir()
@@ -50,14 +55,18 @@ def main() -> None:
                        SM_HPS=json.dumps({"features": ",".join(ALL_FEATURES), "model": model,
                                           "epochs": args.epochs}))
             t0 = time.monotonic()
+            ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             r = subprocess.run([sys.executable, str(ROOT / "training" / "train.py")], env=env,
                                capture_output=True, text=True, timeout=3600)
             wall = time.monotonic() - t0
+            ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
             if r.returncode != 0:
                 sys.exit(f"{model} failed: {r.stderr}")
             m = dict(re.findall(r"^metric (\w+)=([-+0-9.eE]+)$", r.stdout, re.M))
             split = re.search(r"^split: .*$", r.stdout, re.M).group(0)
-            print(f"{model}: training loop {float(m['train_seconds']):.1f} s, process {wall:.1f} s "
+            print(f"{model}: training loop {float(m['train_seconds']):.1f} s, process {wall:.1f} s wall / "
+                  f"{cpu:.1f} s CPU "
                   f"({args.epochs} epochs; {split}; test_ic {float(m['test_ic']):.4f}, "
                   f"test_sharpe {float(m['test_sharpe']):.2f}); load average now {os.getloadavg()[0]:.2f}")
 

@@ -265,13 +265,19 @@ async function runWalkForward(
   }
   if (opts.grid.length === 0)
     throw new InputError('--grid: walk-forward needs at least one --grid axis of candidates', 'grid');
+  // Text parameters (ml-signal's model) are not grid values: they join every candidate as they
+  // are, and the strategy's schema judges them.
+  const isText = (v: string): boolean =>
+    !['true', 'false'].includes(v.trim()) && !(v.trim() !== '' && Number.isFinite(Number(v)));
+  const text = Object.fromEntries(Object.entries(rawParams).filter(([, v]) => isText(v)));
+  const numeric = Object.fromEntries(Object.entries(rawParams).filter(([, v]) => !isText(v)));
   const candidates = expandGrid({
     strategy,
     axes: parseGrid(opts.grid),
     where: opts.where,
-    fixed: typedParams(rawParams),
+    fixed: typedParams(numeric),
     maxGridSize: MAX_WALK_FORWARD_CANDIDATES,
-  }).map((p) => p.params as Record<string, number | boolean>);
+  }).map((p) => ({ ...p.params, ...text }) as unknown as Record<string, number | boolean>);
   const wf = walkForward(input, {
     strategy,
     candidates,

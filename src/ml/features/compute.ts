@@ -115,19 +115,26 @@ export function crossSectionalRank(values: readonly Float64Array[]): Float64Arra
   const k = values.length;
   const n = k > 0 ? values[0].length : 0;
   const out = values.map(() => new Float64Array(n).fill(NaN));
+  // Sorting each bar's values: O(k log k) per bar (a pairwise count is O(k^2), minutes for 500 symbols).
+  const idx: number[] = [];
+  const v = new Float64Array(k);
   for (let t = 0; t < n; t++) {
-    let count = 0;
-    for (let a = 0; a < k; a++) if (!Number.isNaN(values[a][t])) count++;
+    idx.length = 0;
     for (let a = 0; a < k; a++) {
-      const v = values[a][t];
-      if (Number.isNaN(v)) continue;
-      if (count === 1) {
-        out[a][t] = 0.5;
-        continue;
-      }
-      let below = 0;
-      for (let b = 0; b < k; b++) if (values[b][t] < v) below++;
-      out[a][t] = below / (count - 1);
+      v[a] = values[a][t];
+      if (!Number.isNaN(v[a])) idx.push(a);
+    }
+    const count = idx.length;
+    if (count === 0) continue;
+    if (count === 1) {
+      out[idx[0]][t] = 0.5;
+      continue;
+    }
+    idx.sort((x, y) => v[x] - v[y]);
+    let rank = 0; // 0-based rank of the first of a run of equal values (ties share the lowest rank)
+    for (let i = 0; i < count; i++) {
+      if (i > 0 && v[idx[i]] !== v[idx[i - 1]]) rank = i;
+      out[idx[i]][t] = rank / (count - 1);
     }
   }
   return out;

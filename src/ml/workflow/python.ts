@@ -24,7 +24,7 @@ export const pythonOf = (env: Readonly<Record<string, string | undefined>> = pro
   env[PYTHON_ENV] || DEFAULT_PYTHON;
 
 export type PythonCheck =
-  | { readonly ok: true; readonly python: string; readonly versions: Readonly<Record<string, string>> }
+  | { readonly ok: true; readonly python: string; readonly version: string }
   | {
       readonly ok: false;
       readonly python: string;
@@ -40,18 +40,16 @@ export class PythonMissingError extends InputError {
   }
 }
 
+// find_spec locates a module without importing it: importing torch takes seconds.
 const PROBE = `
-import importlib, json, sys
-out = {"python": sys.version.split()[0], "missing": [], "versions": {}}
+import importlib.util, json, sys
+out = {"python": sys.version.split()[0], "missing": []}
 for m in sys.argv[1:]:
-    try:
-        out["versions"][m] = getattr(importlib.import_module(m), "__version__", "?")
-    except Exception:
+    if importlib.util.find_spec(m) is None:
         out["missing"].append(m)
 print(json.dumps(out))
 `;
-
-/** Runs the Python once to see which of the training modules import (10 s timeout). */
+/** Runs the Python once to see which of the training modules it has (30 s timeout). */
 export async function checkPython(python: string = pythonOf()): Promise<PythonCheck> {
   const modules = PYTHON_MODULES.map((m) => m.module);
   const r = await new Promise<{ code: number | null; out: string; err?: NodeJS.ErrnoException }>(
@@ -67,7 +65,14 @@ export async function checkPython(python: string = pythonOf()): Promise<PythonCh
     },
   );
   if (r.err || r.code !== 0) {
-    const why = r.err?.code === 'ENOENT' ? 'not found' : r.err ? r.err.message : `exited with ${r.code}`;
+    const why =
+      r.err?.code === 'ENOENT'
+        ? 'not found'
+        : r.err
+          ? r.err.message
+          : r.code === null
+            ? 'did not answer within 30 s'
+            : `exited with ${r.code}`;
     return {
       ok: false,
       python,
@@ -75,15 +80,15 @@ export async function checkPython(python: string = pythonOf()): Promise<PythonCh
       message: `local training needs Python 3 with torch, onnx, pandas and numpy: ${python} ${why}. Install them with: apt-get install python3 python3-torch python3-onnx python3-pandas (or set ${PYTHON_ENV} to a Python that has them)`,
     };
   }
-  const probe = JSON.parse(r.out) as { python: string; missing: string[]; versions: Record<string, string> };
+  const probe = JSON.parse(r.out) as { python: string; missing: string[] };
   if (probe.missing.length > 0) {
     const apt = PYTHON_MODULES.filter((m) => probe.missing.includes(m.module)).map((m) => m.apt);
     return {
       ok: false,
       python,
       missing: probe.missing,
-      message: `local training needs the Python modules ${probe.missing.join(', ')}, which ${python} (Python ${probe.python}) cannot import. Install them with: apt-get install ${apt.join(' ')} (all of them: ${APT_HINT})`,
+      message: `local training needs the Python modules ${probe.missing.join(', ')}, which ${python} (Python ${probe.python}) does not have. Install them with: apt-get install ${apt.join(' ')} (all of them: ${APT_HINT})`,
     };
   }
-  return { ok: true, python, versions: { python: probe.python, ...probe.versions } };
+  return { ok: true, python, version: probe.python };
 }

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { InputError } from '../../errors';
 import type { JobPaths } from './job';
 import { pythonOf } from './python';
 
@@ -124,6 +125,8 @@ export async function runTrainingStep(input: TrainStepInput): Promise<TrainStepO
     );
   if (result.code !== 0) {
     const failure = existsSync(failureFile) ? readFileSync(failureFile, 'utf8').trim() : undefined;
+    // The script exits 2 when its input is unusable (training/README.md): a user error.
+    if (result.code === 2 && failure) throw new InputError(`training failed (exit 2): ${failure}`, 'bars');
     throw new TrainingFailedError(
       `training failed (exit ${result.code ?? result.signal}): ${failure ?? `no failure file in ${job.output}`}`,
       failure,
