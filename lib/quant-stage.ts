@@ -3,6 +3,7 @@ import type { StackProps, StageProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from './config/types';
 import { ConfigError } from './config/errors';
+import { validateTrainingConfig } from './config/training';
 import { retentionDays, validateLifecycle } from './constructs';
 import { DataLakeStack, validateDataLakeConfig } from './stacks/data-lake-stack';
 import { DashboardStack, MonitoringHub, MonitoringStack } from './stacks/monitoring-stack';
@@ -12,6 +13,7 @@ import { TradingStack } from './stacks/trading-stack';
 import { DataSyncStack } from './stacks/data-sync-stack';
 import { IngestionStack } from './stacks/ingestion-stack';
 import { FeedHandlerStack, validateFeedConfig } from './stacks/feed-handler-stack';
+import { TrainingStack } from './stacks/training-stack';
 
 /** Checks where the environment deploys, naming the field that is wrong. */
 export function validateTarget(config: EnvironmentConfig): void {
@@ -48,6 +50,7 @@ export function validateEnvironment(config: EnvironmentConfig): void {
     check(() => validateLifecycle(`dataLake.${zone}`, config.dataLake[zone]));
   }
   check(() => validateFeedConfig(config.feed, config.network));
+  check(() => validateTrainingConfig(config.training, config.region));
 }
 
 export interface QuantStageProps extends StageProps {
@@ -86,6 +89,8 @@ export class QuantStage extends Stage {
   readonly dataSync: DataSyncStack;
   /** Market data: Kinesis ticks stream, consumer into the raw zone, Glue bars and compaction. */
   readonly ingestion: IngestionStack;
+  /** Machine learning: training workflow, drift check, strategy runner. */
+  readonly training: TrainingStack;
   /** CME feed handler on EC2 behind a Transit Gateway multicast domain (absent when `feed.enabled` is false). */
   readonly feed?: FeedHandlerStack;
 
@@ -157,6 +162,18 @@ export class QuantStage extends Stage {
       ...this.stackProps('Trading: risk state, execution, kill switch, audit trail', { stateful: true }),
       config: config.trading,
       lake: this.dataLake,
+      monitoring: this.monitoring,
+    });
+    this.training = new TrainingStack(this, 'Training', {
+      ...this.stackProps('Machine learning: SageMaker training workflow, drift check, strategy runner', {
+        stateful: false,
+      }),
+      config: config.training,
+      vpc: this.network.vpc,
+      isolatedSubnets: this.network.isolatedSubnets,
+      lake: this.dataLake,
+      signalBus: this.trading.bus,
+      tradingAccount: config.trading.account,
       monitoring: this.monitoring,
     });
     if (config.feed.enabled) {

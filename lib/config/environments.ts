@@ -43,6 +43,30 @@ const feedDefaults = {
   recoveryAlarmThreshold: 5,
 } as const;
 
+/** Deep-learning containers (AWS's account 763104351884 serves every commercial region used here). */
+const pytorchGpuImage = (region: string) =>
+  `763104351884.dkr.ecr.${region}.amazonaws.com/pytorch-training:2.3.0-gpu-py311-cu121-ubuntu20.04-sagemaker`;
+const pytorchNeuronImage = (region: string) =>
+  `763104351884.dkr.ecr.${region}.amazonaws.com/pytorch-training-neuronx:2.1.2-neuronx-py310-sdk2.20.2-ubuntu20.04`;
+
+const trainingDefaults = {
+  modelName: 'ml-signal',
+  symbols: ['SPY', 'QQQ', 'IWM', 'EFA', 'AGG', 'GLD'],
+  fromDate: '2005-01-01',
+  horizon: 5,
+  hyperparameters: { model: 'mlp', epochs: '30', batch_size: '256', lr: '0.001', hidden: '32', seed: '7' },
+  useSpot: true,
+  retryAttempts: 2,
+  minSharpeGain: 0.05,
+  minTestIc: 0.01,
+  // After the US close and the daily bars (ingestion's daily run).
+  driftSchedule: 'cron(30 23 ? * MON-FRI *)',
+  driftLookbackBars: 60,
+  driftPsiAlarm: 0.2,
+  runnerSchedule: 'cron(45 23 ? * MON-FRI *)',
+  runnerMemoryMiB: 1024,
+} as const;
+
 /** Development: one AZ pair, one NAT gateway, short retention, data expires. */
 export const dev: EnvironmentConfig = {
   name: 'dev',
@@ -136,6 +160,23 @@ export const dev: EnvironmentConfig = {
     killSwitchErrorThreshold: 5,
     // After the US close and the daily bars; the window the VaR / correlation limits read.
     returnsJob: { symbols: ['SPY', 'EFA', 'AGG', 'GLD'], days: 250, hourUtc: 22, minuteUtc: 30 },
+  },
+  training: {
+    ...trainingDefaults,
+    // One small GPU, spot: cheap retrains while developing.
+    compute: {
+      accelerator: 'gpu',
+      instanceType: 'ml.g5.xlarge',
+      instanceCount: 1,
+      devicesPerInstance: 1,
+      imageUri: pytorchGpuImage('us-east-1'),
+      volumeSizeGiB: 50,
+    },
+    maxRuntimeHours: 2,
+    maxWaitHours: 4,
+    retrainSchedule: 'cron(0 6 ? * SUN *)',
+    tradingEnvironment: 'paper',
+    durationAlarmMinutes: 90,
   },
   feed: {
     ...feedDefaults,
@@ -240,6 +281,30 @@ export const staging: EnvironmentConfig = {
     killSwitchErrorThreshold: 5,
     // After the US close and the daily bars; the window the VaR / correlation limits read.
     returnsJob: { symbols: ['SPY', 'EFA', 'AGG', 'GLD'], days: 250, hourUtc: 22, minuteUtc: 30 },
+  },
+  training: {
+    ...trainingDefaults,
+    // Trainium: two NeuronCores of one trn1.2xlarge under torchrun; Bayesian tuning on val_ic.
+    compute: {
+      accelerator: 'trainium',
+      instanceType: 'ml.trn1.2xlarge',
+      instanceCount: 1,
+      devicesPerInstance: 2,
+      imageUri: pytorchNeuronImage('us-east-1'),
+      volumeSizeGiB: 100,
+    },
+    maxRuntimeHours: 4,
+    maxWaitHours: 8,
+    tuning: {
+      objective: 'val_ic',
+      maxJobs: 8,
+      maxParallelJobs: 2,
+      learningRate: [1e-4, 1e-2],
+      hidden: [16, 128],
+    },
+    retrainSchedule: 'cron(0 6 ? * SUN *)',
+    tradingEnvironment: 'staging',
+    durationAlarmMinutes: 180,
   },
   feed: {
     ...feedDefaults,
@@ -350,6 +415,32 @@ export const prod: EnvironmentConfig = {
     killSwitchErrorThreshold: 3,
     // After the US close and the daily bars; the window the VaR / correlation limits read.
     returnsJob: { symbols: ['SPY', 'EFA', 'AGG', 'GLD'], days: 250, hourUtc: 22, minuteUtc: 30 },
+  },
+  training: {
+    ...trainingDefaults,
+    // Trainium: the 32 NeuronCores of a trn1.32xlarge under torchrun; on-demand (no spot) for a
+    // predictable weekly retrain.
+    compute: {
+      accelerator: 'trainium',
+      instanceType: 'ml.trn1.32xlarge',
+      instanceCount: 1,
+      devicesPerInstance: 32,
+      imageUri: pytorchNeuronImage('ap-southeast-1'),
+      volumeSizeGiB: 200,
+    },
+    useSpot: false,
+    maxRuntimeHours: 8,
+    maxWaitHours: 8,
+    tuning: {
+      objective: 'val_ic',
+      maxJobs: 20,
+      maxParallelJobs: 4,
+      learningRate: [1e-4, 1e-2],
+      hidden: [16, 256],
+    },
+    retrainSchedule: 'cron(0 6 ? * SAT *)',
+    tradingEnvironment: 'prod',
+    durationAlarmMinutes: 360,
   },
   feed: {
     ...feedDefaults,

@@ -1,3 +1,4 @@
 export * from './types';
 export * from './environments';
 export * from './errors';
+export * from './training';

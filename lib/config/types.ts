@@ -157,6 +157,7 @@ export interface EnvironmentConfig {
   readonly ingestion: IngestionConfig;
   readonly trading: TradingConfig;
   readonly feed: FeedConfig;
+  readonly training: TrainingConfig;
 }
 
 export interface TradingConfig {
@@ -274,4 +275,82 @@ export interface FeedConfig {
   readonly gapAlarmThreshold: number;
   /** Alarm when more recoveries than this run in 5 minutes (all channels). */
   readonly recoveryAlarmThreshold: number;
+}
+
+/** SageMaker instance and container of the training job (GPU or Trainium, chosen per environment). */
+export interface TrainingComputeConfig {
+  /** `gpu` (CUDA container), `trainium` (Neuron container) or `cpu` (cheap smoke runs). */
+  readonly accelerator: 'gpu' | 'trainium' | 'cpu';
+  /** SageMaker instance type, e.g. `ml.g5.xlarge`, `ml.trn1.2xlarge`, `ml.trn1.32xlarge`. */
+  readonly instanceType: string;
+  /** Instances of the job (1-16); more than one runs torchrun across instances. */
+  readonly instanceCount: number;
+  /** Accelerator devices per instance torchrun starts one process for (GPUs or NeuronCores); 1 = no torchrun. */
+  readonly devicesPerInstance: number;
+  /**
+   * The deep-learning container (an ECR image URI): the PyTorch GPU training DLC for `gpu`,
+   * `pytorch-training-neuronx` for `trainium`.
+   */
+  readonly imageUri: string;
+  /** Storage volume per instance in GiB (instance types with local NVMe use that instead). */
+  readonly volumeSizeGiB: number;
+}
+
+/** Optional Bayesian hyperparameter tuning in place of the single training job. */
+export interface TrainingTuningConfig {
+  /** Objective metric printed by the training script: maximize `val_ic` or minimize `val_loss`. */
+  readonly objective: 'val_ic' | 'val_loss';
+  /** Training jobs in total (1-500). */
+  readonly maxJobs: number;
+  /** Training jobs at the same time (1-maxJobs). */
+  readonly maxParallelJobs: number;
+  /** Learning rate range (log scale), [min, max]. */
+  readonly learningRate: readonly [number, number];
+  /** Hidden units range, [min, max] integers. */
+  readonly hidden: readonly [number, number];
+}
+
+/** The training workflow, the drift check and the strategy runner of one environment. */
+export interface TrainingConfig {
+  /** Model name: the SageMaker model package group and the models bucket prefix (lowercase, <= 20 chars). */
+  readonly modelName: string;
+  /** Symbols whose daily bars the features are computed from. */
+  readonly symbols: readonly string[];
+  /** First bar date (yyyy-MM-dd) of the training data. */
+  readonly fromDate: string;
+  /** Bars ahead of the label (forward return), 1-250. */
+  readonly horizon: number;
+  readonly compute: TrainingComputeConfig;
+  /** Hyperparameters passed to training/train.py (all values strings, as SageMaker requires). */
+  readonly hyperparameters: Readonly<Record<string, string>>;
+  /** Managed spot training (checkpoints make interruptions resumable). */
+  readonly useSpot: boolean;
+  /** Longest a job may train, in hours (MaxRuntimeInSeconds). */
+  readonly maxRuntimeHours: number;
+  /** Longest a spot job may wait for capacity plus train, in hours (MaxWaitTimeInSeconds, >= maxRuntimeHours). */
+  readonly maxWaitHours: number;
+  /** Retries of a job whose instance failed (RetryStrategy.MaximumRetryAttempts, 1-30). */
+  readonly retryAttempts: number;
+  /** Bayesian tuning; absent = one training job. */
+  readonly tuning?: TrainingTuningConfig;
+  /** EventBridge schedule expression of the retrain; absent = no scheduled retrain (start it with `quant train --remote`). */
+  readonly retrainSchedule?: string;
+  /** The gate: the candidate's held-out Sharpe must beat the champion's by at least this. */
+  readonly minSharpeGain: number;
+  /** The gate: the candidate's held-out information coefficient must be at least this. */
+  readonly minTestIc: number;
+  /** Which approved model (per trading environment) the gate, drift check and runner use. */
+  readonly tradingEnvironment: 'paper' | 'staging' | 'prod';
+  /** Schedule expression of the drift check. */
+  readonly driftSchedule: string;
+  /** Bars of live features the drift check compares with the training statistics (20-5000). */
+  readonly driftLookbackBars: number;
+  /** Alarm when the largest feature PSI reaches this (0.2 is the usual "significant shift"). */
+  readonly driftPsiAlarm: number;
+  /** Alarm when a training job runs longer than this many minutes. */
+  readonly durationAlarmMinutes: number;
+  /** Schedule expression of the strategy runner (after each bar is in the lake). */
+  readonly runnerSchedule: string;
+  /** Strategy runner memory in MiB (ONNX inference). */
+  readonly runnerMemoryMiB: number;
 }

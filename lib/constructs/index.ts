@@ -4,3 +4,6 @@ export * from './encrypted-log-group';
 export * from './quant-function';
 export * from './encrypted-table';
 export * from './acknowledge-wildcards';
+export * from './source-tarball-asset';
+export * from './sagemaker-training-job';
+export * from './training-workflow';

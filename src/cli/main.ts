@@ -24,7 +24,12 @@ const COMMANDS: Readonly<Record<string, () => Promise<readonly Register[]>>> = {
   // `quant ingest ...` and `quant bars build` are registered together.
   ingest: async () => [(await import('./commands/ingest')).registerIngest],
   bars: async () => [(await import('./commands/ingest')).registerIngest],
-  model: async () => [(await import('./commands/model')).registerModel],
+  model: async () => [
+    (await import('./commands/model')).registerModel,
+    (await import('./commands/model-registry')).registerModelRegistry,
+  ],
+  train: async () => [(await import('./commands/train')).registerTrain],
+  strategy: async () => [(await import('./commands/strategy')).registerStrategy],
 };
 
 /** The top-level command named in argv (after the global options), if any. */

@@ -14,6 +14,7 @@ import { loadBars, renderReport, runBacktest } from '../backtest';
 import { runBacktestDemo } from '../backtest/demo';
 import { defaultSchemaPath, runFeedDemo } from '../feed/demo';
 import { demoTicksLanded, runIngestDemo } from '../ingest/demo';
+import { runMlDemo } from '../ml/demo';
 import { runDemoSweep } from '../sweep/demo';
 import { runVendorSyncDemo } from '../sync/vendor-demo';
 import { runPaperTradingDemo } from '../trading/demo';
@@ -213,6 +214,14 @@ function reportsDir(ctx: PlatformContext): string {
   return dir;
 }
 
+// Last: it needs only the imported bars, and without Python it is skipped with a message.
+const mlPhase: DemoPhase = {
+  name: 'machine learning: lake features -> training (CPU) -> evaluation -> local registry -> ml-signal vs sma-cross -> paper through the strategy runner',
+  async run(ctx, log) {
+    await runMlDemo(ctx, log);
+  },
+};
+
 export const PHASES: DemoPhase[] = [
   importPhase,
   summaryPhase,
@@ -222,6 +231,7 @@ export const PHASES: DemoPhase[] = [
   paperPhase,
   feedPhase,
   ingestPhase,
+  mlPhase,
 ];
 
 export async function runDemo(

@@ -10,7 +10,16 @@ import { PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { jsonReplacer } from '../cli/output';
 
-export type AuditType = 'signal' | 'check' | 'order' | 'fill' | 'state' | 'dead_letter';
+export type AuditType =
+  | 'signal'
+  | 'check'
+  | 'order'
+  | 'fill'
+  | 'state'
+  | 'dead_letter'
+  // Model approvals and rollbacks, and strategy promotions (src/ml/registry/, src/strategy-runner/).
+  | 'model'
+  | 'promotion';
 
 export interface AuditEvent {
   readonly eventId: string;

@@ -46,6 +46,18 @@ export const signalSchema = z
     orders: z.array(order).min(1).max(500).optional(),
     /** Every order of the signal is a parent worked by this algorithm (children on a schedule). */
     algo: algoSpecSchema.optional(),
+    /**
+     * What produced the signal (the strategy runner, src/strategy-runner/): environment, model
+     * version and a hash of the inputs, kept on the audit trail with the signal.
+     */
+    provenance: z
+      .object({
+        env: id,
+        model: id.optional(),
+        modelVersion: z.number().refine(Number.isSafeInteger, 'must be a whole number').optional(),
+        inputsHash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex digits>'),
+      })
+      .optional(),
   })
   .refine((s) => (s.targets === undefined) !== (s.orders === undefined), {
     message: 'exactly one of targets and orders is required',

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { checkPython } from '../../src/ml/workflow/python';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'demo-'));
@@ -52,13 +53,30 @@ describe('npm start (quant demo)', () => {
     );
     expect(out).toMatch(/top five by Sharpe/);
     expect(out).toMatch(/paper trading sma-cross on SPX/);
-    expect(out).toMatch(/^\[7\/8\] CME MDP 3.0 feed/m);
+    expect(out).toMatch(/^\[7\/9\] CME MDP 3.0 feed/m);
     expect(out).toMatch(
       /relayed 20001 packets to a UDP subscriber \(all received\); 14430 events in \d+ records put to Kinesis ticks/,
     );
     // The consumer lands the ingest phase's 60,000 synthetic ticks and the feed's 14,430 events.
     expect(out).toMatch(/ingest: consumer wrote 74430 ticks to the raw zone, quarantined 0/);
     expect(out).toMatch(/^\s+DEMOA\s+2026-01-05/m); // the session date, as imported daily bars
+    // The ML phase: the whole chain with Python and PyTorch, else exactly what is missing.
+    expect(out).toMatch(/^\[9\/9\] machine learning/m);
+    const python = await checkPython();
+    if (python.ok) {
+      expect(out).toMatch(/features \(DuckDB SQL over the lake\): \d+ labelled rows of SPX/);
+      expect(out).toMatch(/trained mlp on CPU \(training\/train.py, job demo\): held-out IC -?\d/);
+      expect(out).toMatch(/registered ml-signal@\d+ in s3:\/\/quant-models\/models\//);
+      expect(out).toMatch(
+        /winner on the held-out window: (ml-signal \(ml-signal@\d+\)|sma-cross 20\/50); promoted to paper/,
+      );
+      expect(out).toMatch(
+        /paper trading through the strategy runner \(last 250 bars\): \d+ signals, \d+ orders/,
+      );
+    } else {
+      expect(out).toContain(`skipped (the rest of the demo goes on without ML): ${python.message}`);
+      expect(out).toMatch(/apt-get install .*python3-torch/);
+    }
     for (const report of ['backtests-best.html', 'sweep-best.html']) {
       const html = readFileSync(path.join(dataDir, 'reports', report), 'utf8');
       expect(html).toMatch(/^<!doctype html>/i);

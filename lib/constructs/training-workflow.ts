@@ -1,0 +1,260 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { EncryptedLogGroup } from './encrypted-log-group';
+import type { SageMakerTrainingJob, SageMakerTrainingJobProps } from './sagemaker-training-job';
+import { SageMakerTrainingJob as TrainingJob } from './sagemaker-training-job';
+
+/** State names of the workflow (the local runner binds Task states by name). */
+export interface TrainingWorkflowStateNames {
+  readonly prepare: string;
+  readonly features: string;
+  readonly train: string;
+  readonly bestJob: string;
+  readonly recordUsage: string;
+  readonly evaluate: string;
+  readonly gate: string;
+  readonly rejected: string;
+  readonly register: string;
+  readonly publish: string;
+  readonly done: string;
+}
+
+export interface TrainingWorkflowProps {
+  readonly stateNames: TrainingWorkflowStateNames;
+  /** Model name: the model package group, the job-name prefix (`<modelName>-<8 hex>`). */
+  readonly modelName: string;
+  /**
+   * The features statement (Athena UNLOAD) with `destinationMarker` where the run's destination
+   * (`s3://<bucket>/<featuresPrefix>/<jobName>/`) goes.
+   */
+  readonly featuresSql: string;
+  readonly destinationMarker: string;
+  /** Glue database and Athena workgroup of the lake; `grantQuery` lets a principal query them. */
+  readonly databaseName: string;
+  readonly workgroupName: string;
+  readonly grantQuery: (grantee: iam.IGrantable) => void;
+  /** The models bucket (features, training output, checkpoints) and its key. */
+  readonly bucket: s3.IBucket;
+  readonly bucketKey: kms.IKey;
+  readonly featuresPrefix: string;
+  /** The training job (or tuning job), without the names and paths this construct sets. */
+  readonly training: Omit<
+    SageMakerTrainingJobProps,
+    | 'stateName'
+    | 'bestJobStateName'
+    | 'jobNamePrefix'
+    | 'jobNamePath'
+    | 'trainDataUriPath'
+    | 'bucket'
+    | 'bucketKey'
+    | 'trainDataPrefix'
+    | 'resultPath'
+  >;
+  /** Lambda that backtests the candidate against the champion; returns `{ passed, ... }`. */
+  readonly evaluateFunction: lambda.IFunction;
+  /** Lambda that copies the registered model's files to the models bucket. */
+  readonly publishFunction: lambda.IFunction;
+  /** Namespace of the training usage metrics and their names. */
+  readonly usageMetrics: {
+    readonly namespace: string;
+    readonly trainingSeconds: string;
+    readonly billableSeconds: string;
+  };
+  readonly logKey: kms.IKey;
+  readonly logRetentionDays: number;
+  /** @default 24 hours */
+  readonly timeout?: Duration;
+}
+
+/** Characters with a meaning inside an intrinsic function's string literal are escaped with `\`. */
+export function intrinsicLiteral(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\{/g, '\\{').replace(/\}/g, '\\}');
+}
+
+/**
+ * The training workflow as a Standard state machine: features by Athena UNLOAD into a per-run prefix,
+ * the SageMaker training (or tuning) job on them, the job's usage as metrics, an evaluation against the
+ * champion, a gate, and on success a model package (PendingManualApproval) whose files are published to
+ * the models bucket. The state machine's role gets exactly what each step needs.
+ */
+export class TrainingWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly trainingJob: SageMakerTrainingJob;
+
+  constructor(scope: Construct, id: string, props: TrainingWorkflowProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const n = props.stateNames;
+    const { bucket } = props;
+    const jobName = `States.Format('${props.modelName}-{}', States.ArrayGetItem(States.StringSplit(States.UUID(), '-'), 0))`;
+    const prepare = new sfn.Pass(this, n.prepare, {
+      parameters: { 'jobName.$': jobName },
+      resultPath: '$.run',
+    });
+
+    const destination = `s3://${bucket.bucketName}/${props.featuresPrefix}/{}/`;
+    if (!props.featuresSql.includes(props.destinationMarker))
+      throw new Error('TrainingWorkflow: featuresSql does not contain the destination marker');
+    const query = intrinsicLiteral(props.featuresSql)
+      .split(intrinsicLiteral(props.destinationMarker))
+      .join(destination);
+    const features = new sfn.CustomState(this, n.features, {
+      stateJson: {
+        Type: 'Task',
+        Resource: `arn:${stack.partition}:states:::athena:startQueryExecution.sync`,
+        Parameters: {
+          'QueryString.$': `States.Format('${query}', $.run.jobName)`,
+          QueryExecutionContext: { Database: props.databaseName },
+          WorkGroup: props.workgroupName,
+        },
+        ResultSelector: { 'queryExecutionId.$': '$.QueryExecution.QueryExecutionId' },
+        ResultPath: '$.features',
+        Retry: [
+          {
+            ErrorEquals: ['Athena.TooManyRequestsException'],
+            IntervalSeconds: 5,
+            MaxAttempts: 5,
+            BackoffRate: 2,
+            JitterStrategy: 'FULL',
+          },
+        ],
+      },
+    });
+
+    this.trainingJob = new TrainingJob(this, 'Training', {
+      ...props.training,
+      stateName: n.train,
+      bestJobStateName: n.bestJob,
+      jobNamePrefix: props.modelName,
+      jobNamePath: '$.run.jobName',
+      trainDataUriPath: `States.Format('s3://${bucket.bucketName}/${props.featuresPrefix}/{}/', $.run.jobName)`,
+      bucket,
+      bucketKey: props.bucketKey,
+      trainDataPrefix: props.featuresPrefix,
+      resultPath: '$.training',
+    });
+
+    const m = props.usageMetrics;
+    const usage = (name: string, path: string) => ({
+      MetricName: name,
+      Dimensions: [{ Name: 'ModelName', Value: props.modelName }],
+      'Value.$': path,
+      Unit: 'Seconds',
+    });
+    const recordUsage = new sfn.CustomState(this, n.recordUsage, {
+      stateJson: {
+        Type: 'Task',
+        Resource: `arn:${stack.partition}:states:::aws-sdk:cloudwatch:putMetricData`,
+        Parameters: {
+          Namespace: m.namespace,
+          MetricData: [
+            usage(m.trainingSeconds, '$.training.trainingSeconds'),
+            usage(m.billableSeconds, '$.training.billableSeconds'),
+          ],
+        },
+        ResultPath: null,
+        Retry: [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 5, MaxAttempts: 3, BackoffRate: 2 }],
+      },
+    });
+
+    const evaluate = new tasks.LambdaInvoke(this, n.evaluate, {
+      lambdaFunction: props.evaluateFunction,
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: true,
+      payload: sfn.TaskInput.fromObject({
+        modelName: props.modelName,
+        jobName: sfn.JsonPath.stringAt('$.run.jobName'),
+        modelArtifacts: sfn.JsonPath.stringAt('$.training.modelArtifacts'),
+      }),
+      resultPath: '$.evaluation',
+    });
+
+    const imageUri = props.training.image.uri;
+    const register = new sfn.CustomState(this, n.register, {
+      stateJson: {
+        Type: 'Task',
+        Resource: `arn:${stack.partition}:states:::aws-sdk:sagemaker:createModelPackage`,
+        Parameters: {
+          ModelPackageGroupName: props.modelName,
+          ModelApprovalStatus: 'PendingManualApproval',
+          'ModelPackageDescription.$': "States.Format('Trained by {}', $.run.jobName)",
+          InferenceSpecification: {
+            Containers: [{ Image: imageUri, 'ModelDataUrl.$': '$.training.modelArtifacts' }],
+            SupportedContentTypes: ['application/json'],
+            SupportedResponseMIMETypes: ['application/json'],
+          },
+          CustomerMetadataProperties: { 'trainingJob.$': '$.run.jobName' },
+        },
+        ResultSelector: { 'arn.$': '$.ModelPackageArn' },
+        ResultPath: '$.modelPackage',
+      },
+    });
+    const publish = new tasks.LambdaInvoke(this, n.publish, {
+      lambdaFunction: props.publishFunction,
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: true,
+      payload: sfn.TaskInput.fromObject({
+        modelName: props.modelName,
+        jobName: sfn.JsonPath.stringAt('$.run.jobName'),
+        modelArtifacts: sfn.JsonPath.stringAt('$.training.modelArtifacts'),
+        modelPackageArn: sfn.JsonPath.stringAt('$.modelPackage.arn'),
+      }),
+      resultPath: '$.published',
+    });
+    const gate = new sfn.Choice(this, n.gate)
+      .when(
+        sfn.Condition.booleanEquals('$.evaluation.passed', true),
+        register.next(publish).next(new sfn.Succeed(this, n.done)),
+      )
+      .otherwise(new sfn.Succeed(this, n.rejected, { comment: 'The candidate did not beat the champion' }));
+
+    const definition = prepare.next(features).next(this.trainingJob.startState);
+    this.trainingJob.endState.next(recordUsage).next(evaluate).next(gate);
+
+    const logs = new EncryptedLogGroup(this, 'Logs', {
+      encryptionKey: props.logKey,
+      retentionDays: props.logRetentionDays,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      timeout: props.timeout ?? Duration.hours(24),
+      tracingEnabled: true,
+      logs: { destination: logs, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      comment: 'Model training: features (Athena UNLOAD), SageMaker training, evaluation, gate, registration',
+    });
+    const role = this.stateMachine;
+
+    // Features: Athena reads the lake with the caller's permissions and UNLOAD writes the run's prefix.
+    props.grantQuery(role);
+    bucket.grantPut(role, `${props.featuresPrefix}/*`);
+    props.bucketKey.grantEncryptDecrypt(role);
+    this.trainingJob.grantStart(role);
+    role.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': m.namespace } },
+      }),
+    );
+    const group = (resource: string) =>
+      `arn:${stack.partition}:sagemaker:${stack.region}:${stack.account}:${resource}`;
+    role.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['sagemaker:CreateModelPackage', 'sagemaker:AddTags'],
+        resources: [
+          group(`model-package/${props.modelName}/*`),
+          group(`model-package-group/${props.modelName}`),
+        ],
+      }),
+    );
+    // CreateModelPackage checks that the caller can read the model artifacts it registers.
+    bucket.grantRead(role, `${props.training.outputPrefix}/*`);
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * `quant train --local | --remote`: the training workflow on this machine (features → training
+ * script → evaluation → local registry) or the deployed state machine.
+ */
+import type { Command } from 'commander';
+import { InputError } from '../../errors';
+import { modelStrategyFor } from '../../ml/model-strategy';
+import { registryFor } from '../../ml/registry';
+import { checkPython, parseBarsSource, PythonMissingError, runLocalTraining } from '../../ml/workflow';
+import { startRemoteTraining, stateMachineArnOf } from '../../ml/workflow/remote';
+import { dataDirOf, openPlatform, type GlobalOptions } from '../context';
+import { formatTable, printJson } from '../output';
+import { cliActor } from './model-registry';
+
+export interface TrainOpts {
+  local?: boolean;
+  remote?: boolean;
+  model: string;
+  bars: string;
+  accelerator: string;
+  out?: string;
+  epochs?: string;
+  seed?: string;
+  stateMachine?: string;
+  json?: boolean;
+}
+
+const MODELS = ['mlp', 'seq'] as const;
+
+function checkOpts(opts: TrainOpts) {
+  if (opts.local === opts.remote)
+    throw new InputError(
+      'train: give exactly one of --local and --remote',
+      opts.local ? '--remote' : '--local',
+    );
+  if (!(MODELS as readonly string[]).includes(opts.model))
+    throw new InputError(`--model: "${opts.model}" is not one of ${MODELS.join(', ')}`, '--model');
+  if (opts.local && opts.accelerator !== 'cpu')
+    throw new InputError(
+      `--accelerator: "${opts.accelerator}": only cpu runs locally (GPU and Trainium run with --remote on SageMaker)`,
+      '--accelerator',
+    );
+  const hps: Record<string, number> = {};
+  for (const [k, v] of [
+    ['epochs', opts.epochs],
+    ['seed', opts.seed],
+  ] as const) {
+    if (v === undefined) continue;
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < (k === 'epochs' ? 1 : 0))
+      throw new InputError(
+        `--${k}: must be a whole number${k === 'epochs' ? ' >= 1' : ' >= 0'}, got ${JSON.stringify(v)}`,
+        `--${k}`,
+      );
+    hps[k] = n;
+  }
+  return { model: opts.model as (typeof MODELS)[number], bars: parseBarsSource(opts.bars), hps };
+}
+
+export async function trainCommand(cmd: Command, opts: TrainOpts): Promise<void> {
+  const { model, bars, hps } = checkOpts(opts);
+  const global = cmd.optsWithGlobals<GlobalOptions>();
+  if (opts.remote) {
+    const arn = stateMachineArnOf(opts.stateMachine);
+    const ctx = await openPlatform({ ...global, aws: true });
+    try {
+      const r = await startRemoteTraining(ctx.clients.sfn, arn, {
+        model,
+        requestedBy: cliActor(),
+        ...(bars.kind === 'lake' ? { symbols: bars.symbols } : {}),
+        hyperparameters: hps,
+      });
+      if (opts.json) return printJson(r);
+      process.stdout.write(`started ${r.executionArn}\n`);
+    } finally {
+      await ctx.close();
+    }
+    return;
+  }
+  // Before starting anything: say exactly what is missing (exit 2).
+  const python = await checkPython();
+  if (!python.ok) throw new PythonMissingError(python);
+  const ctx = await openPlatform(global);
+  try {
+    if (ctx.runtime.mode !== 'local')
+      throw new InputError('train --local: runs on the local cloud only (drop --aws)', '--aws');
+    const registry = await registryFor(ctx.runtime, ctx.clients.s3, ctx.buckets.models);
+    const r = await runLocalTraining(
+      {
+        runtime: ctx.runtime,
+        query: await ctx.query(),
+        registry,
+        modelStrategy: modelStrategyFor(ctx.runtime),
+      },
+      {
+        dataDir: dataDirOf(global),
+        bars,
+        model,
+        accelerator: 'cpu',
+        out: opts.out,
+        hyperparameters: hps,
+        python: python.python,
+        actor: cliActor(),
+        // Progress on stderr: stdout stays one JSON document with --json.
+        onLine: (l) => process.stderr.write(`  ${l}\n`),
+      },
+    );
+    if (opts.json) return printJson(r);
+    const out = (s: string) => process.stdout.write(`${s}\n`);
+    out(
+      `job ${r.job}: ${r.features.labelled} labelled rows of ${r.features.symbols.join(', ')}; trained in ${r.training.seconds.toFixed(1)} s`,
+    );
+    out(`model files: ${r.outDir}`);
+    const e = r.evaluation;
+    out(`held-out ${e.window.from}..${e.window.to} (${e.window.bars} bars), IC ${e.ic.toFixed(4)}`);
+    out(
+      formatTable(
+        [e.candidate, ...(e.champion ? [e.champion] : []), e.baseline].map((s) => ({
+          run: s.label,
+          sharpe: Number(s.sharpe.toFixed(3)),
+          totalReturn: `${(s.totalReturn * 100).toFixed(2)}%`,
+          maxDrawdown: `${(s.maxDrawdown * 100).toFixed(2)}%`,
+          trades: s.trades,
+        })),
+      ),
+    );
+    out(`gate: ${e.gate.passed ? 'passed' : `failed (${e.gate.reasons.join('; ')})`}`);
+    if (r.registered)
+      out(
+        `registered ${r.registered.modelName}@${r.registered.version} (${r.registered.status})${r.registered.created ? '' : ' (same model.onnx as before)'}`,
+      );
+  } finally {
+    await ctx.close();
+  }
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description(
+      'Train a model: --local (training script on CPU, evaluation, local registry) or --remote (the deployed state machine)',
+    )
+    .option('--local', 'run the training workflow on this machine')
+    .option('--remote', 'start the deployed training state machine')
+    .option('--model <arch>', 'mlp | seq', 'mlp')
+    .option('--bars <source>', 'lake:SYM1,SYM2 or a bars CSV/Parquet file', 'lake:SPX')
+    .option('--accelerator <kind>', 'cpu locally (GPU / Trainium with --remote come from config)', 'cpu')
+    .option('--out <dir>', 'also copy model.onnx, manifest.json and evaluation.json here')
+    .option('--epochs <n>', 'training epochs (default: the script’s)')
+    .option('--seed <n>', 'random seed (default: the script’s)')
+    .option('--state-machine <arn>', `training state machine (--remote; default $TRAINING_STATE_MACHINE_ARN)`)
+    .option('--json', 'print the result as JSON')
+    .action((opts: TrainOpts, cmd: Command) => trainCommand(cmd, opts));
+}

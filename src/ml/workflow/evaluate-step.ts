@@ -1,0 +1,224 @@
+/**
+ * Workflow step (c): backtests the candidate model's strategy on the held-out window of its
+ * manifest, against the champion (the newest Approved version of the same model, if any) and the
+ * sma-cross baseline, with the same costs; a gate decides whether the candidate may be approved.
+ * Positions are computed on all the bars (so features have their history) and only the held-out
+ * bars are traded.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { runPortfolio } from '../../backtest/engine';
+import { getStrategy, parseStrategyParams } from '../../backtest/strategies';
+import type { Panel } from '../../backtest/types';
+import { DEFAULT_MODEL_NAME } from '../../contract/models';
+import { InputError } from '../../errors';
+import { sha256Hex } from '../registry/s3-registry';
+import type { ModelRegistry } from '../registry/types';
+import type { BarStrategy, LoadedModel, ModelStrategyFactory } from '../../strategy-runner/runner';
+
+export interface GateConfig {
+  /** The candidate's Sharpe must be at least the champion's plus this. @default 0 */
+  readonly minSharpeOverChampion: number;
+  /** The manifest's held-out IC (`test_ic`) must exceed this. @default 0 */
+  readonly minIc: number;
+  /** The candidate must also beat the sma-cross baseline's Sharpe. @default false */
+  readonly mustBeatBaseline: boolean;
+}
+
+export const DEFAULT_GATE: GateConfig = { minSharpeOverChampion: 0, minIc: 0, mustBeatBaseline: false };
+
+export interface RunSummary {
+  readonly label: string;
+  readonly sharpe: number;
+  readonly totalReturn: number;
+  readonly maxDrawdown: number;
+  readonly trades: number;
+}
+
+export interface EvaluationReport {
+  readonly window: { readonly from: string; readonly to: string; readonly bars: number };
+  readonly candidate: RunSummary;
+  readonly champion?: RunSummary & { readonly version: number };
+  readonly baseline: RunSummary;
+  readonly ic: number;
+  readonly gate: GateConfig & { readonly passed: boolean; readonly reasons: readonly string[] };
+}
+
+export interface EvaluateDeps {
+  readonly registry: ModelRegistry;
+  readonly modelStrategy: ModelStrategyFactory;
+}
+
+export interface EvaluateInput {
+  readonly modelDir: string;
+  readonly panel: Panel;
+  readonly gate?: Partial<GateConfig>;
+  /** Parameters of the model strategy (threshold, sizing). @default its defaults */
+  readonly params?: Readonly<Record<string, number | boolean>>;
+  /** @default 1 */
+  readonly costBps?: number;
+  /** @default sma-cross 20/50 */
+  readonly baseline?: {
+    readonly strategy: string;
+    readonly params: Readonly<Record<string, number | boolean>>;
+  };
+}
+
+interface Manifest {
+  modelName?: string;
+  testWindow?: { from: string; to: string };
+  metrics?: Record<string, number>;
+}
+
+function readJson<T>(file: string): T {
+  if (!existsSync(file)) throw new InputError(`${file}: missing`, file);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch (err) {
+    throw new InputError(`${file}: not valid JSON (${(err as Error).message})`, file);
+  }
+}
+
+const ms = (d: string): number => Date.parse(d.length === 10 ? `${d}T00:00:00Z` : d);
+
+/** Bars [first, last] of the panel inside the window (a date `to` includes its whole day). */
+function windowRange(panel: Panel, w: { from: string; to: string }): [number, number] {
+  const lo = ms(w.from);
+  const hi = w.to.length === 10 ? ms(w.to) + 86_400_000 - 1 : ms(w.to);
+  let first = -1;
+  let last = -1;
+  panel.dates.forEach((d, t) => {
+    const x = ms(d);
+    if (x >= lo && x <= hi) {
+      if (first < 0) first = t;
+      last = t;
+    }
+  });
+  return [first, last];
+}
+
+function sub(panel: Panel, from: number, to: number): Panel {
+  return {
+    symbols: panel.symbols,
+    dates: panel.dates.slice(from, to + 1),
+    close: panel.close.map((c) => c.subarray(from, to + 1)),
+    volume: panel.volume?.map((v) => v.subarray(from, to + 1)),
+  };
+}
+
+function backtest(
+  label: string,
+  panel: Panel,
+  s: BarStrategy,
+  first: number,
+  last: number,
+  costBps: number,
+): RunSummary {
+  const w = s
+    .positions(panel)
+    .map((x) => x.subarray(first, last + 1).map((v) => (Number.isFinite(v) ? v : 0)));
+  const r = runPortfolio(sub(panel, first, last), w, { strategy: label, params: {}, costBps });
+  const { sharpe, totalReturn, maxDrawdown, trades } = r.summary;
+  return { label, sharpe, totalReturn, maxDrawdown, trades };
+}
+
+export async function evaluateStep(deps: EvaluateDeps, input: EvaluateInput): Promise<EvaluationReport> {
+  const manifest = readJson<Manifest>(path.join(input.modelDir, 'manifest.json'));
+  const modelName = manifest.modelName ?? DEFAULT_MODEL_NAME;
+  if (!manifest.testWindow)
+    throw new InputError(`${input.modelDir}/manifest.json: no testWindow`, 'manifest.testWindow');
+  const [first, last] = windowRange(input.panel, manifest.testWindow);
+  if (first < 0 || last - first < 2)
+    throw new InputError(
+      `bars: fewer than 3 bars inside the held-out window ${manifest.testWindow.from}..${manifest.testWindow.to}`,
+      'bars',
+    );
+  const costBps = input.costBps ?? 1;
+  const strategy = DEFAULT_MODEL_NAME;
+  const params = input.params ?? {};
+  const onnx = new Uint8Array(readFileSync(path.join(input.modelDir, 'model.onnx')));
+  const candidateModel: LoadedModel = { name: modelName, version: 0, onnx, manifest };
+  const candidate = backtest(
+    'candidate',
+    input.panel,
+    await deps.modelStrategy(strategy, candidateModel, params),
+    first,
+    last,
+    costBps,
+  );
+  // The champion is another model: a candidate already registered (a re-run) is not its own rival.
+  const sha = sha256Hex(onnx);
+  const approved = (await deps.registry.list(modelName)).filter(
+    (v) => v.status === 'Approved' && v.sha256 !== sha,
+  );
+  let champion: EvaluationReport['champion'];
+  if (approved.length > 0) {
+    const v = approved[0];
+    const [cOnnx, cManifest] = await Promise.all([
+      deps.registry.artifact(modelName, v.version, 'model.onnx'),
+      deps.registry.artifact(modelName, v.version, 'manifest.json'),
+    ]);
+    const loaded = {
+      name: modelName,
+      version: v.version,
+      onnx: cOnnx,
+      manifest: JSON.parse(new TextDecoder().decode(cManifest)),
+    };
+    champion = {
+      ...backtest(
+        `champion v${v.version}`,
+        input.panel,
+        await deps.modelStrategy(strategy, loaded, params),
+        first,
+        last,
+        costBps,
+      ),
+      version: v.version,
+    };
+  }
+  const base = input.baseline ?? { strategy: 'sma-cross', params: { fast: 20, slow: 50 } };
+  const baseStrategy = getStrategy(base.strategy);
+  const baseParams = parseStrategyParams(base.strategy, base.params);
+  const baseline = backtest(
+    `${base.strategy} ${Object.entries(baseParams)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+    input.panel,
+    {
+      minSymbols: baseStrategy.minSymbols,
+      maxSymbols: baseStrategy.maxSymbols,
+      positions: (p) => baseStrategy.positions(p, baseParams),
+    },
+    first,
+    last,
+    costBps,
+  );
+  const gate: GateConfig = { ...DEFAULT_GATE, ...input.gate };
+  const ic = manifest.metrics?.test_ic ?? NaN;
+  const reasons: string[] = [];
+  if (!(ic > gate.minIc)) reasons.push(`held-out IC ${ic.toFixed(4)} is not above ${gate.minIc}`);
+  if (champion && !(candidate.sharpe >= champion.sharpe + gate.minSharpeOverChampion))
+    reasons.push(
+      `Sharpe ${candidate.sharpe.toFixed(3)} is below the champion's (v${champion.version}) ${champion.sharpe.toFixed(3)}${gate.minSharpeOverChampion ? ` + ${gate.minSharpeOverChampion}` : ''}`,
+    );
+  if (gate.mustBeatBaseline && !(candidate.sharpe > baseline.sharpe))
+    reasons.push(
+      `Sharpe ${candidate.sharpe.toFixed(3)} does not beat ${baseline.label} (${baseline.sharpe.toFixed(3)})`,
+    );
+  return {
+    window: { from: input.panel.dates[first], to: input.panel.dates[last], bars: last - first + 1 },
+    candidate,
+    champion,
+    baseline,
+    ic,
+    gate: { ...gate, passed: reasons.length === 0, reasons },
+  };
+}
+
+/** Adds the report to the model directory's evaluation.json (key `backtest`), atomically. */
+export function writeEvaluation(modelDir: string, report: EvaluationReport): void {
+  const file = path.join(modelDir, 'evaluation.json');
+  const doc = { ...readJson<Record<string, unknown>>(file), backtest: report };
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(doc, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
+}

@@ -1,0 +1,336 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, dev, prod, staging, validateTrainingConfig } from '../../lib/config';
+import type { EnvironmentConfig, TrainingConfig } from '../../lib/config';
+import type { QuantStage } from '../../lib/quant-stage';
+import { DRIFT_METRIC, STRATEGY_RUNNER_ENV } from '../../src/contract/models';
+import { TRAINING_METRICS, TRAINING_SCRIPT_METRICS, TRAINING_STATES } from '../../src/contract/training';
+import { resolveDefinitionString } from '../../src/local/stepfunctions';
+import { nagViolations, resourcesOfType, staleAcknowledgements, template, testApp } from './helpers';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: Json };
+
+/** dev on a CPU instance type without local storage: the variant that takes a volume key. */
+const cpuDev: EnvironmentConfig = {
+  ...dev,
+  training: {
+    ...dev.training,
+    compute: { ...dev.training.compute, accelerator: 'cpu', instanceType: 'ml.m5.xlarge' },
+  },
+};
+
+const stages: Record<'dev' | 'staging' | 'prod' | 'cpu', QuantStage> = {} as never;
+let t: Template;
+let ts: Template;
+const states = (tpl: Template): Record<string, Json> => {
+  const [, sm] = resourcesOfType(tpl, 'AWS::StepFunctions::StateMachine')[0];
+  return (
+    resolveDefinitionString(sm.Properties!.DefinitionString) as unknown as { States: Record<string, Json> }
+  ).States;
+};
+const actions = (s: Statement): string[] => [s.Action].flat();
+const statements = (tpl: Template, roleMatch?: string): Statement[] =>
+  resourcesOfType(tpl, 'AWS::IAM::Policy')
+    .filter(([, p]) => !roleMatch || JSON.stringify(p.Properties!.Roles).includes(roleMatch))
+    .flatMap(([, p]) => (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement);
+
+beforeAll(() => {
+  stages.dev = testApp([dev]).stages.dev;
+  stages.staging = testApp([staging]).stages.staging;
+  stages.prod = testApp([prod]).stages.prod;
+  stages.cpu = testApp([cpuDev]).stages.dev;
+  // Synthesize every stage first: wildcard acknowledgements are added while validating.
+  for (const s of Object.values(stages)) template(s.training);
+  t = template(stages.dev.training);
+  ts = template(stages.staging.training);
+});
+
+describe('TrainingStack: cdk-nag', () => {
+  it('has no unacknowledged AwsSolutions findings in any environment', () => {
+    for (const s of Object.values(stages)) expect(nagViolations(s.training)).toEqual([]);
+  });
+
+  it('acknowledges nothing that is not a finding', () => {
+    expect(staleAcknowledgements(stages.staging.training)).toEqual([]);
+  });
+
+  it('uses Resource "*" only for actions without resource-level permissions', () => {
+    const allowed =
+      /^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|ecr:GetAuthorizationToken|ec2:(CreateNetworkInterface|CreateNetworkInterfacePermission|DeleteNetworkInterface|DeleteNetworkInterfacePermission|DescribeNetworkInterfaces|DescribeVpcs|DescribeDhcpOptions|DescribeSubnets|DescribeSecurityGroups|AssignPrivateIpAddresses|UnassignPrivateIpAddresses)|lakeformation:GetDataAccess|cloudwatch:PutMetricData|logs:(CreateLogDelivery|DeleteLogDelivery|DescribeLogGroups|DescribeResourcePolicies|GetLogDelivery|ListLogDeliveries|PutResourcePolicy|UpdateLogDelivery))$/;
+    for (const tpl of [t, ts]) {
+      const star = statements(tpl).filter((s) => s.Resource === '*');
+      for (const s of star) for (const a of actions(s)) expect(a).toMatch(allowed);
+      // Metrics: always limited to a namespace by condition.
+      for (const s of star.filter((x) => actions(x).includes('cloudwatch:PutMetricData')))
+        expect(JSON.stringify(s.Condition)).toMatch(/cloudwatch:namespace/);
+    }
+  });
+});
+
+describe('TrainingStack: the training job (dev: GPU, one job)', () => {
+  let job: Json;
+  beforeAll(() => {
+    const train = states(t)[TRAINING_STATES.train];
+    expect(train.Resource).toBe('arn:aws:states:::sagemaker:createTrainingJob.sync');
+    job = train.Parameters;
+  });
+
+  it('trains on managed spot with checkpoints per job and a MaxWaitTime of at least the runtime', () => {
+    expect(job.EnableManagedSpotTraining).toBe(true);
+    expect(job.StoppingCondition).toEqual({
+      MaxRuntimeInSeconds: dev.training.maxRuntimeHours * 3600,
+      MaxWaitTimeInSeconds: dev.training.maxWaitHours * 3600,
+    });
+    expect(job.CheckpointConfig.LocalPath).toBe('/opt/ml/checkpoints');
+    expect(job.CheckpointConfig['S3Uri.$']).toMatch(
+      /^States\.Format\('s3:\/\/local:output:\w*ModelsBucket\w*\/training-checkpoints\/\{\}\/', \$\.run\.jobName\)$/,
+    );
+  });
+
+  it('runs network-isolated in the isolated subnets with inter-container encryption', () => {
+    expect(job.EnableNetworkIsolation).toBe(true);
+    expect(job.EnableInterContainerTrafficEncryption).toBe(true);
+    expect(job.VpcConfig.Subnets).toHaveLength(dev.network.availabilityZones.length);
+    for (const s of job.VpcConfig.Subnets) expect(s).toMatch(/^local:output:\w*isolatedSubnet\d/);
+    expect(job.VpcConfig.SecurityGroupIds).toEqual([expect.stringMatching(/TrainingSecurityGroup/)]);
+    t.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('SageMaker training'),
+      SecurityGroupEgress: Match.arrayWith([
+        Match.objectLike({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443, IpProtocol: 'tcp' }),
+      ]),
+    });
+  });
+
+  it('encrypts the output with the lake key; g5 (local NVMe) gets no volume key, m5 gets one', () => {
+    expect(job.OutputDataConfig.KmsKeyId).toMatch(/^local:output:\w*LakeKey\w*Arn/);
+    expect(job.OutputDataConfig.S3OutputPath).toMatch(/ModelsBucket\w*\/training-output\/$/);
+    expect(job.ResourceConfig).toEqual({
+      InstanceType: 'ml.g5.xlarge',
+      InstanceCount: 1,
+      VolumeSizeInGB: 50,
+    });
+    const cpu = states(template(stages.cpu.training))[TRAINING_STATES.train].Parameters;
+    expect(cpu.ResourceConfig.VolumeKmsKeyId).toMatch(/^local:TrainingVolumeKey\w+\.Arn$/);
+    template(stages.cpu.training).hasResource('AWS::KMS::Key', {
+      Properties: Match.objectLike({ EnableKeyRotation: true, Description: 'SageMaker training volumes' }),
+      DeletionPolicy: 'Retain',
+    });
+  });
+
+  it('retries, defines the contract metrics, passes the code as the `code` channel', () => {
+    expect(job.RetryStrategy).toEqual({ MaximumRetryAttempts: dev.training.retryAttempts });
+    expect(job.AlgorithmSpecification.MetricDefinitions).toEqual(
+      TRAINING_SCRIPT_METRICS.map((n) => ({ Name: n, Regex: `metric ${n}=([-+0-9.eE]+)` })),
+    );
+    expect(job.AlgorithmSpecification.TrainingImage).toBe(dev.training.compute.imageUri);
+    const channels = Object.fromEntries(
+      (job.InputDataConfig as Json[]).map((c) => [c.ChannelName, c.DataSource.S3DataSource]),
+    );
+    expect(channels.train['S3Uri.$']).toMatch(/\/models\/features\/\{\}\/', \$\.run\.jobName\)$/);
+    expect(channels.code.S3Uri).toMatch(
+      /^s3:\/\/cdk-[a-z0-9]+-assets-111111111111-us-east-1\/[0-9a-f]{64}\.gz$/,
+    );
+    const object = channels.code.S3Uri.split('/').at(-1);
+    expect(job.HyperParameters).toMatchObject({
+      sagemaker_program: 'train.py',
+      sagemaker_submit_directory: `/opt/ml/input/data/code/${object}`,
+      device: 'cuda',
+      horizon: String(dev.training.horizon),
+      model_name: dev.training.modelName,
+    });
+    // One GPU on one instance: no torchrun.
+    expect(job.HyperParameters.sagemaker_torch_distributed_enabled).toBeUndefined();
+  });
+});
+
+describe('TrainingStack: Trainium and tuning (staging)', () => {
+  it('tunes with a Bayesian strategy on val_ic, then describes the best job', () => {
+    const s = states(ts);
+    const tune = s[TRAINING_STATES.train];
+    expect(tune.Resource).toBe('arn:aws:states:::sagemaker:createHyperParameterTuningJob.sync');
+    const cfg = tune.Parameters.HyperParameterTuningJobConfig;
+    expect(cfg.Strategy).toBe('Bayesian');
+    expect(cfg.HyperParameterTuningJobObjective).toEqual({ Type: 'Maximize', MetricName: 'val_ic' });
+    expect(cfg.ResourceLimits).toEqual({ MaxNumberOfTrainingJobs: 8, MaxParallelTrainingJobs: 2 });
+    expect(tune.Next).toBe(TRAINING_STATES.bestJob);
+    expect(s[TRAINING_STATES.bestJob].Resource).toBe(
+      'arn:aws:states:::aws-sdk:sagemaker:describeTrainingJob',
+    );
+    const def = tune.Parameters.TrainingJobDefinition;
+    expect(def.EnableManagedSpotTraining).toBe(true);
+    expect(def.EnableNetworkIsolation).toBe(true);
+    expect(def.EnableInterContainerTrafficEncryption).toBe(true);
+    expect(def.StaticHyperParameters.lr).toBeUndefined();
+  });
+
+  it('runs torchrun over the NeuronCores with the compile cache under the checkpoint path', () => {
+    const def = states(ts)[TRAINING_STATES.train].Parameters.TrainingJobDefinition;
+    expect(def.AlgorithmSpecification.TrainingImage).toMatch(/pytorch-training-neuronx/);
+    expect(def.ResourceConfig.InstanceType).toBe('ml.trn1.2xlarge');
+    expect(def.StaticHyperParameters).toMatchObject({
+      device: 'neuron',
+      sagemaker_torch_distributed_enabled: 'true',
+    });
+    expect(def.Environment.NEURON_COMPILE_CACHE_URL).toBe(
+      `${def.CheckpointConfig.LocalPath}/neuron-compile-cache`,
+    );
+  });
+});
+
+describe('TrainingStack: least privilege of the state machine', () => {
+  const smStatements = (tpl: Template) => statements(tpl, 'WorkflowStateMachineRole');
+
+  it('passes only the SageMaker execution role, only to SageMaker', () => {
+    for (const tpl of [t, ts]) {
+      const pass = statements(tpl).filter((s) => actions(s).includes('iam:PassRole'));
+      expect(pass).toHaveLength(1);
+      expect(pass[0].Resource).toEqual({
+        'Fn::GetAtt': [expect.stringMatching(/^WorkflowTrainingExecutionRole/), 'Arn'],
+      });
+      expect(pass[0].Condition).toEqual({
+        StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' },
+      });
+    }
+  });
+
+  it('manages only this model’s jobs and the Step Functions rules for them', () => {
+    const sm = smStatements(ts);
+    const sagemakerStatements = sm.filter((s) => actions(s).some((a) => a.startsWith('sagemaker:')));
+    const resources = sagemakerStatements.flatMap((s) => [s.Resource].flat()).map((r) => JSON.stringify(r));
+    for (const r of resources)
+      expect(r).toMatch(
+        /sagemaker:us-east-1:222222222222:(training-job\/ml-signal-\*|hyper-parameter-tuning-job\/ml-signal-\*|model-package\/ml-signal\/\*|model-package-group\/ml-signal)"/,
+      );
+    const rules = sm.filter((s) => actions(s).includes('events:PutRule')).flatMap((s) => [s.Resource].flat());
+    expect(rules.sort()).toEqual([
+      'arn:aws:events:us-east-1:222222222222:rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule',
+      'arn:aws:events:us-east-1:222222222222:rule/StepFunctionsGetEventsForSageMakerTuningJobsRule',
+    ]);
+  });
+});
+
+describe('TrainingStack: registration, gate and schedules', () => {
+  it('has the model package group and registers PendingManualApproval after the gate', () => {
+    t.hasResourceProperties('AWS::SageMaker::ModelPackageGroup', { ModelPackageGroupName: 'ml-signal' });
+    const s = states(t);
+    expect(s[TRAINING_STATES.gate].Choices).toEqual([
+      { Variable: '$.evaluation.passed', BooleanEquals: true, Next: TRAINING_STATES.register },
+    ]);
+    expect(s[TRAINING_STATES.gate].Default).toBe(TRAINING_STATES.rejected);
+    const reg = s[TRAINING_STATES.register];
+    expect(reg.Resource).toBe('arn:aws:states:::aws-sdk:sagemaker:createModelPackage');
+    expect(reg.Parameters).toMatchObject({
+      ModelPackageGroupName: 'ml-signal',
+      ModelApprovalStatus: 'PendingManualApproval',
+    });
+    expect(reg.Next).toBe(TRAINING_STATES.publish);
+  });
+
+  it('writes the features with Athena UNLOAD into the run’s prefix of the models bucket', () => {
+    const f = states(t)[TRAINING_STATES.features];
+    expect(f.Resource).toBe('arn:aws:states:::athena:startQueryExecution.sync');
+    expect(f.Parameters['QueryString.$']).toMatch(/^States\.Format\('UNLOAD \(/);
+    expect(f.Parameters['QueryString.$']).toMatch(
+      /TO \\'s3:\/\/local:output:\w*ModelsBucket\w*\/models\/features\/\{\}\/\\' WITH \(format = \\'JSON\\', compression = \\'GZIP\\'\)', \$\.run\.jobName\)$/,
+    );
+  });
+
+  it('retrains, checks drift and runs the strategy on schedules from config', () => {
+    for (const expr of [
+      dev.training.retrainSchedule,
+      dev.training.driftSchedule,
+      dev.training.runnerSchedule,
+    ])
+      t.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: expr, State: 'ENABLED' });
+  });
+});
+
+describe('TrainingStack: strategy runner', () => {
+  it('may only put events on the trading bus and read the models bucket', () => {
+    const runner = statements(t, 'StrategyRunnerRole');
+    const put = runner.filter((s) => actions(s).includes('events:PutEvents'));
+    expect(put).toHaveLength(1);
+    expect(JSON.stringify(put[0].Resource)).toMatch(/OrderEvents/);
+    const writes = runner.flatMap(actions).filter((a) => /^s3:(Put|Delete)|^events:(?!PutEvents)/.test(a));
+    expect(writes).toEqual([]);
+  });
+
+  it('gets its environment from the contract names', () => {
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          [STRATEGY_RUNNER_ENV.environment]: 'paper',
+          [STRATEGY_RUNNER_ENV.account]: dev.trading.account,
+          [STRATEGY_RUNNER_ENV.symbols]: dev.training.symbols.join(','),
+        }),
+      },
+      ReservedConcurrentExecutions: 1,
+    });
+  });
+});
+
+describe('TrainingStack: alarms and dashboard', () => {
+  it('alarms on failed runs, long jobs, drift and runner errors', () => {
+    const alarms = resourcesOfType(t, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties!);
+    // The metric of a single-metric alarm, in either of the two forms CloudFormation accepts.
+    const metricOf = (a: Json) =>
+      a.MetricName
+        ? { name: a.MetricName, namespace: a.Namespace, stat: a.Statistic }
+        : {
+            name: a.Metrics?.[0]?.MetricStat?.Metric?.MetricName,
+            namespace: a.Metrics?.[0]?.MetricStat?.Metric?.Namespace,
+            stat: a.Metrics?.[0]?.MetricStat?.Stat,
+          };
+    const byMetric = (name: string) => alarms.filter((a) => metricOf(a).name === name);
+    expect(byMetric(DRIFT_METRIC.name)).toHaveLength(1);
+    expect(metricOf(byMetric(DRIFT_METRIC.name)[0])).toMatchObject({
+      namespace: DRIFT_METRIC.namespace,
+      stat: 'Maximum',
+    });
+    expect(byMetric(DRIFT_METRIC.name)[0].Threshold).toBe(dev.training.driftPsiAlarm);
+    const duration = byMetric(TRAINING_METRICS.trainingSeconds);
+    expect(duration).toHaveLength(1);
+    expect(metricOf(duration[0])).toMatchObject({ namespace: TRAINING_METRICS.namespace, stat: 'Maximum' });
+    expect(duration[0].Threshold).toBe(dev.training.durationAlarmMinutes * 60);
+    expect(alarms.some((a) => JSON.stringify(a.Metrics ?? '').includes('failed + timedout + aborted'))).toBe(
+      true,
+    );
+    expect(byMetric('Errors')).toHaveLength(1);
+    for (const a of alarms) expect(a.AlarmActions).toHaveLength(1);
+  });
+});
+
+describe('training config validation', () => {
+  const bad =
+    (patch: Partial<TrainingConfig>, region = 'us-east-1') =>
+    () =>
+      validateTrainingConfig({ ...dev.training, ...patch }, region);
+
+  it('names the field and the problem', () => {
+    expect(bad({ modelName: 'ML_Signal' })).toThrow(/^training\.modelName: lowercase/);
+    expect(bad({ maxWaitHours: 1 })).toThrow('training.maxWaitHours: must be at least maxRuntimeHours (2)');
+    expect(bad({ compute: { ...dev.training.compute, instanceType: 'ml.trn1.2xlarge' } })).toThrow(
+      'training.compute.instanceType: ml.trn1.2xlarge is not a gpu instance type',
+    );
+    expect(bad({}, 'eu-west-1')).toThrow(
+      /^training\.compute\.imageUri: SageMaker pulls images from its own region/,
+    );
+    expect(
+      bad({ compute: { ...staging.training.compute, imageUri: dev.training.compute.imageUri } }),
+    ).toThrow(/training\.compute\.imageUri: a trainium job needs a Neuron/);
+    expect(bad({ retrainSchedule: 'every sunday' })).toThrow(
+      /^training\.retrainSchedule: expected an EventBridge/,
+    );
+    expect(bad({ hyperparameters: { sagemaker_program: 'x.py' } })).toThrow(
+      /training\.hyperparameters\.sagemaker_program/,
+    );
+    expect(bad({ symbols: ['SPY', 'bad symbol'] })).toThrow(/^training\.symbols\[1\]/);
+    expect(bad({ horizon: 0 })).toThrow(ConfigError);
+  });
+
+  it('accepts the three environments', () => {
+    for (const e of [dev, staging, prod])
+      expect(() => validateTrainingConfig(e.training, e.region)).not.toThrow();
+  });
+});
