@@ -109,8 +109,6 @@ describe('training workflow with Python and PyTorch', () => {
     expect(p.blotter.length).toBeGreaterThan(0);
     expect(p.blotter.every((o: { status: string }) => ['FILLED', 'REJECTED'].includes(o.status))).toBe(true);
     expect(p.blotter.some((o: { status: string }) => o.status === 'FILLED')).toBe(true);
-      `strategy runner per bar (ml-signal): p50 ${p.runnerMs.p50.toFixed(2)} ms, p99 ${p.runnerMs.p99.toFixed(2)} ms\n`,
-    );
 
     const signals: Signal[] = [];
     const list = await clients.s3.send(
