@@ -92,5 +92,6 @@ describe('npm start (quant demo)', () => {
     );
     expect(stable(second.stdout)).toBe(stable(out));
     expect(existsSync(path.join(dataDir, 'local.json'))).toBe(false); // the cloud it started is stopped
-  });
+    // Two whole demos (with training when Python is there) on a shared 2-core machine.
+  }, 1_200_000);
 });
