@@ -51,14 +51,17 @@ async function measure(lib: string, ort: OrtLike): Promise<void> {
     const x = Float32Array.from({ length: B * m.width }, (_, i) => ((i * 7919) % 1000) / 1e5);
     await s.run({ features: new ort.Tensor('float32', x, [B, m.width]) });
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     let done = 0;
     while (done < m.batchRows) {
       await s.run({ features: new ort.Tensor('float32', x, [B, m.width]) });
       done += B;
     }
     const secs = (performance.now() - t0) / 1e3;
+    const c = process.cpuUsage(c0);
+    const cpu = (c.user + c.system) / 1e6;
     console.log(
-      `${lib.padEnd(17)} ${name.padEnd(26)} single row p50 ${q(lat, 0.5).toFixed(1)} µs, p99 ${q(lat, 0.99).toFixed(1)} µs, max ${lat[lat.length - 1].toFixed(0)} µs | batch ${(done / secs / 1e6).toFixed(2)}M rows/s (${done} rows in ${secs.toFixed(2)} s)`,
+      `${lib.padEnd(17)} ${name.padEnd(26)} single row p50 ${q(lat, 0.5).toFixed(1)} µs, p99 ${q(lat, 0.99).toFixed(1)} µs, max ${lat[lat.length - 1].toFixed(0)} µs | batch ${(done / secs / 1e6).toFixed(2)}M rows/s (${done} rows in ${secs.toFixed(2)} s wall, ${cpu.toFixed(2)} s CPU = ${(done / cpu / 1e6).toFixed(2)}M rows per CPU-second)`,
     );
   }
 }
@@ -128,10 +131,12 @@ for (const [symbols, bars] of [
   mlSignalPositions(panel, p); // loads the model in the worker
   const fresh = randomPanel(symbols, bars); // new arrays: no cached scores
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   mlSignalPositions(fresh, p);
   const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
   console.log(
-    `ml-signal positions, ${symbols} symbol(s) x ${bars} bars (features + inference + rule): ${ms.toFixed(0)} ms = ${((symbols * bars) / ms / 1e3).toFixed(2)}M bar-symbols/s`,
+    `ml-signal positions, ${symbols} symbol(s) x ${bars} bars (features + inference + rule): ${ms.toFixed(0)} ms = ${((symbols * bars) / ms / 1e3).toFixed(2)}M bar-symbols/s (CPU ${((c.user + c.system) / 1e3).toFixed(0)} ms)`,
   );
 }
 rmSync(dir, { recursive: true, force: true });

@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_HORIZON, FEATURE_NAMES, LABEL_COLUMN } from '../../../src/contract/ml';
 import type { Panel } from '../../../src/backtest/types';
@@ -10,6 +13,7 @@ import {
   forwardReturns,
   isoTs,
   queryFeatures,
+  writeFeatureFile,
 } from '../../../src/ml/features';
 import { duckDbWithBars, sp500Panel, syntheticPanel } from '../../helpers/ml-bars';
 
@@ -119,6 +123,18 @@ describe('features: SQL (DuckDB) and TypeScript agree', () => {
     const i = all.findIndex((r) => isoTs(r.ts) === '2010-01-04');
     expect(part[0].sma_ratio_20_50).toBe(all[i].sma_ratio_20_50);
     expect(part[0].sma_ratio_20_50).not.toBeNull();
+  });
+
+  it('writeFeatureFile writes the whole file or nothing, and names symbols without bars', async () => {
+    const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'features-')), 'train', 'features.csv');
+    const r = await writeFeatureFile(engine, { symbols: ['SYN0', 'SYN1'] }, out);
+    expect(r).toMatchObject({ rows: 600, labelled: 600 - 2 * DEFAULT_HORIZON, symbols: ['SYN0', 'SYN1'] });
+    expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(601);
+    const missing = path.join(path.dirname(out), 'other.csv');
+    await expect(writeFeatureFile(engine, { symbols: ['SYN0', 'NOPE'] }, missing)).rejects.toThrow(
+      /symbols: no bars in the lake for NOPE/,
+    );
+    expect(existsSync(missing)).toBe(false);
   });
 
   it('writes the contract CSV (header, empty label for the last horizon bars)', async () => {
