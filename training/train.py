@@ -11,6 +11,7 @@ Exit codes: 0 done; 2 bad input (one line on stderr, the same line in $SM_OUTPUT
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
 
@@ -20,6 +21,15 @@ from quant_ml.errors import InputError  # noqa: E402
 from quant_ml.job import run, write_failure  # noqa: E402
 
 
+class Terminated(BaseException):
+    """SIGTERM (a stopped job, a spot interruption, a local timeout): unwinds so that temporary
+    files are removed; the checkpoints written so far stay for the resumed job."""
+
+
+def _on_sigterm(signum, frame):  # noqa: ARG001
+    raise Terminated()
+
+
 def main(env: dict[str, str] | None = None) -> int:
     env = dict(os.environ) if env is None else env
     # before CUDA initialises: deterministic cuBLAS when a GPU is used
@@ -27,6 +37,10 @@ def main(env: dict[str, str] | None = None) -> int:
     try:
         run(env)
         return 0
+    except Terminated:
+        print("error: terminated by SIGTERM (checkpoints kept for a resumed run)", file=sys.stderr, flush=True)
+        write_failure(env, "terminated by SIGTERM")
+        return 128 + signal.SIGTERM
     except InputError as e:
         msg = str(e).replace("\n", " ")
         print(f"error: {msg}", file=sys.stderr, flush=True)
@@ -39,4 +53,5 @@ def main(env: dict[str, str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _on_sigterm)
     sys.exit(main())

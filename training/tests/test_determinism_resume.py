@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
+from conftest import TRAINING
 
 
 def _artifacts(job):
@@ -78,3 +82,26 @@ def test_a_checkpoint_past_the_epochs_asked_for_is_not_resumed(make_job, capsys)
     assert "resumed from checkpoint at epoch 2" in out and "metric epoch=" not in out
     assert fresh.run_inproc(fresh.env(epochs=2)) == 0
     assert _artifacts(job) == _artifacts(fresh)
+
+
+def test_sigterm_mid_training_keeps_checkpoints_and_the_next_run_resumes(make_job, capsys):
+    """What a spot interruption does: SIGTERM, then the job restarts on the same checkpoints."""
+    job = make_job()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SM_")}
+    env.update(job.env(epochs=100000))
+    p = subprocess.Popen([sys.executable, str(TRAINING / "train.py")], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    for line in p.stdout:
+        if line.startswith("metric epoch=2"):
+            break
+    p.terminate()
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 143
+    assert err.strip().splitlines()[-1] == "error: terminated by SIGTERM (checkpoints kept for a resumed run)"
+    assert (job.output / "failure").read_text() == "terminated by SIGTERM\n"
+    assert not job.model.exists() or list(job.model.iterdir()) == []
+    done = sorted(int(c.stem.rsplit("-", 1)[1]) for c in job.checkpoints.glob("ckpt-epoch-*.pt"))
+    assert done and done[-1] >= 1  # epoch 2 may have been cut before its checkpoint
+    capsys.readouterr()
+    assert job.run_inproc(job.env(epochs=done[-1] + 1)) == 0
+    assert f"resumed from checkpoint at epoch {done[-1]}" in capsys.readouterr().out
