@@ -97,5 +97,6 @@ describe('npm start (quant demo)', () => {
     for (let i = 0; i < 600 && existsSync(path.join(dataDir, 'local.json')); i++)
       await new Promise((r) => setTimeout(r, 100));
     expect(existsSync(path.join(dataDir, 'local.json'))).toBe(false);
-  });
+    // Two whole demos (with training when Python is there) on a shared 2-core machine.
+  }, 1_200_000);
 });

@@ -14,6 +14,10 @@ import type { Panel } from '../../../src/backtest/types';
 import { LOCAL_BUCKETS } from '../../../src/local/buckets';
 import { LocalCloud } from '../../../src/local/cloud';
 import { modelStrategyFor } from '../../../src/ml/model-strategy';
+import { installRegistryResolver } from '../../../src/ml/registry/resolver';
+import { setModelResolver } from '../../../src/ml/inference/resolver';
+import { parseStrategyParams, prepareStrategy } from '../../../src/backtest/strategies';
+import { runBacktest } from '../../../src/backtest/run';
 import { S3ModelRegistry } from '../../../src/ml/registry/s3-registry';
 import { evaluateStep } from '../../../src/ml/workflow/evaluate-step';
 import { registerStep } from '../../../src/ml/workflow/register-step';
@@ -171,5 +175,20 @@ describe('evaluation, registration, promotion and the runner with a model', () =
     });
     expect(at1.signal?.provenance).toMatchObject({ model: 'ml-signal', modelVersion: 1 });
     expect(at1.inputsHash).not.toBe(at2.inputsHash);
+  });
+
+  it('a registry version resolves for ml-signal anywhere: --param model=ml-signal@1 in a backtest', async () => {
+    installRegistryResolver(registry, path.join(dir, 'cache'));
+    try {
+      const params = parseStrategyParams('ml-signal', { model: 'ml-signal@1' });
+      await prepareStrategy('ml-signal', params);
+      const r = runBacktest(panel, { strategy: 'ml-signal', params: { model: 'ml-signal@1' } as never });
+      expect(r.summary.bars).toBe(400);
+      await expect(
+        prepareStrategy('ml-signal', parseStrategyParams('ml-signal', { model: 'ml-signal@9' })),
+      ).rejects.toThrow(/ml-signal@9 is not registered/);
+    } finally {
+      setModelResolver(undefined);
+    }
   });
 });
