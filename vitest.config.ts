@@ -6,6 +6,8 @@ export default defineConfig({
     // CME's own files are not in the repository: their suite is `npm run test:conformance`.
     // Python-dependent checks run in their own suite (vitest.ml-python.config.ts).
     exclude: [...configDefaults.exclude, 'test/conformance/**', 'test/ml-python/**'],
+    // Child processes and workers run the build (src/entry-points.ts): build it once, first.
+    globalSetup: ['test/global-setup.ts'],
     // CDK synths and local servers are heavy: files run in parallel processes, tests in a file serially.
     pool: 'forks',
     testTimeout: 120_000,

@@ -4,9 +4,10 @@
  */
 import { NodeHttpHandler, type NodeHttpHandlerOptions } from '@smithy/node-http-handler';
 import { InputError } from '../errors';
+import { DEFAULT_TIMEOUT_MS } from './timeout';
 
-/** Longest wait for one request, all attempts included. @see withNetworkErrors */
-export const DEFAULT_TIMEOUT_MS = 60_000;
+export { DEFAULT_TIMEOUT_MS, parseTimeoutSeconds } from './timeout';
+
 /** Attempts per request (the SDK's standard retry strategy). */
 export const ATTEMPTS = 3;
 
@@ -16,16 +17,6 @@ export class NetworkError extends InputError {
     super(message, 'endpoint');
     this.name = 'NetworkError';
   }
-}
-
-/** `--timeout SECONDS` as typed, in milliseconds; undefined for the default. */
-export function parseTimeoutSeconds(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const s = Number(text);
-  if (!(s > 0 && s <= 3600)) {
-    throw new InputError(`--timeout: must be a number of seconds from 0 to 3600, got "${text}"`, 'timeout');
-  }
-  return Math.round(s * 1000);
 }
 
 /** Per-attempt socket settings: inactivity after `timeoutMs / ATTEMPTS`, connect within 10 s. */

@@ -5,5 +5,7 @@
  * should be decoded with CME's own file, passed as configuration.
  */
 import path from 'node:path';
+import { packageRoot } from '../package-root';
 
-export const PROJECT_SCHEMA_PATH = path.resolve(import.meta.dirname, '../../schemas/mdp3/quant-mdp3.xml');
+// From the package root, not this file: the same code runs from src/ and from the build in dist/.
+export const PROJECT_SCHEMA_PATH = path.join(packageRoot(), 'schemas/mdp3/quant-mdp3.xml');

@@ -14,13 +14,11 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
 import { isAlive, keepFile, releaseLease, stateFile, takeLease, withLock } from './lease';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { LocalEndpoints, Runtime } from '../aws/clients';
+import { entryPoint } from '../entry-points';
+import { DEFAULT_DATA_DIR, LOCAL_REGION } from './defaults';
 
-export const DEFAULT_DATA_DIR = '.quant';
-export const LOCAL_REGION = 'us-east-1';
-
-const HOST_SCRIPT = fileURLToPath(new URL('./server-host.ts', import.meta.url));
+export { DEFAULT_DATA_DIR, LOCAL_REGION } from './defaults';
 
 export interface LocalCloudOptions {
   /** Where the servers keep their state. @default `.quant` in the working directory */
@@ -31,7 +29,15 @@ export interface LocalCloudOptions {
   readonly startTimeoutMs?: number;
   /** A shared cloud stops after this long without commands. @default QUANT_LOCAL_IDLE_MS or 15 s */
   readonly idleMs?: number;
+  /**
+   * The stand-ins to start, for a cloud owned by this process (`start`). The shared cloud that
+   * commands attach to serves every later command, so it runs all of them. @default all
+   */
+  readonly services?: readonly LocalService[];
 }
+
+export type LocalService = keyof LocalEndpoints;
+export const LOCAL_SERVICES: readonly LocalService[] = ['s3', 'kinesis', 'dynamodb'];
 
 const DEFAULT_IDLE_MS = 15_000;
 
@@ -43,6 +49,7 @@ interface StateFile {
 }
 
 function endpointsFor(ports: Record<keyof LocalEndpoints, number>): LocalEndpoints {
+  // Port 0 (a service not started): a connection fails at once, it never reaches another server.
   return {
     s3: `http://127.0.0.1:${ports.s3}`,
     kinesis: `http://127.0.0.1:${ports.kinesis}`,
@@ -67,9 +74,10 @@ function spawnHost(
   for (const [k, v] of Object.entries(opts.ports ?? {}))
     args.push(`--${k === 'dynamodb' ? 'dynamodb' : k}-port`, String(v));
   if (detached) args.push('--detached', '--idle-ms', String(idleMsOf(opts)));
+  else if (opts.services) args.push('--services', opts.services.join(','));
   const logFd = detached ? openSync(path.join(dataDir, 'local.log'), 'a') : undefined;
-  const child = fork(HOST_SCRIPT, args, {
-    execArgv: ['--openssl-legacy-provider', '--import', 'tsx'],
+  const child = fork(entryPoint('local-cloud-host'), args, {
+    execArgv: ['--openssl-legacy-provider'],
     detached,
     stdio: detached ? ['ignore', logFd, logFd, 'ipc'] : ['ignore', 'inherit', 'inherit', 'ipc'],
   });

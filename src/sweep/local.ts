@@ -6,6 +6,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { createClients, type AwsClients, type Runtime } from '../aws/clients';
+import { entryPoint } from '../entry-points';
 import { loadBars, type Bars } from '../backtest';
 import { createQueryEngine, lakeBuckets, type LakeBuckets } from '../lake';
 import type { Row } from '../lake/query';
@@ -52,9 +53,6 @@ export interface ExecuteOptions {
   readonly batchSize?: number;
   readonly onProgress?: (done: number, total: number) => void;
 }
-
-const WORKER_BOOT = new URL('./worker-boot.mjs', import.meta.url);
-const WORKER_ENTRY = new URL('./worker.ts', import.meta.url).href;
 
 /** Runs the parameter sets of a plan that are not done yet on worker threads and writes each batch. */
 export async function executeSweep(plan: SweepPlan, opts: ExecuteOptions): Promise<SweepOutcome> {
@@ -118,7 +116,7 @@ export async function executeSweep(plan: SweepPlan, opts: ExecuteOptions): Promi
     let next = 0;
     let active = 0;
     const start = (): void => {
-      const worker = new Worker(WORKER_BOOT, { workerData: { ...init, entry: WORKER_ENTRY } });
+      const worker = new Worker(entryPoint('sweep-worker'), { workerData: init });
       let current: WorkerRequest | undefined;
       active++;
       const feed = (): void => {
