@@ -8,6 +8,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/ml-python/**/*.test.ts'],
+    // Child processes and workers run the build (src/entry-points.ts): build it once, first.
+    globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
     testTimeout: 600_000,
     hookTimeout: 600_000,
