@@ -15,7 +15,6 @@ import path from 'node:path';
 import type { AwsClients } from '../aws/clients';
 import { InputError } from '../errors';
 import type { LakeBuckets } from './buckets';
-import { ident, literal, openDuckDb, stageColumns } from './duckdb';
 import { prepareAppend, type PreparedAppend } from './parquet-append';
 import { allColumns, type TableDef } from './tables';
 
@@ -114,6 +113,8 @@ export async function writeTable(
     const prepared = prepareAppend(table, data.columns, data.length);
     if (prepared) return commitAppend(writer, table, bucket, prepared, data.length, opts);
   }
+  // DuckDB is loaded only on this path: appends encoded in JS (above) never need it.
+  const { ident, literal, openDuckDb, stageColumns } = await import('./duckdb');
   const stage = await mkdtemp(path.join(writer.tmpDir ?? os.tmpdir(), `lake-${table.name}-`));
   const db = await openDuckDb();
   try {
