@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { createClients, type AwsClients, type Runtime } from '../aws/clients';
-import { LocalCloud, DEFAULT_DATA_DIR, type LocalCloudOptions } from '../local/cloud';
+import { LocalCloud, DEFAULT_DATA_DIR } from '../local/cloud';
 import { lakeBuckets, type LakeBuckets } from '../lake/buckets';
 import { createQueryEngine, type QueryEngine } from '../lake/query';
 
@@ -14,8 +14,6 @@ export interface GlobalOptions {
   readonly aws?: boolean;
   /** Local cloud state directory. */
   readonly dataDir?: string;
-  /** Set by a command, not a flag: the stand-ins it uses when it starts its own local cloud. */
-  readonly localServices?: LocalCloudOptions['services'];
 }
 
 export interface PlatformContext {
@@ -39,7 +37,7 @@ export async function openPlatform(opts: GlobalOptions): Promise<PlatformContext
   if (opts.aws || process.env.QUANT_MODE === 'aws') {
     runtime = { mode: 'aws', region: process.env.AWS_REGION };
   } else {
-    cloud = await LocalCloud.open({ dataDir: dataDirOf(opts), services: opts.localServices });
+    cloud = await LocalCloud.open({ dataDir: dataDirOf(opts) });
     runtime = cloud.runtime;
   }
   const clients = createClients(runtime);

@@ -25,11 +25,6 @@ export interface LocalCloudOptions {
   readonly ports?: Partial<Record<keyof LocalEndpoints, number>>;
   /** How long to wait for the servers to listen. @default 30 s */
   readonly startTimeoutMs?: number;
-  /**
-   * Stand-ins an owned cloud starts (a running detached cloud is used as it is); the endpoint of
-   * one not started refuses connections. @default all three
-   */
-  readonly services?: readonly (keyof LocalEndpoints)[];
 }
 
 interface StateFile {
@@ -68,7 +63,6 @@ function spawnHost(
   for (const [k, v] of Object.entries(opts.ports ?? {}))
     args.push(`--${k === 'dynamodb' ? 'dynamodb' : k}-port`, String(v));
   if (detached) args.push('--detached');
-  if (opts.services) args.push('--services', opts.services.join(','));
   const logFd = detached ? openSync(path.join(dataDir, 'local.log'), 'a') : undefined;
   const child = fork(HOST_SCRIPT, args, {
     execArgv: ['--openssl-legacy-provider', '--import', 'tsx'],

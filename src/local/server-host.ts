@@ -21,8 +21,6 @@ const require = createRequire(import.meta.url);
 interface HostArgs {
   dataDir: string;
   detached: boolean;
-  /** Stand-ins to start (`--services s3,kinesis,dynamodb`). @default all three */
-  services: ReadonlySet<string>;
   ports: { s3: number; kinesis: number; dynamodb: number };
 }
 
@@ -36,7 +34,6 @@ function parseArgs(argv: readonly string[]): HostArgs {
   return {
     dataDir,
     detached: argv.includes('--detached'),
-    services: new Set((get('services') ?? 's3,kinesis,dynamodb').split(',')),
     ports: {
       s3: Number(get('s3-port') ?? 0),
       kinesis: Number(get('kinesis-port') ?? 0),
@@ -116,34 +113,24 @@ async function main(): Promise<void> {
   });
   const s3Address = (await s3.run()) as AddressInfo;
 
-  // Each stand-in only when asked for: a sweep needs S3 alone, and kinesalite and dynalite (with
-  // their LevelDB bindings) cost start-up time.
-  let kinesis: Server | undefined;
-  let kinesisPort = 0;
-  if (args.services.has('kinesis')) {
-    const kinesalite = require('kinesalite');
-    kinesis = kinesalite({
-      path: path.join(args.dataDir, 'kinesis'),
-      createStreamMs: 0,
-      deleteStreamMs: 0,
-      updateStreamMs: 0,
-      shardLimit: 100,
-    }) as Server;
-    kinesisPort = await listen(kinesis, args.ports.kinesis);
-  }
+  const kinesalite = require('kinesalite');
+  const kinesis: Server = kinesalite({
+    path: path.join(args.dataDir, 'kinesis'),
+    createStreamMs: 0,
+    deleteStreamMs: 0,
+    updateStreamMs: 0,
+    shardLimit: 100,
+  });
+  const kinesisPort = await listen(kinesis, args.ports.kinesis);
 
-  let dynamo: Server | undefined;
-  let dynamoPort = 0;
-  if (args.services.has('dynamodb')) {
-    const dynalite = require('dynalite');
-    dynamo = dynalite({
-      path: path.join(args.dataDir, 'dynamodb'),
-      createTableMs: 0,
-      deleteTableMs: 0,
-      updateTableMs: 0,
-    }) as Server;
-    dynamoPort = await listen(dynamo, args.ports.dynamodb);
-  }
+  const dynalite = require('dynalite');
+  const dynamo: Server = dynalite({
+    path: path.join(args.dataDir, 'dynamodb'),
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
+  const dynamoPort = await listen(dynamo, args.ports.dynamodb);
 
   let closing = false;
   const close = async (): Promise<void> => {
@@ -151,8 +138,8 @@ async function main(): Promise<void> {
     closing = true;
     await Promise.allSettled([
       s3.close(),
-      new Promise((r) => (kinesis ? kinesis.close(r) : r(undefined))),
-      new Promise((r) => (dynamo ? dynamo.close(r) : r(undefined))),
+      new Promise((r) => kinesis.close(r)),
+      new Promise((r) => dynamo.close(r)),
     ]);
     process.exit(0);
   };

@@ -145,12 +145,7 @@ export function registerBacktestSweep(program: Command): void {
         }
         return;
       }
-      // A sweep on this machine talks to S3 alone (the state machine run may use the others).
-      const platform = {
-        ...cmd.optsWithGlobals<GlobalOptions>(),
-        localServices: o.stateMachine ? undefined : ['s3' as const],
-      };
-      await withPlatform(platform, async (ctx) => {
+      await withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
         if (o.stateMachine) {
           if (ctx.runtime.mode !== 'local')
             throw new InputError('--state-machine runs locally; use --remote for AWS', 'stateMachine');
