@@ -3,7 +3,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', '.quant/', 'bench/.out/', 'coverage/'] },
+  { ignores: ['node_modules/', 'cdk.out/', '.quant/', 'bench/.out/', 'coverage/', 'dist/'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {

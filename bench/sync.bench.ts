@@ -237,9 +237,8 @@ async function main(): Promise<void> {
 
     const sb = bytes(small);
     const lb = bytes(large);
-    // `quant sync` runs from a bundle built on first use (bin/sync-bundle.js): build it here, untimed,
-    // so the full run does not include the build. (`estimate`: the first successful `sync run`
-    // then writes the run's code cache, as after any real first run.)
+    // `quant` runs the build in dist/ (bin/build.js), rebuilt first when a source changed: bring it
+    // up to date here, untimed, so the full run does not include a build.
     await run(process.execPath, [CLI, 'sync', 'estimate', '--size', '1TB', '--gbps', '1'], env);
     const qSmall = await quant('small', `full: ${SMALL} x 4-64 KB`, SMALL, sb);
     const aSmall = await peer('small', `full: ${SMALL} x 4-64 KB`, SMALL, sb);

@@ -1,28 +1,14 @@
 #!/usr/bin/env node
-// The `quant` CLI entry: registers tsx so the TypeScript sources run without a build step.
-// `quant sync ...` runs a cached esbuild bundle of the same sources instead when it can
-// (bin/sync-bundle.js): a fresh CLI then starts in a fraction of the time, and an incremental
-// sync is mostly start-up.
+// The `quant` CLI entry: runs the build in dist/ (bin/build.js), rebuilt first when a source has
+// changed since it was built, so what runs is always the current code.
+import { ensureBuilt } from './build.js';
 
-/** The top-level command, as commandName in src/cli/main.ts finds it (after the global options). */
-function commandName(argv) {
-  for (let i = 2; i < argv.length; i++) {
-    if (argv[i] === '--data-dir') i++;
-    else if (!argv[i].startsWith('-')) return argv[i];
-  }
-  return undefined;
+try {
+  const reason = await ensureBuilt();
+  if (reason && process.env.QUANT_DEBUG) process.stderr.write(`quant: rebuilt dist/ (${reason})\n`);
+} catch (err) {
+  process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
 }
-
-async function loadMain() {
-  if (commandName(process.argv) === 'sync') {
-    const bundled = await (await import('./sync-bundle.js')).syncBundleMain();
-    if (bundled) return bundled;
-  }
-  const { register } = await import('tsx/esm/api');
-  register();
-  return { main: (await import('../src/cli/main.ts')).main };
-}
-
-const { main, done } = await loadMain();
+const { main } = await import('../dist/quant.js');
 process.exitCode = await main(process.argv);
-done?.(process.exitCode);

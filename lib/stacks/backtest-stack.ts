@@ -153,13 +153,15 @@ export class BacktestStack extends Stack {
       image: ecs.ContainerImage.fromAsset(repoRoot, {
         file: 'ecs-tasks/backtest/Dockerfile',
         platform: Platform.LINUX_ARM64,
-        // Allow-list the build context: the image needs the runtime code and the lockfile only.
+        // Allow-list the build context: the image needs the runtime code, its build script and the lockfile.
         exclude: [
           '*',
           '.*',
           '!package.json',
           '!package-lock.json',
           '!tsconfig.json',
+          '!bin',
+          '!bin/build.js',
           '!src',
           '!src/**',
           '!ecs-tasks',

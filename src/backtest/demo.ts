@@ -6,6 +6,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Runtime } from '../aws/clients';
 import type { QueryEngine } from '../lake';
+import { packageRoot } from '../package-root';
 import { loadBars } from './load';
 import { renderReport } from './report';
 import { runBacktest } from './run';
@@ -34,10 +35,9 @@ export interface BacktestDemoResult {
   readonly reportFile?: string;
 }
 
-export const DEFAULT_DEMO_BARS = path.resolve(
-  import.meta.dirname,
-  '../../node_modules/vega-datasets/data/sp500-2000.csv',
-);
+export function defaultDemoBars(): string {
+  return path.join(packageRoot(), 'node_modules/vega-datasets/data/sp500-2000.csv');
+}
 
 const RUNS: ReadonlyArray<{ strategy: string; params: Record<string, number | boolean> }> = [
   { strategy: 'sma-cross', params: { fast: 20, slow: 50 } },
@@ -47,7 +47,7 @@ const RUNS: ReadonlyArray<{ strategy: string; params: Record<string, number | bo
 ];
 
 export async function runBacktestDemo(opts: BacktestDemoOptions = {}): Promise<BacktestDemoResult> {
-  const bars = await loadBars(opts.bars ?? DEFAULT_DEMO_BARS, { runtime: opts.runtime, query: opts.query });
+  const bars = await loadBars(opts.bars ?? defaultDemoBars(), { runtime: opts.runtime, query: opts.query });
   const results = RUNS.map((r) => runBacktest(bars, { ...r, costBps: opts.costBps ?? 5 }));
   const best = results.reduce((a, b) => (b.summary.sharpe > a.summary.sharpe ? b : a));
   if (opts.reportFile) {

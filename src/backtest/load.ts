@@ -6,7 +6,6 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import type { Runtime } from '../aws/clients';
 import { splitCsvLine } from '../csv';
 import { InputError } from '../errors';
@@ -166,6 +165,8 @@ async function readFileRows(file: string): Promise<Row[]> {
   if (ext === '.parquet') {
     let objects: Record<string, unknown>[];
     try {
+      // Loaded on use: a CSV backtest does not need the Parquet reader.
+      const { asyncBufferFromFile, parquetReadObjects } = await import('hyparquet');
       objects = (await parquetReadObjects({ file: await asyncBufferFromFile(file) })) as Record<
         string,
         unknown

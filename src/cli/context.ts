@@ -4,10 +4,10 @@
  * one is started for the duration of the command.
  */
 import path from 'node:path';
-import { createClients, type AwsClients, type Runtime } from '../aws/clients';
-import { LocalCloud, DEFAULT_DATA_DIR } from '../local/cloud';
-import { lakeBuckets, type LakeBuckets } from '../lake/buckets';
-import { createQueryEngine, type QueryEngine } from '../lake/query';
+import type { AwsClients, Runtime } from '../aws/clients';
+import { DEFAULT_DATA_DIR, type LocalCloud, type LocalService } from '../local/cloud';
+import type { LakeBuckets } from '../lake/buckets';
+import type { QueryEngine } from '../lake/query';
 
 export interface GlobalOptions {
   /** Use AWS (credentials and region from the standard environment) instead of the local cloud. */
@@ -30,16 +30,29 @@ export function dataDirOf(opts: GlobalOptions): string {
   return path.resolve(opts.dataDir ?? process.env.QUANT_DATA_DIR ?? DEFAULT_DATA_DIR);
 }
 
+/** What a command uses of the local cloud. */
+export interface PlatformNeeds {
+  /** Stand-ins to start when no local cloud runs for the data dir. @default all */
+  readonly services?: readonly LocalService[];
+}
+
 /** Opens the platform for one command; `close()` releases clients and stops an owned local cloud. */
-export async function openPlatform(opts: GlobalOptions): Promise<PlatformContext> {
+export async function openPlatform(opts: GlobalOptions & PlatformNeeds): Promise<PlatformContext> {
   let cloud: LocalCloud | undefined;
   let runtime: Runtime;
   if (opts.aws || process.env.QUANT_MODE === 'aws') {
     runtime = { mode: 'aws', region: process.env.AWS_REGION };
   } else {
-    cloud = await LocalCloud.open({ dataDir: dataDirOf(opts) });
+    const { LocalCloud } = await import('../local/cloud');
+    cloud = await LocalCloud.open({ dataDir: dataDirOf(opts), services: opts.services });
     runtime = cloud.runtime;
   }
+  // Loaded here, not at the top: a command that never opens the platform (a backtest on a file)
+  // loads no AWS SDK client and no DuckDB.
+  const [{ createClients }, { lakeBuckets }] = await Promise.all([
+    import('../aws/clients'),
+    import('../lake/buckets'),
+  ]);
   const clients = createClients(runtime);
   const engines: QueryEngine[] = [];
   return {
@@ -47,6 +60,7 @@ export async function openPlatform(opts: GlobalOptions): Promise<PlatformContext
     clients,
     buckets: lakeBuckets(runtime, process.env),
     query: async () => {
+      const { createQueryEngine } = await import('../lake/query');
       const e = await createQueryEngine(runtime, process.env);
       engines.push(e);
       return e;
@@ -61,7 +75,7 @@ export async function openPlatform(opts: GlobalOptions): Promise<PlatformContext
 
 /** Runs `fn` with an open platform and always closes it. */
 export async function withPlatform<T>(
-  opts: GlobalOptions,
+  opts: GlobalOptions & PlatformNeeds,
   fn: (ctx: PlatformContext) => Promise<T>,
 ): Promise<T> {
   const ctx = await openPlatform(opts);

@@ -1,6 +1,9 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { InputError } from '../errors';
+import { packageRoot } from '../package-root';
+import { COMMAND_HELP } from './command-help';
 type Register = (program: Command) => unknown;
 
 /**
@@ -42,16 +45,7 @@ export function commandName(argv: readonly string[]): string | undefined {
  * for null.
  */
 export async function buildProgram(name?: string | null): Promise<Command> {
-  const program = new Command('quant')
-    .description('Quant platform CLI: local cloud, data lake, backtests, risk, ingestion, feeds, vendor sync')
-    .option('--data-dir <dir>', 'local cloud state directory (default .quant, or $QUANT_DATA_DIR)')
-    .option(
-      '--aws',
-      'use AWS (standard credentials, region and the stack outputs in env) instead of the local cloud',
-    )
-    .version(packageVersion(), '-V, --version', 'print the platform version')
-    .showHelpAfterError()
-    .exitOverride();
+  const program = baseProgram();
   const loaders =
     name === null ? [] : name !== undefined && COMMANDS[name] ? [COMMANDS[name]] : Object.values(COMMANDS);
   const registered = new Set<Register>();
@@ -65,8 +59,35 @@ export async function buildProgram(name?: string | null): Promise<Command> {
   return program;
 }
 
+/**
+ * The program for `quant`, `quant --help` or an unknown command: the top-level commands from
+ * COMMAND_HELP (their names, terms and descriptions), none of their modules loaded. It only prints
+ * help or the unknown-command error; a known command gets the real program.
+ */
+export function buildHelpProgram(): Command {
+  const program = baseProgram();
+  const terms = new Map(COMMAND_HELP.map((c) => [c.name, c.term]));
+  for (const c of COMMAND_HELP) program.command(c.name).description(c.description);
+  const help = new Help();
+  program.configureHelp({ subcommandTerm: (cmd) => terms.get(cmd.name()) ?? help.subcommandTerm(cmd) });
+  return program;
+}
+
+function baseProgram(): Command {
+  return new Command('quant')
+    .description('Quant platform CLI: local cloud, data lake, backtests, risk, ingestion, feeds, vendor sync')
+    .option('--data-dir <dir>', 'local cloud state directory (default .quant, or $QUANT_DATA_DIR)')
+    .option(
+      '--aws',
+      'use AWS (standard credentials, region and the stack outputs in env) instead of the local cloud',
+    )
+    .version(packageVersion(), '-V, --version', 'print the platform version')
+    .showHelpAfterError()
+    .exitOverride();
+}
+
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  const pkg = JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as {
     version: string;
   };
   return pkg.version;
@@ -77,7 +98,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   const name = commandName(argv);
   // `quant --version` needs no command module (loading them all takes seconds).
   const versionOnly = name === undefined && argv.slice(2).some((a) => a === '-V' || a === '--version');
-  const program = await buildProgram(versionOnly ? null : name);
+  // Help alone (no command, or one that does not exist) needs no command module either; `quant help
+  // <command>` does (its help is the command's own).
+  const helpOnly = !versionOnly && name !== 'help' && (name === undefined || !COMMANDS[name]);
+  const program = helpOnly ? buildHelpProgram() : await buildProgram(versionOnly ? null : name);
   try {
     await program.parseAsync(argv as string[]);
     return 0;

@@ -8,6 +8,7 @@
  * books come back from the snapshot loop while the relay never stops.
  */
 import { Worker } from 'node:worker_threads';
+import { entryPoint, hasBuild } from '../entry-points';
 import type { OrderEvent, QuoteEvent, TradeEvent } from '../market-data/events';
 import type { SbeCodec } from '../sbe/codec';
 import type { EngineStatus } from './book-engine';
@@ -179,15 +180,11 @@ export class DecoderThread implements SequencedPacketSink {
 }
 
 /**
- * Under tsx (the TypeScript sources) the worker needs tsx registered first; in the bundled handler
- * (FeedHandlerStack) this module is inside the bundle, whose entry runs the worker when it sees the
- * role in workerData.
+ * The platform's build has the worker's own entry (dist/feed-decoder-worker.js); in the bundled
+ * handler (FeedHandlerStack) this module is inside the bundle, whose entry runs the worker when it
+ * sees the role in workerData.
  */
 function decoderWorker(data: DecoderWorkerData): Worker {
-  const self = import.meta.url;
-  if (self.endsWith('.ts'))
-    return new Worker(new URL('../sweep/worker-boot.mjs', self), {
-      workerData: { ...data, entry: new URL('./decoder-worker-main.ts', self).href },
-    });
-  return new Worker(new URL(self), { workerData: data });
+  if (hasBuild()) return new Worker(entryPoint('feed-decoder-worker'), { workerData: data });
+  return new Worker(new URL(import.meta.url), { workerData: data });
 }

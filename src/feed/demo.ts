@@ -17,6 +17,7 @@ import { TickProducer } from '../ingest/producer';
 import { ensureStream } from '../ingest/runner';
 import type { MarketEvent } from '../market-data/events';
 import { SbeCodec } from '../sbe/codec';
+import { packageRoot } from '../package-root';
 import { loadSchema } from '../sbe/schema';
 import { FeedHandler } from './handler';
 import { Relay } from './net';
@@ -69,10 +70,7 @@ export interface FeedDemoSummary {
 }
 
 export function defaultSchemaPath(): string {
-  return path.resolve(
-    import.meta.dirname,
-    '../../../shared/data/cme-mdp3/schema/templates_FixBinary.v13.xml',
-  );
+  return path.resolve(packageRoot(), '../shared/data/cme-mdp3/schema/templates_FixBinary.v13.xml');
 }
 
 /** Runs the feed phase in process; see the module comment. */

@@ -3,15 +3,16 @@
  * with the `{{name}}` parameters substituted and the Spark functions DuckDB lacks defined as macros.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { InputError } from '../errors';
+import { packageRoot } from '../package-root';
 import { BAR_INTERVAL_NS, type BarInterval } from '../market-data/events';
 
 export type GlueJob = 'bars' | 'compaction';
 
 export function glueSqlPath(job: GlueJob): string {
-  return fileURLToPath(new URL(`../../glue-jobs/${job}/${job}.sql`, import.meta.url));
+  return path.join(packageRoot(), 'glue-jobs', job, `${job}.sql`);
 }
 
 /** Substitutes `{{name}}`; a parameter left unset is an error, not an empty string. */

@@ -10,13 +10,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { LocalEndpoints, Runtime } from '../aws/clients';
+import { entryPoint } from '../entry-points';
 
 export const DEFAULT_DATA_DIR = '.quant';
 export const LOCAL_REGION = 'us-east-1';
-
-const HOST_SCRIPT = fileURLToPath(new URL('./server-host.ts', import.meta.url));
 
 export interface LocalCloudOptions {
   /** Where the servers keep their state. @default `.quant` in the working directory */
@@ -25,7 +23,15 @@ export interface LocalCloudOptions {
   readonly ports?: Partial<Record<keyof LocalEndpoints, number>>;
   /** How long to wait for the servers to listen. @default 30 s */
   readonly startTimeoutMs?: number;
+  /**
+   * The stand-ins to start when this call starts servers (attaching to a running cloud gets all of
+   * them). A service not started has an endpoint nothing listens on. @default all
+   */
+  readonly services?: readonly LocalService[];
 }
+
+export type LocalService = keyof LocalEndpoints;
+export const LOCAL_SERVICES: readonly LocalService[] = ['s3', 'kinesis', 'dynamodb'];
 
 interface StateFile {
   readonly pid: number;
@@ -44,6 +50,7 @@ function isAlive(pid: number): boolean {
 }
 
 function endpointsFor(ports: Record<keyof LocalEndpoints, number>): LocalEndpoints {
+  // Port 0 (a service not started): a connection fails at once, it never reaches another server.
   return {
     s3: `http://127.0.0.1:${ports.s3}`,
     kinesis: `http://127.0.0.1:${ports.kinesis}`,
@@ -63,9 +70,10 @@ function spawnHost(
   for (const [k, v] of Object.entries(opts.ports ?? {}))
     args.push(`--${k === 'dynamodb' ? 'dynamodb' : k}-port`, String(v));
   if (detached) args.push('--detached');
+  if (opts.services) args.push('--services', opts.services.join(','));
   const logFd = detached ? openSync(path.join(dataDir, 'local.log'), 'a') : undefined;
-  const child = fork(HOST_SCRIPT, args, {
-    execArgv: ['--openssl-legacy-provider', '--import', 'tsx'],
+  const child = fork(entryPoint('local-cloud-host'), args, {
+    execArgv: ['--openssl-legacy-provider'],
     detached,
     stdio: detached ? ['ignore', logFd, logFd, 'ipc'] : ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -145,7 +153,8 @@ export class LocalCloud {
     const existing = LocalCloud.running(opts);
     if (existing) return existing;
     const dataDir = path.resolve(opts.dataDir ?? DEFAULT_DATA_DIR);
-    const { child, ready } = await spawnHost(dataDir, opts, true);
+    // A detached cloud serves every later command: all the stand-ins.
+    const { child, ready } = await spawnHost(dataDir, { ...opts, services: undefined }, true);
     child.removeAllListeners('exit');
     child.unref();
     child.disconnect?.();

@@ -11,13 +11,12 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { packageRoot } from '../package-root';
 import { resolveDefinitionString } from './stepfunctions';
 
 const run = promisify(execFile);
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SCRIPT = path.join(REPO_ROOT, 'bin/state-machine-definition.ts');
+const script = (): string => path.join(packageRoot(), 'bin/state-machine-definition.ts');
 
 export interface DefinitionSource {
   /** Environment whose config is synthesized. @default 'dev' */
@@ -31,13 +30,14 @@ export interface DefinitionSource {
 }
 
 function sourceHash(): string {
+  const root = packageRoot();
   const h = createHash('sha256');
   const add = (file: string) => h.update(file).update(readFileSync(file));
-  for (const f of readdirSync(path.join(REPO_ROOT, 'lib'), { recursive: true }).map(String).sort()) {
-    if (f.endsWith('.ts')) add(path.join(REPO_ROOT, 'lib', f));
+  for (const f of readdirSync(path.join(root, 'lib'), { recursive: true }).map(String).sort()) {
+    if (f.endsWith('.ts')) add(path.join(root, 'lib', f));
   }
-  add(path.join(REPO_ROOT, 'cdk.json'));
-  add(SCRIPT);
+  add(path.join(root, 'cdk.json'));
+  add(script());
   return h.digest('hex').slice(0, 16);
 }
 
@@ -46,12 +46,14 @@ export async function loadSynthesizedDefinition(
   src: DefinitionSource,
 ): Promise<ReturnType<typeof resolveDefinitionString>> {
   const env = src.env ?? 'dev';
-  const cacheDir = src.cacheDir ?? path.join(REPO_ROOT, '.quant', 'state-machines');
+  const cacheDir = src.cacheDir ?? path.join(packageRoot(), '.quant', 'state-machines');
   const file = path.join(cacheDir, `${env}-${src.stack}-${src.machine ?? 'all'}-${sourceHash()}.json`);
   if (!existsSync(file)) {
-    const args = ['--import', 'tsx', SCRIPT, '--env', env, '--stack', src.stack];
+    // Synthesis runs the CDK app from lib/ sources, as `cdk synth` does (cdk.json): with tsx, a
+    // development dependency; the result is cached, so this runs once per change of lib/.
+    const args = ['--import', 'tsx', script(), '--env', env, '--stack', src.stack];
     if (src.machine) args.push('--machine', src.machine);
-    const { stdout } = await run(process.execPath, args, { cwd: REPO_ROOT, maxBuffer: 64 * 2 ** 20 });
+    const { stdout } = await run(process.execPath, args, { cwd: packageRoot(), maxBuffer: 64 * 2 ** 20 });
     mkdirSync(cacheDir, { recursive: true });
     // Write aside and rename: a concurrent reader never sees half a file.
     const tmp = `${file}.${process.pid}.tmp`;

@@ -22,6 +22,8 @@ interface HostArgs {
   dataDir: string;
   detached: boolean;
   ports: { s3: number; kinesis: number; dynamodb: number };
+  /** The stand-ins to start (`--services s3,kinesis`); @default all */
+  services: ReadonlySet<string>;
 }
 
 function parseArgs(argv: readonly string[]): HostArgs {
@@ -34,6 +36,7 @@ function parseArgs(argv: readonly string[]): HostArgs {
   return {
     dataDir,
     detached: argv.includes('--detached'),
+    services: new Set((get('services') ?? 's3,kinesis,dynamodb').split(',')),
     ports: {
       s3: Number(get('s3-port') ?? 0),
       kinesis: Number(get('kinesis-port') ?? 0),
@@ -102,44 +105,57 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   for (const d of ['s3', 'kinesis', 'dynamodb']) mkdirSync(path.join(args.dataDir, d), { recursive: true });
 
-  makeS3rverPutsAtomic();
-  const S3rver = require('s3rver');
-  const s3 = new S3rver({
-    address: '127.0.0.1',
-    port: args.ports.s3,
-    silent: true,
-    directory: path.join(args.dataDir, 's3'),
-    configureBuckets: LOCAL_BUCKET_NAMES.map((name) => ({ name })),
-  });
-  const s3Address = (await s3.run()) as AddressInfo;
+  // Each stand-in is loaded only when asked for: a command that uses S3 alone starts s3rver alone.
+  let s3: { run(): Promise<AddressInfo>; close(): Promise<void> } | undefined;
+  let s3Port = 0;
+  if (args.services.has('s3')) {
+    makeS3rverPutsAtomic();
+    const S3rver = require('s3rver');
+    s3 = new S3rver({
+      address: '127.0.0.1',
+      port: args.ports.s3,
+      silent: true,
+      directory: path.join(args.dataDir, 's3'),
+      configureBuckets: LOCAL_BUCKET_NAMES.map((name) => ({ name })),
+    });
+    s3Port = (await s3!.run()).port;
+  }
 
-  const kinesalite = require('kinesalite');
-  const kinesis: Server = kinesalite({
-    path: path.join(args.dataDir, 'kinesis'),
-    createStreamMs: 0,
-    deleteStreamMs: 0,
-    updateStreamMs: 0,
-    shardLimit: 100,
-  });
-  const kinesisPort = await listen(kinesis, args.ports.kinesis);
+  let kinesis: Server | undefined;
+  let kinesisPort = 0;
+  if (args.services.has('kinesis')) {
+    const kinesalite = require('kinesalite');
+    kinesis = kinesalite({
+      path: path.join(args.dataDir, 'kinesis'),
+      createStreamMs: 0,
+      deleteStreamMs: 0,
+      updateStreamMs: 0,
+      shardLimit: 100,
+    }) as Server;
+    kinesisPort = await listen(kinesis, args.ports.kinesis);
+  }
 
-  const dynalite = require('dynalite');
-  const dynamo: Server = dynalite({
-    path: path.join(args.dataDir, 'dynamodb'),
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
-  });
-  const dynamoPort = await listen(dynamo, args.ports.dynamodb);
+  let dynamo: Server | undefined;
+  let dynamoPort = 0;
+  if (args.services.has('dynamodb')) {
+    const dynalite = require('dynalite');
+    dynamo = dynalite({
+      path: path.join(args.dataDir, 'dynamodb'),
+      createTableMs: 0,
+      deleteTableMs: 0,
+      updateTableMs: 0,
+    }) as Server;
+    dynamoPort = await listen(dynamo, args.ports.dynamodb);
+  }
 
   let closing = false;
   const close = async (): Promise<void> => {
     if (closing) return;
     closing = true;
     await Promise.allSettled([
-      s3.close(),
-      new Promise((r) => kinesis.close(r)),
-      new Promise((r) => dynamo.close(r)),
+      s3?.close(),
+      kinesis && new Promise((r) => kinesis.close(r)),
+      dynamo && new Promise((r) => dynamo.close(r)),
     ]);
     process.exit(0);
   };
@@ -153,7 +169,7 @@ async function main(): Promise<void> {
   process.send?.({
     type: 'ready',
     pid: process.pid,
-    ports: { s3: s3Address.port, kinesis: kinesisPort, dynamodb: dynamoPort },
+    ports: { s3: s3Port, kinesis: kinesisPort, dynamodb: dynamoPort },
   });
   if (args.detached) process.disconnect?.();
 }

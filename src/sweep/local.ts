@@ -10,6 +10,7 @@ import { createClients, type AwsClients, type Runtime } from '../aws/clients';
 // no longer needs (results are encoded in JS and ranked by rank.ts).
 import { loadBars } from '../backtest/load';
 import type { Bars } from '../backtest/types';
+import { entryPoint } from '../entry-points';
 import { lakeBuckets, type LakeBuckets } from '../lake/buckets';
 import type { Row } from '../lake/query';
 import { evaluateBatch, type ResultRow } from './evaluate';
@@ -64,9 +65,6 @@ export interface ExecuteOptions {
  * engine anew). The 4,851-set grid over 5,105 daily bars (24.8M) runs inline.
  */
 export const INLINE_WORK = 40_000_000;
-
-const WORKER_BOOT = new URL('./worker-boot.mjs', import.meta.url);
-const WORKER_ENTRY = new URL('./worker.ts', import.meta.url).href;
 
 /** Runs the parameter sets of a plan that are not done yet on worker threads and writes each batch. */
 export async function executeSweep(plan: SweepPlan, opts: ExecuteOptions): Promise<SweepOutcome> {
@@ -158,7 +156,7 @@ export async function executeSweep(plan: SweepPlan, opts: ExecuteOptions): Promi
     let next = 0;
     let active = 0;
     const start = (): void => {
-      const worker = new Worker(WORKER_BOOT, { workerData: { ...init, entry: WORKER_ENTRY } });
+      const worker = new Worker(entryPoint('sweep-worker'), { workerData: init });
       let current: WorkerRequest | undefined;
       active++;
       const feed = (): void => {

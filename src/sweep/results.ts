@@ -5,8 +5,6 @@
  * its own object and never duplicates rows; concurrent batches never touch each other's objects).
  * Resume reads the `param_set_id` column of the objects already there.
  */
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { parquetReadObjects } from 'hyparquet';
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type { AwsClients } from '../aws/clients';
@@ -72,6 +70,11 @@ export async function readSweepRows(
   sweepId: string,
   columns: readonly string[],
 ): Promise<Record<string, unknown>[]> {
+  // Loaded on use: request validation imports this module, and `quant backtest` needs no S3 client.
+  const [{ GetObjectCommand, ListObjectsV2Command }, { parquetReadObjects }] = await Promise.all([
+    import('@aws-sdk/client-s3'),
+    import('hyparquet'),
+  ]);
   const bucket = target.buckets.results;
   const prefix = resultsPrefix(strategy, sweepId);
   const keys: string[] = [];

@@ -2,7 +2,7 @@
  * The sweep state machine, locally: the definition `cdk synth` produces for BacktestStack, run by
  * the generic local runner with each Task state bound to the same code AWS runs:
  *   Validate request / Write manifest / Publish ranking -> the Lambda handlers' functions
- *   Run backtest batch (ecs:runTask.sync) -> ecs-tasks/backtest/main.ts as a child process
+ *   Run backtest batch (ecs:runTask.sync) -> ecs-tasks/backtest/main.ts (built) as a child process
  *   Aggregate results (athena .sync)      -> the same SQL through DuckDB (the local QueryEngine)
  *   Notify (sns:publish)                  -> recorded and returned
  * and the Distributed Map's manifest read from the local S3 server.
@@ -12,8 +12,6 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
@@ -22,6 +20,8 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { createClients, type AwsClients, type Runtime } from '../aws/clients';
+import { entryPoint } from '../entry-points';
+import { packageRoot } from '../package-root';
 import { InputError } from '../errors';
 import { createQueryEngine, lakeBuckets } from '../lake';
 import type { Row } from '../lake/query';
@@ -37,9 +37,6 @@ import { DEFAULT_MAX_GRID_SIZE } from './grid';
 import { validateSweepRequest, type SweepRequest } from './request';
 import { publishRanking, writeSweepManifest, type ManifestResult, type RankingResult } from './service';
 import { localTaskEnv } from './task';
-
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const TASK_ENTRY = path.join(REPO_ROOT, 'ecs-tasks/backtest/main.ts');
 
 /** State names of BacktestStack's definition (lib/stacks/backtest-stack.ts SWEEP_STATE_NAMES). */
 export const SWEEP_STATES = {
@@ -65,8 +62,8 @@ export function runEcsTaskLocally(
   for (const o of input.Overrides?.ContainerOverrides ?? [])
     for (const e of o.Environment ?? []) env[e.Name] = e.Value;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', TASK_ENTRY], {
-      cwd: REPO_ROOT,
+    const child = spawn(process.execPath, [entryPoint('backtest-task')], {
+      cwd: packageRoot(),
       env: { PATH: process.env.PATH ?? '', TMPDIR: os.tmpdir(), ...localTaskEnv(runtime), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,7 +1,7 @@
 /**
  * Worker thread of a local sweep: receives the bars once, then batches of parameter sets, and
  * answers each batch with its result rows or its error (a failed batch never stops the worker).
- * Loaded with `execArgv: ['--import', 'tsx']`, so it is TypeScript like the rest of src/.
+ * Started from the build (dist/sweep-worker.js, see src/entry-points.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Bars } from '../backtest';

@@ -3,9 +3,7 @@
  * the vendor's bucket in the demo, and the other side of a sync in tests and benchmarks.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-
-const HOST_SCRIPT = fileURLToPath(new URL('./s3-server-host.ts', import.meta.url));
+import { entryPoint } from '../entry-points';
 
 export interface LocalS3ServerOptions {
   /** Directory holding the server's buckets (kept across restarts). */
@@ -26,8 +24,8 @@ export interface LocalS3Server {
 export function startLocalS3Server(opts: LocalS3ServerOptions): Promise<LocalS3Server> {
   const args = ['--dir', opts.dir, '--port', String(opts.port ?? 0)];
   for (const b of opts.buckets ?? []) args.push('--bucket', b);
-  const child: ChildProcess = fork(HOST_SCRIPT, args, {
-    execArgv: ['--openssl-legacy-provider', '--import', 'tsx'],
+  const child: ChildProcess = fork(entryPoint('s3-server-host'), args, {
+    execArgv: ['--openssl-legacy-provider'],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {

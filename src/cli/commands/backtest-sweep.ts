@@ -6,13 +6,10 @@
  *     --where "fast<slow" [--bars lake:SPX] [--cost-bps 5] [--top 10] [--json]
  */
 import type { Command } from 'commander';
-import { createClients } from '../../aws/clients';
 import { InputError } from '../../errors';
 import type { Row } from '../../lake/query';
 import { parseGridArg } from '../../sweep/grid';
-import { runLocalSweep } from '../../sweep/local';
 import { RANK_METRICS, type RankMetric, type SweepRequest } from '../../sweep/request';
-import { runSweepStateMachineLocally, startRemoteSweep } from '../../sweep/state-machine';
 import { withPlatform, type GlobalOptions } from '../context';
 import { formatTable, printJson, progressBar } from '../output';
 
@@ -123,6 +120,13 @@ export function registerBacktestSweep(program: Command): void {
       const request = sweepRequestFromOptions(o);
       const maxGridSize = positiveInt('max-grid', o.maxGrid);
       const quiet = o.json === true;
+      // Loaded on use: `quant backtest` registers this command, and a plain backtest needs none of it.
+      const [{ createClients }, { runLocalSweep }, { runSweepStateMachineLocally, startRemoteSweep }] =
+        await Promise.all([
+          import('../../aws/clients'),
+          import('../../sweep/local'),
+          import('../../sweep/state-machine'),
+        ]);
       if (o.remote) {
         const globals = cmd.optsWithGlobals<GlobalOptions>();
         const clients = createClients({ mode: 'aws', region: process.env.AWS_REGION });
@@ -145,7 +149,8 @@ export function registerBacktestSweep(program: Command): void {
         }
         return;
       }
-      await withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
+      // S3 (the manifest and results) and the local DuckDB: no Kinesis, no DynamoDB.
+      await withPlatform({ ...cmd.optsWithGlobals<GlobalOptions>(), services: ['s3'] }, async (ctx) => {
         if (o.stateMachine) {
           if (ctx.runtime.mode !== 'local')
             throw new InputError('--state-machine runs locally; use --remote for AWS', 'stateMachine');

@@ -187,7 +187,7 @@ export function backtestCommand(program: Command): Command {
       let ctx: PlatformContext | undefined;
       try {
         const input = await loadInput(opts.bars, strategy.kind === 'multi', opts.align, async () => {
-          ctx ??= await openPlatform(command.optsWithGlobals<GlobalOptions>());
+          ctx ??= await openPlatform({ ...command.optsWithGlobals<GlobalOptions>(), services: ['s3'] });
           return ctx;
         });
         if (opts.walkForward !== undefined) {

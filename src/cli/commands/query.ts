@@ -16,7 +16,7 @@ export function registerQuery(program: Command): void {
       if (!['table', 'csv', 'json'].includes(format)) {
         throw new InputError(`--format: "${format}" is not one of table, csv, json`, 'format');
       }
-      await withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
+      await withPlatform({ ...cmd.optsWithGlobals<GlobalOptions>(), services: ['s3'] }, async (ctx) => {
         const engine = await ctx.query();
         const rows = await engine.query(sql);
         if (format === 'json') printJson(rows);

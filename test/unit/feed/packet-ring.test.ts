@@ -96,7 +96,7 @@ describe('PacketRing', () => {
   it('waitSync() blocks until another thread writes, and is woken by that write', async () => {
     const ring = createPacketRing(1024);
     const r = new PacketRingReader(ring);
-    const worker = new Worker(new URL('../../../src/sweep/worker-boot.mjs', import.meta.url), {
+    const worker = new Worker(new URL('../../helpers/ts-worker-boot.mjs', import.meta.url), {
       workerData: { ring, delayMs: 300, entry: new URL('./ring-writer-worker.ts', import.meta.url).href },
     });
     try {
