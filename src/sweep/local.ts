@@ -54,7 +54,10 @@ export interface ExecuteOptions {
   readonly bars: Bars;
   /** @default this thread when (sets to run) x bars <= INLINE_WORK, else os.availableParallelism() */
   readonly workers?: number;
-  /** Parameter sets per batch (one Parquet object each). @default about 4 batches per worker, at most 500 */
+  /**
+   * Parameter sets per batch (one Parquet object each). @default about 4 batches per worker, at
+   * most 500; inline (see INLINE_WORK), up to 5,000
+   */
   readonly batchSize?: number;
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -65,6 +68,8 @@ export interface ExecuteOptions {
  * engine anew). The 4,851-set grid over 5,105 daily bars (24.8M) runs inline.
  */
 export const INLINE_WORK = 40_000_000;
+/** Parameter sets per batch (one results object each) of an inline sweep. @see INLINE_WORK */
+const INLINE_BATCH = 5_000;
 
 /** Runs the parameter sets of a plan that are not done yet on worker threads and writes each batch. */
 export async function executeSweep(plan: SweepPlan, opts: ExecuteOptions): Promise<SweepOutcome> {
@@ -72,7 +77,14 @@ export async function executeSweep(plan: SweepPlan, opts: ExecuteOptions): Promi
   const todo = plan.items.filter((i) => !done.has(i.id));
   const skipped = plan.items.length - todo.length;
   const workerCount = Math.max(1, opts.workers ?? os.availableParallelism());
-  const size = opts.batchSize ?? Math.min(500, Math.max(1, Math.ceil(todo.length / (workerCount * 4))));
+  const inline = opts.workers === undefined && todo.length * opts.bars.close.length <= INLINE_WORK;
+  // Inline, a batch is only the unit written: few large ones (each SMA computed once per batch,
+  // one PUT each) instead of the workers' queue of small ones.
+  const size =
+    opts.batchSize ??
+    (inline
+      ? Math.min(INLINE_BATCH, Math.max(1, todo.length))
+      : Math.min(500, Math.max(1, Math.ceil(todo.length / (workerCount * 4)))));
   const queue: WorkerRequest[] =
     todo.length === 0
       ? []
@@ -124,7 +136,7 @@ export async function executeSweep(plan: SweepPlan, opts: ExecuteOptions): Promi
     bars: opts.bars,
     spec: { strategy: plan.strategy, barsSource: plan.barsSource, costBps: plan.costBps },
   };
-  if (opts.workers === undefined && todo.length * opts.bars.close.length <= INLINE_WORK) {
+  if (inline) {
     for (const req of queue) {
       let rows: ResultRow[];
       try {
