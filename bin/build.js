@@ -15,7 +15,6 @@
 // to dist/chunks/<name>-<hash>.js. Every file is written aside and renamed, chunks before the entries
 // that import them, so a process starting (or lazily importing a chunk) during a rebuild sees the
 // old or the new build, never half of one; old chunks are removed once they are 10 minutes old.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,7 +109,7 @@ export function staleReason() {
 /** Writes `data` to `file` via a temp file and a rename (readers see the old or the new file). */
 function writeAtomic(file, data) {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(16).slice(2, 10)}`;
   try {
     fs.writeFileSync(tmp, data);
     fs.renameSync(tmp, file);

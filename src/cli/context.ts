@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import type { AwsClients, Runtime } from '../aws/clients';
-import { DEFAULT_DATA_DIR, type LocalCloud, type LocalService } from '../local/cloud';
+import type { LocalCloud, LocalService } from '../local/cloud';
+import { DEFAULT_DATA_DIR } from '../local/defaults';
 import type { LakeBuckets } from '../lake/buckets';
 import type { QueryEngine } from '../lake/query';
 

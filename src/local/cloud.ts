@@ -12,9 +12,9 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, c
 import path from 'node:path';
 import type { LocalEndpoints, Runtime } from '../aws/clients';
 import { entryPoint } from '../entry-points';
+import { DEFAULT_DATA_DIR, LOCAL_REGION } from './defaults';
 
-export const DEFAULT_DATA_DIR = '.quant';
-export const LOCAL_REGION = 'us-east-1';
+export { DEFAULT_DATA_DIR, LOCAL_REGION } from './defaults';
 
 export interface LocalCloudOptions {
   /** Where the servers keep their state. @default `.quant` in the working directory */

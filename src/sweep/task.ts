@@ -15,7 +15,7 @@ import { createClients, type Runtime } from '../aws/clients';
 import { loadBars } from '../backtest';
 import { describeZodIssues, InputError } from '../errors';
 import { lakeBuckets } from '../lake';
-import { LOCAL_REGION } from '../local/cloud';
+import { LOCAL_REGION } from '../local/defaults';
 import { evaluateBatch } from './evaluate';
 import { batchIdFor } from './results';
 import { writeBatchResults } from './results-writer';

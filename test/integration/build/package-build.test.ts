@@ -17,14 +17,40 @@ const BARS = 'node_modules/vega-datasets/data/sp500-2000.csv';
 let tmp: string;
 let built: string; // a copy of the sources, built there
 let shipped: string; // the build output alone
+let trace: string; // `--import` it: every module file the process loads is appended to $TRACE_FILE
+
+/**
+ * Code a CSV backtest must not load: AWS SDK clients (bundled, their class names stay in the
+ * chunks), DuckDB (its native binding stays an import) and the local cloud's stand-ins.
+ */
+const HEAVY =
+  /\b(S3Client|KinesisClient|DynamoDBClient)\b|@duckdb\/node-bindings|local-cloud-host|s3rver|kinesalite|dynalite/;
+
+/** The files of dist/ a traced run loaded whose code matches HEAVY. */
+function heavyLoaded(traceFile: string): string[] {
+  const files = fs
+    .readFileSync(traceFile, 'utf8')
+    .split('\n')
+    .filter((u) => u.startsWith('file:') && u.includes('/dist/'))
+    .map((u) => new URL(u).pathname);
+  expect(files.length).toBeGreaterThan(0);
+  return [...new Set(files)]
+    .filter((f) => HEAVY.test(fs.readFileSync(f, 'utf8')))
+    .map((f) => path.relative(shipped, f));
+}
 
 /** Runs node in `cwd`; resolves with the exit code and output (never rejects on a non-zero exit). */
 async function node(
   cwd: string,
   args: readonly string[],
+  env: Record<string, string> = {},
 ): Promise<{ code: number; out: string; err: string }> {
   try {
-    const r = await run(process.execPath, args as string[], { cwd, maxBuffer: 16 * 2 ** 20 });
+    const r = await run(process.execPath, args as string[], {
+      cwd,
+      maxBuffer: 16 * 2 ** 20,
+      env: { ...process.env, ...env },
+    });
     return { code: 0, out: r.stdout, err: r.stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
@@ -47,7 +73,8 @@ beforeAll(async () => {
   const b = await node(built, ['bin/build.js']);
   expect(b.code, b.err).toBe(0);
 
-  // The shipped copy: the build, bin/, package.json and every installed package except tsx.
+  // The shipped copy: the build, bin/ without TypeScript, package.json and every installed package
+  // except tsx.
   shipped = path.join(tmp, 'shipped');
   fs.cpSync(path.join(built, 'dist'), path.join(shipped, 'dist'), { recursive: true });
   fs.cpSync(path.join(built, 'bin'), path.join(shipped, 'bin'), { recursive: true });
@@ -59,6 +86,22 @@ beforeAll(async () => {
     if (f === 'tsx' || f === '.bin') continue;
     fs.symlinkSync(path.join(REPO, 'node_modules', f), path.join(shipped, 'node_modules', f));
   }
+
+  fs.writeFileSync(
+    path.join(tmp, 'trace-hooks.mjs'),
+    [
+      "import fs from 'node:fs';",
+      'export async function load(url, context, next) {',
+      "  fs.appendFileSync(process.env.TRACE_FILE, url + '\\n');",
+      '  return next(url, context);',
+      '}',
+    ].join('\n'),
+  );
+  trace = path.join(tmp, 'trace.mjs');
+  fs.writeFileSync(
+    trace,
+    "import { register } from 'node:module';\nregister('./trace-hooks.mjs', import.meta.url);\n",
+  );
 });
 
 afterAll(() => {
@@ -78,28 +121,23 @@ describe('the built package, with no sources and no tsx', () => {
   });
 
   it('quant --version prints the package version', async () => {
-    const r = await node(shipped, ['bin/quant.js', '--version']);
-    expect(r).toMatchObject({
+    const version = (
+      JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }
+    ).version;
+    expect(await node(shipped, ['bin/quant.js', '--version'])).toMatchObject({
       code: 0,
-      out: `${JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).version}\n`,
+      out: `${version}\n`,
     });
   });
 
-  it('a backtest on a CSV gives the same result as the sources', async () => {
-    const r = await node(shipped, [
-      'bin/quant.js',
-      'backtest',
-      '--bars',
-      BARS,
-      '--strategy',
-      'sma-cross',
-      '--param',
-      'fast=20',
-      '--param',
-      'slow=50',
-      '--json',
-    ]);
+  it('a backtest on a CSV gives the result of the sources, loading no AWS SDK client, DuckDB or local cloud', async () => {
+    const traceFile = path.join(tmp, 'backtest.trace');
+    const args = ['--strategy', 'sma-cross', '--param', 'fast=20', '--param', 'slow=50', '--json'];
+    const r = await node(shipped, ['--import', trace, 'bin/quant.js', 'backtest', '--bars', BARS, ...args], {
+      TRACE_FILE: traceFile,
+    });
     expect(r.code, r.err).toBe(0);
+    expect(heavyLoaded(traceFile)).toEqual([]);
     const got = JSON.parse(r.out) as Record<string, unknown>;
     const want = runBacktest(await loadBars(path.join(REPO, BARS)), {
       strategy: 'sma-cross',
@@ -111,26 +149,35 @@ describe('the built package, with no sources and no tsx', () => {
   });
 
   it('a local sweep starts its local cloud and worker threads from the build', async () => {
-    const r = await node(shipped, [
-      'bin/quant.js',
-      '--data-dir',
-      path.join(tmp, 'cloud'),
-      'backtest',
-      'sweep',
-      '--strategy',
-      'sma-cross',
-      '--grid',
-      'fast=5:10',
-      '--grid',
-      'slow=20:30:10',
-      '--bars',
-      BARS,
-      '--workers',
-      '2',
-      '--json',
-    ]);
+    const traceFile = path.join(tmp, 'sweep.trace');
+    const r = await node(
+      shipped,
+      [
+        '--import',
+        trace,
+        'bin/quant.js',
+        '--data-dir',
+        path.join(tmp, 'cloud'),
+        'backtest',
+        'sweep',
+        '--strategy',
+        'sma-cross',
+        '--grid',
+        'fast=5:10',
+        '--grid',
+        'slow=20:30:10',
+        '--bars',
+        BARS,
+        '--workers',
+        '2',
+        '--json',
+      ],
+      { TRACE_FILE: traceFile },
+    );
     expect(r.code, r.err).toBe(0);
     expect(JSON.parse(r.out)).toMatchObject({ total: 12, skipped: 0, written: 12 });
+    // The check above sees them when a command needs them: its empty list means something.
+    expect(heavyLoaded(traceFile).length).toBeGreaterThan(0);
   });
 });
 
