@@ -77,9 +77,22 @@ export function normalizeDate(v: unknown, where: string): string {
   return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso;
 }
 
-function toNumber(v: unknown, where: string, optional: boolean): number | undefined {
+/** `where` is a string or, so that no text is built per cell of a large file, a function making it. */
+type Where = string | (() => string);
+const whereText = (w: Where): string => (typeof w === 'string' ? w : w());
+
+function toNumber(v: unknown, at: Where, optional: boolean): number | undefined {
+  // Plain decimal text (the common case): Number() alone, no trimming or type dispatch.
+  if (typeof v === 'string' && v !== '') {
+    const x = Number(v);
+    if (x === x) {
+      const c = v.charCodeAt(0);
+      if (c > 32 && v.charCodeAt(v.length - 1) > 32) return x;
+    }
+  }
   if (v === undefined || v === null || v === '') {
     if (optional) return undefined;
+    const where = whereText(at);
     throw new InputError(`${where}: missing value`, where);
   }
   const x =
@@ -90,7 +103,10 @@ function toNumber(v: unknown, where: string, optional: boolean): number | undefi
         : typeof v === 'string'
           ? Number(v.trim())
           : NaN;
-  if (Number.isNaN(x)) throw new InputError(`${where}: not a number "${String(v)}"`, where);
+  if (Number.isNaN(x)) {
+    const where = whereText(at);
+    throw new InputError(`${where}: not a number "${String(v)}"`, where);
+  }
   return x;
 }
 
@@ -111,9 +127,14 @@ function columnName(h: string): string {
 function readRows(records: Iterable<[number, Record<string, unknown>]>, file: string): Row[] {
   const rows: Row[] = [];
   for (const [line, rec] of records) {
-    const at = (col: string): string => `${file}:${line}:${col}`;
+    const at = (col: string) => (): string => `${file}:${line}:${col}`;
+    const d = rec.date;
     rows.push({
-      date: normalizeDate(rec.date, at('date')),
+      // An ISO day (the common case) is checked here; anything else goes through normalizeDate.
+      date:
+        typeof d === 'string' && d.length === 10 && ISO_DATE.test(d) && !Number.isNaN(Date.parse(d))
+          ? d
+          : normalizeDate(d, `${file}:${line}:date`),
       symbol: rec.symbol === undefined || rec.symbol === null ? undefined : String(rec.symbol).trim(),
       open: toNumber(rec.open, at('open'), true),
       high: toNumber(rec.high, at('high'), true),
@@ -140,7 +161,7 @@ function* csvRecords(text: string, file: string): Generator<[number, Record<stri
       );
     }
     const rec: Record<string, unknown> = {};
-    header.forEach((h, j) => (rec[h] = cells[j]));
+    for (let j = 0; j < header.length; j++) rec[header[j]] = cells[j];
     yield [i + 1, rec];
   }
 }

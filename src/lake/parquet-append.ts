@@ -38,7 +38,13 @@ export const ROW_GROUP_ROWS = 1 << 20;
 
 /** A column in the encoder's form (converted once per batch). */
 export type TypedColumn =
-  | { readonly kind: 'INT64'; readonly words: Int32Array; readonly valid?: Uint8Array }
+  | {
+      readonly kind: 'INT64';
+      readonly words: Int32Array;
+      readonly valid?: Uint8Array;
+      /** TIMESTAMP: microseconds since the epoch, typed as DuckDB types its own TIMESTAMP columns. */
+      readonly timestamp?: true;
+    }
   | { readonly kind: 'INT32'; readonly values: Int32Array; readonly valid?: Uint8Array }
   | { readonly kind: 'DOUBLE'; readonly values: Float64Array }
   | { readonly kind: 'DICT'; readonly codes: Int32Array; readonly dict: readonly string[] };
@@ -144,6 +150,24 @@ function typedColumn(col: Column, values: ArrayLike<unknown>, length: number): T
         else return undefined;
       }
       return { kind: 'INT64', words: new Int32Array(out.buffer), valid };
+    }
+    case 'TIMESTAMP': {
+      // Epoch milliseconds (or Dates) to microseconds, rounded as the DuckDB path's
+      // make_timestamp(round(ms * 1000)) rounds (half away from zero).
+      const out = new BigInt64Array(length);
+      let valid: Uint8Array | undefined;
+      for (let i = 0; i < length; i++) {
+        const v = values[i];
+        const ms = v instanceof Date ? v.getTime() : v;
+        if (isMissing(ms)) {
+          valid ??= new Uint8Array(length).fill(1);
+          valid[i] = 0;
+        } else if (typeof ms === 'number' && Number.isFinite(ms) && Math.abs(ms) < 2 ** 52 / 1000) {
+          const us = ms * 1000;
+          out[i] = BigInt(us < 0 ? -Math.round(-us) : Math.round(us));
+        } else return undefined;
+      }
+      return { kind: 'INT64', words: new Int32Array(out.buffer), valid, timestamp: true };
     }
     case 'INTEGER': {
       if (values instanceof Int32Array) return { kind: 'INT32', values };
@@ -661,6 +685,12 @@ export async function encodeColumns(
       type: PHYSICAL[c.kind],
       repetition_type: 'OPTIONAL',
       ...(c.kind === 'DICT' ? { converted_type: 'UTF8' as const } : {}),
+      ...(c.kind === 'INT64' && c.timestamp
+        ? {
+            converted_type: 'TIMESTAMP_MICROS' as const,
+            logical_type: { type: 'TIMESTAMP' as const, isAdjustedToUTC: false, unit: 'MICROS' as const },
+          }
+        : {}),
     })),
   ];
   const metadata: Omit<FileMetaData, 'metadata_length'> = {

@@ -19,7 +19,6 @@ import type { AwsClients } from '../aws/clients';
 import { InputError } from '../errors';
 import type { LakeBuckets } from './buckets';
 import { deletePending, getWithEtag, newPending, putIfUnchanged, putPending, writeId } from './commit';
-import { ident, literal, openDuckDb, stageColumns } from './duckdb';
 import { prepareAppend, type PreparedAppend } from './parquet-append';
 import { allColumns, type TableDef } from './tables';
 
@@ -119,6 +118,8 @@ export async function writeTable(
     if (prepared) return commitAppend(writer, table, bucket, prepared, data.length, opts);
   }
   await sweepStaleStages(writer.tmpDir ?? os.tmpdir());
+  // DuckDB is loaded only on this path: appends encoded in JS (above) never need it.
+  const { ident, literal, openDuckDb, stageColumns } = await import('./duckdb');
   // The pid in the name lets a later write remove what a killed one left (sweepStaleStages).
   const stage = await mkdtemp(path.join(writer.tmpDir ?? os.tmpdir(), `lake-${table.name}-${process.pid}-`));
   const db = await openDuckDb();
@@ -218,6 +219,7 @@ async function commitMerge(
   data: ColumnarRows,
   opts: WriteOptions,
 ): Promise<WriteReport> {
+  const { ident, literal } = await import('./duckdb'); // loaded already by the caller (writeTable)
   const s3 = writer.clients.s3;
   const cols = allColumns(table);
   const pkNames = new Set(table.partitionKeys.map((k) => k.name));

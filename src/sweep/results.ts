@@ -6,6 +6,7 @@
  * Resume reads the `param_set_id` column of the objects already there.
  */
 import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import type { AwsClients } from '../aws/clients';
 import { InputError } from '../errors';
 import type { LakeBuckets } from '../lake/buckets';
@@ -16,6 +17,9 @@ import { BACKTEST_RESULTS } from '../lake/tables';
 // pure JS.
 
 const SAFE_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** hyparquet decodes only snappy by itself; batches encoded in JS (lake/parquet-append.ts) are GZIP. */
+const COMPRESSORS = { GZIP: (input: Uint8Array): Uint8Array => new Uint8Array(gunzipSync(input)) };
 
 /** Checks a value that becomes a partition path segment or part of SQL (no quoting needed then). */
 export function checkPartitionValue(field: string, value: string): string {
@@ -50,6 +54,22 @@ export async function completedParamSetIds(
   strategy: string,
   sweepId: string,
 ): Promise<Set<string>> {
+  const done = new Set<string>();
+  for (const r of await readSweepRows(target, strategy, sweepId, ['param_set_id']))
+    if (typeof r.param_set_id === 'string') done.add(r.param_set_id);
+  return done;
+}
+
+/**
+ * Rows of a sweep's result objects in the lake (the given columns; SQL NULL as null), read in pure
+ * JS: the local sweep ranks them without starting a query engine (see rank.ts).
+ */
+export async function readSweepRows(
+  target: ResultsTarget,
+  strategy: string,
+  sweepId: string,
+  columns: readonly string[],
+): Promise<Record<string, unknown>[]> {
   // Loaded on use: request validation imports this module, and `quant backtest` needs no S3 client.
   const [{ GetObjectCommand, ListObjectsV2Command }, { parquetReadObjects }] = await Promise.all([
     import('@aws-sdk/client-s3'),
@@ -66,15 +86,20 @@ export async function completedParamSetIds(
     for (const o of page.Contents ?? []) if (o.Key?.endsWith('.parquet')) keys.push(o.Key);
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
-  const done = new Set<string>();
+  const out: Record<string, unknown>[] = [];
   for (const key of keys) {
     const obj = await target.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     const bytes = await obj.Body!.transformToByteArray();
     const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-    const rows = (await parquetReadObjects({ file, columns: ['param_set_id'] })) as {
-      param_set_id: unknown;
-    }[];
-    for (const r of rows) if (typeof r.param_set_id === 'string') done.add(r.param_set_id);
+    const rows = (await parquetReadObjects({
+      file,
+      columns: [...columns],
+      compressors: COMPRESSORS,
+    })) as Record<string, unknown>[];
+    for (const r of rows) {
+      for (const c of columns) if (r[c] === undefined) r[c] = null;
+      out.push(r);
+    }
   }
-  return done;
+  return out;
 }

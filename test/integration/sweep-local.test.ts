@@ -127,6 +127,18 @@ describe('runLocalSweep', () => {
     expect(r.top).toHaveLength(10);
   });
 
+  it('runs a small sweep on this thread (no workers given) with the same ranking as the worker run', async () => {
+    const threads = await runLocalSweep({ runtime: cloud.runtime, clients, request: request(), workers: 2 });
+    const inline = await runLocalSweep({
+      runtime: cloud.runtime,
+      clients,
+      request: { ...request(), sweepId: 'sw-inline' },
+    });
+    expect(inline.written).toBe(inline.total);
+    expect(inline.failedBatches).toEqual([]);
+    expect(inline.top).toEqual(threads.top);
+  });
+
   it('rejects bad requests before running anything, naming the field', async () => {
     const bad = async (req: object) => {
       const e = await runLocalSweep({ runtime: cloud.runtime, clients, request: req as never }).catch(

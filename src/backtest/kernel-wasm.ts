@@ -1,0 +1,112 @@
+/**
+ * Loader of the WebAssembly build of the fused sma-cross kernel (kernel.wat, assembled into
+ * kernel-wasm-bytes.ts by bin/build-kernel-wasm.ts). The module is compiled on first use; the
+ * close series is copied into its memory per call (a memcpy: ~1 ms per million bars).
+ */
+import { KERNEL_WASM_BASE64 } from './kernel-wasm-bytes';
+
+/** Accumulated statistics of one kernel run (kernel.ts turns them into a Summary). */
+export interface KernelStats {
+  sum: number;
+  sumSq: number;
+  down: number;
+  equity: number;
+  peak: number;
+  trough: number;
+  minRatio: number;
+  trades: number;
+  absDw: number;
+  exposed: number;
+  wins: number;
+  losses: number;
+  winSum: number;
+  lossSum: number;
+}
+
+/** The order in which kernel.wat stores the statistics (f64 each). */
+const OUT_FIELDS = [
+  'sum',
+  'sumSq',
+  'down',
+  'equity',
+  'peak',
+  'trough',
+  'minRatio',
+  'trades',
+  'absDw',
+  'exposed',
+  'wins',
+  'losses',
+  'winSum',
+  'lossSum',
+] as const satisfies readonly (keyof KernelStats)[];
+
+type SmaCrossFn = (
+  base: number,
+  n: number,
+  fast: number,
+  slow: number,
+  cost: number,
+  short: number,
+  out: number,
+  invFast: number,
+  invSlow: number,
+  buf: number,
+) => void;
+
+/** The part of the WebAssembly API used here (the project's TypeScript libs do not declare it). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+
+interface Kernel {
+  readonly memory: WasmMemory;
+  readonly smaCross: SmaCrossFn;
+}
+
+let kernel: Kernel | undefined;
+
+function load(): Kernel {
+  if (!kernel) {
+    const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+    const module = new wasm.Module(Buffer.from(KERNEL_WASM_BASE64, 'base64'));
+    const { exports } = new wasm.Instance(module, {});
+    kernel = { memory: exports.memory as WasmMemory, smaCross: exports.smaCross as SmaCrossFn };
+  }
+  return kernel;
+}
+
+const PAGE = 65_536;
+/** Byte offsets in the module's memory: statistics, the change buffer (BLOCK + 1 entries of 8 bytes, BLOCK as in kernel.wat), then the closes. */
+const OUT = 0;
+const BUF = 128;
+const BASE = BUF + (4096 + 1) * 8;
+
+/**
+ * Statistics of one sma-cross run over `close` (fast < slow, checked by the caller), or undefined
+ * when the series is too short to hold a single decided bar (the caller's JS loop handles that).
+ */
+export function smaCrossStatsWasm(
+  close: Float64Array,
+  fast: number,
+  slow: number,
+  cost: number,
+  neg: number,
+): KernelStats | undefined {
+  const n = close.length;
+  if (slow - 1 >= n - 1 || n > 2 ** 27) return undefined;
+  const k = load();
+  const need = BASE + n * 8;
+  if (k.memory.buffer.byteLength < need) k.memory.grow(Math.ceil((need - k.memory.buffer.byteLength) / PAGE));
+  new Float64Array(k.memory.buffer, BASE, n).set(close);
+  k.smaCross(BASE, n, fast, slow, cost, neg < 0 ? 1 : 0, OUT, 1 / fast, 1 / slow, BUF);
+  const out = new Float64Array(k.memory.buffer, OUT, OUT_FIELDS.length);
+  const stats = {} as KernelStats;
+  for (let i = 0; i < OUT_FIELDS.length; i++) stats[OUT_FIELDS[i]] = out[i];
+  return stats;
+}
