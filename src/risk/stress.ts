@@ -6,7 +6,7 @@
  */
 import { InputError } from '../errors';
 import type { RiskConfig, RiskPortfolio, Security } from './types';
-import { historicalVar, parametricVar, type ReturnsWindow } from './var';
+import { historicalVarFromPnl, parametricVar, type ReturnsWindow } from './var';
 
 export const STRESS_FACTORS = ['equity', 'rates', 'fx', 'commodity'] as const;
 export type StressFactor = (typeof STRESS_FACTORS)[number];
@@ -233,11 +233,35 @@ export class StressBook {
 
   /** 1-day 99% VaR of the shocked exposures (value + pnl per symbol) / shocked NAV. */
   private varRatio(cents: Float64Array, shockedNav: number, window: ReturnsWindow): number | null {
-    const exposures = new Map<string, number>();
-    for (let i = 0; i < this.n; i++) {
-      const sym = this.symbols[i];
-      if (!window.has(sym)) {
-        if (this.value[i] === 0) continue;
+    const rows = this.returnsRows(window);
+    const exposures = new Float64Array(this.exposureSymbols.length);
+    for (let i = 0; i < this.n; i++) exposures[this.exposureIdx[i]] += this.value[i] + cents[i] / 100;
+    if (shockedNav <= 0) return null;
+    if ((this.config.limits.varMethod ?? 'historical') === 'parametric') {
+      const m = new Map(this.exposureSymbols.map((sym, k) => [sym, exposures[k]]));
+      return parametricVar(window, m) / shockedNav;
+    }
+    // Σ exposure × returns over the window, symbol by symbol (rows are contiguous), then the 1% quantile.
+    const pnl = new Float64Array(window.length);
+    for (let k = 0; k < rows.length; k++) {
+      const e = exposures[k];
+      const r = rows[k];
+      if (e === 0 || r === undefined) continue;
+      for (let t = 0; t < pnl.length; t++) pnl[t] += e * r[t];
+    }
+    return historicalVarFromPnl(pnl) / shockedNav;
+  }
+
+  private rowsCache?: { window: ReturnsWindow; rows: (Float64Array | undefined)[] };
+
+  /** The window's series per held symbol; a held symbol without one is an error. */
+  private returnsRows(window: ReturnsWindow): (Float64Array | undefined)[] {
+    if (this.rowsCache?.window === window) return this.rowsCache.rows;
+    const held = new Float64Array(this.exposureSymbols.length);
+    for (let i = 0; i < this.n; i++) if (this.value[i] !== 0) held[this.exposureIdx[i]] = 1;
+    const rows = this.exposureSymbols.map((sym, k) => {
+      const r = window.get(sym);
+      if (!r && held[k]) {
         const name = this.sources.returns ?? 'returns';
         // A held symbol without returns would silently add no risk.
         throw new InputError(
@@ -245,12 +269,10 @@ export class StressBook {
           `${name}:${sym}`,
         );
       }
-      exposures.set(sym, (exposures.get(sym) ?? 0) + this.value[i] + cents[i] / 100);
-    }
-    if (shockedNav <= 0) return null;
-    const method = this.config.limits.varMethod ?? 'historical';
-    const v = method === 'historical' ? historicalVar(window, exposures) : parametricVar(window, exposures);
-    return v / shockedNav;
+      return r;
+    });
+    this.rowsCache = { window, rows };
+    return rows;
   }
 
   /** The total P&L (money) of a scenario, without the breakdowns (reverse stress, benchmarks). */

@@ -5,7 +5,16 @@ import { InputError } from '../../errors';
 import { checkOrder } from '../../risk/engine';
 import { orderSchema, portfolioSchema, readJsonFile, riskConfigSchema } from '../../risk/schemas';
 import { ReturnsWindow } from '../../risk/var';
-import { parseShocks, stressTest, type StressResult } from '../../risk/stress';
+import { parseShocks, StressBook, type StressResult } from '../../risk/stress';
+import {
+  readSp500,
+  resolveScenarios,
+  reverseStress,
+  runScenarios,
+  scenariosFileSchema,
+  type ReverseStress,
+  type ScenarioResult,
+} from '../../risk/stress-scenarios';
 import { returnsFromPanel, returnsWindowSchema, writeReturnsWindow } from '../../risk/returns-source';
 import { loadPanel } from '../../backtest/load';
 import { changeState, tradingServices } from '../../trading/context';
@@ -222,6 +231,11 @@ export function registerRisk(program: Command): void {
       [] as string[],
     )
     .option('--returns <file>', 'returns.json: {"SYMBOL": [daily returns, aligned]} for varBudget')
+    .option(
+      '--scenarios <file>',
+      'scenarios.json: {"scenarios": [{"name", "shocks" | "replay": "2000-02"|"2008"|"2020", "correlationOne"}]}',
+    )
+    .option('--reverse', 'also find the smallest uniform equity shock breaching maxDrawdown or varBudget')
     .option('--json', 'print the result as JSON')
     .action((opts: StressOpts) => riskStress(opts));
 }
@@ -260,13 +274,17 @@ interface StressOpts {
   portfolio: string;
   shock: string[];
   returns?: string;
+  scenarios?: string;
+  reverse?: boolean;
   json?: boolean;
 }
 
 /** `quant risk stress`: the stressed P&L and the portfolio-level limits the shocked book breaches. */
 export function riskStress(opts: StressOpts): void {
   const shocks = parseShocks(opts.shock);
-  if (Object.keys(shocks).length === 0)
+  if (opts.scenarios !== undefined && Object.keys(shocks).length > 0)
+    throw new InputError('--shock: give either --shock or --scenarios, not both', '--shock');
+  if (opts.scenarios === undefined && Object.keys(shocks).length === 0 && !opts.reverse)
     throw new InputError('--shock: at least one shock is required, e.g. --shock equity=-0.20', '--shock');
   const config = readJsonFile(riskConfigSchema, opts.limits);
   const portfolio = readJsonFile(portfolioSchema, opts.portfolio);
@@ -276,16 +294,73 @@ export function riskStress(opts: StressOpts): void {
     portfolio: path.basename(opts.portfolio),
     returns: opts.returns === undefined ? undefined : path.basename(opts.returns),
   };
-  const r = stressTest(portfolio, config, shocks, { window, sources });
+  const file = opts.scenarios === undefined ? undefined : readJsonFile(scenariosFileSchema, opts.scenarios);
+  const book = new StressBook(portfolio, config, sources);
   // The contract's rule: varBudget is evaluated only with a returns window; say so, off stdout.
   if (config.limits.varBudget !== undefined && !window)
     process.stderr.write('note: limits.varBudget not evaluated (no --returns)\n');
+  const reverse = opts.reverse ? reverseStress(book, window) : undefined;
+  if (file !== undefined || Object.keys(shocks).length === 0) {
+    let sp500: { date: string; close: number }[] | undefined;
+    const scenarios = file === undefined ? [] : resolveScenarios(file, () => (sp500 ??= readSp500()));
+    const results = runScenarios(book, scenarios, window);
+    if (opts.json) printJson({ scenarios: results, ...(reverse ? { reverse } : {}) });
+    else process.stdout.write(`${formatScenarios(results, portfolio.nav, reverse)}\n`);
+    return;
+  }
+  const r = book.run({ name: 'shocks', shocks }, window);
+  if (opts.json && reverse) {
+    const { pnl, byAssetClass, byRegion, positions, breaches } = r;
+    printJson({ pnl, byAssetClass, byRegion, positions, breaches, reverse });
+    return;
+  }
   if (opts.json) {
     const { pnl, byAssetClass, byRegion, positions, breaches } = r;
     printJson({ pnl, byAssetClass, byRegion, positions, breaches });
     return;
   }
-  process.stdout.write(`${formatStress(r)}\n`);
+  process.stdout.write(`${formatStress(r)}${reverse ? `\n\n${formatReverse(reverse)}` : ''}\n`);
+}
+
+function formatReverse(r: ReverseStress): string {
+  return r.equity === null
+    ? 'reverse stress: no uniform equity shock within ±100% breaches maxDrawdown or varBudget'
+    : `reverse stress: equity ${(r.equity * 100).toFixed(4)}% breaches ${r.rules.join(', ')} (pnl ${r.pnl?.toFixed(2)})`;
+}
+
+function formatScenarios(results: ScenarioResult[], nav: number, reverse?: ReverseStress): string {
+  const shockText = (s: ScenarioResult): string =>
+    [
+      ...Object.entries(s.shocks).map(([k, v]) => `${k} ${v >= 0 ? '+' : ''}${(v * 100).toFixed(2)}%`),
+      ...(s.correlationOne ? ['correlation 1'] : []),
+      ...(s.replay ? [`S&P 500 ${s.replay.peak} -> ${s.replay.trough}`] : []),
+    ].join(', ');
+  const parts = [
+    formatTable(
+      results.map((s) => ({
+        scenario: s.name,
+        shocks: shockText(s),
+        pnl: s.pnl.toFixed(2),
+        'pnl % nav': ((s.pnl / nav) * 100).toFixed(2),
+        breaches: s.breaches.map((b) => b.rule).join(', ') || '-',
+      })),
+      ['scenario', 'shocks', 'pnl', 'pnl % nav', 'breaches'],
+    ),
+  ];
+  for (const s of results) {
+    const rows = [
+      ...Object.entries(s.byAssetClass).map(([k, v]) => ({
+        group: 'assetClass',
+        name: k,
+        pnl: v.toFixed(2),
+      })),
+      ...Object.entries(s.byRegion).map(([k, v]) => ({ group: 'region', name: k, pnl: v.toFixed(2) })),
+      ...Object.entries(s.bySector).map(([k, v]) => ({ group: 'sector', name: k, pnl: v.toFixed(2) })),
+    ];
+    parts.push(`${s.name}:\n${formatTable(rows, ['group', 'name', 'pnl'])}`);
+  }
+  if (reverse) parts.push(formatReverse(reverse));
+  return parts.join('\n\n');
 }
 
 function formatStress(r: StressResult): string {

@@ -147,4 +147,48 @@ describe('quant risk stress', () => {
     expect(r.code).toBe(2);
     expect(r.err).toContain('portfolio.json: not valid JSON');
   });
+
+  it('runs a scenarios file: shocks, correlation to 1, a replay, and reverse stress', async () => {
+    const scenarios = file('scenarios.json', {
+      scenarios: [
+        { name: 'equity -20%', shocks: { equity: -0.2 } },
+        { name: 'correlation 1', shocks: { equity: -0.2 }, correlationOne: true },
+        { name: '2008', replay: '2008' },
+      ],
+    });
+    const r = await run(LIMITS, PORTFOLIO, '--scenarios', scenarios, '--reverse', '--json');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.out) as {
+      scenarios: { name: string; pnl: number; breaches: { rule: string }[]; replay?: { trough: string } }[];
+      reverse: { equity: number; rules: string[] };
+    };
+    expect(out.scenarios.map((s) => s.name)).toEqual(['equity -20%', 'correlation 1', '2008']);
+    expect(out.scenarios[0].pnl).toBe(-70_000); // (200,000 + 100,000 × 1.5) × −0.2
+    // Every value × beta × −0.2: 200,000 + 150,000 + 100,000 − 50,000 + 50,000 = 450,000.
+    expect(out.scenarios[1].pnl).toBe(-90_000);
+    expect(out.scenarios[2].replay?.trough).toBe('2009-03-09');
+    expect(out.scenarios[2].pnl).toBeCloseTo(350_000 * (676.530029 / 1565.150024 - 1), 1);
+    // maxDrawdown 0.08 of 1,000,000 → a loss above 80,000 = 350,000 × |s| → s < −0.228571.
+    expect(out.reverse.equity).toBeCloseTo(-80_000 / 350_000, 5);
+    expect(out.reverse.rules).toEqual(['maxDrawdown']);
+
+    const text = await run(LIMITS, PORTFOLIO, '--scenarios', scenarios);
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(
+      /correlation 1\s+equity -20\.00%, correlation 1\s+-90000\.00\s+-9\.00\s+maxDrawdown/,
+    );
+    expect(text.out).toContain('S&P 500 2007-10-09 -> 2009-03-09');
+  });
+
+  it('exits 2 on a bad scenarios file, or --shock with --scenarios', async () => {
+    const bad = file('scenarios.json', { scenarios: [{ name: 'x', replay: '1987' }] });
+    let r = await run(LIMITS, PORTFOLIO, '--scenarios', bad, '--json');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('scenarios.json: scenarios.0.replay');
+    const good = file('scenarios.json', { scenarios: [{ name: 'x', shocks: { equity: -0.1 } }] });
+    r = await run(LIMITS, PORTFOLIO, '--scenarios', good, '--shock', 'equity=-0.1', '--json');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--shock: give either --shock or --scenarios, not both');
+  });
 });
