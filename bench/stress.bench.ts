@@ -44,7 +44,7 @@ for (let i = 0; i < N_POS; i++) {
   returns[symbol] = Array.from({ length: DAYS }, () => (rand() - 0.5) * 0.04);
 }
 const portfolio: RiskPortfolio = { nav: 500_000_000, state: 'ACTIVE', positions, peakNav: 520_000_000 };
-const config: RiskConfig = { securities, limits: { maxDrawdown: 0.1, maxDailyLoss: 0.05, varBudget: 0.02 } };
+const config: RiskConfig = { securities, limits: { maxDrawdown: 0.1, maxDailyLoss: 0.05, varBudget: 0 } };
 
 const sp = readSp500();
 const scenarios: StressScenario[] = [];
@@ -95,6 +95,10 @@ time('ts: the same + varBudget (historical VaR per scenario)', 20, () =>
   sum(runScenarios(new StressBook(portfolio, config), scenarios, window)),
 );
 const totals = runScenarios(new StressBook(portfolio, config), scenarios).map((r) => r.pnl);
+// varBudget 0: every scenario lists its VaR ratio, to cross-check with the peer.
+const vars = runScenarios(new StressBook(portfolio, config), scenarios, window).map(
+  (r) => r.breaches.find((b) => b.rule === 'varBudget')?.value ?? NaN,
+);
 
 // Peer: numpy on the same data.
 const dir = mkdtempSync(path.join(os.tmpdir(), 'stress-bench-'));
@@ -122,11 +126,14 @@ if (py.error || py.status !== 0) {
   console.log(`numpy peer: not run (${py.error?.message ?? py.stderr.trim().split('\n').pop()})`);
 } else {
   const lines = py.stdout.trim().split('\n');
-  const peerTotals = JSON.parse(lines.pop()!) as number[];
+  const peer = JSON.parse(lines.pop()!) as { totals: number[]; var: number[] };
+  const peerTotals = peer.totals;
   for (const l of lines) console.log(l);
   const maxDiff = Math.max(...peerTotals.map((t, i) => Math.abs(t - totals[i])));
   // Ours rounds each position to cents: up to 0.5 cent × 1,000 positions apart from unrounded sums.
   console.log(
     `totals ts vs numpy: max |difference| ${maxDiff.toFixed(4)} over ${N_SCEN} scenarios (≤ 5.00 expected)`,
   );
+  const maxRel = Math.max(...peer.var.map((v, i) => Math.abs(v - vars[i]) / v));
+  console.log(`VaR / shocked NAV ts vs numpy: max relative difference ${maxRel.toExponential(2)}`);
 }

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../../../src/errors';
 import { StressBook, factorOf, parseShock, parseShocks, stressTest } from '../../../src/risk/stress';
 import type { RiskConfig, RiskPortfolio } from '../../../src/risk/types';
-import { ReturnsWindow } from '../../../src/risk/var';
+import { ReturnsWindow, historicalVar } from '../../../src/risk/var';
 
 const CONFIG: RiskConfig = {
   securities: {
@@ -104,6 +104,26 @@ describe('stressTest', () => {
     expect(() =>
       stressTest(p, config, { equity: -0.5 }, { window: new ReturnsWindow({ B: [0, 0] }) }),
     ).toThrow(/returns: A: no returns for a held position/);
+  });
+
+  it('computes the VaR of a multi-factor book as a direct sum over positions would', () => {
+    const secs = Object.fromEntries(PORTFOLIO.positions.map((p) => [p.symbol, [0, 0, 0, 0, 0, 0]]));
+    let x = 1;
+    for (const r of Object.values(secs))
+      for (let t = 0; t < r.length; t++) r[t] = ((x = (x * 7919) % 1009) - 504) / 10_000;
+    const window = new ReturnsWindow(secs);
+    const config = { ...CONFIG, limits: { varBudget: 0 } };
+    for (const scenario of [
+      { name: 'all', shocks: SHOCKS },
+      { name: 'corr1', shocks: { equity: -0.3, rates: 0.02 }, correlationOne: true },
+    ]) {
+      const r = new StressBook(PORTFOLIO, config).run(scenario, window);
+      const exposures = new Map<string, number>();
+      PORTFOLIO.positions.forEach((p, i) => exposures.set(p.symbol, p.qty * p.price + r.positions[i].pnl));
+      const direct = historicalVar(window, exposures) / (PORTFOLIO.nav + r.pnl);
+      expect(r.breaches[0].rule).toBe('varBudget');
+      expect(r.breaches[0].value).toBeCloseTo(direct, 9);
+    }
   });
 
   it('moves every class with the equity shock under correlationOne', () => {
