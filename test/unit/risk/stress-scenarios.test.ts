@@ -14,6 +14,7 @@ import {
   worstDrawdown,
 } from '../../../src/risk/stress-scenarios';
 import type { RiskConfig, RiskPortfolio } from '../../../src/risk/types';
+import { ReturnsWindow } from '../../../src/risk/var';
 
 const CONFIG: RiskConfig = {
   securities: {
@@ -110,6 +111,22 @@ describe('reverseStress', () => {
     expect(r.equity!).toBeLessThan(-2 / 9);
     expect(r.equity!).toBeGreaterThan(-2 / 9 - 2e-6);
     expect(r.rules).toEqual(['maxDrawdown']);
+  });
+
+  it('finds the shock that breaches the VaR budget', () => {
+    // Exposure 100,000 × (1 + s), returns [−0.1, 0.1]: VaR 0.098 × exposure (type-7 1% quantile);
+    // shocked NAV 200,000 + 100,000 s. VaR / NAV = 0.098 (1 + s) / (2 + s) grows with s and passes
+    // 0.05 at s = 0.002 / 0.048 = 1/24; a fall only lowers it.
+    const config: RiskConfig = { securities: { A: { assetClass: 'equity' } }, limits: { varBudget: 0.05 } };
+    const p: RiskPortfolio = {
+      nav: 200_000,
+      state: 'ACTIVE',
+      positions: [{ symbol: 'A', qty: 1000, price: 100 }],
+    };
+    const r = reverseStress(new StressBook(p, config), new ReturnsWindow({ A: [-0.1, 0.1] }));
+    expect(r.rules).toEqual(['varBudget']);
+    expect(r.equity!).toBeGreaterThan(1 / 24);
+    expect(r.equity!).toBeLessThan(1 / 24 + 2e-6);
   });
 
   it('tries rises for a net-short equity book, and says when nothing breaches', () => {
