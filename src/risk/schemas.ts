@@ -78,6 +78,9 @@ export const securitySchema = z.object({
   adv: positive.optional(),
   referencePrice: positive.optional(),
   referenceTime: money.optional(),
+  // Stress tests (src/risk/stress.ts): duration of fixed income in years, beta to the equity shock.
+  duration: money.optional(),
+  beta: money.optional(),
 });
 
 export const riskConfigSchema = z

@@ -45,6 +45,10 @@ export interface Security {
   readonly referencePrice?: number;
   /** When the reference price was observed, epoch milliseconds. */
   readonly referenceTime?: number;
+  /** Modified duration in years (fixed income), for the rates shock of a stress test. */
+  readonly duration?: number;
+  /** Beta to the equity shock of a stress test. @default 1 */
+  readonly beta?: number;
 }
 
 export interface Limits {

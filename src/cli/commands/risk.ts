@@ -6,6 +6,16 @@ import { checkOrder } from '../../risk/engine';
 import { checkId } from '../../risk/ids';
 import { orderSchema, portfolioSchema, readJsonFile, riskConfigSchema } from '../../risk/schemas';
 import { ReturnsWindow } from '../../risk/var';
+import { parseShocks, StressBook, type StressResult } from '../../risk/stress';
+import {
+  readSp500,
+  resolveScenarios,
+  reverseStress,
+  runScenarios,
+  scenariosFileSchema,
+  type ReverseStress,
+  type ScenarioResult,
+} from '../../risk/stress-scenarios';
 import { returnsFromPanel, returnsWindowSchema, writeReturnsWindow } from '../../risk/returns-source';
 import { loadPanel } from '../../backtest/load';
 import { changeState, tradingServices } from '../../trading/context';
@@ -216,6 +226,26 @@ export function registerRisk(program: Command): void {
         await ctx.close();
       }
     });
+
+  risk
+    .command('stress')
+    .description('Stress a portfolio: linear P&L under factor shocks, by asset class, region, position')
+    .requiredOption('--limits <file>', 'limits.json: securities (with duration, beta) and limits')
+    .requiredOption('--portfolio <file>', 'portfolio.json: nav, state, positions')
+    .option(
+      '--shock <factor=value>',
+      'equity=-0.20 | rates=+0.01 | fx=+0.10 | commodity=-0.30 (repeatable)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .option('--returns <file>', 'returns.json: {"SYMBOL": [daily returns, aligned]} for varBudget')
+    .option(
+      '--scenarios <file>',
+      'scenarios.json: {"scenarios": [{"name", "shocks" | "replay": "2000-02"|"2008"|"2020", "correlationOne"}]}',
+    )
+    .option('--reverse', 'also find the smallest uniform equity shock breaching maxDrawdown or varBudget')
+    .option('--json', 'print the result as JSON')
+    .action((opts: StressOpts) => riskStress(opts));
 }
 
 interface StateOpts {
@@ -245,4 +275,125 @@ function readReturns(file: string): ReturnsWindow {
   } catch (err) {
     throw new InputError(`${path.basename(file)}: ${(err as Error).message}`, path.basename(file));
   }
+}
+
+interface StressOpts {
+  limits: string;
+  portfolio: string;
+  shock: string[];
+  returns?: string;
+  scenarios?: string;
+  reverse?: boolean;
+  json?: boolean;
+}
+
+/** `quant risk stress`: the stressed P&L and the portfolio-level limits the shocked book breaches. */
+export function riskStress(opts: StressOpts): void {
+  const shocks = parseShocks(opts.shock);
+  if (opts.scenarios !== undefined && Object.keys(shocks).length > 0)
+    throw new InputError('--shock: give either --shock or --scenarios, not both', '--shock');
+  if (opts.scenarios === undefined && Object.keys(shocks).length === 0 && !opts.reverse)
+    throw new InputError('--shock: at least one shock is required, e.g. --shock equity=-0.20', '--shock');
+  const config = readJsonFile(riskConfigSchema, opts.limits);
+  const portfolio = readJsonFile(portfolioSchema, opts.portfolio);
+  const window = opts.returns === undefined ? undefined : readReturns(opts.returns);
+  const sources = {
+    limits: path.basename(opts.limits),
+    portfolio: path.basename(opts.portfolio),
+    returns: opts.returns === undefined ? undefined : path.basename(opts.returns),
+  };
+  const file = opts.scenarios === undefined ? undefined : readJsonFile(scenariosFileSchema, opts.scenarios);
+  const book = new StressBook(portfolio, config, sources);
+  // The contract's rule: varBudget is evaluated only with a returns window; say so, off stdout.
+  if (config.limits.varBudget !== undefined && !window)
+    process.stderr.write('note: limits.varBudget not evaluated (no --returns)\n');
+  const reverse = opts.reverse ? reverseStress(book, window) : undefined;
+  if (file !== undefined || Object.keys(shocks).length === 0) {
+    let sp500: { date: string; close: number }[] | undefined;
+    const scenarios = file === undefined ? [] : resolveScenarios(file, () => (sp500 ??= readSp500()));
+    const results = runScenarios(book, scenarios, window);
+    if (opts.json) printJson({ scenarios: results, ...(reverse ? { reverse } : {}) });
+    else process.stdout.write(`${formatScenarios(results, portfolio.nav, reverse)}\n`);
+    return;
+  }
+  const r = book.run({ name: 'shocks', shocks }, window);
+  if (opts.json && reverse) {
+    const { pnl, byAssetClass, byRegion, positions, breaches } = r;
+    printJson({ pnl, byAssetClass, byRegion, positions, breaches, reverse });
+    return;
+  }
+  if (opts.json) {
+    const { pnl, byAssetClass, byRegion, positions, breaches } = r;
+    printJson({ pnl, byAssetClass, byRegion, positions, breaches });
+    return;
+  }
+  process.stdout.write(`${formatStress(r)}${reverse ? `\n\n${formatReverse(reverse)}` : ''}\n`);
+}
+
+function formatReverse(r: ReverseStress): string {
+  return r.equity === null
+    ? 'reverse stress: no uniform equity shock within ±100% breaches maxDrawdown or varBudget'
+    : `reverse stress: equity ${(r.equity * 100).toFixed(4)}% breaches ${r.rules.join(', ')} (pnl ${r.pnl?.toFixed(2)})`;
+}
+
+function formatScenarios(results: ScenarioResult[], nav: number, reverse?: ReverseStress): string {
+  const shockText = (s: ScenarioResult): string =>
+    [
+      ...Object.entries(s.shocks).map(([k, v]) => `${k} ${v >= 0 ? '+' : ''}${(v * 100).toFixed(2)}%`),
+      ...(s.correlationOne ? ['correlation 1'] : []),
+      ...(s.replay ? [`S&P 500 ${s.replay.peak} -> ${s.replay.trough}`] : []),
+    ].join(', ');
+  const parts = [
+    formatTable(
+      results.map((s) => ({
+        scenario: s.name,
+        shocks: shockText(s),
+        pnl: s.pnl.toFixed(2),
+        'pnl % nav': ((s.pnl / nav) * 100).toFixed(2),
+        breaches: s.breaches.map((b) => b.rule).join(', ') || '-',
+      })),
+      ['scenario', 'shocks', 'pnl', 'pnl % nav', 'breaches'],
+    ),
+  ];
+  for (const s of results) {
+    const rows = [
+      ...Object.entries(s.byAssetClass).map(([k, v]) => ({
+        group: 'assetClass',
+        name: k,
+        pnl: v.toFixed(2),
+      })),
+      ...Object.entries(s.byRegion).map(([k, v]) => ({ group: 'region', name: k, pnl: v.toFixed(2) })),
+      ...Object.entries(s.bySector).map(([k, v]) => ({ group: 'sector', name: k, pnl: v.toFixed(2) })),
+    ];
+    parts.push(`${s.name}:\n${formatTable(rows, ['group', 'name', 'pnl'])}`);
+  }
+  if (reverse) parts.push(formatReverse(reverse));
+  return parts.join('\n\n');
+}
+
+function formatStress(r: StressResult): string {
+  const groups = (name: string, g: Record<string, number>): string =>
+    formatTable(
+      Object.entries(g).map(([k, v]) => ({ [name]: k, pnl: v.toFixed(2) })),
+      [name, 'pnl'],
+    );
+  const worst = [...r.positions].sort((a, b) => a.pnl - b.pnl).slice(0, 20);
+  const parts = [
+    `pnl: ${r.pnl.toFixed(2)}`,
+    groups('assetClass', r.byAssetClass),
+    groups('region', r.byRegion),
+    groups('sector', r.bySector),
+    `worst positions (${worst.length} of ${r.positions.length}):`,
+    formatTable(
+      worst.map((p) => ({ symbol: p.symbol, pnl: p.pnl.toFixed(2) })),
+      ['symbol', 'pnl'],
+    ),
+    r.breaches.length === 0
+      ? 'breaches: none'
+      : formatTable(
+          r.breaches.map((b) => ({ rule: b.rule, limit: b.limit, value: b.value ?? 'n/a' })),
+          ['rule', 'limit', 'value'],
+        ),
+  ];
+  return parts.join('\n\n');
 }

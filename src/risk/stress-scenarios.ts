@@ -1,0 +1,198 @@
+/**
+ * Named stress scenarios (`quant risk stress --scenarios file.json`): hypothetical factor shocks,
+ * "correlation goes to 1", and historical replays of the real S&P 500 (vega-datasets' daily closes,
+ * 2000-01-03 to 2020-04-17) mapped to the book through each security's beta; and reverse stress,
+ * the smallest uniform equity shock that breaches the drawdown limit or the VaR budget.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { InputError } from '../errors';
+import {
+  STRESS_FACTORS,
+  type StressBook,
+  type Shocks,
+  type StressResult,
+  type StressScenario,
+} from './stress';
+import type { ReturnsWindow } from './var';
+
+/** The historical windows replayed: the S&P 500's largest peak-to-trough fall inside each. */
+export const REPLAYS = {
+  '2000-02': { from: '2000-01-01', to: '2002-12-31' },
+  '2008': { from: '2007-01-01', to: '2009-12-31' },
+  '2020': { from: '2020-01-01', to: '2020-12-31' },
+} as const;
+export type ReplayName = keyof typeof REPLAYS;
+
+export const DEFAULT_SP500_CSV = path.resolve(
+  import.meta.dirname,
+  '../../node_modules/vega-datasets/data/sp500-2000.csv',
+);
+
+const shock = z.number().refine(Number.isFinite, 'must be a finite number');
+const shocksSchema = z.strictObject(
+  Object.fromEntries(STRESS_FACTORS.map((f) => [f, shock.optional()])) as Record<
+    (typeof STRESS_FACTORS)[number],
+    z.ZodOptional<typeof shock>
+  >,
+);
+const scenarioSchema = z
+  .strictObject({
+    name: z.string().min(1, 'must be a non-empty string'),
+    shocks: shocksSchema.optional(),
+    correlationOne: z.boolean().optional(),
+    replay: z.enum(Object.keys(REPLAYS) as [ReplayName, ...ReplayName[]]).optional(),
+  })
+  .refine((s) => (s.shocks === undefined) !== (s.replay === undefined), {
+    message: 'give exactly one of "shocks" and "replay"',
+  });
+export const scenariosFileSchema = z.strictObject({
+  scenarios: z.array(scenarioSchema).min(1, 'must list at least one scenario'),
+});
+export type ScenariosFile = z.infer<typeof scenariosFileSchema>;
+
+export interface ResolvedScenario extends StressScenario {
+  /** For a replay: the S&P 500 peak and trough dates and closes the equity shock comes from. */
+  readonly replay?: {
+    name: ReplayName;
+    peak: string;
+    trough: string;
+    peakClose: number;
+    troughClose: number;
+  };
+}
+
+/** Daily closes of a `date,...,close,...` CSV (vega-datasets' sp500-2000.csv shape). */
+export function readCloses(text: string, source: string): { date: string; close: number }[] {
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  const header = (lines[0] ?? '').split(',');
+  const di = header.indexOf('date');
+  const ci = header.indexOf('close');
+  if (di < 0 || ci < 0) throw new InputError(`${source}: header needs "date" and "close" columns`, source);
+  return lines.slice(1).map((l, i) => {
+    const cells = l.split(',');
+    const close = Number(cells[ci]);
+    if (!Number.isFinite(close) || close <= 0) {
+      throw new InputError(`${source}:${i + 2}: close: not a positive number`, `${source}:${i + 2}:close`);
+    }
+    return { date: cells[di], close };
+  });
+}
+
+/**
+ * The largest peak-to-trough fall of the closes dated within [from, to]: close(trough) /
+ * close(peak) − 1, the peak at or before the trough.
+ */
+export function worstDrawdown(
+  closes: readonly { date: string; close: number }[],
+  from: string,
+  to: string,
+): { shock: number; peak: string; trough: string; peakClose: number; troughClose: number } {
+  let peak: { date: string; close: number } | undefined;
+  let best = { shock: 0, peak: '', trough: '', peakClose: 0, troughClose: 0 };
+  for (const c of closes) {
+    if (c.date < from || c.date > to) continue;
+    if (!peak || c.close > peak.close) peak = c;
+    const dd = c.close / peak.close - 1;
+    if (dd < best.shock)
+      best = { shock: dd, peak: peak.date, trough: c.date, peakClose: peak.close, troughClose: c.close };
+  }
+  return best;
+}
+
+/** Turns the scenarios of a file into shocks; a replay becomes the S&P 500's fall as the equity shock. */
+export function resolveScenarios(
+  file: ScenariosFile,
+  closes: () => readonly { date: string; close: number }[],
+): ResolvedScenario[] {
+  return file.scenarios.map((s) => {
+    if (s.replay === undefined) {
+      return { name: s.name, shocks: s.shocks as Shocks, correlationOne: s.correlationOne };
+    }
+    const w = REPLAYS[s.replay];
+    const d = worstDrawdown(closes(), w.from, w.to);
+    return {
+      name: s.name,
+      shocks: { equity: d.shock },
+      correlationOne: s.correlationOne,
+      replay: {
+        name: s.replay,
+        peak: d.peak,
+        trough: d.trough,
+        peakClose: d.peakClose,
+        troughClose: d.troughClose,
+      },
+    };
+  });
+}
+
+export interface ScenarioResult extends StressResult {
+  readonly name: string;
+  readonly shocks: Shocks;
+  readonly correlationOne: boolean;
+  readonly replay?: ResolvedScenario['replay'];
+}
+
+/** Runs every scenario on one prepared book. */
+export function runScenarios(
+  book: StressBook,
+  scenarios: readonly ResolvedScenario[],
+  window?: ReturnsWindow,
+): ScenarioResult[] {
+  return scenarios.map((s) => ({
+    name: s.name,
+    shocks: s.shocks,
+    correlationOne: s.correlationOne === true,
+    ...(s.replay ? { replay: s.replay } : {}),
+    ...book.run(s, window),
+  }));
+}
+
+export interface ReverseStress {
+  /** The uniform equity shock found (negative: a fall), or null when none in [−1, 1] breaches. */
+  readonly equity: number | null;
+  /** The rules breached at that shock. */
+  readonly rules: string[];
+  readonly pnl: number | null;
+}
+
+const REVERSE_RULES = new Set(['maxDrawdown', 'varBudget']);
+
+/**
+ * The smallest uniform equity shock (in absolute size, falls and rises both tried) at which
+ * maxDrawdown or varBudget is breached, by bisection to 1e-6. Assumes a breach, once reached,
+ * persists for larger shocks in the same direction (true of the drawdown, whose loss is linear in
+ * the shock; assumed for the VaR ratio).
+ */
+export function reverseStress(book: StressBook, window?: ReturnsWindow): ReverseStress {
+  const at = (e: number): StressResult => book.run({ name: 'reverse', shocks: { equity: e } }, window);
+  const breached = (e: number): boolean => at(e).breaches.some((b) => REVERSE_RULES.has(b.rule));
+  const found = (e: number): ReverseStress => {
+    const r = at(e);
+    return {
+      equity: e,
+      rules: r.breaches.filter((b) => REVERSE_RULES.has(b.rule)).map((b) => b.rule),
+      pnl: r.pnl,
+    };
+  };
+  if (breached(0)) return found(0);
+  let best: number | null = null;
+  for (const end of [-1, 1]) {
+    if (!breached(end)) continue;
+    let lo = 0; // not breached
+    let hi = end; // breached
+    while (Math.abs(hi - lo) > 1e-6) {
+      const mid = (lo + hi) / 2;
+      if (breached(mid)) hi = mid;
+      else lo = mid;
+    }
+    if (best === null || Math.abs(hi) < Math.abs(best)) best = hi;
+  }
+  return best === null ? { equity: null, rules: [], pnl: null } : found(best);
+}
+
+/** Reads the default S&P 500 closes (vega-datasets). */
+export function readSp500(file = DEFAULT_SP500_CSV): { date: string; close: number }[] {
+  return readCloses(readFileSync(file, 'utf8'), path.basename(file));
+}
