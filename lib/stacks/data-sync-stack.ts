@@ -355,7 +355,9 @@ export class DataSyncStack extends Stack {
         new iam.PolicyStatement({
           sid: `ReplicationVersioning${cfg.vendorName.replace(/[^a-z0-9]/gi, '')}`,
           principals: [vendorRole],
-          actions: ['s3:GetBucketVersioning', 's3:PutBucketVersioning', 's3:ListBucket'],
+          // Read-only on the bucket: replication needs to see that versioning is on, never to change
+          // it (s3:PutBucketVersioning would let the vendor suspend versioning on our bucket).
+          actions: ['s3:GetBucketVersioning', 's3:ListBucket'],
           resources: [vendorZone.bucketArn],
         }),
       );
