@@ -155,7 +155,21 @@ export class IngestionStack extends Stack {
     });
     raw.grantRead(this.glueRole, `${INGEST_PREFIXES.ticks}/*`);
     raw.grantPut(this.glueRole, `${INGEST_PREFIXES.ticks}/*`);
-    raw.grantDelete(this.glueRole, `${INGEST_PREFIXES.ticks}/*`);
+    // Compaction replaces tick objects: a plain delete, which in the versioned raw bucket only adds a
+    // delete marker (the ticks stay recoverable). Deleting a version would lose them for good.
+    this.glueRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:DeleteObject'],
+        resources: [raw.arnForObjects(`${INGEST_PREFIXES.ticks}/*`)],
+      }),
+    );
+    this.glueRole.addToPolicy(
+      new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        actions: ['s3:DeleteObjectVersion'],
+        resources: [raw.arnForObjects('*')],
+      }),
+    );
     curated.grantReadWrite(this.glueRole, `${INGEST_PREFIXES.bars}/*`);
     curated.grantDelete(this.glueRole, `${INGEST_PREFIXES.bars}/*`);
     // Listing is per bucket; restrict it to the prefixes the jobs work in.
