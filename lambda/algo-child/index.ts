@@ -8,6 +8,7 @@ import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
 import { createClients } from '../../src/aws/clients';
+import { TRADING_ACCOUNT_ENV } from '../../src/contract/trading';
 import { brokerFromEnv } from '../../src/trading/brokers-env';
 import { childTask } from '../../src/trading/child-scheduler';
 import { tradingServices } from '../../src/trading/context';
@@ -21,6 +22,12 @@ const tracer = new Tracer({ serviceName: 'algo-child' });
 const clients = createClients(runtimeFromEnv(process.env));
 tracer.captureAWSv3Client(clients.dynamodb);
 
+function requiredEnv(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`environment variable ${name} is required`);
+  return v;
+}
+
 const ready = (async () => {
   const svc = await tradingServices(clients, process.env);
   return {
@@ -33,6 +40,8 @@ const ready = (async () => {
     returns: returnsSourceFromEnv(process.env, clients),
     // Each child is priced at the latest 1-minute bar in the lake at its release.
     quotes: quoteSourceFromEnv(process.env, clients),
+    // Signals and children for any other account are rejected (the kill switch halts only this one).
+    tradedAccount: requiredEnv(TRADING_ACCOUNT_ENV),
   };
 })();
 

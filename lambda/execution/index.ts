@@ -9,6 +9,7 @@ import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context, KinesisStreamEvent } from 'aws-lambda';
 import { createClients } from '../../src/aws/clients';
+import { TRADING_ACCOUNT_ENV } from '../../src/contract/trading';
 import { returnsSourceFromEnv } from '../../src/risk/returns-source';
 import { brokerFromEnv } from '../../src/trading/brokers-env';
 import { SfnChildScheduler } from '../../src/trading/child-scheduler';
@@ -30,6 +31,12 @@ const clients = createClients(runtimeFromEnv(process.env));
 tracer.captureAWSv3Client(clients.dynamodb);
 
 // Read configuration once per container; a missing variable fails the cold start, not an order.
+function requiredEnv(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`environment variable ${name} is required`);
+  return v;
+}
+
 const ready = (async () => {
   const svc = await tradingServices(clients, process.env);
   const broker = await brokerFromEnv(process.env, clients);
@@ -49,6 +56,8 @@ const ready = (async () => {
     // VWAP parents without a volume curve: built from the symbol's 1-minute lake bars.
     minuteBars: minuteBarsFromEnv(process.env, clients),
     deadLetters: svc.deadLetters,
+    // Signals and children for any other account are rejected (the kill switch halts only this one).
+    tradedAccount: requiredEnv(TRADING_ACCOUNT_ENV),
     persistenceStore: new DynamoDBPersistenceLayer({
       tableName: svc.tables.idempotency,
       awsSdkV3Client: clients.dynamodb,

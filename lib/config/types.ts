@@ -186,6 +186,17 @@ export interface TradingConfig {
    * @default 300000 (5 minutes)
    */
   readonly quoteMaxAgeMs?: number;
+  /**
+   * Reserved concurrency of the kill-switch Lambda: a halt is never throttled by other functions
+   * using up the account's concurrency.
+   * @default 2
+   */
+  readonly killSwitchConcurrency?: number;
+  /**
+   * Reserved concurrency of the risk-check Lambda (strategies' pre-trade checks).
+   * @default 10
+   */
+  readonly riskCheckConcurrency?: number;
 }
 
 export interface ReturnsJobConfig {

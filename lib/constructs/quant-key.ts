@@ -58,19 +58,37 @@ export class QuantKey extends kms.Key {
         }),
       );
     }
-    const publishers: string[] = [];
-    if (props.allowCloudWatchAlarms) publishers.push('cloudwatch.amazonaws.com');
-    if (props.allowEventBridge) publishers.push('events.amazonaws.com');
-    if (publishers.length > 0) {
+    if (props.allowCloudWatchAlarms) {
       this.addToResourcePolicy(
         new iam.PolicyStatement({
           sid: 'AllowServicePublishers',
-          principals: publishers.map((p) => new iam.ServicePrincipal(p)),
+          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
           actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
           resources: ['*'],
           conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
         }),
       );
     }
+    if (props.allowEventBridge) {
+      this.addToResourcePolicy(eventBridgeKeyStatement(stack, 'AllowEventBridgeRules'));
+    }
   }
+}
+
+/**
+ * Lets EventBridge rules of this account and region (only: no confused deputy) encrypt to SQS / SNS
+ * targets and dead-letter queues under a key. A rule pattern, not the rule's ARN: the rule refers
+ * to its target, which refers to the key, so naming the rule in the key policy would be a cycle.
+ */
+export function eventBridgeKeyStatement(stack: Stack, sid: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid,
+    principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+    actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+    resources: ['*'],
+    conditions: {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:events:${stack.region}:${stack.account}:rule/*` },
+    },
+  });
 }

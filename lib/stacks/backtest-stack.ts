@@ -10,7 +10,8 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import type { IResolvable, IResolveContext } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -487,6 +488,7 @@ export class BacktestStack extends Stack {
         'The AWS-managed basic execution policy only lets the function write its own CloudWatch Logs.',
       );
     }
+    scopeEcsTaskActions(this.stateMachine.role, this.cluster);
     acknowledgeWildcards(this, WILDCARD_REASONS);
   }
 }
@@ -507,7 +509,11 @@ const WILDCARD_REASONS: ReadonlyArray<readonly [RegExp, string]> = [
   ],
   [
     /^Resource::\*$/,
-    'Actions without resource-level permissions: X-Ray, ECR GetAuthorizationToken, CloudWatch Logs vended-log delivery, Lake Formation GetDataAccess, and ECS DescribeTasks/StopTask of run-time task ids (the stack test pins this list).',
+    'Actions without resource-level permissions: X-Ray, ECR GetAuthorizationToken, CloudWatch Logs vended-log delivery, Lake Formation GetDataAccess (the stack test pins this list).',
+  ],
+  [
+    /^Resource::arn:[^:]+:ecs:[^:]*:[^:]*:task\/<Cluster[0-9A-F]{8}>\/\*$/,
+    'ECS task ids are known only at run time; the state machine may stop and describe only tasks of the sweep cluster.',
   ],
   [
     /^Resource::<(Validate|Manifest|Publish)[0-9A-F]{8}\.Arn>:\*$/,
@@ -550,3 +556,38 @@ const WILDCARD_REASONS: ReadonlyArray<readonly [RegExp, string]> = [
     'The Distributed Map starts and manages child executions of this state machine (names are generated).',
   ],
 ];
+
+type PolicyJson = {
+  Statement: Array<{ Action: string | string[]; Resource: unknown; [k: string]: unknown }>;
+};
+
+/**
+ * EcsRunTask (RUN_JOB) grants the state machine ecs:StopTask and ecs:DescribeTasks on `*`; both
+ * accept task ARNs, so they are rewritten here to the tasks of this stack's cluster (the task ids
+ * are only known at run time). CDK offers no option for it, hence the rewrite of the role's policy.
+ */
+function scopeEcsTaskActions(role: iam.IRole, cluster: ecs.ICluster): void {
+  const policy = role.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
+  if (!policy) throw new Error('scopeEcsTaskActions: the state machine role has no default policy');
+  const cfn = policy.node.defaultChild as iam.CfnPolicy;
+  const original = cfn.policyDocument as unknown;
+  const stack = Stack.of(cluster);
+  const tasksOfCluster = `arn:${stack.partition}:ecs:${stack.region}:${stack.account}:task/${cluster.clusterName}/*`;
+  const scoped = ['ecs:DescribeTasks', 'ecs:StopTask'];
+  const resolvable: IResolvable = {
+    creationStack: [],
+    resolve: (ctx: IResolveContext) => {
+      const doc = ctx.resolve(original) as PolicyJson;
+      const statements = doc.Statement.flatMap((st) => {
+        const actions = Array.isArray(st.Action) ? st.Action : [st.Action];
+        if (st.Resource !== '*' || !actions.some((a) => scoped.includes(a))) return [st];
+        const rest = actions.filter((a) => !scoped.includes(a));
+        return rest.length === 0 ? [] : [{ ...st, Action: rest.length === 1 ? rest[0] : rest }];
+      });
+      statements.push({ Effect: 'Allow', Action: scoped, Resource: ctx.resolve(tasksOfCluster) });
+      return { ...doc, Statement: statements };
+    },
+    toString: () => Token.asString(resolvable),
+  };
+  cfn.policyDocument = resolvable;
+}

@@ -8,7 +8,7 @@
  *   stack lets the vendor's replication role write replicas under `<vendorName>/` and use the lake key.
  * Glue tables with partition projection make each vendor dataset queryable as soon as it lands.
  */
-import { CfnOutput, Duration, Fn, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as datasync from 'aws-cdk-lib/aws-datasync';
@@ -355,7 +355,9 @@ export class DataSyncStack extends Stack {
         new iam.PolicyStatement({
           sid: `ReplicationVersioning${cfg.vendorName.replace(/[^a-z0-9]/gi, '')}`,
           principals: [vendorRole],
-          actions: ['s3:GetBucketVersioning', 's3:PutBucketVersioning', 's3:ListBucket'],
+          // Read-only on the bucket: replication needs to see that versioning is on, never to change
+          // it (s3:PutBucketVersioning would let the vendor suspend versioning on our bucket).
+          actions: ['s3:GetBucketVersioning', 's3:ListBucket'],
           resources: [vendorZone.bucketArn],
         }),
       );
@@ -453,7 +455,28 @@ export class DataSyncStack extends Stack {
     const incremental = tasks[tasks.length - 1];
 
     // Any task execution ending in ERROR notifies at once (alarms below catch the slower signals).
+    // EventBridge publishes through a role that only this account's rules may assume (no
+    // confused deputy), not through a grant to events.amazonaws.com on the alarm topic. The rule's
+    // name is fixed so the trust policy can name it without a dependency cycle.
+    const taskErrorRuleName = `${this.stackName}-vendor-sync-error`.slice(0, 64);
+    const notifyRole = new iam.Role(this, 'TaskErrorNotifyRole', {
+      description: 'EventBridge rule TaskErrorRule: publish to the alarm topic',
+      assumedBy: new iam.ServicePrincipal('events.amazonaws.com', {
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': this.account },
+          ArnEquals: {
+            'aws:SourceArn': `arn:${this.partition}:events:${this.region}:${this.account}:rule/${taskErrorRuleName}`,
+          },
+        },
+      }),
+    });
+    Validations.of(notifyRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      reason:
+        'Publishing to the KMS-encrypted alarm topic needs a data key; the statement names only the alarm topic key.',
+    });
     new events.Rule(this, 'TaskErrorRule', {
+      ruleName: taskErrorRuleName,
       description: 'DataSync task execution of the vendor sync ended in ERROR',
       eventPattern: {
         source: ['aws.datasync'],
@@ -463,6 +486,7 @@ export class DataSyncStack extends Stack {
       },
       targets: [
         new targets.SnsTopic(monitoring.alarmTopic, {
+          role: notifyRole,
           message: events.RuleTargetInput.fromText(
             `Vendor sync (${cfg.vendorName}) failed: ${events.EventField.fromPath('$.resources[0]')} is ${events.EventField.fromPath('$.detail.State')}. Details: quant sync status --execution-arn ${events.EventField.fromPath('$.resources[0]')}`,
           ),

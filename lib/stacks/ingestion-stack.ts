@@ -9,7 +9,6 @@ import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
@@ -21,7 +20,7 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { IngestionConfig } from '../config/types';
-import { acknowledgeWildcards, QuantFunction, QuantKey } from '../constructs';
+import { acknowledgeWildcards, eventBridgeKeyStatement, QuantFunction, QuantKey } from '../constructs';
 import type { LakeZone } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
 
@@ -156,7 +155,21 @@ export class IngestionStack extends Stack {
     });
     raw.grantRead(this.glueRole, `${INGEST_PREFIXES.ticks}/*`);
     raw.grantPut(this.glueRole, `${INGEST_PREFIXES.ticks}/*`);
-    raw.grantDelete(this.glueRole, `${INGEST_PREFIXES.ticks}/*`);
+    // Compaction replaces tick objects: a plain delete, which in the versioned raw bucket only adds a
+    // delete marker (the ticks stay recoverable). Deleting a version would lose them for good.
+    this.glueRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:DeleteObject'],
+        resources: [raw.arnForObjects(`${INGEST_PREFIXES.ticks}/*`)],
+      }),
+    );
+    this.glueRole.addToPolicy(
+      new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        actions: ['s3:DeleteObjectVersion'],
+        resources: [raw.arnForObjects('*')],
+      }),
+    );
     curated.grantReadWrite(this.glueRole, `${INGEST_PREFIXES.bars}/*`);
     curated.grantDelete(this.glueRole, `${INGEST_PREFIXES.bars}/*`);
     // Listing is per bucket; restrict it to the prefixes the jobs work in.
@@ -311,7 +324,7 @@ export class IngestionStack extends Stack {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    streamKey.grantEncryptDecrypt(new iam.ServicePrincipal('events.amazonaws.com'));
+    streamKey.addToResourcePolicy(eventBridgeKeyStatement(this, 'AllowEventBridgeRules'));
     const rule = (idName: string, states: string[]): events.Rule =>
       new events.Rule(this, idName, {
         description: `Glue ingestion job runs ending in ${states.join('/')}`,
@@ -320,10 +333,24 @@ export class IngestionStack extends Stack {
           detailType: ['Glue Job State Change'],
           detail: { jobName: jobNames, state: states },
         },
-        targets: [new targets.SqsQueue(runEvents)],
+        // Not targets.SqsQueue: with a customer-managed key it grants events.amazonaws.com the queue
+        // and the key on aws:SourceAccount alone. Here the queue policy names these two rules and
+        // the key statement (above) only rules of this account and region.
+        targets: [{ bind: () => ({ arn: runEvents.queueArn, targetResource: runEvents }) }],
       });
     const failed = rule('GlueJobFailedRule', ['FAILED', 'TIMEOUT', 'ERROR', 'STOPPED']);
     const succeeded = rule('GlueJobSucceededRule', ['SUCCEEDED']);
+    runEvents.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+        resources: [runEvents.queueArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': this.account },
+          ArnEquals: { 'aws:SourceArn': [failed.ruleArn, succeeded.ruleArn] },
+        },
+      }),
+    );
     const triggered = (r: events.Rule, label: string): cw.Metric =>
       new cw.Metric({
         namespace: 'AWS/Events',

@@ -19,6 +19,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -27,6 +28,11 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import type { TradingConfig } from '../config/types';
+import {
+  TRADING_ACCOUNT_ENV,
+  TRADING_SIGNAL_DETAIL_TYPE,
+  TRADING_SIGNAL_SOURCE,
+} from '../../src/contract/trading';
 import {
   acknowledgeWildcards,
   EncryptedLogGroup,
@@ -94,6 +100,12 @@ export function validateTradingConfig(c: TradingConfig): void {
       'must be an integer 1000-86400000 (ms)',
     );
   }
+  for (const field of ['killSwitchConcurrency', 'riskCheckConcurrency'] as const) {
+    const v = c[field];
+    if (v !== undefined) {
+      check(Number.isInteger(v) && v >= 1 && v <= 100, field, 'must be an integer 1-100');
+    }
+  }
   const j = c.returnsJob;
   if (j) {
     check(
@@ -135,6 +147,8 @@ export class TradingStack extends Stack {
   readonly riskCheck: QuantFunction;
   readonly riskCheckUrl: lambda.FunctionUrl;
   readonly killSwitch: QuantFunction;
+  /** On-failure destination of the kill switch's asynchronous invocations (alarmed). */
+  readonly killSwitchFailures: sqs.Queue;
   /** Submits one child of an algorithm parent (the algo state machine's task). */
   readonly algoChild: QuantFunction;
   /** One Standard execution per algorithm parent: Map over the children, Wait until each one's time. */
@@ -298,7 +312,7 @@ export class TradingStack extends Stack {
       IDEMPOTENCY_TABLE: this.idempotencyTable.tableName,
       AUDIT_STREAM: this.auditStream.ref,
       DLQ_URL: this.deadLetterQueue.queueUrl,
-      TRADING_ACCOUNT: config.account,
+      [TRADING_ACCOUNT_ENV]: config.account,
       ORDER_BUS: this.bus.eventBusName,
     };
     const brokerEnv: Record<string, string> = {
@@ -333,7 +347,7 @@ export class TradingStack extends Stack {
       timeout: Duration.seconds(60),
       environment: { ...tableEnv, ...brokerEnv },
     });
-    this.riskTable.grantReadWriteData(this.algoChild);
+    this.grantRiskWrites(this.algoChild, orderPathKeys(config.account));
     this.ordersTable.grantReadWriteData(this.algoChild);
     this.brokerSecret?.grantRead(this.algoChild);
     const releaseChild = new tasks.LambdaInvoke(this, 'Submit child', {
@@ -389,7 +403,7 @@ export class TradingStack extends Stack {
       },
     });
     this.algoStateMachine.grantStartExecution(this.execution);
-    this.riskTable.grantReadWriteData(this.execution);
+    this.grantRiskWrites(this.execution, orderPathKeys(config.account));
     this.ordersTable.grantReadWriteData(this.execution);
     this.idempotencyTable.grantReadWriteData(this.execution);
     this.deadLetterQueue.grantSendMessages(this.execution);
@@ -408,7 +422,9 @@ export class TradingStack extends Stack {
     new events.Rule(this, 'SignalRule', {
       eventBus: this.bus,
       description: 'Trading signals sent to the bus go to the execution function',
-      eventPattern: { detailType: ['TradingSignal'] },
+      // Only the strategies' source (src/contract/trading.ts): order events on the same bus, or a
+      // signal from any other publisher, never reach execution.
+      eventPattern: { source: [TRADING_SIGNAL_SOURCE], detailType: [TRADING_SIGNAL_DETAIL_TYPE] },
       targets: [
         new targets.LambdaFunction(this.execution, {
           deadLetterQueue: this.deadLetterQueue,
@@ -429,6 +445,8 @@ export class TradingStack extends Stack {
       entry: path.join(repoRoot, 'lambda/risk-check/index.ts'),
       serviceName: 'risk-check',
       environment: tableEnv,
+      // Strategies' pre-trade checks keep their share of the account's pool (and cannot starve it).
+      reservedConcurrentExecutions: config.riskCheckConcurrency ?? 10,
     });
     this.riskTable.grantReadData(this.riskCheck);
     // Strategies call it with SigV4 (IAM auth): grant lambda:InvokeFunctionUrl to their roles.
@@ -439,8 +457,32 @@ export class TradingStack extends Stack {
       entry: path.join(repoRoot, 'lambda/kill-switch/index.ts'),
       serviceName: 'kill-switch',
       environment: tableEnv,
+      // A halt is never throttled because other functions used up the account's concurrency.
+      reservedConcurrentExecutions: config.killSwitchConcurrency ?? 2,
     });
-    this.riskTable.grantReadWriteData(this.killSwitch);
+    // The kill switch writes only the account-wide state key: it applies `escalate` events, which
+    // can only make a state more restrictive (transition in src/risk/state.ts); `resume` is the
+    // operator path (quant risk resume), run with the operator's credentials, not this role.
+    this.grantRiskWrites(this.killSwitch, [accountStateKey(config.account)]);
+    // EventBridge invokes it asynchronously: a halt that still fails after Lambda's retries lands
+    // here (with the event and the error) and pages, instead of being dropped.
+    this.killSwitchFailures = new sqs.Queue(this, 'KillSwitchFailures', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.killSwitchFailures).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the on-failure destination of the kill switch (failed halts with their error); any message raises KillSwitchFailuresAlarm.',
+    });
+    this.killSwitch.configureAsyncInvoke({
+      onFailure: new destinations.SqsDestination(this.killSwitchFailures),
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(1),
+    });
 
     // The returns window of the VaR / correlation rules, refreshed daily (else every order under
     // those limits rejects with returnsWindow once none exists). Pure JS: daily bars are read
@@ -533,6 +575,27 @@ export class TradingStack extends Stack {
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
+    monitoring.addAlarm(this, 'KillSwitchErrorsAlarm', {
+      alarmDescription:
+        'The kill switch failed to handle an alarm: trading may NOT be halted (halt by hand: quant risk halt)',
+      metric: this.killSwitch.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cw.TreatMissingData.NOT_BREACHING,
+    });
+    monitoring.addAlarm(this, 'KillSwitchFailuresAlarm', {
+      alarmDescription:
+        'A halt failed after all retries (kill-switch failure queue): trading is NOT halted; halt by hand (quant risk halt)',
+      metric: this.killSwitchFailures.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: 0,
+      evaluationPeriods: 1,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cw.TreatMissingData.NOT_BREACHING,
     });
     const halts = new cw.Metric({
       namespace: TRADING_METRICS.namespace,
@@ -678,6 +741,37 @@ export class TradingStack extends Stack {
     // IAM5 findings this stack's policies are meant to have, each acknowledged with its reason.
     acknowledgeWildcards(this, WILDCARD_REASONS);
   }
+
+  /**
+   * Reads of the risk table, and writes (put / update) only to items whose key matches one of
+   * `keys` (`dynamodb:LeadingKeys`, StringLike: `*` is a wildcard, `${*}` a literal `*`). No trading function
+   * gets LIMITS#: limits change only through `quant risk limits` with an operator's credentials.
+   */
+  private grantRiskWrites(fn: QuantFunction, keys: readonly string[]): void {
+    this.riskTable.grantReadData(fn);
+    this.key.grantEncryptDecrypt(fn);
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: [this.riskTable.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...keys] } },
+      }),
+    );
+  }
+}
+
+/**
+ * Risk-table keys the order path writes (execution, algo-child): the account's book
+ * (src/trading/book.ts), its order-rate counters and the account-wide state that drawdown / daily
+ * loss escalate automatically (src/risk/store.ts, src/trading/post-trade.ts).
+ */
+function orderPathKeys(account: string): string[] {
+  return [`BOOK#${account}`, `RATE#${account}#*`, accountStateKey(account)];
+}
+
+/** `STATE#<account>#*` with a literal `*` (IAM's `${*}`): the account-wide state, no strategy's. */
+function accountStateKey(account: string): string {
+  return `STATE#${account}#\${*}`;
 }
 
 const WILDCARD_REASONS: ReadonlyArray<readonly [RegExp, string]> = [

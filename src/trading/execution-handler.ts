@@ -13,7 +13,7 @@ import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambd
 import { InputError } from '../errors';
 import { auditEvent } from './audit';
 import type { DeadLetters } from './dead-letters';
-import { executeSignal, reconcileOpenOrders, type ExecutionDeps } from './execution';
+import { assertTradedAccount, executeSignal, reconcileOpenOrders, type ExecutionDeps } from './execution';
 import { postTrade, utilizationByRule } from './post-trade';
 import type { TradingState } from '../risk/types';
 import { parseSignal, type Signal } from './signals';
@@ -115,6 +115,8 @@ export function createExecutionHandler(deps: ExecutionHandlerDeps) {
     let signal: Signal;
     try {
       signal = parseSignal(raw, source);
+      // Before the idempotency record and any read of limits: another account is poison, not a retry.
+      assertTradedAccount(deps, signal.account);
     } catch (err) {
       if (err instanceof InputError) return deadLetter(source, raw, err.message);
       throw err;

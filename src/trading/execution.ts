@@ -93,6 +93,21 @@ export interface ExecutionDeps {
   readonly quotes?: QuoteSource;
   /** 1-minute bars for VWAP parents whose signal carries no volume curve (the lake in AWS). */
   readonly minuteBars?: MinuteBarSource;
+  /**
+   * The only account this deployment trades (TRADING_ACCOUNT in AWS): the kill switch halts only
+   * that one, so an order for any other account would escape it. Absent: any account (local runs).
+   */
+  readonly tradedAccount?: string;
+}
+
+/** Rejects (InputError: dead letter, never a retry) an account this deployment does not trade. */
+export function assertTradedAccount(deps: Pick<ExecutionDeps, 'tradedAccount'>, account: string): void {
+  if (deps.tradedAccount !== undefined && account !== deps.tradedAccount) {
+    throw new InputError(
+      `account ${account}: not traded by this deployment (it trades ${deps.tradedAccount})`,
+      'account',
+    );
+  }
 }
 
 /** Past 1-minute bars of a symbol (close time and volume), for VWAP volume curves. */
@@ -199,6 +214,7 @@ export async function executeSignal(deps: ExecutionDeps, signal: Signal): Promis
   const orders: OrderRecord[] = [];
   const duplicates: OrderRecord[] = [];
   const parents: OrderRecord[] = [];
+  assertTradedAccount(deps, signal.account);
   try {
     if (signal.algo && !deps.scheduler)
       throw new InputError(`signal ${signal.signalId}: algo: no child scheduler configured here`, 'algo');
@@ -357,6 +373,7 @@ export async function submitChildOrder(deps: ExecutionDeps, input: unknown): Pro
   const p = childRequestSchema.safeParse(input);
   if (!p.success) throw new InputError(`child order: ${describeZodIssues(p.error.issues)}`, 'child');
   const c = p.data;
+  assertTradedAccount(deps, c.account);
   const now = deps.now ?? Date.now;
   const orderId = childOrderIdOf(c.parentId, c.index);
   const t = new Date(now()).toISOString();

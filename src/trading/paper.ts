@@ -5,6 +5,7 @@
  * at that close; the book is marked to market at every bar so drawdown and daily-loss limits act.
  */
 import { randomUUID } from 'node:crypto';
+import { TRADING_SIGNAL_DETAIL_TYPE, TRADING_SIGNAL_SOURCE } from '../contract/trading';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
@@ -225,7 +226,12 @@ export async function runPaper(
       ...(opts.algo ? { algo: opts.algo } : {}),
     };
     await handler.eventBridge(
-      { id: detail.signalId, 'detail-type': 'TradingSignal', source: 'quant.paper', detail },
+      {
+        id: detail.signalId,
+        'detail-type': TRADING_SIGNAL_DETAIL_TYPE,
+        source: TRADING_SIGNAL_SOURCE,
+        detail,
+      },
       LOCAL_CONTEXT,
     );
     await scheduler?.run(execDeps, clock, (s, time) =>

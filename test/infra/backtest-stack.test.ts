@@ -40,14 +40,28 @@ describe('BacktestStack: cdk-nag', () => {
   });
 
   it('uses Resource "*" only for actions without resource-level permissions', () => {
-    // Actions that take no resource ARN (or only run-time task ids, for the .sync ECS integration).
+    // Actions that take no resource ARN (ECS task actions are scoped to the cluster's tasks below).
     const allowed =
-      /^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|ecr:GetAuthorizationToken|ecs:(DescribeTasks|StopTask)|lakeformation:GetDataAccess|logs:(CreateLogDelivery|DeleteLogDelivery|DescribeLogGroups|DescribeResourcePolicies|GetLogDelivery|ListLogDeliveries|PutResourcePolicy|UpdateLogDelivery))$/;
+      /^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|ecr:GetAuthorizationToken|lakeformation:GetDataAccess|logs:(CreateLogDelivery|DeleteLogDelivery|DescribeLogGroups|DescribeResourcePolicies|GetLogDelivery|ListLogDeliveries|PutResourcePolicy|UpdateLogDelivery))$/;
     const star = resourcesOfType(t, 'AWS::IAM::Policy')
       .flatMap(([, p]) => (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement)
       .filter((s) => s.Resource === '*');
     expect(star.length).toBeGreaterThan(0);
     for (const s of star) for (const a of actions(s)) expect(a).toMatch(allowed);
+  });
+
+  it('the sweep state machine may stop and describe only tasks of its own cluster', () => {
+    const cluster = resourcesOfType(t, 'AWS::ECS::Cluster').map(([id]) => id);
+    expect(cluster).toHaveLength(1);
+    const ecsTask = resourcesOfType(t, 'AWS::IAM::Policy')
+      .flatMap(([, p]) => (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement)
+      .filter((s) => actions(s).some((a) => a === 'ecs:StopTask' || a === 'ecs:DescribeTasks'));
+    expect(ecsTask).toHaveLength(1);
+    expect(actions(ecsTask[0]).sort()).toEqual(['ecs:DescribeTasks', 'ecs:StopTask']);
+    const resource = JSON.stringify(ecsTask[0].Resource);
+    expect(resource).toContain(`:task/`);
+    expect(resource).toContain(`{"Ref":"${cluster[0]}"}`);
+    expect(resource.endsWith('/*"]]}')).toBe(true);
   });
 });
 

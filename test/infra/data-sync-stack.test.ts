@@ -153,6 +153,13 @@ describe('DataSyncStack: push mode (prod)', () => {
     );
     const enc = keyStatements.find((s) => s.Sid === 'ReplicaEncryptionacme')!;
     expect(actions(enc)).toEqual(['kms:Encrypt', 'kms:GenerateDataKey']);
+    // The vendor may not suspend versioning (or change anything else) on our bucket.
+    const versioning = bucketStatements.find((s) => s.Sid === 'ReplicationVersioningacme')!;
+    expect(actions(versioning).sort()).toEqual(['s3:GetBucketVersioning', 's3:ListBucket']);
+    const vendorActions = bucketStatements
+      .filter((s) => JSON.stringify(s.Principal).includes(role))
+      .flatMap(actions);
+    expect(vendorActions).not.toContain('s3:PutBucketVersioning');
     // dev is pull-only: no vendor principal in its lake policies.
     expect(JSON.stringify(template(devStage.dataLake).toJSON())).not.toContain('acme-replication');
   });

@@ -51,6 +51,20 @@ describe('IngestionStack: cdk-nag and IAM', () => {
   });
 });
 
+describe('IngestionStack: raw ticks cannot be deleted for good', () => {
+  it('Glue may only add delete markers in the raw zone; version deletes are denied', () => {
+    const glue = resourcesOfType(t, 'AWS::IAM::Policy')
+      .filter(([, p]) => JSON.stringify(p.Properties!.Roles).includes('GlueRole'))
+      .flatMap(([, p]) => (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement);
+    const raw = (s: Statement) => JSON.stringify(s.Resource).includes('RawBucket');
+    const allowedOnRaw = glue.filter((s) => s.Effect === 'Allow' && raw(s)).flatMap(actions);
+    expect(allowedOnRaw).toContain('s3:DeleteObject');
+    expect(allowedOnRaw.filter((a) => /^s3:DeleteObject(Version|\*)/.test(a))).toEqual([]);
+    const deny = glue.filter((s) => s.Effect === 'Deny' && raw(s));
+    expect(deny.flatMap(actions)).toEqual(['s3:DeleteObjectVersion']);
+  });
+});
+
 describe('IngestionStack: stream and consumer', () => {
   it('stream: on-demand in dev, provisioned shards in prod, KMS with a customer key, retained', () => {
     t.hasResource('AWS::Kinesis::Stream', {

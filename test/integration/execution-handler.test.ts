@@ -86,7 +86,7 @@ async function kinesisEvent(stream: string, records: string[]): Promise<KinesisS
   };
 }
 
-function harness(account: string, audit: AuditSink = svc.audit) {
+function harness(account: string, audit: AuditSink = svc.audit, tradedAccount?: string) {
   const submitted: string[] = [];
   const paper = new PaperBroker(() => ({ price: 190 }));
   const broker: BrokerAdapter = {
@@ -110,6 +110,7 @@ function harness(account: string, audit: AuditSink = svc.audit) {
       awsSdkV3Client: clients.dynamodb,
     }),
     onOutcome: (o) => outcomes.push(o),
+    tradedAccount,
   });
   const dlq = () =>
     existsSync(dlqFile)
@@ -221,6 +222,28 @@ describe('execution handler (kinesalite → handler → dynalite)', () => {
     expect(submitted).toEqual(['h3-sig:AAPL']);
     expect(dlq()).toHaveLength(1);
     expect(dlq()[0].source).toBe('eventbridge:e2');
+  });
+
+  it('a signal for an account the deployment does not trade is dead-lettered, never executed', async () => {
+    await setupAccount('h7');
+    await setupAccount('h8');
+    const { handler, submitted, dlq } = harness('h7', svc.audit, 'h7');
+    const event = await kinesisEvent('signals-h7', [
+      JSON.stringify(signal('h8-sig', 'h8')),
+      JSON.stringify(signal('h7-sig', 'h7')),
+    ]);
+    const res = await handler.kinesis(event, context);
+    expect(res.batchItemFailures).toEqual([]);
+    await handler.eventBridge(
+      { id: 'e8', 'detail-type': 'TradingSignal', source: 'quant.strategies', detail: signal('h8-eb', 'h8') },
+      context,
+    );
+    expect(submitted).toEqual(['h7-sig:AAPL']);
+    expect(dlq().map((l) => l.reason)).toEqual([
+      'account h8: not traded by this deployment (it trades h7)',
+      'account h8: not traded by this deployment (it trades h7)',
+    ]);
+    expect((await svc.books.get('h8'))!.positions).toEqual({});
   });
 
   it('after each signal: marks the book at the signal prices, reports utilization and state, latches a drawdown halt', async () => {

@@ -176,6 +176,23 @@ describe('algorithm parents → scheduled child orders (dynalite, simulated cloc
     expect((await books.get(a))!.positions.AAPL.qty).toBe(50);
   });
 
+  it('a child for an account the deployment does not trade is INVALID and never sent', async () => {
+    const a = await account();
+    const starts: ParentPlan[] = [];
+    const scheduler: ChildScheduler = { start: async (p) => void starts.push(p) };
+    const { broker, sent } = counting();
+    await executeSignal(
+      deps({ scheduler, broker }),
+      algoSignal('twap-foreign', a, 100, { algo: 'twap', durationSec: 600, slices: 2 }),
+    );
+    const out = await childTask(deps({ broker, tradedAccount: 'someone-else' }), starts[0].children[0]);
+    expect(out).toEqual({
+      status: 'INVALID',
+      reason: `account ${a}: not traded by this deployment (it trades someone-else)`,
+    });
+    expect(sent).toEqual([]);
+  });
+
   it('HALTED mid-schedule: the remaining children are rejected (tradingState) and audited, none sent', async () => {
     const a = await account();
     const scheduler = new LocalChildScheduler();
