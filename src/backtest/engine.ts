@@ -10,7 +10,7 @@ import type { PositionLimiter, ProposedPosition } from '../risk-api';
 import { impactInputs, resolveCosts, tradeCost, type CostModel } from './costs';
 import { InputError } from '../errors';
 import { equityAndDrawdown, returnMetrics } from './metrics';
-import { detectBarSpacing, type BarSpacing } from './spacing';
+import { detectBarSpacing } from './spacing';
 import type { Attribution, BacktestResult, LedgerEntry, Panel, RoundTrip, Summary } from './types';
 
 export interface EngineOptions {

@@ -16,7 +16,6 @@ import { TickProducer } from '../ingest/producer';
 import { ensureStream } from '../ingest/runner';
 import type { MarketEvent } from '../market-data/events';
 import { SbeCodec } from '../sbe/codec';
-import { packageRoot } from '../package-root';
 import { loadSchema } from '../sbe/schema';
 import { FeedHandler } from './handler';
 import { PROJECT_SCHEMA_PATH } from './project-schema';
