@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../errors';
+import { packageRoot } from '../package-root';
 import {
   STRESS_FACTORS,
   type StressBook,
@@ -25,10 +26,9 @@ export const REPLAYS = {
 } as const;
 export type ReplayName = keyof typeof REPLAYS;
 
-export const DEFAULT_SP500_CSV = path.resolve(
-  import.meta.dirname,
-  '../../node_modules/vega-datasets/data/sp500-2000.csv',
-);
+/** The S&P 500 history vega-datasets ships, from the package root (src/ and dist/ alike). */
+export const defaultSp500Csv = (): string =>
+  path.join(packageRoot(), 'node_modules/vega-datasets/data/sp500-2000.csv');
 
 const shock = z.number().refine(Number.isFinite, 'must be a finite number');
 const shocksSchema = z.strictObject(
@@ -193,6 +193,6 @@ export function reverseStress(book: StressBook, window?: ReturnsWindow): Reverse
 }
 
 /** Reads the default S&P 500 closes (vega-datasets). */
-export function readSp500(file = DEFAULT_SP500_CSV): { date: string; close: number }[] {
+export function readSp500(file = defaultSp500Csv()): { date: string; close: number }[] {
   return readCloses(readFileSync(file, 'utf8'), path.basename(file));
 }

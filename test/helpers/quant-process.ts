@@ -35,14 +35,18 @@ export const quantProcess = (
   env: Readonly<Record<string, string>> = {},
 ): Promise<ProcessResult> => startQuant(args, env).done;
 
-/** Pids of local cloud hosts (src/local/server-host.ts) serving `dataDir`, from /proc. */
+/**
+ * Pids of local cloud hosts serving `dataDir`, from /proc: the build's `local-cloud-host` entry
+ * (src/entry-points.ts), or src/local/server-host.ts run from source.
+ */
 export function hostPids(dataDir: string): number[] {
   const out: number[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
-      if (argv.some((a) => a.endsWith('server-host.ts')) && argv.includes(dataDir)) out.push(Number(d));
+      const host = argv.some((a) => a.endsWith('server-host.ts') || /local-cloud-host\.m?js$/.test(a));
+      if (host && argv.includes(dataDir)) out.push(Number(d));
     } catch {
       // exited meanwhile
     }

@@ -14,7 +14,7 @@ export {
   runTrainingStep,
   trainingEnv,
   TrainingFailedError,
-  TRAINING_SCRIPT,
+  trainingScript,
   type TrainStepInput,
   type TrainStepOutput,
 } from './train-step';

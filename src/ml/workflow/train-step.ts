@@ -7,12 +7,13 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InputError } from '../../errors';
+import { packageRoot } from '../../package-root';
 import type { JobPaths } from './job';
 import { pythonOf } from './python';
 
-export const TRAINING_SCRIPT = fileURLToPath(new URL('../../../training/train.py', import.meta.url));
+/** training/train.py of the package (from its root: the same code runs from src/ and from dist/). */
+export const trainingScript = (): string => path.join(packageRoot(), 'training', 'train.py');
 
 export interface TrainStepInput {
   readonly job: JobPaths;
@@ -68,7 +69,7 @@ export function trainingEnv(
 export async function runTrainingStep(input: TrainStepInput): Promise<TrainStepOutput> {
   const { job } = input;
   const python = input.python ?? pythonOf();
-  const script = input.script ?? TRAINING_SCRIPT;
+  const script = input.script ?? trainingScript();
   for (const d of [job.model, job.outputData, job.checkpoints]) mkdirSync(d, { recursive: true });
   const failureFile = path.join(job.output, 'failure');
   rmSync(failureFile, { force: true });

@@ -50,6 +50,11 @@ beforeAll(() => {
   root = mkdtempSync(path.join(os.tmpdir(), 'shared-cloud-'));
   barsCsv(path.join(root, 'aaa.csv'), 300);
   barsCsv(path.join(root, 'bbb.csv'), 300);
+  // Storing an account's limits is a risk command that needs no earlier state (DynamoDB).
+  writeFileSync(
+    path.join(root, 'limits.json'),
+    JSON.stringify({ securities: { AAA: { adv: 1e6 } }, limits: {} }),
+  );
 });
 
 afterAll(async () => {
@@ -78,7 +83,10 @@ describe('commands at the same time without quant local up', () => {
         IDLE,
       ),
       quantProcess([...g, 'query', 'SELECT count(*) AS n FROM bars', '--format', 'json'], IDLE),
-      quantProcess([...g, 'risk', 'status', '--account', 'main', '--json'], IDLE),
+      quantProcess(
+        [...g, 'risk', 'limits', '--account', 'main', '--set', path.join(root, 'limits.json')],
+        IDLE,
+      ),
       quantProcess(
         [
           ...g,
@@ -96,7 +104,7 @@ describe('commands at the same time without quant local up', () => {
         IDLE,
       ),
     ]);
-    ['import', 'query', 'risk status', 'backtest'].forEach((what, i) => ok(results[i], what));
+    ['import', 'query', 'risk limits', 'backtest'].forEach((what, i) => ok(results[i], what));
     expect(JSON.parse(results[3].stdout)).toMatchObject({ bars: 300, symbols: ['AAA'] });
     expect(hostPids(dataDir).length).toBeLessThanOrEqual(1);
     expect(await waitFor(() => hostPids(dataDir).length === 0, 30_000), 'stopped when idle again').toBe(true);
@@ -121,8 +129,20 @@ describe('commands at the same time without quant local up', () => {
       }),
     );
     ok(
-      await quantProcess(['--data-dir', dataDir, 'risk', 'status', '--account', 'main'], IDLE),
-      'risk status',
+      await quantProcess(
+        [
+          '--data-dir',
+          dataDir,
+          'risk',
+          'limits',
+          '--account',
+          'main',
+          '--set',
+          path.join(root, 'limits.json'),
+        ],
+        IDLE,
+      ),
+      'risk limits',
     );
   });
 });
