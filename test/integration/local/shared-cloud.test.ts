@@ -63,7 +63,7 @@ afterAll(async () => {
 });
 
 describe('commands at the same time without quant local up', () => {
-  it('an import, a query, a risk status and a backtest on lake: all exit 0, sharing one cloud that stops when idle', async () => {
+  it('an import, a query, a risk command and a backtest on lake: all exit 0, sharing one cloud that stops when idle', async () => {
     const dataDir = freshDataDir();
     const g = ['--data-dir', dataDir];
     ok(
