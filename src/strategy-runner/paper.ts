@@ -7,7 +7,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { AwsClients } from '../aws/clients';
 import type { Panel } from '../backtest/types';
@@ -21,7 +20,7 @@ import type { TradingServices } from '../trading/context';
 import { createExecutionHandler, type SignalOutcome } from '../trading/execution-handler';
 import type { OrderRecord } from '../trading/execution';
 import type { Signal } from '../trading/signals';
-import { defaultPaperLimits } from '../trading/paper';
+import { accountBlotter, defaultPaperLimits } from '../trading/paper';
 import type { PromotionStore } from './promotions';
 import { barTimeOf, panelUpTo, runStrategyBar, type BarStrategy, type ModelStrategyFactory } from './runner';
 
@@ -160,21 +159,7 @@ export async function paperThroughRunner(
     modelVersion = r.modelVersion;
   }
   const finalBook = (await svc.books.get(account))!;
-  const blotter: OrderRecord[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await clients.doc.send(
-      new ScanCommand({
-        TableName: svc.tables.orders,
-        FilterExpression: 'account = :a',
-        ExpressionAttributeValues: { ':a': account },
-        ExclusiveStartKey: start,
-      }),
-    );
-    blotter.push(...((page.Items ?? []) as OrderRecord[]));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  blotter.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.orderId.localeCompare(b.orderId));
+  const blotter = await accountBlotter(clients.doc, svc.tables.orders, account);
   const sorted = [...spent].sort((a, b) => a - b);
   const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
   return {

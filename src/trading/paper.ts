@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { TRADING_SIGNAL_DETAIL_TYPE, TRADING_SIGNAL_SOURCE } from '../contract/trading';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { AwsClients } from '../aws/clients';
 import { getStrategy, parseStrategyParams, prepareStrategy } from '../backtest/strategies';
@@ -241,21 +241,7 @@ export async function runPaper(
 
   const finalBook = (await svc.books.get(account))!;
   const state = (await svc.risk.getState({ account })).state;
-  const blotter: OrderRecord[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await clients.doc.send(
-      new ScanCommand({
-        TableName: svc.tables.orders,
-        FilterExpression: 'account = :a',
-        ExpressionAttributeValues: { ':a': account },
-        ExclusiveStartKey: start,
-      }),
-    );
-    blotter.push(...((page.Items ?? []) as OrderRecord[]));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  blotter.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.orderId.localeCompare(b.orderId));
+  const blotter = await accountBlotter(clients.doc, svc.tables.orders, account);
   return {
     account,
     signals,
@@ -292,4 +278,27 @@ export function utilizationRows(rows: readonly Utilization[]) {
     limit: u.limit,
     used: `${Number.isFinite(u.pct) ? u.pct.toFixed(1) : '∞'}%`,
   }));
+}
+
+/** Every order of an account, in creation order (ties by order id): the paper blotter. */
+export async function accountBlotter(
+  doc: DynamoDBDocumentClient,
+  ordersTable: string,
+  account: string,
+): Promise<OrderRecord[]> {
+  const blotter: OrderRecord[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(
+      new ScanCommand({
+        TableName: ordersTable,
+        FilterExpression: 'account = :a',
+        ExpressionAttributeValues: { ':a': account },
+        ExclusiveStartKey: start,
+      }),
+    );
+    blotter.push(...((page.Items ?? []) as OrderRecord[]));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return blotter.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.orderId.localeCompare(b.orderId));
 }
