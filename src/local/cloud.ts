@@ -134,9 +134,10 @@ async function killHung(dataDir: string, pid: number): Promise<void> {
   } catch {
     // gone meanwhile
   }
-  for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
-  if (isAlive(pid))
-    throw new Error(`the hung local cloud (pid ${pid}) of ${dataDir} did not exit after SIGKILL`);
+  // A killed host whose parent does not reap it stays a zombie: dead for this purpose.
+  const gone = (): boolean => !isAlive(pid) || isZombie(pid);
+  for (let i = 0; i < 100 && !gone(); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!gone()) throw new Error(`the hung local cloud (pid ${pid}) of ${dataDir} did not exit after SIGKILL`);
 }
 
 export class LocalCloud {
