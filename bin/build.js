@@ -42,7 +42,7 @@ const EXTRA_INPUTS = [
  * here, zod's ~95 files ~0.2 s. Each stays as lazy as the import() that loads it.
  */
 const EXTERNAL =
-  /^(node:|@duckdb\/node-bindings|s3rver|kinesalite|dynalite|aws-local-stepfunctions|aws-cdk-lib|constructs|esbuild|tsx|@aws-sdk\/credential-providers)(\/|$)/;
+  /^(node:|@duckdb\/node-bindings|s3rver|kinesalite|dynalite|aws-local-stepfunctions|aws-cdk-lib|constructs|cdk-nag|esbuild|tsx|@aws-sdk\/credential-providers)(\/|$)/;
 
 /** esbuild plugin: the EXTERNAL packages stay imports. */
 const externals = {
@@ -62,6 +62,8 @@ export const ENTRIES = {
   'sweep-worker': 'src/sweep/worker.ts',
   'feed-decoder-worker': 'src/feed/decoder-worker-main.ts',
   'backtest-task': 'ecs-tasks/backtest/main.ts',
+  // The CDK app's state machine definitions for the local Step Functions runner (src/local/definitions.ts).
+  'state-machine-definition': 'bin/state-machine-definition.ts',
 };
 
 /** The Lambda handlers (lambda/<name>/index.ts -> dist/lambda/<name>.js). */

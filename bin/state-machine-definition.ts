@@ -2,7 +2,7 @@
  * Prints the synthesized definition of a state machine as JSON (a resolved object, CloudFormation
  * references replaced by placeholders), for the local Step Functions runner:
  *
- *   node --import tsx bin/state-machine-definition.ts --env dev --stack Backtest
+ *   node dist/state-machine-definition.js --env dev --stack Backtest
  *
  * Runtime code (src/) may not import the CDK app (DESIGN.md: code layout), so it runs this as a
  * child process; the definition is therefore always the one the current code synthesizes.

@@ -13,7 +13,13 @@ import { packageRoot } from './package-root';
 
 /** The names bin/build.js gives the entries (its ENTRIES). */
 export type EntryName =
-  'quant' | 'local-cloud-host' | 's3-server-host' | 'sweep-worker' | 'feed-decoder-worker' | 'backtest-task';
+  | 'quant'
+  | 'local-cloud-host'
+  | 's3-server-host'
+  | 'sweep-worker'
+  | 'feed-decoder-worker'
+  | 'backtest-task'
+  | 'state-machine-definition';
 
 // Defined as `true` by bin/build.js; undefined in the sources and in other bundles.
 declare const __QUANT_DIST__: boolean | undefined;

@@ -9,7 +9,6 @@
  * `SWEEP_STATE_NAMES`).
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { IResolvable, IResolveContext } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
@@ -28,8 +27,10 @@ import type { BacktestConfig } from '../config/types';
 import { acknowledgeWildcards, EncryptedLogGroup, QuantFunction, QuantKey } from '../constructs';
 import type { LakeZone } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
+import { packageRoot } from '../../src/package-root';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// Found from package.json, not from this file: the CDK app also runs from the build in dist/.
+const repoRoot = packageRoot();
 
 /** State names the local runner binds to local functions (keep in sync with src/sweep/state-machine.ts). */
 export const SWEEP_STATE_NAMES = {

@@ -13,7 +13,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AssetHashType, DockerImage, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
@@ -26,9 +25,11 @@ import { buildSync } from 'esbuild';
 import type { FeedChannelConfig, FeedConfig, FeedGroupConfig, NetworkConfig } from '../config/types';
 import { ConfigError } from '../config/errors';
 import { acknowledgeWildcards, EncryptedLogGroup, QuantKey } from '../constructs';
+import { packageRoot } from '../../src/package-root';
 import type { IMonitoring } from './monitoring-stack';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// Found from package.json, not from this file: the CDK app also runs from the build in dist/.
+const repoRoot = packageRoot();
 
 /**
  * Metrics the handler publishes (embedded metric format, `quant feed run --emf`): namespace, the

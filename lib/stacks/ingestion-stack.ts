@@ -4,7 +4,6 @@
  * workflow. Runtime logic lives in src/ingest; the Glue jobs' SQL in glue-jobs/<job>/<job>.sql.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
@@ -23,8 +22,10 @@ import type { IngestionConfig } from '../config/types';
 import { acknowledgeWildcards, eventBridgeKeyStatement, QuantFunction, QuantKey } from '../constructs';
 import type { LakeZone } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
+import { packageRoot } from '../../src/package-root';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// Found from package.json, not from this file: the CDK app also runs from the build in dist/.
+const repoRoot = packageRoot();
 
 /** Prefixes in the raw zone written by the consumer (see src/ingest/consumer.ts). */
 export const INGEST_PREFIXES = { ticks: 'ticks', quarantine: 'quarantine/ticks', bars: 'bars' } as const;

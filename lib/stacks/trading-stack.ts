@@ -6,7 +6,6 @@
  * Runtime logic lives in src/risk and src/trading; the handlers in lambda/<name>.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
@@ -42,8 +41,10 @@ import {
 } from '../constructs';
 import type { LakeZone } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
+import { packageRoot } from '../../src/package-root';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// Found from package.json, not from this file: the CDK app also runs from the build in dist/.
+const repoRoot = packageRoot();
 
 /** Metrics the trading Lambdas publish (Powertools EMF). */
 export const TRADING_METRICS = { namespace: 'Quant/Trading' } as const;

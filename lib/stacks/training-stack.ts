@@ -6,7 +6,6 @@
  * states by the names in src/contract/training.ts).
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Duration, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -39,8 +38,10 @@ import type { LakeZone } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
 import { TRAINING_WILDCARD_REASONS } from './training-nag';
 import { addTrainingMonitoring, trainingJobProps } from './training-parts';
+import { packageRoot } from '../../src/package-root';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// Found from package.json, not from this file: the CDK app also runs from the build in dist/.
+const repoRoot = packageRoot();
 const DESTINATION_MARKER = 's3://destination-of-this-run/';
 
 /** What the stack needs from the data lake (the DataLakeStack satisfies it). */

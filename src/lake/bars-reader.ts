@@ -8,6 +8,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import { parquetReadObjects } from 'hyparquet';
 import { gunzipSync } from 'node:zlib';
 import { InputError } from '../errors';
+import { listPendingS3, waitForCompleteWrites } from './commit';
 import { BARS } from './tables';
 
 /** One bar as the trading path needs it (epoch ms of the bar's close time). */
@@ -33,12 +34,41 @@ function epochMs(v: unknown): number {
 /** Decoded files a reader keeps (each up to a year of 1m bars: ~100k bars, a few MB). */
 const MAX_DECODED_FILES = 16;
 
+export interface LakeBarReaderOptions {
+  /**
+   * How long a read waits for a running import into the same series before it fails; an abandoned
+   * import fails it at once (src/lake/commit.ts).
+   * @default 10 s (a Lambda's read is short-lived)
+   */
+  readonly waitForWritesMs?: number;
+}
+
 export class LakeBarReader {
   constructor(
     private readonly s3: S3Client,
     readonly bucket: string,
     private readonly prefix: string = BARS.prefix,
+    private readonly opts: LakeBarReaderOptions = {},
   ) {}
+
+  /**
+   * The Parquet objects of a series, once no import into it is incomplete: a quote or a signal
+   * never comes from part of an import. The pending markers are listed beside the files (one more
+   * LIST, in parallel).
+   */
+  private async completeFiles(symbol: string, interval: string): Promise<Map<number, string[]>> {
+    const [files, waited] = await Promise.all([
+      this.files(symbol, interval),
+      waitForCompleteWrites(
+        () => listPendingS3(this.s3, this.bucket, BARS.name),
+        `interval=${interval}/symbol=${symbol}/`,
+        `bars of ${symbol} (${interval})`,
+        { maxWaitMs: this.opts.waitForWritesMs ?? 10_000 },
+      ),
+    ]);
+    // Files listed while an import was still committing may miss its last partitions: list again.
+    return waited ? this.files(symbol, interval) : files;
+  }
 
   /** Where the bars of a symbol live (for messages). */
   location(symbol: string, interval: string): string {
@@ -114,7 +144,7 @@ export class LakeBarReader {
    * present in two files counts once). Only the year partitions that can hold them are read.
    */
   async read(symbol: string, interval: string, from: number, to: number): Promise<LakeBar[]> {
-    const files = await this.files(symbol, interval);
+    const files = await this.completeFiles(symbol, interval);
     const y0 = new Date(from).getUTCFullYear();
     const y1 = new Date(to).getUTCFullYear();
     const keys = [...files.entries()].filter(([y]) => y >= y0 && y <= y1).flatMap(([, k]) => k);
@@ -126,7 +156,7 @@ export class LakeBarReader {
 
   /** The latest bar closed at or before `at` (from the latest year partition that has one). */
   async latest(symbol: string, interval: string, at: number): Promise<LakeBar | undefined> {
-    const files = await this.files(symbol, interval);
+    const files = await this.completeFiles(symbol, interval);
     const years = [...files.keys()].filter((y) => y <= new Date(at).getUTCFullYear()).sort((a, b) => b - a);
     for (const y of years) {
       let best: LakeBar | undefined;

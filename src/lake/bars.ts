@@ -9,7 +9,7 @@ import { splitCsvLine } from '../csv';
 import { InputError } from '../errors';
 import type { LakeBuckets } from './buckets';
 import { literal, openDuckDb } from './duckdb';
-import { isRunning } from './commit';
+import { waitForCompleteWrites } from './commit';
 import type { QueryEngine } from './query';
 import { BARS } from './tables';
 import { writeTable, type WriteReport } from './writer';
@@ -331,29 +331,18 @@ export async function importBars(
 const WAIT_FOR_WRITE_MS = 10 * 60_000;
 
 /**
- * A series is read only when no import into it is incomplete: a running one is waited for, an
- * abandoned one (killed, or failed during commit) is an error naming it, so that a backtest never
- * runs on part of an import (src/lake/commit.ts).
+ * A series is read only when no import into it is incomplete (src/lake/commit.ts), so that a
+ * backtest never runs on part of an import.
  */
-async function waitForCompleteWrites(engine: QueryEngine, symbol: string, interval: string): Promise<void> {
-  if (!engine.pendingWrites) return;
-  const mine = `interval=${interval}/symbol=${symbol}/`;
-  const deadline = Date.now() + WAIT_FOR_WRITE_MS;
-  for (;;) {
-    const touching = (await engine.pendingWrites('bars')).filter((p) =>
-      p.partitions.some((pp) => pp.startsWith(mine)),
-    );
-    if (touching.length === 0) return;
-    const abandoned = touching.find((p) => !isRunning(p));
-    if (abandoned || Date.now() > deadline) {
-      const p = abandoned ?? touching[0];
-      throw new InputError(
-        `bars of ${symbol} (${interval}) are incomplete: an import of ${p.rows} rows into ${p.partitions.length} partitions, started ${p.startedAt} (pid ${p.pid} on ${p.host}), ${abandoned ? 'did not finish' : 'is still running'}; run the same import again to complete it`,
-        'bars',
-      );
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+async function waitForImports(engine: QueryEngine, symbol: string, interval: string): Promise<void> {
+  const list = engine.pendingWrites?.bind(engine);
+  if (!list) return;
+  await waitForCompleteWrites(
+    () => list('bars'),
+    `interval=${interval}/symbol=${symbol}/`,
+    `bars of ${symbol} (${interval})`,
+    { maxWaitMs: WAIT_FOR_WRITE_MS },
+  );
 }
 
 export interface SymbolBars {
@@ -379,7 +368,7 @@ export async function readBars(
   const where = [`symbol = ${literal(opts.symbol)}`, `"interval" = ${literal(interval)}`];
   if (opts.from) where.push(`ts >= TIMESTAMP ${literal(opts.from)}`);
   if (opts.to) where.push(`ts <= TIMESTAMP ${literal(opts.to)}`);
-  await waitForCompleteWrites(engine, opts.symbol, interval);
+  await waitForImports(engine, opts.symbol, interval);
   const rows = await engine.query(
     `SELECT ts, open, high, low, close, volume FROM bars WHERE ${where.join(' AND ')} ORDER BY ts`,
   );

@@ -23,6 +23,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { InputError } from '../errors';
 
 export const PENDING_PREFIX = '_lake/pending';
 
@@ -34,6 +35,8 @@ export interface PendingWrite {
   readonly partitions: readonly string[];
   readonly rows: number;
   readonly startedAt: string;
+  /** Refreshed by the writer while it commits (startHeartbeat); absent in markers of older writers. */
+  readonly heartbeatAt?: string;
   readonly host: string;
   readonly pid: number;
 }
@@ -181,8 +184,13 @@ export async function listPendingLocal(
   return out;
 }
 
-/** A marker older than this from another machine is taken as abandoned (its writer cannot be asked). */
-const REMOTE_WRITE_MAX_MS = 30 * 60_000;
+/** How often a committing writer refreshes its marker's `heartbeatAt`. */
+export const HEARTBEAT_MS = 15_000;
+/**
+ * A marker from another machine whose heartbeat is older than this is taken as abandoned (its
+ * writer cannot be asked): several missed heartbeats, with room for clock skew between hosts.
+ */
+export const REMOTE_STALE_MS = 6 * HEARTBEAT_MS;
 
 function isAlive(pid: number): boolean {
   try {
@@ -193,8 +201,67 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Whether the writer of a marker still runs: by its pid on this machine, by its age elsewhere. */
+/** Whether the writer of a marker still runs: by its pid on this machine, by its heartbeat elsewhere. */
 export function isRunning(p: PendingWrite, now = Date.now()): boolean {
   if (p.host === os.hostname()) return isAlive(p.pid);
-  return now - Date.parse(p.startedAt) < REMOTE_WRITE_MAX_MS;
+  return now - Date.parse(p.heartbeatAt ?? p.startedAt) < REMOTE_STALE_MS;
+}
+
+/**
+ * Refreshes the marker's `heartbeatAt` every `everyMs` until the returned stop() resolves, so that
+ * readers on other machines (a Lambda, a Glue job) can tell a running write from a killed one in
+ * a minute and a half, not half an hour. stop() waits for a refresh in flight: once it resolves,
+ * nothing writes the marker again (the caller then deletes it).
+ */
+export function startHeartbeat(
+  s3: S3Client,
+  bucket: string,
+  p: PendingWrite,
+  everyMs = HEARTBEAT_MS,
+): () => Promise<void> {
+  let inflight: Promise<void> = Promise.resolve();
+  let stopped = false;
+  const timer = setInterval(() => {
+    if (stopped) return;
+    inflight = inflight.then(async () => {
+      if (stopped) return;
+      // A missed refresh only makes readers elsewhere give up on this write sooner; the write
+      // itself goes on, and its re-run completes it.
+      await putPending(s3, bucket, { ...p, heartbeatAt: new Date().toISOString() }).catch(() => {});
+    });
+  }, everyMs);
+  timer.unref();
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+    await inflight;
+  };
+}
+
+/**
+ * Waits until no write listed by `list` touches a partition under `partitionPrefix`: a running
+ * one is waited for (up to `maxWaitMs`), an abandoned one (killed, or failed during commit) is an
+ * InputError naming it, so that nothing reads part of a write (`what` names the data in messages).
+ * Resolves true when it had to wait (what was listed before may miss the write's last partitions).
+ */
+export async function waitForCompleteWrites(
+  list: () => Promise<readonly PendingWrite[]>,
+  partitionPrefix: string,
+  what: string,
+  opts: { readonly maxWaitMs: number; readonly pollMs?: number; readonly field?: string },
+): Promise<boolean> {
+  const deadline = Date.now() + opts.maxWaitMs;
+  for (let waited = false; ; waited = true) {
+    const touching = (await list()).filter((p) => p.partitions.some((pp) => pp.startsWith(partitionPrefix)));
+    if (touching.length === 0) return waited;
+    const abandoned = touching.find((p) => !isRunning(p));
+    if (abandoned || Date.now() >= deadline) {
+      const p = abandoned ?? touching[0];
+      throw new InputError(
+        `${what} are incomplete: an import of ${p.rows} rows into ${p.partitions.length} partitions, started ${p.startedAt} (pid ${p.pid} on ${p.host}), ${abandoned ? 'did not finish' : 'is still running'}; run the same import again to complete it`,
+        opts.field ?? 'bars',
+      );
+    }
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 200));
+  }
 }

@@ -18,7 +18,15 @@ import path from 'node:path';
 import type { AwsClients } from '../aws/clients';
 import { InputError } from '../errors';
 import type { LakeBuckets } from './buckets';
-import { deletePending, getWithEtag, newPending, putIfUnchanged, putPending, writeId } from './commit';
+import {
+  deletePending,
+  getWithEtag,
+  newPending,
+  putIfUnchanged,
+  putPending,
+  startHeartbeat,
+  writeId,
+} from './commit';
 import { prepareAppend, type PreparedAppend } from './parquet-append';
 import { allColumns, type TableDef } from './tables';
 
@@ -49,6 +57,8 @@ export interface WriteOptions {
   readonly appendEncoder?: 'js' | 'duckdb';
   /** Called after each committed partition. */
   readonly onPartition?: (done: number, total: number) => void;
+  /** How often a multi-partition write refreshes its pending marker. @default HEARTBEAT_MS */
+  readonly heartbeatMs?: number;
 }
 
 export interface WriteReport {
@@ -312,6 +322,7 @@ async function commitMerge(
       ? newPending(table.name, writeId(table.name, data.columns), partPaths, data.length)
       : undefined;
   if (pending) await putPending(s3, bucket, pending);
+  const stopHeartbeat = pending ? startHeartbeat(s3, bucket, pending, opts.heartbeatMs) : undefined;
   let bytes = 0;
   let done = 0;
   try {
@@ -339,6 +350,8 @@ async function commitMerge(
         'Readers of the other partitions are told the write is incomplete; run the same write again to complete it',
       { cause: err },
     );
+  } finally {
+    await stopHeartbeat?.();
   }
   if (pending) await deletePending(s3, bucket, table.name, pending.id);
   return { rows: data.length, partitions: partPaths.length, bytes, keys: partPaths.map(keyOf).sort() };

@@ -12,7 +12,16 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
-import { isAlive, keepFile, releaseLease, stateFile, takeLease, withLock } from './lease';
+import {
+  hungAfterMs,
+  isAlive,
+  isHung,
+  keepFile,
+  releaseLease,
+  stateFile,
+  takeLease,
+  withLock,
+} from './lease';
 import path from 'node:path';
 import type { LocalEndpoints, Runtime } from '../aws/clients';
 import { entryPoint } from '../entry-points';
@@ -101,6 +110,36 @@ function spawnHost(
   });
 }
 
+/**
+ * Kills a host that is alive but no longer beats (stopped, or its loop wedged): it answers no
+ * request, so every command would wait for its network timeouts. Its servers write each object
+ * and record as it is received, so nothing acknowledged is lost.
+ */
+function isZombie(pid: number): boolean {
+  try {
+    // /proc/<pid>/stat: "pid (comm) S ..."; comm may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+async function killHung(dataDir: string, pid: number): Promise<void> {
+  process.stderr.write(
+    `local cloud of ${dataDir} (pid ${pid}) stopped answering for over ${Math.round(hungAfterMs() / 1000)} s; restarting it\n`,
+  );
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone meanwhile
+  }
+  // A killed host whose parent does not reap it stays a zombie: dead for this purpose.
+  const gone = (): boolean => !isAlive(pid) || isZombie(pid);
+  for (let i = 0; i < 100 && !gone(); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!gone()) throw new Error(`the hung local cloud (pid ${pid}) of ${dataDir} did not exit after SIGKILL`);
+}
+
 export class LocalCloud {
   private constructor(
     readonly dataDir: string,
@@ -149,15 +188,16 @@ export class LocalCloud {
     const dataDir = path.resolve(opts.dataDir ?? DEFAULT_DATA_DIR);
     if (!keep) {
       const found = LocalCloud.running({ dataDir });
-      if (found) return found;
+      if (found && !isHung(dataDir)) return found;
     }
     mkdirSync(dataDir, { recursive: true });
     return withLock(dataDir, async () => {
       // Under the lock the host cannot be deciding to stop: after this it stays.
       if (keep) writeFileSync(keepFile(dataDir), '');
       const again = LocalCloud.running({ dataDir });
-      if (again) return again;
-      rmSync(stateFile(dataDir), { force: true }); // a dead cloud's
+      if (again && !isHung(dataDir)) return again;
+      if (again) await killHung(dataDir, again.pid);
+      rmSync(stateFile(dataDir), { force: true }); // a dead (or killed) cloud's
       const { child } = await spawnHost(dataDir, opts, true);
       child.removeAllListeners('exit');
       child.unref();

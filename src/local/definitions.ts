@@ -1,22 +1,23 @@
 /**
  * The synthesized definition of a deployed state machine, for the local runner.
  *
- * Why a child process: runtime code never imports the CDK app (DESIGN.md), so the definition is
- * synthesized by `bin/state-machine-definition.ts` in its own process, from the current code.
+ * Why a child process: runtime code never imports the CDK app (docs/architecture.md), so the
+ * definition is synthesized by the build's `state-machine-definition` entry (bin/build.js compiles
+ * bin/state-machine-definition.ts with the app in lib/) in its own process, from the current code.
  * Why not cdk.out: it exists only after a `cdk synth` and goes stale silently when lib/ changes.
- * Synthesis takes seconds, so results are cached under the data directory, keyed by a hash of
- * everything that shapes the template (lib/, cdk.json, the script itself).
+ * Synthesis takes seconds, so results are cached, keyed by a hash of what shapes the template: the
+ * compiled entry (its name changes with every chunk it imports) and cdk.json.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { entryPoint } from '../entry-points';
 import { packageRoot } from '../package-root';
 import { resolveDefinitionString } from './stepfunctions';
 
 const run = promisify(execFile);
-const script = (): string => path.join(packageRoot(), 'bin/state-machine-definition.ts');
 
 export interface DefinitionSource {
   /** Environment whose config is synthesized. @default 'dev' */
@@ -29,15 +30,9 @@ export interface DefinitionSource {
   readonly cacheDir?: string;
 }
 
-function sourceHash(): string {
-  const root = packageRoot();
+function sourceHash(entry: string): string {
   const h = createHash('sha256');
-  const add = (file: string) => h.update(file).update(readFileSync(file));
-  for (const f of readdirSync(path.join(root, 'lib'), { recursive: true }).map(String).sort()) {
-    if (f.endsWith('.ts')) add(path.join(root, 'lib', f));
-  }
-  add(path.join(root, 'cdk.json'));
-  add(script());
+  for (const file of [entry, path.join(packageRoot(), 'cdk.json')]) h.update(file).update(readFileSync(file));
   return h.digest('hex').slice(0, 16);
 }
 
@@ -47,11 +42,10 @@ export async function loadSynthesizedDefinition(
 ): Promise<ReturnType<typeof resolveDefinitionString>> {
   const env = src.env ?? 'dev';
   const cacheDir = src.cacheDir ?? path.join(packageRoot(), '.quant', 'state-machines');
-  const file = path.join(cacheDir, `${env}-${src.stack}-${src.machine ?? 'all'}-${sourceHash()}.json`);
+  const entry = entryPoint('state-machine-definition');
+  const file = path.join(cacheDir, `${env}-${src.stack}-${src.machine ?? 'all'}-${sourceHash(entry)}.json`);
   if (!existsSync(file)) {
-    // Synthesis runs the CDK app from lib/ sources, as `cdk synth` does (cdk.json): with tsx, a
-    // development dependency; the result is cached, so this runs once per change of lib/.
-    const args = ['--import', 'tsx', script(), '--env', env, '--stack', src.stack];
+    const args = [entry, '--env', env, '--stack', src.stack];
     if (src.machine) args.push('--machine', src.machine);
     const { stdout } = await run(process.execPath, args, { cwd: packageRoot(), maxBuffer: 64 * 2 ** 20 });
     mkdirSync(cacheDir, { recursive: true });

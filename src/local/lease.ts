@@ -5,6 +5,9 @@
  * - `local.lock`: held (created exclusively, holding the pid) while a cloud is started, stopped, or
  *   made to stay up. A lock whose pid no longer runs is stale and taken over.
  * - `local.json`: the running cloud (pid, endpoints), written by the host once it listens.
+ * - `local.heartbeat`: touched by the host four times a second while its event loop runs; a live
+ *   pid whose heartbeat is older than HUNG_AFTER_MS is a hung host, killed and replaced by the next
+ *   command (a stopped or wedged process answers nothing: every command would wait for timeouts).
  * - `local-clients/<pid>-<n>`: one lease per command using the cloud. The host stops when no
  *   lease's process runs for its idle time, unless `local.keep` exists (`quant local up`).
  *
@@ -22,6 +25,7 @@ import {
   renameSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -30,6 +34,38 @@ export const lockFile = (dataDir: string): string => path.join(dataDir, 'local.l
 export const stateFile = (dataDir: string): string => path.join(dataDir, 'local.json');
 export const keepFile = (dataDir: string): string => path.join(dataDir, 'local.keep');
 export const clientsDir = (dataDir: string): string => path.join(dataDir, 'local-clients');
+export const heartbeatFile = (dataDir: string): string => path.join(dataDir, 'local.heartbeat');
+
+/**
+ * A host whose heartbeat is older than this is hung. Generous: the host's loop only stalls this long
+ * when it is stopped or wedged, not under load. `QUANT_LOCAL_HUNG_MS` changes it (tests).
+ */
+export function hungAfterMs(): number {
+  const env = Number(process.env.QUANT_LOCAL_HUNG_MS);
+  return Number.isFinite(env) && env > 0 ? env : 30_000;
+}
+
+/** The host's heartbeat, once per tick of its idle loop. */
+export function beat(dataDir: string): void {
+  const now = new Date();
+  try {
+    utimesSync(heartbeatFile(dataDir), now, now);
+  } catch {
+    writeFileSync(heartbeatFile(dataDir), '');
+  }
+}
+
+/**
+ * Whether the host of a data dir has stopped beating: its heartbeat file is older than
+ * hungAfterMs(). A host without the file (one that predates it) counts as beating.
+ */
+export function isHung(dataDir: string, now = Date.now()): boolean {
+  try {
+    return now - statSync(heartbeatFile(dataDir)).mtimeMs > hungAfterMs();
+  } catch {
+    return false;
+  }
+}
 
 export function isAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;

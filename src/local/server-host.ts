@@ -18,7 +18,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { LOCAL_BUCKET_NAMES } from './buckets';
 import { LOCAL_REGION } from './defaults';
-import { idleCheck, isAlive, stateFile, unlock, writeAtomic } from './lease';
+import { beat, idleCheck, isAlive, stateFile, unlock, writeAtomic } from './lease';
 import { honourConditionalWrites } from './s3rver-conditional';
 
 const require = createRequire(import.meta.url);
@@ -187,6 +187,7 @@ async function main(): Promise<void> {
   if (args.idleMs !== undefined) {
     const idleMs = args.idleMs;
     const port = (p: number): string => `http://127.0.0.1:${p}`;
+    beat(args.dataDir);
     writeAtomic(
       stateFile(args.dataDir),
       `${JSON.stringify(
@@ -202,6 +203,11 @@ async function main(): Promise<void> {
     );
     let idleSince = Date.now();
     const timer = setInterval(() => {
+      try {
+        beat(args.dataDir);
+      } catch {
+        // the data directory went away: idleCheck below stops the host
+      }
       let verdict: ReturnType<typeof idleCheck>;
       try {
         verdict = idleCheck(args.dataDir, idleSince, idleMs);

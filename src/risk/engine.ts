@@ -119,6 +119,8 @@ interface GroupCaps {
 export class RiskEngine {
   readonly limits: Limits;
   readonly securities: Readonly<Record<string, Security>>;
+  /** The account's strategies, when its limits list them (others are refused). */
+  private readonly strategies?: ReadonlySet<string>;
   private readonly window?: ReturnsWindow;
   private readonly scratch: Float64Array;
   /** Securities by symbol (a Map: large records are slow dictionaries in V8). */
@@ -129,6 +131,7 @@ export class RiskEngine {
   constructor(config: RiskConfig, window?: ReturnsWindow) {
     this.limits = config.limits;
     this.securities = config.securities;
+    this.strategies = config.strategies && new Set(config.strategies);
     const L = config.limits;
     const cap = (
       caps: Readonly<Record<string, number>> | undefined,
@@ -280,6 +283,8 @@ export class RiskEngine {
   ): void {
     const L = this.limits;
     if (snap.state === 'HALTED') out.push({ rule: 'tradingState', limit: 0, value: 0 });
+    if (this.strategies && order.strategy !== undefined && !this.strategies.has(order.strategy))
+      out.push({ rule: 'unknownStrategy', limit: 0, value: 0 });
     if (!sec) {
       out.push({ rule: 'unknownSymbol', limit: 0, value: 0 });
       return;

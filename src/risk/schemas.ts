@@ -87,6 +87,10 @@ export const riskConfigSchema = z
   .object({
     securities: z.record(z.string().min(1), securitySchema),
     limits: limitsSchema,
+    strategies: z
+      .array(idSchema)
+      .refine((a) => new Set(a).size === a.length, 'must not list a strategy twice')
+      .optional(),
   })
   .superRefine((cfg, ctx) => {
     // A rule that needs a security field it cannot find would otherwise pass silently.

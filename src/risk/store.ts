@@ -167,6 +167,26 @@ export class RiskStore {
     );
   }
 
+  /**
+   * Checks that an operator names an account the deployment knows and, when the account's limits
+   * list its `strategies`, one of them: halting a misspelt strategy would leave the real one trading.
+   * InputError lists the known ones.
+   */
+  async requireStrategy(account: string, strategy: string, field = '--strategy'): Promise<void> {
+    await this.requireAccount(account);
+    checkId(strategy, field);
+    const r = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: { pk: limitsKey(account) }, ConsistentRead: true }),
+    );
+    const known = parseRiskConfig(JSON.parse(String(r.Item?.config)), `limits of ${account}`).strategies;
+    if (!known || known.includes(strategy)) return;
+    throw new InputError(
+      `${field}: unknown strategy ${JSON.stringify(strategy)} of account ${account} (known: ${known.join(', ')}; ` +
+        'the strategies an account runs are listed in its limits, "strategies")',
+      field,
+    );
+  }
+
   /** Limits of an account, cached for the TTL. Missing limits are an error: no limits, no trading. */
   async getLimits(account: string): Promise<RiskConfig> {
     const hit = this.cache.get(account);

@@ -92,12 +92,19 @@ export interface Limits {
 export interface RiskConfig {
   readonly securities: Readonly<Record<string, Security>>;
   readonly limits: Limits;
+  /**
+   * The strategies the account runs. Listed: an order or an operator command naming any other
+   * strategy is refused. Not listed: the account does not restrict strategy names.
+   */
+  readonly strategies?: readonly string[];
 }
 
 export type RuleId =
   | 'tradingState'
   | 'unknownSymbol'
   | 'staleReferencePrice'
+  /** The order names a strategy that the account's `strategies` does not list. */
+  | 'unknownStrategy'
   /** Execution path only: a VaR or correlation limit is set and no returns window covers the symbol. */
   | 'returnsWindow'
   /** Execution path only: an algorithm child of a cancelled parent. */

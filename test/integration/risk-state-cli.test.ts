@@ -28,6 +28,43 @@ describe('quant risk halt | resume | status | limits (local cloud)', () => {
     expect(JSON.parse(s.out)).toMatchObject({ effective: 'ACTIVE' });
   });
 
+  it('refuses a strategy the account does not list, naming the known ones', async () => {
+    const limits = path.join(dir, 'desk-limits.json');
+    writeFileSync(
+      limits,
+      JSON.stringify({ securities: { AAPL: { adv: 1e6 } }, limits: {}, strategies: ['sma', 'ml-signal'] }),
+    );
+    expect((await quant('risk', 'limits', '--account', 'desk', '--set', limits)).code).toBe(0);
+    const typo = await quant(
+      'risk',
+      'halt',
+      '--account',
+      'desk',
+      '--strategy',
+      'smaa',
+      '--actor',
+      'alice',
+      '--reason',
+      'drill',
+    );
+    expect(typo.code).toBe(2);
+    expect(typo.err).toMatch(/--strategy: unknown strategy "smaa" of account desk \(known: sma, ml-signal; /);
+    expect(typo.err).not.toMatch(/\n\s+at /);
+    const s = await quant('risk', 'status', '--account', 'desk', '--strategy', 'sma', '--json');
+    expect(s.code).toBe(0);
+    expect(JSON.parse(s.out)).toMatchObject({ effective: 'ACTIVE' });
+    const bad = await quant('risk', 'status', '--account', 'desk', '--strategy', 'nope');
+    expect(bad.code).toBe(2);
+    // A limits file that lists a strategy twice is refused, naming the field.
+    writeFileSync(
+      limits,
+      JSON.stringify({ securities: { AAPL: { adv: 1e6 } }, limits: {}, strategies: ['sma', 'sma'] }),
+    );
+    const dup = await quant('risk', 'limits', '--account', 'desk', '--set', limits);
+    expect(dup.code).toBe(2);
+    expect(dup.err).toMatch(/strategies: must not list a strategy twice/);
+  });
+
   it("refuses '*' and '#' in ids: a strategy named '*' must not alias the whole account", async () => {
     for (const [flag, value] of [
       ['--strategy', '*'],

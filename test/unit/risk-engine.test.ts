@@ -189,6 +189,20 @@ describe('risk check: each rule', () => {
     });
   });
 
+  it('unknownStrategy: a strategy the limits do not list rejects; listed or unrestricted passes', () => {
+    const listed: RiskConfig = { ...cfg({}), strategies: ['sma', 'ml-signal'] };
+    const order = (strategy?: string): RiskOrder => ({ ...buy('AAPL', 10, 190), strategy });
+    expect(checkOrder(listed, pf(), order('smaa'), { resize: true })).toEqual({
+      decision: 'reject',
+      breaches: [{ rule: 'unknownStrategy', limit: 0, value: 0 }],
+      approvedQty: 0,
+    });
+    expect(checkOrder(listed, pf(), order('ml-signal')).decision).toBe('approve');
+    // An order that names no strategy is the operator's own (quant risk check); not restricted.
+    expect(checkOrder(listed, pf(), order()).decision).toBe('approve');
+    expect(checkOrder(cfg({}), pf(), order('anything')).decision).toBe('approve');
+  });
+
   it('HALTED rejects everything, reducing orders included', () => {
     const p = pf([{ symbol: 'AAPL', qty: 100, price: 190 }], { state: 'HALTED' });
     for (const o of [buy('AAPL', 1, 190), sell('AAPL', 50, 190)]) {

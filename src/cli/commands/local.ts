@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { LocalCloud } from '../../local/cloud';
+import { isHung } from '../../local/lease';
 import { dataDirOf, type GlobalOptions } from '../context';
 import { printJson } from '../output';
 
@@ -36,14 +37,17 @@ export function registerLocal(program: Command): void {
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const dataDir = dataDirOf(cmd.optsWithGlobals<GlobalOptions>());
       const cloud = LocalCloud.running({ dataDir });
+      const hung = cloud !== undefined && isHung(cloud.dataDir);
       if (opts.json) {
         printJson(
           cloud
-            ? { running: true, pid: cloud.pid, dataDir, endpoints: cloud.endpoints }
+            ? { running: true, hung, pid: cloud.pid, dataDir, endpoints: cloud.endpoints }
             : { running: false, dataDir },
         );
       } else if (cloud) {
-        console.log(`running (pid ${cloud.pid}), data in ${dataDir}`);
+        console.log(
+          `running (pid ${cloud.pid})${hung ? ', NOT ANSWERING (the next command restarts it)' : ''}, data in ${dataDir}`,
+        );
         for (const [k, v] of Object.entries(cloud.endpoints)) console.log(`  ${k.padEnd(9)} ${v}`);
       } else {
         console.log(

@@ -96,8 +96,8 @@ export function registerRisk(program: Command): void {
       const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
       try {
         const svc = await tradingServices(ctx.clients);
-        await svc.risk.requireAccount(opts.account);
-        if (opts.strategy !== undefined) checkId(opts.strategy, '--strategy');
+        if (opts.strategy !== undefined) await svc.risk.requireStrategy(opts.account, opts.strategy);
+        else await svc.risk.requireAccount(opts.account);
         const r = await changeState(
           svc,
           { account: opts.account, strategy: opts.strategy },
@@ -184,8 +184,8 @@ export function registerRisk(program: Command): void {
       const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
       try {
         const svc = await tradingServices(ctx.clients);
-        await svc.risk.requireAccount(opts.account);
-        if (opts.strategy !== undefined) checkId(opts.strategy, '--strategy');
+        if (opts.strategy !== undefined) await svc.risk.requireStrategy(opts.account, opts.strategy);
+        else await svc.risk.requireAccount(opts.account);
         const rows = [
           { scope: `${opts.account} (account)`, ...(await svc.risk.getState({ account: opts.account })) },
         ];

@@ -65,9 +65,9 @@ async function node(
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'package-build-'));
   built = path.join(tmp, 'built');
-  for (const f of ['bin', 'src', 'lambda', 'ecs-tasks', 'glue-jobs'])
+  for (const f of ['bin', 'src', 'lib', 'lambda', 'ecs-tasks', 'glue-jobs', 'training'])
     fs.cpSync(path.join(REPO, f), path.join(built, f), { recursive: true });
-  for (const f of ['package.json', 'package-lock.json', 'tsconfig.json'])
+  for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'cdk.json'])
     fs.copyFileSync(path.join(REPO, f), path.join(built, f));
   fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(built, 'node_modules'));
   const b = await node(built, ['bin/build.js']);

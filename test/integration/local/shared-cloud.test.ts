@@ -147,6 +147,38 @@ describe('commands at the same time without quant local up', () => {
   });
 });
 
+describe('a hung local cloud (alive, not answering)', () => {
+  it('is reported by status and replaced by the next command, which exits 0', async () => {
+    const dataDir = freshDataDir();
+    const g = ['--data-dir', dataDir];
+    const HUNG = { QUANT_LOCAL_HUNG_MS: '2000' };
+    const up = await quantProcess([...g, 'local', 'up', '--json'], HUNG);
+    ok(up, 'up');
+    const { pid } = JSON.parse(up.stdout) as { pid: number };
+    process.kill(pid, 'SIGSTOP'); // alive, but its servers and its loop are frozen
+    try {
+      await new Promise((r) => setTimeout(r, 2_500));
+      const status = await quantProcess([...g, 'local', 'status', '--json'], HUNG);
+      expect(JSON.parse(status.stdout)).toMatchObject({ running: true, hung: true, pid });
+      const r = await quantProcess(
+        [...g, 'risk', 'limits', '--account', 'main', '--set', path.join(root, 'limits.json')],
+        { ...HUNG, ...IDLE },
+      );
+      ok(r, 'risk limits on a hung cloud');
+      expect(r.stderr).toMatch(new RegExp(`\\(pid ${pid}\\) stopped answering for over 2 s; restarting it`));
+      const after = hostPids(dataDir);
+      expect(after).toHaveLength(1);
+      expect(after[0]).not.toBe(pid);
+    } finally {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // killed by the command, as it should be
+      }
+    }
+  });
+});
+
 describe('quant local up, twice at the same time', () => {
   it('leaves exactly one cloud, which status and down see', async () => {
     const dataDir = freshDataDir();
