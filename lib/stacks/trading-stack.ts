@@ -191,6 +191,18 @@ export class TradingStack extends Stack {
     this.ordersTable = table('OrdersTable', 'orderId');
     // Powertools idempotency records expire through TTL on `expiration`.
     this.idempotencyTable = table('IdempotencyTable', 'id', 'expiration');
+    // Backup plans of the trading tables are the DisasterRecovery construct's.
+    for (const t of [this.riskTable, this.ordersTable]) {
+      Validations.of(t).acknowledge({
+        id: 'NIST.800.53.R5-DynamoDBInBackupPlan',
+        reason: 'provided by the DisasterRecovery construct',
+      });
+    }
+    Validations.of(this.idempotencyTable).acknowledge({
+      id: 'NIST.800.53.R5-DynamoDBInBackupPlan',
+      reason:
+        'Duplicate-delivery guard only: Powertools idempotency records of signals, expiring after 7 days (TTL on `expiration`, src/trading/execution-handler.ts); the orders themselves are in the orders table.',
+    });
 
     this.signals = new kinesis.Stream(this, 'Signals', {
       streamMode: config.signalShards === 0 ? kinesis.StreamMode.ON_DEMAND : kinesis.StreamMode.PROVISIONED,
@@ -336,11 +348,13 @@ export class TradingStack extends Stack {
         encryptionKey: this.key,
         removalPolicy: RemovalPolicy.RETAIN,
       });
-      Validations.of(this.brokerSecret).acknowledge({
-        id: 'AwsSolutions-SMG4',
-        reason:
-          'Broker API keys are issued by the broker and rotated in its console; there is no rotation Lambda for a third-party key.',
-      });
+      for (const id of ['AwsSolutions-SMG4', 'NIST.800.53.R5-SecretsManagerRotationEnabled']) {
+        Validations.of(this.brokerSecret).acknowledge({
+          id,
+          reason:
+            'Broker API keys are issued by the broker and rotated in its console; there is no rotation Lambda for a third-party key.',
+        });
+      }
       brokerEnv.BROKER_URL = config.brokerUrl!;
       brokerEnv.BROKER_SECRET_ARN = this.brokerSecret.secretArn;
     }
