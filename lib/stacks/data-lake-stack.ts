@@ -193,6 +193,8 @@ export interface DataLakeHandles {
 export class DataLakeStack extends Stack implements DataLakeHandles {
   readonly lakeKey: kms.IKey;
   readonly auditKey: kms.IKey;
+  /** Key of the vendor zone only (vendors' replication roles may encrypt with it). */
+  readonly vendorKey: kms.IKey;
   readonly buckets: Readonly<Record<LakeZone, SecureBucket>>;
   /** Receives S3 server access logs of every other bucket (SSE-S3: log delivery cannot write to SSE-KMS). */
   readonly accessLogsBucket: SecureBucket;
@@ -215,6 +217,9 @@ export class DataLakeStack extends Stack implements DataLakeHandles {
 
     this.lakeKey = new QuantKey(this, 'LakeKey', { description: 'Quant data lake zones and Athena results' });
     this.auditKey = new QuantKey(this, 'AuditKey', { description: 'Quant write-once audit trail' });
+    // The vendor zone's own key: a vendor's replication role may encrypt with it, never with the
+    // key of the other zones.
+    this.vendorKey = new QuantKey(this, 'VendorKey', { description: 'Quant data lake vendor zone' });
 
     const accessLogs = new SecureBucket(this, 'AccessLogsBucket', {
       encryption: 's3-managed',
@@ -232,7 +237,11 @@ export class DataLakeStack extends Stack implements DataLakeHandles {
     this.buckets = {
       raw: zoneBucket('RawBucket', cfg.raw),
       curated: zoneBucket('CuratedBucket', cfg.curated),
-      vendor: zoneBucket('VendorBucket', cfg.vendor),
+      vendor: new SecureBucket(this, 'VendorBucket', {
+        encryptionKey: this.vendorKey,
+        accessLogsBucket: accessLogs,
+        lifecycle: cfg.vendor,
+      }),
       results: zoneBucket('ResultsBucket', cfg.results),
       models: zoneBucket('ModelsBucket', cfg.models),
       athenaResults: zoneBucket('AthenaResultsBucket', {
