@@ -37,7 +37,9 @@ function isAcknowledged(c: IConstruct, id: string): boolean {
   for (let cur: IConstruct | undefined = c; cur; cur = cur.node.scope) {
     for (const entry of cur.node.metadata) {
       if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY || !entry.data) continue;
-      const ids = Object.keys(entry.data as Record<string, string>).map((k) => k.replace(/^annotation::/i, ''));
+      const ids = Object.keys(entry.data as Record<string, string>).map((k) =>
+        k.replace(/^annotation::/i, ''),
+      );
       if (ids.includes(id)) return true;
     }
   }

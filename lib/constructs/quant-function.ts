@@ -199,10 +199,16 @@ export class QuantFunction extends nodejs.NodejsFunction {
         'One runtime for every function of the platform (nodejs22.x on arm64, pinned by the guardrail test) and one esbuild target (node22); a runtime upgrade moves all functions and the bundling target together.',
     });
     if (props.noDeadLetterQueueReason !== undefined && !props.deadLetterQueue) {
-      Validations.of(this).acknowledge({ id: 'NIST.800.53.R5-LambdaDLQ', reason: props.noDeadLetterQueueReason });
+      Validations.of(this).acknowledge({
+        id: 'NIST.800.53.R5-LambdaDLQ',
+        reason: props.noDeadLetterQueueReason,
+      });
     }
     if (props.outsideVpcReason !== undefined && !props.vpc) {
-      Validations.of(this).acknowledge({ id: 'NIST.800.53.R5-LambdaInsideVPC', reason: props.outsideVpcReason });
+      Validations.of(this).acknowledge({
+        id: 'NIST.800.53.R5-LambdaInsideVPC',
+        reason: props.outsideVpcReason,
+      });
     }
   }
 }

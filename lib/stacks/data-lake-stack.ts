@@ -359,7 +359,8 @@ export class DataLakeStack extends Stack implements DataLakeHandles {
       assumedBy: new iam.AccountRootPrincipal().withConditions({
         Bool: { 'aws:MultiFactorAuthPresent': 'true' },
       }),
-      description: 'Break glass: permanently delete object versions of the raw zone (MFA; audited by CloudTrail)',
+      description:
+        'Break glass: permanently delete object versions of the raw zone (MFA; audited by CloudTrail)',
       maxSessionDuration: Duration.hours(1),
     });
     role.addToPolicy(

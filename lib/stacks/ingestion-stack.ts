@@ -135,7 +135,8 @@ export class IngestionStack extends Stack {
         config.streamMode === 'provisioned' ? config.shardCount * config.consumerParallelization : undefined,
       noDeadLetterQueueReason:
         "Invoked only by its Kinesis event source mapping, whose failed batches go to the mapping's on-failure destination ConsumerDlq (DlqAlarm); a function DLQ catches only asynchronous invocations.",
-      outsideVpcReason: 'Calls only AWS service APIs (S3), IAM-authenticated over TLS, and reaches nothing inside the VPC; outside it the function needs no ENIs, NAT or interface endpoints.',
+      outsideVpcReason:
+        'Calls only AWS service APIs (S3), IAM-authenticated over TLS, and reaches nothing inside the VPC; outside it the function needs no ENIs, NAT or interface endpoints.',
     });
     if (config.streamMode !== 'provisioned') {
       Validations.of(this.consumer).acknowledge({

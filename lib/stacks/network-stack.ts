@@ -123,7 +123,10 @@ export class NetworkStack extends Stack {
 
     new CfnOutput(this, 'NatPublicIps', {
       description: 'Fixed source addresses of broker and vendor calls (for their allow-lists)',
-      value: Fn.join(',', this.natEips.map((e) => e.ref)),
+      value: Fn.join(
+        ',',
+        this.natEips.map((e) => e.ref),
+      ),
     });
     // The public subnets hold only the NAT gateways (no instance gets a public address), and NAT needs
     // their route to the internet gateway.

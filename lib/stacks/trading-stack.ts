@@ -497,7 +497,8 @@ export class TradingStack extends Stack {
       reservedConcurrentExecutions: config.riskCheckConcurrency ?? 10,
       noDeadLetterQueueReason:
         'Invoked only synchronously through its IAM-authenticated function URL: the strategy gets the error and retries; a DLQ receives only failed asynchronous invocations.',
-      outsideVpcReason: 'Calls only AWS service APIs (DynamoDB), IAM-authenticated over TLS, and reaches nothing inside the VPC; outside it the function needs no ENIs, NAT or interface endpoints.',
+      outsideVpcReason:
+        'Calls only AWS service APIs (DynamoDB), IAM-authenticated over TLS, and reaches nothing inside the VPC; outside it the function needs no ENIs, NAT or interface endpoints.',
     });
     this.riskTable.grantReadData(this.riskCheck);
     // Strategies call it with SigV4 (IAM auth): grant lambda:InvokeFunctionUrl to their roles.
@@ -554,7 +555,8 @@ export class TradingStack extends Stack {
         // One run a day.
         reservedConcurrentExecutions: 1,
         deadLetterQueue: this.deadLetterQueue,
-        outsideVpcReason: 'Calls only AWS service APIs (S3), IAM-authenticated over TLS, and reaches nothing inside the VPC; outside it the function needs no ENIs, NAT or interface endpoints.',
+        outsideVpcReason:
+          'Calls only AWS service APIs (S3), IAM-authenticated over TLS, and reaches nothing inside the VPC; outside it the function needs no ENIs, NAT or interface endpoints.',
       });
       this.riskReturns = fn;
       lake.buckets.curated.grantRead(fn, `${DAILY_BARS_PREFIX}/*`);

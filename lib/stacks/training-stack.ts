@@ -99,7 +99,8 @@ export class TrainingStack extends Stack {
         timeout: Duration.minutes(5),
         memorySize: 2048,
         externalModules: ['@aws-sdk/*', '@duckdb/node-api', '@duckdb/node-bindings', 'onnxruntime-node'],
-        outsideVpcReason: 'Calls only AWS service APIs (S3, Athena, Glue catalog, SageMaker model registry, EventBridge, CloudWatch), IAM-authenticated over TLS, and reaches nothing inside the VPC; outside it the function needs no ENIs, NAT or interface endpoints.',
+        outsideVpcReason:
+          'Calls only AWS service APIs (S3, Athena, Glue catalog, SageMaker model registry, EventBridge, CloudWatch), IAM-authenticated over TLS, and reaches nothing inside the VPC; outside it the function needs no ENIs, NAT or interface endpoints.',
         ...extra,
         environment: {
           [TRAINING_LAMBDA_ENV.modelName]: c.modelName,

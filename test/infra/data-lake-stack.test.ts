@@ -45,7 +45,11 @@ describe('data-lake stack: keys and buckets', () => {
   it('creates customer-managed keys with rotation that are retained', () => {
     const keys = resourcesOfType(t(), 'AWS::KMS::Key');
     // Lake zones, audit, and the vendor zone's own key.
-    expect(keys.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AuditKey', 'LakeKey', 'VendorKey']);
+    expect(keys.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+      'AuditKey',
+      'LakeKey',
+      'VendorKey',
+    ]);
     for (const [, key] of keys) {
       expect(key.Properties?.EnableKeyRotation).toBe(true);
       expect(key.DeletionPolicy).toBe('Retain');

@@ -156,7 +156,9 @@ describe('DataSyncStack: push mode (prod)', () => {
     // The vendor's key is the vendor zone's own, not the key of the other zones.
     const keys = resourcesOfType(lake, 'AWS::KMS::Key');
     const encKey = keys.find(([, r]) =>
-      (r.Properties!.KeyPolicy as { Statement: Statement[] }).Statement.some((s) => s.Sid === 'ReplicaEncryptionacme'),
+      (r.Properties!.KeyPolicy as { Statement: Statement[] }).Statement.some(
+        (s) => s.Sid === 'ReplicaEncryptionacme',
+      ),
     )![0];
     expect(encKey).toMatch(/^VendorKey/);
     const buckets = resourcesOfType(lake, 'AWS::S3::Bucket');
