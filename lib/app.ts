@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { App, Validations } from 'aws-cdk-lib';
 import type { AppProps } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import type { EnvironmentConfig } from './config/types';
 import { QuantStage } from './quant-stage';
 
@@ -13,7 +13,7 @@ export interface QuantApp {
 
 export interface CreateAppProps extends AppProps {
   /**
-   * Run the cdk-nag AwsSolutions checks at synth (unacknowledged findings fail it).
+   * Run the cdk-nag AwsSolutions and NIST 800-53 R5 checks at synth (unacknowledged findings fail it).
    * @default true
    */
   readonly nag?: boolean;
@@ -31,7 +31,8 @@ export function cdkJsonContext(): Record<string, unknown> {
 }
 
 /**
- * Builds the CDK app: one `QuantStage` per environment, cdk-nag AwsSolutions as a validation plugin.
+ * Builds the CDK app: one `QuantStage` per environment, cdk-nag AwsSolutions and NIST 800-53 R5 as
+ * validation plugins.
  * `configs` may be a function of the app, to choose environments from its context (`-c env=NAME`).
  */
 export function createApp(
@@ -40,7 +41,7 @@ export function createApp(
 ): QuantApp {
   const { nag = true, context, ...appProps } = props;
   const app = new App({ ...appProps, context: { ...cdkJsonContext(), ...context } });
-  if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
   const selected = typeof configs === 'function' ? configs(app) : configs;
   if (selected.length === 0) throw new Error('createApp: no environment to build');
   const stages: Record<string, QuantStage> = {};

@@ -4,7 +4,7 @@ import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from './config/types';
 import { ConfigError } from './config/errors';
 import { validateTrainingConfig } from './config/training';
-import { retentionDays, validateLifecycle } from './constructs';
+import { acknowledgeInlinePolicies, retentionDays, validateLifecycle } from './constructs';
 import { DataLakeStack, validateDataLakeConfig } from './stacks/data-lake-stack';
 import { DashboardStack, MonitoringHub, MonitoringStack } from './stacks/monitoring-stack';
 import { NetworkStack, validateNetworkConfig } from './stacks/network-stack';
@@ -105,6 +105,7 @@ export class QuantStage extends Stage {
     ]);
     Tags.of(this).add('project', 'quant-platform');
     Tags.of(this).add('environment', config.name);
+    acknowledgeInlinePolicies(this);
 
     this.alerts = new MonitoringStack(this, 'Monitoring', {
       ...this.stackProps('Alarm topic and log encryption key', { stateful: true }),
@@ -163,6 +164,7 @@ export class QuantStage extends Stage {
       config: config.trading,
       lake: this.dataLake,
       monitoring: this.monitoring,
+      brokerEgress: { vpc: this.network.vpc, subnets: this.network.egressSubnets },
     });
     this.training = new TrainingStack(this, 'Training', {
       ...this.stackProps('Machine learning: SageMaker training workflow, drift check, strategy runner', {

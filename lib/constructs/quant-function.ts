@@ -1,9 +1,10 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Construct } from 'constructs';
+import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { EncryptedLogGroup } from './encrypted-log-group';
 
 export interface QuantFunctionProps {
@@ -58,6 +59,17 @@ export interface QuantFunctionProps {
    */
   readonly deadLetterQueue?: lambda.FunctionProps['deadLetterQueue'];
   /**
+   * Why the function needs no dead-letter queue, acknowledging NIST 800-53 R5 LambdaDLQ (DLQs catch
+   * only failed asynchronous invocations: say how the function is invoked and where failures go).
+   * @default none: without `deadLetterQueue` that is a finding
+   */
+  readonly noDeadLetterQueueReason?: string;
+  /**
+   * Why the function runs outside a VPC, acknowledging NIST 800-53 R5 LambdaInsideVPC.
+   * @default none: without `vpc` that is a finding
+   */
+  readonly outsideVpcReason?: string;
+  /**
    * Key for the environment variables.
    * @default AWS-managed key
    */
@@ -106,17 +118,22 @@ export class QuantFunction extends nodejs.NodejsFunction {
       }),
     ];
     if (props.vpc) {
+      const stack = Stack.of(scope);
       unscoped.push(
+        // Describe actions work only on `*`.
+        new iam.PolicyStatement({
+          actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
+          resources: ['*'],
+        }),
+        // The writes stay in this account and region (the form the Lambda documentation gives).
         new iam.PolicyStatement({
           actions: [
             'ec2:CreateNetworkInterface',
-            'ec2:DescribeNetworkInterfaces',
-            'ec2:DescribeSubnets',
             'ec2:DeleteNetworkInterface',
             'ec2:AssignPrivateIpAddresses',
             'ec2:UnassignPrivateIpAddresses',
           ],
-          resources: ['*'],
+          resources: [`arn:${stack.partition}:ec2:${stack.region}:${stack.account}:*/*`],
         }),
       );
     }
@@ -127,8 +144,16 @@ export class QuantFunction extends nodejs.NodejsFunction {
     Validations.of(runtimePolicy).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'X-Ray PutTraceSegments/PutTelemetryRecords and the EC2 network-interface actions Lambda needs in a VPC do not support resource-level permissions; this policy holds only those.',
+        'X-Ray PutTraceSegments/PutTelemetryRecords and, in a VPC, ec2:DescribeNetworkInterfaces/DescribeSubnets support no resource-level permissions; this statement holds only those.',
     });
+    if (props.vpc) {
+      acknowledgeWildcards(runtimePolicy, [
+        [
+          /^Resource::arn:[^:]+:ec2:[^:]+:[^:]+:\*\/\*$/,
+          "Lambda creates and deletes the function's network interfaces in the subnets and security groups of its VPC config (ids known only then); limited to this account and region.",
+        ],
+      ]);
+    }
     super(scope, id, {
       role,
       entry: props.entry,
@@ -171,7 +196,19 @@ export class QuantFunction extends nodejs.NodejsFunction {
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
-        'Pinned to nodejs22.x on purpose: the platform builds and tests against Node 22 semantics; move to a newer runtime together with the toolchain.',
+        'One runtime for every function of the platform (nodejs22.x on arm64, pinned by the guardrail test) and one esbuild target (node22); a runtime upgrade moves all functions and the bundling target together.',
     });
+    if (props.noDeadLetterQueueReason !== undefined && !props.deadLetterQueue) {
+      Validations.of(this).acknowledge({
+        id: 'NIST.800.53.R5-LambdaDLQ',
+        reason: props.noDeadLetterQueueReason,
+      });
+    }
+    if (props.outsideVpcReason !== undefined && !props.vpc) {
+      Validations.of(this).acknowledge({
+        id: 'NIST.800.53.R5-LambdaInsideVPC',
+        reason: props.outsideVpcReason,
+      });
+    }
   }
 }

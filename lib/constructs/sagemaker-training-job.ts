@@ -6,6 +6,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { acknowledgeWildcards } from './acknowledge-wildcards';
 import type { SourceTarballAsset } from './source-tarball-asset';
 
 /** Bayesian tuning of `lr` (log scale) and `hidden` around the training job. */
@@ -159,12 +160,18 @@ export class SageMakerTrainingJob extends Construct {
           resources: ['*'],
           conditions: { StringLike: { 'cloudwatch:namespace': '/aws/sagemaker/*' } },
         }),
+        // Creating and deleting interfaces (and their permissions) stays in this account and region.
         new iam.PolicyStatement({
           actions: [
             'ec2:CreateNetworkInterface',
             'ec2:CreateNetworkInterfacePermission',
             'ec2:DeleteNetworkInterface',
             'ec2:DeleteNetworkInterfacePermission',
+          ],
+          resources: [`arn:${stack.partition}:ec2:${stack.region}:${stack.account}:*/*`],
+        }),
+        new iam.PolicyStatement({
+          actions: [
             'ec2:DescribeNetworkInterfaces',
             'ec2:DescribeVpcs',
             'ec2:DescribeDhcpOptions',
@@ -178,8 +185,14 @@ export class SageMakerTrainingJob extends Construct {
     Validations.of(unscoped).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'ecr:GetAuthorizationToken, cloudwatch:PutMetricData (limited to the /aws/sagemaker/* namespaces by condition) and the EC2 network-interface actions SageMaker needs in a VPC do not support resource-level permissions; this policy holds only those.',
+        'ecr:GetAuthorizationToken, cloudwatch:PutMetricData (limited to the /aws/sagemaker/* namespaces by condition) and the EC2 Describe actions SageMaker needs in a VPC do not support resource-level permissions.',
     });
+    acknowledgeWildcards(unscoped, [
+      [
+        /^Resource::arn:[^:]+:ec2:[^:]+:[^:]+:\*\/\*$/,
+        "SageMaker creates and deletes the job's network interfaces in the subnets and security group of its VPC config (ids known only then); limited to this account and region.",
+      ],
+    ]);
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
@@ -193,6 +206,11 @@ export class SageMakerTrainingJob extends Construct {
       'Between training instances',
     );
     this.securityGroup.addEgressRule(this.securityGroup, ec2.Port.allTraffic(), 'Between training instances');
+    Validations.of(this.securityGroup).acknowledge({
+      id: 'NIST.800.53.R5-EC2RestrictedCommonPorts',
+      reason:
+        "Self-referencing rule: only the instances of this job's own security group reach each other, on every port distributed training uses between them (inter-container traffic encrypted); nothing else is admitted.",
+    });
     this.securityGroup.addEgressRule(
       ec2.Peer.anyIpv4(),
       ec2.Port.tcp(443),

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
@@ -7,7 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { QuantKey, SecureBucket } from '../constructs';
+import { acknowledgeWildcards, QuantKey, SecureBucket } from '../constructs';
 import type { DataLakeConfig } from '../config/types';
 import { ConfigError } from '../config/errors';
 import type { IMonitoring } from './monitoring-stack';
@@ -193,6 +193,8 @@ export interface DataLakeHandles {
 export class DataLakeStack extends Stack implements DataLakeHandles {
   readonly lakeKey: kms.IKey;
   readonly auditKey: kms.IKey;
+  /** Key of the vendor zone only (vendors' replication roles may encrypt with it). */
+  readonly vendorKey: kms.IKey;
   readonly buckets: Readonly<Record<LakeZone, SecureBucket>>;
   /** Receives S3 server access logs of every other bucket (SSE-S3: log delivery cannot write to SSE-KMS). */
   readonly accessLogsBucket: SecureBucket;
@@ -202,6 +204,11 @@ export class DataLakeStack extends Stack implements DataLakeHandles {
   readonly database: glue.CfnDatabase;
   readonly tables: Readonly<Record<string, glue.CfnTable>>;
   readonly workgroup: athena.CfnWorkGroup;
+  /**
+   * The only principal that may delete object versions of the raw zone (ticks lost for good
+   * otherwise only by lifecycle expiry). Assumed by an operator of this account with MFA.
+   */
+  readonly rawBreakGlassRole: iam.Role;
 
   constructor(scope: Construct, id: string, props: DataLakeStackProps) {
     super(scope, id, props);
@@ -210,6 +217,9 @@ export class DataLakeStack extends Stack implements DataLakeHandles {
 
     this.lakeKey = new QuantKey(this, 'LakeKey', { description: 'Quant data lake zones and Athena results' });
     this.auditKey = new QuantKey(this, 'AuditKey', { description: 'Quant write-once audit trail' });
+    // The vendor zone's own key: a vendor's replication role may encrypt with it, never with the
+    // key of the other zones.
+    this.vendorKey = new QuantKey(this, 'VendorKey', { description: 'Quant data lake vendor zone' });
 
     const accessLogs = new SecureBucket(this, 'AccessLogsBucket', {
       encryption: 's3-managed',
@@ -227,7 +237,11 @@ export class DataLakeStack extends Stack implements DataLakeHandles {
     this.buckets = {
       raw: zoneBucket('RawBucket', cfg.raw),
       curated: zoneBucket('CuratedBucket', cfg.curated),
-      vendor: zoneBucket('VendorBucket', cfg.vendor),
+      vendor: new SecureBucket(this, 'VendorBucket', {
+        encryptionKey: this.vendorKey,
+        accessLogsBucket: accessLogs,
+        lifecycle: cfg.vendor,
+      }),
       results: zoneBucket('ResultsBucket', cfg.results),
       models: zoneBucket('ModelsBucket', cfg.models),
       athenaResults: zoneBucket('AthenaResultsBucket', {
@@ -330,7 +344,82 @@ export class DataLakeStack extends Stack implements DataLakeHandles {
       );
     }
 
+    this.rawBreakGlassRole = this.protectRawVersions();
+    this.acknowledgeNistFindings();
     if (props.monitoring) this.addMonitoring(props.monitoring, cfg);
+  }
+
+  /**
+   * Raw ticks are the one copy of what the market sent: nobody but the break-glass role may delete
+   * a version of them (a plain delete only adds a delete marker in the versioned bucket).
+   */
+  private protectRawVersions(): iam.Role {
+    const raw = this.buckets.raw;
+    const role = new iam.Role(this, 'RawBreakGlassRole', {
+      assumedBy: new iam.AccountRootPrincipal().withConditions({
+        Bool: { 'aws:MultiFactorAuthPresent': 'true' },
+      }),
+      description:
+        'Break glass: permanently delete object versions of the raw zone (MFA; audited by CloudTrail)',
+      maxSessionDuration: Duration.hours(1),
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:DeleteObjectVersion', 's3:ListBucketVersions'],
+        resources: [raw.bucketArn, raw.arnForObjects('*')],
+      }),
+    );
+    raw.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyVersionDeletesExceptBreakGlass',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:DeleteObjectVersion'],
+        resources: [raw.arnForObjects('*')],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': role.roleArn } },
+      }),
+    );
+    acknowledgeWildcards(role, [
+      [
+        /^Resource::<RawBucket[0-9A-F]+\.Arn>\/\*$/,
+        'Break glass is for any object of the raw zone (which one is known only in the incident); the role needs MFA to assume and holds nothing else.',
+      ],
+    ]);
+    return role;
+  }
+
+  /** NIST 800-53 R5 findings of the lake that do not apply, each with its reason. */
+  private acknowledgeNistFindings(): void {
+    const ack = (scope: Construct, id: string, reason: string) =>
+      Validations.of(scope).acknowledge({ id, reason });
+    ack(
+      this.accessLogsBucket,
+      'NIST.800.53.R5-S3DefaultEncryptionKMS',
+      'Target of S3 server access logs, which S3 delivers only to buckets encrypted with SSE-S3.',
+    );
+    ack(
+      this.accessLogsBucket,
+      'NIST.800.53.R5-S3BucketReplicationEnabled',
+      'Server access logs expire after dataLake.accessLogsExpireDays and hold nothing needed to restore the lake or to trade; the audit trail proper is the audit bucket.',
+    );
+    ack(
+      this.buckets.results,
+      'NIST.800.53.R5-S3BucketReplicationEnabled',
+      'Backtest results and rankings are derived data: a sweep re-run from the lake and the code rebuilds them.',
+    );
+    ack(
+      this.buckets.athenaResults,
+      'NIST.800.53.R5-S3BucketReplicationEnabled',
+      'Athena query results: scratch output that expires after dataLake.athenaResultsExpireDays.',
+    );
+    // Cross-region replication of these zones is the DisasterRecovery construct's.
+    for (const zone of ['raw', 'curated', 'vendor', 'models', 'audit'] as const) {
+      ack(
+        this.buckets[zone],
+        'NIST.800.53.R5-S3BucketReplicationEnabled',
+        'provided by the DisasterRecovery construct',
+      );
+    }
   }
 
   /** Environment variables runtime code reads to find the lake (`lakeBuckets`, `createQueryEngine`). */

@@ -117,6 +117,9 @@ export class DataSyncStack extends Stack {
     const cfg = props.vendorSync;
     validateVendorSyncConfig(cfg);
     const vendorZone = props.lake.buckets.vendor;
+    // The vendor zone has its own key (DataLakeStack): a vendor's role never gets the other zones' key.
+    const vendorKey = vendorZone.encryptionKey;
+    if (!vendorKey) throw new Error('DataSyncStack: the vendor zone bucket has no KMS key');
     const destPrefix = `${cfg.vendorName}/`;
     const vendorBucketArn = `arn:${this.partition}:s3:::${cfg.vendorBucket}`;
     // What `quant sync policy --print --config` needs in both modes (the outputs below add the rest).
@@ -199,7 +202,7 @@ export class DataSyncStack extends Stack {
         new iam.PolicyStatement({
           sid: 'UseLakeKey',
           actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
-          resources: [props.lake.lakeKey.keyArn],
+          resources: [vendorKey.keyArn],
         }),
       );
       // A resource wildcard ending in one of these suffixes is meant; nothing else is.
@@ -342,12 +345,9 @@ export class DataSyncStack extends Stack {
         new iam.PolicyStatement({
           sid: `ReplicationFrom${cfg.vendorName.replace(/[^a-z0-9]/gi, '')}`,
           principals: [vendorRole],
-          actions: [
-            's3:ReplicateObject',
-            's3:ReplicateDelete',
-            's3:ReplicateTags',
-            's3:ObjectOwnerOverrideToBucketOwner',
-          ],
+          // No s3:ReplicateDelete: the replication rule `quant sync policy` prints does not
+          // replicate delete markers (src/sync/policy.ts), and a vendor must not hide our copy.
+          actions: ['s3:ReplicateObject', 's3:ReplicateTags', 's3:ObjectOwnerOverrideToBucketOwner'],
           resources: [vendorZone.arnForObjects(`${destPrefix}*`)],
         }),
       );
@@ -356,18 +356,21 @@ export class DataSyncStack extends Stack {
           sid: `ReplicationVersioning${cfg.vendorName.replace(/[^a-z0-9]/gi, '')}`,
           principals: [vendorRole],
           // Read-only on the bucket: replication needs to see that versioning is on, never to change
-          // it (s3:PutBucketVersioning would let the vendor suspend versioning on our bucket).
-          actions: ['s3:GetBucketVersioning', 's3:ListBucket'],
+          // it (s3:PutBucketVersioning would let the vendor suspend versioning on our bucket), and
+          // never to list it.
+          actions: ['s3:GetBucketVersioning'],
           resources: [vendorZone.bucketArn],
         }),
       );
-      props.lake.lakeKey.addToResourcePolicy(
+      vendorKey.addToResourcePolicy(
         new iam.PolicyStatement({
           sid: `ReplicaEncryption${cfg.vendorName.replace(/[^a-z0-9]/gi, '')}`,
           principals: [vendorRole],
           actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
           resources: ['*'],
-          conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
+          conditions: {
+            StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` },
+          },
         }),
       );
       new CfnOutput(this, 'ReplicationDestination', {
@@ -380,7 +383,7 @@ export class DataSyncStack extends Stack {
           ...policyBase,
           roleArn: cfg.replicationRoleArn!,
           destBucket: vendorZone.bucketName,
-          destKmsKeyArn: props.lake.lakeKey.keyArn,
+          destKmsKeyArn: vendorKey.keyArn,
           replicationTimeControl: cfg.replicationTimeControl,
           ...(cfg.vendorKmsKeyArn ? { vendorKmsKeyArn: cfg.vendorKmsKeyArn } : {}),
         }),

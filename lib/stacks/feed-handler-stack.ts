@@ -489,9 +489,13 @@ export class FeedHandlerStack extends Stack {
     const sessionPolicy = new iam.Policy(this, 'SessionManagerPolicy', {
       roles: [this.role],
       statements: [
+        // The agent reports only as an EC2 instance of this account and region.
+        new iam.PolicyStatement({
+          actions: ['ssm:UpdateInstanceInformation'],
+          resources: [`arn:${this.partition}:ec2:${this.region}:${this.account}:instance/*`],
+        }),
         new iam.PolicyStatement({
           actions: [
-            'ssm:UpdateInstanceInformation',
             'ssmmessages:CreateControlChannel',
             'ssmmessages:CreateDataChannel',
             'ssmmessages:OpenControlChannel',
@@ -510,8 +514,14 @@ export class FeedHandlerStack extends Stack {
     Validations.of(sessionPolicy).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'ssm:UpdateInstanceInformation, the ssmmessages session channels and cloudwatch:PutMetricData have no resource-level permissions; PutMetricData is limited to the feed host namespace by condition.',
+        'The ssmmessages session channels and cloudwatch:PutMetricData have no resource-level permissions; PutMetricData is limited to the feed host namespace by condition.',
     });
+    acknowledgeWildcards(sessionPolicy, [
+      [
+        /^Resource::arn:[^:]+:ec2:[^:]+:[^:]+:instance\/\*$/,
+        "The SSM agent reports as the instance it runs on; the handlers' instance ids are known only at launch.",
+      ],
+    ]);
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],

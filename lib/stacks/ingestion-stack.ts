@@ -131,7 +131,21 @@ export class IngestionStack extends Stack {
       memorySize: config.consumerMemoryMiB,
       timeout: Duration.minutes(5),
       environment: { LAKE_RAW_BUCKET: raw.bucketName },
+      // A provisioned stream needs exactly shards x parallelization concurrent batches.
+      reservedConcurrentExecutions:
+        config.streamMode === 'provisioned' ? config.shardCount * config.consumerParallelization : undefined,
+      noDeadLetterQueueReason:
+        "Invoked only by its Kinesis event source mapping, whose failed batches go to the mapping's on-failure destination ConsumerDlq (DlqAlarm); a function DLQ catches only asynchronous invocations.",
+      outsideVpcReason:
+        'Calls only AWS service APIs (S3), IAM-authenticated over TLS, and reaches nothing inside the VPC; outside it the function needs no ENIs, NAT or interface endpoints.',
     });
+    if (config.streamMode !== 'provisioned') {
+      Validations.of(this.consumer).acknowledge({
+        id: 'NIST.800.53.R5-LambdaConcurrency',
+        reason:
+          'On-demand stream: its shard count, and with it the concurrency the event source mapping needs (shards x parallelization factor), follows the traffic; a fixed reservation below it would make the consumer fall behind.',
+      });
+    }
     raw.grantPut(this.consumer, `${INGEST_PREFIXES.ticks}/*`);
     raw.grantPut(this.consumer, `${INGEST_PREFIXES.quarantine}/*`);
     this.consumer.addEventSource(
@@ -433,16 +447,6 @@ export class IngestionStack extends Stack {
   private acknowledgeFindings(): void {
     const ack = (scope: Construct, id: string, reason: string): void =>
       Validations.of(scope).acknowledge({ id, reason });
-    ack(
-      this.consumer,
-      'AwsSolutions-L1',
-      'nodejs22.x is the platform-wide Lambda runtime (arm64); runtime upgrades are made for all functions at once.',
-    );
-    ack(
-      this.consumer,
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      'The AWS-managed basic execution policy only lets the function write its own CloudWatch Logs.',
-    );
     ack(
       this.stream,
       'AwsSolutions-KDS3',

@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { CfnOutput, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import { Duration } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
@@ -82,14 +82,30 @@ export class NetworkStack extends Stack {
   /** Private subnets with outbound internet through NAT. */
   readonly egressSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
   readonly interfaceEndpoints: Readonly<Record<string, ec2.InterfaceVpcEndpoint>>;
+  /**
+   * The NAT gateways' Elastic IPs: every call to a broker or vendor leaves from one of them. Retained,
+   * so replacing or deleting the stack keeps the addresses on the broker's allow-list.
+   */
+  readonly natEips: readonly ec2.CfnEIP[];
 
   constructor(scope: Construct, id: string, props: NetworkStackProps) {
     super(scope, id, props);
     const n = props.network;
     validateNetworkConfig(n, this.region);
 
+    this.natEips = Array.from({ length: n.natGateways }, (_, i) => {
+      const eip = new ec2.CfnEIP(this, `NatEip${i + 1}`, {
+        domain: 'vpc',
+        tags: [{ key: 'Name', value: `${this.stackName}-nat-${i + 1}` }],
+      });
+      eip.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      return eip;
+    });
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr(n.vpcCidr),
+      natGatewayProvider: ec2.NatProvider.gateway({
+        eipAllocationIds: this.natEips.map((e) => e.attrAllocationId),
+      }),
       // Explicit AZs: no context lookup, so synth works offline without credentials.
       availabilityZones: [...n.availabilityZones],
       natGateways: n.natGateways,
@@ -104,6 +120,26 @@ export class NetworkStack extends Stack {
         DynamoDb: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets: PRIVATE_SUBNETS },
       },
     });
+
+    new CfnOutput(this, 'NatPublicIps', {
+      description: 'Fixed source addresses of broker and vendor calls (for their allow-lists)',
+      value: Fn.join(
+        ',',
+        this.natEips.map((e) => e.ref),
+      ),
+    });
+    // The public subnets hold only the NAT gateways (no instance gets a public address), and NAT needs
+    // their route to the internet gateway.
+    for (const subnet of this.vpc.publicSubnets) {
+      const route = subnet.node.tryFindChild('DefaultRoute');
+      if (route) {
+        Validations.of(route).acknowledge({
+          id: 'NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW',
+          reason:
+            'Route of a public subnet that holds only a NAT gateway (mapPublicIpOnLaunch off): NAT egress for the private subnets needs it.',
+        });
+      }
+    }
 
     const flowLogGroup = new EncryptedLogGroup(this, 'FlowLogGroup', {
       encryptionKey: props.logKey,

@@ -10,6 +10,7 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-
 import type { StackProps } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
@@ -39,6 +40,7 @@ import {
   QuantFunction,
   QuantKey,
 } from '../constructs';
+import type { QuantFunctionProps } from '../constructs';
 import type { LakeZone } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
 import { packageRoot } from '../../src/package-root';
@@ -66,6 +68,15 @@ export interface TradingStackProps extends StackProps {
     readonly databaseName: string;
   };
   readonly monitoring: IMonitoring;
+  /**
+   * Where the broker-facing functions (execution, algo-child) run: private subnets whose only way
+   * out is the NAT gateways' fixed Elastic IPs (the broker's allow-list), HTTPS only.
+   * @default outside a VPC (Lambda's shared egress)
+   */
+  readonly brokerEgress?: {
+    readonly vpc: ec2.IVpc;
+    readonly subnets: ec2.SubnetSelection;
+  };
 }
 
 export function validateTradingConfig(c: TradingConfig): void {
@@ -157,6 +168,8 @@ export class TradingStack extends Stack {
   readonly brokerSecret?: Secret;
   /** Publishes the account's returns window daily from the lake's daily bars (config.returnsJob). */
   readonly riskReturns?: QuantFunction;
+  /** Security group of execution and algo-child (HTTPS out only), when `brokerEgress` is given. */
+  readonly brokerSecurityGroup?: ec2.SecurityGroup;
 
   constructor(scope: Construct, id: string, props: TradingStackProps) {
     super(scope, id, props);
@@ -179,6 +192,18 @@ export class TradingStack extends Stack {
     this.ordersTable = table('OrdersTable', 'orderId');
     // Powertools idempotency records expire through TTL on `expiration`.
     this.idempotencyTable = table('IdempotencyTable', 'id', 'expiration');
+    // Backup plans of the trading tables are the DisasterRecovery construct's.
+    for (const t of [this.riskTable, this.ordersTable]) {
+      Validations.of(t).acknowledge({
+        id: 'NIST.800.53.R5-DynamoDBInBackupPlan',
+        reason: 'provided by the DisasterRecovery construct',
+      });
+    }
+    Validations.of(this.idempotencyTable).acknowledge({
+      id: 'NIST.800.53.R5-DynamoDBInBackupPlan',
+      reason:
+        'Duplicate-delivery guard only: Powertools idempotency records of signals, expiring after 7 days (TTL on `expiration`, src/trading/execution-handler.ts); the orders themselves are in the orders table.',
+    });
 
     this.signals = new kinesis.Stream(this, 'Signals', {
       streamMode: config.signalShards === 0 ? kinesis.StreamMode.ON_DEMAND : kinesis.StreamMode.PROVISIONED,
@@ -203,11 +228,6 @@ export class TradingStack extends Stack {
       id: 'AwsSolutions-KDS3',
       reason:
         'A customer-managed key (rotated, retained) instead of aws/kinesis: its key policy controls who can read signals.',
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        'This queue is the dead-letter queue of the execution function (poison signals with their reason).',
     });
 
     // Audit trail: Firehose → audit bucket (Object Lock, compliance mode), partitioned by day.
@@ -329,13 +349,32 @@ export class TradingStack extends Stack {
         encryptionKey: this.key,
         removalPolicy: RemovalPolicy.RETAIN,
       });
-      Validations.of(this.brokerSecret).acknowledge({
-        id: 'AwsSolutions-SMG4',
-        reason:
-          'Broker API keys are issued by the broker and rotated in its console; there is no rotation Lambda for a third-party key.',
-      });
+      for (const id of ['AwsSolutions-SMG4', 'NIST.800.53.R5-SecretsManagerRotationEnabled']) {
+        Validations.of(this.brokerSecret).acknowledge({
+          id,
+          reason:
+            'Broker API keys are issued by the broker and rotated in its console; there is no rotation Lambda for a third-party key.',
+        });
+      }
       brokerEnv.BROKER_URL = config.brokerUrl!;
       brokerEnv.BROKER_SECRET_ARN = this.brokerSecret.secretArn;
+    }
+
+    // Broker calls leave through NAT (fixed addresses for the broker's allow-list), HTTPS only; AWS
+    // APIs are reached through the VPC's endpoints or the same NAT, also on 443.
+    let brokerNetwork: Partial<QuantFunctionProps> = {};
+    if (props.brokerEgress) {
+      this.brokerSecurityGroup = new ec2.SecurityGroup(this, 'BrokerEgressSecurityGroup', {
+        vpc: props.brokerEgress.vpc,
+        description: 'Execution and algo-child: HTTPS out only (broker through NAT, AWS APIs)',
+        allowAllOutbound: false,
+      });
+      this.brokerSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS only');
+      brokerNetwork = {
+        vpc: props.brokerEgress.vpc,
+        vpcSubnets: props.brokerEgress.subnets,
+        securityGroups: [this.brokerSecurityGroup],
+      };
     }
 
     // Algorithm parents: the children are released by a Standard state machine (one execution per
@@ -347,6 +386,11 @@ export class TradingStack extends Stack {
       memorySize: 1024,
       timeout: Duration.seconds(60),
       environment: { ...tableEnv, ...brokerEnv },
+      // The same cap on broker calls as the execution function.
+      reservedConcurrentExecutions: config.executionConcurrency,
+      noDeadLetterQueueReason:
+        'Invoked only synchronously by the algo state machine, which retries each child (idempotent per parent and slice); a DLQ receives only failed asynchronous invocations.',
+      ...brokerNetwork,
     });
     this.grantRiskWrites(this.algoChild, orderPathKeys(config.account));
     this.ordersTable.grantReadWriteData(this.algoChild);
@@ -402,6 +446,10 @@ export class TradingStack extends Stack {
         ...brokerEnv,
         ALGO_STATE_MACHINE_ARN: this.algoStateMachine.stateMachineArn,
       },
+      // Signals and reconciliations that still fail after Lambda's retries (asynchronous
+      // invocations from the bus and the schedule) land with the poison signals, alarmed.
+      deadLetterQueue: this.deadLetterQueue,
+      ...brokerNetwork,
     });
     this.algoStateMachine.grantStartExecution(this.execution);
     this.grantRiskWrites(this.execution, orderPathKeys(config.account));
@@ -448,6 +496,10 @@ export class TradingStack extends Stack {
       environment: tableEnv,
       // Strategies' pre-trade checks keep their share of the account's pool (and cannot starve it).
       reservedConcurrentExecutions: config.riskCheckConcurrency ?? 10,
+      noDeadLetterQueueReason:
+        'Invoked only synchronously through its IAM-authenticated function URL: the strategy gets the error and retries; a DLQ receives only failed asynchronous invocations.',
+      outsideVpcReason:
+        'Calls only AWS service APIs (DynamoDB), IAM-authenticated over TLS, and reaches nothing inside the VPC; outside it the function needs no ENIs, NAT or interface endpoints.',
     });
     this.riskTable.grantReadData(this.riskCheck);
     // Strategies call it with SigV4 (IAM auth): grant lambda:InvokeFunctionUrl to their roles.
@@ -460,6 +512,10 @@ export class TradingStack extends Stack {
       environment: tableEnv,
       // A halt is never throttled because other functions used up the account's concurrency.
       reservedConcurrentExecutions: config.killSwitchConcurrency ?? 2,
+      noDeadLetterQueueReason:
+        'Failed asynchronous invocations go to its on-failure destination KillSwitchFailures (KillSwitchFailuresAlarm), which records the error as well as the event, unlike a DLQ.',
+      outsideVpcReason:
+        'Kept outside the VPC on purpose: a halt must not depend on ENIs, NAT gateways or endpoints. It calls only AWS service APIs (DynamoDB, Firehose, EventBridge), IAM-authenticated over TLS.',
     });
     // The kill switch writes only the account-wide state key: it applies `escalate` events, which
     // can only make a state more restrictive (transition in src/risk/state.ts); `resume` is the
@@ -497,6 +553,11 @@ export class TradingStack extends Stack {
         memorySize: 1024,
         timeout: Duration.minutes(5),
         environment: { LAKE_CURATED_BUCKET: lake.buckets.curated.bucketName },
+        // One run a day.
+        reservedConcurrentExecutions: 1,
+        deadLetterQueue: this.deadLetterQueue,
+        outsideVpcReason:
+          'Calls only AWS service APIs (S3), IAM-authenticated over TLS, and reaches nothing inside the VPC; outside it the function needs no ENIs, NAT or interface endpoints.',
       });
       this.riskReturns = fn;
       lake.buckets.curated.grantRead(fn, `${DAILY_BARS_PREFIX}/*`);
@@ -778,7 +839,7 @@ function accountStateKey(account: string): string {
 const WILDCARD_REASONS: ReadonlyArray<readonly [RegExp, string]> = [
   [
     /^Action::s3:(GetObject|GetBucket|List)\*$/,
-    'CDK read grant action groups; the statement is limited to the risk/returns/ prefix of the curated bucket.',
+    'CDK read grant action groups (s3:GetObject*, s3:GetBucket*, s3:List*) of the curated bucket: the object actions are limited to the risk/returns/ and bars prefixes the function reads, the bucket actions (listing included) apply to the whole curated bucket.',
   ],
   [
     /GetAttCuratedBucket[0-9A-F]+Arn[0-9A-F]+"}}\/risk\/returns\/\*$/,

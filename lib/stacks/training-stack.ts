@@ -100,6 +100,8 @@ export class TrainingStack extends Stack {
         timeout: Duration.minutes(5),
         memorySize: 2048,
         externalModules: ['@aws-sdk/*', '@duckdb/node-api', '@duckdb/node-bindings', 'onnxruntime-node'],
+        outsideVpcReason:
+          'Calls only AWS service APIs (S3, Athena, Glue catalog, SageMaker model registry, EventBridge, CloudWatch), IAM-authenticated over TLS, and reaches nothing inside the VPC; outside it the function needs no ENIs, NAT or interface endpoints.',
         ...extra,
         environment: {
           [TRAINING_LAMBDA_ENV.modelName]: c.modelName,
@@ -109,15 +111,25 @@ export class TrainingStack extends Stack {
           ...extra.environment,
         },
       });
+    const stepOfWorkflow = {
+      // One run of the workflow at a time per model, plus a manual retry.
+      reservedConcurrentExecutions: 2,
+      noDeadLetterQueueReason:
+        'Invoked only synchronously, as a task of the training state machine, which retries it and fails the run (TrainingFailedAlarm); a DLQ receives only failed asynchronous invocations.',
+    };
     const evaluateFn = fn('Evaluate', 'lambda/ml-evaluate/index.ts', {
+      ...stepOfWorkflow,
       timeout: Duration.minutes(15),
       environment: {
         [TRAINING_LAMBDA_ENV.minSharpeGain]: String(c.minSharpeGain),
         [TRAINING_LAMBDA_ENV.minTestIc]: String(c.minTestIc),
       },
     });
-    const publishFn = fn('Publish', 'lambda/ml-publish/index.ts');
+    const publishFn = fn('Publish', 'lambda/ml-publish/index.ts', stepOfWorkflow);
     this.driftCheck = fn('DriftCheck', 'lambda/ml-drift/index.ts', {
+      reservedConcurrentExecutions: 1,
+      noDeadLetterQueueReason:
+        'Started by a schedule whose event carries no input: a failed event holds nothing to replay, and the next scheduled run repeats the check (EventBridge retries it twice first).',
       environment: { [TRAINING_LAMBDA_ENV.driftLookbackBars]: String(c.driftLookbackBars) },
     });
     this.strategyRunner = fn('StrategyRunner', 'lambda/strategy-runner/index.ts', {
@@ -125,6 +137,8 @@ export class TrainingStack extends Stack {
       timeout: Duration.minutes(2),
       // One run at a time: two runs of the same bar would race on the same signals.
       reservedConcurrentExecutions: 1,
+      noDeadLetterQueueReason:
+        'Started by a schedule whose event carries no input: a failed event holds nothing to replay, and replaying a bar late would trade on stale prices; failures raise StrategyRunnerErrorsAlarm.',
       environment: {
         [STRATEGY_RUNNER_ENV.environment]: c.tradingEnvironment,
         [STRATEGY_RUNNER_ENV.account]: props.tradingAccount,

@@ -44,7 +44,12 @@ function bucketByLogicalPrefix(prefix: string) {
 describe('data-lake stack: keys and buckets', () => {
   it('creates customer-managed keys with rotation that are retained', () => {
     const keys = resourcesOfType(t(), 'AWS::KMS::Key');
-    expect(keys.length).toBe(2);
+    // Lake zones, audit, and the vendor zone's own key.
+    expect(keys.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+      'AuditKey',
+      'LakeKey',
+      'VendorKey',
+    ]);
     for (const [, key] of keys) {
       expect(key.Properties?.EnableKeyRotation).toBe(true);
       expect(key.DeletionPolicy).toBe('Retain');
@@ -94,7 +99,7 @@ describe('data-lake stack: keys and buckets', () => {
             BucketKeyEnabled: true,
             ServerSideEncryptionByDefault: {
               SSEAlgorithm: 'aws:kms',
-              KMSMasterKeyID: { 'Fn::GetAtt': [expect.stringMatching(/^(Lake|Audit)Key/), 'Arn'] },
+              KMSMasterKeyID: { 'Fn::GetAtt': [expect.stringMatching(/^(Lake|Audit|Vendor)Key/), 'Arn'] },
             },
           },
         ],

@@ -136,7 +136,7 @@ describe('DataSyncStack: locations and tasks', () => {
 });
 
 describe('DataSyncStack: push mode (prod)', () => {
-  it("lets the vendor's replication role write replicas under its prefix and encrypt with the lake key", () => {
+  it("lets the vendor's replication role write replicas under its prefix and encrypt with the vendor zone's own key", () => {
     const lake = template(prodStage.dataLake);
     const role = prod.vendorSync.replicationRoleArn!;
     const bucketStatements = resourcesOfType(lake, 'AWS::S3::BucketPolicy').flatMap(
@@ -153,9 +153,26 @@ describe('DataSyncStack: push mode (prod)', () => {
     );
     const enc = keyStatements.find((s) => s.Sid === 'ReplicaEncryptionacme')!;
     expect(actions(enc)).toEqual(['kms:Encrypt', 'kms:GenerateDataKey']);
+    // The vendor's key is the vendor zone's own, not the key of the other zones.
+    const keys = resourcesOfType(lake, 'AWS::KMS::Key');
+    const encKey = keys.find(([, r]) =>
+      (r.Properties!.KeyPolicy as { Statement: Statement[] }).Statement.some(
+        (s) => s.Sid === 'ReplicaEncryptionacme',
+      ),
+    )![0];
+    expect(encKey).toMatch(/^VendorKey/);
+    const buckets = resourcesOfType(lake, 'AWS::S3::Bucket');
+    const keyOf = (prefix: string) =>
+      JSON.stringify(buckets.find(([id]) => id.startsWith(prefix))![1].Properties!.BucketEncryption);
+    expect(keyOf('VendorBucket')).toContain(encKey);
+    for (const other of ['RawBucket', 'CuratedBucket', 'ResultsBucket', 'ModelsBucket', 'AuditBucket']) {
+      expect(keyOf(other)).not.toContain(encKey);
+    }
+    // No delete markers on our copy, no listing of our bucket.
+    expect(actions(replicate)).not.toContain('s3:ReplicateDelete');
     // The vendor may not suspend versioning (or change anything else) on our bucket.
     const versioning = bucketStatements.find((s) => s.Sid === 'ReplicationVersioningacme')!;
-    expect(actions(versioning).sort()).toEqual(['s3:GetBucketVersioning', 's3:ListBucket']);
+    expect(actions(versioning)).toEqual(['s3:GetBucketVersioning']);
     const vendorActions = bucketStatements
       .filter((s) => JSON.stringify(s.Principal).includes(role))
       .flatMap(actions);

@@ -14,7 +14,8 @@ import { Validations } from 'aws-cdk-lib';
 import type { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
+import type { NagPack } from 'cdk-nag';
 import type { EnvironmentConfig } from '../../lib/config';
 import { cdkJsonContext, createApp } from '../../lib/app';
 import type { QuantApp } from '../../lib/app';
@@ -68,9 +69,16 @@ export interface NagFinding {
   readonly description: string;
 }
 
-/** Unacknowledged cdk-nag AwsSolutions findings in `scope`, one line per (rule, construct). */
-export function nagViolations(scope: IConstruct): NagFinding[] {
-  const report = new AwsSolutionsChecks(scope).validateScope(scope);
+/** The cdk-nag packs the app validates with (lib/app.ts), by rule-id prefix. */
+export type PackName = 'AwsSolutions' | 'NIST.800.53.R5';
+
+function newPack(pack: PackName, scope: IConstruct): NagPack {
+  return pack === 'AwsSolutions' ? new AwsSolutionsChecks(scope) : new NIST80053R5Checks(scope);
+}
+
+/** Unacknowledged cdk-nag findings of one pack (AwsSolutions by default) in `scope`, one line per (rule, construct). */
+export function nagViolations(scope: IConstruct, pack: PackName = 'AwsSolutions'): NagFinding[] {
+  const report = newPack(pack, scope).validateScope(scope);
   return report.violations.flatMap((v) =>
     v.violatingResources.map((r) => ({
       rule: v.ruleName,
@@ -94,8 +102,8 @@ export interface Acknowledgement {
   readonly reason: string;
 }
 
-/** Every cdk-nag (AwsSolutions) acknowledgement recorded on constructs in `scope`. */
-export function nagAcknowledgements(scope: IConstruct): Acknowledgement[] {
+/** Every cdk-nag acknowledgement of one pack (AwsSolutions by default) recorded on constructs in `scope`. */
+export function nagAcknowledgements(scope: IConstruct, pack: PackName = 'AwsSolutions'): Acknowledgement[] {
   const out: Acknowledgement[] = [];
   for (const c of scope.node.findAll()) {
     for (const entry of c.node.metadata) {
@@ -103,28 +111,44 @@ export function nagAcknowledgements(scope: IConstruct): Acknowledgement[] {
       for (const [key, reason] of Object.entries(entry.data as Record<string, string>)) {
         // Stored as `Annotation::<rule>` (the prefix's case varies across aws-cdk-lib versions).
         const rule = key.replace(/^annotation::/i, '');
-        if (rule.startsWith('AwsSolutions-')) out.push({ rule, path: c.node.path, reason });
+        if (rule.startsWith(`${pack}-`)) out.push({ rule, path: c.node.path, reason });
       }
     }
   }
   return out;
 }
 
+/** Every finding of one pack in `scope` as if nothing were acknowledged. */
+function rawFindings(scope: IConstruct, pack: PackName): { rule: string; path: string }[] {
+  const p = newPack(pack, scope);
+  (p as unknown as { isAcknowledged: () => boolean }).isAcknowledged = () => false;
+  return p
+    .validateScope(scope)
+    .violations.flatMap((v) =>
+      v.violatingResources.map((r) => ({ rule: v.ruleName, path: r.constructPath ?? '' })),
+    );
+}
+
+const covers = (a: Acknowledgement, f: { rule: string; path: string }) =>
+  f.rule === a.rule && (f.path === a.path || f.path.startsWith(`${a.path}/`));
+
 /**
  * Acknowledgements that acknowledge nothing: no finding of that rule exists on the construct or below
  * it, even with every acknowledgement ignored. They mislead readers about what was accepted and why.
  * Synthesize first (`template(stack)`), so acknowledgements added while validating are recorded.
  */
-export function staleAcknowledgements(scope: IConstruct): Acknowledgement[] {
-  const pack = new AwsSolutionsChecks(scope);
-  // Count findings as if nothing were acknowledged.
-  (pack as unknown as { isAcknowledged: () => boolean }).isAcknowledged = () => false;
-  const raw = pack
-    .validateScope(scope)
-    .violations.flatMap((v) =>
-      v.violatingResources.map((r) => ({ rule: v.ruleName, path: r.constructPath ?? '' })),
-    );
-  return nagAcknowledgements(scope).filter(
-    (a) => !raw.some((f) => f.rule === a.rule && (f.path === a.path || f.path.startsWith(`${a.path}/`))),
-  );
+export function staleAcknowledgements(scope: IConstruct, pack: PackName = 'AwsSolutions'): Acknowledgement[] {
+  const raw = rawFindings(scope, pack);
+  return nagAcknowledgements(scope, pack).filter((a) => !raw.some((f) => covers(a, f)));
+}
+
+/**
+ * Findings acknowledged more than once (on the resource and on an ancestor, say): one of the reasons
+ * is redundant, and the two may disagree. One line per finding: `rule path`.
+ */
+export function doubleAcknowledgements(scope: IConstruct, pack: PackName = 'AwsSolutions'): string[] {
+  const acks = nagAcknowledgements(scope, pack);
+  return rawFindings(scope, pack)
+    .filter((f) => acks.filter((a) => covers(a, f)).length > 1)
+    .map((f) => `${f.rule} ${f.path}`);
 }

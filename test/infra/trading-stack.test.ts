@@ -33,9 +33,9 @@ describe('TradingStack: security', () => {
     expect(nagViolations(prodStage.trading)).toEqual([]);
   });
 
-  it('never grants * actions; Resource "*" only for X-Ray and the state machine\'s vended log delivery', () => {
+  it('never grants * actions; Resource "*" only for X-Ray, the state machine\'s vended log delivery and ENI lookups', () => {
     const unscoped =
-      /^(xray:\w+|logs:(CreateLogDelivery|DeleteLogDelivery|DescribeLogGroups|DescribeResourcePolicies|GetLogDelivery|ListLogDeliveries|PutResourcePolicy|UpdateLogDelivery))$/;
+      /^(xray:\w+|logs:(CreateLogDelivery|DeleteLogDelivery|DescribeLogGroups|DescribeResourcePolicies|GetLogDelivery|ListLogDeliveries|PutResourcePolicy|UpdateLogDelivery)|ec2:(DescribeNetworkInterfaces|DescribeSubnets))$/;
     for (const tt of [t, tp]) {
       expect(statements(tt).flatMap(actions)).not.toContain('*');
       for (const s of statements(tt).filter((x) => x.Resource === '*')) {
