@@ -50,8 +50,10 @@ export interface SimulatorOptions {
   readonly outOfOrder?: boolean;
   /** Send every n-th event twice. @default 0 (never) */
   readonly duplicateEvery?: number;
-  /** Keep every generated event (the record); off for long benchmarks. @default true */
+  /** Keep every generated event (the record, served by REST); off for benchmarks. @default true */
   readonly record?: boolean;
+  /** Keep at most this many events per symbol in the record (oldest go first). @default unbounded */
+  readonly historyLimit?: number;
   /** @default 1 */
   readonly seed?: number;
 }
@@ -247,7 +249,11 @@ export class VendorSimulator {
         askSize: 100 * (1 + Math.floor(this.random() * 5)),
       };
     }
-    if (this.o.record !== false) t.history.push(e);
+    if (this.o.record !== false) {
+      t.history.push(e);
+      const max = this.o.historyLimit;
+      if (max !== undefined && t.history.length > max * 1.5) t.history.splice(0, t.history.length - max);
+    }
     return e;
   }
 
@@ -307,7 +313,7 @@ export class VendorSimulator {
         c.ws.send(`[${msgs.join(',')}]`);
         this.counts.sentFrames++;
         this.counts.sentEvents += frame.length;
-        if (this.o.record !== false) this.sent.push(...frame);
+        if (this.o.record !== false && this.o.historyLimit === undefined) this.sent.push(...frame);
       }
     }
   }
