@@ -118,6 +118,8 @@ export interface BacktestConfig {
 }
 
 export interface IngestionConfig {
+  /** Vendor WebSocket connections streamed into `ticks`, one ECS service each. @default none */
+  readonly vendorStreams?: readonly import('../constructs/vendor-stream-service').VendorStreamConnection[];
   /** Kinesis capacity mode of the `ticks` stream: on-demand scales itself; provisioned is cheaper when steady. */
   readonly streamMode: 'on-demand' | 'provisioned';
   /** Shards when provisioned (ignored on demand). */
