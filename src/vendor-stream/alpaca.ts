@@ -19,7 +19,6 @@ import { FieldError, ident, isObject, messagesOf, num, rawOf, sym } from './chec
 import { nsToRfc3339, rfc3339ToNs } from './time';
 import type {
   BackfillPage,
-  Channel,
   HttpRequest,
   Malformed,
   VendorAdapter,

@@ -56,6 +56,7 @@ describe.each([polygon, alpaca])('$vendor adapter against the local simulator', 
     const stream = await freshStream(clients.kinesis, 'vs-gap');
     const symbols = ['AAA', 'BBB'];
     const { s, quarantine } = await session(adapter, sim, stream, symbols);
+    let stats: Awaited<ReturnType<VendorStream['stop']>>;
     try {
       sim.emit(20);
       await until(() => s.snapshot().received >= 40, 'the first 40 events');
@@ -72,7 +73,7 @@ describe.each([polygon, alpaca])('$vendor adapter against the local simulator', 
       sim.emit(15);
       await until(() => s.snapshot().received >= 70, 'the events after the reconnect');
     } finally {
-      var stats = await s.stop();
+      stats = await s.stop();
       await sim.stop();
     }
     const landed = (await readStream(clients.kinesis, stream)).events;
