@@ -257,3 +257,38 @@ describe.each([polygon, alpaca])('$vendor faults', (adapter) => {
       expect(landed[i].exchangeTs >= landed[i - 1].exchangeTs).toBe(true);
   });
 });
+
+describe('bounded queues', () => {
+  it('ticks that arrive while a backfill runs wait in a bounded hold: the excess is counted as drops', async () => {
+    const { sim, s, stream } = await setup(polygon, {}, { maxHeld: 3 });
+    await s.start();
+    sim.emit(2);
+    await until(() => s.snapshot().received >= 2, 'the first events');
+    // The history endpoint answers only after 1 s: live ticks pile up meanwhile.
+    sim.failRest({ status: 429, retryAfterS: 1 });
+    await gap(sim, 4);
+    await until(() => s.snapshot().reconnects === 1, 'the reconnect');
+    sim.emit(10);
+    await until(() => s.snapshot().received >= 12, 'the live ticks during the backfill');
+    await until(() => s.snapshot().gapsBackfilled === 1, 'the backfill');
+    const stats = await s.stop();
+    await sim.stop();
+    // 10 live ticks arrived during the backfill, 3 fitted in the hold.
+    expect(stats.drops).toBe(7);
+    // The backfill asked for the history up to after they were generated, so it had them anyway.
+    expect((await readStream(clients.kinesis, stream)).events.map(tickKey).sort()).toEqual(
+      sim.history('AAA').map(tickKey).sort(),
+    );
+  });
+
+  it('the queue to the producer is bounded: a burst larger than it is dropped and counted, the rest published', async () => {
+    const { sim, s } = await setup(polygon, { frameSize: 500 }, { maxQueue: 100 });
+    await s.start();
+    sim.emit(500);
+    await until(() => s.snapshot().received >= 500, 'the burst');
+    const stats = await s.stop();
+    await sim.stop();
+    expect(stats.drops).toBeGreaterThan(0);
+    expect(stats.published + stats.drops).toBe(500);
+  });
+});
