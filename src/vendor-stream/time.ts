@@ -26,8 +26,12 @@ export function nsToRfc3339(ns: bigint): string {
   return `${iso.slice(0, 19)}.${frac}Z`;
 }
 
-/** The wall clock in ns since epoch (ms resolution plus the monotonic clock's sub-ms part). */
-const originNs = BigInt(Date.now()) * 1_000_000n - BigInt(Math.round(performance.now() * 1e6));
+/**
+ * The wall clock in ns since epoch: the process's start time (`performance.timeOrigin`, sub-ms) plus
+ * the monotonic clock. Accurate to about a millisecond against Date.now(), so clock skew below that
+ * is not measurable.
+ */
+const originNs = BigInt(Math.round(performance.timeOrigin * 1000)) * 1000n;
 export function nowNs(): bigint {
   return originNs + BigInt(Math.round(performance.now() * 1e6));
 }

@@ -210,14 +210,15 @@ describe.each([polygon, alpaca])('$vendor faults', (adapter) => {
     expect((await readStream(clients.kinesis, stream)).events).toHaveLength(10);
   });
 
-  it('without skew the measured offset is small and non-negative', async () => {
+  it('without skew the measured offset is the delivery delay: small, and not negative beyond the clock resolution', async () => {
     const { sim, s } = await setup(adapter);
     await s.start();
     sim.emit(10);
     await until(() => s.snapshot().received >= 10, 'events');
     const stats = await s.stop();
     await sim.stop();
-    expect(stats.clockSkewMs).toBeGreaterThanOrEqual(0);
+    // Our ns clock and the simulator's Date.now() agree to about a millisecond.
+    expect(stats.clockSkewMs).toBeGreaterThan(-2);
     expect(stats.clockSkewMs).toBeLessThan(1000);
   });
 
