@@ -149,6 +149,8 @@ export class QuantStage extends Stage {
       config: config.ingestion,
       lake: this.dataLake,
       monitoring: this.monitoring,
+      vpc: this.network.vpc,
+      egressSubnets: this.network.egressSubnets,
     });
     this.dataSync = new DataSyncStack(this, 'DataSync', {
       ...this.stackProps('Vendor data sync: DataSync tasks, replication grants, vendor tables', {

@@ -1,4 +1,5 @@
 /** Typed configuration of one environment. Read only in `bin/`; stacks get it through props. */
+import type { VendorStreamConnection } from '../constructs/vendor-stream-service';
 
 export type EnvironmentName = 'dev' | 'staging' | 'prod';
 
@@ -118,6 +119,8 @@ export interface BacktestConfig {
 }
 
 export interface IngestionConfig {
+  /** Vendor WebSocket connections streamed into `ticks`, one ECS service each. @default none */
+  readonly vendorStreams?: readonly VendorStreamConnection[];
   /** Kinesis capacity mode of the `ticks` stream: on-demand scales itself; provisioned is cheaper when steady. */
   readonly streamMode: 'on-demand' | 'provisioned';
   /** Shards when provisioned (ignored on demand). */

@@ -8,3 +8,4 @@ export * from './source-tarball-asset';
 export * from './sagemaker-training-job';
 export * from './training-workflow';
 export * from './acknowledge-inline-policies';
+export * from './vendor-stream-service';

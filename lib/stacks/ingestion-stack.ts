@@ -19,7 +19,14 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { IngestionConfig } from '../config/types';
-import { acknowledgeWildcards, eventBridgeKeyStatement, QuantFunction, QuantKey } from '../constructs';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import {
+  acknowledgeWildcards,
+  eventBridgeKeyStatement,
+  QuantFunction,
+  QuantKey,
+  VendorStreamService,
+} from '../constructs';
 import type { LakeZone } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
 import { packageRoot } from '../../src/package-root';
@@ -40,6 +47,10 @@ export interface IngestionStackProps extends StackProps {
     readonly lakeKey: kms.IKey;
   };
   readonly monitoring: IMonitoring;
+  /** Network of the vendor streaming services (when `config.vendorStreams` lists any). */
+  readonly vpc?: ec2.IVpc;
+  /** @default PRIVATE_WITH_EGRESS */
+  readonly egressSubnets?: ec2.SubnetSelection;
 }
 
 function check(cond: boolean, field: string, problem: string): void {
@@ -89,6 +100,7 @@ export class IngestionStack extends Stack {
   readonly jobs: Readonly<Record<'compaction' | 'bars1m' | 'bars1d', glue.CfnJob>>;
   readonly workflow: glue.CfnWorkflow;
   readonly glueRole: iam.Role;
+  readonly vendorStreams?: VendorStreamService;
   private readonly iteratorAgeAlarmMs: number;
 
   constructor(scope: Construct, id: string, props: IngestionStackProps) {
@@ -326,6 +338,21 @@ export class IngestionStack extends Stack {
     for (const t of [start, after]) t.addDependency(this.workflow);
 
     this.addMonitoring(monitoring, streamKey);
+    if (config.vendorStreams?.length) {
+      check(
+        props.vpc !== undefined,
+        'vendorStreams',
+        'the vendor streaming services need the VPC (props.vpc)',
+      );
+      this.vendorStreams = new VendorStreamService(this, 'VendorStream', {
+        vpc: props.vpc!,
+        subnets: props.egressSubnets,
+        stream: this.stream,
+        rawBucket: raw,
+        connections: config.vendorStreams,
+        monitoring,
+      });
+    }
     this.acknowledgeFindings();
   }
 
@@ -487,7 +514,7 @@ const WILDCARD_REASONS: ReadonlyArray<readonly [RegExp, string]> = [
   ],
   [
     /^Resource::\*$/,
-    'X-Ray trace upload (no resource-level permissions) and cloudwatch:PutMetricData, which is limited to the Glue namespace by condition.',
+    'X-Ray trace upload and ecr:GetAuthorizationToken of the vendor-stream tasks (neither has resource-level permissions), and cloudwatch:PutMetricData, which is limited to the Glue namespace by condition.',
   ],
   [
     /GetAttRawBucket[0-9A-F]+Arn[0-9A-F]+"}}\/ticks\/\*$/,
