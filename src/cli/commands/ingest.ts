@@ -7,6 +7,7 @@ import { syntheticTicks } from '../../ingest/synthetic';
 import type { MarketEvent } from '../../market-data/events';
 import { dataDirOf, withPlatform, type GlobalOptions } from '../context';
 import { printJson } from '../output';
+import { registerIngestNews } from './ingest-news';
 
 const SYMBOLS = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -42,6 +43,7 @@ export function registerIngest(program: Command): void {
   const ingest = program
     .command('ingest')
     .description('market data: produce ticks into the stream and land them in the lake');
+  registerIngestNews(ingest);
   ingest
     .command('replay')
     .description(
