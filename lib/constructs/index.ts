@@ -7,3 +7,4 @@ export * from './acknowledge-wildcards';
 export * from './source-tarball-asset';
 export * from './sagemaker-training-job';
 export * from './training-workflow';
+export * from './news-ingest';

@@ -20,7 +20,13 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { IngestionConfig } from '../config/types';
-import { acknowledgeWildcards, eventBridgeKeyStatement, QuantFunction, QuantKey } from '../constructs';
+import {
+  acknowledgeWildcards,
+  eventBridgeKeyStatement,
+  NewsIngest,
+  QuantFunction,
+  QuantKey,
+} from '../constructs';
 import type { LakeZone } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
 
@@ -88,6 +94,8 @@ export class IngestionStack extends Stack {
   readonly jobs: Readonly<Record<'compaction' | 'bars1m' | 'bars1d', glue.CfnJob>>;
   readonly workflow: glue.CfnWorkflow;
   readonly glueRole: iam.Role;
+  /** The scheduled news pull into `news_sentiment` (alternative data). */
+  readonly news: NewsIngest;
   private readonly iteratorAgeAlarmMs: number;
 
   constructor(scope: Construct, id: string, props: IngestionStackProps) {
@@ -310,6 +318,13 @@ export class IngestionStack extends Stack {
     });
     for (const t of [start, after]) t.addDependency(this.workflow);
 
+    // --- Alternative data: scheduled news pull into the curated zone ----------------------------
+    this.news = new NewsIngest(this, 'News', {
+      bucket: curated,
+      logKey: monitoring.logKey,
+      logRetentionDays: monitoring.logRetentionDays,
+    });
+
     this.addMonitoring(monitoring, streamKey);
     this.acknowledgeFindings();
   }
@@ -380,6 +395,22 @@ export class IngestionStack extends Stack {
     monitoring.addAlarm(this, 'DlqAlarm', {
       alarmDescription: 'Ingestion batches gave up after all retries and went to the DLQ',
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
+    monitoring.addAlarm(this, 'NewsIngestFailedAlarm', {
+      alarmDescription:
+        'The scheduled news pull failed (vendor down after retries, lake write, or a rejected key)',
+      metric: this.news.errorsMetric,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
+    monitoring.addAlarm(this, 'NewsApiKeyRejectedAlarm', {
+      alarmDescription:
+        'The news vendor rejected the API key (expired or revoked): put a valid key in the news secret',
+      metric: this.news.authFailuresMetric,
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
