@@ -15,8 +15,8 @@ import { gunzipSync } from 'node:zlib';
 import type { AwsClients } from '../aws/clients';
 import type { LakeBuckets } from '../lake/buckets';
 import { deletePending, getWithEtag, newPending, putIfUnchanged, putPending, writeId } from '../lake/commit';
+import { InputError } from '../errors';
 import { NEWS_SENTIMENT } from '../lake/tables';
-import { partitionPath } from '../lake/writer';
 
 /** One row of `news_sentiment` (times in epoch ms, `dt` the UTC date of `published_at`). */
 export interface NewsRow {
@@ -44,6 +44,21 @@ export interface NewsCommitReport {
   /** Partitions written (partitions with nothing new are not rewritten). */
   readonly partitions: number;
   readonly keys: readonly string[];
+}
+
+/** The lake's partition character set (src/lake/writer.ts; not imported: it loads DuckDB). */
+const SAFE_PARTITION_VALUE = /^[A-Za-z0-9._-]{1,64}$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function partitionPath(dt: string, symbol: string): string {
+  if (!DATE.test(dt))
+    throw new InputError(`news_sentiment.dt: "${dt}" is not YYYY-MM-DD`, 'news_sentiment.dt');
+  if (!SAFE_PARTITION_VALUE.test(symbol))
+    throw new InputError(
+      `news_sentiment.symbol: partition value "${symbol}" is empty or has characters outside [A-Za-z0-9._-]`,
+      'news_sentiment.symbol',
+    );
+  return `dt=${dt}/symbol=${symbol}`;
 }
 
 const COMPRESSORS = { GZIP: (input: Uint8Array): Uint8Array => new Uint8Array(gunzipSync(input)) };
@@ -106,7 +121,7 @@ export async function commitNewsRows(
   // Group by partition; a path is validated before anything is read or written.
   const byPart = new Map<string, Map<string, Omit<NewsRow, 'dt' | 'symbol'>>>();
   for (const r of rows) {
-    const pp = partitionPath(NEWS_SENTIMENT, { dt: r.dt, symbol: r.symbol });
+    const pp = partitionPath(r.dt, r.symbol);
     let m = byPart.get(pp);
     if (!m) byPart.set(pp, (m = new Map()));
     if (!m.has(r.article_id)) {

@@ -121,15 +121,15 @@ export class NewsSimulator {
       perDay: opts.perDay ?? 8,
       keys: opts.keys ?? [NEWS_SIM_KEY],
     };
-    let sim: NewsSimulator | undefined;
-    const server = http.createServer((req, res) => sim!.handle(req, res));
+    const holder: { sim?: NewsSimulator } = {};
+    const server = http.createServer((req, res) => holder.sim!.handle(req, res));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(opts.port ?? 0, '127.0.0.1', resolve);
     });
     const { port } = server.address() as AddressInfo;
-    sim = new NewsSimulator(server, `http://127.0.0.1:${port}`, o);
-    return sim;
+    holder.sim = new NewsSimulator(server, `http://127.0.0.1:${port}`, o);
+    return holder.sim;
   }
 
   /** The next requests get these answers, in order (then the API answers normally again). */
