@@ -56,6 +56,8 @@ export const handler = async (event: unknown): Promise<NewsIngestReport> => {
     metrics.addMetric(NEWS_METRICS.duplicates, MetricUnit.Count, r.duplicates);
     metrics.addMetric(NEWS_METRICS.retries, MetricUnit.Count, r.retries);
     metrics.addMetric(NEWS_METRICS.authFailures, MetricUnit.Count, 0);
+    if (r.clockSkewMs !== null)
+      metrics.addMetric(NEWS_METRICS.clockSkew, MetricUnit.Milliseconds, r.clockSkewMs);
     logger.info('news pulled', { ...r, rejectedReasons: r.rejectedReasons.slice(0, 5) });
     return r;
   } catch (err) {

@@ -57,6 +57,8 @@ export const NEWS_METRICS = {
   duplicates: 'NewsDuplicates',
   retries: 'NewsVendorRetries',
   authFailures: 'NewsVendorAuthFailures',
+  /** Vendor clock minus ours, from the HTTP Date header (ms). */
+  clockSkew: 'NewsVendorClockSkewMs',
 } as const;
 
 /**

@@ -30,6 +30,8 @@ export interface NewsSimulatorOptions {
   readonly keys?: readonly string[];
   /** @default 0 (any free port) */
   readonly port?: number;
+  /** The simulator's clock minus the real one (its Date header), to show clock skew. @default 0 */
+  readonly clockOffsetMs?: number;
 }
 
 /** The key the simulator accepts by default (the CLI and the demo use it when none is given). */
@@ -120,6 +122,7 @@ export class NewsSimulator {
       symbols: opts.symbols ?? NEWS_SIM_SYMBOLS,
       perDay: opts.perDay ?? 8,
       keys: opts.keys ?? [NEWS_SIM_KEY],
+      clockOffsetMs: opts.clockOffsetMs ?? 0,
     };
     const holder: { sim?: NewsSimulator } = {};
     const server = http.createServer((req, res) => holder.sim!.handle(req, res));
@@ -173,7 +176,11 @@ export class NewsSimulator {
     headers: Record<string, string> = {},
   ) {
     this.responses.push(status);
-    res.writeHead(status, { 'content-type': 'application/json', date: new Date().toUTCString(), ...headers });
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      date: new Date(Date.now() + this.o.clockOffsetMs).toUTCString(),
+      ...headers,
+    });
     res.end(JSON.stringify(body));
   }
 

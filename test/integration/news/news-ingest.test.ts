@@ -197,4 +197,35 @@ describe('ingestNews', () => {
     expect(a.duplicates + b.duplicates).toBe(want.length);
     expect(await lakeRows(from, to)).toEqual(want);
   });
+
+  it('reports the vendor clock skew and refuses articles stamped after the pull', async () => {
+    const ahead = await NewsSimulator.start({ seed: 11, clockOffsetMs: 120_000 });
+    try {
+      const from = day('2024-08-01');
+      const pulledAt = from + 6 * 3_600_000; // the pull "runs" at 06:00 that day
+      const corpus = ahead.corpus(from, from + 86_400_000);
+      const stamped = corpus.filter((a) => Date.parse(a.published_utc) > pulledAt + 5 * 60_000);
+      expect(stamped.length).toBeGreaterThan(0);
+      expect(stamped.length).toBeLessThan(corpus.length);
+      const r = await ingestNews(target(), {
+        baseUrl: ahead.url,
+        apiKey: NEWS_SIM_KEY,
+        fromMs: from,
+        toMs: from + 86_400_000,
+        now: () => pulledAt,
+      });
+      // The Date header has 1 s resolution.
+      expect(Math.abs(r.clockSkewMs! - 120_000)).toBeLessThan(2_000);
+      expect(r.rejected).toBe(stamped.length);
+      for (const a of stamped) expect(r.rejectedReasons.join('\n')).toContain(`${a.id}: published_utc`);
+      const kept = corpus.length - stamped.length;
+      expect(r.articles).toBe(corpus.length);
+      expect((await lakeRows(from, from + 86_400_000)).length).toBe(
+        corpus.filter((a) => !stamped.includes(a)).reduce((n, a) => n + a.tickers.length, 0),
+      );
+      expect(kept).toBeGreaterThan(0);
+    } finally {
+      await ahead.close();
+    }
+  });
 });
