@@ -36,13 +36,14 @@ const EXTRA_INPUTS = [
 ];
 /**
  * npm packages left to Node's resolver at run time: native ones (DuckDB), the local stand-ins and
- * the CDK (they read their own files), and large ones loaded once on a rare path. Every other
+ * the CDK (they read their own files), large ones loaded once on a rare path, and `sentiment`
+ * (a require by a computed path for its non-English languages, which esbuild cannot follow). Every other
  * package is compiled into the build, from its ES module build where it has one: loading the AWS
  * SDK's CommonJS files from an ES module (cjs-module-lexer over every file) cost ~1 s per process
  * here, zod's ~95 files ~0.2 s. Each stays as lazy as the import() that loads it.
  */
 const EXTERNAL =
-  /^(node:|@duckdb\/node-bindings|s3rver|kinesalite|dynalite|aws-local-stepfunctions|aws-cdk-lib|constructs|cdk-nag|esbuild|tsx|@aws-sdk\/credential-providers)(\/|$)/;
+  /^(node:|@duckdb\/node-bindings|s3rver|kinesalite|dynalite|aws-local-stepfunctions|aws-cdk-lib|constructs|cdk-nag|esbuild|tsx|@aws-sdk\/credential-providers|sentiment)(\/|$)/;
 
 /** esbuild plugin: the EXTERNAL packages stay imports. */
 const externals = {

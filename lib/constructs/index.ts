@@ -9,3 +9,4 @@ export * from './sagemaker-training-job';
 export * from './training-workflow';
 export * from './acknowledge-inline-policies';
 export * from './vendor-stream-service';
+export * from './news-ingest';

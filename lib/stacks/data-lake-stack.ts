@@ -10,6 +10,7 @@ import type { Construct } from 'constructs';
 import { acknowledgeWildcards, QuantKey, SecureBucket } from '../constructs';
 import type { DataLakeConfig } from '../config/types';
 import { ConfigError } from '../config/errors';
+import { NEWS_SENTIMENT_TABLE } from '../../src/contract/news';
 import type { IMonitoring } from './monitoring-stack';
 
 /** Zones of the lake (same names as `Zone` in src/lake/tables.ts). */
@@ -66,6 +67,37 @@ function startYear(cfg: DataLakeConfig): number {
     );
   }
   return Number(m[1]);
+}
+
+const HIVE_TYPES = {
+  VARCHAR: 'string',
+  DOUBLE: 'double',
+  BIGINT: 'bigint',
+  INTEGER: 'int',
+  TIMESTAMP: 'timestamp',
+  DATE: 'date',
+  BOOLEAN: 'boolean',
+} as const satisfies Record<string, GlueColumn['type']>;
+
+/** A table defined in src/contract (DuckDB types) as Glue sees it. */
+function hiveLayout(t: {
+  readonly name: string;
+  readonly zone: LakeZone;
+  readonly prefix: string;
+  readonly partitionKeys: readonly { readonly name: string; readonly type: keyof typeof HIVE_TYPES }[];
+  readonly columns: readonly { readonly name: string; readonly type: keyof typeof HIVE_TYPES }[];
+}): Omit<LakeTableLayout, 'projection'> {
+  const hive = (c: { readonly name: string; readonly type: keyof typeof HIVE_TYPES }): GlueColumn => ({
+    name: c.name,
+    type: HIVE_TYPES[c.type],
+  });
+  return {
+    name: t.name,
+    zone: t.zone,
+    prefix: t.prefix,
+    partitionKeys: t.partitionKeys.map(hive),
+    columns: t.columns.map(hive),
+  };
 }
 
 /** Last year the `year` projection covers (a fixed bound keeps synth deterministic). */
@@ -159,6 +191,19 @@ export const LAKE_TABLES: readonly LakeTableLayout[] = [
       { name: 'completed_at', type: 'timestamp' },
     ],
     projection: () => ({ strategy: { type: 'injected' }, sweep_id: { type: 'injected' } }),
+  },
+  {
+    ...hiveLayout(NEWS_SENTIMENT_TABLE),
+    projection: (cfg) => ({
+      dt: {
+        type: 'date',
+        range: `${cfg.projectionStartDate},NOW`,
+        format: 'yyyy-MM-dd',
+        interval: '1',
+        'interval.unit': 'DAYS',
+      },
+      symbol: { type: 'injected' },
+    }),
   },
 ];
 

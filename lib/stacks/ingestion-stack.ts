@@ -23,6 +23,7 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import {
   acknowledgeWildcards,
   eventBridgeKeyStatement,
+  NewsIngest,
   QuantFunction,
   QuantKey,
   VendorStreamService,
@@ -101,6 +102,8 @@ export class IngestionStack extends Stack {
   readonly workflow: glue.CfnWorkflow;
   readonly glueRole: iam.Role;
   readonly vendorStreams?: VendorStreamService;
+  /** The scheduled news pull into `news_sentiment` (alternative data). */
+  readonly news: NewsIngest;
   private readonly iteratorAgeAlarmMs: number;
 
   constructor(scope: Construct, id: string, props: IngestionStackProps) {
@@ -337,6 +340,13 @@ export class IngestionStack extends Stack {
     });
     for (const t of [start, after]) t.addDependency(this.workflow);
 
+    // --- Alternative data: scheduled news pull into the curated zone ----------------------------
+    this.news = new NewsIngest(this, 'News', {
+      bucket: curated,
+      logKey: monitoring.logKey,
+      logRetentionDays: monitoring.logRetentionDays,
+    });
+
     this.addMonitoring(monitoring, streamKey);
     if (config.vendorStreams?.length) {
       check(
@@ -422,6 +432,22 @@ export class IngestionStack extends Stack {
     monitoring.addAlarm(this, 'DlqAlarm', {
       alarmDescription: 'Ingestion batches gave up after all retries and went to the DLQ',
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
+    monitoring.addAlarm(this, 'NewsIngestFailedAlarm', {
+      alarmDescription:
+        'The scheduled news pull failed (vendor down after retries, lake write, or a rejected key)',
+      metric: this.news.errorsMetric,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
+    monitoring.addAlarm(this, 'NewsApiKeyRejectedAlarm', {
+      alarmDescription:
+        'The news vendor rejected the API key (expired or revoked): put a valid key in the news secret',
+      metric: this.news.authFailuresMetric,
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

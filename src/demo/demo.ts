@@ -15,6 +15,7 @@ import { runBacktestDemo } from '../backtest/demo';
 import { defaultSchemaPath, runFeedDemo } from '../feed/demo';
 import { demoTicksLanded, runIngestDemo } from '../ingest/demo';
 import { runMlDemo } from '../ml/demo';
+import { runNewsDemo } from '../news/demo';
 import { runDemoSweep } from '../sweep/demo';
 import { runVendorSyncDemo } from '../sync/vendor-demo';
 import { runPaperTradingDemo } from '../trading/demo';
@@ -222,6 +223,13 @@ const mlPhase: DemoPhase = {
   },
 };
 
+const newsPhase: DemoPhase = {
+  name: 'alternative data: news API simulator -> sentiment -> news_sentiment in the lake -> one day next to returns',
+  async run(ctx, log) {
+    await runNewsDemo(ctx, log);
+  },
+};
+
 export const PHASES: DemoPhase[] = [
   importPhase,
   summaryPhase,
@@ -232,6 +240,7 @@ export const PHASES: DemoPhase[] = [
   feedPhase,
   ingestPhase,
   mlPhase,
+  newsPhase,
 ];
 
 export async function runDemo(

@@ -2,6 +2,7 @@
  * The lake's tables as runtime code sees them: zone, prefix, partition keys and columns.
  * The Glue tables in the data-lake stack describe the same layout for Athena (a test checks both agree).
  */
+import { NEWS_SENTIMENT_TABLE } from '../contract/news';
 
 export type Zone = 'raw' | 'curated' | 'vendor' | 'results' | 'models' | 'athenaResults' | 'audit';
 
@@ -100,7 +101,10 @@ export const BACKTEST_RESULTS: TableDef = {
   key: ['param_set_id'],
 };
 
-export const TABLES: readonly TableDef[] = [TICKS, BARS, BACKTEST_RESULTS];
+/** Scored news headlines (src/news); defined in src/contract/news.ts, shared with the Glue table. */
+export const NEWS_SENTIMENT: TableDef = NEWS_SENTIMENT_TABLE;
+
+export const TABLES: readonly TableDef[] = [TICKS, BARS, BACKTEST_RESULTS, NEWS_SENTIMENT];
 
 export function tableDef(name: string): TableDef {
   const t = TABLES.find((x) => x.name === name);

@@ -195,12 +195,13 @@ describe('data-lake stack: keys and buckets', () => {
 });
 
 describe('data-lake stack: Glue catalog and Athena', () => {
-  it('defines the database and the three tables as Parquet with partition projection', () => {
+  it('defines the database and the four tables as Parquet with partition projection', () => {
     t().hasResourceProperties('AWS::Glue::Database', { DatabaseInput: { Name: 'quant_dev' } });
     const tables = resourcesOfType(t(), 'AWS::Glue::Table');
     expect(tables.map(([, r]) => (r.Properties?.TableInput as { Name: string }).Name).sort()).toEqual([
       'backtest_results',
       'bars',
+      'news_sentiment',
       'ticks',
     ]);
     for (const [, r] of tables) {

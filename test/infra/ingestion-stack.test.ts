@@ -112,9 +112,9 @@ describe('IngestionStack: stream and consumer', () => {
     expect(resources).not.toMatch(/RawBucket[^"]*"\]\}\/\*"/);
   });
 
-  it('alarms on iterator age, DLQ messages and Glue job failures', () => {
+  it('alarms on iterator age, DLQ messages and Glue job failures (and the news pull: test/infra/news-ingest.test.ts)', () => {
     const alarms = resourcesOfType(t, 'AWS::CloudWatch::Alarm').map(([, a]) => JSON.stringify(a.Properties));
-    expect(alarms).toHaveLength(3);
+    expect(alarms).toHaveLength(5);
     const find = (re: RegExp): string => alarms.find((a) => re.test(a)) ?? '';
     expect(find(/"MetricName":"IteratorAge"/)).toContain(
       `"Threshold":${dev.ingestion.iteratorAgeAlarmSeconds * 1000}`,

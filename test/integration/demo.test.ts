@@ -28,6 +28,7 @@ function stable(out: string): string {
       .filter((l) => !/^\s+\(\d+\.\d s\)$/.test(l))
       .map((l) => l.replace(/\(\d+ run now, \d+ already done\) in \d+ batch task\(s\)/, '(...)'))
       .map((l) => l.replace(/\d+ copied, \d+ unchanged/, 'N copied, N unchanged'))
+      .map((l) => l.replace(/\(\d+ added by this run\)/, '(N added by this run)'))
       // A re-run produces nothing into Kinesis: the ticks of the first run are already landed.
       .filter((l) => !/^ingest: (produced|consumer wrote|the seeded ticks .* already)/.test(l.trim()))
       .filter((l) => !/feed events already ingested by an earlier run/.test(l))
@@ -53,7 +54,7 @@ describe('npm start (quant demo)', () => {
     );
     expect(out).toMatch(/top five by Sharpe/);
     expect(out).toMatch(/paper trading sma-cross on SPX/);
-    expect(out).toMatch(/^\[7\/9\] CME MDP 3.0 feed/m);
+    expect(out).toMatch(/^\[7\/10\] CME MDP 3.0 feed/m);
     expect(out).toMatch(
       /relayed 20001 packets to a UDP subscriber \(all received\); 14430 events in \d+ records put to Kinesis ticks/,
     );
@@ -61,7 +62,7 @@ describe('npm start (quant demo)', () => {
     expect(out).toMatch(/ingest: consumer wrote 74430 ticks to the raw zone, quarantined 0/);
     expect(out).toMatch(/^\s+DEMOA\s+2026-01-05/m); // the session date, as imported daily bars
     // The ML phase: the whole chain with Python and PyTorch, else exactly what is missing.
-    expect(out).toMatch(/^\[9\/9\] machine learning/m);
+    expect(out).toMatch(/^\[9\/10\] machine learning/m);
     const python = await checkPython();
     if (python.ok) {
       expect(out).toMatch(/features \(DuckDB SQL over the lake\): \d+ labelled rows of SPX/);
@@ -77,6 +78,13 @@ describe('npm start (quant demo)', () => {
       expect(out).toContain(`skipped (the rest of the demo goes on without ML): ${python.message}`);
       expect(out).toMatch(/apt-get install .*python3-torch/);
     }
+    // Alternative data: one day of sentiment next to returns, point in time.
+    expect(out).toMatch(/^\[10\/10\] alternative data/m);
+    expect(out).toMatch(
+      /from the seeded news API simulator .*: \d+ articles in \d+ pages, (\d+) rows in news_sentiment \(\1 added by this run\)/,
+    );
+    expect(out).toMatch(/^\s+symbol\s+close\s+return_pct\s+articles\s+sentiment/m);
+    expect(out).toMatch(/point in time: .* 20:00 UTC cut-off/);
     for (const report of ['backtests-best.html', 'sweep-best.html']) {
       const html = readFileSync(path.join(dataDir, 'reports', report), 'utf8');
       expect(html).toMatch(/^<!doctype html>/i);
@@ -92,6 +100,7 @@ describe('npm start (quant demo)', () => {
     );
     expect(second.stdout).toMatch(/feed events already ingested by an earlier run: not put to Kinesis again/);
     expect(second.stdout).not.toMatch(/quarantined [1-9]/);
+    expect(second.stdout).toMatch(/rows in news_sentiment \(0 added by this run\)/);
     expect(stable(second.stdout)).toBe(stable(out));
     // The shared cloud it started stops by itself once idle (src/local/lease.ts; 15 s by default).
     for (let i = 0; i < 600 && existsSync(path.join(dataDir, 'local.json')); i++)

@@ -8,6 +8,7 @@ import type { MarketEvent } from '../../market-data/events';
 import { dataDirOf, withPlatform, type GlobalOptions } from '../context';
 import { printJson } from '../output';
 import { registerIngestStream } from './ingest-stream';
+import { registerIngestNews } from './ingest-news';
 
 const SYMBOLS = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -44,6 +45,7 @@ export function registerIngest(program: Command): void {
     .command('ingest')
     .description('market data: produce ticks into the stream and land them in the lake');
   registerIngestStream(ingest);
+  registerIngestNews(ingest);
   ingest
     .command('replay')
     .description(

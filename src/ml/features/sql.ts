@@ -5,6 +5,8 @@
  */
 import { DEFAULT_HORIZON, FEATURE_NAMES, LABEL_COLUMN, type FeatureName } from '../../contract/ml';
 import { InputError } from '../../errors';
+import { SENTIMENT_FEATURE } from '../../contract/news';
+import { dailySentimentSql } from '../../news/daily';
 
 export type SqlDialect = 'duckdb' | 'athena';
 
@@ -23,6 +25,8 @@ export interface FeatureQuery {
   readonly table?: string;
   /** @default 'duckdb' */
   readonly dialect?: SqlDialect;
+  /** Adds `news_sentiment_1d` after the feature set (src/news/daily.ts, point in time). @default false */
+  readonly sentiment?: boolean;
 }
 
 const SYMBOL_RE = /^[A-Za-z0-9._-]{1,32}$/;
@@ -43,7 +47,8 @@ const after = (bars: number, expr: string): string => `CASE WHEN rn >= ${bars} T
 /** Checked inputs: symbols, dates and names go into the SQL text. */
 function checkQuery(
   q: FeatureQuery,
-): Required<Omit<FeatureQuery, 'from' | 'to'>> & Pick<FeatureQuery, 'from' | 'to'> {
+): Required<Omit<FeatureQuery, 'from' | 'to' | 'sentiment'>> &
+  Pick<FeatureQuery, 'from' | 'to' | 'sentiment'> {
   if (q.symbols.length === 0) throw new InputError('symbols: at least one symbol is needed', 'symbols');
   for (const s of q.symbols)
     if (!SYMBOL_RE.test(s)) throw new InputError(`symbols: invalid symbol "${s}"`, 'symbols');
@@ -132,8 +137,9 @@ export function featureSql(q: FeatureQuery): string {
     `    ${LABEL_COLUMN}`,
     '  FROM feats',
     ')',
-    `SELECT ${ts} AS ts, symbol, ${FEATURE_NAMES.join(', ')}, ${LABEL_COLUMN}`,
-    'FROM ranked',
+    ...(c.sentiment ? [`, sent AS (${dailySentimentSql({ bars: 'src', symbols: c.symbols })})`] : []),
+    `SELECT ${ts} AS ts, symbol, ${FEATURE_NAMES.join(', ')}, ${c.sentiment ? `${SENTIMENT_FEATURE}, ` : ''}${LABEL_COLUMN}`,
+    c.sentiment ? 'FROM ranked JOIN sent USING (symbol, ts)' : 'FROM ranked',
     where.length > 0 ? `WHERE ${where.join(' AND ')}` : '',
     'ORDER BY symbol, ts',
   ]

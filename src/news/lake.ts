@@ -1,0 +1,206 @@
+/**
+ * Writes `news_sentiment` rows through the lake's commit protocol (src/lake/commit.ts) in pure
+ * JavaScript (hyparquet), so the scheduled Lambda needs no DuckDB:
+ *
+ * - per partition (`dt=`/`symbol=`): read the object with its ETag, keep the incoming rows whose
+ *   `article_id` is not there yet (de-duplication: a re-run adds nothing), and encode the union;
+ * - every touched partition is encoded before the first PUT (bad input writes nothing); a write of
+ *   several partitions is announced by a pending marker until it completes;
+ * - each PUT is conditional (`If-Match`/`If-None-Match: *`); a partition that another writer
+ *   committed in between is read, de-duplicated and encoded again, with jittered backoff.
+ */
+import { parquetReadObjects } from 'hyparquet';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import { gunzipSync } from 'node:zlib';
+import type { AwsClients } from '../aws/clients';
+import type { LakeBuckets } from '../lake/buckets';
+import { deletePending, getWithEtag, newPending, putIfUnchanged, putPending, writeId } from '../lake/commit';
+import { InputError } from '../errors';
+import { NEWS_SENTIMENT } from '../lake/tables';
+
+/** One row of `news_sentiment` (times in epoch ms, `dt` the UTC date of `published_at`). */
+export interface NewsRow {
+  readonly article_id: string;
+  readonly published_at: number;
+  readonly source: string;
+  readonly title: string;
+  readonly score: number;
+  readonly comparative: number;
+  readonly ingested_at: number;
+  readonly dt: string;
+  readonly symbol: string;
+}
+
+export interface NewsLakeTarget {
+  readonly clients: Pick<AwsClients, 's3'>;
+  readonly buckets: LakeBuckets;
+}
+
+export interface NewsCommitReport {
+  /** Rows written that were not in the lake. */
+  readonly added: number;
+  /** Incoming rows already in the lake (same article id in the partition). */
+  readonly duplicates: number;
+  /** Partitions written (partitions with nothing new are not rewritten). */
+  readonly partitions: number;
+  readonly keys: readonly string[];
+}
+
+/** The lake's partition character set (src/lake/writer.ts; not imported: it loads DuckDB). */
+const SAFE_PARTITION_VALUE = /^[A-Za-z0-9._-]{1,64}$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function partitionPath(dt: string, symbol: string): string {
+  if (!DATE.test(dt))
+    throw new InputError(`news_sentiment.dt: "${dt}" is not YYYY-MM-DD`, 'news_sentiment.dt');
+  if (!SAFE_PARTITION_VALUE.test(symbol))
+    throw new InputError(
+      `news_sentiment.symbol: partition value "${symbol}" is empty or has characters outside [A-Za-z0-9._-]`,
+      'news_sentiment.symbol',
+    );
+  return `dt=${dt}/symbol=${symbol}`;
+}
+
+const COMPRESSORS = { GZIP: (input: Uint8Array): Uint8Array => new Uint8Array(gunzipSync(input)) };
+const MAX_COMMIT_ATTEMPTS = 25;
+
+function epochMs(v: unknown): number {
+  if (v instanceof Date) return v.getTime();
+  if (typeof v === 'bigint') return Number(v);
+  return Number(v);
+}
+
+async function readPartition(bytes: Uint8Array): Promise<Omit<NewsRow, 'dt' | 'symbol'>[]> {
+  const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  const rows = (await parquetReadObjects({ file, compressors: COMPRESSORS })) as Record<string, unknown>[];
+  return rows.map((r) => ({
+    article_id: String(r.article_id),
+    published_at: epochMs(r.published_at),
+    source: String(r.source ?? ''),
+    title: String(r.title ?? ''),
+    score: Number(r.score),
+    comparative: Number(r.comparative),
+    ingested_at: epochMs(r.ingested_at),
+  }));
+}
+
+function encode(rows: readonly Omit<NewsRow, 'dt' | 'symbol'>[]): Uint8Array {
+  const sorted = [...rows].sort(
+    (a, b) => a.published_at - b.published_at || (a.article_id < b.article_id ? -1 : 1),
+  );
+  const col = <K extends keyof NewsRow>(k: K) => sorted.map((r) => r[k as keyof typeof r]);
+  const buf = parquetWriteBuffer({
+    columnData: NEWS_SENTIMENT.columns.map((c) => {
+      const values = col(c.name as keyof NewsRow);
+      if (c.type === 'TIMESTAMP')
+        return { name: c.name, data: values.map((v) => new Date(v as number)), type: 'TIMESTAMP' as const };
+      if (c.type === 'DOUBLE') return { name: c.name, data: values as number[], type: 'DOUBLE' as const };
+      return { name: c.name, data: values as string[], type: 'STRING' as const };
+    }),
+  });
+  return new Uint8Array(buf);
+}
+
+async function mapLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
+}
+
+/** Commits `rows` (de-duplicated by article id per partition) all or nothing per partition. */
+export async function commitNewsRows(
+  target: NewsLakeTarget,
+  rows: readonly NewsRow[],
+  opts: { readonly concurrency?: number } = {},
+): Promise<NewsCommitReport> {
+  const s3 = target.clients.s3;
+  const bucket = target.buckets[NEWS_SENTIMENT.zone];
+  // Group by partition; a path is validated before anything is read or written.
+  const byPart = new Map<string, Map<string, Omit<NewsRow, 'dt' | 'symbol'>>>();
+  for (const r of rows) {
+    const pp = partitionPath(r.dt, r.symbol);
+    let m = byPart.get(pp);
+    if (!m) byPart.set(pp, (m = new Map()));
+    if (!m.has(r.article_id)) {
+      const { dt: _dt, symbol: _s, ...rest } = r;
+      m.set(r.article_id, rest);
+    }
+  }
+  const keyOf = (pp: string): string => `${NEWS_SENTIMENT.prefix}/${pp}/data.parquet`;
+  interface Prepared {
+    pp: string;
+    etag: string | undefined;
+    body: Uint8Array;
+    added: number;
+  }
+  /** Reads the partition and, when something is new, encodes the union. */
+  const prepare = async (pp: string): Promise<Prepared | { pp: string; added: 0; duplicates: number }> => {
+    const incoming = byPart.get(pp)!;
+    const current = await getWithEtag(s3, bucket, keyOf(pp));
+    const existing = current ? await readPartition(current.bytes) : [];
+    const have = new Set(existing.map((r) => r.article_id));
+    const fresh = [...incoming.values()].filter((r) => !have.has(r.article_id));
+    if (fresh.length === 0) return { pp, added: 0, duplicates: incoming.size };
+    return { pp, etag: current?.etag, body: encode([...existing, ...fresh]), added: fresh.length };
+  };
+
+  const paths = [...byPart.keys()].sort();
+  const prepared: Prepared[] = [];
+  let duplicates = 0;
+  await mapLimit(paths, opts.concurrency ?? 8, async (pp) => {
+    const p = await prepare(pp);
+    if ('body' in p) prepared.push(p);
+    else duplicates += p.duplicates;
+  });
+  const incomingRows = [...byPart.values()].reduce((n, m) => n + m.size, 0);
+  if (prepared.length === 0) return { added: 0, duplicates, partitions: 0, keys: [] };
+
+  const writePaths = prepared.map((p) => p.pp).sort();
+  const pending =
+    writePaths.length > 1
+      ? newPending(
+          NEWS_SENTIMENT.name,
+          writeId(NEWS_SENTIMENT.name, { partitions: writePaths, rows: rows.map((r) => r.article_id) }),
+          writePaths,
+          incomingRows,
+        )
+      : undefined;
+  if (pending) await putPending(s3, bucket, pending);
+  let added = 0;
+  let done = 0;
+  try {
+    await mapLimit(prepared, opts.concurrency ?? 8, async (first) => {
+      let p: Prepared | { added: 0 } = first;
+      for (
+        let attempt = 1;
+        'body' in p && !(await putIfUnchanged(s3, bucket, keyOf(p.pp), p.body, p.etag));
+        attempt++
+      ) {
+        if (attempt >= MAX_COMMIT_ATTEMPTS)
+          throw new Error(`partition ${first.pp}: another writer changed it ${attempt} times in a row`);
+        // Another writer committed since the read: read, de-duplicate and encode again.
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(1_000, 20 * 2 ** attempt)));
+        p = await prepare(first.pp);
+      }
+      added += p.added;
+      done++;
+    });
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `${NEWS_SENTIMENT.name}: committed ${done} of ${prepared.length} partitions, then failed: ${msg}. ` +
+        'Run the same pull again to complete it (rows already committed are not written twice)',
+      { cause: err },
+    );
+  }
+  if (pending) await deletePending(s3, bucket, NEWS_SENTIMENT.name, pending.id);
+  return {
+    added,
+    duplicates: incomingRows - added,
+    partitions: writePaths.length,
+    keys: writePaths.map(keyOf),
+  };
+}
