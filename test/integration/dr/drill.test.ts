@@ -33,7 +33,10 @@ beforeAll(async () => {
   const clients = createClients(cloud.runtime);
   try {
     const svc = await tradingServices(clients);
-    await svc.risk.putLimits('main', { securities: { SPY: { adv: 5e7 } }, limits: { maxPositionWeight: 0.2 } });
+    await svc.risk.putLimits('main', {
+      securities: { SPY: { adv: 5e7 } },
+      limits: { maxPositionWeight: 0.2 },
+    });
     await changeState(svc, { account: 'main' }, 'halt', 'alice', 'drill: broker outage');
     await changeState(svc, { account: 'main', strategy: 'sma' }, 'reduce', 'bob', 'drill: drawdown');
     const book = await svc.books.create('main', 10_000_000);
