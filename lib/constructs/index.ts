@@ -7,3 +7,8 @@ export * from './acknowledge-wildcards';
 export * from './source-tarball-asset';
 export * from './sagemaker-training-job';
 export * from './training-workflow';
+export * from './dr-names';
+export * from './locked-backup-vault';
+export * from './data-backup-plan';
+export * from './bucket-replication';
+export * from './table-replicator';
