@@ -2,7 +2,7 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 
@@ -137,7 +137,13 @@ export class BucketReplication extends Construct {
         'Replication reads every object version of the replicated buckets (and only of them).',
       ],
       [
-        /^Resource::arn:aws:s3:::quant-.*-dr-.*\/\*$|^Resource::arn:<AWS::Partition>:s3:::quant-.*-dr-.*\/\*$/,
+        (finding: string) =>
+          props.buckets.some((b) =>
+            [
+              `Resource::arn:aws:s3:::${b.destinationBucketName}/*`,
+              `Resource::arn:<AWS::Partition>:s3:::${b.destinationBucketName}/*`,
+            ].includes(finding),
+          ),
         'Replication writes every object version into the named replica buckets (and only into them).',
       ],
       [

@@ -19,14 +19,14 @@ import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { DataLakeConfig, DisasterRecoveryConfig } from '../config/types';
+import type { BucketReplication } from '../constructs';
 import {
   backupVaultName,
-  BucketReplication,
   DataBackupPlan,
   drKeyAlias,
   EncryptedTable,
