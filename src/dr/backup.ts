@@ -6,12 +6,21 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DescribeTableCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { AwsClients } from '../aws/clients';
 import { InputError } from '../errors';
 import { LOCAL_BUCKET_NAMES } from '../local/buckets';
 import { LOCAL_TRADING_TABLES } from '../trading/tables';
-import { BACKUP_FORMAT, encodeItem, MANIFEST_FILE, sha256, type Manifest, type ObjectEntry } from './format';
+import {
+  BACKUP_FORMAT,
+  DR_CONCURRENCY,
+  encodeItem,
+  MANIFEST_FILE,
+  mapLimit,
+  sha256,
+  type Manifest,
+  type ObjectEntry,
+} from './format';
 
 /** What a local backup holds: the trading tables and every lake bucket (the audit trail included). */
 export interface BackupScope {
@@ -62,9 +71,19 @@ export async function listKeys(clients: AwsClients, bucket: string): Promise<str
 }
 
 export async function getObjectBytes(clients: AwsClients, bucket: string, key: string): Promise<Uint8Array> {
+  return (await getObject(clients, bucket, key)).body;
+}
+
+/** An object's bytes with its content type and user metadata (one GetObject). */
+export async function getObject(
+  clients: AwsClients,
+  bucket: string,
+  key: string,
+): Promise<{ body: Uint8Array; contentType?: string; metadata?: Record<string, string> }> {
   const r = await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   if (!r.Body) throw new Error(`s3://${bucket}/${key}: empty response body`);
-  return r.Body.transformToByteArray();
+  const metadata = r.Metadata && Object.keys(r.Metadata).length > 0 ? r.Metadata : undefined;
+  return { body: await r.Body.transformToByteArray(), contentType: r.ContentType, metadata };
 }
 
 /** Refuses a target that already holds something: a backup never mixes with or overwrites another. */
@@ -120,23 +139,14 @@ export async function backupLocal(
       progress(`table ${name}: ${rows.length} items`);
     }
     for (const [b, bucket] of scope.buckets.entries()) {
-      const entries: ObjectEntry[] = [];
-      for (const [o, key] of (await listKeys(clients, bucket)).entries()) {
-        const head = await clients.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-        const body = await getObjectBytes(clients, bucket, key);
+      const keys = await listKeys(clients, bucket);
+      const entries: ObjectEntry[] = await mapLimit(keys, DR_CONCURRENCY, async (key, o) => {
+        const { body, contentType, metadata } = await getObject(clients, bucket, key);
         const file = `s3/b${b}-o${o}`;
         writeFileSync(path.join(staging, file), body);
-        const metadata = head.Metadata && Object.keys(head.Metadata).length > 0 ? head.Metadata : undefined;
-        entries.push({
-          key,
-          file,
-          bytes: body.byteLength,
-          sha256: sha256(body),
-          contentType: head.ContentType,
-          metadata,
-        });
-        bytes += body.byteLength;
-      }
+        return { key, file, bytes: body.byteLength, sha256: sha256(body), contentType, metadata };
+      });
+      for (const e of entries) bytes += e.bytes;
       objects += entries.length;
       manifest.buckets.push({ name: bucket, objects: entries });
       progress(`bucket ${bucket}: ${entries.length} objects`);

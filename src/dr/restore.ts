@@ -19,7 +19,15 @@ import {
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { AwsClients } from '../aws/clients';
 import { describeZodIssues, InputError } from '../errors';
-import { decodeItem, MANIFEST_FILE, manifestSchema, sha256, type Manifest } from './format';
+import {
+  decodeItem,
+  DR_CONCURRENCY,
+  MANIFEST_FILE,
+  manifestSchema,
+  mapLimit,
+  sha256,
+  type Manifest,
+} from './format';
 
 export interface LoadedBackup {
   readonly dir: string;
@@ -121,8 +129,10 @@ async function writeItems(
   table: string,
   rows: readonly Record<string, AttributeValue>[],
 ): Promise<void> {
-  for (let i = 0; i < rows.length; i += 25) {
-    let pending: WriteRequest[] = rows.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+  const batches: Record<string, AttributeValue>[][] = [];
+  for (let i = 0; i < rows.length; i += 25) batches.push(rows.slice(i, i + 25));
+  await mapLimit(batches, 4, async (batch) => {
+    let pending: WriteRequest[] = batch.map((Item) => ({ PutRequest: { Item } }));
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > 20) throw new Error(`table ${table}: items left unprocessed after ${attempt} attempts`);
       if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
@@ -131,7 +141,7 @@ async function writeItems(
       );
       pending = r.UnprocessedItems?.[table] ?? [];
     }
-  }
+  });
 }
 
 /** Restores a checked backup into the (empty) local cloud of `clients`. */
@@ -183,7 +193,7 @@ export async function restoreLocal(
       const name = (e as { name?: string }).name;
       if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw e;
     }
-    for (const o of b.objects) {
+    await mapLimit(b.objects, DR_CONCURRENCY, async (o) => {
       const body = backup.objects.get(`${b.name}/${o.key}`);
       if (!body) throw new Error(`internal: ${b.name}/${o.key} not loaded`);
       await clients.s3.send(
@@ -195,8 +205,8 @@ export async function restoreLocal(
           Metadata: o.metadata,
         }),
       );
-      bytes += body.byteLength;
-    }
+    });
+    for (const o of b.objects) bytes += o.bytes;
     objects += b.objects.length;
     progress(`bucket ${b.name}: ${b.objects.length} objects restored`);
   }

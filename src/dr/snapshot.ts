@@ -9,7 +9,7 @@ import type { AwsClients } from '../aws/clients';
 import { LOCAL_BUCKETS } from '../local/buckets';
 import { LOCAL_TRADING_TABLES, type TradingTables } from '../trading/tables';
 import { getObjectBytes, listKeys, scanTable } from './backup';
-import { canonicalJson, sha256 } from './format';
+import { canonicalJson, DR_CONCURRENCY, mapLimit, sha256 } from './format';
 
 export const SNAPSHOT_PARTS = [
   'orders',
@@ -47,14 +47,9 @@ async function bucketEntries(
   clients: AwsClients,
   bucket: string,
 ): Promise<{ entries: string[]; bodies: Uint8Array[] }> {
-  const entries: string[] = [];
-  const bodies: Uint8Array[] = [];
-  for (const key of await listKeys(clients, bucket)) {
-    const body = await getObjectBytes(clients, bucket, key);
-    entries.push(`${bucket}/${key} ${sha256(body)}`);
-    bodies.push(body);
-  }
-  return { entries, bodies };
+  const keys = await listKeys(clients, bucket);
+  const bodies = await mapLimit(keys, DR_CONCURRENCY, (key) => getObjectBytes(clients, bucket, key));
+  return { entries: keys.map((key, i) => `${bucket}/${key} ${sha256(bodies[i])}`), bodies };
 }
 
 export async function takeSnapshot(
