@@ -243,7 +243,7 @@ export class QuantStage extends Stage {
       destinationRegion: dr.drRegion,
       replicationTimeControl: dr.replicationTimeControl,
     });
-    this.dataLake.addDependency(region, 'replication rules name the replica buckets');
+    this.dataLake.addStackDependency(region, 'replication rules name the replica buckets');
     const home = new DisasterRecoveryStack(this, 'DisasterRecovery', {
       ...this.stackProps('Disaster recovery: locked backups, trading-table replication, replication alarms', {
         stateful: true,
@@ -257,7 +257,7 @@ export class QuantStage extends Stage {
       replication: { construct: replication, buckets },
       monitoring: this.monitoring,
     });
-    home.addDependency(region, 'backup copies go to the DR vault; replicas must exist');
+    home.addStackDependency(region, 'backup copies go to the DR vault; replicas must exist');
     return { region, home };
   }
 
