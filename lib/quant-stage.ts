@@ -14,6 +14,13 @@ import { DataSyncStack } from './stacks/data-sync-stack';
 import { IngestionStack } from './stacks/ingestion-stack';
 import { FeedHandlerStack, validateFeedConfig } from './stacks/feed-handler-stack';
 import { TrainingStack } from './stacks/training-stack';
+import { validateDisasterRecoveryConfig } from './config/disaster-recovery';
+import { BucketReplication, drKeyAlias, replicaBucketName } from './constructs';
+import {
+  DisasterRecoveryRegionStack,
+  DisasterRecoveryStack,
+  REPLICATED_ZONES,
+} from './stacks/disaster-recovery-stack';
 
 /** Checks where the environment deploys, naming the field that is wrong. */
 export function validateTarget(config: EnvironmentConfig): void {
@@ -51,6 +58,8 @@ export function validateEnvironment(config: EnvironmentConfig): void {
   }
   check(() => validateFeedConfig(config.feed, config.network));
   check(() => validateTrainingConfig(config.training, config.region));
+  const dr = config.disasterRecovery;
+  if (dr) check(() => validateDisasterRecoveryConfig(dr, config.region));
 }
 
 export interface QuantStageProps extends StageProps {
@@ -93,6 +102,10 @@ export class QuantStage extends Stage {
   readonly training: TrainingStack;
   /** CME feed handler on EC2 behind a Transit Gateway multicast domain (absent when `feed.enabled` is false). */
   readonly feed?: FeedHandlerStack;
+  /** DR region: replica keys, buckets and tables, the DR backup vault (when `disasterRecovery` is set). */
+  readonly disasterRecoveryRegion?: DisasterRecoveryRegionStack;
+  /** Home region: backup vault and plan, trading-table replicator, replication alarms. */
+  readonly disasterRecovery?: DisasterRecoveryStack;
 
   constructor(scope: Construct, id: string, props: QuantStageProps) {
     const { config } = props;
@@ -167,6 +180,7 @@ export class QuantStage extends Stage {
       lake: this.dataLake,
       monitoring: this.monitoring,
       brokerEgress: { vpc: this.network.vpc, subnets: this.network.egressSubnets },
+      changeStreams: config.disasterRecovery !== undefined,
     });
     this.training = new TrainingStack(this, 'Training', {
       ...this.stackProps('Machine learning: SageMaker training workflow, drift check, strategy runner', {
@@ -192,6 +206,63 @@ export class QuantStage extends Stage {
         monitoring: this.monitoring,
       });
     }
+    if (config.disasterRecovery) {
+      const dr = this.addDisasterRecovery(config.disasterRecovery);
+      this.disasterRecoveryRegion = dr.region;
+      this.disasterRecovery = dr.home;
+    }
+  }
+
+  /** Replicas in the DR region first; the lake's replication and the backups point at them. */
+  private addDisasterRecovery(dr: NonNullable<EnvironmentConfig['disasterRecovery']>): {
+    region: DisasterRecoveryRegionStack;
+    home: DisasterRecoveryStack;
+  } {
+    const { config } = this;
+    const tables = {
+      risk: this.trading.riskTable,
+      orders: this.trading.ordersTable,
+      idempotency: this.trading.idempotencyTable,
+    };
+    const region = new DisasterRecoveryRegionStack(this, 'DisasterRecoveryRegion', {
+      ...this.stackProps(`DR region ${dr.drRegion}: replica keys, buckets and tables, backup copies`, {
+        stateful: true,
+      }),
+      env: { account: config.account, region: dr.drRegion },
+      environmentName: config.name,
+      config: dr,
+      dataLake: config.dataLake,
+      tables,
+    });
+    const naming = { environmentName: config.name, account: config.account, drRegion: dr.drRegion };
+    const buckets = REPLICATED_ZONES.map((zone) => ({
+      name: zone,
+      bucket: this.dataLake.buckets[zone],
+      sourceKey: zone === 'audit' ? this.dataLake.auditKey : this.dataLake.lakeKey,
+      destinationBucketName: replicaBucketName(naming, zone),
+      destinationKeyAlias: drKeyAlias(naming, zone === 'audit' ? 'audit' : 'lake'),
+    }));
+    const replication = new BucketReplication(this.dataLake, 'DrReplication', {
+      buckets,
+      destinationRegion: dr.drRegion,
+      replicationTimeControl: dr.replicationTimeControl,
+    });
+    this.dataLake.addStackDependency(region, 'replication rules name the replica buckets');
+    const home = new DisasterRecoveryStack(this, 'DisasterRecovery', {
+      ...this.stackProps('Disaster recovery: locked backups, trading-table replication, replication alarms', {
+        stateful: true,
+      }),
+      environmentName: config.name,
+      config: dr,
+      tables,
+      buckets: (['raw', 'curated', 'vendor', 'results', 'models', 'audit'] as const).map(
+        (z) => this.dataLake.buckets[z],
+      ),
+      replication: { construct: replication, buckets },
+      monitoring: this.monitoring,
+    });
+    home.addStackDependency(region, 'backup copies go to the DR vault; replicas must exist');
+    return { region, home };
   }
 
   /**

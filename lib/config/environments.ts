@@ -306,6 +306,20 @@ export const staging: EnvironmentConfig = {
     tradingEnvironment: 'staging',
     durationAlarmMinutes: 180,
   },
+  // Backups and replication as in prod, without the long archive, RTC or an immutable lock.
+  disasterRecovery: {
+    drRegion: 'us-west-2',
+    backup: {
+      dailyRetentionDays: 30,
+      monthlyRetentionDays: 0,
+      hourUtc: 5,
+      vaultLock: 'governance',
+      lockChangeableForDays: 3,
+    },
+    replicationTimeControl: false,
+    s3ReplicationAlarmSeconds: 3600,
+    tableReplicationAlarmSeconds: 30,
+  },
   feed: {
     ...feedDefaults,
     availabilityZones: ['us-east-1a', 'us-east-1b'],
@@ -441,6 +455,22 @@ export const prod: EnvironmentConfig = {
     retrainSchedule: 'cron(0 6 ? * SAT *)',
     tradingEnvironment: 'prod',
     durationAlarmMinutes: 360,
+  },
+  // RPO 1 minute / RTO 15 minutes: docs/disaster-recovery.md. Trading state replicates within
+  // seconds (alarm at half the RPO); daily backups 30 days, monthly 7 years, copied to the DR region.
+  disasterRecovery: {
+    drRegion: 'ap-southeast-2',
+    backup: {
+      dailyRetentionDays: 30,
+      monthlyRetentionDays: 7 * 365 + 2,
+      hourUtc: 18,
+      vaultLock: 'compliance',
+      lockChangeableForDays: 3,
+    },
+    replicationTimeControl: true,
+    // Replication Time Control's threshold: 15 minutes.
+    s3ReplicationAlarmSeconds: 900,
+    tableReplicationAlarmSeconds: 30,
   },
   feed: {
     ...feedDefaults,

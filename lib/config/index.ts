@@ -2,3 +2,4 @@ export * from './types';
 export * from './environments';
 export * from './errors';
 export * from './training';
+export * from './disaster-recovery';

@@ -161,6 +161,40 @@ export interface EnvironmentConfig {
   readonly trading: TradingConfig;
   readonly feed: FeedConfig;
   readonly training: TrainingConfig;
+  /**
+   * Backups, cross-region copies and replication to a DR region (see docs/disaster-recovery.md).
+   * Absent: none of it (dev).
+   */
+  readonly disasterRecovery?: DisasterRecoveryConfig;
+}
+
+/** AWS Backup of the trading tables and the lake buckets, with copies in the DR region. */
+export interface BackupConfig {
+  /** Daily backups (and their DR-region copies) are kept this many days. */
+  readonly dailyRetentionDays: number;
+  /** Monthly backups (and copies) are kept this many days; 0 = no monthly backups. */
+  readonly monthlyRetentionDays: number;
+  /** Hour (UTC) the daily backup window opens. */
+  readonly hourUtc: number;
+  /**
+   * Vault lock of both vaults. Compliance: after `lockChangeableForDays` nobody, root included, can
+   * delete a recovery point early or remove the lock. Governance: IAM principals allowed to can.
+   */
+  readonly vaultLock: 'compliance' | 'governance';
+  /** Grace period (days, at least 3) in which a compliance lock can still be removed. */
+  readonly lockChangeableForDays: number;
+}
+
+export interface DisasterRecoveryConfig {
+  /** Region of the replica buckets, the trading-table replicas and the backup copies. */
+  readonly drRegion: string;
+  readonly backup: BackupConfig;
+  /** S3 Replication Time Control on the lake's replication (99.99% of objects within 15 minutes). */
+  readonly replicationTimeControl: boolean;
+  /** Alarm when an object's S3 replication takes longer than this, in seconds. */
+  readonly s3ReplicationAlarmSeconds: number;
+  /** Alarm when the trading tables' replica lags by more than this (keep it under the RPO), in seconds. */
+  readonly tableReplicationAlarmSeconds: number;
 }
 
 export interface TradingConfig {

@@ -4,6 +4,12 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 
 export interface EncryptedTableProps {
+  /**
+   * Physical name. Give one only where another region must find the table without a reference
+   * (a disaster-recovery replica).
+   * @default a name CloudFormation generates
+   */
+  readonly tableName?: string;
   /** Partition key. */
   readonly partitionKey: dynamodb.Attribute;
   /**
@@ -37,6 +43,7 @@ export interface EncryptedTableProps {
 export class EncryptedTable extends dynamodb.Table {
   constructor(scope: Construct, id: string, props: EncryptedTableProps) {
     super(scope, id, {
+      tableName: props.tableName,
       partitionKey: props.partitionKey,
       sortKey: props.sortKey,
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,

@@ -10,3 +10,8 @@ export * from './training-workflow';
 export * from './acknowledge-inline-policies';
 export * from './vendor-stream-service';
 export * from './news-ingest';
+export * from './dr-names';
+export * from './locked-backup-vault';
+export * from './data-backup-plan';
+export * from './bucket-replication';
+export * from './table-replicator';

@@ -24,6 +24,12 @@ export interface SecureBucketObjectLock {
 
 export interface SecureBucketProps {
   /**
+   * Physical name. Give one only where another region must find the bucket without a reference
+   * (a replication destination).
+   * @default a name CloudFormation generates
+   */
+  readonly bucketName?: string;
+  /**
    * Customer-managed key for SSE-KMS. Required unless `encryption` is `'s3-managed'`.
    * @default none
    */
@@ -152,6 +158,7 @@ export class SecureBucket extends s3.Bucket {
     ];
     const lock = props.objectLock;
     super(scope, id, {
+      bucketName: props.bucketName,
       encryption: encryption === 'kms' ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
       encryptionKey: encryption === 'kms' ? props.encryptionKey : undefined,
       bucketKeyEnabled: encryption === 'kms' ? true : undefined,

@@ -77,6 +77,12 @@ export interface TradingStackProps extends StackProps {
     readonly vpc: ec2.IVpc;
     readonly subnets: ec2.SubnetSelection;
   };
+  /**
+   * DynamoDB Streams (new and old images) on the tables, for their replication to the DR region
+   * (lib/stacks/disaster-recovery-stack.ts). Adding a stream updates a table in place.
+   * @default false
+   */
+  readonly changeStreams?: boolean;
 }
 
 export function validateTradingConfig(c: TradingConfig): void {
@@ -186,6 +192,7 @@ export class TradingStack extends Stack {
         partitionKey: { name: key, type: dynamodb.AttributeType.STRING },
         encryptionKey: this.key,
         timeToLiveAttribute: ttl,
+        stream: props.changeStreams ? dynamodb.StreamViewType.NEW_AND_OLD_IMAGES : undefined,
       });
     // Order-rate counters (RATE#...) expire through TTL on `expiresAt`.
     this.riskTable = table('RiskTable', 'pk', 'expiresAt');

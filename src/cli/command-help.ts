@@ -67,4 +67,9 @@ export const COMMAND_HELP: readonly CommandHelp[] = [
     term: 'strategy',
     description: 'Promotion of strategies (and models) to environments; the strategy runner',
   },
+  {
+    name: 'dr',
+    term: 'dr',
+    description: 'Disaster recovery of the local cloud: backup, restore and the restore drill',
+  },
 ];

@@ -102,8 +102,12 @@ describe('every environment synthesizes offline, with cdk-nag on', () => {
         ]),
       );
       for (const s of stageAsm.stacks) {
-        expect(s.environment.account).toBe(environmentConfig(name).account);
-        expect(s.environment.region).toBe(environmentConfig(name).region);
+        const cfg = environmentConfig(name);
+        expect(s.environment.account).toBe(cfg.account);
+        // The DR stack deploys to the DR region; every other stack to the environment's region.
+        expect(s.environment.region).toBe(
+          s.stackName === `${name}-DisasterRecoveryRegion` ? cfg.disasterRecovery?.drRegion : cfg.region,
+        );
       }
     }
   });
