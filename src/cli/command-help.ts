@@ -67,4 +67,9 @@ export const COMMAND_HELP: readonly CommandHelp[] = [
     term: 'strategy',
     description: 'Promotion of strategies (and models) to environments; the strategy runner',
   },
+  {
+    name: 'tca',
+    term: 'tca [options]',
+    description: 'Transaction cost analysis of parent orders (implementation shortfall, slippage, participation)',
+  },
 ];
