@@ -6,7 +6,9 @@
 import { z } from 'zod';
 import type { CostModel } from './costs';
 
-const bps = z.number().refine((v) => Number.isFinite(v) && v >= 0 && v <= 10_000, 'must be a number from 0 to 10000');
+const bps = z
+  .number()
+  .refine((v) => Number.isFinite(v) && v >= 0 && v <= 10_000, 'must be a number from 0 to 10000');
 
 export const costModelSchema: z.ZodType<CostModel> = z.strictObject({
   commissionBps: bps.optional(),

@@ -110,7 +110,8 @@ function bad(t: CsvTable, line: number, field: string, problem: string): never {
 
 function dateCell(t: CsvTable, row: { line: number; cells: string[] }, col: string): string {
   const v = cell(t, row, col);
-  if (!DAY.test(v) || Number.isNaN(Date.parse(v))) bad(t, row.line, col, `must be a date YYYY-MM-DD, got "${v}"`);
+  if (!DAY.test(v) || Number.isNaN(Date.parse(v)))
+    bad(t, row.line, col, `must be a date YYYY-MM-DD, got "${v}"`);
   return v;
 }
 

@@ -75,7 +75,9 @@ export function createRiskGate(opts: RiskGateOptions): RebalanceGate {
       let sec: Security | undefined = base;
       if (opts.reference) {
         const ref = opts.reference.at(s, raw.dates[t]);
-        sec = ref ? { ...base, region: ref.region, assetClass: ref.assetClass, sector: ref.sector } : undefined;
+        sec = ref
+          ? { ...base, region: ref.region, assetClass: ref.assetClass, sector: ref.sector }
+          : undefined;
       }
       if (!sec) continue;
       const vol = raw.volume?.[a];

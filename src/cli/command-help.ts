@@ -70,6 +70,7 @@ export const COMMAND_HELP: readonly CommandHelp[] = [
   {
     name: 'tca',
     term: 'tca [options]',
-    description: 'Transaction cost analysis of parent orders (implementation shortfall, slippage, participation)',
+    description:
+      'Transaction cost analysis of parent orders (implementation shortfall, slippage, participation)',
   },
 ];

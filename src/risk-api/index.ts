@@ -104,6 +104,11 @@ export interface GateReport {
  */
 export interface RebalanceGate {
   readonly name: string;
-  rebalance(t: number, current: ArrayLike<number>, target: ArrayLike<number>, equity: number): ArrayLike<number>;
+  rebalance(
+    t: number,
+    current: ArrayLike<number>,
+    target: ArrayLike<number>,
+    equity: number,
+  ): ArrayLike<number>;
   report(): GateReport;
 }

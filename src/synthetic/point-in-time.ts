@@ -64,7 +64,7 @@ export function rawMacroUniverse(tr: Panel): RawUniverse {
       }
       const y = YIELD[symbol];
       if (y !== undefined && t % 63 === 0) {
-        dividend = Math.round(((y / 4) * raw[t - 1]) / ratio * 1e4) / 1e4;
+        dividend = Math.round((((y / 4) * raw[t - 1]) / ratio) * 1e4) / 1e4;
         actions.push({ symbol, date: tr.dates[t].slice(0, 10), type: 'dividend', amount: dividend });
       }
       shares *= ratio;

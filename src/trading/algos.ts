@@ -161,10 +161,14 @@ export const SESSION_SECONDS = 23_400;
  * with τ = durationSec / slices in trading days (SESSION_SECONDS).
  */
 export function urgencyOf(spec: Extract<AlgoSpec, { algo: 'is' }>): number {
-  const hasRisk = spec.riskAversion !== undefined || spec.volatility !== undefined || spec.impact !== undefined;
+  const hasRisk =
+    spec.riskAversion !== undefined || spec.volatility !== undefined || spec.impact !== undefined;
   if (spec.urgency !== undefined) {
     if (hasRisk)
-      throw new InputError('algo.urgency: give urgency or riskAversion, volatility and impact, not both', 'algo.urgency');
+      throw new InputError(
+        'algo.urgency: give urgency or riskAversion, volatility and impact, not both',
+        'algo.urgency',
+      );
     return spec.urgency;
   }
   if (spec.riskAversion === undefined || spec.volatility === undefined || spec.impact === undefined)

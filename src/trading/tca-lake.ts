@@ -87,7 +87,9 @@ export async function readTcaRows(s3: S3Client, bucket: string, q: TcaQuery = {}
   const keys: string[] = [];
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
     for (const o of page.Contents ?? []) {
       const m = /account=([^/]+)\/dt=(\d{4}-\d{2}-\d{2})\/[^/]+\.parquet$/.exec(o.Key ?? '');
       if (!m) continue;
@@ -192,7 +194,9 @@ export function panelTape(panel: Panel, window = 20): MarketTape {
       const t = barAt(time);
       if (!risk || a === undefined || t < 0) return undefined;
       const { sigma, adv } = risk[a];
-      return Number.isFinite(sigma[t]) && Number.isFinite(adv[t]) ? { sigma: sigma[t], adv: adv[t] } : undefined;
+      return Number.isFinite(sigma[t]) && Number.isFinite(adv[t])
+        ? { sigma: sigma[t], adv: adv[t] }
+        : undefined;
     },
   };
 }

@@ -108,10 +108,11 @@ export function computeTca(input: TcaInput): TcaRow {
   const Pm = Q > 0 ? marketNotional / Q : NaN;
   const Pend = input.endPrice ?? kids[kids.length - 1].market;
   const base = X * Pd;
-  const delay = Q > 0 ? (s * Q * (Pa - Pd) * BPS) / base : 0;
-  const timing = Q > 0 ? (s * Q * (Pm - Pa) * BPS) / base : 0;
-  const impact = Q > 0 ? (s * (fillNotional - marketNotional) * BPS) / base : 0;
-  const opportunity = (s * (X - Q) * (Pend - Pd) * BPS) / base;
+  // `+ 0` turns a sell's -0 into 0.
+  const delay = Q > 0 ? (s * Q * (Pa - Pd) * BPS) / base + 0 : 0;
+  const timing = Q > 0 ? (s * Q * (Pm - Pa) * BPS) / base + 0 : 0;
+  const impact = Q > 0 ? (s * (fillNotional - marketNotional) * BPS) / base + 0 : 0;
+  const opportunity = (s * (X - Q) * (Pend - Pd) * BPS) / base + 0;
   const iv = input.interval;
   return {
     parentId: input.parentId,
@@ -307,7 +308,8 @@ export function calibrateCosts(rows: readonly TcaRow[]): {
   }
   if (pts.length === 0) return { slippageBps: 0, impactK: 0, rows: 0 };
   const withX = pts.filter((p) => Number.isFinite(p.x));
-  const meanY = (ps: typeof pts): number => ps.reduce((s, p) => s + p.w * p.y, 0) / ps.reduce((s, p) => s + p.w, 0);
+  const meanY = (ps: typeof pts): number =>
+    ps.reduce((s, p) => s + p.w * p.y, 0) / ps.reduce((s, p) => s + p.w, 0);
   const clean = (v: number): number => (Math.abs(v) < 1e-12 ? 0 : v);
   if (withX.length < 2) return { slippageBps: clean(Math.max(0, meanY(pts))), impactK: 0, rows: pts.length };
   let sw = 0;

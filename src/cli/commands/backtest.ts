@@ -144,7 +144,8 @@ export function pointInTimeRun(
   opts: Pick<BacktestOpts, 'limits' | 'reference' | 'actions'>,
   strategy: string,
 ): { input: Bars | Panel; gate?: RebalanceGate } {
-  if (opts.limits === undefined && opts.reference === undefined && opts.actions === undefined) return { input };
+  if (opts.limits === undefined && opts.reference === undefined && opts.actions === undefined)
+    return { input };
   const raw = asPanel(input);
   const config = opts.limits === undefined ? undefined : readJsonFile(riskConfigSchema, opts.limits);
   const reference =

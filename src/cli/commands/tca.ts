@@ -14,7 +14,13 @@ import type { Command } from 'commander';
 import { InputError } from '../../errors';
 import { tradingServices } from '../../trading/context';
 import { accountBlotter } from '../../trading/paper';
-import { calibrateCosts, computeTca, summarizeTca, tcaInputsFromBlotter, type TcaRow } from '../../trading/tca';
+import {
+  calibrateCosts,
+  computeTca,
+  summarizeTca,
+  tcaInputsFromBlotter,
+  type TcaRow,
+} from '../../trading/tca';
 import { lakeTape, readTcaRows, writeTcaRows, type TcaQuery } from '../../trading/tca-lake';
 import { openPlatform, type GlobalOptions } from '../context';
 import { formatTable, printJson } from '../output';
@@ -89,7 +95,9 @@ async function readRows(opts: TcaOpts): Promise<TcaRow[]> {
 export function registerTca(program: Command): void {
   const tca = program
     .command('tca')
-    .description('Transaction cost analysis of parent orders (implementation shortfall, slippage, participation)')
+    .description(
+      'Transaction cost analysis of parent orders (implementation shortfall, slippage, participation)',
+    )
     .option('--from <date>', 'first decision day, YYYY-MM-DD')
     .option('--to <date>', 'last decision day, YYYY-MM-DD')
     .option('--account <id>', 'one account')
@@ -121,9 +129,15 @@ export function registerTca(program: Command): void {
         const blotter = await accountBlotter(ctx.clients.doc, svc.tables.orders, q.account);
         const inputs = await tcaInputsFromBlotter(blotter, lakeTape(ctx.clients.s3, ctx.buckets.curated));
         const rows = inputs.map(computeTca);
-        const report = await writeTcaRows({ clients: ctx.clients, buckets: ctx.buckets, tmpDir: ctx.tmpDir }, rows);
+        const report = await writeTcaRows(
+          { clients: ctx.clients, buckets: ctx.buckets, tmpDir: ctx.tmpDir },
+          rows,
+        );
         if (opts.json) printJson({ account: q.account, parents: rows.length, partitions: report.partitions });
-        else process.stdout.write(`${q.account}: ${rows.length} parents recorded (${report.partitions} partitions)\n`);
+        else
+          process.stdout.write(
+            `${q.account}: ${rows.length} parents recorded (${report.partitions} partitions)\n`,
+          );
       } finally {
         await ctx.close();
       }
@@ -136,7 +150,8 @@ export function registerTca(program: Command): void {
     .action(async (_o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<TcaOpts>();
       const rows = await readRows(opts);
-      if (rows.length === 0) throw new InputError('tca: no rows match the filters (nothing to calibrate)', 'tca');
+      if (rows.length === 0)
+        throw new InputError('tca: no rows match the filters (nothing to calibrate)', 'tca');
       const fit = calibrateCosts(rows);
       const model = { slippageBps: fit.slippageBps, impactK: fit.impactK };
       const file = opts.out!;

@@ -59,7 +59,13 @@ describe('risk gate: the pre-trade risk engine on every rebalance', () => {
     const r = runPortfolio(panel, constant(2, 0.5, 0.5), { ...opts, gate });
     expect(r.positions[0][0]).toBe(0.5);
     expect(r.positions[1][0]).toBe(0); // B is not in the securities: unknownSymbol
-    expect(r.riskGate).toEqual({ orders: 2, approved: 1, resized: 0, rejected: 1, byRule: { unknownSymbol: 1 } });
+    expect(r.riskGate).toEqual({
+      orders: 2,
+      approved: 1,
+      resized: 0,
+      rejected: 1,
+      byRule: { unknownSymbol: 1 },
+    });
   });
 
   it('limits an order to a fraction of the ADV as of the date', () => {
@@ -114,7 +120,13 @@ describe('risk gate: the pre-trade risk engine on every rebalance', () => {
     gate2.rebalance(0, [0, 0], [0.5, 0.5], 1);
     expect(Array.from(gate2.rebalance(2, [0.5, 0.5], [0.5, 0.5], 1))).toEqual([0.5, 0]);
     expect(Array.from(gate2.rebalance(3, [0.5, 0], [0.5, 0.6], 1))).toEqual([0.5, 0]);
-    expect(gate2.report()).toEqual({ orders: 1, approved: 0, resized: 0, rejected: 1, byRule: { delisted: 1 } });
+    expect(gate2.report()).toEqual({
+      orders: 1,
+      approved: 0,
+      resized: 0,
+      rejected: 1,
+      byRule: { delisted: 1 },
+    });
   });
 });
 
@@ -169,7 +181,10 @@ describe('loaders', () => {
 
   it('reads reference and actions files', () => {
     const ref = loadReferenceCsv(
-      file('ref.csv', 'symbol,from,region,asset_class,sector\nA,2024-01-01,US,equity,tech\nA,2024-06-01,US,equity,energy\n'),
+      file(
+        'ref.csv',
+        'symbol,from,region,asset_class,sector\nA,2024-01-01,US,equity,tech\nA,2024-06-01,US,equity,energy\n',
+      ),
     );
     const idx = new ReferenceIndex(ref);
     expect(idx.at('A', '2023-12-31')).toBeUndefined();
@@ -184,13 +199,18 @@ describe('loaders', () => {
   });
 
   it('names file:line:field on a bad row', () => {
-    const bad = file('actions.csv', 'symbol,date,type,value\nA,2024-02-01,split,2\nA,2024-02-01,dividend,-1\n');
+    const bad = file(
+      'actions.csv',
+      'symbol,date,type,value\nA,2024-02-01,split,2\nA,2024-02-01,dividend,-1\n',
+    );
     expect(() => loadActionsCsv(bad)).toThrow(InputError);
     expect(() => loadActionsCsv(bad)).toThrow('actions.csv:3:value: must be a number > 0, got "-1"');
     expect(() => loadActionsCsv(file('a2.csv', 'symbol,date,type,value\nA,2024-13-01,split,2\n'))).toThrow(
       'a2.csv:2:date',
     );
-    expect(() => loadActionsCsv(file('a3.csv', 'symbol,date,kind,value\n'))).toThrow('a3.csv:1: missing column "type"');
+    expect(() => loadActionsCsv(file('a3.csv', 'symbol,date,kind,value\n'))).toThrow(
+      'a3.csv:1: missing column "type"',
+    );
     expect(() => loadReferenceCsv(file('r.csv', 'symbol,from\nA,2024-01-01\nA,2024-01-01\n'))).toThrow(
       'r.csv:3:from: a second record of A from 2024-01-01',
     );

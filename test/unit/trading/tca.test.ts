@@ -7,7 +7,13 @@ import {
   planChildren,
   twapSchedule,
 } from '../../../src/trading/algos';
-import { calibrateCosts, computeTca, summarizeTca, type TcaInput, type TcaRow } from '../../../src/trading/tca';
+import {
+  calibrateCosts,
+  computeTca,
+  summarizeTca,
+  type TcaInput,
+  type TcaRow,
+} from '../../../src/trading/tca';
 import { panelTape } from '../../../src/trading/tca-lake';
 
 describe('implementation shortfall (Almgren-Chriss)', () => {
@@ -27,7 +33,10 @@ describe('implementation shortfall (Almgren-Chriss)', () => {
   it('derives κ from risk aversion, volatility and impact by the discrete relation', () => {
     // (2/τ²)(cosh κτ - 1) = λσ²/η. λ = 8, σ = 0.5, η = 1: κ̃² = 2; τ = 0.5 day gives
     // cosh κτ = 1 + 2 * 0.25 / 2 = 1.25, κτ = ln 2, κ = 2 ln 2 per day; over one day κT = 2 ln 2.
-    expect(almgrenChrissKappa({ riskAversion: 8, sigma: 0.5, eta: 1, tau: 0.5 })).toBeCloseTo(2 * Math.LN2, 12);
+    expect(almgrenChrissKappa({ riskAversion: 8, sigma: 0.5, eta: 1, tau: 0.5 })).toBeCloseTo(
+      2 * Math.LN2,
+      12,
+    );
     const spec = algoSpecSchema.parse({
       algo: 'is',
       durationSec: 23_400,
@@ -62,7 +71,9 @@ describe('implementation shortfall (Almgren-Chriss)', () => {
     expect(() => planChildren(10, bad, 0)).toThrow(/algo.urgency: give urgency or/);
     const none = algoSpecSchema.parse({ algo: 'is', durationSec: 60, slices: 2 });
     expect(() => planChildren(10, none, 0)).toThrow(/algo.urgency: needs urgency/);
-    expect(algoSpecSchema.safeParse({ algo: 'is', durationSec: 60, slices: 2, urgency: 51 }).success).toBe(false);
+    expect(algoSpecSchema.safeParse({ algo: 'is', durationSec: 60, slices: 2, urgency: 51 }).success).toBe(
+      false,
+    );
   });
 });
 
@@ -127,7 +138,10 @@ describe('transaction cost analysis', () => {
     const flat = calibrateCosts([row(100, 10_000, 10), row(400, 10_000, 4)]);
     expect(flat.impactK).toBe(0);
     expect(flat.slippageBps).toBeCloseTo((100 * 10 + 400 * 4) / 500, 9);
-    const s = summarizeTca([computeTca(BUY), computeTca({ ...BUY, parentId: 'p2', qty: 3000, decisionPrice: 100 })]);
+    const s = summarizeTca([
+      computeTca(BUY),
+      computeTca({ ...BUY, parentId: 'p2', qty: 3000, decisionPrice: 100 }),
+    ]);
     expect(s.parents).toBe(2);
     expect(s.notional).toBe(400_000);
   });
