@@ -66,29 +66,46 @@ export function createRiskGate(opts: RiskGateOptions): RebalanceGate {
   let peakNav = 0;
   let prevNav = 0;
 
+  // Per symbol, once: the limits file's security, and prefix sums of the volume in first-bar
+  // shares (volume / split factor), so the ADV in the shares of bar t is a difference times the
+  // split factor of t.
+  const base: (Security | undefined)[] = raw.symbols.map((s) =>
+    opts.config && Object.hasOwn(opts.config.securities, s) ? opts.config.securities[s] : undefined,
+  );
+  const volSums = raw.volume?.map((v, a) => {
+    const sums = new Float64Array(v.length + 1);
+    for (let t = 0; t < v.length; t++) sums[t + 1] = sums[t] + (split ? v[t] / split[a][t] : v[t]);
+    return sums;
+  });
+
   const securitiesAt = (t: number): Record<string, Security> => {
     const out: Record<string, Security> = {};
+    const from = Math.max(0, t - advWindow + 1);
     for (let a = 0; a < k; a++) {
-      const s = raw.symbols[a];
-      const base =
-        opts.config && Object.hasOwn(opts.config.securities, s) ? opts.config.securities[s] : undefined;
-      let sec: Security | undefined = base;
+      const b = base[a];
+      let region = b?.region;
+      let assetClass = b?.assetClass;
+      let sector = b?.sector;
       if (opts.reference) {
-        const ref = opts.reference.at(s, raw.dates[t]);
-        sec = ref
-          ? { ...base, region: ref.region, assetClass: ref.assetClass, sector: ref.sector }
-          : undefined;
+        const ref = opts.reference.at(raw.symbols[a], raw.dates[t]);
+        if (!ref) continue;
+        ({ region, assetClass, sector } = ref);
+      } else if (!b) continue;
+      let adv = b?.adv;
+      if (volSums) {
+        const mean = ((volSums[a][t + 1] - volSums[a][from]) / (t - from + 1)) * (split ? split[a][t] : 1);
+        if (mean > 0) adv = mean;
       }
-      if (!sec) continue;
-      const vol = raw.volume?.[a];
-      if (vol) {
-        let sum = 0;
-        const from = Math.max(0, t - advWindow + 1);
-        for (let s2 = from; s2 <= t; s2++) sum += split ? (vol[s2] * split[a][t]) / split[a][s2] : vol[s2];
-        const adv = sum / (t - from + 1);
-        sec = adv > 0 ? { ...sec, adv } : sec;
-      }
-      out[s] = { ...sec, referencePrice: raw.close[a][t], referenceTime: times[t] };
+      out[raw.symbols[a]] = {
+        region,
+        assetClass,
+        sector,
+        adv,
+        referencePrice: raw.close[a][t],
+        referenceTime: times[t],
+        duration: b?.duration,
+        beta: b?.beta,
+      };
     }
     return out;
   };
