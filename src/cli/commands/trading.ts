@@ -60,7 +60,10 @@ export function registerTrading(program: Command): void {
     .option('--cost-bps <bps>', 'paper broker commission, bps', '1')
     .option('--limits <file>', 'limits.json (default: sized for the strategy, see docs/trading.md)')
     .option('--last <bars>', 'trade only the last N bars (0 = all)', '250')
-    .option('--algo <json>', 'work each order with TWAP/VWAP/POV/IS children (JSON spec, see docs/trading.md)')
+    .option(
+      '--algo <json>',
+      'work each order with TWAP/VWAP/POV/IS children (JSON spec, see docs/trading.md)',
+    )
     .option('--json', 'print the result as JSON')
     .action(async (opts: PaperOpts, cmd: Command) => {
       const algo = opts.algo === undefined ? undefined : parseAlgo(opts.algo);
