@@ -245,3 +245,23 @@ describe('synthetic point-in-time defaults', () => {
     expect(ref.at('TLT', tr.dates[10])).toMatchObject({ region: 'US', assetClass: 'fixedIncome' });
   });
 });
+
+describe('the HTML report', () => {
+  it('lists the risk engine decisions by rule when the run had a gate', async () => {
+    const { renderReport } = await import('../../../src/backtest/report');
+    const panel = flatPanel(['A', 'B']);
+    const config: RiskConfig = {
+      securities: { A: { sector: 'tech' }, B: { sector: 'tech' } },
+      limits: { sectorCaps: { tech: 0.3 } },
+    };
+    const gated = runPortfolio(panel, constant(2, 0.2, 0.2), {
+      ...opts,
+      gate: createRiskGate({ config, raw: panel }),
+    });
+    const html = renderReport(gated);
+    expect(html).toContain('<h2>Risk engine</h2>');
+    expect(html).toContain('<tr><td>Resized</td><td>1</td></tr>');
+    expect(html).toContain('<tr><td>sectorCap</td><td>1</td></tr>');
+    expect(renderReport(runPortfolio(panel, constant(2, 0.2, 0.2), opts))).not.toContain('Risk engine');
+  });
+});
