@@ -265,3 +265,29 @@ describe('the HTML report', () => {
     expect(renderReport(runPortfolio(panel, constant(2, 0.2, 0.2), opts))).not.toContain('Risk engine');
   });
 });
+
+describe('VaR budget as of the date', () => {
+  it('sizes by the returns up to the close, never the crash after it', () => {
+    // Returns known at bar 2: -1% and +1%. Historical 99% VaR of exposure e over 2 days:
+    // -(−0.01e + 0.01 × (0.01e − (−0.01e))) = 0.0098e; a budget of 0.0049 of NAV allows e = 0.5 NAV.
+    // The -50% of bar 3 is in the future and must not shrink it.
+    const panel: Panel = {
+      symbols: ['A'],
+      dates: DATES,
+      close: [new Float64Array([100, 99, 99 * 1.01, 50])],
+    };
+    const config: RiskConfig = { securities: { A: {} }, limits: { varBudget: 0.0049 } };
+    const gate = createRiskGate({ config, raw: panel });
+    expect(Array.from(gate.rebalance(0, [0], [1], 1))).toEqual([0]); // no window yet: returnsWindow
+    const w = gate.rebalance(2, [0], [0.9], 1)[0];
+    expect(w).toBeCloseTo(0.5, 3);
+    expect(w).toBeLessThanOrEqual(0.5);
+    expect(gate.report()).toEqual({
+      orders: 2,
+      approved: 0,
+      resized: 1,
+      rejected: 1,
+      byRule: { returnsWindow: 1, varBudget: 1 },
+    });
+  });
+});
