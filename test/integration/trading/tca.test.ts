@@ -126,6 +126,32 @@ describe('TCA of paper parents: lake table, quant tca, calibration, backtest --c
     expect(calibrated.totalReturn).not.toBeCloseTo((await bt()).totalReturn, 4);
   }, 120_000);
 
+  it('plain orders are parents of one fill; missing market data is stored as null', async () => {
+    const svc = await tradingServices(clients, {}, { limitsTtlMs: 0 });
+    const r = await runPaper(clients, svc, {
+      strategy: 'sma-cross',
+      params: { fast: 2, slow: 4 },
+      panel: { symbols: panel.symbols, dates: panel.dates, close: panel.close },
+      nav: 100_000,
+      costBps: 5,
+      runId: 'tca-plain',
+    });
+    const filled = r.blotter.filter((o) => o.status === 'FILLED');
+    expect(r.tca.map((t) => t.parentId).sort()).toEqual(filled.map((o) => o.orderId).sort());
+    for (const t of r.tca) {
+      expect(t.algo).toBe('none');
+      expect(t.children).toBe(1);
+      expect(t.impactBps).toBeCloseTo(5, 9);
+      expect(t.participation).toBeNaN(); // no volume in the bars
+      expect(t.sigma).toBeNaN();
+    }
+    await writeTcaRows({ clients, buckets: LOCAL_BUCKETS }, r.tca);
+    const back = await readTcaRows(clients.s3, LOCAL_BUCKETS.results, { account: r.account });
+    expect(back).toHaveLength(r.tca.length);
+    expect(back[0].participation).toBeNaN();
+    expect(back[0].impactBps).toBeCloseTo(5, 9);
+  }, 60_000);
+
   it('bad input exits 2 naming the field', async () => {
     expect(await quant('tca', '--from', '2026-13-01')).toBe(2);
     expect(errOut).toMatch(/--from: must be a date YYYY-MM-DD/);
