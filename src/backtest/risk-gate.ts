@@ -168,6 +168,7 @@ export function createRiskGate(opts: RiskGateOptions): RebalanceGate {
       const missingWindow = needsWindow && t - Math.max(0, t - returnsDays) < 2;
       const positions = [];
       for (let a = 0; a < k; a++) {
+        if (t >= delistBar[a]) continue; // closed at its last close: no longer in the book
         const qty = Math.round((current[a] * nav) / raw.close[a][t]);
         if (qty !== 0) positions.push({ symbol: raw.symbols[a], qty, price: raw.close[a][t] });
       }

@@ -291,3 +291,19 @@ describe('VaR budget as of the date', () => {
     });
   });
 });
+
+describe('delisting and the book', () => {
+  it('a delisted position no longer counts against the caps on its last day', () => {
+    const panel = flatPanel(['A', 'X']);
+    const adjusted = adjustPanel(panel, [{ symbol: 'X', date: '2024-01-04', type: 'delist' }]);
+    const config: RiskConfig = {
+      securities: { A: { sector: 'tech' }, X: { sector: 'tech' } },
+      limits: { sectorCaps: { tech: 0.5 } },
+    };
+    const gate = createRiskGate({ config, raw: panel, adjusted });
+    expect(Array.from(gate.rebalance(0, [0, 0], [0, 0.5], 1))).toEqual([0, 0.5]);
+    // Bar 2: X is closed at its last close, so A may take the whole tech cap of 0.5.
+    expect(Array.from(gate.rebalance(2, [0, 0.5], [0.5, 0.5], 1))).toEqual([0.5, 0]);
+    expect(gate.report()).toEqual({ orders: 2, approved: 2, resized: 0, rejected: 0, byRule: {} });
+  });
+});
