@@ -53,7 +53,7 @@ export async function runPaperTradingDemo(
   const t = summarizeTca(r.tca);
   if (t.parents > 0)
     log(
-      `TCA: ${t.parents} parent orders, implementation shortfall ${t.shortfallBps.toFixed(2)} bps of ${t.notional.toFixed(0)} (quant tca --account ${r.account})`,
+      `TCA: ${t.parents} parent orders, implementation shortfall ${t.shortfallBps.toFixed(2)} bps of ${t.notional.toFixed(0)} (quant tca)`,
     );
   return r;
 }
