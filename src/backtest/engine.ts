@@ -6,7 +6,7 @@
  * Weights are re-established at every close (constant-weight holding); only changes of the target
  * weight trade and pay costs.
  */
-import type { PositionLimiter, ProposedPosition } from '../risk-api';
+import type { PositionLimiter, ProposedPosition, RebalanceGate } from '../risk-api';
 import { impactInputs, resolveCosts, tradeCost, type CostModel } from './costs';
 import { InputError } from '../errors';
 import { equityAndDrawdown, returnMetrics } from './metrics';
@@ -22,6 +22,11 @@ export interface EngineOptions {
   readonly costs?: CostModel;
   /** Position limits applied to the targets before they are held. @default none */
   readonly limiter?: PositionLimiter;
+  /**
+   * Risk gate called at every close with the held weights and the targets (src/backtest/risk-gate.ts:
+   * the live pre-trade risk engine on share orders); its report joins the result. @default none
+   */
+  readonly gate?: RebalanceGate;
   /**
    * Periods per year for annualised figures (12 for monthly bars).
    * @default detected from the bar dates (src/backtest/spacing.ts)
@@ -116,6 +121,7 @@ export function runPortfolio(
   const held = new Float64Array(k);
   const costNow = new Float64Array(k);
   const book: ProposedPosition[] = [];
+  const want = new Float64Array(k);
 
   for (let t = 0; t < periods; t++) {
     // With a limiter the book is re-decided only when some target changes (limits are static
@@ -130,7 +136,11 @@ export function runPortfolio(
       }
       if (t > 0 && target !== targets[a][t - 1]) changed = true;
     }
-    if (!opts.limiter) {
+    if (opts.gate) {
+      for (let a = 0; a < k; a++) want[a] = targets[a][t];
+      const allowed = opts.gate.rebalance(t, held, want, equity);
+      for (let a = 0; a < k; a++) pos[a][t] = allowed[a];
+    } else if (!opts.limiter) {
       for (let a = 0; a < k; a++) pos[a][t] = targets[a][t];
     } else if (changed) {
       book.length = 0;
@@ -254,6 +264,7 @@ export function runPortfolio(
     periodsPerYear: perYear,
     periodsPerYearSource: opts.periodsPerYear === undefined ? 'detected' : 'given',
     barSpacing: spacing,
+    ...(opts.gate ? { riskGate: opts.gate.report() } : {}),
   };
 }
 

@@ -130,6 +130,18 @@ function tradeTable(result: BacktestResult, limit: number): string {
 }
 
 /** Renders the report; `title` defaults to the strategy and its parameters. */
+/** The risk engine's decisions and the rules behind them, when the run went through it. */
+function riskGateSection(result: BacktestResult): string {
+  const g = result.riskGate;
+  if (!g) return '';
+  const rules = Object.entries(g.byRule)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([r, c]) => `<tr><td>${esc(r)}</td><td>${c}</td></tr>`)
+    .join('');
+  return `<h2>Risk engine</h2><table><tbody><tr><td>Orders</td><td>${g.orders}</td></tr><tr><td>Approved</td><td>${g.approved}</td></tr><tr><td>Resized</td><td>${g.resized}</td></tr><tr><td>Rejected</td><td>${g.rejected}</td></tr></tbody></table>${rules ? `<table><thead><tr><th>Rule</th><th>Orders</th></tr></thead><tbody>${rules}</tbody></table>` : ''}
+`;
+}
+
 export function renderReport(
   result: BacktestResult,
   opts: { title?: string; maxTrades?: number } = {},
@@ -185,7 +197,7 @@ footer{margin-top:32px;color:#777;font-size:12px}
 <h2>Drawdown</h2>${lineChart(result.drawdown, result.dates, { title: 'Drawdown from peak', color: '#c0392b', fill: true, invert: true, format: (v) => (v === 0 ? '0%' : `-${pct(v, 1)}`) })}
 <h2>Monthly returns</h2>${heatMap(result)}
 <h2>Attribution</h2><table><thead><tr><th>Symbol</th><th>Contribution</th><th>Costs</th><th>Trades</th><th>Exposure</th></tr></thead><tbody>${attribution}</tbody></table>
-<h2>Trades (${result.roundTrips.length})</h2>${tradeTable(result, opts.maxTrades ?? 500)}
+${riskGateSection(result)}<h2>Trades (${result.roundTrips.length})</h2>${tradeTable(result, opts.maxTrades ?? 500)}
 <footer>Positions decided at each close are held to the next close; costs are charged in the period that starts at the change. Metrics: ${result.periodsPerYear} periods per year, risk-free rate 0.</footer>
 </body></html>
 `;

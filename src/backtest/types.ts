@@ -1,4 +1,5 @@
 /** Data shapes shared by the backtest engine, strategies, loaders and reports. */
+import type { GateReport } from '../risk-api';
 import type { BarSpacing } from './spacing';
 
 /** One instrument's bars; `dates[i]` labels bar i (its close, UTC), strictly increasing. */
@@ -130,4 +131,6 @@ export interface BacktestResult {
   readonly periodsPerYearSource: 'detected' | 'given';
   /** The spacing of the bars, as detected. */
   readonly barSpacing: BarSpacing;
+  /** Orders counted by the risk gate's decisions and rules, when the run had one. */
+  readonly riskGate?: GateReport;
 }

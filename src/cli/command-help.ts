@@ -72,4 +72,10 @@ export const COMMAND_HELP: readonly CommandHelp[] = [
     term: 'dr',
     description: 'Disaster recovery of the local cloud: backup, restore and the restore drill',
   },
+  {
+    name: 'tca',
+    term: 'tca [options]',
+    description:
+      'Transaction cost analysis of parent orders (implementation shortfall, slippage, participation)',
+  },
 ];

@@ -34,6 +34,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<readonly Register[]>>> = {
   train: async () => [(await import('./commands/train')).registerTrain],
   strategy: async () => [(await import('./commands/strategy')).registerStrategy],
   dr: async () => [(await import('./commands/dr')).registerDr],
+  tca: async () => [(await import('./commands/tca')).registerTca],
 };
 
 /** The top-level command named in argv (after the global options), if any. */

@@ -83,3 +83,32 @@ export function simpleCaps(caps: SimpleCaps = {}): PositionLimiter {
     },
   };
 }
+
+/** Orders of one backtest counted by the risk engine's decision and by the rule that bound them. */
+export interface GateReport {
+  /** Orders the rebalances asked for (one per symbol whose share count changes). */
+  readonly orders: number;
+  readonly approved: number;
+  readonly resized: number;
+  readonly rejected: number;
+  /** Breaches per rule over resized and rejected orders (an order may breach several rules). */
+  readonly byRule: Readonly<Record<string, number>>;
+}
+
+/**
+ * A gate between a strategy's target weights and the book, with the market at hand: the engine
+ * calls it at the close of every bar `t` (not only when a target changes) with the weights held
+ * and the strategy's targets, and holds what it returns from t to t+1. `equity` is the growth of
+ * one unit of capital up to the close of t. The risk-engine gate (src/backtest/risk-gate.ts)
+ * turns the changes into share orders and checks them as pre-trade risk does.
+ */
+export interface RebalanceGate {
+  readonly name: string;
+  rebalance(
+    t: number,
+    current: ArrayLike<number>,
+    target: ArrayLike<number>,
+    equity: number,
+  ): ArrayLike<number>;
+  report(): GateReport;
+}

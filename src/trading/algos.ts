@@ -1,7 +1,8 @@
 /**
  * Execution algorithms: slice a parent order into child orders on a schedule. TWAP spreads it
  * evenly in time, VWAP in proportion to a volume curve (from lake bars), POV follows a share of the
- * market volume as it trades. Quantities are whole shares and always add up to the parent (POV:
+ * market volume as it trades, IS (implementation shortfall) front-loads by an urgency that trades
+ * impact against price risk (Almgren-Chriss). Quantities are whole shares and always add up to the parent (POV:
  * at most the parent; what the market did not allow stays unfilled). Locally a simulated clock
  * runs a schedule instantly. A signal carries an `algo` spec (validated here); the execution path
  * turns each parent into children (see execution.ts `scheduleParent` and `submitChildOrder`).
@@ -89,6 +90,100 @@ export function povSchedule(
     }
   }
   return { children, remaining };
+}
+
+/**
+/**
+ * Almgren-Chriss urgency κ (per unit of time) of the discrete problem with step τ: the holdings
+ * minimising E + λ·V, with expected impact cost E = η̃·Σ n_j²/τ and variance V = σ²·Σ τ·x_j², solve
+ * (2/τ²)(cosh κτ − 1) = κ̃² = λσ²/η̃, η̃ = η − γτ/2 (Almgren and Chriss, "Optimal execution of
+ * portfolio transactions", 2000). λ: risk aversion; σ: volatility; η, γ: temporary and permanent
+ * impact, all in one system of units (λσ²/η̃ has the units of 1/time²).
+ */
+export function almgrenChrissKappa(p: {
+  readonly riskAversion: number;
+  readonly sigma: number;
+  readonly eta: number;
+  readonly gamma?: number;
+  readonly tau: number;
+}): number {
+  const etaTilde = p.eta - ((p.gamma ?? 0) * p.tau) / 2;
+  if (!(etaTilde > 0)) throw new InputError('algo.impact: η − γτ/2 must be > 0', 'algo.impact');
+  const k2 = (p.riskAversion * p.sigma * p.sigma) / etaTilde;
+  return Math.acosh(1 + (k2 * p.tau * p.tau) / 2) / p.tau;
+}
+
+/**
+ * The Almgren-Chriss trajectory: shares still to trade at t_j = jT/N, j = 0..N, for urgency κT
+ * (dimensionless): x_j = X·sinh(κT·(1 − j/N)) / sinh(κT). κT = 0 is the straight line (TWAP); a
+ * larger κT trades more at the start (less exposure to the price for more impact).
+ */
+export function almgrenChrissTrajectory(qty: number, slices: number, kappaT: number): number[] {
+  const out: number[] = [];
+  for (let j = 0; j <= slices; j++) {
+    const f = 1 - j / slices;
+    out.push(kappaT < 1e-9 ? qty * f : (qty * Math.sinh(kappaT * f)) / Math.sinh(kappaT));
+  }
+  return out;
+}
+
+/**
+ * Implementation shortfall (Almgren-Chriss): `slices` children at start, start + τ, ... (τ = (end −
+ * start) / slices); child j trades x_j − x_{j+1} of the trajectory for urgency κT, in whole shares
+ * (largest remainder: they add up to `qty`, each within one share of the exact trade).
+ */
+export function isSchedule(
+  qty: number,
+  start: number,
+  end: number,
+  slices: number,
+  kappaT: number,
+): ChildOrder[] {
+  checkParent(qty);
+  if (!Number.isInteger(slices) || slices < 1)
+    throw new InputError(`slices: must be a whole number >= 1, got ${slices}`, 'slices');
+  if (!(end > start)) throw new InputError('end: must be after start', 'end');
+  if (!(kappaT >= 0 && kappaT <= 50))
+    throw new InputError(`algo.urgency: must be between 0 and 50, got ${kappaT}`, 'algo.urgency');
+  const x = almgrenChrissTrajectory(qty, slices, kappaT);
+  const trades = x.slice(0, slices).map((v, j) => v - x[j + 1]);
+  const step = (end - start) / slices;
+  return apportion(qty, trades)
+    .map((q, i) => ({ time: Math.round(start + i * step), qty: q }))
+    .filter((c) => c.qty > 0);
+}
+
+/** Seconds of one trading day, the time unit of an IS spec's volatility (a US session). */
+export const SESSION_SECONDS = 23_400;
+
+/**
+ * κT of an IS spec: its `urgency`, or from risk aversion, daily volatility and temporary impact
+ * with τ = durationSec / slices in trading days (SESSION_SECONDS).
+ */
+export function urgencyOf(spec: Extract<AlgoSpec, { algo: 'is' }>): number {
+  const hasRisk =
+    spec.riskAversion !== undefined || spec.volatility !== undefined || spec.impact !== undefined;
+  if (spec.urgency !== undefined) {
+    if (hasRisk)
+      throw new InputError(
+        'algo.urgency: give urgency or riskAversion, volatility and impact, not both',
+        'algo.urgency',
+      );
+    return spec.urgency;
+  }
+  if (spec.riskAversion === undefined || spec.volatility === undefined || spec.impact === undefined)
+    throw new InputError(
+      'algo.urgency: needs urgency, or all of riskAversion, volatility and impact',
+      'algo.urgency',
+    );
+  const T = spec.durationSec / SESSION_SECONDS;
+  const kappa = almgrenChrissKappa({
+    riskAversion: spec.riskAversion,
+    sigma: spec.volatility,
+    eta: spec.impact,
+    tau: T / spec.slices,
+  });
+  return Math.min(50, kappa * T);
 }
 
 /**
@@ -198,6 +293,8 @@ const volumes = z
   .min(1, 'needs at least one bucket')
   .max(MAX_SLICES, `at most ${MAX_SLICES} buckets`);
 
+const positiveNumber = z.number().refine((v) => Number.isFinite(v) && v > 0, 'must be a number > 0');
+
 /**
  * The algorithm of a parent order. TWAP: `slices` equal children over `durationSec`. VWAP: children
  * proportional to `volumeCurve` (expected volume per bucket, e.g. from `volumeCurveFromBars`), the
@@ -224,6 +321,27 @@ export const algoSpecSchema = z.discriminatedUnion('algo', [
       .number()
       .refine((v) => Number.isInteger(v) && v >= 1 && v <= 250, 'must be a whole number of days, 1 to 250')
       .optional(),
+  }),
+  z.strictObject({
+    algo: z.literal('is'),
+    durationSec,
+    slices: z
+      .number()
+      .refine(
+        (v) => Number.isInteger(v) && v >= 1 && v <= MAX_SLICES,
+        `must be a whole number from 1 to ${MAX_SLICES}`,
+      ),
+    /** κT: 0 is TWAP, larger front-loads the schedule. */
+    urgency: z
+      .number()
+      .refine((v) => Number.isFinite(v) && v >= 0 && v <= 50, 'must be between 0 and 50')
+      .optional(),
+    /** λ of Almgren-Chriss (with volatility and impact instead of urgency). */
+    riskAversion: positiveNumber.optional(),
+    /** Daily volatility σ of the price. */
+    volatility: positiveNumber.optional(),
+    /** Temporary impact η, in the units of λσ² per trading day². */
+    impact: positiveNumber.optional(),
   }),
   z.strictObject({
     algo: z.literal('pov'),
@@ -257,6 +375,8 @@ export function planChildren(
       if (!curve)
         throw new InputError('algo.volumeCurve: none given and no curve built from bars', 'algo.volumeCurve');
       return { children: vwapSchedule(qty, curve), remaining: 0 };
+    case 'is':
+      return { children: isSchedule(qty, start, end, spec.slices, urgencyOf(spec)), remaining: 0 };
     case 'pov':
       return povSchedule(qty, spec.participationRate, buckets(spec.volumes));
   }

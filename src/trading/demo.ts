@@ -8,6 +8,8 @@ import type { PlatformContext } from '../cli/context';
 import { formatTable } from '../cli/output';
 import { tradingServices } from './context';
 import { blotterRows, runPaper, utilizationRows, type PaperResult } from './paper';
+import { summarizeTca } from './tca';
+import { writeTcaRows } from './tca-lake';
 
 export interface PaperDemoOptions {
   readonly strategy: string;
@@ -46,5 +48,12 @@ export async function runPaperTradingDemo(
   );
   log(`order blotter\n${formatTable(blotterRows(r.blotter))}`);
   log(`limit utilization\n${formatTable(utilizationRows(r.utilization))}`);
+  // Every parent's transaction cost analysis into the lake's tca table (quant tca reads it).
+  await writeTcaRows({ clients: ctx.clients, buckets: ctx.buckets, tmpDir: ctx.tmpDir }, r.tca);
+  const t = summarizeTca(r.tca);
+  if (t.parents > 0)
+    log(
+      `TCA: ${t.parents} parent orders, implementation shortfall ${t.shortfallBps.toFixed(2)} bps of ${t.notional.toFixed(0)} (quant tca)`,
+    );
   return r;
 }

@@ -27,6 +27,8 @@ import type { ExecutionDeps, OrderRecord } from './execution';
 import { returnsFromPanel } from '../risk/returns-source';
 import { lakeBuckets } from '../lake/buckets';
 import { LakeMinuteBars } from './quotes';
+import { computeTca, tcaInputsFromBlotter, type TcaRow } from './tca';
+import { panelTape } from './tca-lake';
 
 export interface PaperOptions {
   readonly strategy: string;
@@ -66,6 +68,8 @@ export interface PaperResult {
   readonly deadLetters: number;
   readonly startNav: number;
   readonly finalNav: number;
+  /** Transaction cost analysis of every parent order (src/trading/tca.ts), on the run's bars. */
+  readonly tca: TcaRow[];
 }
 
 /** Limits for a paper run when none are given: sized for single-asset and small-universe strategies. */
@@ -242,6 +246,7 @@ export async function runPaper(
   const finalBook = (await svc.books.get(account))!;
   const state = (await svc.risk.getState({ account })).state;
   const blotter = await accountBlotter(clients.doc, svc.tables.orders, account);
+  const tca = (await tcaInputsFromBlotter(blotter, panelTape(panel))).map(computeTca);
   return {
     account,
     signals,
@@ -252,6 +257,7 @@ export async function runPaper(
     deadLetters: outcomes.filter((o) => o.status === 'dead_letter').length,
     startNav: navCents / 100,
     finalNav: finalBook.navCents / 100,
+    tca,
   };
 }
 

@@ -29,6 +29,14 @@ import { splitOutOfSample, walkForward, type Objective } from '../../backtest/wa
 import { describeSpacing, REGULAR_SHARE, type BarSpacing } from '../../backtest/spacing';
 import { expandGrid, parseGrid } from '../../sweep/grid';
 import { InputError } from '../../errors';
+import type { CostModel } from '../../backtest/costs';
+import { costModelSchema } from '../../backtest/cost-model-file';
+import { adjustPanel, loadActionsCsv, loadReferenceCsv, ReferenceIndex } from '../../backtest/point-in-time';
+import { createRiskGate } from '../../backtest/risk-gate';
+import { asPanel } from '../../backtest/types';
+import { readJsonFile, riskConfigSchema } from '../../risk/schemas';
+import type { GateReport, RebalanceGate } from '../../risk-api';
+import { macroReference } from '../../synthetic/point-in-time';
 import { openPlatform, type GlobalOptions, type PlatformContext } from '../context';
 import { formatTable, printJson } from '../output';
 
@@ -46,6 +54,10 @@ interface BacktestOpts {
   where?: string;
   objective: string;
   periodsPerYear?: string;
+  limits?: string;
+  reference?: string;
+  actions?: string;
+  costs?: string;
 }
 
 const OBJECTIVES: readonly Objective[] = ['sharpe', 'sortino', 'cagr', 'calmar', 'totalReturn'];
@@ -110,7 +122,46 @@ export function summaryJson(result: BacktestResult): Record<string, unknown> {
     periodsPerYear: result.periodsPerYear,
     periodsPerYearSource: result.periodsPerYearSource,
     barSpacing: spacingLabel(result.barSpacing),
+    ...(result.riskGate ? { riskGate: result.riskGate } : {}),
   };
+}
+
+/** One line of the risk gate's counts, rules by count. */
+export function riskGateLine(g: GateReport): string {
+  const rules = Object.entries(g.byRule)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([r, c]) => `${r} ${c}`)
+    .join(', ');
+  return `risk engine: ${g.orders} orders, ${g.approved} approved, ${g.resized} resized, ${g.rejected} rejected${rules ? ` (${rules})` : ''}`;
+}
+
+/**
+ * The input and gate of a run with `--limits`, `--reference` or `--actions`: corporate actions
+ * applied to the panel the strategy sees, and the pre-trade risk engine on the raw one.
+ */
+export function pointInTimeRun(
+  input: Bars | Panel,
+  opts: Pick<BacktestOpts, 'limits' | 'reference' | 'actions'>,
+  strategy: string,
+): { input: Bars | Panel; gate?: RebalanceGate } {
+  if (opts.limits === undefined && opts.reference === undefined && opts.actions === undefined)
+    return { input };
+  const raw = asPanel(input);
+  const config = opts.limits === undefined ? undefined : readJsonFile(riskConfigSchema, opts.limits);
+  const reference =
+    opts.reference === undefined
+      ? undefined
+      : new ReferenceIndex(
+          opts.reference === 'synthetic' ? macroReference(raw.dates[0]) : loadReferenceCsv(opts.reference),
+        );
+  const adjusted = opts.actions === undefined ? undefined : adjustPanel(raw, loadActionsCsv(opts.actions));
+  const gate = createRiskGate({ config, raw, adjusted, reference, strategy });
+  return { input: adjusted ? adjusted.panel : input, gate };
+}
+
+/** A cost model file (`quant tca calibrate --out`): unknown or bad fields name the file and field. */
+export function readCostModel(file: string): CostModel {
+  return readJsonFile(costModelSchema, file);
 }
 
 function spacingLabel(s: BarSpacing): string {
@@ -166,6 +217,16 @@ function runOptions(): Command {
       '--periods-per-year <n>',
       'annualisation (default: detected from the bar spacing: 252 daily, 52 weekly, 12 monthly, intraday by minutes)',
     )
+    .option(
+      '--limits <file>',
+      'pass every rebalance through the pre-trade risk engine with this limits file (as quant risk check)',
+    )
+    .option(
+      '--reference <file>',
+      'point-in-time reference data CSV: symbol,from,region,asset_class,sector ("synthetic": the macro universe\'s)',
+    )
+    .option('--actions <file>', 'corporate actions CSV: symbol,date,type(split|dividend|delist),value')
+    .option('--costs <file>', 'cost model JSON (e.g. from quant tca calibrate)')
     .option('--report <file>', 'write a self-contained HTML report')
     .option('--json', 'print one JSON object');
 }
@@ -215,14 +276,24 @@ export function backtestCommand(program: Command): Command {
         // Strategies with an asynchronous step (ml-signal loads its model) run it before any backtest.
         if (strategy.prepare)
           await prepareStrategy(strategy.name, parseStrategyParams(strategy.name, params));
+        if (
+          opts.walkForward !== undefined &&
+          [opts.limits, opts.reference, opts.actions, opts.costs].some((x) => x !== undefined)
+        )
+          throw new InputError(
+            '--walk-forward: not with --limits, --reference, --actions or --costs (run one backtest)',
+            'walk-forward',
+          );
         if (opts.walkForward !== undefined) {
           await runWalkForward(input, strategy.name, params, costBps, periodsPerYear, opts);
           return;
         }
         if (opts.grid.length > 0)
           throw new InputError('--grid: only with --walk-forward (sweeps: quant backtest sweep)', 'grid');
-        const spec = { strategy: strategy.name, params, costBps, periodsPerYear };
-        const result = runBacktest(input, spec);
+        const gated = pointInTimeRun(input, opts, strategy.name);
+        const costs = opts.costs === undefined ? undefined : readCostModel(opts.costs);
+        const spec = { strategy: strategy.name, params, costBps, periodsPerYear, costs, gate: gated.gate };
+        const result = runBacktest(gated.input, spec);
         warnIrregular(result);
         const split = oos === undefined ? undefined : splitOutOfSample(result, oos);
         if (opts.report) writeAtomic(opts.report, renderReport(result));
@@ -255,6 +326,7 @@ export function backtestCommand(program: Command): Command {
             `${formatTable(keys.map((k) => ({ metric: k, inSample: split.inSample[k], outOfSample: split.outOfSample[k] })))}\n`,
           );
         }
+        if (result.riskGate) process.stdout.write(`\n${riskGateLine(result.riskGate)}\n`);
         if (opts.report) process.stdout.write(`report: ${opts.report}\n`);
       } finally {
         await ctx?.close();

@@ -7,6 +7,8 @@ import { readJsonFile } from '../../risk/schemas';
 import { algoSpecSchema, type AlgoSpec } from '../../trading/algos';
 import { tradingServices } from '../../trading/context';
 import { blotterRows, runPaper, utilizationRows } from '../../trading/paper';
+import { summarizeTca } from '../../trading/tca';
+import { writeTcaRows } from '../../trading/tca-lake';
 import { openPlatform, type GlobalOptions } from '../context';
 import { formatTable, printJson } from '../output';
 import { z } from 'zod';
@@ -58,7 +60,10 @@ export function registerTrading(program: Command): void {
     .option('--cost-bps <bps>', 'paper broker commission, bps', '1')
     .option('--limits <file>', 'limits.json (default: sized for the strategy, see docs/trading.md)')
     .option('--last <bars>', 'trade only the last N bars (0 = all)', '250')
-    .option('--algo <json>', 'work each order with TWAP/VWAP/POV children (JSON spec, see docs/trading.md)')
+    .option(
+      '--algo <json>',
+      'work each order with TWAP/VWAP/POV/IS children (JSON spec, see docs/trading.md)',
+    )
     .option('--json', 'print the result as JSON')
     .action(async (opts: PaperOpts, cmd: Command) => {
       const algo = opts.algo === undefined ? undefined : parseAlgo(opts.algo);
@@ -86,6 +91,8 @@ export function registerTrading(program: Command): void {
           lastBars: last === 0 ? undefined : last,
           algo,
         });
+        // Every parent's TCA goes to the lake (table tca) for `quant tca` and its calibration.
+        await writeTcaRows({ clients: ctx.clients, buckets: ctx.buckets, tmpDir: ctx.tmpDir }, r.tca);
         if (opts.json) {
           printJson({ ...r, book: { ...r.book } });
           return;
@@ -95,6 +102,12 @@ export function registerTrading(program: Command): void {
         out(`NAV ${r.startNav.toFixed(2)} -> ${r.finalNav.toFixed(2)}`);
         out(`\norder blotter\n${formatTable(blotterRows(r.blotter))}`);
         out(`\nlimit utilization\n${formatTable(utilizationRows(r.utilization))}`);
+        const t = summarizeTca(r.tca);
+        if (t.parents > 0)
+          out(
+            `\nTCA: ${t.parents} parents, shortfall ${t.shortfallBps.toFixed(2)} bps (delay ${t.delayBps.toFixed(2)}, ` +
+              `timing ${t.timingBps.toFixed(2)}, impact ${t.impactBps.toFixed(2)}, opportunity ${t.opportunityBps.toFixed(2)}): quant tca --account ${r.account}`,
+          );
       } finally {
         await ctx.close();
       }
