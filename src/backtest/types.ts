@@ -34,6 +34,8 @@ export interface Panel {
 export interface PanelAux {
   readonly fields?: Readonly<Record<string, readonly Float64Array[]>>;
   readonly labels?: Readonly<Record<string, readonly string[]>>;
+  /** Short rates per currency (annual, decimal), rates[ccy][t], NaN: not known yet. */
+  readonly rates?: Readonly<Record<string, Float64Array>>;
   readonly curve?: {
     /** Tenors in years, increasing. */
     readonly tenors: readonly number[];
