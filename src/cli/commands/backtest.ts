@@ -19,6 +19,7 @@ import {
   parseParamPairs,
   runBacktest,
   strategyNames,
+  asPanel,
   type BacktestResult,
   type Bars,
   type Panel,
@@ -29,6 +30,8 @@ import { splitOutOfSample, walkForward, type Objective } from '../../backtest/wa
 import { describeSpacing, REGULAR_SHARE, type BarSpacing } from '../../backtest/spacing';
 import { expandGrid, parseGrid } from '../../sweep/grid';
 import { InputError } from '../../errors';
+import { attachAux, loadSynthetic, parseDataSpec } from '../../backtest/aux-load';
+import { parseSizing, type Sizing } from '../../backtest/sizing';
 import { openPlatform, type GlobalOptions, type PlatformContext } from '../context';
 import { formatTable, printJson } from '../output';
 
@@ -46,6 +49,8 @@ interface BacktestOpts {
   where?: string;
   objective: string;
   periodsPerYear?: string;
+  sizing?: string;
+  data: string[];
 }
 
 const OBJECTIVES: readonly Objective[] = ['sharpe', 'sortino', 'cagr', 'calmar', 'totalReturn'];
@@ -92,6 +97,11 @@ async function loadInput(
   const ctx = needsLake ? await platform() : undefined;
   const query = ctx ? await ctx.query() : undefined;
   const opts = { runtime: ctx?.runtime, query, align };
+  if (sources.some((s) => s.startsWith('synthetic:'))) {
+    if (sources.length > 1)
+      throw new InputError('--bars: a synthetic: source is a whole universe; give it alone', 'bars');
+    return loadSynthetic(sources[0]);
+  }
   if (multi) return loadPanel(sources, opts);
   if (sources.length > 1)
     throw new InputError(`--bars: this strategy takes one instrument, got ${sources.length} sources`, 'bars');
@@ -137,7 +147,12 @@ function runOptions(): Command {
   return new Command('quant backtest')
     .exitOverride()
     .allowExcessArguments(false)
-    .option('--bars <source>', 'file.csv | file.parquet | lake:SYMBOL (repeat for a universe)', collect, [])
+    .option(
+      '--bars <source>',
+      'file.csv | file.parquet | lake:SYMBOL (repeat for a universe) | synthetic:macro|fx|commodities|bonds|equities',
+      collect,
+      [],
+    )
     .option('--strategy <name>', `one of ${strategyNames.join(', ')}`)
     .option('--param <name=value>', 'strategy parameter (repeat)', collect, [])
     .option(
@@ -165,6 +180,16 @@ function runOptions(): Command {
     .option(
       '--periods-per-year <n>',
       'annualisation (default: detected from the bar spacing: 252 daily, 52 weekly, 12 monthly, intraday by minutes)',
+    )
+    .option(
+      '--sizing <spec>',
+      'position sizing: vol-target:0.10 | kelly:0.5 | inverse-vol | risk-parity | mean-variance:key=value,...',
+    )
+    .option(
+      '--data <kind=file>',
+      'side data for carry and factor strategies: fields= | rates= | curve= | labels= (repeat)',
+      collect,
+      [],
     )
     .option('--report <file>', 'write a self-contained HTML report')
     .option('--json', 'print one JSON object');
@@ -206,36 +231,42 @@ export function backtestCommand(program: Command): Command {
           'periods-per-year',
         );
       }
+      // Checked before any data is read: a bad spec is the user's mistake whatever the data.
+      const sizing = opts.sizing === undefined ? undefined : parseSizing(opts.sizing);
+      const dataSpecs = opts.data.map(parseDataSpec);
       let ctx: PlatformContext | undefined;
       try {
-        const input = await loadInput(opts.bars, strategy.kind === 'multi', opts.align, async () => {
+        const loaded = await loadInput(opts.bars, strategy.kind === 'multi', opts.align, async () => {
           ctx ??= await openPlatform({ ...command.optsWithGlobals<GlobalOptions>(), services: ['s3'] });
           return ctx;
         });
+        const input = dataSpecs.length > 0 ? attachAux(asPanel(loaded), dataSpecs) : loaded;
         // Strategies with an asynchronous step (ml-signal loads its model) run it before any backtest.
         if (strategy.prepare)
           await prepareStrategy(strategy.name, parseStrategyParams(strategy.name, params));
         if (opts.walkForward !== undefined) {
-          await runWalkForward(input, strategy.name, params, costBps, periodsPerYear, opts);
+          await runWalkForward(input, strategy.name, params, costBps, periodsPerYear, opts, sizing);
           return;
         }
         if (opts.grid.length > 0)
           throw new InputError('--grid: only with --walk-forward (sweeps: quant backtest sweep)', 'grid');
-        const spec = { strategy: strategy.name, params, costBps, periodsPerYear };
+        const spec = { strategy: strategy.name, params, costBps, periodsPerYear, sizing };
         const result = runBacktest(input, spec);
         warnIrregular(result);
         const split = oos === undefined ? undefined : splitOutOfSample(result, oos);
         if (opts.report) writeAtomic(opts.report, renderReport(result));
         if (opts.json) {
+          const sized = opts.sizing === undefined ? {} : { sizing: opts.sizing };
           printJson(
             split
               ? {
                   ...summaryJson(result),
+                  ...sized,
                   inSample: split.inSample,
                   outOfSample: split.outOfSample,
                   splitDate: split.splitDate,
                 }
-              : summaryJson(result),
+              : { ...summaryJson(result), ...sized },
           );
           return;
         }
@@ -271,6 +302,7 @@ async function runWalkForward(
   costBps: number,
   periodsPerYear: number | undefined,
   opts: BacktestOpts,
+  sizing?: Sizing,
 ): Promise<void> {
   const m = /^(\d+):(\d+)$/.exec(opts.walkForward!.trim());
   if (!m)
@@ -308,6 +340,7 @@ async function runWalkForward(
     costBps,
     periodsPerYear,
     objective: opts.objective as Objective,
+    sizing,
   });
   if (opts.report)
     writeAtomic(
