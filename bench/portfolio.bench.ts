@@ -96,7 +96,6 @@ try {
   );
   // The long-only QP of P2 (no turnover) as P, q.
   const s = parseSizing('mean-variance:maxWeight=0.05') as MeanVarianceSizing;
-  let captured: { P: Float64Array; q: Float64Array } | undefined;
   const k = 500;
   let m2 = 0;
   for (const x of raw) m2 += x * x;
@@ -108,8 +107,7 @@ try {
       P[i * k + j] = s.riskAversion * cov[i * k + j] * 252 * (i === j ? 1 : 1 - s.shrink);
     q[i] = -((s.ic * Math.sqrt(cov[i * k + i] * 252) * raw[i]) / sd);
   }
-  captured = { P, q };
-  const ours = solveMeanVariance(captured.P, captured.q, s);
+  const ours = solveMeanVariance(P, q, s);
   let fOurs = 0;
   for (let i = 0; i < k; i++) {
     let acc = 0;
