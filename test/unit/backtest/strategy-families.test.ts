@@ -7,6 +7,8 @@ import { rollYield } from '../../../src/backtest/strategies/commodity-carry';
 import { fxCarry } from '../../../src/backtest/strategies/fx-carry';
 import { betas, demeanBy, residualOn } from '../../../src/backtest/strategies/multi-factor';
 import { equityUniverse } from '../../../src/synthetic/equity-universe';
+import { loadSynthetic } from '../../../src/backtest/aux-load';
+import { mulberry32 } from '../../../src/synthetic/random';
 import { days } from '../backtest-fixtures';
 
 const f64 = (xs: number[]): Float64Array => Float64Array.from(xs);
@@ -296,5 +298,75 @@ describe('global-macro', () => {
       short: false,
     });
     expect([longOnly[0][2], longOnly[1][2]]).toEqual([0.4, 0]);
+  });
+});
+
+describe('no look-ahead (closes and side data changed after t)', () => {
+  /** Everything after bar t replaced: closes crash and wander, side data is scrambled. */
+  function alterAfter(p: Panel, t: number): Panel {
+    const u = mulberry32(1000 + t);
+    const tail = (x: Float64Array, scale: number): Float64Array => {
+      const y = Float64Array.from(x);
+      for (let i = t + 1; i < y.length; i++) y[i] = Math.abs(y[i]) * scale * (0.5 + u());
+      return y;
+    };
+    const aux = p.aux ?? {};
+    return {
+      ...p,
+      close: p.close.map((c) => tail(c, 0.5)),
+      aux: {
+        ...aux,
+        fields: aux.fields
+          ? Object.fromEntries(Object.entries(aux.fields).map(([k, v]) => [k, v.map((c) => tail(c, 2))]))
+          : undefined,
+        rates: aux.rates
+          ? Object.fromEntries(Object.entries(aux.rates).map(([k, v]) => [k, tail(v, 3)]))
+          : undefined,
+        curve: aux.curve
+          ? { tenors: aux.curve.tenors, yields: aux.curve.yields.map((c) => tail(c, 3)) }
+          : undefined,
+      },
+    };
+  }
+  const cases: [string, string, Record<string, number | boolean>][] = [
+    ['fx-carry', 'synthetic:fx?days=300&seed=1', { topK: 2, rebalance: 5 }],
+    ['commodity-carry', 'synthetic:commodities?days=300&seed=1', { topK: 2, rebalance: 5 }],
+    ['bond-carry', 'synthetic:bonds?days=300&seed=1', { topK: 2, rebalance: 5, short: true }],
+    [
+      'multi-factor',
+      'synthetic:equities?assets=30&days=300&seed=1',
+      {
+        momLookback: 60,
+        momSkip: 5,
+        betaWindow: 40,
+        betaNeutral: true,
+        timing: true,
+        timingLookback: 60,
+        rebalance: 5,
+      },
+    ],
+    ['dual-momentum', 'synthetic:macro?days=300&seed=1', { lookback: 40, topK: 2, rebalance: 5 }],
+    [
+      'global-macro',
+      'synthetic:macro?days=300&seed=1',
+      { trendLookback: 60, momLookback: 30, volWindow: 20, rebalance: 5 },
+    ],
+  ];
+  it.each(cases)('%s (with vol-target sizing)', (strategy, source, params) => {
+    const base = loadSynthetic(source);
+    const full = runBacktest(base, { strategy, params, sizing: 'vol-target:target=0.1,window=20' });
+    expect(full.positions.some((c) => c.some((x) => x !== 0))).toBe(true);
+    for (const t of [80, 150, 250]) {
+      const res = runBacktest(alterAfter(base, t), {
+        strategy,
+        params,
+        sizing: 'vol-target:target=0.1,window=20',
+      });
+      for (let a = 0; a < base.symbols.length; a++) {
+        expect(Array.from(res.positions[a].subarray(0, t + 1))).toEqual(
+          Array.from(full.positions[a].subarray(0, t + 1)),
+        );
+      }
+    }
   });
 });
