@@ -2,8 +2,9 @@
  * Seeded synthetic data for the carry strategies, next to the macro universe (macro-universe.ts):
  * currency pairs with the short rates of both currencies, commodity futures with their curves
  * (front and next contract), and constant-maturity government bonds with the yield curve they are
- * priced from. Carry is paid, but only in part (uncovered interest parity and the futures basis
- * half hold), and carry trades crash together in the stress regime, as they do in the data.
+ * priced from. Carry is paid, but only in part (uncovered interest parity holds for a quarter of
+ * the differential, the futures basis for half), and carry trades crash together in the stress
+ * regime, as they do in the data.
  * Each generator returns a Panel with its side data (Panel.aux) in the shape the loaders
  * (src/backtest/aux-load.ts) read from files.
  */
@@ -53,8 +54,8 @@ export const CURRENCIES: ReadonlyArray<{ ccy: string; rate: number; fxVol: numbe
 /**
  * Currency pairs XXXUSD (USD per unit of XXX) as total-return indices of holding XXX funded in
  * USD (spot change plus the rate differential), and each currency's short rate. Rates are
- * mean-reverting (Ornstein-Uhlenbeck); spot drifts against the differential by half of it, so
- * carry earns about half the differential; in stress high-yielders fall and funders rally.
+ * mean-reverting (Ornstein-Uhlenbeck); spot drifts against the differential by a quarter of it, so
+ * carry earns about three quarters of it; in stress high-yielders fall and funders rally.
  */
 export function fxCarryData(opts: CarryDataOptions = {}): Panel {
   const days = opts.days ?? 2520;
@@ -87,7 +88,7 @@ export function fxCarryData(opts: CarryDataOptions = {}): Panel {
         // Risk-off: high-yield currencies fall, low-yield (funding) currencies rise.
         const crash = stress ? -0.6 * diff : 0;
         const sigma = c.fxVol * (stress ? 1.8 : 1) * Math.sqrt(DT);
-        const spot = -0.5 * diff * DT + crash * DT * 10 + sigma * (0.5 * dollar[d] + Math.sqrt(0.75) * z());
+        const spot = -0.25 * diff * DT + crash * DT * 10 + sigma * (0.5 * dollar[d] + Math.sqrt(0.75) * z());
         level[i] *= Math.exp(spot - 0.5 * sigma * sigma) * (1 + diff * DT);
       }
       close[i][d] = Math.round(level[i] * 1e6) / 1e6;
