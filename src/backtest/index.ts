@@ -6,7 +6,8 @@
 export type { CostModel } from './costs';
 export type { EngineOptions } from './engine';
 export { runPortfolio, validatePanel } from './engine';
-export { runBacktest, type BacktestSpec } from './run';
+export { runBacktest, strategyTargets, type BacktestSpec } from './run';
+export { applySizing, parseSizing, sizeBook, sizingMethods, type Sizing } from './sizing';
 export { renderReport, monthlyReturns } from './report';
 export {
   selectOutOfSample,
@@ -30,6 +31,15 @@ export {
 } from './strategies';
 export type { Strategy } from './strategies';
 export { asPanel, isPanel } from './types';
-export type { Attribution, BacktestResult, Bars, LedgerEntry, Panel, RoundTrip, Summary } from './types';
+export type {
+  Attribution,
+  BacktestResult,
+  Bars,
+  LedgerEntry,
+  Panel,
+  PanelAux,
+  RoundTrip,
+  Summary,
+} from './types';
 export type { PositionLimiter, ProposedPosition, SimpleCaps, TradingState } from '../risk-api';
 export { simpleCaps } from '../risk-api';

@@ -22,6 +22,27 @@ export interface Panel {
   readonly close: readonly Float64Array[];
   /** volume[a][t] when every symbol has volume. */
   readonly volume?: readonly Float64Array[];
+  /** Point-in-time side data (carry inputs, fundamentals, sectors) for the strategies that need it. */
+  readonly aux?: PanelAux;
+}
+
+/**
+ * Side data aligned to a panel's calendar and symbols. `fields[name][a][t]` is the value of field
+ * `name` for symbol a as known at the close of bar t (NaN: not known yet); loaders forward-fill a
+ * value from its own date on, so nothing is visible before it was published. `labels[name][a]` is a
+ * static label per symbol (sector). `curve` is a term structure per bar (yields by tenor).
+ */
+export interface PanelAux {
+  readonly fields?: Readonly<Record<string, readonly Float64Array[]>>;
+  readonly labels?: Readonly<Record<string, readonly string[]>>;
+  /** Short rates per currency (annual, decimal), rates[ccy][t], NaN: not known yet. */
+  readonly rates?: Readonly<Record<string, Float64Array>>;
+  readonly curve?: {
+    /** Tenors in years, increasing. */
+    readonly tenors: readonly number[];
+    /** yields[j][t]: yield (annual, decimal) of tenor j at bar t (NaN: not known yet). */
+    readonly yields: readonly Float64Array[];
+  };
 }
 
 export function isPanel(x: Bars | Panel): x is Panel {

@@ -14,7 +14,7 @@ import { runPortfolio } from './engine';
 import { returnMetrics } from './metrics';
 import { getStrategy, parseStrategyParams, type StrategyParams } from './strategies';
 import { asPanel, type BacktestResult, type Bars, type Panel, type Summary } from './types';
-import { runBacktest, type BacktestSpec } from './run';
+import { runBacktest, strategyTargets, type BacktestSpec } from './run';
 
 /** Summary of periods [from, to) of a finished backtest. */
 export function summarizeSlice(result: BacktestResult, from: number, to: number): Summary {
@@ -189,7 +189,7 @@ export function walkForward(
     const testTo = Math.min(periods, trainTo + testPeriods);
     const chosen = best(runs, trainFrom, trainTo, objective);
     // The chosen candidate's own targets (before limits) trade the test window.
-    const own = strategy.positions(panel, chosen.params);
+    const own = strategyTargets(panel, strategy, chosen.params, spec);
     for (let a = 0; a < k; a++) targets[a].set(own[a].subarray(trainTo, testTo), trainTo);
     windows.push({
       trainFrom,

@@ -263,7 +263,18 @@ describe('no look-ahead', () => {
     ['pairs', { window: 30, entry: 1, exit: 0.1 }, 2],
     ['ml-signal', { model: mlDir, threshold: 0, short: true }, 4],
   ];
-  it('covers every strategy', () => expect(cases.map((c) => c[0]).sort()).toEqual([...strategyNames].sort()));
+  // The families that need side data are checked the same way, with their side data changed after
+  // t as well, in test/unit/backtest/strategy-families.test.ts.
+  const families = [
+    'fx-carry',
+    'commodity-carry',
+    'bond-carry',
+    'multi-factor',
+    'dual-momentum',
+    'global-macro',
+  ];
+  it('covers every strategy', () =>
+    expect([...cases.map((c) => c[0]), ...families].sort()).toEqual([...strategyNames].sort()));
 
   it.each(cases)('%s: changing bars after t never changes positions up to t', (strategy, params, k) => {
     const full = runBacktest(panel(base, k), { strategy, params });

@@ -1,5 +1,11 @@
 /** The strategy registry and parameter parsing shared by the CLI, the sweep and the ECS task. */
 import { describeZodIssues, InputError } from '../../errors';
+import { bondCarry } from './bond-carry';
+import { commodityCarry } from './commodity-carry';
+import { dualMomentum } from './dual-momentum';
+import { fxCarryStrategy } from './fx-carry';
+import { globalMacro } from './global-macro';
+import { multiFactor } from './multi-factor';
 import { meanReversion } from './mean-reversion';
 import { mlSignal } from './ml-signal';
 import { pairs } from './pairs';
@@ -11,10 +17,20 @@ import { xsMomentum } from './xs-momentum';
 export type { ParamValue, Strategy } from './types';
 
 const registry: Readonly<Record<string, Strategy>> = Object.fromEntries(
-  [smaCross, tsMomentum, xsMomentum, meanReversion, pairs, mlSignal].map((s) => [
-    s.name,
-    s as unknown as Strategy,
-  ]),
+  [
+    smaCross,
+    tsMomentum,
+    xsMomentum,
+    meanReversion,
+    pairs,
+    mlSignal,
+    fxCarryStrategy,
+    commodityCarry,
+    bondCarry,
+    multiFactor,
+    dualMomentum,
+    globalMacro,
+  ].map((s) => [s.name, s as unknown as Strategy]),
 );
 
 /** Names accepted by `--strategy`. */

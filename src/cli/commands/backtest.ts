@@ -19,6 +19,7 @@ import {
   parseParamPairs,
   runBacktest,
   strategyNames,
+  asPanel,
   type BacktestResult,
   type Bars,
   type Panel,
@@ -37,6 +38,8 @@ import { asPanel } from '../../backtest/types';
 import { readJsonFile, riskConfigSchema } from '../../risk/schemas';
 import type { GateReport, RebalanceGate } from '../../risk-api';
 import { macroReference } from '../../synthetic/point-in-time';
+import { attachAux, loadSynthetic, parseDataSpec } from '../../backtest/aux-load';
+import { parseSizing, type Sizing } from '../../backtest/sizing';
 import { openPlatform, type GlobalOptions, type PlatformContext } from '../context';
 import { formatTable, printJson } from '../output';
 
@@ -58,6 +61,8 @@ interface BacktestOpts {
   reference?: string;
   actions?: string;
   costs?: string;
+  sizing?: string;
+  data: string[];
 }
 
 const OBJECTIVES: readonly Objective[] = ['sharpe', 'sortino', 'cagr', 'calmar', 'totalReturn'];
@@ -104,6 +109,11 @@ async function loadInput(
   const ctx = needsLake ? await platform() : undefined;
   const query = ctx ? await ctx.query() : undefined;
   const opts = { runtime: ctx?.runtime, query, align };
+  if (sources.some((s) => s.startsWith('synthetic:'))) {
+    if (sources.length > 1)
+      throw new InputError('--bars: a synthetic: source is a whole universe; give it alone', 'bars');
+    return loadSynthetic(sources[0]);
+  }
   if (multi) return loadPanel(sources, opts);
   if (sources.length > 1)
     throw new InputError(`--bars: this strategy takes one instrument, got ${sources.length} sources`, 'bars');
@@ -188,7 +198,12 @@ function runOptions(): Command {
   return new Command('quant backtest')
     .exitOverride()
     .allowExcessArguments(false)
-    .option('--bars <source>', 'file.csv | file.parquet | lake:SYMBOL (repeat for a universe)', collect, [])
+    .option(
+      '--bars <source>',
+      'file.csv | file.parquet | lake:SYMBOL (repeat for a universe) | synthetic:macro|fx|commodities|bonds|equities',
+      collect,
+      [],
+    )
     .option('--strategy <name>', `one of ${strategyNames.join(', ')}`)
     .option('--param <name=value>', 'strategy parameter (repeat)', collect, [])
     .option(
@@ -227,6 +242,16 @@ function runOptions(): Command {
     )
     .option('--actions <file>', 'corporate actions CSV: symbol,date,type(split|dividend|delist),value')
     .option('--costs <file>', 'cost model JSON (e.g. from quant tca calibrate)')
+    .option(
+      '--sizing <spec>',
+      'position sizing: vol-target:0.10 | kelly:0.5 | inverse-vol | risk-parity | mean-variance:key=value,...',
+    )
+    .option(
+      '--data <kind=file>',
+      'side data for carry and factor strategies: fields= | rates= | curve= | labels= (repeat)',
+      collect,
+      [],
+    )
     .option('--report <file>', 'write a self-contained HTML report')
     .option('--json', 'print one JSON object');
 }
@@ -267,12 +292,16 @@ export function backtestCommand(program: Command): Command {
           'periods-per-year',
         );
       }
+      // Checked before any data is read: a bad spec is the user's mistake whatever the data.
+      const sizing = opts.sizing === undefined ? undefined : parseSizing(opts.sizing);
+      const dataSpecs = opts.data.map(parseDataSpec);
       let ctx: PlatformContext | undefined;
       try {
-        const input = await loadInput(opts.bars, strategy.kind === 'multi', opts.align, async () => {
+        const loaded = await loadInput(opts.bars, strategy.kind === 'multi', opts.align, async () => {
           ctx ??= await openPlatform({ ...command.optsWithGlobals<GlobalOptions>(), services: ['s3'] });
           return ctx;
         });
+        const input = dataSpecs.length > 0 ? attachAux(asPanel(loaded), dataSpecs) : loaded;
         // Strategies with an asynchronous step (ml-signal loads its model) run it before any backtest.
         if (strategy.prepare)
           await prepareStrategy(strategy.name, parseStrategyParams(strategy.name, params));
@@ -285,28 +314,38 @@ export function backtestCommand(program: Command): Command {
             'walk-forward',
           );
         if (opts.walkForward !== undefined) {
-          await runWalkForward(input, strategy.name, params, costBps, periodsPerYear, opts);
+          await runWalkForward(input, strategy.name, params, costBps, periodsPerYear, opts, sizing);
           return;
         }
         if (opts.grid.length > 0)
           throw new InputError('--grid: only with --walk-forward (sweeps: quant backtest sweep)', 'grid');
         const gated = pointInTimeRun(input, opts, strategy.name);
         const costs = opts.costs === undefined ? undefined : readCostModel(opts.costs);
-        const spec = { strategy: strategy.name, params, costBps, periodsPerYear, costs, gate: gated.gate };
+        const spec = {
+          strategy: strategy.name,
+          params,
+          costBps,
+          periodsPerYear,
+          costs,
+          gate: gated.gate,
+          sizing,
+        };
         const result = runBacktest(gated.input, spec);
         warnIrregular(result);
         const split = oos === undefined ? undefined : splitOutOfSample(result, oos);
         if (opts.report) writeAtomic(opts.report, renderReport(result));
         if (opts.json) {
+          const sized = opts.sizing === undefined ? {} : { sizing: opts.sizing };
           printJson(
             split
               ? {
                   ...summaryJson(result),
+                  ...sized,
                   inSample: split.inSample,
                   outOfSample: split.outOfSample,
                   splitDate: split.splitDate,
                 }
-              : summaryJson(result),
+              : { ...summaryJson(result), ...sized },
           );
           return;
         }
@@ -343,6 +382,7 @@ async function runWalkForward(
   costBps: number,
   periodsPerYear: number | undefined,
   opts: BacktestOpts,
+  sizing?: Sizing,
 ): Promise<void> {
   const m = /^(\d+):(\d+)$/.exec(opts.walkForward!.trim());
   if (!m)
@@ -380,6 +420,7 @@ async function runWalkForward(
     costBps,
     periodsPerYear,
     objective: opts.objective as Objective,
+    sizing,
   });
   if (opts.report)
     writeAtomic(
