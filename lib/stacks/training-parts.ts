@@ -9,7 +9,7 @@ import type { Construct } from 'constructs';
 import { parseEcrImageUri } from '../config/training';
 import type { TrainingConfig } from '../config/types';
 import type { SourceTarballAsset, TrainingWorkflowProps } from '../constructs';
-import { FEATURE_NAMES } from '../../src/contract/ml';
+import { FEATURE_NAMES, FEATURE_SET_VERSION } from '../../src/contract/ml';
 import { DRIFT_METRIC } from '../../src/contract/models';
 import {
   CHECKPOINT_LOCAL_PATH,
@@ -50,6 +50,7 @@ export function trainingJobProps(
     checkpointLocalPath: CHECKPOINT_LOCAL_PATH,
     hyperparameters: {
       features: FEATURE_NAMES.join(','),
+      feature_set_version: String(FEATURE_SET_VERSION),
       ...c.hyperparameters,
       horizon: String(c.horizon),
       model_name: c.modelName,

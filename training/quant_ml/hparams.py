@@ -26,6 +26,9 @@ _FEATURE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 @dataclass(frozen=True)
 class HyperParameters:
     features: list[str]
+    # Version of the feature definitions that computed the features file (src/contract/ml.ts
+    # FEATURE_SET_VERSION): the script reads columns, only its caller knows how they were computed.
+    feature_set_version: int
     model: str = "mlp"
     window: int = 20
     epochs: int = 20
@@ -51,6 +54,7 @@ class HyperParameters:
 
 KNOWN = (
     "features",
+    "feature_set_version",
     "model",
     "window",
     "epochs",
@@ -137,6 +141,13 @@ def parse_hyperparameters(raw_json: str | None) -> HyperParameters:
     if dup:
         raise InputError(f"hyperparameter features: duplicate name(s) {', '.join(dup)}")
 
+    if "feature_set_version" not in hp or str(hp["feature_set_version"]).strip() == "":
+        raise InputError(
+            "hyperparameter feature_set_version is required (the version of the feature definitions "
+            "that computed the features file; inference refuses a model trained on another version)"
+        )
+    feature_set_version = _int("feature_set_version", hp["feature_set_version"], 1, 1_000_000)
+
     model = _choice("model", hp.get("model", "mlp"), MODELS)
     horizon = _int("horizon", hp.get("horizon", 5), 1, 1000)
     if model == "mlp":
@@ -158,6 +169,7 @@ def parse_hyperparameters(raw_json: str | None) -> HyperParameters:
         )
     return HyperParameters(
         features=feats,
+        feature_set_version=feature_set_version,
         model=model,
         window=window,
         epochs=_int("epochs", hp.get("epochs", 20), 1, 100000),

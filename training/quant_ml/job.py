@@ -376,6 +376,7 @@ def run(env: dict[str, str]) -> None:
             "horizon": hp.horizon,
             "window": hp.window,
             "features": hp.features,
+            "featureSetVersion": hp.feature_set_version,
             "input": {"name": export.INPUT_NAME, "shape": [None, n_inputs]},
             "output": {"name": export.OUTPUT_NAME, "kind": "probability" if hp.target == "sign" else "return"},
             "normalisation": {"mean": [float(v) for v in mean], "std": [float(v) for v in std]},

@@ -30,7 +30,7 @@ def _fails(job, env, capsys, *needles):
 
 def test_child_process_exit_code_and_single_stderr_line(job):
     env = job.env()
-    env["SM_HPS"] = json.dumps({"features": "ret_1,nope_9"})
+    env["SM_HPS"] = json.dumps({"features": "ret_1,nope_9", "feature_set_version": 1})
     r = job.run_child(env)
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == ["error: features.csv: missing column(s) nope_9"]
@@ -98,6 +98,8 @@ def test_too_few_rows_for_the_split(make_job, capsys):
     ({"model": "transformer"}, "hyperparameter model: must be one of mlp|seq"),
     ({"lr": "fast"}, "hyperparameter lr: expected a number"),
     ({"features": ""}, "hyperparameter features is required"),
+    ({"feature_set_version": ""}, "hyperparameter feature_set_version is required"),
+    ({"feature_set_version": "0"}, "hyperparameter feature_set_version: must be between 1 and"),
     ({"test_fraction": 0.5, "val_fraction": 0.45}, "at least 10% for training"),
     ({"device": "tpu"}, "hyperparameter device: must be one of"),
 ])

@@ -15,7 +15,8 @@ import pytest
 from synth import FEATURES
 
 MANIFEST_KEYS = {
-    "schemaVersion", "modelName", "architecture", "target", "horizon", "window", "features", "input",
+    "schemaVersion", "modelName", "architecture", "target", "horizon", "window", "features",
+    "featureSetVersion", "input",
     "output", "normalisation", "featureStats", "trainingWindow", "validationWindow", "testWindow",
     "embargo", "dataHash", "metrics", "hyperparameters", "seed", "device", "versions", "createdAt",
 }
@@ -31,6 +32,7 @@ def _check_outputs(job, model: str, window: int, target: str) -> None:
     assert m["schemaVersion"] == 1 and m["modelName"] == "ml-signal"
     assert (m["architecture"], m["target"], m["window"], m["horizon"], m["embargo"]) == (model, target, window, 5, 5)
     assert m["features"] == FEATURES
+    assert m["featureSetVersion"] == 1 and m["hyperparameters"]["feature_set_version"] == 1
     assert m["input"] == {"name": "features", "shape": [None, n_in]}
     assert m["output"] == {"name": "score", "kind": "probability" if target == "sign" else "return"}
     assert len(m["normalisation"]["mean"]) == len(FEATURES) == len(m["normalisation"]["std"])

@@ -8,6 +8,7 @@ import { algoSpecSchema, type AlgoSpec } from '../../trading/algos';
 import { tradingServices } from '../../trading/context';
 import { blotterRows, runPaper, utilizationRows } from '../../trading/paper';
 import { openPlatform, type GlobalOptions } from '../context';
+import { useModelRegistry } from '../../ml/registry/resolver';
 import { formatTable, printJson } from '../output';
 import { z } from 'zod';
 
@@ -70,6 +71,7 @@ export function registerTrading(program: Command): void {
       const params = parseParamPairs(opts.param);
       const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
       try {
+        useModelRegistry(ctx.runtime, ctx.clients.s3, () => ctx.buckets.models);
         const panel = await loadPanel(opts.bars, {
           runtime: ctx.runtime,
           query: await ctx.query(),
