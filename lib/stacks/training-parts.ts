@@ -16,6 +16,7 @@ import {
   NEURON_CACHE_SUBDIR,
   TRAINING_METRICS,
   TRAINING_PREFIXES,
+  PROTECTED_HYPERPARAMETERS,
   TRAINING_SCRIPT_METRICS,
 } from '../../src/contract/training';
 import type { IMonitoring } from './monitoring-stack';
@@ -29,6 +30,8 @@ export function trainingJobProps(
     readonly code: SourceTarballAsset;
     readonly volumeKey?: kms.IKey;
     readonly partition: string;
+    /** Key and retention of the jobs' log group. */
+    readonly logs: { readonly key: kms.IKey; readonly retentionDays: number };
   },
 ): TrainingWorkflowProps['training'] {
   const k = c.compute;
@@ -62,6 +65,8 @@ export function trainingJobProps(
       ...(neuron ? { NEURON_COMPILE_CACHE_URL: `${CHECKPOINT_LOCAL_PATH}/${NEURON_CACHE_SUBDIR}` } : {}),
     },
     metricNames: TRAINING_SCRIPT_METRICS,
+    protectedHyperparameters: PROTECTED_HYPERPARAMETERS,
+    logs: deps.logs,
     useSpot: c.useSpot,
     maxRuntime: Duration.hours(c.maxRuntimeHours),
     maxWait: Duration.hours(c.maxWaitHours),

@@ -165,6 +165,7 @@ export class TrainingStack extends Stack {
         code,
         volumeKey,
         partition: this.partition,
+        logs: { key: monitoring.logKey, retentionDays: monitoring.logRetentionDays },
       }),
       evaluateFunction: evaluateFn,
       publishFunction: publishFn,

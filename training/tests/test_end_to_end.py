@@ -131,3 +131,18 @@ def test_datetime_timestamps_give_utc_datetime_windows(job):
     assert job.run_inproc(job.env()) == 0
     w = job.json("manifest.json")["trainingWindow"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT20:00:00Z", w["from"]) and w["from"].startswith("2001-")
+
+
+def test_data_window_bounds_the_samples_not_the_history(job):
+    """data_from / data_to (the request's training window): every window of the split lies inside."""
+    df = pd.read_csv(job.channel / "features.csv")
+    dates = sorted(df["ts"].unique())
+    lo, hi = dates[60], dates[300]
+    assert job.run_inproc(job.env(model="seq", window=10, data_from=lo, data_to=hi)) == 0
+    m = job.json("manifest.json")
+    assert m["hyperparameters"]["data_from"] == lo and m["hyperparameters"]["data_to"] == hi
+    # The first sample is the first bar on or after data_from (its window reaches back before it).
+    assert m["trainingWindow"]["from"] == lo
+    assert lo <= m["trainingWindow"]["to"] < m["testWindow"]["from"] <= m["testWindow"]["to"] <= hi
+    assert job.run_inproc(job.env(model="seq", window=10)) == 0
+    assert job.json("manifest.json")["testWindow"]["to"] > m["testWindow"]["to"]
