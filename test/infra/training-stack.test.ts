@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, dev, prod, staging, validateTrainingConfig } from '../../lib/config';
 import type { EnvironmentConfig, TrainingConfig } from '../../lib/config';
 import type { QuantStage } from '../../lib/quant-stage';
+import { BARS_UPDATED_EVENT } from '../../src/contract/bars';
 import { DRIFT_METRIC, STRATEGY_RUNNER_ENV } from '../../src/contract/models';
 import {
   PROTECTED_HYPERPARAMETERS,
@@ -304,6 +305,18 @@ describe('TrainingStack: registration, gate and schedules', () => {
 });
 
 describe('TrainingStack: strategy runner', () => {
+  it('runs on each BarsUpdated event of the bars pipeline (default bus)', () => {
+    const [, rule] = resourcesOfType(t, 'AWS::Events::Rule').find(
+      ([, r]) => (r.Properties!.EventPattern as Json | undefined)?.source?.[0] === BARS_UPDATED_EVENT.source,
+    )!;
+    expect(rule.Properties!.EventPattern).toEqual({
+      source: [BARS_UPDATED_EVENT.source],
+      'detail-type': [BARS_UPDATED_EVENT.detailType],
+    });
+    expect(rule.Properties!.EventBusName).toBeUndefined();
+    expect(JSON.stringify(rule.Properties!.Targets)).toMatch(/StrategyRunner/);
+  });
+
   it('may only put events on the trading bus and read the models bucket', () => {
     const runner = statements(t, 'StrategyRunnerRole');
     const put = runner.filter((s) => actions(s).includes('events:PutEvents'));
