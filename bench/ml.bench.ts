@@ -9,7 +9,7 @@
 import os from 'node:os';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { FEATURE_NAMES } from '../src/contract/ml';
+import { FEATURE_NAMES, FEATURE_SET_VERSION } from '../src/contract/ml';
 import { mlpModel, randomMlp, tcnModel } from '../src/ml/inference/onnx-builder';
 import { mlSignalPositions } from '../src/ml/signal';
 import type { Panel } from '../src/backtest/types';
@@ -118,6 +118,7 @@ writeFileSync(
     horizon: 5,
     window: 1,
     features: FEATURE_NAMES,
+    featureSetVersion: FEATURE_SET_VERSION,
     input: { name: 'features', shape: [null, F] },
     output: { name: 'score', kind: 'return' },
   }),

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Panel } from '../src/backtest/types';
-import { FEATURE_NAMES } from '../src/contract/ml';
+import { FEATURE_NAMES, FEATURE_SET_VERSION } from '../src/contract/ml';
 import { mlpModel, randomMlp } from '../src/ml/inference/onnx-builder';
 import { modelStrategyFor } from '../src/ml/model-strategy';
 import type { ModelRegistry } from '../src/ml/registry/types';
@@ -40,6 +40,7 @@ const manifest = {
   horizon: 5,
   window: 1,
   features: FEATURE_NAMES,
+  featureSetVersion: FEATURE_SET_VERSION,
   input: { name: 'features', shape: [null, F] },
   output: { name: 'score', kind: 'return' },
   normalisation: { mean: new Array(F).fill(0), std: new Array(F).fill(1) },

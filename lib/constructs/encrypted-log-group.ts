@@ -25,6 +25,8 @@ export interface EncryptedLogGroupProps {
   readonly encryptionKey: kms.IKey;
   /** Retention in days (a value CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...). */
   readonly retentionDays: number;
+  /** @default a name CloudFormation generates */
+  readonly logGroupName?: string;
   /**
    * What happens to the logs when the stack is deleted.
    * @default RemovalPolicy.RETAIN
@@ -37,6 +39,7 @@ export class EncryptedLogGroup extends logs.LogGroup {
   constructor(scope: Construct, id: string, props: EncryptedLogGroupProps) {
     super(scope, id, {
       encryptionKey: props.encryptionKey,
+      logGroupName: props.logGroupName,
       retention: retentionDays(props.retentionDays),
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });

@@ -6,8 +6,16 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { SAGEMAKER_TRAINING_LOG_GROUP } from '../../src/contract/training';
+import { EncryptedLogGroup } from './encrypted-log-group';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import type { SourceTarballAsset } from './source-tarball-asset';
+
+/** Characters with a meaning inside an intrinsic function's string literal are escaped with `\`. */
+export function intrinsicLiteral(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\{/g, '\\{').replace(/\}/g, '\\}');
+}
 
 /** Bayesian tuning of `lr` (log scale) and `hidden` around the training job. */
 export interface TrainingTuning {
@@ -57,6 +65,27 @@ export interface SageMakerTrainingJobProps {
   readonly checkpointLocalPath?: string;
   /** Static hyperparameters (strings). */
   readonly hyperparameters?: Readonly<Record<string, string>>;
+  /**
+   * JSONPath of the object `hyperparameterInput(requestPath)` returns, placed in the state input by
+   * an earlier state: a run's own hyperparameters (strings, e.g. the execution's request) then
+   * override the static ones, except `protectedHyperparameters`.
+   * @default none: the static hyperparameters only
+   */
+  readonly hyperparametersPath?: string;
+  /**
+   * Static hyperparameters a run may not override (what the data and the container were built
+   * for); `sagemaker_*` are always protected.
+   * @default []
+   */
+  readonly protectedHyperparameters?: readonly string[];
+  /**
+   * Key and retention of the log group SageMaker writes the jobs' logs to. SageMaker has no setting
+   * for the log group or its key: it writes to `/aws/sagemaker/TrainingJobs` of the account, so that
+   * group is created here, encrypted, before any job runs (an account that already has it must
+   * import it into the stack or delete it first).
+   * @default none: SageMaker creates the group on first use, without a customer-managed key
+   */
+  readonly logs?: { readonly key: kms.IKey; readonly retentionDays: number };
   /** Container environment. @default {} */
   readonly environment?: Readonly<Record<string, string>>;
   /** Metrics printed as `metric <name>=<float>`. */
@@ -100,6 +129,9 @@ export class SageMakerTrainingJob extends Construct {
   readonly endState: sfn.CustomState;
   /** The CreateTrainingJob / CreateHyperParameterTuningJob parameters (for tests and the local runner). */
   readonly jobDefinition: Record<string, unknown>;
+  /** The encrypted log group of the jobs (with `logs`). */
+  readonly logGroup?: logs.LogGroup;
+  private hpLayers = { static: {} as Record<string, string>, protected: {} as Record<string, string> };
   private readonly props: SageMakerTrainingJobProps;
 
   constructor(scope: Construct, id: string, props: SageMakerTrainingJobProps) {
@@ -129,7 +161,13 @@ export class SageMakerTrainingJob extends Construct {
     props.bucketKey.grantEncryptDecrypt(this.role);
     props.volumeKey?.grantEncryptDecrypt(this.role);
     props.code.grantRead(this.role);
-    // SageMaker writes the job's logs to this log group (it creates it on first use).
+    if (props.logs)
+      this.logGroup = new EncryptedLogGroup(this, 'JobLogs', {
+        logGroupName: SAGEMAKER_TRAINING_LOG_GROUP,
+        encryptionKey: props.logs.key,
+        retentionDays: props.logs.retentionDays,
+      });
+    // SageMaker writes the job's logs to this log group (it creates it on first use without `logs`).
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: [
@@ -139,7 +177,7 @@ export class SageMakerTrainingJob extends Construct {
           'logs:DescribeLogStreams',
         ],
         resources: [
-          `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:/aws/sagemaker/TrainingJobs:*`,
+          `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:${SAGEMAKER_TRAINING_LOG_GROUP}:*`,
         ],
       }),
     );
@@ -230,6 +268,17 @@ export class SageMakerTrainingJob extends Construct {
       sagemaker_container_log_level: '20',
     };
     if (count * devices > 1) hyperparameters.sagemaker_torch_distributed_enabled = 'true';
+    // A run's own hyperparameters: static ones, then the run's, then the protected ones again.
+    const fixedKeys = new Set(props.protectedHyperparameters ?? []);
+    const pick = (fixed: boolean, hps: Record<string, string>) =>
+      Object.fromEntries(
+        Object.entries(hps).filter(([k]) => (fixedKeys.has(k) || k.startsWith('sagemaker_')) === fixed),
+      );
+    const layered = (hps: Record<string, string>) => {
+      this.hpLayers = { static: pick(false, hps), protected: pick(true, hps) };
+      const p = props.hyperparametersPath;
+      return `States.JsonMerge(States.JsonMerge(${p}.static, ${p}.request, false), ${p}.protected, false)`;
+    };
     const common = {
       RoleArn: this.role.roleArn,
       InputDataConfig: [
@@ -293,7 +342,9 @@ export class SageMakerTrainingJob extends Construct {
       this.jobDefinition = {
         'TrainingJobName.$': props.jobNamePath,
         AlgorithmSpecification: { ...algorithm, EnableSageMakerMetricsTimeSeries: true },
-        HyperParameters: hyperparameters,
+        ...(props.hyperparametersPath
+          ? { 'HyperParameters.$': layered(hyperparameters) }
+          : { HyperParameters: hyperparameters }),
         ...common,
         CheckpointConfig: {
           // One prefix per job: a restarted spot job resumes from its own checkpoints only.
@@ -346,7 +397,9 @@ export class SageMakerTrainingJob extends Construct {
       },
       TrainingJobDefinition: {
         AlgorithmSpecification: algorithm,
-        StaticHyperParameters: staticHps,
+        ...(props.hyperparametersPath
+          ? { 'StaticHyperParameters.$': layered(staticHps) }
+          : { StaticHyperParameters: staticHps }),
         ...common,
         CheckpointConfig: {
           'S3Uri.$': `States.Format('${s3Uri(props.checkpointPrefix)}{}/', ${props.jobNamePath})`,
@@ -375,6 +428,14 @@ export class SageMakerTrainingJob extends Construct {
     tune.next(best);
     this.startState = tune;
     this.endState = best;
+  }
+
+  /**
+   * What a state before the job puts at `hyperparametersPath`: the static hyperparameters a run may
+   * override, the run's own (`requestPath`, an object of strings) and the protected ones.
+   */
+  hyperparameterInput(requestPath: string): Record<string, unknown> {
+    return { static: this.hpLayers.static, 'request.$': requestPath, protected: this.hpLayers.protected };
   }
 
   /**

@@ -8,10 +8,14 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { EncryptedLogGroup } from './encrypted-log-group';
 import type { SageMakerTrainingJob, SageMakerTrainingJobProps } from './sagemaker-training-job';
-import { SageMakerTrainingJob as TrainingJob } from './sagemaker-training-job';
+import { intrinsicLiteral, SageMakerTrainingJob as TrainingJob } from './sagemaker-training-job';
 
 /** State names of the workflow (the local runner binds Task states by name). */
 export interface TrainingWorkflowStateNames {
+  /** Choice: does the input carry `hyperparameters`? */
+  readonly readRequest: string;
+  /** Pass: an input without them gets an empty set. */
+  readonly noRequest: string;
   readonly prepare: string;
   readonly features: string;
   readonly train: string;
@@ -55,6 +59,7 @@ export interface TrainingWorkflowProps {
     | 'bucketKey'
     | 'trainDataPrefix'
     | 'resultPath'
+    | 'hyperparametersPath'
   >;
   /** Lambda that backtests the candidate against the champion; returns `{ passed, ... }`. */
   readonly evaluateFunction: lambda.IFunction;
@@ -72,10 +77,7 @@ export interface TrainingWorkflowProps {
   readonly timeout?: Duration;
 }
 
-/** Characters with a meaning inside an intrinsic function's string literal are escaped with `\`. */
-export function intrinsicLiteral(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\{/g, '\\{').replace(/\}/g, '\\}');
-}
+export { intrinsicLiteral };
 
 /**
  * The training workflow as a Standard state machine: features by Athena UNLOAD into a per-run prefix,
@@ -93,10 +95,6 @@ export class TrainingWorkflow extends Construct {
     const n = props.stateNames;
     const { bucket } = props;
     const jobName = `States.Format('${props.modelName}-{}', States.ArrayGetItem(States.StringSplit(States.UUID(), '-'), 0))`;
-    const prepare = new sfn.Pass(this, n.prepare, {
-      parameters: { 'jobName.$': jobName },
-      resultPath: '$.run',
-    });
 
     const destination = `s3://${bucket.bucketName}/${props.featuresPrefix}/{}/`;
     if (!props.featuresSql.includes(props.destinationMarker))
@@ -133,12 +131,31 @@ export class TrainingWorkflow extends Construct {
       bestJobStateName: n.bestJob,
       jobNamePrefix: props.modelName,
       jobNamePath: '$.run.jobName',
+      hyperparametersPath: '$.run.hyperparameters',
       trainDataUriPath: `States.Format('s3://${bucket.bucketName}/${props.featuresPrefix}/{}/', $.run.jobName)`,
       bucket,
       bucketKey: props.bucketKey,
       trainDataPrefix: props.featuresPrefix,
       resultPath: '$.training',
     });
+
+    // The execution's request (`quant train --remote`: `{ requestedBy, hyperparameters }`): its
+    // hyperparameters override the job's static ones (SageMakerTrainingJob); none is an empty set.
+    const prepare = new sfn.Pass(this, n.prepare, {
+      parameters: {
+        'jobName.$': jobName,
+        hyperparameters: this.trainingJob.hyperparameterInput('$.hyperparameters'),
+      },
+      resultPath: '$.run',
+    });
+    const readRequest = new sfn.Choice(this, n.readRequest)
+      .when(sfn.Condition.isPresent('$.hyperparameters'), prepare)
+      .otherwise(
+        new sfn.Pass(this, n.noRequest, {
+          result: sfn.Result.fromObject({}),
+          resultPath: '$.hyperparameters',
+        }).next(prepare),
+      );
 
     const m = props.usageMetrics;
     const usage = (name: string, path: string) => ({
@@ -214,7 +231,8 @@ export class TrainingWorkflow extends Construct {
       )
       .otherwise(new sfn.Succeed(this, n.rejected, { comment: 'The candidate did not beat the champion' }));
 
-    const definition = prepare.next(features).next(this.trainingJob.startState);
+    prepare.next(features).next(this.trainingJob.startState);
+    const definition = readRequest;
     this.trainingJob.endState.next(recordUsage).next(evaluate).next(gate);
 
     const logs = new EncryptedLogGroup(this, 'Logs', {

@@ -9,13 +9,14 @@ import type { Construct } from 'constructs';
 import { parseEcrImageUri } from '../config/training';
 import type { TrainingConfig } from '../config/types';
 import type { SourceTarballAsset, TrainingWorkflowProps } from '../constructs';
-import { FEATURE_NAMES } from '../../src/contract/ml';
+import { FEATURE_NAMES, FEATURE_SET_VERSION } from '../../src/contract/ml';
 import { DRIFT_METRIC } from '../../src/contract/models';
 import {
   CHECKPOINT_LOCAL_PATH,
   NEURON_CACHE_SUBDIR,
   TRAINING_METRICS,
   TRAINING_PREFIXES,
+  PROTECTED_HYPERPARAMETERS,
   TRAINING_SCRIPT_METRICS,
 } from '../../src/contract/training';
 import type { IMonitoring } from './monitoring-stack';
@@ -29,6 +30,8 @@ export function trainingJobProps(
     readonly code: SourceTarballAsset;
     readonly volumeKey?: kms.IKey;
     readonly partition: string;
+    /** Key and retention of the jobs' log group. */
+    readonly logs: { readonly key: kms.IKey; readonly retentionDays: number };
   },
 ): TrainingWorkflowProps['training'] {
   const k = c.compute;
@@ -50,6 +53,7 @@ export function trainingJobProps(
     checkpointLocalPath: CHECKPOINT_LOCAL_PATH,
     hyperparameters: {
       features: FEATURE_NAMES.join(','),
+      feature_set_version: String(FEATURE_SET_VERSION),
       ...c.hyperparameters,
       horizon: String(c.horizon),
       model_name: c.modelName,
@@ -61,6 +65,8 @@ export function trainingJobProps(
       ...(neuron ? { NEURON_COMPILE_CACHE_URL: `${CHECKPOINT_LOCAL_PATH}/${NEURON_CACHE_SUBDIR}` } : {}),
     },
     metricNames: TRAINING_SCRIPT_METRICS,
+    protectedHyperparameters: PROTECTED_HYPERPARAMETERS,
+    logs: deps.logs,
     useSpot: c.useSpot,
     maxRuntime: Duration.hours(c.maxRuntimeHours),
     maxWait: Duration.hours(c.maxWaitHours),

@@ -32,6 +32,7 @@ import {
   TRAINING_PREFIXES,
   TRAINING_STATES,
 } from '../../src/contract/training';
+import { BARS_UPDATED_EVENT } from '../../src/contract/bars';
 import { DRIFT_METRIC, STRATEGY_RUNNER_ENV } from '../../src/contract/models';
 import { featureUnloadSql } from '../../src/ml/features/sql';
 import type { LakeZone } from './data-lake-stack';
@@ -180,6 +181,7 @@ export class TrainingStack extends Stack {
         code,
         volumeKey,
         partition: this.partition,
+        logs: { key: monitoring.logKey, retentionDays: monitoring.logRetentionDays },
       }),
       evaluateFunction: evaluateFn,
       publishFunction: publishFn,
@@ -212,6 +214,13 @@ export class TrainingStack extends Stack {
     new events.Rule(this, 'RunnerSchedule', {
       description: `Strategy runner of the ${c.tradingEnvironment} promotion (after each bar is in the lake)`,
       schedule: events.Schedule.expression(c.runnerSchedule),
+      targets: [new targets.LambdaFunction(this.strategyRunner, { retryAttempts: 2 })],
+    });
+
+    // And on each BarsUpdated the bars pipeline publishes to the default bus (src/ingest/bars-events.ts).
+    new events.Rule(this, 'RunnerOnBars', {
+      description: `Strategy runner of the ${c.tradingEnvironment} promotion when new bars are in the lake`,
+      eventPattern: { source: [BARS_UPDATED_EVENT.source], detailType: [BARS_UPDATED_EVENT.detailType] },
       targets: [new targets.LambdaFunction(this.strategyRunner, { retryAttempts: 2 })],
     });
 

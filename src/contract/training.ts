@@ -5,6 +5,8 @@
 
 /** State names of the training state machine; the local runner binds its Task states by these names. */
 export const TRAINING_STATES = {
+  readRequest: 'Read request',
+  noRequest: 'No hyperparameters in the request',
   prepare: 'Prepare run',
   features: 'Compute features',
   train: 'Train model',
@@ -31,6 +33,15 @@ export const TRAINING_PREFIXES = {
 
 /** Input channels of the training job (`SM_CHANNEL_<NAME>`). */
 export const TRAINING_CHANNELS = { train: 'train', code: 'code' } as const;
+
+/** The log group SageMaker writes training jobs' logs to (fixed by SageMaker, one per account and region). */
+export const SAGEMAKER_TRAINING_LOG_GROUP = '/aws/sagemaker/TrainingJobs';
+
+/**
+ * Hyperparameters a run's request may not override: what the features, the container and the
+ * registry were set up for (the state machine input's `hyperparameters` may set any other).
+ */
+export const PROTECTED_HYPERPARAMETERS = ['feature_set_version', 'horizon', 'device', 'model_name'] as const;
 
 /** Where the training container sees its checkpoints (`CheckpointConfig.LocalPath`). */
 export const CHECKPOINT_LOCAL_PATH = '/opt/ml/checkpoints';

@@ -67,6 +67,8 @@ export interface BuildBarsOptions {
 export interface BuildBarsReport extends WriteReport {
   readonly bars: number;
   readonly symbols: readonly string[];
+  /** Labels of the bars built (for the BarsUpdated event's `through`). */
+  readonly ts?: readonly unknown[];
 }
 
 /** Rebuilds bars of the given days from the raw ticks and merges them into the curated `bars` table. */
@@ -106,7 +108,12 @@ export async function buildBars(ctx: LakeContext, o: BuildBarsOptions): Promise<
     },
     { mode: 'merge' },
   );
-  return { ...report, bars: rows.length, symbols: [...new Set(rows.map((r) => String(r.symbol)))].sort() };
+  return {
+    ...report,
+    bars: rows.length,
+    symbols: [...new Set(rows.map((r) => String(r.symbol)))].sort(),
+    ts: col('ts'),
+  };
 }
 
 export interface CompactionReport {

@@ -14,6 +14,7 @@ import {
   ENVIRONMENTS,
   type Environment,
 } from '../contract/models';
+import { BARS_UPDATED_EVENT } from '../contract/bars';
 import { describeZodIssues, InputError } from '../errors';
 import type { LakeBar, LakeBarReader } from '../lake/bars-reader';
 import type { Signal } from '../trading/signals';
@@ -25,7 +26,7 @@ const scheduled = z.looseObject({
   time: z.iso.datetime(),
 });
 const barsUpdated = z.looseObject({
-  'detail-type': z.literal('BarsUpdated'),
+  'detail-type': z.literal(BARS_UPDATED_EVENT.detailType),
   source: z.string().min(1),
   time: z.iso.datetime(),
   detail: z.looseObject({
@@ -150,7 +151,7 @@ export async function handleRunnerEvent(deps: HandlerDeps, event: unknown): Prom
   if (!p.success) throw new InputError(`event: ${describeZodIssues(p.error.issues)}`, 'event');
   const { config } = deps;
   const ev = p.data;
-  const through = ev['detail-type'] === 'BarsUpdated' ? ev.detail.through : undefined;
+  const through = ev['detail-type'] === BARS_UPDATED_EVENT.detailType ? ev.detail.through : undefined;
   const at = Date.parse(through ?? ev.time);
   const step = intervalMs(config.interval);
   // Calendar time enough for `lookback` bars with weekends and holidays (daily: ~1.5x).

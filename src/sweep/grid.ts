@@ -1,6 +1,8 @@
 /**
  * Parameter grids for sweeps: `--grid fast=2:100` (inclusive range, optional `:step`),
- * `--grid fast=5,10,20` (list), `--grid short=true,false`, filtered by `--where`, expanded in a
+ * `--grid fast=5,10,20` (list), `--grid short=true,false`, text lists such as model versions
+ * (`--grid model=ml-signal@1,ml-signal@2,other@prod`: the strategy's schema judges them), filtered
+ * by `--where`, expanded in a
  * deterministic order into parameter sets with content-derived ids (so re-runs find their work).
  */
 import { createHash } from 'node:crypto';
@@ -28,9 +30,17 @@ const MAX_AXIS_VALUES = 1_000_000;
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-function parseScalar(text: string, field: string): ParamValue {
+/** A text value of a list: a word, path or `name@version` (no spaces, commas or quotes). */
+const TEXT_RE = /^[A-Za-z_./~][A-Za-z0-9_./~@:+-]*$/;
+
+/** True for a text parameter value as grids accept it (never a number's or a boolean's spelling). */
+export const isTextValue = (t: string): boolean =>
+  TEXT_RE.test(t) && !/^[+-]?(\d|\.\d)/.test(t) && t !== 'true' && t !== 'false';
+
+function parseScalar(text: string, field: string, allowText = false): ParamValue {
   const t = text.trim();
   if (t === 'true' || t === 'false') return t === 'true';
+  if (allowText && isTextValue(t)) return t;
   if (t === '' || !/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) {
     throw new InputError(`${field}: "${text}" is not a number or true/false`, field);
   }
@@ -79,7 +89,7 @@ export function parseGridArg(arg: string): GridAxis {
     return { name, values };
   }
 
-  const values = spec.split(',').map((p) => parseScalar(p, field));
+  const values = spec.split(',').map((p) => parseScalar(p, field, true));
   const seen = new Set<ParamValue>();
   for (const v of values) {
     if (seen.has(v)) throw new InputError(`${field}: value ${String(v)} is listed twice`, field);

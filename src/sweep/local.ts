@@ -13,6 +13,7 @@ import type { Bars } from '../backtest/types';
 import { entryPoint } from '../entry-points';
 import { lakeBuckets, type LakeBuckets } from '../lake/buckets';
 import type { Row } from '../lake/query';
+import { resolveModelRefs } from '../ml/inference/resolver';
 import { evaluateBatch, type ResultRow } from './evaluate';
 import { batches, type ParamSet } from './grid';
 import { rankRows, RANKING_COLUMNS } from './rank';
@@ -52,6 +53,8 @@ export interface SweepOutcome {
 export interface ExecuteOptions {
   readonly target: ResultsTarget;
   readonly bars: Bars;
+  /** Directories of the registry versions the parameter sets name (see resolveModelRefs). */
+  readonly models?: Readonly<Record<string, string>>;
   /** @default this thread when (sets to run) x bars <= INLINE_WORK, else os.availableParallelism() */
   readonly workers?: number;
   /**
@@ -134,6 +137,7 @@ export async function executeSweep(plan: SweepPlan, opts: ExecuteOptions): Promi
 
   const init: WorkerInit = {
     bars: opts.bars,
+    models: opts.models,
     spec: { strategy: plan.strategy, barsSource: plan.barsSource, costBps: plan.costBps },
   };
   if (inline) {
@@ -254,6 +258,8 @@ export async function runLocalSweep(opts: LocalSweepOptions): Promise<LocalSweep
       tmpDir: opts.tmpDir,
     };
     const bars = await loadBars(sweep.bars, { runtime: opts.runtime });
+    // Registry versions resolve in this thread (the installed resolver); workers get the directories.
+    const models = await resolveModelRefs(items.flatMap((i) => Object.values(i.params)));
     const outcome = await executeSweep(
       {
         sweepId: sweep.sweepId,
@@ -262,7 +268,14 @@ export async function runLocalSweep(opts: LocalSweepOptions): Promise<LocalSweep
         costBps: sweep.costBps,
         items,
       },
-      { target, bars, workers: opts.workers, batchSize: opts.batchSize, onProgress: opts.onProgress },
+      {
+        target,
+        bars,
+        models,
+        workers: opts.workers,
+        batchSize: opts.batchSize,
+        onProgress: opts.onProgress,
+      },
     );
     // The ranking query (sweep.rankingQuery) in JS over the sweep's objects in the lake: the
     // same rows and order, without starting a query engine for one query.

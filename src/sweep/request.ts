@@ -10,6 +10,7 @@ import {
   canonicalParams,
   DEFAULT_MAX_GRID_SIZE,
   expandGrid,
+  isTextValue,
   parseGrid,
   sweepIdFor,
   type ParamSet,
@@ -31,7 +32,12 @@ export const sweepRequestSchema = z
     where: z.string().max(500).optional(),
     costBps: z.number().min(0).max(10_000).optional(),
     /** Parameters fixed for every grid point. */
-    params: z.record(z.string(), z.union([z.number(), z.boolean()])).optional(),
+    params: z
+      .record(
+        z.string(),
+        z.union([z.number(), z.boolean(), z.string().max(1024).refine(isTextValue, 'not a text value')]),
+      )
+      .optional(),
     sweepId: z.string().optional(),
     topN: z.number().int().min(1).max(1000).optional(),
     rankBy: z.enum(RANK_METRICS).optional(),

@@ -16,7 +16,9 @@ import { loadBars } from '../backtest';
 import { describeZodIssues, InputError } from '../errors';
 import { lakeBuckets } from '../lake';
 import { LOCAL_REGION } from '../local/defaults';
+import { useModelRegistry } from '../ml/registry/resolver';
 import { evaluateBatch } from './evaluate';
+import { isTextValue } from './grid';
 import { batchIdFor } from './results';
 import { writeBatchResults } from './results-writer';
 
@@ -27,7 +29,10 @@ const itemsSchema = z
     z
       .object({
         id: z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 hex digits'),
-        params: z.record(z.string(), z.union([z.number(), z.boolean()])),
+        params: z.record(
+          z.string(),
+          z.union([z.number(), z.boolean(), z.string().max(1024).refine(isTextValue, 'not a text value')]),
+        ),
       })
       .strict(),
   )
@@ -95,6 +100,7 @@ export async function runBatchTask(env: Env): Promise<BatchTaskResult> {
   const runtime = runtimeFromEnv(env);
   const clients = createClients(runtime);
   try {
+    useModelRegistry(runtime, clients.s3, () => lakeBuckets(runtime, env).models, env);
     const bars = await loadBars(e.data.BARS, { runtime });
     const spec = { strategy: e.data.STRATEGY, barsSource: e.data.BARS, costBps: e.data.COST_BPS };
     const rows = await evaluateBatch(bars, spec, items.data);

@@ -5,7 +5,8 @@
  */
 import { InputError } from '../errors';
 
-export type Value = number | boolean;
+/** Text values (a model reference) only compare with == and != (there are no text literals). */
+export type Value = number | boolean | string;
 
 export type WhereExpr =
   | { readonly kind: 'num'; readonly value: number }
@@ -155,8 +156,14 @@ export function whereIdentifiers(expr: WhereExpr): Set<string> {
   return out;
 }
 
-const num = (v: Value): number => (typeof v === 'boolean' ? (v ? 1 : 0) : v);
-const truthy = (v: Value): boolean => (typeof v === 'boolean' ? v : v !== 0);
+function num(v: Value): number {
+  if (typeof v === 'string')
+    throw new InputError(`where: "${v}" is text; text parameters only compare with == and !=`, 'where');
+  return typeof v === 'boolean' ? (v ? 1 : 0) : v;
+}
+const truthy = (v: Value): boolean => (typeof v === 'boolean' ? v : num(v) !== 0);
+const same = (a: Value, b: Value): boolean =>
+  typeof a === 'string' || typeof b === 'string' ? a === b : num(a) === num(b);
 
 /** Evaluates an expression against one parameter set; unknown names throw InputError. */
 export function evaluateWhere(expr: WhereExpr, params: Readonly<Record<string, Value>>): Value {
@@ -186,9 +193,9 @@ export function evaluateWhere(expr: WhereExpr, params: Readonly<Record<string, V
       const b = evaluateWhere(expr.right, params);
       switch (expr.op) {
         case '==':
-          return num(a) === num(b);
+          return same(a, b);
         case '!=':
-          return num(a) !== num(b);
+          return !same(a, b);
         case '<':
           return num(a) < num(b);
         case '<=':

@@ -5,12 +5,15 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Bars } from '../backtest';
+import { pinnedModelResolver, setModelResolver } from '../ml/inference/resolver';
 import { evaluateBatch, type BatchSpec } from './evaluate';
 import type { ParamSet } from './grid';
 
 export interface WorkerInit {
   readonly bars: Bars;
   readonly spec: BatchSpec;
+  /** Directories of registry model versions, resolved by the thread that started the worker. */
+  readonly models?: Readonly<Record<string, string>>;
 }
 export interface WorkerRequest {
   readonly batchId: string;
@@ -21,6 +24,7 @@ export type WorkerReply =
   | { readonly batchId: string; readonly ok: false; readonly error: string; readonly field?: string };
 
 const init = workerData as WorkerInit;
+if (init.models && Object.keys(init.models).length > 0) setModelResolver(pinnedModelResolver(init.models));
 parentPort!.on('message', async (req: WorkerRequest) => {
   try {
     const rows = await evaluateBatch(init.bars, init.spec, req.items);

@@ -1,7 +1,7 @@
 /** Model directories for tests, built in TypeScript (no Python): model.onnx + manifest.json. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { FEATURE_NAMES, MANIFEST_FILE, MODEL_FILE } from '../../src/contract/ml';
+import { FEATURE_NAMES, FEATURE_SET_VERSION, MANIFEST_FILE, MODEL_FILE } from '../../src/contract/ml';
 import { mlpModel, randomMlp, tcnModel, type MlpWeights } from '../../src/ml/inference/onnx-builder';
 
 /** Features that need only closes (the backtest fixtures have no volume). */
@@ -39,6 +39,7 @@ export function writeModelDir(dir: string, o: FixtureOptions = {}): FixtureModel
     horizon: 5,
     window,
     features,
+    featureSetVersion: FEATURE_SET_VERSION,
     input: { name: 'features', shape: [null, window * F] },
     output: { name: 'score', kind: o.kind ?? 'return' },
     normalisation: { mean: new Array(F).fill(0), std: new Array(F).fill(1) },

@@ -3,8 +3,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, dev, prod, staging, validateTrainingConfig } from '../../lib/config';
 import type { EnvironmentConfig, TrainingConfig } from '../../lib/config';
 import type { QuantStage } from '../../lib/quant-stage';
+import { BARS_UPDATED_EVENT } from '../../src/contract/bars';
 import { DRIFT_METRIC, STRATEGY_RUNNER_ENV } from '../../src/contract/models';
-import { TRAINING_METRICS, TRAINING_SCRIPT_METRICS, TRAINING_STATES } from '../../src/contract/training';
+import {
+  PROTECTED_HYPERPARAMETERS,
+  SAGEMAKER_TRAINING_LOG_GROUP,
+  TRAINING_METRICS,
+  TRAINING_SCRIPT_METRICS,
+  TRAINING_STATES,
+} from '../../src/contract/training';
 import { resolveDefinitionString } from '../../src/local/stepfunctions';
 import { nagViolations, resourcesOfType, staleAcknowledgements, template, testApp } from './helpers';
 
@@ -28,6 +35,11 @@ const states = (tpl: Template): Record<string, Json> => {
   return (
     resolveDefinitionString(sm.Properties!.DefinitionString) as unknown as { States: Record<string, Json> }
   ).States;
+};
+/** The job's hyperparameters without a request: the Prepare state's static and protected layers. */
+const configuredHps = (tpl: Template): Record<string, string> => {
+  const h = states(tpl)[TRAINING_STATES.prepare].Parameters.hyperparameters;
+  return { ...h.static, ...h.protected };
 };
 const actions = (s: Statement): string[] => [s.Action].flat();
 const statements = (tpl: Template, roleMatch?: string): Statement[] =>
@@ -132,7 +144,7 @@ describe('TrainingStack: the training job (dev: GPU, one job)', () => {
       /^s3:\/\/cdk-[a-z0-9]+-assets-111111111111-us-east-1\/[0-9a-f]{64}\.gz$/,
     );
     const object = channels.code.S3Uri.split('/').at(-1);
-    expect(job.HyperParameters).toMatchObject({
+    expect(configuredHps(t)).toMatchObject({
       sagemaker_program: 'train.py',
       sagemaker_submit_directory: `/opt/ml/input/data/code/${object}`,
       device: 'cuda',
@@ -140,7 +152,50 @@ describe('TrainingStack: the training job (dev: GPU, one job)', () => {
       model_name: dev.training.modelName,
     });
     // One GPU on one instance: no torchrun.
-    expect(job.HyperParameters.sagemaker_torch_distributed_enabled).toBeUndefined();
+    expect(configuredHps(t).sagemaker_torch_distributed_enabled).toBeUndefined();
+  });
+
+  it("reads the request's hyperparameters; the protected ones and sagemaker_* are merged last", () => {
+    const s = states(t);
+    expect(s[TRAINING_STATES.readRequest]).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.hyperparameters', IsPresent: true, Next: TRAINING_STATES.prepare }],
+      Default: TRAINING_STATES.noRequest,
+    });
+    const h = s[TRAINING_STATES.prepare].Parameters.hyperparameters;
+    expect(h['request.$']).toBe('$.hyperparameters');
+    expect(Object.keys(h.protected).sort()).toEqual(
+      [
+        ...PROTECTED_HYPERPARAMETERS,
+        ...Object.keys(h.protected).filter((k) => k.startsWith('sagemaker_')),
+      ].sort(),
+    );
+    expect(Object.keys(h.static).some((k) => k in h.protected)).toBe(false);
+    expect(h.static.model).toBe(dev.training.hyperparameters.model);
+    expect(job['HyperParameters.$']).toBe(
+      'States.JsonMerge(States.JsonMerge($.run.hyperparameters.static, $.run.hyperparameters.request, false), $.run.hyperparameters.protected, false)',
+    );
+  });
+
+  it("writes the jobs' logs to /aws/sagemaker/TrainingJobs, created here with the log key", () => {
+    t.hasResource('AWS::Logs::LogGroup', {
+      Properties: Match.objectLike({
+        LogGroupName: SAGEMAKER_TRAINING_LOG_GROUP,
+        KmsKeyId: Match.anyValue(),
+        RetentionInDays: Match.anyValue(),
+      }),
+      DeletionPolicy: 'Retain',
+    });
+    const [, group] = resourcesOfType(t, 'AWS::Logs::LogGroup').find(
+      ([, g]) => g.Properties!.LogGroupName === SAGEMAKER_TRAINING_LOG_GROUP,
+    )!;
+    expect(JSON.stringify(group.Properties!.KmsKeyId)).toMatch(/LogKey/);
+    const logs = statements(t).find(
+      (st) =>
+        actions(st).includes('logs:PutLogEvents') &&
+        JSON.stringify(st.Resource).includes(SAGEMAKER_TRAINING_LOG_GROUP),
+    );
+    expect(logs).toBeDefined();
   });
 });
 
@@ -161,14 +216,17 @@ describe('TrainingStack: Trainium and tuning (staging)', () => {
     expect(def.EnableManagedSpotTraining).toBe(true);
     expect(def.EnableNetworkIsolation).toBe(true);
     expect(def.EnableInterContainerTrafficEncryption).toBe(true);
-    expect(def.StaticHyperParameters.lr).toBeUndefined();
+    expect(configuredHps(ts).lr).toBeUndefined();
+    expect(def['StaticHyperParameters.$']).toMatch(
+      /^States\.JsonMerge\(States\.JsonMerge\(\$\.run\.hyperparameters\.static/,
+    );
   });
 
   it('runs torchrun over the NeuronCores with the compile cache under the checkpoint path', () => {
     const def = states(ts)[TRAINING_STATES.train].Parameters.TrainingJobDefinition;
     expect(def.AlgorithmSpecification.TrainingImage).toMatch(/pytorch-training-neuronx/);
     expect(def.ResourceConfig.InstanceType).toBe('ml.trn1.2xlarge');
-    expect(def.StaticHyperParameters).toMatchObject({
+    expect(configuredHps(ts)).toMatchObject({
       device: 'neuron',
       sagemaker_torch_distributed_enabled: 'true',
     });
@@ -247,6 +305,18 @@ describe('TrainingStack: registration, gate and schedules', () => {
 });
 
 describe('TrainingStack: strategy runner', () => {
+  it('runs on each BarsUpdated event of the bars pipeline (default bus)', () => {
+    const [, rule] = resourcesOfType(t, 'AWS::Events::Rule').find(
+      ([, r]) => (r.Properties!.EventPattern as Json | undefined)?.source?.[0] === BARS_UPDATED_EVENT.source,
+    )!;
+    expect(rule.Properties!.EventPattern).toEqual({
+      source: [BARS_UPDATED_EVENT.source],
+      'detail-type': [BARS_UPDATED_EVENT.detailType],
+    });
+    expect(rule.Properties!.EventBusName).toBeUndefined();
+    expect(JSON.stringify(rule.Properties!.Targets)).toMatch(/StrategyRunner/);
+  });
+
   it('may only put events on the trading bus and read the models bucket', () => {
     const runner = statements(t, 'StrategyRunnerRole');
     const put = runner.filter((s) => actions(s).includes('events:PutEvents'));

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { LOCAL_EVENT_BUS_FILE } from '../../src/contract/bars';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-cli-'));
@@ -40,6 +41,18 @@ describe('quant ingest / bars (CLI)', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ written: 4 });
     const bars = quant('bars', 'build', '--interval', '1m', '--dt', '2026-01-05', '--json');
     expect(JSON.parse(bars.stdout)).toMatchObject({ bars: 2, symbols: ['CLI'] });
+    // The build announced itself on the local bus (src/ingest/bars-events.ts).
+    const bus = fs
+      .readFileSync(path.join(dataDir, LOCAL_EVENT_BUS_FILE), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(bus).toHaveLength(1);
+    expect(bus[0]).toMatchObject({
+      'detail-type': 'BarsUpdated',
+      source: 'quant.bars',
+      detail: { interval: '1m', symbols: ['CLI'], through: '2026-01-05T09:32:00.000Z', rows: 2 },
+    });
     const q = quant(
       'query',
       `SELECT ts, open, high, low, close, volume, trades FROM bars WHERE symbol = 'CLI' ORDER BY ts`,

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MANIFEST_FILE, MODEL_FILE, PARITY_FILE } from '../../src/contract/ml';
+import { FEATURE_SET_VERSION, MANIFEST_FILE, MODEL_FILE, PARITY_FILE } from '../../src/contract/ml';
 import { featuresCsv, queryFeatures } from '../../src/ml/features';
 import { checkGraph, readModelDir } from '../../src/ml/inference/model-dir';
 import { openModel, runBatches } from '../../src/ml/inference/session';
@@ -40,7 +40,14 @@ function train(name: string, hps: Record<string, string>): string {
       SM_OUTPUT_DIR: path.join(job, 'output'),
       SM_OUTPUT_DATA_DIR: path.join(job, 'output/data'),
       QUANT_CHECKPOINT_DIR: path.join(job, 'checkpoints'),
-      SM_HPS: JSON.stringify({ features: FEATURES, epochs: '3', seed: '7', device: 'cpu', ...hps }),
+      SM_HPS: JSON.stringify({
+        features: FEATURES,
+        feature_set_version: String(FEATURE_SET_VERSION),
+        epochs: '3',
+        seed: '7',
+        device: 'cpu',
+        ...hps,
+      }),
     },
     encoding: 'utf8',
     timeout: 540_000,

@@ -85,6 +85,8 @@ describe('the synthesized training state machine, locally', () => {
       },
     });
     expect(entered).toEqual([
+      TRAINING_STATES.readRequest,
+      TRAINING_STATES.noRequest,
       TRAINING_STATES.prepare,
       TRAINING_STATES.features,
       TRAINING_STATES.train,

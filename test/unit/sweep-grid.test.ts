@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors';
 import { batches, expandGrid, paramSetId, parseGrid, parseGridArg, sweepIdFor } from '../../src/sweep/grid';
+import { validateSweepRequest } from '../../src/sweep/request';
 import { evaluateWhere, parseWhere } from '../../src/sweep/where';
 
 const err = (fn: () => unknown): InputError => {
@@ -22,6 +23,27 @@ describe('parseGridArg', () => {
     expect(parseGridArg('short=true,false')).toEqual({ name: 'short', values: [true, false] });
     expect(parseGridArg('x=7')).toEqual({ name: 'x', values: [7] });
     expect(parseGridArg('x=-3:-1')).toEqual({ name: 'x', values: [-3, -2, -1] });
+  });
+
+  it('lists may hold text values (model versions, paths); the strategy judges them', () => {
+    expect(parseGridArg('model=ml-signal@1,ml-signal@prod,./models/a')).toEqual({
+      name: 'model',
+      values: ['ml-signal@1', 'ml-signal@prod', './models/a'],
+    });
+    expect(parseGridArg('fast=5,x').values).toEqual([5, 'x']);
+    expect(err(() => parseGridArg('model=a@1:b@2')).message).toMatch(/grid\.model: "a@1" is not a number/);
+    expect(err(() => parseGridArg('fast=5,1x')).message).toMatch(/grid\.fast: "1x" is not a number/);
+    expect(
+      err(() =>
+        validateSweepRequest({ strategy: 'sma-cross', bars: 'lake:SPX', grid: ['fast=5,x', 'slow=50'] }),
+      ).message,
+    ).toMatch(/grid point \{"fast":"x","slow":50\}: param\.fast/);
+    const where = parseWhere('model == other');
+    expect(evaluateWhere(where, { model: 'a@1', other: 'a@1' })).toBe(true);
+    expect(evaluateWhere(where, { model: 'a@1', other: 'a@2' })).toBe(false);
+    expect(err(() => evaluateWhere(parseWhere('model > 1'), { model: 'a@1' })).message).toMatch(
+      /where: "a@1" is text; text parameters only compare with == and !=/,
+    );
   });
 
   it('rejects malformed arguments naming the field', () => {

@@ -123,7 +123,14 @@ class Dataset:
         return self.bars[r[:, None] + np.arange(-self.window + 1, 1)[None, :]].reshape(len(r), -1)
 
 
-def load(channel_dir: str | None, features: list[str], window: int, horizon: int) -> tuple[Dataset, str]:
+def load(
+    channel_dir: str | None,
+    features: list[str],
+    window: int,
+    horizon: int,
+    data_from: str | None = None,
+    data_to: str | None = None,
+) -> tuple[Dataset, str]:
     files = channel_files(channel_dir)
     digest = data_hash(files)
     frames = [_read_one(p) for p in files]
@@ -177,6 +184,9 @@ def load(channel_dir: str | None, features: list[str], window: int, horizon: int
     after_warmup = 0
     gap_by_col = np.zeros(len(features), dtype=np.int64)
     max_ts = np.datetime64(pd.Timestamp.max.value, "ns")
+    # The requested window (UTC dates, both ends inclusive) bounds the samples, not the history.
+    lo = np.datetime64(data_from, "ns") if data_from else np.datetime64(pd.Timestamp.min.value, "ns")
+    hi = (np.datetime64(data_to, "D") + np.timedelta64(1, "D")).astype("datetime64[ns]") if data_to else max_ts
     for s, e in zip(starts, ends):
         n = e - s
         comp = complete[s:e]
@@ -195,6 +205,7 @@ def load(channel_dir: str | None, features: list[str], window: int, horizon: int
         cbad = np.r_[0, np.cumsum(bad)]
         p = np.arange(window - 1, n)
         ok = (cbad[p + 1] - cbad[p + 1 - window] == 0) & np.isfinite(label[s + p])
+        ok &= (ts_v[s + p] >= lo) & (ts_v[s + p] < hi)
         p = p[ok]
         if len(p) == 0:
             continue
@@ -211,8 +222,9 @@ def load(channel_dir: str | None, features: list[str], window: int, horizon: int
             f"are empty or not finite (more than {MAX_GAP_FRACTION:.0%}; the column looks broken)"
         )
     if not rows:
+        within = f" between {data_from or 'the start'} and {data_to or 'the end'}" if data_from or data_to else ""
         raise InputError(
-            f"no usable rows: {rows_read} rows read, none with all {len(features)} features, "
+            f"no usable rows: {rows_read} rows read, none{within} with all {len(features)} features, "
             f"{window} bar(s) of history and a {LABEL}"
         )
     bar_idx = np.concatenate(bar_rows)

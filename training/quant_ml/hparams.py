@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from datetime import date
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,12 +21,16 @@ MODELS = ("mlp", "seq")
 TARGETS = ("return", "sign")
 DEVICES = ("auto", "cpu", "cuda", "neuron")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FEATURE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
 class HyperParameters:
     features: list[str]
+    # Version of the feature definitions that computed the features file (src/contract/ml.ts
+    # FEATURE_SET_VERSION): the script reads columns, only its caller knows how they were computed.
+    feature_set_version: int
     model: str = "mlp"
     window: int = 20
     epochs: int = 20
@@ -40,6 +45,10 @@ class HyperParameters:
     embargo: int = 5
     device: str = "auto"
     model_name: str = "ml-signal"
+    # Samples whose bar t lies in [data_from, data_to] (ISO dates, inclusive; earlier bars still
+    # feed a sequence model's window): the data the train/validation/test split divides.
+    data_from: str | None = None
+    data_to: str | None = None
     # Keys given explicitly (so a default embargo follows the horizon).
     given: tuple[str, ...] = field(default=(), compare=False)
 
@@ -51,6 +60,7 @@ class HyperParameters:
 
 KNOWN = (
     "features",
+    "feature_set_version",
     "model",
     "window",
     "epochs",
@@ -65,6 +75,8 @@ KNOWN = (
     "embargo",
     "device",
     "model_name",
+    "data_from",
+    "data_to",
 )
 
 
@@ -137,6 +149,13 @@ def parse_hyperparameters(raw_json: str | None) -> HyperParameters:
     if dup:
         raise InputError(f"hyperparameter features: duplicate name(s) {', '.join(dup)}")
 
+    if "feature_set_version" not in hp or str(hp["feature_set_version"]).strip() == "":
+        raise InputError(
+            "hyperparameter feature_set_version is required (the version of the feature definitions "
+            "that computed the features file; inference refuses a model trained on another version)"
+        )
+    feature_set_version = _int("feature_set_version", hp["feature_set_version"], 1, 1_000_000)
+
     model = _choice("model", hp.get("model", "mlp"), MODELS)
     horizon = _int("horizon", hp.get("horizon", 5), 1, 1000)
     if model == "mlp":
@@ -156,8 +175,29 @@ def parse_hyperparameters(raw_json: str | None) -> HyperParameters:
         raise InputError(
             f"hyperparameter model_name: letters, digits and '-' only (max 63), got {model_name!r}"
         )
+    dates = {}
+    for k in ("data_from", "data_to"):
+        v = hp.get(k)
+        if v is None or str(v).strip() == "":
+            dates[k] = None
+            continue
+        s = str(v).strip()
+        try:
+            ok = _DATE_RE.match(s) is not None and date.fromisoformat(s).isoformat() == s
+        except ValueError:
+            ok = False
+        if not ok:
+            raise InputError(f"hyperparameter {k}: expected a date yyyy-mm-dd, got {v!r}")
+        dates[k] = s
+    if dates["data_from"] and dates["data_to"] and dates["data_from"] > dates["data_to"]:
+        raise InputError(
+            f"hyperparameters data_from {dates['data_from']} is after data_to {dates['data_to']}"
+        )
     return HyperParameters(
+        data_from=dates["data_from"],
+        data_to=dates["data_to"],
         features=feats,
+        feature_set_version=feature_set_version,
         model=model,
         window=window,
         epochs=_int("epochs", hp.get("epochs", 20), 1, 100000),

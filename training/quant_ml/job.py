@@ -286,7 +286,9 @@ def run(env: dict[str, str]) -> None:
     _deterministic(rt, hp.seed)
     log(f"device {rt.kind} ({rt.device}), world size {rt.world_size}, rank {rt.rank}")
 
-    ds, digest = data.load(env.get("SM_CHANNEL_TRAIN"), hp.features, hp.window, hp.horizon)
+    ds, digest = data.load(
+        env.get("SM_CHANNEL_TRAIN"), hp.features, hp.window, hp.horizon, hp.data_from, hp.data_to
+    )
     log(f"read {ds.rows_read} rows ({ds.rows_incomplete} with empty features), {len(ds.y)} samples, {digest}")
     sp = walk_forward_split(ds.ts, ds.label_end, hp.test_fraction, hp.val_fraction, hp.embargo)
     log(f"split: train {len(sp.train)}, validation {len(sp.validation)}, test {len(sp.test)} rows")
@@ -376,6 +378,7 @@ def run(env: dict[str, str]) -> None:
             "horizon": hp.horizon,
             "window": hp.window,
             "features": hp.features,
+            "featureSetVersion": hp.feature_set_version,
             "input": {"name": export.INPUT_NAME, "shape": [None, n_inputs]},
             "output": {"name": export.OUTPUT_NAME, "kind": "probability" if hp.target == "sign" else "return"},
             "normalisation": {"mean": [float(v) for v in mean], "std": [float(v) for v in std]},

@@ -41,7 +41,7 @@ class Job:
         return self.root / "checkpoints"
 
     def env(self, **hps) -> dict[str, str]:
-        hp = {"features": ",".join(FEATURES), "epochs": "3", **{k: str(v) for k, v in hps.items()}}
+        hp = {"features": ",".join(FEATURES), "feature_set_version": "1", "epochs": "3", **{k: str(v) for k, v in hps.items()}}
         return {
             "SM_CHANNEL_TRAIN": str(self.channel),
             "SM_HPS": json.dumps(hp),

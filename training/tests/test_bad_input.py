@@ -30,7 +30,7 @@ def _fails(job, env, capsys, *needles):
 
 def test_child_process_exit_code_and_single_stderr_line(job):
     env = job.env()
-    env["SM_HPS"] = json.dumps({"features": "ret_1,nope_9"})
+    env["SM_HPS"] = json.dumps({"features": "ret_1,nope_9", "feature_set_version": 1})
     r = job.run_child(env)
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == ["error: features.csv: missing column(s) nope_9"]
@@ -98,6 +98,12 @@ def test_too_few_rows_for_the_split(make_job, capsys):
     ({"model": "transformer"}, "hyperparameter model: must be one of mlp|seq"),
     ({"lr": "fast"}, "hyperparameter lr: expected a number"),
     ({"features": ""}, "hyperparameter features is required"),
+    ({"feature_set_version": ""}, "hyperparameter feature_set_version is required"),
+    ({"feature_set_version": "0"}, "hyperparameter feature_set_version: must be between 1 and"),
+    ({"data_from": "2020-02-30"}, "hyperparameter data_from: expected a date yyyy-mm-dd"),
+    ({"data_to": "yesterday"}, "hyperparameter data_to: expected a date yyyy-mm-dd"),
+    ({"data_from": "2021-01-01", "data_to": "2020-01-01"}, "data_from 2021-01-01 is after data_to 2020-01-01"),
+    ({"data_from": "2099-01-01"}, "none between 2099-01-01 and the end with all"),
     ({"test_fraction": 0.5, "val_fraction": 0.45}, "at least 10% for training"),
     ({"device": "tpu"}, "hyperparameter device: must be one of"),
 ])

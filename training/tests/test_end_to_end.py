@@ -15,7 +15,8 @@ import pytest
 from synth import FEATURES
 
 MANIFEST_KEYS = {
-    "schemaVersion", "modelName", "architecture", "target", "horizon", "window", "features", "input",
+    "schemaVersion", "modelName", "architecture", "target", "horizon", "window", "features",
+    "featureSetVersion", "input",
     "output", "normalisation", "featureStats", "trainingWindow", "validationWindow", "testWindow",
     "embargo", "dataHash", "metrics", "hyperparameters", "seed", "device", "versions", "createdAt",
 }
@@ -31,6 +32,7 @@ def _check_outputs(job, model: str, window: int, target: str) -> None:
     assert m["schemaVersion"] == 1 and m["modelName"] == "ml-signal"
     assert (m["architecture"], m["target"], m["window"], m["horizon"], m["embargo"]) == (model, target, window, 5, 5)
     assert m["features"] == FEATURES
+    assert m["featureSetVersion"] == 1 and m["hyperparameters"]["feature_set_version"] == 1
     assert m["input"] == {"name": "features", "shape": [None, n_in]}
     assert m["output"] == {"name": "score", "kind": "probability" if target == "sign" else "return"}
     assert len(m["normalisation"]["mean"]) == len(FEATURES) == len(m["normalisation"]["std"])
@@ -129,3 +131,18 @@ def test_datetime_timestamps_give_utc_datetime_windows(job):
     assert job.run_inproc(job.env()) == 0
     w = job.json("manifest.json")["trainingWindow"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT20:00:00Z", w["from"]) and w["from"].startswith("2001-")
+
+
+def test_data_window_bounds_the_samples_not_the_history(job):
+    """data_from / data_to (the request's training window): every window of the split lies inside."""
+    df = pd.read_csv(job.channel / "features.csv")
+    dates = sorted(df["ts"].unique())
+    lo, hi = dates[60], dates[300]
+    assert job.run_inproc(job.env(model="seq", window=10, data_from=lo, data_to=hi)) == 0
+    m = job.json("manifest.json")
+    assert m["hyperparameters"]["data_from"] == lo and m["hyperparameters"]["data_to"] == hi
+    # The first sample is the first bar on or after data_from (its window reaches back before it).
+    assert m["trainingWindow"]["from"] == lo
+    assert lo <= m["trainingWindow"]["to"] < m["testWindow"]["from"] <= m["testWindow"]["to"] <= hi
+    assert job.run_inproc(job.env(model="seq", window=10)) == 0
+    assert job.json("manifest.json")["testWindow"]["to"] > m["testWindow"]["to"]

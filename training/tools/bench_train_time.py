@@ -52,7 +52,7 @@ def main() -> None:
         for model in ("mlp", "seq"):
             env = dict(os.environ, SM_CHANNEL_TRAIN=str(root / "train"), SM_MODEL_DIR=str(root / model),
                        SM_OUTPUT_DIR=str(root / f"out-{model}"), QUANT_CHECKPOINT_DIR=str(root / f"ck-{model}"),
-                       SM_HPS=json.dumps({"features": ",".join(ALL_FEATURES), "model": model,
+                       SM_HPS=json.dumps({"features": ",".join(ALL_FEATURES), "feature_set_version": 1, "model": model,
                                           "epochs": args.epochs}))
             t0 = time.monotonic()
             ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -10,6 +10,7 @@ import { InputError } from '../../errors';
 import type { Row } from '../../lake/query';
 import { parseGridArg } from '../../sweep/grid';
 import { RANK_METRICS, type RankMetric, type SweepRequest } from '../../sweep/request';
+import { useModelRegistry } from '../../ml/registry/resolver';
 import { withPlatform, type GlobalOptions } from '../context';
 import { formatTable, printJson, progressBar } from '../output';
 
@@ -46,7 +47,7 @@ function positiveInt(name: string, v: string | undefined): number | undefined {
 export function sweepRequestFromOptions(o: SweepCliOptions): SweepRequest {
   if (!o.strategy) throw new InputError('--strategy: required', 'strategy');
   if (o.grid.length === 0) throw new InputError('--grid: give at least one, e.g. --grid fast=2:100', 'grid');
-  const params: Record<string, number | boolean> = {};
+  const params: Record<string, number | boolean | string> = {};
   for (const p of o.param) {
     const axis = parseGridArg(p);
     if (axis.values.length !== 1)
@@ -117,7 +118,14 @@ export function registerBacktestSweep(program: Command): void {
     .option('--state-machine-arn <arn>', 'with --remote: the state machine (default: found by name)')
     .option('--json', 'print one JSON object')
     .action(async (o: SweepCliOptions, cmd: Command) => {
-      const request = sweepRequestFromOptions(o);
+      let request = sweepRequestFromOptions(o);
+      const { requestModelRefs, pinModelVersions } = await import('../../sweep/models');
+      const modelRefs = requestModelRefs(request);
+      if (o.remote && modelRefs.length > 0)
+        throw new InputError(
+          `--remote: registry versions (${modelRefs.join(', ')}) are swept on this machine or with --state-machine; the AWS sweep task does not read the models bucket`,
+          'remote',
+        );
       const maxGridSize = positiveInt('max-grid', o.maxGrid);
       const quiet = o.json === true;
       // Loaded on use: `quant backtest` registers this command, and a plain backtest needs none of it.
@@ -151,6 +159,9 @@ export function registerBacktestSweep(program: Command): void {
       }
       // S3 (the manifest and results) and the local DuckDB: no Kinesis, no DynamoDB.
       await withPlatform({ ...cmd.optsWithGlobals<GlobalOptions>(), services: ['s3'] }, async (ctx) => {
+        // Registry versions resolve here (and in each batch task); `@env` is pinned to its number first.
+        const registry = useModelRegistry(ctx.runtime, ctx.clients.s3, () => ctx.buckets.models);
+        if (modelRefs.length > 0) request = await pinModelVersions(request, registry);
         if (o.stateMachine) {
           if (ctx.runtime.mode !== 'local')
             throw new InputError('--state-machine runs locally; use --remote for AWS', 'stateMachine');

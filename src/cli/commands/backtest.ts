@@ -28,7 +28,9 @@ import { renderReport } from '../../backtest/report';
 import { parseStrategyParams, prepareStrategy } from '../../backtest/strategies';
 import { splitOutOfSample, walkForward, type Objective } from '../../backtest/walk-forward';
 import { describeSpacing, REGULAR_SHARE, type BarSpacing } from '../../backtest/spacing';
-import { expandGrid, parseGrid } from '../../sweep/grid';
+import { expandGrid, parseGrid, parseGridArg } from '../../sweep/grid';
+import { parseModelRef } from '../../ml/inference/resolver';
+import { useModelRegistry } from '../../ml/registry/resolver';
 import { InputError } from '../../errors';
 import type { CostModel } from '../../backtest/costs';
 import { costModelSchema } from '../../backtest/cost-model-file';
@@ -297,14 +299,24 @@ export function backtestCommand(program: Command): Command {
       const dataSpecs = opts.data.map(parseDataSpec);
       let ctx: PlatformContext | undefined;
       try {
-        const loaded = await loadInput(opts.bars, strategy.kind === 'multi', opts.align, async () => {
+        const platform = async (): Promise<PlatformContext> => {
           ctx ??= await openPlatform({ ...command.optsWithGlobals<GlobalOptions>(), services: ['s3'] });
           return ctx;
-        });
+        };
+        const loaded = await loadInput(opts.bars, strategy.kind === 'multi', opts.align, platform);
         const input = dataSpecs.length > 0 ? attachAux(asPanel(loaded), dataSpecs) : loaded;
-        // Strategies with an asynchronous step (ml-signal loads its model) run it before any backtest.
-        if (strategy.prepare)
-          await prepareStrategy(strategy.name, parseStrategyParams(strategy.name, params));
+        // Strategies with an asynchronous step (ml-signal loads its model) run it before any backtest;
+        // a registry version (model=name@version|@env) is read from the platform's registry.
+        if (strategy.prepare) {
+          const values = [...Object.values(params), ...opts.grid.flatMap((g) => parseGridArg(g).values)];
+          if (values.some((v) => typeof v === 'string' && parseModelRef(v))) {
+            const c = await platform();
+            useModelRegistry(c.runtime, c.clients.s3, () => c.buckets.models);
+          }
+          // A walk-forward prepares each of its candidates (runWalkForward).
+          if (opts.walkForward === undefined)
+            await prepareStrategy(strategy.name, parseStrategyParams(strategy.name, params));
+        }
         if (
           opts.walkForward !== undefined &&
           [opts.limits, opts.reference, opts.actions, opts.costs].some((x) => x !== undefined)
@@ -412,6 +424,9 @@ async function runWalkForward(
     fixed: typedParams(numeric),
     maxGridSize: MAX_WALK_FORWARD_CANDIDATES,
   }).map((p) => ({ ...p.params, ...text }) as unknown as Record<string, number | boolean>);
+  // A grid of models (--grid model=a@1,a@2): each candidate's model is loaded before the first window.
+  if (getStrategy(strategy).prepare)
+    for (const c of candidates) await prepareStrategy(strategy, parseStrategyParams(strategy, c));
   const wf = walkForward(input, {
     strategy,
     candidates,

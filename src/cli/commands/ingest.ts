@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../../errors';
 import { buildBars, compactTicks } from '../../ingest/bars-build';
+import { barsUpdatedDetail, publishBarsUpdated } from '../../ingest/bars-events';
 import { readReplayFile, replay } from '../../ingest/replay';
 import { checkpointFile, ensureStream, FileCheckpointStore, runConsumer } from '../../ingest/runner';
 import { syntheticTicks } from '../../ingest/synthetic';
@@ -186,6 +187,12 @@ export function registerIngest(program: Command): void {
       const interval = opts.interval;
       await withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
         const r = await buildBars(ctx, { interval, dts: listOf(opts.dt) });
+        if (r.bars > 0)
+          await publishBarsUpdated(
+            ctx.runtime,
+            () => ctx.clients.eventBridge,
+            barsUpdatedDetail(interval, r.symbols, r.ts ?? [], r.bars),
+          );
         if (opts.json)
           printJson({ interval, bars: r.bars, symbols: r.symbols, partitions: r.partitions, bytes: r.bytes });
         else

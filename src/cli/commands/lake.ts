@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { InputError } from '../../errors';
+import { barsUpdatedDetail, publishBarsUpdated } from '../../ingest/bars-events';
 import { BAR_INTERVALS, importBars, readBarsFile, type BarInterval } from '../../lake/bars';
 import { withPlatform, type GlobalOptions } from '../context';
 import { printJson, progressBar, type ProgressBar } from '../output';
@@ -51,6 +52,12 @@ export function registerLake(program: Command): void {
         });
         bar?.done();
         const symbols = [...new Set(bars.symbol)];
+        if (report.rows > 0)
+          await publishBarsUpdated(
+            ctx.runtime,
+            () => ctx.clients.eventBridge,
+            barsUpdatedDetail(opts.interval, symbols, bars.ts, report.rows),
+          );
         const summary = {
           table: 'bars',
           rows: report.rows,

@@ -10,6 +10,7 @@ import { blotterRows, runPaper, utilizationRows } from '../../trading/paper';
 import { summarizeTca } from '../../trading/tca';
 import { writeTcaRows } from '../../trading/tca-lake';
 import { openPlatform, type GlobalOptions } from '../context';
+import { useModelRegistry } from '../../ml/registry/resolver';
 import { formatTable, printJson } from '../output';
 import { z } from 'zod';
 
@@ -75,6 +76,7 @@ export function registerTrading(program: Command): void {
       const params = parseParamPairs(opts.param);
       const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
       try {
+        useModelRegistry(ctx.runtime, ctx.clients.s3, () => ctx.buckets.models);
         const panel = await loadPanel(opts.bars, {
           runtime: ctx.runtime,
           query: await ctx.query(),

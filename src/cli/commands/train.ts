@@ -3,6 +3,7 @@
  * script → evaluation → local registry) or the deployed state machine.
  */
 import type { Command } from 'commander';
+import { FEATURE_NAMES } from '../../contract/ml';
 import { InputError } from '../../errors';
 import { modelStrategyFor } from '../../ml/model-strategy';
 import { registryFor } from '../../ml/registry';
@@ -16,7 +17,10 @@ export interface TrainOpts {
   local?: boolean;
   remote?: boolean;
   model: string;
-  bars: string;
+  bars?: string;
+  from?: string;
+  to?: string;
+  features?: string;
   accelerator: string;
   out?: string;
   epochs?: string;
@@ -40,7 +44,35 @@ function checkOpts(opts: TrainOpts) {
       `--accelerator: "${opts.accelerator}": only cpu runs locally (GPU and Trainium run with --remote on SageMaker)`,
       '--accelerator',
     );
-  const hps: Record<string, number> = {};
+  if (opts.remote && opts.bars !== undefined)
+    throw new InputError(
+      "--bars: --remote trains on the stage's universe (config training.symbols); use --from/--to for the window",
+      '--bars',
+    );
+  const hps: Record<string, number | string> = {};
+  for (const [k, v] of [
+    ['from', opts.from],
+    ['to', opts.to],
+  ] as const) {
+    if (v === undefined) continue;
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || new Date(`${v}T00:00:00Z`).toISOString().slice(0, 10) !== v)
+      throw new InputError(`--${k}: "${v}" is not a date yyyy-mm-dd`, `--${k}`);
+    hps[k === 'from' ? 'data_from' : 'data_to'] = v;
+  }
+  if (opts.from && opts.to && opts.from > opts.to)
+    throw new InputError(`--from: ${opts.from} is after --to ${opts.to}`, '--from');
+  if (opts.features !== undefined) {
+    const list = opts.features.split(',').map((f) => f.trim());
+    const unknown = list.find((f) => !(FEATURE_NAMES as readonly string[]).includes(f));
+    if (unknown !== undefined || list.length === 0)
+      throw new InputError(
+        `--features: "${unknown ?? ''}" is not a feature (known: ${FEATURE_NAMES.join(', ')})`,
+        '--features',
+      );
+    if (new Set(list).size !== list.length)
+      throw new InputError('--features: a feature is listed twice', '--features');
+    hps.features = list.join(',');
+  }
   for (const [k, v] of [
     ['epochs', opts.epochs],
     ['seed', opts.seed],
@@ -54,7 +86,11 @@ function checkOpts(opts: TrainOpts) {
       );
     hps[k] = n;
   }
-  return { model: opts.model as (typeof MODELS)[number], bars: parseBarsSource(opts.bars), hps };
+  return {
+    model: opts.model as (typeof MODELS)[number],
+    bars: parseBarsSource(opts.bars ?? 'lake:SPX'),
+    hps,
+  };
 }
 
 export async function trainCommand(cmd: Command, opts: TrainOpts): Promise<void> {
@@ -65,10 +101,8 @@ export async function trainCommand(cmd: Command, opts: TrainOpts): Promise<void>
     const ctx = await openPlatform({ ...global, aws: true });
     try {
       const r = await startRemoteTraining(ctx.clients.sfn, arn, {
-        model,
         requestedBy: cliActor(),
-        ...(bars.kind === 'lake' ? { symbols: bars.symbols } : {}),
-        hyperparameters: hps,
+        hyperparameters: { ...hps, model },
       });
       if (opts.json) return printJson(r);
       process.stdout.write(`started ${r.executionArn}\n`);
@@ -143,7 +177,10 @@ export function registerTrain(program: Command): void {
     .option('--local', 'run the training workflow on this machine')
     .option('--remote', 'start the deployed training state machine')
     .option('--model <arch>', 'mlp | seq', 'mlp')
-    .option('--bars <source>', 'lake:SYM1,SYM2 or a bars CSV/Parquet file', 'lake:SPX')
+    .option('--bars <source>', 'lake:SYM1,SYM2 or a bars CSV/Parquet file (--local; default lake:SPX)')
+    .option('--from <date>', 'training window: first bar date of the samples (yyyy-mm-dd)')
+    .option('--to <date>', 'training window: last bar date of the samples (yyyy-mm-dd)')
+    .option('--features <list>', 'the features to train on, comma-separated (default: the whole feature set)')
     .option('--accelerator <kind>', 'cpu locally (GPU / Trainium with --remote come from config)', 'cpu')
     .option('--out <dir>', 'also copy model.onnx, manifest.json and evaluation.json here')
     .option('--epochs <n>', 'training epochs (default: the script’s)')

@@ -26,7 +26,8 @@ export const manifestSchema = z.looseObject({
   horizon: z.number().int().min(1),
   window: z.number().int().min(1).max(10_000),
   features: z.array(z.string()).min(1),
-  featureSetVersion: z.number().int().optional(),
+  /** Version of the feature definitions the model was trained on (src/contract/ml.ts). */
+  featureSetVersion: z.number().int().min(1),
   input: z.looseObject({ name: z.string().min(1), shape: z.array(z.number().int().nullable()).length(2) }),
   output: z.looseObject({ name: z.string().min(1), kind: z.enum(['return', 'probability']) }),
 });
@@ -47,6 +48,11 @@ export function parseManifest(
   raw: unknown,
   where = 'manifest',
 ): { manifest: Manifest; features: FeatureName[] } {
+  if (typeof raw === 'object' && raw !== null && !('featureSetVersion' in raw))
+    throw new InputError(
+      `${where}.featureSetVersion: missing; the model does not say which feature definitions it was trained on (this code computes version ${FEATURE_SET_VERSION}); retrain it`,
+      `${where}.featureSetVersion`,
+    );
   const parsed = manifestSchema.safeParse(raw);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
@@ -57,9 +63,9 @@ export function parseManifest(
   }
   const m = parsed.data;
   const features = checkFeatureNames(m.features, `${where}.features`);
-  if (m.featureSetVersion !== undefined && m.featureSetVersion !== FEATURE_SET_VERSION)
+  if (m.featureSetVersion !== FEATURE_SET_VERSION)
     throw new InputError(
-      `${where}.featureSetVersion: the model was trained on feature set ${m.featureSetVersion}; this code computes ${FEATURE_SET_VERSION}`,
+      `${where}.featureSetVersion: the model was trained on feature set version ${m.featureSetVersion}, this code computes version ${FEATURE_SET_VERSION}; retrain it on the current features`,
       `${where}.featureSetVersion`,
     );
   const width = m.window * features.length;

@@ -60,3 +60,28 @@ export function resolvedModelDir(ref: string, field = 'param.model'): string {
     field,
   );
 }
+
+/**
+ * The directories of every registry version among `values` (other values are ignored), resolved
+ * here, for a thread or process that cannot reach the registry itself (a sweep's worker threads).
+ */
+export async function resolveModelRefs(values: Iterable<unknown>): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const v of values)
+    if (typeof v === 'string' && !Object.hasOwn(out, v) && parseModelRef(v))
+      out[v] = await resolveModelRef(v);
+  return out;
+}
+
+/** A resolver that answers from directories resolved elsewhere (see resolveModelRefs). */
+export function pinnedModelResolver(dirs: Readonly<Record<string, string>>): ModelResolver {
+  return async ({ name, version }) => {
+    const ref = `${name}@${version}`;
+    if (!Object.hasOwn(dirs, ref))
+      throw new InputError(
+        `param.model: registry version "${ref}" was not resolved for this run`,
+        'param.model',
+      );
+    return dirs[ref];
+  };
+}

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Runtime } from '../../aws/clients';
 import { loadPanel } from '../../backtest/load';
 import type { Panel } from '../../backtest/types';
-import { DEFAULT_HORIZON, FEATURE_NAMES } from '../../contract/ml';
+import { DEFAULT_HORIZON, FEATURE_NAMES, FEATURE_SET_VERSION } from '../../contract/ml';
 import { DEFAULT_MODEL_NAME } from '../../contract/models';
 import type { QueryEngine } from '../../lake/query';
 import type { ModelStrategyFactory } from '../../strategy-runner/runner';
@@ -92,6 +92,7 @@ export async function runLocalTraining(
       model: opts.model ?? 'mlp',
       device: opts.accelerator ?? 'cpu',
       features: FEATURE_NAMES.join(','),
+      feature_set_version: FEATURE_SET_VERSION,
       model_name: DEFAULT_MODEL_NAME,
       ...hps,
     },

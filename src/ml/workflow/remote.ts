@@ -3,11 +3,13 @@ import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { TRAINING_ENV } from '../../contract/models';
 import { InputError } from '../../errors';
 
+/**
+ * The state machine's input: its `hyperparameters` override the job's configured ones (model,
+ * epochs, features, data_from / data_to: the training window) except the protected ones
+ * (src/contract/training.ts PROTECTED_HYPERPARAMETERS). SageMaker takes strings only.
+ */
 export interface RemoteTrainingInput {
-  readonly model: 'mlp' | 'seq';
   readonly requestedBy: string;
-  /** Symbols the features are computed for, when the state machine takes them. */
-  readonly symbols?: readonly string[];
   readonly hyperparameters?: Readonly<Record<string, string | number>>;
 }
 
@@ -43,7 +45,16 @@ export async function startRemoteTraining(
 ): Promise<RemoteTrainingStarted> {
   const name = `cli-${now.toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${Math.random().toString(16).slice(2, 8)}`;
   const r = await sfn.send(
-    new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
+    new StartExecutionCommand({
+      stateMachineArn,
+      name,
+      input: JSON.stringify({
+        ...input,
+        hyperparameters: Object.fromEntries(
+          Object.entries(input.hyperparameters ?? {}).map(([k, v]) => [k, String(v)]),
+        ),
+      }),
+    }),
     { abortSignal: AbortSignal.timeout(30_000) },
   );
   if (!r.executionArn) throw new Error('StartExecution returned no executionArn');

@@ -55,6 +55,10 @@ describe('quant train: bad input exits 2 naming the option', () => {
     [['train', '--local', '--bars', 'lake:S P'], /--bars: "S P" is not a valid symbol/],
     [['train', '--local', '--epochs', '0'], /--epochs: must be a whole number >= 1/],
     [['train', '--remote', '--state-machine', 'nope'], /--state-machine: "nope" is not a state machine ARN/],
+    [['train', '--remote', '--bars', 'lake:SPX'], /--bars: --remote trains on the stage's universe/],
+    [['train', '--local', '--from', '2020-02-30'], /--from: "2020-02-30" is not a date yyyy-mm-dd/],
+    [['train', '--local', '--from', '2021-01-01', '--to', '2020-01-01'], /--from: 2021-01-01 is after --to/],
+    [['train', '--local', '--features', 'ret_1,ret_2'], /--features: "ret_2" is not a feature/],
   ])('%j', async (args, message) => {
     const r = await quant(...args);
     expect(r.code).toBe(2);
@@ -125,17 +129,17 @@ describe('quant train --remote (StartExecution against a stub endpoint)', () => 
       const r = await startRemoteTraining(
         sfn,
         arn,
-        { model: 'seq', requestedBy: 'cli:t', symbols: ['SPX'] },
+        { requestedBy: 'cli:t', hyperparameters: { model: 'seq', epochs: 3, data_from: '2015-01-02' } },
         new Date('2026-12-07T00:00:00Z'),
       );
       expect(r.executionArn).toBe('arn:aws:states:us-east-1:123456789012:execution:train:x');
       expect(seen[0].headers['x-amz-target']).toBe('AWSStepFunctions.StartExecution');
       expect(seen[0].body.stateMachineArn).toBe(arn);
       expect(seen[0].body.name).toMatch(/^cli-20261207T000000-[0-9a-f]+$/);
+      // SageMaker takes hyperparameters as strings only.
       expect(JSON.parse(seen[0].body.input as string)).toEqual({
-        model: 'seq',
         requestedBy: 'cli:t',
-        symbols: ['SPX'],
+        hyperparameters: { model: 'seq', epochs: '3', data_from: '2015-01-02' },
       });
     } finally {
       sfn.destroy();

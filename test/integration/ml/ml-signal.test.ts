@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runBacktest, walkForward } from '../../../src/backtest';
 import { prepareStrategy, parseStrategyParams } from '../../../src/backtest/strategies';
 import type { Panel } from '../../../src/backtest/types';
-import { FEATURE_NAMES, type FeatureName } from '../../../src/contract/ml';
+import { FEATURE_NAMES, FEATURE_SET_VERSION, type FeatureName } from '../../../src/contract/ml';
 import { InputError } from '../../../src/errors';
 import { mlpModel, mlpReference, randomMlp, buildOnnxModel } from '../../../src/ml/inference/onnx-builder';
 import { setModelResolver } from '../../../src/ml/inference/resolver';
@@ -157,6 +157,18 @@ describe('ml-signal bad input: a clear InputError before any position', () => {
     );
     const schema = writeModelDir(fresh(), { manifest: { schemaVersion: 2 } });
     await expect(prep(schema.dir)).rejects.toThrow(/manifest\.schemaVersion/);
+  });
+
+  it('a model trained on another feature-set version, or on an unstated one', async () => {
+    const other = writeModelDir(fresh(), { manifest: { featureSetVersion: FEATURE_SET_VERSION + 1 } });
+    const msg = `manifest.featureSetVersion: the model was trained on feature set version ${FEATURE_SET_VERSION + 1}, this code computes version ${FEATURE_SET_VERSION}; retrain it on the current features`;
+    await expect(prep(other.dir)).rejects.toThrow(msg);
+    expect(run(other.dir)).toThrow(msg);
+    // JSON.stringify drops the undefined field: a manifest written before the field existed.
+    const unstated = writeModelDir(fresh(), { manifest: { featureSetVersion: undefined } });
+    await expect(prep(unstated.dir)).rejects.toThrow(
+      /manifest\.featureSetVersion: missing; the model does not say which feature definitions/,
+    );
   });
 
   it('a model whose input is not [N, window x F] float', async () => {

@@ -20,8 +20,13 @@ beforeAll(async () => {
 
 describe('training state machine: prepare and features, locally', () => {
   it('names the run <model>-<8 hex> and sends Athena the generator’s UNLOAD into that run’s prefix', async () => {
-    // Only the first two states; the features step ends the run.
-    const keep = [TRAINING_STATES.prepare, TRAINING_STATES.features];
+    // Only the states up to the features step, which ends the run.
+    const keep = [
+      TRAINING_STATES.readRequest,
+      TRAINING_STATES.noRequest,
+      TRAINING_STATES.prepare,
+      TRAINING_STATES.features,
+    ];
     const def: Definition = {
       StartAt: definition.StartAt,
       States: Object.fromEntries(keep.map((n) => [n, structuredClone(definition.States[n])])),
