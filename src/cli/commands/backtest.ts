@@ -36,7 +36,6 @@ import type { CostModel } from '../../backtest/costs';
 import { costModelSchema } from '../../backtest/cost-model-file';
 import { adjustPanel, loadActionsCsv, loadReferenceCsv, ReferenceIndex } from '../../backtest/point-in-time';
 import { createRiskGate } from '../../backtest/risk-gate';
-import { asPanel } from '../../backtest/types';
 import { readJsonFile, riskConfigSchema } from '../../risk/schemas';
 import type { GateReport, RebalanceGate } from '../../risk-api';
 import { macroReference } from '../../synthetic/point-in-time';
