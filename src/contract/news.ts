@@ -46,9 +46,6 @@ export const NEWS_INGEST_ENV = {
   secretArn: 'NEWS_API_SECRET_ARN',
 } as const;
 
-/** The vendor API key locally (in AWS it comes from Secrets Manager). */
-export const VENDOR_KEY_ENV = 'QUANT_VENDOR_KEY';
-
 /** Metrics of the news pull (Powertools EMF, dimension `service`). */
 export const NEWS_METRICS = {
   namespace: 'QuantPlatform',

@@ -4,7 +4,7 @@
  * it starts the seeded news simulator on loopback for the run (src/news/simulator.ts).
  */
 import type { Command } from 'commander';
-import { VENDOR_KEY_ENV } from '../../contract/news';
+import { VENDOR_KEY_ENV } from '../../contract/vendor-stream';
 import { InputError } from '../../errors';
 import { withPlatform, type GlobalOptions } from '../context';
 import { printJson } from '../output';
