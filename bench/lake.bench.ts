@@ -14,7 +14,7 @@ import path from 'node:path';
 import { createClients } from '../src/aws/clients';
 import { lakeBuckets } from '../src/lake/buckets';
 import { DuckDbQueryEngine } from '../src/lake/query';
-import { BARS, TICKS } from '../src/lake/tables';
+import { BARS, TICKS } from '../src/contract/lake';
 import { writeTable } from '../src/lake/writer';
 import { LocalCloud } from '../src/local/cloud';
 import { mulberry32, normals } from '../src/synthetic/random';

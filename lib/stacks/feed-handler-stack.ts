@@ -27,25 +27,10 @@ import type { FeedChannelConfig, FeedConfig, FeedGroupConfig, NetworkConfig } fr
 import { ConfigError } from '../config/errors';
 import { acknowledgeWildcards, EncryptedLogGroup, QuantKey } from '../constructs';
 import type { IMonitoring } from './monitoring-stack';
+import { FEED_HOST_NAMESPACE, FEED_METRICS } from '../../src/contract/metrics';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/**
- * Metrics the handler publishes (embedded metric format, `quant feed run --emf`): namespace, the
- * per-channel dimension and the metric names, all counts per reporting interval.
- */
-export const FEED_METRICS = {
-  namespace: 'Quant/Feed',
-  dimension: 'Channel',
-  packetsA: 'PacketsA',
-  packetsB: 'PacketsB',
-  duplicates: 'Duplicates',
-  gaps: 'Gaps',
-  recoveries: 'Recoveries',
-  subscriberDrops: 'SubscriberDrops',
-} as const;
-/** Host metrics of the CloudWatch agent (ENA allowance counters, memory). */
-export const FEED_HOST_NAMESPACE = 'Quant/FeedHost';
 /** Where the bundle, schema and logs live on the instance. */
 export const FEED_PATHS = {
   home: '/opt/quant-feed',

@@ -1,5 +1,5 @@
 /**
- * Market-data ingestion (issue 5): the Kinesis `ticks` stream, the Lambda consumer that lands ticks
+ * Market-data ingestion: the Kinesis `ticks` stream, the Lambda consumer that lands ticks
  * in the raw zone as Parquet, and the Glue jobs (compaction, 1m and 1d bars) run daily by a Glue
  * workflow. Runtime logic lives in src/ingest; the Glue jobs' SQL in glue-jobs/<job>/<job>.sql.
  */
@@ -23,13 +23,18 @@ import type { IngestionConfig } from '../config/types';
 import { acknowledgeWildcards, eventBridgeKeyStatement, QuantFunction, QuantKey } from '../constructs';
 import type { LakeZone } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
+import { BARS, LAKE_BUCKET_ENV, LAKE_PREFIXES, TICKS } from '../../src/contract/lake';
+import { INGEST_METRICS } from '../../src/contract/metrics';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** Prefixes in the raw zone written by the consumer (see src/ingest/consumer.ts). */
-export const INGEST_PREFIXES = { ticks: 'ticks', quarantine: 'quarantine/ticks', bars: 'bars' } as const;
-/** Powertools metrics of the consumer (namespace and service dimension). */
-export const CONSUMER_METRICS = { namespace: 'QuantPlatform', service: 'ingest-consumer' } as const;
+/** Prefixes the consumer and the Glue jobs write (src/contract/lake.ts). */
+const INGEST_PREFIXES = {
+  ticks: TICKS.prefix,
+  quarantine: LAKE_PREFIXES.quarantine,
+  bars: BARS.prefix,
+} as const;
+const CONSUMER_METRICS = INGEST_METRICS;
 
 export interface IngestionStackProps extends StackProps {
   readonly config: IngestionConfig;
@@ -129,7 +134,7 @@ export class IngestionStack extends Stack {
       metricsNamespace: CONSUMER_METRICS.namespace,
       memorySize: config.consumerMemoryMiB,
       timeout: Duration.minutes(5),
-      environment: { LAKE_RAW_BUCKET: raw.bucketName },
+      environment: { [LAKE_BUCKET_ENV.raw]: raw.bucketName },
     });
     raw.grantPut(this.consumer, `${INGEST_PREFIXES.ticks}/*`);
     raw.grantPut(this.consumer, `${INGEST_PREFIXES.quarantine}/*`);
@@ -308,7 +313,7 @@ export class IngestionStack extends Stack {
       type: 'ON_DEMAND',
       actions: [{ jobName: this.jobs.bars1m.ref }, { jobName: this.jobs.bars1d.ref }],
     });
-    for (const t of [start, after]) t.addDependency(this.workflow);
+    for (const t of [start, after]) t.addResourceDependency(this.workflow);
 
     this.addMonitoring(monitoring, streamKey);
     this.acknowledgeFindings();
@@ -408,7 +413,7 @@ export class IngestionStack extends Stack {
           title: 'Consumer errors',
           left: [
             this.consumer.metricErrors({ period, statistic: 'Sum', label: 'invocation errors' }),
-            custom('BatchWriteFailures', 'batches not stored'),
+            custom(INGEST_METRICS.batchWriteFailures, 'batches not stored'),
           ],
           width: 8,
         }),
@@ -416,8 +421,8 @@ export class IngestionStack extends Stack {
       [
         new cw.GraphWidget({
           title: 'Ticks written / quarantined',
-          left: [custom('TicksWritten', 'written')],
-          right: [custom('TicksQuarantined', 'quarantined')],
+          left: [custom(INGEST_METRICS.ticksWritten, 'written')],
+          right: [custom(INGEST_METRICS.ticksQuarantined, 'quarantined')],
           width: 12,
         }),
         new cw.GraphWidget({

@@ -28,11 +28,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import type { TradingConfig } from '../config/types';
-import {
-  TRADING_ACCOUNT_ENV,
-  TRADING_SIGNAL_DETAIL_TYPE,
-  TRADING_SIGNAL_SOURCE,
-} from '../../src/contract/trading';
+import { TRADING_ENV, TRADING_SIGNAL_DETAIL_TYPE, TRADING_SIGNAL_SOURCE } from '../../src/contract/trading';
 import {
   acknowledgeWildcards,
   EncryptedLogGroup,
@@ -41,20 +37,11 @@ import {
   QuantKey,
 } from '../constructs';
 import type { LakeZone } from './data-lake-stack';
+import { LAKE_BUCKET_ENV, LAKE_PREFIXES } from '../../src/contract/lake';
+import { TRADING_METRICS } from '../../src/contract/metrics';
 import type { IMonitoring } from './monitoring-stack';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** Metrics the trading Lambdas publish (Powertools EMF). */
-export const TRADING_METRICS = { namespace: 'Quant/Trading' } as const;
-/** Returns windows of the VaR and correlation rules in the curated zone (src/risk/returns-source.ts). */
-export const RETURNS_PREFIX = 'risk/returns';
-/** 1-minute bars in the curated zone: children's quotes and VWAP curves (src/trading/quotes.ts). */
-export const MINUTE_BARS_PREFIX = 'bars/interval=1m';
-/** Daily bars in the curated zone: the returns-window job (src/risk/returns-job.ts). */
-export const DAILY_BARS_PREFIX = 'bars/interval=1d';
-/** Where Firehose writes the audit trail in the audit bucket (see src/trading/audit.ts). */
-export const AUDIT_EVENTS_PREFIX = 'audit_events';
 
 export interface TradingStackProps extends StackProps {
   readonly config: TradingConfig;
@@ -222,7 +209,10 @@ export class TradingStack extends Stack {
     firehoseRole.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
-        resources: [audit.arnForObjects(`${AUDIT_EVENTS_PREFIX}/*`), audit.arnForObjects('audit_errors/*')],
+        resources: [
+          audit.arnForObjects(`${LAKE_PREFIXES.auditEvents}/*`),
+          audit.arnForObjects('audit_errors/*'),
+        ],
       }),
     );
     firehoseRole.addToPolicy(
@@ -248,7 +238,7 @@ export class TradingStack extends Stack {
       extendedS3DestinationConfiguration: {
         bucketArn: audit.bucketArn,
         roleArn: firehoseRole.roleArn,
-        prefix: `${AUDIT_EVENTS_PREFIX}/dt=!{timestamp:yyyy-MM-dd}/`,
+        prefix: `${LAKE_PREFIXES.auditEvents}/dt=!{timestamp:yyyy-MM-dd}/`,
         errorOutputPrefix: 'audit_errors/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/',
         bufferingHints: { intervalInSeconds: 60, sizeInMBs: 5 },
         compressionFormat: 'UNCOMPRESSED',
@@ -277,10 +267,10 @@ export class TradingStack extends Stack {
           'projection.dt.type': 'date',
           'projection.dt.format': 'yyyy-MM-dd',
           'projection.dt.range': '2024-01-01,NOW',
-          'storage.location.template': `s3://${audit.bucketName}/${AUDIT_EVENTS_PREFIX}/dt=\${dt}/`,
+          'storage.location.template': `s3://${audit.bucketName}/${LAKE_PREFIXES.auditEvents}/dt=\${dt}/`,
         },
         storageDescriptor: {
-          location: `s3://${audit.bucketName}/${AUDIT_EVENTS_PREFIX}/`,
+          location: `s3://${audit.bucketName}/${LAKE_PREFIXES.auditEvents}/`,
           inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
           outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
           serdeInfo: {
@@ -307,20 +297,22 @@ export class TradingStack extends Stack {
       metricsNamespace: TRADING_METRICS.namespace,
     };
     const tableEnv = {
-      RISK_TABLE: this.riskTable.tableName,
-      ORDERS_TABLE: this.ordersTable.tableName,
-      IDEMPOTENCY_TABLE: this.idempotencyTable.tableName,
-      AUDIT_STREAM: this.auditStream.ref,
-      DLQ_URL: this.deadLetterQueue.queueUrl,
-      [TRADING_ACCOUNT_ENV]: config.account,
-      ORDER_BUS: this.bus.eventBusName,
+      [TRADING_ENV.riskTable]: this.riskTable.tableName,
+      [TRADING_ENV.ordersTable]: this.ordersTable.tableName,
+      [TRADING_ENV.idempotencyTable]: this.idempotencyTable.tableName,
+      [TRADING_ENV.auditStream]: this.auditStream.ref,
+      [TRADING_ENV.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl,
+      [TRADING_ENV.account]: config.account,
+      [TRADING_ENV.orderBus]: this.bus.eventBusName,
     };
     const brokerEnv: Record<string, string> = {
-      BROKER: config.broker,
-      PAPER_COST_BPS: String(config.paperCostBps),
+      [TRADING_ENV.broker]: config.broker,
+      [TRADING_ENV.paperCostBps]: String(config.paperCostBps),
       // VaR and correlation limits read the returns window under risk/returns/ in the curated zone.
-      LAKE_CURATED_BUCKET: lake.buckets.curated.bucketName,
-      ...(config.quoteMaxAgeMs !== undefined ? { QUOTE_MAX_AGE_MS: String(config.quoteMaxAgeMs) } : {}),
+      [LAKE_BUCKET_ENV.curated]: lake.buckets.curated.bucketName,
+      ...(config.quoteMaxAgeMs !== undefined
+        ? { [TRADING_ENV.quoteMaxAgeMs]: String(config.quoteMaxAgeMs) }
+        : {}),
     };
     if (config.broker === 'rest') {
       this.brokerSecret = new Secret(this, 'BrokerKeys', {
@@ -333,8 +325,8 @@ export class TradingStack extends Stack {
         reason:
           'Broker API keys are issued by the broker and rotated in its console; there is no rotation Lambda for a third-party key.',
       });
-      brokerEnv.BROKER_URL = config.brokerUrl!;
-      brokerEnv.BROKER_SECRET_ARN = this.brokerSecret.secretArn;
+      brokerEnv[TRADING_ENV.brokerUrl] = config.brokerUrl!;
+      brokerEnv[TRADING_ENV.brokerSecretArn] = this.brokerSecret.secretArn;
     }
 
     // Algorithm parents: the children are released by a Standard state machine (one execution per
@@ -399,7 +391,7 @@ export class TradingStack extends Stack {
       environment: {
         ...tableEnv,
         ...brokerEnv,
-        ALGO_STATE_MACHINE_ARN: this.algoStateMachine.stateMachineArn,
+        [TRADING_ENV.algoStateMachineArn]: this.algoStateMachine.stateMachineArn,
       },
     });
     this.algoStateMachine.grantStartExecution(this.execution);
@@ -495,20 +487,22 @@ export class TradingStack extends Stack {
         serviceName: 'risk-returns',
         memorySize: 1024,
         timeout: Duration.minutes(5),
-        environment: { LAKE_CURATED_BUCKET: lake.buckets.curated.bucketName },
+        environment: { [LAKE_BUCKET_ENV.curated]: lake.buckets.curated.bucketName },
       });
       this.riskReturns = fn;
-      lake.buckets.curated.grantRead(fn, `${DAILY_BARS_PREFIX}/*`);
+      lake.buckets.curated.grantRead(fn, `${LAKE_PREFIXES.dailyBars}/*`);
       // Writes only this account's window (one PUT; no multipart, tagging or retention).
       fn.addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['s3:PutObject'],
-          resources: [lake.buckets.curated.arnForObjects(`${RETURNS_PREFIX}/${config.account}.json`)],
+          resources: [
+            lake.buckets.curated.arnForObjects(`${LAKE_PREFIXES.riskReturns}/${config.account}.json`),
+          ],
         }),
       );
       lake.buckets.curated.encryptionKey?.grantEncrypt(fn);
       new events.Rule(this, 'RiskReturnsSchedule', {
-        description: `Publishes ${RETURNS_PREFIX}/${config.account}.json from daily lake bars (quant risk returns)`,
+        description: `Publishes ${LAKE_PREFIXES.riskReturns}/${config.account}.json from daily lake bars (quant risk returns)`,
         schedule: events.Schedule.cron({ hour: String(job.hourUtc), minute: String(job.minuteUtc) }),
         targets: [
           new targets.LambdaFunction(fn, {
@@ -533,9 +527,9 @@ export class TradingStack extends Stack {
       });
     }
     for (const fn of [this.execution, this.algoChild]) {
-      lake.buckets.curated.grantRead(fn, `${RETURNS_PREFIX}/*`);
+      lake.buckets.curated.grantRead(fn, `${LAKE_PREFIXES.riskReturns}/*`);
       // Children are priced at the latest 1-minute bar; VWAP curves come from past ones.
-      lake.buckets.curated.grantRead(fn, `${MINUTE_BARS_PREFIX}/*`);
+      lake.buckets.curated.grantRead(fn, `${LAKE_PREFIXES.minuteBars}/*`);
     }
     for (const fn of [this.execution, this.killSwitch, this.algoChild]) {
       fn.addToRolePolicy(
@@ -599,7 +593,7 @@ export class TradingStack extends Stack {
     });
     const halts = new cw.Metric({
       namespace: TRADING_METRICS.namespace,
-      metricName: 'Halts',
+      metricName: TRADING_METRICS.halts,
       statistic: 'Sum',
       period: Duration.minutes(1),
       dimensionsMap: { service: 'kill-switch' },
@@ -609,10 +603,10 @@ export class TradingStack extends Stack {
     const stateLevel = new cw.MathExpression({
       expression: 'MAX([stateExecution, stateKillSwitch])',
       usingMetrics: {
-        stateExecution: metric('TradingState', 'Maximum'),
+        stateExecution: metric(TRADING_METRICS.tradingState, 'Maximum'),
         stateKillSwitch: new cw.Metric({
           namespace: TRADING_METRICS.namespace,
-          metricName: 'TradingState',
+          metricName: TRADING_METRICS.tradingState,
           statistic: 'Maximum',
           period: Duration.minutes(1),
           dimensionsMap: { service: 'kill-switch' },
@@ -629,7 +623,7 @@ export class TradingStack extends Stack {
       evaluationPeriods: 1,
       comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
-    const utilization = metric('LimitUtilization', 'Maximum');
+    const utilization = metric(TRADING_METRICS.limitUtilization, 'Maximum');
     monitoring.addAlarm(this, 'LimitUtilizationWarningAlarm', {
       alarmDescription: 'Warning: a risk limit is at 80% or more of its value (limit utilization)',
       metric: utilization,
@@ -646,7 +640,7 @@ export class TradingStack extends Stack {
     });
     monitoring.addAlarm(this, 'LimitBreachAlarm', {
       alarmDescription: 'Error: orders rejected by a risk limit',
-      metric: metric('Rejects'),
+      metric: metric(TRADING_METRICS.rejects),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -668,7 +662,7 @@ export class TradingStack extends Stack {
     ).map(([alarmId, rule, alarmDescription]) =>
       monitoring.addAlarm(this, alarmId, {
         alarmDescription,
-        metric: metric('LimitUtilizationByRule', 'Maximum', { rule }),
+        metric: metric(TRADING_METRICS.limitUtilizationByRule, 'Maximum', { rule }),
         threshold: 100,
         evaluationPeriods: 1,
         comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -693,12 +687,12 @@ export class TradingStack extends Stack {
 
     monitoring.addSection('Trading', [
       [
-        new cw.GraphWidget({ title: 'Orders per minute', left: [metric('Orders')], width: 8 }),
+        new cw.GraphWidget({ title: 'Orders per minute', left: [metric(TRADING_METRICS.orders)], width: 8 }),
         new cw.GraphWidget({
           title: 'Rejects by rule',
           left: [
             new cw.MathExpression({
-              expression: `SEARCH('{${TRADING_METRICS.namespace},rule,service} MetricName="RejectsByRule"', 'Sum', 60)`,
+              expression: `SEARCH('{${TRADING_METRICS.namespace},rule,service} MetricName="${TRADING_METRICS.rejectsByRule}"', 'Sum', 60)`,
               label: '',
               period: Duration.minutes(1),
             }),
@@ -718,7 +712,7 @@ export class TradingStack extends Stack {
           title: 'Limit utilization %',
           left: [
             new cw.MathExpression({
-              expression: `SEARCH('{${TRADING_METRICS.namespace},rule,service} MetricName="LimitUtilizationByRule"', 'Maximum', 60)`,
+              expression: `SEARCH('{${TRADING_METRICS.namespace},rule,service} MetricName="${TRADING_METRICS.limitUtilizationByRule}"', 'Maximum', 60)`,
               label: '',
               period: Duration.minutes(1),
             }),
@@ -736,7 +730,13 @@ export class TradingStack extends Stack {
           width: 8,
         }),
       ],
-      [new cw.GraphWidget({ title: 'Duplicate deliveries', left: [metric('DuplicateOrders')], width: 8 })],
+      [
+        new cw.GraphWidget({
+          title: 'Duplicate deliveries',
+          left: [metric(TRADING_METRICS.duplicateOrders)],
+          width: 8,
+        }),
+      ],
     ]);
     // IAM5 findings this stack's policies are meant to have, each acknowledged with its reason.
     acknowledgeWildcards(this, WILDCARD_REASONS);

@@ -8,7 +8,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import { parquetReadObjects } from 'hyparquet';
 import { gunzipSync } from 'node:zlib';
 import { InputError } from '../errors';
-import { BARS } from './tables';
+import { BARS } from '../contract/lake';
 
 /** One bar as the trading path needs it (epoch ms of the bar's close time). */
 export interface LakeBar {

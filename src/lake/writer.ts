@@ -20,7 +20,7 @@ import { InputError } from '../errors';
 import type { LakeBuckets } from './buckets';
 import { deletePending, getWithEtag, newPending, putIfUnchanged, putPending, writeId } from './commit';
 import { prepareAppend, type PreparedAppend } from './parquet-append';
-import { allColumns, type TableDef } from './tables';
+import { allColumns, type TableDef } from '../contract/lake';
 
 export interface LakeWriter {
   readonly clients: AwsClients;
