@@ -31,6 +31,7 @@ import { expandGrid, parseGrid } from '../../sweep/grid';
 import { InputError } from '../../errors';
 import { openPlatform, type GlobalOptions, type PlatformContext } from '../context';
 import { formatTable, printJson } from '../output';
+import { collect, num, oneOf } from '../options';
 
 interface BacktestOpts {
   bars?: string[];
@@ -62,16 +63,6 @@ function typedParams(raw: Readonly<Record<string, string>>): Record<string, numb
     else throw new InputError(`param.${k}: "${v}" is not a number or true/false`, `param.${k}`);
   }
   return out;
-}
-
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
-function parseNumberOption(name: string, raw: string, min: number, max: number): number {
-  const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v) || v < min || v > max) {
-    throw new InputError(`--${name}: must be a number between ${min} and ${max}, got "${raw}"`, name);
-  }
-  return v;
 }
 
 /** Writes a file atomically (temp file, then rename) so a failed run never leaves half a report. */
@@ -190,16 +181,14 @@ export function backtestCommand(program: Command): Command {
       if (!opts.bars || opts.bars.length === 0)
         throw new InputError('--bars: required (file.csv, file.parquet or lake:SYMBOL)', 'bars');
       const strategy = getStrategy(opts.strategy);
-      if (opts.align !== 'strict' && opts.align !== 'intersect') {
-        throw new InputError(`--align: "${opts.align}" is not one of strict, intersect`, 'align');
-      }
+      const align = oneOf(opts.align ?? 'strict', '--align', ['strict', 'intersect']);
       const params = parseParamPairs(opts.param);
-      const costBps = opts.costBps === undefined ? 0 : parseNumberOption('cost-bps', opts.costBps, 0, 10_000);
-      const oos = opts.oos === undefined ? undefined : parseNumberOption('oos', opts.oos, 0.01, 0.99);
+      const costBps = opts.costBps === undefined ? 0 : num(opts.costBps, '--cost-bps', { max: 10_000 });
+      const oos = opts.oos === undefined ? undefined : num(opts.oos, '--oos', { min: 0.01, max: 0.99 });
       const periodsPerYear =
         opts.periodsPerYear === undefined
           ? undefined
-          : parseNumberOption('periods-per-year', opts.periodsPerYear, 1, 1_000_000);
+          : num(opts.periodsPerYear, '--periods-per-year', { min: 1, max: 1_000_000 });
       if (periodsPerYear !== undefined && !Number.isInteger(periodsPerYear)) {
         throw new InputError(
           `--periods-per-year: must be a whole number, got "${opts.periodsPerYear}"`,
@@ -208,7 +197,7 @@ export function backtestCommand(program: Command): Command {
       }
       let ctx: PlatformContext | undefined;
       try {
-        const input = await loadInput(opts.bars, strategy.kind === 'multi', opts.align, async () => {
+        const input = await loadInput(opts.bars, strategy.kind === 'multi', align, async () => {
           ctx ??= await openPlatform({ ...command.optsWithGlobals<GlobalOptions>(), services: ['s3'] });
           return ctx;
         });
@@ -279,12 +268,7 @@ async function runWalkForward(
       'walk-forward',
     );
   const [trainPeriods, testPeriods] = [Number(m[1]), Number(m[2])];
-  if (!OBJECTIVES.includes(opts.objective as Objective)) {
-    throw new InputError(
-      `--objective: "${opts.objective}" is not one of ${OBJECTIVES.join(', ')}`,
-      'objective',
-    );
-  }
+  oneOf(opts.objective, '--objective', OBJECTIVES);
   if (opts.grid.length === 0)
     throw new InputError('--grid: walk-forward needs at least one --grid axis of candidates', 'grid');
   // Text parameters (ml-signal's model) are not grid values: they join every candidate as they

@@ -11,6 +11,7 @@ import { estimateTransfer, parseSize } from '../../sync/estimate';
 import { buildVendorPolicies, type PolicyParams } from '../../sync/policy';
 import { parseS3Uri } from '../../sync/uri';
 import { formatTable, printJson } from '../output';
+import { endpoint, int } from '../options';
 
 interface RunOptions {
   source: string;
@@ -25,31 +26,6 @@ interface RunOptions {
   dryRun?: boolean;
   delete?: boolean;
   json?: boolean;
-}
-
-function parseIntOption(value: string, field: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new InputError(`--${field}: expected an integer ${min}-${max}, got "${value}"`, field);
-  }
-  return n;
-}
-
-function parseEndpoint(value: string | undefined, field: string): string | undefined {
-  if (value === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InputError(`--${field}: "${value}" is not a URL (expected http(s)://HOST[:PORT])`, field);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InputError(
-      `--${field}: only http and https endpoints are supported, got ${url.protocol}`,
-      field,
-    );
-  }
-  return value.replace(/\/+$/, '');
 }
 
 /**
@@ -187,9 +163,12 @@ export function registerSync(program: Command): void {
       const timeoutMs = parseTimeoutSeconds(cmd.optsWithGlobals<{ timeout?: string }>().timeout);
       const source = parseS3Uri(opts.source, 'source');
       const dest = parseS3Uri(opts.dest, 'dest');
-      const concurrency = parseIntOption(opts.concurrency, 'concurrency', 1, 1024);
-      const sourceEndpoint = parseEndpoint(opts.sourceEndpoint, 'source-endpoint');
-      const destEndpoint = parseEndpoint(opts.destEndpoint, 'dest-endpoint');
+      const concurrency = int(opts.concurrency, '--concurrency', {
+        max: 1024,
+        says: (v) => `expected an integer 1-1024, got "${v}"`,
+      });
+      const sourceEndpoint = endpoint(opts.sourceEndpoint, '--source-endpoint');
+      const destEndpoint = endpoint(opts.destEndpoint, '--dest-endpoint');
       const [sourceCreds, destCreds] = await Promise.all([
         sideCredentials('source', opts.sourceProfile),
         sideCredentials('dest', opts.destProfile),
@@ -396,7 +375,10 @@ export function registerSync(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { taskArn: string; limit: string; region?: string; json?: boolean }) => {
       const arn = await checked('task', opts.taskArn);
-      const limit = parseIntOption(opts.limit, 'limit', 1, 100);
+      const limit = int(opts.limit, '--limit', {
+        max: 100,
+        says: (v) => `expected an integer 1-100, got "${v}"`,
+      });
       const { client, ds } = await dataSync(region(opts) ?? arn.split(':')[3]);
       try {
         const rows = await ds.syncHistory(client, arn, limit);
