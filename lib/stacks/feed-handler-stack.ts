@@ -1,5 +1,5 @@
 /**
- * The CME MDP 3.0 feed handler on EC2 (issue 7, section 6): a Transit Gateway with multicast support
+ * The CME MDP 3.0 feed handler on EC2: a Transit Gateway with multicast support
  * whose multicast domain spans the handler subnets, one handler instance per AZ (hot-hot A/B pair),
  * each with a dedicated market-data ENI registered as a static member of every feed group, and the
  * virtual routers' ENIs (from config) registered as the static sources. The handler is the same

@@ -1,5 +1,5 @@
 /**
- * Trading (issue 4): DynamoDB tables (risk state, limits and books; orders; idempotency), the
+ * Trading: DynamoDB tables (risk state, limits and books; orders; idempotency), the
  * signals stream and event bus, the execution / risk-check / kill-switch Lambdas, the encrypted
  * dead-letter queue, the Firehose delivery of the audit trail into the write-once audit bucket with
  * its Glue table `audit_events`, and the trading section of the dashboard with its alarms.

@@ -1,7 +1,7 @@
 /**
  * The synthesized definition of a deployed state machine, for the local runner.
  *
- * Why a child process: runtime code never imports the CDK app (DESIGN.md), so the definition is
+ * Why a child process: runtime code never imports the CDK app (docs/architecture.md), so the definition is
  * synthesized by `bin/state-machine-definition.ts` in its own process, from the current code.
  * Why not cdk.out: it exists only after a `cdk synth` and goes stale silently when lib/ changes.
  * Synthesis takes seconds, so results are cached under the data directory, keyed by a hash of
