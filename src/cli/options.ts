@@ -34,13 +34,20 @@ export function int(v: string, flag: string, r: Range = {}): number {
 export const optionalInt = (v: string | undefined, flag: string, r: Range = {}): number | undefined =>
   v === undefined ? undefined : int(v, flag, r);
 
-/** A finite number in [min, max] (min defaults to 0). */
-export function num(v: string, flag: string, r: Omit<Range, 'says'> = {}): number {
-  const min = r.min ?? 0;
+/** A finite number, within [min, max] where given. */
+export function num(v: string, flag: string, r: { min?: number; max?: number } = {}): number {
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < min || (r.max !== undefined && n > r.max)) {
-    const range = r.max === undefined ? `>= ${min}` : `between ${min} and ${r.max}`;
-    throw new InputError(`${flag}: must be a number ${range}, got ${JSON.stringify(v)}`, flag);
+  const { min = -Infinity, max = Infinity } = r;
+  if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+    const range =
+      r.min !== undefined && r.max !== undefined
+        ? ` between ${r.min} and ${r.max}`
+        : r.min !== undefined
+          ? ` >= ${r.min}`
+          : r.max !== undefined
+            ? ` <= ${r.max}`
+            : '';
+    throw new InputError(`${flag}: must be a number${range}, got ${JSON.stringify(v)}`, flag);
   }
   return n;
 }

@@ -44,7 +44,7 @@ export function sweepRequestFromOptions(o: SweepCliOptions): SweepRequest {
       throw new InputError(`--param ${p}: a fixed parameter takes one value`, `param.${axis.name}`);
     params[axis.name] = axis.values[0];
   }
-  const costBps = o.costBps === undefined ? undefined : num(o.costBps, '--cost-bps');
+  const costBps = o.costBps === undefined ? undefined : num(o.costBps, '--cost-bps', { min: 0 });
   oneOf(o.rankBy, '--rank-by', RANK_METRICS);
   return {
     strategy: o.strategy,

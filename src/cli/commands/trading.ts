@@ -51,9 +51,9 @@ export function registerTrading(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (opts: PaperOpts, cmd: Command) => {
       const algo = opts.algo === undefined ? undefined : parseAlgo(opts.algo);
-      const nav = num(opts.nav, '--nav');
+      const nav = num(opts.nav, '--nav', { min: 0 });
       if (nav === 0) throw new InputError('--nav: must be greater than 0', '--nav');
-      const costBps = num(opts.costBps, '--cost-bps');
+      const costBps = num(opts.costBps, '--cost-bps', { min: 0 });
       const last = int(opts.last, '--last', { min: 0 });
       const limits = opts.limits === undefined ? undefined : jsonFile(z.unknown(), opts.limits);
       const params = parseParamPairs(opts.param);
