@@ -183,7 +183,8 @@ export function backtestCommand(program: Command): Command {
       const strategy = getStrategy(opts.strategy);
       const align = oneOf(opts.align ?? 'strict', '--align', ['strict', 'intersect']);
       const params = parseParamPairs(opts.param);
-      const costBps = opts.costBps === undefined ? 0 : num(opts.costBps, '--cost-bps', { min: 0, max: 10_000 });
+      const costBps =
+        opts.costBps === undefined ? 0 : num(opts.costBps, '--cost-bps', { min: 0, max: 10_000 });
       const oos = opts.oos === undefined ? undefined : num(opts.oos, '--oos', { min: 0.01, max: 0.99 });
       const periodsPerYear =
         opts.periodsPerYear === undefined
