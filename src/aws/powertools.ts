@@ -70,7 +70,8 @@ export function instrumented<E, R>(
         sub.close();
         tracer.setSegment(segment);
       }
-      metrics.publishStoredMetrics();
+      // Handlers without metrics this time publish nothing (and log no warning about it).
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }
   };
 }
