@@ -2,6 +2,12 @@
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const INFRA = {
+  group: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs', '**/lib/*'],
+  message: 'runtime code never imports infrastructure code',
+};
+const CLI = { group: ['**/cli', '**/cli/**'], message: 'only src/cli imports src/cli' };
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'cdk.out/', '.quant/', 'bench/.out/', 'coverage/', 'dist/'] },
   eslint.configs.recommended,
@@ -13,20 +19,36 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  // Layers (docs/architecture.md): src/contract imports nothing; runtime code never imports the
+  // infrastructure library; nothing outside src/cli imports the CLI.
   {
-    // Runtime code must never depend on the infrastructure library (DESIGN.md: code layout).
     files: ['src/**/*.ts', 'lambda/**/*.ts', 'ecs-tasks/**/*.ts'],
+    ignores: ['src/cli/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [INFRA, CLI] }] },
+  },
+  {
+    files: ['src/cli/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [INFRA] }] },
+  },
+  {
+    files: ['lib/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [CLI] }] },
+  },
+  {
+    files: ['src/contract/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
+      'no-restricted-syntax': [
         'error',
-        {
-          patterns: [
-            {
-              group: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs', '**/lib/*'],
-              message: 'runtime code never imports infrastructure code',
-            },
-          ],
-        },
+        // Only its own files (`./lake`), by their kebab-case name.
+        ...[
+          'ImportDeclaration[source.value!=/^\\.\\/[a-z-]+$/]',
+          'ImportExpression',
+          'ExportAllDeclaration[source.value!=/^\\.\\/[a-z-]+$/]',
+          'ExportNamedDeclaration[source][source.value!=/^\\.\\/[a-z-]+$/]',
+        ].map((selector) => ({
+          selector,
+          message: 'src/contract imports nothing but itself (lib/ and src/ both read it)',
+        })),
       ],
     },
   },

@@ -1,5 +1,5 @@
 /**
- * Backtest benchmarks (issue 3, section 7), one process, peers in the same run:
+ * Backtest benchmarks, one process, peers in the same run:
  *   K1  one sma-cross(20, 50) backtest over 1,000,000 seeded GBM bars: bars/s
  *       peers: @ixjb94/indicators, trading-signals, technicalindicators computing both SMAs,
  *       followed by the same position/return/metrics loop

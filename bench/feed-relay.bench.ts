@@ -1,5 +1,5 @@
 /**
- * Feed relay benchmark (issue 7): multicast -> unicast relay on loopback at 10k, 50k and 100k
+ * Feed relay benchmark: multicast -> unicast relay on loopback at 10k, 50k and 100k
  * packets/s. Loss and added latency (p50/p99/p99.9) of our relay next to `socat` relaying the same
  * stream in the same run, over a "direct" baseline (the subscriber joins the group itself).
  *

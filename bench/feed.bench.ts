@@ -1,5 +1,5 @@
 /**
- * Feed benchmark (issue 7): decode + A/B arbitration on a packet of the shape of CME's v9 book
+ * Feed benchmark: decode + A/B arbitration on a packet of the shape of CME's v9 book
  * capture (one 1,196-byte packet: an MDIncrementalRefreshBook46 with 23 book entries and 16 order
  * entries, then an EndOfEvent message; bench/feed-packet.ts), encoded with the project's schema,
  * repeated with rewritten sequence numbers and offered on both feeds A and B.

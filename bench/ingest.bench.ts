@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- ingest` (issue 5, section 6), three measurements with their peers in one run:
+ * `npm run bench -- ingest`, three measurements with their peers in one run:
  *
  * 1. Producer into local Kinesis (kinesalite): KPL aggregation vs one tick per record. Reports
  *    ticks per PutRecords request, ticks/s through kinesalite, and what one shard's budget

@@ -1,5 +1,5 @@
 /**
- * Lake benchmark (issue 2): write 10 million synthetic ticks as Hive-partitioned Parquet into the
+ * Lake benchmark: write 10 million synthetic ticks as Hive-partitioned Parquet into the
  * local S3 server through the lake writer (rows/s), then a per-symbol per-day VWAP query over them
  * through the query interface (DuckDB). Goals: >= 1M rows/s written, VWAP query < 1 s. The same
  * rows are also written through DuckDB's Parquet COPY, in the same run, for comparison.
@@ -14,7 +14,7 @@ import path from 'node:path';
 import { createClients } from '../src/aws/clients';
 import { lakeBuckets } from '../src/lake/buckets';
 import { DuckDbQueryEngine } from '../src/lake/query';
-import { BARS, TICKS } from '../src/lake/tables';
+import { BARS, TICKS } from '../src/contract/lake';
 import { writeTable } from '../src/lake/writer';
 import { LocalCloud } from '../src/local/cloud';
 import { mulberry32, normals } from '../src/synthetic/random';

@@ -1,5 +1,5 @@
 /**
- * Sweep benchmarks (issue 3, sections 3 and 5), peers in the same run:
+ * Sweep benchmarks, peers in the same run:
  *   the grid of K2 (4,851 pairs fast < slow in 2..100) over 2,520 seeded GBM bars, as
  *   S1 the engine's in-process smaCrossGrid (shared SMA cache, one thread, no I/O): the peer
  *   S2 evaluateBatch in one thread (what a worker or an ECS task computes; no I/O)

@@ -4,7 +4,7 @@
  *
  *   node dist/state-machine-definition.js --env dev --stack Backtest
  *
- * Runtime code (src/) may not import the CDK app (DESIGN.md: code layout), so it runs this as a
+ * Runtime code (src/) may not import the CDK app (docs/architecture.md), so it runs this as a
  * child process; the definition is therefore always the one the current code synthesizes.
  * Lambda bundling is skipped: only the template is needed.
  */

@@ -4,19 +4,20 @@
  * Metrics go to stdout in CloudWatch embedded metric format (the awslogs driver ships them).
  */
 import { InputError } from '../../src/errors';
+import { BACKTEST_TASK_METRICS as M } from '../../src/contract/metrics';
 import { emfLine, runBatchTask } from '../../src/sweep/task';
 
-const NAMESPACE = process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'QuantPlatform';
-const SERVICE = 'backtest-task';
+const NAMESPACE = process.env.POWERTOOLS_METRICS_NAMESPACE ?? M.namespace;
+const SERVICE = M.service;
 
 try {
   const r = await runBatchTask(process.env);
   process.stdout.write(`${JSON.stringify({ level: 'INFO', message: 'batch done', ...r })}\n`);
   process.stdout.write(
     `${emfLine(NAMESPACE, SERVICE, {
-      ParamSetsSucceeded: { value: r.items, unit: 'Count' },
-      ParamSetsFailed: { value: 0, unit: 'Count' },
-      BatchDuration: { value: r.durationMs, unit: 'Milliseconds' },
+      [M.paramSetsSucceeded]: { value: r.items, unit: 'Count' },
+      [M.paramSetsFailed]: { value: 0, unit: 'Count' },
+      [M.batchDuration]: { value: r.durationMs, unit: 'Milliseconds' },
     })}\n`,
   );
   process.exitCode = 0;
@@ -32,7 +33,7 @@ try {
     `${JSON.stringify({ level: 'ERROR', message: err instanceof Error ? err.message : String(err), field: err instanceof InputError ? err.field : undefined })}\n`,
   );
   process.stdout.write(
-    `${emfLine(NAMESPACE, SERVICE, { ParamSetsFailed: { value: items, unit: 'Count' } })}\n`,
+    `${emfLine(NAMESPACE, SERVICE, { [M.paramSetsFailed]: { value: items, unit: 'Count' } })}\n`,
   );
   process.exitCode = err instanceof InputError ? 2 : 1;
 }

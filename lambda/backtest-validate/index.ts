@@ -3,24 +3,24 @@
  * every parameter set) and returns it normalised with its sweep id and ranking query. Bad input
  * fails with error `InputError`, which the state machine turns into a clear failed execution.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { validateSweepRequest, type ValidatedSweep } from '../../src/sweep/request';
-import { requiredIntEnv } from '../../src/sweep/env';
+import { instrumented, powertools } from '../../src/aws/powertools';
+import { readEnv } from '../../src/contract/env';
+import { BACKTEST_VALIDATE_ENV } from '../../src/contract/functions';
+import { validateSweepRequest } from '../../src/sweep/request';
 
-const MAX_GRID_SIZE = requiredIntEnv(process.env, 'MAX_GRID_SIZE');
-const TOP_N = requiredIntEnv(process.env, 'TOP_N');
-const logger = new Logger();
+const env = readEnv(BACKTEST_VALIDATE_ENV);
+const tools = powertools();
 
-export const handler = async (event: unknown): Promise<ValidatedSweep> => {
+export const handler = instrumented(tools, async (event: unknown) => {
   const { sweep } = validateSweepRequest(event, {
-    maxGridSize: MAX_GRID_SIZE,
-    defaultTopN: TOP_N,
+    maxGridSize: env.maxGridSize,
+    defaultTopN: env.topN,
     allowFileBars: false,
   });
-  logger.info('sweep validated', {
+  tools.logger.info('sweep validated', {
     sweepId: sweep.sweepId,
     strategy: sweep.strategy,
     items: sweep.itemCount,
   });
   return sweep;
-};
+});

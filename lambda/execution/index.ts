@@ -4,12 +4,12 @@
  * orders left UNKNOWN or working at the broker. Logic: src/trading/execution-handler.
  */
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import type { Context, KinesisStreamEvent } from 'aws-lambda';
+import type { KinesisStreamEvent } from 'aws-lambda';
 import { createClients } from '../../src/aws/clients';
-import { TRADING_ACCOUNT_ENV } from '../../src/contract/trading';
+import { dimensionMetric, instrumented, MetricUnit, powertools } from '../../src/aws/powertools';
+import { readEnv } from '../../src/contract/env';
+import { EXECUTION_ENV } from '../../src/contract/functions';
+import { TRADING_METRICS as M } from '../../src/contract/metrics';
 import { returnsSourceFromEnv } from '../../src/risk/returns-source';
 import { brokerFromEnv } from '../../src/trading/brokers-env';
 import { SfnChildScheduler } from '../../src/trading/child-scheduler';
@@ -24,18 +24,12 @@ import { runtimeFromEnv } from '../../src/trading/lambda-support';
 import { minuteBarsFromEnv } from '../../src/trading/quotes';
 import { STATE_LEVEL } from '../../src/trading/post-trade';
 
-const logger = new Logger({ serviceName: 'execution' });
-const metrics = new Metrics({ namespace: 'Quant/Trading', serviceName: 'execution' });
-const tracer = new Tracer({ serviceName: 'execution' });
-const clients = createClients(runtimeFromEnv(process.env));
-tracer.captureAWSv3Client(clients.dynamodb);
-
 // Read configuration once per container; a missing variable fails the cold start, not an order.
-function requiredEnv(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`environment variable ${name} is required`);
-  return v;
-}
+const env = readEnv(EXECUTION_ENV);
+const tools = powertools({ serviceName: 'execution', namespace: M.namespace });
+const { logger, metrics } = tools;
+const clients = createClients(runtimeFromEnv(process.env));
+tools.tracer.captureAWSv3Client(clients.dynamodb);
 
 const ready = (async () => {
   const svc = await tradingServices(clients, process.env);
@@ -50,66 +44,58 @@ const ready = (async () => {
     // VaR and correlation limits read the curated zone's returns window (cached like the limits).
     returns: returnsSourceFromEnv(process.env, clients),
     // Algorithm parents: one Step Functions execution per parent releases the children.
-    scheduler: process.env.ALGO_STATE_MACHINE_ARN
-      ? new SfnChildScheduler(clients.sfn, process.env.ALGO_STATE_MACHINE_ARN)
+    scheduler: env.algoStateMachineArn
+      ? new SfnChildScheduler(clients.sfn, env.algoStateMachineArn)
       : undefined,
     // VWAP parents without a volume curve: built from the symbol's 1-minute lake bars.
     minuteBars: minuteBarsFromEnv(process.env, clients),
     deadLetters: svc.deadLetters,
     // Signals and children for any other account are rejected (the kill switch halts only this one).
-    tradedAccount: requiredEnv(TRADING_ACCOUNT_ENV),
+    tradedAccount: env.account,
     persistenceStore: new DynamoDBPersistenceLayer({
       tableName: svc.tables.idempotency,
       awsSdkV3Client: clients.dynamodb,
     }),
     onOutcome: (o) => {
       if (o.status === 'dead_letter') {
-        metrics.addMetric('DeadLetters', MetricUnit.Count, 1);
+        metrics.addMetric(M.deadLetters, MetricUnit.Count, 1);
         logger.warn('signal sent to the DLQ', { signalId: o.signalId, reason: o.reason });
         return;
       }
-      metrics.addMetric('Orders', MetricUnit.Count, o.orders);
-      metrics.addMetric('Rejects', MetricUnit.Count, o.rejected);
-      metrics.addMetric('DuplicateOrders', MetricUnit.Count, o.duplicates);
+      metrics.addMetric(M.orders, MetricUnit.Count, o.orders);
+      metrics.addMetric(M.rejects, MetricUnit.Count, o.rejected);
+      metrics.addMetric(M.duplicateOrders, MetricUnit.Count, o.duplicates);
       for (const [rule, n] of Object.entries(o.rejectsByRule)) {
-        const m = metrics.singleMetric();
-        m.addDimension('rule', rule);
-        m.addMetric('RejectsByRule', MetricUnit.Count, n);
+        dimensionMetric(metrics, ['rule', rule], M.rejectsByRule, MetricUnit.Count, n);
       }
       // Trading state (0 ACTIVE, 1 REDUCING, 2 HALTED) and limit utilization after the signal:
       // the dashboard widgets, the utilization alarms and the drawdown / loss kill switch.
-      if (o.state !== undefined) metrics.addMetric('TradingState', MetricUnit.Count, STATE_LEVEL[o.state]);
+      if (o.state !== undefined) metrics.addMetric(M.tradingState, MetricUnit.Count, STATE_LEVEL[o.state]);
       const util = Object.entries(o.utilization ?? {});
       if (util.length > 0) {
-        metrics.addMetric('LimitUtilization', MetricUnit.Percent, Math.max(...util.map(([, v]) => v)));
+        metrics.addMetric(M.limitUtilization, MetricUnit.Percent, Math.max(...util.map(([, v]) => v)));
       }
       for (const [rule, pct] of util) {
-        const m = metrics.singleMetric();
-        m.addDimension('rule', rule);
-        m.addMetric('LimitUtilizationByRule', MetricUnit.Percent, pct);
+        dimensionMetric(metrics, ['rule', rule], M.limitUtilizationByRule, MetricUnit.Percent, pct);
       }
     },
   });
 })();
 
-export async function handler(event: KinesisStreamEvent | EventBridgeSignalEvent, context: Context) {
-  logger.addContext(context);
-  try {
+export const handler = instrumented(
+  tools,
+  async (event: KinesisStreamEvent | EventBridgeSignalEvent, context) => {
     const h = await ready;
     if (isKinesisEvent(event)) return await h.kinesis(event, context);
     if (isScheduledEvent(event)) {
       const byStatus = await h.reconcile();
       for (const [status, n] of Object.entries(byStatus)) {
-        const m = metrics.singleMetric();
-        m.addDimension('status', status);
-        m.addMetric('ReconciledOrders', MetricUnit.Count, n);
+        dimensionMetric(metrics, ['status', status], M.reconciledOrders, MetricUnit.Count, n);
       }
       logger.info('reconciled open orders', { byStatus });
       return byStatus;
     }
     await h.eventBridge(event, context);
     return undefined;
-  } finally {
-    metrics.publishStoredMetrics();
-  }
-}
+  },
+);

@@ -2,28 +2,26 @@
  * Training state machine, evaluate step: backtests the candidate on its held-out window against the
  * champion (src/ml/aws/evaluate.ts); the gate state reads `passed`.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
 import { createClients } from '../../src/aws/clients';
+import { instrumented, parseEvent, powertools } from '../../src/aws/powertools';
 import { loadPanel } from '../../src/backtest/load';
-import { STRATEGY_RUNNER_ENV } from '../../src/contract/models';
-import { TRAINING_LAMBDA_ENV, type TrainingEvaluation } from '../../src/contract/training';
-import { describeZodIssues, InputError } from '../../src/errors';
+import { readEnv } from '../../src/contract/env';
+import { ML_EVALUATE_ENV } from '../../src/contract/functions';
+import type { TrainingEvaluation } from '../../src/contract/training';
 import { lakeBuckets } from '../../src/lake/buckets';
 import { evaluateCandidate } from '../../src/ml/aws/evaluate';
 import { modelStrategyFor } from '../../src/ml/model-strategy';
 import { S3ModelRegistry } from '../../src/ml/registry/s3-registry';
 import { runtimeFromEnv } from '../../src/trading/lambda-support';
 
+const env = readEnv(ML_EVALUATE_ENV);
 const runtime = runtimeFromEnv(process.env);
 const clients = createClients(runtime);
 const registry = new S3ModelRegistry(clients.s3, lakeBuckets(runtime, process.env).models);
-const symbols = (process.env[STRATEGY_RUNNER_ENV.symbols] ?? '').split(',').filter(Boolean);
-const gate = {
-  minSharpeOverChampion: Number(process.env[TRAINING_LAMBDA_ENV.minSharpeGain] ?? 0),
-  minIc: Number(process.env[TRAINING_LAMBDA_ENV.minTestIc] ?? 0),
-};
-const logger = new Logger();
+const symbols = env.symbols.split(',').filter(Boolean);
+const gate = { minSharpeOverChampion: env.minSharpeGain, minIc: env.minTestIc };
+const tools = powertools();
 
 const eventSchema = z.object({
   modelName: z.string().min(1),
@@ -31,9 +29,8 @@ const eventSchema = z.object({
   modelArtifacts: z.string().startsWith('s3://'),
 });
 
-export const handler = async (event: unknown): Promise<TrainingEvaluation> => {
-  const e = eventSchema.safeParse(event);
-  if (!e.success) throw new InputError(`event: ${describeZodIssues(e.error.issues)}`, 'event');
+export const handler = instrumented(tools, async (event: unknown): Promise<TrainingEvaluation> => {
+  const e = parseEvent(eventSchema, event);
   const r = await evaluateCandidate(
     {
       s3: clients.s3,
@@ -46,8 +43,8 @@ export const handler = async (event: unknown): Promise<TrainingEvaluation> => {
           { runtime, align: 'intersect' },
         ),
     },
-    e.data,
+    e,
   );
-  logger.info('candidate evaluated', { jobName: e.data.jobName, ...r });
+  tools.logger.info('candidate evaluated', { jobName: e.jobName, ...r });
   return r;
-};
+});

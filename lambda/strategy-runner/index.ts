@@ -3,10 +3,9 @@
  * promoted strategy (and model) on the lake's bars and puts its signal on the trading bus.
  * Logic: src/strategy-runner/handler.ts.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
-import type { Context } from 'aws-lambda';
 import { createClients } from '../../src/aws/clients';
+import { instrumented, MetricUnit, powertools } from '../../src/aws/powertools';
+import { TRADING_METRICS as M } from '../../src/contract/metrics';
 import { LakeBarReader } from '../../src/lake/bars-reader';
 import { lakeBuckets } from '../../src/lake/buckets';
 import { modelStrategyFor } from '../../src/ml/model-strategy';
@@ -20,8 +19,7 @@ import { S3PromotionStore } from '../../src/strategy-runner/promotions';
 import type { BarStrategy } from '../../src/strategy-runner/runner';
 import { runtimeFromEnv } from '../../src/trading/lambda-support';
 
-const logger = new Logger({ serviceName: 'strategy-runner' });
-const metrics = new Metrics({ namespace: 'Quant/Trading', serviceName: 'strategy-runner' });
+const tools = powertools({ serviceName: 'strategy-runner', namespace: M.namespace });
 const runtime = runtimeFromEnv(process.env);
 const clients = createClients(runtime);
 // Configuration is read once per container: a missing variable fails the cold start, not a bar.
@@ -31,8 +29,7 @@ const registry = registryFor(runtime, clients.s3, bucket, process.env);
 // Loaded models stay in memory across invocations of a warm container.
 const models = new Map<string, Promise<BarStrategy>>();
 
-export async function handler(event: unknown, context: Context) {
-  logger.addContext(context);
+export const handler = instrumented(tools, async (event: unknown) => {
   const t0 = performance.now();
   try {
     const r = await handleRunnerEvent(
@@ -49,20 +46,19 @@ export async function handler(event: unknown, context: Context) {
       },
       event,
     );
-    logger.info(r.signal ? 'signal' : 'targets unchanged: no signal', {
+    tools.logger.info(r.signal ? 'signal' : 'targets unchanged: no signal', {
       signalId: r.signal?.signalId,
       strategy: r.promotion.strategy,
       modelVersion: r.modelVersion,
       inputsHash: r.inputsHash,
     });
-    metrics.addMetric('Signals', MetricUnit.Count, r.signal ? 1 : 0);
+    tools.metrics.addMetric(M.signals, MetricUnit.Count, r.signal ? 1 : 0);
     return {
       signalId: r.signal?.signalId ?? null,
       modelVersion: r.modelVersion ?? null,
       inputsHash: r.inputsHash,
     };
   } finally {
-    metrics.addMetric('RunnerMillis', MetricUnit.Milliseconds, performance.now() - t0);
-    metrics.publishStoredMetrics();
+    tools.metrics.addMetric(M.runnerMillis, MetricUnit.Milliseconds, performance.now() - t0);
   }
-}
+});

@@ -274,7 +274,7 @@ export interface FeedChannelConfig {
   readonly tcpReplay?: string;
 }
 
-/** The CME feed handler on EC2 behind a Transit Gateway multicast domain (issue 7, section 6). */
+/** The CME feed handler on EC2 behind a Transit Gateway multicast domain (docs/feed-handler.md). */
 export interface FeedConfig {
   /** Build the FeedHandlerStack (a Transit Gateway and the instances cost money while idle). */
   readonly enabled: boolean;

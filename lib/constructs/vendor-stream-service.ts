@@ -26,7 +26,7 @@ import {
   VENDOR_STREAM_NAME_ENV,
   type Vendor,
 } from '../../src/contract/vendor-stream';
-import { LAKE_BUCKET_ENV } from '../../src/lake/buckets';
+import { LAKE_BUCKET_ENV } from '../../src/contract/lake';
 import type { IMonitoring } from '../stacks/monitoring-stack';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { EncryptedLogGroup } from './encrypted-log-group';

@@ -1,12 +1,12 @@
 /**
- * Backtest sweeps at scale (issue 3, section 4): an ECS cluster on Fargate that runs batches of
+ * Backtest sweeps at scale: an ECS cluster on Fargate that runs batches of
  * backtests, and a Standard state machine that validates a sweep request, writes the expanded
  * grid as a manifest, fans out over it with a Distributed Map (one ECS task per batch), ranks the
  * results with Athena, publishes the top-N object and notifies.
  *
  * The same definition runs on a laptop: src/local/stepfunctions.ts rewrites the Distributed Map
- * and binds each Task state by its name (the names below are part of that contract:
- * `SWEEP_STATE_NAMES`).
+ * and binds each Task state by its name (the names are part of that contract:
+ * src/contract/sweep.ts `SWEEP_STATES`).
  */
 import path from 'node:path';
 import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
@@ -28,29 +28,13 @@ import { acknowledgeWildcards, EncryptedLogGroup, QuantFunction, QuantKey } from
 import type { LakeZone } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
 import { packageRoot } from '../../src/package-root';
+import { BACKTEST_RESULTS, LAKE_PREFIXES } from '../../src/contract/lake';
+import { BACKTEST_TASK_METRICS } from '../../src/contract/metrics';
+import { BACKTEST_CONTAINER_NAME, SWEEP_ENV, SWEEP_STATES } from '../../src/contract/sweep';
 
 // Found from package.json, not from this file: the CDK app also runs from the build in dist/.
 const repoRoot = packageRoot();
 
-/** State names the local runner binds to local functions (keep in sync with src/sweep/state-machine.ts). */
-export const SWEEP_STATE_NAMES = {
-  validate: 'Validate request',
-  manifest: 'Write manifest',
-  map: 'Run batches',
-  runTask: 'Run backtest batch',
-  aggregate: 'Aggregate results',
-  publish: 'Publish ranking',
-  notify: 'Notify',
-} as const;
-
-/** Name of the backtest container in the task definition (the state machine overrides its environment). */
-export const BACKTEST_CONTAINER_NAME = 'backtest';
-/** Key prefixes in the results bucket. */
-export const RESULTS_PREFIXES = {
-  results: 'backtest_results',
-  rankings: 'backtest_rankings',
-  manifests: 'sweeps',
-} as const;
 /** ECS errors Step Functions reports when capacity or API rate is short: retried with backoff. */
 export const ECS_CAPACITY_ERRORS = [
   'ECS.AmazonECSException',
@@ -178,7 +162,7 @@ export class BacktestStack extends Stack {
       environment: {
         ...lake.runtimeEnvironment(['curated', 'results']),
         TMPDIR: '/tmp',
-        POWERTOOLS_METRICS_NAMESPACE: 'QuantPlatform',
+        POWERTOOLS_METRICS_NAMESPACE: BACKTEST_TASK_METRICS.namespace,
       },
     });
     container.addMountPoints({ containerPath: '/tmp', sourceVolume: 'tmp', readOnly: false });
@@ -186,7 +170,7 @@ export class BacktestStack extends Stack {
     // Least privilege: read bars from the curated zone, write results only under their prefix.
     const taskRole = this.taskDefinition.taskRole;
     lake.buckets.curated.grantRead(taskRole);
-    results.grantPut(taskRole, `${RESULTS_PREFIXES.results}/*`);
+    results.grantPut(taskRole, `${BACKTEST_RESULTS.prefix}/*`);
 
     const taskSecurityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
       vpc: props.vpc,
@@ -219,17 +203,17 @@ export class BacktestStack extends Stack {
           'Calls only AWS service APIs (S3, Athena, Glue catalog), IAM-authenticated over TLS, and reaches nothing inside the VPC; outside it the function needs no ENIs, NAT or interface endpoints.',
       });
     const validateFn = fn('Validate', {
-      MAX_GRID_SIZE: String(cfg.maxGridSize),
-      TOP_N: String(cfg.topN),
+      [SWEEP_ENV.maxGridSize]: String(cfg.maxGridSize),
+      [SWEEP_ENV.topN]: String(cfg.topN),
     });
     const manifestFn = fn('Manifest', {
-      MAX_GRID_SIZE: String(cfg.maxGridSize),
+      [SWEEP_ENV.maxGridSize]: String(cfg.maxGridSize),
       ...lake.runtimeEnvironment(['results']),
     });
     const publishFn = fn('Publish', lake.runtimeEnvironment(['results']));
-    results.grantPut(manifestFn, `${RESULTS_PREFIXES.manifests}/*`);
-    results.grantRead(manifestFn, `${RESULTS_PREFIXES.results}/*`);
-    results.grantPut(publishFn, `${RESULTS_PREFIXES.rankings}/*`);
+    results.grantPut(manifestFn, `${LAKE_PREFIXES.sweepManifests}/*`);
+    results.grantRead(manifestFn, `${BACKTEST_RESULTS.prefix}/*`);
+    results.grantPut(publishFn, `${LAKE_PREFIXES.rankings}/*`);
     publishFn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['athena:GetQueryResults', 'athena:GetQueryExecution'],
@@ -241,7 +225,7 @@ export class BacktestStack extends Stack {
     lake.buckets.athenaResults.grantRead(publishFn);
 
     // ---- State machine ------------------------------------------------------------------------
-    const n = SWEEP_STATE_NAMES;
+    const n = SWEEP_STATES;
     const invalid = new sfn.Fail(this, 'Invalid request', { errorPath: '$.Error', causePath: '$.Cause' });
     const validate = new tasks.LambdaInvoke(this, n.validate, {
       lambdaFunction: validateFn,
@@ -403,7 +387,7 @@ export class BacktestStack extends Stack {
     // Athena runs the ranking with the caller's permissions: read results, write Athena results.
     lake.grantQuery(this.stateMachine, ['results']);
     // Step Functions reads the manifest (ItemReader) itself.
-    results.grantRead(this.stateMachine, `${RESULTS_PREFIXES.manifests}/*`);
+    results.grantRead(this.stateMachine, `${LAKE_PREFIXES.sweepManifests}/*`);
 
     this.addMonitoring(monitoring);
     this.acknowledgeFindings();
@@ -414,9 +398,9 @@ export class BacktestStack extends Stack {
     const period = Duration.minutes(5);
     const taskMetric = (metricName: string, statistic: string, label: string) =>
       new cw.Metric({
-        namespace: 'QuantPlatform',
+        namespace: BACKTEST_TASK_METRICS.namespace,
         metricName,
-        dimensionsMap: { service: 'backtest-task' },
+        dimensionsMap: { service: BACKTEST_TASK_METRICS.service },
         statistic,
         period,
         label,
@@ -451,17 +435,17 @@ export class BacktestStack extends Stack {
         new cw.GraphWidget({
           title: 'Parameter sets (from the batch tasks)',
           left: [
-            taskMetric('ParamSetsSucceeded', 'Sum', 'succeeded'),
-            taskMetric('ParamSetsFailed', 'Sum', 'failed'),
+            taskMetric(BACKTEST_TASK_METRICS.paramSetsSucceeded, 'Sum', 'succeeded'),
+            taskMetric(BACKTEST_TASK_METRICS.paramSetsFailed, 'Sum', 'failed'),
           ],
           width: 8,
         }),
         new cw.GraphWidget({
           title: 'Batch task duration (ms)',
           left: [
-            taskMetric('BatchDuration', 'p50', 'p50'),
-            taskMetric('BatchDuration', 'p90', 'p90'),
-            taskMetric('BatchDuration', 'Maximum', 'max'),
+            taskMetric(BACKTEST_TASK_METRICS.batchDuration, 'p50', 'p50'),
+            taskMetric(BACKTEST_TASK_METRICS.batchDuration, 'p90', 'p90'),
+            taskMetric(BACKTEST_TASK_METRICS.batchDuration, 'Maximum', 'max'),
           ],
           width: 8,
         }),

@@ -10,52 +10,28 @@ import type { Construct } from 'constructs';
 import { acknowledgeWildcards, QuantKey, SecureBucket } from '../constructs';
 import type { DataLakeConfig } from '../config/types';
 import { ConfigError } from '../config/errors';
-import { NEWS_SENTIMENT_TABLE } from '../../src/contract/news';
 import type { IMonitoring } from './monitoring-stack';
+import {
+  ATHENA_WORKGROUP_ENV,
+  BACKTEST_RESULTS,
+  BARS,
+  glueColumn,
+  GLUE_DATABASE_ENV,
+  LAKE_BUCKET_ENV,
+  TABLES,
+  TICKS,
+  ZONES,
+  type Zone,
+} from '../../src/contract/lake';
 
-/** Zones of the lake (same names as `Zone` in src/lake/tables.ts). */
-export type LakeZone = 'raw' | 'curated' | 'vendor' | 'results' | 'models' | 'athenaResults' | 'audit';
-export const LAKE_ZONES: readonly LakeZone[] = [
-  'raw',
-  'curated',
-  'vendor',
-  'results',
-  'models',
-  'athenaResults',
-  'audit',
-];
+/** A lake zone (src/contract/lake.ts). */
+export type LakeZone = Zone;
 
-/** Environment variables through which runtime code finds the lake (read by src/lake and src/lake/query). */
-export const LAKE_BUCKET_ENV: Readonly<Record<LakeZone, string>> = {
-  raw: 'LAKE_RAW_BUCKET',
-  curated: 'LAKE_CURATED_BUCKET',
-  vendor: 'LAKE_VENDOR_BUCKET',
-  results: 'LAKE_RESULTS_BUCKET',
-  models: 'LAKE_MODELS_BUCKET',
-  athenaResults: 'LAKE_ATHENA_RESULTS_BUCKET',
-  audit: 'LAKE_AUDIT_BUCKET',
-};
-export const ATHENA_WORKGROUP_ENV = 'ATHENA_WORKGROUP';
-export const GLUE_DATABASE_ENV = 'GLUE_DATABASE';
-
-/** A Glue column: name and Hive type. */
-export interface GlueColumn {
-  readonly name: string;
-  readonly type: 'string' | 'double' | 'bigint' | 'int' | 'timestamp' | 'date' | 'boolean';
-}
-
-/** Layout of one lake table (mirrors src/lake/tables.ts; a test checks they agree). */
-export interface LakeTableLayout {
-  readonly name: string;
-  readonly zone: LakeZone;
-  /** Key prefix in the zone's bucket, no trailing slash. */
-  readonly prefix: string;
-  /** Hive partition keys, outermost first (not repeated among `columns`). */
-  readonly partitionKeys: readonly GlueColumn[];
-  readonly columns: readonly GlueColumn[];
-  /** Partition projection of each partition key (`projection.<key>.*` without the prefix). */
-  projection(cfg: DataLakeConfig): Readonly<Record<string, Readonly<Record<string, string>>>>;
-}
+/**
+ * Partition projection of one lake table (`projection.<key>.*` without the prefix, per partition key);
+ * the table itself is defined in src/contract/lake.ts.
+ */
+type Projection = (cfg: DataLakeConfig) => Readonly<Record<string, Readonly<Record<string, string>>>>;
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
@@ -69,132 +45,13 @@ function startYear(cfg: DataLakeConfig): number {
   return Number(m[1]);
 }
 
-const HIVE_TYPES = {
-  VARCHAR: 'string',
-  DOUBLE: 'double',
-  BIGINT: 'bigint',
-  INTEGER: 'int',
-  TIMESTAMP: 'timestamp',
-  DATE: 'date',
-  BOOLEAN: 'boolean',
-} as const satisfies Record<string, GlueColumn['type']>;
-
-/** A table defined in src/contract (DuckDB types) as Glue sees it. */
-function hiveLayout(t: {
-  readonly name: string;
-  readonly zone: LakeZone;
-  readonly prefix: string;
-  readonly partitionKeys: readonly { readonly name: string; readonly type: keyof typeof HIVE_TYPES }[];
-  readonly columns: readonly { readonly name: string; readonly type: keyof typeof HIVE_TYPES }[];
-}): Omit<LakeTableLayout, 'projection'> {
-  const hive = (c: { readonly name: string; readonly type: keyof typeof HIVE_TYPES }): GlueColumn => ({
-    name: c.name,
-    type: HIVE_TYPES[c.type],
-  });
-  return {
-    name: t.name,
-    zone: t.zone,
-    prefix: t.prefix,
-    partitionKeys: t.partitionKeys.map(hive),
-    columns: t.columns.map(hive),
-  };
-}
-
 /** Last year the `year` projection covers (a fixed bound keeps synth deterministic). */
 export const PROJECTION_LAST_YEAR = 2099;
 
-export const LAKE_TABLES: readonly LakeTableLayout[] = [
-  {
-    name: 'ticks',
-    zone: 'raw',
-    prefix: 'ticks',
-    partitionKeys: [
-      { name: 'dt', type: 'date' },
-      { name: 'symbol', type: 'string' },
-    ],
-    columns: [
-      { name: 'venue', type: 'string' },
-      { name: 'type', type: 'string' },
-      { name: 'exchange_ts', type: 'bigint' },
-      { name: 'receive_ts', type: 'bigint' },
-      { name: 'seq', type: 'bigint' },
-      { name: 'price', type: 'double' },
-      { name: 'size', type: 'double' },
-      { name: 'bid', type: 'double' },
-      { name: 'bid_size', type: 'double' },
-      { name: 'ask', type: 'double' },
-      { name: 'ask_size', type: 'double' },
-    ],
-    projection: (cfg) => {
-      startYear(cfg);
-      return {
-        dt: {
-          type: 'date',
-          range: `${cfg.projectionStartDate},NOW`,
-          format: 'yyyy-MM-dd',
-          interval: '1',
-          'interval.unit': 'DAYS',
-        },
-        symbol: { type: 'injected' },
-      };
-    },
-  },
-  {
-    name: 'bars',
-    zone: 'curated',
-    prefix: 'bars',
-    partitionKeys: [
-      { name: 'interval', type: 'string' },
-      { name: 'symbol', type: 'string' },
-      { name: 'year', type: 'int' },
-    ],
-    columns: [
-      { name: 'ts', type: 'timestamp' },
-      { name: 'open', type: 'double' },
-      { name: 'high', type: 'double' },
-      { name: 'low', type: 'double' },
-      { name: 'close', type: 'double' },
-      { name: 'volume', type: 'double' },
-      { name: 'vwap', type: 'double' },
-      { name: 'trades', type: 'bigint' },
-    ],
-    projection: (cfg) => ({
-      interval: { type: 'enum', values: '1m,1d' },
-      symbol: { type: 'injected' },
-      year: { type: 'integer', range: `${startYear(cfg)},${PROJECTION_LAST_YEAR}` },
-    }),
-  },
-  {
-    name: 'backtest_results',
-    zone: 'results',
-    prefix: 'backtest_results',
-    partitionKeys: [
-      { name: 'strategy', type: 'string' },
-      { name: 'sweep_id', type: 'string' },
-    ],
-    columns: [
-      { name: 'param_set_id', type: 'string' },
-      { name: 'params', type: 'string' },
-      { name: 'bars_source', type: 'string' },
-      { name: 'bars', type: 'bigint' },
-      { name: 'periods', type: 'bigint' },
-      { name: 'total_return', type: 'double' },
-      { name: 'cagr', type: 'double' },
-      { name: 'sharpe', type: 'double' },
-      { name: 'sortino', type: 'double' },
-      { name: 'max_drawdown', type: 'double' },
-      { name: 'calmar', type: 'double' },
-      { name: 'volatility', type: 'double' },
-      { name: 'trades', type: 'bigint' },
-      { name: 'turnover', type: 'double' },
-      { name: 'exposure', type: 'double' },
-      { name: 'completed_at', type: 'timestamp' },
-    ],
-    projection: () => ({ strategy: { type: 'injected' }, sweep_id: { type: 'injected' } }),
-  },
-  {
-    ...hiveLayout(NEWS_SENTIMENT_TABLE),
-    projection: (cfg) => ({
+const PROJECTIONS: Readonly<Record<string, Projection>> = {
+  ticks: (cfg) => {
+    startYear(cfg);
+    return {
       dt: {
         type: 'date',
         range: `${cfg.projectionStartDate},NOW`,
@@ -203,9 +60,25 @@ export const LAKE_TABLES: readonly LakeTableLayout[] = [
         'interval.unit': 'DAYS',
       },
       symbol: { type: 'injected' },
-    }),
+    };
   },
-];
+  bars: (cfg) => ({
+    interval: { type: 'enum', values: '1m,1d' },
+    symbol: { type: 'injected' },
+    year: { type: 'integer', range: `${startYear(cfg)},${PROJECTION_LAST_YEAR}` },
+  }),
+  backtest_results: () => ({ strategy: { type: 'injected' }, sweep_id: { type: 'injected' } }),
+  news_sentiment: (cfg) => ({
+    dt: {
+      type: 'date',
+      range: `${cfg.projectionStartDate},NOW`,
+      format: 'yyyy-MM-dd',
+      interval: '1',
+      'interval.unit': 'DAYS',
+    },
+    symbol: { type: 'injected' },
+  }),
+};
 
 export interface DataLakeStackProps extends StackProps {
   /** Environment name (part of the Glue database and Athena workgroup names). */
@@ -314,7 +187,7 @@ export class DataLakeStack extends Stack implements DataLakeHandles {
     });
 
     const tables: Record<string, glue.CfnTable> = {};
-    for (const layout of LAKE_TABLES) {
+    for (const layout of TABLES) {
       const bucket = this.buckets[layout.zone];
       const location = `s3://${bucket.bucketName}/${layout.prefix}/`;
       const template = location + layout.partitionKeys.map((k) => `${k.name}=\${${k.name}}`).join('/') + '/';
@@ -325,7 +198,9 @@ export class DataLakeStack extends Stack implements DataLakeHandles {
         'projection.enabled': 'true',
         'storage.location.template': template,
       };
-      for (const [key, settings] of Object.entries(layout.projection(cfg))) {
+      const projection = PROJECTIONS[layout.name];
+      if (!projection) throw new Error(`table ${layout.name}: no partition projection in PROJECTIONS`);
+      for (const [key, settings] of Object.entries(projection(cfg))) {
         for (const [setting, value] of Object.entries(settings))
           parameters[`projection.${key}.${setting}`] = value;
       }
@@ -336,10 +211,10 @@ export class DataLakeStack extends Stack implements DataLakeHandles {
           name: layout.name,
           tableType: 'EXTERNAL_TABLE',
           parameters,
-          partitionKeys: layout.partitionKeys.map((c) => ({ name: c.name, type: c.type })),
+          partitionKeys: layout.partitionKeys.map(glueColumn),
           storageDescriptor: {
             location,
-            columns: layout.columns.map((c) => ({ name: c.name, type: c.type })),
+            columns: layout.columns.map(glueColumn),
             inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
             outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
             serdeInfo: {
@@ -353,7 +228,7 @@ export class DataLakeStack extends Stack implements DataLakeHandles {
       tables[layout.name] = table;
     }
     this.tables = tables;
-    this.tableNames = { ticks: 'ticks', bars: 'bars', backtestResults: 'backtest_results' };
+    this.tableNames = { ticks: TICKS.name, bars: BARS.name, backtestResults: BACKTEST_RESULTS.name };
 
     this.workgroupName = `quant-${env.replace(/_/g, '-')}`;
     this.workgroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
@@ -468,7 +343,7 @@ export class DataLakeStack extends Stack implements DataLakeHandles {
   }
 
   /** Environment variables runtime code reads to find the lake (`lakeBuckets`, `createQueryEngine`). */
-  runtimeEnvironment(zones: readonly LakeZone[] = LAKE_ZONES): Record<string, string> {
+  runtimeEnvironment(zones: readonly LakeZone[] = ZONES): Record<string, string> {
     const env: Record<string, string> = {
       [ATHENA_WORKGROUP_ENV]: this.workgroupName,
       [GLUE_DATABASE_ENV]: this.databaseName,

@@ -1,5 +1,5 @@
 /**
- * The CME MDP 3.0 feed handler on EC2 (issue 7, section 6): a Transit Gateway with multicast support
+ * The CME MDP 3.0 feed handler on EC2: a Transit Gateway with multicast support
  * whose multicast domain spans the handler subnets, one handler instance per AZ (hot-hot A/B pair),
  * each with a dedicated market-data ENI registered as a static member of every feed group, and the
  * virtual routers' ENIs (from config) registered as the static sources. The handler is the same
@@ -27,26 +27,11 @@ import { ConfigError } from '../config/errors';
 import { acknowledgeWildcards, EncryptedLogGroup, QuantKey } from '../constructs';
 import { packageRoot } from '../../src/package-root';
 import type { IMonitoring } from './monitoring-stack';
+import { FEED_HOST_NAMESPACE, FEED_METRICS } from '../../src/contract/metrics';
 
 // Found from package.json, not from this file: the CDK app also runs from the build in dist/.
 const repoRoot = packageRoot();
 
-/**
- * Metrics the handler publishes (embedded metric format, `quant feed run --emf`): namespace, the
- * per-channel dimension and the metric names, all counts per reporting interval.
- */
-export const FEED_METRICS = {
-  namespace: 'Quant/Feed',
-  dimension: 'Channel',
-  packetsA: 'PacketsA',
-  packetsB: 'PacketsB',
-  duplicates: 'Duplicates',
-  gaps: 'Gaps',
-  recoveries: 'Recoveries',
-  subscriberDrops: 'SubscriberDrops',
-} as const;
-/** Host metrics of the CloudWatch agent (ENA allowance counters, memory). */
-export const FEED_HOST_NAMESPACE = 'Quant/FeedHost';
 /** Where the bundle, schema and logs live on the instance. */
 export const FEED_PATHS = {
   home: '/opt/quant-feed',

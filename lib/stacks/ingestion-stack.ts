@@ -1,5 +1,5 @@
 /**
- * Market-data ingestion (issue 5): the Kinesis `ticks` stream, the Lambda consumer that lands ticks
+ * Market-data ingestion: the Kinesis `ticks` stream, the Lambda consumer that lands ticks
  * in the raw zone as Parquet, and the Glue jobs (compaction, 1m and 1d bars) run daily by a Glue
  * workflow. Runtime logic lives in src/ingest; the Glue jobs' SQL in glue-jobs/<job>/<job>.sql.
  */
@@ -31,14 +31,19 @@ import {
 import type { LakeZone } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
 import { packageRoot } from '../../src/package-root';
+import { BARS, LAKE_BUCKET_ENV, LAKE_PREFIXES, TICKS } from '../../src/contract/lake';
+import { INGEST_METRICS } from '../../src/contract/metrics';
 
 // Found from package.json, not from this file: the CDK app also runs from the build in dist/.
 const repoRoot = packageRoot();
 
-/** Prefixes in the raw zone written by the consumer (see src/ingest/consumer.ts). */
-export const INGEST_PREFIXES = { ticks: 'ticks', quarantine: 'quarantine/ticks', bars: 'bars' } as const;
-/** Powertools metrics of the consumer (namespace and service dimension). */
-export const CONSUMER_METRICS = { namespace: 'QuantPlatform', service: 'ingest-consumer' } as const;
+/** Prefixes the consumer and the Glue jobs write (src/contract/lake.ts). */
+const INGEST_PREFIXES = {
+  ticks: TICKS.prefix,
+  quarantine: LAKE_PREFIXES.quarantine,
+  bars: BARS.prefix,
+} as const;
+const CONSUMER_METRICS = INGEST_METRICS;
 
 export interface IngestionStackProps extends StackProps {
   readonly config: IngestionConfig;
@@ -145,7 +150,7 @@ export class IngestionStack extends Stack {
       metricsNamespace: CONSUMER_METRICS.namespace,
       memorySize: config.consumerMemoryMiB,
       timeout: Duration.minutes(5),
-      environment: { LAKE_RAW_BUCKET: raw.bucketName },
+      environment: { [LAKE_BUCKET_ENV.raw]: raw.bucketName },
       // A provisioned stream needs exactly shards x parallelization concurrent batches.
       reservedConcurrentExecutions:
         config.streamMode === 'provisioned' ? config.shardCount * config.consumerParallelization : undefined,
@@ -338,7 +343,7 @@ export class IngestionStack extends Stack {
       type: 'ON_DEMAND',
       actions: [{ jobName: this.jobs.bars1m.ref }, { jobName: this.jobs.bars1d.ref }],
     });
-    for (const t of [start, after]) t.addDependency(this.workflow);
+    for (const t of [start, after]) t.addResourceDependency(this.workflow);
 
     // --- Alternative data: scheduled news pull into the curated zone ----------------------------
     this.news = new NewsIngest(this, 'News', {
@@ -476,7 +481,7 @@ export class IngestionStack extends Stack {
           title: 'Consumer errors',
           left: [
             this.consumer.metricErrors({ period, statistic: 'Sum', label: 'invocation errors' }),
-            custom('BatchWriteFailures', 'batches not stored'),
+            custom(INGEST_METRICS.batchWriteFailures, 'batches not stored'),
           ],
           width: 8,
         }),
@@ -484,8 +489,8 @@ export class IngestionStack extends Stack {
       [
         new cw.GraphWidget({
           title: 'Ticks written / quarantined',
-          left: [custom('TicksWritten', 'written')],
-          right: [custom('TicksQuarantined', 'quarantined')],
+          left: [custom(INGEST_METRICS.ticksWritten, 'written')],
+          right: [custom(INGEST_METRICS.ticksQuarantined, 'quarantined')],
           width: 12,
         }),
         new cw.GraphWidget({

@@ -1,5 +1,5 @@
 /**
- * Trading (issue 4): DynamoDB tables (risk state, limits and books; orders; idempotency), the
+ * Trading: DynamoDB tables (risk state, limits and books; orders; idempotency), the
  * signals stream and event bus, the execution / risk-check / kill-switch Lambdas, the encrypted
  * dead-letter queue, the Firehose delivery of the audit trail into the write-once audit bucket with
  * its Glue table `audit_events`, and the trading section of the dashboard with its alarms.
@@ -28,11 +28,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import type { TradingConfig } from '../config/types';
-import {
-  TRADING_ACCOUNT_ENV,
-  TRADING_SIGNAL_DETAIL_TYPE,
-  TRADING_SIGNAL_SOURCE,
-} from '../../src/contract/trading';
+import { TRADING_ENV, TRADING_SIGNAL_DETAIL_TYPE, TRADING_SIGNAL_SOURCE } from '../../src/contract/trading';
 import {
   acknowledgeWildcards,
   EncryptedLogGroup,
@@ -42,22 +38,13 @@ import {
 } from '../constructs';
 import type { QuantFunctionProps } from '../constructs';
 import type { LakeZone } from './data-lake-stack';
+import { LAKE_BUCKET_ENV, LAKE_PREFIXES } from '../../src/contract/lake';
+import { TRADING_METRICS } from '../../src/contract/metrics';
 import type { IMonitoring } from './monitoring-stack';
 import { packageRoot } from '../../src/package-root';
 
 // Found from package.json, not from this file: the CDK app also runs from the build in dist/.
 const repoRoot = packageRoot();
-
-/** Metrics the trading Lambdas publish (Powertools EMF). */
-export const TRADING_METRICS = { namespace: 'Quant/Trading' } as const;
-/** Returns windows of the VaR and correlation rules in the curated zone (src/risk/returns-source.ts). */
-export const RETURNS_PREFIX = 'risk/returns';
-/** 1-minute bars in the curated zone: children's quotes and VWAP curves (src/trading/quotes.ts). */
-export const MINUTE_BARS_PREFIX = 'bars/interval=1m';
-/** Daily bars in the curated zone: the returns-window job (src/risk/returns-job.ts). */
-export const DAILY_BARS_PREFIX = 'bars/interval=1d';
-/** Where Firehose writes the audit trail in the audit bucket (see src/trading/audit.ts). */
-export const AUDIT_EVENTS_PREFIX = 'audit_events';
 
 export interface TradingStackProps extends StackProps {
   readonly config: TradingConfig;
@@ -250,7 +237,10 @@ export class TradingStack extends Stack {
     firehoseRole.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
-        resources: [audit.arnForObjects(`${AUDIT_EVENTS_PREFIX}/*`), audit.arnForObjects('audit_errors/*')],
+        resources: [
+          audit.arnForObjects(`${LAKE_PREFIXES.auditEvents}/*`),
+          audit.arnForObjects('audit_errors/*'),
+        ],
       }),
     );
     firehoseRole.addToPolicy(
@@ -276,7 +266,7 @@ export class TradingStack extends Stack {
       extendedS3DestinationConfiguration: {
         bucketArn: audit.bucketArn,
         roleArn: firehoseRole.roleArn,
-        prefix: `${AUDIT_EVENTS_PREFIX}/dt=!{timestamp:yyyy-MM-dd}/`,
+        prefix: `${LAKE_PREFIXES.auditEvents}/dt=!{timestamp:yyyy-MM-dd}/`,
         errorOutputPrefix: 'audit_errors/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/',
         bufferingHints: { intervalInSeconds: 60, sizeInMBs: 5 },
         compressionFormat: 'UNCOMPRESSED',
@@ -305,10 +295,10 @@ export class TradingStack extends Stack {
           'projection.dt.type': 'date',
           'projection.dt.format': 'yyyy-MM-dd',
           'projection.dt.range': '2024-01-01,NOW',
-          'storage.location.template': `s3://${audit.bucketName}/${AUDIT_EVENTS_PREFIX}/dt=\${dt}/`,
+          'storage.location.template': `s3://${audit.bucketName}/${LAKE_PREFIXES.auditEvents}/dt=\${dt}/`,
         },
         storageDescriptor: {
-          location: `s3://${audit.bucketName}/${AUDIT_EVENTS_PREFIX}/`,
+          location: `s3://${audit.bucketName}/${LAKE_PREFIXES.auditEvents}/`,
           inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
           outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
           serdeInfo: {
@@ -335,20 +325,22 @@ export class TradingStack extends Stack {
       metricsNamespace: TRADING_METRICS.namespace,
     };
     const tableEnv = {
-      RISK_TABLE: this.riskTable.tableName,
-      ORDERS_TABLE: this.ordersTable.tableName,
-      IDEMPOTENCY_TABLE: this.idempotencyTable.tableName,
-      AUDIT_STREAM: this.auditStream.ref,
-      DLQ_URL: this.deadLetterQueue.queueUrl,
-      [TRADING_ACCOUNT_ENV]: config.account,
-      ORDER_BUS: this.bus.eventBusName,
+      [TRADING_ENV.riskTable]: this.riskTable.tableName,
+      [TRADING_ENV.ordersTable]: this.ordersTable.tableName,
+      [TRADING_ENV.idempotencyTable]: this.idempotencyTable.tableName,
+      [TRADING_ENV.auditStream]: this.auditStream.ref,
+      [TRADING_ENV.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl,
+      [TRADING_ENV.account]: config.account,
+      [TRADING_ENV.orderBus]: this.bus.eventBusName,
     };
     const brokerEnv: Record<string, string> = {
-      BROKER: config.broker,
-      PAPER_COST_BPS: String(config.paperCostBps),
+      [TRADING_ENV.broker]: config.broker,
+      [TRADING_ENV.paperCostBps]: String(config.paperCostBps),
       // VaR and correlation limits read the returns window under risk/returns/ in the curated zone.
-      LAKE_CURATED_BUCKET: lake.buckets.curated.bucketName,
-      ...(config.quoteMaxAgeMs !== undefined ? { QUOTE_MAX_AGE_MS: String(config.quoteMaxAgeMs) } : {}),
+      [LAKE_BUCKET_ENV.curated]: lake.buckets.curated.bucketName,
+      ...(config.quoteMaxAgeMs !== undefined
+        ? { [TRADING_ENV.quoteMaxAgeMs]: String(config.quoteMaxAgeMs) }
+        : {}),
     };
     if (config.broker === 'rest') {
       this.brokerSecret = new Secret(this, 'BrokerKeys', {
@@ -363,8 +355,8 @@ export class TradingStack extends Stack {
             'Broker API keys are issued by the broker and rotated in its console; there is no rotation Lambda for a third-party key.',
         });
       }
-      brokerEnv.BROKER_URL = config.brokerUrl!;
-      brokerEnv.BROKER_SECRET_ARN = this.brokerSecret.secretArn;
+      brokerEnv[TRADING_ENV.brokerUrl] = config.brokerUrl!;
+      brokerEnv[TRADING_ENV.brokerSecretArn] = this.brokerSecret.secretArn;
     }
 
     // Broker calls leave through NAT (fixed addresses for the broker's allow-list), HTTPS only; AWS
@@ -451,7 +443,7 @@ export class TradingStack extends Stack {
       environment: {
         ...tableEnv,
         ...brokerEnv,
-        ALGO_STATE_MACHINE_ARN: this.algoStateMachine.stateMachineArn,
+        [TRADING_ENV.algoStateMachineArn]: this.algoStateMachine.stateMachineArn,
       },
       // Signals and reconciliations that still fail after Lambda's retries (asynchronous
       // invocations from the bus and the schedule) land with the poison signals, alarmed.
@@ -559,7 +551,7 @@ export class TradingStack extends Stack {
         serviceName: 'risk-returns',
         memorySize: 1024,
         timeout: Duration.minutes(5),
-        environment: { LAKE_CURATED_BUCKET: lake.buckets.curated.bucketName },
+        environment: { [LAKE_BUCKET_ENV.curated]: lake.buckets.curated.bucketName },
         // One run a day.
         reservedConcurrentExecutions: 1,
         deadLetterQueue: this.deadLetterQueue,
@@ -567,17 +559,19 @@ export class TradingStack extends Stack {
           'Calls only AWS service APIs (S3), IAM-authenticated over TLS, and reaches nothing inside the VPC; outside it the function needs no ENIs, NAT or interface endpoints.',
       });
       this.riskReturns = fn;
-      lake.buckets.curated.grantRead(fn, `${DAILY_BARS_PREFIX}/*`);
+      lake.buckets.curated.grantRead(fn, `${LAKE_PREFIXES.dailyBars}/*`);
       // Writes only this account's window (one PUT; no multipart, tagging or retention).
       fn.addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['s3:PutObject'],
-          resources: [lake.buckets.curated.arnForObjects(`${RETURNS_PREFIX}/${config.account}.json`)],
+          resources: [
+            lake.buckets.curated.arnForObjects(`${LAKE_PREFIXES.riskReturns}/${config.account}.json`),
+          ],
         }),
       );
       lake.buckets.curated.encryptionKey?.grantEncrypt(fn);
       new events.Rule(this, 'RiskReturnsSchedule', {
-        description: `Publishes ${RETURNS_PREFIX}/${config.account}.json from daily lake bars (quant risk returns)`,
+        description: `Publishes ${LAKE_PREFIXES.riskReturns}/${config.account}.json from daily lake bars (quant risk returns)`,
         schedule: events.Schedule.cron({ hour: String(job.hourUtc), minute: String(job.minuteUtc) }),
         targets: [
           new targets.LambdaFunction(fn, {
@@ -602,9 +596,9 @@ export class TradingStack extends Stack {
       });
     }
     for (const fn of [this.execution, this.algoChild]) {
-      lake.buckets.curated.grantRead(fn, `${RETURNS_PREFIX}/*`);
+      lake.buckets.curated.grantRead(fn, `${LAKE_PREFIXES.riskReturns}/*`);
       // Children are priced at the latest 1-minute bar; VWAP curves come from past ones.
-      lake.buckets.curated.grantRead(fn, `${MINUTE_BARS_PREFIX}/*`);
+      lake.buckets.curated.grantRead(fn, `${LAKE_PREFIXES.minuteBars}/*`);
     }
     for (const fn of [this.execution, this.killSwitch, this.algoChild]) {
       fn.addToRolePolicy(
@@ -668,7 +662,7 @@ export class TradingStack extends Stack {
     });
     const halts = new cw.Metric({
       namespace: TRADING_METRICS.namespace,
-      metricName: 'Halts',
+      metricName: TRADING_METRICS.halts,
       statistic: 'Sum',
       period: Duration.minutes(1),
       dimensionsMap: { service: 'kill-switch' },
@@ -678,10 +672,10 @@ export class TradingStack extends Stack {
     const stateLevel = new cw.MathExpression({
       expression: 'MAX([stateExecution, stateKillSwitch])',
       usingMetrics: {
-        stateExecution: metric('TradingState', 'Maximum'),
+        stateExecution: metric(TRADING_METRICS.tradingState, 'Maximum'),
         stateKillSwitch: new cw.Metric({
           namespace: TRADING_METRICS.namespace,
-          metricName: 'TradingState',
+          metricName: TRADING_METRICS.tradingState,
           statistic: 'Maximum',
           period: Duration.minutes(1),
           dimensionsMap: { service: 'kill-switch' },
@@ -698,7 +692,7 @@ export class TradingStack extends Stack {
       evaluationPeriods: 1,
       comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
-    const utilization = metric('LimitUtilization', 'Maximum');
+    const utilization = metric(TRADING_METRICS.limitUtilization, 'Maximum');
     monitoring.addAlarm(this, 'LimitUtilizationWarningAlarm', {
       alarmDescription: 'Warning: a risk limit is at 80% or more of its value (limit utilization)',
       metric: utilization,
@@ -715,7 +709,7 @@ export class TradingStack extends Stack {
     });
     monitoring.addAlarm(this, 'LimitBreachAlarm', {
       alarmDescription: 'Error: orders rejected by a risk limit',
-      metric: metric('Rejects'),
+      metric: metric(TRADING_METRICS.rejects),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -737,7 +731,7 @@ export class TradingStack extends Stack {
     ).map(([alarmId, rule, alarmDescription]) =>
       monitoring.addAlarm(this, alarmId, {
         alarmDescription,
-        metric: metric('LimitUtilizationByRule', 'Maximum', { rule }),
+        metric: metric(TRADING_METRICS.limitUtilizationByRule, 'Maximum', { rule }),
         threshold: 100,
         evaluationPeriods: 1,
         comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -762,12 +756,12 @@ export class TradingStack extends Stack {
 
     monitoring.addSection('Trading', [
       [
-        new cw.GraphWidget({ title: 'Orders per minute', left: [metric('Orders')], width: 8 }),
+        new cw.GraphWidget({ title: 'Orders per minute', left: [metric(TRADING_METRICS.orders)], width: 8 }),
         new cw.GraphWidget({
           title: 'Rejects by rule',
           left: [
             new cw.MathExpression({
-              expression: `SEARCH('{${TRADING_METRICS.namespace},rule,service} MetricName="RejectsByRule"', 'Sum', 60)`,
+              expression: `SEARCH('{${TRADING_METRICS.namespace},rule,service} MetricName="${TRADING_METRICS.rejectsByRule}"', 'Sum', 60)`,
               label: '',
               period: Duration.minutes(1),
             }),
@@ -787,7 +781,7 @@ export class TradingStack extends Stack {
           title: 'Limit utilization %',
           left: [
             new cw.MathExpression({
-              expression: `SEARCH('{${TRADING_METRICS.namespace},rule,service} MetricName="LimitUtilizationByRule"', 'Maximum', 60)`,
+              expression: `SEARCH('{${TRADING_METRICS.namespace},rule,service} MetricName="${TRADING_METRICS.limitUtilizationByRule}"', 'Maximum', 60)`,
               label: '',
               period: Duration.minutes(1),
             }),
@@ -805,7 +799,13 @@ export class TradingStack extends Stack {
           width: 8,
         }),
       ],
-      [new cw.GraphWidget({ title: 'Duplicate deliveries', left: [metric('DuplicateOrders')], width: 8 })],
+      [
+        new cw.GraphWidget({
+          title: 'Duplicate deliveries',
+          left: [metric(TRADING_METRICS.duplicateOrders)],
+          width: 8,
+        }),
+      ],
     ]);
     // IAM5 findings this stack's policies are meant to have, each acknowledged with its reason.
     acknowledgeWildcards(this, WILDCARD_REASONS);

@@ -1,7 +1,7 @@
 /**
- * The one AWS client factory used by all runtime code (DESIGN.md: "One code path, two clouds").
+ * The one AWS client factory used by all runtime code (docs/architecture.md: one code path, two clouds).
  * In AWS: default endpoints and the task's role. Locally: the same SDK clients pointed at the
- * stand-ins on 127.0.0.1, with the settings NOTES.md lists (path-style S3, no streaming checksums
+ * stand-ins on 127.0.0.1, with the settings docs/architecture.md lists (path-style S3, no streaming checksums
  * because s3rver stores aws-chunked framing verbatim, HTTP/1.1 for kinesalite).
  */
 import { AthenaClient } from '@aws-sdk/client-athena';

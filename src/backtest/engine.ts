@@ -1,5 +1,5 @@
 /**
- * The deterministic portfolio engine. Timing (DESIGN.md): the position decided at the close of bar
+ * The deterministic portfolio engine. Timing (docs/architecture.md): the position decided at the close of bar
  * t from data up to t is held from t to t+1; a change of position at t costs
  * cost(|w(t) - w(t-1)|) (see costs.ts), deducted from the return of period t -> t+1, with
  * w(-1) = 0. Period return: sum over symbols of w[a](t) * (close[a](t+1) / close[a](t) - 1) - cost(t).

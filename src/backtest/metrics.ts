@@ -1,5 +1,5 @@
 /**
- * Performance metrics over a series of period returns, exactly as DESIGN.md states:
+ * Performance metrics over a series of period returns (docs/architecture.md, "Backtest conventions"):
  * daily periods, 252 per year, risk-free rate 0; Sharpe with the sample standard deviation
  * (ddof 1); Sortino with the root mean square of min(r, 0) over all periods; max drawdown
  * counting the starting capital as a peak, as a positive fraction; CAGR = final^(252/periods) - 1.

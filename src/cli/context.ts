@@ -4,13 +4,13 @@
  * local cloud, which the first one starts in the background (src/local/cloud.ts).
  */
 import path from 'node:path';
-import type { AwsClients, Runtime } from '../aws/clients';
+import type { Runtime } from '../aws/clients';
 import type { LocalCloud, LocalService } from '../local/cloud';
 import { DEFAULT_DATA_DIR } from '../local/defaults';
 import { checkDataDir } from '../local/data-dir';
 import { parseTimeoutSeconds } from '../aws/timeout';
-import type { LakeBuckets } from '../lake/buckets';
 import type { QueryEngine } from '../lake/query';
+import type { PlatformContext } from '../platform';
 
 export interface GlobalOptions {
   /** Use AWS (credentials and region from the standard environment) instead of the local cloud. */
@@ -21,15 +21,7 @@ export interface GlobalOptions {
   readonly timeout?: string;
 }
 
-export interface PlatformContext {
-  readonly runtime: Runtime;
-  readonly clients: AwsClients;
-  readonly buckets: LakeBuckets;
-  /** Scratch space for staging files before they are committed. */
-  readonly tmpDir?: string;
-  query(): Promise<QueryEngine>;
-  close(): Promise<void>;
-}
+export type { PlatformContext } from '../platform';
 
 /** `--timeout` in milliseconds; undefined for the default (src/aws/network.ts). */
 export const timeoutMsOf = (opts: GlobalOptions): number | undefined => parseTimeoutSeconds(opts.timeout);

@@ -1,44 +1,11 @@
 /**
  * Names shared by the news pull (src/news), its Lambda (lambda/news-ingest), the CLI and the stacks
- * (the Glue table of the data-lake stack, the news-ingest construct). Imports nothing.
+ * (the data-lake stack's Glue table, the news-ingest construct). Imports only src/contract.
  */
 
-/** DuckDB type names of the table's columns (the Glue table uses the Hive equivalents). */
-export type NewsColumnType = 'VARCHAR' | 'DOUBLE' | 'TIMESTAMP' | 'DATE';
+/** The `news_sentiment` table (src/contract/lake.ts holds every table's one definition). */
+export { NEWS_SENTIMENT as NEWS_SENTIMENT_TABLE } from './lake';
 
-/**
- * `news_sentiment`: one row per (article, symbol it names), partitioned by the UTC date of its
- * publication and the symbol. `published_at` is when the score becomes usable (point in time);
- * `article_id` is the vendor's id, the key a re-run de-duplicates on.
- */
-export const NEWS_SENTIMENT_TABLE = {
-  name: 'news_sentiment',
-  zone: 'curated',
-  prefix: 'news_sentiment',
-  partitionKeys: [
-    { name: 'dt', type: 'DATE' },
-    { name: 'symbol', type: 'VARCHAR' },
-  ],
-  columns: [
-    { name: 'article_id', type: 'VARCHAR' },
-    { name: 'published_at', type: 'TIMESTAMP' },
-    { name: 'source', type: 'VARCHAR' },
-    { name: 'title', type: 'VARCHAR' },
-    { name: 'score', type: 'DOUBLE' },
-    { name: 'comparative', type: 'DOUBLE' },
-    { name: 'ingested_at', type: 'TIMESTAMP' },
-  ],
-  key: ['article_id'],
-} as const satisfies {
-  readonly name: string;
-  readonly zone: 'curated';
-  readonly prefix: string;
-  readonly partitionKeys: readonly { readonly name: string; readonly type: NewsColumnType }[];
-  readonly columns: readonly { readonly name: string; readonly type: NewsColumnType }[];
-  readonly key: readonly string[];
-};
-
-/** Environment of the news-ingest Lambda. */
 export const NEWS_INGEST_ENV = {
   /** Base URL of the news API (e.g. https://api.polygon.io). */
   apiUrl: 'NEWS_API_URL',

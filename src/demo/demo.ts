@@ -6,8 +6,8 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { PlatformContext } from '../cli/context';
-import { formatTable } from '../cli/output';
+import type { PlatformContext } from '../platform';
+import { formatTable } from '../format';
 import { importBars, readBarsFile } from '../lake/bars';
 import { macroUniverse, MACRO_ASSETS } from '../synthetic/macro-universe';
 import { loadBars, renderReport, runBacktest } from '../backtest';

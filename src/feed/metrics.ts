@@ -2,10 +2,11 @@
  * Feed handler metrics: a log-linear latency histogram, a point-in-time snapshot of every counter,
  * and two renderings of it: Prometheus text (served on loopback at /metrics) and CloudWatch embedded
  * metric format (one JSON document per interval on stdout, which the CloudWatch agent or Lambda turns
- * into metrics). Names and the EMF namespace/dimension match what FeedHandlerStack alarms on.
+ * into metrics). The names FeedHandlerStack alarms on come from src/contract/metrics.ts.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { FEED_METRICS } from '../contract/metrics';
 
 /** Sub-buckets per power of two: 16 gives at most 1/16 (6.25%) relative error. */
 const SUB_BITS = 4;
@@ -129,9 +130,7 @@ export interface FeedMetricsSnapshot {
   readonly latency: LatencyHistogram;
 }
 
-/** EMF namespace and dimension; FeedHandlerStack's alarms use the same (FEED_METRICS there). */
-export const EMF_NAMESPACE = 'Quant/Feed';
-export const EMF_DIMENSION = 'Channel';
+const M = FEED_METRICS;
 
 const sum = (r: Readonly<Record<string, number>>): number => Object.values(r).reduce((a, b) => a + b, 0);
 const drops = (s: FeedMetricsSnapshot): number => s.subscribers.reduce((a, x) => a + x.drops, 0);
@@ -292,16 +291,16 @@ export function emfDocument(
 ): Record<string, unknown> {
   const d = (f: (x: FeedMetricsSnapshot) => number): number => f(s) - (prev ? f(prev) : 0);
   const values: Array<[string, string, number]> = [
-    ['PacketsA', 'Count', d((x) => x.feeds.A.packets)],
-    ['PacketsB', 'Count', d((x) => x.feeds.B.packets)],
+    [M.packetsA, 'Count', d((x) => x.feeds.A.packets)],
+    [M.packetsB, 'Count', d((x) => x.feeds.B.packets)],
     ['PacketsPerSecondA', 'Count/Second', rates.A],
     ['PacketsPerSecondB', 'Count/Second', rates.B],
-    ['Duplicates', 'Count', d((x) => x.feeds.A.duplicates + x.feeds.B.duplicates)],
-    ['Gaps', 'Count', d((x) => x.gaps)],
+    [M.duplicates, 'Count', d((x) => x.feeds.A.duplicates + x.feeds.B.duplicates)],
+    [M.gaps, 'Count', d((x) => x.gaps)],
     ['GapPackets', 'Count', d((x) => x.gapPackets)],
-    ['Recoveries', 'Count', d((x) => x.snapshotRecoveries + x.replayRecoveries)],
+    [M.recoveries, 'Count', d((x) => x.snapshotRecoveries + x.replayRecoveries)],
     ['ReplayFailures', 'Count', d((x) => x.replayFailures)],
-    ['SubscriberDrops', 'Count', d(drops)],
+    [M.subscriberDrops, 'Count', d(drops)],
     ['DecodeErrors', 'Count', d((x) => sum(x.decodeErrors))],
     ['Events', 'Count', d((x) => x.trades + x.quotes)],
     ...(s.decoder
@@ -326,13 +325,13 @@ export function emfDocument(
       Timestamp: timestamp,
       CloudWatchMetrics: [
         {
-          Namespace: EMF_NAMESPACE,
-          Dimensions: [[EMF_DIMENSION]],
+          Namespace: M.namespace,
+          Dimensions: [[M.dimension]],
           Metrics: values.map(([Name, Unit]) => ({ Name, Unit })),
         },
       ],
     },
-    [EMF_DIMENSION]: channel,
+    [M.dimension]: channel,
   };
   for (const [name, , v] of values) doc[name] = v;
   const prevDrops = new Map(prev?.subscribers.map((x) => [x.id, x.drops]));

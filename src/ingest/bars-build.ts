@@ -13,7 +13,7 @@ import { InputError } from '../errors';
 import type { LakeBuckets } from '../lake/buckets';
 import { literal, openDuckDb } from '../lake/duckdb';
 import { localObjectGlob } from '../lake/query';
-import { BARS, TICKS } from '../lake/tables';
+import { BARS, TICKS } from '../contract/lake';
 import { writeTable, type WriteReport } from '../lake/writer';
 import type { BarInterval } from '../market-data/events';
 import { barsSql, compactionSql, defineSparkCompat } from './glue-sql';

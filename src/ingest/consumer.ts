@@ -13,6 +13,7 @@ import { asEvent, DecodedTick, DecodeError } from '../market-data/codec';
 import { eventProblem } from '../market-data/validate';
 import { deaggregateSpans, UserRecordSpans } from './kpl';
 import { TickColumns } from './parquet';
+import { LAKE_PREFIXES } from '../contract/lake';
 
 export interface KinesisRecordIn {
   readonly sequenceNumber: string;
@@ -275,7 +276,7 @@ export async function processShardBatch(
   const d = decodeBatch(batch, state);
   const stem = batchFileStem(batch);
   const ticksPrefix = deps.ticksPrefix ?? 'ticks';
-  const qPrefix = deps.quarantinePrefix ?? 'quarantine/ticks';
+  const qPrefix = deps.quarantinePrefix ?? LAKE_PREFIXES.quarantine;
   const puts: Array<{ key: string; body: () => Uint8Array | Promise<Uint8Array>; type: string }> = [];
   for (const [part, cols] of d.partitions) {
     puts.push({

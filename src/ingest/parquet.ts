@@ -10,7 +10,7 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { encodeColumns, type TypedColumn } from '../lake/parquet-append';
-import { TICKS } from '../lake/tables';
+import { TICKS } from '../contract/lake';
 import type { MarketEvent, TickType } from '../market-data/events';
 
 const TYPES: readonly TickType[] = ['trade', 'quote', 'book'];

@@ -9,7 +9,7 @@ import { parquetReadObjects } from 'hyparquet';
 import { gunzipSync } from 'node:zlib';
 import { InputError } from '../errors';
 import { listPendingS3, waitForCompleteWrites } from './commit';
-import { BARS } from './tables';
+import { BARS } from '../contract/lake';
 
 /** One bar as the trading path needs it (epoch ms of the bar's close time). */
 export interface LakeBar {

@@ -11,7 +11,7 @@ import type { LakeBuckets } from './buckets';
 import { literal, openDuckDb } from './duckdb';
 import { waitForCompleteWrites } from './commit';
 import type { QueryEngine } from './query';
-import { BARS } from './tables';
+import { BARS } from '../contract/lake';
 import { writeTable, type WriteReport } from './writer';
 
 export const BAR_INTERVALS = ['1m', '1d'] as const;

@@ -1,19 +1,8 @@
 import type { Runtime } from '../aws/clients';
+import { LAKE_BUCKET_ENV, type Zone } from '../contract/lake';
 import { LOCAL_BUCKETS } from '../local/buckets';
-import type { Zone } from './tables';
 
 export type LakeBuckets = Readonly<Record<Zone, string>>;
-
-/** Environment variables through which deployed tasks and functions learn the bucket names. */
-export const LAKE_BUCKET_ENV: Readonly<Record<Zone, string>> = {
-  raw: 'LAKE_RAW_BUCKET',
-  curated: 'LAKE_CURATED_BUCKET',
-  vendor: 'LAKE_VENDOR_BUCKET',
-  results: 'LAKE_RESULTS_BUCKET',
-  models: 'LAKE_MODELS_BUCKET',
-  athenaResults: 'LAKE_ATHENA_RESULTS_BUCKET',
-  audit: 'LAKE_AUDIT_BUCKET',
-};
 
 /**
  * The bucket of each zone: fixed names locally; in AWS from the environment variables the stacks

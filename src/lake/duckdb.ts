@@ -14,7 +14,7 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { InputError } from '../errors';
-import type { ColumnType } from './tables';
+import type { ColumnType } from '../contract/lake';
 
 export async function openDuckDb(): Promise<{ con: DuckDBConnection; close(): void }> {
   const instance = await DuckDBInstance.create(':memory:');

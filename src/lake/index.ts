@@ -1,4 +1,4 @@
-export * from './tables';
+export * from '../contract/lake';
 export * from './buckets';
 export * from './writer';
 export * from './query';

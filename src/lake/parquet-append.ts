@@ -22,7 +22,7 @@ import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback, gzipSync, constants as zlibConstants } from 'node:zlib';
 import { InputError } from '../errors';
-import type { Column, TableDef } from './tables';
+import type { Column, TableDef } from '../contract/lake';
 
 const gzip = promisify(gzipCallback);
 /**

@@ -22,7 +22,7 @@ import { lakeBuckets, type LakeBuckets } from './buckets';
 import { InputError } from '../errors';
 import { listPendingLocal, listPendingS3, type PendingWrite } from './commit';
 import { ident, literal, openDuckDb, runReadOnly } from './duckdb';
-import { allColumns, TABLES, type TableDef } from './tables';
+import { allColumns, TABLES, type TableDef } from '../contract/lake';
 
 export type Row = Record<string, unknown>;
 

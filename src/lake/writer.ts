@@ -28,7 +28,7 @@ import {
   writeId,
 } from './commit';
 import { prepareAppend, type PreparedAppend } from './parquet-append';
-import { allColumns, type TableDef } from './tables';
+import { allColumns, type TableDef } from '../contract/lake';
 
 export interface LakeWriter {
   readonly clients: AwsClients;

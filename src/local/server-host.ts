@@ -1,7 +1,7 @@
 /**
  * Hosts the local stand-ins (s3rver, kinesalite, dynalite) in one child process on 127.0.0.1.
  * A separate process because s3rver's ListObjectsV2 continuation tokens use DES, which Node 20
- * only allows with --openssl-legacy-provider (NOTES.md), and so `quant local up` can detach it.
+ * only allows with --openssl-legacy-provider, and so `quant local up` can detach it.
  *
  * Protocol: started with IPC; sends { type: 'ready', ports } once listening, or { type: 'error' }.
  * Without --detached it exits when the parent disconnects, so servers never outlive their owner.

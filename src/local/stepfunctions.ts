@@ -1,6 +1,6 @@
 /**
  * Runs a Step Functions definition produced by `cdk synth` on this machine with
- * aws-local-stepfunctions (DESIGN.md: "One code path, two clouds").
+ * aws-local-stepfunctions (docs/architecture.md: one code path, two clouds).
  *
  * The library is an interpreter of the States Language, not an API server, and it lacks the
  * Distributed Map. Before running, `localizeDefinition` rewrites each DISTRIBUTED map into:
@@ -18,7 +18,7 @@
  */
 import { StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-local-stepfunctions';
 
-// aws-local-stepfunctions 3 targets Node 22; Node 20 lacks Promise.withResolvers (NOTES.md).
+// aws-local-stepfunctions 3 targets Node 22; Node 20 lacks Promise.withResolvers.
 if (typeof (Promise as unknown as { withResolvers?: unknown }).withResolvers !== 'function') {
   Object.defineProperty(Promise, 'withResolvers', {
     configurable: true,

@@ -6,8 +6,8 @@
  * and the demo goes on. Every line is the same on a re-run (same data, seed, model file).
  */
 import path from 'node:path';
-import type { PlatformContext } from '../cli/context';
-import { formatTable } from '../cli/output';
+import type { PlatformContext } from '../platform';
+import { formatTable } from '../format';
 import { loadPanel } from '../backtest/load';
 import { DEFAULT_MODEL_NAME } from '../contract/models';
 import { paperThroughRunner } from '../strategy-runner/paper';

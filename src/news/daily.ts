@@ -7,7 +7,7 @@
  * The first bar of a symbol looks back one day. No article: 0 (neutral), with `news_articles` = 0.
  */
 import { SENTIMENT_CUTOFF_HOUR_UTC, SENTIMENT_FEATURE } from '../contract/news';
-import { NEWS_SENTIMENT } from '../lake/tables';
+import { NEWS_SENTIMENT } from '../contract/lake';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 const SYMBOL = /^[A-Za-z0-9._-]{1,64}$/;

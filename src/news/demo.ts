@@ -3,8 +3,8 @@
  * `news_sentiment` with the same function as `quant ingest news` and the Lambda, then one day of
  * point-in-time sentiment next to that day's returns of the macro universe.
  */
-import type { PlatformContext } from '../cli/context';
-import { formatTable } from '../cli/output';
+import type { PlatformContext } from '../platform';
+import { formatTable } from '../format';
 import { SENTIMENT_CUTOFF_HOUR_UTC, SENTIMENT_FEATURE } from '../contract/news';
 import { dailySentimentSql } from './daily';
 import { ingestNews } from './ingest';

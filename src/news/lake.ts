@@ -16,7 +16,7 @@ import type { AwsClients } from '../aws/clients';
 import type { LakeBuckets } from '../lake/buckets';
 import { deletePending, getWithEtag, newPending, putIfUnchanged, putPending, writeId } from '../lake/commit';
 import { InputError } from '../errors';
-import { NEWS_SENTIMENT } from '../lake/tables';
+import { NEWS_SENTIMENT } from '../contract/lake';
 
 /** One row of `news_sentiment` (times in epoch ms, `dt` the UTC date of `published_at`). */
 export interface NewsRow {

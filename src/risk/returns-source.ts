@@ -14,8 +14,9 @@ import { lakeBuckets } from '../lake/buckets';
 import type { Panel } from '../backtest/types';
 import { InputError } from '../errors';
 import { ReturnsWindow } from './var';
+import { LAKE_BUCKET_ENV, LAKE_PREFIXES } from '../contract/lake';
 
-export const RETURNS_PREFIX = 'risk/returns/';
+export const RETURNS_PREFIX = `${LAKE_PREFIXES.riskReturns}/`;
 
 export const returnsWindowSchema = z.record(
   z.string().min(1),
@@ -107,7 +108,7 @@ export function returnsSourceFromEnv(
   opts: S3ReturnsSourceOptions = {},
 ): ReturnsSource | undefined {
   const rt = clients.runtime;
-  if (rt.mode === 'aws' && !env.LAKE_CURATED_BUCKET) return undefined;
+  if (rt.mode === 'aws' && !env[LAKE_BUCKET_ENV.curated]) return undefined;
   return new S3ReturnsSource(clients.s3, lakeBuckets(rt, env).curated, opts);
 }
 

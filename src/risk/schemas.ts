@@ -2,8 +2,6 @@
  * Schemas of the risk inputs (order, portfolio, limits). Parsing failures become an InputError
  * naming the source (file) and the field, e.g. `order.json: qty: must be a positive whole number`.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { z } from 'zod';
 import { InputError, describeZodIssues } from '../errors';
 import type { RiskConfig, RiskOrder, RiskPortfolio } from './types';
@@ -126,26 +124,6 @@ export function parseWith<T>(schema: z.ZodType<T>, value: unknown, source: strin
 }
 
 /** Reads and validates a JSON file; a missing file, bad JSON or a bad field is an InputError. */
-export function readJsonFile<T>(schema: z.ZodType<T>, file: string): T {
-  const name = path.basename(file);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new InputError(
-      `${name}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
-      name,
-    );
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new InputError(`${name}: not valid JSON (${(err as Error).message})`, name);
-  }
-  return parseWith(schema, value, name);
-}
-
 export const parseOrder = (v: unknown, source = 'order'): RiskOrder => parseWith(orderSchema, v, source);
 export const parsePortfolio = (v: unknown, source = 'portfolio'): RiskPortfolio =>
   parseWith(portfolioSchema, v, source);

@@ -15,6 +15,7 @@ import {
   type Environment,
 } from '../contract/models';
 import { BARS_UPDATED_EVENT } from '../contract/bars';
+import { int, list, oneOf, optionalText, readEnv, text } from '../contract/env';
 import { describeZodIssues, InputError } from '../errors';
 import type { LakeBar, LakeBarReader } from '../lake/bars-reader';
 import type { Signal } from '../trading/signals';
@@ -51,30 +52,18 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /** The runner's configuration from its environment variables; a missing one names the variable. */
 export function runnerConfigFromEnv(env: Env): RunnerConfig {
-  const need = (k: string): string => {
-    const v = env[k];
-    if (!v) throw new Error(`environment variable ${k} is required`);
-    return v;
-  };
-  const e = need(STRATEGY_RUNNER_ENV.environment);
-  if (!(ENVIRONMENTS as readonly string[]).includes(e))
-    throw new Error(
-      `environment variable ${STRATEGY_RUNNER_ENV.environment}: "${e}" is not one of ${ENVIRONMENTS.join(', ')}`,
-    );
-  const lookback = Number(env[STRATEGY_RUNNER_ENV.lookbackBars] ?? 400);
-  if (!Number.isSafeInteger(lookback) || lookback < 2)
-    throw new Error(`environment variable ${STRATEGY_RUNNER_ENV.lookbackBars}: must be a whole number >= 2`);
-  return {
-    env: e as Environment,
-    account: need(STRATEGY_RUNNER_ENV.account),
-    symbols: need(STRATEGY_RUNNER_ENV.symbols)
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-    interval: env[STRATEGY_RUNNER_ENV.barInterval] ?? '1d',
-    lookback,
-    signalBus: need(STRATEGY_RUNNER_ENV.signalBus),
-  };
+  const E = STRATEGY_RUNNER_ENV;
+  return readEnv(
+    {
+      env: oneOf(E.environment, ENVIRONMENTS),
+      lookback: int(E.lookbackBars, { min: 2, fallback: 400 }),
+      account: text(E.account),
+      symbols: list(E.symbols),
+      interval: optionalText(E.barInterval, '1d'),
+      signalBus: text(E.signalBus),
+    },
+    env,
+  );
 }
 
 const INTERVAL_MS: Record<string, number> = {

@@ -3,7 +3,7 @@
  * stay free of DuckDB: see results.ts).
  */
 import { writeTable } from '../lake/writer';
-import { BACKTEST_RESULTS } from '../lake/tables';
+import { BACKTEST_RESULTS } from '../contract/lake';
 import type { ResultRow } from './evaluate';
 import { checkPartitionValue, type ResultsTarget } from './results';
 

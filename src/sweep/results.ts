@@ -10,7 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import type { AwsClients } from '../aws/clients';
 import { InputError } from '../errors';
 import type { LakeBuckets } from '../lake/buckets';
-import { BACKTEST_RESULTS } from '../lake/tables';
+import { BACKTEST_RESULTS } from '../contract/lake';
 // No import of the lake writer or DuckDB here (writing is in results-writer.ts): the sweep's Lambda
 // steps (validate, manifest, publish) import this module and are bundled without DuckDB's native
 // packages, and an ESM bundle resolves every import when it loads. The resume check reads Parquet in

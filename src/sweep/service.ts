@@ -10,6 +10,7 @@ import type { Row } from '../lake/query';
 import type { ParamSet } from './grid';
 import { validateSweepRequest, type ValidatedSweep } from './request';
 import { checkPartitionValue, completedParamSetIds, type ResultsTarget } from './results';
+import { LAKE_PREFIXES } from '../contract/lake';
 
 export const validatedSweepSchema = z.object({
   sweepId: z.string(),
@@ -41,7 +42,7 @@ export interface ManifestResult {
 }
 
 export function manifestKey(sweepId: string): string {
-  return `sweeps/sweep_id=${checkPartitionValue('sweepId', sweepId)}/manifest.json`;
+  return `${LAKE_PREFIXES.sweepManifests}/sweep_id=${checkPartitionValue('sweepId', sweepId)}/manifest.json`;
 }
 
 /**
@@ -90,7 +91,7 @@ export interface RankingResult {
 }
 
 export function rankingKey(strategy: string, sweepId: string): string {
-  return `backtest_rankings/strategy=${checkPartitionValue('strategy', strategy)}/sweep_id=${checkPartitionValue('sweepId', sweepId)}/top.json`;
+  return `${LAKE_PREFIXES.rankings}/strategy=${checkPartitionValue('strategy', strategy)}/sweep_id=${checkPartitionValue('sweepId', sweepId)}/top.json`;
 }
 
 /** JSON-safe rows: bigints as numbers or strings, Dates as ISO strings. */

@@ -37,16 +37,7 @@ import { DEFAULT_MAX_GRID_SIZE } from './grid';
 import { validateSweepRequest, type SweepRequest } from './request';
 import { publishRanking, writeSweepManifest, type ManifestResult, type RankingResult } from './service';
 import { localTaskEnv } from './task';
-
-/** State names of BacktestStack's definition (lib/stacks/backtest-stack.ts SWEEP_STATE_NAMES). */
-export const SWEEP_STATES = {
-  validate: 'Validate request',
-  manifest: 'Write manifest',
-  runTask: 'Run backtest batch',
-  aggregate: 'Aggregate results',
-  publish: 'Publish ranking',
-  notify: 'Notify',
-} as const;
+import { BACKTEST_CONTAINER_NAME, SWEEP_STATES } from '../contract/sweep';
 
 interface EcsRunTaskInput {
   Overrides?: { ContainerOverrides?: { Name?: string; Environment?: { Name: string; Value: string }[] }[] };
@@ -81,7 +72,7 @@ export function runEcsTaskLocally(
             {
               LastStatus: 'STOPPED',
               StopCode: 'EssentialContainerExited',
-              Containers: [{ Name: 'backtest', ExitCode: 0 }],
+              Containers: [{ Name: BACKTEST_CONTAINER_NAME, ExitCode: 0 }],
             },
           ],
         });

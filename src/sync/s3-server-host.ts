@@ -1,7 +1,7 @@
 /**
  * Child-process host of one stand-alone S3 server (s3rver) on 127.0.0.1: the vendor account's
  * bucket in the demo, and the second endpoint in sync tests and benchmarks. A child process because
- * s3rver's ListObjectsV2 continuation tokens need --openssl-legacy-provider (NOTES.md).
+ * s3rver's ListObjectsV2 continuation tokens need --openssl-legacy-provider (docs/architecture.md).
  *
  * s3rver writes objects in place; real S3 never shows a partial object. This host makes PUT and
  * CompleteMultipartUpload atomic (temporary file, length check, rename), multipart included.

@@ -16,7 +16,7 @@ import { makeS3Client, type Runtime } from '../aws/clients';
 import { lakeBuckets } from '../lake/buckets';
 import { literal, openDuckDb } from '../lake/duckdb';
 import { DuckDbQueryEngine, type Row } from '../lake/query';
-import { TABLES, type TableDef } from '../lake/tables';
+import { TABLES, type TableDef } from '../contract/lake';
 import { syncS3, type SyncReport } from './engine';
 import { startLocalS3Server } from './local-s3';
 

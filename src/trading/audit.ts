@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import type { FirehoseClient } from '@aws-sdk/client-firehose';
 import { PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { jsonReplacer } from '../cli/output';
+import { jsonReplacer } from '../format';
+import { LAKE_PREFIXES } from '../contract/lake';
 
 export type AuditType =
   | 'signal'
@@ -35,7 +36,7 @@ export interface AuditEvent {
 }
 
 /** Glue table `audit_events`: one JSON object per line, partitioned by `dt`. */
-export const AUDIT_PREFIX = 'audit_events/';
+export const AUDIT_PREFIX = `${LAKE_PREFIXES.auditEvents}/`;
 
 export function auditEvent(
   type: AuditType,

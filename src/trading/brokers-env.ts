@@ -6,22 +6,24 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { AwsClients } from '../aws/clients';
 import { PaperBroker, RestBroker, type BrokerAdapter, type Quote } from './broker';
+import { TRADING_ENV } from '../contract/trading';
 
 export async function brokerFromEnv(
   env: NodeJS.ProcessEnv,
   clients: Pick<AwsClients, 'secretsManager'>,
   quote?: (symbol: string) => Quote | undefined,
 ): Promise<BrokerAdapter> {
-  const kind = env.BROKER ?? 'paper';
+  const E = TRADING_ENV;
+  const kind = env[E.broker] ?? 'paper';
   if (kind === 'paper') {
-    const bps = Number(env.PAPER_COST_BPS ?? '0');
-    if (!(bps >= 0)) throw new Error(`PAPER_COST_BPS must be a number >= 0, got ${env.PAPER_COST_BPS}`);
+    const bps = Number(env[E.paperCostBps] ?? '0');
+    if (!(bps >= 0)) throw new Error(`${E.paperCostBps} must be a number >= 0, got ${env[E.paperCostBps]}`);
     // Without a quote source the paper broker fills at the order's limit price.
     return new PaperBroker(quote ?? (() => undefined), { commissionBps: bps }, true);
   }
   if (kind === 'rest') {
-    const url = env.BROKER_URL;
-    const arn = env.BROKER_SECRET_ARN;
+    const url = env[E.brokerUrl];
+    const arn = env[E.brokerSecretArn];
     if (!url || !arn) throw new Error('BROKER=rest needs BROKER_URL and BROKER_SECRET_ARN');
     const s = await clients.secretsManager.send(new GetSecretValueCommand({ SecretId: arn }));
     let keys: { keyId?: unknown; secretKey?: unknown } = {};

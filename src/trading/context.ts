@@ -15,6 +15,8 @@ import { EventBridgeOrderEvents, FanOutSink } from './order-events';
 import { ensureLocalTradingTables, tradingTablesFromEnv, type TradingTables } from './tables';
 import type { StateScope } from '../risk/store';
 import type { TradingState } from '../risk/types';
+import { optionalText, readEnv, text } from '../contract/env';
+import { TRADING_ENV } from '../contract/trading';
 
 export interface TradingServices {
   readonly tables: TradingTables;
@@ -39,15 +41,19 @@ export async function tradingServices(
     deadLetters = new FileDeadLetters(path.join(rt.dataDir, 'dead-letters', 'execution.jsonl'));
   } else {
     tables = tradingTablesFromEnv(env);
-    const stream = env.AUDIT_STREAM;
-    const dlq = env.DLQ_URL;
-    if (!stream) throw new Error('environment variable AUDIT_STREAM is required');
-    if (!dlq) throw new Error('environment variable DLQ_URL is required');
-    audit = new FirehoseAuditSink(new FirehoseClient({ region: rt.region }), stream);
-    // Order, fill and state events also go to the trading bus (ORDER_BUS) for consumers.
-    if (env.ORDER_BUS)
-      audit = new FanOutSink(audit, [new EventBridgeOrderEvents(clients.eventBridge, env.ORDER_BUS)]);
-    deadLetters = new SqsDeadLetters(clients.sqs, dlq);
+    const e = readEnv(
+      {
+        stream: text(TRADING_ENV.auditStream),
+        dlq: text(TRADING_ENV.deadLetterQueueUrl),
+        orderBus: optionalText(TRADING_ENV.orderBus),
+      },
+      env,
+    );
+    audit = new FirehoseAuditSink(new FirehoseClient({ region: rt.region }), e.stream);
+    // Order, fill and state events also go to the trading bus for consumers.
+    if (e.orderBus)
+      audit = new FanOutSink(audit, [new EventBridgeOrderEvents(clients.eventBridge, e.orderBus)]);
+    deadLetters = new SqsDeadLetters(clients.sqs, e.dlq);
   }
   return {
     tables,

@@ -4,8 +4,8 @@
  * utilization table.
  */
 import { loadPanel } from '../backtest/load';
-import type { PlatformContext } from '../cli/context';
-import { formatTable } from '../cli/output';
+import type { PlatformContext } from '../platform';
+import { formatTable } from '../format';
 import { tradingServices } from './context';
 import { blotterRows, runPaper, utilizationRows, type PaperResult } from './paper';
 import { summarizeTca } from './tca';

@@ -4,7 +4,7 @@
  * systems). The audit trail stays the record of truth; the bus is for reacting.
  */
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { jsonReplacer } from '../cli/output';
+import { jsonReplacer } from '../format';
 import type { AuditEvent, AuditSink } from './audit';
 
 /** `source` of the events this platform publishes (rules match on it). */

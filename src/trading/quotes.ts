@@ -13,6 +13,9 @@ import type { AwsClients } from '../aws/clients';
 import { lakeBuckets } from '../lake/buckets';
 import { LakeBarReader } from '../lake/bars-reader';
 import type { Breach } from '../risk/types';
+import { EnvError } from '../contract/env';
+import { LAKE_BUCKET_ENV } from '../contract/lake';
+import { TRADING_ENV } from '../contract/trading';
 
 export interface Quote {
   readonly price: number;
@@ -125,11 +128,11 @@ export function quoteSourceFromEnv(
   clients: AwsClients,
 ): LakeQuoteSource | undefined {
   const rt = clients.runtime;
-  if (rt.mode === 'aws' && !env.LAKE_CURATED_BUCKET) return undefined;
-  const raw = env.QUOTE_MAX_AGE_MS;
+  if (rt.mode === 'aws' && !env[LAKE_BUCKET_ENV.curated]) return undefined;
+  const raw = env[TRADING_ENV.quoteMaxAgeMs];
   const maxAgeMs = raw === undefined ? undefined : Number(raw);
   if (maxAgeMs !== undefined && !(Number.isInteger(maxAgeMs) && maxAgeMs > 0))
-    throw new Error(`environment variable QUOTE_MAX_AGE_MS must be a positive whole number, got ${raw}`);
+    throw new EnvError(TRADING_ENV.quoteMaxAgeMs, `must be a positive whole number, got ${raw}`);
   return new LakeQuoteSource(clients.s3, lakeBuckets(rt, env).curated, { maxAgeMs });
 }
 
@@ -153,6 +156,6 @@ export function minuteBarsFromEnv(
   clients: AwsClients,
 ): LakeMinuteBars | undefined {
   const rt = clients.runtime;
-  if (rt.mode === 'aws' && !env.LAKE_CURATED_BUCKET) return undefined;
+  if (rt.mode === 'aws' && !env[LAKE_BUCKET_ENV.curated]) return undefined;
   return new LakeMinuteBars(clients.s3, lakeBuckets(rt, env).curated);
 }

@@ -8,6 +8,8 @@ import {
   ResourceInUseException,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import { readEnv, text } from '../contract/env';
+import { TRADING_ENV } from '../contract/trading';
 
 export interface TradingTables {
   /** Risk state: trading states (`STATE#...`), limits (`LIMITS#...`), books (`BOOK#...`). Key `pk`. */
@@ -26,12 +28,14 @@ export const LOCAL_TRADING_TABLES: TradingTables = {
 
 /** Table names from the environment the TradingStack gives its functions. */
 export function tradingTablesFromEnv(env: NodeJS.ProcessEnv): TradingTables {
-  const need = (k: string): string => {
-    const v = env[k];
-    if (!v) throw new Error(`environment variable ${k} is required`);
-    return v;
-  };
-  return { risk: need('RISK_TABLE'), orders: need('ORDERS_TABLE'), idempotency: need('IDEMPOTENCY_TABLE') };
+  return readEnv(
+    {
+      risk: text(TRADING_ENV.riskTable),
+      orders: text(TRADING_ENV.ordersTable),
+      idempotency: text(TRADING_ENV.idempotencyTable),
+    },
+    env,
+  );
 }
 
 const KEYS: Record<keyof TradingTables, string> = { risk: 'pk', orders: 'orderId', idempotency: 'id' };

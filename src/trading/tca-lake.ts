@@ -10,7 +10,7 @@ import { impactInputs } from '../backtest/costs';
 import type { Panel } from '../backtest/types';
 import { TCA_TABLE } from '../contract/tca';
 import { LakeBarReader } from '../lake/bars-reader';
-import type { TableDef } from '../lake/tables';
+import type { TableDef } from '../contract/lake';
 import { writeTable, type LakeWriter, type WriteReport } from '../lake/writer';
 import type { IntervalStats, MarketTape, TcaRow } from './tca';
 

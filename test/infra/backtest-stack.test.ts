@@ -2,7 +2,8 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dev, prod } from '../../lib/config';
 import type { QuantStage } from '../../lib/quant-stage';
-import { SWEEP_STATE_NAMES, validateBacktestConfig } from '../../lib/stacks/backtest-stack';
+import { validateBacktestConfig } from '../../lib/stacks/backtest-stack';
+import { SWEEP_STATES as SWEEP_STATE_NAMES } from '../../src/contract/sweep';
 import { resolveDefinitionString } from '../../src/local/stepfunctions';
 import { nagViolations, resourcesOfType, template, testApp } from './helpers';
 

@@ -3,21 +3,9 @@ import { Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dev, prod } from '../../lib/config';
-import { LAKE_BUCKET_ENV as STACK_BUCKET_ENV, LAKE_TABLES } from '../../lib/stacks/data-lake-stack';
 import type { QuantStage } from '../../lib/quant-stage';
-import { LAKE_BUCKET_ENV as RUNTIME_BUCKET_ENV } from '../../src/lake/buckets';
-import { TABLES } from '../../src/lake/tables';
+import { LAKE_BUCKET_ENV } from '../../src/contract/lake';
 import { nagViolations, resourcesOfType, synthStage, template } from './helpers';
-
-const HIVE: Record<string, string> = {
-  VARCHAR: 'string',
-  DOUBLE: 'double',
-  BIGINT: 'bigint',
-  INTEGER: 'int',
-  TIMESTAMP: 'timestamp',
-  DATE: 'date',
-  BOOLEAN: 'boolean',
-};
 
 let stage: QuantStage;
 let prodStage: QuantStage;
@@ -293,20 +281,6 @@ describe('data-lake stack: Glue catalog and Athena', () => {
     });
   });
 
-  it('agrees with the runtime table definitions in src/lake/tables.ts', () => {
-    expect(LAKE_TABLES.map((x) => x.name)).toEqual(TABLES.map((x) => x.name));
-    for (const rt of TABLES) {
-      const layout = LAKE_TABLES.find((x) => x.name === rt.name)!;
-      expect(layout.zone, rt.name).toBe(rt.zone);
-      expect(layout.prefix, rt.name).toBe(rt.prefix);
-      expect(layout.partitionKeys, rt.name).toEqual(
-        rt.partitionKeys.map((c) => ({ name: c.name, type: HIVE[c.type] })),
-      );
-      expect(layout.columns, rt.name).toEqual(rt.columns.map((c) => ({ name: c.name, type: HIVE[c.type] })));
-    }
-    expect(STACK_BUCKET_ENV).toEqual(RUNTIME_BUCKET_ENV);
-  });
-
   it('enforces an engine-v3 workgroup with KMS-encrypted results and the configured cutoff', () => {
     t().hasResourceProperties('AWS::Athena::WorkGroup', {
       Name: 'quant-dev',
@@ -332,7 +306,7 @@ describe('data-lake stack: Glue catalog and Athena', () => {
   it('exposes the runtime environment variables runtime code reads', () => {
     const env = stage.dataLake.runtimeEnvironment();
     expect(Object.keys(env).sort()).toEqual(
-      [...Object.values(RUNTIME_BUCKET_ENV), 'ATHENA_WORKGROUP', 'GLUE_DATABASE'].sort(),
+      [...Object.values(LAKE_BUCKET_ENV), 'ATHENA_WORKGROUP', 'GLUE_DATABASE'].sort(),
     );
     expect(env.GLUE_DATABASE).toBe('quant_dev');
   });

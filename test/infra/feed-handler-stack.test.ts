@@ -11,12 +11,8 @@ import { createApp } from '../../lib/app';
 import { ConfigError, dev, prod } from '../../lib/config';
 import type { EnvironmentConfig, FeedConfig } from '../../lib/config';
 import type { QuantStage } from '../../lib/quant-stage';
-import {
-  FEED_BUNDLE_FILE,
-  FEED_METRICS,
-  bundleFeedHandler,
-  validateFeedConfig,
-} from '../../lib/stacks/feed-handler-stack';
+import { FEED_BUNDLE_FILE, bundleFeedHandler, validateFeedConfig } from '../../lib/stacks/feed-handler-stack';
+import { FEED_METRICS } from '../../src/contract/metrics';
 import {
   SKIP_BUNDLING,
   nagViolations,

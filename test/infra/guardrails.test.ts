@@ -1,5 +1,5 @@
 /**
- * Platform-wide rules checked on every stack of a stage, whichever area wrote it (DESIGN.md and the
+ * Platform-wide rules checked on every stack of a stage, whichever area wrote it (docs/architecture.md and the
  * team's non-negotiables): stateful resources are retained, nothing has a hard-coded bucket or table
  * name, no bucket is emptied on delete, no IAM statement allows every action (of a service), everything
  * at rest is encrypted, and our Lambdas run Node.js 22 on arm64.

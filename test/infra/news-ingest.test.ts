@@ -10,6 +10,7 @@ import { dev } from '../../lib/config';
 import { NewsIngest, QuantKey, SecureBucket } from '../../lib/constructs';
 import type { QuantStage } from '../../lib/quant-stage';
 import { NEWS_INGEST_ENV, NEWS_METRICS, NEWS_SENTIMENT_TABLE } from '../../src/contract/news';
+import { GLUE_TYPE } from '../../src/contract/lake';
 import { cdkJsonContext, nagViolations, resourcesOfType, SKIP_BUNDLING, template, testApp } from './helpers';
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
@@ -132,7 +133,7 @@ describe('news in the stage', () => {
         StorageDescriptor: Match.objectLike({
           Columns: NEWS_SENTIMENT_TABLE.columns.map((c) => ({
             Name: c.name,
-            Type: { VARCHAR: 'string', DOUBLE: 'double', TIMESTAMP: 'timestamp', DATE: 'date' }[c.type],
+            Type: GLUE_TYPE[c.type],
           })),
         }),
       }),

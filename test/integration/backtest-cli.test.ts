@@ -16,7 +16,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /**
  * The contract computed independently of src/backtest: SMAs as plain window means, positions,
- * returns net of c/10,000 x |change|, and the DESIGN.md metric formulas.
+ * returns net of c/10,000 x |change|, and the metric formulas of docs/architecture.md.
  */
 function reference(close: number[], fast: number, slow: number, costBps: number) {
   const sma = (t: number, w: number): number => close.slice(t - w + 1, t + 1).reduce((a, b) => a + b, 0) / w;

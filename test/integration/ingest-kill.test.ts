@@ -1,5 +1,5 @@
 /**
- * Issue 5, faults: a consumer killed (SIGKILL, a real process) in the middle of its work loses
+ * Faults: a consumer killed (SIGKILL, a real process) in the middle of its work loses
  * nothing, and after compaction nothing is duplicated. The consumer and the compaction run as the
  * CLI (`quant ingest run`, `quant ingest compact`) against a detached local cloud.
  */

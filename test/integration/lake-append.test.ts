@@ -16,7 +16,7 @@ import { PARQUET_DECOMPRESSORS } from '../../src/ingest/parquet';
 import { lakeBuckets } from '../../src/lake/buckets';
 import { openDuckDb } from '../../src/lake/duckdb';
 import { deltaBinaryPacked, prepareAppend } from '../../src/lake/parquet-append';
-import { TICKS, type TableDef } from '../../src/lake/tables';
+import { TICKS, type TableDef } from '../../src/contract/lake';
 import { writeTable } from '../../src/lake/writer';
 import { LocalCloud } from '../../src/local/cloud';
 import { mulberry32 } from '../../src/synthetic/random';

@@ -12,7 +12,7 @@ import { InputError } from '../../src/errors';
 import { lakeBuckets } from '../../src/lake/buckets';
 import { openDuckDb, stageColumns } from '../../src/lake/duckdb';
 import { DuckDbQueryEngine, localObjectGlob } from '../../src/lake/query';
-import { TICKS } from '../../src/lake/tables';
+import { TICKS } from '../../src/contract/lake';
 import { writeTable } from '../../src/lake/writer';
 import { LocalCloud } from '../../src/local/cloud';
 

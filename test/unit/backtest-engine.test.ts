@@ -15,7 +15,7 @@ import { InputError } from '../../src/errors';
 import { bars, days, gbm } from './backtest-fixtures';
 import { CLOSE_FEATURES, writeModelDir } from '../helpers/ml-models';
 
-/** Independent metric formulas (written from DESIGN.md, not from the engine's code). */
+/** Independent metric formulas (written from docs/architecture.md, not from the engine's code). */
 function reference(r: number[]): Record<string, number> {
   const n = r.length;
   const mean = r.reduce((a, b) => a + b, 0) / n;

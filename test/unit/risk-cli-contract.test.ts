@@ -1,5 +1,5 @@
 /**
- * The `quant risk check` contract (issue 4 §2) with hand-computed numbers: every group cap, the
+ * The `quant risk check` contract (docs/trading.md) with hand-computed numbers: every group cap, the
  * "above the limit and above the value before" exposure semantics, shorts, resize as the largest
  * whole quantity that breaches nothing, and exit code 2 from the real `quant` binary.
  */

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors';
-import { requiredIntEnv } from '../../src/sweep/env';
 import { rankingQuery, validateSweepRequest } from '../../src/sweep/request';
 import { batchIdFor, checkPartitionValue } from '../../src/sweep/results';
 import { writeSweepManifest } from '../../src/sweep/service';
@@ -126,13 +125,6 @@ describe('the batch task environment', () => {
     expect(() => runtimeFromEnv({ QUANT_LOCAL_ENDPOINTS: JSON.stringify(endpoints) })).toThrow(
       /QUANT_DATA_DIR/,
     );
-  });
-
-  it('reads required integer variables once, failing with the name', () => {
-    expect(requiredIntEnv({ N: '20' }, 'N')).toBe(20);
-    for (const bad of [undefined, '', '0', '-3', '2.5', 'x', '1e400']) {
-      expect(() => requiredIntEnv({ N: bad }, 'N')).toThrow(/N: required positive integer/);
-    }
   });
 });
 

@@ -13,6 +13,7 @@ import { RANK_METRICS, type RankMetric, type SweepRequest } from '../../sweep/re
 import { useModelRegistry } from '../../ml/registry/resolver';
 import { withPlatform, type GlobalOptions } from '../context';
 import { formatTable, printJson, progressBar } from '../output';
+import { collect, num, oneOf, optionalInt } from '../options';
 
 interface SweepCliOptions {
   strategy?: string;
@@ -33,16 +34,6 @@ interface SweepCliOptions {
   json?: boolean;
 }
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
-function positiveInt(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new InputError(`--${name}: must be a positive integer, got "${v}"`, name);
-  return n;
-}
-
 /** Builds the request (the state machine's input) from the options. */
 export function sweepRequestFromOptions(o: SweepCliOptions): SweepRequest {
   if (!o.strategy) throw new InputError('--strategy: required', 'strategy');
@@ -54,15 +45,8 @@ export function sweepRequestFromOptions(o: SweepCliOptions): SweepRequest {
       throw new InputError(`--param ${p}: a fixed parameter takes one value`, `param.${axis.name}`);
     params[axis.name] = axis.values[0];
   }
-  let costBps: number | undefined;
-  if (o.costBps !== undefined) {
-    costBps = Number(o.costBps);
-    if (!Number.isFinite(costBps) || costBps < 0)
-      throw new InputError(`--cost-bps: must be a number >= 0, got "${o.costBps}"`, 'costBps');
-  }
-  if (!RANK_METRICS.includes(o.rankBy as RankMetric)) {
-    throw new InputError(`--rank-by: "${o.rankBy}" is not one of ${RANK_METRICS.join(', ')}`, 'rankBy');
-  }
+  const costBps = o.costBps === undefined ? undefined : num(o.costBps, '--cost-bps', { min: 0 });
+  oneOf(o.rankBy, '--rank-by', RANK_METRICS);
   return {
     strategy: o.strategy,
     bars: o.bars,
@@ -71,7 +55,7 @@ export function sweepRequestFromOptions(o: SweepCliOptions): SweepRequest {
     ...(costBps !== undefined ? { costBps } : {}),
     ...(Object.keys(params).length > 0 ? { params } : {}),
     ...(o.sweepId ? { sweepId: o.sweepId } : {}),
-    topN: positiveInt('top', o.top),
+    topN: optionalInt(o.top, '--top'),
     rankBy: o.rankBy as RankMetric,
   };
 }
@@ -126,7 +110,7 @@ export function registerBacktestSweep(program: Command): void {
           `--remote: registry versions (${modelRefs.join(', ')}) are swept on this machine or with --state-machine; the AWS sweep task does not read the models bucket`,
           'remote',
         );
-      const maxGridSize = positiveInt('max-grid', o.maxGrid);
+      const maxGridSize = optionalInt(o.maxGrid, '--max-grid');
       const quiet = o.json === true;
       // Loaded on use: `quant backtest` registers this command, and a plain backtest needs none of it.
       const [{ createClients }, { runLocalSweep }, { runSweepStateMachineLocally, startRemoteSweep }] =
@@ -170,7 +154,7 @@ export function registerBacktestSweep(program: Command): void {
             clients: ctx.clients,
             request,
             maxGridSize,
-            maxItemsPerBatch: positiveInt('batch-size', o.batchSize),
+            maxItemsPerBatch: optionalInt(o.batchSize, '--batch-size'),
             onEvent: (e) => {
               if (!quiet && process.stderr.isTTY && e.type === 'StateEntered' && e.state)
                 process.stderr.write(`state: ${e.state.name}\n`);
@@ -199,8 +183,8 @@ export function registerBacktestSweep(program: Command): void {
           buckets: ctx.buckets,
           request,
           maxGridSize,
-          workers: positiveInt('workers', o.workers),
-          batchSize: positiveInt('batch-size', o.batchSize),
+          workers: optionalInt(o.workers, '--workers'),
+          batchSize: optionalInt(o.batchSize, '--batch-size'),
           tmpDir: ctx.tmpDir,
           onProgress: (done, total) => {
             bar ??= progressBar('sweep', total, !quiet);

@@ -36,13 +36,14 @@ import type { CostModel } from '../../backtest/costs';
 import { costModelSchema } from '../../backtest/cost-model-file';
 import { adjustPanel, loadActionsCsv, loadReferenceCsv, ReferenceIndex } from '../../backtest/point-in-time';
 import { createRiskGate } from '../../backtest/risk-gate';
-import { readJsonFile, riskConfigSchema } from '../../risk/schemas';
+import { riskConfigSchema } from '../../risk/schemas';
 import type { GateReport, RebalanceGate } from '../../risk-api';
 import { macroReference } from '../../synthetic/point-in-time';
 import { attachAux, loadSynthetic, parseDataSpec } from '../../backtest/aux-load';
 import { parseSizing, type Sizing } from '../../backtest/sizing';
 import { openPlatform, type GlobalOptions, type PlatformContext } from '../context';
 import { formatTable, printJson } from '../output';
+import { collect, jsonFile, num, oneOf } from '../options';
 
 interface BacktestOpts {
   bars?: string[];
@@ -80,16 +81,6 @@ function typedParams(raw: Readonly<Record<string, string>>): Record<string, numb
     else throw new InputError(`param.${k}: "${v}" is not a number or true/false`, `param.${k}`);
   }
   return out;
-}
-
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
-function parseNumberOption(name: string, raw: string, min: number, max: number): number {
-  const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v) || v < min || v > max) {
-    throw new InputError(`--${name}: must be a number between ${min} and ${max}, got "${raw}"`, name);
-  }
-  return v;
 }
 
 /** Writes a file atomically (temp file, then rename) so a failed run never leaves half a report. */
@@ -158,7 +149,7 @@ export function pointInTimeRun(
   if (opts.limits === undefined && opts.reference === undefined && opts.actions === undefined)
     return { input };
   const raw = asPanel(input);
-  const config = opts.limits === undefined ? undefined : readJsonFile(riskConfigSchema, opts.limits);
+  const config = opts.limits === undefined ? undefined : jsonFile(riskConfigSchema, opts.limits);
   const reference =
     opts.reference === undefined
       ? undefined
@@ -172,7 +163,7 @@ export function pointInTimeRun(
 
 /** A cost model file (`quant tca calibrate --out`): unknown or bad fields name the file and field. */
 export function readCostModel(file: string): CostModel {
-  return readJsonFile(costModelSchema, file);
+  return jsonFile(costModelSchema, file);
 }
 
 function spacingLabel(s: BarSpacing): string {
@@ -277,16 +268,15 @@ export function backtestCommand(program: Command): Command {
       if (!opts.bars || opts.bars.length === 0)
         throw new InputError('--bars: required (file.csv, file.parquet or lake:SYMBOL)', 'bars');
       const strategy = getStrategy(opts.strategy);
-      if (opts.align !== 'strict' && opts.align !== 'intersect') {
-        throw new InputError(`--align: "${opts.align}" is not one of strict, intersect`, 'align');
-      }
+      const align = oneOf(opts.align ?? 'strict', '--align', ['strict', 'intersect']);
       const params = parseParamPairs(opts.param);
-      const costBps = opts.costBps === undefined ? 0 : parseNumberOption('cost-bps', opts.costBps, 0, 10_000);
-      const oos = opts.oos === undefined ? undefined : parseNumberOption('oos', opts.oos, 0.01, 0.99);
+      const costBps =
+        opts.costBps === undefined ? 0 : num(opts.costBps, '--cost-bps', { min: 0, max: 10_000 });
+      const oos = opts.oos === undefined ? undefined : num(opts.oos, '--oos', { min: 0.01, max: 0.99 });
       const periodsPerYear =
         opts.periodsPerYear === undefined
           ? undefined
-          : parseNumberOption('periods-per-year', opts.periodsPerYear, 1, 1_000_000);
+          : num(opts.periodsPerYear, '--periods-per-year', { min: 1, max: 1_000_000 });
       if (periodsPerYear !== undefined && !Number.isInteger(periodsPerYear)) {
         throw new InputError(
           `--periods-per-year: must be a whole number, got "${opts.periodsPerYear}"`,
@@ -302,7 +292,7 @@ export function backtestCommand(program: Command): Command {
           ctx ??= await openPlatform({ ...command.optsWithGlobals<GlobalOptions>(), services: ['s3'] });
           return ctx;
         };
-        const loaded = await loadInput(opts.bars, strategy.kind === 'multi', opts.align, platform);
+        const loaded = await loadInput(opts.bars, strategy.kind === 'multi', align, platform);
         const input = dataSpecs.length > 0 ? attachAux(asPanel(loaded), dataSpecs) : loaded;
         // Strategies with an asynchronous step (ml-signal loads its model) run it before any backtest;
         // a registry version (model=name@version|@env) is read from the platform's registry.
@@ -402,12 +392,7 @@ async function runWalkForward(
       'walk-forward',
     );
   const [trainPeriods, testPeriods] = [Number(m[1]), Number(m[2])];
-  if (!OBJECTIVES.includes(opts.objective as Objective)) {
-    throw new InputError(
-      `--objective: "${opts.objective}" is not one of ${OBJECTIVES.join(', ')}`,
-      'objective',
-    );
-  }
+  oneOf(opts.objective, '--objective', OBJECTIVES);
   if (opts.grid.length === 0)
     throw new InputError('--grid: walk-forward needs at least one --grid axis of candidates', 'grid');
   // Text parameters (ml-signal's model) are not grid values: they join every candidate as they

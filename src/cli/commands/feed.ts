@@ -17,6 +17,7 @@ import { ProducerEventSink } from '../../feed/event-sink';
 import { TickProducer } from '../../ingest/producer';
 import { ensureStream } from '../../ingest/runner';
 import { openPlatform, type GlobalOptions, type PlatformContext } from '../context';
+import { int, oneOf, optionalInt, probability } from '../options';
 
 interface DecodeOptions {
   schema: string;
@@ -36,31 +37,6 @@ function readCapture(file: string): Buffer {
 async function writeOut(chunk: string): Promise<void> {
   if (!process.stdout.write(chunk))
     await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
-}
-
-function probability(v: string | undefined, flag: string): number {
-  if (v === undefined) return 0;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || n > 1)
-    throw new InputError(`${flag}: "${v}" is not a probability between 0 and 1`, flag);
-  return n;
-}
-
-function positiveInt(v: string, flag: string, max = 1e9, min = 1): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max)
-    throw new InputError(`${flag}: "${v}" is not an integer between ${min} and ${max}`, flag);
-  return n;
-}
-
-function bookKinds(v: string): BookKinds {
-  if (v === 'mbp' || v === 'mbo' || v === 'both') return v;
-  throw new InputError(`--books: "${v}" is not one of mbp, mbo, both`, 'books');
-}
-
-function decoderMode(v: string): 'inline' | 'worker' {
-  if (v === 'inline' || v === 'worker') return v;
-  throw new InputError(`--decoder: "${v}" is not one of worker, inline`, 'decoder');
 }
 
 function endpoints(list: string[] | undefined, flag: string): Endpoint[] {
@@ -194,8 +170,8 @@ export function registerFeed(program: Command): void {
         feedA: parseEndpoint(o.feedA, '--feed-a'),
         feedB: parseEndpoint(o.feedB, '--feed-b'),
         snapshot: o.snapshot ? parseEndpoint(o.snapshot, '--snapshot') : undefined,
-        packets: positiveInt(o.packets, '--packets'),
-        rate: positiveInt(o.rate, '--rate', 10_000_000),
+        packets: int(o.packets, '--packets', { max: 1e9 }),
+        rate: int(o.rate, '--rate', { max: 10_000_000 }),
         a: {
           loss: probability(o.lossA, '--loss-a'),
           dup: probability(o.dupA, '--dup-a'),
@@ -207,7 +183,7 @@ export function registerFeed(program: Command): void {
           reorder: probability(o.reorderB, '--reorder-b'),
         },
         lossBoth: probability(o.lossBoth, '--loss-both'),
-        seed: positiveInt(o.seed, '--seed'),
+        seed: int(o.seed, '--seed', { max: 1e9 }),
         iface: o.iface,
         mbo: o.mbo === true,
       };
@@ -278,25 +254,23 @@ export function registerFeed(program: Command): void {
       const codec = new SbeCodec(loadSchema(o.schema));
       const relayUdp = endpoints(o.relayUdp, '--relay-udp');
       const relayTcp = o.relayTcp ? parseEndpoint(o.relayTcp, '--relay-tcp', true) : undefined;
-      const duration =
-        o.duration === undefined ? undefined : positiveInt(o.duration, '--duration', 86_400 * 7);
+      const duration = optionalInt(o.duration, '--duration', { max: 86_400 * 7 });
       if (!/^[A-Za-z0-9._-]{1,64}$/.test(o.channel))
         throw new InputError(
           `--channel: "${o.channel}" is not a channel id (letters, digits, . _ -)`,
           'channel',
         );
-      const metricsPort =
-        o.metricsPort === undefined ? undefined : positiveInt(o.metricsPort, '--metrics-port', 65535, 0);
-      const metricsInterval = positiveInt(o.metricsInterval, '--metrics-interval', 3600);
-      const books = bookKinds(o.books);
-      const decoder = decoderMode(o.decoder);
+      const metricsPort = optionalInt(o.metricsPort, '--metrics-port', { min: 0, max: 65535 });
+      const metricsInterval = int(o.metricsInterval, '--metrics-interval', { max: 3600 });
+      const books: BookKinds = oneOf(o.books, '--books', ['mbp', 'mbo', 'both']);
+      const decoder = oneOf(o.decoder, '--decoder', ['worker', 'inline']);
       if (o.orderEvents !== undefined && books === 'mbp')
         throw new InputError(
           '--order-events: needs market-by-order books (--books mbo or both)',
           'order-events',
         );
       const replayServer = o.replay ? parseEndpoint(o.replay, '--replay') : undefined;
-      const maxGapPackets = positiveInt(o.replayMaxGap, '--replay-max-gap', 1_000_000);
+      const maxGapPackets = int(o.replayMaxGap, '--replay-max-gap', { max: 1_000_000 });
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       if (replayServer && o.replaySecret && o.replayUsername)
         throw new InputError('--replay-secret and --replay-username: give one of them', 'replay-secret');
@@ -437,12 +411,12 @@ export function registerFeed(program: Command): void {
     .option('--start-seq <n>', 'sequence number of the first packet sent', '1')
     .option('--iface <ip>', 'multicast interface', '127.0.0.1')
     .action(async (o: ReplayCliOptions) => {
-      const startSeq = positiveInt(o.startSeq, '--start-seq', 0xffffffff);
+      const startSeq = int(o.startSeq, '--start-seq', { max: 0xffffffff });
       const r = await replayCapture(readCapture(o.pcap), {
         feedA: parseEndpoint(o.feedA, '--feed-a'),
         feedB: o.feedB ? parseEndpoint(o.feedB, '--feed-b') : undefined,
-        repeat: positiveInt(o.repeat, '--repeat'),
-        rate: positiveInt(o.rate, '--rate', 10_000_000),
+        repeat: int(o.repeat, '--repeat', { max: 1e9 }),
+        rate: int(o.rate, '--rate', { max: 10_000_000 }),
         startSeq,
         iface: o.iface,
       });

@@ -4,6 +4,7 @@ import { barsUpdatedDetail, publishBarsUpdated } from '../../ingest/bars-events'
 import { BAR_INTERVALS, importBars, readBarsFile, type BarInterval } from '../../lake/bars';
 import { withPlatform, type GlobalOptions } from '../context';
 import { printJson, progressBar, type ProgressBar } from '../output';
+import { oneOf } from '../options';
 
 interface ImportOptions {
   table: string;
@@ -33,12 +34,7 @@ export function registerLake(program: Command): void {
           'table',
         );
       }
-      if (!(BAR_INTERVALS as readonly string[]).includes(opts.interval)) {
-        throw new InputError(
-          `--interval: "${opts.interval}" is not one of ${BAR_INTERVALS.join(', ')}`,
-          'interval',
-        );
-      }
+      oneOf(opts.interval, '--interval', BAR_INTERVALS);
       const bars = await readBarsFile(opts.file, { symbol: opts.symbol });
       await withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
         // The partition count is known once the rows are staged: create the bar on the first callback.

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../errors';
 import { withPlatform, type GlobalOptions } from '../context';
 import { formatCsv, formatTable, printJson } from '../output';
+import { oneOf } from '../options';
 
 /** `quant query "<SQL>"`: the lake through Athena (AWS) or DuckDB (local), same table names. */
 export function registerQuery(program: Command): void {
@@ -13,9 +14,7 @@ export function registerQuery(program: Command): void {
     .option('--json', 'same as --format json')
     .action(async (sql: string, opts: { format: string; json?: boolean }, cmd: Command) => {
       const format = opts.json ? 'json' : opts.format;
-      if (!['table', 'csv', 'json'].includes(format)) {
-        throw new InputError(`--format: "${format}" is not one of table, csv, json`, 'format');
-      }
+      oneOf(format, '--format', ['table', 'csv', 'json']);
       await withPlatform({ ...cmd.optsWithGlobals<GlobalOptions>(), services: ['s3'] }, async (ctx) => {
         const engine = await ctx.query();
         const rows = await engine.query(sql).catch((err: unknown) => {

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../errors';
 import { checkOrder } from '../../risk/engine';
 import { checkId } from '../../risk/ids';
-import { orderSchema, portfolioSchema, readJsonFile, riskConfigSchema } from '../../risk/schemas';
+import { orderSchema, portfolioSchema, riskConfigSchema } from '../../risk/schemas';
 import { ReturnsWindow } from '../../risk/var';
 import { parseShocks, StressBook, type StressResult } from '../../risk/stress';
 import {
@@ -22,6 +22,7 @@ import { changeState, tradingServices } from '../../trading/context';
 import { openPlatform, type GlobalOptions } from '../context';
 import { formatTable, printJson } from '../output';
 import { z } from 'zod';
+import { int, jsonFile } from '../options';
 
 interface CheckOpts {
   limits: string;
@@ -50,9 +51,9 @@ export function registerRisk(program: Command): void {
     )
     .option('--json', 'print the decision as JSON')
     .action((opts: CheckOpts) => {
-      const config = readJsonFile(riskConfigSchema, opts.limits);
-      const portfolio = readJsonFile(portfolioSchema, opts.portfolio);
-      const order = readJsonFile(orderSchema, opts.order);
+      const config = jsonFile(riskConfigSchema, opts.limits);
+      const portfolio = jsonFile(portfolioSchema, opts.portfolio);
+      const order = jsonFile(orderSchema, opts.order);
       const window = opts.returns === undefined ? undefined : readReturns(opts.returns);
       // A rule that cannot be evaluated must not pass silently.
       for (const k of ['varBudget', 'maxCorrelatedExposure'] as const) {
@@ -134,12 +135,7 @@ export function registerRisk(program: Command): void {
     .option('--json', 'print where it was written and its size as JSON')
     .action(
       async (opts: { account: string; symbols: string; days: string; json?: boolean }, cmd: Command) => {
-        const days = Number(opts.days);
-        if (!Number.isInteger(days) || days < 2 || days > 5000)
-          throw new InputError(
-            `--days: must be a whole number from 2 to 5000, got ${JSON.stringify(opts.days)}`,
-            '--days',
-          );
+        const days = int(opts.days, '--days', { min: 2, max: 5000 });
         const symbols = opts.symbols
           .split(',')
           .map((x) => x.trim())
@@ -211,7 +207,7 @@ export function registerRisk(program: Command): void {
     .requiredOption('--account <id>', 'account')
     .option('--set <file>', 'limits.json to store')
     .action(async (opts: { account: string; set?: string }, cmd: Command) => {
-      const config = opts.set === undefined ? undefined : readJsonFile(riskConfigSchema, opts.set);
+      const config = opts.set === undefined ? undefined : jsonFile(riskConfigSchema, opts.set);
       const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
       try {
         const svc = await tradingServices(ctx.clients);
@@ -269,7 +265,7 @@ function parseState(v: string, field: string) {
 
 /** returns.json: aligned daily returns per symbol; misaligned series name the symbol. */
 function readReturns(file: string): ReturnsWindow {
-  const returns = readJsonFile(returnsWindowSchema, file);
+  const returns = jsonFile(returnsWindowSchema, file);
   try {
     return new ReturnsWindow(returns);
   } catch (err) {
@@ -294,15 +290,15 @@ export function riskStress(opts: StressOpts): void {
     throw new InputError('--shock: give either --shock or --scenarios, not both', '--shock');
   if (opts.scenarios === undefined && Object.keys(shocks).length === 0 && !opts.reverse)
     throw new InputError('--shock: at least one shock is required, e.g. --shock equity=-0.20', '--shock');
-  const config = readJsonFile(riskConfigSchema, opts.limits);
-  const portfolio = readJsonFile(portfolioSchema, opts.portfolio);
+  const config = jsonFile(riskConfigSchema, opts.limits);
+  const portfolio = jsonFile(portfolioSchema, opts.portfolio);
   const window = opts.returns === undefined ? undefined : readReturns(opts.returns);
   const sources = {
     limits: path.basename(opts.limits),
     portfolio: path.basename(opts.portfolio),
     returns: opts.returns === undefined ? undefined : path.basename(opts.returns),
   };
-  const file = opts.scenarios === undefined ? undefined : readJsonFile(scenariosFileSchema, opts.scenarios);
+  const file = opts.scenarios === undefined ? undefined : jsonFile(scenariosFileSchema, opts.scenarios);
   const book = new StressBook(portfolio, config, sources);
   // The contract's rule: varBudget is evaluated only with a returns window; say so, off stdout.
   if (config.limits.varBudget !== undefined && !window)

@@ -16,6 +16,7 @@ import { blotterRows } from '../../trading/paper';
 import { openPlatform, type GlobalOptions } from '../context';
 import { formatTable, printJson } from '../output';
 import { cliActor } from './model-registry';
+import { int } from '../options';
 
 interface PromoteOpts {
   strategy: string;
@@ -33,13 +34,6 @@ interface PaperOpts {
   nav: string;
   json?: boolean;
 }
-
-const wholeNumber = (v: string, field: string, min: number): number => {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min)
-    throw new InputError(`${field}: must be a whole number >= ${min}, got ${JSON.stringify(v)}`, field);
-  return n;
-};
 
 export async function strategyPromote(cmd: Command, opts: PromoteOpts): Promise<void> {
   const env = parseEnvironment(opts.env);
@@ -102,8 +96,8 @@ export async function strategyShow(cmd: Command, opts: { env?: string; json?: bo
 
 export async function strategyPaper(cmd: Command, opts: PaperOpts): Promise<void> {
   const env = parseEnvironment(opts.env);
-  const last = wholeNumber(opts.last, '--last', 1);
-  const lookback = wholeNumber(opts.lookback, '--lookback', 2);
+  const last = int(opts.last, '--last');
+  const lookback = int(opts.lookback, '--lookback', { min: 2 });
   const nav = Number(opts.nav);
   if (!(nav > 0))
     throw new InputError(`--nav: must be a number > 0, got ${JSON.stringify(opts.nav)}`, '--nav');

@@ -11,6 +11,7 @@ import { estimateTransfer, parseSize } from '../../sync/estimate';
 import { buildVendorPolicies, type PolicyParams } from '../../sync/policy';
 import { parseS3Uri } from '../../sync/uri';
 import { formatTable, printJson } from '../output';
+import { endpoint, int, num } from '../options';
 
 interface RunOptions {
   source: string;
@@ -25,31 +26,6 @@ interface RunOptions {
   dryRun?: boolean;
   delete?: boolean;
   json?: boolean;
-}
-
-function parseIntOption(value: string, field: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new InputError(`--${field}: expected an integer ${min}-${max}, got "${value}"`, field);
-  }
-  return n;
-}
-
-function parseEndpoint(value: string | undefined, field: string): string | undefined {
-  if (value === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InputError(`--${field}: "${value}" is not a URL (expected http(s)://HOST[:PORT])`, field);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InputError(
-      `--${field}: only http and https endpoints are supported, got ${url.protocol}`,
-      field,
-    );
-  }
-  return value.replace(/\/+$/, '');
 }
 
 /**
@@ -183,55 +159,7 @@ export function registerSync(program: Command): void {
     .option('--dry-run', 'list and compare only; change nothing')
     .option('--delete', 'delete destination objects under the prefix that the source does not have')
     .option('--json', 'print the report as JSON')
-    .action(async (opts: RunOptions, cmd: Command) => {
-      const timeoutMs = parseTimeoutSeconds(cmd.optsWithGlobals<{ timeout?: string }>().timeout);
-      const source = parseS3Uri(opts.source, 'source');
-      const dest = parseS3Uri(opts.dest, 'dest');
-      const concurrency = parseIntOption(opts.concurrency, 'concurrency', 1, 1024);
-      const sourceEndpoint = parseEndpoint(opts.sourceEndpoint, 'source-endpoint');
-      const destEndpoint = parseEndpoint(opts.destEndpoint, 'dest-endpoint');
-      const [sourceCreds, destCreds] = await Promise.all([
-        sideCredentials('source', opts.sourceProfile),
-        sideCredentials('dest', opts.destProfile),
-      ]);
-      const maxSockets = Math.max(64, concurrency * 2);
-      // The engine adds no per-command middleware (listing's parser sits on the client), so each
-      // command class's middleware is resolved once, not on each of a run's thousands of requests.
-      const cacheMiddleware = true;
-      const sourceClient = makeS3Client({
-        endpoint: sourceEndpoint,
-        region: opts.sourceRegion ?? process.env.SOURCE_AWS_REGION,
-        credentials: sourceCreds,
-        maxSockets,
-        cacheMiddleware,
-        timeoutMs,
-      });
-      const destClient = makeS3Client({
-        endpoint: destEndpoint,
-        region: opts.destRegion ?? process.env.DEST_AWS_REGION,
-        credentials: destCreds,
-        maxSockets,
-        cacheMiddleware,
-        timeoutMs,
-      });
-      try {
-        const report = await syncS3({
-          source: { ...source, client: sourceClient, endpointLabel: sourceEndpoint },
-          dest: { ...dest, client: destClient, endpointLabel: destEndpoint },
-          concurrency,
-          dryRun: opts.dryRun,
-          delete: opts.delete,
-        });
-        if (opts.json) printJson(report);
-        else printReport(report);
-        if (report.failed.objects > 0) {
-          throw quietError(`${report.failed.objects} object(s) failed to sync (reasons in the report)`);
-        }
-      } finally {
-        sourceClient.destroy();
-        destClient.destroy();
-      }
-    });
+    .action(syncRun);
 
   sync
     .command('estimate')
@@ -242,53 +170,7 @@ export function registerSync(program: Command): void {
     .option('--avg-object <size>', 'average object size', '64MB')
     .option('--efficiency <f>', 'share of the link sustained over the copy', '0.8')
     .option('--json', 'print JSON')
-    .action(
-      (opts: {
-        size: string;
-        gbps: string;
-        daily?: string;
-        avgObject: string;
-        efficiency: string;
-        json?: boolean;
-      }) => {
-        const gbps = Number(opts.gbps);
-        if (!Number.isFinite(gbps))
-          throw new InputError(`--gbps: expected a number, got "${opts.gbps}"`, 'gbps');
-        const efficiency = Number(opts.efficiency);
-        if (!Number.isFinite(efficiency)) {
-          throw new InputError(`--efficiency: expected a number, got "${opts.efficiency}"`, 'efficiency');
-        }
-        const est = estimateTransfer({
-          bytes: parseSize(opts.size, 'size'),
-          gbps,
-          efficiency,
-          avgObjectBytes: parseSize(opts.avgObject, 'avg-object'),
-          dailyBytes: opts.daily ? parseSize(opts.daily, 'daily') : undefined,
-        });
-        if (opts.json) {
-          printJson(est);
-          return;
-        }
-        const rows = [
-          { item: 'full copy time', value: `${est.fullCopyHours} h (${est.fullCopyDays} days)` },
-          { item: 'objects', value: String(est.objects) },
-          { item: 'DataSync', value: `$${est.cost.dataSync}` },
-          { item: 'inter-region transfer', value: `$${est.cost.interRegionTransfer}` },
-          { item: 'S3 requests', value: `$${est.cost.requests}` },
-          { item: 'full copy total', value: `$${est.cost.total}` },
-          { item: 'storage at destination', value: `$${est.cost.storagePerMonth} per month` },
-        ];
-        if (est.daily) {
-          rows.push({
-            item: 'daily incremental',
-            value: `${est.daily.hours} h/day, $${est.daily.costPerMonth} per month`,
-          });
-        }
-        process.stdout.write(
-          `${formatTable(rows)}\n\nassumptions:\n${est.assumptions.map((a) => `- ${a}`).join('\n')}\n`,
-        );
-      },
-    );
+    .action(syncEstimate);
 
   sync
     .command('policy')
@@ -310,30 +192,8 @@ export function registerSync(program: Command): void {
     .option('--dest-bucket <name>', 'our vendor-zone bucket (push)')
     .option('--dest-kms-key-arn <arn>', "our vendor zone's KMS key (push)")
     .option('--rtc', 'push: ask for S3 Replication Time Control (15-minute SLA, extra cost)')
-    .action((opts: Record<string, string | boolean | undefined>) => {
-      const fromFile = readPolicyConfig(opts.config as string | undefined);
-      const keys = [
-        'mode',
-        'account',
-        'region',
-        'vendorAccount',
-        'vendorBucket',
-        'vendorRegion',
-        'vendorPrefix',
-        'vendorKmsKeyArn',
-        'roleName',
-        'roleArn',
-        'destBucket',
-        'destKmsKeyArn',
-      ] as const;
-      const params: Record<string, unknown> = { ...fromFile };
-      for (const k of keys) if (typeof opts[k] === 'string') params[k] = opts[k];
-      if (opts.rtc) params.replicationTimeControl = true;
-      // Pretty-printed: this is pasted into consoles and reviewed by people on both sides.
-      process.stdout.write(`${JSON.stringify(buildVendorPolicies(params as PolicyParams), null, 2)}\n`);
-    });
+    .action(syncPolicy);
 
-  const region = (o: { region?: string }) => o.region;
   sync
     .command('start')
     .description('start an execution of a DataSync task (AWS)')
@@ -343,31 +203,7 @@ export function registerSync(program: Command): void {
     .option('--verify-all', 'verify all files at the end, not only the transferred ones')
     .option('--region <region>', 'AWS region of the task (default: from the ARN)')
     .option('--json', 'print JSON')
-    .action(
-      async (opts: {
-        taskArn: string;
-        include?: string[];
-        exclude?: string[];
-        verifyAll?: boolean;
-        region?: string;
-        json?: boolean;
-      }) => {
-        const arn = await checked('task', opts.taskArn);
-        const { client, ds } = await dataSync(region(opts) ?? arn.split(':')[3]);
-        try {
-          const executionArn = await ds.startSync(client, {
-            taskArn: arn,
-            includes: opts.include,
-            excludes: opts.exclude,
-            verifyAll: opts.verifyAll,
-          });
-          if (opts.json) printJson({ executionArn });
-          else process.stdout.write(`started ${executionArn}\n`);
-        } finally {
-          client.destroy();
-        }
-      },
-    );
+    .action(syncStart);
 
   sync
     .command('status')
@@ -375,17 +211,7 @@ export function registerSync(program: Command): void {
     .requiredOption('--execution-arn <arn>', 'returned by quant sync start')
     .option('--region <region>', 'AWS region (default: from the ARN)')
     .option('--json', 'print JSON')
-    .action(async (opts: { executionArn: string; region?: string; json?: boolean }) => {
-      const arn = await checked('execution', opts.executionArn);
-      const { client, ds } = await dataSync(region(opts) ?? arn.split(':')[3]);
-      try {
-        const s = await ds.syncStatus(client, arn);
-        if (opts.json) printJson(s);
-        else process.stdout.write(`${formatTable([{ ...s }])}\n`);
-      } finally {
-        client.destroy();
-      }
-    });
+    .action(syncStatus);
 
   sync
     .command('history')
@@ -394,30 +220,198 @@ export function registerSync(program: Command): void {
     .option('--limit <n>', 'how many', '10')
     .option('--region <region>', 'AWS region (default: from the ARN)')
     .option('--json', 'print JSON')
-    .action(async (opts: { taskArn: string; limit: string; region?: string; json?: boolean }) => {
-      const arn = await checked('task', opts.taskArn);
-      const limit = parseIntOption(opts.limit, 'limit', 1, 100);
-      const { client, ds } = await dataSync(region(opts) ?? arn.split(':')[3]);
-      try {
-        const rows = await ds.syncHistory(client, arn, limit);
-        if (opts.json) printJson(rows);
-        else
-          process.stdout.write(
-            `${formatTable(
-              rows.map((r) => ({ ...r })),
-              [
-                'startTime',
-                'status',
-                'filesTransferred',
-                'bytesTransferred',
-                'filesFailed',
-                'durationSeconds',
-                'error',
-              ],
-            )}\n`,
-          );
-      } finally {
-        client.destroy();
-      }
+    .action(syncHistory);
+}
+
+async function syncRun(opts: RunOptions, cmd: Command): Promise<void> {
+  const timeoutMs = parseTimeoutSeconds(cmd.optsWithGlobals<{ timeout?: string }>().timeout);
+  const source = parseS3Uri(opts.source, 'source');
+  const dest = parseS3Uri(opts.dest, 'dest');
+  const concurrency = int(opts.concurrency, '--concurrency', {
+    max: 1024,
+    says: (v) => `expected an integer 1-1024, got "${v}"`,
+  });
+  const sourceEndpoint = endpoint(opts.sourceEndpoint, '--source-endpoint');
+  const destEndpoint = endpoint(opts.destEndpoint, '--dest-endpoint');
+  const [sourceCreds, destCreds] = await Promise.all([
+    sideCredentials('source', opts.sourceProfile),
+    sideCredentials('dest', opts.destProfile),
+  ]);
+  const maxSockets = Math.max(64, concurrency * 2);
+  // The engine adds no per-command middleware (listing's parser sits on the client), so each
+  // command class's middleware is resolved once, not on each of a run's thousands of requests.
+  const cacheMiddleware = true;
+  const sourceClient = makeS3Client({
+    endpoint: sourceEndpoint,
+    region: opts.sourceRegion ?? process.env.SOURCE_AWS_REGION,
+    credentials: sourceCreds,
+    maxSockets,
+    cacheMiddleware,
+    timeoutMs,
+  });
+  const destClient = makeS3Client({
+    endpoint: destEndpoint,
+    region: opts.destRegion ?? process.env.DEST_AWS_REGION,
+    credentials: destCreds,
+    maxSockets,
+    cacheMiddleware,
+    timeoutMs,
+  });
+  try {
+    const report = await syncS3({
+      source: { ...source, client: sourceClient, endpointLabel: sourceEndpoint },
+      dest: { ...dest, client: destClient, endpointLabel: destEndpoint },
+      concurrency,
+      dryRun: opts.dryRun,
+      delete: opts.delete,
     });
+    if (opts.json) printJson(report);
+    else printReport(report);
+    if (report.failed.objects > 0) {
+      throw quietError(`${report.failed.objects} object(s) failed to sync (reasons in the report)`);
+    }
+  } finally {
+    sourceClient.destroy();
+    destClient.destroy();
+  }
+}
+
+interface EstimateOptions {
+  size: string;
+  gbps: string;
+  daily?: string;
+  avgObject: string;
+  efficiency: string;
+  json?: boolean;
+}
+
+function syncEstimate(opts: EstimateOptions): void {
+  // Ranges are checked by estimateTransfer.
+  const gbps = num(opts.gbps, '--gbps');
+  const efficiency = num(opts.efficiency, '--efficiency');
+  const est = estimateTransfer({
+    bytes: parseSize(opts.size, 'size'),
+    gbps,
+    efficiency,
+    avgObjectBytes: parseSize(opts.avgObject, 'avg-object'),
+    dailyBytes: opts.daily ? parseSize(opts.daily, 'daily') : undefined,
+  });
+  if (opts.json) {
+    printJson(est);
+    return;
+  }
+  const rows = [
+    { item: 'full copy time', value: `${est.fullCopyHours} h (${est.fullCopyDays} days)` },
+    { item: 'objects', value: String(est.objects) },
+    { item: 'DataSync', value: `$${est.cost.dataSync}` },
+    { item: 'inter-region transfer', value: `$${est.cost.interRegionTransfer}` },
+    { item: 'S3 requests', value: `$${est.cost.requests}` },
+    { item: 'full copy total', value: `$${est.cost.total}` },
+    { item: 'storage at destination', value: `$${est.cost.storagePerMonth} per month` },
+  ];
+  if (est.daily) {
+    rows.push({
+      item: 'daily incremental',
+      value: `${est.daily.hours} h/day, $${est.daily.costPerMonth} per month`,
+    });
+  }
+  process.stdout.write(
+    `${formatTable(rows)}\n\nassumptions:\n${est.assumptions.map((a) => `- ${a}`).join('\n')}\n`,
+  );
+}
+
+function syncPolicy(opts: Record<string, string | boolean | undefined>): void {
+  const fromFile = readPolicyConfig(opts.config as string | undefined);
+  const keys = [
+    'mode',
+    'account',
+    'region',
+    'vendorAccount',
+    'vendorBucket',
+    'vendorRegion',
+    'vendorPrefix',
+    'vendorKmsKeyArn',
+    'roleName',
+    'roleArn',
+    'destBucket',
+    'destKmsKeyArn',
+  ] as const;
+  const params: Record<string, unknown> = { ...fromFile };
+  for (const k of keys) if (typeof opts[k] === 'string') params[k] = opts[k];
+  if (opts.rtc) params.replicationTimeControl = true;
+  // Pretty-printed: this is pasted into consoles and reviewed by people on both sides.
+  process.stdout.write(`${JSON.stringify(buildVendorPolicies(params as PolicyParams), null, 2)}\n`);
+}
+
+interface StartOptions {
+  taskArn: string;
+  include?: string[];
+  exclude?: string[];
+  verifyAll?: boolean;
+  region?: string;
+  json?: boolean;
+}
+
+async function syncStart(opts: StartOptions): Promise<void> {
+  const arn = await checked('task', opts.taskArn);
+  const { client, ds } = await dataSync(opts.region ?? arn.split(':')[3]);
+  try {
+    const executionArn = await ds.startSync(client, {
+      taskArn: arn,
+      includes: opts.include,
+      excludes: opts.exclude,
+      verifyAll: opts.verifyAll,
+    });
+    if (opts.json) printJson({ executionArn });
+    else process.stdout.write(`started ${executionArn}\n`);
+  } finally {
+    client.destroy();
+  }
+}
+
+async function syncStatus(opts: { executionArn: string; region?: string; json?: boolean }): Promise<void> {
+  const arn = await checked('execution', opts.executionArn);
+  const { client, ds } = await dataSync(opts.region ?? arn.split(':')[3]);
+  try {
+    const s = await ds.syncStatus(client, arn);
+    if (opts.json) printJson(s);
+    else process.stdout.write(`${formatTable([{ ...s }])}\n`);
+  } finally {
+    client.destroy();
+  }
+}
+
+async function syncHistory(opts: {
+  taskArn: string;
+  limit: string;
+  region?: string;
+  json?: boolean;
+}): Promise<void> {
+  const arn = await checked('task', opts.taskArn);
+  const limit = int(opts.limit, '--limit', {
+    max: 100,
+    says: (v) => `expected an integer 1-100, got "${v}"`,
+  });
+  const { client, ds } = await dataSync(opts.region ?? arn.split(':')[3]);
+  try {
+    const rows = await ds.syncHistory(client, arn, limit);
+    if (opts.json) printJson(rows);
+    else
+      process.stdout.write(
+        `${formatTable(
+          rows.map((r) => ({ ...r })),
+          [
+            'startTime',
+            'status',
+            'filesTransferred',
+            'bytesTransferred',
+            'filesFailed',
+            'durationSeconds',
+            'error',
+          ],
+        )}\n`,
+      );
+  } finally {
+    client.destroy();
+  }
 }

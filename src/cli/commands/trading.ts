@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { loadPanel } from '../../backtest/load';
 import { parseParamPairs } from '../../backtest/strategies';
 import { InputError, describeZodIssues } from '../../errors';
-import { readJsonFile } from '../../risk/schemas';
 import { algoSpecSchema, type AlgoSpec } from '../../trading/algos';
 import { tradingServices } from '../../trading/context';
 import { blotterRows, runPaper, utilizationRows } from '../../trading/paper';
@@ -13,6 +12,7 @@ import { openPlatform, type GlobalOptions } from '../context';
 import { useModelRegistry } from '../../ml/registry/resolver';
 import { formatTable, printJson } from '../output';
 import { z } from 'zod';
+import { int, jsonFile, num } from '../options';
 
 interface PaperOpts {
   strategy: string;
@@ -39,17 +39,6 @@ function parseAlgo(v: string): AlgoSpec {
   return r.data;
 }
 
-const positiveNumber = (v: string, field: string, integer = false): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) {
-    throw new InputError(
-      `${field}: must be a ${integer ? 'whole ' : ''}number >= 0, got ${JSON.stringify(v)}`,
-      field,
-    );
-  }
-  return n;
-};
-
 export function registerTrading(program: Command): void {
   program
     .command('paper')
@@ -68,11 +57,11 @@ export function registerTrading(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (opts: PaperOpts, cmd: Command) => {
       const algo = opts.algo === undefined ? undefined : parseAlgo(opts.algo);
-      const nav = positiveNumber(opts.nav, '--nav');
+      const nav = num(opts.nav, '--nav', { min: 0 });
       if (nav === 0) throw new InputError('--nav: must be greater than 0', '--nav');
-      const costBps = positiveNumber(opts.costBps, '--cost-bps');
-      const last = positiveNumber(opts.last, '--last', true);
-      const limits = opts.limits === undefined ? undefined : readJsonFile(z.unknown(), opts.limits);
+      const costBps = num(opts.costBps, '--cost-bps', { min: 0 });
+      const last = int(opts.last, '--last', { min: 0 });
+      const limits = opts.limits === undefined ? undefined : jsonFile(z.unknown(), opts.limits);
       const params = parseParamPairs(opts.param);
       const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
       try {

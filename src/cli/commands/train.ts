@@ -12,6 +12,7 @@ import { startRemoteTraining, stateMachineArnOf } from '../../ml/workflow/remote
 import { dataDirOf, openPlatform, type GlobalOptions } from '../context';
 import { formatTable, printJson } from '../output';
 import { cliActor } from './model-registry';
+import { int, oneOf } from '../options';
 
 export interface TrainOpts {
   local?: boolean;
@@ -37,8 +38,7 @@ function checkOpts(opts: TrainOpts) {
       'train: give exactly one of --local and --remote',
       opts.local ? '--remote' : '--local',
     );
-  if (!(MODELS as readonly string[]).includes(opts.model))
-    throw new InputError(`--model: "${opts.model}" is not one of ${MODELS.join(', ')}`, '--model');
+  const model = oneOf(opts.model, '--model', MODELS);
   if (opts.local && opts.accelerator !== 'cpu')
     throw new InputError(
       `--accelerator: "${opts.accelerator}": only cpu runs locally (GPU and Trainium run with --remote on SageMaker)`,
@@ -77,20 +77,9 @@ function checkOpts(opts: TrainOpts) {
     ['epochs', opts.epochs],
     ['seed', opts.seed],
   ] as const) {
-    if (v === undefined) continue;
-    const n = Number(v);
-    if (!Number.isSafeInteger(n) || n < (k === 'epochs' ? 1 : 0))
-      throw new InputError(
-        `--${k}: must be a whole number${k === 'epochs' ? ' >= 1' : ' >= 0'}, got ${JSON.stringify(v)}`,
-        `--${k}`,
-      );
-    hps[k] = n;
+    if (v !== undefined) hps[k] = int(v, `--${k}`, { min: k === 'epochs' ? 1 : 0 });
   }
-  return {
-    model: opts.model as (typeof MODELS)[number],
-    bars: parseBarsSource(opts.bars ?? 'lake:SPX'),
-    hps,
-  };
+  return { model, bars: parseBarsSource(opts.bars ?? 'lake:SPX'), hps };
 }
 
 export async function trainCommand(cmd: Command, opts: TrainOpts): Promise<void> {

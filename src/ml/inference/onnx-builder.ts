@@ -3,6 +3,7 @@
  * Conv, ...) in TypeScript, so tests and benchmarks need no Python. Field numbers follow onnx.proto
  * (ModelProto, GraphProto, NodeProto, TensorProto, ValueInfoProto, TypeProto, AttributeProto).
  */
+import { mulberry32 } from '../../synthetic/random';
 
 /** ONNX TensorProto.DataType values used here. */
 export const ONNX_FLOAT = 1;
@@ -184,17 +185,8 @@ export function buildOnnxModel(g: GraphSpec): Uint8Array {
   return w.finish();
 }
 
-/** A deterministic generator for fixture weights (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic generator for fixture weights. */
+export const seededRandom = mulberry32;
 
 /** Weights of a dense MLP (row-major W[in][out]) for fixtures and the reference evaluator. */
 export interface MlpWeights {

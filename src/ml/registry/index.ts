@@ -11,6 +11,8 @@ import { STRATEGY_RUNNER_ENV, type Environment } from '../../contract/models';
 import { auditEvent, FirehoseAuditSink, S3AuditSink, type AuditSink } from '../../trading/audit';
 import { S3ModelRegistry } from './s3-registry';
 import type { ApproveResult, ModelRegistry, RollbackResult } from './types';
+import { readEnv, text } from '../../contract/env';
+import { TRADING_ENV } from '../../contract/trading';
 
 export { S3ModelRegistry } from './s3-registry';
 export * from './types';
@@ -51,8 +53,7 @@ export function auditSinkFor(
   env: Env = process.env,
 ): AuditSink {
   if (runtime.mode === 'local') return new S3AuditSink(s3, auditBucket);
-  const stream = env.AUDIT_STREAM;
-  if (!stream) throw new Error('environment variable AUDIT_STREAM is required');
+  const { stream } = readEnv({ stream: text(TRADING_ENV.auditStream) }, env);
   return new FirehoseAuditSink(new FirehoseClient({ region: runtime.region }), stream);
 }
 

@@ -23,7 +23,7 @@ import {
   startHeartbeat,
   type PendingWrite,
 } from '../../../src/lake/commit';
-import { BARS } from '../../../src/lake/tables';
+import { BARS } from '../../../src/contract/lake';
 import { LOCAL_BUCKETS } from '../../../src/local/buckets';
 import { LocalCloud } from '../../../src/local/cloud';
 

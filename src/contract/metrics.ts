@@ -1,0 +1,67 @@
+/**
+ * CloudWatch metric namespaces and names the runtime publishes and the stacks alarm on or chart.
+ * Imports nothing. (The ML namespace lives with its names: src/contract/models.ts DRIFT_METRIC and
+ * src/contract/training.ts TRAINING_METRICS.)
+ */
+
+/** Powertools' namespace of a function that names none (`POWERTOOLS_METRICS_NAMESPACE`). */
+export const DEFAULT_METRICS_NAMESPACE = 'QuantPlatform';
+
+/** Trading functions (execution, algo child, kill switch, risk returns, strategy runner). */
+export const TRADING_METRICS = {
+  namespace: 'Quant/Trading',
+  orders: 'Orders',
+  rejects: 'Rejects',
+  duplicateOrders: 'DuplicateOrders',
+  deadLetters: 'DeadLetters',
+  /** With dimension `rule`. */
+  rejectsByRule: 'RejectsByRule',
+  /** 0 ACTIVE, 1 REDUCING, 2 HALTED. */
+  tradingState: 'TradingState',
+  limitUtilization: 'LimitUtilization',
+  /** With dimension `rule`. */
+  limitUtilizationByRule: 'LimitUtilizationByRule',
+  /** With dimension `status`. */
+  reconciledOrders: 'ReconciledOrders',
+  halts: 'Halts',
+  returnsWindowPublished: 'ReturnsWindowPublished',
+  signals: 'Signals',
+  runnerMillis: 'RunnerMillis',
+} as const;
+
+/** The Kinesis ticks consumer. */
+export const INGEST_METRICS = {
+  namespace: DEFAULT_METRICS_NAMESPACE,
+  service: 'ingest-consumer',
+  ticksWritten: 'TicksWritten',
+  recordsProcessed: 'RecordsProcessed',
+  ticksQuarantined: 'TicksQuarantined',
+  batchWriteFailures: 'BatchWriteFailures',
+} as const;
+
+/** The backtest batch task (embedded metric format on stdout). */
+export const BACKTEST_TASK_METRICS = {
+  namespace: DEFAULT_METRICS_NAMESPACE,
+  service: 'backtest-task',
+  paramSetsSucceeded: 'ParamSetsSucceeded',
+  paramSetsFailed: 'ParamSetsFailed',
+  batchDuration: 'BatchDuration',
+} as const;
+
+/**
+ * The feed handler (embedded metric format, `quant feed run --emf`): namespace, the per-channel
+ * dimension and the metric names the alarms use, all counts per reporting interval.
+ */
+export const FEED_METRICS = {
+  namespace: 'Quant/Feed',
+  dimension: 'Channel',
+  packetsA: 'PacketsA',
+  packetsB: 'PacketsB',
+  duplicates: 'Duplicates',
+  gaps: 'Gaps',
+  recoveries: 'Recoveries',
+  subscriberDrops: 'SubscriberDrops',
+} as const;
+
+/** Host metrics of the feed handler's CloudWatch agent (ENA allowance counters, memory). */
+export const FEED_HOST_NAMESPACE = 'Quant/FeedHost';
