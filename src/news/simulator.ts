@@ -9,6 +9,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mulberry32 } from '../synthetic/random';
 
 export interface SimArticle {
   id: string;
@@ -59,18 +60,6 @@ const BAD = [
 ];
 const NEUTRAL = ['{n} trading volume in line with average', '{n} to publish quarterly report next week'];
 
-/** mulberry32: a small seeded generator (deterministic corpus). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const DAY_MS = 86_400_000;
 
 /** The seeded articles of one UTC day (index = days since 1970-01-01), in publication order. */
@@ -80,7 +69,7 @@ export function simulatedDay(
   symbols: readonly string[] = NEWS_SIM_SYMBOLS,
   perDay = 8,
 ): SimArticle[] {
-  const r = rng((seed * 1_000_003) ^ day);
+  const r = mulberry32((seed * 1_000_003) ^ day);
   const out: SimArticle[] = [];
   for (let i = 0; i < perDay; i++) {
     const ms = day * DAY_MS + Math.floor(r() * DAY_MS);
