@@ -210,6 +210,8 @@ export class QuantStage extends Stage {
       const dr = this.addDisasterRecovery(config.disasterRecovery);
       this.disasterRecoveryRegion = dr.region;
       this.disasterRecovery = dr.home;
+    } else {
+      this.dataLake.acknowledgeNoReplication();
     }
   }
 

@@ -4,6 +4,20 @@ import type { IConstruct } from 'constructs';
 
 export const INLINE_POLICY_RULE = 'NIST.800.53.R5-IAMNoInlinePolicy';
 
+/** Whether a construct or one of its scopes already acknowledges the rule (a construct's own reason wins). */
+function acknowledged(c: IConstruct): boolean {
+  for (let cur: IConstruct | undefined = c; cur; cur = cur.node.scope) {
+    for (const entry of cur.node.metadata) {
+      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY || !entry.data) continue;
+      const ids = Object.keys(entry.data as Record<string, unknown>).map((k) =>
+        k.replace(/^annotation::/i, ''),
+      );
+      if (ids.includes(INLINE_POLICY_RULE)) return true;
+    }
+  }
+  return false;
+}
+
 /**
  * Acknowledges NIST 800-53 R5 IAMNoInlinePolicy on each IAM policy under `scope` that is attached to
  * exactly one role and to no user or group: the policies CDK writes for a role's grants. Such a policy
@@ -22,7 +36,7 @@ export function acknowledgeInlinePolicies(scope: IConstruct): void {
           return Array.isArray(v) ? v.length : 0;
         };
         const [roles, users, groups] = [count(c.roles), count(c.users), count(c.groups)];
-        if (roles !== 1 || users > 0 || groups > 0) continue;
+        if (roles !== 1 || users > 0 || groups > 0 || acknowledged(c)) continue;
         Validations.of(c).acknowledge({
           id: INLINE_POLICY_RULE,
           reason:

@@ -332,13 +332,19 @@ export class DataLakeStack extends Stack implements DataLakeHandles {
       'NIST.800.53.R5-S3BucketReplicationEnabled',
       'Athena query results: scratch output that expires after dataLake.athenaResultsExpireDays.',
     );
-    // Cross-region replication of these zones is the DisasterRecovery construct's.
+  }
+
+  /**
+   * For an environment without disaster recovery: the zones the DisasterRecovery stacks replicate
+   * (lib/quant-stage.ts) are not replicated there, by configuration.
+   */
+  acknowledgeNoReplication(): void {
     for (const zone of ['raw', 'curated', 'vendor', 'models', 'audit'] as const) {
-      ack(
-        this.buckets[zone],
-        'NIST.800.53.R5-S3BucketReplicationEnabled',
-        'provided by the DisasterRecovery construct',
-      );
+      Validations.of(this.buckets[zone]).acknowledge({
+        id: 'NIST.800.53.R5-S3BucketReplicationEnabled',
+        reason:
+          'This environment has no disaster recovery (its config has no disasterRecovery section, lib/config/environments.ts): a non-production lake is not replicated to another region; staging and prod replicate it (BucketReplication).',
+      });
     }
   }
 
