@@ -32,7 +32,18 @@ export default tseslint.config(
   },
   {
     files: ['lib/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [CLI] }] },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [CLI] }],
+      // The CDK app also runs compiled into dist/ (the local state machine definitions): paths
+      // relative to a module's own location break there.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'MetaProperty',
+          message: 'find package files with packageRoot() (src/package-root.ts), not import.meta',
+        },
+      ],
+    },
   },
   {
     files: ['src/contract/**/*.ts'],

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import type { AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import type { EnvironmentConfig } from './config/types';
 import { QuantStage } from './quant-stage';
+import { packageRoot } from '../src/package-root';
 
 export interface QuantApp {
   readonly app: App;
@@ -24,7 +26,7 @@ export interface CreateAppProps extends AppProps {
  * exactly like the one `cdk synth` builds (the CLI's own context still wins).
  */
 export function cdkJsonContext(): Record<string, unknown> {
-  const cdkJson = JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')) as {
+  const cdkJson = JSON.parse(readFileSync(path.join(packageRoot(), 'cdk.json'), 'utf8')) as {
     context?: Record<string, unknown>;
   };
   return cdkJson.context ?? {};

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -12,8 +11,10 @@ import { NEWS_INGEST_ENV, NEWS_METRICS, NEWS_SENTIMENT_TABLE } from '../../src/c
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { QuantFunction } from './quant-function';
 import { QuantKey } from './quant-key';
+import { packageRoot } from '../../src/package-root';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// Found from package.json, not from this file: the CDK app also runs from the build in dist/.
+const repoRoot = packageRoot();
 
 /** Where the lake writer's pending markers of a table live (src/lake/commit.ts, PENDING_PREFIX). */
 const PENDING_PREFIX = `_lake/pending/${NEWS_SENTIMENT_TABLE.name}`;

@@ -7,8 +7,6 @@
  * Metrics arrive as embedded metric format on stdout; alarms and a dashboard section are added
  * through the monitoring hub.
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -30,8 +28,10 @@ import { LAKE_BUCKET_ENV } from '../../src/contract/lake';
 import type { IMonitoring } from '../stacks/monitoring-stack';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { EncryptedLogGroup } from './encrypted-log-group';
+import { packageRoot } from '../../src/package-root';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// Found from package.json, not from this file: the CDK app also runs from the build in dist/.
+const repoRoot = packageRoot();
 
 /** A complete secret ARN (with its random suffix): the grant names exactly this secret. */
 const SECRET_ARN =

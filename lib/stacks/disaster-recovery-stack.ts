@@ -13,8 +13,6 @@
  * The lake's replication rules themselves sit on the buckets (`BucketReplication`, in the data
  * lake's stack).
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
@@ -40,8 +38,10 @@ import {
   type ReplicatedBucket,
 } from '../constructs';
 import type { IMonitoring } from './monitoring-stack';
+import { packageRoot } from '../../src/package-root';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// Found from package.json, not from this file: the CDK app also runs from the build in dist/.
+const repoRoot = packageRoot();
 
 /** Lake zones replicated to the DR region (results and Athena results are rebuilt, not replicated). */
 export const REPLICATED_ZONES = ['raw', 'curated', 'vendor', 'models', 'audit'] as const;
