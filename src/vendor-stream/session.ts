@@ -117,6 +117,8 @@ interface SymbolState {
   held: Array<VendorTrade | VendorQuote>;
   /** Receive time of each held event. */
   heldRecv: bigint[];
+  /** A live event was dropped from the full hold since the current backfill pass sent its requests. */
+  overflowed?: boolean;
 }
 
 /** Per drained batch: when its first event arrived and what the producer had accepted after it. */
@@ -446,8 +448,10 @@ export class VendorStream {
               'live',
             );
           } else if (this.holding) {
-            if (st.held.length >= (this.o.maxHeld ?? 500_000)) this.stats.drops++;
-            else {
+            if (st.held.length >= (this.o.maxHeld ?? 500_000)) {
+              this.stats.drops++;
+              st.overflowed = true;
+            } else {
               st.held.push(it);
               st.heldRecv.push(recv);
             }
@@ -586,8 +590,10 @@ export class VendorStream {
   }
 
   /** Backfills every symbol's gap since its last published event, then releases the held events. */
-  private async backfill(gen: number): Promise<void> {
+  private async backfill(gen: number, pass = 0): Promise<void> {
     const { adapter } = this.o;
+    // Drops from here on may be newer than what this pass's answers hold: they call for another pass.
+    for (const st of this.state.values()) st.overflowed = false;
     const skew = this.skewNs ?? 0n;
     // The vendor's "now" may be ahead of ours; overlap with live events is removed by de-duplication.
     const toNs = nowNs() + 2_000_000_000n + (skew < 0n ? -skew : 0n);
@@ -659,9 +665,15 @@ export class VendorStream {
       merged.sort((a, b) => (a[0].tsNs < b[0].tsNs ? -1 : a[0].tsNs > b[0].tsNs ? 1 : 0));
       for (const [it, r, backfilled] of merged)
         if (this.admit(it, st, r, backfilled ? 'backfill' : 'live') && backfilled) this.stats.backfilled++;
+    }
+    // A live event dropped from the full hold after its symbol's answer came back is in no answer
+    // yet: ask again from what was admitted (bounded; the hold keeps taking live events meanwhile).
+    const again = [...this.state.values()].some((st) => st.overflowed);
+    if (again && pass < 8 && gen === this.generation && this.live && !this.failure)
+      return this.backfill(gen, pass + 1);
+    for (const symbol of this.state.keys())
       if (failedSymbols.has(symbol)) this.stats.gapsUnfilled++;
       else this.stats.gapsBackfilled++;
-    }
     // Still the connection this backfill was for: live events flow directly again.
     if (gen === this.generation && this.live) this.holding = false;
     this.kick();
