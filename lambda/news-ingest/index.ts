@@ -4,12 +4,11 @@
  * The key is read from Secrets Manager once per container and again after the vendor rejects it
  * (a rotated key is picked up); a rejection counts in the auth-failures metric, which is alarmed.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { createClients } from '../../src/aws/clients';
+import { instrumented, MetricUnit, parseEvent, powertools } from '../../src/aws/powertools';
+import { readEnv, text } from '../../src/contract/env';
 import { NEWS_INGEST_ENV, NEWS_METRICS } from '../../src/contract/news';
-import { describeZodIssues, InputError } from '../../src/errors';
 import { lakeBuckets } from '../../src/lake/buckets';
 import { VendorAuthError } from '../../src/news/client';
 import { ingestNews, type NewsIngestReport } from '../../src/news/ingest';
@@ -19,12 +18,12 @@ const runtime = { mode: 'aws' as const, region: process.env.AWS_REGION };
 const clients = createClients(runtime);
 const buckets = lakeBuckets(runtime, process.env);
 void buckets.curated; // a missing bucket variable fails the cold start, naming it
-const apiUrl = process.env[NEWS_INGEST_ENV.apiUrl];
-const secretArn = process.env[NEWS_INGEST_ENV.secretArn];
-if (!apiUrl || !secretArn)
-  throw new Error(`${NEWS_INGEST_ENV.apiUrl} and ${NEWS_INGEST_ENV.secretArn} must be set`);
-const logger = new Logger({ serviceName: NEWS_METRICS.service });
-const metrics = new Metrics({ namespace: NEWS_METRICS.namespace, serviceName: NEWS_METRICS.service });
+const { apiUrl, secretArn } = readEnv({
+  apiUrl: text(NEWS_INGEST_ENV.apiUrl),
+  secretArn: text(NEWS_INGEST_ENV.secretArn),
+});
+const tools = powertools({ serviceName: NEWS_METRICS.service, namespace: NEWS_METRICS.namespace });
+const { logger, metrics } = tools;
 let apiKey: Promise<string> | undefined;
 
 const eventSchema = z.object({
@@ -41,16 +40,15 @@ const eventSchema = z.object({
   symbols: z.array(z.string().min(1)).min(1).optional(),
 });
 
-export const handler = async (event: unknown): Promise<NewsIngestReport> => {
-  const e = eventSchema.safeParse(event ?? {});
-  if (!e.success) throw new InputError(`event: ${describeZodIssues(e.error.issues)}`, 'event');
-  const toMs = e.data.to ? Date.parse(e.data.to) : Date.now();
-  const fromMs = e.data.from ? Date.parse(e.data.from) : toMs - e.data.lookbackHours * 3_600_000;
+export const handler = instrumented(tools, async (event: unknown): Promise<NewsIngestReport> => {
+  const e = parseEvent(eventSchema, event ?? {});
+  const toMs = e.to ? Date.parse(e.to) : Date.now();
+  const fromMs = e.from ? Date.parse(e.from) : toMs - e.lookbackHours * 3_600_000;
   apiKey ??= readNewsApiKey(clients, secretArn);
   try {
     const r = await ingestNews(
       { clients, buckets },
-      { baseUrl: apiUrl, apiKey: await apiKey, fromMs, toMs, symbols: e.data.symbols },
+      { baseUrl: apiUrl, apiKey: await apiKey, fromMs, toMs, symbols: e.symbols },
     );
     metrics.addMetric(NEWS_METRICS.articlesAdded, MetricUnit.Count, r.added);
     metrics.addMetric(NEWS_METRICS.duplicates, MetricUnit.Count, r.duplicates);
@@ -67,7 +65,5 @@ export const handler = async (event: unknown): Promise<NewsIngestReport> => {
       logger.error('the news API rejected the key', { status: err.status, message: err.message });
     }
     throw err;
-  } finally {
-    metrics.publishStoredMetrics();
   }
-};
+});
