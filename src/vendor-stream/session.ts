@@ -21,6 +21,7 @@
  */
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import WebSocket from 'ws';
+import { NetworkError } from '../aws/network';
 import { TickProducer, backoffDelay, type ProducerOptions } from '../ingest/producer';
 import type { MarketEvent } from '../market-data/events';
 import { RecentIds } from './dedup';
@@ -275,7 +276,8 @@ export class VendorStream {
         reject(err);
       };
       ws.on('error', (err) => {
-        if (!settled) fail(new Error(`${adapter.vendor}: cannot connect to ${this.url}: ${err.message}`));
+        if (!settled)
+          fail(new NetworkError(`${adapter.vendor}: cannot connect to ${this.url}: ${err.message}`));
       });
       ws.on('close', (code, reason) => {
         if (!settled)

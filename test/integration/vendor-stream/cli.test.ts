@@ -205,4 +205,15 @@ describe('quant ingest stream (CLI)', () => {
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/QUANT_VENDOR_KEY: not set; put the alpaca key in it as KEY_ID:SECRET/);
   });
+
+  it('an endpoint that refuses the connection: exit 2 naming the URL, no stack trace', async () => {
+    const run = await quant(
+      ['ingest', 'stream', '--vendor', 'polygon', '--symbols', 'A', '--url', 'ws://127.0.0.1:1', '--json'],
+      { QUANT_VENDOR_KEY: 'k' },
+    );
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/polygon: cannot connect to ws:\/\/127\.0\.0\.1:1/);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
 });
