@@ -103,11 +103,17 @@ export function priceReturns(close: ArrayLike<number>): Float64Array {
 export function buyAndHoldReturns(panel: Pick<Panel, 'close' | 'dates' | 'symbols'>): Float64Array {
   const n = panel.dates.length;
   const value = new Float64Array(n);
-  const k = panel.close.length;
-  for (let a = 0; a < k; a++) {
-    const c = panel.close[a];
-    for (let t = 0; t < n; t++) value[t] += c[t] / c[0] / k;
+  // A symbol without a price at the first bar is not bought; a missing later price keeps the
+  // last one (a delisted symbol's holding stays at its last value).
+  const held = panel.close.filter((c) => c[0] > 0);
+  for (const c of held) {
+    let last = c[0];
+    for (let t = 0; t < n; t++) {
+      if (c[t] > 0) last = c[t];
+      value[t] += last / c[0] / held.length;
+    }
   }
+  if (held.length === 0) value.fill(1);
   return priceReturns(value);
 }
 
