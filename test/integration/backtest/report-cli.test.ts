@@ -238,6 +238,18 @@ describe('quant backtest sweep --report', () => {
     expect(html).not.toMatch(ANY_URL);
   }, 180_000);
 
+  it('--state-machine: the same stability from the rows the state machine wrote', async () => {
+    const grid = ['--grid', 'fast=5:25:10', '--grid', 'slow=30:70:20'];
+    const base = ['backtest', 'sweep', '--bars', SP500, '--strategy', 'sma-cross', ...grid, '--json'];
+    const local = ok(await quant(...base, '--sweep-id', 'report-local'));
+    const file = path.join(dir, 'sweep-sm.html');
+    const sm = ok(await quant(...base, '--state-machine', '--sweep-id', 'report-sm', '--report', file));
+    expect(sm.stability).toEqual(local.stability);
+    const html = readFileSync(file, 'utf8');
+    expect(html.match(/<td(?: class="(?:best|near)")? style="[^"]+" title="fast=/g)).toHaveLength(9);
+    expect(html).toContain('report-sm');
+  }, 180_000);
+
   it('--heat-map names grid parameters; --report is refused with --remote', async () => {
     const base = [
       'backtest',
