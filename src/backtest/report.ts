@@ -1,7 +1,8 @@
 /**
- * A self-contained HTML report of one backtest: summary, equity curve and drawdown as inline SVG,
- * a monthly returns heat map and the trade list. No scripts, fonts or images are fetched, so it
- * opens offline in any browser.
+ * A self-contained HTML report of one backtest: summary, equity curve (against a benchmark when
+ * given) and drawdown (with rolling volatility and Sharpe when given) as inline SVG, exposure by
+ * region and asset class, a monthly returns heat map, the risk engine's decisions by rule and the
+ * trade list. No scripts, fonts or images are fetched, so it opens offline in any browser.
  */
 import {
   barChart,
