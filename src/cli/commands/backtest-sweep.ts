@@ -47,6 +47,39 @@ interface SweepCliOptions {
   json?: boolean;
 }
 
+/** Registers `quant backtest sweep` on the `backtest` command (main.ts calls this after registerBacktest). */
+export function registerBacktestSweep(program: Command): void {
+  const backtest = program.commands.find((c) => c.name() === 'backtest');
+  if (!backtest) throw new Error('registerBacktestSweep: register the backtest command first');
+  backtest
+    .command('sweep')
+    .description(
+      'parameter sweep: all cores locally, the local state machine, or the deployed one (--remote)',
+    )
+    .option('--strategy <name>', 'strategy to sweep')
+    .option('--bars <source>', 'file.csv | file.parquet | lake:SYMBOL', 'lake:SPX')
+    .option('--grid <name=spec>', 'start:end[:step] or a,b,c (repeat per parameter)', collect, [])
+    .option('--where <expr>', 'filter, e.g. "fast<slow" (comparisons, + - * / %, && || !, parentheses)')
+    .option('--param <name=value>', 'parameter fixed for every grid point (repeat)', collect, [])
+    .option('--cost-bps <c>', 'cost in bps of |position change|')
+    .option('--top <n>', 'rows in the ranking', '10')
+    .option('--rank-by <metric>', `one of ${RANK_METRICS.join(', ')}`, 'sharpe')
+    .option('--sweep-id <id>', 'sweep id (default: derived from the request, so a re-run resumes)')
+    .option('--workers <n>', 'worker threads (default: all cores)')
+    .option('--batch-size <n>', 'parameter sets per batch (one results object each)')
+    .option('--max-grid <n>', 'largest grid accepted (default 100000)')
+    .option('--state-machine', 'run through the local run of the deployed state machine definition')
+    .option('--remote', 'start the deployed state machine in AWS and wait for it')
+    .option('--state-machine-arn <arn>', 'with --remote: the state machine (default: found by name)')
+    .option(
+      '--report <file>',
+      'write a self-contained HTML report: heat map of the --rank-by metric, stability of the best region',
+    )
+    .option('--heat-map <x,y>', 'report: the two grid parameters of the heat map (default: the first two)')
+    .option('--json', 'print one JSON object')
+    .action(sweep);
+}
+
 /** Builds the request (the state machine's input) from the options. */
 export function sweepRequestFromOptions(o: SweepCliOptions): SweepRequest {
   if (!o.strategy) throw new InputError('--strategy: required', 'strategy');
@@ -87,39 +120,6 @@ const RANK_COLUMNS = [
 
 function ranked(rows: readonly Row[]): Row[] {
   return rows.map((r, i) => ({ rank: i + 1, ...r }));
-}
-
-/** Registers `quant backtest sweep` on the `backtest` command (main.ts calls this after registerBacktest). */
-export function registerBacktestSweep(program: Command): void {
-  const backtest = program.commands.find((c) => c.name() === 'backtest');
-  if (!backtest) throw new Error('registerBacktestSweep: register the backtest command first');
-  backtest
-    .command('sweep')
-    .description(
-      'parameter sweep: all cores locally, the local state machine, or the deployed one (--remote)',
-    )
-    .option('--strategy <name>', 'strategy to sweep')
-    .option('--bars <source>', 'file.csv | file.parquet | lake:SYMBOL', 'lake:SPX')
-    .option('--grid <name=spec>', 'start:end[:step] or a,b,c (repeat per parameter)', collect, [])
-    .option('--where <expr>', 'filter, e.g. "fast<slow" (comparisons, + - * / %, && || !, parentheses)')
-    .option('--param <name=value>', 'parameter fixed for every grid point (repeat)', collect, [])
-    .option('--cost-bps <c>', 'cost in bps of |position change|')
-    .option('--top <n>', 'rows in the ranking', '10')
-    .option('--rank-by <metric>', `one of ${RANK_METRICS.join(', ')}`, 'sharpe')
-    .option('--sweep-id <id>', 'sweep id (default: derived from the request, so a re-run resumes)')
-    .option('--workers <n>', 'worker threads (default: all cores)')
-    .option('--batch-size <n>', 'parameter sets per batch (one results object each)')
-    .option('--max-grid <n>', 'largest grid accepted (default 100000)')
-    .option('--state-machine', 'run through the local run of the deployed state machine definition')
-    .option('--remote', 'start the deployed state machine in AWS and wait for it')
-    .option('--state-machine-arn <arn>', 'with --remote: the state machine (default: found by name)')
-    .option(
-      '--report <file>',
-      'write a self-contained HTML report: heat map of the --rank-by metric, stability of the best region',
-    )
-    .option('--heat-map <x,y>', 'report: the two grid parameters of the heat map (default: the first two)')
-    .option('--json', 'print one JSON object')
-    .action(sweep);
 }
 
 /** The heat map's axes: `--heat-map x,y` (grid parameters), else the first two grid parameters. */

@@ -85,107 +85,9 @@ const OBJECTIVES: readonly Objective[] = ['sharpe', 'sortino', 'cagr', 'calmar',
 /** Candidate parameter sets of one walk-forward run at most (each is a full backtest). */
 const MAX_WALK_FORWARD_CANDIDATES = 5_000;
 
-/** `--param` values as typed scalars, to be merged into grid points. */
-function typedParams(raw: Readonly<Record<string, string>>): Record<string, number | boolean> {
-  const out: Record<string, number | boolean> = {};
-  for (const [k, v] of Object.entries(raw)) {
-    const t = v.trim();
-    if (t === 'true' || t === 'false') out[k] = t === 'true';
-    else if (t !== '' && Number.isFinite(Number(t))) out[k] = Number(t);
-    else throw new InputError(`param.${k}: "${v}" is not a number or true/false`, `param.${k}`);
-  }
-  return out;
-}
-
-/** Loads the input a strategy needs: one instrument, or a universe for multi-asset strategies. */
-async function loadInput(
-  sources: readonly string[],
-  multi: boolean,
-  align: 'strict' | 'intersect',
-  platform: () => Promise<PlatformContext>,
-): Promise<Bars | Panel> {
-  const needsLake = sources.some((s) => s.startsWith('lake:'));
-  const ctx = needsLake ? await platform() : undefined;
-  const query = ctx ? await ctx.query() : undefined;
-  const opts = { runtime: ctx?.runtime, query, align };
-  if (sources.some((s) => s.startsWith('synthetic:'))) {
-    if (sources.length > 1)
-      throw new InputError('--bars: a synthetic: source is a whole universe; give it alone', 'bars');
-    return loadSynthetic(sources[0]);
-  }
-  if (multi) return loadPanel(sources, opts);
-  if (sources.length > 1)
-    throw new InputError(`--bars: this strategy takes one instrument, got ${sources.length} sources`, 'bars');
-  return loadBars(sources[0], opts);
-}
-
-/** The JSON object `--json` prints: the summary's fields at the top level, then context. */
-export function summaryJson(result: BacktestResult): Record<string, unknown> {
-  return {
-    ...result.summary,
-    strategy: result.strategy,
-    params: result.params,
-    symbols: result.symbols,
-    from: result.dates[0],
-    to: result.dates[result.dates.length - 1],
-    periodsPerYear: result.periodsPerYear,
-    periodsPerYearSource: result.periodsPerYearSource,
-    barSpacing: spacingLabel(result.barSpacing),
-    ...(result.riskGate ? { riskGate: result.riskGate } : {}),
-  };
-}
-
-/** One line of the risk gate's counts, rules by count. */
-export function riskGateLine(g: GateReport): string {
-  const rules = Object.entries(g.byRule)
-    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-    .map(([r, c]) => `${r} ${c}`)
-    .join(', ');
-  return `risk engine: ${g.orders} orders, ${g.approved} approved, ${g.resized} resized, ${g.rejected} rejected${rules ? ` (${rules})` : ''}`;
-}
-
-/**
- * The input and gate of a run with `--limits`, `--reference` or `--actions`: corporate actions
- * applied to the panel the strategy sees, and the pre-trade risk engine on the raw one.
- */
-export function pointInTimeRun(
-  input: Bars | Panel,
-  opts: Pick<BacktestOpts, 'limits' | 'reference' | 'actions'>,
-  strategy: string,
-): { input: Bars | Panel; gate?: RebalanceGate; reference?: ReferenceIndex } {
-  if (opts.limits === undefined && opts.reference === undefined && opts.actions === undefined)
-    return { input };
-  const raw = asPanel(input);
-  const config = opts.limits === undefined ? undefined : jsonFile(riskConfigSchema, opts.limits);
-  const reference =
-    opts.reference === undefined
-      ? undefined
-      : new ReferenceIndex(
-          opts.reference === 'synthetic' ? macroReference(raw.dates[0]) : loadReferenceCsv(opts.reference),
-        );
-  const adjusted = opts.actions === undefined ? undefined : adjustPanel(raw, loadActionsCsv(opts.actions));
-  const gate = createRiskGate({ config, raw, adjusted, reference, strategy });
-  return { input: adjusted ? adjusted.panel : input, gate, reference };
-}
-
-/** A cost model file (`quant tca calibrate --out`): unknown or bad fields name the file and field. */
-export function readCostModel(file: string): CostModel {
-  return jsonFile(costModelSchema, file);
-}
-
-function spacingLabel(s: BarSpacing): string {
-  return s.kind === 'intraday' ? `${s.minutes}m` : s.kind;
-}
-
-/** Irregular bars make any annualisation a guess: say so on stderr (stdout stays clean JSON). */
-function warnIrregular(result: BacktestResult): void {
-  const s = result.barSpacing;
-  if (s.regularity >= REGULAR_SHARE) return;
-  process.stderr.write(
-    `warning: irregular bar spacing (${Math.round(s.regularity * 100)}% of the gaps fit ${describeSpacing(s)}); ` +
-      `annualised figures use ${result.periodsPerYear} periods a year` +
-      (result.periodsPerYearSource === 'detected' ? ': set --periods-per-year to override\n' : '\n'),
-  );
+/** Registers `quant backtest` (main.ts calls this; sub-commands attach to backtestCommand's result). */
+export function registerBacktest(program: Command): Command {
+  return backtestCommand(program);
 }
 
 /**
@@ -578,7 +480,107 @@ async function runWalkForward(
   if (opts.report) process.stdout.write(`report: ${opts.report}\n`);
 }
 
-/** Registers `quant backtest` (main.ts calls this; sub-commands attach to backtestCommand's result). */
-export function registerBacktest(program: Command): Command {
-  return backtestCommand(program);
+// Helpers of the handlers above.
+
+/** `--param` values as typed scalars, to be merged into grid points. */
+function typedParams(raw: Readonly<Record<string, string>>): Record<string, number | boolean> {
+  const out: Record<string, number | boolean> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const t = v.trim();
+    if (t === 'true' || t === 'false') out[k] = t === 'true';
+    else if (t !== '' && Number.isFinite(Number(t))) out[k] = Number(t);
+    else throw new InputError(`param.${k}: "${v}" is not a number or true/false`, `param.${k}`);
+  }
+  return out;
+}
+
+/** Loads the input a strategy needs: one instrument, or a universe for multi-asset strategies. */
+async function loadInput(
+  sources: readonly string[],
+  multi: boolean,
+  align: 'strict' | 'intersect',
+  platform: () => Promise<PlatformContext>,
+): Promise<Bars | Panel> {
+  const needsLake = sources.some((s) => s.startsWith('lake:'));
+  const ctx = needsLake ? await platform() : undefined;
+  const query = ctx ? await ctx.query() : undefined;
+  const opts = { runtime: ctx?.runtime, query, align };
+  if (sources.some((s) => s.startsWith('synthetic:'))) {
+    if (sources.length > 1)
+      throw new InputError('--bars: a synthetic: source is a whole universe; give it alone', 'bars');
+    return loadSynthetic(sources[0]);
+  }
+  if (multi) return loadPanel(sources, opts);
+  if (sources.length > 1)
+    throw new InputError(`--bars: this strategy takes one instrument, got ${sources.length} sources`, 'bars');
+  return loadBars(sources[0], opts);
+}
+
+/** The JSON object `--json` prints: the summary's fields at the top level, then context. */
+export function summaryJson(result: BacktestResult): Record<string, unknown> {
+  return {
+    ...result.summary,
+    strategy: result.strategy,
+    params: result.params,
+    symbols: result.symbols,
+    from: result.dates[0],
+    to: result.dates[result.dates.length - 1],
+    periodsPerYear: result.periodsPerYear,
+    periodsPerYearSource: result.periodsPerYearSource,
+    barSpacing: spacingLabel(result.barSpacing),
+    ...(result.riskGate ? { riskGate: result.riskGate } : {}),
+  };
+}
+
+/** One line of the risk gate's counts, rules by count. */
+export function riskGateLine(g: GateReport): string {
+  const rules = Object.entries(g.byRule)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([r, c]) => `${r} ${c}`)
+    .join(', ');
+  return `risk engine: ${g.orders} orders, ${g.approved} approved, ${g.resized} resized, ${g.rejected} rejected${rules ? ` (${rules})` : ''}`;
+}
+
+/**
+ * The input and gate of a run with `--limits`, `--reference` or `--actions`: corporate actions
+ * applied to the panel the strategy sees, and the pre-trade risk engine on the raw one.
+ */
+export function pointInTimeRun(
+  input: Bars | Panel,
+  opts: Pick<BacktestOpts, 'limits' | 'reference' | 'actions'>,
+  strategy: string,
+): { input: Bars | Panel; gate?: RebalanceGate; reference?: ReferenceIndex } {
+  if (opts.limits === undefined && opts.reference === undefined && opts.actions === undefined)
+    return { input };
+  const raw = asPanel(input);
+  const config = opts.limits === undefined ? undefined : jsonFile(riskConfigSchema, opts.limits);
+  const reference =
+    opts.reference === undefined
+      ? undefined
+      : new ReferenceIndex(
+          opts.reference === 'synthetic' ? macroReference(raw.dates[0]) : loadReferenceCsv(opts.reference),
+        );
+  const adjusted = opts.actions === undefined ? undefined : adjustPanel(raw, loadActionsCsv(opts.actions));
+  const gate = createRiskGate({ config, raw, adjusted, reference, strategy });
+  return { input: adjusted ? adjusted.panel : input, gate, reference };
+}
+
+/** A cost model file (`quant tca calibrate --out`): unknown or bad fields name the file and field. */
+export function readCostModel(file: string): CostModel {
+  return jsonFile(costModelSchema, file);
+}
+
+function spacingLabel(s: BarSpacing): string {
+  return s.kind === 'intraday' ? `${s.minutes}m` : s.kind;
+}
+
+/** Irregular bars make any annualisation a guess: say so on stderr (stdout stays clean JSON). */
+function warnIrregular(result: BacktestResult): void {
+  const s = result.barSpacing;
+  if (s.regularity >= REGULAR_SHARE) return;
+  process.stderr.write(
+    `warning: irregular bar spacing (${Math.round(s.regularity * 100)}% of the gaps fit ${describeSpacing(s)}); ` +
+      `annualised figures use ${result.periodsPerYear} periods a year` +
+      (result.periodsPerYearSource === 'detected' ? ': set --periods-per-year to override\n' : '\n'),
+  );
 }
