@@ -332,6 +332,8 @@ async function runOne(
     return;
   }
   printResult(result, split);
+  // Only when asked for: the default text output stays as it was.
+  if (opts.benchmark !== undefined) process.stdout.write(`${benchmarkLine(bench.stats)}\n`);
   if (opts.report) process.stdout.write(`report: ${opts.report}\n`);
 }
 
@@ -367,6 +369,12 @@ async function benchmarkOf(
     name = spec.startsWith('lake:') ? spec : path.basename(spec);
   }
   return { stats: benchmarkStats(result.returns, returns, result.periodsPerYear, name), returns };
+}
+
+/** One line of the benchmark statistics (text output with --benchmark). */
+export function benchmarkLine(b: BenchmarkStats): string {
+  const p = (x: number): string => `${(x * 100).toFixed(2)}%`;
+  return `benchmark ${b.name}: return ${p(b.benchmarkTotalReturn)}, excess ${p(b.excessReturn)}, beta ${b.beta.toFixed(2)}, alpha ${p(b.alpha)}, information ratio ${b.informationRatio.toFixed(2)}, tracking error ${p(b.trackingError)}`;
 }
 
 /** The text output of one run. */

@@ -96,6 +96,19 @@ describe('quant backtest: benchmark and report', () => {
       expect(byFile[k] as number, k).toBeCloseTo(bench[k] as number, 12);
   }, 60_000);
 
+  it('the text output adds the benchmark line only when --benchmark is given', async () => {
+    const plain = await quant(...args);
+    expect(plain.code).toBe(0);
+    expect(plain.out).not.toContain('benchmark');
+    const withBench = await quant(...args, '--benchmark', SP500);
+    expect(withBench.code).toBe(0);
+    expect(withBench.out.startsWith(plain.out)).toBe(true);
+    const b = ok(await quant(...args, '--benchmark', SP500, '--json')).benchmark as Record<string, number>;
+    expect(withBench.out.slice(plain.out.length)).toBe(
+      `benchmark sp500-2000.csv: return ${(b.benchmarkTotalReturn * 100).toFixed(2)}%, excess ${(b.excessReturn * 100).toFixed(2)}%, beta ${b.beta.toFixed(2)}, alpha ${(b.alpha * 100).toFixed(2)}%, information ratio ${b.informationRatio.toFixed(2)}, tracking error ${(b.trackingError * 100).toFixed(2)}%\n`,
+    );
+  }, 60_000);
+
   it('--report draws the benchmark and the rolling window given, with the --json numbers in it', async () => {
     const file = path.join(dir, 'bt.html');
     const got = ok(await quant(...args, '--rolling-window', '21', '--report', file, '--json'));
