@@ -1,35 +1,30 @@
 /**
- * A self-contained HTML report of one backtest: summary, equity curve and drawdown as inline SVG,
- * a monthly returns heat map and the trade list. No scripts, fonts or images are fetched, so it
- * opens offline in any browser.
+ * A self-contained HTML report of one backtest: summary, equity curve (against a benchmark when
+ * given) and drawdown (with rolling volatility and Sharpe when given) as inline SVG, exposure by
+ * region and asset class, a monthly returns heat map, the risk engine's decisions by rule and the
+ * trade list. No scripts, fonts or images are fetched, so it opens offline in any browser.
  */
+import {
+  barChart,
+  esc,
+  metricsGrid,
+  multiLineChart,
+  panelChart,
+  pct,
+  samplePoints,
+  stackedAreaChart,
+} from '../report/html';
+import type { BenchmarkStats, RollingStats } from './benchmark';
+import type { GroupExposure } from './exposure';
 import type { BacktestResult } from './types';
 
-const esc = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
-const pct = (x: number, digits = 2): string => `${(x * 100).toFixed(digits)}%`;
-
-/** Indices to plot: every point for short series, otherwise min and max of each bucket (keeps spikes). */
-function samplePoints(y: Float64Array, maxPoints = 1200): number[] {
-  const n = y.length;
-  if (n <= maxPoints) return Array.from({ length: n }, (_, i) => i);
-  const buckets = Math.floor(maxPoints / 2);
-  const size = n / buckets;
-  const out: number[] = [];
-  for (let b = 0; b < buckets; b++) {
-    const from = Math.floor(b * size);
-    const to = Math.min(n, Math.floor((b + 1) * size));
-    let lo = from;
-    let hi = from;
-    for (let i = from; i < to; i++) {
-      if (y[i] < y[lo]) lo = i;
-      if (y[i] > y[hi]) hi = i;
-    }
-    out.push(Math.min(lo, hi), Math.max(lo, hi));
-  }
-  out.push(n - 1);
-  return [...new Set(out)].sort((a, b) => a - b);
+/** What a report adds when the caller computed it (the CLI does: benchmark.ts, exposure.ts). */
+export interface ReportExtras {
+  /** The benchmark's statistics and its period returns (same periods as the backtest). */
+  readonly benchmark?: { readonly stats: BenchmarkStats; readonly returns: Float64Array };
+  readonly rolling?: RollingStats;
+  /** Net exposure by group over time, when the run had reference data. */
+  readonly exposure?: { readonly region: GroupExposure; readonly assetClass: GroupExposure };
 }
 
 function lineChart(
@@ -113,6 +108,57 @@ function heatMap(result: BacktestResult): string {
   return `<table class="heat"><thead><tr><th></th>${months.map((x) => `<th>${x}</th>`).join('')}<th>Year</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
+function equityChart(result: BacktestResult, benchmark: ReportExtras['benchmark']): string {
+  const format = (v: number): string => v.toFixed(2);
+  if (!benchmark)
+    return lineChart(result.equity, result.dates, { title: 'Equity (start = 1)', color: '#1f6feb', format });
+  return multiLineChart(
+    [
+      { name: 'strategy', color: '#1f6feb', y: result.equity },
+      { name: `benchmark: ${benchmark.stats.name}`, color: '#6e7781', y: equityOf(benchmark.returns) },
+    ],
+    result.dates,
+    { title: 'Equity against the benchmark (start = 1)', format },
+  );
+}
+
+const ddFormat = (v: number): string => (v === 0 ? '0%' : `-${pct(v, 1)}`);
+
+/** The drawdown, with the rolling volatility and Sharpe below it on the same time axis. */
+function riskChart(result: BacktestResult, rolling: RollingStats | undefined): string {
+  if (!rolling)
+    return lineChart(result.drawdown, result.dates, {
+      title: 'Drawdown from peak',
+      color: '#c0392b',
+      fill: true,
+      invert: true,
+      format: ddFormat,
+    });
+  return panelChart(
+    [
+      {
+        title: 'Drawdown from peak',
+        series: [{ name: '', color: '#c0392b', y: result.drawdown, fill: true }],
+        invert: true,
+        format: ddFormat,
+      },
+      {
+        title: `Rolling volatility (${rolling.window} periods, annualised)`,
+        series: [{ name: '', color: '#8250df', y: onBars(rolling.volatility) }],
+        format: (v) => pct(v, 1),
+      },
+      {
+        title: `Rolling Sharpe (${rolling.window} periods)`,
+        series: [{ name: '', color: '#0a7c86', y: onBars(rolling.sharpe) }],
+        zeroLine: true,
+        format: (v) => v.toFixed(2),
+      },
+    ],
+    result.dates,
+    `Drawdown, rolling volatility and rolling Sharpe (window ${rolling.window})`,
+  );
+}
+
 function tradeTable(result: BacktestResult, limit: number): string {
   const trips = result.roundTrips;
   const rows = trips
@@ -129,7 +175,6 @@ function tradeTable(result: BacktestResult, limit: number): string {
   return `<table><thead><tr><th>Symbol</th><th>Side</th><th>Entry</th><th>Exit</th><th>Bars</th><th>Return</th></tr></thead><tbody>${rows}</tbody></table>${more}`;
 }
 
-/** Renders the report; `title` defaults to the strategy and its parameters. */
 /** The risk engine's decisions and the rules behind them, when the run went through it. */
 function riskGateSection(result: BacktestResult): string {
   const g = result.riskGate;
@@ -138,13 +183,65 @@ function riskGateSection(result: BacktestResult): string {
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
     .map(([r, c]) => `<tr><td>${esc(r)}</td><td>${c}</td></tr>`)
     .join('');
-  return `<h2>Risk engine</h2><table><tbody><tr><td>Orders</td><td>${g.orders}</td></tr><tr><td>Approved</td><td>${g.approved}</td></tr><tr><td>Resized</td><td>${g.resized}</td></tr><tr><td>Rejected</td><td>${g.rejected}</td></tr></tbody></table>${rules ? `<table><thead><tr><th>Rule</th><th>Orders</th></tr></thead><tbody>${rules}</tbody></table>` : ''}
+  const bars = Object.entries(g.byRule)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([name, value]) => ({ name, value }));
+  const chart =
+    bars.length > 0
+      ? barChart(bars, { title: 'Orders resized or rejected, by rule', format: (v) => String(v) })
+      : '';
+  return `<h2>Risk engine</h2><table><tbody><tr><td>Orders</td><td>${g.orders}</td></tr><tr><td>Approved</td><td>${g.approved}</td></tr><tr><td>Resized</td><td>${g.resized}</td></tr><tr><td>Rejected</td><td>${g.rejected}</td></tr></tbody></table>${rules ? `<table><thead><tr><th>Rule</th><th>Orders</th></tr></thead><tbody>${rules}</tbody></table>${chart}<p>An order that breaches several rules counts once under each.</p>` : ''}
 `;
 }
 
+/** Equity of period returns, starting at 1 (length returns + 1). */
+function equityOf(r: Float64Array): Float64Array {
+  const e = new Float64Array(r.length + 1);
+  e[0] = 1;
+  for (let t = 0; t < r.length; t++) e[t + 1] = e[t] * (1 + r[t]);
+  return e;
+}
+
+/** A per-period statistic placed on the bar each period ends at (bar 0 has none). */
+function onBars(x: Float64Array): Float64Array {
+  const out = new Float64Array(x.length + 1);
+  out[0] = NaN;
+  out.set(x, 1);
+  return out;
+}
+
+function benchmarkSection(b: NonNullable<ReportExtras['benchmark']>): string {
+  const s = b.stats;
+  return `<h2>Against the benchmark: ${esc(s.name)}</h2>${metricsGrid([
+    ['Benchmark return', pct(s.benchmarkTotalReturn)],
+    ['Excess return', pct(s.excessReturn)],
+    ['Beta', s.beta.toFixed(2)],
+    ['Alpha (annualised)', pct(s.alpha)],
+    ['Information ratio', s.informationRatio.toFixed(2)],
+    ['Tracking error', pct(s.trackingError)],
+    ['Correlation', s.correlation.toFixed(2)],
+  ])}
+`;
+}
+
+function exposureSection(e: NonNullable<ReportExtras['exposure']>, result: BacktestResult): string {
+  const dates = result.dates.slice(0, result.returns.length);
+  const chart = (g: GroupExposure, title: string): string =>
+    g.groups.length === 0
+      ? `<p>${esc(title)}: no positions held.</p>`
+      : stackedAreaChart(
+          g.groups.map((name, k) => ({ name, y: g.net[k] })),
+          dates,
+          { title, format: (v) => pct(v, 0) },
+        );
+  return `<h2>Exposure</h2>${chart(e.region, 'Net exposure by region (fraction of equity; shorts below zero)')}${chart(e.assetClass, 'Net exposure by asset class (fraction of equity; shorts below zero)')}
+`;
+}
+
+/** Renders the report; `title` defaults to the strategy and its parameters. */
 export function renderReport(
   result: BacktestResult,
-  opts: { title?: string; maxTrades?: number } = {},
+  opts: { title?: string; maxTrades?: number } & ReportExtras = {},
 ): string {
   const s = result.summary;
   const params = Object.entries(result.params)
@@ -193,9 +290,9 @@ footer{margin-top:32px;color:#777;font-size:12px}
 </style></head><body>
 <h1>${esc(title)}</h1>
 <section class="metrics">${metrics.map(([k, v]) => `<div><b>${esc(k)}</b>${esc(v)}</div>`).join('')}</section>
-<h2>Equity</h2>${lineChart(result.equity, result.dates, { title: 'Equity (start = 1)', color: '#1f6feb', format: (v) => v.toFixed(2) })}
-<h2>Drawdown</h2>${lineChart(result.drawdown, result.dates, { title: 'Drawdown from peak', color: '#c0392b', fill: true, invert: true, format: (v) => (v === 0 ? '0%' : `-${pct(v, 1)}`) })}
-<h2>Monthly returns</h2>${heatMap(result)}
+<h2>Equity</h2>${equityChart(result, opts.benchmark)}
+${opts.benchmark ? benchmarkSection(opts.benchmark) : ''}<h2>Drawdown${opts.rolling ? ' and rolling risk' : ''}</h2>${riskChart(result, opts.rolling)}
+${opts.exposure ? exposureSection(opts.exposure, result) : ''}<h2>Monthly returns</h2>${heatMap(result)}
 <h2>Attribution</h2><table><thead><tr><th>Symbol</th><th>Contribution</th><th>Costs</th><th>Trades</th><th>Exposure</th></tr></thead><tbody>${attribution}</tbody></table>
 ${riskGateSection(result)}<h2>Trades (${result.roundTrips.length})</h2>${tradeTable(result, opts.maxTrades ?? 500)}
 <footer>Positions decided at each close are held to the next close; costs are charged in the period that starts at the change. Metrics: ${result.periodsPerYear} periods per year, risk-free rate 0.</footer>

@@ -1,4 +1,6 @@
 /** Terminal output helpers shared by every command: progress bars, JSON (tables: src/format.ts). */
+import { renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { jsonReplacer } from '../format';
 
 export interface ProgressBar {
@@ -45,4 +47,14 @@ export { formatCsv, formatTable, jsonReplacer, type Row } from '../format';
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, jsonReplacer)}\n`);
+}
+
+/**
+ * Writes a file atomically (a temp file beside it, then a rename) so a failed run never leaves half
+ * a report.
+ */
+export function writeFileAtomic(file: string, text: string): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
 }

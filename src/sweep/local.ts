@@ -242,6 +242,8 @@ export interface LocalSweepResult extends SweepOutcome {
   readonly sweep: ValidatedSweep;
   /** Ranked best parameter sets (the same query the state machine's aggregate step runs). */
   readonly top: Row[];
+  /** Every parameter set's row (RANKING_COLUMNS), unranked: the sweep report's heat map. */
+  readonly rows: readonly Record<string, unknown>[];
 }
 
 /**
@@ -280,7 +282,7 @@ export async function runLocalSweep(opts: LocalSweepOptions): Promise<LocalSweep
     // The ranking query (sweep.rankingQuery) in JS over the sweep's objects in the lake: the
     // same rows and order, without starting a query engine for one query.
     const rows = await readSweepRows(target, sweep.strategy, sweep.sweepId, [...RANKING_COLUMNS]);
-    return { ...outcome, sweep, top: rankRows(rows, sweep.rankBy, sweep.topN) as Row[] };
+    return { ...outcome, sweep, top: rankRows(rows, sweep.rankBy, sweep.topN) as Row[], rows };
   } finally {
     if (!opts.clients) clients.destroy();
   }

@@ -2,14 +2,14 @@
  * `quant backtest`: one backtest from a file or the lake.
  *
  *   quant backtest --bars <file.csv|file.parquet|lake:SYMBOL> --strategy sma-cross \
- *     --param fast=20 --param slow=50 [--cost-bps 5] [--json] [--report out.html]
+ *     --param fast=20 --param slow=50 [--cost-bps 5] [--json] [--report out.html] \
+ *     [--benchmark SYMBOL|lake:SYMBOL|FILE] [--rolling-window 63]
  *
  * `backtestCommand(program)` returns the `backtest` Command so that other areas can hang
  * sub-commands on it (the sweep adds `quant backtest sweep` with `backtestCommand`'s return value:
  * `registerSweep(backtest)`). The backtest's own options are parsed in its action (see
  * runOptions), so `quant backtest sweep --strategy ...` reaches the sweep's options.
  */
-import { writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import {
@@ -24,7 +24,16 @@ import {
   type Bars,
   type Panel,
 } from '../../backtest';
-import { renderReport } from '../../backtest/report';
+import { renderReport, type ReportExtras } from '../../backtest/report';
+import {
+  alignBenchmark,
+  benchmarkStats,
+  buyAndHoldReturns,
+  priceReturns,
+  rollingStats,
+  type BenchmarkStats,
+} from '../../backtest/benchmark';
+import { exposureByGroup } from '../../backtest/exposure';
 import { parseStrategyParams, prepareStrategy } from '../../backtest/strategies';
 import { splitOutOfSample, walkForward, type Objective } from '../../backtest/walk-forward';
 import { describeSpacing, REGULAR_SHARE, type BarSpacing } from '../../backtest/spacing';
@@ -42,8 +51,8 @@ import { macroReference } from '../../synthetic/point-in-time';
 import { attachAux, loadSynthetic, parseDataSpec } from '../../backtest/aux-load';
 import { parseSizing, type Sizing } from '../../backtest/sizing';
 import { openPlatform, type GlobalOptions, type PlatformContext } from '../context';
-import { formatTable, printJson } from '../output';
-import { collect, jsonFile, num, oneOf } from '../options';
+import { formatTable, printJson, writeFileAtomic } from '../output';
+import { collect, int, jsonFile, num, oneOf } from '../options';
 
 interface BacktestOpts {
   bars?: string[];
@@ -65,120 +74,20 @@ interface BacktestOpts {
   costs?: string;
   sizing?: string;
   data: string[];
+  benchmark?: string;
+  rollingWindow: string;
 }
+
+/** The benchmark when --benchmark is not given: equal-weight buy-and-hold of the backtest's universe. */
+export const DEFAULT_BENCHMARK = 'buy-and-hold';
 
 const OBJECTIVES: readonly Objective[] = ['sharpe', 'sortino', 'cagr', 'calmar', 'totalReturn'];
 /** Candidate parameter sets of one walk-forward run at most (each is a full backtest). */
 const MAX_WALK_FORWARD_CANDIDATES = 5_000;
 
-/** `--param` values as typed scalars, to be merged into grid points. */
-function typedParams(raw: Readonly<Record<string, string>>): Record<string, number | boolean> {
-  const out: Record<string, number | boolean> = {};
-  for (const [k, v] of Object.entries(raw)) {
-    const t = v.trim();
-    if (t === 'true' || t === 'false') out[k] = t === 'true';
-    else if (t !== '' && Number.isFinite(Number(t))) out[k] = Number(t);
-    else throw new InputError(`param.${k}: "${v}" is not a number or true/false`, `param.${k}`);
-  }
-  return out;
-}
-
-/** Writes a file atomically (temp file, then rename) so a failed run never leaves half a report. */
-function writeAtomic(file: string, text: string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-}
-
-/** Loads the input a strategy needs: one instrument, or a universe for multi-asset strategies. */
-async function loadInput(
-  sources: readonly string[],
-  multi: boolean,
-  align: 'strict' | 'intersect',
-  platform: () => Promise<PlatformContext>,
-): Promise<Bars | Panel> {
-  const needsLake = sources.some((s) => s.startsWith('lake:'));
-  const ctx = needsLake ? await platform() : undefined;
-  const query = ctx ? await ctx.query() : undefined;
-  const opts = { runtime: ctx?.runtime, query, align };
-  if (sources.some((s) => s.startsWith('synthetic:'))) {
-    if (sources.length > 1)
-      throw new InputError('--bars: a synthetic: source is a whole universe; give it alone', 'bars');
-    return loadSynthetic(sources[0]);
-  }
-  if (multi) return loadPanel(sources, opts);
-  if (sources.length > 1)
-    throw new InputError(`--bars: this strategy takes one instrument, got ${sources.length} sources`, 'bars');
-  return loadBars(sources[0], opts);
-}
-
-/** The JSON object `--json` prints: the summary's fields at the top level, then context. */
-export function summaryJson(result: BacktestResult): Record<string, unknown> {
-  return {
-    ...result.summary,
-    strategy: result.strategy,
-    params: result.params,
-    symbols: result.symbols,
-    from: result.dates[0],
-    to: result.dates[result.dates.length - 1],
-    periodsPerYear: result.periodsPerYear,
-    periodsPerYearSource: result.periodsPerYearSource,
-    barSpacing: spacingLabel(result.barSpacing),
-    ...(result.riskGate ? { riskGate: result.riskGate } : {}),
-  };
-}
-
-/** One line of the risk gate's counts, rules by count. */
-export function riskGateLine(g: GateReport): string {
-  const rules = Object.entries(g.byRule)
-    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-    .map(([r, c]) => `${r} ${c}`)
-    .join(', ');
-  return `risk engine: ${g.orders} orders, ${g.approved} approved, ${g.resized} resized, ${g.rejected} rejected${rules ? ` (${rules})` : ''}`;
-}
-
-/**
- * The input and gate of a run with `--limits`, `--reference` or `--actions`: corporate actions
- * applied to the panel the strategy sees, and the pre-trade risk engine on the raw one.
- */
-export function pointInTimeRun(
-  input: Bars | Panel,
-  opts: Pick<BacktestOpts, 'limits' | 'reference' | 'actions'>,
-  strategy: string,
-): { input: Bars | Panel; gate?: RebalanceGate } {
-  if (opts.limits === undefined && opts.reference === undefined && opts.actions === undefined)
-    return { input };
-  const raw = asPanel(input);
-  const config = opts.limits === undefined ? undefined : jsonFile(riskConfigSchema, opts.limits);
-  const reference =
-    opts.reference === undefined
-      ? undefined
-      : new ReferenceIndex(
-          opts.reference === 'synthetic' ? macroReference(raw.dates[0]) : loadReferenceCsv(opts.reference),
-        );
-  const adjusted = opts.actions === undefined ? undefined : adjustPanel(raw, loadActionsCsv(opts.actions));
-  const gate = createRiskGate({ config, raw, adjusted, reference, strategy });
-  return { input: adjusted ? adjusted.panel : input, gate };
-}
-
-/** A cost model file (`quant tca calibrate --out`): unknown or bad fields name the file and field. */
-export function readCostModel(file: string): CostModel {
-  return jsonFile(costModelSchema, file);
-}
-
-function spacingLabel(s: BarSpacing): string {
-  return s.kind === 'intraday' ? `${s.minutes}m` : s.kind;
-}
-
-/** Irregular bars make any annualisation a guess: say so on stderr (stdout stays clean JSON). */
-function warnIrregular(result: BacktestResult): void {
-  const s = result.barSpacing;
-  if (s.regularity >= REGULAR_SHARE) return;
-  process.stderr.write(
-    `warning: irregular bar spacing (${Math.round(s.regularity * 100)}% of the gaps fit ${describeSpacing(s)}); ` +
-      `annualised figures use ${result.periodsPerYear} periods a year` +
-      (result.periodsPerYearSource === 'detected' ? ': set --periods-per-year to override\n' : '\n'),
-  );
+/** Registers `quant backtest` (main.ts calls this; sub-commands attach to backtestCommand's result). */
+export function registerBacktest(program: Command): Command {
+  return backtestCommand(program);
 }
 
 /**
@@ -245,6 +154,11 @@ function runOptions(): Command {
       [],
     )
     .option('--report <file>', 'write a self-contained HTML report')
+    .option(
+      '--benchmark <symbol|file>',
+      `benchmark: a symbol of the universe, lake:SYMBOL or a bars file (default: ${DEFAULT_BENCHMARK}, equal-weight buy-and-hold of the universe)`,
+    )
+    .option('--rolling-window <n>', 'report: periods of the rolling Sharpe and volatility', '63')
     .option('--json', 'print one JSON object');
 }
 
@@ -252,127 +166,236 @@ export function backtestCommand(program: Command): Command {
   const help = runOptions()
     .helpInformation()
     .replace(/^Usage:.*\n\n/, '');
-  const cmd = program
+  return program
     .command('backtest')
     .description('run one backtest (bars from a CSV/Parquet file or lake:SYMBOL); sub-commands below')
     .usage('--bars <source> --strategy <name> [--param name=value ...] [options] | <sub-command>')
     .allowUnknownOption()
     .allowExcessArguments()
     .addHelpText('after', `\nBacktest ${help}`)
-    .action(async (_opts: unknown, command: Command) => {
-      const parser = runOptions();
-      parser.parse(command.args, { from: 'user' });
-      const opts = parser.opts<BacktestOpts>();
-      if (!opts.strategy)
-        throw new InputError('--strategy: required (one of ' + strategyNames.join(', ') + ')', 'strategy');
-      if (!opts.bars || opts.bars.length === 0)
-        throw new InputError('--bars: required (file.csv, file.parquet or lake:SYMBOL)', 'bars');
-      const strategy = getStrategy(opts.strategy);
-      const align = oneOf(opts.align ?? 'strict', '--align', ['strict', 'intersect']);
-      const params = parseParamPairs(opts.param);
-      const costBps =
-        opts.costBps === undefined ? 0 : num(opts.costBps, '--cost-bps', { min: 0, max: 10_000 });
-      const oos = opts.oos === undefined ? undefined : num(opts.oos, '--oos', { min: 0.01, max: 0.99 });
-      const periodsPerYear =
-        opts.periodsPerYear === undefined
-          ? undefined
-          : num(opts.periodsPerYear, '--periods-per-year', { min: 1, max: 1_000_000 });
-      if (periodsPerYear !== undefined && !Number.isInteger(periodsPerYear)) {
-        throw new InputError(
-          `--periods-per-year: must be a whole number, got "${opts.periodsPerYear}"`,
-          'periods-per-year',
-        );
+    .action(backtest);
+}
+
+/** The options of one run, parsed and checked before any data is read. */
+interface BacktestRun {
+  readonly opts: BacktestOpts;
+  readonly strategy: ReturnType<typeof getStrategy>;
+  readonly align: 'strict' | 'intersect';
+  readonly params: Record<string, string>;
+  readonly costBps: number;
+  readonly oos?: number;
+  readonly periodsPerYear?: number;
+  readonly sizing?: Sizing;
+  readonly dataSpecs: ReturnType<typeof parseDataSpec>[];
+  readonly rollingWindow: number;
+}
+
+/** Checks the options: a bad one is the user's mistake whatever the data (exit 2 before any read). */
+function parseRun(opts: BacktestOpts): BacktestRun {
+  if (!opts.strategy)
+    throw new InputError('--strategy: required (one of ' + strategyNames.join(', ') + ')', 'strategy');
+  if (!opts.bars || opts.bars.length === 0)
+    throw new InputError('--bars: required (file.csv, file.parquet or lake:SYMBOL)', 'bars');
+  const strategy = getStrategy(opts.strategy);
+  const align = oneOf(opts.align ?? 'strict', '--align', ['strict', 'intersect']);
+  const params = parseParamPairs(opts.param);
+  const costBps = opts.costBps === undefined ? 0 : num(opts.costBps, '--cost-bps', { min: 0, max: 10_000 });
+  const oos = opts.oos === undefined ? undefined : num(opts.oos, '--oos', { min: 0.01, max: 0.99 });
+  const periodsPerYear =
+    opts.periodsPerYear === undefined
+      ? undefined
+      : num(opts.periodsPerYear, '--periods-per-year', { min: 1, max: 1_000_000 });
+  if (periodsPerYear !== undefined && !Number.isInteger(periodsPerYear)) {
+    throw new InputError(
+      `--periods-per-year: must be a whole number, got "${opts.periodsPerYear}"`,
+      'periods-per-year',
+    );
+  }
+  const sizing = opts.sizing === undefined ? undefined : parseSizing(opts.sizing);
+  const dataSpecs = opts.data.map(parseDataSpec);
+  const rollingWindow = int(opts.rollingWindow, '--rolling-window', { min: 2, max: 100_000 });
+  if (opts.benchmark !== undefined && opts.benchmark.trim() === '')
+    throw new InputError(
+      '--benchmark: empty (a symbol of the universe, lake:SYMBOL or a bars file)',
+      'benchmark',
+    );
+  return { opts, strategy, align, params, costBps, oos, periodsPerYear, sizing, dataSpecs, rollingWindow };
+}
+
+/** `quant backtest ...`: its options are parsed here (see runOptions), then one run or a walk-forward. */
+async function backtest(_opts: unknown, command: Command): Promise<void> {
+  const parser = runOptions();
+  parser.parse(command.args, { from: 'user' });
+  const run = parseRun(parser.opts<BacktestOpts>());
+  const { opts, strategy, params } = run;
+  let ctx: PlatformContext | undefined;
+  try {
+    const platform = async (): Promise<PlatformContext> => {
+      ctx ??= await openPlatform({ ...command.optsWithGlobals<GlobalOptions>(), services: ['s3'] });
+      return ctx;
+    };
+    const loaded = await loadInput(opts.bars!, strategy.kind === 'multi', run.align, platform);
+    const input = run.dataSpecs.length > 0 ? attachAux(asPanel(loaded), run.dataSpecs) : loaded;
+    // Strategies with an asynchronous step (ml-signal loads its model) run it before any backtest;
+    // a registry version (model=name@version|@env) is read from the platform's registry.
+    if (strategy.prepare) {
+      const values = [...Object.values(params), ...opts.grid.flatMap((g) => parseGridArg(g).values)];
+      if (values.some((v) => typeof v === 'string' && parseModelRef(v))) {
+        const c = await platform();
+        useModelRegistry(c.runtime, c.clients.s3, () => c.buckets.models);
       }
-      // Checked before any data is read: a bad spec is the user's mistake whatever the data.
-      const sizing = opts.sizing === undefined ? undefined : parseSizing(opts.sizing);
-      const dataSpecs = opts.data.map(parseDataSpec);
-      let ctx: PlatformContext | undefined;
-      try {
-        const platform = async (): Promise<PlatformContext> => {
-          ctx ??= await openPlatform({ ...command.optsWithGlobals<GlobalOptions>(), services: ['s3'] });
-          return ctx;
-        };
-        const loaded = await loadInput(opts.bars, strategy.kind === 'multi', align, platform);
-        const input = dataSpecs.length > 0 ? attachAux(asPanel(loaded), dataSpecs) : loaded;
-        // Strategies with an asynchronous step (ml-signal loads its model) run it before any backtest;
-        // a registry version (model=name@version|@env) is read from the platform's registry.
-        if (strategy.prepare) {
-          const values = [...Object.values(params), ...opts.grid.flatMap((g) => parseGridArg(g).values)];
-          if (values.some((v) => typeof v === 'string' && parseModelRef(v))) {
-            const c = await platform();
-            useModelRegistry(c.runtime, c.clients.s3, () => c.buckets.models);
+      // A walk-forward prepares each of its candidates (runWalkForward).
+      if (opts.walkForward === undefined)
+        await prepareStrategy(strategy.name, parseStrategyParams(strategy.name, params));
+    }
+    if (
+      opts.walkForward !== undefined &&
+      [opts.limits, opts.reference, opts.actions, opts.costs, opts.benchmark].some((x) => x !== undefined)
+    )
+      throw new InputError(
+        '--walk-forward: not with --limits, --reference, --actions, --costs or --benchmark (run one backtest)',
+        'walk-forward',
+      );
+    if (opts.walkForward !== undefined) {
+      await runWalkForward(input, strategy.name, params, run.costBps, run.periodsPerYear, opts, run.sizing);
+      return;
+    }
+    if (opts.grid.length > 0)
+      throw new InputError('--grid: only with --walk-forward (sweeps: quant backtest sweep)', 'grid');
+    await runOne(run, input, platform);
+  } finally {
+    await ctx?.close();
+  }
+}
+
+/** One backtest: the run, its benchmark, the report and the output. */
+async function runOne(
+  run: BacktestRun,
+  input: Bars | Panel,
+  platform: () => Promise<PlatformContext>,
+): Promise<void> {
+  const { opts } = run;
+  const gated = pointInTimeRun(input, opts, run.strategy.name);
+  const costs = opts.costs === undefined ? undefined : readCostModel(opts.costs);
+  const result = runBacktest(gated.input, {
+    strategy: run.strategy.name,
+    params: run.params,
+    costBps: run.costBps,
+    periodsPerYear: run.periodsPerYear,
+    costs,
+    gate: gated.gate,
+    sizing: run.sizing,
+  });
+  warnIrregular(result);
+  const split = run.oos === undefined ? undefined : splitOutOfSample(result, run.oos);
+  const bench = await benchmarkOf(opts.benchmark, asPanel(gated.input), result, platform);
+  if (opts.report) {
+    const extras: ReportExtras = {
+      benchmark: bench,
+      rolling: rollingStats(result.returns, run.rollingWindow, result.periodsPerYear),
+      exposure: gated.reference
+        ? {
+            region: exposureByGroup(
+              result.positions,
+              result.symbols,
+              result.dates,
+              gated.reference,
+              'region',
+            ),
+            assetClass: exposureByGroup(
+              result.positions,
+              result.symbols,
+              result.dates,
+              gated.reference,
+              'assetClass',
+            ),
           }
-          // A walk-forward prepares each of its candidates (runWalkForward).
-          if (opts.walkForward === undefined)
-            await prepareStrategy(strategy.name, parseStrategyParams(strategy.name, params));
-        }
-        if (
-          opts.walkForward !== undefined &&
-          [opts.limits, opts.reference, opts.actions, opts.costs].some((x) => x !== undefined)
-        )
-          throw new InputError(
-            '--walk-forward: not with --limits, --reference, --actions or --costs (run one backtest)',
-            'walk-forward',
-          );
-        if (opts.walkForward !== undefined) {
-          await runWalkForward(input, strategy.name, params, costBps, periodsPerYear, opts, sizing);
-          return;
-        }
-        if (opts.grid.length > 0)
-          throw new InputError('--grid: only with --walk-forward (sweeps: quant backtest sweep)', 'grid');
-        const gated = pointInTimeRun(input, opts, strategy.name);
-        const costs = opts.costs === undefined ? undefined : readCostModel(opts.costs);
-        const spec = {
-          strategy: strategy.name,
-          params,
-          costBps,
-          periodsPerYear,
-          costs,
-          gate: gated.gate,
-          sizing,
-        };
-        const result = runBacktest(gated.input, spec);
-        warnIrregular(result);
-        const split = oos === undefined ? undefined : splitOutOfSample(result, oos);
-        if (opts.report) writeAtomic(opts.report, renderReport(result));
-        if (opts.json) {
-          const sized = opts.sizing === undefined ? {} : { sizing: opts.sizing };
-          printJson(
-            split
-              ? {
-                  ...summaryJson(result),
-                  ...sized,
-                  inSample: split.inSample,
-                  outOfSample: split.outOfSample,
-                  splitDate: split.splitDate,
-                }
-              : { ...summaryJson(result), ...sized },
-          );
-          return;
-        }
-        const rows = Object.entries(result.summary).map(([metric, value]) => ({ metric, value }));
-        process.stdout.write(
-          `${result.strategy} ${Object.entries(result.params)
-            .map(([k, v]) => `${k}=${v}`)
-            .join(
-              ' ',
-            )} on ${result.symbols.join(', ')}, ${result.dates[0]} to ${result.dates[result.dates.length - 1]}\n`,
+        : undefined,
+    };
+    writeFileAtomic(opts.report, renderReport(result, extras));
+  }
+  if (opts.json) {
+    const sized = opts.sizing === undefined ? {} : { sizing: opts.sizing };
+    const benchmark = { benchmark: bench.stats };
+    printJson(
+      split
+        ? {
+            ...summaryJson(result),
+            ...sized,
+            inSample: split.inSample,
+            outOfSample: split.outOfSample,
+            splitDate: split.splitDate,
+            ...benchmark,
+          }
+        : { ...summaryJson(result), ...sized, ...benchmark },
+    );
+    return;
+  }
+  printResult(result, split);
+  // Only when asked for: the default text output stays as it was.
+  if (opts.benchmark !== undefined) process.stdout.write(`${benchmarkLine(bench.stats)}\n`);
+  if (opts.report) process.stdout.write(`report: ${opts.report}\n`);
+}
+
+/**
+ * The benchmark of a run: `--benchmark` names a symbol of the backtest's universe, `lake:SYMBOL` or
+ * a bars file (CSV/Parquet; its closes on the backtest's dates, each the last on or before it);
+ * without it, equal-weight buy-and-hold of the universe (DEFAULT_BENCHMARK).
+ */
+async function benchmarkOf(
+  spec: string | undefined,
+  panel: Panel,
+  result: BacktestResult,
+  platform: () => Promise<PlatformContext>,
+): Promise<{ stats: BenchmarkStats; returns: Float64Array }> {
+  let returns: Float64Array;
+  let name = spec ?? DEFAULT_BENCHMARK;
+  if (spec === undefined) returns = buyAndHoldReturns(panel);
+  else if (panel.symbols.includes(spec)) returns = priceReturns(panel.close[panel.symbols.indexOf(spec)]);
+  else {
+    let bars: Bars;
+    try {
+      const ctx = spec.startsWith('lake:') ? await platform() : undefined;
+      bars = await loadBars(spec, { runtime: ctx?.runtime, query: ctx ? await ctx.query() : undefined });
+    } catch (err) {
+      if (err instanceof InputError)
+        throw new InputError(
+          `--benchmark: "${spec}" is not a symbol of the backtest (${panel.symbols.slice(0, 5).join(', ')}${panel.symbols.length > 5 ? ', ...' : ''}) nor readable bars: ${err.message}`,
+          'benchmark',
         );
-        process.stdout.write(`${formatTable(rows)}\n`);
-        if (split) {
-          const keys = Object.keys(split.inSample) as (keyof typeof split.inSample)[];
-          process.stdout.write(`\nsplit at ${split.splitDate}\n`);
-          process.stdout.write(
-            `${formatTable(keys.map((k) => ({ metric: k, inSample: split.inSample[k], outOfSample: split.outOfSample[k] })))}\n`,
-          );
-        }
-        if (result.riskGate) process.stdout.write(`\n${riskGateLine(result.riskGate)}\n`);
-        if (opts.report) process.stdout.write(`report: ${opts.report}\n`);
-      } finally {
-        await ctx?.close();
-      }
-    });
-  return cmd;
+      throw err;
+    }
+    returns = priceReturns(alignBenchmark(bars, result.dates, '--benchmark'));
+    name = spec.startsWith('lake:') ? spec : path.basename(spec);
+  }
+  return { stats: benchmarkStats(result.returns, returns, result.periodsPerYear, name), returns };
+}
+
+/** One line of the benchmark statistics (text output with --benchmark). */
+export function benchmarkLine(b: BenchmarkStats): string {
+  const p = (x: number): string => `${(x * 100).toFixed(2)}%`;
+  return `benchmark ${b.name}: return ${p(b.benchmarkTotalReturn)}, excess ${p(b.excessReturn)}, beta ${b.beta.toFixed(2)}, alpha ${p(b.alpha)}, information ratio ${b.informationRatio.toFixed(2)}, tracking error ${p(b.trackingError)}`;
+}
+
+/** The text output of one run. */
+function printResult(result: BacktestResult, split: ReturnType<typeof splitOutOfSample> | undefined): void {
+  const rows = Object.entries(result.summary).map(([metric, value]) => ({ metric, value }));
+  process.stdout.write(
+    `${result.strategy} ${Object.entries(result.params)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(
+        ' ',
+      )} on ${result.symbols.join(', ')}, ${result.dates[0]} to ${result.dates[result.dates.length - 1]}\n`,
+  );
+  process.stdout.write(`${formatTable(rows)}\n`);
+  if (split) {
+    const keys = Object.keys(split.inSample) as (keyof typeof split.inSample)[];
+    process.stdout.write(`\nsplit at ${split.splitDate}\n`);
+    process.stdout.write(
+      `${formatTable(keys.map((k) => ({ metric: k, inSample: split.inSample[k], outOfSample: split.outOfSample[k] })))}\n`,
+    );
+  }
+  if (result.riskGate) process.stdout.write(`\n${riskGateLine(result.riskGate)}\n`);
 }
 
 /** `--walk-forward train:test --grid ...`: rolling re-selection, stitched out-of-sample result. */
@@ -422,7 +445,7 @@ async function runWalkForward(
     sizing,
   });
   if (opts.report)
-    writeAtomic(
+    writeFileAtomic(
       opts.report,
       renderReport(wf.result, {
         title: `${strategy} walk-forward ${trainPeriods}:${testPeriods} on ${wf.result.symbols.join(', ')}`,
@@ -465,7 +488,107 @@ async function runWalkForward(
   if (opts.report) process.stdout.write(`report: ${opts.report}\n`);
 }
 
-/** Registers `quant backtest` (main.ts calls this; sub-commands attach to backtestCommand's result). */
-export function registerBacktest(program: Command): Command {
-  return backtestCommand(program);
+// Helpers of the handlers above.
+
+/** `--param` values as typed scalars, to be merged into grid points. */
+function typedParams(raw: Readonly<Record<string, string>>): Record<string, number | boolean> {
+  const out: Record<string, number | boolean> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const t = v.trim();
+    if (t === 'true' || t === 'false') out[k] = t === 'true';
+    else if (t !== '' && Number.isFinite(Number(t))) out[k] = Number(t);
+    else throw new InputError(`param.${k}: "${v}" is not a number or true/false`, `param.${k}`);
+  }
+  return out;
+}
+
+/** Loads the input a strategy needs: one instrument, or a universe for multi-asset strategies. */
+async function loadInput(
+  sources: readonly string[],
+  multi: boolean,
+  align: 'strict' | 'intersect',
+  platform: () => Promise<PlatformContext>,
+): Promise<Bars | Panel> {
+  const needsLake = sources.some((s) => s.startsWith('lake:'));
+  const ctx = needsLake ? await platform() : undefined;
+  const query = ctx ? await ctx.query() : undefined;
+  const opts = { runtime: ctx?.runtime, query, align };
+  if (sources.some((s) => s.startsWith('synthetic:'))) {
+    if (sources.length > 1)
+      throw new InputError('--bars: a synthetic: source is a whole universe; give it alone', 'bars');
+    return loadSynthetic(sources[0]);
+  }
+  if (multi) return loadPanel(sources, opts);
+  if (sources.length > 1)
+    throw new InputError(`--bars: this strategy takes one instrument, got ${sources.length} sources`, 'bars');
+  return loadBars(sources[0], opts);
+}
+
+/** The JSON object `--json` prints: the summary's fields at the top level, then context. */
+export function summaryJson(result: BacktestResult): Record<string, unknown> {
+  return {
+    ...result.summary,
+    strategy: result.strategy,
+    params: result.params,
+    symbols: result.symbols,
+    from: result.dates[0],
+    to: result.dates[result.dates.length - 1],
+    periodsPerYear: result.periodsPerYear,
+    periodsPerYearSource: result.periodsPerYearSource,
+    barSpacing: spacingLabel(result.barSpacing),
+    ...(result.riskGate ? { riskGate: result.riskGate } : {}),
+  };
+}
+
+/** One line of the risk gate's counts, rules by count. */
+export function riskGateLine(g: GateReport): string {
+  const rules = Object.entries(g.byRule)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([r, c]) => `${r} ${c}`)
+    .join(', ');
+  return `risk engine: ${g.orders} orders, ${g.approved} approved, ${g.resized} resized, ${g.rejected} rejected${rules ? ` (${rules})` : ''}`;
+}
+
+/**
+ * The input and gate of a run with `--limits`, `--reference` or `--actions`: corporate actions
+ * applied to the panel the strategy sees, and the pre-trade risk engine on the raw one.
+ */
+export function pointInTimeRun(
+  input: Bars | Panel,
+  opts: Pick<BacktestOpts, 'limits' | 'reference' | 'actions'>,
+  strategy: string,
+): { input: Bars | Panel; gate?: RebalanceGate; reference?: ReferenceIndex } {
+  if (opts.limits === undefined && opts.reference === undefined && opts.actions === undefined)
+    return { input };
+  const raw = asPanel(input);
+  const config = opts.limits === undefined ? undefined : jsonFile(riskConfigSchema, opts.limits);
+  const reference =
+    opts.reference === undefined
+      ? undefined
+      : new ReferenceIndex(
+          opts.reference === 'synthetic' ? macroReference(raw.dates[0]) : loadReferenceCsv(opts.reference),
+        );
+  const adjusted = opts.actions === undefined ? undefined : adjustPanel(raw, loadActionsCsv(opts.actions));
+  const gate = createRiskGate({ config, raw, adjusted, reference, strategy });
+  return { input: adjusted ? adjusted.panel : input, gate, reference };
+}
+
+/** A cost model file (`quant tca calibrate --out`): unknown or bad fields name the file and field. */
+export function readCostModel(file: string): CostModel {
+  return jsonFile(costModelSchema, file);
+}
+
+function spacingLabel(s: BarSpacing): string {
+  return s.kind === 'intraday' ? `${s.minutes}m` : s.kind;
+}
+
+/** Irregular bars make any annualisation a guess: say so on stderr (stdout stays clean JSON). */
+function warnIrregular(result: BacktestResult): void {
+  const s = result.barSpacing;
+  if (s.regularity >= REGULAR_SHARE) return;
+  process.stderr.write(
+    `warning: irregular bar spacing (${Math.round(s.regularity * 100)}% of the gaps fit ${describeSpacing(s)}); ` +
+      `annualised figures use ${result.periodsPerYear} periods a year` +
+      (result.periodsPerYearSource === 'detected' ? ': set --periods-per-year to override\n' : '\n'),
+  );
 }

@@ -20,9 +20,10 @@ import { returnsFromPanel, returnsWindowSchema, writeReturnsWindow } from '../..
 import { loadPanel } from '../../backtest/load';
 import { changeState, tradingServices } from '../../trading/context';
 import { openPlatform, type GlobalOptions } from '../context';
-import { formatTable, printJson } from '../output';
+import { formatTable, printJson, writeFileAtomic } from '../output';
+import { renderStressReport } from '../../risk/stress-report';
 import { z } from 'zod';
-import { int, jsonFile } from '../options';
+import { collect, int, jsonFile } from '../options';
 
 interface CheckOpts {
   limits: string;
@@ -33,6 +34,7 @@ interface CheckOpts {
   json?: boolean;
 }
 
+/** `quant risk ...`: registration only; each sub-command's handler follows. */
 export function registerRisk(program: Command): void {
   const risk = program
     .command('risk')
@@ -50,76 +52,11 @@ export function registerRisk(program: Command): void {
       'returns.json: {"SYMBOL": [daily returns, aligned]} for varBudget / maxCorrelatedExposure',
     )
     .option('--json', 'print the decision as JSON')
-    .action((opts: CheckOpts) => {
-      const config = jsonFile(riskConfigSchema, opts.limits);
-      const portfolio = jsonFile(portfolioSchema, opts.portfolio);
-      const order = jsonFile(orderSchema, opts.order);
-      const window = opts.returns === undefined ? undefined : readReturns(opts.returns);
-      // A rule that cannot be evaluated must not pass silently.
-      for (const k of ['varBudget', 'maxCorrelatedExposure'] as const) {
-        if (config.limits[k] !== undefined && !window) {
-          const name = path.basename(opts.limits);
-          throw new InputError(
-            `${name}: limits.${k}: needs --returns (a returns window)`,
-            `${name}:limits.${k}`,
-          );
-        }
-      }
-      const d = checkOrder(config, portfolio, order, { resize: opts.resize === true }, window);
-      const out = { decision: d.decision, breaches: d.breaches, approvedQty: d.approvedQty };
-      if (opts.json) {
-        printJson(out);
-        return;
-      }
-      process.stdout.write(`decision: ${d.decision}  approved qty: ${d.approvedQty} of ${order.qty}\n`);
-      if (d.breaches.length > 0) {
-        process.stdout.write(
-          `${formatTable(
-            d.breaches.map((b) => ({ ...b })),
-            ['rule', 'limit', 'value'],
-          )}\n`,
-        );
-      }
-    });
+    .action(riskCheck);
 
-  const stateCommand = (name: 'halt' | 'reduce' | 'resume', description: string): void => {
-    const c = risk
-      .command(name)
-      .description(description)
-      .requiredOption('--account <id>', 'account')
-      .option('--strategy <id>', 'one strategy of the account (default: the whole account)')
-      .requiredOption('--actor <who>', 'who makes the change (recorded on the audit trail)')
-      .requiredOption('--reason <why>', 'why (recorded on the audit trail)')
-      .option('--json', 'print the state record as JSON');
-    if (name === 'resume') c.option('--to <state>', 'ACTIVE or REDUCING', 'ACTIVE');
-    c.action(async (opts: StateOpts, cmd: Command) => {
-      const to = opts.to === undefined ? undefined : parseState(opts.to, '--to');
-      const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
-      try {
-        const svc = await tradingServices(ctx.clients);
-        if (opts.strategy !== undefined) await svc.risk.requireStrategy(opts.account, opts.strategy);
-        else await svc.risk.requireAccount(opts.account);
-        const r = await changeState(
-          svc,
-          { account: opts.account, strategy: opts.strategy },
-          name,
-          opts.actor,
-          opts.reason,
-          to,
-        );
-        if (opts.json) printJson(r.after);
-        else
-          process.stdout.write(
-            `${scopeName(opts)}: ${r.before.state} -> ${r.after.state}${r.after === r.before ? ' (unchanged)' : ''}\n`,
-          );
-      } finally {
-        await ctx.close();
-      }
-    });
-  };
-  stateCommand('halt', 'Kill switch: HALTED, no orders at all until an explicit resume');
-  stateCommand('reduce', 'REDUCING: only orders that reduce an absolute position');
-  stateCommand('resume', 'Clear a halt or reduce-only state (needs --actor and --reason)');
+  stateCommand(risk, 'halt', 'Kill switch: HALTED, no orders at all until an explicit resume');
+  stateCommand(risk, 'reduce', 'REDUCING: only orders that reduce an absolute position');
+  stateCommand(risk, 'resume', 'Clear a halt or reduce-only state (needs --actor and --reason)');
 
   risk
     .command('returns')
@@ -133,42 +70,7 @@ export function registerRisk(program: Command): void {
     .requiredOption('--symbols <list>', 'comma-separated symbols with daily bars in the lake')
     .option('--days <n>', 'returns in the window (the most recent, aligned across the symbols)', '250')
     .option('--json', 'print where it was written and its size as JSON')
-    .action(
-      async (opts: { account: string; symbols: string; days: string; json?: boolean }, cmd: Command) => {
-        const days = int(opts.days, '--days', { min: 2, max: 5000 });
-        const symbols = opts.symbols
-          .split(',')
-          .map((x) => x.trim())
-          .filter((x) => x !== '');
-        if (symbols.length === 0) throw new InputError('--symbols: no symbol given', '--symbols');
-        checkId(opts.account, '--account');
-        const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
-        try {
-          const panel = await loadPanel(
-            symbols.map((x) => `lake:${x}`),
-            { runtime: ctx.runtime, query: await ctx.query(), align: 'intersect' },
-          );
-          const returns = returnsFromPanel(panel, days);
-          const n = returns[panel.symbols[0]].length;
-          if (n < 2)
-            throw new InputError(
-              `--symbols: only ${n} common daily return(s) in the lake; need at least 2`,
-              '--symbols',
-            );
-          const key = await writeReturnsWindow(ctx.clients.s3, ctx.buckets.curated, opts.account, returns);
-          const from = panel.dates[panel.dates.length - n - 1];
-          const to = panel.dates[panel.dates.length - 1];
-          const summary = { bucket: ctx.buckets.curated, key, symbols: panel.symbols, returns: n, from, to };
-          if (opts.json) printJson(summary);
-          else
-            process.stdout.write(
-              `wrote ${n} daily returns of ${panel.symbols.join(', ')} to s3://${summary.bucket}/${key}\n`,
-            );
-        } finally {
-          await ctx.close();
-        }
-      },
-    );
+    .action(riskReturns);
 
   risk
     .command('status')
@@ -176,52 +78,14 @@ export function registerRisk(program: Command): void {
     .requiredOption('--account <id>', 'account')
     .option('--strategy <id>', 'strategy')
     .option('--json', 'print JSON')
-    .action(async (opts: { account: string; strategy?: string; json?: boolean }, cmd: Command) => {
-      const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
-      try {
-        const svc = await tradingServices(ctx.clients);
-        if (opts.strategy !== undefined) await svc.risk.requireStrategy(opts.account, opts.strategy);
-        else await svc.risk.requireAccount(opts.account);
-        const rows = [
-          { scope: `${opts.account} (account)`, ...(await svc.risk.getState({ account: opts.account })) },
-        ];
-        if (opts.strategy) {
-          rows.push({ scope: `${opts.account}/${opts.strategy}`, ...(await svc.risk.getState(opts)) });
-        }
-        const effective = opts.strategy
-          ? await svc.risk.effectiveState(opts.account, opts.strategy)
-          : rows[0].state;
-        if (opts.json) printJson({ effective, scopes: rows });
-        else
-          process.stdout.write(
-            `${formatTable(rows, ['scope', 'state', 'actor', 'reason', 'since', 'version'])}\neffective: ${effective}\n`,
-          );
-      } finally {
-        await ctx.close();
-      }
-    });
+    .action(riskStatus);
 
   risk
     .command('limits')
     .description('Show or replace the limits of an account (applied within the cache TTL, no redeploy)')
     .requiredOption('--account <id>', 'account')
     .option('--set <file>', 'limits.json to store')
-    .action(async (opts: { account: string; set?: string }, cmd: Command) => {
-      const config = opts.set === undefined ? undefined : jsonFile(riskConfigSchema, opts.set);
-      const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
-      try {
-        const svc = await tradingServices(ctx.clients);
-        if (config) checkId(opts.account, '--account');
-        else await svc.risk.requireAccount(opts.account);
-        if (config) {
-          const version = await svc.risk.putLimits(opts.account, config);
-          process.stderr.write(`limits of ${opts.account}: version ${version}\n`);
-        }
-        printJson(await svc.risk.getLimits(opts.account));
-      } finally {
-        await ctx.close();
-      }
-    });
+    .action(riskLimits);
 
   risk
     .command('stress')
@@ -231,7 +95,7 @@ export function registerRisk(program: Command): void {
     .option(
       '--shock <factor=value>',
       'equity=-0.20 | rates=+0.01 | fx=+0.10 | commodity=-0.30 (repeatable)',
-      (v: string, prev: string[]) => [...prev, v],
+      collect,
       [] as string[],
     )
     .option('--returns <file>', 'returns.json: {"SYMBOL": [daily returns, aligned]} for varBudget')
@@ -240,8 +104,168 @@ export function registerRisk(program: Command): void {
       'scenarios.json: {"scenarios": [{"name", "shocks" | "replay": "2000-02"|"2008"|"2020", "correlationOne"}]}',
     )
     .option('--reverse', 'also find the smallest uniform equity shock breaching maxDrawdown or varBudget')
+    .option('--report <file>', 'also write a self-contained HTML report: tables and bars by group, breaches')
     .option('--json', 'print the result as JSON')
     .action((opts: StressOpts) => riskStress(opts));
+}
+
+function riskCheck(opts: CheckOpts): void {
+  const config = jsonFile(riskConfigSchema, opts.limits);
+  const portfolio = jsonFile(portfolioSchema, opts.portfolio);
+  const order = jsonFile(orderSchema, opts.order);
+  const window = opts.returns === undefined ? undefined : readReturns(opts.returns);
+  // A rule that cannot be evaluated must not pass silently.
+  for (const k of ['varBudget', 'maxCorrelatedExposure'] as const) {
+    if (config.limits[k] !== undefined && !window) {
+      const name = path.basename(opts.limits);
+      throw new InputError(`${name}: limits.${k}: needs --returns (a returns window)`, `${name}:limits.${k}`);
+    }
+  }
+  const d = checkOrder(config, portfolio, order, { resize: opts.resize === true }, window);
+  const out = { decision: d.decision, breaches: d.breaches, approvedQty: d.approvedQty };
+  if (opts.json) {
+    printJson(out);
+    return;
+  }
+  process.stdout.write(`decision: ${d.decision}  approved qty: ${d.approvedQty} of ${order.qty}\n`);
+  if (d.breaches.length > 0) {
+    process.stdout.write(
+      `${formatTable(
+        d.breaches.map((b) => ({ ...b })),
+        ['rule', 'limit', 'value'],
+      )}\n`,
+    );
+  }
+}
+
+/** `halt`, `reduce` and `resume`: the same options (resume also takes --to), one handler. */
+function stateCommand(risk: Command, name: 'halt' | 'reduce' | 'resume', description: string): void {
+  const c = risk
+    .command(name)
+    .description(description)
+    .requiredOption('--account <id>', 'account')
+    .option('--strategy <id>', 'one strategy of the account (default: the whole account)')
+    .requiredOption('--actor <who>', 'who makes the change (recorded on the audit trail)')
+    .requiredOption('--reason <why>', 'why (recorded on the audit trail)')
+    .option('--json', 'print the state record as JSON');
+  if (name === 'resume') c.option('--to <state>', 'ACTIVE or REDUCING', 'ACTIVE');
+  c.action((opts: StateOpts, cmd: Command) => riskStateChange(name, opts, cmd));
+}
+
+async function riskStateChange(
+  name: 'halt' | 'reduce' | 'resume',
+  opts: StateOpts,
+  cmd: Command,
+): Promise<void> {
+  const to = opts.to === undefined ? undefined : parseState(opts.to, '--to');
+  const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
+  try {
+    const svc = await tradingServices(ctx.clients);
+    if (opts.strategy !== undefined) await svc.risk.requireStrategy(opts.account, opts.strategy);
+    else await svc.risk.requireAccount(opts.account);
+    const r = await changeState(
+      svc,
+      { account: opts.account, strategy: opts.strategy },
+      name,
+      opts.actor,
+      opts.reason,
+      to,
+    );
+    if (opts.json) printJson(r.after);
+    else
+      process.stdout.write(
+        `${scopeName(opts)}: ${r.before.state} -> ${r.after.state}${r.after === r.before ? ' (unchanged)' : ''}\n`,
+      );
+  } finally {
+    await ctx.close();
+  }
+}
+
+interface ReturnsOpts {
+  account: string;
+  symbols: string;
+  days: string;
+  json?: boolean;
+}
+
+async function riskReturns(opts: ReturnsOpts, cmd: Command): Promise<void> {
+  const days = int(opts.days, '--days', { min: 2, max: 5000 });
+  const symbols = opts.symbols
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+  if (symbols.length === 0) throw new InputError('--symbols: no symbol given', '--symbols');
+  checkId(opts.account, '--account');
+  const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
+  try {
+    const panel = await loadPanel(
+      symbols.map((x) => `lake:${x}`),
+      { runtime: ctx.runtime, query: await ctx.query(), align: 'intersect' },
+    );
+    const returns = returnsFromPanel(panel, days);
+    const n = returns[panel.symbols[0]].length;
+    if (n < 2)
+      throw new InputError(
+        `--symbols: only ${n} common daily return(s) in the lake; need at least 2`,
+        '--symbols',
+      );
+    const key = await writeReturnsWindow(ctx.clients.s3, ctx.buckets.curated, opts.account, returns);
+    const from = panel.dates[panel.dates.length - n - 1];
+    const to = panel.dates[panel.dates.length - 1];
+    const summary = { bucket: ctx.buckets.curated, key, symbols: panel.symbols, returns: n, from, to };
+    if (opts.json) printJson(summary);
+    else
+      process.stdout.write(
+        `wrote ${n} daily returns of ${panel.symbols.join(', ')} to s3://${summary.bucket}/${key}\n`,
+      );
+  } finally {
+    await ctx.close();
+  }
+}
+
+async function riskStatus(
+  opts: { account: string; strategy?: string; json?: boolean },
+  cmd: Command,
+): Promise<void> {
+  const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
+  try {
+    const svc = await tradingServices(ctx.clients);
+    if (opts.strategy !== undefined) await svc.risk.requireStrategy(opts.account, opts.strategy);
+    else await svc.risk.requireAccount(opts.account);
+    const rows = [
+      { scope: `${opts.account} (account)`, ...(await svc.risk.getState({ account: opts.account })) },
+    ];
+    if (opts.strategy) {
+      rows.push({ scope: `${opts.account}/${opts.strategy}`, ...(await svc.risk.getState(opts)) });
+    }
+    const effective = opts.strategy
+      ? await svc.risk.effectiveState(opts.account, opts.strategy)
+      : rows[0].state;
+    if (opts.json) printJson({ effective, scopes: rows });
+    else
+      process.stdout.write(
+        `${formatTable(rows, ['scope', 'state', 'actor', 'reason', 'since', 'version'])}\neffective: ${effective}\n`,
+      );
+  } finally {
+    await ctx.close();
+  }
+}
+
+async function riskLimits(opts: { account: string; set?: string }, cmd: Command): Promise<void> {
+  const config = opts.set === undefined ? undefined : jsonFile(riskConfigSchema, opts.set);
+  const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
+  try {
+    const svc = await tradingServices(ctx.clients);
+    if (config) checkId(opts.account, '--account');
+    else await svc.risk.requireAccount(opts.account);
+    if (config) {
+      const version = await svc.risk.putLimits(opts.account, config);
+      process.stderr.write(`limits of ${opts.account}: version ${version}\n`);
+    }
+    printJson(await svc.risk.getLimits(opts.account));
+  } finally {
+    await ctx.close();
+  }
 }
 
 interface StateOpts {
@@ -280,6 +304,7 @@ interface StressOpts {
   returns?: string;
   scenarios?: string;
   reverse?: boolean;
+  report?: string;
   json?: boolean;
 }
 
@@ -308,11 +333,26 @@ export function riskStress(opts: StressOpts): void {
     let sp500: { date: string; close: number }[] | undefined;
     const scenarios = file === undefined ? [] : resolveScenarios(file, () => (sp500 ??= readSp500()));
     const results = runScenarios(book, scenarios, window);
+    if (opts.report !== undefined)
+      writeFileAtomic(
+        opts.report,
+        renderStressReport({ nav: portfolio.nav, sources, scenarios: results, reverse }),
+      );
     if (opts.json) printJson({ scenarios: results, ...(reverse ? { reverse } : {}) });
-    else process.stdout.write(`${formatScenarios(results, portfolio.nav, reverse)}\n`);
+    else process.stdout.write(`${formatScenarios(results, portfolio.nav, reverse)}\n${reportLine(opts)}`);
     return;
   }
   const r = book.run({ name: 'shocks', shocks }, window);
+  if (opts.report !== undefined)
+    writeFileAtomic(
+      opts.report,
+      renderStressReport({
+        nav: portfolio.nav,
+        sources,
+        scenarios: [{ ...r, name: 'shocks', shocks }],
+        reverse,
+      }),
+    );
   if (opts.json && reverse) {
     const { pnl, byAssetClass, byRegion, positions, breaches } = r;
     printJson({ pnl, byAssetClass, byRegion, positions, breaches, reverse });
@@ -323,8 +363,14 @@ export function riskStress(opts: StressOpts): void {
     printJson({ pnl, byAssetClass, byRegion, positions, breaches });
     return;
   }
-  process.stdout.write(`${formatStress(r)}${reverse ? `\n\n${formatReverse(reverse)}` : ''}\n`);
+  process.stdout.write(
+    `${formatStress(r)}${reverse ? `\n\n${formatReverse(reverse)}` : ''}\n${reportLine(opts)}`,
+  );
 }
+
+/** Where the report went (text output only: --json prints the contract object alone). */
+const reportLine = (opts: StressOpts): string =>
+  opts.report === undefined ? '' : `report: ${opts.report}\n`;
 
 function formatReverse(r: ReverseStress): string {
   return r.equity === null
