@@ -11,7 +11,7 @@ import {
   readSp500,
   resolveScenarios,
   reverseStress,
-  runScenarios,
+  stressReport,
   scenariosFileSchema,
   type ReverseStress,
   type ScenarioResult,
@@ -303,15 +303,15 @@ export function riskStress(opts: StressOpts): void {
   // The contract's rule: varBudget is evaluated only with a returns window; say so, off stdout.
   if (config.limits.varBudget !== undefined && !window)
     process.stderr.write('note: limits.varBudget not evaluated (no --returns)\n');
-  const reverse = opts.reverse ? reverseStress(book, window) : undefined;
   if (file !== undefined || Object.keys(shocks).length === 0) {
     let sp500: { date: string; close: number }[] | undefined;
     const scenarios = file === undefined ? [] : resolveScenarios(file, () => (sp500 ??= readSp500()));
-    const results = runScenarios(book, scenarios, window);
+    const { scenarios: results, reverse } = stressReport(book, scenarios, { window, reverse: opts.reverse });
     if (opts.json) printJson({ scenarios: results, ...(reverse ? { reverse } : {}) });
     else process.stdout.write(`${formatScenarios(results, portfolio.nav, reverse)}\n`);
     return;
   }
+  const reverse = opts.reverse ? reverseStress(book, window) : undefined;
   const r = book.run({ name: 'shocks', shocks }, window);
   if (opts.json && reverse) {
     const { pnl, byAssetClass, byRegion, positions, breaches } = r;
