@@ -76,7 +76,7 @@ const gateConfig: RiskConfig = {
     maxNetExposure: 2e7,
     maxOrderAdvFraction: 0.05,
     sectorCaps: Object.fromEntries([...new Set(panel.aux!.labels!.sector)].map((x) => [x, 0.2])),
-    varBudget: 0.02,
+    varBudget: 0.004,
   },
 };
 const mfg = time(
