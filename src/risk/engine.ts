@@ -75,7 +75,7 @@ export interface PortfolioSnapshot {
   /** Parametric: portfolio variance and per-symbol Σ_j cov(s, j) e_j (lazy). */
   variance?: number;
   /**
-   * The VaR ratio of the book before the order under check (lazy): it does not depend on the
+   * The VaR (money) of the book before the order under check (lazy): it does not depend on the
    * ordered quantity, so a check and every step of its resize bisection share it.
    */
   varBefore?: { symbol: string; delta: number; value: number };
