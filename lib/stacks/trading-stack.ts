@@ -31,6 +31,7 @@ import type { TradingConfig } from '../config/types';
 import { TRADING_ENV, TRADING_SIGNAL_DETAIL_TYPE, TRADING_SIGNAL_SOURCE } from '../../src/contract/trading';
 import {
   acknowledgeWildcards,
+  DailyStress,
   EncryptedLogGroup,
   EncryptedTable,
   QuantFunction,
@@ -593,6 +594,9 @@ export class TradingStack extends Stack {
         comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cw.TreatMissingData.NOT_BREACHING,
       });
+      // The daily stress test of the book, after this job (lib/constructs/daily-stress.ts).
+      const stress = { account: config.account, riskTable: this.riskTable, after: job };
+      new DailyStress(this, 'DailyStress', { ...stress, lake, monitoring });
     }
     for (const fn of [this.execution, this.algoChild]) {
       lake.buckets.curated.grantRead(fn, `${LAKE_PREFIXES.riskReturns}/*`);

@@ -110,17 +110,45 @@ export function createRiskGate(opts: RiskGateOptions): RebalanceGate {
     return out;
   };
 
+  // Close-to-close returns per symbol, computed once (each window is a view of them), with a
+  // prefix count of the non-finite ones (such a window goes through the checking constructor,
+  // which reports the symbol and day as before).
+  let returnsOnce: { r: Float64Array[]; bad: Int32Array[] } | undefined;
   const windowAt = (t: number): ReturnsWindow | undefined => {
     const from = Math.max(0, t - returnsDays);
     if (t - from < 2) return undefined;
-    const series: Record<string, Float64Array> = {};
+    returnsOnce ??= (() => {
+      const r: Float64Array[] = [];
+      const bad: Int32Array[] = [];
+      for (let a = 0; a < k; a++) {
+        const c = adjClose[a];
+        const n = Math.max(0, c.length - 1);
+        const ra = new Float64Array(n);
+        const ba = new Int32Array(n + 1);
+        for (let s = 0; s < n; s++) {
+          const x = c[s + 1] / c[s] - 1;
+          ra[s] = x;
+          ba[s + 1] = ba[s] + (Number.isFinite(x) ? 0 : 1);
+        }
+        r.push(ra);
+        bad.push(ba);
+      }
+      return { r, bad };
+    })();
+    const { r, bad } = returnsOnce;
+    const series = new Map<string, Float64Array>();
+    const means = new Map<string, number>();
+    let clean = true;
     for (let a = 0; a < k; a++) {
-      const c = adjClose[a];
-      const r = new Float64Array(t - from);
-      for (let s = from; s < t; s++) r[s - from] = c[s + 1] / c[s] - 1;
-      series[raw.symbols[a]] = r;
+      const view = r[a].subarray(from, t);
+      // Summed in order, as the checking constructor does: the same means to the last bit.
+      let sum = 0;
+      for (let i = 0; i < view.length; i++) sum += view[i];
+      series.set(raw.symbols[a], view);
+      means.set(raw.symbols[a], sum / view.length);
+      if (bad[a][t] !== bad[a][from]) clean = false;
     }
-    return new ReturnsWindow(series);
+    return clean ? ReturnsWindow.fromViews(series, means) : new ReturnsWindow(Object.fromEntries(series));
   };
 
   const count = (rule: string): void => {

@@ -173,6 +173,8 @@ export const LAKE_PREFIXES = {
   dailyBars: 'bars/interval=1d',
   /** Audit zone: the order audit trail (Firehose delivery and local batches). */
   auditEvents: 'audit_events',
+  /** Audit zone: each daily stress run's result, `<prefix>/<account>/<YYYY-MM-DD>.json`. */
+  riskStress: 'risk/stress',
   /** Results zone: ranked top-N of each sweep. */
   rankings: 'backtest_rankings',
   /** Results zone: the Distributed Map manifest of each sweep. */

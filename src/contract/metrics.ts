@@ -29,6 +29,22 @@ export const TRADING_METRICS = {
   runnerMillis: 'RunnerMillis',
 } as const;
 
+/** The daily stress job (lambda/risk-stress), in the trading namespace. */
+export const STRESS_METRICS = {
+  namespace: TRADING_METRICS.namespace,
+  service: 'risk-stress',
+  /** With dimension `scenario`: the scenario's P&L in money (negative: a loss). */
+  pnl: 'StressPnl',
+  /** The worst scenario's P&L as a percentage of NAV (negative: a loss). */
+  worstPnlPctNav: 'StressWorstPnlPctNav',
+  /** Limits breached, summed over the scenarios (alarmed). */
+  breaches: 'StressBreaches',
+  /** Reverse stress: the smallest uniform equity shock breaching a limit, in percent. */
+  reverseEquityShockPct: 'StressReverseEquityShockPct',
+  /** Dimension of `pnl`. */
+  scenarioDimension: 'scenario',
+} as const;
+
 /** The Kinesis ticks consumer. */
 export const INGEST_METRICS = {
   namespace: DEFAULT_METRICS_NAMESPACE,

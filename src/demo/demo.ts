@@ -10,7 +10,8 @@ import type { PlatformContext } from '../platform';
 import { formatTable } from '../format';
 import { importBars, readBarsFile } from '../lake/bars';
 import { macroUniverse, MACRO_ASSETS } from '../synthetic/macro-universe';
-import { loadBars, renderReport, runBacktest } from '../backtest';
+import { loadBars, loadPanel, renderReport, runBacktest } from '../backtest';
+import { runMacroDemo } from '../backtest/macro-demo';
 import { runBacktestDemo } from '../backtest/demo';
 import { defaultSchemaPath, runFeedDemo } from '../feed/demo';
 import { demoTicksLanded, runIngestDemo } from '../ingest/demo';
@@ -230,6 +231,60 @@ const newsPhase: DemoPhase = {
   },
 };
 
+const macroPhase: DemoPhase = {
+  name: 'global macro: global-macro over the macro universe -> hierarchical risk limits -> stress table',
+  async run(ctx, log) {
+    const symbols = MACRO_ASSETS.map((a) => a.symbol);
+    const panel = await loadPanel(
+      symbols.map((s) => `lake:${s}`),
+      { runtime: ctx.runtime, query: await ctx.query() },
+    );
+    const r = runMacroDemo(panel);
+    const s = r.summary;
+    log(
+      `global-macro on ${symbols.join(' ')} (lake, ${panel.dates.length} days, ${(r.capital / 1e6).toFixed(0)}M): return ${pct(s.totalReturn)}, Sharpe ${s.sharpe.toFixed(3)}, max drawdown ${pct(s.maxDrawdown)}`,
+    );
+    const rules = Object.entries(r.gate.byRule)
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    log(
+      `risk engine (portfolio, region, asset class, sector, position, ADV, VaR budget): ${r.gate.orders} orders, ${r.gate.approved} approved, ${r.gate.resized} resized, ${r.gate.rejected} rejected; by rule: ${rules || 'none'}`,
+    );
+    const weights = (m: Record<string, number>): string =>
+      Object.entries(m)
+        .map(([k, v]) => `${k} ${v >= 0 ? '+' : ''}${pct(v)}`)
+        .join(', ');
+    log(`book at the last close (NAV ${r.portfolio.nav.toFixed(2)}): ${weights(r.byAssetClass)}`);
+    log(`by region: ${weights(r.byRegion)}`);
+    const shockText = (x: (typeof r.stress.scenarios)[number]): string =>
+      x.replay
+        ? `S&P 500 ${x.replay.peak} -> ${x.replay.trough} (equity ${pct(x.shocks.equity ?? 0)})`
+        : [
+            ...Object.entries(x.shocks).map(([k, v]) => `${k} ${v >= 0 ? '+' : ''}${pct(v)}`),
+            ...(x.correlationOne ? ['correlation 1'] : []),
+          ].join(', ');
+    log(
+      formatTable(
+        r.stress.scenarios.map((x) => ({
+          scenario: x.name,
+          shocks: shockText(x),
+          pnl: x.pnl.toFixed(2),
+          'pnl % nav': pct(x.pnl / r.portfolio.nav),
+          breaches: x.breaches.map((b) => b.rule).join(', ') || '-',
+        })),
+        ['scenario', 'shocks', 'pnl', 'pnl % nav', 'breaches'],
+      ),
+    );
+    const rev = r.stress.reverse!;
+    log(
+      rev.equity === null
+        ? 'reverse stress: no uniform equity shock within ±100% breaches maxDrawdown or varBudget'
+        : `reverse stress: a uniform equity shock of ${pct(rev.equity)} breaches ${rev.rules.join(', ')}`,
+    );
+  },
+};
+
 export const PHASES: DemoPhase[] = [
   importPhase,
   summaryPhase,
@@ -241,6 +296,7 @@ export const PHASES: DemoPhase[] = [
   ingestPhase,
   mlPhase,
   newsPhase,
+  macroPhase,
 ];
 
 export async function runDemo(

@@ -9,7 +9,7 @@
  * exposure exactly at its limit compares equal to it, never a hair above.
  */
 import type { ReturnsWindow } from './var';
-import { Z99, lowQuantile } from './var';
+import { Z99, lowQuantileShifted } from './var';
 import type {
   Breach,
   Limits,
@@ -74,6 +74,11 @@ export interface PortfolioSnapshot {
   pnl?: Float64Array;
   /** Parametric: portfolio variance and per-symbol Σ_j cov(s, j) e_j (lazy). */
   variance?: number;
+  /**
+   * The VaR (money) of the book before the order under check (lazy): it does not depend on the
+   * ordered quantity, so a check and every step of its resize bisection share it.
+   */
+  varBefore?: { symbol: string; delta: number; value: number };
   readonly covDot: Map<string, number>;
   /** Σ|exposure| cents of other holdings correlated with a symbol (lazy). */
   readonly correlated: Map<string, number>;
@@ -231,6 +236,7 @@ export class RiskEngine {
     const r = this.window?.get(order.symbol);
     if (snap.pnl && r) for (let t = 0; t < snap.pnl.length; t++) snap.pnl[t] += d * r[t];
     snap.variance = undefined;
+    snap.varBefore = undefined;
     snap.covDot.clear();
     snap.correlated.clear();
   }
@@ -389,7 +395,13 @@ export class RiskEngine {
       const eBefore = (a < 0 ? -symBefore : symBefore) / 100;
       const eAfter = (after < 0 ? -symAfter : symAfter) / 100;
       if (L.varBudget !== undefined) {
-        const vb = this.varOf(snap, order.symbol, eBefore - oldSigned) / snap.nav;
+        const dBefore = eBefore - oldSigned;
+        let cached = snap.varBefore;
+        if (cached === undefined || cached.symbol !== order.symbol || cached.delta !== dBefore) {
+          cached = { symbol: order.symbol, delta: dBefore, value: this.varOf(snap, order.symbol, dBefore) };
+          snap.varBefore = cached;
+        }
+        const vb = cached.value / snap.nav;
         const va = this.varOf(snap, order.symbol, eAfter - oldSigned) / snap.nav;
         n += exposure(out, 'varBudget', L.varBudget, vb, va);
       }
@@ -411,9 +423,7 @@ export class RiskEngine {
   private varOf(snap: PortfolioSnapshot, symbol: string, delta: number): number {
     const w = this.window!;
     if ((this.limits.varMethod ?? 'historical') === 'historical') {
-      const r = w.get(symbol)!;
-      const base = snap.pnl!;
-      return Math.max(0, -lowQuantile(base.length, 0.01, (t) => base[t] + delta * r[t], this.scratch));
+      return Math.max(0, -lowQuantileShifted(snap.pnl!, w.get(symbol)!, delta, 0.01, this.scratch));
     }
     if (snap.variance === undefined) {
       let v = 0;

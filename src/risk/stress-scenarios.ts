@@ -127,6 +127,42 @@ export function resolveScenarios(
   });
 }
 
+/**
+ * The platform's standard scenario set (the daily stress job's default and the demo's): the
+ * hypothetical shocks equity −20%, rates +100 bp, fx +10% (the linear contract has one fx factor
+ * that moves every FX position by the shock, so a USD move is this shock with the sign of the
+ * book's currency exposure), oil −30% (the commodity factor) and correlation going to 1 under
+ * the equity shock, and the three historical replays of the S&P 500.
+ */
+export const STANDARD_SCENARIOS: ScenariosFile = {
+  scenarios: [
+    { name: 'equity -20%', shocks: { equity: -0.2 } },
+    { name: 'rates +100bp', shocks: { rates: 0.01 } },
+    { name: 'fx +10%', shocks: { fx: 0.1 } },
+    { name: 'oil -30%', shocks: { commodity: -0.3 } },
+    { name: 'correlation 1', shocks: { equity: -0.2 }, correlationOne: true },
+    { name: 'replay 2000-02', replay: '2000-02' },
+    { name: 'replay 2008', replay: '2008' },
+    { name: 'replay 2020', replay: '2020' },
+  ],
+};
+
+/** A scenario with its replay already resolved to shocks (the daily job's schedule input). */
+export const resolvedScenarioSchema = z.strictObject({
+  name: z.string().min(1, 'must be a non-empty string'),
+  shocks: shocksSchema,
+  correlationOne: z.boolean().optional(),
+  replay: z
+    .strictObject({
+      name: z.enum(Object.keys(REPLAYS) as [ReplayName, ...ReplayName[]]),
+      peak: z.string(),
+      trough: z.string(),
+      peakClose: z.number(),
+      troughClose: z.number(),
+    })
+    .optional(),
+});
+
 export interface ScenarioResult extends StressResult {
   readonly name: string;
   readonly shocks: Shocks;
@@ -190,6 +226,26 @@ export function reverseStress(book: StressBook, window?: ReturnsWindow): Reverse
     if (best === null || Math.abs(hi) < Math.abs(best)) best = hi;
   }
   return best === null ? { equity: null, rules: [], pnl: null } : found(best);
+}
+
+export interface StressReport {
+  readonly scenarios: ScenarioResult[];
+  readonly reverse?: ReverseStress;
+}
+
+/**
+ * Every scenario on the book and, when asked, reverse stress: what `quant risk stress --scenarios`
+ * prints, the daily stress job publishes and the demo tabulates.
+ */
+export function stressReport(
+  book: StressBook,
+  scenarios: readonly ResolvedScenario[],
+  opts: { window?: ReturnsWindow; reverse?: boolean } = {},
+): StressReport {
+  const results = runScenarios(book, scenarios, opts.window);
+  return opts.reverse
+    ? { scenarios: results, reverse: reverseStress(book, opts.window) }
+    : { scenarios: results };
 }
 
 /** Reads the default S&P 500 closes (vega-datasets). */

@@ -14,6 +14,26 @@ export class ReturnsWindow {
   private readonly means = new Map<string, number>();
   private readonly covCache = new Map<string, number>();
 
+  /**
+   * Adopts aligned series without copying or checking them (the caller guarantees equal lengths
+   * and finite values): the backtest's risk gate builds one window per rebalance from views of
+   * returns it computed and checked once.
+   */
+  static fromViews(
+    series: ReadonlyMap<string, Float64Array>,
+    means: ReadonlyMap<string, number>,
+  ): ReturnsWindow {
+    const w = new ReturnsWindow({});
+    let n = -1;
+    for (const [symbol, r] of series) {
+      n = r.length;
+      w.series.set(symbol, r);
+      w.means.set(symbol, means.get(symbol)!);
+    }
+    (w as { length: number }).length = Math.max(n, 0);
+    return w;
+  }
+
   constructor(returns: Readonly<Record<string, ArrayLike<number>>>) {
     let n = -1;
     for (const [symbol, r] of Object.entries(returns)) {
@@ -113,6 +133,40 @@ export function lowQuantile(n: number, q: number, value: (t: number) => number, 
       i--;
     }
     buf[i] = v;
+  }
+  return buf[lo] + (h - lo) * (buf[hi] - buf[lo]);
+}
+
+/**
+ * `lowQuantile` of base[t] + delta × r[t], written out without a callback: the pre-trade VaR
+ * check runs it for every order and every step of a resize.
+ */
+export function lowQuantileShifted(
+  base: Float64Array,
+  r: Float64Array,
+  delta: number,
+  q: number,
+  buf: Float64Array,
+): number {
+  const n = base.length;
+  if (n === 0) return 0;
+  const h = (n - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, n - 1);
+  const k = hi + 1;
+  if (k > buf.length) return lowQuantile(n, q, (t) => base[t] + delta * r[t], buf);
+  for (let i = 0; i < k; i++) buf[i] = Infinity;
+  let worst = Infinity;
+  for (let t = 0; t < n; t++) {
+    const v = base[t] + delta * r[t];
+    if (v >= worst) continue;
+    let i = k - 1;
+    while (i > 0 && buf[i - 1] > v) {
+      buf[i] = buf[i - 1];
+      i--;
+    }
+    buf[i] = v;
+    worst = buf[k - 1];
   }
   return buf[lo] + (h - lo) * (buf[hi] - buf[lo]);
 }

@@ -54,7 +54,7 @@ describe('npm start (quant demo)', () => {
     );
     expect(out).toMatch(/top five by Sharpe/);
     expect(out).toMatch(/paper trading sma-cross on SPX/);
-    expect(out).toMatch(/^\[7\/10\] CME MDP 3.0 feed/m);
+    expect(out).toMatch(/^\[7\/11\] CME MDP 3.0 feed/m);
     expect(out).toMatch(
       /relayed 20001 packets to a UDP subscriber \(all received\); 14430 events in \d+ records put to Kinesis ticks/,
     );
@@ -62,7 +62,7 @@ describe('npm start (quant demo)', () => {
     expect(out).toMatch(/ingest: consumer wrote 74430 ticks to the raw zone, quarantined 0/);
     expect(out).toMatch(/^\s+DEMOA\s+2026-01-05/m); // the session date, as imported daily bars
     // The ML phase: the whole chain with Python and PyTorch, else exactly what is missing.
-    expect(out).toMatch(/^\[9\/10\] machine learning/m);
+    expect(out).toMatch(/^\[9\/11\] machine learning/m);
     const python = await checkPython();
     if (python.ok) {
       expect(out).toMatch(/features \(DuckDB SQL over the lake\): \d+ labelled rows of SPX/);
@@ -79,12 +79,37 @@ describe('npm start (quant demo)', () => {
       expect(out).toMatch(/apt-get install .*python3-torch/);
     }
     // Alternative data: one day of sentiment next to returns, point in time.
-    expect(out).toMatch(/^\[10\/10\] alternative data/m);
+    expect(out).toMatch(/^\[10\/11\] alternative data/m);
     expect(out).toMatch(
       /from the seeded news API simulator .*: \d+ articles in \d+ pages, (\d+) rows in news_sentiment \(\1 added by this run\)/,
     );
     expect(out).toMatch(/^\s+symbol\s+close\s+return_pct\s+articles\s+sentiment/m);
     expect(out).toMatch(/point in time: .* 20:00 UTC cut-off/);
+    // Global macro: the allocation through every level of the risk limits, and its stress table.
+    expect(out).toMatch(/^\[11\/11\] global macro/m);
+    expect(out).toMatch(
+      /global-macro on SPY EFA EEM AGG TLT GLD DBC UUP FXE \(lake, 2520 days, 10M\): return -?\d+\.\d\d%, Sharpe -?\d\.\d{3}/,
+    );
+    const gate =
+      /risk engine \(.*\): (\d+) orders, (\d+) approved, (\d+) resized, (\d+) rejected; by rule: (.*)$/m.exec(
+        out,
+      );
+    expect(gate).not.toBeNull();
+    const [orders, approved, resized, rejected] = gate!.slice(1, 5).map(Number);
+    expect(approved + resized + rejected).toBe(orders);
+    // The hierarchy acts: region, asset-class and position limits each resize or reject orders.
+    for (const rule of ['regionCap', 'assetClassCap', 'maxPositionWeight'])
+      expect(gate![5]).toMatch(new RegExp(`\\b${rule} [1-9]\\d*`));
+    expect(out).toMatch(/^\s+scenario\s+shocks\s+pnl\s+pnl % nav\s+breaches$/m);
+    for (const row of [
+      /^\s+equity -20%\s+equity -20\.00%\s+-?\d+\.\d\d/m,
+      /^\s+rates \+100bp\s+rates \+1\.00%/m,
+      /^\s+correlation 1\s+equity -20\.00%, correlation 1/m,
+      /^\s+replay 2008\s+S&P 500 2007-10-09 -> 2009-03-09 \(equity -56\.78%\)/m,
+      /^\s+replay 2020\s+S&P 500 2020-02-19 -> 2020-03-23/m,
+    ])
+      expect(out).toMatch(row);
+    expect(out).toMatch(/reverse stress: (a uniform equity shock of -?\d+\.\d\d% breaches \w+|no uniform)/);
     for (const report of ['backtests-best.html', 'sweep-best.html']) {
       const html = readFileSync(path.join(dataDir, 'reports', report), 'utf8');
       expect(html).toMatch(/^<!doctype html>/i);

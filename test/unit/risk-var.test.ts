@@ -6,6 +6,7 @@ import {
   historicalVar,
   incrementalVar,
   lowQuantile,
+  lowQuantileShifted,
   parametricVar,
   quantileInPlace,
 } from '../../src/risk/var';
@@ -57,6 +58,42 @@ describe('VaR', () => {
   it('rejects misaligned or non-finite series', () => {
     expect(() => new ReturnsWindow({ A: [0.1, 0.2], B: [0.1] })).toThrow(/returns.B/);
     expect(() => new ReturnsWindow({ A: [0.1, Number.NaN] })).toThrow(/returns.A\[1\]/);
+  });
+});
+
+describe('fast paths of the pre-trade VaR check', () => {
+  const base = Float64Array.from({ length: 250 }, (_, t) => Math.sin(t * 1.7) * 1000 - (t % 11) * 30);
+  const r = Float64Array.from({ length: 250 }, (_, t) => Math.cos(t * 0.9) * 0.02);
+
+  it('lowQuantileShifted is lowQuantile of base + delta × r, with the small buffer and without', () => {
+    for (const delta of [0, 1e4, -3.5e4]) {
+      for (const q of [0.01, 0.05, 0.5]) {
+        const want = quantileInPlace(
+          Float64Array.from(base, (b, t) => b + delta * r[t]),
+          q,
+        );
+        const buf = new Float64Array(32); // q = 0.5 needs more than 32: the sorting fallback
+        expect(lowQuantileShifted(base, r, delta, q, buf)).toBe(want);
+        expect(lowQuantile(base.length, q, (t) => base[t] + delta * r[t], buf)).toBe(want);
+      }
+    }
+  });
+
+  it('ReturnsWindow.fromViews gives the covariances of the checking constructor', () => {
+    const series = { A: r, B: Float64Array.from(r, (x, t) => x * 0.5 + 0.001 * (t % 3)) };
+    const checked = new ReturnsWindow(series);
+    const means = new Map(
+      Object.entries(series).map(([k, v]) => [k, v.reduce((a, b) => a + b, 0) / v.length]),
+    );
+    const views = ReturnsWindow.fromViews(new Map(Object.entries(series)), means);
+    expect(views.length).toBe(250);
+    expect(views.get('A')).toBe(r); // adopted, not copied
+    for (const [a, b] of [
+      ['A', 'A'],
+      ['A', 'B'],
+      ['B', 'B'],
+    ])
+      expect(views.cov(a, b)).toBe(checked.cov(a, b));
   });
 });
 

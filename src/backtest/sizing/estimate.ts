@@ -12,36 +12,57 @@ export function trailingCovariance(
   window: number,
 ): Float64Array {
   const k = idx.length;
+  // Demeaned returns asset by asset (each series contiguous), then each covariance as one dot
+  // product summed over the window in order: the accumulator stays in a register instead of a
+  // pass over the whole k × k matrix per day (the same sums, in the same order, as that pass).
   const r = new Float64Array(window * k);
   for (let j = 0; j < k; j++) {
     const c = close[idx[j]];
+    const rj = j * window;
     let mean = 0;
     for (let s = 0; s < window; s++) {
       const u = t - window + 1 + s;
       const x = c[u] / c[u - 1] - 1;
-      r[s * k + j] = x;
+      r[rj + s] = x;
       mean += x;
     }
     mean /= window;
-    for (let s = 0; s < window; s++) r[s * k + j] -= mean;
+    for (let s = 0; s < window; s++) r[rj + s] -= mean;
   }
   const cov = new Float64Array(k * k);
   const inv = 1 / (window - 1);
-  for (let s = 0; s < window; s++) {
-    const row = s * k;
-    for (let i = 0; i < k; i++) {
-      const ri = r[row + i];
-      if (ri === 0) continue;
-      const ci = i * k;
-      for (let j = 0; j <= i; j++) cov[ci + j] += ri * r[row + j];
-    }
-  }
   for (let i = 0; i < k; i++) {
-    for (let j = 0; j <= i; j++) {
-      const v = cov[i * k + j] * inv;
-      cov[i * k + j] = v;
-      cov[j * k + i] = v;
+    const ri = i * window;
+    let j = 0;
+    // Four columns at a time share each load of r_i.
+    for (; j + 3 <= i; j += 4) {
+      const r0 = j * window;
+      const r1 = r0 + window;
+      const r2 = r1 + window;
+      const r3 = r2 + window;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let s = 0; s < window; s++) {
+        const x = r[ri + s];
+        s0 += x * r[r0 + s];
+        s1 += x * r[r1 + s];
+        s2 += x * r[r2 + s];
+        s3 += x * r[r3 + s];
+      }
+      cov[i * k + j] = s0 * inv;
+      cov[i * k + j + 1] = s1 * inv;
+      cov[i * k + j + 2] = s2 * inv;
+      cov[i * k + j + 3] = s3 * inv;
     }
+    for (; j <= i; j++) {
+      const rj = j * window;
+      let s0 = 0;
+      for (let s = 0; s < window; s++) s0 += r[ri + s] * r[rj + s];
+      cov[i * k + j] = s0 * inv;
+    }
+    for (let jj = 0; jj < i; jj++) cov[jj * k + i] = cov[i * k + jj];
   }
   return cov;
 }

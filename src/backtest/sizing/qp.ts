@@ -47,6 +47,8 @@ export interface QpResult {
   readonly status: 'solved' | 'max-iterations';
   readonly primalResidual: number;
   readonly dualResidual: number;
+  /** Cholesky factorisations of the system (the first and one per adaptation of ρ). */
+  readonly factorisations: number;
 }
 
 /** In-place lower Cholesky factor of a row-major SPD matrix; returns false if not positive definite. */
@@ -59,7 +61,30 @@ export function choleskyInPlace(a: Float64Array, n: number): boolean {
     const ljj = Math.sqrt(d);
     a[rj + j] = ljj;
     const inv = 1 / ljj;
-    for (let i = j + 1; i < n; i++) {
+    let i = j + 1;
+    // Four rows at a time share each load of row j (the same sums in the same order per row).
+    for (; i + 3 < n; i += 4) {
+      const r0 = i * n;
+      const r1 = r0 + n;
+      const r2 = r1 + n;
+      const r3 = r2 + n;
+      let s0 = a[r0 + j];
+      let s1 = a[r1 + j];
+      let s2 = a[r2 + j];
+      let s3 = a[r3 + j];
+      for (let k = 0; k < j; k++) {
+        const x = a[rj + k];
+        s0 -= a[r0 + k] * x;
+        s1 -= a[r1 + k] * x;
+        s2 -= a[r2 + k] * x;
+        s3 -= a[r3 + k] * x;
+      }
+      a[r0 + j] = s0 * inv;
+      a[r1 + j] = s1 * inv;
+      a[r2 + j] = s2 * inv;
+      a[r3 + j] = s3 * inv;
+    }
+    for (; i < n; i++) {
       const ri = i * n;
       let s = a[ri + j];
       for (let k = 0; k < j; k++) s -= a[ri + k] * a[rj + k];
@@ -71,16 +96,52 @@ export function choleskyInPlace(a: Float64Array, n: number): boolean {
 
 /** Solves L Lᵀ x = b with the lower factor from choleskyInPlace (b overwritten by x). */
 export function choleskySolve(l: Float64Array, n: number, b: Float64Array): void {
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  // Lx = b four rows at a time: their sums over the solved part are independent (four chains
+  // instead of one), then the rows finish inside the block; each row's terms keep their order.
+  for (; i + 3 < n; i += 4) {
+    const r0 = i * n;
+    const r1 = r0 + n;
+    const r2 = r1 + n;
+    const r3 = r2 + n;
+    let s0 = b[i];
+    let s1 = b[i + 1];
+    let s2 = b[i + 2];
+    let s3 = b[i + 3];
+    for (let k = 0; k < i; k++) {
+      const x = b[k];
+      s0 -= l[r0 + k] * x;
+      s1 -= l[r1 + k] * x;
+      s2 -= l[r2 + k] * x;
+      s3 -= l[r3 + k] * x;
+    }
+    const x0 = s0 / l[r0 + i];
+    s1 -= l[r1 + i] * x0;
+    s2 -= l[r2 + i] * x0;
+    s3 -= l[r3 + i] * x0;
+    const x1 = s1 / l[r1 + i + 1];
+    s2 -= l[r2 + i + 1] * x1;
+    s3 -= l[r3 + i + 1] * x1;
+    const x2 = s2 / l[r2 + i + 2];
+    s3 -= l[r3 + i + 2] * x2;
+    b[i] = x0;
+    b[i + 1] = x1;
+    b[i + 2] = x2;
+    b[i + 3] = s3 / l[r3 + i + 3];
+  }
+  for (; i < n; i++) {
     const ri = i * n;
     let s = b[i];
     for (let k = 0; k < i; k++) s -= l[ri + k] * b[k];
     b[i] = s / l[ri + i];
   }
+  // Lᵀx = b column by column: x_i is final once the rows below have subtracted theirs, and row i
+  // of L (contiguous) then updates every earlier b_k; walking Lᵀ's rows would stride down L.
   for (let i = n - 1; i >= 0; i--) {
-    let s = b[i];
-    for (let k = i + 1; k < n; k++) s -= l[k * n + i] * b[k];
-    b[i] = s / l[i * n + i];
+    const ri = i * n;
+    const xi = b[i] / l[ri + i];
+    b[i] = xi;
+    for (let k = 0; k < i; k++) b[k] -= l[ri + k] * xi;
   }
 }
 
@@ -224,7 +285,14 @@ export function solveQp(p: QpProblem, opts: QpOptions = {}): QpResult {
     const epsDual = epsAbs + epsRel * Math.max(pxMax, normInf(q), aty);
     if (rPrim <= epsPrim && rDual <= epsDual) {
       it++;
-      return { x: zw.slice(), iterations: it, status: 'solved', primalResidual: rPrim, dualResidual: rDual };
+      return {
+        x: zw.slice(),
+        iterations: it,
+        status: 'solved',
+        primalResidual: rPrim,
+        dualResidual: rDual,
+        factorisations: refactors + 1,
+      };
     }
     // Adapt ρ to balance the scaled residuals; refactorise only on a large change.
     if (it % adaptEvery === adaptEvery - 1 && refactors < 30) {
@@ -246,5 +314,6 @@ export function solveQp(p: QpProblem, opts: QpOptions = {}): QpResult {
     status: 'max-iterations',
     primalResidual: rPrim,
     dualResidual: rDual,
+    factorisations: refactors + 1,
   };
 }

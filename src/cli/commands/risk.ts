@@ -11,7 +11,7 @@ import {
   readSp500,
   resolveScenarios,
   reverseStress,
-  runScenarios,
+  stressReport,
   scenariosFileSchema,
   type ReverseStress,
   type ScenarioResult,
@@ -328,11 +328,10 @@ export function riskStress(opts: StressOpts): void {
   // The contract's rule: varBudget is evaluated only with a returns window; say so, off stdout.
   if (config.limits.varBudget !== undefined && !window)
     process.stderr.write('note: limits.varBudget not evaluated (no --returns)\n');
-  const reverse = opts.reverse ? reverseStress(book, window) : undefined;
   if (file !== undefined || Object.keys(shocks).length === 0) {
     let sp500: { date: string; close: number }[] | undefined;
     const scenarios = file === undefined ? [] : resolveScenarios(file, () => (sp500 ??= readSp500()));
-    const results = runScenarios(book, scenarios, window);
+    const { scenarios: results, reverse } = stressReport(book, scenarios, { window, reverse: opts.reverse });
     if (opts.report !== undefined)
       writeFileAtomic(
         opts.report,
@@ -342,6 +341,7 @@ export function riskStress(opts: StressOpts): void {
     else process.stdout.write(`${formatScenarios(results, portfolio.nav, reverse)}\n${reportLine(opts)}`);
     return;
   }
+  const reverse = opts.reverse ? reverseStress(book, window) : undefined;
   const r = book.run({ name: 'shocks', shocks }, window);
   if (opts.report !== undefined)
     writeFileAtomic(
