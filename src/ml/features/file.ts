@@ -7,6 +7,7 @@ import path from 'node:path';
 import { FEATURE_NAMES, KEY_COLUMNS, LABEL_COLUMN } from '../../contract/ml';
 import { InputError } from '../../errors';
 import type { QueryEngine, Row } from '../../lake/query';
+import { waitForNewsOnEngine } from '../../news/pending';
 import { featureSql, type FeatureQuery } from './sql';
 
 /** The header of the features file. */
@@ -27,8 +28,16 @@ export function isoTs(v: unknown): string {
   return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso;
 }
 
-/** Runs the feature query (DuckDB dialect) on `engine`. */
-export async function queryFeatures(engine: QueryEngine, q: Omit<FeatureQuery, 'dialect'>): Promise<Row[]> {
+/**
+ * Runs the feature query (DuckDB dialect) on `engine`. With sentiment, a news pull still writing
+ * the symbols' partitions is waited for (an abandoned one refused): no feature from part of a pull.
+ */
+export async function queryFeatures(
+  engine: QueryEngine,
+  q: Omit<FeatureQuery, 'dialect'>,
+  opts: { readonly newsWaitMs?: number } = {},
+): Promise<Row[]> {
+  if (q.sentiment) await waitForNewsOnEngine(engine, { symbols: q.symbols, maxWaitMs: opts.newsWaitMs });
   return engine.query(featureSql({ ...q, dialect: 'duckdb' }));
 }
 
