@@ -15,3 +15,4 @@ export * from './locked-backup-vault';
 export * from './data-backup-plan';
 export * from './bucket-replication';
 export * from './table-replicator';
+export * from './glue-bars-events';
