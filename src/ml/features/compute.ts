@@ -3,7 +3,7 @@
  * (symbols on one calendar), the same definitions as the SQL of ./sql.ts (a test holds them equal
  * within 1e-9). Every value at bar t uses bars up to and including t only.
  */
-import { FEATURE_NAMES, OPTIONAL_FEATURES, type FeatureName, type ModelFeature } from '../../contract/ml';
+import { FEATURE_NAMES, OPTIONAL_FEATURES, type ModelFeature } from '../../contract/ml';
 import { SENTIMENT_FEATURE } from '../../contract/news';
 import { InputError } from '../../errors';
 import type { Panel } from '../../backtest/types';
