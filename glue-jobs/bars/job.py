@@ -6,12 +6,21 @@ Argument handling is importable without pyspark so it can be unit-tested anywher
 Job bookmarks find the tick files that are new since the last run; the job then recomputes the
 bars of every day those files touch, from all the ticks of that day, and replaces those days' bars
 (other days in the same year partition are kept).
+
+Once the bars are written it publishes BarsUpdated (src/contract/bars.ts) to EventBridge, as
+`quant bars build` and `quant lake import` do, so that the strategy runner and retraining react to
+Glue-built bars too. The bus and the event's names come from the job's arguments (set by the
+ingestion stack from src/contract/bars.ts); an empty bus publishes nothing.
 """
 import argparse
 import datetime
+import json
 import os
 import re
 import sys
+
+# The event's `symbols` lists at most this many (BARS_EVENT_MAX_SYMBOLS in src/contract/bars.ts).
+MAX_EVENT_SYMBOLS = 100
 
 INTERVAL_NS = {"1m": 60_000_000_000, "1d": 86_400_000_000_000}
 # From a bar's start to its label: 1m bars by close time, daily bars by their session date.
@@ -44,7 +53,13 @@ def parse_args(argv):
     # Glue passes every default argument, so an empty --dt means "days with new files".
     p.add_argument("--dt", action="append", default=[], type=lambda v: v if v == "" else _date(v))
     p.add_argument("--JOB_NAME", default="bars")
+    # BARS_EVENT_JOB_ARGS of src/contract/bars.ts.
+    p.add_argument("--bars-event-bus", default="")
+    p.add_argument("--bars-event-source", default="")
+    p.add_argument("--bars-event-detail-type", default="")
     args, _unknown = p.parse_known_args(argv)
+    if args.bars_event_bus and not (args.bars_event_source and args.bars_event_detail_type):
+        p.error("--bars-event-bus needs --bars-event-source and --bars-event-detail-type")
     args.dt = sorted({d for d in args.dt if d})
     return args
 
@@ -62,6 +77,43 @@ def dt_filter(dts):
     for d in dts:
         _date(d)
     return "true" if not dts else "CAST(dt AS STRING) IN (" + ", ".join(f"'{d}'" for d in dts) + ")"
+
+
+def _iso_ms(ts):
+    """A bar label (naive UTC datetime, as Spark collects it with the UTC session zone) as JS's toISOString."""
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+def bars_updated_entry(args, symbols, through, rows):
+    """The PutEvents entry of BarsUpdated for the bars just written, or None (no rows, or no bus).
+
+    `through` is the newest bar label written; the detail has the shape of barsUpdatedDetail in
+    src/ingest/bars-events.ts (a test holds the two equal)."""
+    if rows == 0 or not args.bars_event_bus:
+        return None
+    names = sorted(set(symbols))
+    detail = {
+        "interval": args.interval,
+        "symbols": names[:MAX_EVENT_SYMBOLS],
+        "symbolCount": len(names),
+        "through": _iso_ms(through),
+        "rows": int(rows),
+    }
+    return {
+        "EventBusName": args.bars_event_bus,
+        "Source": args.bars_event_source,
+        "DetailType": args.bars_event_detail_type,
+        "Detail": json.dumps(detail, separators=(",", ":")),
+    }
+
+
+def publish(entry, client):
+    """One PutEvents; a rejected entry fails the job run (its failure alarm fires, the next run retries)."""
+    r = client.put_events(Entries=[entry])
+    if r.get("FailedEntryCount"):
+        raise RuntimeError(f"BarsUpdated not put on {entry['EventBusName']}: {r['Entries'][0].get('ErrorMessage', 'failed')}")
 
 
 def load_sql(name):
@@ -130,6 +182,18 @@ def main(argv):
         # its plan still reads, so materialise the result first (an eager checkpoint cuts the lineage).
         bars = bars.select(*cols).localCheckpoint(eager=True)
         bars.repartition("symbol", "year").write.mode("overwrite").partitionBy("symbol", "year").parquet(out)
+        # The event describes the days rebuilt (not the kept ones): their symbols, newest bar and rows.
+        day = F.date_format(F.col("ts") - F.expr(f"INTERVAL {LABEL_OFFSET_NS[args.interval] // 1000} MICROSECONDS"), "yyyy-MM-dd")
+        built = bars.where(day.isin(dts))
+        stats = built.agg(F.count(F.lit(1)).alias("rows"), F.max("ts").alias("through")).collect()[0]
+        entry = None
+        if stats["rows"]:
+            symbols = [r["symbol"] for r in built.select("symbol").distinct().collect()]
+            entry = bars_updated_entry(args, symbols, stats["through"], stats["rows"])
+        if entry is not None:
+            import boto3  # type: ignore  # in the Glue runtime
+
+            publish(entry, boto3.client("events"))
     job.commit()
 
 

@@ -13,8 +13,10 @@ import { lakeBuckets } from '../../src/lake/buckets';
 import { VendorAuthError } from '../../src/news/client';
 import { ingestNews, type NewsIngestReport } from '../../src/news/ingest';
 import { readNewsApiKey } from '../../src/news/secret';
+import { runtimeFromEnv } from '../../src/trading/lambda-support';
 
-const runtime = { mode: 'aws' as const, region: process.env.AWS_REGION };
+// AWS when deployed; the local cloud when QUANT_LOCAL_* endpoints are set (tests invoke it in process).
+const runtime = runtimeFromEnv(process.env);
 const clients = createClients(runtime);
 const buckets = lakeBuckets(runtime, process.env);
 void buckets.curated; // a missing bucket variable fails the cold start, naming it

@@ -16,3 +16,4 @@ export * from './data-backup-plan';
 export * from './bucket-replication';
 export * from './table-replicator';
 export * from './daily-stress';
+export * from './glue-bars-events';

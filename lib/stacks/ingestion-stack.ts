@@ -31,6 +31,7 @@ import {
 import type { LakeZone } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
 import { packageRoot } from '../../src/package-root';
+import { GlueBarsEvents } from '../constructs/glue-bars-events';
 import { BARS, LAKE_BUCKET_ENV, LAKE_PREFIXES, TICKS } from '../../src/contract/lake';
 import { INGEST_METRICS } from '../../src/contract/metrics';
 
@@ -257,6 +258,8 @@ export class IngestionStack extends Stack {
     const compactionSql = asset('CompactionSql', 'compaction/compaction.sql');
 
     const rawTicks = `s3://${raw.bucketName}/${INGEST_PREFIXES.ticks}`;
+    // The bars jobs publish BarsUpdated once their bars are written (glue-jobs/bars/job.py).
+    const barsEvents = new GlueBarsEvents(this, 'BarsEvents', { role: this.glueRole });
     const job = (
       idName: string,
       script: s3assets.Asset,
@@ -300,6 +303,7 @@ export class IngestionStack extends Stack {
           '--interval': '1m',
           '--raw-path': rawTicks,
           '--curated-path': `s3://${curated.bucketName}/${INGEST_PREFIXES.bars}`,
+          ...barsEvents.jobArguments,
         },
         true,
       ),
@@ -311,6 +315,7 @@ export class IngestionStack extends Stack {
           '--interval': '1d',
           '--raw-path': rawTicks,
           '--curated-path': `s3://${curated.bucketName}/${INGEST_PREFIXES.bars}`,
+          ...barsEvents.jobArguments,
         },
         true,
       ),

@@ -33,7 +33,7 @@ import {
   TRAINING_STATES,
 } from '../../src/contract/training';
 import { BARS_UPDATED_EVENT } from '../../src/contract/bars';
-import { DRIFT_METRIC, STRATEGY_RUNNER_ENV } from '../../src/contract/models';
+import { DEFAULT_RUNNER_BAR_INTERVAL, DRIFT_METRIC, STRATEGY_RUNNER_ENV } from '../../src/contract/models';
 import { featureUnloadSql } from '../../src/ml/features/sql';
 import type { LakeZone } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
@@ -220,7 +220,12 @@ export class TrainingStack extends Stack {
     // And on each BarsUpdated the bars pipeline publishes to the default bus (src/ingest/bars-events.ts).
     new events.Rule(this, 'RunnerOnBars', {
       description: `Strategy runner of the ${c.tradingEnvironment} promotion when new bars are in the lake`,
-      eventPattern: { source: [BARS_UPDATED_EVENT.source], detailType: [BARS_UPDATED_EVENT.detailType] },
+      // Only bars of the runner's interval (the 1m Glue job publishes too).
+      eventPattern: {
+        source: [BARS_UPDATED_EVENT.source],
+        detailType: [BARS_UPDATED_EVENT.detailType],
+        detail: { interval: [DEFAULT_RUNNER_BAR_INTERVAL] },
+      },
       targets: [new targets.LambdaFunction(this.strategyRunner, { retryAttempts: 2 })],
     });
 

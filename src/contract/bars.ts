@@ -25,5 +25,19 @@ export const BARS_EVENTS_ENV = {
   bus: 'BARS_EVENT_BUS',
 } as const;
 
+/**
+ * Arguments of the Glue bars jobs (glue-jobs/bars/job.py) that publish the event in AWS: the bus
+ * and the names above, passed by the ingestion stack so that the job writes no name of its own.
+ * An empty bus: the job publishes nothing.
+ */
+export const BARS_EVENT_JOB_ARGS = {
+  bus: '--bars-event-bus',
+  source: '--bars-event-source',
+  detailType: '--bars-event-detail-type',
+} as const;
+
+/** Most symbols listed in the event's `symbols` (`symbolCount` has them all). */
+export const BARS_EVENT_MAX_SYMBOLS = 100;
+
 /** Locally the bus is a JSON-lines file of EventBridge-shaped events under the data directory. */
 export const LOCAL_EVENT_BUS_FILE = 'events/bus.jsonl';

@@ -1,8 +1,9 @@
 /**
  * Names shared by the features step (DuckDB locally, Athena UNLOAD in AWS), the training script
  * (training/train.py reads them as the `features` hyperparameter), the model files and the
- * `ml-signal` strategy. Imports nothing.
+ * `ml-signal` strategy. Imports only src/contract.
  */
+import { SENTIMENT_FEATURE } from './news';
 
 /** Bumped whenever a feature's definition changes (a model trained on another version is refused). */
 export const FEATURE_SET_VERSION = 1;
@@ -36,6 +37,25 @@ export const FEATURE_NAMES = [
 ] as const;
 
 export type FeatureName = (typeof FEATURE_NAMES)[number];
+
+/**
+ * Feature set version 2: version 1 and, opt-in, the daily news sentiment (`news_sentiment_1d`,
+ * src/contract/news.ts: point in time, an article counts only after its publication). A model
+ * whose features include it is trained and served on version 2; every other model stays on
+ * FEATURE_SET_VERSION, so models trained before keep theirs.
+ */
+export const SENTIMENT_FEATURE_SET_VERSION = 2;
+
+/** Features a model may use beyond FEATURE_NAMES (opt-in; they need side data, not only bars). */
+export const OPTIONAL_FEATURES = [SENTIMENT_FEATURE] as const;
+
+/** A feature a model may list: the set's, or an optional one. */
+export type ModelFeature = FeatureName | (typeof OPTIONAL_FEATURES)[number];
+
+/** The feature set version that computes `features` (the manifest's `featureSetVersion`). */
+export function featureSetVersionOf(features: readonly string[]): number {
+  return features.includes(SENTIMENT_FEATURE) ? SENTIMENT_FEATURE_SET_VERSION : FEATURE_SET_VERSION;
+}
 
 /** The label column: simple return from the close of bar t to the close of bar t + horizon. */
 export const LABEL_COLUMN = 'fwd_return';

@@ -51,7 +51,7 @@ export const STRATEGY_RUNNER_ENV = {
   registry: 'MODEL_REGISTRY',
   /** Symbols the environment's strategy trades, comma-separated (its universe). */
   symbols: 'STRATEGY_SYMBOLS',
-  /** Bar interval the runner reads from the curated zone. @default 1d */
+  /** Bar interval the runner reads from the curated zone. @default DEFAULT_RUNNER_BAR_INTERVAL */
   barInterval: 'STRATEGY_BAR_INTERVAL',
   /** Bars of history given to the strategy on each run. @default 400 */
   lookbackBars: 'STRATEGY_LOOKBACK_BARS',
@@ -81,3 +81,6 @@ export const DRIFT_METRIC = { namespace: 'Quant/ML', name: 'FeaturePSI' } as con
 
 /** PSI above which a feature counts as drifted (the usual rule of thumb: > 0.2 is a shift). */
 export const DEFAULT_PSI_THRESHOLD = 0.2;
+
+/** The strategy runner's bar interval when none is set; its BarsUpdated rule filters on it. */
+export const DEFAULT_RUNNER_BAR_INTERVAL = '1d';

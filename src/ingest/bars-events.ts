@@ -10,6 +10,7 @@ import path from 'node:path';
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Runtime } from '../aws/clients';
 import {
+  BARS_EVENT_MAX_SYMBOLS,
   BARS_EVENTS_ENV,
   BARS_UPDATED_EVENT,
   LOCAL_EVENT_BUS_FILE,
@@ -28,8 +29,6 @@ export interface BusEvent<D = unknown> {
   readonly resources: readonly string[];
   readonly detail: D;
 }
-
-const MAX_SYMBOLS = 100;
 
 /** The detail of bars just written: `ts` are the bar labels (ISO or epoch ms). */
 export function barsUpdatedDetail(
@@ -54,7 +53,7 @@ export function barsUpdatedDetail(
   const all = [...new Set(symbols)].sort();
   return {
     interval,
-    symbols: all.slice(0, MAX_SYMBOLS),
+    symbols: all.slice(0, BARS_EVENT_MAX_SYMBOLS),
     symbolCount: all.length,
     through: new Date(newest).toISOString(),
     rows,

@@ -239,26 +239,38 @@ export function startHeartbeat(
 }
 
 /**
- * Waits until no write listed by `list` touches a partition under `partitionPrefix`: a running
- * one is waited for (up to `maxWaitMs`), an abandoned one (killed, or failed during commit) is an
- * InputError naming it, so that nothing reads part of a write (`what` names the data in messages).
+ * Waits until no write listed by `list` touches a partition under `partitionPrefix` (or one the
+ * predicate accepts, for tables whose partitions do not nest by series, e.g. `dt=`/`symbol=`): a
+ * running one is waited for (up to `maxWaitMs`), an abandoned one (killed, or failed during commit)
+ * is an InputError naming it, so that nothing reads part of a write (`what` names the data in
+ * messages, `action` the kind of write: `import` unless given).
  * Resolves true when it had to wait (what was listed before may miss the write's last partitions).
  */
 export async function waitForCompleteWrites(
   list: () => Promise<readonly PendingWrite[]>,
-  partitionPrefix: string,
+  partitionPrefix: string | ((partition: string) => boolean),
   what: string,
-  opts: { readonly maxWaitMs: number; readonly pollMs?: number; readonly field?: string },
+  opts: {
+    readonly maxWaitMs: number;
+    readonly pollMs?: number;
+    readonly field?: string;
+    readonly action?: string;
+  },
 ): Promise<boolean> {
+  const touches =
+    typeof partitionPrefix === 'string' ? (pp: string) => pp.startsWith(partitionPrefix) : partitionPrefix;
+  // Phrases, not a bare 'import' literal: the backtest image test scans the bundle for imports.
+  const anAction = opts.action ? `a ${opts.action} of` : 'an import of';
+  const again = opts.action ? `the same ${opts.action} again` : 'the same import again';
   const deadline = Date.now() + opts.maxWaitMs;
   for (let waited = false; ; waited = true) {
-    const touching = (await list()).filter((p) => p.partitions.some((pp) => pp.startsWith(partitionPrefix)));
+    const touching = (await list()).filter((p) => p.partitions.some(touches));
     if (touching.length === 0) return waited;
     const abandoned = touching.find((p) => !isRunning(p));
     if (abandoned || Date.now() >= deadline) {
       const p = abandoned ?? touching[0];
       throw new InputError(
-        `${what} are incomplete: an import of ${p.rows} rows into ${p.partitions.length} partitions, started ${p.startedAt} (pid ${p.pid} on ${p.host}), ${abandoned ? 'did not finish' : 'is still running'}; run the same import again to complete it`,
+        `${what} are incomplete: ${anAction} ${p.rows} rows into ${p.partitions.length} partitions, started ${p.startedAt} (pid ${p.pid} on ${p.host}), ${abandoned ? 'did not finish' : 'is still running'}; run ${again} to complete it`,
         opts.field ?? 'bars',
       );
     }

@@ -5,7 +5,8 @@
  * asynchronous path (`loadSignalModel` + `scorePanelAsync`) is for services that can await.
  */
 import type { Panel } from '../backtest/types';
-import type { FeatureName } from '../contract/ml';
+import type { ModelFeature } from '../contract/ml';
+import { SENTIMENT_FEATURE } from '../contract/news';
 import { InputError } from '../errors';
 import { computeFeatures, warmupBars } from './features/compute';
 import { checkGraph, readModelDir, type Manifest, type ModelFiles } from './inference/model-dir';
@@ -39,7 +40,7 @@ export interface PanelRows {
  * feature missing after the warm-up (e.g. volume that is 0 over a window) is an InputError naming
  * symbol, date and feature: the strategy never trades on a partial row.
  */
-export function panelRows(panel: Panel, features: readonly FeatureName[], window: number): PanelRows {
+export function panelRows(panel: Panel, features: readonly ModelFeature[], window: number): PanelRows {
   const needsVolume = features.filter((f) => f.startsWith('volume_'));
   if (needsVolume.length > 0 && !panel.volume)
     throw new InputError(
@@ -161,6 +162,7 @@ export function scorePanelSync(panel: Panel, ref: string): { scores: PanelScores
     arrayId(panel.dates),
     panel.close.map(arrayId).join(','),
     (panel.volume ?? []).map(arrayId).join(','),
+    (panel.aux?.fields?.[SENTIMENT_FEATURE] ?? []).map(arrayId).join(','),
   ].join('|');
   const hit = scoreCache.get(key);
   if (hit) return { scores: hit, manifest: loaded.files.manifest };

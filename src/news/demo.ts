@@ -8,6 +8,7 @@ import { formatTable } from '../format';
 import { SENTIMENT_CUTOFF_HOUR_UTC, SENTIMENT_FEATURE } from '../contract/news';
 import { dailySentimentSql } from './daily';
 import { ingestNews } from './ingest';
+import { waitForNewsOnEngine } from './pending';
 import { NEWS_SIM_KEY, NEWS_SIM_SYMBOLS, NewsSimulator } from './simulator';
 
 const DAY_MS = 86_400_000;
@@ -42,6 +43,13 @@ export async function runNewsDemo(ctx: PlatformContext, log: (line: string) => v
   log(
     `news ${new Date(fromMs).toISOString().slice(0, 10)}..${day} from the seeded news API simulator (Polygon /v2/reference/news shape): ${r.articles} articles in ${r.pages} pages, ${r.added + r.duplicates} rows in news_sentiment (${r.added} added by this run), scored with sentiment (AFINN-165)`,
   );
+  // Another pull (a concurrent `quant ingest news`) may still be writing these days: never show part of it.
+  await waitForNewsOnEngine(q, {
+    symbols,
+    // The first bar's window looks back one day before it (src/news/daily.ts).
+    fromDay: new Date(dayMs - 11 * DAY_MS).toISOString().slice(0, 10),
+    toDay: day,
+  });
   const rows = await q.query(`
     WITH b AS (
       SELECT symbol, ts, close FROM bars

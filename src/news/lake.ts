@@ -14,7 +14,15 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import { gunzipSync } from 'node:zlib';
 import type { AwsClients } from '../aws/clients';
 import type { LakeBuckets } from '../lake/buckets';
-import { deletePending, getWithEtag, newPending, putIfUnchanged, putPending, writeId } from '../lake/commit';
+import {
+  deletePending,
+  getWithEtag,
+  newPending,
+  putIfUnchanged,
+  putPending,
+  startHeartbeat,
+  writeId,
+} from '../lake/commit';
 import { InputError } from '../errors';
 import { NEWS_SENTIMENT } from '../contract/lake';
 
@@ -114,7 +122,13 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Pro
 export async function commitNewsRows(
   target: NewsLakeTarget,
   rows: readonly NewsRow[],
-  opts: { readonly concurrency?: number } = {},
+  opts: {
+    readonly concurrency?: number;
+    /** How often the pending marker's heartbeat is refreshed (src/lake/commit.ts). @default HEARTBEAT_MS */
+    readonly heartbeatMs?: number;
+    /** Called after each partition's commit (tests pause a write here). */
+    readonly onPartition?: (done: number, of: number) => void | Promise<void>;
+  } = {},
 ): Promise<NewsCommitReport> {
   const s3 = target.clients.s3;
   const bucket = target.buckets[NEWS_SENTIMENT.zone];
@@ -169,6 +183,8 @@ export async function commitNewsRows(
         )
       : undefined;
   if (pending) await putPending(s3, bucket, pending);
+  // Readers elsewhere (a Lambda, another machine) tell a running pull from a killed one by this.
+  const stopHeartbeat = pending ? startHeartbeat(s3, bucket, pending, opts.heartbeatMs) : undefined;
   let added = 0;
   let done = 0;
   try {
@@ -186,9 +202,10 @@ export async function commitNewsRows(
         p = await prepare(first.pp);
       }
       added += p.added;
-      done++;
+      await opts.onPartition?.(++done, prepared.length);
     });
   } catch (err) {
+    await stopHeartbeat?.();
     const msg = err instanceof Error ? err.message : String(err);
     throw new Error(
       `${NEWS_SENTIMENT.name}: committed ${done} of ${prepared.length} partitions, then failed: ${msg}. ` +
@@ -196,6 +213,7 @@ export async function commitNewsRows(
       { cause: err },
     );
   }
+  await stopHeartbeat?.();
   if (pending) await deletePending(s3, bucket, NEWS_SENTIMENT.name, pending.id);
   return {
     added,

@@ -9,6 +9,7 @@ import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventb
 import { z } from 'zod';
 import type { Panel } from '../backtest/types';
 import {
+  DEFAULT_RUNNER_BAR_INTERVAL,
   STRATEGY_RUNNER_ENV,
   STRATEGY_RUNNER_EVENT,
   ENVIRONMENTS,
@@ -59,7 +60,7 @@ export function runnerConfigFromEnv(env: Env): RunnerConfig {
       lookback: int(E.lookbackBars, { min: 2, fallback: 400 }),
       account: text(E.account),
       symbols: list(E.symbols),
-      interval: optionalText(E.barInterval, '1d'),
+      interval: optionalText(E.barInterval, DEFAULT_RUNNER_BAR_INTERVAL),
       signalBus: text(E.signalBus),
     },
     env,

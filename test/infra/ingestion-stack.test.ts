@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { dev, prod } from '../../lib/config';
 import type { QuantStage } from '../../lib/quant-stage';
 import { validateIngestionConfig } from '../../lib/stacks/ingestion-stack';
+import { BARS_EVENT_JOB_ARGS, BARS_UPDATED_EVENT } from '../../src/contract/bars';
 import { nagViolations, resourcesOfType, template, testApp } from './helpers';
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
@@ -157,6 +158,32 @@ describe('IngestionStack: Glue', () => {
         S3Encryptions: [{ S3EncryptionMode: 'SSE-KMS' }],
       },
     });
+  });
+
+  it('the bars jobs publish BarsUpdated: bus and names from the contract, PutEvents on that bus and source only', () => {
+    const bars = resourcesOfType(t, 'AWS::Glue::Job')
+      .map(([, j]) => j.Properties!.DefaultArguments as Record<string, string>)
+      .filter((a) => a['--interval'] !== undefined);
+    expect(bars.map((a) => a['--interval']).sort()).toEqual(['1d', '1m']);
+    for (const a of bars)
+      expect(a).toMatchObject({
+        [BARS_EVENT_JOB_ARGS.bus]: 'default',
+        [BARS_EVENT_JOB_ARGS.source]: BARS_UPDATED_EVENT.source,
+        [BARS_EVENT_JOB_ARGS.detailType]: BARS_UPDATED_EVENT.detailType,
+      });
+    const compaction = resourcesOfType(t, 'AWS::Glue::Job')
+      .map(([, j]) => j.Properties!.DefaultArguments as Record<string, string>)
+      .filter((a) => a['--interval'] === undefined);
+    expect(compaction).toHaveLength(1);
+    expect(compaction[0][BARS_EVENT_JOB_ARGS.bus]).toBeUndefined();
+    const put = resourcesOfType(t, 'AWS::IAM::Policy')
+      .filter(([, p]) => JSON.stringify(p.Properties!.Roles).includes('GlueRole'))
+      .flatMap(([, p]) => (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement)
+      .filter((s) => actions(s).includes('events:PutEvents'));
+    expect(put).toHaveLength(1);
+    expect(actions(put[0])).toEqual(['events:PutEvents']);
+    expect(JSON.stringify(put[0].Resource)).toMatch(/:event-bus\/default"/);
+    expect(put[0].Condition).toEqual({ StringEquals: { 'events:source': BARS_UPDATED_EVENT.source } });
   });
 
   it('a workflow runs compaction daily at the configured hour, then both bar jobs; an on-demand trigger backfills', () => {

@@ -4,7 +4,7 @@ import { ConfigError, dev, prod, staging, validateTrainingConfig } from '../../l
 import type { EnvironmentConfig, TrainingConfig } from '../../lib/config';
 import type { QuantStage } from '../../lib/quant-stage';
 import { BARS_UPDATED_EVENT } from '../../src/contract/bars';
-import { DRIFT_METRIC, STRATEGY_RUNNER_ENV } from '../../src/contract/models';
+import { DEFAULT_RUNNER_BAR_INTERVAL, DRIFT_METRIC, STRATEGY_RUNNER_ENV } from '../../src/contract/models';
 import {
   PROTECTED_HYPERPARAMETERS,
   SAGEMAKER_TRAINING_LOG_GROUP,
@@ -305,14 +305,17 @@ describe('TrainingStack: registration, gate and schedules', () => {
 });
 
 describe('TrainingStack: strategy runner', () => {
-  it('runs on each BarsUpdated event of the bars pipeline (default bus)', () => {
+  it("runs on each BarsUpdated event of the bars pipeline (default bus) of the runner's interval only", () => {
     const [, rule] = resourcesOfType(t, 'AWS::Events::Rule').find(
       ([, r]) => (r.Properties!.EventPattern as Json | undefined)?.source?.[0] === BARS_UPDATED_EVENT.source,
     )!;
     expect(rule.Properties!.EventPattern).toEqual({
       source: [BARS_UPDATED_EVENT.source],
       'detail-type': [BARS_UPDATED_EVENT.detailType],
+      // The 1m Glue job publishes too: a 1d runner ignores it.
+      detail: { interval: [DEFAULT_RUNNER_BAR_INTERVAL] },
     });
+    expect(DEFAULT_RUNNER_BAR_INTERVAL).toBe('1d');
     expect(rule.Properties!.EventBusName).toBeUndefined();
     expect(JSON.stringify(rule.Properties!.Targets)).toMatch(/StrategyRunner/);
   });

@@ -2,6 +2,8 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { BARS_EVENT_JOB_ARGS, BARS_UPDATED_EVENT } from '../../src/contract/bars';
+import { barsUpdatedDetail } from '../../src/ingest/bars-events';
 import { dtFilter, renderSql } from '../../src/ingest/glue-sql';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -138,5 +140,67 @@ print(json.dumps({'dt': a.dt, 'mb': a.target_file_mb, 'raw': a.raw_path}))`,
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/nope/);
     expect(() => renderSql('{{nope}}', {})).toThrow(/nope/);
+  });
+
+  it('bars: the BarsUpdated entry has the contract names and the same detail as barsUpdatedDetail', () => {
+    const symbols = Array.from({ length: 130 }, (_, i) => `S${String(i).padStart(3, '0')}`).reverse();
+    const args = [
+      '--interval',
+      '1d',
+      '--raw-path',
+      's3://r/t',
+      '--curated-path',
+      's3://c/bars',
+      BARS_EVENT_JOB_ARGS.bus,
+      'default',
+      BARS_EVENT_JOB_ARGS.source,
+      BARS_UPDATED_EVENT.source,
+      BARS_EVENT_JOB_ARGS.detailType,
+      BARS_UPDATED_EVENT.detailType,
+    ];
+    const r = py(
+      'bars',
+      `import job, json, datetime
+a = job.parse_args(${JSON.stringify(args)})
+syms = ${JSON.stringify([...symbols, symbols[0]])}
+e = job.bars_updated_entry(a, syms, datetime.datetime(2026, 1, 6, 0, 0, 0), 3140)
+none_rows = job.bars_updated_entry(a, syms, datetime.datetime(2026, 1, 6), 0)
+none_bus = job.bars_updated_entry(job.parse_args(['--interval', '1d', '--raw-path', 's3://r/t', '--curated-path', 's3://c/b']), syms, datetime.datetime(2026, 1, 6), 5)
+print(json.dumps({'entry': e, 'none': [none_rows, none_bus]}))`,
+    );
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout) as { entry: Record<string, string>; none: unknown[] };
+    expect(out.none).toEqual([null, null]);
+    expect(out.entry).toMatchObject({
+      EventBusName: 'default',
+      Source: BARS_UPDATED_EVENT.source,
+      DetailType: BARS_UPDATED_EVENT.detailType,
+    });
+    // The same bars described by the local publisher (src/ingest/bars-events.ts).
+    expect(JSON.parse(out.entry.Detail)).toEqual(
+      barsUpdatedDetail('1d', symbols, [Date.UTC(2026, 0, 5), Date.UTC(2026, 0, 6)], 3140),
+    );
+    expect(JSON.parse(out.entry.Detail).symbols).toHaveLength(100);
+
+    const half = py(
+      'bars',
+      `import job
+job.parse_args(['--interval', '1d', '--raw-path', 's3://r/t', '--curated-path', 's3://c/b', '${BARS_EVENT_JOB_ARGS.bus}', 'default'])`,
+    );
+    expect(half.status).toBe(2);
+    expect(half.stderr).toMatch(/--bars-event-bus needs --bars-event-source and --bars-event-detail-type/);
+  });
+
+  it('bars: a rejected PutEvents entry fails the run', () => {
+    const r = py(
+      'bars',
+      `import job
+class C:
+    def put_events(self, Entries):
+        return {'FailedEntryCount': 1, 'Entries': [{'ErrorCode': 'AccessDenied', 'ErrorMessage': 'not authorized'}]}
+job.publish({'EventBusName': 'default'}, C())`,
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/BarsUpdated not put on default: not authorized/);
   });
 });

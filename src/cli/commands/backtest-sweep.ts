@@ -145,7 +145,7 @@ async function sweep(o: SweepCliOptions, cmd: Command): Promise<void> {
   const modelRefs = requestModelRefs(request);
   if (o.remote && modelRefs.length > 0)
     throw new InputError(
-      `--remote: registry versions (${modelRefs.join(', ')}) are swept on this machine or with --state-machine; the AWS sweep task does not read the models bucket`,
+      `--remote: registry versions (${modelRefs.join(', ')}) are swept on this machine or with --state-machine; the AWS sweep task cannot score a model: its role and environment have no access to the models bucket, and its image (ecs-tasks/backtest/Dockerfile) carries no ONNX runtime`,
       'remote',
     );
   if (o.remote && o.report !== undefined)

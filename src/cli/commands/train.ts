@@ -3,7 +3,7 @@
  * script → evaluation → local registry) or the deployed state machine.
  */
 import type { Command } from 'commander';
-import { FEATURE_NAMES } from '../../contract/ml';
+import { FEATURE_NAMES, OPTIONAL_FEATURES } from '../../contract/ml';
 import { InputError } from '../../errors';
 import { modelStrategyFor } from '../../ml/model-strategy';
 import { registryFor } from '../../ml/registry';
@@ -63,14 +63,21 @@ function checkOpts(opts: TrainOpts) {
     throw new InputError(`--from: ${opts.from} is after --to ${opts.to}`, '--from');
   if (opts.features !== undefined) {
     const list = opts.features.split(',').map((f) => f.trim());
-    const unknown = list.find((f) => !(FEATURE_NAMES as readonly string[]).includes(f));
+    const known: readonly string[] = [...FEATURE_NAMES, ...OPTIONAL_FEATURES];
+    const unknown = list.find((f) => !known.includes(f));
     if (unknown !== undefined || list.length === 0)
       throw new InputError(
-        `--features: "${unknown ?? ''}" is not a feature (known: ${FEATURE_NAMES.join(', ')})`,
+        `--features: "${unknown ?? ''}" is not a feature (known: ${known.join(', ')})`,
         '--features',
       );
     if (new Set(list).size !== list.length)
       throw new InputError('--features: a feature is listed twice', '--features');
+    const optional = list.filter((f) => (OPTIONAL_FEATURES as readonly string[]).includes(f));
+    if (opts.remote && optional.length > 0)
+      throw new InputError(
+        `--features: ${optional.join(', ')} trains with --local only (the AWS features step computes feature set version 1)`,
+        '--features',
+      );
     hps.features = list.join(',');
   }
   for (const [k, v] of [
@@ -169,7 +176,10 @@ export function registerTrain(program: Command): void {
     .option('--bars <source>', 'lake:SYM1,SYM2 or a bars CSV/Parquet file (--local; default lake:SPX)')
     .option('--from <date>', 'training window: first bar date of the samples (yyyy-mm-dd)')
     .option('--to <date>', 'training window: last bar date of the samples (yyyy-mm-dd)')
-    .option('--features <list>', 'the features to train on, comma-separated (default: the whole feature set)')
+    .option(
+      '--features <list>',
+      'the features to train on, comma-separated (default: the whole feature set; news_sentiment_1d adds the daily news sentiment from the lake)',
+    )
     .option('--accelerator <kind>', 'cpu locally (GPU / Trainium with --remote come from config)', 'cpu')
     .option('--out <dir>', 'also copy model.onnx, manifest.json and evaluation.json here')
     .option('--epochs <n>', 'training epochs (default: the script’s)')

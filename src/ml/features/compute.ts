@@ -3,34 +3,38 @@
  * (symbols on one calendar), the same definitions as the SQL of ./sql.ts (a test holds them equal
  * within 1e-9). Every value at bar t uses bars up to and including t only.
  */
-import { FEATURE_NAMES, type FeatureName } from '../../contract/ml';
+import { FEATURE_NAMES, OPTIONAL_FEATURES, type ModelFeature } from '../../contract/ml';
+import { SENTIMENT_FEATURE } from '../../contract/news';
 import { InputError } from '../../errors';
 import type { Panel } from '../../backtest/types';
 
 /** Features of one panel: `values[a]` is row-major [T, F] for symbol a (NaN where undefined). */
 export interface FeatureMatrix {
-  readonly names: readonly FeatureName[];
+  readonly names: readonly ModelFeature[];
   readonly symbols: readonly string[];
   readonly dates: readonly string[];
   readonly values: readonly Float64Array[];
 }
 
-const KNOWN = new Set<string>(FEATURE_NAMES);
+const KNOWN = new Set<string>([...FEATURE_NAMES, ...OPTIONAL_FEATURES]);
 
-/** Checks feature names (e.g. a model manifest's) against the feature set; InputError naming the first unknown one. */
-export function checkFeatureNames(names: readonly string[], field = 'features'): FeatureName[] {
+/**
+ * Checks feature names (e.g. a model manifest's) against the feature set and the optional
+ * features; InputError naming the first unknown one.
+ */
+export function checkFeatureNames(names: readonly string[], field = 'features'): ModelFeature[] {
   if (names.length === 0) throw new InputError(`${field}: no features listed`, field);
   const seen = new Set<string>();
   for (const n of names) {
     if (!KNOWN.has(n))
       throw new InputError(
-        `${field}: unknown feature "${n}" (the feature set has ${FEATURE_NAMES.join(', ')})`,
+        `${field}: unknown feature "${n}" (the feature set has ${FEATURE_NAMES.join(', ')}; optional: ${OPTIONAL_FEATURES.join(', ')})`,
         field,
       );
     if (seen.has(n)) throw new InputError(`${field}: feature "${n}" listed twice`, field);
     seen.add(n);
   }
-  return names as FeatureName[];
+  return names as ModelFeature[];
 }
 
 /** x[t] / x[t-n] - 1 from bar n on. */
@@ -67,9 +71,9 @@ function rollingSd(x: Float64Array, n: number, mean: Float64Array): Float64Array
 const div = (a: number, b: number): number => (b === 0 ? NaN : a / b);
 
 /** Single-symbol features (everything but the cross-sectional ranks). */
-function ownFeatures(close: Float64Array, volume: Float64Array | undefined): Map<FeatureName, Float64Array> {
+function ownFeatures(close: Float64Array, volume: Float64Array | undefined): Map<ModelFeature, Float64Array> {
   const n = close.length;
-  const f = new Map<FeatureName, Float64Array>();
+  const f = new Map<ModelFeature, Float64Array>();
   const r1 = lagReturn(close, 1);
   f.set('ret_1', r1);
   f.set('ret_5', lagReturn(close, 5));
@@ -142,10 +146,21 @@ export function crossSectionalRank(values: readonly Float64Array[]): Float64Arra
 
 /**
  * Features `names` (default: the whole set, in contract order) of every symbol and bar of the panel.
- * Volume features need the panel's volume; without it they are NaN.
+ * Volume features need the panel's volume; without it they are NaN. The daily news sentiment comes
+ * from the panel's side data (`aux.fields.news_sentiment_1d`, src/news/panel.ts): a panel without
+ * it is an InputError, never a silent 0.
  */
-export function computeFeatures(panel: Panel, names: readonly FeatureName[] = FEATURE_NAMES): FeatureMatrix {
-  const per = panel.close.map((c, a) => ownFeatures(c, panel.volume?.[a]));
+export function computeFeatures(panel: Panel, names: readonly ModelFeature[] = FEATURE_NAMES): FeatureMatrix {
+  const per: Map<ModelFeature, Float64Array>[] = panel.close.map((c, a) => ownFeatures(c, panel.volume?.[a]));
+  if (names.includes(SENTIMENT_FEATURE)) {
+    const s = panel.aux?.fields?.[SENTIMENT_FEATURE];
+    if (!s || s.length !== panel.symbols.length)
+      throw new InputError(
+        `bars.aux.fields.${SENTIMENT_FEATURE}: the model uses the daily news sentiment but the bars carry none (read it from the lake's news_sentiment with attachNewsSentiment, or give it as a fields file)`,
+        `bars.aux.fields.${SENTIMENT_FEATURE}`,
+      );
+    per.forEach((m, a) => m.set(SENTIMENT_FEATURE, s[a]));
+  }
   for (const [xs, base] of [
     ['xs_rank_ret_5', 'ret_5'],
     ['xs_rank_ret_20', 'ret_20'],
@@ -175,8 +190,8 @@ export function forwardReturns(close: Float64Array, horizon: number): Float64Arr
 }
 
 /** Bars before every feature of `names` can be defined (the longest window's warm-up). */
-export function warmupBars(names: readonly FeatureName[]): number {
-  const need: Record<FeatureName, number> = {
+export function warmupBars(names: readonly ModelFeature[]): number {
+  const need: Record<ModelFeature, number> = {
     ret_1: 2,
     ret_5: 6,
     ret_20: 21,
@@ -188,6 +203,7 @@ export function warmupBars(names: readonly FeatureName[]): number {
     volume_z_20: 20,
     xs_rank_ret_5: 6,
     xs_rank_ret_20: 21,
+    news_sentiment_1d: 1,
   };
   return Math.max(...names.map((n) => need[n]));
 }

@@ -5,12 +5,18 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FEATURE_NAMES, KEY_COLUMNS, LABEL_COLUMN } from '../../contract/ml';
+import { SENTIMENT_FEATURE } from '../../contract/news';
 import { InputError } from '../../errors';
 import type { QueryEngine, Row } from '../../lake/query';
+import { waitForNewsOnEngine } from '../../news/pending';
 import { featureSql, type FeatureQuery } from './sql';
 
-/** The header of the features file. */
+/** The header of the features file (feature set version 1). */
 export const FEATURE_FILE_COLUMNS: readonly string[] = [...KEY_COLUMNS, ...FEATURE_NAMES, LABEL_COLUMN];
+
+/** Feature columns of the file: the set, then the daily sentiment when asked (version 2). */
+export const featureFileFeatures = (sentiment: boolean | undefined): readonly string[] =>
+  sentiment ? [...FEATURE_NAMES, SENTIMENT_FEATURE] : FEATURE_NAMES;
 
 /** ISO 8601 UTC: `YYYY-MM-DD` at midnight, else the full datetime. */
 export function isoTs(v: unknown): string {
@@ -27,22 +33,32 @@ export function isoTs(v: unknown): string {
   return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso;
 }
 
-/** Runs the feature query (DuckDB dialect) on `engine`. */
-export async function queryFeatures(engine: QueryEngine, q: Omit<FeatureQuery, 'dialect'>): Promise<Row[]> {
+/**
+ * Runs the feature query (DuckDB dialect) on `engine`. With sentiment, a news pull still writing
+ * the symbols' partitions is waited for (an abandoned one refused): no feature from part of a pull.
+ */
+export async function queryFeatures(
+  engine: QueryEngine,
+  q: Omit<FeatureQuery, 'dialect'>,
+  opts: { readonly newsWaitMs?: number } = {},
+): Promise<Row[]> {
+  if (q.sentiment) await waitForNewsOnEngine(engine, { symbols: q.symbols, maxWaitMs: opts.newsWaitMs });
   return engine.query(featureSql({ ...q, dialect: 'duckdb' }));
 }
 
 const cell = (v: unknown): string =>
   v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v)) ? '' : String(v);
 
-/** Rows of the feature query as CSV text (numbers at full precision, NULL as empty). */
-export function featuresCsv(rows: readonly Row[]): string {
-  const lines = [FEATURE_FILE_COLUMNS.join(',')];
+/**
+ * Rows of the feature query as CSV text (numbers at full precision, NULL as empty); with
+ * `sentiment`, the `news_sentiment_1d` column follows the feature set (before the label).
+ */
+export function featuresCsv(rows: readonly Row[], opts: { readonly sentiment?: boolean } = {}): string {
+  const features = featureFileFeatures(opts.sentiment);
+  const lines = [[...KEY_COLUMNS, ...features, LABEL_COLUMN].join(',')];
   for (const r of rows) {
     lines.push(
-      [isoTs(r.ts), String(r.symbol), ...FEATURE_NAMES.map((f) => cell(r[f])), cell(r[LABEL_COLUMN])].join(
-        ',',
-      ),
+      [isoTs(r.ts), String(r.symbol), ...features.map((f) => cell(r[f])), cell(r[LABEL_COLUMN])].join(','),
     );
   }
   return `${lines.join('\n')}\n`;
@@ -77,7 +93,7 @@ export async function writeFeatureFile(
     throw new InputError(`symbols: no bars in the lake for ${missing.join(', ')}`, 'symbols');
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, featuresCsv(rows));
+  writeFileSync(tmp, featuresCsv(rows, { sentiment: q.sentiment }));
   renameSync(tmp, file);
   return {
     file,

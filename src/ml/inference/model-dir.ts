@@ -8,10 +8,11 @@ import path from 'node:path';
 import { z } from 'zod';
 import {
   FEATURE_SET_VERSION,
+  featureSetVersionOf,
   MANIFEST_FILE,
   MANIFEST_SCHEMA_VERSION,
   MODEL_FILE,
-  type FeatureName,
+  type ModelFeature,
 } from '../../contract/ml';
 import { describeZodIssues, InputError } from '../../errors';
 import { checkFeatureNames } from '../features/compute';
@@ -37,7 +38,7 @@ export type Manifest = z.infer<typeof manifestSchema>;
 export interface ModelFiles {
   readonly dir: string;
   readonly manifest: Manifest;
-  readonly features: readonly FeatureName[];
+  readonly features: readonly ModelFeature[];
   readonly onnx: Uint8Array;
   /** Changes when the files change (cache key). */
   readonly key: string;
@@ -47,7 +48,7 @@ export interface ModelFiles {
 export function parseManifest(
   raw: unknown,
   where = 'manifest',
-): { manifest: Manifest; features: FeatureName[] } {
+): { manifest: Manifest; features: ModelFeature[] } {
   if (typeof raw === 'object' && raw !== null && !('featureSetVersion' in raw))
     throw new InputError(
       `${where}.featureSetVersion: missing; the model does not say which feature definitions it was trained on (this code computes version ${FEATURE_SET_VERSION}); retrain it`,
@@ -63,9 +64,11 @@ export function parseManifest(
   }
   const m = parsed.data;
   const features = checkFeatureNames(m.features, `${where}.features`);
-  if (m.featureSetVersion !== FEATURE_SET_VERSION)
+  // Version 1 models keep version 1; a model using the optional sentiment is version 2.
+  const computes = featureSetVersionOf(features);
+  if (m.featureSetVersion !== computes)
     throw new InputError(
-      `${where}.featureSetVersion: the model was trained on feature set version ${m.featureSetVersion}, this code computes version ${FEATURE_SET_VERSION}; retrain it on the current features`,
+      `${where}.featureSetVersion: the model was trained on feature set version ${m.featureSetVersion}, this code computes version ${computes}${computes === FEATURE_SET_VERSION ? '' : ` for features ${features.join(', ')}`}; retrain it on the current features`,
       `${where}.featureSetVersion`,
     );
   const width = m.window * features.length;

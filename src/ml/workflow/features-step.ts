@@ -53,11 +53,12 @@ export async function featuresFromLake(
   job: JobPaths,
   src: { symbols: readonly string[]; interval?: string },
   horizon = DEFAULT_HORIZON,
+  opts: { readonly sentiment?: boolean } = {},
 ): Promise<FeaturesStepOutput> {
   rmSync(job.train, { recursive: true, force: true });
   return writeFeatureFile(
     engine,
-    { symbols: src.symbols, interval: src.interval ?? '1d', horizon },
+    { symbols: src.symbols, interval: src.interval ?? '1d', horizon, sentiment: opts.sentiment },
     path.join(job.train, 'features.csv'),
   );
 }

@@ -8,7 +8,10 @@ import path from 'node:path';
 import type { Runtime } from '../../aws/clients';
 import { loadPanel } from '../../backtest/load';
 import type { Panel } from '../../backtest/types';
-import { DEFAULT_HORIZON, FEATURE_NAMES, FEATURE_SET_VERSION } from '../../contract/ml';
+import { DEFAULT_HORIZON, FEATURE_NAMES, featureSetVersionOf } from '../../contract/ml';
+import { SENTIMENT_FEATURE } from '../../contract/news';
+import { attachNewsSentiment } from '../../news/panel';
+import { InputError } from '../../errors';
 import { DEFAULT_MODEL_NAME } from '../../contract/models';
 import type { QueryEngine } from '../../lake/query';
 import type { ModelStrategyFactory } from '../../strategy-runner/runner';
@@ -74,14 +77,24 @@ export async function runLocalTraining(
   const job: JobPaths = jobPaths(opts.dataDir, opts.jobName ?? newJobName());
   const hps = { horizon: DEFAULT_HORIZON, ...opts.hyperparameters };
   const horizon = Number(hps.horizon);
-  const panel: Panel = await loadPanel(barsSpecs(opts.bars), {
+  // Opt-in daily news sentiment (feature set version 2): the features file carries it from the
+  // lake's SQL, and the evaluation's backtest reads the same values into the panel.
+  const featureList = String(opts.hyperparameters?.features ?? FEATURE_NAMES.join(',')).split(',');
+  const sentiment = featureList.includes(SENTIMENT_FEATURE);
+  if (sentiment && opts.bars.kind !== 'lake')
+    throw new InputError(
+      `--features: ${SENTIMENT_FEATURE} is read from the lake's news_sentiment; train on --bars lake:SYMBOLS`,
+      '--features',
+    );
+  const bars: Panel = await loadPanel(barsSpecs(opts.bars), {
     runtime: deps.runtime,
     query: deps.query,
     align: 'intersect',
   });
+  const panel = sentiment ? await attachNewsSentiment(deps.query, bars) : bars;
   const features =
     opts.bars.kind === 'lake'
-      ? await featuresFromLake(deps.query, job, opts.bars, horizon)
+      ? await featuresFromLake(deps.query, job, opts.bars, horizon, { sentiment })
       : featuresFromPanel(job, panel, horizon);
   const training = await runTrainingStep({
     job,
@@ -92,9 +105,9 @@ export async function runLocalTraining(
       model: opts.model ?? 'mlp',
       device: opts.accelerator ?? 'cpu',
       features: FEATURE_NAMES.join(','),
-      feature_set_version: FEATURE_SET_VERSION,
       model_name: DEFAULT_MODEL_NAME,
       ...hps,
+      feature_set_version: featureSetVersionOf(featureList),
     },
   });
   const evaluation = await evaluateStep(deps, { modelDir: training.modelDir, panel, gate: opts.gate });

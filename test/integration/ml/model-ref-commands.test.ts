@@ -182,6 +182,11 @@ describe('quant backtest sweep over models', () => {
     expect(r.err).toMatch(
       /--remote: registry versions \(ml-signal@1, ml-signal@prod\) are swept on this machine/,
     );
+    // It names why, and starts nothing (no AWS call: there are no credentials here).
+    expect(r.err).toMatch(
+      /the AWS sweep task cannot score a model: its role and environment have no access to the models bucket, and its image \(ecs-tasks\/backtest\/Dockerfile\) carries no ONNX runtime/,
+    );
+    expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
   });
 
   it('text values compare only with == and != in --where', async () => {
