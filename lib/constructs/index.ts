@@ -15,3 +15,5 @@ export * from './locked-backup-vault';
 export * from './data-backup-plan';
 export * from './bucket-replication';
 export * from './table-replicator';
+export * from './multicast-domain';
+export * from './feed-handler-host';
