@@ -1,7 +1,7 @@
 /**
  * Names shared by the feed handler (`quant feed run`, bundled from src/cli/feed-handler-main.ts) and
- * the hosts that run it (lib/constructs/feed-handler-host.ts): where the bundle, schema and logs live
- * on an instance, the service account, and the environment its systemd units set. Imports nothing.
+ * the hosts that run it (lib/constructs/feed-handler-host.ts): where the bundle, the runtime and the
+ * logs live on an instance, and the service account. Imports nothing.
  */
 
 /** File name of the bundled handler, inside its asset and on the host. */
@@ -18,7 +18,3 @@ export const FEED_HOST_PATHS = {
 
 /** The system user the handler runs as (no login, no home). */
 export const FEED_SERVICE_USER = 'quant-feed';
-
-/** The variable (and its value) that makes `quant` use AWS, as `--aws` does (src/cli/context.ts). */
-export const QUANT_MODE_ENV = 'QUANT_MODE';
-export const QUANT_MODE_AWS = 'aws';

@@ -92,6 +92,30 @@ const groupsOf = (f: FeedConfig): string[] => [
 ];
 
 describe('FeedHandlerStack: Transit Gateway multicast', () => {
+  it('keeps the logical ids it had before its constructs existed (log group, key, gateway, instances)', () => {
+    // A new id would replace the resource: a new log group (the old one retained, orphaned), a new
+    // key, a new transit gateway (the on-premises side is configured with its id), new instances.
+    for (const tt of [t, tp])
+      expect(Object.keys(tt.toJSON().Resources as object)).toEqual(
+        expect.arrayContaining([
+          'HandlerLogs6FD01908',
+          'VolumeKeyB3FBD601',
+          'TransitGateway',
+          'VpcAttachment',
+          'MulticastDomain',
+          'DomainAssociationA',
+          'MulticastEniA',
+          'HandlerA2A37A616',
+          'HandlerBCC2D25AE',
+          'HandlerRoleF4C27E12',
+          'MemberA0',
+        ]),
+      );
+    expect(Object.keys(tp.toJSON().Resources as object)).toEqual(
+      expect.arrayContaining(['Source0x0', 'OnPremRouteA0', 'PlacementGroupA9B2FA15F']),
+    );
+  });
+
   it('a transit gateway with multicast support, attached to one subnet per feed AZ', () => {
     for (const tt of [t, tp, tv]) {
       tt.resourceCountIs('AWS::EC2::TransitGateway', 1);

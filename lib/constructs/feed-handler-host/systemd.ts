@@ -4,12 +4,8 @@
  * script's file writes. lib/constructs/feed-handler-host/user-data.ts puts them together.
  */
 import type { FeedChannelConfig, FeedGroupConfig } from '../../config/types';
-import {
-  FEED_HOST_PATHS,
-  FEED_SERVICE_USER,
-  QUANT_MODE_AWS,
-  QUANT_MODE_ENV,
-} from '../../../src/contract/feed';
+import { QUANT_MODE_AWS, QUANT_MODE_ENV } from '../../../src/contract/env';
+import { FEED_HOST_PATHS, FEED_SERVICE_USER } from '../../../src/contract/feed';
 
 /**
  * Multicast arrives on the second ENI from sources routed via the first: loose reverse-path filtering.
