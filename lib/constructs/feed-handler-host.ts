@@ -76,23 +76,18 @@ export interface FeedHandlerHostProps {
   readonly recoveryAlarmThreshold?: number;
 }
 
-/** All UDP ports of the channels, each once. */
-function feedPorts(channels: readonly FeedChannelConfig[]): number[] {
-  return [
-    ...new Set(
-      channels.flatMap((c) => [c.feedA.port, c.feedB.port, ...(c.snapshot ? [c.snapshot.port] : [])]),
-    ),
-  ].sort((a, b) => a - b);
-}
+/** Feeds A and B and the snapshot loop of every channel. */
+const feedsOf = (channels: readonly FeedChannelConfig[]) =>
+  channels.flatMap((c) => [c.feedA, c.feedB, ...(c.snapshot ? [c.snapshot] : [])]);
 
 /** All multicast groups of the channels, each once. */
-export function feedGroups(channels: readonly FeedChannelConfig[]): string[] {
-  return [
-    ...new Set(
-      channels.flatMap((c) => [c.feedA.group, c.feedB.group, ...(c.snapshot ? [c.snapshot.group] : [])]),
-    ),
-  ];
-}
+export const feedGroups = (channels: readonly FeedChannelConfig[]): string[] => [
+  ...new Set(feedsOf(channels).map((f) => f.group)),
+];
+
+/** All UDP ports of the channels, each once, ascending. */
+const feedPorts = (channels: readonly FeedChannelConfig[]): number[] =>
+  [...new Set(feedsOf(channels).map((f) => f.port))].sort((a, b) => a - b);
 
 export class FeedHandlerHost extends Construct {
   /** Security group of the market-data ENIs (multicast in). */
@@ -111,67 +106,50 @@ export class FeedHandlerHost extends Construct {
     const { channels, monitoring } = props;
     const stack = Stack.of(this);
 
-    this.multicastSecurityGroup = new ec2.SecurityGroup(this, 'MulticastSecurityGroup', {
-      vpc: props.vpc,
-      description: 'Feed handler market-data ENIs: UDP feeds from the configured multicast sources only',
-      allowAllOutbound: false,
-    });
-    for (const cidr of props.multicastSourceCidrs) {
-      for (const p of feedPorts(channels)) {
-        this.multicastSecurityGroup.addIngressRule(
-          ec2.Peer.ipv4(cidr),
-          ec2.Port.udp(p),
-          `Feed UDP ${p} from ${cidr}`,
-        );
-      }
-    }
+    const securityGroup = (sgId: string, description: string) =>
+      new ec2.SecurityGroup(this, sgId, { vpc: props.vpc, description, allowAllOutbound: false });
+    /** `ipv4:port` as a /32 peer and its port. */
+    const hostPort = (e: string) =>
+      [ec2.Peer.ipv4(`${e.split(':')[0]}/32`), Number(e.split(':')[1])] as const;
+    const mc = securityGroup(
+      'MulticastSecurityGroup',
+      'Feed handler market-data ENIs: UDP feeds from the configured multicast sources only',
+    );
+    for (const cidr of props.multicastSourceCidrs)
+      for (const p of feedPorts(channels))
+        mc.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.udp(p), `Feed UDP ${p} from ${cidr}`);
     if (props.igmpv2) {
       // The minimum IGMP rules AWS documents for Transit Gateway multicast (IGMP is IP protocol 2).
       const igmp = new ec2.Port({ protocol: ec2.Protocol.IGMP, stringRepresentation: 'IGMP' });
-      const sg = this.multicastSecurityGroup;
-      sg.addIngressRule(ec2.Peer.ipv4('0.0.0.0/32'), igmp, 'IGMP query from the transit gateway');
-      sg.addEgressRule(ec2.Peer.ipv4('224.0.0.2/32'), igmp, 'IGMP leave');
+      mc.addIngressRule(ec2.Peer.ipv4('0.0.0.0/32'), igmp, 'IGMP query from the transit gateway');
+      mc.addEgressRule(ec2.Peer.ipv4('224.0.0.2/32'), igmp, 'IGMP leave');
       for (const g of feedGroups(channels))
-        sg.addEgressRule(ec2.Peer.ipv4(`${g}/32`), igmp, `IGMP join ${g}`);
+        mc.addEgressRule(ec2.Peer.ipv4(`${g}/32`), igmp, `IGMP join ${g}`);
     }
-    this.hostSecurityGroup = new ec2.SecurityGroup(this, 'HostSecurityGroup', {
-      vpc: props.vpc,
-      description:
-        'Feed handler hosts: relay subscribers in; AWS APIs (SSM, S3, CloudWatch, Kinesis) and UDP subscribers out',
-      allowAllOutbound: false,
-    });
-    this.hostSecurityGroup.addEgressRule(
-      ec2.Peer.anyIpv4(),
-      ec2.Port.tcp(443),
-      'HTTPS to AWS APIs and package repositories',
+    const host = securityGroup(
+      'HostSecurityGroup',
+      'Feed handler hosts: relay subscribers in; AWS APIs (SSM, S3, CloudWatch, Kinesis) and UDP subscribers out',
     );
-    for (const cidr of props.relaySubscriberCidrs ?? []) {
-      for (const c of channels) {
-        this.hostSecurityGroup.addIngressRule(
+    host.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs and package repositories');
+    for (const cidr of props.relaySubscriberCidrs ?? [])
+      for (const c of channels)
+        host.addIngressRule(
           ec2.Peer.ipv4(cidr),
           ec2.Port.tcp(c.relayTcpPort),
           `TCP relay of channel ${c.id} from ${cidr}`,
         );
-      }
-    }
     for (const c of channels) {
       if (c.tcpReplay) {
-        const [host, p] = c.tcpReplay.split(':');
-        this.hostSecurityGroup.addEgressRule(
-          ec2.Peer.ipv4(`${host}/32`),
-          ec2.Port.tcp(Number(p)),
-          `TCP replay of channel ${c.id} at ${c.tcpReplay}`,
-        );
+        const [peer, p] = hostPort(c.tcpReplay);
+        host.addEgressRule(peer, ec2.Port.tcp(p), `TCP replay of channel ${c.id} at ${c.tcpReplay}`);
       }
       for (const e of c.relayUdp) {
-        const [host, p] = e.split(':');
-        this.hostSecurityGroup.addEgressRule(
-          ec2.Peer.ipv4(`${host}/32`),
-          ec2.Port.udp(Number(p)),
-          `UDP relay of channel ${c.id} to ${e}`,
-        );
+        const [peer, p] = hostPort(e);
+        host.addEgressRule(peer, ec2.Port.udp(p), `UDP relay of channel ${c.id} to ${e}`);
       }
     }
+    this.multicastSecurityGroup = mc;
+    this.hostSecurityGroup = host;
 
     this.logGroup = new EncryptedLogGroup(this, 'HandlerLogs', {
       encryptionKey: monitoring.logKey,
@@ -182,31 +160,21 @@ export class FeedHandlerHost extends Construct {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: 'Feed handler instances: Session Manager, their log group, the handler bundle and schema',
     });
+    const allow = (actions: string[], resource: string) =>
+      this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources: [resource] }));
     this.grantSessionManager(stack);
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
-        resources: [this.logGroup.logGroupArn],
-      }),
+    allow(
+      ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+      this.logGroup.logGroupArn,
     );
     const schema = /^s3:\/\/([^/]+)\/(.+)$/.exec(props.schemaS3Uri);
     if (!schema)
       throw new Error(`FeedHandlerHost: schemaS3Uri: expected s3://bucket/key, got "${props.schemaS3Uri}"`);
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:GetObject'],
-        resources: [`arn:${stack.partition}:s3:::${schema[1]}/${schema[2]}`],
-      }),
-    );
+    allow(['s3:GetObject'], `arn:${stack.partition}:s3:::${schema[1]}/${schema[2]}`);
     props.ticksStream?.grantWrite(this.role);
     // The CME TCP replay logon: this one secret, read once when each channel's service starts.
     if (props.tcpReplayCredentialsSecretArn)
-      this.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: ['secretsmanager:GetSecretValue'],
-          resources: [props.tcpReplayCredentialsSecretArn],
-        }),
-      );
+      allow(['secretsmanager:GetSecretValue'], props.tcpReplayCredentialsSecretArn);
 
     this.bundle = new s3assets.Asset(this, 'HandlerBundle', {
       path: path.join(packageRoot(), 'src'),
@@ -224,12 +192,7 @@ export class FeedHandlerHost extends Construct {
       },
     });
     // The bundle object only (Asset.grantRead would open the whole bootstrap bucket).
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:GetObject'],
-        resources: [this.bundle.bucket.arnForObjects(this.bundle.s3ObjectKey)],
-      }),
-    );
+    allow(['s3:GetObject'], this.bundle.bucket.arnForObjects(this.bundle.s3ObjectKey));
 
     const arm = /^[a-z]+\d+[a-z-]*g[a-z-]*\./.test(props.instanceType);
     const machineImage = ec2.MachineImage.resolveSsmParameterAtLaunch(

@@ -3,6 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { dev } from '../../../lib/config';
 import type { FeedChannelConfig } from '../../../lib/config';
 import { FeedHandlerHost, acknowledgeInlinePolicies } from '../../../lib/constructs';
 import type { FeedHandlerHostProps } from '../../../lib/constructs';
@@ -18,15 +19,8 @@ import type { PackName } from '../helpers';
 
 const env = { account: '123456789012', region: 'eu-west-1' };
 const SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:quant/cme-replay-Ab12Cd';
-const channel: FeedChannelConfig = {
-  id: 310,
-  feedA: { group: '224.0.31.1', port: 14310 },
-  feedB: { group: '224.0.32.1', port: 15310 },
-  snapshot: { group: '224.0.31.22', port: 14310 },
-  relayTcpPort: 9310,
-  relayUdp: [],
-  metricsPort: 9464,
-};
+/** dev's channel 310: feeds A and B and the snapshot loop, a TCP relay, no replay. */
+const channel: FeedChannelConfig = dev.feed.channels[0]!;
 
 type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown };
 const actions = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
