@@ -206,10 +206,7 @@ export class FeedHandlerHost extends Construct {
     );
     // Name tags are construct paths; the `Default` id a stack may give this construct is left out of
     // them, as CDK leaves it out of logical ids.
-    const namePrefix = this.node.path
-      .split('/')
-      .filter((part) => part !== 'Default')
-      .join('/');
+    const namePrefix = this.node.path.replace(/\/Default(?=\/|$)/g, '');
     const instances: ec2.Instance[] = [];
     const enis: ec2.CfnNetworkInterface[] = [];
     for (const subnet of props.subnets) {
