@@ -4,7 +4,7 @@
  * - code running from dist/ starts dist/<name>.js of the same package;
  * - code running from the sources (tests, tsx) first brings dist/ up to date (`node bin/build.js`
  *   is a no-op when it is), so a child never runs a build older than the code that starts it.
- * Code bundled elsewhere (the feed handler's single-file bundle, lib/stacks/feed-handler-stack.ts)
+ * Code bundled elsewhere (the feed handler's single-file bundle, lib/constructs/feed-handler-host/bundle.ts)
  * has no dist/: `fromBuild()` is false there and the caller uses its own file.
  */
 import { execFileSync } from 'node:child_process';

@@ -17,3 +17,5 @@ export * from './bucket-replication';
 export * from './table-replicator';
 export * from './daily-stress';
 export * from './glue-bars-events';
+export * from './multicast-domain';
+export * from './feed-handler-host';

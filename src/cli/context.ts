@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import type { Runtime } from '../aws/clients';
+import { QUANT_MODE_AWS, QUANT_MODE_ENV } from '../contract/env';
 import type { LocalCloud, LocalService } from '../local/cloud';
 import { DEFAULT_DATA_DIR } from '../local/defaults';
 import { checkDataDir } from '../local/data-dir';
@@ -47,7 +48,7 @@ export async function openPlatform(opts: GlobalOptions & PlatformNeeds): Promise
   let cloud: LocalCloud | undefined;
   let runtime: Runtime;
   const timeoutMs = timeoutMsOf(opts);
-  if (opts.aws || process.env.QUANT_MODE === 'aws') {
+  if (opts.aws || process.env[QUANT_MODE_ENV] === QUANT_MODE_AWS) {
     runtime = { mode: 'aws', region: process.env.AWS_REGION, timeoutMs };
   } else {
     const { LocalCloud } = await import('../local/cloud');

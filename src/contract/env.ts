@@ -95,3 +95,7 @@ export function readEnv<S extends EnvSpec>(spec: S, env: Env = process.env): Env
   for (const [key, v] of Object.entries(spec)) out[key] = v.read(env[v.name]);
   return out as EnvOf<S>;
 }
+
+/** The variable (and its value) that makes `quant` use AWS, as `--aws` does (src/cli/context.ts). */
+export const QUANT_MODE_ENV = 'QUANT_MODE';
+export const QUANT_MODE_AWS = 'aws';

@@ -77,6 +77,10 @@ export const FEED_METRICS = {
   gaps: 'Gaps',
   recoveries: 'Recoveries',
   subscriberDrops: 'SubscriberDrops',
+  /** First copy received to relayed and decoded, quantiles of the interval (Microseconds). */
+  latencyP50: 'LatencyP50',
+  latencyP99: 'LatencyP99',
+  latencyP999: 'LatencyP999',
 } as const;
 
 /** Host metrics of the feed handler's CloudWatch agent (ENA allowance counters, memory). */

@@ -181,7 +181,7 @@ export class DecoderThread implements SequencedPacketSink {
 
 /**
  * The platform's build has the worker's own entry (dist/feed-decoder-worker.js); in the bundled
- * handler (FeedHandlerStack) this module is inside the bundle, whose entry runs the worker when it
+ * handler (lib/constructs/feed-handler-host/bundle.ts) this module is inside the bundle, whose entry runs the worker when it
  * sees the role in workerData.
  */
 function decoderWorker(data: DecoderWorkerData): Worker {

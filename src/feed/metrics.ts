@@ -316,9 +316,9 @@ export function emfDocument(
           ['OrderSnapshots', 'Count', d((x) => x.orderBooks?.snapshots ?? 0)],
         ] as Array<[string, string, number]>)
       : []),
-    ['LatencyP50', 'Microseconds', interval.quantile(0.5) / 1e3],
-    ['LatencyP99', 'Microseconds', interval.quantile(0.99) / 1e3],
-    ['LatencyP999', 'Microseconds', interval.quantile(0.999) / 1e3],
+    [M.latencyP50, 'Microseconds', interval.quantile(0.5) / 1e3],
+    [M.latencyP99, 'Microseconds', interval.quantile(0.99) / 1e3],
+    [M.latencyP999, 'Microseconds', interval.quantile(0.999) / 1e3],
   ];
   const doc: Record<string, unknown> = {
     _aws: {

@@ -1,17 +1,14 @@
-import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_SCHEMA_PATH } from '../../src/feed/project-schema';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../lib/app';
 import { ConfigError, dev, prod } from '../../lib/config';
 import type { EnvironmentConfig, FeedConfig } from '../../lib/config';
 import type { QuantStage } from '../../lib/quant-stage';
-import { FEED_BUNDLE_FILE, bundleFeedHandler, validateFeedConfig } from '../../lib/stacks/feed-handler-stack';
+import { validateFeedConfig } from '../../lib/stacks/feed-handler-stack';
 import { FEED_METRICS } from '../../src/contract/metrics';
 import {
   SKIP_BUNDLING,
@@ -95,6 +92,30 @@ const groupsOf = (f: FeedConfig): string[] => [
 ];
 
 describe('FeedHandlerStack: Transit Gateway multicast', () => {
+  it('keeps the logical ids it had before its constructs existed (log group, key, gateway, instances)', () => {
+    // A new id would replace the resource: a new log group (the old one retained, orphaned), a new
+    // key, a new transit gateway (the on-premises side is configured with its id), new instances.
+    for (const tt of [t, tp])
+      expect(Object.keys(tt.toJSON().Resources as object)).toEqual(
+        expect.arrayContaining([
+          'HandlerLogs6FD01908',
+          'VolumeKeyB3FBD601',
+          'TransitGateway',
+          'VpcAttachment',
+          'MulticastDomain',
+          'DomainAssociationA',
+          'MulticastEniA',
+          'HandlerA2A37A616',
+          'HandlerBCC2D25AE',
+          'HandlerRoleF4C27E12',
+          'MemberA0',
+        ]),
+      );
+    expect(Object.keys(tp.toJSON().Resources as object)).toEqual(
+      expect.arrayContaining(['Source0x0', 'OnPremRouteA0', 'PlacementGroupA9B2FA15F']),
+    );
+  });
+
   it('a transit gateway with multicast support, attached to one subnet per feed AZ', () => {
     for (const tt of [t, tp, tv]) {
       tt.resourceCountIs('AWS::EC2::TransitGateway', 1);
@@ -661,128 +682,4 @@ describe('feed config validation', () => {
     expect(off.feed).toBeUndefined();
     expect(off.node.tryFindChild('FeedHandler')).toBeUndefined();
   });
-});
-
-describe('the handler bundle (esbuild at synth, no Docker)', () => {
-  const run = promisify(execFile);
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'feed-bundle-test-'));
-  const bundle = path.join(dir, FEED_BUNDLE_FILE);
-  // The bundle takes the schema as configuration; the project's own is enough to run it.
-  const schema = PROJECT_SCHEMA_PATH;
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  beforeAll(() => bundleFeedHandler(dir));
-
-  it('accepts every flag the systemd unit passes to `feed run`', async () => {
-    // `--aws` is a global option, the rest belong to `feed run`.
-    const global = await run(process.execPath, [bundle, '--help'], { cwd: dir });
-    const command = await run(process.execPath, [bundle, 'feed', 'run', '--help'], { cwd: dir });
-    const stdout = `${global.stdout}\n${command.stdout}`;
-    const flags = execStarts(userData(t)[0]!).flatMap((e) =>
-      [...e.matchAll(/(--[a-z-]+)/g)].map((m) => m[1]!),
-    );
-    expect(flags).toEqual(
-      expect.arrayContaining(['--aws', '--channel', '--metrics-port', '--emf', '--kinesis']),
-    );
-    // The dev units use no TCP replay; a channel with `tcpReplay` adds these two.
-    for (const flag of new Set([...flags, '--replay', '--replay-secret'])) expect(stdout).toContain(flag);
-  });
-
-  it('runs outside the repository (no node_modules): a simulated channel through the bundled handler', async () => {
-    const ports = 20_000 + Math.floor(Math.random() * 20_000);
-    const feeds = [
-      '--feed-a',
-      `239.255.77.1:${ports}`,
-      '--feed-b',
-      `239.255.77.2:${ports + 1}`,
-      '--snapshot',
-      `239.255.77.3:${ports + 2}`,
-    ];
-    const handler = spawn(
-      process.execPath,
-      // As the systemd unit runs it (no --aws: the local-cloud path is not needed for this check).
-      [
-        bundle,
-        'feed',
-        'run',
-        '--channel',
-        '310',
-        '--schema',
-        schema,
-        ...feeds,
-        '--metrics-port',
-        '0',
-        '--emf',
-        '--duration',
-        '3',
-        '--json',
-      ],
-      { cwd: dir },
-    );
-    let out = '';
-    let err = '';
-    handler.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    handler.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    // 'close', not 'exit': stdout may still hold the summary when the process exits.
-    const exited = new Promise<number | null>((resolve) => handler.on('close', resolve));
-    await new Promise<void>((resolve) => handler.stderr.once('data', () => resolve()));
-    const sim = await run(
-      process.execPath,
-      [
-        bundle,
-        'feed',
-        'simulate',
-        '--schema',
-        schema,
-        ...feeds,
-        '--packets',
-        '300',
-        '--rate',
-        '3000',
-        '--json',
-      ],
-      { cwd: dir },
-    );
-    expect((JSON.parse(sim.stdout) as { packets: number }).packets).toBeGreaterThanOrEqual(300);
-    expect(await exited).toBe(0);
-    // With --emf, stdout holds only EMF lines (at least the one written on stop); the summary goes to stderr.
-    const lines = out.trim().split('\n');
-    const isEmf = (l: string): boolean => l.startsWith('{"_aws"');
-    const emf = lines.filter(isEmf).map((l) => JSON.parse(l)) as {
-      _aws: {
-        CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[];
-      };
-      Channel: string;
-    }[];
-    expect(emf.length).toBeGreaterThan(0);
-    const [directive] = emf[0]!._aws.CloudWatchMetrics;
-    // The metrics the stack's alarms and dashboard read are the ones the handler writes.
-    expect(directive).toMatchObject({
-      Namespace: FEED_METRICS.namespace,
-      Dimensions: [[FEED_METRICS.dimension]],
-    });
-    expect(emf[0]!.Channel).toBe('310');
-    const names = directive!.Metrics.map((m) => m.Name);
-    for (const k of ['packetsA', 'packetsB', 'duplicates', 'gaps', 'recoveries', 'subscriberDrops'] as const)
-      expect(names).toContain(FEED_METRICS[k]);
-    expect(names).toEqual(expect.arrayContaining(['LatencyP50', 'LatencyP99', 'LatencyP999']));
-    expect(lines.every(isEmf)).toBe(true);
-    const summary = JSON.parse(err.slice(err.indexOf('{'))) as {
-      packetsA: number;
-      packetsB: number;
-      delivered: number;
-      gaps: number;
-      trades: number;
-      quotes: number;
-      decodeErrors: Record<string, number>;
-      decoder: { droppedPackets: number; restarts: number };
-    };
-    expect(summary.delivered).toBeGreaterThanOrEqual(300);
-    expect(summary.packetsA).toBeGreaterThan(0);
-    expect(summary.packetsB).toBeGreaterThan(0);
-    // Decoded on the decoder worker, which the bundle starts from its own file.
-    expect(summary.trades).toBeGreaterThan(0);
-    expect(summary.quotes).toBeGreaterThan(0);
-    expect(summary.decodeErrors).toEqual({});
-    expect(summary.decoder).toEqual(expect.objectContaining({ droppedPackets: 0, restarts: 0 }));
-  }, 30_000);
 });

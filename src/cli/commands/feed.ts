@@ -1,5 +1,6 @@
 import fs, { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { QUANT_MODE_AWS, QUANT_MODE_ENV } from '../../contract/env';
 import { InputError } from '../../errors';
 import { SbeCodec } from '../../sbe/codec';
 import { loadSchema } from '../../sbe/schema';
@@ -279,7 +280,7 @@ export function registerFeed(program: Command): void {
           '--replay: the TCP replay service requires a logon: add --replay-secret <arn> (with --aws) or --replay-username <name> with QUANT_REPLAY_PASSWORD',
           'replay',
         );
-      if (replayServer && o.replaySecret && !(globals.aws || process.env.QUANT_MODE === 'aws'))
+      if (replayServer && o.replaySecret && !(globals.aws || process.env[QUANT_MODE_ENV] === QUANT_MODE_AWS))
         throw new InputError(
           '--replay-secret: Secrets Manager needs --aws (locally use --replay-username)',
           'replay-secret',
