@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
 import { FEED_BUNDLE_FILE } from '../../../src/contract/feed';
@@ -30,30 +29,25 @@ export function bundleFeedHandler(outDir: string): void {
   // Found from package.json, not from this file: the CDK app also runs from the build in dist/.
   const root = packageRoot();
   mkdirSync(outDir, { recursive: true });
-  // esbuild's synchronous API takes no plugins: alias the local-only modules to an empty CommonJS stub.
-  const stubDir = mkdtempSync(path.join(os.tmpdir(), 'feed-bundle-'));
-  const stub = path.join(stubDir, 'local-only-stub.cjs');
-  writeFileSync(stub, 'module.exports = {};\n');
-  try {
-    buildSync({
-      absWorkingDir: root,
-      entryPoints: [FEED_HANDLER_ENTRY],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node22',
-      minify: true,
-      sourcemap: true,
-      sourcesContent: false,
-      outfile: path.join(outDir, FEED_BUNDLE_FILE),
-      // CommonJS dependencies call require(); give the ESM bundle one.
-      banner: {
-        js: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
-      },
-      logLevel: 'error',
-      alias: Object.fromEntries(LOCAL_ONLY_MODULES.map((m) => [m, stub])),
-    });
-  } finally {
-    rmSync(stubDir, { recursive: true, force: true });
-  }
+  // esbuild's synchronous API takes no plugins: alias the local-only modules to an empty CommonJS stub,
+  // a file of the repository so that the bundle (and the asset hash) is the same on every synth.
+  const stub = path.join(root, 'lib/constructs/feed-handler-host/local-only-stub.cjs');
+  buildSync({
+    absWorkingDir: root,
+    entryPoints: [FEED_HANDLER_ENTRY],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    outfile: path.join(outDir, FEED_BUNDLE_FILE),
+    // CommonJS dependencies call require(); give the ESM bundle one.
+    banner: {
+      js: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
+    },
+    logLevel: 'error',
+    alias: Object.fromEntries(LOCAL_ONLY_MODULES.map((m) => [m, stub])),
+  });
 }
