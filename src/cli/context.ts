@@ -43,12 +43,17 @@ export interface PlatformNeeds {
   readonly services?: readonly LocalService[];
 }
 
+/** Whether this command runs against AWS: `--aws`, or QUANT_MODE=aws (set on hosts and tasks). */
+export function inAwsMode(opts: Pick<GlobalOptions, 'aws'>): boolean {
+  return Boolean(opts.aws) || process.env[QUANT_MODE_ENV] === QUANT_MODE_AWS;
+}
+
 /** Opens the platform for one command; `close()` releases clients and stops an owned local cloud. */
 export async function openPlatform(opts: GlobalOptions & PlatformNeeds): Promise<PlatformContext> {
   let cloud: LocalCloud | undefined;
   let runtime: Runtime;
   const timeoutMs = timeoutMsOf(opts);
-  if (opts.aws || process.env[QUANT_MODE_ENV] === QUANT_MODE_AWS) {
+  if (inAwsMode(opts)) {
     runtime = { mode: 'aws', region: process.env.AWS_REGION, timeoutMs };
   } else {
     const { LocalCloud } = await import('../local/cloud');

@@ -5,7 +5,7 @@ import { backupLocal } from '../../dr/backup';
 import { runDrill } from '../../dr/drill';
 import { SNAPSHOT_PARTS } from '../../dr/snapshot';
 import { loadBackup, restoreLocal } from '../../dr/restore';
-import { dataDirOf, timeoutMsOf, withPlatform, type GlobalOptions } from '../context';
+import { dataDirOf, inAwsMode, timeoutMsOf, withPlatform, type GlobalOptions } from '../context';
 import { formatTable, printJson } from '../output';
 
 const stderr = (line: string): void => {
@@ -13,7 +13,7 @@ const stderr = (line: string): void => {
 };
 
 function localOnly(opts: GlobalOptions): void {
-  if (opts.aws || process.env.QUANT_MODE === 'aws')
+  if (inAwsMode(opts))
     throw new InputError(
       '--aws: quant dr works on the local cloud; in AWS, backups are AWS Backup recovery points (see docs/disaster-recovery.md)',
       '--aws',

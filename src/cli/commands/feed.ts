@@ -1,6 +1,5 @@
 import fs, { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { QUANT_MODE_AWS, QUANT_MODE_ENV } from '../../contract/env';
 import { InputError } from '../../errors';
 import { SbeCodec } from '../../sbe/codec';
 import { loadSchema } from '../../sbe/schema';
@@ -17,7 +16,7 @@ import type { ReplayCredentials } from '../../feed/tcp-replay';
 import { ProducerEventSink } from '../../feed/event-sink';
 import { TickProducer } from '../../ingest/producer';
 import { ensureStream } from '../../ingest/runner';
-import { openPlatform, type GlobalOptions, type PlatformContext } from '../context';
+import { inAwsMode, openPlatform, type GlobalOptions, type PlatformContext } from '../context';
 import { int, oneOf, optionalInt, probability } from '../options';
 
 interface DecodeOptions {
@@ -280,7 +279,7 @@ export function registerFeed(program: Command): void {
           '--replay: the TCP replay service requires a logon: add --replay-secret <arn> (with --aws) or --replay-username <name> with QUANT_REPLAY_PASSWORD',
           'replay',
         );
-      if (replayServer && o.replaySecret && !(globals.aws || process.env[QUANT_MODE_ENV] === QUANT_MODE_AWS))
+      if (replayServer && o.replaySecret && !inAwsMode(globals))
         throw new InputError(
           '--replay-secret: Secrets Manager needs --aws (locally use --replay-username)',
           'replay-secret',

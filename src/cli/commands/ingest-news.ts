@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { VENDOR_KEY_ENV } from '../../contract/vendor-stream';
 import { InputError } from '../../errors';
-import { withPlatform, type GlobalOptions } from '../context';
+import { inAwsMode, withPlatform, type GlobalOptions } from '../context';
 import { printJson } from '../output';
 
 interface NewsOpts {
@@ -56,7 +56,7 @@ export function registerIngestNews(ingest: Command): void {
             `${VENDOR_KEY_ENV}: set it to the news API key (needed with --url)`,
             VENDOR_KEY_ENV,
           );
-      } else if (g.aws || process.env.QUANT_MODE === 'aws') {
+      } else if (inAwsMode(g)) {
         throw new InputError('--url: the news API URL is required with --aws', 'url');
       }
       const { ingestNews } = await import('../../news/ingest');
