@@ -255,51 +255,47 @@ export class DisasterRecoveryStack extends Stack {
     const { monitoring } = props;
     const minute = Duration.minutes(1);
     const lag = this.replicator.metricLag();
-    const tableLag = monitoring.addAlarm(this, 'TableReplicationLag', {
-      alarmDescription: `Trading tables' DR replica lags by more than ${cfg.tableReplicationAlarmSeconds} s (RPO 1 minute): see docs/disaster-recovery.md`,
+    const tableLag = monitoring.alarm(this, 'TableReplicationLag', {
+      description: `Trading tables' DR replica lags by more than ${cfg.tableReplicationAlarmSeconds} s (RPO 1 minute): see docs/disaster-recovery.md`,
       metric: lag,
       threshold: cfg.tableReplicationAlarmSeconds * 1000,
-      evaluationPeriods: 1,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      comparison: '>',
     });
-    monitoring.addAlarm(this, 'TableReplicationFailures', {
-      alarmDescription: 'The DR replica missed a change (records on the failure queue): resynchronise it',
+    monitoring.alarm(this, 'TableReplicationFailures', {
+      description: 'The DR replica missed a change (records on the failure queue): resynchronise it',
       metric: this.replicator.failureQueue.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(5),
         statistic: 'Maximum',
       }),
       threshold: 0,
-      evaluationPeriods: 1,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      comparison: '>',
     });
-    monitoring.addAlarm(this, 'TableReplicatorErrors', {
-      alarmDescription: 'The trading-table replicator fails (the replica falls behind)',
+    monitoring.alarm(this, 'TableReplicatorErrors', {
+      description: 'The trading-table replicator fails (the replica falls behind)',
       metric: this.replicator.function.metricErrors({ period: Duration.minutes(5) }),
       threshold: 0,
-      evaluationPeriods: 1,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      comparison: '>',
     });
 
     const { construct: replication, buckets } = props.replication;
     const ids = buckets.map((_, i) => `z${i}`);
     const using = (f: (b: ReplicatedBucket) => cw.Metric) =>
       Object.fromEntries(buckets.map((b, i) => [ids[i], f(b)]));
-    const s3Latency = new cw.MathExpression({
-      expression: `MAX([${ids.join(',')}])`,
-      usingMetrics: using((b) => replication.metricLatency(b, { period: minute })),
-      label: 'Slowest zone',
-      period: minute,
-    });
-    monitoring.addAlarm(this, 'LakeReplicationLatency', {
-      alarmDescription: `Lake replication to ${cfg.drRegion} takes longer than ${cfg.s3ReplicationAlarmSeconds} s`,
-      metric: s3Latency,
+    monitoring.alarm(this, 'LakeReplicationLatency', {
+      description: `Lake replication to ${cfg.drRegion} takes longer than ${cfg.s3ReplicationAlarmSeconds} s`,
+      metric: new cw.MathExpression({
+        expression: `MAX([${ids.join(',')}])`,
+        usingMetrics: using((b) => replication.metricLatency(b, { period: minute })),
+        label: 'Slowest zone',
+        period: minute,
+      }),
       threshold: cfg.s3ReplicationAlarmSeconds,
+      comparison: '>',
       evaluationPeriods: 5,
       datapointsToAlarm: 3,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
-    monitoring.addAlarm(this, 'LakeReplicationFailures', {
-      alarmDescription: `Objects failed to replicate to ${cfg.drRegion}`,
+    monitoring.alarm(this, 'LakeReplicationFailures', {
+      description: `Objects failed to replicate to ${cfg.drRegion}`,
       metric: new cw.MathExpression({
         expression: `SUM([${ids.join(',')}])`,
         usingMetrics: using((b) => replication.metricFailed(b, { period: Duration.minutes(5) })),
@@ -307,8 +303,7 @@ export class DisasterRecoveryStack extends Stack {
         period: Duration.minutes(5),
       }),
       threshold: 0,
-      evaluationPeriods: 1,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      comparison: '>',
     });
 
     monitoring.addSection('Disaster recovery', [
