@@ -9,7 +9,13 @@ import { packageRoot } from '../../src/package-root';
 import type { BrokerAccess } from './broker-access';
 import { EncryptedLogGroup } from './encrypted-log-group';
 import { QuantFunction } from './quant-function';
-import { grantTradingEvents, tradingFunctionDefaults, type TradingCore } from './trading-core';
+import { acknowledgeWildcards } from './acknowledge-wildcards';
+import {
+  grantTradingEvents,
+  TRADING_WILDCARDS,
+  tradingFunctionDefaults,
+  type TradingCore,
+} from './trading-core';
 import { orderPathKeys } from './trading-tables';
 
 /** What the order path's functions (execution, algo-child) share. */
@@ -101,5 +107,20 @@ export class AlgoScheduler extends Construct {
     new CfnOutput(this, 'AlgoStateMachineArn', { value: this.stateMachine.stateMachineArn });
     grantOrderPathReads(props.curatedBucket, this.algoChild);
     grantTradingEvents(core, this.algoChild);
+    const w = TRADING_WILDCARDS;
+    acknowledgeWildcards(this, [
+      w.kmsDataKeys,
+      w.curatedReadActions,
+      w.returnsWindows,
+      w.bars,
+      [
+        /^Resource::<\w*AlgoChild[0-9A-F]{8}\.Arn>:\*$/,
+        'Step Functions invokes the algo-child function by any version or alias of the same function.',
+      ],
+      [
+        /^Resource::\*$/,
+        'X-Ray tracing and CloudWatch Logs vended-log delivery of the algo state machine have no resource-level permissions (the stack test pins this list).',
+      ],
+    ]);
   }
 }

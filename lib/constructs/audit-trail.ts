@@ -6,7 +6,9 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { Stack } from 'aws-cdk-lib';
 import { LAKE_PREFIXES } from '../../src/contract/lake';
+import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { EncryptedLogGroup } from './encrypted-log-group';
+import { TRADING_WILDCARDS } from './trading-core';
 
 /** Where Firehose puts records it could not deliver (never read by the runtime). */
 const ERRORS_PREFIX = 'audit_errors';
@@ -99,6 +101,17 @@ export class AuditTrail extends Construct {
       },
     });
     this.deliveryStream.node.addDependency(role);
+    acknowledgeWildcards(this, [
+      TRADING_WILDCARDS.kmsDataKeys,
+      [
+        (finding) => [LAKE_PREFIXES.auditEvents, ERRORS_PREFIX].some((p) => finding.endsWith(`/${p}/*`)),
+        'Firehose names audit objects per delivery batch at run time; the grant is limited to the audit_events/ and audit_errors/ prefixes and is put-only (Object Lock keeps them immutable).',
+      ],
+      [
+        /^Resource::<\w*AuditDeliveryLogs[0-9A-F]+\.Arn>:\*$/,
+        'Firehose writes error records to log streams of its own log group.',
+      ],
+    ]);
 
     const location = `s3://${bucket.bucketName}/${LAKE_PREFIXES.auditEvents}/`;
     this.table = new glue.CfnTable(this, 'AuditEventsTable', {

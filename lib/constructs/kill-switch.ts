@@ -9,8 +9,10 @@ import { Construct } from 'constructs';
 import { packageRoot } from '../../src/package-root';
 import type { IMonitoring } from '../stacks/monitoring-stack';
 import { QuantFunction } from './quant-function';
+import { acknowledgeWildcards } from './acknowledge-wildcards';
 import {
   grantTradingEvents,
+  TRADING_WILDCARDS,
   tradingEnvironment,
   tradingFunctionDefaults,
   type TradingCore,
@@ -80,6 +82,7 @@ export class KillSwitch extends Construct {
       maxEventAge: Duration.hours(1),
     });
     grantTradingEvents(core, fn);
+    acknowledgeWildcards(this, [TRADING_WILDCARDS.kmsDataKeys]);
 
     monitoring.alarm(this, 'KillSwitchErrorsAlarm', {
       description:

@@ -13,7 +13,8 @@ import { packageRoot } from '../../src/package-root';
 import type { IMonitoring } from '../stacks/monitoring-stack';
 import { grantOrderPathReads, type OrderPathProps } from './algo-scheduler';
 import { QuantFunction } from './quant-function';
-import { grantTradingEvents, tradingFunctionDefaults } from './trading-core';
+import { acknowledgeWildcards } from './acknowledge-wildcards';
+import { grantTradingEvents, TRADING_WILDCARDS, tradingFunctionDefaults } from './trading-core';
 import { orderPathKeys } from './trading-tables';
 
 export interface OrderExecutionProps extends OrderPathProps {
@@ -97,6 +98,8 @@ export class OrderExecution extends Construct {
     });
     grantOrderPathReads(props.curatedBucket, fn);
     grantTradingEvents(core, fn);
+    const w = TRADING_WILDCARDS;
+    acknowledgeWildcards(this, [w.kmsDataKeys, w.curatedReadActions, w.returnsWindows, w.bars]);
 
     this.errorAlarm = monitoring.alarm(this, 'ExecutionErrorsAlarm', {
       description: 'Execution function errors: trips the kill switch (trading HALTED)',

@@ -11,7 +11,9 @@ import { LAKE_BUCKET_ENV, LAKE_PREFIXES } from '../../src/contract/lake';
 import { TRADING_METRICS } from '../../src/contract/metrics';
 import { packageRoot } from '../../src/package-root';
 import type { IMonitoring } from '../stacks/monitoring-stack';
+import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { QuantFunction } from './quant-function';
+import { TRADING_WILDCARDS } from './trading-core';
 
 export interface ReturnsJobProps {
   /** The account whose window is published (`risk/returns/<account>.json`). */
@@ -66,6 +68,8 @@ export class ReturnsJob extends Construct {
       new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [curated.arnForObjects(window)] }),
     );
     curated.encryptionKey?.grantEncrypt(fn);
+    const w = TRADING_WILDCARDS;
+    acknowledgeWildcards(this, [w.kmsDataKeys, w.curatedReadActions, w.bars]);
     new events.Rule(this, 'RiskReturnsSchedule', {
       description: `Publishes ${window} from daily lake bars (quant risk returns)`,
       schedule: events.Schedule.cron({ hour: String(props.hourUtc), minute: String(props.minuteUtc) }),

@@ -2,7 +2,9 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { LAKE_PREFIXES } from '../../src/contract/lake';
 import { TRADING_ENV } from '../../src/contract/trading';
+import type { WildcardReason } from './acknowledge-wildcards';
 import { TRADING_METRICS } from '../../src/contract/metrics';
 import type { AuditTrail } from './audit-trail';
 import type { QuantFunctionProps } from './quant-function';
@@ -54,3 +56,26 @@ export function grantTradingEvents(core: TradingCore, fn: iam.IGrantable): void 
   core.audit.grantPut(fn);
   core.bus.grantPutEventsTo(fn);
 }
+
+const suffix = (prefix: string) => new RegExp(`/${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/\\*$`);
+
+/** IAM5 findings of the trading functions' grants, each with its reason (`acknowledgeWildcards`). */
+export const TRADING_WILDCARDS = {
+  kmsDataKeys: [
+    /^Action::kms:(GenerateDataKey|ReEncrypt)\*$/,
+    'Data-key actions that SSE-KMS needs; the statements are limited to the trading, audit and lake keys.',
+  ],
+  curatedReadActions: [
+    /^Action::s3:(GetObject|GetBucket|List)\*$/,
+    'CDK read grant action groups (s3:GetObject*, s3:GetBucket*, s3:List*) of the curated bucket: the object actions are limited to the risk/returns/ and bars prefixes the function reads, the bucket actions (listing included) apply to the whole curated bucket.',
+  ],
+  returnsWindows: [
+    suffix(LAKE_PREFIXES.riskReturns),
+    'One returns-window object per account (written by a job) under risk/returns/ in the curated zone.',
+  ],
+  bars: [
+    (finding: string) =>
+      suffix(LAKE_PREFIXES.minuteBars).test(finding) || suffix(LAKE_PREFIXES.dailyBars).test(finding),
+    'Read-only: the 1-minute bars (one partition per symbol and year) for child quotes and VWAP curves; the daily bars for the returns-window job.',
+  ],
+} as const satisfies Record<string, WildcardReason>;

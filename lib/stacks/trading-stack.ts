@@ -17,7 +17,6 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { TradingConfig } from '../config/types';
 import {
-  acknowledgeWildcards,
   AlgoScheduler,
   AreaStack,
   AuditTrail,
@@ -273,8 +272,6 @@ export class TradingStack extends AreaStack {
     // Execution errors, drawdown and daily loss trip the kill switch.
     this.halt.haltOn([this.orderExecution.errorAlarm, ...this.riskAlarms.lossAlarms]);
     this.riskAlarms.addDashboardSection(this.execution, this.orderExecution.deadLetterDepth);
-    // IAM5 findings this stack's policies are meant to have, each acknowledged with its reason.
-    acknowledgeWildcards(this, WILDCARD_REASONS);
   }
 
   get execution(): QuantFunction {
@@ -297,38 +294,3 @@ export class TradingStack extends AreaStack {
     return this.returnsJob?.function;
   }
 }
-
-const WILDCARD_REASONS: ReadonlyArray<readonly [RegExp, string]> = [
-  [
-    /^Action::s3:(GetObject|GetBucket|List)\*$/,
-    'CDK read grant action groups (s3:GetObject*, s3:GetBucket*, s3:List*) of the curated bucket: the object actions are limited to the risk/returns/ and bars prefixes the function reads, the bucket actions (listing included) apply to the whole curated bucket.',
-  ],
-  [
-    /GetAttCuratedBucket[0-9A-F]+Arn[0-9A-F]+"}}\/risk\/returns\/\*$/,
-    'One returns-window object per account (written by a job) under risk/returns/ in the curated zone.',
-  ],
-  [
-    /GetAttCuratedBucket[0-9A-F]+Arn[0-9A-F]+"}}\/bars\/interval=1[md]\/\*$/,
-    'Read-only: the 1-minute bars (one partition per symbol and year) for child quotes and VWAP curves; the daily bars for the returns-window job.',
-  ],
-  [
-    /^Resource::<AlgoChild[0-9A-F]{8}\.Arn>:\*$/,
-    'Step Functions invokes the algo-child function by any version or alias of the same function.',
-  ],
-  [
-    /^Resource::\*$/,
-    'X-Ray tracing and CloudWatch Logs vended-log delivery of the algo state machine have no resource-level permissions (the stack test pins this list).',
-  ],
-  [
-    /^Action::kms:(GenerateDataKey|ReEncrypt)\*$/,
-    'Data-key actions that SSE-KMS needs; the statements are limited to the trading, audit and lake keys.',
-  ],
-  [
-    /AuditBucket[0-9A-F]+Arn[0-9A-F]+"}}\/audit_(events|errors)\/\*$/,
-    'Firehose names audit objects per delivery batch at run time; the grant is limited to the audit_events/ and audit_errors/ prefixes and is put-only (Object Lock keeps them immutable).',
-  ],
-  [
-    /^Resource::<AuditDeliveryLogs[0-9A-F]+\.Arn>:\*$/,
-    'Firehose writes error records to log streams of its own log group.',
-  ],
-];
