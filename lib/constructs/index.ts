@@ -27,3 +27,6 @@ export * from './risk-check-api';
 export * from './kill-switch';
 export * from './returns-job';
 export * from './trading-risk-alarms';
+export * from './replica-tables';
+export * from './replica-buckets';
+export * from './dr-replication-alarms';
