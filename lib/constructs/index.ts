@@ -30,3 +30,4 @@ export * from './trading-risk-alarms';
 export * from './replica-tables';
 export * from './replica-buckets';
 export * from './dr-replication-alarms';
+export * from './signal-channels';

@@ -6,14 +6,13 @@
  * kill switch, the daily returns job, and the risk alarms with the trading section of the dashboard.
  * Runtime logic lives in src/risk and src/trading; the handlers in lambda/<name>.
  */
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import type * as events from 'aws-cdk-lib/aws-events';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { TradingConfig } from '../config/types';
 import {
@@ -26,6 +25,7 @@ import {
   QuantKey,
   ReturnsJob,
   RiskCheckApi,
+  SignalChannels,
   TradingRiskAlarms,
   TradingTables,
   tradingEnvironment,
@@ -169,31 +169,13 @@ export class TradingStack extends AreaStack {
     this.ordersTable = this.tables.orders;
     this.idempotencyTable = this.tables.idempotency;
 
-    // Created here, not in an area: the execution function's event-source mapping is named after
-    // the stream's construct path, and renaming it would replace the mapping.
-    this.signals = new kinesis.Stream(this, 'Signals', {
-      streamMode: config.signalShards === 0 ? kinesis.StreamMode.ON_DEMAND : kinesis.StreamMode.PROVISIONED,
-      shardCount: config.signalShards === 0 ? undefined : config.signalShards,
-      retentionPeriod: Duration.hours(24),
-      encryption: kinesis.StreamEncryption.KMS,
+    const channels = new SignalChannels(this, 'Channels', {
       encryptionKey: this.key,
-      removalPolicy: RemovalPolicy.RETAIN,
+      signalShards: config.signalShards,
     });
-    Validations.of(this.signals).acknowledge({
-      id: 'AwsSolutions-KDS3',
-      reason:
-        'A customer-managed key (rotated, retained) instead of aws/kinesis: its key policy controls who can read signals.',
-    });
-    this.bus = new events.EventBus(this, 'OrderEvents', {
-      description: 'Trading signals in, order events out',
-    });
-    this.deadLetterQueue = new sqs.Queue(this, 'ExecutionDlq', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.signals = channels.signals;
+    this.bus = channels.bus;
+    this.deadLetterQueue = channels.deadLetterQueue;
 
     this.audit = this.area(
       new AuditTrail(this, 'Audit', {
