@@ -13,10 +13,9 @@
  * The lake's replication rules themselves sit on the buckets (`BucketReplication`, in the data
  * lake's stack).
  */
-import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
-import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -24,15 +23,19 @@ import type { Construct } from 'constructs';
 import type { DataLakeConfig, DisasterRecoveryConfig } from '../config/types';
 import type { BucketReplication } from '../constructs';
 import {
+  AreaStack,
   backupVaultName,
   DataBackupPlan,
   drKeyAlias,
-  EncryptedTable,
+  DrReplicationAlarms,
+  type EncryptedTable,
   LockedBackupVault,
   QuantKey,
+  ReplicaBuckets,
+  ReplicaTables,
   replicaBucketName,
   replicaTableName,
-  SecureBucket,
+  type SecureBucket,
   TableReplicator,
   type DrNaming,
   type ReplicatedBucket,
@@ -65,8 +68,21 @@ export interface DisasterRecoveryRegionStackProps extends StackProps {
   readonly tables: Readonly<Record<ReplicatedTableKind, dynamodb.Table>>;
 }
 
+/** The backup vault of one region: locked, retention bounded by the backup plan's. */
+function lockedVault(scope: Construct, environmentName: string, key: kms.IKey, cfg: DisasterRecoveryConfig) {
+  return new LockedBackupVault(scope, 'Vault', {
+    backupVaultName: backupVaultName(environmentName),
+    encryptionKey: key,
+    minRetentionDays: cfg.backup.dailyRetentionDays,
+    // Without monthly backups the daily retention is the only one: no maximum beyond it.
+    maxRetentionDays: cfg.backup.monthlyRetentionDays > 0 ? cfg.backup.monthlyRetentionDays : undefined,
+    mode: cfg.backup.vaultLock,
+    changeableForDays: cfg.backup.lockChangeableForDays,
+  });
+}
+
 /** Stateful, in the DR region: replica keys, buckets and tables, and the DR backup vault. */
-export class DisasterRecoveryRegionStack extends Stack {
+export class DisasterRecoveryRegionStack extends AreaStack {
   readonly keys: Readonly<Record<'lake' | 'audit' | 'trading' | 'backup', kms.Key>>;
   readonly buckets: Readonly<Record<ReplicatedZone, SecureBucket>>;
   readonly tables: Readonly<Record<ReplicatedTableKind, EncryptedTable>>;
@@ -87,93 +103,34 @@ export class DisasterRecoveryRegionStack extends Stack {
       trading: key('TradingReplicaKey', 'trading', 'Quant DR: replicas of the trading tables'),
       backup: key('BackupKey', 'backup', 'Quant DR: copies of the backups'),
     };
-
-    const accessLogs = new SecureBucket(this, 'AccessLogsBucket', {
-      encryption: 's3-managed',
-      lifecycle: {
-        infrequentAccessAfterDays: 0,
-        glacierAfterDays: 0,
-        expireAfterDays: props.dataLake.accessLogsExpireDays,
-        noncurrentVersionExpireDays: 1,
-      },
-    });
-    acknowledgeAccessLogsBucket(accessLogs);
-    const replica = (zone: ReplicatedZone, bid: string): SecureBucket => {
-      const b =
-        zone === 'audit'
-          ? new SecureBucket(this, bid, {
-              bucketName: replicaBucketName(n, zone),
-              encryptionKey: this.keys.audit,
-              accessLogsBucket: accessLogs,
-              objectLock: { mode: 'compliance', retentionDays: props.dataLake.auditRetentionDays },
-            })
-          : new SecureBucket(this, bid, {
-              bucketName: replicaBucketName(n, zone),
-              encryptionKey: this.keys.lake,
-              accessLogsBucket: accessLogs,
-              lifecycle: props.dataLake[zone],
-            });
-      Validations.of(b).acknowledge({
-        id: 'NIST.800.53.R5-S3BucketReplicationEnabled',
-        reason: 'This bucket is the DR-region replica; replicating it again would copy the copy.',
-      });
-      return b;
-    };
-    this.buckets = {
-      raw: replica('raw', 'RawReplica'),
-      curated: replica('curated', 'CuratedReplica'),
-      vendor: replica('vendor', 'VendorReplica'),
-      models: replica('models', 'ModelsReplica'),
-      audit: replica('audit', 'AuditReplica'),
-    };
-
-    const table = (kind: ReplicatedTableKind, tid: string): EncryptedTable => {
-      const source = props.tables[kind];
-      const ttl = (source.node.defaultChild as dynamodb.CfnTable).timeToLiveSpecification as
-        dynamodb.CfnTable.TimeToLiveSpecificationProperty | undefined;
-      const { partitionKey, sortKey } = source.schema();
-      if (!partitionKey) throw new Error(`trading table ${kind} has no partition key`);
-      const t = new EncryptedTable(this, tid, {
-        tableName: replicaTableName(n, kind),
-        partitionKey,
-        sortKey,
+    this.buckets = this.area(
+      new ReplicaBuckets(this, 'LakeReplicas', {
+        ids: {
+          raw: 'RawReplica',
+          curated: 'CuratedReplica',
+          vendor: 'VendorReplica',
+          models: 'ModelsReplica',
+          audit: 'AuditReplica',
+        },
+        bucketName: (zone) => replicaBucketName(n, zone),
+        auditZone: 'audit',
+        auditRetentionDays: props.dataLake.auditRetentionDays,
+        auditKey: this.keys.audit,
+        lakeKey: this.keys.lake,
+        lifecycle: (zone) => props.dataLake[zone as Exclude<ReplicatedZone, 'audit'>],
+        accessLogsExpireDays: props.dataLake.accessLogsExpireDays,
+      }),
+    ).buckets;
+    this.tables = this.area(
+      new ReplicaTables(this, 'TableReplicas', {
+        sources: props.tables,
+        ids: { risk: 'RiskReplica', orders: 'OrdersReplica', idempotency: 'IdempotencyReplica' },
+        tableName: (kind) => replicaTableName(n, kind),
         encryptionKey: this.keys.trading,
-        timeToLiveAttribute: ttl?.enabled ? ttl.attributeName : undefined,
-      });
-      Validations.of(t).acknowledge({
-        id: 'NIST.800.53.R5-DynamoDBInBackupPlan',
-        reason:
-          'A replica: the home-region table is in the backup plan and its recovery points are copied to this region; point-in-time recovery is on here too.',
-      });
-      return t;
-    };
-    this.tables = {
-      risk: table('risk', 'RiskReplica'),
-      orders: table('orders', 'OrdersReplica'),
-      idempotency: table('idempotency', 'IdempotencyReplica'),
-    };
-
-    this.vault = new LockedBackupVault(this, 'Vault', {
-      backupVaultName: backupVaultName(props.environmentName),
-      encryptionKey: this.keys.backup,
-      minRetentionDays: cfg.backup.dailyRetentionDays,
-      // Without monthly backups the daily retention is the only one: no maximum beyond it.
-      maxRetentionDays: cfg.backup.monthlyRetentionDays > 0 ? cfg.backup.monthlyRetentionDays : undefined,
-      mode: cfg.backup.vaultLock,
-      changeableForDays: cfg.backup.lockChangeableForDays,
-    });
+      }),
+    ).tables;
+    this.vault = lockedVault(this, props.environmentName, this.keys.backup, cfg);
   }
-}
-
-function acknowledgeAccessLogsBucket(b: s3.IBucket): void {
-  for (const [rule, reason] of [
-    ['NIST.800.53.R5-S3DefaultEncryptionKMS', 'S3 server access log delivery writes only to SSE-S3 buckets.'],
-    [
-      'NIST.800.53.R5-S3BucketReplicationEnabled',
-      'Access logs of the DR-region replicas; the replicas themselves are the copies.',
-    ],
-  ] as const)
-    Validations.of(b).acknowledge({ id: rule, reason });
 }
 
 export interface DisasterRecoveryStackProps extends StackProps {
@@ -192,7 +149,7 @@ export interface DisasterRecoveryStackProps extends StackProps {
 }
 
 /** Stateful (the vault holds recovery points), in the home region: backups, table replication, alarms. */
-export class DisasterRecoveryStack extends Stack {
+export class DisasterRecoveryStack extends AreaStack {
   readonly key: QuantKey;
   readonly vault: LockedBackupVault;
   readonly backupPlan: DataBackupPlan;
@@ -205,15 +162,7 @@ export class DisasterRecoveryStack extends Stack {
     this.key = new QuantKey(this, 'BackupKey', {
       description: 'Quant: backup vault and the table replicator failure queue',
     });
-    this.vault = new LockedBackupVault(this, 'Vault', {
-      backupVaultName: backupVaultName(props.environmentName),
-      encryptionKey: this.key,
-      minRetentionDays: cfg.backup.dailyRetentionDays,
-      // Without monthly backups the daily retention is the only one: no maximum beyond it.
-      maxRetentionDays: cfg.backup.monthlyRetentionDays > 0 ? cfg.backup.monthlyRetentionDays : undefined,
-      mode: cfg.backup.vaultLock,
-      changeableForDays: cfg.backup.lockChangeableForDays,
-    });
+    this.vault = lockedVault(this, props.environmentName, this.key, cfg);
     const drVault = backup.BackupVault.fromBackupVaultArn(
       this,
       'DrVault',
@@ -234,7 +183,6 @@ export class DisasterRecoveryStack extends Stack {
       tables: REPLICATED_TABLES.map((k) => props.tables[k]),
       buckets: props.buckets,
     });
-
     this.replicator = new TableReplicator(this, 'TableReplicator', {
       tables: REPLICATED_TABLES.map((k) => ({
         table: props.tables[k],
@@ -247,86 +195,16 @@ export class DisasterRecoveryStack extends Stack {
       logRetentionDays: props.monitoring.logRetentionDays,
       repoRoot,
     });
-
-    this.addMonitoring(props, cfg);
-  }
-
-  private addMonitoring(props: DisasterRecoveryStackProps, cfg: DisasterRecoveryConfig): void {
-    const { monitoring } = props;
-    const minute = Duration.minutes(1);
-    const lag = this.replicator.metricLag();
-    const tableLag = monitoring.addAlarm(this, 'TableReplicationLag', {
-      alarmDescription: `Trading tables' DR replica lags by more than ${cfg.tableReplicationAlarmSeconds} s (RPO 1 minute): see docs/disaster-recovery.md`,
-      metric: lag,
-      threshold: cfg.tableReplicationAlarmSeconds * 1000,
-      evaluationPeriods: 1,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-    });
-    monitoring.addAlarm(this, 'TableReplicationFailures', {
-      alarmDescription: 'The DR replica missed a change (records on the failure queue): resynchronise it',
-      metric: this.replicator.failureQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: 'Maximum',
+    this.area(
+      new DrReplicationAlarms(this, 'ReplicationAlarms', {
+        monitoring: props.monitoring,
+        drRegion: cfg.drRegion,
+        replicator: this.replicator,
+        replication: props.replication.construct,
+        buckets: props.replication.buckets,
+        tableLagSeconds: cfg.tableReplicationAlarmSeconds,
+        lakeLatencySeconds: cfg.s3ReplicationAlarmSeconds,
       }),
-      threshold: 0,
-      evaluationPeriods: 1,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-    });
-    monitoring.addAlarm(this, 'TableReplicatorErrors', {
-      alarmDescription: 'The trading-table replicator fails (the replica falls behind)',
-      metric: this.replicator.function.metricErrors({ period: Duration.minutes(5) }),
-      threshold: 0,
-      evaluationPeriods: 1,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-    });
-
-    const { construct: replication, buckets } = props.replication;
-    const ids = buckets.map((_, i) => `z${i}`);
-    const using = (f: (b: ReplicatedBucket) => cw.Metric) =>
-      Object.fromEntries(buckets.map((b, i) => [ids[i], f(b)]));
-    const s3Latency = new cw.MathExpression({
-      expression: `MAX([${ids.join(',')}])`,
-      usingMetrics: using((b) => replication.metricLatency(b, { period: minute })),
-      label: 'Slowest zone',
-      period: minute,
-    });
-    monitoring.addAlarm(this, 'LakeReplicationLatency', {
-      alarmDescription: `Lake replication to ${cfg.drRegion} takes longer than ${cfg.s3ReplicationAlarmSeconds} s`,
-      metric: s3Latency,
-      threshold: cfg.s3ReplicationAlarmSeconds,
-      evaluationPeriods: 5,
-      datapointsToAlarm: 3,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-    });
-    monitoring.addAlarm(this, 'LakeReplicationFailures', {
-      alarmDescription: `Objects failed to replicate to ${cfg.drRegion}`,
-      metric: new cw.MathExpression({
-        expression: `SUM([${ids.join(',')}])`,
-        usingMetrics: using((b) => replication.metricFailed(b, { period: Duration.minutes(5) })),
-        label: 'Failed operations',
-        period: Duration.minutes(5),
-      }),
-      threshold: 0,
-      evaluationPeriods: 1,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-    });
-
-    monitoring.addSection('Disaster recovery', [
-      [
-        new cw.GraphWidget({
-          title: `Trading tables → ${cfg.drRegion}: replication lag (ms, max)`,
-          left: [lag],
-          leftAnnotations: [{ value: 60_000, label: 'RPO 1 minute' }],
-          width: 8,
-        }),
-        new cw.GraphWidget({
-          title: `Lake → ${cfg.drRegion}: replication latency (s, max)`,
-          left: buckets.map((b) => replication.metricLatency(b, { period: minute })),
-          leftAnnotations: [{ value: cfg.s3ReplicationAlarmSeconds, label: 'alarm' }],
-          width: 8,
-        }),
-        new cw.AlarmStatusWidget({ title: 'Table replication', alarms: [tableLag], width: 8 }),
-      ],
-    ]);
+    );
   }
 }

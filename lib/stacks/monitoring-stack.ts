@@ -4,7 +4,10 @@
  * How another stack takes part (it receives `monitoring: MonitoringHub` through its props):
  *
  *   // an alarm in YOUR stack that notifies the alarm topic and appears in the dashboard's alarm list
- *   const alarm = props.monitoring.addAlarm(this, 'QueueAge', { metric, threshold: 300, evaluationPeriods: 3 });
+ *   // (`>=` threshold over 1 period, missing data not breaching, unless said otherwise)
+ *   const alarm = props.monitoring.alarm(this, 'QueueAge', { description, metric, threshold: 300 });
+ *   // ... and its graph with the threshold line, for your section
+ *   alarm.graph('Queue age (s)');
  *   // a titled section of widgets (each inner array is one row, 24 grid units wide)
  *   props.monitoring.addSection('Ingestion', [[new cw.GraphWidget({ title: 'Records', left: [metric] })]]);
  *   // encrypted log groups: `props.monitoring.logKey`, retention `props.monitoring.logRetentionDays`
@@ -23,7 +26,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { ConfigError } from '../config/errors';
-import { QuantKey, retentionDays } from '../constructs';
+import { PlatformAlarm, QuantKey, retentionDays } from '../constructs';
+import type { PlatformAlarmProps } from '../constructs';
 
 export interface MonitoringStackProps extends StackProps {
   /** Environment name, shown in the topic's display name. */
@@ -32,6 +36,13 @@ export interface MonitoringStackProps extends StackProps {
   readonly alarmEmail: string;
   /** Default retention of application log groups, in days. */
   readonly logRetentionDays: number;
+}
+
+function checkMonitoringConfig(props: MonitoringStackProps): void {
+  retentionDays(props.logRetentionDays, 'monitoring.logRetentionDays');
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail)) {
+    throw new ConfigError(`monitoring.alarmEmail: not an e-mail address: "${props.alarmEmail}"`);
+  }
 }
 
 /** The alarm topic (KMS-encrypted, TLS-only) and the key every stack's log groups use. Built first. */
@@ -45,10 +56,7 @@ export class MonitoringStack extends Stack {
 
   constructor(scope: Construct, id: string, props: MonitoringStackProps) {
     super(scope, id, props);
-    retentionDays(props.logRetentionDays, 'monitoring.logRetentionDays');
-    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail)) {
-      throw new ConfigError(`monitoring.alarmEmail: not an e-mail address: "${props.alarmEmail}"`);
-    }
+    checkMonitoringConfig(props);
     this.logRetentionDays = props.logRetentionDays;
     this.logKey = new QuantKey(this, 'LogKey', {
       description: 'CloudWatch Logs of the quant platform',
@@ -142,7 +150,12 @@ export interface IMonitoring {
   readonly logKey: kms.IKey;
   /** Default log retention in days. */
   readonly logRetentionDays: number;
-  /** Creates an alarm in `scope` (your stack) that notifies the alarm topic and shows on the dashboard. */
+  /**
+   * Creates an alarm in `scope` (your stack) on `metric` against `threshold` that notifies the alarm
+   * topic (ALARM and OK) and is listed on the dashboard; `.graph(title)` draws it for a section.
+   */
+  alarm(scope: Construct, id: string, props: Omit<PlatformAlarmProps, 'topic'>): PlatformAlarm;
+  /** `alarm` with CloudWatch's own props (missing data defaults to not breaching). */
   addAlarm(scope: Construct, id: string, props: cw.AlarmProps): cw.Alarm;
   /** Adds a titled section of widget rows to the environment dashboard. */
   addSection(title: string, rows: readonly (readonly cw.IWidget[])[]): void;
@@ -167,17 +180,28 @@ export class MonitoringHub implements IMonitoring {
     return this.alerts.logRetentionDays;
   }
 
+  alarm(scope: Construct, id: string, props: Omit<PlatformAlarmProps, 'topic'>): PlatformAlarm {
+    this.checkScope(scope);
+    const alarm = new PlatformAlarm(scope, id, { ...props, topic: this.alerts.alarmTopic });
+    this.board.addAlarm(alarm);
+    return alarm;
+  }
+
   addAlarm(scope: Construct, id: string, props: cw.AlarmProps): cw.Alarm {
-    if (Stack.of(scope) === this.board)
-      throw new Error(
-        'addAlarm: create alarms in the stack that owns the metric, not in the Dashboard stack',
-      );
+    this.checkScope(scope);
     const alarm = new cw.Alarm(scope, id, { treatMissingData: cw.TreatMissingData.NOT_BREACHING, ...props });
     const action = new cwActions.SnsAction(this.alerts.alarmTopic);
     alarm.addAlarmAction(action);
     alarm.addOkAction(action);
     this.board.addAlarm(alarm);
     return alarm;
+  }
+
+  private checkScope(scope: Construct): void {
+    if (Stack.of(scope) === this.board)
+      throw new Error(
+        'addAlarm: create alarms in the stack that owns the metric, not in the Dashboard stack',
+      );
   }
 
   addSection(title: string, rows: readonly (readonly cw.IWidget[])[]): void {

@@ -1,0 +1,81 @@
+import type * as events from 'aws-cdk-lib/aws-events';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { LAKE_PREFIXES } from '../../src/contract/lake';
+import { TRADING_ENV } from '../../src/contract/trading';
+import type { WildcardReason } from './acknowledge-wildcards';
+import { TRADING_METRICS } from '../../src/contract/metrics';
+import type { AuditTrail } from './audit-trail';
+import type { QuantFunctionProps } from './quant-function';
+import type { TradingTables } from './trading-tables';
+
+/** What every trading function works with: one account's tables, audit trail, order bus and key. */
+export interface TradingCore {
+  /** The one account this deployment trades. */
+  readonly account: string;
+  /** The trading key (tables, stream, queues, audit delivery). */
+  readonly key: kms.IKey;
+  readonly tables: TradingTables;
+  readonly audit: AuditTrail;
+  /** Order, fill and state events out (source quant.trading); signals in. */
+  readonly bus: events.IEventBus;
+  /** Poison signals and failed asynchronous invocations (alarmed). */
+  readonly deadLetterQueue: sqs.IQueue;
+  /** Key and retention of the functions' log groups. */
+  readonly logKey: kms.IKey;
+  readonly logRetentionDays: number;
+}
+
+/** The environment every trading function reads its tables, stream, queue, account and bus from. */
+export function tradingEnvironment(core: TradingCore): Record<string, string> {
+  return {
+    [TRADING_ENV.riskTable]: core.tables.risk.tableName,
+    [TRADING_ENV.ordersTable]: core.tables.orders.tableName,
+    [TRADING_ENV.idempotencyTable]: core.tables.idempotency.tableName,
+    [TRADING_ENV.auditStream]: core.audit.deliveryStream.ref,
+    [TRADING_ENV.deadLetterQueueUrl]: core.deadLetterQueue.queueUrl,
+    [TRADING_ENV.account]: core.account,
+    [TRADING_ENV.orderBus]: core.bus.eventBusName,
+  };
+}
+
+/** Log group and metrics namespace of a trading function. */
+export function tradingFunctionDefaults(
+  core: TradingCore,
+): Pick<QuantFunctionProps, 'logKey' | 'logRetentionDays' | 'metricsNamespace'> {
+  return {
+    logKey: core.logKey,
+    logRetentionDays: core.logRetentionDays,
+    metricsNamespace: TRADING_METRICS.namespace,
+  };
+}
+
+/** Audit records (Firehose) and order, fill and state events (the bus) out of `fn`. */
+export function grantTradingEvents(core: TradingCore, fn: iam.IGrantable): void {
+  core.audit.grantPut(fn);
+  core.bus.grantPutEventsTo(fn);
+}
+
+const suffix = (prefix: string) => new RegExp(`/${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/\\*$`);
+
+/** IAM5 findings of the trading functions' grants, each with its reason (`acknowledgeWildcards`). */
+export const TRADING_WILDCARDS = {
+  kmsDataKeys: [
+    /^Action::kms:(GenerateDataKey|ReEncrypt)\*$/,
+    'Data-key actions that SSE-KMS needs; the statements are limited to the trading, audit and lake keys.',
+  ],
+  curatedReadActions: [
+    /^Action::s3:(GetObject|GetBucket|List)\*$/,
+    'CDK read grant action groups (s3:GetObject*, s3:GetBucket*, s3:List*) of the curated bucket: the object actions are limited to the risk/returns/ and bars prefixes the function reads, the bucket actions (listing included) apply to the whole curated bucket.',
+  ],
+  returnsWindows: [
+    suffix(LAKE_PREFIXES.riskReturns),
+    'One returns-window object per account (written by a job) under risk/returns/ in the curated zone.',
+  ],
+  bars: [
+    (finding: string) =>
+      suffix(LAKE_PREFIXES.minuteBars).test(finding) || suffix(LAKE_PREFIXES.dailyBars).test(finding),
+    'Read-only: the 1-minute bars (one partition per symbol and year) for child quotes and VWAP curves; the daily bars for the returns-window job.',
+  ],
+} as const satisfies Record<string, WildcardReason>;
