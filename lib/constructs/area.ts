@@ -1,6 +1,7 @@
 import { Names, Stack } from 'aws-cdk-lib';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import type { IConstruct } from 'constructs';
 
 /**
  * One area of a stack (the lake's zones, its catalog, the sweep's state machine, ...), kept in its own
@@ -14,18 +15,36 @@ export class Area extends Construct {}
 /** A stack whose `Area`s are transparent to logical ids (see `Area`). */
 export class AreaStack extends Stack {
   protected override allocateLogicalId(element: CfnElement): string {
-    const scopes = element.node.scopes;
-    const ids = scopes
-      .slice(scopes.indexOf(this) + 1)
-      .filter((s) => !(s instanceof Area))
-      .map((s) => s.node.id);
-    return logicalIdOf(ids);
+    return logicalIdOf(areaFreePath(this, element));
   }
 }
 
 /** The logical id CDK gives the path `ids` below a stack (`Names.uniqueId` over a detached path). */
-function logicalIdOf(ids: readonly string[]): string {
+export function logicalIdOf(ids: readonly string[]): string {
   let leaf = new Construct(undefined as unknown as Construct, '');
   for (const id of ids) leaf = new Construct(leaf, id);
   return Names.uniqueId(leaf);
+}
+
+/**
+ * `Names.nodeUniqueId(c.node)` as if no `Area` were above `c`: for a resource CDK
+ * names after another construct's path (an event source mapping is named after its stream's
+ * `Names.nodeUniqueId`), which moves when that construct moves into an area.
+ */
+export function areaFreeNodeId(c: IConstruct): string {
+  return logicalIdOf(
+    c.node.scopes
+      .slice(1)
+      .filter((s) => !(s instanceof Area))
+      .map((s) => s.node.id),
+  );
+}
+
+/** The ids of the path from `stack` down to `c`, `Area`s left out. */
+export function areaFreePath(stack: IConstruct, c: IConstruct): string[] {
+  const scopes = c.node.scopes;
+  return scopes
+    .slice(scopes.indexOf(stack) + 1)
+    .filter((s) => !(s instanceof Area))
+    .map((s) => s.node.id);
 }

@@ -22,3 +22,6 @@ export * from './lake-catalog';
 export * from './lake-monitoring';
 export * from './sweep-batch-task';
 export * from './sweep-state-machine';
+export * from './tick-stream';
+export * from './bars-pipeline';
+export * from './ingestion-monitoring';

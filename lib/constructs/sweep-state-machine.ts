@@ -379,7 +379,7 @@ export class SweepStateMachine extends Area {
 }
 
 /** Wildcards the sweep's policies are meant to have, and why (matched against IAM5 findings). */
-export const SWEEP_WILDCARD_REASONS: ReadonlyArray<readonly [RegExp, string]> = [
+export const SWEEP_WILDCARD_REASONS: readonly WildcardReason[] = [
   [
     /^Action::s3:(GetObject|GetBucket|List|Abort)\*$/,
     'CDK grant action groups for reading or writing objects; the resources of the same statements limit them to lake buckets and prefixes.',
