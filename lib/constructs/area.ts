@@ -27,17 +27,18 @@ export function logicalIdOf(ids: readonly string[]): string {
 }
 
 /**
- * `Names.nodeUniqueId(c.node)` as if no `Area` were above `c`: for a resource CDK
- * names after another construct's path (an event source mapping is named after its stream's
- * `Names.nodeUniqueId`), which moves when that construct moves into an area.
+ * `Names.uniqueId` of `c` (or of its would-be child `childIds`) as if no `Area` were above it. CDK
+ * derives some names from a construct's path (a task definition's family, an event source mapping's
+ * id after its stream's), which an area would otherwise change.
  */
-export function areaFreeNodeId(c: IConstruct): string {
-  return logicalIdOf(
-    c.node.scopes
+export function areaFreeNodeId(c: IConstruct, ...childIds: string[]): string {
+  return logicalIdOf([
+    ...c.node.scopes
       .slice(1)
       .filter((s) => !(s instanceof Area))
       .map((s) => s.node.id),
-  );
+    ...childIds,
+  ]);
 }
 
 /** The ids of the path from `stack` down to `c`, `Area`s left out. */

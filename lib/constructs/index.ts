@@ -25,3 +25,5 @@ export * from './sweep-state-machine';
 export * from './tick-stream';
 export * from './bars-pipeline';
 export * from './ingestion-monitoring';
+export * from './vendor-pull-sync';
+export * from './vendor-push-replication';

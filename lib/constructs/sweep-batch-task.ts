@@ -10,7 +10,7 @@ import { BACKTEST_TASK_METRICS } from '../../src/contract/metrics';
 import { BACKTEST_CONTAINER_NAME } from '../../src/contract/sweep';
 import { packageRoot } from '../../src/package-root';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
-import { Area } from './area';
+import { Area, areaFreeNodeId } from './area';
 import { EncryptedLogGroup } from './encrypted-log-group';
 import { SWEEP_WILDCARD_REASONS } from './sweep-state-machine';
 
@@ -55,6 +55,8 @@ export class SweepBatchTask extends Area {
       enableFargateCapacityProviders: true,
     });
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+      // The family CDK would derive from the path without this area (a new family is a new task definition).
+      family: areaFreeNodeId(this, 'TaskDefinition'),
       cpu: props.cpu ?? 1024,
       memoryLimitMiB: props.memoryLimitMiB ?? 2048,
       runtimePlatform: {
