@@ -1,10 +1,21 @@
-import { Stack } from 'aws-cdk-lib';
+import type { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { describe, expect, it } from 'vitest';
 import { AreaStack, ProjectedGlueTable } from '../../../lib/constructs';
 import { BARS, NEWS_SENTIMENT } from '../../../src/contract/lake';
 import { nagViolations, resourcesOfType } from '../helpers';
+
+interface TableInput {
+  Name: string;
+  Parameters: Record<string, string>;
+  PartitionKeys: unknown[];
+  StorageDescriptor: {
+    Location: string;
+    Columns: unknown[];
+    SerdeInfo: { SerializationLibrary: string; Parameters: Record<string, string> };
+  };
+}
 
 function build(f: (stack: Stack, bucket: s3.IBucket) => void): Template {
   const stack = new AreaStack(undefined, 'T', { env: { account: '111111111111', region: 'us-east-1' } });
@@ -28,7 +39,7 @@ describe('ProjectedGlueTable', () => {
     const [[id, table]] = resourcesOfType(t, 'AWS::Glue::Table');
     // The L1 is the child `Default`: its logical id is the construct's id.
     expect(id).toBe('Bars');
-    const input = table.Properties!.TableInput as Record<string, any>;
+    const input = table.Properties!.TableInput as TableInput;
     expect(input.Name).toBe('bars');
     expect(input.Parameters).toEqual({
       classification: 'parquet',
@@ -70,7 +81,7 @@ describe('ProjectedGlueTable', () => {
           format: 'csv',
         }),
     );
-    const input = resourcesOfType(t, 'AWS::Glue::Table')[0][1].Properties!.TableInput as Record<string, any>;
+    const input = resourcesOfType(t, 'AWS::Glue::Table')[0][1].Properties!.TableInput as TableInput;
     expect(input.Parameters).toMatchObject({
       classification: 'csv',
       'projection.dt.type': 'date',
@@ -102,7 +113,7 @@ describe('ProjectedGlueTable', () => {
           databaseName: 'd',
         }),
     );
-    const input = resourcesOfType(t, 'AWS::Glue::Table')[0][1].Properties!.TableInput as Record<string, any>;
+    const input = resourcesOfType(t, 'AWS::Glue::Table')[0][1].Properties!.TableInput as TableInput;
     expect(input.Parameters).toEqual({ classification: 'parquet', EXTERNAL: 'TRUE' });
   });
 
