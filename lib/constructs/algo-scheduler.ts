@@ -17,6 +17,7 @@ import {
   type TradingCore,
 } from './trading-core';
 import { orderPathKeys } from './trading-tables';
+import { Area } from './area';
 
 /** What the order path's functions (execution, algo-child) share. */
 export interface OrderPathProps {
@@ -43,7 +44,7 @@ export function grantOrderPathReads(curated: s3.IBucket, fn: QuantFunction): voi
  * function, the same risk and broker path as a plain order. `quant algo cancel --aws` stops a
  * parent's execution (the output `AlgoStateMachineArn`).
  */
-export class AlgoScheduler extends Construct {
+export class AlgoScheduler extends Area {
   /** Submits one child of an algorithm parent (the state machine's task). */
   readonly algoChild: QuantFunction;
   readonly stateMachine: sfn.StateMachine;

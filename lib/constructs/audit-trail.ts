@@ -9,6 +9,7 @@ import { LAKE_PREFIXES } from '../../src/contract/lake';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { EncryptedLogGroup } from './encrypted-log-group';
 import { TRADING_WILDCARDS } from './trading-core';
+import { Area } from './area';
 
 /** Where Firehose puts records it could not deliver (never read by the runtime). */
 const ERRORS_PREFIX = 'audit_errors';
@@ -38,7 +39,7 @@ export interface AuditTrailProps {
  * the two prefixes), delivery errors logged to an encrypted log group, and the Glue table
  * `audit_events` over it, dates by partition projection (no crawler).
  */
-export class AuditTrail extends Construct {
+export class AuditTrail extends Area {
   readonly deliveryStream: firehose.CfnDeliveryStream;
   readonly table: glue.CfnTable;
   private readonly encryptionKey: kms.IKey;

@@ -6,6 +6,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { TRADING_ENV } from '../../src/contract/trading';
 import type { QuantFunctionProps } from './quant-function';
+import { Area } from './area';
 
 export interface BrokerAccessProps {
   /** `paper` fills locally at the quote plus a cost; `rest` calls the broker's API. */
@@ -37,7 +38,7 @@ export interface BrokerAccessProps {
  * environment, the REST broker's API keys in Secrets Manager (set after deploy, KMS), and the
  * HTTPS-only network placement.
  */
-export class BrokerAccess extends Construct {
+export class BrokerAccess extends Area {
   /** Environment variables of the broker settings. */
   readonly environment: Readonly<Record<string, string>>;
   /** VPC, subnets and security group for a `QuantFunction` (empty outside a VPC). */

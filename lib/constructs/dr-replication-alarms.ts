@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import type { IMonitoring } from '../stacks/monitoring-stack';
 import type { BucketReplication, ReplicatedBucket } from './bucket-replication';
 import type { TableReplicator } from './table-replicator';
+import { Area } from './area';
 
 export interface DrReplicationAlarmsProps {
   readonly monitoring: IMonitoring;
@@ -23,7 +24,7 @@ export interface DrReplicationAlarmsProps {
  * replicator gave up on, its errors, the lake's replication latency and failed objects; and the
  * dashboard section "Disaster recovery".
  */
-export class DrReplicationAlarms extends Construct {
+export class DrReplicationAlarms extends Area {
   constructor(scope: Construct, id: string, props: DrReplicationAlarmsProps) {
     super(scope, id);
     const { monitoring, replicator, replication, buckets, drRegion } = props;

@@ -18,6 +18,7 @@ import {
   type TradingCore,
 } from './trading-core';
 import { accountStateKey } from './trading-tables';
+import { Area } from './area';
 
 export interface KillSwitchProps {
   readonly core: TradingCore;
@@ -36,7 +37,7 @@ export interface KillSwitchProps {
  * asynchronous invocations on an encrypted on-failure queue, and alarms on both its errors and
  * that queue. Its role writes only the account-wide state key.
  */
-export class KillSwitch extends Construct {
+export class KillSwitch extends Area {
   readonly function: QuantFunction;
   /** On-failure destination of the asynchronous invocations (alarmed). */
   readonly failures: sqs.Queue;

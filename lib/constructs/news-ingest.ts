@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -11,10 +10,6 @@ import { NEWS_INGEST_ENV, NEWS_METRICS, NEWS_SENTIMENT_TABLE } from '../../src/c
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { QuantFunction } from './quant-function';
 import { QuantKey } from './quant-key';
-import { packageRoot } from '../../src/package-root';
-
-// Found from package.json, not from this file: the CDK app also runs from the build in dist/.
-const repoRoot = packageRoot();
 
 /** Where the lake writer's pending markers of a table live (src/lake/commit.ts, PENDING_PREFIX). */
 const PENDING_PREFIX = `_lake/pending/${NEWS_SENTIMENT_TABLE.name}`;
@@ -91,7 +86,7 @@ export class NewsIngest extends Construct {
     }
 
     this.function = new QuantFunction(this, 'Function', {
-      entry: path.join(repoRoot, 'lambda/news-ingest/index.ts'),
+      lambda: 'news-ingest',
       logKey: props.logKey,
       logRetentionDays: props.logRetentionDays,
       serviceName: NEWS_METRICS.service,

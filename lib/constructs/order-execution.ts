@@ -16,6 +16,7 @@ import { QuantFunction } from './quant-function';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { grantTradingEvents, TRADING_WILDCARDS, tradingFunctionDefaults } from './trading-core';
 import { orderPathKeys } from './trading-tables';
+import { Area } from './area';
 
 export interface OrderExecutionProps extends OrderPathProps {
   /** Signals in (Kinesis; the bus's signals come through a rule). */
@@ -38,7 +39,7 @@ export interface OrderExecutionProps extends OrderPathProps {
  * algo state machine; a schedule reconciles orders a broker timeout left UNKNOWN. Failures land on
  * the dead-letter queue, which is alarmed, as are the function's errors.
  */
-export class OrderExecution extends Construct {
+export class OrderExecution extends Area {
   readonly function: QuantFunction;
   /** Execution errors: meant to trip the kill switch (`KillSwitch.haltOn`). */
   readonly errorAlarm: cw.Alarm;

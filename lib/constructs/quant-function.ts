@@ -1,15 +1,27 @@
+import path from 'node:path';
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Construct } from 'constructs';
+import type { EnvSpec } from '../../src/contract/env';
+import { packageRoot } from '../../src/package-root';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { EncryptedLogGroup } from './encrypted-log-group';
 
 export interface QuantFunctionProps {
-  /** Path of the handler module, e.g. `path.join(repoRoot, 'lambda/execution/index.ts')`. */
-  readonly entry: string;
+  /**
+   * The handler by its directory under `lambda/` (`lambda/<name>/index.ts`, the list bin/build.js builds),
+   * found from the package root. Give this or `entry`.
+   * @default none: `entry` names the module
+   */
+  readonly lambda?: string;
+  /**
+   * Path of the handler module, e.g. `path.join(repoRoot, 'lambda/execution/index.ts')`. Give this or `lambda`.
+   * @default `lambda/<lambda>/index.ts` of the package
+   */
+  readonly entry?: string;
   /**
    * Exported handler name.
    * @default 'handler'
@@ -94,6 +106,9 @@ export class QuantFunction extends nodejs.NodejsFunction {
   readonly runtimePolicy: iam.Policy;
 
   constructor(scope: Construct, id: string, props: QuantFunctionProps) {
+    if ((props.lambda === undefined) === (props.entry === undefined))
+      throw new Error(`QuantFunction ${id}: give exactly one of lambda (a directory of lambda/) and entry`);
+    const entry = props.entry ?? path.join(packageRoot(), 'lambda', props.lambda!, 'index.ts');
     // The log group is a sibling: it must exist before the function that writes to it is constructed.
     const logGroup = new EncryptedLogGroup(scope, `${id}Logs`, {
       encryptionKey: props.logKey,
@@ -156,7 +171,7 @@ export class QuantFunction extends nodejs.NodejsFunction {
     }
     super(scope, id, {
       role,
-      entry: props.entry,
+      entry,
       handler: props.handler ?? 'handler',
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
@@ -211,4 +226,21 @@ export class QuantFunction extends nodejs.NodejsFunction {
       });
     }
   }
+}
+
+/**
+ * The environment that satisfies a handler's spec (src/contract/functions.ts): one value per key of the
+ * spec, under the variable name the spec gives, so a stack never spells a name the handler reads.
+ * Optional variables may be left out (`undefined`).
+ */
+export function specEnvironment<S extends EnvSpec>(
+  spec: S,
+  values: { readonly [K in keyof S]: string | undefined },
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, v] of Object.entries(spec)) {
+    const value = values[key as keyof S];
+    if (value !== undefined) env[v.name] = value;
+  }
+  return env;
 }

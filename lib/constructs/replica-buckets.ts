@@ -1,6 +1,7 @@
 import { Validations } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
+import { Area } from './area';
 import type { LifecycleConfig } from '../config/types';
 import { SecureBucket } from './secure-bucket';
 
@@ -25,7 +26,7 @@ export interface ReplicaBucketsProps<Z extends string> {
  * under Object Lock in compliance mode with the source's retention, the others with the source's
  * lifecycle, each encrypted with a DR-region key.
  */
-export class ReplicaBuckets<Z extends string> extends Construct {
+export class ReplicaBuckets<Z extends string> extends Area {
   readonly buckets: Readonly<Record<Z, SecureBucket>>;
   readonly accessLogs: SecureBucket;
 

@@ -1,7 +1,8 @@
 import { Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
+import { Area } from './area';
 import { EncryptedTable } from './encrypted-table';
 
 export interface ReplicaTablesProps<K extends string> {
@@ -20,7 +21,7 @@ export interface ReplicaTablesProps<K extends string> {
  * attribute, KMS with the DR key, point-in-time recovery, retained (`EncryptedTable`). The
  * replicator in the home region keeps them current (lib/constructs/table-replicator.ts).
  */
-export class ReplicaTables<K extends string> extends Construct {
+export class ReplicaTables<K extends string> extends Area {
   readonly tables: Readonly<Record<K, EncryptedTable>>;
 
   constructor(scope: Construct, id: string, props: ReplicaTablesProps<K>) {

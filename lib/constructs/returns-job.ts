@@ -14,6 +14,7 @@ import type { IMonitoring } from '../stacks/monitoring-stack';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { QuantFunction } from './quant-function';
 import { TRADING_WILDCARDS } from './trading-core';
+import { Area } from './area';
 
 export interface ReturnsJobProps {
   /** The account whose window is published (`risk/returns/<account>.json`). */
@@ -39,7 +40,7 @@ export interface ReturnsJobProps {
  * so a small Lambda does what `quant risk returns` does. Writes only its account's window; its
  * failures are alarmed.
  */
-export class ReturnsJob extends Construct {
+export class ReturnsJob extends Area {
   readonly function: QuantFunction;
 
   constructor(scope: Construct, id: string, props: ReturnsJobProps) {

@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { packageRoot } from '../../src/package-root';
 import { QuantFunction } from './quant-function';
 import { tradingEnvironment, tradingFunctionDefaults, type TradingCore } from './trading-core';
+import { Area } from './area';
 
 export interface RiskCheckApiProps {
   readonly core: TradingCore;
@@ -19,7 +20,7 @@ export interface RiskCheckApiProps {
  * Strategies' pre-trade risk check: a read-only function (risk table) behind an IAM-authenticated
  * function URL. Strategies call it with SigV4: grant `lambda:InvokeFunctionUrl` to their roles.
  */
-export class RiskCheckApi extends Construct {
+export class RiskCheckApi extends Area {
   readonly function: QuantFunction;
   readonly url: lambda.FunctionUrl;
 

@@ -5,6 +5,7 @@ import { Construct } from 'constructs';
 import { TRADING_METRICS } from '../../src/contract/metrics';
 import type { IMonitoring } from '../stacks/monitoring-stack';
 import type { PlatformAlarm } from './alarms';
+import { Area } from './area';
 
 /** A trading metric (1-minute period) as a service publishes it (src/contract/metrics.ts). */
 function tradingMetric(name: string, stat = 'Sum', dims: Record<string, string> = {}, service = 'execution') {
@@ -26,7 +27,7 @@ export interface TradingRiskAlarmsProps {
  * HALTED, limit utilization at 80% and beyond 100%, rejected orders, and drawdown and daily loss at
  * their limits (`lossAlarms`, meant to trip the kill switch). `addDashboardSection` draws them.
  */
-export class TradingRiskAlarms extends Construct {
+export class TradingRiskAlarms extends Area {
   /** Drawdown and daily loss at or beyond their limits. */
   readonly lossAlarms: readonly PlatformAlarm[];
   /** Trading state as a level (0 ACTIVE, 1 REDUCING, 2 HALTED), the worst the functions report. */

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { EncryptedTable } from './encrypted-table';
+import { Area } from './area';
 
 export interface TradingTablesProps {
   /** Customer-managed key of the three tables (the trading key). */
@@ -28,7 +29,7 @@ export interface TradingTablesProps {
  * (lib/constructs/table-replicator.ts), and a renamed mapping would be replaced and replay the
  * stream from its start onto the replicas.
  */
-export class TradingTables extends Construct {
+export class TradingTables extends Area {
   readonly risk: EncryptedTable;
   readonly orders: EncryptedTable;
   readonly idempotency: EncryptedTable;

@@ -103,32 +103,28 @@ export class DisasterRecoveryRegionStack extends AreaStack {
       trading: key('TradingReplicaKey', 'trading', 'Quant DR: replicas of the trading tables'),
       backup: key('BackupKey', 'backup', 'Quant DR: copies of the backups'),
     };
-    this.buckets = this.area(
-      new ReplicaBuckets(this, 'LakeReplicas', {
-        ids: {
-          raw: 'RawReplica',
-          curated: 'CuratedReplica',
-          vendor: 'VendorReplica',
-          models: 'ModelsReplica',
-          audit: 'AuditReplica',
-        },
-        bucketName: (zone) => replicaBucketName(n, zone),
-        auditZone: 'audit',
-        auditRetentionDays: props.dataLake.auditRetentionDays,
-        auditKey: this.keys.audit,
-        lakeKey: this.keys.lake,
-        lifecycle: (zone) => props.dataLake[zone as Exclude<ReplicatedZone, 'audit'>],
-        accessLogsExpireDays: props.dataLake.accessLogsExpireDays,
-      }),
-    ).buckets;
-    this.tables = this.area(
-      new ReplicaTables(this, 'TableReplicas', {
-        sources: props.tables,
-        ids: { risk: 'RiskReplica', orders: 'OrdersReplica', idempotency: 'IdempotencyReplica' },
-        tableName: (kind) => replicaTableName(n, kind),
-        encryptionKey: this.keys.trading,
-      }),
-    ).tables;
+    this.buckets = new ReplicaBuckets(this, 'LakeReplicas', {
+      ids: {
+        raw: 'RawReplica',
+        curated: 'CuratedReplica',
+        vendor: 'VendorReplica',
+        models: 'ModelsReplica',
+        audit: 'AuditReplica',
+      },
+      bucketName: (zone) => replicaBucketName(n, zone),
+      auditZone: 'audit',
+      auditRetentionDays: props.dataLake.auditRetentionDays,
+      auditKey: this.keys.audit,
+      lakeKey: this.keys.lake,
+      lifecycle: (zone) => props.dataLake[zone as Exclude<ReplicatedZone, 'audit'>],
+      accessLogsExpireDays: props.dataLake.accessLogsExpireDays,
+    }).buckets;
+    this.tables = new ReplicaTables(this, 'TableReplicas', {
+      sources: props.tables,
+      ids: { risk: 'RiskReplica', orders: 'OrdersReplica', idempotency: 'IdempotencyReplica' },
+      tableName: (kind) => replicaTableName(n, kind),
+      encryptionKey: this.keys.trading,
+    }).tables;
     this.vault = lockedVault(this, props.environmentName, this.keys.backup, cfg);
   }
 }
@@ -195,16 +191,14 @@ export class DisasterRecoveryStack extends AreaStack {
       logRetentionDays: props.monitoring.logRetentionDays,
       repoRoot,
     });
-    this.area(
-      new DrReplicationAlarms(this, 'ReplicationAlarms', {
-        monitoring: props.monitoring,
-        drRegion: cfg.drRegion,
-        replicator: this.replicator,
-        replication: props.replication.construct,
-        buckets: props.replication.buckets,
-        tableLagSeconds: cfg.tableReplicationAlarmSeconds,
-        lakeLatencySeconds: cfg.s3ReplicationAlarmSeconds,
-      }),
-    );
+    new DrReplicationAlarms(this, 'ReplicationAlarms', {
+      monitoring: props.monitoring,
+      drRegion: cfg.drRegion,
+      replicator: this.replicator,
+      replication: props.replication.construct,
+      buckets: props.replication.buckets,
+      tableLagSeconds: cfg.tableReplicationAlarmSeconds,
+      lakeLatencySeconds: cfg.s3ReplicationAlarmSeconds,
+    });
   }
 }

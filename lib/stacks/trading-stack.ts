@@ -163,9 +163,10 @@ export class TradingStack extends AreaStack {
       description: 'Trading tables, signals stream, dead-letter queue and audit delivery',
       allowEventBridge: true,
     });
-    this.tables = this.area(
-      new TradingTables(this, 'Tables', { encryptionKey: this.key, changeStreams: props.changeStreams }),
-    );
+    this.tables = new TradingTables(this, 'Tables', {
+      encryptionKey: this.key,
+      changeStreams: props.changeStreams,
+    });
     this.riskTable = this.tables.risk;
     this.ordersTable = this.tables.orders;
     this.idempotencyTable = this.tables.idempotency;
@@ -178,16 +179,14 @@ export class TradingStack extends AreaStack {
     this.bus = channels.bus;
     this.deadLetterQueue = channels.deadLetterQueue;
 
-    this.audit = this.area(
-      new AuditTrail(this, 'Audit', {
-        bucket: lake.buckets.audit,
-        bucketKey: lake.auditKey,
-        encryptionKey: this.key,
-        databaseName: lake.databaseName,
-        logKey: monitoring.logKey,
-        logRetentionDays: monitoring.logRetentionDays,
-      }),
-    );
+    this.audit = new AuditTrail(this, 'Audit', {
+      bucket: lake.buckets.audit,
+      bucketKey: lake.auditKey,
+      encryptionKey: this.key,
+      databaseName: lake.databaseName,
+      logKey: monitoring.logKey,
+      logRetentionDays: monitoring.logRetentionDays,
+    });
     const core: TradingCore = {
       account: config.account,
       key: this.key,
@@ -199,16 +198,14 @@ export class TradingStack extends AreaStack {
       logRetentionDays: monitoring.logRetentionDays,
     };
 
-    this.broker = this.area(
-      new BrokerAccess(this, 'Broker', {
-        broker: config.broker,
-        brokerUrl: config.brokerUrl,
-        paperCostBps: config.paperCostBps,
-        quoteMaxAgeMs: config.quoteMaxAgeMs,
-        encryptionKey: this.key,
-        egress: props.brokerEgress,
-      }),
-    );
+    this.broker = new BrokerAccess(this, 'Broker', {
+      broker: config.broker,
+      brokerUrl: config.brokerUrl,
+      paperCostBps: config.paperCostBps,
+      quoteMaxAgeMs: config.quoteMaxAgeMs,
+      encryptionKey: this.key,
+      egress: props.brokerEgress,
+    });
     const orderPath = {
       core,
       broker: this.broker,
@@ -221,40 +218,35 @@ export class TradingStack extends AreaStack {
         [LAKE_BUCKET_ENV.curated]: curated.bucketName,
       },
     };
-    this.algos = this.area(new AlgoScheduler(this, 'Algos', orderPath));
-    this.orderExecution = this.area(
-      new OrderExecution(this, 'OrderExecution', {
-        ...orderPath,
-        signals: this.signals,
-        algoStateMachine: this.algos.stateMachine,
-        errorAlarmThreshold: config.killSwitchErrorThreshold,
-        monitoring,
-      }),
-    );
-    this.riskCheckApi = this.area(
-      new RiskCheckApi(this, 'RiskCheckApi', { core, concurrency: config.riskCheckConcurrency }),
-    );
-    this.halt = this.area(
-      new KillSwitch(this, 'Halt', { core, monitoring, concurrency: config.killSwitchConcurrency }),
-    );
+    this.algos = new AlgoScheduler(this, 'Algos', orderPath);
+    this.orderExecution = new OrderExecution(this, 'OrderExecution', {
+      ...orderPath,
+      signals: this.signals,
+      algoStateMachine: this.algos.stateMachine,
+      errorAlarmThreshold: config.killSwitchErrorThreshold,
+      monitoring,
+    });
+    this.riskCheckApi = new RiskCheckApi(this, 'RiskCheckApi', {
+      core,
+      concurrency: config.riskCheckConcurrency,
+    });
+    this.halt = new KillSwitch(this, 'Halt', { core, monitoring, concurrency: config.killSwitchConcurrency });
     if (config.returnsJob) {
-      this.returnsJob = this.area(
-        new ReturnsJob(this, 'Returns', {
-          ...config.returnsJob,
-          account: config.account,
-          curatedBucket: curated,
-          deadLetterQueue: this.deadLetterQueue,
-          logKey: monitoring.logKey,
-          logRetentionDays: monitoring.logRetentionDays,
-          monitoring,
-        }),
-      );
+      this.returnsJob = new ReturnsJob(this, 'Returns', {
+        ...config.returnsJob,
+        account: config.account,
+        curatedBucket: curated,
+        deadLetterQueue: this.deadLetterQueue,
+        logKey: monitoring.logKey,
+        logRetentionDays: monitoring.logRetentionDays,
+        monitoring,
+      });
       // The daily stress test of the book, after the returns job (lib/constructs/daily-stress.ts).
       const stress = { account: config.account, riskTable: this.riskTable, after: config.returnsJob };
       new DailyStress(this, 'DailyStress', { ...stress, lake, monitoring });
     }
 
-    this.riskAlarms = this.area(new TradingRiskAlarms(this, 'RiskAlarms', { monitoring }));
+    this.riskAlarms = new TradingRiskAlarms(this, 'RiskAlarms', { monitoring });
     // Execution errors, drawdown and daily loss trip the kill switch.
     this.halt.haltOn([this.orderExecution.errorAlarm, ...this.riskAlarms.lossAlarms]);
     this.riskAlarms.addDashboardSection(this.execution, this.orderExecution.deadLetterDepth);

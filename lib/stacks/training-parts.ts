@@ -1,7 +1,10 @@
 /** Parts of the training stack kept out of lib/stacks/training-stack.ts so it reads as a table of contents. */
 import { Duration } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -10,7 +13,8 @@ import { parseEcrImageUri } from '../config/training';
 import type { TrainingConfig } from '../config/types';
 import type { SourceTarballAsset, TrainingWorkflowProps } from '../constructs';
 import { FEATURE_NAMES, FEATURE_SET_VERSION } from '../../src/contract/ml';
-import { DRIFT_METRIC } from '../../src/contract/models';
+import { BARS_UPDATED_EVENT } from '../../src/contract/bars';
+import { DEFAULT_RUNNER_BAR_INTERVAL, DRIFT_METRIC } from '../../src/contract/models';
 import {
   CHECKPOINT_LOCAL_PATH,
   NEURON_CACHE_SUBDIR,
@@ -182,4 +186,58 @@ export function addTrainingMonitoring(
       }),
     ],
   ]);
+}
+
+/** The retrain schedule, the drift check's, and the strategy runner's (a schedule and each BarsUpdated). */
+export function addTrainingSchedules(
+  scope: Construct,
+  c: TrainingConfig,
+  refs: {
+    readonly stateMachine: sfn.IStateMachine;
+    readonly driftCheck: lambda.IFunction;
+    readonly strategyRunner: lambda.IFunction;
+  },
+): void {
+  if (c.retrainSchedule) {
+    new events.Rule(scope, 'RetrainSchedule', {
+      description: `Scheduled retrain of ${c.modelName}`,
+      schedule: events.Schedule.expression(c.retrainSchedule),
+      targets: [
+        new targets.SfnStateMachine(refs.stateMachine, {
+          input: events.RuleTargetInput.fromObject({ trigger: 'schedule' }),
+        }),
+      ],
+    });
+  }
+  new events.Rule(scope, 'DriftSchedule', {
+    description: `Drift check of ${c.modelName} (PSI of live features against the training statistics)`,
+    schedule: events.Schedule.expression(c.driftSchedule),
+    targets: [new targets.LambdaFunction(refs.driftCheck, { retryAttempts: 2 })],
+  });
+  new events.Rule(scope, 'RunnerSchedule', {
+    description: `Strategy runner of the ${c.tradingEnvironment} promotion (after each bar is in the lake)`,
+    schedule: events.Schedule.expression(c.runnerSchedule),
+    targets: [new targets.LambdaFunction(refs.strategyRunner, { retryAttempts: 2 })],
+  });
+
+  // And on each BarsUpdated the bars pipeline publishes to the default bus (src/ingest/bars-events.ts).
+  new events.Rule(scope, 'RunnerOnBars', {
+    description: `Strategy runner of the ${c.tradingEnvironment} promotion when new bars are in the lake`,
+    // Only bars of the runner's interval (the 1m Glue job publishes too).
+    eventPattern: {
+      source: [BARS_UPDATED_EVENT.source],
+      detailType: [BARS_UPDATED_EVENT.detailType],
+      detail: { interval: [DEFAULT_RUNNER_BAR_INTERVAL] },
+    },
+    targets: [new targets.LambdaFunction(refs.strategyRunner, { retryAttempts: 2 })],
+  });
+}
+
+/** Publishing metrics has no resource-level permission; the namespace condition scopes it. */
+export function putMetricData(namespace: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    actions: ['cloudwatch:PutMetricData'],
+    resources: ['*'],
+    conditions: { StringEquals: { 'cloudwatch:namespace': namespace } },
+  });
 }

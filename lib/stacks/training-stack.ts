@@ -9,9 +9,8 @@ import path from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as events from 'aws-cdk-lib/aws-events';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
@@ -32,13 +31,17 @@ import {
   TRAINING_PREFIXES,
   TRAINING_STATES,
 } from '../../src/contract/training';
-import { BARS_UPDATED_EVENT } from '../../src/contract/bars';
-import { DEFAULT_RUNNER_BAR_INTERVAL, DRIFT_METRIC, STRATEGY_RUNNER_ENV } from '../../src/contract/models';
+import { DRIFT_METRIC, STRATEGY_RUNNER_ENV } from '../../src/contract/models';
 import { featureUnloadSql } from '../../src/ml/features/sql';
 import type { LakeZone } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
 import { TRAINING_WILDCARD_REASONS } from './training-nag';
-import { addTrainingMonitoring, trainingJobProps } from './training-parts';
+import {
+  addTrainingMonitoring,
+  addTrainingSchedules,
+  putMetricData,
+  trainingJobProps,
+} from './training-parts';
 import { packageRoot } from '../../src/package-root';
 
 // Found from package.json, not from this file: the CDK app also runs from the build in dist/.
@@ -93,9 +96,9 @@ export class TrainingStack extends Stack {
     });
 
     // ---- Lambdas: evaluate, publish, drift check, strategy runner --------------------------------
-    const fn = (name: string, entry: string, extra: Partial<QuantFunctionProps> = {}) =>
+    const fn = (name: string, lambda: string, extra: Partial<QuantFunctionProps> = {}) =>
       new QuantFunction(this, name, {
-        entry: path.join(repoRoot, entry),
+        lambda,
         logKey: monitoring.logKey,
         logRetentionDays: monitoring.logRetentionDays,
         timeout: Duration.minutes(5),
@@ -118,7 +121,7 @@ export class TrainingStack extends Stack {
       noDeadLetterQueueReason:
         'Invoked only synchronously, as a task of the training state machine, which retries it and fails the run (TrainingFailedAlarm); a DLQ receives only failed asynchronous invocations.',
     };
-    const evaluateFn = fn('Evaluate', 'lambda/ml-evaluate/index.ts', {
+    const evaluateFn = fn('Evaluate', 'ml-evaluate', {
       ...stepOfWorkflow,
       timeout: Duration.minutes(15),
       environment: {
@@ -126,14 +129,14 @@ export class TrainingStack extends Stack {
         [TRAINING_LAMBDA_ENV.minTestIc]: String(c.minTestIc),
       },
     });
-    const publishFn = fn('Publish', 'lambda/ml-publish/index.ts', stepOfWorkflow);
-    this.driftCheck = fn('DriftCheck', 'lambda/ml-drift/index.ts', {
+    const publishFn = fn('Publish', 'ml-publish', stepOfWorkflow);
+    this.driftCheck = fn('DriftCheck', 'ml-drift', {
       reservedConcurrentExecutions: 1,
       noDeadLetterQueueReason:
         'Started by a schedule whose event carries no input: a failed event holds nothing to replay, and the next scheduled run repeats the check (EventBridge retries it twice first).',
       environment: { [TRAINING_LAMBDA_ENV.driftLookbackBars]: String(c.driftLookbackBars) },
     });
-    this.strategyRunner = fn('StrategyRunner', 'lambda/strategy-runner/index.ts', {
+    this.strategyRunner = fn('StrategyRunner', 'strategy-runner', {
       memorySize: c.runnerMemoryMiB,
       timeout: Duration.minutes(2),
       // One run at a time: two runs of the same bar would race on the same signals.
@@ -194,39 +197,11 @@ export class TrainingStack extends Stack {
     });
     this.workflow.node.addDependency(this.modelPackageGroup);
 
-    // ---- Schedules ---------------------------------------------------------------------------
-    if (c.retrainSchedule) {
-      new events.Rule(this, 'RetrainSchedule', {
-        description: `Scheduled retrain of ${c.modelName}`,
-        schedule: events.Schedule.expression(c.retrainSchedule),
-        targets: [
-          new targets.SfnStateMachine(this.workflow.stateMachine, {
-            input: events.RuleTargetInput.fromObject({ trigger: 'schedule' }),
-          }),
-        ],
-      });
-    }
-    new events.Rule(this, 'DriftSchedule', {
-      description: `Drift check of ${c.modelName} (PSI of live features against the training statistics)`,
-      schedule: events.Schedule.expression(c.driftSchedule),
-      targets: [new targets.LambdaFunction(this.driftCheck, { retryAttempts: 2 })],
-    });
-    new events.Rule(this, 'RunnerSchedule', {
-      description: `Strategy runner of the ${c.tradingEnvironment} promotion (after each bar is in the lake)`,
-      schedule: events.Schedule.expression(c.runnerSchedule),
-      targets: [new targets.LambdaFunction(this.strategyRunner, { retryAttempts: 2 })],
-    });
-
-    // And on each BarsUpdated the bars pipeline publishes to the default bus (src/ingest/bars-events.ts).
-    new events.Rule(this, 'RunnerOnBars', {
-      description: `Strategy runner of the ${c.tradingEnvironment} promotion when new bars are in the lake`,
-      // Only bars of the runner's interval (the 1m Glue job publishes too).
-      eventPattern: {
-        source: [BARS_UPDATED_EVENT.source],
-        detailType: [BARS_UPDATED_EVENT.detailType],
-        detail: { interval: [DEFAULT_RUNNER_BAR_INTERVAL] },
-      },
-      targets: [new targets.LambdaFunction(this.strategyRunner, { retryAttempts: 2 })],
+    // ---- Schedules: retrain, drift check, the runner on a schedule and on each BarsUpdated --------
+    addTrainingSchedules(this, c, {
+      stateMachine: this.workflow.stateMachine,
+      driftCheck: this.driftCheck,
+      strategyRunner: this.strategyRunner,
     });
 
     addTrainingMonitoring(this, c, monitoring, {
@@ -235,13 +210,4 @@ export class TrainingStack extends Stack {
     });
     acknowledgeWildcards(this, TRAINING_WILDCARD_REASONS);
   }
-}
-
-/** Publishing metrics has no resource-level permission; the namespace condition scopes it. */
-function putMetricData(namespace: string): iam.PolicyStatement {
-  return new iam.PolicyStatement({
-    actions: ['cloudwatch:PutMetricData'],
-    resources: ['*'],
-    conditions: { StringEquals: { 'cloudwatch:namespace': namespace } },
-  });
 }
