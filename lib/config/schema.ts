@@ -898,6 +898,8 @@ function describe(input: unknown): string {
 }
 
 function problem(issue: z.core.$ZodIssue): string {
+  if ((issue.code === 'invalid_type' || issue.code === 'invalid_value') && issue.input === undefined)
+    return 'missing';
   switch (issue.code) {
     case 'invalid_type':
       return issue.input === undefined
