@@ -242,6 +242,16 @@ export const staging = environment({
     consumerBatchingWindowSeconds: 10,
     consumerMemoryMiB: 1536,
     glueWorkers: 4,
+    // Alpaca's free IEX feed, as a paper-trading account gets it; the key goes into the secret the
+    // service creates (`KEY_ID:SECRET`, lib/constructs/vendor-stream-service.ts).
+    vendorStreams: [
+      {
+        name: 'alpaca-iex',
+        vendor: 'alpaca',
+        symbols: ['SPY', 'QQQ', 'IWM', 'EFA', 'AGG', 'GLD'],
+        url: 'wss://stream.data.alpaca.markets/v2/iex',
+      },
+    ],
   },
   backtest: {
     maxGridSize: 50_000,

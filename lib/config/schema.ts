@@ -343,8 +343,11 @@ const vendorStream = obj({
     1,
     'one or more symbols ([A-Za-z0-9._-]{1,64})',
   ),
-  /** Full ARN of the secret whose SecretString is the key (Alpaca: `KEY_ID:SECRET`). */
-  keySecretArn: secretArn,
+  /**
+   * Full ARN of the secret whose SecretString is the key (Alpaca: `KEY_ID:SECRET`).
+   * @default a secret the service creates, encrypted and retained; put the key in after deploy
+   */
+  keySecretArn: secretArn.optional(),
   /** @default the vendor's WebSocket endpoint */
   url: match(/^wss:\/\//, () => 'must be wss:// (TLS)').optional(),
   /** @default the vendor's REST endpoint */
