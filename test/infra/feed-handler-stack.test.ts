@@ -653,7 +653,7 @@ describe('feed config validation', () => {
   it('fails synth up front (ConfigError naming the field) before any stack is built', () => {
     const broken = { ...dev, feed: { ...dev.feed, instanceType: 'm7i.large' } };
     expect(() => createApp([broken], { nag: false })).toThrow(ConfigError);
-    expect(() => createApp([broken], { nag: false })).toThrow(/^feed\.instanceType: /);
+    expect(() => createApp([broken], { nag: false })).toThrow(/^dev\.feed\.instanceType: /);
   });
 
   it('builds no feed stack when disabled', () => {
