@@ -9,7 +9,6 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { acknowledgeWildcards, QuantKey, SecureBucket } from '../constructs';
 import type { DataLakeConfig } from '../config/types';
-import { ConfigError } from '../config/errors';
 import type { IMonitoring } from './monitoring-stack';
 import {
   ATHENA_WORKGROUP_ENV,
@@ -33,24 +32,14 @@ export type LakeZone = Zone;
  */
 type Projection = (cfg: DataLakeConfig) => Readonly<Record<string, Readonly<Record<string, string>>>>;
 
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-
-function startYear(cfg: DataLakeConfig): number {
-  const m = DATE.exec(cfg.projectionStartDate);
-  if (!m || Number.isNaN(Date.parse(`${cfg.projectionStartDate}T00:00:00Z`))) {
-    throw new ConfigError(
-      `dataLake.projectionStartDate: expected yyyy-MM-dd, got "${cfg.projectionStartDate}"`,
-    );
-  }
-  return Number(m[1]);
-}
+/** First year of the projections (the schema checked the date: lib/config/schema.ts). */
+const startYear = (cfg: DataLakeConfig): number => Number(cfg.projectionStartDate.slice(0, 4));
 
 /** Last year the `year` projection covers (a fixed bound keeps synth deterministic). */
 export const PROJECTION_LAST_YEAR = 2099;
 
 const PROJECTIONS: Readonly<Record<string, Projection>> = {
   ticks: (cfg) => {
-    startYear(cfg);
     return {
       dt: {
         type: 'date',
@@ -131,7 +120,6 @@ export class DataLakeStack extends Stack implements DataLakeHandles {
   constructor(scope: Construct, id: string, props: DataLakeStackProps) {
     super(scope, id, props);
     const cfg = props.dataLake;
-    validateDataLakeConfig(cfg);
 
     this.lakeKey = new QuantKey(this, 'LakeKey', { description: 'Quant data lake zones and Athena results' });
     this.auditKey = new QuantKey(this, 'AuditKey', { description: 'Quant write-once audit trail' });
@@ -464,29 +452,4 @@ export class DataLakeStack extends Stack implements DataLakeHandles {
       ],
     ]);
   }
-}
-
-/** Checks the data-lake config, naming the field that is wrong. */
-export function validateDataLakeConfig(cfg: DataLakeConfig): void {
-  startYear(cfg);
-  const positive: (keyof DataLakeConfig)[] = [
-    'athenaResultsExpireDays',
-    'accessLogsExpireDays',
-    'auditRetentionDays',
-    'athenaBytesScannedCutoff',
-    'athenaHourlyBytesAlarm',
-  ];
-  for (const field of positive) {
-    const v = cfg[field];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)
-      throw new ConfigError(`dataLake.${field}: must be a positive whole number, got ${String(v)}`);
-  }
-  // Athena's own bounds for the per-query cutoff: 10 MB .. 7 EB.
-  if (cfg.athenaBytesScannedCutoff < 10_000_000)
-    throw new ConfigError(
-      `dataLake.athenaBytesScannedCutoff: Athena's minimum is 10000000 bytes, got ${cfg.athenaBytesScannedCutoff}`,
-    );
-  // S3 Object Lock allows at most 100 years.
-  if (cfg.auditRetentionDays > 36500)
-    throw new ConfigError(`dataLake.auditRetentionDays: at most 36500 days, got ${cfg.auditRetentionDays}`);
 }

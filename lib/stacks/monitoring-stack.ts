@@ -22,8 +22,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { ConfigError } from '../config/errors';
-import { QuantKey, retentionDays } from '../constructs';
+import { QuantKey } from '../constructs';
 
 export interface MonitoringStackProps extends StackProps {
   /** Environment name, shown in the topic's display name. */
@@ -45,10 +44,6 @@ export class MonitoringStack extends Stack {
 
   constructor(scope: Construct, id: string, props: MonitoringStackProps) {
     super(scope, id, props);
-    retentionDays(props.logRetentionDays, 'monitoring.logRetentionDays');
-    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail)) {
-      throw new ConfigError(`monitoring.alarmEmail: not an e-mail address: "${props.alarmEmail}"`);
-    }
     this.logRetentionDays = props.logRetentionDays;
     this.logKey = new QuantKey(this, 'LogKey', {
       description: 'CloudWatch Logs of the quant platform',

@@ -2,7 +2,6 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dev, prod } from '../../lib/config';
 import type { QuantStage } from '../../lib/quant-stage';
-import { validateIngestionConfig } from '../../lib/stacks/ingestion-stack';
 import { nagViolations, resourcesOfType, template, testApp } from './helpers';
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
@@ -186,17 +185,5 @@ describe('IngestionStack: Glue', () => {
     ]) {
       expect(body).toContain(title);
     }
-  });
-
-  it('rejects impossible config with the field named', () => {
-    expect(() => validateIngestionConfig({ ...dev.ingestion, consumerBatchSize: 20_000 })).toThrow(
-      /ingestion.consumerBatchSize/,
-    );
-    expect(() => validateIngestionConfig({ ...dev.ingestion, glueWorkers: 1 })).toThrow(
-      /ingestion.glueWorkers/,
-    );
-    expect(() => validateIngestionConfig({ ...dev.ingestion, dailyRunHourUtc: 24 })).toThrow(
-      /dailyRunHourUtc/,
-    );
   });
 });
