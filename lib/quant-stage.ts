@@ -1,20 +1,18 @@
-import { Stage, Tags } from 'aws-cdk-lib';
+import { Annotations, RemovalPolicies, Stage, Tags } from 'aws-cdk-lib';
 import type { StackProps, StageProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from './config/types';
-import { ConfigError } from './config/errors';
-import { validateTrainingConfig } from './config/training';
-import { acknowledgeInlinePolicies, retentionDays, validateLifecycle } from './constructs';
-import { DataLakeStack, validateDataLakeConfig } from './stacks/data-lake-stack';
+import { parseEnvironment } from './config/schema';
+import { acknowledgeInlinePolicies } from './constructs';
+import { DataLakeStack } from './stacks/data-lake-stack';
 import { DashboardStack, MonitoringHub, MonitoringStack } from './stacks/monitoring-stack';
-import { NetworkStack, validateNetworkConfig } from './stacks/network-stack';
+import { NetworkStack } from './stacks/network-stack';
 import { BacktestStack } from './stacks/backtest-stack';
 import { TradingStack } from './stacks/trading-stack';
 import { DataSyncStack } from './stacks/data-sync-stack';
 import { IngestionStack } from './stacks/ingestion-stack';
-import { FeedHandlerStack, validateFeedConfig } from './stacks/feed-handler-stack';
+import { FeedHandlerStack } from './stacks/feed-handler-stack';
 import { TrainingStack } from './stacks/training-stack';
-import { validateDisasterRecoveryConfig } from './config/disaster-recovery';
 import { BucketReplication, drKeyAlias, replicaBucketName } from './constructs';
 import {
   DisasterRecoveryRegionStack,
@@ -22,49 +20,22 @@ import {
   REPLICATED_ZONES,
 } from './stacks/disaster-recovery-stack';
 
-/** Checks where the environment deploys, naming the field that is wrong. */
-export function validateTarget(config: EnvironmentConfig): void {
-  if (!/^\d{12}$/.test(config.account)) {
-    throw new ConfigError(
-      `${config.name}.account: expected a 12-digit AWS account id, got "${config.account}"`,
-    );
-  }
-  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(config.region)) {
-    throw new ConfigError(
-      `${config.name}.region: expected a region such as us-east-1, got "${config.region}"`,
-    );
-  }
-}
-
-/**
- * Checks the foundation's sections of a config before anything is built, so a mistake is reported
- * with its full path (`dataLake.raw.infrequentAccessAfterDays: ...`) as a `ConfigError`.
- */
-export function validateEnvironment(config: EnvironmentConfig): void {
-  const check = (fn: () => void) => {
-    try {
-      fn();
-    } catch (e) {
-      throw e instanceof ConfigError ? e : new ConfigError((e as Error).message);
-    }
-  };
-  check(() => validateTarget(config));
-  check(() => validateNetworkConfig(config.network, config.region));
-  check(() => retentionDays(config.network.flowLogRetentionDays, 'network.flowLogRetentionDays'));
-  check(() => retentionDays(config.monitoring.logRetentionDays, 'monitoring.logRetentionDays'));
-  check(() => validateDataLakeConfig(config.dataLake));
-  for (const zone of ['raw', 'curated', 'vendor', 'results', 'models'] as const) {
-    check(() => validateLifecycle(`dataLake.${zone}`, config.dataLake[zone]));
-  }
-  check(() => validateFeedConfig(config.feed, config.network));
-  check(() => validateTrainingConfig(config.training, config.region));
-  const dr = config.disasterRecovery;
-  if (dr) check(() => validateDisasterRecoveryConfig(dr, config.region));
-}
+/** The environment whose data is always retained, whatever the context says. */
+const ALWAYS_RETAINED = 'prod';
 
 export interface QuantStageProps extends StageProps {
-  /** The environment this stage deploys (account, region and every size and limit). */
+  /**
+   * The environment this stage deploys (account, region and every size and limit), as written in
+   * lib/config/environments.ts: the stage checks it against lib/config/schema.ts before building anything.
+   */
   readonly config: EnvironmentConfig;
+  /**
+   * Let CloudFormation delete this environment's data (buckets, keys, tables, streams, log groups)
+   * with its stacks, so a dev environment can be torn down (`-c quant:allowDestroy=true`). Prod
+   * ignores it: its data is always retained. Buckets must be emptied before their stack is deleted.
+   * @default false (every stateful resource keeps its RETAIN policy)
+   */
+  readonly allowDestroy?: boolean;
 }
 
 /**
@@ -108,10 +79,18 @@ export class QuantStage extends Stage {
   readonly disasterRecovery?: DisasterRecoveryStack;
 
   constructor(scope: Construct, id: string, props: QuantStageProps) {
-    const { config } = props;
-    validateEnvironment(config);
-    super(scope, id, { ...props, env: { account: config.account, region: config.region } });
+    const { allowDestroy = false, ...stageProps } = props;
+    const config = parseEnvironment(props.config);
+    super(scope, id, { ...stageProps, env: { account: config.account, region: config.region } });
     this.config = config;
+    if (allowDestroy && config.name === ALWAYS_RETAINED) {
+      Annotations.of(this).addWarningV2(
+        'quant:allowDestroyIgnored',
+        `${config.name} always retains its data: quant:allowDestroy is ignored`,
+      );
+    } else if (allowDestroy) {
+      RemovalPolicies.of(this).destroy();
+    }
     // Answer the AZ lookup of every stack in this stage from config: synth stays offline and deterministic.
     this.node.setContext(`availability-zones:account=${config.account}:region=${config.region}`, [
       ...config.network.availabilityZones,

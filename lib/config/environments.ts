@@ -1,6 +1,29 @@
 import { ConfigError } from './errors';
 import type { EnvironmentConfig, EnvironmentName, FeedChannelConfig, LifecycleConfig } from './types';
 
+/** A partial config: objects merge field by field, lists and values replace. */
+export type Overrides<T> = {
+  readonly [K in keyof T]?: T[K] extends readonly unknown[]
+    ? T[K]
+    : T[K] extends object
+      ? Overrides<T[K]>
+      : T[K];
+};
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `base` with `overrides` applied (lists replace, objects merge); the stage checks the result. */
+export function withOverrides<T extends object>(
+  base: T,
+  overrides: Overrides<T> | Record<string, unknown>,
+): T {
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(overrides))
+    out[k] = isObject(v) && isObject(out[k]) ? withOverrides(out[k], v) : v;
+  return out as T;
+}
+
 const shortLived: LifecycleConfig = {
   infrequentAccessAfterDays: 0,
   glacierAfterDays: 0,
@@ -29,75 +52,20 @@ const channel310: FeedChannelConfig = {
   metricsPort: 9464,
 };
 
-const feedDefaults = {
-  enabled: true,
-  clusterPlacementGroup: false,
-  rootVolumeGiB: 16,
-  schemaPath: '/opt/quant-feed/schema/templates_FixBinary.xml',
-  routerSourceEnis: [],
-  igmpv2: false,
-  onPremisesCidrs: [],
-  publishToKinesis: true,
-  noPacketsAlarmMinutes: 3,
-  gapAlarmThreshold: 5,
-  recoveryAlarmThreshold: 5,
-} as const;
-
 /** Deep-learning containers (AWS's account 763104351884 serves every commercial region used here). */
 const pytorchGpuImage = (region: string) =>
   `763104351884.dkr.ecr.${region}.amazonaws.com/pytorch-training:2.3.0-gpu-py311-cu121-ubuntu20.04-sagemaker`;
 const pytorchNeuronImage = (region: string) =>
   `763104351884.dkr.ecr.${region}.amazonaws.com/pytorch-training-neuronx:2.1.2-neuronx-py310-sdk2.20.2-ubuntu20.04`;
 
-const trainingDefaults = {
-  modelName: 'ml-signal',
-  symbols: ['SPY', 'QQQ', 'IWM', 'EFA', 'AGG', 'GLD'],
-  fromDate: '2005-01-01',
-  horizon: 5,
-  hyperparameters: { model: 'mlp', epochs: '30', batch_size: '256', lr: '0.001', hidden: '32', seed: '7' },
-  useSpot: true,
-  retryAttempts: 2,
-  minSharpeGain: 0.05,
-  minTestIc: 0.01,
-  // After the US close and the daily bars (ingestion's daily run).
-  driftSchedule: 'cron(30 23 ? * MON-FRI *)',
-  driftLookbackBars: 60,
-  driftPsiAlarm: 0.2,
-  runnerSchedule: 'cron(45 23 ? * MON-FRI *)',
-  runnerMemoryMiB: 1024,
-} as const;
-
-/** Development: one AZ pair, one NAT gateway, short retention, data expires. */
-export const dev: EnvironmentConfig = {
-  name: 'dev',
-  account: '111111111111',
-  region: 'us-east-1',
+/** What every environment shares, catalogs included; each environment below overrides the rest. */
+const base: Overrides<EnvironmentConfig> = {
   terminationProtection: false,
-  network: {
-    vpcCidr: '10.10.0.0/16',
-    availabilityZones: ['us-east-1a', 'us-east-1b'],
-    natGateways: 1,
-    flowLogRetentionDays: 14,
-  },
-  dataLake: {
-    raw: shortLived,
-    curated: shortLived,
-    vendor: shortLived,
-    results: shortLived,
-    models: shortLived,
-    athenaResultsExpireDays: 7,
-    accessLogsExpireDays: 30,
-    auditRetentionDays: 1,
-    athenaBytesScannedCutoff: 10 * 2 ** 30,
-    athenaHourlyBytesAlarm: 100 * 2 ** 30,
-    projectionStartDate: '2000-01-01',
-  },
-  monitoring: { alarmEmail: 'quant-dev-alarms@example.com', logRetentionDays: 14 },
+  network: { natGateways: 1 },
+  dataLake: { athenaResultsExpireDays: 7, projectionStartDate: '2000-01-01' },
   vendorSync: {
     vendorAccount: '444444444444',
-    vendorBucket: 'vendor-market-data-dev',
     vendorRegion: 'us-east-1',
-    vendorPrefix: 'reference/',
     vendorName: 'acme',
     mode: 'pull',
     fullCopyPrefixes: [],
@@ -129,40 +97,99 @@ export const dev: EnvironmentConfig = {
   },
   ingestion: {
     streamMode: 'on-demand',
-    shardCount: 1,
-    retentionHours: 24,
-    consumerBatchSize: 1000,
-    consumerBatchingWindowSeconds: 5,
     consumerParallelization: 1,
-    consumerMemoryMiB: 1024,
     iteratorAgeAlarmSeconds: 300,
     glueWorkerType: 'G.1X',
-    glueWorkers: 2,
     dailyRunHourUtc: 2,
   },
-  backtest: {
-    maxGridSize: 20_000,
-    batchSize: 50,
-    maxConcurrency: 20,
-    toleratedFailurePercentage: 10,
-    useFargateSpot: true,
-    taskCpu: 1024,
-    taskMemoryMiB: 2048,
-    topN: 20,
-    timeoutHours: 6,
-  },
+  backtest: { batchSize: 50, useFargateSpot: true, taskCpu: 1024, taskMemoryMiB: 2048 },
   trading: {
     account: 'main',
     broker: 'paper',
     paperCostBps: 1,
-    executionConcurrency: 2,
     signalShards: 0,
     killSwitchErrorThreshold: 5,
     // After the US close and the daily bars; the window the VaR / correlation limits read.
     returnsJob: { symbols: ['SPY', 'EFA', 'AGG', 'GLD'], days: 250, hourUtc: 22, minuteUtc: 30 },
   },
   training: {
-    ...trainingDefaults,
+    modelName: 'ml-signal',
+    symbols: ['SPY', 'QQQ', 'IWM', 'EFA', 'AGG', 'GLD'],
+    fromDate: '2005-01-01',
+    horizon: 5,
+    hyperparameters: { model: 'mlp', epochs: '30', batch_size: '256', lr: '0.001', hidden: '32', seed: '7' },
+    useSpot: true,
+    retryAttempts: 2,
+    minSharpeGain: 0.05,
+    minTestIc: 0.01,
+    retrainSchedule: 'cron(0 6 ? * SUN *)',
+    // After the US close and the daily bars (ingestion's daily run).
+    driftSchedule: 'cron(30 23 ? * MON-FRI *)',
+    driftLookbackBars: 60,
+    driftPsiAlarm: 0.2,
+    runnerSchedule: 'cron(45 23 ? * MON-FRI *)',
+    runnerMemoryMiB: 1024,
+  },
+  feed: {
+    enabled: true,
+    clusterPlacementGroup: false,
+    rootVolumeGiB: 16,
+    schemaPath: '/opt/quant-feed/schema/templates_FixBinary.xml',
+    channels: [channel310],
+    multicastSourceCidrs: ['10.200.0.0/24'],
+    routerSourceEnis: [],
+    igmpv2: false,
+    onPremisesCidrs: [],
+    publishToKinesis: true,
+    noPacketsAlarmMinutes: 3,
+    gapAlarmThreshold: 5,
+    recoveryAlarmThreshold: 5,
+  },
+};
+
+const environment = (overrides: Overrides<EnvironmentConfig>): EnvironmentConfig =>
+  withOverrides(base as EnvironmentConfig, overrides);
+
+/** Development: one AZ pair, one NAT gateway, short retention, data expires. */
+export const dev = environment({
+  name: 'dev',
+  account: '111111111111',
+  region: 'us-east-1',
+  network: {
+    vpcCidr: '10.10.0.0/16',
+    availabilityZones: ['us-east-1a', 'us-east-1b'],
+    flowLogRetentionDays: 14,
+  },
+  dataLake: {
+    raw: shortLived,
+    curated: shortLived,
+    vendor: shortLived,
+    results: shortLived,
+    models: shortLived,
+    accessLogsExpireDays: 30,
+    auditRetentionDays: 1,
+    athenaBytesScannedCutoff: 10 * 2 ** 30,
+    athenaHourlyBytesAlarm: 100 * 2 ** 30,
+  },
+  monitoring: { alarmEmail: 'quant-dev-alarms@example.com', logRetentionDays: 14 },
+  vendorSync: { vendorBucket: 'vendor-market-data-dev', vendorPrefix: 'reference/' },
+  ingestion: {
+    shardCount: 1,
+    retentionHours: 24,
+    consumerBatchSize: 1000,
+    consumerBatchingWindowSeconds: 5,
+    consumerMemoryMiB: 1024,
+    glueWorkers: 2,
+  },
+  backtest: {
+    maxGridSize: 20_000,
+    maxConcurrency: 20,
+    toleratedFailurePercentage: 10,
+    topN: 20,
+    timeoutHours: 6,
+  },
+  trading: { executionConcurrency: 2 },
+  training: {
     // One small GPU, spot: cheap retrains while developing.
     compute: {
       accelerator: 'gpu',
@@ -174,30 +201,25 @@ export const dev: EnvironmentConfig = {
     },
     maxRuntimeHours: 2,
     maxWaitHours: 4,
-    retrainSchedule: 'cron(0 6 ? * SUN *)',
     tradingEnvironment: 'paper',
     durationAlarmMinutes: 90,
   },
   feed: {
-    ...feedDefaults,
     availabilityZones: ['us-east-1a', 'us-east-1b'],
     instanceType: 'c6in.large',
     schemaS3Uri: 's3://quant-dev-reference-data/cme/templates_FixBinary.xml',
-    channels: [channel310],
-    multicastSourceCidrs: ['10.200.0.0/24'],
     relaySubscriberCidrs: ['10.10.0.0/16'],
   },
-};
+});
 
-export const staging: EnvironmentConfig = {
+/** Staging: prod-like backups and replication, Trainium tuning, paper trading. */
+export const staging = environment({
   name: 'staging',
   account: '222222222222',
   region: 'us-east-1',
-  terminationProtection: false,
   network: {
     vpcCidr: '10.20.0.0/16',
     availabilityZones: ['us-east-1a', 'us-east-1b'],
-    natGateways: 1,
     flowLogRetentionDays: 30,
   },
   dataLake: {
@@ -206,84 +228,40 @@ export const staging: EnvironmentConfig = {
     vendor: { ...longLived, expireAfterDays: 400 },
     results: shortLived,
     models: shortLived,
-    athenaResultsExpireDays: 7,
     accessLogsExpireDays: 90,
     auditRetentionDays: 30,
     athenaBytesScannedCutoff: 100 * 2 ** 30,
     athenaHourlyBytesAlarm: 1024 * 2 ** 30,
-    projectionStartDate: '2000-01-01',
   },
   monitoring: { alarmEmail: 'quant-staging-alarms@example.com', logRetentionDays: 30 },
-  vendorSync: {
-    vendorAccount: '444444444444',
-    vendorBucket: 'vendor-market-data',
-    vendorRegion: 'us-east-1',
-    vendorPrefix: '',
-    vendorName: 'acme',
-    mode: 'pull',
-    fullCopyPrefixes: [],
-    incrementalSchedule: 'cron(0 3 * * ? *)',
-    includes: [],
-    excludes: ['*/_tmp/*', '*.inprogress'],
-    bytesPerSecond: -1,
-    lateAfterHours: 26,
-    replicationTimeControl: false,
-    datasets: [
-      {
-        table: 'vendor_symbols',
-        prefix: 'symbols',
-        format: 'parquet',
-        columns: [
-          { name: 'symbol', type: 'string' },
-          { name: 'name', type: 'string' },
-          { name: 'asset_class', type: 'string' },
-          { name: 'region', type: 'string' },
-          { name: 'sector', type: 'string' },
-          { name: 'currency', type: 'string' },
-          { name: 'exchange', type: 'string' },
-          { name: 'inception_date', type: 'date' },
-          { name: 'expense_ratio', type: 'double' },
-        ],
-        datePartition: { name: 'as_of', start: '2020-01-01' },
-      },
-    ],
-  },
+  vendorSync: { vendorBucket: 'vendor-market-data', vendorPrefix: '' },
   ingestion: {
-    streamMode: 'on-demand',
     shardCount: 2,
     retentionHours: 48,
     consumerBatchSize: 5000,
     consumerBatchingWindowSeconds: 10,
-    consumerParallelization: 1,
     consumerMemoryMiB: 1536,
-    iteratorAgeAlarmSeconds: 300,
-    glueWorkerType: 'G.1X',
     glueWorkers: 4,
-    dailyRunHourUtc: 2,
+    // Alpaca's free IEX feed, as a paper-trading account gets it; the key goes into the secret the
+    // service creates (`KEY_ID:SECRET`, lib/constructs/vendor-stream-service.ts).
+    vendorStreams: [
+      {
+        name: 'alpaca-iex',
+        vendor: 'alpaca',
+        symbols: ['SPY', 'QQQ', 'IWM', 'EFA', 'AGG', 'GLD'],
+        url: 'wss://stream.data.alpaca.markets/v2/iex',
+      },
+    ],
   },
   backtest: {
     maxGridSize: 50_000,
-    batchSize: 50,
     maxConcurrency: 50,
     toleratedFailurePercentage: 5,
-    useFargateSpot: true,
-    taskCpu: 1024,
-    taskMemoryMiB: 2048,
     topN: 50,
     timeoutHours: 12,
   },
-  trading: {
-    account: 'main',
-    broker: 'paper',
-    paperCostBps: 1,
-    executionConcurrency: 5,
-    signalShards: 0,
-    killSwitchErrorThreshold: 5,
-    // After the US close and the daily bars; the window the VaR / correlation limits read.
-    returnsJob: { symbols: ['SPY', 'EFA', 'AGG', 'GLD'], days: 250, hourUtc: 22, minuteUtc: 30 },
-  },
+  trading: { executionConcurrency: 5 },
   training: {
-    ...trainingDefaults,
     // Trainium: two NeuronCores of one trn1.2xlarge under torchrun; Bayesian tuning on val_ic.
     compute: {
       accelerator: 'trainium',
@@ -302,7 +280,6 @@ export const staging: EnvironmentConfig = {
       learningRate: [1e-4, 1e-2],
       hidden: [16, 128],
     },
-    retrainSchedule: 'cron(0 6 ? * SUN *)',
     tradingEnvironment: 'staging',
     durationAlarmMinutes: 180,
   },
@@ -321,19 +298,16 @@ export const staging: EnvironmentConfig = {
     tableReplicationAlarmSeconds: 30,
   },
   feed: {
-    ...feedDefaults,
     availabilityZones: ['us-east-1a', 'us-east-1b'],
     // Graviton, network-optimized: the arm64 image (the bundle is plain JavaScript).
     instanceType: 'c7gn.large',
     schemaS3Uri: 's3://quant-staging-reference-data/cme/templates_FixBinary.xml',
-    channels: [channel310],
-    multicastSourceCidrs: ['10.200.0.0/24'],
     relaySubscriberCidrs: ['10.20.0.0/16'],
   },
-};
+});
 
 /** Production: three AZs, NAT per AZ, long retention, 7-year write-once audit trail. */
-export const prod: EnvironmentConfig = {
+export const prod = environment({
   name: 'prod',
   account: '333333333333',
   region: 'ap-southeast-1',
@@ -355,43 +329,15 @@ export const prod: EnvironmentConfig = {
     auditRetentionDays: 7 * 365 + 2,
     athenaBytesScannedCutoff: 1024 * 2 ** 30,
     athenaHourlyBytesAlarm: 10 * 2 ** 40,
-    projectionStartDate: '2000-01-01',
   },
   monitoring: { alarmEmail: 'quant-prod-alarms@example.com', logRetentionDays: 365 },
   vendorSync: {
-    vendorAccount: '444444444444',
     vendorBucket: 'vendor-market-data',
-    vendorRegion: 'us-east-1',
     vendorPrefix: 'acme/',
-    vendorName: 'acme',
     mode: 'both',
     fullCopyPrefixes: ['reference/', 'eod/', 'intraday/'],
-    incrementalSchedule: 'cron(0 3 * * ? *)',
-    includes: [],
-    excludes: ['*/_tmp/*', '*.inprogress'],
-    bytesPerSecond: -1,
-    lateAfterHours: 26,
     replicationRoleArn: 'arn:aws:iam::444444444444:role/acme-replication-to-quant',
     replicationTimeControl: true,
-    datasets: [
-      {
-        table: 'vendor_symbols',
-        prefix: 'symbols',
-        format: 'parquet',
-        columns: [
-          { name: 'symbol', type: 'string' },
-          { name: 'name', type: 'string' },
-          { name: 'asset_class', type: 'string' },
-          { name: 'region', type: 'string' },
-          { name: 'sector', type: 'string' },
-          { name: 'currency', type: 'string' },
-          { name: 'exchange', type: 'string' },
-          { name: 'inception_date', type: 'date' },
-          { name: 'expense_ratio', type: 'double' },
-        ],
-        datePartition: { name: 'as_of', start: '2020-01-01' },
-      },
-    ],
   },
   ingestion: {
     // Provisioned: steady market-hours load; 8 shards = 8 MB/s in, aggregated ~150k ticks/s.
@@ -410,7 +356,6 @@ export const prod: EnvironmentConfig = {
   },
   backtest: {
     maxGridSize: 100_000,
-    batchSize: 50,
     maxConcurrency: 200,
     toleratedFailurePercentage: 1,
     useFargateSpot: false,
@@ -420,18 +365,13 @@ export const prod: EnvironmentConfig = {
     timeoutHours: 24,
   },
   trading: {
-    account: 'main',
     broker: 'rest',
     brokerUrl: 'https://broker.example.com',
-    paperCostBps: 1,
     executionConcurrency: 10,
     signalShards: 2,
     killSwitchErrorThreshold: 3,
-    // After the US close and the daily bars; the window the VaR / correlation limits read.
-    returnsJob: { symbols: ['SPY', 'EFA', 'AGG', 'GLD'], days: 250, hourUtc: 22, minuteUtc: 30 },
   },
   training: {
-    ...trainingDefaults,
     // Trainium: the 32 NeuronCores of a trn1.32xlarge under torchrun; on-demand (no spot) for a
     // predictable weekly retrain.
     compute: {
@@ -473,7 +413,6 @@ export const prod: EnvironmentConfig = {
     tableReplicationAlarmSeconds: 30,
   },
   feed: {
-    ...feedDefaults,
     // A/B pair in two AZs; each AZ gets its own cluster placement group for co-located consumers.
     availabilityZones: ['ap-southeast-1a', 'ap-southeast-1b'],
     instanceType: 'c6in.2xlarge',
@@ -498,7 +437,7 @@ export const prod: EnvironmentConfig = {
     relaySubscriberCidrs: ['10.30.0.0/16'],
     onPremisesCidrs: ['10.200.0.0/16', '10.201.0.0/16'],
   },
-};
+});
 
 export const environments: Readonly<Record<EnvironmentName, EnvironmentConfig>> = { dev, staging, prod };
 
@@ -512,17 +451,44 @@ export function environmentConfig(name: string): EnvironmentConfig {
   return environments[name as EnvironmentName];
 }
 
+/** Context key of a JSON object merged into every selected environment before it is checked. */
+export const OVERRIDE_CONTEXT = 'quant:override';
+
+/** The `quant:override` context value (`-c 'quant:override={"trading":{"paperCostBps":2}}'`) as an object. */
+function overridesFrom(context: unknown): Record<string, unknown> {
+  if (context === undefined || context === null || context === '') return {};
+  let value = context;
+  if (typeof context === 'string') {
+    try {
+      value = JSON.parse(context);
+    } catch {
+      throw new ConfigError(`context ${OVERRIDE_CONTEXT}: not JSON: ${context}`);
+    }
+  }
+  if (!isObject(value))
+    throw new ConfigError(
+      `context ${OVERRIDE_CONTEXT}: expected a JSON object such as {"trading":{"paperCostBps":2}}`,
+    );
+  return value;
+}
+
 /**
  * The environments selected by the `env` context value (`-c env=NAME`): that one, or all of them when
- * it is not given. An unknown name fails with the list of valid ones.
+ * it is not given, each with the `quant:override` context merged in. An unknown name fails with the
+ * list of valid ones.
  */
-export function selectEnvironments(envContext: unknown): EnvironmentConfig[] {
+export function selectEnvironments(envContext: unknown, overrideContext?: unknown): EnvironmentConfig[] {
+  const overrides = overridesFrom(overrideContext);
+  return selectedNames(envContext).map((name) => withOverrides(environments[name], overrides));
+}
+
+function selectedNames(envContext: unknown): EnvironmentName[] {
   if (envContext === undefined || envContext === null || envContext === '')
-    return Object.values(environments);
+    return Object.keys(environments) as EnvironmentName[];
   if (typeof envContext !== 'string') {
     throw new ConfigError(
       `Context "env" must be a string, got ${typeof envContext}. Valid environments: ${Object.keys(environments).join(', ')}.`,
     );
   }
-  return [environmentConfig(envContext)];
+  return [environmentConfig(envContext).name];
 }

@@ -3,7 +3,7 @@ import { CfnOutput, Duration } from 'aws-cdk-lib';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { LAKE_PREFIXES } from '../../src/contract/lake';
 import { packageRoot } from '../../src/package-root';
 import type { BrokerAccess } from './broker-access';

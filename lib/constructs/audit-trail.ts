@@ -3,7 +3,7 @@ import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { Stack } from 'aws-cdk-lib';
 import { LAKE_PREFIXES } from '../../src/contract/lake';
 import { acknowledgeWildcards } from './acknowledge-wildcards';

@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import type { IMonitoring } from '../stacks/monitoring-stack';
 import type { BucketReplication, ReplicatedBucket } from './bucket-replication';
 import type { TableReplicator } from './table-replicator';

@@ -4,7 +4,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 
 /** Retention periods CloudWatch Logs accepts. */
-const VALID_RETENTION_DAYS = new Set(
+export const VALID_RETENTION_DAYS = new Set(
   Object.values(logs.RetentionDays).filter(
     (v): v is number => typeof v === 'number' && v !== logs.RetentionDays.INFINITE,
   ),

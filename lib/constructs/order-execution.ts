@@ -7,7 +7,7 @@ import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { TRADING_ENV, TRADING_SIGNAL_DETAIL_TYPE, TRADING_SIGNAL_SOURCE } from '../../src/contract/trading';
 import { packageRoot } from '../../src/package-root';
 import type { IMonitoring } from '../stacks/monitoring-stack';

@@ -6,7 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { LAKE_BUCKET_ENV, LAKE_PREFIXES } from '../../src/contract/lake';
 import { TRADING_METRICS } from '../../src/contract/metrics';
 import { packageRoot } from '../../src/package-root';

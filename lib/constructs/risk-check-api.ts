@@ -1,6 +1,6 @@
 import path from 'node:path';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { packageRoot } from '../../src/package-root';
 import { QuantFunction } from './quant-function';
 import { tradingEnvironment, tradingFunctionDefaults, type TradingCore } from './trading-core';

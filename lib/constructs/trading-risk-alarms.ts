@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { TRADING_METRICS } from '../../src/contract/metrics';
 import type { IMonitoring } from '../stacks/monitoring-stack';
 import type { PlatformAlarm } from './alarms';

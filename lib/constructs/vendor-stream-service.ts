@@ -7,7 +7,7 @@
  * Metrics arrive as embedded metric format on stdout; alarms and a dashboard section are added
  * through the monitoring hub.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
@@ -28,6 +28,7 @@ import { LAKE_BUCKET_ENV } from '../../src/contract/lake';
 import type { IMonitoring } from '../stacks/monitoring-stack';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { EncryptedLogGroup } from './encrypted-log-group';
+import { QuantKey } from './quant-key';
 import { packageRoot } from '../../src/package-root';
 
 // Found from package.json, not from this file: the CDK app also runs from the build in dist/.
@@ -43,8 +44,11 @@ export interface VendorStreamConnection {
   readonly name: string;
   readonly vendor: Vendor;
   readonly symbols: readonly string[];
-  /** Full ARN of the secret whose SecretString is the key (Alpaca: `KEY_ID:SECRET`). */
-  readonly keySecretArn: string;
+  /**
+   * Full ARN of the secret whose SecretString is the key (Alpaca: `KEY_ID:SECRET`).
+   * @default a secret of this construct (KMS-encrypted, retained) holding a placeholder: put the key in after deploy
+   */
+  readonly keySecretArn?: string;
   /** @default the vendor's WebSocket endpoint */
   readonly url?: string;
   /** @default the vendor's REST endpoint */
@@ -86,7 +90,7 @@ export function validateVendorStreamConnections(cs: readonly VendorStreamConnect
       throw new Error(`${where}.vendor: polygon or alpaca, got "${String(c.vendor)}"`);
     if (c.symbols.length === 0 || c.symbols.some((s) => !SYMBOL.test(s)))
       throw new Error(`${where}.symbols: one or more symbols ([A-Za-z0-9._-]{1,64})`);
-    if (!SECRET_ARN.test(c.keySecretArn))
+    if (c.keySecretArn !== undefined && !SECRET_ARN.test(c.keySecretArn))
       throw new Error(
         `${where}.keySecretArn: expected a full Secrets Manager secret ARN, got "${c.keySecretArn}"`,
       );
@@ -152,7 +156,9 @@ export class VendorStreamService extends Construct {
           operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
         },
       });
-      const secret = secretsmanager.Secret.fromSecretCompleteArn(this, `Key-${c.name}`, c.keySecretArn);
+      const secret = c.keySecretArn
+        ? secretsmanager.Secret.fromSecretCompleteArn(this, `Key-${c.name}`, c.keySecretArn)
+        : this.keySecret(c);
       const command = [
         '--vendor',
         c.vendor,
@@ -208,6 +214,25 @@ export class VendorStreamService extends Construct {
       ],
     ]);
     this.addMonitoring(props);
+  }
+
+  private secretKey?: QuantKey;
+
+  /** A secret for a connection's key, set by the operator after deploy (the vendor issues and rotates it). */
+  private keySecret(c: VendorStreamConnection): secretsmanager.Secret {
+    this.secretKey ??= new QuantKey(this, 'KeySecretKey', { description: 'Vendor stream key secrets' });
+    const secret = new secretsmanager.Secret(this, `Key-${c.name}`, {
+      description: `${c.vendor} key of the vendor stream ${c.name} (the key as the secret string; set after deploy)`,
+      encryptionKey: this.secretKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    for (const id of ['AwsSolutions-SMG4', 'NIST.800.53.R5-SecretsManagerRotationEnabled']) {
+      Validations.of(secret).acknowledge({
+        id,
+        reason: `${c.vendor} issues and rotates this key in its own console; there is no rotation Lambda for a third-party key. A refused key raises the auth-failure alarm.`,
+      });
+    }
+    return secret;
   }
 
   private addMonitoring(props: VendorStreamServiceProps): void {

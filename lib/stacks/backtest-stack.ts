@@ -47,39 +47,6 @@ export interface BacktestStackProps extends StackProps {
   readonly monitoring: IMonitoring;
 }
 
-/** Checks the backtest config, naming the field that is wrong. */
-export function validateBacktestConfig(c: BacktestConfig): void {
-  const int = (field: keyof BacktestConfig, min: number, max: number) => {
-    const v = c[field] as number;
-    if (!Number.isInteger(v) || v < min || v > max)
-      throw new Error(`backtest.${field}: must be an integer in ${min}..${max}, got ${v}`);
-  };
-  int('maxGridSize', 1, 10_000_000);
-  int('batchSize', 1, 100);
-  int('maxConcurrency', 1, 10_000);
-  int('toleratedFailurePercentage', 0, 100);
-  int('topN', 1, 1000);
-  int('timeoutHours', 1, 24 * 365);
-  // Fargate's valid CPU/memory pairs (Linux).
-  const memory: Record<number, [number, number, number]> = {
-    256: [512, 2048, 1024],
-    512: [1024, 4096, 1024],
-    1024: [2048, 8192, 1024],
-    2048: [4096, 16384, 1024],
-    4096: [8192, 30720, 1024],
-    8192: [16384, 61440, 4096],
-    16384: [32768, 122880, 8192],
-  };
-  const m = memory[c.taskCpu];
-  if (!m)
-    throw new Error(`backtest.taskCpu: must be one of ${Object.keys(memory).join(', ')}, got ${c.taskCpu}`);
-  if (c.taskMemoryMiB < m[0] || c.taskMemoryMiB > m[1] || c.taskMemoryMiB % m[2] !== 0) {
-    throw new Error(
-      `backtest.taskMemoryMiB: with taskCpu ${c.taskCpu} must be ${m[0]}..${m[1]} in steps of ${m[2]}, got ${c.taskMemoryMiB}`,
-    );
-  }
-}
-
 export class BacktestStack extends AreaStack {
   readonly batch: SweepBatchTask;
   readonly sweep: SweepStateMachine;
@@ -92,7 +59,6 @@ export class BacktestStack extends AreaStack {
   constructor(scope: Construct, id: string, props: BacktestStackProps) {
     super(scope, id, props);
     const cfg = props.backtest;
-    validateBacktestConfig(cfg);
     const { lake, monitoring } = props;
 
     this.batch = new SweepBatchTask(this, 'Batch', {

@@ -9,7 +9,6 @@ import type { Construct } from 'constructs';
 import { AreaStack, LakeCatalog, LakeMonitoring, LakeZones } from '../constructs';
 import type { SecureBucket } from '../constructs';
 import type { DataLakeConfig } from '../config/types';
-import { ConfigError } from '../config/errors';
 import type { IMonitoring } from './monitoring-stack';
 import {
   ATHENA_WORKGROUP_ENV,
@@ -24,18 +23,6 @@ import {
 
 /** A lake zone (src/contract/lake.ts). */
 export type LakeZone = Zone;
-
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-
-function startYear(cfg: DataLakeConfig): number {
-  const m = DATE.exec(cfg.projectionStartDate);
-  if (!m || Number.isNaN(Date.parse(`${cfg.projectionStartDate}T00:00:00Z`))) {
-    throw new ConfigError(
-      `dataLake.projectionStartDate: expected yyyy-MM-dd, got "${cfg.projectionStartDate}"`,
-    );
-  }
-  return Number(m[1]);
-}
 
 export interface DataLakeStackProps extends StackProps {
   /** Environment name (part of the Glue database and Athena workgroup names). */
@@ -87,7 +74,6 @@ export class DataLakeStack extends AreaStack implements DataLakeHandles {
   constructor(scope: Construct, id: string, props: DataLakeStackProps) {
     super(scope, id, props);
     const cfg = props.dataLake;
-    validateDataLakeConfig(cfg);
 
     this.zones = new LakeZones(this, 'Zones', {
       lifecycles: cfg,
@@ -158,27 +144,3 @@ export class DataLakeStack extends AreaStack implements DataLakeHandles {
   }
 }
 
-/** Checks the data-lake config, naming the field that is wrong. */
-export function validateDataLakeConfig(cfg: DataLakeConfig): void {
-  startYear(cfg);
-  const positive: (keyof DataLakeConfig)[] = [
-    'athenaResultsExpireDays',
-    'accessLogsExpireDays',
-    'auditRetentionDays',
-    'athenaBytesScannedCutoff',
-    'athenaHourlyBytesAlarm',
-  ];
-  for (const field of positive) {
-    const v = cfg[field];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)
-      throw new ConfigError(`dataLake.${field}: must be a positive whole number, got ${String(v)}`);
-  }
-  // Athena's own bounds for the per-query cutoff: 10 MB .. 7 EB.
-  if (cfg.athenaBytesScannedCutoff < 10_000_000)
-    throw new ConfigError(
-      `dataLake.athenaBytesScannedCutoff: Athena's minimum is 10000000 bytes, got ${cfg.athenaBytesScannedCutoff}`,
-    );
-  // S3 Object Lock allows at most 100 years.
-  if (cfg.auditRetentionDays > 36500)
-    throw new ConfigError(`dataLake.auditRetentionDays: at most 36500 days, got ${cfg.auditRetentionDays}`);
-}

@@ -36,78 +36,6 @@ export interface DataSyncStackProps extends StackProps {
   readonly monitoring: IMonitoring;
 }
 
-const ACCOUNT = /^\d{12}$/;
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
-const HIVE_TYPES = new Set(['string', 'double', 'bigint', 'int', 'date', 'timestamp', 'boolean']);
-
-/** Checks the config at synth time, naming the field. */
-export function validateVendorSyncConfig(c: VendorSyncConfig): void {
-  const fail = (field: string, problem: string): never => {
-    throw new Error(`vendorSync.${field}: ${problem}`);
-  };
-  if (!ACCOUNT.test(c.vendorAccount))
-    fail('vendorAccount', `expected a 12-digit account id, got "${c.vendorAccount}"`);
-  if (!BUCKET.test(c.vendorBucket)) fail('vendorBucket', `not a bucket name: "${c.vendorBucket}"`);
-  if (!REGION.test(c.vendorRegion)) fail('vendorRegion', `not a region: "${c.vendorRegion}"`);
-  if (c.vendorPrefix !== '' && (c.vendorPrefix.startsWith('/') || !c.vendorPrefix.endsWith('/'))) {
-    fail('vendorPrefix', `expected '' or a prefix ending in '/', got "${c.vendorPrefix}"`);
-  }
-  if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(c.vendorName))
-    fail('vendorName', `expected [a-z0-9_-], got "${c.vendorName}"`);
-  for (const p of c.fullCopyPrefixes) {
-    if (p.startsWith('/') || !p.endsWith('/'))
-      fail('fullCopyPrefixes', `"${p}" must be relative and end in '/'`);
-  }
-  if (!/^(cron|rate)\(.+\)$/.test(c.incrementalSchedule)) {
-    fail('incrementalSchedule', `expected cron(...) or rate(...), got "${c.incrementalSchedule}"`);
-  }
-  for (const p of [...c.includes, ...c.excludes])
-    if (p.includes('|')) fail('includes/excludes', `"${p}" contains '|'`);
-  if (c.bytesPerSecond !== -1 && !(Number.isInteger(c.bytesPerSecond) && c.bytesPerSecond >= 1_048_576)) {
-    fail('bytesPerSecond', `expected -1 (unlimited) or at least 1 MiB/s, got ${c.bytesPerSecond}`);
-  }
-  if (!Number.isInteger(c.lateAfterHours) || c.lateAfterHours < 1 || c.lateAfterHours > 168) {
-    fail('lateAfterHours', `expected 1-168, got ${c.lateAfterHours}`);
-  }
-  // S3 Replication keeps keys: replicas land where pulled copies do only if the vendor's prefix is ours.
-  if (c.mode !== 'pull' && c.vendorPrefix !== `${c.vendorName}/`) {
-    fail(
-      'vendorPrefix',
-      `push mode replicates keys unchanged, so the vendor must deliver under "${c.vendorName}/"`,
-    );
-  }
-  if (c.mode !== 'pull' && !c.replicationRoleArn?.startsWith(`arn:aws:iam::${c.vendorAccount}:role/`)) {
-    fail(
-      'replicationRoleArn',
-      `push mode needs the vendor's replication role (an IAM role of ${c.vendorAccount})`,
-    );
-  }
-  const tables = new Set<string>();
-  c.datasets.forEach((d, i) => validateDataset(d, `datasets[${i}]`, fail, tables));
-}
-
-function validateDataset(
-  d: VendorDatasetConfig,
-  where: string,
-  fail: (field: string, problem: string) => never,
-  tables: Set<string>,
-): void {
-  if (!/^[a-z][a-z0-9_]{0,127}$/.test(d.table)) fail(`${where}.table`, `not a Glue table name: "${d.table}"`);
-  if (tables.has(d.table)) fail(`${where}.table`, `"${d.table}" is defined twice`);
-  tables.add(d.table);
-  if (d.prefix === '' || d.prefix.startsWith('/') || d.prefix.endsWith('/')) {
-    fail(`${where}.prefix`, `expected a prefix without leading or trailing '/', got "${d.prefix}"`);
-  }
-  if (d.columns.length === 0) fail(`${where}.columns`, 'at least one column');
-  for (const col of d.columns) {
-    if (!HIVE_TYPES.has(col.type)) fail(`${where}.columns.${col.name}`, `unsupported type "${col.type}"`);
-  }
-  if (d.datePartition && !/^\d{4}-\d{2}-\d{2}$/.test(d.datePartition.start)) {
-    fail(`${where}.datePartition.start`, `expected yyyy-MM-dd, got "${d.datePartition.start}"`);
-  }
-}
-
 /** The DuckDB type of each Hive type a vendor dataset may use (src/contract/lake.ts GLUE_TYPE, inverted). */
 const DUCKDB_TYPE = Object.fromEntries(
   Object.entries(GLUE_TYPE).map(([duck, hive]) => [hive, duck as ColumnType]),
@@ -125,7 +53,6 @@ export class DataSyncStack extends AreaStack {
   constructor(scope: Construct, id: string, props: DataSyncStackProps) {
     super(scope, id, props);
     const cfg = props.vendorSync;
-    validateVendorSyncConfig(cfg);
     const vendorZone = props.lake.buckets.vendor;
     // The vendor zone has its own key (DataLakeStack): a vendor's role never gets the other zones' key.
     const vendorKey = vendorZone.encryptionKey;

@@ -45,45 +45,8 @@ function check(cond: boolean, field: string, problem: string): void {
   if (!cond) throw new Error(`ingestion.${field}: ${problem}`);
 }
 
-export function validateIngestionConfig(c: IngestionConfig): void {
-  check(
-    c.shardCount >= 1 && c.shardCount <= 500 && Number.isInteger(c.shardCount),
-    'shardCount',
-    'must be an integer 1-500',
-  );
-  check(c.retentionHours >= 24 && c.retentionHours <= 8760, 'retentionHours', 'must be 24-8760');
-  check(c.consumerBatchSize >= 1 && c.consumerBatchSize <= 10_000, 'consumerBatchSize', 'must be 1-10000');
-  check(
-    c.consumerBatchingWindowSeconds >= 0 && c.consumerBatchingWindowSeconds <= 300,
-    'consumerBatchingWindowSeconds',
-    'must be 0-300',
-  );
-  check(
-    c.consumerParallelization >= 1 && c.consumerParallelization <= 10,
-    'consumerParallelization',
-    'must be 1-10',
-  );
-  check(
-    c.consumerMemoryMiB >= 128 && c.consumerMemoryMiB <= 10_240,
-    'consumerMemoryMiB',
-    'must be 128-10240',
-  );
-  check(c.iteratorAgeAlarmSeconds > 0, 'iteratorAgeAlarmSeconds', 'must be > 0');
-  check(
-    c.glueWorkers >= 2 && c.glueWorkers <= 299,
-    'glueWorkers',
-    'must be 2-299 (Glue needs a driver and an executor)',
-  );
-  check(
-    c.dailyRunHourUtc >= 0 && c.dailyRunHourUtc <= 23 && Number.isInteger(c.dailyRunHourUtc),
-    'dailyRunHourUtc',
-    'must be 0-23',
-  );
-}
-
 /** Every config check of this stack, at the top of its constructor. */
 function checkIngestionConfig(c: IngestionConfig, vpc: ec2.IVpc | undefined): void {
-  validateIngestionConfig(c);
   if (c.vendorStreams?.length) {
     check(vpc !== undefined, 'vendorStreams', 'the vendor streaming services need the VPC (props.vpc)');
   }

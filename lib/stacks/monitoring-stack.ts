@@ -25,8 +25,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { ConfigError } from '../config/errors';
-import { PlatformAlarm, QuantKey, retentionDays } from '../constructs';
+import { PlatformAlarm, QuantKey } from '../constructs';
 import type { PlatformAlarmProps } from '../constructs';
 
 export interface MonitoringStackProps extends StackProps {
@@ -36,13 +35,6 @@ export interface MonitoringStackProps extends StackProps {
   readonly alarmEmail: string;
   /** Default retention of application log groups, in days. */
   readonly logRetentionDays: number;
-}
-
-function checkMonitoringConfig(props: MonitoringStackProps): void {
-  retentionDays(props.logRetentionDays, 'monitoring.logRetentionDays');
-  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail)) {
-    throw new ConfigError(`monitoring.alarmEmail: not an e-mail address: "${props.alarmEmail}"`);
-  }
 }
 
 /** The alarm topic (KMS-encrypted, TLS-only) and the key every stack's log groups use. Built first. */
@@ -56,7 +48,6 @@ export class MonitoringStack extends Stack {
 
   constructor(scope: Construct, id: string, props: MonitoringStackProps) {
     super(scope, id, props);
-    checkMonitoringConfig(props);
     this.logRetentionDays = props.logRetentionDays;
     this.logKey = new QuantKey(this, 'LogKey', {
       description: 'CloudWatch Logs of the quant platform',

@@ -7,7 +7,6 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import { EncryptedLogGroup } from '../constructs';
 import type { NetworkConfig } from '../config/types';
-import { ConfigError } from '../config/errors';
 import type { IMonitoring } from './monitoring-stack';
 
 export interface NetworkStackProps extends StackProps {
@@ -42,32 +41,6 @@ const PRIVATE_SUBNETS: ec2.SubnetSelection[] = [
   { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
 ];
 
-const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
-
-/** Checks the network config, naming the field that is wrong. */
-export function validateNetworkConfig(n: NetworkConfig, region?: string): void {
-  const m = CIDR.exec(n.vpcCidr);
-  if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) < 16 || Number(m[5]) > 24) {
-    throw new ConfigError(
-      `network.vpcCidr: expected an IPv4 CIDR with a /16 to /24 mask, got "${n.vpcCidr}"`,
-    );
-  }
-  if (n.availabilityZones.length < 2)
-    throw new ConfigError(`network.availabilityZones: at least 2 needed, got ${n.availabilityZones.length}`);
-  if (new Set(n.availabilityZones).size !== n.availabilityZones.length)
-    throw new ConfigError('network.availabilityZones: duplicates');
-  if (region !== undefined) {
-    const foreign = n.availabilityZones.filter((az) => !az.startsWith(region));
-    if (foreign.length > 0)
-      throw new ConfigError(`network.availabilityZones: ${foreign.join(', ')} not in region ${region}`);
-  }
-  if (!Number.isInteger(n.natGateways) || n.natGateways < 1 || n.natGateways > n.availabilityZones.length) {
-    throw new ConfigError(
-      `network.natGateways: must be 1..${n.availabilityZones.length} (one per AZ at most), got ${n.natGateways}`,
-    );
-  }
-}
-
 /**
  * The environment's VPC: public subnets only for NAT gateways, private subnets with egress (through NAT)
  * for tasks that call third parties (brokers, vendors), isolated subnets for everything else. AWS APIs
@@ -91,7 +64,6 @@ export class NetworkStack extends Stack {
   constructor(scope: Construct, id: string, props: NetworkStackProps) {
     super(scope, id, props);
     const n = props.network;
-    validateNetworkConfig(n, this.region);
 
     this.natEips = Array.from({ length: n.natGateways }, (_, i) => {
       const eip = new ec2.CfnEIP(this, `NatEip${i + 1}`, {

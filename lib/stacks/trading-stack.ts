@@ -62,73 +62,6 @@ export interface TradingStackProps extends StackProps {
   readonly changeStreams?: boolean;
 }
 
-export function validateTradingConfig(c: TradingConfig): void {
-  const check = (ok: boolean, field: string, problem: string): void => {
-    if (!ok) throw new Error(`trading.${field}: ${problem}`);
-  };
-  check(/^[A-Za-z0-9._-]{1,64}$/.test(c.account), 'account', 'must be 1-64 letters, digits or ._-');
-  check(
-    c.broker === 'paper' || (c.broker === 'rest' && !!c.brokerUrl?.startsWith('https://')),
-    'brokerUrl',
-    'broker rest needs an https:// brokerUrl',
-  );
-  check(c.paperCostBps >= 0 && c.paperCostBps <= 1000, 'paperCostBps', 'must be 0-1000');
-  check(
-    Number.isInteger(c.executionConcurrency) && c.executionConcurrency >= 1 && c.executionConcurrency <= 100,
-    'executionConcurrency',
-    'must be an integer 1-100',
-  );
-  check(
-    Number.isInteger(c.signalShards) && c.signalShards >= 0 && c.signalShards <= 100,
-    'signalShards',
-    'must be an integer 0-100 (0 = on-demand)',
-  );
-  check(
-    Number.isInteger(c.killSwitchErrorThreshold) && c.killSwitchErrorThreshold >= 1,
-    'killSwitchErrorThreshold',
-    'must be an integer >= 1',
-  );
-  if (c.quoteMaxAgeMs !== undefined) {
-    check(
-      Number.isInteger(c.quoteMaxAgeMs) && c.quoteMaxAgeMs >= 1_000 && c.quoteMaxAgeMs <= 86_400_000,
-      'quoteMaxAgeMs',
-      'must be an integer 1000-86400000 (ms)',
-    );
-  }
-  for (const field of ['killSwitchConcurrency', 'riskCheckConcurrency'] as const) {
-    const v = c[field];
-    if (v !== undefined) {
-      check(Number.isInteger(v) && v >= 1 && v <= 100, field, 'must be an integer 1-100');
-    }
-  }
-  const j = c.returnsJob;
-  if (j) {
-    check(
-      j.symbols.length >= 1 &&
-        j.symbols.length <= 200 &&
-        j.symbols.every((x) => /^[A-Za-z0-9._-]{1,32}$/.test(x)) &&
-        new Set(j.symbols).size === j.symbols.length,
-      'returnsJob.symbols',
-      'must be 1-200 distinct symbols of A-Z a-z 0-9 . _ -',
-    );
-    check(
-      Number.isInteger(j.days) && j.days >= 2 && j.days <= 5000,
-      'returnsJob.days',
-      'must be an integer 2-5000',
-    );
-    check(
-      Number.isInteger(j.hourUtc) && j.hourUtc >= 0 && j.hourUtc <= 23,
-      'returnsJob.hourUtc',
-      'must be an integer 0-23',
-    );
-    check(
-      Number.isInteger(j.minuteUtc) && j.minuteUtc >= 0 && j.minuteUtc <= 59,
-      'returnsJob.minuteUtc',
-      'must be an integer 0-59',
-    );
-  }
-}
-
 /**
  * Areas are registered with `area(...)` (lib/constructs/area-stack.ts): their resources keep the
  * logical ids they had when this stack created them directly (tables, queues and secrets are
@@ -156,7 +89,6 @@ export class TradingStack extends AreaStack {
   constructor(scope: Construct, id: string, props: TradingStackProps) {
     super(scope, id, props);
     const { config, lake, monitoring } = props;
-    validateTradingConfig(config);
     const curated = lake.buckets.curated;
 
     this.key = new QuantKey(this, 'TradingKey', {

@@ -2,7 +2,6 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dev, prod } from '../../lib/config';
 import type { QuantStage } from '../../lib/quant-stage';
-import { validateBacktestConfig } from '../../lib/stacks/backtest-stack';
 import { SWEEP_STATES as SWEEP_STATE_NAMES } from '../../src/contract/sweep';
 import { resolveDefinitionString } from '../../src/local/stepfunctions';
 import { nagViolations, resourcesOfType, template, testApp } from './helpers';
@@ -227,19 +226,5 @@ describe('BacktestStack: state machine', () => {
     expect(dash).toContain('ExecutionsFailed');
     expect(dash).toContain('ParamSetsFailed');
     expect(dash).toContain('BatchDuration');
-  });
-});
-
-describe('backtest config validation', () => {
-  it('names the field that is wrong', () => {
-    expect(() => validateBacktestConfig({ ...dev.backtest, batchSize: 0 })).toThrow(/backtest\.batchSize/);
-    expect(() => validateBacktestConfig({ ...dev.backtest, toleratedFailurePercentage: 101 })).toThrow(
-      /toleratedFailurePercentage/,
-    );
-    expect(() => validateBacktestConfig({ ...dev.backtest, taskCpu: 300 })).toThrow(/backtest\.taskCpu/);
-    expect(() => validateBacktestConfig({ ...dev.backtest, taskCpu: 1024, taskMemoryMiB: 1024 })).toThrow(
-      /taskMemoryMiB/,
-    );
-    expect(() => validateBacktestConfig(prod.backtest)).not.toThrow();
   });
 });

@@ -2,7 +2,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dev, prod } from '../../lib/config';
 import type { QuantStage } from '../../lib/quant-stage';
-import { TASK_REPORT_PREFIX, validateVendorSyncConfig } from '../../lib/stacks/data-sync-stack';
+import { TASK_REPORT_PREFIX } from '../../lib/stacks/data-sync-stack';
 import { buildVendorPolicies, type PolicyParams } from '../../src/sync/policy';
 import { nagViolations, resourcesOfType, template, testApp } from './helpers';
 
@@ -305,26 +305,5 @@ describe('DataSyncStack: dashboard', () => {
     ]) {
       expect(body).toContain(text);
     }
-  });
-});
-
-describe('vendorSync config validation', () => {
-  it.each([
-    [{ vendorAccount: '12' }, /vendorSync.vendorAccount: expected a 12-digit/],
-    [{ vendorPrefix: 'no-slash' }, /vendorSync.vendorPrefix/],
-    [{ incrementalSchedule: 'daily' }, /vendorSync.incrementalSchedule/],
-    [{ lateAfterHours: 0 }, /vendorSync.lateAfterHours/],
-    [
-      { mode: 'push' as const, vendorPrefix: 'acme/', replicationRoleArn: undefined },
-      /vendorSync.replicationRoleArn/,
-    ],
-    [
-      { mode: 'both' as const, vendorPrefix: 'reference/' },
-      /vendorSync.vendorPrefix: push mode replicates keys unchanged/,
-    ],
-    [{ bytesPerSecond: 10 }, /vendorSync.bytesPerSecond/],
-    [{ datasets: [{ ...dev.vendorSync.datasets[0], table: 'Bad-Name' }] }, /vendorSync.datasets\[0\].table/],
-  ])('rejects %j', (patch, msg) => {
-    expect(() => validateVendorSyncConfig({ ...dev.vendorSync, ...patch })).toThrow(msg);
   });
 });

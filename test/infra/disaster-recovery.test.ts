@@ -378,7 +378,7 @@ describe('disaster recovery: config', () => {
         { ...dr, backup: { ...dr.backup, lockChangeableForDays: 1 } },
         'ap-southeast-1',
       ),
-    ).toThrow(/disasterRecovery\.backup\.lockChangeableForDays: must be a whole number 3-36500, got 1/);
+    ).toThrow(/disasterRecovery\.backup\.lockChangeableForDays: must be an integer 3-36500, got 1/);
     expect(() => testApp([{ ...prod, disasterRecovery: { ...dr, drRegion: prod.region } }])).toThrow(
       /disasterRecovery\.drRegion: must differ/,
     );

@@ -2,7 +2,6 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dev, prod } from '../../lib/config';
 import type { QuantStage } from '../../lib/quant-stage';
-import { validateIngestionConfig } from '../../lib/stacks/ingestion-stack';
 import { BARS_EVENT_JOB_ARGS, BARS_UPDATED_EVENT } from '../../src/contract/bars';
 import { nagViolations, resourcesOfType, template, testApp } from './helpers';
 
@@ -213,17 +212,5 @@ describe('IngestionStack: Glue', () => {
     ]) {
       expect(body).toContain(title);
     }
-  });
-
-  it('rejects impossible config with the field named', () => {
-    expect(() => validateIngestionConfig({ ...dev.ingestion, consumerBatchSize: 20_000 })).toThrow(
-      /ingestion.consumerBatchSize/,
-    );
-    expect(() => validateIngestionConfig({ ...dev.ingestion, glueWorkers: 1 })).toThrow(
-      /ingestion.glueWorkers/,
-    );
-    expect(() => validateIngestionConfig({ ...dev.ingestion, dailyRunHourUtc: 24 })).toThrow(
-      /dailyRunHourUtc/,
-    );
   });
 });

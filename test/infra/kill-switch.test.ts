@@ -2,7 +2,6 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dev, prod } from '../../lib/config';
 import type { QuantStage } from '../../lib/quant-stage';
-import { validateTradingConfig } from '../../lib/stacks/trading-stack';
 import { nagViolations, resourcesOfType, template, testApp } from './helpers';
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
@@ -88,12 +87,6 @@ describe('kill switch: cannot fail silently', () => {
       ReservedConcurrentExecutions: 3,
       Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'kill-switch' }) },
     });
-    expect(() => validateTradingConfig({ ...dev.trading, killSwitchConcurrency: 0 })).toThrow(
-      /trading\.killSwitchConcurrency: must be an integer 1-100/,
-    );
-    expect(() => validateTradingConfig({ ...dev.trading, riskCheckConcurrency: 1.5 })).toThrow(
-      /trading\.riskCheckConcurrency/,
-    );
   });
 
   it('has no unacknowledged AwsSolutions findings', () => {

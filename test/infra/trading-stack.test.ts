@@ -2,7 +2,6 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dev, prod } from '../../lib/config';
 import type { QuantStage } from '../../lib/quant-stage';
-import { validateTradingConfig } from '../../lib/stacks/trading-stack';
 import { nagViolations, resourcesOfType, template, testApp } from './helpers';
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
@@ -328,30 +327,5 @@ describe('TradingStack: execution path', () => {
       expect(body).toContain(title);
     }
     expect(body).toContain('LimitUtilizationByRule');
-  });
-});
-
-describe('trading config validation', () => {
-  it('names the field and the problem', () => {
-    expect(() => validateTradingConfig({ ...dev.trading, executionConcurrency: 0 })).toThrow(
-      /trading.executionConcurrency: must be an integer 1-100/,
-    );
-    expect(() => validateTradingConfig({ ...dev.trading, broker: 'rest', brokerUrl: 'http://x' })).toThrow(
-      /trading.brokerUrl/,
-    );
-    expect(() => validateTradingConfig({ ...dev.trading, account: 'a b' })).toThrow(/trading.account/);
-    const job = dev.trading.returnsJob!;
-    expect(() => validateTradingConfig({ ...dev.trading, returnsJob: { ...job, days: 1 } })).toThrow(
-      /trading.returnsJob.days: must be an integer 2-5000/,
-    );
-    expect(() =>
-      validateTradingConfig({ ...dev.trading, returnsJob: { ...job, symbols: ['A', 'A'] } }),
-    ).toThrow(/trading.returnsJob.symbols/);
-    expect(() => validateTradingConfig({ ...dev.trading, returnsJob: { ...job, hourUtc: 24 } })).toThrow(
-      /trading.returnsJob.hourUtc/,
-    );
-    expect(() => validateTradingConfig({ ...dev.trading, quoteMaxAgeMs: 10 })).toThrow(
-      /trading.quoteMaxAgeMs: must be an integer 1000-86400000/,
-    );
   });
 });

@@ -1,6 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { dev } from '../../lib/config';
+import { dev, staging } from '../../lib/config';
 import { validateVendorStreamConnections, type VendorStreamConnection } from '../../lib/constructs';
 import type { QuantStage } from '../../lib/quant-stage';
 import { VENDOR_STREAM_METRIC } from '../../src/contract/vendor-stream';
@@ -162,5 +162,56 @@ describe('vendorStreams config validation', () => {
   });
   it('refuses a name used twice', () => {
     expect(() => validateVendorStreamConnections([ok, ok])).toThrow(/"polygon-us" is used twice/);
+  });
+});
+
+describe('VendorStreamService in staging (paper trading, Alpaca IEX)', () => {
+  let st: QuantStage;
+  let ts: Template;
+  beforeAll(() => {
+    st = testApp([staging]).stages.staging;
+    ts = template(st.ingestion);
+  });
+
+  it('runs the staging connection with the key from a secret it creates, encrypted and retained', () => {
+    expect(staging.ingestion.vendorStreams?.map((c) => [c.name, c.vendor, c.keySecretArn])).toEqual([
+      ['alpaca-iex', 'alpaca', undefined],
+    ]);
+    ts.resourceCountIs('AWS::ECS::Service', 1);
+    const secrets = resourcesOfType(ts, 'AWS::SecretsManager::Secret').filter(([id]) =>
+      id.startsWith('VendorStreamKeyalpacaiex'),
+    );
+    expect(secrets).toHaveLength(1);
+    const [secretId, secret] = secrets[0]!;
+    expect(secret.DeletionPolicy).toBe('Retain');
+    expect(JSON.stringify(secret.Properties!.KmsKeyId)).toContain('VendorStreamKeySecretKey');
+    // Only the connection's execution role reads it (ECS injects it at task start).
+    const readers = resourcesOfType(ts, 'AWS::IAM::Policy').filter(([, p]) =>
+      (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement.some(
+        (s) =>
+          actions(s).includes('secretsmanager:GetSecretValue') &&
+          JSON.stringify(s.Resource).includes(secretId),
+      ),
+    );
+    expect(readers.map(([, p]) => JSON.stringify(p.Properties!.Roles))).toEqual([
+      expect.stringContaining('VendorStreamTaskalpacaiexExecutionRole'),
+    ]);
+    ts.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [
+        Match.objectLike({
+          Command: Match.arrayWith([
+            '--vendor',
+            'alpaca',
+            '--url',
+            'wss://stream.data.alpaca.markets/v2/iex',
+          ]),
+        }),
+      ],
+    });
+  });
+
+  it('has no unacknowledged AwsSolutions or NIST 800-53 R5 findings', () => {
+    expect(nagViolations(st.ingestion)).toEqual([]);
+    expect(nagViolations(st.ingestion, 'NIST.800.53.R5')).toEqual([]);
   });
 });
