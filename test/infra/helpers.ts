@@ -16,6 +16,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import type { NagPack } from 'cdk-nag';
+import { expect } from 'vitest';
 import type { EnvironmentConfig } from '../../lib/config';
 import { cdkJsonContext, createApp } from '../../lib/app';
 import type { QuantApp } from '../../lib/app';
@@ -40,9 +41,17 @@ export function testApp(
 }
 
 const stages = new Map<string, QuantStage>();
+let stagesOf: string | undefined;
 
 /** The whole stage of one environment, built once per test file (per config name). */
 export function synthStage(config: EnvironmentConfig): QuantStage {
+  // Test files share this module when a worker runs several (vitest.config.ts: no isolation for
+  // infra), and some add probe stacks to their stage: each file gets stages of its own.
+  const file = expect.getState().testPath;
+  if (file !== stagesOf) {
+    stages.clear();
+    stagesOf = file;
+  }
   let stage = stages.get(config.name);
   if (!stage) {
     stage = testApp([config]).stages[config.name];

@@ -62,22 +62,35 @@ describe('consumer killed with SIGKILL mid-run', () => {
     const events = [
       ...syntheticTicks({ symbols: ['KA', 'KB', 'KC'], eventsPerSymbol: 3000, seed: 5, date: DAY }),
     ];
+    // Two thirds before the consumer starts, the rest after the kill: whenever the kill lands, the
+    // re-run has records to read (a consumer that had drained the first part was killed while polling).
+    const split = Math.floor((events.length * 2) / 3);
     await ensureStream(clients.kinesis, STREAM, 2);
     // Small aggregated records and small batches: hundreds of batches, so the kill lands mid-run.
-    const p = new TickProducer({ kinesis: clients.kinesis, streamName: STREAM, maxAggregatedBytes: 1024 });
-    await p.putAll(events);
-    await p.close();
+    const produce = async (part: typeof events): Promise<void> => {
+      const p = new TickProducer({ kinesis: clients.kinesis, streamName: STREAM, maxAggregatedBytes: 1024 });
+      await p.putAll(part);
+      await p.close();
+    };
+    await produce(events.slice(0, split));
 
+    // --follow: a consumer that drains the stream keeps polling instead of exiting, so it is still
+    // running when the kill comes however slowly this test is scheduled. It only exits on an error,
+    // which its stderr then explains.
     const child = spawn(
       process.execPath,
-      [CLI, '--data-dir', dataDir, 'ingest', 'run', '--stream', STREAM, '--batch-size', '3'],
-      { cwd: root, stdio: 'ignore' },
+      [CLI, '--data-dir', dataDir, 'ingest', 'run', '--stream', STREAM, '--batch-size', '3', '--follow'],
+      { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] },
     );
-    const exited = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_c, sig) => r(sig)));
-    // Kill once at least one batch is committed: from then on the consumer is always inside a batch
-    // (its pending range is recorded before any object of the batch is written).
+    let childStderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (childStderr += d));
+    const exited = new Promise<string>((r) =>
+      child.once('exit', (code, sig) => r(sig ?? `exit code ${code}: ${childStderr.trim()}`)),
+    );
+    // Kill once at least one batch is committed: the consumer is then inside a batch or between two.
     let committedAtKill = 0;
-    for (let i = 0; i < 1200 && child.exitCode === null; i++) {
+    const deadline = Date.now() + 90_000;
+    while (Date.now() < deadline && child.exitCode === null) {
       const cp = readCheckpoint();
       committedAtKill = cp ? Object.values(cp.shards).filter((s) => s.last !== undefined).length : 0;
       if (committedAtKill > 0) break;
@@ -86,11 +99,12 @@ describe('consumer killed with SIGKILL mid-run', () => {
     child.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
     expect(committedAtKill).toBeGreaterThan(0);
+    await produce(events.slice(split));
 
     const rerun = quant('ingest', 'run', '--stream', STREAM, '--json');
     expect(rerun.stderr).not.toMatch(/error/i);
     const report = JSON.parse(rerun.stdout) as { records: number; quarantined: Record<string, number> };
-    // The killed run had not finished: the re-run picked up the rest, and nothing looked like a duplicate.
+    // The re-run picked up the rest, and nothing looked like a duplicate.
     expect(report.records).toBeGreaterThan(0);
     expect(report.quarantined).toEqual({ undecodable: 0, invalid: 0, duplicate_seq: 0, out_of_order_ts: 0 });
 
