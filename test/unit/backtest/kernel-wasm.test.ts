@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { assembleKernel, bytesModule, BYTES_FILE } from '../../../bin/build-kernel-wasm';
 import { smaCrossSummary, smaCrossSummaryJs } from '../../../src/backtest/kernel';
 import { smaCrossStatsWasm } from '../../../src/backtest/kernel-wasm';
-import { gbm } from '../backtest-fixtures';
+import { gbm } from './fixtures';
 
 /** Seeded uniform numbers (mulberry32), so a failure reproduces. */
 function rng(seed: number): () => number {

@@ -7,7 +7,7 @@ import { renderReport, runBacktest } from '../../../src/backtest';
 import { benchmarkStats, buyAndHoldReturns, rollingStats } from '../../../src/backtest/benchmark';
 import { exposureByGroup } from '../../../src/backtest/exposure';
 import { ReferenceIndex } from '../../../src/backtest/point-in-time';
-import { days, gbm } from '../backtest-fixtures';
+import { days, gbm } from './fixtures';
 import { ANY_URL, FETCHES } from '../../helpers/offline-html';
 
 describe('backtest report extras', () => {

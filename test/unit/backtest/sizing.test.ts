@@ -11,7 +11,7 @@ import {
 import { projectBoxL1, solveQp } from '../../../src/backtest/sizing/qp';
 import type { Panel } from '../../../src/backtest';
 import { mulberry32, normals } from '../../../src/synthetic/random';
-import { days } from '../backtest-fixtures';
+import { days } from './fixtures';
 
 const f64 = (xs: number[]): Float64Array => Float64Array.from(xs);
 

@@ -9,7 +9,7 @@ import { betas, demeanBy, residualOn } from '../../../src/backtest/strategies/mu
 import { equityUniverse } from '../../../src/synthetic/equity-universe';
 import { loadSynthetic } from '../../../src/backtest/aux-load';
 import { mulberry32 } from '../../../src/synthetic/random';
-import { days } from '../backtest-fixtures';
+import { days } from './fixtures';
 
 const f64 = (xs: number[]): Float64Array => Float64Array.from(xs);
 const flat = (n: number, v = 100): Float64Array => new Float64Array(n).fill(v);
