@@ -143,4 +143,3 @@ export class DataLakeStack extends AreaStack implements DataLakeHandles {
     );
   }
 }
-
