@@ -6,7 +6,8 @@ const exclude = [...configDefaults.exclude, 'test/conformance/**', 'test/ml-pyth
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    // No top-level include: `extends: true` concatenates arrays, so each project names its own files
+    // (with one here, every project would also run every integration file).
     exclude,
     // Child processes and workers run the build (src/entry-points.ts): build it once, first.
     globalSetup: ['test/global-setup.ts'],
