@@ -5,11 +5,17 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DescribeTableCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeTableCommand,
+  ScanCommand,
+  type AttributeValue,
+  type DescribeTableCommandOutput,
+} from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { AwsClients } from '../aws/clients';
 import { InputError } from '../errors';
 import { LOCAL_BUCKET_NAMES } from '../local/buckets';
+import { isAlive } from '../local/lease';
 import { LOCAL_TRADING_TABLES } from '../trading/tables';
 import {
   BACKUP_FORMAT,
@@ -86,10 +92,39 @@ export async function getObject(
   return { body: await r.Body.transformToByteArray(), contentType: r.ContentType, metadata };
 }
 
+/** The table's description, or undefined when the table does not exist. */
+async function describeTable(
+  clients: AwsClients,
+  name: string,
+): Promise<DescribeTableCommandOutput | undefined> {
+  try {
+    return await clients.dynamodb.send(new DescribeTableCommand({ TableName: name }));
+  } catch (err) {
+    if ((err as Error).name === 'ResourceNotFoundException') return undefined;
+    throw err;
+  }
+}
+
 /** Refuses a target that already holds something: a backup never mixes with or overwrites another. */
 function checkTarget(dir: string): void {
   if (existsSync(dir) && readdirSync(dir).length > 0)
     throw new InputError(`--to: ${dir} is not empty (give a new or empty directory)`, '--to');
+}
+
+/**
+ * Removes staging directories of backups to `target` whose process is gone (a killed `quant dr
+ * backup`): they never became backups, and nothing else would ever delete them.
+ */
+function removeAbandonedStaging(target: string): void {
+  const parent = path.dirname(target);
+  const prefix = `${path.basename(target)}.partial-`;
+  if (!existsSync(parent)) return;
+  for (const name of readdirSync(parent)) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length));
+    if (pid !== process.pid && !isAlive(pid))
+      rmSync(path.join(parent, name), { recursive: true, force: true });
+  }
 }
 
 export async function backupLocal(
@@ -100,6 +135,7 @@ export async function backupLocal(
 ): Promise<BackupSummary> {
   const target = path.resolve(dir);
   checkTarget(target);
+  removeAbandonedStaging(target);
   const staging = `${target}.partial-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(path.join(staging, 'dynamodb'), { recursive: true });
@@ -115,7 +151,12 @@ export async function backupLocal(
     let bytes = 0;
     let objects = 0;
     for (const [i, name] of scope.tables.entries()) {
-      const d = await clients.dynamodb.send(new DescribeTableCommand({ TableName: name }));
+      const d = await describeTable(clients, name);
+      if (!d) {
+        // A data directory that never traded has no trading tables: nothing of them to keep.
+        progress(`table ${name}: absent`);
+        continue;
+      }
       const rows = await scanTable(clients, name);
       const text = rows.map((r) => `${encodeItem(r)}\n`).join('');
       const file = `dynamodb/table-${i}.jsonl`;
