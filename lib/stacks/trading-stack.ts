@@ -63,9 +63,8 @@ export interface TradingStackProps extends StackProps {
 }
 
 /**
- * Areas are registered with `area(...)` (lib/constructs/area-stack.ts): their resources keep the
- * logical ids they had when this stack created them directly (tables, queues and secrets are
- * retained data).
+ * Its areas extend `Area` (lib/constructs/area.ts): their resources keep the logical ids they had
+ * when this stack created them directly (tables, queues and secrets are retained data).
  */
 export class TradingStack extends AreaStack {
   readonly key: QuantKey;
