@@ -1,7 +1,8 @@
 /** Runs the `quant` CLI as a separate process (bin/quant.js), as a user's shell does. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { LocalCloud } from '../../src/local/cloud';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 
@@ -52,4 +53,24 @@ export function hostPids(dataDir: string): number[] {
     }
   }
   return out;
+}
+
+/**
+ * Stops the local cloud of each data directory and every host still serving one (waiting until
+ * they have exited), then removes `root`. A host writes into its data directory until it exits
+ * (heartbeat, DynamoDB's files on close), so removing the directory first races with it.
+ */
+export async function removeDataDirs(root: string, dataDirs: readonly string[] = [root]): Promise<void> {
+  for (const dataDir of dataDirs) {
+    await LocalCloud.down({ dataDir });
+    for (const pid of hostPids(dataDir)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // exited meanwhile
+      }
+    }
+    for (let i = 0; i < 100 && hostPids(dataDir).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+  }
+  rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }

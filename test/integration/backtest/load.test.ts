@@ -9,6 +9,7 @@ import { parquetWriteFile } from 'hyparquet-writer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBars, loadPanel, runBacktest } from '../../../src/backtest';
 import { runQuant, type CliResult } from '../../helpers/quant-cli';
+import { removeDataDirs } from '../../helpers/quant-process';
 
 const root = path.resolve(import.meta.dirname, '../../..');
 const SP500 = path.join(root, 'node_modules/vega-datasets/data/sp500-2000.csv');
@@ -119,7 +120,7 @@ describe('lake:SYMBOL (local cloud)', () => {
     );
     expect(r.code, r.err).toBe(0);
   });
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  afterAll(() => removeDataDirs(dataDir));
 
   it('quant backtest --bars lake:SPX equals the same backtest from the CSV', async () => {
     const args = [

@@ -1,11 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runQuant } from '../../helpers/quant-cli';
+import { removeDataDirs } from '../../helpers/quant-process';
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'query-ro-'));
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+afterAll(() => removeDataDirs(dataDir));
 const query = (sql: string) => runQuant(['--data-dir', dataDir, 'query', sql, '--json']);
 
 describe('quant query (local): read-only, one statement, bad SQL is bad input', () => {

@@ -4,11 +4,11 @@
  * (conditional PUTs, src/lake/commit.ts); a many-partition import lands whole; a killed import
  * leaves nothing a backtest uses silently, no staging directory, and a re-run completes it.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { quantProcess, startQuant, type ProcessResult } from '../../helpers/quant-process';
+import { quantProcess, removeDataDirs, startQuant, type ProcessResult } from '../../helpers/quant-process';
 
 /** Symbols x days of the big import. The case is 50 x 4,000 (550 partitions); QUANT_TEST_FULL=1 runs it. */
 const FULL = process.env.QUANT_TEST_FULL === '1';
@@ -72,10 +72,7 @@ beforeAll(() => {
   mkdirSync(tmp);
 });
 
-afterAll(async () => {
-  await quantProcess([...g(), 'local', 'down']);
-  rmSync(root, { recursive: true, force: true, maxRetries: 5 });
-});
+afterAll(() => removeDataDirs(root, [dataDir]));
 
 describe('concurrent imports', () => {
   it('two half-year imports of one symbol at the same time, 5 times: 4,000 rows every time', async () => {

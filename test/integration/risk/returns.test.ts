@@ -1,14 +1,15 @@
 /** `quant risk returns`: the returns window the execution path reads, built from lake bars. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openPlatform } from '../../../src/cli/context';
 import { S3ReturnsSource } from '../../../src/risk/returns-source';
 import { runQuant, type CliResult } from '../../helpers/quant-cli';
+import { removeDataDirs } from '../../helpers/quant-process';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'risk-returns-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => removeDataDirs(dir));
 
 const quant = (...args: string[]): Promise<CliResult> => runQuant(['--data-dir', dir, ...args]);
 

@@ -1,11 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runQuant, type CliResult } from '../../helpers/quant-cli';
+import { removeDataDirs } from '../../helpers/quant-process';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'risk-state-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => removeDataDirs(dir));
 
 const quant = (...args: string[]): Promise<CliResult> => runQuant(['--data-dir', dir, ...args]);
 
