@@ -5,8 +5,9 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { BACKTEST_RESULTS } from '../../src/contract/lake';
+import { BACKTEST_RESULTS, LAKE_BUCKET_ENV } from '../../src/contract/lake';
 import { BACKTEST_TASK_METRICS } from '../../src/contract/metrics';
+import { MODELS_PREFIX, STRATEGY_RUNNER_ENV } from '../../src/contract/models';
 import { BACKTEST_CONTAINER_NAME } from '../../src/contract/sweep';
 import { packageRoot } from '../../src/package-root';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
@@ -33,6 +34,12 @@ export interface SweepBatchTaskProps {
   readonly cpu?: number;
   /** @default 2048 */
   readonly memoryLimitMiB?: number;
+  /**
+   * Models zone, read-only: parameter sets that name a registry version (`model=ml-signal@3`) are
+   * scored from its files (the CLI pins `@paper|@staging|@prod` to a version before the sweep starts).
+   * @default none: a sweep naming a registry version fails in the task
+   */
+  readonly modelsBucket?: s3.IBucket;
 }
 
 /**
@@ -96,16 +103,22 @@ export class SweepBatchTask extends Area {
       logging: ecs.LogDrivers.awsLogs({ logGroup: taskLogs, streamPrefix: 'batch' }),
       environment: {
         ...props.lakeEnvironment,
+        // The bucket's own registry index: a pinned version needs no SageMaker call.
+        ...(props.modelsBucket && {
+          [LAKE_BUCKET_ENV.models]: props.modelsBucket.bucketName,
+          [STRATEGY_RUNNER_ENV.registry]: 's3',
+        }),
         TMPDIR: '/tmp',
         POWERTOOLS_METRICS_NAMESPACE: BACKTEST_TASK_METRICS.namespace,
       },
     });
     this.container.addMountPoints({ containerPath: '/tmp', sourceVolume: 'tmp', readOnly: false });
 
-    // Least privilege: read bars from the curated zone, write results only under their prefix.
+    // Least privilege: read bars (and models), write results only under their prefix.
     const taskRole = this.taskDefinition.taskRole;
     props.curatedBucket.grantRead(taskRole);
     props.resultsBucket.grantPut(taskRole, `${BACKTEST_RESULTS.prefix}/*`);
+    props.modelsBucket?.grantRead(taskRole, `${MODELS_PREFIX}*`);
 
     this.securityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
       vpc: props.vpc,

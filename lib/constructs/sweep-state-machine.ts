@@ -409,6 +409,10 @@ export const SWEEP_WILDCARD_REASONS: readonly WildcardReason[] = [
     'Batch tasks write one object per batch under the backtest_results prefix (names known only at run time); the manifest step reads them to resume.',
   ],
   [
+    /GetAttModelsBucket[0-9A-F]+Arn[0-9A-F]+"}}\/models\/\*$/,
+    'Batch tasks read the files of registered model versions (models/<name>/<version>/) that the parameter sets name, known only at run time; read-only.',
+  ],
+  [
     /GetAttResultsBucket[0-9A-F]+Arn[0-9A-F]+"}}\/sweeps\/\*$/,
     'Sweep manifests (one per sweep id) under the sweeps prefix, written by the manifest step and read by the Distributed Map.',
   ],

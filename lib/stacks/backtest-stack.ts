@@ -65,6 +65,7 @@ export class BacktestStack extends AreaStack {
       vpc: props.vpc,
       curatedBucket: lake.buckets.curated,
       resultsBucket: lake.buckets.results,
+      modelsBucket: lake.buckets.models,
       lakeEnvironment: lake.runtimeEnvironment(['curated', 'results']),
       logKey: monitoring.logKey,
       logRetentionDays: monitoring.logRetentionDays,

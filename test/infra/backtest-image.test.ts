@@ -4,10 +4,11 @@
  * the local stand-ins. No Docker here: the Dockerfile is read as text, the bundle from dist/ (built
  * by test/global-setup.ts).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ORT_MODULE } from '../../src/ml/inference/session';
 import { repoRoot } from './helpers';
 
 const dockerfile = readFileSync(path.join(repoRoot, 'ecs-tasks/backtest/Dockerfile'), 'utf8');
@@ -76,7 +77,20 @@ describe('backtest image', () => {
     expect(imports.length).toBeGreaterThan(0);
     for (const p of imports) expect(shipped, p).toContain(p);
     expect(new Set(shipped)).toEqual(
-      new Set(['@duckdb/node-bindings', '@duckdb/node-bindings-linux', 'detect-libc']),
+      new Set(['@duckdb/node-bindings', '@duckdb/node-bindings-linux', 'detect-libc', 'onnxruntime-common']),
     );
+  });
+
+  it('ships the ONNX runtime the task scores registry models with: its code and its Linux arm64 binary', () => {
+    // Loaded by a computed import (src/ml/inference/session.ts), so not among the bundle's imports.
+    expect(ORT_MODULE).toBe('onnxruntime-node');
+    const assembled = lines.find((l) => l.includes('/runtime/node_modules/@duckdb'))!;
+    const ort = 'node_modules/onnxruntime-node';
+    expect(assembled).toContain(`${ort}/package.json ${ort}/dist /runtime/${ort}/`);
+    const binary = 'bin/napi-v6/linux/arm64';
+    expect(assembled).toContain(`${ort}/${binary} /runtime/${ort}/bin/napi-v6/linux/`);
+    // The path the binding loads (`../bin/napi-v6/<platform>/<arch>/`) exists in the installed package.
+    expect(existsSync(path.join(repoRoot, ort, binary, 'onnxruntime_binding.node'))).toBe(true);
+    expect(readFileSync(path.join(repoRoot, ort, 'dist/binding.js'), 'utf8')).toContain('../bin/napi-v6/');
   });
 });

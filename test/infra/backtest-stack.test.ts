@@ -2,6 +2,8 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dev, prod } from '../../lib/config';
 import type { QuantStage } from '../../lib/quant-stage';
+import { LAKE_BUCKET_ENV } from '../../src/contract/lake';
+import { STRATEGY_RUNNER_ENV } from '../../src/contract/models';
 import { SWEEP_STATES as SWEEP_STATE_NAMES } from '../../src/contract/sweep';
 import { resolveDefinitionString } from '../../src/local/stepfunctions';
 import { nagViolations, resourcesOfType, template, testApp } from './helpers';
@@ -116,11 +118,25 @@ describe('BacktestStack: ECS', () => {
       expect(resources).toContain('/backtest_results/*');
       expect(resources).toContain('ResultsBucket');
     }
-    // Reads: the curated zone (bars). Nothing on raw, vendor, models or audit.
+    // Reads: the curated zone (bars) and the models zone's registered versions, read-only. Nothing
+    // on raw, vendor or audit.
     const all = JSON.stringify(statements);
-    for (const zone of ['RawBucket', 'VendorBucket', 'ModelsBucket', 'AuditBucket'])
-      expect(all).not.toContain(zone);
+    for (const zone of ['RawBucket', 'VendorBucket', 'AuditBucket']) expect(all).not.toContain(zone);
     expect(all).toContain('CuratedBucket');
+    const models = statements.filter((s) => JSON.stringify(s.Resource).includes('ModelsBucket'));
+    expect(models.length).toBe(1);
+    expect(actions(models[0]).every((a) => /^s3:(Get|List)/.test(a))).toBe(true);
+    expect(JSON.stringify(models[0].Resource)).toContain('/models/*');
+  });
+
+  it('tells the task where the registry is: the models bucket, read through its own index', () => {
+    const [, td] = resourcesOfType(t, 'AWS::ECS::TaskDefinition')[0];
+    const env = (
+      td.Properties!.ContainerDefinitions as { Environment: { Name: string; Value: unknown }[] }[]
+    )[0].Environment;
+    const names = env.map((e) => e.Name);
+    expect(names).toContain(LAKE_BUCKET_ENV.models);
+    expect(env.find((e) => e.Name === STRATEGY_RUNNER_ENV.registry)?.Value).toBe('s3');
   });
 
   it('gives the tasks a security group without inbound rules and HTTPS-only egress', () => {

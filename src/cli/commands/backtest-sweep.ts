@@ -8,6 +8,7 @@
  */
 import type { Command } from 'commander';
 import { InputError } from '../../errors';
+import { LAKE_BUCKET_ENV } from '../../contract/lake';
 import type { Row } from '../../lake/query';
 import { parseGridArg } from '../../sweep/grid';
 import { RANK_METRICS, type RankMetric, type SweepRequest } from '../../sweep/request';
@@ -143,18 +144,13 @@ async function sweep(o: SweepCliOptions, cmd: Command): Promise<void> {
   let request = sweepRequestFromOptions(o);
   const { requestModelRefs, pinModelVersions } = await import('../../sweep/models');
   const modelRefs = requestModelRefs(request);
-  if (o.remote && modelRefs.length > 0)
-    throw new InputError(
-      `--remote: registry versions (${modelRefs.join(', ')}) are swept on this machine or with --state-machine; the AWS sweep task cannot score a model: its role and environment have no access to the models bucket, and its image (ecs-tasks/backtest/Dockerfile) carries no ONNX runtime`,
-      'remote',
-    );
   if (o.remote && o.report !== undefined)
     throw new InputError(
       '--report: not with --remote (the results stay in AWS; query them with Athena)',
       'report',
     );
   const axes = heatMapAxes(o.heatMap, request.grid);
-  if (o.remote) return sweepRemote(o, request);
+  if (o.remote) return sweepRemote(o, request, modelRefs);
   // S3 (the manifest and results) and the local DuckDB: no Kinesis, no DynamoDB.
   await withPlatform({ ...cmd.optsWithGlobals<GlobalOptions>(), services: ['s3'] }, async (ctx) => {
     // Registry versions resolve here (and in each batch task); `@env` is pinned to its number first.
@@ -167,16 +163,36 @@ async function sweep(o: SweepCliOptions, cmd: Command): Promise<void> {
 
 type Ctx = Parameters<Parameters<typeof withPlatform>[1]>[0];
 
-/** `--remote`: the deployed state machine in AWS. */
-async function sweepRemote(o: SweepCliOptions, request: SweepRequest): Promise<void> {
+/**
+ * `--remote`: the deployed state machine in AWS. Registry versions are pinned here first (`@prod`
+ * becomes its version number), so every batch task scores the same model files.
+ */
+async function sweepRemote(
+  o: SweepCliOptions,
+  request: SweepRequest,
+  modelRefs: readonly string[],
+): Promise<void> {
   const quiet = o.json === true;
+  const modelsBucket = process.env[LAKE_BUCKET_ENV.models];
+  if (modelRefs.length > 0 && !modelsBucket)
+    throw new InputError(
+      `--remote: ${modelRefs.join(', ')} name registry versions, which are pinned before the sweep starts: set ${LAKE_BUCKET_ENV.models} to the models bucket (the DataLake stack's output of that name)`,
+      'remote',
+    );
   // Loaded on use: `quant backtest` registers this command, and a plain backtest needs none of it.
-  const [{ createClients }, { startRemoteSweep }] = await Promise.all([
+  const [{ createClients }, { startRemoteSweep }, { pinModelVersions }] = await Promise.all([
     import('../../aws/clients'),
     import('../../sweep/state-machine'),
+    import('../../sweep/models'),
   ]);
-  const clients = createClients({ mode: 'aws', region: process.env.AWS_REGION });
+  const runtime = { mode: 'aws', region: process.env.AWS_REGION } as const;
+  const clients = createClients(runtime);
   try {
+    if (modelsBucket && modelRefs.length > 0)
+      request = await pinModelVersions(
+        request,
+        useModelRegistry(runtime, clients.s3, () => modelsBucket),
+      );
     const r = await startRemoteSweep({
       sfn: clients.sfn,
       request,

@@ -176,17 +176,19 @@ describe('quant backtest sweep over models', () => {
     180_000,
   );
 
-  it('--remote refuses registry versions before starting anything', async () => {
-    const r = await sweep('--remote');
-    expect(r.code).toBe(2);
-    expect(r.err).toMatch(
-      /--remote: registry versions \(ml-signal@1, ml-signal@prod\) are swept on this machine/,
-    );
-    // It names why, and starts nothing (no AWS call: there are no credentials here).
-    expect(r.err).toMatch(
-      /the AWS sweep task cannot score a model: its role and environment have no access to the models bucket, and its image \(ecs-tasks\/backtest\/Dockerfile\) carries no ONNX runtime/,
-    );
-    expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
+  it('--remote pins registry versions from the models bucket first: without it, exit 2 naming the variable', async () => {
+    const saved = process.env.LAKE_MODELS_BUCKET;
+    delete process.env.LAKE_MODELS_BUCKET;
+    try {
+      const r = await sweep('--remote');
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(
+        /--remote: ml-signal@1, ml-signal@prod name registry versions, which are pinned before the sweep starts: set LAKE_MODELS_BUCKET to the models bucket/,
+      );
+      expect(r.err).not.toMatch(/\n\s+at /); // no stack trace, and nothing started (no credentials here)
+    } finally {
+      if (saved !== undefined) process.env.LAKE_MODELS_BUCKET = saved;
+    }
   });
 
   it('text values compare only with == and != in --where', async () => {
