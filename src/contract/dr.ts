@@ -8,3 +8,27 @@ export const DR_REGION_ENV = 'DR_REGION';
 export const DR_METRICS_NAMESPACE = 'Quant/DR';
 /** Seconds between a change in the home table and its write in the DR replica (maximum per batch). */
 export const DR_REPLICATION_LAG_METRIC = 'TableReplicationLagSeconds';
+
+/** Construct id of the DR region's warm-standby stack (CloudFormation: `<env>-DisasterRecoveryStandby`). */
+export const STANDBY_STACK_ID = 'DisasterRecoveryStandby';
+
+/**
+ * Outputs of the warm-standby stack that failover reads (src/dr/failover.ts): what to enable, and
+ * the reserved concurrency each dormant function gets back.
+ */
+export const STANDBY_OUTPUTS = {
+  executionFunction: 'StandbyExecutionFunction',
+  executionConcurrency: 'StandbyExecutionConcurrency',
+  algoChildFunction: 'StandbyAlgoChildFunction',
+  algoChildConcurrency: 'StandbyAlgoChildConcurrency',
+  killSwitchFunction: 'StandbyKillSwitchFunction',
+  killSwitchConcurrency: 'StandbyKillSwitchConcurrency',
+  signalsMapping: 'StandbySignalsMapping',
+  orderBus: 'StandbyOrderBus',
+  signalRule: 'StandbySignalRule',
+  reconcileRule: 'StandbyReconcileRule',
+  killSwitchRule: 'StandbyKillSwitchRule',
+  signalsStream: 'StandbySignalsStream',
+  riskCheckUrl: 'StandbyRiskCheckUrl',
+  brokerSecret: 'StandbyBrokerSecret',
+} as const;
