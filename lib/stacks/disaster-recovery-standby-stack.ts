@@ -213,6 +213,9 @@ export class DisasterRecoveryStandbyStack extends AreaStack {
       'Standby signals stream (strategies send here after failover)',
     );
     out(o.riskCheckUrl, this.riskCheckApi.url.url, 'Standby risk-check URL (IAM auth)');
+    out(o.riskTable, this.tables.risk.tableName, 'Replica risk table (the standby trades on it)');
+    out(o.ordersTable, this.tables.orders.tableName, 'Replica orders table');
+    out(o.idempotencyTable, this.tables.idempotency.tableName, 'Replica idempotency table');
     if (this.broker.secret)
       out(o.brokerSecret, this.broker.secret.secretArn, 'Standby broker API keys (set at setup)');
   }

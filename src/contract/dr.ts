@@ -30,5 +30,8 @@ export const STANDBY_OUTPUTS = {
   killSwitchRule: 'StandbyKillSwitchRule',
   signalsStream: 'StandbySignalsStream',
   riskCheckUrl: 'StandbyRiskCheckUrl',
+  riskTable: 'StandbyRiskTable',
+  ordersTable: 'StandbyOrdersTable',
+  idempotencyTable: 'StandbyIdempotencyTable',
   brokerSecret: 'StandbyBrokerSecret',
 } as const;
