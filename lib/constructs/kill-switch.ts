@@ -116,8 +116,8 @@ export class KillSwitch extends Area {
   /** Sets trading HALTED when any of `alarms` enters ALARM (undelivered events: dead-letter queue). */
   haltOn(alarms: readonly cw.IAlarm[]): events.Rule {
     return new events.Rule(this, 'KillSwitchRule', {
-      // Left out of the template unless dormant, so a live kill switch's template is unchanged.
-      enabled: this.dormant ? false : undefined,
+      // Given only when dormant (CDK records given props in the template's metadata).
+      ...(this.dormant ? { enabled: false } : {}),
       description:
         'Kill-switch alarms (execution errors, drawdown, daily loss) entering ALARM set trading HALTED',
       eventPattern: {

@@ -67,8 +67,9 @@ export class OrderExecution extends Area {
   constructor(scope: Construct, id: string, props: OrderExecutionProps) {
     super(scope, id);
     const { core, monitoring } = props;
-    // Left out of the template unless dormant, so a trading deployment's template is unchanged.
-    const enabled = props.dormant ? false : undefined;
+    // The key is left out unless dormant: CDK records which props were given in the template's
+    // metadata, so a trading deployment's template stays unchanged.
+    const disabled = props.dormant ? { enabled: false } : {};
     const fn = new QuantFunction(this, 'Execution', {
       ...tradingFunctionDefaults(core),
       entry: path.join(packageRoot(), 'lambda/execution/index.ts'),
@@ -93,7 +94,7 @@ export class OrderExecution extends Area {
     core.deadLetterQueue.grantSendMessages(fn);
     props.broker.grantRead(fn);
     this.signalsSource = new sources.KinesisEventSource(props.signals, {
-      enabled,
+      ...disabled,
       startingPosition: lambda.StartingPosition.LATEST,
       batchSize: 100,
       reportBatchItemFailures: true,
@@ -104,7 +105,7 @@ export class OrderExecution extends Area {
     });
     fn.addEventSource(this.signalsSource);
     this.signalRule = new events.Rule(this, 'SignalRule', {
-      enabled,
+      ...disabled,
       eventBus: core.bus,
       description: 'Trading signals sent to the bus go to the execution function',
       // Only the strategies' source (src/contract/trading.ts): order events on the same bus, or a
@@ -114,7 +115,7 @@ export class OrderExecution extends Area {
     });
     // Orders left UNKNOWN by a broker timeout (or still working) are resolved by asking the broker.
     this.reconcileRule = new events.Rule(this, 'ReconcileSchedule', {
-      enabled,
+      ...disabled,
       description: 'Reconciles UNKNOWN and working orders with the broker (never resubmits)',
       schedule: events.Schedule.rate(Duration.minutes(props.reconcileMinutes ?? 5)),
       targets: [new targets.LambdaFunction(fn, { retryAttempts: 2 })],
