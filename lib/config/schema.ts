@@ -830,13 +830,7 @@ const disasterRecovery = obj({
   refine((d, fail) => {
     const sb = d.standby;
     if (!sb?.enabled) return;
-    if (!sb.network) {
-      fail('standby.network', 'missing: an enabled standby needs its VPC in the DR region');
-      return;
-    }
-    const foreign = sb.network.availabilityZones.filter((az) => !az.startsWith(d.drRegion));
-    if (foreign.length > 0)
-      fail('standby.network.availabilityZones', `${foreign.join(', ')} not in drRegion ${d.drRegion}`);
+    if (!sb.network) fail('standby.network', 'missing: an enabled standby needs its VPC in the DR region');
   }),
 );
 
@@ -856,8 +850,18 @@ function drAwayFromHome(
   e: { region: string; disasterRecovery?: z.output<typeof disasterRecovery> },
   fail: Fail,
 ): void {
-  if (e.disasterRecovery?.drRegion === e.region)
+  const dr = e.disasterRecovery;
+  if (dr?.drRegion === e.region) {
     fail('disasterRecovery.drRegion', `must differ from the home region (${e.region})`);
+    return;
+  }
+  // Checked once the DR region itself is right.
+  const foreign = dr?.standby?.network?.availabilityZones.filter((az) => !az.startsWith(dr.drRegion)) ?? [];
+  if (foreign.length > 0)
+    fail(
+      'disasterRecovery.standby.network.availabilityZones',
+      `${foreign.join(', ')} not in drRegion ${dr!.drRegion}`,
+    );
 }
 
 export const environmentSchema = obj({

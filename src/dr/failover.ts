@@ -89,7 +89,7 @@ export function failoverPlan(input: FailoverInput): FailoverPlan {
     {
       title: 'Fence the home region (if it answers)',
       minutes: 2,
-      why: 'Halt home trading (the halt replicates), then stop the replicator so nothing from the home region lands on the replicas after the cut-over. If the home region does not answer, go on: its functions and replicator stop with it.',
+      why: 'Halt home trading with the home trading environment (RISK_TABLE, ... as for any --aws risk command; the halt replicates), then stop the replicator so nothing from the home region lands on the replicas after the cut-over. If the home region does not answer, go on: its functions and replicator stop with it.',
       commands: [
         `AWS_REGION=$HOME_REGION quant --aws risk halt --account ${account} --actor "$USER" --reason "DR failover"`,
         `for u in $(aws lambda list-event-source-mappings --region "$HOME_REGION" --query "EventSourceMappings[?contains(FunctionArn, 'TableReplicator')].UUID" --output text); do aws lambda update-event-source-mapping --region "$HOME_REGION" --uuid "$u" --no-enabled; done`,
