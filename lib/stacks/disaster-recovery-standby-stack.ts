@@ -18,6 +18,7 @@
 import { CfnOutput, Duration } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
@@ -41,7 +42,11 @@ import {
   type TradingCore,
 } from '../constructs';
 import { LAKE_BUCKET_ENV } from '../../src/contract/lake';
-import { STANDBY_OUTPUTS } from '../../src/contract/dr';
+import {
+  DR_METRICS_NAMESPACE,
+  STANDBY_OUTPUTS,
+  STANDBY_RISK_CHECK_ERRORS_METRIC,
+} from '../../src/contract/dr';
 
 export interface DisasterRecoveryStandbyStackProps extends StackProps {
   readonly environmentName: string;
@@ -241,12 +246,29 @@ export class DisasterRecoveryStandbyStack extends AreaStack {
         metric: invoked,
         threshold: 1,
       });
-    // The read path of the replica, live even while dormant: errors mean the standby cannot reach
-    // its data (grant, key or table missing) and would fail at failover.
+    // The read path of the replica, live even while dormant. The function answers a failed read
+    // with a 500 (not a Lambda error) and logs it at ERROR: count both. It fires only when the
+    // check is called (a probe at setup, a drill, or strategies after failover).
+    const fn = this.riskCheckApi.function;
+    const logged = new logs.MetricFilter(this, 'StandbyRiskCheckErrorFilter', {
+      logGroup: fn.logGroupResource,
+      filterPattern: logs.FilterPattern.stringValue('$.level', '=', 'ERROR'),
+      metricNamespace: DR_METRICS_NAMESPACE,
+      metricName: STANDBY_RISK_CHECK_ERRORS_METRIC,
+      metricValue: '1',
+    });
     monitoring.alarm(this, 'StandbyRiskCheckErrorsAlarm', {
       description:
-        'The DR standby risk check failed to read the replica risk table: the standby would fail at failover',
-      metric: this.riskCheckApi.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+        'The DR standby risk check failed (it could not read the replica risk table, or crashed): the standby would fail at failover',
+      metric: new cw.MathExpression({
+        expression: 'FILL(crashes, 0) + FILL(logged, 0)',
+        usingMetrics: {
+          crashes: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+          logged: logged.metric({ period: Duration.minutes(5), statistic: 'Sum' }),
+        },
+        period: Duration.minutes(5),
+        label: 'risk-check errors',
+      }),
       threshold: 1,
     });
   }

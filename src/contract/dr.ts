@@ -35,3 +35,6 @@ export const STANDBY_OUTPUTS = {
   idempotencyTable: 'StandbyIdempotencyTable',
   brokerSecret: 'StandbyBrokerSecret',
 } as const;
+
+/** Errors the standby's risk check logged (metric filter, namespace `DR_METRICS_NAMESPACE`). */
+export const STANDBY_RISK_CHECK_ERRORS_METRIC = 'StandbyRiskCheckErrors';

@@ -98,6 +98,17 @@ describe('standby: dormant', () => {
       .map((m) => m.MetricStat?.Metric.MetricName)
       .filter(Boolean);
     expect(metrics).toEqual(['Throttles', 'Throttles', 'Throttles']);
+    // Health: the live risk check's crashes and the read failures it logs (answered as 500s).
+    const [filter] = props(standby, 'AWS::Logs::MetricFilter');
+    expect(filter!.FilterPattern).toBe('{ $.level = "ERROR" }');
+    expect(filter!.LogGroupName).toEqual({ Ref: expect.stringMatching(/^RiskCheckLogs/) });
+    const health = alarms.find((a) => a.id.startsWith('StandbyRiskCheckErrorsAlarm'))!;
+    expect(
+      (health.Metrics as { MetricStat?: { Metric: { MetricName: string } } }[])
+        .map((m) => m.MetricStat?.Metric.MetricName)
+        .filter(Boolean)
+        .sort(),
+    ).toEqual(['Errors', 'StandbyRiskCheckErrors']);
     // Every alarm of the standby notifies the DR topic (alarms act only on topics in their region).
     for (const a of alarms)
       expect(a.AlarmActions, a.id).toEqual([{ Ref: expect.stringMatching(/^DrAlarmTopic/) }]);
