@@ -20,7 +20,7 @@ import {
   REPLICATED_ZONES,
 } from './stacks/disaster-recovery-stack';
 import { DisasterRecoveryStandbyStack } from './stacks/disaster-recovery-standby-stack';
-import { STANDBY_STACK_ID } from '../src/contract/dr';
+import { STANDBY_STACK_ID } from '../src/contract/dr-standby';
 
 /** The environment whose data is always retained, whatever the context says. */
 const ALWAYS_RETAINED = 'prod';

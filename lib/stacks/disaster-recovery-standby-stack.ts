@@ -9,7 +9,7 @@
  * only the home region's replicator writes. The risk-check API stays live: it only reads the
  * replica, so it shows the standby can reach its data. Failover lifts the dormancy in a few API
  * calls (`quant dr failover`, src/dr/failover.ts, reads the stack outputs named in
- * src/contract/dr.ts); `disasterRecovery.standby.dormant: false` then makes it permanent.
+ * src/contract/dr-standby.ts); `disasterRecovery.standby.dormant: false` then makes it permanent.
  *
  * Not here, because nothing in the order path needs them to trade: the daily returns job and
  * stress test (the curated replica holds the last returns window), the strategy runner and the
@@ -42,11 +42,8 @@ import {
   type TradingCore,
 } from '../constructs';
 import { LAKE_BUCKET_ENV } from '../../src/contract/lake';
-import {
-  DR_METRICS_NAMESPACE,
-  STANDBY_OUTPUTS,
-  STANDBY_RISK_CHECK_ERRORS_METRIC,
-} from '../../src/contract/dr';
+import { DR_METRICS_NAMESPACE } from '../../src/contract/dr';
+import { STANDBY_OUTPUTS, STANDBY_RISK_CHECK_ERRORS_METRIC } from '../../src/contract/dr-standby';
 
 export interface DisasterRecoveryStandbyStackProps extends StackProps {
   readonly environmentName: string;

@@ -9,7 +9,7 @@
  */
 import { InputError } from '../errors';
 import { checkId } from '../risk/ids';
-import { STANDBY_OUTPUTS, STANDBY_STACK_ID } from '../contract/dr';
+import { STANDBY_OUTPUTS, STANDBY_STACK_ID } from '../contract/dr-standby';
 import { TRADING_ENV } from '../contract/trading';
 
 export interface FailoverInput {

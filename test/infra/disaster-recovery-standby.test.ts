@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseEnvironment, prod, staging, dev, type EnvironmentConfig } from '../../lib/config';
 import type { QuantStage } from '../../lib/quant-stage';
 import type { DisasterRecoveryStandbyStack } from '../../lib/stacks/disaster-recovery-standby-stack';
-import { STANDBY_OUTPUTS } from '../../src/contract/dr';
+import { STANDBY_OUTPUTS } from '../../src/contract/dr-standby';
 import { TRADING_ENV } from '../../src/contract/trading';
 import {
   doubleAcknowledgements,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { STANDBY_OUTPUTS } from '../../../src/contract/dr';
+import { STANDBY_OUTPUTS } from '../../../src/contract/dr-standby';
 import { failoverPlan, formatFailoverPlan, RTO_MINUTES } from '../../../src/dr/failover';
 import { InputError } from '../../../src/errors';
 
