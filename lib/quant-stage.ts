@@ -19,6 +19,8 @@ import {
   DisasterRecoveryStack,
   REPLICATED_ZONES,
 } from './stacks/disaster-recovery-stack';
+import { DisasterRecoveryStandbyStack } from './stacks/disaster-recovery-standby-stack';
+import { STANDBY_STACK_ID } from '../src/contract/dr-standby';
 
 /** The environment whose data is always retained, whatever the context says. */
 const ALWAYS_RETAINED = 'prod';
@@ -77,6 +79,8 @@ export class QuantStage extends Stage {
   readonly disasterRecoveryRegion?: DisasterRecoveryRegionStack;
   /** Home region: backup vault and plan, trading-table replicator, replication alarms. */
   readonly disasterRecovery?: DisasterRecoveryStack;
+  /** DR region: the dormant warm standby of the trading compute (when `disasterRecovery.standby.enabled`). */
+  readonly disasterRecoveryStandby?: DisasterRecoveryStandbyStack;
 
   constructor(scope: Construct, id: string, props: QuantStageProps) {
     const { allowDestroy = false, ...stageProps } = props;
@@ -95,6 +99,14 @@ export class QuantStage extends Stage {
     this.node.setContext(`availability-zones:account=${config.account}:region=${config.region}`, [
       ...config.network.availabilityZones,
     ]);
+    const standbyNet = config.disasterRecovery?.standby?.enabled && config.disasterRecovery.standby.network;
+    if (standbyNet) {
+      // The same for the DR region's warm standby (its own VPC).
+      this.node.setContext(
+        `availability-zones:account=${config.account}:region=${config.disasterRecovery!.drRegion}`,
+        [...standbyNet.availabilityZones],
+      );
+    }
     Tags.of(this).add('project', 'quant-platform');
     Tags.of(this).add('environment', config.name);
     acknowledgeInlinePolicies(this);
@@ -189,6 +201,7 @@ export class QuantStage extends Stage {
       const dr = this.addDisasterRecovery(config.disasterRecovery);
       this.disasterRecoveryRegion = dr.region;
       this.disasterRecovery = dr.home;
+      this.disasterRecoveryStandby = dr.standby;
     } else {
       this.dataLake.acknowledgeNoReplication();
     }
@@ -198,6 +211,7 @@ export class QuantStage extends Stage {
   private addDisasterRecovery(dr: NonNullable<EnvironmentConfig['disasterRecovery']>): {
     region: DisasterRecoveryRegionStack;
     home: DisasterRecoveryStack;
+    standby?: DisasterRecoveryStandbyStack;
   } {
     const { config } = this;
     const tables = {
@@ -243,7 +257,29 @@ export class QuantStage extends Stage {
       monitoring: this.monitoring,
     });
     home.addStackDependency(region, 'backup copies go to the DR vault; replicas must exist');
-    return { region, home };
+    return { region, home, standby: this.addStandby(dr, region) };
+  }
+
+  /** The dormant trading compute in the DR region, on the replicas (docs/disaster-recovery.md). */
+  private addStandby(
+    dr: NonNullable<EnvironmentConfig['disasterRecovery']>,
+    region: DisasterRecoveryRegionStack,
+  ): DisasterRecoveryStandbyStack | undefined {
+    const { config } = this;
+    const network = dr.standby?.enabled ? dr.standby.network : undefined;
+    if (!network) return undefined;
+    return new DisasterRecoveryStandbyStack(this, STANDBY_STACK_ID, {
+      ...this.stackProps(`DR region ${dr.drRegion}: dormant warm standby of the trading compute`, {
+        stateful: true,
+      }),
+      env: { account: config.account, region: dr.drRegion },
+      environmentName: config.name,
+      config: dr,
+      trading: config.trading,
+      alarmEmail: config.monitoring.alarmEmail,
+      logRetentionDays: config.monitoring.logRetentionDays,
+      replicas: region,
+    });
   }
 
   /**

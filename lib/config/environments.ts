@@ -296,6 +296,9 @@ export const staging = environment({
     replicationTimeControl: false,
     s3ReplicationAlarmSeconds: 3600,
     tableReplicationAlarmSeconds: 30,
+    // No warm standby: staging proves the replication, not the 15-minute failover, and the standby's
+    // NAT gateways and stream would cost as much as staging's own.
+    standby: { enabled: false, dormant: true },
   },
   feed: {
     availabilityZones: ['us-east-1a', 'us-east-1b'],
@@ -411,6 +414,17 @@ export const prod = environment({
     // Replication Time Control's threshold: 15 minutes.
     s3ReplicationAlarmSeconds: 900,
     tableReplicationAlarmSeconds: 30,
+    // Warm standby (RTO 15 minutes): the trading compute waits in the DR region, dormant.
+    standby: {
+      enabled: true,
+      dormant: true,
+      network: {
+        vpcCidr: '10.60.0.0/16',
+        availabilityZones: ['ap-southeast-2a', 'ap-southeast-2b'],
+        natGateways: 2,
+        flowLogRetentionDays: 365,
+      },
+    },
   },
   feed: {
     // A/B pair in two AZs; each AZ gets its own cluster placement group for co-located consumers.

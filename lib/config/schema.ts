@@ -795,6 +795,22 @@ const backup = obj({
   }),
 );
 
+/**
+ * The warm standby in the DR region (lib/stacks/disaster-recovery-standby-stack.ts): the trading
+ * compute deployed against the replicas, dormant until failover (docs/disaster-recovery.md).
+ */
+const standby = obj({
+  /** Deploy the standby (NAT gateways, Elastic IPs, a stream and keys cost money while idle). */
+  enabled: z.boolean(),
+  /**
+   * Nothing runs: the order path's and the kill switch's reserved concurrency is 0 and their rules
+   * and stream mapping are disabled. Set false only after a failover (double trading otherwise).
+   */
+  dormant: z.boolean(),
+  /** The standby's VPC in the DR region (NAT gateways with fixed Elastic IPs for the broker). */
+  network: network.optional(),
+});
+
 const disasterRecovery = obj({
   /** Region of the replica buckets, the trading-table replicas and the backup copies. */
   drRegion: match(REGION, (v) => `expected a region such as us-west-2, got "${v}"`),
@@ -805,7 +821,18 @@ const disasterRecovery = obj({
   s3ReplicationAlarmSeconds: int(60, 86400),
   /** Alarm when the trading tables' replica lags by more than this (keep it under the RPO), in seconds. */
   tableReplicationAlarmSeconds: int(1, 3600),
-});
+  /**
+   * Warm standby trading compute in the DR region.
+   * @default none (failover deploys the trading compute: RTO well over 15 minutes)
+   */
+  standby: standby.optional(),
+}).superRefine(
+  refine((d, fail) => {
+    const sb = d.standby;
+    if (!sb?.enabled) return;
+    if (!sb.network) fail('standby.network', 'missing: an enabled standby needs its VPC in the DR region');
+  }),
+);
 
 // ---- The environment --------------------------------------------------------------------------
 
@@ -823,8 +850,18 @@ function drAwayFromHome(
   e: { region: string; disasterRecovery?: z.output<typeof disasterRecovery> },
   fail: Fail,
 ): void {
-  if (e.disasterRecovery?.drRegion === e.region)
+  const dr = e.disasterRecovery;
+  if (dr?.drRegion === e.region) {
     fail('disasterRecovery.drRegion', `must differ from the home region (${e.region})`);
+    return;
+  }
+  // Checked once the DR region itself is right.
+  const foreign = dr?.standby?.network?.availabilityZones.filter((az) => !az.startsWith(dr.drRegion)) ?? [];
+  if (foreign.length > 0)
+    fail(
+      'disasterRecovery.standby.network.availabilityZones',
+      `${foreign.join(', ')} not in drRegion ${dr!.drRegion}`,
+    );
 }
 
 export const environmentSchema = obj({
@@ -892,6 +929,7 @@ export const configSections = {
   trainingTuning,
   disasterRecovery,
   backup,
+  standby,
 };
 
 function describe(input: unknown): string {

@@ -11,6 +11,7 @@ import { EncryptedLogGroup } from './encrypted-log-group';
 import { QuantFunction } from './quant-function';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import {
+  acknowledgeDormant,
   grantTradingEvents,
   TRADING_WILDCARDS,
   tradingFunctionDefaults,
@@ -29,6 +30,12 @@ export interface OrderPathProps {
   readonly curatedBucket: s3.IBucket;
   /** Cap on concurrent broker calls (reserved concurrency). */
   readonly concurrency: number;
+  /**
+   * A warm standby: reserved concurrency 0, so nothing runs until failover lifts it
+   * (docs/disaster-recovery.md).
+   * @default false (trading)
+   */
+  readonly dormant?: boolean;
 }
 
 /** Read access of an order-path function to the curated zone's returns windows and 1-minute bars. */
@@ -60,11 +67,12 @@ export class AlgoScheduler extends Area {
       timeout: Duration.seconds(60),
       environment: { ...props.environment },
       // The same cap on broker calls as the execution function.
-      reservedConcurrentExecutions: props.concurrency,
+      reservedConcurrentExecutions: props.dormant ? 0 : props.concurrency,
       noDeadLetterQueueReason:
         'Invoked only synchronously by the algo state machine, which retries each child (idempotent per parent and slice); a DLQ receives only failed asynchronous invocations.',
       ...props.broker.network,
     });
+    if (props.dormant) acknowledgeDormant(this.algoChild);
     core.tables.grantRiskWrites(this.algoChild, orderPathKeys(core.account));
     core.tables.orders.grantReadWriteData(this.algoChild);
     props.broker.grantRead(this.algoChild);

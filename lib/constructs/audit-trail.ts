@@ -21,8 +21,11 @@ export interface AuditTrailProps {
   readonly bucketKey: kms.IKey;
   /** Key of the delivery stream itself (the trading key). */
   readonly encryptionKey: kms.IKey;
-  /** Glue database of the table `audit_events`. */
-  readonly databaseName: string;
+  /**
+   * Glue database of the table `audit_events`.
+   * @default no Glue table (the DR standby: the region has no lake catalog)
+   */
+  readonly databaseName?: string;
   /** Key of the delivery-error log group. */
   readonly logKey: kms.IKey;
   readonly logRetentionDays: number;
@@ -41,7 +44,8 @@ export interface AuditTrailProps {
  */
 export class AuditTrail extends Area {
   readonly deliveryStream: firehose.CfnDeliveryStream;
-  readonly table: glue.CfnTable;
+  /** The Glue table `audit_events` (with `databaseName`). */
+  readonly table?: glue.CfnTable;
   private readonly encryptionKey: kms.IKey;
 
   constructor(scope: Construct, id: string, props: AuditTrailProps) {
@@ -114,6 +118,7 @@ export class AuditTrail extends Area {
       ],
     ]);
 
+    if (props.databaseName === undefined) return;
     const location = `s3://${bucket.bucketName}/${LAKE_PREFIXES.auditEvents}/`;
     this.table = new glue.CfnTable(this, 'AuditEventsTable', {
       catalogId: Stack.of(this).account,

@@ -46,3 +46,4 @@ export * from './bars-pipeline';
 export * from './ingestion-monitoring';
 export * from './vendor-pull-sync';
 export * from './vendor-push-replication';
+export * from './dr-standby';

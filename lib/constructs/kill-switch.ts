@@ -11,6 +11,7 @@ import type { IMonitoring } from '../stacks/monitoring-stack';
 import { QuantFunction } from './quant-function';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import {
+  acknowledgeDormant,
   grantTradingEvents,
   TRADING_WILDCARDS,
   tradingEnvironment,
@@ -29,6 +30,12 @@ export interface KillSwitchProps {
    * @default 2
    */
   readonly concurrency?: number;
+  /**
+   * A warm standby: reserved concurrency 0 and `haltOn`'s rule disabled, so it writes nothing (the
+   * replicator owns the replica tables) until failover lifts both (docs/disaster-recovery.md).
+   * @default false (live)
+   */
+  readonly dormant?: boolean;
 }
 
 /**
@@ -42,23 +49,26 @@ export class KillSwitch extends Area {
   /** On-failure destination of the asynchronous invocations (alarmed). */
   readonly failures: sqs.Queue;
   private readonly deadLetterQueue: sqs.IQueue;
+  private readonly dormant: boolean;
 
   constructor(scope: Construct, id: string, props: KillSwitchProps) {
     super(scope, id);
     const { core, monitoring } = props;
     this.deadLetterQueue = core.deadLetterQueue;
+    this.dormant = props.dormant ?? false;
     const fn = new QuantFunction(this, 'KillSwitch', {
       ...tradingFunctionDefaults(core),
       entry: path.join(packageRoot(), 'lambda/kill-switch/index.ts'),
       serviceName: 'kill-switch',
       environment: tradingEnvironment(core),
-      reservedConcurrentExecutions: props.concurrency ?? 2,
+      reservedConcurrentExecutions: this.dormant ? 0 : (props.concurrency ?? 2),
       noDeadLetterQueueReason:
         'Failed asynchronous invocations go to its on-failure destination KillSwitchFailures (KillSwitchFailuresAlarm), which records the error as well as the event, unlike a DLQ.',
       outsideVpcReason:
         'Kept outside the VPC on purpose: a halt must not depend on ENIs, NAT gateways or endpoints. It calls only AWS service APIs (DynamoDB, Firehose, EventBridge), IAM-authenticated over TLS.',
     });
     this.function = fn;
+    if (this.dormant) acknowledgeDormant(fn);
     // It applies `escalate` events, which can only make a state more restrictive (transition in
     // src/risk/state.ts); `resume` is the operator path (quant risk resume), run with the
     // operator's credentials, not this role.
@@ -106,6 +116,8 @@ export class KillSwitch extends Area {
   /** Sets trading HALTED when any of `alarms` enters ALARM (undelivered events: dead-letter queue). */
   haltOn(alarms: readonly cw.IAlarm[]): events.Rule {
     return new events.Rule(this, 'KillSwitchRule', {
+      // Given only when dormant (CDK records given props in the template's metadata).
+      ...(this.dormant ? { enabled: false } : {}),
       description:
         'Kill-switch alarms (execution errors, drawdown, daily loss) entering ALARM set trading HALTED',
       eventPattern: {

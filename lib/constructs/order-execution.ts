@@ -14,7 +14,12 @@ import type { IMonitoring } from '../stacks/monitoring-stack';
 import { grantOrderPathReads, type OrderPathProps } from './algo-scheduler';
 import { QuantFunction } from './quant-function';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
-import { grantTradingEvents, TRADING_WILDCARDS, tradingFunctionDefaults } from './trading-core';
+import {
+  acknowledgeDormant,
+  grantTradingEvents,
+  TRADING_WILDCARDS,
+  tradingFunctionDefaults,
+} from './trading-core';
 import { orderPathKeys } from './trading-tables';
 import { Area } from './area';
 
@@ -31,6 +36,13 @@ export interface OrderExecutionProps extends OrderPathProps {
    * @default 5
    */
   readonly reconcileMinutes?: number;
+  /**
+   * A warm standby (lib/stacks/disaster-recovery-standby-stack.ts): reserved concurrency 0 (nothing
+   * can invoke the function), the stream mapping and both rules disabled. Failover lifts all of it
+   * (docs/disaster-recovery.md).
+   * @default false (trading)
+   */
+  readonly dormant?: boolean;
 }
 
 /**
@@ -45,17 +57,26 @@ export class OrderExecution extends Area {
   readonly errorAlarm: cw.Alarm;
   /** Messages visible on the dead-letter queue (1-minute maximum). */
   readonly deadLetterDepth: cw.Metric;
+  /** Signals from the bus to the function. */
+  readonly signalRule: events.Rule;
+  /** The reconciliation schedule. */
+  readonly reconcileRule: events.Rule;
+  /** The mapping of the signals stream onto the function. */
+  readonly signalsSource: sources.KinesisEventSource;
 
   constructor(scope: Construct, id: string, props: OrderExecutionProps) {
     super(scope, id);
     const { core, monitoring } = props;
+    // The key is left out unless dormant: CDK records which props were given in the template's
+    // metadata, so a trading deployment's template stays unchanged.
+    const disabled = props.dormant ? { enabled: false } : {};
     const fn = new QuantFunction(this, 'Execution', {
       ...tradingFunctionDefaults(core),
       entry: path.join(packageRoot(), 'lambda/execution/index.ts'),
       serviceName: 'execution',
       memorySize: 1024,
       timeout: Duration.seconds(60),
-      reservedConcurrentExecutions: props.concurrency,
+      reservedConcurrentExecutions: props.dormant ? 0 : props.concurrency,
       environment: {
         ...props.environment,
         [TRADING_ENV.algoStateMachineArn]: props.algoStateMachine.stateMachineArn,
@@ -72,18 +93,19 @@ export class OrderExecution extends Area {
     core.tables.idempotency.grantReadWriteData(fn);
     core.deadLetterQueue.grantSendMessages(fn);
     props.broker.grantRead(fn);
-    fn.addEventSource(
-      new sources.KinesisEventSource(props.signals, {
-        startingPosition: lambda.StartingPosition.LATEST,
-        batchSize: 100,
-        reportBatchItemFailures: true,
-        retryAttempts: 5,
-        bisectBatchOnError: true,
-        maxRecordAge: Duration.hours(1),
-        onFailure: new sources.SqsDlq(core.deadLetterQueue),
-      }),
-    );
-    new events.Rule(this, 'SignalRule', {
+    this.signalsSource = new sources.KinesisEventSource(props.signals, {
+      ...disabled,
+      startingPosition: lambda.StartingPosition.LATEST,
+      batchSize: 100,
+      reportBatchItemFailures: true,
+      retryAttempts: 5,
+      bisectBatchOnError: true,
+      maxRecordAge: Duration.hours(1),
+      onFailure: new sources.SqsDlq(core.deadLetterQueue),
+    });
+    fn.addEventSource(this.signalsSource);
+    this.signalRule = new events.Rule(this, 'SignalRule', {
+      ...disabled,
       eventBus: core.bus,
       description: 'Trading signals sent to the bus go to the execution function',
       // Only the strategies' source (src/contract/trading.ts): order events on the same bus, or a
@@ -92,11 +114,13 @@ export class OrderExecution extends Area {
       targets: [new targets.LambdaFunction(fn, { deadLetterQueue: core.deadLetterQueue, retryAttempts: 4 })],
     });
     // Orders left UNKNOWN by a broker timeout (or still working) are resolved by asking the broker.
-    new events.Rule(this, 'ReconcileSchedule', {
+    this.reconcileRule = new events.Rule(this, 'ReconcileSchedule', {
+      ...disabled,
       description: 'Reconciles UNKNOWN and working orders with the broker (never resubmits)',
       schedule: events.Schedule.rate(Duration.minutes(props.reconcileMinutes ?? 5)),
       targets: [new targets.LambdaFunction(fn, { retryAttempts: 2 })],
     });
+    if (props.dormant) acknowledgeDormant(fn);
     grantOrderPathReads(props.curatedBucket, fn);
     grantTradingEvents(core, fn);
     const w = TRADING_WILDCARDS;

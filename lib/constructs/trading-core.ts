@@ -1,3 +1,6 @@
+import { Validations } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,7 +11,21 @@ import type { WildcardReason } from './acknowledge-wildcards';
 import { TRADING_METRICS } from '../../src/contract/metrics';
 import type { AuditTrail } from './audit-trail';
 import type { QuantFunctionProps } from './quant-function';
-import type { TradingTables } from './trading-tables';
+
+/**
+ * The three trading tables a trading function works with: the home region's `TradingTables`, or
+ * the DR region's replicas for the warm standby (lib/constructs/standby-tables.ts).
+ */
+export interface TradingTableSet {
+  readonly risk: dynamodb.ITable;
+  readonly orders: dynamodb.ITable;
+  readonly idempotency: dynamodb.ITable;
+  /** Reads of the risk table; put / update only on items whose key matches `keys`. */
+  grantRiskWrites(
+    grantee: iam.IGrantable & { addToRolePolicy(s: iam.PolicyStatement): void },
+    keys: readonly string[],
+  ): void;
+}
 
 /** What every trading function works with: one account's tables, audit trail, order bus and key. */
 export interface TradingCore {
@@ -16,7 +33,7 @@ export interface TradingCore {
   readonly account: string;
   /** The trading key (tables, stream, queues, audit delivery). */
   readonly key: kms.IKey;
-  readonly tables: TradingTables;
+  readonly tables: TradingTableSet;
   readonly audit: AuditTrail;
   /** Order, fill and state events out (source quant.trading); signals in. */
   readonly bus: events.IEventBus;
@@ -49,6 +66,18 @@ export function tradingFunctionDefaults(
     logRetentionDays: core.logRetentionDays,
     metricsNamespace: TRADING_METRICS.namespace,
   };
+}
+
+/**
+ * A dormant standby function has reserved concurrency 0 (nothing can invoke it), which NIST 800-53
+ * R5 LambdaConcurrency reads as "no limit": acknowledged here, with the reason.
+ */
+export function acknowledgeDormant(fn: IConstruct): void {
+  Validations.of(fn).acknowledge({
+    id: 'NIST.800.53.R5-LambdaConcurrency',
+    reason:
+      'Dormant warm standby in the DR region: reserved concurrency 0 is the switch that keeps it from running (no double trading while the home region trades); failover sets the configured limit (docs/disaster-recovery.md).',
+  });
 }
 
 /** Audit records (Firehose) and order, fill and state events (the bus) out of `fn`. */

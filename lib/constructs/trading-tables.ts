@@ -72,16 +72,29 @@ export class TradingTables extends Area {
     grantee: iam.IGrantable & { addToRolePolicy(s: iam.PolicyStatement): void },
     keys: readonly string[],
   ): void {
-    this.risk.grantReadData(grantee);
-    this.key.grantEncryptDecrypt(grantee);
-    grantee.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
-        resources: [this.risk.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...keys] } },
-      }),
-    );
+    grantRiskTableWrites(this.risk, this.key, grantee, keys);
   }
+}
+
+/**
+ * Reads of a risk table (`risk`, encrypted with `key`), and writes (put / update) only to items
+ * whose key matches one of `keys` (see `TradingTables.grantRiskWrites`).
+ */
+export function grantRiskTableWrites(
+  risk: dynamodb.ITable,
+  key: kms.IKey,
+  grantee: iam.IGrantable & { addToRolePolicy(s: iam.PolicyStatement): void },
+  keys: readonly string[],
+): void {
+  risk.grantReadData(grantee);
+  key.grantEncryptDecrypt(grantee);
+  grantee.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      resources: [risk.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...keys] } },
+    }),
+  );
 }
 
 /**

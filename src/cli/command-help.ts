@@ -70,7 +70,8 @@ export const COMMAND_HELP: readonly CommandHelp[] = [
   {
     name: 'dr',
     term: 'dr',
-    description: 'Disaster recovery of the local cloud: backup, restore and the restore drill',
+    description:
+      'Disaster recovery: local backup, restore and restore drill; the failover steps to the DR standby',
   },
   {
     name: 'tca',

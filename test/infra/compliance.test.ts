@@ -61,6 +61,24 @@ describe('cdk-nag NIST 800-53 R5: no unacknowledged finding', () => {
   });
 });
 
+/** Stacks only some environments have (disasterRecovery config): checked where they exist. */
+const OPTIONAL_STACKS = ['DisasterRecoveryRegion', 'DisasterRecovery', 'DisasterRecoveryStandby'] as const;
+
+describe('the disaster-recovery stacks, where configured: both packs, clean acknowledgements', () => {
+  it.each(OPTIONAL_STACKS)('%s stack', (id) => {
+    const present = ENVIRONMENTS.filter((c) => stages.get(c.name)!.node.tryFindChild(id) instanceof Stack);
+    expect(present.map((c) => c.name)).toContain('prod');
+    for (const config of present) {
+      const stack = stackOf(config.name, id);
+      for (const pack of PACKS) {
+        expect(nagViolations(stack, pack), `${config.name} ${pack}`).toEqual([]);
+        expect(staleAcknowledgements(stack, pack), `${config.name} ${pack} stale`).toEqual([]);
+        expect(doubleAcknowledgements(stack, pack), `${config.name} ${pack} doubled`).toEqual([]);
+      }
+    }
+  });
+});
+
 describe('acknowledgement hygiene (AwsSolutions and NIST 800-53 R5)', () => {
   it.each(STACKS)('%s stack: no stale or doubled acknowledgement, every reason given', (id) => {
     for (const config of ENVIRONMENTS) {

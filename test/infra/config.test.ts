@@ -104,10 +104,12 @@ describe('every environment synthesizes offline, with cdk-nag on', () => {
       for (const s of stageAsm.stacks) {
         const cfg = environmentConfig(name);
         expect(s.environment.account).toBe(cfg.account);
-        // The DR stack deploys to the DR region; every other stack to the environment's region.
-        expect(s.environment.region).toBe(
-          s.stackName === `${name}-DisasterRecoveryRegion` ? cfg.disasterRecovery?.drRegion : cfg.region,
+        // The DR-region stacks (replicas, warm standby) deploy to the DR region; every other stack to
+        // the environment's region.
+        const inDr = [`${name}-DisasterRecoveryRegion`, `${name}-DisasterRecoveryStandby`].includes(
+          s.stackName,
         );
+        expect(s.environment.region).toBe(inDr ? cfg.disasterRecovery?.drRegion : cfg.region);
       }
     }
   });

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../errors';
 import { backupLocal } from '../../dr/backup';
 import { runDrill } from '../../dr/drill';
+import { failoverPlan, formatFailoverPlan } from '../../dr/failover';
 import { SNAPSHOT_PARTS } from '../../dr/snapshot';
 import { loadBackup, restoreLocal } from '../../dr/restore';
 import { dataDirOf, inAwsMode, timeoutMsOf, withPlatform, type GlobalOptions } from '../context';
@@ -23,7 +24,9 @@ function localOnly(opts: GlobalOptions): void {
 export function registerDr(program: Command): void {
   const dr = program
     .command('dr')
-    .description('Disaster recovery of the local cloud: backup, restore and the restore drill');
+    .description(
+      'Disaster recovery: local backup, restore and restore drill; the failover steps to the DR standby',
+    );
 
   dr.command('backup')
     .description('Back up the trading tables and the lake buckets (through their APIs) into a new directory')
@@ -60,6 +63,29 @@ export function registerDr(program: Command): void {
           `restored ${out.items} items of ${out.tables} tables and ${out.objects} objects (${out.bytes} bytes) from ${out.dir} in ${out.ms} ms\n`,
         );
     });
+
+  dr.command('failover')
+    .description(
+      'Print the ordered failover steps to the warm standby in the DR region (commands and time budget per step)',
+    )
+    .requiredOption('--env <name>', 'environment (stack names are <env>-...), e.g. prod')
+    .requiredOption('--home-region <region>', 'the home region')
+    .requiredOption('--dr-region <region>', 'the DR region of the standby')
+    .requiredOption('--account <id>', 'the trading account to halt and resume')
+    .option('--json', 'print the plan as JSON')
+    .action(
+      (opts: { env: string; homeRegion: string; drRegion: string; account: string; json?: boolean }) => {
+        // Prints only: each step needs a person to check its result before the next.
+        const plan = failoverPlan({
+          environment: opts.env,
+          homeRegion: opts.homeRegion,
+          drRegion: opts.drRegion,
+          account: opts.account,
+        });
+        if (opts.json) printJson(plan);
+        else process.stdout.write(formatFailoverPlan(plan));
+      },
+    );
 
   dr.command('drill')
     .description(
