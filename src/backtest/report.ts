@@ -179,18 +179,31 @@ function tradeTable(result: BacktestResult, limit: number): string {
 function riskGateSection(result: BacktestResult): string {
   const g = result.riskGate;
   if (!g) return '';
-  const rules = Object.entries(g.byRule)
-    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-    .map(([r, c]) => `<tr><td>${esc(r)}</td><td>${c}</td></tr>`)
+  const ordered = Object.entries(g.byRule).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const split = (rule: string): { resized: number; rejected: number } =>
+    g.byRuleDecision[rule] ?? { resized: 0, rejected: 0 };
+  const rules = ordered
+    .map(([r, c]) => {
+      const d = split(r);
+      return `<tr><td>${esc(r)}</td><td>${d.resized}</td><td>${d.rejected}</td><td>${c}</td></tr>`;
+    })
     .join('');
-  const bars = Object.entries(g.byRule)
-    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-    .map(([name, value]) => ({ name, value }));
+  // Resized above zero, rejected below: one bar each way per rule.
+  const bars = ordered.flatMap(([name]) => {
+    const d = split(name);
+    return [
+      ...(d.resized > 0 ? [{ name: `${name} resized`, value: d.resized }] : []),
+      ...(d.rejected > 0 ? [{ name: `${name} rejected`, value: -d.rejected }] : []),
+    ];
+  });
   const chart =
     bars.length > 0
-      ? barChart(bars, { title: 'Orders resized or rejected, by rule', format: (v) => String(v) })
+      ? barChart(bars, {
+          title: 'Orders by rule: resized (right), rejected (left)',
+          format: (v) => String(Math.abs(v)),
+        })
       : '';
-  return `<h2>Risk engine</h2><table><tbody><tr><td>Orders</td><td>${g.orders}</td></tr><tr><td>Approved</td><td>${g.approved}</td></tr><tr><td>Resized</td><td>${g.resized}</td></tr><tr><td>Rejected</td><td>${g.rejected}</td></tr></tbody></table>${rules ? `<table><thead><tr><th>Rule</th><th>Orders</th></tr></thead><tbody>${rules}</tbody></table>${chart}<p>An order that breaches several rules counts once under each.</p>` : ''}
+  return `<h2>Risk engine</h2><table><tbody><tr><td>Orders</td><td>${g.orders}</td></tr><tr><td>Approved</td><td>${g.approved}</td></tr><tr><td>Resized</td><td>${g.resized}</td></tr><tr><td>Rejected</td><td>${g.rejected}</td></tr></tbody></table>${rules ? `<table class="rejections"><thead><tr><th>Rule</th><th>Resized</th><th>Rejected</th><th>Orders</th></tr></thead><tbody>${rules}</tbody></table>${chart}<p>An order that breaches several rules counts once under each, with the decision it got.</p>` : '<p>No order was resized or rejected.</p>'}
 `;
 }
 

@@ -544,8 +544,11 @@ export function summaryJson(result: BacktestResult): Record<string, unknown> {
 export function riskGateLine(g: GateReport): string {
   const rules = Object.entries(g.byRule)
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-    .map(([r, c]) => `${r} ${c}`)
-    .join(', ');
+    .map(([r, c]) => {
+      const d = g.byRuleDecision[r];
+      return d ? `${r} ${c}: ${d.resized} resized, ${d.rejected} rejected` : `${r} ${c}`;
+    })
+    .join('; ');
   return `risk engine: ${g.orders} orders, ${g.approved} approved, ${g.resized} resized, ${g.rejected} rejected${rules ? ` (${rules})` : ''}`;
 }
 

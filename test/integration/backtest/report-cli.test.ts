@@ -158,13 +158,20 @@ describe('quant backtest: benchmark and report', () => {
       resized: number;
       rejected: number;
       byRule: Record<string, number>;
+      byRuleDecision: Record<string, { resized: number; rejected: number }>;
     };
     expect(Object.keys(gate.byRule).length).toBeGreaterThan(0);
+    expect(Object.keys(gate.byRuleDecision).sort()).toEqual(Object.keys(gate.byRule).sort());
     expect((got.benchmark as { name: string }).name).toBe('SPY');
     const html = readFileSync(file, 'utf8');
     for (const [rule, count] of Object.entries(gate.byRule)) {
-      expect(html).toContain(`<tr><td>${rule}</td><td>${count}</td></tr>`);
-      expect(html).toContain(`<title>${rule}: ${count}</title>`);
+      const d = gate.byRuleDecision[rule];
+      expect(d.resized + d.rejected).toBe(count);
+      expect(html).toContain(
+        `<tr><td>${rule}</td><td>${d.resized}</td><td>${d.rejected}</td><td>${count}</td></tr>`,
+      );
+      if (d.resized > 0) expect(html).toContain(`<title>${rule} resized: ${d.resized}</title>`);
+      if (d.rejected > 0) expect(html).toContain(`<title>${rule} rejected: ${d.rejected}</title>`);
     }
     expect(html).toContain(`<tr><td>Rejected</td><td>${gate.rejected}</td></tr>`);
     expect(html).toContain(`<tr><td>Resized</td><td>${gate.resized}</td></tr>`);

@@ -77,3 +77,54 @@ describe('backtest report extras', () => {
     expect(plain).not.toContain('Rolling');
   });
 });
+
+describe('backtest report: the risk engine section', () => {
+  const n = 40;
+  const panel = { symbols: ['AAA', 'BBB'], dates: days(n), close: [gbm(n, 21), gbm(n, 22)] };
+  const res = runBacktest(panel, { strategy: 'xs-momentum', params: { lookback: 5, topK: 1, rebalance: 5 } });
+  const riskGate = {
+    orders: 9,
+    approved: 4,
+    resized: 3,
+    rejected: 2,
+    byRule: { sectorCap: 3, unknownSymbol: 1, maxOrderNotional: 2 },
+    byRuleDecision: {
+      sectorCap: { resized: 2, rejected: 1 },
+      unknownSymbol: { resized: 0, rejected: 1 },
+      maxOrderNotional: { resized: 2, rejected: 0 },
+    },
+  };
+  const html = renderReport({ ...res, riskGate });
+  const section = html.slice(html.indexOf('<h2>Risk engine</h2>'), html.indexOf('<h2>Trades'));
+
+  it('splits every rule into resized and rejected orders, most frequent rule first', () => {
+    const rows = [
+      ...section.matchAll(/<tr><td>(\w+)<\/td><td>(\d+)<\/td><td>(\d+)<\/td><td>(\d+)<\/td><\/tr>/g),
+    ];
+    expect(rows.map((m) => m.slice(1).join(' '))).toEqual([
+      'sectorCap 2 1 3',
+      'maxOrderNotional 2 0 2',
+      'unknownSymbol 0 1 1',
+    ]);
+  });
+
+  it('draws one bar per rule and decision: resized to the right, rejected to the left', () => {
+    const titles = [...section.matchAll(/<title>([^<]+)<\/title>/g)].map((m) => m[1]);
+    expect(titles).toEqual([
+      'sectorCap resized: 2',
+      'sectorCap rejected: 1',
+      'maxOrderNotional resized: 2',
+      'unknownSymbol rejected: 1',
+    ]);
+    // Mixed signs put zero in the middle of the plot (label 170 + half of 900 - 170 - 110).
+    expect(section).toContain('<line x1="480" x2="480"');
+  });
+
+  it('says so when no order was resized or rejected', () => {
+    const clean = renderReport({
+      ...res,
+      riskGate: { orders: 2, approved: 2, resized: 0, rejected: 0, byRule: {}, byRuleDecision: {} },
+    });
+    expect(clean).toContain('No order was resized or rejected.');
+  });
+});
