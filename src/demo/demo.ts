@@ -257,13 +257,13 @@ const macroPhase: DemoPhase = {
         .join(', ');
     log(`book at the last close (NAV ${r.portfolio.nav.toFixed(2)}): ${weights(r.byAssetClass)}`);
     log(`by region: ${weights(r.byRegion)}`);
-    const shockText = (x: (typeof r.stress.scenarios)[number]): string =>
-      x.replay
-        ? `S&P 500 ${x.replay.peak} -> ${x.replay.trough} (equity ${pct(x.shocks.equity ?? 0)})`
-        : [
-            ...Object.entries(x.shocks).map(([k, v]) => `${k} ${v >= 0 ? '+' : ''}${pct(v)}`),
-            ...(x.correlationOne ? ['correlation 1'] : []),
-          ].join(', ');
+    const shockText = (x: (typeof r.stress.scenarios)[number]): string => {
+      const shocks = [
+        ...Object.entries(x.shocks).map(([k, v]) => `${k} ${v >= 0 ? '+' : ''}${pct(v)}`),
+        ...(x.correlationOne ? ['correlation 1'] : []),
+      ].join(', ');
+      return x.replay ? `S&P 500 ${x.replay.peak} -> ${x.replay.trough} (${shocks})` : shocks;
+    };
     log(
       formatTable(
         r.stress.scenarios.map((x) => ({
