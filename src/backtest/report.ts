@@ -23,8 +23,13 @@ export interface ReportExtras {
   /** The benchmark's statistics and its period returns (same periods as the backtest). */
   readonly benchmark?: { readonly stats: BenchmarkStats; readonly returns: Float64Array };
   readonly rolling?: RollingStats;
-  /** Net exposure by group over time, when the run had reference data. */
-  readonly exposure?: { readonly region: GroupExposure; readonly assetClass: GroupExposure };
+  /**
+   * Net exposure by group over time (src/backtest/exposure.ts `reportExposure`), with the
+   * reference data it came from; or, when there was none, why (`missing`), said in the report.
+   */
+  readonly exposure?:
+    | { readonly region: GroupExposure; readonly assetClass: GroupExposure; readonly source?: string }
+    | { readonly missing: string };
 }
 
 function lineChart(
@@ -238,6 +243,7 @@ function benchmarkSection(b: NonNullable<ReportExtras['benchmark']>): string {
 }
 
 function exposureSection(e: NonNullable<ReportExtras['exposure']>, result: BacktestResult): string {
+  if ('missing' in e) return `<h2>Exposure</h2><p class="missing">${esc(e.missing)}</p>\n`;
   const dates = result.dates.slice(0, result.returns.length);
   const chart = (g: GroupExposure, title: string): string =>
     g.groups.length === 0
@@ -247,7 +253,8 @@ function exposureSection(e: NonNullable<ReportExtras['exposure']>, result: Backt
           dates,
           { title, format: (v) => pct(v, 0) },
         );
-  return `<h2>Exposure</h2>${chart(e.region, 'Net exposure by region (fraction of equity; shorts below zero)')}${chart(e.assetClass, 'Net exposure by asset class (fraction of equity; shorts below zero)')}
+  const source = e.source ? `<p>Groups from ${esc(e.source)}.</p>` : '';
+  return `<h2>Exposure</h2>${chart(e.region, 'Net exposure by region (fraction of equity; shorts below zero)')}${chart(e.assetClass, 'Net exposure by asset class (fraction of equity; shorts below zero)')}${source}
 `;
 }
 
