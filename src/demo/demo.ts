@@ -282,8 +282,11 @@ const macroPhase: DemoPhase = {
     );
     const rules = Object.entries(r.gate.byRule)
       .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ');
+      .map(([k, v]) => {
+        const d = r.gate.byRuleDecision[k];
+        return d ? `${k} ${v} (${d.resized} resized, ${d.rejected} rejected)` : `${k} ${v}`;
+      })
+      .join('; ');
     log(
       `risk engine (portfolio, region, asset class, sector, position, ADV, VaR budget): ${r.gate.orders} orders, ${r.gate.approved} approved, ${r.gate.resized} resized, ${r.gate.rejected} rejected; by rule: ${rules || 'none'}`,
     );

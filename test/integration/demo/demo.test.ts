@@ -99,7 +99,7 @@ describe('npm start (quant demo)', () => {
     expect(approved + resized + rejected).toBe(orders);
     // The hierarchy acts: region, asset-class and position limits each resize or reject orders.
     for (const rule of ['regionCap', 'assetClassCap', 'maxPositionWeight'])
-      expect(gate![5]).toMatch(new RegExp(`\\b${rule} [1-9]\\d*`));
+      expect(gate![5]).toMatch(new RegExp(`\\b${rule} [1-9]\\d* \\(\\d+ resized, \\d+ rejected\\)`));
     expect(out).toMatch(/^\s+scenario\s+shocks\s+pnl\s+pnl % nav\s+breaches$/m);
     for (const row of [
       /^\s+equity -20%\s+equity -20\.00%\s+-?\d+\.\d\d/m,

@@ -10,6 +10,7 @@ import {
   ReferenceIndex,
 } from '../../../src/backtest/point-in-time';
 import { createRiskGate } from '../../../src/backtest/risk-gate';
+import { riskGateLine } from '../../../src/cli/commands/backtest';
 import type { Panel } from '../../../src/backtest/types';
 import { InputError } from '../../../src/errors';
 import type { RiskConfig } from '../../../src/risk/types';
@@ -97,6 +98,10 @@ describe('risk gate: the pre-trade risk engine on every rebalance', () => {
       byRule: { sectorCap: 2, unknownSymbol: 1 },
       byRuleDecision: { sectorCap: { resized: 1, rejected: 1 }, unknownSymbol: { resized: 0, rejected: 1 } },
     });
+    // The text output of `quant backtest --limits` says the same.
+    expect(riskGateLine(r.riskGate!)).toBe(
+      'risk engine: 4 orders, 1 approved, 1 resized, 2 rejected (sectorCap 2: 1 resized, 1 rejected; unknownSymbol 1: 0 resized, 1 rejected)',
+    );
   });
 
   it('limits an order to a fraction of the ADV as of the date', () => {
