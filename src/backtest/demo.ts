@@ -9,8 +9,9 @@ import type { QueryEngine } from '../lake';
 import { packageRoot } from '../package-root';
 import { loadBars } from './load';
 import { renderReport } from './report';
+import { panelReportExtras } from './report-extras';
 import { runBacktest } from './run';
-import type { BacktestResult, Summary } from './types';
+import { asPanel, type BacktestResult, type Summary } from './types';
 
 export interface BacktestDemoOptions {
   /** `file.csv`, `file.parquet` or `lake:SYMBOL`. @default vega-datasets' S&P 500 daily CSV */
@@ -52,7 +53,8 @@ export async function runBacktestDemo(opts: BacktestDemoOptions = {}): Promise<B
   const best = results.reduce((a, b) => (b.summary.sharpe > a.summary.sharpe ? b : a));
   if (opts.reportFile) {
     const tmp = `${opts.reportFile}.${process.pid}.tmp`;
-    writeFileSync(tmp, renderReport(best));
+    // Benchmark (buy-and-hold of the same bars), rolling risk, and exposure (or why there is none).
+    writeFileSync(tmp, renderReport(best, panelReportExtras(best, asPanel(bars))));
     renameSync(tmp, opts.reportFile);
   }
   const rows = results.map((r) => ({

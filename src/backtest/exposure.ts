@@ -59,3 +59,66 @@ export function exposureByGroup(
     gross: order.map((i) => gross[i]),
   };
 }
+
+/** Where a report's exposure came from, or why it has none. */
+export type ReportExposure =
+  | {
+      readonly region: GroupExposure;
+      readonly assetClass: GroupExposure;
+      /** The reference data used, in words (shown under the charts). */
+      readonly source: string;
+    }
+  | { readonly missing: string };
+
+/** What `reportExposure` says when no reference data covers any symbol of the run. */
+export const EXPOSURE_NEEDS_REFERENCE =
+  'Exposure by region and asset class needs reference data: run with --reference FILE (a point-in-time reference CSV), or --reference synthetic for the synthetic macro universe.';
+
+type Reference = { at(symbol: string, date: string): ReferenceFields | undefined };
+
+/**
+ * Exposure by region and asset class of a run for its report. The reference data, first that
+ * applies: the run's own (`--reference`); the limits file's securities (`--limits`), which carry
+ * region and asset class; the synthetic macro universe's built-in reference
+ * (src/synthetic/point-in-time.ts) when it knows some of the symbols. Otherwise `missing` says
+ * plainly that exposure needs --reference.
+ */
+export function reportExposure(
+  result: { positions: readonly ArrayLike<number>[]; symbols: readonly string[]; dates: readonly string[] },
+  opts: {
+    readonly reference?: Reference;
+    readonly securities?: Readonly<Record<string, ReferenceFields>>;
+    readonly builtIn?: Reference;
+  },
+): ReportExposure {
+  const of = (reference: Reference, source: string): ReportExposure => ({
+    region: exposureByGroup(result.positions, result.symbols, result.dates, reference, 'region'),
+    assetClass: exposureByGroup(result.positions, result.symbols, result.dates, reference, 'assetClass'),
+    source,
+  });
+  const unknown = (known: (s: string) => boolean): string => {
+    const rest = result.symbols.filter((s) => !known(s));
+    return rest.length === 0 ? '' : `; ${rest.join(', ')} not in it (${UNCLASSIFIED})`;
+  };
+  if (opts.reference) return of(opts.reference, "the run's reference data (--reference)");
+  const secs = opts.securities;
+  const classified = (s: string): boolean =>
+    secs !== undefined &&
+    Object.hasOwn(secs, s) &&
+    (secs[s].region !== undefined || secs[s].assetClass !== undefined);
+  if (secs && result.symbols.some(classified)) {
+    return of(
+      { at: (s) => (classified(s) ? secs[s] : undefined) },
+      `the limits file's securities (--limits)${unknown(classified)}`,
+    );
+  }
+  const builtIn = opts.builtIn;
+  const first = result.dates[0] ?? '';
+  if (builtIn && result.symbols.some((s) => builtIn.at(s, first) !== undefined)) {
+    return of(
+      builtIn,
+      `the synthetic macro universe's built-in reference${unknown((s) => builtIn.at(s, first) !== undefined)}`,
+    );
+  }
+  return { missing: EXPOSURE_NEEDS_REFERENCE };
+}

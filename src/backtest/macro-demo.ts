@@ -20,7 +20,7 @@ import { ReturnsWindow } from '../risk/var';
 import type { GateReport } from '../risk-api';
 import { createRiskGate } from './risk-gate';
 import { runBacktest } from './run';
-import type { Panel, Summary } from './types';
+import type { BacktestResult, Panel, Summary } from './types';
 
 /** Betas to the equity shock and durations for the rates shock of the universe's instruments. */
 const SENSITIVITY: Readonly<Record<string, Pick<Security, 'beta' | 'duration'>>> = {
@@ -60,6 +60,10 @@ export function macroLimits(panel: Panel): RiskConfig {
 }
 
 export interface MacroDemoResult {
+  /** The gated run itself (its report: src/backtest/report.ts). */
+  readonly result: BacktestResult;
+  /** The limits it ran under (`macroLimits`). */
+  readonly config: RiskConfig;
   readonly summary: Summary;
   readonly gate: GateReport;
   readonly capital: number;
@@ -100,6 +104,8 @@ export function runMacroDemo(
   const book = new StressBook(portfolio, config, { portfolio: 'macro book', limits: 'macro limits' });
   const scenarios = resolveScenarios(STANDARD_SCENARIOS, readSp500);
   return {
+    result,
+    config,
     summary: result.summary,
     gate: result.riskGate!,
     capital,

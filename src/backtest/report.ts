@@ -23,8 +23,13 @@ export interface ReportExtras {
   /** The benchmark's statistics and its period returns (same periods as the backtest). */
   readonly benchmark?: { readonly stats: BenchmarkStats; readonly returns: Float64Array };
   readonly rolling?: RollingStats;
-  /** Net exposure by group over time, when the run had reference data. */
-  readonly exposure?: { readonly region: GroupExposure; readonly assetClass: GroupExposure };
+  /**
+   * Net exposure by group over time (src/backtest/exposure.ts `reportExposure`), with the
+   * reference data it came from; or, when there was none, why (`missing`), said in the report.
+   */
+  readonly exposure?:
+    | { readonly region: GroupExposure; readonly assetClass: GroupExposure; readonly source?: string }
+    | { readonly missing: string };
 }
 
 function lineChart(
@@ -179,18 +184,31 @@ function tradeTable(result: BacktestResult, limit: number): string {
 function riskGateSection(result: BacktestResult): string {
   const g = result.riskGate;
   if (!g) return '';
-  const rules = Object.entries(g.byRule)
-    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-    .map(([r, c]) => `<tr><td>${esc(r)}</td><td>${c}</td></tr>`)
+  const ordered = Object.entries(g.byRule).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const split = (rule: string): { resized: number; rejected: number } =>
+    g.byRuleDecision[rule] ?? { resized: 0, rejected: 0 };
+  const rules = ordered
+    .map(([r, c]) => {
+      const d = split(r);
+      return `<tr><td>${esc(r)}</td><td>${d.resized}</td><td>${d.rejected}</td><td>${c}</td></tr>`;
+    })
     .join('');
-  const bars = Object.entries(g.byRule)
-    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-    .map(([name, value]) => ({ name, value }));
+  // Resized above zero, rejected below: one bar each way per rule.
+  const bars = ordered.flatMap(([name]) => {
+    const d = split(name);
+    return [
+      ...(d.resized > 0 ? [{ name: `${name} resized`, value: d.resized }] : []),
+      ...(d.rejected > 0 ? [{ name: `${name} rejected`, value: -d.rejected }] : []),
+    ];
+  });
   const chart =
     bars.length > 0
-      ? barChart(bars, { title: 'Orders resized or rejected, by rule', format: (v) => String(v) })
+      ? barChart(bars, {
+          title: 'Orders by rule: resized (right), rejected (left)',
+          format: (v) => String(Math.abs(v)),
+        })
       : '';
-  return `<h2>Risk engine</h2><table><tbody><tr><td>Orders</td><td>${g.orders}</td></tr><tr><td>Approved</td><td>${g.approved}</td></tr><tr><td>Resized</td><td>${g.resized}</td></tr><tr><td>Rejected</td><td>${g.rejected}</td></tr></tbody></table>${rules ? `<table><thead><tr><th>Rule</th><th>Orders</th></tr></thead><tbody>${rules}</tbody></table>${chart}<p>An order that breaches several rules counts once under each.</p>` : ''}
+  return `<h2>Risk engine</h2><table><tbody><tr><td>Orders</td><td>${g.orders}</td></tr><tr><td>Approved</td><td>${g.approved}</td></tr><tr><td>Resized</td><td>${g.resized}</td></tr><tr><td>Rejected</td><td>${g.rejected}</td></tr></tbody></table>${rules ? `<table class="rejections"><thead><tr><th>Rule</th><th>Resized</th><th>Rejected</th><th>Orders</th></tr></thead><tbody>${rules}</tbody></table>${chart}<p>An order that breaches several rules counts once under each, with the decision it got.</p>` : '<p>No order was resized or rejected.</p>'}
 `;
 }
 
@@ -225,6 +243,7 @@ function benchmarkSection(b: NonNullable<ReportExtras['benchmark']>): string {
 }
 
 function exposureSection(e: NonNullable<ReportExtras['exposure']>, result: BacktestResult): string {
+  if ('missing' in e) return `<h2>Exposure</h2><p class="missing">${esc(e.missing)}</p>\n`;
   const dates = result.dates.slice(0, result.returns.length);
   const chart = (g: GroupExposure, title: string): string =>
     g.groups.length === 0
@@ -234,7 +253,8 @@ function exposureSection(e: NonNullable<ReportExtras['exposure']>, result: Backt
           dates,
           { title, format: (v) => pct(v, 0) },
         );
-  return `<h2>Exposure</h2>${chart(e.region, 'Net exposure by region (fraction of equity; shorts below zero)')}${chart(e.assetClass, 'Net exposure by asset class (fraction of equity; shorts below zero)')}
+  const source = e.source ? `<p>Groups from ${esc(e.source)}.</p>` : '';
+  return `<h2>Exposure</h2>${chart(e.region, 'Net exposure by region (fraction of equity; shorts below zero)')}${chart(e.assetClass, 'Net exposure by asset class (fraction of equity; shorts below zero)')}${source}
 `;
 }
 

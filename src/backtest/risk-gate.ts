@@ -62,6 +62,7 @@ export function createRiskGate(opts: RiskGateOptions): RebalanceGate {
 
   const counts = { orders: 0, approved: 0, resized: 0, rejected: 0 };
   const byRule: Record<string, number> = {};
+  const byRuleDecision: Record<string, { resized: number; rejected: number }> = {};
   const lastTarget = new Float64Array(k).fill(NaN);
   let peakNav = 0;
   let prevNav = 0;
@@ -151,8 +152,10 @@ export function createRiskGate(opts: RiskGateOptions): RebalanceGate {
     return clean ? ReturnsWindow.fromViews(series, means) : new ReturnsWindow(Object.fromEntries(series));
   };
 
-  const count = (rule: string): void => {
+  const count = (rule: string, decision: 'resized' | 'rejected'): void => {
     byRule[rule] = (byRule[rule] ?? 0) + 1;
+    const d = (byRuleDecision[rule] ??= { resized: 0, rejected: 0 });
+    d[decision]++;
   };
 
   return {
@@ -173,7 +176,7 @@ export function createRiskGate(opts: RiskGateOptions): RebalanceGate {
           if (t > delistBar[a] && target[a] !== 0 && target[a] !== lastTarget[a]) {
             counts.orders++;
             counts.rejected++;
-            count(DELISTED_RULE);
+            count(DELISTED_RULE, 'rejected');
           }
           out[a] = 0;
           lastTarget[a] = target[a];
@@ -226,7 +229,7 @@ export function createRiskGate(opts: RiskGateOptions): RebalanceGate {
         if (missingWindow) {
           // As the execution path: a VaR or correlation limit without a returns window rejects.
           counts.rejected++;
-          count('returnsWindow');
+          count('returnsWindow', 'rejected');
           continue;
         }
         const d = engine.check(snap, order, { resize: true, now: times[t], ordersInLastSecond: sent });
@@ -235,7 +238,8 @@ export function createRiskGate(opts: RiskGateOptions): RebalanceGate {
           counts.approved++;
           out[a] = want;
         } else {
-          for (const b of d.breaches) count(b.rule);
+          const decision = d.decision === 'resize' ? 'resized' : 'rejected';
+          for (const b of d.breaches) count(b.rule, decision);
           if (d.decision === 'resize') {
             counts.resized++;
             out[a] = ((held + Math.sign(delta) * d.approvedQty) * price) / nav;
@@ -246,7 +250,8 @@ export function createRiskGate(opts: RiskGateOptions): RebalanceGate {
       return out;
     },
     report(): GateReport {
-      return { ...counts, byRule: { ...byRule } };
+      const split = Object.fromEntries(Object.entries(byRuleDecision).map(([r, d]) => [r, { ...d }]));
+      return { ...counts, byRule: { ...byRule }, byRuleDecision: split };
     },
   };
 }

@@ -12,6 +12,13 @@ import { importBars, readBarsFile } from '../lake/bars';
 import { macroUniverse, MACRO_ASSETS } from '../synthetic/macro-universe';
 import { loadBars, loadPanel, renderReport, runBacktest } from '../backtest';
 import { runMacroDemo } from '../backtest/macro-demo';
+import { panelReportExtras } from '../backtest/report-extras';
+import { asPanel } from '../backtest/types';
+import { renderStressReport } from '../risk/stress-report';
+import { bestRegionStability, heatMap, pointsFromRows } from '../sweep/heatmap';
+import { RANKING_COLUMNS } from '../sweep/rank';
+import { renderSweepReport } from '../sweep/report';
+import { readSweepRows } from '../sweep/results';
 import { runBacktestDemo } from '../backtest/demo';
 import { defaultSchemaPath, runFeedDemo } from '../feed/demo';
 import { demoTicksLanded, runIngestDemo } from '../ingest/demo';
@@ -152,14 +159,37 @@ const sweepPhase: DemoPhase = {
       const bars = await loadBars(r.bars, { runtime: ctx.runtime, query: await ctx.query() });
       const best = runBacktest(bars, { strategy: r.best.strategy, params: r.best.params, costBps: 1 });
       const file = path.join(reportsDir(ctx), 'sweep-best.html');
-      writeFileSync(`${file}.tmp`, renderReport(best));
-      renameSync(`${file}.tmp`, file);
+      writeReport(file, renderReport(best, panelReportExtras(best, asPanel(bars))));
       log(
         `HTML report of the best (${Object.entries(r.best.params)
           .map(([k, v]) => `${k}=${v}`)
           .join(' ')}): ${file}`,
       );
     }
+    // The sweep's own report: Sharpe over fast x slow, and whether the best is a plateau or a spike.
+    const rows = await readSweepRows(
+      { clients: ctx.clients, buckets: ctx.buckets, tmpDir: ctx.tmpDir },
+      r.strategy,
+      r.sweepId,
+      [...RANKING_COLUMNS],
+    );
+    const points = pointsFromRows(rows, 'sharpe');
+    const stability = bestRegionStability(points);
+    const sweepFile = path.join(reportsDir(ctx), 'sweep.html');
+    writeReport(
+      sweepFile,
+      renderSweepReport({
+        strategy: r.strategy,
+        sweepId: r.sweepId,
+        bars: r.bars,
+        metric: 'sharpe',
+        total: rows.length,
+        heatMap: heatMap(points, 'fast', 'slow'),
+        stability,
+        top: r.top5,
+      }),
+    );
+    log(`sweep heat map (Sharpe by fast x slow; best region: ${stability.verdict}): ${sweepFile}`);
   },
 };
 
@@ -210,6 +240,12 @@ const ingestPhase: DemoPhase = {
   },
 };
 
+/** Writes a report whole or not at all (a reader never sees half a file). */
+function writeReport(file: string, html: string): void {
+  writeFileSync(`${file}.tmp`, html);
+  renameSync(`${file}.tmp`, file);
+}
+
 function reportsDir(ctx: PlatformContext): string {
   const dir = path.join(ctx.runtime.mode === 'local' ? ctx.runtime.dataDir : '.', 'reports');
   mkdirSync(dir, { recursive: true });
@@ -246,8 +282,11 @@ const macroPhase: DemoPhase = {
     );
     const rules = Object.entries(r.gate.byRule)
       .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ');
+      .map(([k, v]) => {
+        const d = r.gate.byRuleDecision[k];
+        return d ? `${k} ${v} (${d.resized} resized, ${d.rejected} rejected)` : `${k} ${v}`;
+      })
+      .join('; ');
     log(
       `risk engine (portfolio, region, asset class, sector, position, ADV, VaR budget): ${r.gate.orders} orders, ${r.gate.approved} approved, ${r.gate.resized} resized, ${r.gate.rejected} rejected; by rule: ${rules || 'none'}`,
     );
@@ -257,13 +296,13 @@ const macroPhase: DemoPhase = {
         .join(', ');
     log(`book at the last close (NAV ${r.portfolio.nav.toFixed(2)}): ${weights(r.byAssetClass)}`);
     log(`by region: ${weights(r.byRegion)}`);
-    const shockText = (x: (typeof r.stress.scenarios)[number]): string =>
-      x.replay
-        ? `S&P 500 ${x.replay.peak} -> ${x.replay.trough} (equity ${pct(x.shocks.equity ?? 0)})`
-        : [
-            ...Object.entries(x.shocks).map(([k, v]) => `${k} ${v >= 0 ? '+' : ''}${pct(v)}`),
-            ...(x.correlationOne ? ['correlation 1'] : []),
-          ].join(', ');
+    const shockText = (x: (typeof r.stress.scenarios)[number]): string => {
+      const shocks = [
+        ...Object.entries(x.shocks).map(([k, v]) => `${k} ${v >= 0 ? '+' : ''}${pct(v)}`),
+        ...(x.correlationOne ? ['correlation 1'] : []),
+      ].join(', ');
+      return x.replay ? `S&P 500 ${x.replay.peak} -> ${x.replay.trough} (${shocks})` : shocks;
+    };
     log(
       formatTable(
         r.stress.scenarios.map((x) => ({
@@ -282,6 +321,27 @@ const macroPhase: DemoPhase = {
         ? 'reverse stress: no uniform equity shock within ±100% breaches maxDrawdown or varBudget'
         : `reverse stress: a uniform equity shock of ${pct(rev.equity)} breaches ${rev.rules.join(', ')}`,
     );
+    // The reports: the gated backtest (benchmark SPY, rolling risk, exposure from the universe's
+    // reference, the risk engine's decisions by rule) and the stress table with its bars.
+    const backtestFile = path.join(reportsDir(ctx), 'macro-backtest.html');
+    writeReport(
+      backtestFile,
+      renderReport(
+        r.result,
+        panelReportExtras(r.result, panel, { benchmark: 'SPY', securities: r.config.securities }),
+      ),
+    );
+    const stressFile = path.join(reportsDir(ctx), 'macro-stress.html');
+    writeReport(
+      stressFile,
+      renderStressReport({
+        nav: r.portfolio.nav,
+        sources: { portfolio: 'the macro book at the last close', limits: 'the macro limits' },
+        scenarios: r.stress.scenarios,
+        reverse: r.stress.reverse,
+      }),
+    );
+    log(`reports: ${backtestFile}, ${stressFile}`);
   },
 };
 

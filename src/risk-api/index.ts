@@ -93,6 +93,17 @@ export interface GateReport {
   readonly rejected: number;
   /** Breaches per rule over resized and rejected orders (an order may breach several rules). */
   readonly byRule: Readonly<Record<string, number>>;
+  /**
+   * The same breaches split by the order's decision: `resized` counts the orders the rule cut to
+   * a smaller quantity, `rejected` those it was among the reasons to refuse (byRule = the sum).
+   */
+  readonly byRuleDecision: Readonly<Record<string, RuleDecisionCounts>>;
+}
+
+/** Orders one rule took part in, by the decision the order got. */
+export interface RuleDecisionCounts {
+  readonly resized: number;
+  readonly rejected: number;
 }
 
 /**

@@ -1,7 +1,9 @@
 /**
  * Named stress scenarios (`quant risk stress --scenarios file.json`): hypothetical factor shocks,
  * "correlation goes to 1", and historical replays of the real S&P 500 (vega-datasets' daily closes,
- * 2000-01-03 to 2020-04-17) mapped to the book through each security's beta; and reverse stress,
+ * 2000-01-03 to 2020-04-17) mapped to the multi-asset book: equities through each security's beta,
+ * fixed income, FX and commodities through the episode's rates, dollar and commodity moves
+ * (`REPLAYS`); and reverse stress,
  * the smallest uniform equity shock that breaches the drawdown limit or the VaR budget.
  */
 import { readFileSync } from 'node:fs';
@@ -18,12 +20,34 @@ import {
 } from './stress';
 import type { ReturnsWindow } from './var';
 
-/** The historical windows replayed: the S&P 500's largest peak-to-trough fall inside each. */
+/**
+ * The historical windows replayed. The equity shock is the S&P 500's largest peak-to-trough fall
+ * inside the window, from the real closes. The other asset classes move by what their markets did
+ * between those same peak and trough dates, rounded (documented per episode, since the repository
+ * holds only the S&P 500's history):
+ * - `rates`: the change of the US 10-year Treasury yield (Δy; fixed income moves −value × duration × Δy);
+ * - `fx`: the US dollar index's move (the linear model's one fx factor moves every FX position by
+ *   it, so FX securities read as long-dollar exposures, as the hypothetical "USD +10%" does);
+ * - `commodity`: the broad commodity index's move (gold is in that class and moves with it).
+ *
+ * | episode | S&P 500 peak → trough     | 10y yield          | dollar index   | commodities |
+ * |---------|---------------------------|--------------------|----------------|-------------|
+ * | 2000-02 | 2000-03-24 → 2002-10-09   | ~6.2% → ~3.6%      | ~106 → ~108    | about flat  |
+ * | 2008    | 2007-10-09 → 2009-03-09   | ~4.65% → ~2.9%     | ~78.5 → ~89    | about −35%  |
+ * | 2020    | 2020-02-19 → 2020-03-23   | ~1.55% → ~0.75%    | ~99.7 → ~102.5 | about −25%  |
+ */
 export const REPLAYS = {
-  '2000-02': { from: '2000-01-01', to: '2002-12-31' },
-  '2008': { from: '2007-01-01', to: '2009-12-31' },
-  '2020': { from: '2020-01-01', to: '2020-12-31' },
-} as const;
+  '2000-02': {
+    from: '2000-01-01',
+    to: '2002-12-31',
+    moves: { rates: -0.026, fx: 0.02, commodity: 0 },
+  },
+  '2008': { from: '2007-01-01', to: '2009-12-31', moves: { rates: -0.0175, fx: 0.13, commodity: -0.35 } },
+  '2020': { from: '2020-01-01', to: '2020-12-31', moves: { rates: -0.008, fx: 0.03, commodity: -0.25 } },
+} as const satisfies Record<
+  string,
+  { from: string; to: string; moves: { rates: number; fx: number; commodity: number } }
+>;
 export type ReplayName = keyof typeof REPLAYS;
 
 /** The S&P 500 history vega-datasets ships, from the package root (src/ and dist/ alike). */
@@ -101,7 +125,10 @@ export function worstDrawdown(
   return best;
 }
 
-/** Turns the scenarios of a file into shocks; a replay becomes the S&P 500's fall as the equity shock. */
+/**
+ * Turns the scenarios of a file into shocks; a replay becomes the S&P 500's fall as the equity
+ * shock plus the episode's rates, fx and commodity moves (`REPLAYS`).
+ */
 export function resolveScenarios(
   file: ScenariosFile,
   closes: () => readonly { date: string; close: number }[],
@@ -114,7 +141,7 @@ export function resolveScenarios(
     const d = worstDrawdown(closes(), w.from, w.to);
     return {
       name: s.name,
-      shocks: { equity: d.shock },
+      shocks: { equity: d.shock, ...w.moves },
       correlationOne: s.correlationOne,
       replay: {
         name: s.replay,

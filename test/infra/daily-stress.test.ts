@@ -96,7 +96,13 @@ describe('DailyStress', () => {
     expect(input.scenarios[1].shocks).toEqual({ rates: 0.01 });
     expect(input.scenarios[4]).toMatchObject({ shocks: { equity: -0.2 }, correlationOne: true });
     const d2008 = worstDrawdown(readSp500(), '2007-01-01', '2009-12-31');
-    expect(input.scenarios[6].shocks).toEqual({ equity: d2008.shock });
+    // The S&P 500's fall plus the episode's rates, dollar and commodity moves (REPLAYS).
+    expect(input.scenarios[6].shocks).toEqual({
+      equity: d2008.shock,
+      rates: -0.0175,
+      fx: 0.13,
+      commodity: -0.35,
+    });
     expect(d2008.shock).toBeCloseTo(676.53 / 1565.15 - 1, 6);
   });
 

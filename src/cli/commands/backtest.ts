@@ -33,7 +33,7 @@ import {
   rollingStats,
   type BenchmarkStats,
 } from '../../backtest/benchmark';
-import { exposureByGroup } from '../../backtest/exposure';
+import { reportExposure } from '../../backtest/exposure';
 import { parseStrategyParams, prepareStrategy } from '../../backtest/strategies';
 import { splitOutOfSample, walkForward, type Objective } from '../../backtest/walk-forward';
 import { describeSpacing, REGULAR_SHARE, type BarSpacing } from '../../backtest/spacing';
@@ -46,6 +46,7 @@ import { costModelSchema } from '../../backtest/cost-model-file';
 import { adjustPanel, loadActionsCsv, loadReferenceCsv, ReferenceIndex } from '../../backtest/point-in-time';
 import { createRiskGate } from '../../backtest/risk-gate';
 import { riskConfigSchema } from '../../risk/schemas';
+import type { RiskConfig } from '../../risk/types';
 import type { GateReport, RebalanceGate } from '../../risk-api';
 import { macroReference } from '../../synthetic/point-in-time';
 import { attachAux, loadSynthetic, parseDataSpec } from '../../backtest/aux-load';
@@ -293,24 +294,11 @@ async function runOne(
     const extras: ReportExtras = {
       benchmark: bench,
       rolling: rollingStats(result.returns, run.rollingWindow, result.periodsPerYear),
-      exposure: gated.reference
-        ? {
-            region: exposureByGroup(
-              result.positions,
-              result.symbols,
-              result.dates,
-              gated.reference,
-              'region',
-            ),
-            assetClass: exposureByGroup(
-              result.positions,
-              result.symbols,
-              result.dates,
-              gated.reference,
-              'assetClass',
-            ),
-          }
-        : undefined,
+      exposure: reportExposure(result, {
+        reference: gated.reference,
+        securities: gated.securities,
+        builtIn: new ReferenceIndex(macroReference(result.dates[0] ?? '')),
+      }),
     };
     writeFileAtomic(opts.report, renderReport(result, extras));
   }
@@ -544,8 +532,11 @@ export function summaryJson(result: BacktestResult): Record<string, unknown> {
 export function riskGateLine(g: GateReport): string {
   const rules = Object.entries(g.byRule)
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-    .map(([r, c]) => `${r} ${c}`)
-    .join(', ');
+    .map(([r, c]) => {
+      const d = g.byRuleDecision[r];
+      return d ? `${r} ${c}: ${d.resized} resized, ${d.rejected} rejected` : `${r} ${c}`;
+    })
+    .join('; ');
   return `risk engine: ${g.orders} orders, ${g.approved} approved, ${g.resized} resized, ${g.rejected} rejected${rules ? ` (${rules})` : ''}`;
 }
 
@@ -557,7 +548,12 @@ export function pointInTimeRun(
   input: Bars | Panel,
   opts: Pick<BacktestOpts, 'limits' | 'reference' | 'actions'>,
   strategy: string,
-): { input: Bars | Panel; gate?: RebalanceGate; reference?: ReferenceIndex } {
+): {
+  input: Bars | Panel;
+  gate?: RebalanceGate;
+  reference?: ReferenceIndex;
+  securities?: RiskConfig['securities'];
+} {
   if (opts.limits === undefined && opts.reference === undefined && opts.actions === undefined)
     return { input };
   const raw = asPanel(input);
@@ -570,7 +566,7 @@ export function pointInTimeRun(
         );
   const adjusted = opts.actions === undefined ? undefined : adjustPanel(raw, loadActionsCsv(opts.actions));
   const gate = createRiskGate({ config, raw, adjusted, reference, strategy });
-  return { input: adjusted ? adjusted.panel : input, gate, reference };
+  return { input: adjusted ? adjusted.panel : input, gate, reference, securities: config?.securities };
 }
 
 /** A cost model file (`quant tca calibrate --out`): unknown or bad fields name the file and field. */

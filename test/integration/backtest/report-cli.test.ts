@@ -120,7 +120,11 @@ describe('quant backtest: benchmark and report', () => {
     expect(html).toContain(`<b>Tracking error</b>${(bench.trackingError * 100).toFixed(2)}%`);
     expect(html).toContain('Rolling Sharpe (21 periods)');
     expect(html).toContain('Rolling volatility (21 periods, annualised)');
-    expect(html).not.toContain('<h2>Exposure</h2>'); // no reference data: no exposure section
+    // No reference data knows the S&P 500 file's symbol: the report says what exposure needs.
+    expect(html).toContain(
+      '<h2>Exposure</h2><p class="missing">Exposure by region and asset class needs reference data: run with --reference FILE',
+    );
+    expect(html).not.toContain('Net exposure by region');
     expect(html).not.toMatch(FETCHES);
     expect(html).not.toMatch(ANY_URL);
   }, 60_000);
@@ -158,13 +162,20 @@ describe('quant backtest: benchmark and report', () => {
       resized: number;
       rejected: number;
       byRule: Record<string, number>;
+      byRuleDecision: Record<string, { resized: number; rejected: number }>;
     };
     expect(Object.keys(gate.byRule).length).toBeGreaterThan(0);
+    expect(Object.keys(gate.byRuleDecision).sort()).toEqual(Object.keys(gate.byRule).sort());
     expect((got.benchmark as { name: string }).name).toBe('SPY');
     const html = readFileSync(file, 'utf8');
     for (const [rule, count] of Object.entries(gate.byRule)) {
-      expect(html).toContain(`<tr><td>${rule}</td><td>${count}</td></tr>`);
-      expect(html).toContain(`<title>${rule}: ${count}</title>`);
+      const d = gate.byRuleDecision[rule];
+      expect(d.resized + d.rejected).toBe(count);
+      expect(html).toContain(
+        `<tr><td>${rule}</td><td>${d.resized}</td><td>${d.rejected}</td><td>${count}</td></tr>`,
+      );
+      if (d.resized > 0) expect(html).toContain(`<title>${rule} resized: ${d.resized}</title>`);
+      if (d.rejected > 0) expect(html).toContain(`<title>${rule} rejected: ${d.rejected}</title>`);
     }
     expect(html).toContain(`<tr><td>Rejected</td><td>${gate.rejected}</td></tr>`);
     expect(html).toContain(`<tr><td>Resized</td><td>${gate.resized}</td></tr>`);
@@ -175,6 +186,28 @@ describe('quant backtest: benchmark and report', () => {
     expect(html).toMatch(/<title>(equity|Equity)<\/title>/);
     expect(html).not.toMatch(FETCHES);
     expect(html).not.toMatch(ANY_URL);
+  }, 60_000);
+
+  it("without --reference, the macro universe's symbols take the built-in reference for exposure", async () => {
+    const file = path.join(dir, 'macro-builtin.html');
+    ok(
+      await quant(
+        'backtest',
+        '--bars',
+        'synthetic:macro',
+        '--strategy',
+        'global-macro',
+        '--report',
+        file,
+        '--json',
+      ),
+    );
+    const html = readFileSync(file, 'utf8');
+    expect(html).toContain('Net exposure by region');
+    expect(html).toContain('Net exposure by asset class');
+    expect(html).toMatch(/<title>Developed ex-US<\/title>/);
+    expect(html).toMatch(/<title>fixedIncome<\/title>/);
+    expect(html).toContain('Groups from the synthetic macro universe&#39;s built-in reference.');
   }, 60_000);
 
   it('bad --benchmark and --rolling-window exit 2 naming the option, and write no report', async () => {

@@ -99,22 +99,72 @@ describe('npm start (quant demo)', () => {
     expect(approved + resized + rejected).toBe(orders);
     // The hierarchy acts: region, asset-class and position limits each resize or reject orders.
     for (const rule of ['regionCap', 'assetClassCap', 'maxPositionWeight'])
-      expect(gate![5]).toMatch(new RegExp(`\\b${rule} [1-9]\\d*`));
+      expect(gate![5]).toMatch(new RegExp(`\\b${rule} [1-9]\\d* \\(\\d+ resized, \\d+ rejected\\)`));
     expect(out).toMatch(/^\s+scenario\s+shocks\s+pnl\s+pnl % nav\s+breaches$/m);
     for (const row of [
       /^\s+equity -20%\s+equity -20\.00%\s+-?\d+\.\d\d/m,
       /^\s+rates \+100bp\s+rates \+1\.00%/m,
       /^\s+correlation 1\s+equity -20\.00%, correlation 1/m,
-      /^\s+replay 2008\s+S&P 500 2007-10-09 -> 2009-03-09 \(equity -56\.78%\)/m,
+      // The replay moves every asset class: the S&P 500's fall and the episode's rates, dollar
+      // and commodity moves (src/risk/stress-scenarios.ts REPLAYS).
+      /^\s+replay 2008\s+S&P 500 2007-10-09 -> 2009-03-09 \(equity -56\.78%, rates -1\.75%, fx \+13\.00%, commodity -35\.00%\)/m,
       /^\s+replay 2020\s+S&P 500 2020-02-19 -> 2020-03-23/m,
     ])
       expect(out).toMatch(row);
     expect(out).toMatch(/reverse stress: (a uniform equity shock of -?\d+\.\d\d% breaches \w+|no uniform)/);
-    for (const report of ['backtests-best.html', 'sweep-best.html']) {
-      const html = readFileSync(path.join(dataDir, 'reports', report), 'utf8');
-      expect(html).toMatch(/^<!doctype html>/i);
-      expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href="http/i); // self-contained
+    const reports = [
+      'backtests-best.html',
+      'sweep-best.html',
+      'sweep.html',
+      'macro-backtest.html',
+      'macro-stress.html',
+    ];
+    const html: Record<string, string> = {};
+    for (const report of reports) {
+      html[report] = readFileSync(path.join(dataDir, 'reports', report), 'utf8');
+      expect(html[report]).toMatch(/^<!doctype html>/i);
+      expect(html[report]).not.toMatch(/<script[^>]+src=|<link[^>]+href="http/i); // self-contained
     }
+    // The S&P 500 backtests: benchmark line and statistics, rolling risk; SPX is in no reference
+    // data, so the report says exposure needs --reference.
+    for (const report of ['backtests-best.html', 'sweep-best.html']) {
+      expect(html[report]).toContain('Equity against the benchmark (start = 1)');
+      expect(html[report]).toContain('<h2>Against the benchmark: buy-and-hold</h2>');
+      expect(html[report]).toContain('<b>Information ratio</b>');
+      expect(html[report]).toContain('Rolling Sharpe (63 periods)');
+      expect(html[report]).toContain('Rolling volatility (63 periods, annualised)');
+      expect(html[report]).toContain(
+        '<p class="missing">Exposure by region and asset class needs reference data',
+      );
+    }
+    // The macro backtest: benchmark SPY, rolling risk, exposure by region and asset class from the
+    // universe's classes, and the risk engine's decisions by rule, resized and rejected apart.
+    const macro = html['macro-backtest.html'];
+    expect(macro).toContain('<h2>Against the benchmark: SPY</h2>');
+    expect(macro).toContain('Rolling Sharpe (63 periods)');
+    expect(macro).toContain('Net exposure by region');
+    expect(macro).toContain('Net exposure by asset class');
+    expect(macro).toMatch(/<title>Developed ex-US<\/title>/);
+    expect(macro).toMatch(/<title>fixedIncome<\/title>/);
+    expect(macro).toContain('<th>Rule</th><th>Resized</th><th>Rejected</th><th>Orders</th>');
+    for (const rule of ['regionCap', 'assetClassCap', 'maxPositionWeight'])
+      expect(macro).toMatch(
+        new RegExp(`<tr><td>${rule}</td><td>\\d+</td><td>\\d+</td><td>[1-9]\\d*</td></tr>`),
+      );
+    // The sweep: Sharpe heat map over fast x slow with the best region's verdict.
+    expect(html['sweep.html']).toContain('sharpe by fast (columns) and slow (rows)');
+    expect(html['sweep.html']).toMatch(/<table class="heat">/);
+    expect(html['sweep.html']).toMatch(/The best region is (a plateau|a spike|isolated)/);
+    expect(out).toMatch(/sweep heat map \(Sharpe by fast x slow; best region: (plateau|spike|isolated)\)/);
+    // The stress report: the scenario table (replays included) and the bars by scenario.
+    const stress = html['macro-stress.html'];
+    expect(stress).toContain(
+      '<th>Scenario</th><th>Shocks</th><th>P&amp;L</th><th>% of NAV</th><th>Breaches</th>',
+    );
+    for (const name of ['equity -20%', 'rates +100bp', 'replay 2008', 'replay 2020'])
+      expect(stress).toContain(`>${name}</a>`);
+    expect(stress).toContain('P&amp;L by scenario');
+    expect(stress).toContain('S&amp;P 500 2007-10-09 -&gt; 2009-03-09');
 
     const second = await demo();
     expect(second.code).toBe(0);

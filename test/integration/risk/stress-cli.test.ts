@@ -168,7 +168,9 @@ describe('quant risk stress', () => {
     // Every value × beta × −0.2: 200,000 + 150,000 + 100,000 − 50,000 + 50,000 = 450,000.
     expect(out.scenarios[1].pnl).toBe(-90_000);
     expect(out.scenarios[2].replay?.trough).toBe('2009-03-09');
-    expect(out.scenarios[2].pnl).toBeCloseTo(350_000 * (676.530029 / 1565.150024 - 1), 1);
+    // 2008: equities 350,000 × the S&P 500's fall; TLT −100,000 × 17 × −0.0175 = +29,750; FXE
+    // −50,000 × 0.13 = −6,500; DBC 50,000 × −0.35 = −17,500 (src/risk/stress-scenarios.ts REPLAYS).
+    expect(out.scenarios[2].pnl).toBeCloseTo(350_000 * (676.530029 / 1565.150024 - 1) + 5_750, 1);
     // maxDrawdown 0.08 of 1,000,000 → a loss above 80,000 = 350,000 × |s| → s < −0.228571.
     expect(out.reverse.equity).toBeCloseTo(-80_000 / 350_000, 5);
     expect(out.reverse.rules).toEqual(['maxDrawdown']);

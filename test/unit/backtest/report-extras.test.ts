@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { renderReport, runBacktest } from '../../../src/backtest';
 import { benchmarkStats, buyAndHoldReturns, rollingStats } from '../../../src/backtest/benchmark';
-import { exposureByGroup } from '../../../src/backtest/exposure';
+import { EXPOSURE_NEEDS_REFERENCE, exposureByGroup, reportExposure } from '../../../src/backtest/exposure';
+import { macroReference } from '../../../src/synthetic/point-in-time';
 import { ReferenceIndex } from '../../../src/backtest/point-in-time';
 import { days, gbm } from './fixtures';
 import { ANY_URL, FETCHES } from '../../helpers/offline-html';
@@ -75,5 +76,107 @@ describe('backtest report extras', () => {
     expect(plain.match(/<svg /g)).toHaveLength(2);
     expect(plain).not.toContain('Against the benchmark');
     expect(plain).not.toContain('Rolling');
+  });
+});
+
+describe('backtest report: the risk engine section', () => {
+  const n = 40;
+  const panel = { symbols: ['AAA', 'BBB'], dates: days(n), close: [gbm(n, 21), gbm(n, 22)] };
+  const res = runBacktest(panel, { strategy: 'xs-momentum', params: { lookback: 5, topK: 1, rebalance: 5 } });
+  const riskGate = {
+    orders: 9,
+    approved: 4,
+    resized: 3,
+    rejected: 2,
+    byRule: { sectorCap: 3, unknownSymbol: 1, maxOrderNotional: 2 },
+    byRuleDecision: {
+      sectorCap: { resized: 2, rejected: 1 },
+      unknownSymbol: { resized: 0, rejected: 1 },
+      maxOrderNotional: { resized: 2, rejected: 0 },
+    },
+  };
+  const html = renderReport({ ...res, riskGate });
+  const section = html.slice(html.indexOf('<h2>Risk engine</h2>'), html.indexOf('<h2>Trades'));
+
+  it('splits every rule into resized and rejected orders, most frequent rule first', () => {
+    const rows = [
+      ...section.matchAll(/<tr><td>(\w+)<\/td><td>(\d+)<\/td><td>(\d+)<\/td><td>(\d+)<\/td><\/tr>/g),
+    ];
+    expect(rows.map((m) => m.slice(1).join(' '))).toEqual([
+      'sectorCap 2 1 3',
+      'maxOrderNotional 2 0 2',
+      'unknownSymbol 0 1 1',
+    ]);
+  });
+
+  it('draws one bar per rule and decision: resized to the right, rejected to the left', () => {
+    const titles = [...section.matchAll(/<title>([^<]+)<\/title>/g)].map((m) => m[1]);
+    expect(titles).toEqual([
+      'sectorCap resized: 2',
+      'sectorCap rejected: 1',
+      'maxOrderNotional resized: 2',
+      'unknownSymbol rejected: 1',
+    ]);
+    // Mixed signs put zero in the middle of the plot (label 170 + half of 900 - 170 - 110).
+    expect(section).toContain('<line x1="480" x2="480"');
+  });
+
+  it('says so when no order was resized or rejected', () => {
+    const clean = renderReport({
+      ...res,
+      riskGate: { orders: 2, approved: 2, resized: 0, rejected: 0, byRule: {}, byRuleDecision: {} },
+    });
+    expect(clean).toContain('No order was resized or rejected.');
+  });
+});
+
+describe('backtest report: exposure without --reference', () => {
+  // Two periods; SPY 0.5 then 0.25, TLT 0.3 both, XYZ −0.2 then 0.
+  const run = {
+    symbols: ['SPY', 'TLT', 'XYZ'],
+    dates: ['2024-01-02', '2024-01-03', '2024-01-04'],
+    positions: [new Float64Array([0.5, 0.25]), new Float64Array([0.3, 0.3]), new Float64Array([-0.2, 0])],
+  };
+  const builtIn = new ReferenceIndex(macroReference('2024-01-02'));
+
+  it("falls back to the macro universe's built-in reference for the symbols it knows", () => {
+    const e = reportExposure(run, { builtIn });
+    if ('missing' in e) throw new Error(e.missing);
+    // SPY and TLT are US (src/synthetic/point-in-time.ts); XYZ is unknown: unclassified.
+    expect(e.region.groups).toEqual(['US', 'unclassified']);
+    expect(Array.from(e.region.net[0])).toEqual([0.8, 0.55]);
+    expect(Array.from(e.region.net[1])).toEqual([-0.2, 0]);
+    expect(e.assetClass.groups).toEqual(['equity', 'fixedIncome', 'unclassified']);
+    expect(Array.from(e.assetClass.net[0])).toEqual([0.5, 0.25]);
+    expect(e.source).toBe("the synthetic macro universe's built-in reference; XYZ not in it (unclassified)");
+  });
+
+  it("uses the limits file's securities before the built-in reference, the run's own before both", () => {
+    const securities = { SPY: { region: 'Americas', assetClass: 'equity' }, TLT: { region: 'Americas' } };
+    const e = reportExposure(run, { securities, builtIn });
+    if ('missing' in e) throw new Error(e.missing);
+    expect(e.region.groups).toEqual(['Americas', 'unclassified']);
+    expect(e.source).toBe("the limits file's securities (--limits); XYZ not in it (unclassified)");
+    const reference = new ReferenceIndex([{ symbol: 'XYZ', from: '2024-01-01', region: 'Mars' }]);
+    const own = reportExposure(run, { reference, securities, builtIn });
+    if ('missing' in own) throw new Error(own.missing);
+    expect(own.region.groups).toEqual(['unclassified', 'Mars']); // gross 1.35 against 0.2
+  });
+
+  it('says plainly that exposure needs --reference when nothing knows the symbols', () => {
+    const unknown = { ...run, symbols: ['AAA', 'BBB', 'CCC'] };
+    const e = reportExposure(unknown, { builtIn });
+    expect(e).toEqual({ missing: EXPOSURE_NEEDS_REFERENCE });
+    const n = 40;
+    const panel = { symbols: ['AAA', 'BBB'], dates: days(n), close: [gbm(n, 31), gbm(n, 32)] };
+    const res = runBacktest(panel, {
+      strategy: 'xs-momentum',
+      params: { lookback: 5, topK: 1, rebalance: 5 },
+    });
+    const html = renderReport(res, { exposure: reportExposure(res, { builtIn }) });
+    expect(html).toContain(
+      '<h2>Exposure</h2><p class="missing">Exposure by region and asset class needs reference data: run with --reference FILE',
+    );
+    expect(html).not.toContain('Net exposure by region');
   });
 });

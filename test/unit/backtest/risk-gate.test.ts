@@ -10,6 +10,7 @@ import {
   ReferenceIndex,
 } from '../../../src/backtest/point-in-time';
 import { createRiskGate } from '../../../src/backtest/risk-gate';
+import { riskGateLine } from '../../../src/cli/commands/backtest';
 import type { Panel } from '../../../src/backtest/types';
 import { InputError } from '../../../src/errors';
 import type { RiskConfig } from '../../../src/risk/types';
@@ -47,7 +48,14 @@ describe('risk gate: the pre-trade risk engine on every rebalance', () => {
     expect(r.positions[1][0]).toBe(0.1);
     expect(r.positions[0][0] + r.positions[1][0]).toBe(0.30000000000000004); // 0.2 + 0.1 in doubles
     expect((2000 * 100 + 1000 * 100) / 1_000_000).toBe(0.3);
-    expect(r.riskGate).toEqual({ orders: 2, approved: 1, resized: 1, rejected: 0, byRule: { sectorCap: 1 } });
+    expect(r.riskGate).toEqual({
+      orders: 2,
+      approved: 1,
+      resized: 1,
+      rejected: 0,
+      byRule: { sectorCap: 1 },
+      byRuleDecision: { sectorCap: { resized: 1, rejected: 0 } },
+    });
     // Unchanged targets later are not orders again; the capped position is held.
     expect(Array.from(r.positions[1])).toEqual([0.1, 0.1, 0.1]);
   });
@@ -65,7 +73,35 @@ describe('risk gate: the pre-trade risk engine on every rebalance', () => {
       resized: 0,
       rejected: 1,
       byRule: { unknownSymbol: 1 },
+      byRuleDecision: { unknownSymbol: { resized: 0, rejected: 1 } },
     });
+  });
+
+  it('counts each rule by the decision it led to: resized or rejected', () => {
+    const panel = flatPanel(['A', 'B', 'C', 'D']);
+    const config: RiskConfig = {
+      securities: { A: { sector: 'tech' }, B: { sector: 'tech' }, D: { sector: 'tech' } },
+      limits: { sectorCaps: { tech: 0.3 } },
+    };
+    const gate = createRiskGate({ config, raw: panel, capital: 1_000_000 });
+    const r = runPortfolio(panel, constant(4, 0.2, 0.2, 0.1, 0.1), { ...opts, gate });
+    // In symbol order at 100 of NAV 1,000,000: A buys 2,000 (tech 0.2), approved. B's 2,000 would
+    // put tech at 0.4: resized to 1,000 (tech 0.3). C is not in the securities: unknownSymbol
+    // rejects it (no smaller order passes a fixed rule). D: tech is full, so even 1 share breaches
+    // the cap; the bisection ends at 0 and sectorCap rejects it.
+    expect([0, 1, 2, 3].map((a) => r.positions[a][0])).toEqual([0.2, 0.1, 0, 0]);
+    expect(r.riskGate).toEqual({
+      orders: 4,
+      approved: 1,
+      resized: 1,
+      rejected: 2,
+      byRule: { sectorCap: 2, unknownSymbol: 1 },
+      byRuleDecision: { sectorCap: { resized: 1, rejected: 1 }, unknownSymbol: { resized: 0, rejected: 1 } },
+    });
+    // The text output of `quant backtest --limits` says the same.
+    expect(riskGateLine(r.riskGate!)).toBe(
+      'risk engine: 4 orders, 1 approved, 1 resized, 2 rejected (sectorCap 2: 1 resized, 1 rejected; unknownSymbol 1: 0 resized, 1 rejected)',
+    );
   });
 
   it('limits an order to a fraction of the ADV as of the date', () => {
@@ -98,6 +134,7 @@ describe('risk gate: the pre-trade risk engine on every rebalance', () => {
       resized: 1,
       rejected: 1,
       byRule: { unknownSymbol: 1, sectorCap: 1 },
+      byRuleDecision: { unknownSymbol: { resized: 0, rejected: 1 }, sectorCap: { resized: 1, rejected: 0 } },
     });
   });
 
@@ -126,6 +163,7 @@ describe('risk gate: the pre-trade risk engine on every rebalance', () => {
       resized: 0,
       rejected: 1,
       byRule: { delisted: 1 },
+      byRuleDecision: { delisted: { resized: 0, rejected: 1 } },
     });
   });
 });
@@ -261,7 +299,7 @@ describe('the HTML report', () => {
     const html = renderReport(gated);
     expect(html).toContain('<h2>Risk engine</h2>');
     expect(html).toContain('<tr><td>Resized</td><td>1</td></tr>');
-    expect(html).toContain('<tr><td>sectorCap</td><td>1</td></tr>');
+    expect(html).toContain('<tr><td>sectorCap</td><td>1</td><td>0</td><td>1</td></tr>');
     expect(renderReport(runPortfolio(panel, constant(2, 0.2, 0.2), opts))).not.toContain('Risk engine');
   });
 });
@@ -288,6 +326,7 @@ describe('VaR budget as of the date', () => {
       resized: 1,
       rejected: 1,
       byRule: { returnsWindow: 1, varBudget: 1 },
+      byRuleDecision: { returnsWindow: { resized: 0, rejected: 1 }, varBudget: { resized: 1, rejected: 0 } },
     });
   });
 });
@@ -304,6 +343,13 @@ describe('delisting and the book', () => {
     expect(Array.from(gate.rebalance(0, [0, 0], [0, 0.5], 1))).toEqual([0, 0.5]);
     // Bar 2: X is closed at its last close, so A may take the whole tech cap of 0.5.
     expect(Array.from(gate.rebalance(2, [0, 0.5], [0.5, 0.5], 1))).toEqual([0.5, 0]);
-    expect(gate.report()).toEqual({ orders: 2, approved: 2, resized: 0, rejected: 0, byRule: {} });
+    expect(gate.report()).toEqual({
+      orders: 2,
+      approved: 2,
+      resized: 0,
+      rejected: 0,
+      byRule: {},
+      byRuleDecision: {},
+    });
   });
 });

@@ -68,10 +68,60 @@ describe('worstDrawdown', () => {
     expect(s[0].shocks.equity).toBeCloseTo(776.76001 / 1527.459961 - 1, 12); // −49.1%
     expect(s[1].shocks.equity).toBeCloseTo(676.530029 / 1565.150024 - 1, 12); // −56.8%
     expect(s[2].shocks.equity).toBeCloseTo(2237.399902 / 3386.149902 - 1, 12); // −33.9%
-    // Through beta: 2020 on SPY 300,000 × 1 and EEM 100,000 × 1.5 → 450,000 × shock.
+    // The episode's other markets over the same peak → trough dates (REPLAYS).
+    expect(s.map((x) => [x.shocks.rates, x.shocks.fx, x.shocks.commodity])).toEqual([
+      [-0.026, 0.02, 0],
+      [-0.0175, 0.13, -0.35],
+      [-0.008, 0.03, -0.25],
+    ]);
+    // 2020: equities through beta, SPY 300,000 × 1 and EEM 100,000 × 1.5 → 450,000 × shock; the
+    // bonds gain as the 10-year yield falls 80 bp: −100,000 × 10 × −0.008 = +8,000.
     const [covid] = runScenarios(new StressBook(PORTFOLIO, CONFIG), [s[2]]);
-    expect(covid.pnl).toBeCloseTo(450_000 * (2237.399902 / 3386.149902 - 1), 1);
-    expect(covid.byRegion.US).toBeCloseTo(300_000 * (2237.399902 / 3386.149902 - 1), 1);
+    expect(covid.pnl).toBeCloseTo(450_000 * (2237.399902 / 3386.149902 - 1) + 8_000, 1);
+    expect(covid.byRegion.US).toBeCloseTo(300_000 * (2237.399902 / 3386.149902 - 1) + 8_000, 1);
+    expect(covid.byAssetClass.fixedIncome).toBe(8_000);
+  });
+
+  it('maps a replay to every asset class of a multi-asset book', () => {
+    const config: RiskConfig = {
+      securities: {
+        ...CONFIG.securities,
+        GLD: { region: 'Global', assetClass: 'commodity' },
+        UUP: { region: 'US', assetClass: 'fx' },
+        CASH: { region: 'US', assetClass: 'cash' },
+      },
+      limits: {},
+    };
+    const portfolio: RiskPortfolio = {
+      ...PORTFOLIO,
+      positions: [
+        ...PORTFOLIO.positions,
+        { symbol: 'GLD', qty: 500, price: 100 }, // 50,000
+        { symbol: 'UUP', qty: 2000, price: 20 }, // 40,000
+        { symbol: 'CASH', qty: 1, price: 10_000 }, // not moved
+      ],
+    };
+    const sp = readSp500();
+    const [gfc] = resolveScenarios(
+      scenariosFileSchema.parse({ scenarios: [{ name: 'GFC', replay: '2008' }] }),
+      () => sp,
+    );
+    const [r] = runScenarios(new StressBook(portfolio, config), [gfc]);
+    const e = 676.530029 / 1565.150024 - 1; // −56.78%
+    // By hand, 2008 (10-year −175 bp, dollar +13%, commodities −35%):
+    //   equity       (300,000 + 100,000 × 1.5) × e
+    //   fixed income −100,000 × 10 × −0.0175 = +17,500
+    //   commodity     50,000 × −0.35         = −17,500
+    //   fx            40,000 × 0.13          =  +5,200
+    expect(r.byAssetClass.equity).toBeCloseTo(450_000 * e, 1);
+    expect(r.byAssetClass.fixedIncome).toBe(17_500);
+    expect(r.byAssetClass.commodity).toBe(-17_500);
+    expect(r.byAssetClass.fx).toBe(5_200);
+    expect(r.byAssetClass.cash).toBe(0);
+    expect(r.pnl).toBeCloseTo(450_000 * e + 5_200, 1);
+    // Global is the gold alone; US is SPY, TLT, UUP and the cash.
+    expect(r.byRegion.Global).toBe(-17_500);
+    expect(r.byRegion.US).toBeCloseTo(300_000 * e + 17_500 + 5_200, 1);
   });
 });
 
