@@ -26,6 +26,8 @@ import { evaluateCandidate } from './aws/evaluate';
 import { writeTarball } from './aws/model-artifacts';
 import { publishTrainedModel, type PublishResult } from './aws/publish';
 import { featuresCsv } from './features/file';
+import { SENTIMENT_FEATURE } from '../contract/news';
+import { waitForNewsOnEngine } from '../news/pending';
 import { modelStrategyFor } from './model-strategy';
 import { S3ModelRegistry } from './registry/s3-registry';
 import type { GateConfig } from './workflow/evaluate-step';
@@ -114,7 +116,10 @@ export async function runTrainingStateMachineLocally(
       );
       const job = jobPaths(opts.dataDir, destination.replace(/\/$/, '').split('/').at(-1)!);
       const engine = await createQueryEngine(runtime);
+      // Feature set version 2's statement joins news_sentiment: no feature from part of a news pull.
+      const sentiment = select.includes(SENTIMENT_FEATURE);
       try {
+        if (sentiment) await waitForNewsOnEngine(engine, { symbols });
         const rows = await engine.query(athenaSelectToDuckDb(select));
         if (rows.length === 0)
           throw new StatesError('States.TaskFailed', `features: no bars for ${symbols.join(', ')}`);
@@ -123,7 +128,7 @@ export async function runTrainingStateMachineLocally(
         rmSync(job.train, { recursive: true, force: true });
         await mkdir(job.train, { recursive: true });
         const file = path.join(job.train, 'features.csv');
-        await writeFile(`${file}.tmp`, featuresCsv(rows));
+        await writeFile(`${file}.tmp`, featuresCsv(rows, { sentiment }));
         await rename(`${file}.tmp`, file);
       } finally {
         await engine.close();
