@@ -285,6 +285,104 @@ describe('quant backtest and quant paper with a version 2 model', () => {
   });
 });
 
+describe('walk-forward and sweeps over version 2 models', () => {
+  let other: string;
+  const direct = async (model: string, bars: string[]) => {
+    const r = await quant(
+      'backtest',
+      ...bars.flatMap((b) => ['--bars', b]),
+      '--strategy',
+      'ml-signal',
+      '--param',
+      `model=${model}`,
+      '--json',
+    );
+    expect(r.code, r.err).toBe(0);
+    return (JSON.parse(r.out) as { sharpe: number }).sharpe;
+  };
+  beforeAll(() => {
+    other = writeModelDir(path.join(dir, 'v2b'), {
+      features: FEATURES,
+      seed: 6,
+      manifest: { featureSetVersion: SENTIMENT_FEATURE_SET_VERSION },
+    }).dir;
+  });
+
+  it('quant backtest --walk-forward picks among them on the sentiment-carrying panel', async () => {
+    const r = await quant(
+      'backtest',
+      '--bars',
+      'lake:AAA',
+      '--bars',
+      'lake:BBB',
+      '--strategy',
+      'ml-signal',
+      '--walk-forward',
+      '40:20',
+      '--grid',
+      `model=${modelDir},${other}`,
+      '--json',
+    );
+    expect(r.code, r.err).toBe(0);
+    const picked = (JSON.parse(r.out) as { windows: { params: { model: string } }[] }).windows.map(
+      (w) => w.params.model,
+    );
+    expect(picked.length).toBeGreaterThan(0);
+    expect(picked.every((m) => m === modelDir || m === other)).toBe(true);
+    // With no news for a symbol it is refused before any window, naming the models.
+    const bad = await quant(
+      'backtest',
+      '--bars',
+      'lake:CCC',
+      '--bars',
+      'lake:AAA',
+      '--strategy',
+      'ml-signal',
+      '--walk-forward',
+      '40:20',
+      '--grid',
+      `model=${modelDir},${other}`,
+      '--json',
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain(`model ${modelDir}, ${other}: uses ${SENTIMENT_FEATURE}`);
+  }, 60_000);
+
+  it.each([
+    ['on this thread', []],
+    ['on worker threads', ['--workers', '2', '--batch-size', '1']],
+    ['through the local state machine', ['--state-machine', '--batch-size', '1']],
+  ])(
+    'quant backtest sweep %s: each row is that model backtested on the sentiment',
+    async (label, extra) => {
+      const want: Record<string, number> = {
+        [modelDir]: await direct(modelDir, ['lake:AAA']),
+        [other]: await direct(other, ['lake:AAA']),
+      };
+      expect(want[modelDir]).not.toBe(want[other]);
+      const r = await quant(
+        'backtest',
+        'sweep',
+        '--bars',
+        'lake:AAA',
+        '--strategy',
+        'ml-signal',
+        '--grid',
+        `model=${modelDir},${other}`,
+        '--sweep-id',
+        `sentiment-${label.replace(/[^a-z]/g, '')}`,
+        '--json',
+        ...extra,
+      );
+      expect(r.code, r.err).toBe(0);
+      const top = (JSON.parse(r.out) as { top: { params: string; sharpe: number }[] }).top;
+      expect(top).toHaveLength(2);
+      for (const row of top) expect(row.sharpe).toBeCloseTo(want[JSON.parse(row.params).model as string], 12);
+    },
+    180_000,
+  );
+});
+
 describe('the strategy runner with a version 2 model', () => {
   it('reads the sentiment per bar (S3 reader), refuses without a reader, and hashes the inputs it saw', async () => {
     const registry = new S3ModelRegistry(clients.s3, lakeBuckets(runtime).models);
