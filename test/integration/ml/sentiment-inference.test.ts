@@ -31,6 +31,7 @@ import { featureUnloadSql } from '../../../src/ml/features/sql';
 import { athenaSelectToDuckDb, parseUnload } from '../../../src/ml/local-training-machine';
 import { setModelResolver } from '../../../src/ml/inference/resolver';
 import { attachModelInputs, withModelInputs } from '../../../src/ml/model-inputs';
+import { runDriftJob } from '../../../src/ml/aws/drift-job';
 import { modelStrategyFor } from '../../../src/ml/model-strategy';
 import { S3ModelRegistry } from '../../../src/ml/registry/s3-registry';
 import { mlSignalPositions, type MlSignalParams } from '../../../src/ml/signal';
@@ -113,7 +114,13 @@ beforeAll(async () => {
   modelDir = writeModelDir(path.join(dir, 'v2'), {
     features: FEATURES,
     seed: 5,
-    manifest: { featureSetVersion: SENTIMENT_FEATURE_SET_VERSION },
+    manifest: {
+      featureSetVersion: SENTIMENT_FEATURE_SET_VERSION,
+      // Training statistics for the drift check: three bins around 0 per feature.
+      featureStats: Object.fromEntries(
+        FEATURES.map((f) => [f, { edges: [-0.01, 0.01], proportions: [0.3, 0.4, 0.3] }]),
+      ),
+    },
   }).dir;
 }, 120_000);
 
@@ -384,7 +391,7 @@ describe('walk-forward and sweeps over version 2 models', () => {
 });
 
 describe('the strategy runner with a version 2 model', () => {
-  it('reads the sentiment per bar (S3 reader), refuses without a reader, and hashes the inputs it saw', async () => {
+  it('reads the sentiment per bar (S3 reader), refuses without a reader, hashes the inputs it saw; the drift check reads it too', async () => {
     const registry = new S3ModelRegistry(clients.s3, lakeBuckets(runtime).models);
     const file = (f: string) => new Uint8Array(readFileSync(path.join(modelDir, f)));
     const reg = await registry.register({
@@ -448,6 +455,31 @@ describe('the strategy runner with a version 2 model', () => {
     await expect(
       runStrategyBar(deps, { env: 'staging', panel: panelUpTo(bars, 71, 40), always: true }),
     ).rejects.toBeInstanceOf(InputError);
+
+    // The drift check of the approved version compares the live sentiment too.
+    const metrics: string[] = [];
+    const drift = await runDriftJob(
+      {
+        registry,
+        news: s3,
+        panel: async (n) => panelUpTo(bars, bars.dates.length - 1, n),
+        putMetrics: async (_ns, data) => void metrics.push(...data.map((d) => d.dimensions.Feature ?? 'max')),
+      },
+      { modelName: 'ml-signal', env: 'staging', lookbackBars: 20 },
+    );
+    expect(drift?.version).toBe(version);
+    expect(drift?.features[SENTIMENT_FEATURE].n).toBe(2 * 20);
+    expect(metrics).toContain(SENTIMENT_FEATURE);
+    await expect(
+      runDriftJob(
+        {
+          registry,
+          panel: async (n) => panelUpTo(bars, bars.dates.length - 1, n),
+          putMetrics: async () => {},
+        },
+        { modelName: 'ml-signal', env: 'staging', lookbackBars: 20 },
+      ),
+    ).rejects.toThrow(new RegExp(`^model ml-signal@${version}: uses ${SENTIMENT_FEATURE}`));
   });
 
   it('an abandoned news pull into the symbols is refused by the S3 reader, not read half-written', async () => {
