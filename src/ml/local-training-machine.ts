@@ -28,6 +28,8 @@ import { publishTrainedModel, type PublishResult } from './aws/publish';
 import { featuresCsv } from './features/file';
 import { SENTIMENT_FEATURE } from '../contract/news';
 import { waitForNewsOnEngine } from '../news/pending';
+import { S3NewsReader } from '../news/reader';
+import { NEWS_SENTIMENT } from '../contract/lake';
 import { modelStrategyFor } from './model-strategy';
 import { S3ModelRegistry } from './registry/s3-registry';
 import type { GateConfig } from './workflow/evaluate-step';
@@ -186,6 +188,8 @@ export async function runTrainingStateMachineLocally(
           s3: clients.s3,
           registry: store,
           modelStrategy: modelStrategyFor(runtime),
+          // As the evaluate Lambda: a version 2 candidate scores on the lake's news sentiment.
+          news: new S3NewsReader(clients.s3, lakeBuckets(runtime)[NEWS_SENTIMENT.zone]),
           gate: opts.gate ?? {},
           panel: () =>
             loadPanel(
