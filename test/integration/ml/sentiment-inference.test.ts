@@ -36,7 +36,9 @@ import { modelStrategyFor } from '../../../src/ml/model-strategy';
 import { S3ModelRegistry } from '../../../src/ml/registry/s3-registry';
 import { mlSignalPositions, type MlSignalParams } from '../../../src/ml/signal';
 import { commitNewsRows, type NewsRow } from '../../../src/news/lake';
-import { EngineNewsReader, S3NewsReader } from '../../../src/news/reader';
+import { sentimentWindows } from '../../../src/news/daily';
+import { EngineNewsReader, PrefetchedNewsReader, S3NewsReader } from '../../../src/news/reader';
+import { paperThroughRunner } from '../../../src/strategy-runner/paper';
 import { promoteStrategy, S3PromotionStore } from '../../../src/strategy-runner/promotions';
 import { inputsHash, panelUpTo, runStrategyBar } from '../../../src/strategy-runner/runner';
 import { tradingServices } from '../../../src/trading/context';
@@ -481,6 +483,39 @@ describe('the strategy runner with a version 2 model', () => {
       ),
     ).rejects.toThrow(new RegExp(`^model ml-signal@${version}: uses ${SENTIMENT_FEATURE}`));
   });
+
+  it('quant strategy paper (paper through the runner) trades it, reading the replay range once', async () => {
+    // Staging trades the version 2 model promoted by the test above.
+    const bars = await loadPanel(['lake:AAA', 'lake:BBB'], { runtime, query: engine, align: 'intersect' });
+    const reader = new EngineNewsReader(engine);
+    // The replay's reader answers each bar's window from one read: the same articles, none later.
+    const { lo, hi } = sentimentWindows(bars.dates);
+    const pre = new PrefetchedNewsReader(reader, bars.symbols, lo[0], hi[hi.length - 1]);
+    for (const t of [1, 30, 79]) {
+      const want = await reader.articles(bars.symbols, lo[t], hi[t]);
+      const got = await pre.articles(bars.symbols, lo[t], hi[t]);
+      expect(got).toEqual(want);
+      for (const list of got.values()) expect(list.every((a) => a.publishedAt < hi[t])).toBe(true);
+    }
+    const svc = await tradingServices(clients);
+    const registry = new S3ModelRegistry(clients.s3, lakeBuckets(runtime).models);
+    const r = await paperThroughRunner(
+      {
+        clients,
+        svc,
+        promotions: new S3PromotionStore(clients.s3, lakeBuckets(runtime).models),
+        registry,
+        modelStrategy: modelStrategyFor(runtime),
+        news: reader,
+      },
+      { env: 'staging', panel: bars, lastBars: 15, lookback: 40, runId: 'sentiment-replay' },
+    );
+    expect(r.strategy).toBe('ml-signal');
+    expect(r.modelVersion).toBeGreaterThan(0);
+    expect(r.bars).toBe(15);
+    expect(r.signals).toBeGreaterThan(0);
+    expect(r.deadLetters).toBe(0);
+  }, 120_000);
 
   it('an abandoned news pull into the symbols is refused by the S3 reader, not read half-written', async () => {
     const marker = {
