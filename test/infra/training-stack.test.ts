@@ -463,6 +463,9 @@ describe('training config validation', () => {
       /training\.hyperparameters\.sagemaker_program/,
     );
     expect(bad({ symbols: ['SPY', 'bad symbol'] })).toThrow(/^training\.symbols\[1\]/);
+    expect(bad({ hyperparameters: { features: 'ret_1,news_sentiment' } })).toThrow(
+      /^training\.hyperparameters\.features: unknown feature "news_sentiment" \(known: ret_1, .*news_sentiment_1d\)/,
+    );
     expect(bad({ horizon: 0 })).toThrow(ConfigError);
   });
 
