@@ -11,6 +11,8 @@ import { ML_DRIFT_ENV } from '../../src/contract/functions';
 import { lakeBuckets } from '../../src/lake/buckets';
 import { runDriftJob } from '../../src/ml/aws/drift-job';
 import { S3ModelRegistry } from '../../src/ml/registry/s3-registry';
+import { S3NewsReader } from '../../src/news/reader';
+import { NEWS_SENTIMENT } from '../../src/contract/lake';
 import { runtimeFromEnv } from '../../src/trading/lambda-support';
 
 const { symbols, tradingEnvironment: env, modelName, lookbackBars } = readEnv(ML_DRIFT_ENV);
@@ -18,6 +20,8 @@ const runtime = runtimeFromEnv(process.env);
 const clients = createClients(runtime);
 const registry = new S3ModelRegistry(clients.s3, lakeBuckets(runtime, process.env).models);
 const tools = powertools();
+// A model on feature set version 2 is checked on its live news sentiment too.
+const news = new S3NewsReader(clients.s3, lakeBuckets(runtime, process.env)[NEWS_SENTIMENT.zone]);
 
 export const handler = instrumented(
   tools,
@@ -25,6 +29,7 @@ export const handler = instrumented(
     const r = await runDriftJob(
       {
         registry,
+        news,
         panel: async (bars) => {
           const p = await loadPanel(
             symbols.map((s) => `lake:${s}`),

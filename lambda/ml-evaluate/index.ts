@@ -13,6 +13,8 @@ import { lakeBuckets } from '../../src/lake/buckets';
 import { evaluateCandidate } from '../../src/ml/aws/evaluate';
 import { modelStrategyFor } from '../../src/ml/model-strategy';
 import { S3ModelRegistry } from '../../src/ml/registry/s3-registry';
+import { S3NewsReader } from '../../src/news/reader';
+import { NEWS_SENTIMENT } from '../../src/contract/lake';
 import { runtimeFromEnv } from '../../src/trading/lambda-support';
 
 const env = readEnv(ML_EVALUATE_ENV);
@@ -22,6 +24,7 @@ const registry = new S3ModelRegistry(clients.s3, lakeBuckets(runtime, process.en
 const symbols = env.symbols.split(',').filter(Boolean);
 const gate = { minSharpeOverChampion: env.minSharpeGain, minIc: env.minTestIc };
 const tools = powertools();
+const news = new S3NewsReader(clients.s3, lakeBuckets(runtime, process.env)[NEWS_SENTIMENT.zone]);
 
 const eventSchema = z.object({
   modelName: z.string().min(1),
@@ -36,6 +39,8 @@ export const handler = instrumented(tools, async (event: unknown): Promise<Train
       s3: clients.s3,
       registry,
       modelStrategy: modelStrategyFor(runtime),
+      // A candidate on feature set version 2 is scored on the lake's news sentiment.
+      news,
       gate,
       panel: () =>
         loadPanel(

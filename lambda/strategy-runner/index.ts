@@ -10,6 +10,8 @@ import { LakeBarReader } from '../../src/lake/bars-reader';
 import { lakeBuckets } from '../../src/lake/buckets';
 import { modelStrategyFor } from '../../src/ml/model-strategy';
 import { modelsBucketOf, registryFor } from '../../src/ml/registry';
+import { S3NewsReader } from '../../src/news/reader';
+import { NEWS_SENTIMENT } from '../../src/contract/lake';
 import {
   eventBridgeEmitter,
   handleRunnerEvent,
@@ -26,8 +28,10 @@ const clients = createClients(runtime);
 const config = runnerConfigFromEnv(process.env);
 const bucket = modelsBucketOf(runtime, lakeBuckets(runtime, process.env).models, process.env);
 const registry = registryFor(runtime, clients.s3, bucket, process.env);
-// Loaded models stay in memory across invocations of a warm container.
+// Loaded models (and decoded news partitions) stay in memory across invocations of a warm container.
 const models = new Map<string, Promise<BarStrategy>>();
+// Models on feature set version 2 read the daily sentiment from the lake's news_sentiment objects.
+const news = new S3NewsReader(clients.s3, lakeBuckets(runtime, process.env)[NEWS_SENTIMENT.zone]);
 
 export const handler = instrumented(tools, async (event: unknown) => {
   const t0 = performance.now();
@@ -41,6 +45,7 @@ export const handler = instrumented(tools, async (event: unknown) => {
           registry: await registry,
           modelStrategy: modelStrategyFor(runtime),
           models,
+          news,
         },
         emit: eventBridgeEmitter(clients.eventBridge, config.signalBus),
       },

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { VALID_RETENTION_DAYS } from '../constructs/encrypted-log-group';
 import { VENDORS } from '../../src/contract/vendor-stream';
+import { FEATURE_NAMES, OPTIONAL_FEATURES } from '../../src/contract/ml';
 import { ConfigError } from './errors';
 
 type Fail = (path: string | readonly PropertyKey[], problem: string) => void;
@@ -757,6 +758,11 @@ const training = obj({
     for (const key of Object.keys(c.hyperparameters))
       if (key.startsWith('sagemaker_'))
         fail(['hyperparameters', key], 'sagemaker_* names are set by the stack');
+    // The features step's SQL and the feature set version follow these names (lib/stacks/training-parts.ts).
+    const known: readonly string[] = [...FEATURE_NAMES, ...OPTIONAL_FEATURES];
+    for (const f of c.hyperparameters.features?.split(',') ?? [])
+      if (!known.includes(f.trim()))
+        fail(['hyperparameters', 'features'], `unknown feature "${f.trim()}" (known: ${known.join(', ')})`);
     if (c.useSpot && c.maxWaitHours < c.maxRuntimeHours)
       fail(
         'maxWaitHours',

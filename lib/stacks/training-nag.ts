@@ -31,6 +31,10 @@ export const TRAINING_WILDCARD_REASONS: readonly WildcardReason[] = [
     'Read-only: bars of any symbol in the curated zone (features, backtests of the candidate, live features).',
   ],
   [
+    /GetAttCuratedBucket[0-9A-F]+Arn[0-9A-F]+"}}\/(bars|news_sentiment|_lake\/pending\/(bars|news_sentiment))\/\*$/,
+    'Read-only, the strategy runner: objects of the bars and news_sentiment tables (one per partition, symbols and days known only at run time) and their pending markers.',
+  ],
+  [
     /GetAttAthenaResultsBucket[0-9A-F]+Arn[0-9A-F]+"}}\/\*$/,
     'Athena writes query result (and UNLOAD manifest) objects in the Athena results bucket.',
   ],

@@ -12,7 +12,7 @@ import type { Construct } from 'constructs';
 import { parseEcrImageUri } from '../config/training';
 import type { TrainingConfig } from '../config/types';
 import type { SourceTarballAsset, TrainingWorkflowProps } from '../constructs';
-import { FEATURE_NAMES, FEATURE_SET_VERSION } from '../../src/contract/ml';
+import { FEATURE_NAMES, featureSetVersionOf } from '../../src/contract/ml';
 import { BARS_UPDATED_EVENT } from '../../src/contract/bars';
 import { DEFAULT_RUNNER_BAR_INTERVAL, DRIFT_METRIC } from '../../src/contract/models';
 import {
@@ -24,6 +24,11 @@ import {
   TRAINING_SCRIPT_METRICS,
 } from '../../src/contract/training';
 import type { IMonitoring } from './monitoring-stack';
+
+/** The features the environment trains on: its `features` hyperparameter, else the whole set (version 1). */
+export function trainingFeatures(c: TrainingConfig): string[] {
+  return (c.hyperparameters.features ?? FEATURE_NAMES.join(',')).split(',').map((f) => f.trim());
+}
 
 /** The SageMaker job of the workflow from the environment's config: container, instance, settings. */
 export function trainingJobProps(
@@ -41,6 +46,7 @@ export function trainingJobProps(
   const k = c.compute;
   const image = parseEcrImageUri(k.imageUri)!;
   const neuron = k.accelerator === 'trainium';
+  const version = String(featureSetVersionOf(trainingFeatures(c)));
   return {
     image: {
       uri: k.imageUri,
@@ -57,8 +63,10 @@ export function trainingJobProps(
     checkpointLocalPath: CHECKPOINT_LOCAL_PATH,
     hyperparameters: {
       features: FEATURE_NAMES.join(','),
-      feature_set_version: String(FEATURE_SET_VERSION),
+      feature_set_version: version,
       ...c.hyperparameters,
+      // Always the version that computes the configured features (the features step's SQL follows it).
+      ...('feature_set_version' in c.hyperparameters ? { feature_set_version: version } : {}),
       horizon: String(c.horizon),
       model_name: c.modelName,
       device: k.accelerator === 'trainium' ? 'neuron' : k.accelerator === 'gpu' ? 'cuda' : 'cpu',

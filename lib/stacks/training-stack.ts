@@ -31,8 +31,9 @@ import {
   TRAINING_PREFIXES,
   TRAINING_STATES,
 } from '../../src/contract/training';
+import { BARS, LAKE_PREFIXES, NEWS_SENTIMENT } from '../../src/contract/lake';
 import { DRIFT_METRIC, STRATEGY_RUNNER_ENV } from '../../src/contract/models';
-import { featureUnloadSql } from '../../src/ml/features/sql';
+import { featureUnloadSql, usesSentiment } from '../../src/ml/features/sql';
 import type { LakeZone } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
 import { TRAINING_WILDCARD_REASONS } from './training-nag';
@@ -40,6 +41,7 @@ import {
   addTrainingMonitoring,
   addTrainingSchedules,
   putMetricData,
+  trainingFeatures,
   trainingJobProps,
 } from './training-parts';
 import { packageRoot } from '../../src/package-root';
@@ -153,8 +155,13 @@ export class TrainingStack extends Stack {
     // Read-only everywhere but the registry writes of the publish step.
     for (const f of [evaluateFn, this.driftCheck, this.strategyRunner]) {
       models.grantRead(f);
-      lake.buckets.curated.grantRead(f);
+      if (f !== this.strategyRunner) lake.buckets.curated.grantRead(f);
     }
+    // The runner reads objects straight from S3 (src/lake/bars-reader.ts, src/news/reader.ts): the
+    // bars, the news sentiment of models on feature set version 2, and their pending markers only.
+    for (const table of [BARS, NEWS_SENTIMENT])
+      for (const prefix of [table.prefix, `${LAKE_PREFIXES.pending}/${table.name}`])
+        lake.buckets.curated.grantRead(this.strategyRunner, `${prefix}/*`);
     // Evaluation and drift read bars through Athena (src/backtest/load.ts in AWS).
     for (const f of [evaluateFn, this.driftCheck]) lake.grantQuery(f, ['curated']);
     models.grantReadWrite(publishFn, 'models/*');
@@ -168,7 +175,14 @@ export class TrainingStack extends Stack {
       stateNames: TRAINING_STATES,
       modelName: c.modelName,
       featuresSql: featureUnloadSql(
-        { symbols: c.symbols, horizon: c.horizon, from: c.fromDate, table: lake.tableNames.bars },
+        {
+          symbols: c.symbols,
+          horizon: c.horizon,
+          from: c.fromDate,
+          table: lake.tableNames.bars,
+          // Feature set version 2 joins the lake's news_sentiment as the local path does.
+          sentiment: usesSentiment(trainingFeatures(c)),
+        },
         DESTINATION_MARKER,
       ),
       destinationMarker: DESTINATION_MARKER,

@@ -179,4 +179,9 @@ export const LAKE_PREFIXES = {
   rankings: 'backtest_rankings',
   /** Results zone: the Distributed Map manifest of each sweep. */
   sweepManifests: 'sweeps',
+  /**
+   * Each zone: a multi-partition write's pending marker, `<prefix>/<table>/<id>.json`, until it
+   * completes (src/lake/commit.ts); readers of a table read its markers.
+   */
+  pending: '_lake/pending',
 } as const;

@@ -23,9 +23,10 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { LAKE_PREFIXES } from '../contract/lake';
 import { InputError } from '../errors';
 
-export const PENDING_PREFIX = '_lake/pending';
+export const PENDING_PREFIX = LAKE_PREFIXES.pending;
 
 /** A write in progress (or abandoned) that touches several partitions of one table. */
 export interface PendingWrite {

@@ -11,6 +11,7 @@ import { formatTable } from '../format';
 import { loadPanel } from '../backtest/load';
 import { DEFAULT_MODEL_NAME } from '../contract/models';
 import { paperThroughRunner } from '../strategy-runner/paper';
+import { EngineNewsReader } from '../news/reader';
 import { promoteStrategy, S3PromotionStore } from '../strategy-runner/promotions';
 import { tradingServices } from '../trading/context';
 import { modelStrategyFor } from './model-strategy';
@@ -125,6 +126,7 @@ export async function runMlDemo(
       promotions: store,
       registry,
       modelStrategy,
+      news: new EngineNewsReader(query),
     },
     { env: 'paper', panel, lastBars: opts.paperBars ?? 250 },
   );

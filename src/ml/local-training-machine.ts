@@ -26,6 +26,10 @@ import { evaluateCandidate } from './aws/evaluate';
 import { writeTarball } from './aws/model-artifacts';
 import { publishTrainedModel, type PublishResult } from './aws/publish';
 import { featuresCsv } from './features/file';
+import { SENTIMENT_FEATURE } from '../contract/news';
+import { waitForNewsOnEngine } from '../news/pending';
+import { S3NewsReader } from '../news/reader';
+import { NEWS_SENTIMENT } from '../contract/lake';
 import { modelStrategyFor } from './model-strategy';
 import { S3ModelRegistry } from './registry/s3-registry';
 import type { GateConfig } from './workflow/evaluate-step';
@@ -114,7 +118,10 @@ export async function runTrainingStateMachineLocally(
       );
       const job = jobPaths(opts.dataDir, destination.replace(/\/$/, '').split('/').at(-1)!);
       const engine = await createQueryEngine(runtime);
+      // Feature set version 2's statement joins news_sentiment: no feature from part of a news pull.
+      const sentiment = select.includes(SENTIMENT_FEATURE);
       try {
+        if (sentiment) await waitForNewsOnEngine(engine, { symbols });
         const rows = await engine.query(athenaSelectToDuckDb(select));
         if (rows.length === 0)
           throw new StatesError('States.TaskFailed', `features: no bars for ${symbols.join(', ')}`);
@@ -123,7 +130,7 @@ export async function runTrainingStateMachineLocally(
         rmSync(job.train, { recursive: true, force: true });
         await mkdir(job.train, { recursive: true });
         const file = path.join(job.train, 'features.csv');
-        await writeFile(`${file}.tmp`, featuresCsv(rows));
+        await writeFile(`${file}.tmp`, featuresCsv(rows, { sentiment }));
         await rename(`${file}.tmp`, file);
       } finally {
         await engine.close();
@@ -181,6 +188,8 @@ export async function runTrainingStateMachineLocally(
           s3: clients.s3,
           registry: store,
           modelStrategy: modelStrategyFor(runtime),
+          // As the evaluate Lambda: a version 2 candidate scores on the lake's news sentiment.
+          news: new S3NewsReader(clients.s3, lakeBuckets(runtime)[NEWS_SENTIMENT.zone]),
           gate: opts.gate ?? {},
           panel: () =>
             loadPanel(

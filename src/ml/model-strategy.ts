@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { Runtime } from '../aws/clients';
 import { getStrategy, parseStrategyParams, prepareStrategy } from '../backtest/strategies';
 import type { LoadedModel, ModelStrategyFactory } from '../strategy-runner/runner';
+import { modelInputNeeds } from './signal';
 
 export function modelCacheDir(runtime: Runtime): string {
   return runtime.mode === 'local'
@@ -49,6 +50,8 @@ export function modelStrategyFor(runtime: Runtime): ModelStrategyFactory {
     return {
       minSymbols: s.minSymbols,
       maxSymbols: s.maxSymbols,
+      // The runner reads what the model needs beyond bars (src/ml/model-inputs.ts).
+      features: modelInputNeeds([params])[0]?.features,
       positions: (panel) => s.positions(panel, params),
     };
   };

@@ -174,6 +174,21 @@ export function scorePanelSync(panel: Panel, ref: string): { scores: PanelScores
   return { scores, manifest: loaded.files.manifest };
 }
 
+/**
+ * The models of a strategy's runs (each run's `model` parameter, once `prepareStrategy` has
+ * resolved it) with the features their manifests list: what src/ml/model-inputs.ts reads for them.
+ * Runs without a model parameter need nothing.
+ */
+export function modelInputNeeds(
+  runs: readonly Readonly<Record<string, unknown>>[],
+): { model: string; features: readonly ModelFeature[] }[] {
+  const refs = [...new Set(runs.flatMap((p) => (typeof p.model === 'string' ? [p.model] : [])))];
+  return refs.map((model) => ({
+    model,
+    features: loadSignalModelSync(resolvedModelDir(model)).files.features,
+  }));
+}
+
 /** The strategy's positions (synchronous; a registry version must have been resolved by `prepareMlSignal`). */
 export function mlSignalPositions(panel: Panel, p: MlSignalParams): Float64Array[] {
   const { scores, manifest } = scorePanelSync(panel, p.model);

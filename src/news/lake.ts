@@ -9,6 +9,7 @@
  * - each PUT is conditional (`If-Match`/`If-None-Match: *`); a partition that another writer
  *   committed in between is read, de-duplicated and encoded again, with jittered backoff.
  */
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { gunzipSync } from 'node:zlib';
@@ -109,6 +110,40 @@ function encode(rows: readonly Omit<NewsRow, 'dt' | 'symbol'>[]): Uint8Array {
   return new Uint8Array(buf);
 }
 
+/**
+ * Keys of `news_sentiment` objects among the partitions `paths` (sorted `dt=.../symbol=...`): one
+ * paginated LIST from the first day's partitions to the last day's (partitions nest by day).
+ */
+async function existingKeys(s3: S3Client, bucket: string, paths: readonly string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  if (paths.length === 0) return out;
+  const firstDay = paths[0].slice(0, 'dt=YYYY-MM-DD'.length);
+  const lastDay = paths[paths.length - 1].slice(0, 'dt=YYYY-MM-DD'.length);
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: `${NEWS_SENTIMENT.prefix}/`,
+        StartAfter: token ? undefined : `${NEWS_SENTIMENT.prefix}/${firstDay}`,
+        ContinuationToken: token,
+      }),
+      { abortSignal: AbortSignal.timeout(30_000) },
+    );
+    let past = false;
+    for (const o of page.Contents ?? []) {
+      const key = o.Key ?? '';
+      if (key.slice(NEWS_SENTIMENT.prefix.length + 1) > `${lastDay}/~`) {
+        past = true;
+        break;
+      }
+      out.add(key);
+    }
+    token = !past && page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return out;
+}
+
 async function mapLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
@@ -150,10 +185,18 @@ export async function commitNewsRows(
     body: Uint8Array;
     added: number;
   }
+  // One LIST tells which partitions exist: a partition that does not is not read (a GET that
+  // answers 404 per new partition was a third of a first pull's time). Its PUT stays conditional
+  // (If-None-Match), so a writer that creates it meanwhile is still caught, then read and merged.
+  const paths = [...byPart.keys()].sort();
+  const present = await existingKeys(s3, bucket, paths);
   /** Reads the partition and, when something is new, encodes the union. */
-  const prepare = async (pp: string): Promise<Prepared | { pp: string; added: 0; duplicates: number }> => {
+  const prepare = async (
+    pp: string,
+    mayExist = true,
+  ): Promise<Prepared | { pp: string; added: 0; duplicates: number }> => {
     const incoming = byPart.get(pp)!;
-    const current = await getWithEtag(s3, bucket, keyOf(pp));
+    const current = mayExist ? await getWithEtag(s3, bucket, keyOf(pp)) : undefined;
     const existing = current ? await readPartition(current.bytes) : [];
     const have = new Set(existing.map((r) => r.article_id));
     const fresh = [...incoming.values()].filter((r) => !have.has(r.article_id));
@@ -161,11 +204,10 @@ export async function commitNewsRows(
     return { pp, etag: current?.etag, body: encode([...existing, ...fresh]), added: fresh.length };
   };
 
-  const paths = [...byPart.keys()].sort();
   const prepared: Prepared[] = [];
   let duplicates = 0;
   await mapLimit(paths, opts.concurrency ?? 8, async (pp) => {
-    const p = await prepare(pp);
+    const p = await prepare(pp, present.has(keyOf(pp)));
     if ('body' in p) prepared.push(p);
     else duplicates += p.duplicates;
   });

@@ -13,6 +13,8 @@ import type { Panel } from '../backtest/types';
 import { STRATEGY_RUNNER_EVENT, type Environment } from '../contract/models';
 import { InputError } from '../errors';
 import type { ModelRegistry } from '../ml/registry/types';
+import { sentimentWindows } from '../news/daily';
+import { PrefetchedNewsReader, type NewsReader } from '../news/reader';
 import { SimulatedClock } from '../trading/algos';
 import { bookToPortfolio, markToMarket, type Book } from '../trading/book';
 import { PaperBroker } from '../trading/broker';
@@ -67,6 +69,8 @@ export interface RunnerPaperDeps {
   readonly promotions: PromotionStore;
   readonly registry: ModelRegistry;
   readonly modelStrategy?: ModelStrategyFactory;
+  /** Reader of the lake's news_sentiment (models on feature set version 2 need it). */
+  readonly news?: NewsReader;
 }
 
 export async function paperThroughRunner(
@@ -107,7 +111,14 @@ export async function paperThroughRunner(
     onOutcome: (o) => outcomes.push(o),
   });
   const models = new Map<string, Promise<BarStrategy>>();
+  // Each bar reads its own window; the replay's whole range is read once.
+  const windows = deps.news ? sentimentWindows(panel.dates) : undefined;
+  const news =
+    deps.news &&
+    windows &&
+    new PrefetchedNewsReader(deps.news, panel.symbols, windows.lo[0], windows.hi[windows.hi.length - 1]);
   const runnerDeps = {
+    news,
     promotions: deps.promotions,
     registry: deps.registry,
     account,

@@ -17,7 +17,9 @@ import {
 import type { Panel } from '../backtest/types';
 import type { Environment } from '../contract/models';
 import { InputError } from '../errors';
+import { attachModelInputs } from '../ml/model-inputs';
 import type { ModelRegistry } from '../ml/registry/types';
+import type { NewsReader } from '../news/reader';
 import { parseSignal, type Signal } from '../trading/signals';
 import { MODEL_STRATEGIES, type Promotion, type PromotionStore } from './promotions';
 
@@ -33,6 +35,8 @@ export interface LoadedModel {
 export interface BarStrategy {
   readonly minSymbols: number;
   readonly maxSymbols: number;
+  /** A model strategy's features (its manifest's): what it needs beyond bars is read for it. */
+  readonly features?: readonly string[];
   positions(panel: Panel): Float64Array[];
 }
 
@@ -55,6 +59,11 @@ export interface RunnerDeps {
   emit(signal: Signal): Promise<void>;
   /** Needed for model strategies. */
   readonly modelStrategy?: ModelStrategyFactory;
+  /**
+   * Reader of the lake's news_sentiment, for models on feature set version 2 (src/ml/model-inputs.ts);
+   * without it such a model is refused.
+   */
+  readonly news?: NewsReader;
   /** Loaded models by `name@version` (kept across bars: a warm Lambda loads each version once). */
   readonly models?: Map<string, Promise<BarStrategy>>;
   /** @default Date.now */
@@ -82,7 +91,7 @@ export const runnerSignalId = (
 
 export const barTimeOf = (d: string): number => Date.parse(d.length === 10 ? `${d}T00:00:00Z` : d);
 
-/** sha256 of what the strategy saw: strategy, parameters, model version and the bars. */
+/** sha256 of what the strategy saw: strategy, parameters, model version, the bars and their side data. */
 export function inputsHash(
   strategy: string,
   params: StrategyParams,
@@ -94,6 +103,12 @@ export function inputsHash(
   h.update(JSON.stringify(panel.dates));
   for (const c of panel.close) h.update(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
   for (const v of panel.volume ?? []) h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  // Side data (the news sentiment of a model on feature set version 2) only when there is some:
+  // the hash of a run on bars alone is what it was.
+  for (const [name, field] of Object.entries(panel.aux?.fields ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    h.update(name);
+    for (const v of field) h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  }
   return `sha256:${h.digest('hex')}`;
 }
 
@@ -155,13 +170,21 @@ export async function runStrategyBar(
     readonly always?: boolean;
   },
 ): Promise<BarOutcome> {
-  const { env, panel } = input;
+  const { env } = input;
   const promotion = await deps.promotions.get(env);
   if (!promotion)
     throw new InputError(`--env: no strategy promoted to ${env} (quant strategy promote)`, '--env');
-  const n = panel.dates.length;
+  const n = input.panel.dates.length;
   if (n === 0) throw new InputError('bars: no bars', 'bars');
   const { strategy, params, model } = await strategyFor(deps, env, promotion);
+  const panel =
+    model && strategy.features
+      ? await attachModelInputs(
+          input.panel,
+          [{ model: `${model.name}@${model.version}`, features: strategy.features }],
+          () => deps.news,
+        )
+      : input.panel;
   if (panel.symbols.length < strategy.minSymbols || panel.symbols.length > strategy.maxSymbols)
     throw new InputError(
       `bars: ${promotion.strategy} takes ${strategy.minSymbols}-${strategy.maxSymbols} symbols, got ${panel.symbols.length}`,
@@ -200,13 +223,23 @@ export async function runStrategyBar(
   return { signal, promotion, modelVersion: model?.version, inputsHash: hash };
 }
 
-/** The last `lookback` bars up to and including bar t (views, no copy of the prices). */
+/** The last `lookback` bars up to and including bar t (views, no copy of the prices or side data). */
 export function panelUpTo(panel: Panel, t: number, lookback: number): Panel {
   const from = Math.max(0, t + 1 - lookback);
+  const fields = panel.aux?.fields;
   return {
     symbols: panel.symbols,
     dates: panel.dates.slice(from, t + 1),
     close: panel.close.map((c) => c.subarray(from, t + 1)),
     volume: panel.volume?.map((v) => v.subarray(from, t + 1)),
+    ...(fields
+      ? {
+          aux: {
+            fields: Object.fromEntries(
+              Object.entries(fields).map(([k, f]) => [k, f.map((x) => x.subarray(from, t + 1))]),
+            ),
+          },
+        }
+      : {}),
   };
 }

@@ -7,7 +7,7 @@
 import { validatePanel } from '../backtest/engine';
 import { smaCrossGrid } from '../backtest/kernel';
 import { parseStrategyParams, prepareStrategy } from '../backtest/strategies';
-import { asPanel, type Bars, type Summary } from '../backtest/types';
+import { asPanel, type Bars, type Panel, type Summary } from '../backtest/types';
 import { canonicalParams, type ParamSet } from './grid';
 
 export interface BatchSpec {
@@ -68,7 +68,7 @@ export function toRow(item: ParamSet, spec: BatchSpec, s: Summary, completedAt: 
  * (InputError naming the parameter): a batch is the unit that is written, or not, atomically.
  */
 export async function evaluateBatch(
-  bars: Bars,
+  bars: Bars | Panel,
   spec: BatchSpec,
   items: readonly ParamSet[],
   now = Date.now(),
@@ -87,7 +87,7 @@ export async function evaluateBatch(
       const idx = parsed.flatMap((p, i) => ((p.params.short === true) === short ? [i] : []));
       if (idx.length === 0) continue;
       const grid = smaCrossGrid(
-        bars.close,
+        asPanel(bars).close[0],
         idx.map((i) => [parsed[i].params.fast as number, parsed[i].params.slow as number] as const),
         costBps,
         short,

@@ -9,11 +9,14 @@ import { createClients, type AwsClients, type Runtime } from '../aws/clients';
 // Modules, not the src/backtest and src/lake barrels: those load DuckDB, which a local sweep
 // no longer needs (results are encoded in JS and ranked by rank.ts).
 import { loadBars } from '../backtest/load';
-import type { Bars } from '../backtest/types';
+import { asPanel, type Bars, type Panel } from '../backtest/types';
 import { entryPoint } from '../entry-points';
 import { lakeBuckets, type LakeBuckets } from '../lake/buckets';
 import type { Row } from '../lake/query';
 import { resolveModelRefs } from '../ml/inference/resolver';
+import { readModelDir } from '../ml/inference/model-dir';
+import { attachModelInputs } from '../ml/model-inputs';
+import type { NewsReader } from '../news/reader';
 import { evaluateBatch, type ResultRow } from './evaluate';
 import { batches, type ParamSet } from './grid';
 import { rankRows, RANKING_COLUMNS } from './rank';
@@ -52,7 +55,8 @@ export interface SweepOutcome {
 
 export interface ExecuteOptions {
   readonly target: ResultsTarget;
-  readonly bars: Bars;
+  /** A panel when the models need side data (news sentiment) beside the bars. */
+  readonly bars: Bars | Panel;
   /** Directories of the registry versions the parameter sets name (see resolveModelRefs). */
   readonly models?: Readonly<Record<string, string>>;
   /** @default this thread when (sets to run) x bars <= INLINE_WORK, else os.availableParallelism() */
@@ -236,6 +240,8 @@ export interface LocalSweepOptions {
   readonly batchSize?: number;
   readonly tmpDir?: string;
   readonly onProgress?: (done: number, total: number) => void;
+  /** Reader of the lake's news_sentiment, for models on feature set version 2 (src/ml/model-inputs.ts). */
+  readonly news?: () => NewsReader | Promise<NewsReader>;
 }
 
 export interface LocalSweepResult extends SweepOutcome {
@@ -262,6 +268,20 @@ export async function runLocalSweep(opts: LocalSweepOptions): Promise<LocalSweep
     const bars = await loadBars(sweep.bars, { runtime: opts.runtime });
     // Registry versions resolve in this thread (the installed resolver); workers get the directories.
     const models = await resolveModelRefs(items.flatMap((i) => Object.values(i.params)));
+    // Models on feature set version 2 score on the lake's news sentiment, read once here.
+    const refs = [
+      ...new Set(items.flatMap((i) => (typeof i.params.model === 'string' ? [i.params.model] : []))),
+    ];
+    const needs = refs.map((model) => ({
+      model,
+      features: readModelDir(models[model] ?? model, 'param.model').features,
+    }));
+    let input: Bars | Panel = bars;
+    if (needs.length > 0) {
+      const panel = asPanel(bars);
+      const withNews = await attachModelInputs(panel, needs, () => opts.news?.());
+      if (withNews !== panel) input = withNews;
+    }
     const outcome = await executeSweep(
       {
         sweepId: sweep.sweepId,
@@ -272,7 +292,7 @@ export async function runLocalSweep(opts: LocalSweepOptions): Promise<LocalSweep
       },
       {
         target,
-        bars,
+        bars: input,
         models,
         workers: opts.workers,
         batchSize: opts.batchSize,

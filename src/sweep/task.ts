@@ -12,11 +12,15 @@
  */
 import { z } from 'zod';
 import { createClients, type Runtime } from '../aws/clients';
-import { loadBars } from '../backtest';
+import { asPanel, loadBars, type Bars, type Panel } from '../backtest';
+import { parseStrategyParams, prepareStrategy } from '../backtest/strategies';
+import { NEWS_SENTIMENT } from '../contract/lake';
 import { describeZodIssues, InputError } from '../errors';
 import { lakeBuckets } from '../lake';
 import { LOCAL_REGION } from '../local/defaults';
+import { withModelInputs } from '../ml/model-inputs';
 import { useModelRegistry } from '../ml/registry/resolver';
+import { S3NewsReader } from '../news/reader';
 import { evaluateBatch } from './evaluate';
 import { isTextValue } from './grid';
 import { batchIdFor } from './results';
@@ -103,7 +107,22 @@ export async function runBatchTask(env: Env): Promise<BatchTaskResult> {
     useModelRegistry(runtime, clients.s3, () => lakeBuckets(runtime, env).models, env);
     const bars = await loadBars(e.data.BARS, { runtime });
     const spec = { strategy: e.data.STRATEGY, barsSource: e.data.BARS, costBps: e.data.COST_BPS };
-    const rows = await evaluateBatch(bars, spec, items.data);
+    // Models on feature set version 2 score on the lake's news sentiment (src/ml/model-inputs.ts).
+    let input: Bars | Panel = bars;
+    if (items.data.some((i) => typeof i.params.model === 'string')) {
+      const runs = items.data.map((i) =>
+        parseStrategyParams(e.data.STRATEGY, i.params as Record<string, string | number | boolean>),
+      );
+      for (const p of runs) await prepareStrategy(e.data.STRATEGY, p);
+      const panel = asPanel(bars);
+      const withNews = await withModelInputs(
+        panel,
+        runs,
+        () => new S3NewsReader(clients.s3, lakeBuckets(runtime, env)[NEWS_SENTIMENT.zone]),
+      );
+      if (withNews !== panel) input = withNews;
+    }
+    const rows = await evaluateBatch(input, spec, items.data);
     const batchId = batchIdFor(items.data.map((i) => i.id));
     const key = await writeBatchResults(
       { clients, buckets: lakeBuckets(runtime, env), tmpDir: env.TMPDIR },

@@ -4,13 +4,13 @@
  * Started from the build (dist/sweep-worker.js, see src/entry-points.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Bars } from '../backtest';
+import type { Bars, Panel } from '../backtest';
 import { pinnedModelResolver, setModelResolver } from '../ml/inference/resolver';
 import { evaluateBatch, type BatchSpec } from './evaluate';
 import type { ParamSet } from './grid';
 
 export interface WorkerInit {
-  readonly bars: Bars;
+  readonly bars: Bars | Panel;
   readonly spec: BatchSpec;
   /** Directories of registry model versions, resolved by the thread that started the worker. */
   readonly models?: Readonly<Record<string, string>>;

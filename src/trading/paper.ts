@@ -11,6 +11,8 @@ import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { Context } from 'aws-lambda';
 import type { AwsClients } from '../aws/clients';
 import { getStrategy, parseStrategyParams, prepareStrategy } from '../backtest/strategies';
+import { withModelInputs } from '../ml/model-inputs';
+import type { NewsReader } from '../news/reader';
 import type { Panel } from '../backtest/types';
 import { InputError } from '../errors';
 import { parseRiskConfig } from '../risk/schemas';
@@ -56,6 +58,8 @@ export interface PaperOptions {
    * next bar. @default plain orders
    */
   readonly algo?: AlgoSpec;
+  /** Reader of the lake's news_sentiment, for models on feature set version 2 (src/ml/model-inputs.ts). */
+  readonly news?: NewsReader;
 }
 
 export interface PaperResult {
@@ -133,7 +137,9 @@ export async function runPaper(
     );
   }
   await prepareStrategy(opts.strategy, params);
-  const weights = strategy.positions(panel, params);
+  // A model that needs more than bars (news sentiment) gets it the way it was trained on.
+  const inputs = await withModelInputs(panel, [params], () => opts.news);
+  const weights = strategy.positions(inputs, params);
   const n = panel.dates.length;
   const first = opts.lastBars === undefined ? 0 : Math.max(0, n - opts.lastBars);
   const config =

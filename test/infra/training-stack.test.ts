@@ -13,6 +13,10 @@ import {
   TRAINING_STATES,
 } from '../../src/contract/training';
 import { resolveDefinitionString } from '../../src/local/stepfunctions';
+import { FEATURE_SET_VERSION, SENTIMENT_FEATURE_SET_VERSION } from '../../src/contract/ml';
+import { SENTIMENT_FEATURE } from '../../src/contract/news';
+import { featureUnloadSql } from '../../src/ml/features/sql';
+import { intrinsicLiteral } from '../../lib/constructs';
 import { nagViolations, resourcesOfType, staleAcknowledgements, template, testApp } from './helpers';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -27,7 +31,21 @@ const cpuDev: EnvironmentConfig = {
   },
 };
 
-const stages: Record<'dev' | 'staging' | 'prod' | 'cpu', QuantStage> = {} as never;
+/** dev training on feature set version 2: the configured features include the news sentiment. */
+const sentimentDev: EnvironmentConfig = {
+  ...dev,
+  training: {
+    ...dev.training,
+    hyperparameters: {
+      ...dev.training.hyperparameters,
+      features: `ret_1,ret_5,vol_20,${SENTIMENT_FEATURE}`,
+      // A stale version in config is replaced by the one that computes the features.
+      feature_set_version: '1',
+    },
+  },
+};
+
+const stages: Record<'dev' | 'staging' | 'prod' | 'cpu' | 'sentiment', QuantStage> = {} as never;
 let t: Template;
 let ts: Template;
 const states = (tpl: Template): Record<string, Json> => {
@@ -52,6 +70,7 @@ beforeAll(() => {
   stages.staging = testApp([staging]).stages.staging;
   stages.prod = testApp([prod]).stages.prod;
   stages.cpu = testApp([cpuDev]).stages.dev;
+  stages.sentiment = testApp([sentimentDev]).stages.dev;
   // Synthesize every stage first: wildcard acknowledgements are added while validating.
   for (const s of Object.values(stages)) template(s.training);
   t = template(stages.dev.training);
@@ -294,6 +313,33 @@ describe('TrainingStack: registration, gate and schedules', () => {
     );
   });
 
+  it('computes feature set version 1 by default and version 2 (news_sentiment joined) when the config asks for the sentiment', () => {
+    const query = (tpl: Template): string =>
+      states(tpl)[TRAINING_STATES.features].Parameters['QueryString.$'];
+    expect(configuredHps(t).feature_set_version).toBe(String(FEATURE_SET_VERSION));
+    expect(query(t)).not.toMatch(/news_sentiment/);
+    const tv2 = template(stages.sentiment.training);
+    expect(configuredHps(tv2).feature_set_version).toBe(String(SENTIMENT_FEATURE_SET_VERSION));
+    expect(configuredHps(tv2).features).toBe(`ret_1,ret_5,vol_20,${SENTIMENT_FEATURE}`);
+    // The same statement the generator writes for version 2 (src/ml/features/sql.ts), escaped for States.Format.
+    const v2 = featureUnloadSql(
+      {
+        symbols: dev.training.symbols,
+        horizon: dev.training.horizon,
+        from: dev.training.fromDate,
+        table: 'bars',
+        sentiment: true,
+      },
+      's3://destination-of-this-run/',
+    );
+    const select = v2.slice(v2.indexOf('\n') + 1, v2.lastIndexOf('\n) TO '));
+    expect(query(tv2)).toContain(intrinsicLiteral(select));
+    expect(query(tv2)).toMatch(
+      /LEFT JOIN \(SELECT symbol, article_id, published_at, comparative FROM news_sentiment WHERE symbol IN/,
+    );
+    expect(nagViolations(stages.sentiment.training)).toEqual([]);
+  });
+
   it('retrains, checks drift and runs the strategy on schedules from config', () => {
     for (const expr of [
       dev.training.retrainSchedule,
@@ -327,6 +373,24 @@ describe('TrainingStack: strategy runner', () => {
     expect(JSON.stringify(put[0].Resource)).toMatch(/OrderEvents/);
     const writes = runner.flatMap(actions).filter((a) => /^s3:(Put|Delete)|^events:(?!PutEvents)/.test(a));
     expect(writes).toEqual([]);
+  });
+
+  it('reads only the bars, the news sentiment and their pending markers from the curated zone', () => {
+    const reads = statements(t, 'StrategyRunnerRole').filter((s) =>
+      actions(s).some((a) => a.startsWith('s3:GetObject')),
+    );
+    const curated = reads
+      .flatMap((s) => [s.Resource].flat())
+      .map((r) => JSON.stringify(r))
+      .filter((r) => r.includes('CuratedBucket'));
+    expect(curated.flatMap((r) => /"\/([^"]*)"\]/.exec(r)?.[1] ?? []).sort()).toEqual([
+      '_lake/pending/bars/*',
+      '_lake/pending/news_sentiment/*',
+      'bars/*',
+      'news_sentiment/*',
+    ]);
+    // Objects only under those prefixes (the bucket itself appears for listing).
+    expect(curated.filter((r) => !/"\/[^"]*"\]/.test(r)).every((r) => !r.includes('/*'))).toBe(true);
   });
 
   it('gets its environment from the contract names', () => {
@@ -399,6 +463,9 @@ describe('training config validation', () => {
       /training\.hyperparameters\.sagemaker_program/,
     );
     expect(bad({ symbols: ['SPY', 'bad symbol'] })).toThrow(/^training\.symbols\[1\]/);
+    expect(bad({ hyperparameters: { features: 'ret_1,news_sentiment' } })).toThrow(
+      /^training\.hyperparameters\.features: unknown feature "news_sentiment" \(known: ret_1, .*news_sentiment_1d\)/,
+    );
     expect(bad({ horizon: 0 })).toThrow(ConfigError);
   });
 

@@ -23,6 +23,7 @@ import {
 import { renderSweepReport } from '../../sweep/report';
 import { writeFileAtomic } from '../output';
 import { useModelRegistry } from '../../ml/registry/resolver';
+import { EngineNewsReader } from '../../news/reader';
 import { withPlatform, type GlobalOptions } from '../context';
 import { formatTable, printJson, progressBar } from '../output';
 import { collect, num, oneOf, optionalInt } from '../options';
@@ -280,6 +281,7 @@ async function sweepLocal(
     workers: optionalInt(o.workers, '--workers'),
     batchSize: optionalInt(o.batchSize, '--batch-size'),
     tmpDir: ctx.tmpDir,
+    news: async () => new EngineNewsReader(await ctx.query()),
     onProgress: (done, total) => {
       bar ??= progressBar('sweep', total, !quiet);
       bar.tick();

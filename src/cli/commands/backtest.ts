@@ -40,6 +40,8 @@ import { describeSpacing, REGULAR_SHARE, type BarSpacing } from '../../backtest/
 import { expandGrid, parseGrid, parseGridArg } from '../../sweep/grid';
 import { parseModelRef } from '../../ml/inference/resolver';
 import { useModelRegistry } from '../../ml/registry/resolver';
+import { withModelInputs } from '../../ml/model-inputs';
+import { EngineNewsReader, type NewsReader } from '../../news/reader';
 import { InputError } from '../../errors';
 import type { CostModel } from '../../backtest/costs';
 import { costModelSchema } from '../../backtest/cost-model-file';
@@ -236,7 +238,9 @@ async function backtest(_opts: unknown, command: Command): Promise<void> {
       return ctx;
     };
     const loaded = await loadInput(opts.bars!, strategy.kind === 'multi', run.align, platform);
-    const input = run.dataSpecs.length > 0 ? attachAux(asPanel(loaded), run.dataSpecs) : loaded;
+    let input = run.dataSpecs.length > 0 ? attachAux(asPanel(loaded), run.dataSpecs) : loaded;
+    // A model on feature set version 2 reads the lake's news sentiment, as its training did.
+    const news = async () => new EngineNewsReader(await (await platform()).query());
     // Strategies with an asynchronous step (ml-signal loads its model) run it before any backtest;
     // a registry version (model=name@version|@env) is read from the platform's registry.
     if (strategy.prepare) {
@@ -246,8 +250,11 @@ async function backtest(_opts: unknown, command: Command): Promise<void> {
         useModelRegistry(c.runtime, c.clients.s3, () => c.buckets.models);
       }
       // A walk-forward prepares each of its candidates (runWalkForward).
-      if (opts.walkForward === undefined)
-        await prepareStrategy(strategy.name, parseStrategyParams(strategy.name, params));
+      if (opts.walkForward === undefined) {
+        const parsed = parseStrategyParams(strategy.name, params);
+        await prepareStrategy(strategy.name, parsed);
+        input = await withModelInputs(asPanel(input), [parsed], news);
+      }
     }
     if (
       opts.walkForward !== undefined &&
@@ -258,7 +265,16 @@ async function backtest(_opts: unknown, command: Command): Promise<void> {
         'walk-forward',
       );
     if (opts.walkForward !== undefined) {
-      await runWalkForward(input, strategy.name, params, run.costBps, run.periodsPerYear, opts, run.sizing);
+      await runWalkForward(
+        input,
+        strategy.name,
+        params,
+        run.costBps,
+        run.periodsPerYear,
+        opts,
+        run.sizing,
+        news,
+      );
       return;
     }
     if (opts.grid.length > 0)
@@ -394,7 +410,8 @@ async function runWalkForward(
   costBps: number,
   periodsPerYear: number | undefined,
   opts: BacktestOpts,
-  sizing?: Sizing,
+  sizing: Sizing | undefined,
+  news: () => Promise<NewsReader>,
 ): Promise<void> {
   const m = /^(\d+):(\d+)$/.exec(opts.walkForward!.trim());
   if (!m)
@@ -420,8 +437,11 @@ async function runWalkForward(
     maxGridSize: MAX_WALK_FORWARD_CANDIDATES,
   }).map((p) => ({ ...p.params, ...text }) as unknown as Record<string, number | boolean>);
   // A grid of models (--grid model=a@1,a@2): each candidate's model is loaded before the first window.
-  if (getStrategy(strategy).prepare)
-    for (const c of candidates) await prepareStrategy(strategy, parseStrategyParams(strategy, c));
+  if (getStrategy(strategy).prepare) {
+    const parsed = candidates.map((c) => parseStrategyParams(strategy, c));
+    for (const p of parsed) await prepareStrategy(strategy, p);
+    input = await withModelInputs(asPanel(input), parsed, news);
+  }
   const wf = walkForward(input, {
     strategy,
     candidates,

@@ -10,6 +10,7 @@ import { InputError } from '../../errors';
 import { auditSinkFor, parseEnvironment, parseModelRef, registryFor } from '../../ml/registry';
 import { modelStrategyFor } from '../../ml/model-strategy';
 import { paperThroughRunner } from '../../strategy-runner/paper';
+import { EngineNewsReader } from '../../news/reader';
 import { promoteStrategy, S3PromotionStore } from '../../strategy-runner/promotions';
 import { tradingServices } from '../../trading/context';
 import { blotterRows } from '../../trading/paper';
@@ -116,6 +117,7 @@ export async function strategyPaper(cmd: Command, opts: PaperOpts): Promise<void
         promotions: new S3PromotionStore(ctx.clients.s3, ctx.buckets.models),
         registry,
         modelStrategy: modelStrategyFor(ctx.runtime),
+        news: new EngineNewsReader(await ctx.query()),
       },
       { env, panel, lastBars: last, lookback, nav },
     );

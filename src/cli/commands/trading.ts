@@ -10,6 +10,7 @@ import { summarizeTca } from '../../trading/tca';
 import { writeTcaRows } from '../../trading/tca-lake';
 import { openPlatform, type GlobalOptions } from '../context';
 import { useModelRegistry } from '../../ml/registry/resolver';
+import { EngineNewsReader } from '../../news/reader';
 import { formatTable, printJson } from '../output';
 import { z } from 'zod';
 import { int, jsonFile, num } from '../options';
@@ -81,6 +82,7 @@ export function registerTrading(program: Command): void {
           limits,
           lastBars: last === 0 ? undefined : last,
           algo,
+          news: new EngineNewsReader(await ctx.query()),
         });
         // Every parent's TCA goes to the lake (table tca) for `quant tca` and its calibration.
         await writeTcaRows({ clients: ctx.clients, buckets: ctx.buckets, tmpDir: ctx.tmpDir }, r.tca);

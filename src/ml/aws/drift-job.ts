@@ -7,6 +7,8 @@ import type { Panel } from '../../backtest/types';
 import { DRIFT_METRIC, type Environment } from '../../contract/models';
 import { TRAINING_METRICS } from '../../contract/training';
 import { computeFeatures, checkFeatureNames } from '../features/compute';
+import type { NewsReader } from '../../news/reader';
+import { attachModelInputs } from '../model-inputs';
 import type { ModelRegistry } from '../registry/types';
 import { driftCheck, type DriftResult, type FeatureStats } from '../drift';
 
@@ -15,6 +17,8 @@ export interface DriftJobDeps {
   /** The last `bars` bars of the symbols (enough history before them for the feature windows). */
   readonly panel: (bars: number) => Promise<Panel>;
   readonly putMetrics: (namespace: string, data: readonly DriftMetricDatum[]) => Promise<void>;
+  /** Reader of the lake's news_sentiment, for a model on feature set version 2 (src/ml/model-inputs.ts). */
+  readonly news?: NewsReader;
 }
 
 export interface DriftMetricDatum {
@@ -45,7 +49,13 @@ export async function runDriftJob(
   ) as { features: string[]; featureStats: Record<string, FeatureStats> };
   const names = checkFeatureNames(manifest.features, `${input.modelName} v${version} manifest.features`);
   // Feature windows need history before the compared bars (the longest is 50 bars).
-  const panel = await deps.panel(input.lookbackBars + 60);
+  const bars = await deps.panel(input.lookbackBars + 60);
+  // The live features as the model sees them: with the news sentiment for a version 2 model.
+  const panel = await attachModelInputs(
+    bars,
+    [{ model: `${input.modelName}@${version}`, features: names }],
+    () => deps.news,
+  );
   const m = computeFeatures(panel, names);
   const F = names.length;
   const T = panel.dates.length;

@@ -203,7 +203,9 @@ export function warmupBars(names: readonly ModelFeature[]): number {
     volume_z_20: 20,
     xs_rank_ret_5: 6,
     xs_rank_ret_20: 21,
-    news_sentiment_1d: 1,
+    // The first bar's window has no previous bar to start at (src/news/daily.ts looks back one day):
+    // its value depends on where the panel starts, so no model row uses it.
+    news_sentiment_1d: 2,
   };
   return Math.max(...names.map((n) => need[n]));
 }

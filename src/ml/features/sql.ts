@@ -3,7 +3,14 @@
  * locally and Athena (Trino) in AWS. The only dialect difference is how `ts` is rendered: Athena's
  * UNLOAD writes it as ISO 8601 text, DuckDB returns a timestamp that the CSV writer formats.
  */
-import { DEFAULT_HORIZON, FEATURE_NAMES, LABEL_COLUMN, type FeatureName } from '../../contract/ml';
+import {
+  DEFAULT_HORIZON,
+  FEATURE_NAMES,
+  featureSetVersionOf,
+  LABEL_COLUMN,
+  SENTIMENT_FEATURE_SET_VERSION,
+  type FeatureName,
+} from '../../contract/ml';
 import { InputError } from '../../errors';
 import { SENTIMENT_FEATURE } from '../../contract/news';
 import { dailySentimentSql } from '../../news/daily';
@@ -152,6 +159,10 @@ function tsLiteral(v: string): string {
   const s = v.replace('T', ' ').replace(/Z$/, '');
   return s.length === 10 ? `${s} 00:00:00` : s;
 }
+
+/** Whether a model's feature list needs the `sentiment` query (feature set version 2). */
+export const usesSentiment = (features: readonly string[]): boolean =>
+  featureSetVersionOf(features) === SENTIMENT_FEATURE_SET_VERSION;
 
 /** S3 prefix for UNLOAD: `s3://bucket/prefix/` with no quote and a trailing slash. */
 const S3_PREFIX_RE = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9!_.*()=/-]*)?$/;

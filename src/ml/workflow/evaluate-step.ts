@@ -12,6 +12,8 @@ import { getStrategy, parseStrategyParams } from '../../backtest/strategies';
 import type { Panel } from '../../backtest/types';
 import { DEFAULT_MODEL_NAME } from '../../contract/models';
 import { InputError } from '../../errors';
+import type { NewsReader } from '../../news/reader';
+import { attachModelInputs } from '../model-inputs';
 import { sha256Hex } from '../registry/s3-registry';
 import type { ModelRegistry } from '../registry/types';
 import type { BarStrategy, LoadedModel, ModelStrategyFactory } from '../../strategy-runner/runner';
@@ -47,6 +49,8 @@ export interface EvaluationReport {
 export interface EvaluateDeps {
   readonly registry: ModelRegistry;
   readonly modelStrategy: ModelStrategyFactory;
+  /** Reader of the lake's news_sentiment, for models on feature set version 2 (src/ml/model-inputs.ts). */
+  readonly news?: NewsReader;
 }
 
 export interface EvaluateInput {
@@ -106,14 +110,19 @@ function sub(panel: Panel, from: number, to: number): Panel {
   };
 }
 
-function backtest(
+async function backtest(
   label: string,
-  panel: Panel,
+  bars: Panel,
   s: BarStrategy,
   first: number,
   last: number,
   costBps: number,
-): RunSummary {
+  news?: NewsReader,
+): Promise<RunSummary> {
+  // A model on feature set version 2 scores on the lake's sentiment, as in training.
+  const panel = s.features
+    ? await attachModelInputs(bars, [{ model: label, features: s.features }], () => news)
+    : bars;
   const w = s
     .positions(panel)
     .map((x) => x.subarray(first, last + 1).map((v) => (Number.isFinite(v) ? v : 0)));
@@ -138,13 +147,14 @@ export async function evaluateStep(deps: EvaluateDeps, input: EvaluateInput): Pr
   const params = input.params ?? {};
   const onnx = new Uint8Array(readFileSync(path.join(input.modelDir, 'model.onnx')));
   const candidateModel: LoadedModel = { name: modelName, version: 0, onnx, manifest };
-  const candidate = backtest(
+  const candidate = await backtest(
     'candidate',
     input.panel,
     await deps.modelStrategy(strategy, candidateModel, params),
     first,
     last,
     costBps,
+    deps.news,
   );
   // The champion is another model: a candidate already registered (a re-run) is not its own rival.
   const sha = sha256Hex(onnx);
@@ -165,21 +175,22 @@ export async function evaluateStep(deps: EvaluateDeps, input: EvaluateInput): Pr
       manifest: JSON.parse(new TextDecoder().decode(cManifest)),
     };
     champion = {
-      ...backtest(
+      ...(await backtest(
         `champion v${v.version}`,
         input.panel,
         await deps.modelStrategy(strategy, loaded, params),
         first,
         last,
         costBps,
-      ),
+        deps.news,
+      )),
       version: v.version,
     };
   }
   const base = input.baseline ?? { strategy: 'sma-cross', params: { fast: 20, slow: 50 } };
   const baseStrategy = getStrategy(base.strategy);
   const baseParams = parseStrategyParams(base.strategy, base.params);
-  const baseline = backtest(
+  const baseline = await backtest(
     `${base.strategy} ${Object.entries(baseParams)
       .map(([k, v]) => `${k}=${v}`)
       .join(' ')}`,
