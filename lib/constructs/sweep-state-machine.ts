@@ -329,8 +329,8 @@ export class SweepStateMachine extends Area {
         period,
         label,
       });
-    monitoring.addAlarm(this, 'SweepFailedAlarm', {
-      alarmDescription: 'A backtest sweep execution failed, timed out or was aborted',
+    monitoring.alarm(this, 'SweepFailedAlarm', {
+      description: 'A backtest sweep execution failed, timed out or was aborted',
       metric: new cw.MathExpression({
         expression: 'failed + timedout + aborted',
         usingMetrics: {
@@ -342,8 +342,6 @@ export class SweepStateMachine extends Area {
         label: 'failed sweeps',
       }),
       threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
     monitoring.addSection('Backtest sweeps', [
       [

@@ -251,16 +251,13 @@ export class VendorStreamService extends Construct {
     for (const v of vendors) {
       const cap = v[0].toUpperCase() + v.slice(1);
       this.alarms.push(
-        monitoring.addAlarm(this, `${cap}AuthFailureAlarm`, {
-          alarmDescription: `${v} refused the key (expired or revoked?): update its secret; the task restarts and reads it again`,
+        monitoring.alarm(this, `${cap}AuthFailureAlarm`, {
+          description: `${v} refused the key (expired or revoked?): update its secret; the task restarts and reads it again`,
           metric: metric(M.authFailures, v, 'Sum').with({ period: Duration.minutes(5) }),
           threshold: 1,
-          evaluationPeriods: 1,
-          comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          treatMissingData: cw.TreatMissingData.NOT_BREACHING,
         }),
-        monitoring.addAlarm(this, `${cap}ClockSkewAlarm`, {
-          alarmDescription: `${v}'s timestamps and our clock differ by more than ${props.clockSkewAlarmMs ?? 2000} ms (NTP on either side?)`,
+        monitoring.alarm(this, `${cap}ClockSkewAlarm`, {
+          description: `${v}'s timestamps and our clock differ by more than ${props.clockSkewAlarmMs ?? 2000} ms (NTP on either side?)`,
           metric: new cw.MathExpression({
             expression: 'ABS(skew)',
             usingMetrics: { skew: metric(M.clockSkew, v, 'Average').with({ period: Duration.minutes(5) }) },
@@ -268,33 +265,22 @@ export class VendorStreamService extends Construct {
             period: Duration.minutes(5),
           }),
           threshold: props.clockSkewAlarmMs ?? 2000,
-          evaluationPeriods: 1,
-          comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          treatMissingData: cw.TreatMissingData.NOT_BREACHING,
+          comparison: '>',
         }),
-        monitoring.addAlarm(this, `${cap}DropsAlarm`, {
-          alarmDescription: `${v} stream dropped events: a bounded queue was full (Kinesis slower than the feed)`,
+        monitoring.alarm(this, `${cap}DropsAlarm`, {
+          description: `${v} stream dropped events: a bounded queue was full (Kinesis slower than the feed)`,
           metric: metric(M.drops, v, 'Sum').with({ period: Duration.minutes(5) }),
           threshold: 1,
-          evaluationPeriods: 1,
-          comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          treatMissingData: cw.TreatMissingData.NOT_BREACHING,
         }),
-        monitoring.addAlarm(this, `${cap}GapUnfilledAlarm`, {
-          alarmDescription: `${v}: a gap over a disconnect could not be backfilled (REST history failing): ticks are missing`,
+        monitoring.alarm(this, `${cap}GapUnfilledAlarm`, {
+          description: `${v}: a gap over a disconnect could not be backfilled (REST history failing): ticks are missing`,
           metric: metric(M.gapsUnfilled, v, 'Sum').with({ period: Duration.minutes(5) }),
           threshold: 1,
-          evaluationPeriods: 1,
-          comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          treatMissingData: cw.TreatMissingData.NOT_BREACHING,
         }),
-        monitoring.addAlarm(this, `${cap}ReconnectAlarm`, {
-          alarmDescription: `${v} connection flapping: many reconnects in 15 minutes`,
+        monitoring.alarm(this, `${cap}ReconnectAlarm`, {
+          description: `${v} connection flapping: many reconnects in 15 minutes`,
           metric: metric(M.reconnects, v, 'Sum').with({ period: Duration.minutes(15) }),
           threshold: props.reconnectAlarmThreshold ?? 10,
-          evaluationPeriods: 1,
-          comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          treatMissingData: cw.TreatMissingData.NOT_BREACHING,
         }),
       );
     }
