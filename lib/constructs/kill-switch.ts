@@ -19,6 +19,7 @@ import {
 } from './trading-core';
 import { accountStateKey } from './trading-tables';
 import { Area } from './area';
+import { FUNCTION_SERVICE } from '../../src/contract/metrics';
 
 export interface KillSwitchProps {
   readonly core: TradingCore;
@@ -50,7 +51,7 @@ export class KillSwitch extends Area {
     const fn = new QuantFunction(this, 'KillSwitch', {
       ...tradingFunctionDefaults(core),
       entry: path.join(packageRoot(), 'lambda/kill-switch/index.ts'),
-      serviceName: 'kill-switch',
+      serviceName: FUNCTION_SERVICE.killSwitch,
       environment: tradingEnvironment(core),
       reservedConcurrentExecutions: props.concurrency ?? 2,
       noDeadLetterQueueReason:

@@ -17,6 +17,7 @@ import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { grantTradingEvents, TRADING_WILDCARDS, tradingFunctionDefaults } from './trading-core';
 import { orderPathKeys } from './trading-tables';
 import { Area } from './area';
+import { FUNCTION_SERVICE } from '../../src/contract/metrics';
 
 export interface OrderExecutionProps extends OrderPathProps {
   /** Signals in (Kinesis; the bus's signals come through a rule). */
@@ -52,7 +53,7 @@ export class OrderExecution extends Area {
     const fn = new QuantFunction(this, 'Execution', {
       ...tradingFunctionDefaults(core),
       entry: path.join(packageRoot(), 'lambda/execution/index.ts'),
-      serviceName: 'execution',
+      serviceName: FUNCTION_SERVICE.execution,
       memorySize: 1024,
       timeout: Duration.seconds(60),
       reservedConcurrentExecutions: props.concurrency,

@@ -6,6 +6,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { TRAINING_METRICS } from '../../src/contract/training';
 import { EncryptedLogGroup } from './encrypted-log-group';
 import type { SageMakerTrainingJob, SageMakerTrainingJobProps } from './sagemaker-training-job';
 import { intrinsicLiteral, SageMakerTrainingJob as TrainingJob } from './sagemaker-training-job';
@@ -160,7 +161,7 @@ export class TrainingWorkflow extends Construct {
     const m = props.usageMetrics;
     const usage = (name: string, path: string) => ({
       MetricName: name,
-      Dimensions: [{ Name: 'ModelName', Value: props.modelName }],
+      Dimensions: [{ Name: TRAINING_METRICS.modelNameDimension, Value: props.modelName }],
       'Value.$': path,
       Unit: 'Seconds',
     });
