@@ -8,6 +8,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { TRAINING_METRICS } from '../../src/contract/training';
 import { EncryptedLogGroup } from './encrypted-log-group';
+import { athenaQueryState } from './athena-query-state';
 import type { SageMakerTrainingJob, SageMakerTrainingJobProps } from './sagemaker-training-job';
 import { intrinsicLiteral, SageMakerTrainingJob as TrainingJob } from './sagemaker-training-job';
 
@@ -103,27 +104,11 @@ export class TrainingWorkflow extends Construct {
     const query = intrinsicLiteral(props.featuresSql)
       .split(intrinsicLiteral(props.destinationMarker))
       .join(destination);
-    const features = new sfn.CustomState(this, n.features, {
-      stateJson: {
-        Type: 'Task',
-        Resource: `arn:${stack.partition}:states:::athena:startQueryExecution.sync`,
-        Parameters: {
-          'QueryString.$': `States.Format('${query}', $.run.jobName)`,
-          QueryExecutionContext: { Database: props.databaseName },
-          WorkGroup: props.workgroupName,
-        },
-        ResultSelector: { 'queryExecutionId.$': '$.QueryExecution.QueryExecutionId' },
-        ResultPath: '$.features',
-        Retry: [
-          {
-            ErrorEquals: ['Athena.TooManyRequestsException'],
-            IntervalSeconds: 5,
-            MaxAttempts: 5,
-            BackoffRate: 2,
-            JitterStrategy: 'FULL',
-          },
-        ],
-      },
+    const features = athenaQueryState(this, n.features, {
+      queryStringPath: `States.Format('${query}', $.run.jobName)`,
+      databaseName: props.databaseName,
+      workgroupName: props.workgroupName,
+      resultPath: '$.features',
     });
 
     this.trainingJob = new TrainingJob(this, 'Training', {

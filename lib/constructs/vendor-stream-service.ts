@@ -10,7 +10,6 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -27,12 +26,9 @@ import {
 import { LAKE_BUCKET_ENV } from '../../src/contract/lake';
 import type { IMonitoring } from '../stacks/monitoring-stack';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
+import { taskImage } from './task-image';
 import { EncryptedLogGroup } from './encrypted-log-group';
 import { QuantKey } from './quant-key';
-import { packageRoot } from '../../src/package-root';
-
-// Found from package.json, not from this file: the CDK app also runs from the build in dist/.
-const repoRoot = packageRoot();
 
 /** A complete secret ARN (with its random suffix): the grant names exactly this secret. */
 const SECRET_ARN =
@@ -128,24 +124,7 @@ export class VendorStreamService extends Construct {
       ec2.Port.tcp(443),
       'wss/https to the vendor and AWS endpoints',
     );
-    const image = ecs.ContainerImage.fromAsset(repoRoot, {
-      file: 'ecs-tasks/vendor-stream/Dockerfile',
-      platform: Platform.LINUX_ARM64,
-      // Allow-list the build context: runtime code, its build script and the lockfile.
-      exclude: [
-        '*',
-        '.*',
-        '!package.json',
-        '!package-lock.json',
-        '!tsconfig.json',
-        '!bin',
-        '!bin/build.js',
-        '!src',
-        '!src/**',
-        '!ecs-tasks',
-        '!ecs-tasks/**',
-      ],
-    });
+    const image = taskImage('vendor-stream', ['ecs-tasks', 'ecs-tasks/**']);
     const services: Record<string, ecs.FargateService> = {};
     for (const c of props.connections) {
       const task = new ecs.FargateTaskDefinition(this, `Task-${c.name}`, {
