@@ -7,7 +7,7 @@ import { createClients } from '../../src/aws/clients';
 import { instrumented, MetricUnit, powertools } from '../../src/aws/powertools';
 import { readEnv } from '../../src/contract/env';
 import { TRADED_ACCOUNT_ENV } from '../../src/contract/functions';
-import { TRADING_METRICS as M } from '../../src/contract/metrics';
+import { TRADING_METRICS as M, FUNCTION_SERVICE } from '../../src/contract/metrics';
 import { returnsSourceFromEnv } from '../../src/risk/returns-source';
 import { brokerFromEnv } from '../../src/trading/brokers-env';
 import { childTask } from '../../src/trading/child-scheduler';
@@ -16,7 +16,7 @@ import { runtimeFromEnv } from '../../src/trading/lambda-support';
 import { quoteSourceFromEnv } from '../../src/trading/quotes';
 
 const env = readEnv(TRADED_ACCOUNT_ENV);
-const tools = powertools({ serviceName: 'algo-child', namespace: M.namespace });
+const tools = powertools({ serviceName: FUNCTION_SERVICE.algoChild, namespace: M.namespace });
 const clients = createClients(runtimeFromEnv(process.env));
 tools.tracer.captureAWSv3Client(clients.dynamodb);
 

@@ -14,8 +14,9 @@ import { httpHandler } from '../../src/aws/network';
 import { instrumented, MetricUnit, powertools } from '../../src/aws/powertools';
 import { readEnv, text } from '../../src/contract/env';
 import { parseTableMap, replicateRecords } from '../../src/dr/table-replicator';
+import { FUNCTION_SERVICE } from '../../src/contract/metrics';
 
-const tools = powertools({ serviceName: 'dr-replicator', namespace: DR_METRICS_NAMESPACE });
+const tools = powertools({ serviceName: FUNCTION_SERVICE.drReplicator, namespace: DR_METRICS_NAMESPACE });
 const { logger, metrics } = tools;
 const { region } = readEnv({ region: text(DR_REGION_ENV) });
 const targets = parseTableMap(process.env[DR_TABLE_MAP_ENV]);

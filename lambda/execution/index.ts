@@ -9,7 +9,7 @@ import { createClients } from '../../src/aws/clients';
 import { dimensionMetric, instrumented, MetricUnit, powertools } from '../../src/aws/powertools';
 import { readEnv } from '../../src/contract/env';
 import { EXECUTION_ENV } from '../../src/contract/functions';
-import { TRADING_METRICS as M } from '../../src/contract/metrics';
+import { TRADING_METRICS as M, FUNCTION_SERVICE } from '../../src/contract/metrics';
 import { returnsSourceFromEnv } from '../../src/risk/returns-source';
 import { brokerFromEnv } from '../../src/trading/brokers-env';
 import { SfnChildScheduler } from '../../src/trading/child-scheduler';
@@ -26,7 +26,7 @@ import { STATE_LEVEL } from '../../src/trading/post-trade';
 
 // Read configuration once per container; a missing variable fails the cold start, not an order.
 const env = readEnv(EXECUTION_ENV);
-const tools = powertools({ serviceName: 'execution', namespace: M.namespace });
+const tools = powertools({ serviceName: FUNCTION_SERVICE.execution, namespace: M.namespace });
 const { logger, metrics } = tools;
 const clients = createClients(runtimeFromEnv(process.env));
 tools.tracer.captureAWSv3Client(clients.dynamodb);

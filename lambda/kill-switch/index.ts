@@ -6,13 +6,13 @@ import { createClients } from '../../src/aws/clients';
 import { instrumented, MetricUnit, powertools } from '../../src/aws/powertools';
 import { readEnv } from '../../src/contract/env';
 import { TRADED_ACCOUNT_ENV } from '../../src/contract/functions';
-import { TRADING_METRICS as M } from '../../src/contract/metrics';
+import { TRADING_METRICS as M, FUNCTION_SERVICE } from '../../src/contract/metrics';
 import { tradingServices } from '../../src/trading/context';
 import { onKillSwitchAlarm, runtimeFromEnv } from '../../src/trading/lambda-support';
 import { STATE_LEVEL } from '../../src/trading/post-trade';
 
 const { account } = readEnv(TRADED_ACCOUNT_ENV);
-const tools = powertools({ serviceName: 'kill-switch', namespace: M.namespace });
+const tools = powertools({ serviceName: FUNCTION_SERVICE.killSwitch, namespace: M.namespace });
 const services = tradingServices(createClients(runtimeFromEnv(process.env)), process.env);
 
 export const handler = instrumented(tools, async (event: unknown) => {

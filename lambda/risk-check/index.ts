@@ -8,8 +8,9 @@ import { instrumented, powertools } from '../../src/aws/powertools';
 import { InputError } from '../../src/errors';
 import { tradingServices } from '../../src/trading/context';
 import { riskCheckRequest, runtimeFromEnv } from '../../src/trading/lambda-support';
+import { FUNCTION_SERVICE } from '../../src/contract/metrics';
 
-const tools = powertools({ serviceName: 'risk-check' });
+const tools = powertools({ serviceName: FUNCTION_SERVICE.riskCheck });
 const services = tradingServices(createClients(runtimeFromEnv(process.env)), process.env);
 
 const json = (statusCode: number, body: unknown): APIGatewayProxyResultV2 => ({

@@ -6,12 +6,12 @@
  */
 import { createClients } from '../../src/aws/clients';
 import { instrumented, MetricUnit, powertools } from '../../src/aws/powertools';
-import { TRADING_METRICS as M } from '../../src/contract/metrics';
+import { TRADING_METRICS as M, FUNCTION_SERVICE } from '../../src/contract/metrics';
 import { lakeBuckets } from '../../src/lake/buckets';
 import { publishReturnsFromLake } from '../../src/risk/returns-job';
 import { runtimeFromEnv } from '../../src/trading/lambda-support';
 
-const tools = powertools({ serviceName: 'risk-returns', namespace: M.namespace });
+const tools = powertools({ serviceName: FUNCTION_SERVICE.riskReturns, namespace: M.namespace });
 const clients = createClients(runtimeFromEnv(process.env));
 const bucket = lakeBuckets(clients.runtime, process.env).curated;
 

@@ -5,7 +5,7 @@
  */
 import { createClients } from '../../src/aws/clients';
 import { instrumented, MetricUnit, powertools } from '../../src/aws/powertools';
-import { TRADING_METRICS as M } from '../../src/contract/metrics';
+import { TRADING_METRICS as M, FUNCTION_SERVICE } from '../../src/contract/metrics';
 import { LakeBarReader } from '../../src/lake/bars-reader';
 import { lakeBuckets } from '../../src/lake/buckets';
 import { modelStrategyFor } from '../../src/ml/model-strategy';
@@ -21,7 +21,7 @@ import { S3PromotionStore } from '../../src/strategy-runner/promotions';
 import type { BarStrategy } from '../../src/strategy-runner/runner';
 import { runtimeFromEnv } from '../../src/trading/lambda-support';
 
-const tools = powertools({ serviceName: 'strategy-runner', namespace: M.namespace });
+const tools = powertools({ serviceName: FUNCTION_SERVICE.strategyRunner, namespace: M.namespace });
 const runtime = runtimeFromEnv(process.env);
 const clients = createClients(runtime);
 // Configuration is read once per container: a missing variable fails the cold start, not a bar.

@@ -19,6 +19,7 @@ import {
 } from './trading-core';
 import { orderPathKeys } from './trading-tables';
 import { Area } from './area';
+import { FUNCTION_SERVICE } from '../../src/contract/metrics';
 
 /** What the order path's functions (execution, algo-child) share. */
 export interface OrderPathProps {
@@ -62,7 +63,7 @@ export class AlgoScheduler extends Area {
     this.algoChild = new QuantFunction(this, 'AlgoChild', {
       ...tradingFunctionDefaults(core),
       entry: path.join(packageRoot(), 'lambda/algo-child/index.ts'),
-      serviceName: 'algo-child',
+      serviceName: FUNCTION_SERVICE.algoChild,
       memorySize: 1024,
       timeout: Duration.seconds(60),
       environment: { ...props.environment },

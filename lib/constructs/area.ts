@@ -41,6 +41,16 @@ export function areaFreeNodeId(c: IConstruct, ...childIds: string[]): string {
   ]);
 }
 
+/**
+ * `c`'s construct path, its `Area`s left out inside an `AreaStack`: names CDK or a construct derives
+ * from paths (Name tags) stay what they were when the stack held the resources directly.
+ */
+export function areaFreeNodePathOf(c: IConstruct): string {
+  const stack = Stack.of(c);
+  if (!(stack instanceof AreaStack)) return c.node.path;
+  return [stack.node.path, ...areaFreePath(stack, c)].join('/');
+}
+
 /** The ids of the path from `stack` down to `c`, `Area`s left out. */
 export function areaFreePath(stack: IConstruct, c: IConstruct): string[] {
   const scopes = c.node.scopes;

@@ -186,21 +186,15 @@ export class DailyStress extends Construct {
       });
     this.breachesMetric = metric(STRESS_METRICS.breaches, 'Maximum');
     this.worstPnlMetric = metric(STRESS_METRICS.worstPnlPctNav, 'Minimum');
-    this.breachAlarm = monitoring.addAlarm(this, 'BreachAlarm', {
-      alarmDescription: `The daily stress test of ${props.account} breaches a limit in some scenario (result: s3://<audit bucket>/${resultPrefix}/<day>.json)`,
+    this.breachAlarm = monitoring.alarm(this, 'BreachAlarm', {
+      description: `The daily stress test of ${props.account} breaches a limit in some scenario (result: s3://<audit bucket>/${resultPrefix}/<day>.json)`,
       metric: this.breachesMetric,
       threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cw.TreatMissingData.NOT_BREACHING,
     });
-    this.errorsAlarm = monitoring.addAlarm(this, 'ErrorsAlarm', {
-      alarmDescription: 'The daily stress run failed (see its logs; quant risk stress by hand)',
+    this.errorsAlarm = monitoring.alarm(this, 'ErrorsAlarm', {
+      description: 'The daily stress run failed (see its logs; quant risk stress by hand)',
       metric: this.function.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
       threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cw.TreatMissingData.NOT_BREACHING,
     });
     this.widgets = [
       [

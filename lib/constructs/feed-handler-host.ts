@@ -11,12 +11,13 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import type { FeedChannelConfig } from '../config/types';
 import { FEED_HOST_NAMESPACE } from '../../src/contract/metrics';
 import { packageRoot } from '../../src/package-root';
 import type { IMonitoring } from '../stacks/monitoring-stack';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
+import { Area, areaFreeNodeId, areaFreeNodePathOf } from './area';
 import { EncryptedLogGroup } from './encrypted-log-group';
 import { azLetter } from './multicast-domain';
 import { QuantKey } from './quant-key';
@@ -89,7 +90,7 @@ export const feedGroups = (channels: readonly FeedChannelConfig[]): string[] => 
 const feedPorts = (channels: readonly FeedChannelConfig[]): number[] =>
   [...new Set(feedsOf(channels).map((f) => f.port))].sort((a, b) => a - b);
 
-export class FeedHandlerHost extends Construct {
+export class FeedHandlerHost extends Area {
   /** Security group of the market-data ENIs (multicast in). */
   readonly multicastSecurityGroup: ec2.SecurityGroup;
   /** Security group of the instances' primary ENIs (relay subscribers in, AWS APIs out). */
@@ -204,9 +205,7 @@ export class FeedHandlerHost extends Construct {
       channels.map((c) => c.id),
       this.logGroup.logGroupName,
     );
-    // Name tags are construct paths; the `Default` id a stack may give this construct is left out of
-    // them, as CDK leaves it out of logical ids.
-    const namePrefix = this.node.path.replace(/\/Default(?=\/|$)/g, '');
+    const namePrefix = areaFreeNodePathOf(this);
     const instances: ec2.Instance[] = [];
     const enis: ec2.CfnNetworkInterface[] = [];
     for (const subnet of props.subnets) {
@@ -230,7 +229,6 @@ export class FeedHandlerHost extends Construct {
         machineImage,
         role: this.role,
         securityGroup: this.hostSecurityGroup,
-        requireImdsv2: true,
         detailedMonitoring: true,
         ebsOptimized: true,
         ssmSessionPermissions: false,
@@ -259,6 +257,15 @@ export class FeedHandlerHost extends Construct {
           ticksStreamName: props.ticksStream?.streamName,
         }),
       });
+      // IMDSv2 as `requireImdsv2` sets it, the launch template named as if no `Area` were above it.
+      const launchTemplate = new ec2.CfnLaunchTemplate(instance, 'LaunchTemplate', {
+        launchTemplateName: areaFreeNodeId(instance, 'LaunchTemplate'),
+        launchTemplateData: { metadataOptions: { httpTokens: 'required' } },
+      });
+      (instance.node.defaultChild as ec2.CfnInstance).launchTemplate = {
+        launchTemplateName: launchTemplate.launchTemplateName,
+        version: launchTemplate.attrLatestVersionNumber,
+      };
       // The subnet fixes the AZ; a hard-coded AvailabilityZone only repeats it (and trips CloudFormation's W3010).
       (instance.node.defaultChild as ec2.CfnInstance).addPropertyDeletionOverride('AvailabilityZone');
       // One at a time: an update that restarts instances (new bundle, config) leaves the other AZ running.

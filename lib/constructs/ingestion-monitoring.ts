@@ -96,42 +96,34 @@ export class IngestionMonitoring extends Area {
         label,
       });
 
-    monitoring.addAlarm(this, 'IteratorAgeAlarm', {
-      alarmDescription: 'The ingestion consumer is falling behind the ticks stream',
+    monitoring.alarm(this, 'IteratorAgeAlarm', {
+      description: 'The ingestion consumer is falling behind the ticks stream',
       metric: consumer.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }),
       threshold: (props.iteratorAgeAlarmSeconds ?? 60) * 1000,
       evaluationPeriods: 5,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      comparison: '>',
     });
-    monitoring.addAlarm(this, 'DlqAlarm', {
-      alarmDescription: 'Ingestion batches gave up after all retries and went to the DLQ',
+    monitoring.alarm(this, 'DlqAlarm', {
+      description: 'Ingestion batches gave up after all retries and went to the DLQ',
       metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
       threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
-    monitoring.addAlarm(this, 'NewsIngestFailedAlarm', {
-      alarmDescription:
+    monitoring.alarm(this, 'NewsIngestFailedAlarm', {
+      description:
         'The scheduled news pull failed (vendor down after retries, lake write, or a rejected key)',
       metric: props.news.errorsMetric,
       threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
-    monitoring.addAlarm(this, 'NewsApiKeyRejectedAlarm', {
-      alarmDescription:
+    monitoring.alarm(this, 'NewsApiKeyRejectedAlarm', {
+      description:
         'The news vendor rejected the API key (expired or revoked): put a valid key in the news secret',
       metric: props.news.authFailuresMetric,
       threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
-    monitoring.addAlarm(this, 'GlueJobFailedAlarm', {
-      alarmDescription: 'A Glue compaction or bars job run failed, timed out or was stopped',
+    monitoring.alarm(this, 'GlueJobFailedAlarm', {
+      description: 'A Glue compaction or bars job run failed, timed out or was stopped',
       metric: triggered(failed, 'failed runs'),
       threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
     monitoring.addSection('Ingestion', [
       [

@@ -20,6 +20,7 @@ import {
 } from './trading-core';
 import { accountStateKey } from './trading-tables';
 import { Area } from './area';
+import { FUNCTION_SERVICE } from '../../src/contract/metrics';
 
 export interface KillSwitchProps {
   readonly core: TradingCore;
@@ -59,7 +60,7 @@ export class KillSwitch extends Area {
     const fn = new QuantFunction(this, 'KillSwitch', {
       ...tradingFunctionDefaults(core),
       entry: path.join(packageRoot(), 'lambda/kill-switch/index.ts'),
-      serviceName: 'kill-switch',
+      serviceName: FUNCTION_SERVICE.killSwitch,
       environment: tradingEnvironment(core),
       reservedConcurrentExecutions: this.dormant ? 0 : (props.concurrency ?? 2),
       noDeadLetterQueueReason:

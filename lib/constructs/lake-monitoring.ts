@@ -38,19 +38,16 @@ export class LakeMonitoring extends Area {
     const bytesScanned = athenaMetric('ProcessedBytes', 'SUCCEEDED', 'Sum');
     const failedQueries = athenaMetric('TotalExecutionTime', 'FAILED', 'SampleCount');
 
-    monitoring.addAlarm(this, 'AthenaFailedQueriesAlarm', {
-      alarmDescription: `Athena queries in workgroup ${wg} are failing (5 or more in 15 minutes)`,
+    monitoring.alarm(this, 'AthenaFailedQueriesAlarm', {
+      description: `Athena queries in workgroup ${wg} are failing (5 or more in 15 minutes)`,
       metric: failedQueries.with({ period: Duration.minutes(15) }),
       threshold: 5,
-      evaluationPeriods: 1,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
-    monitoring.addAlarm(this, 'AthenaBytesScannedAlarm', {
-      alarmDescription: `Athena workgroup ${wg} scanned more than ${hourlyBytesAlarm} bytes in an hour (cost)`,
+    monitoring.alarm(this, 'AthenaBytesScannedAlarm', {
+      description: `Athena workgroup ${wg} scanned more than ${hourlyBytesAlarm} bytes in an hour (cost)`,
       metric: bytesScanned.with({ period: Duration.hours(1) }),
       threshold: hourlyBytesAlarm,
-      evaluationPeriods: 1,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      comparison: '>',
     });
 
     const zones: Zone[] = ['raw', 'curated', 'vendor', 'results', 'models'];

@@ -7,7 +7,8 @@
  */
 import { Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
+import { Area } from './area';
 
 /** `A` for us-east-1a: names the per-AZ resources (AZ names end in their letter). */
 export const azLetter = (az: string): string => az.slice(-1).toUpperCase();
@@ -37,7 +38,7 @@ export interface MulticastDomainProps {
   readonly description?: string;
 }
 
-export class MulticastDomain extends Construct {
+export class MulticastDomain extends Area {
   readonly transitGateway: ec2.CfnTransitGateway;
   readonly attachment: ec2.CfnTransitGatewayAttachment;
   readonly domain: ec2.CfnTransitGatewayMulticastDomain;

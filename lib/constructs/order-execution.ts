@@ -22,6 +22,7 @@ import {
 } from './trading-core';
 import { orderPathKeys } from './trading-tables';
 import { Area } from './area';
+import { FUNCTION_SERVICE } from '../../src/contract/metrics';
 
 export interface OrderExecutionProps extends OrderPathProps {
   /** Signals in (Kinesis; the bus's signals come through a rule). */
@@ -73,7 +74,7 @@ export class OrderExecution extends Area {
     const fn = new QuantFunction(this, 'Execution', {
       ...tradingFunctionDefaults(core),
       entry: path.join(packageRoot(), 'lambda/execution/index.ts'),
-      serviceName: 'execution',
+      serviceName: FUNCTION_SERVICE.execution,
       memorySize: 1024,
       timeout: Duration.seconds(60),
       reservedConcurrentExecutions: props.dormant ? 0 : props.concurrency,

@@ -30,12 +30,16 @@ export class ReplicaTables<K extends string> extends Area {
       const source = props.sources[kind];
       const ttl = (source.node.defaultChild as dynamodb.CfnTable).timeToLiveSpecification as
         dynamodb.CfnTable.TimeToLiveSpecificationProperty | undefined;
-      const { partitionKey, sortKey } = source.schema();
-      if (!partitionKey) throw new Error(`table ${kind} has no partition key`);
+      const { partitionKeys, sortKeys } = source.schemaV2();
+      const [partitionKey] = partitionKeys;
+      if (!partitionKey || partitionKeys.length > 1 || sortKeys.length > 1)
+        throw new Error(
+          `table ${kind}: a replica needs a key of one partition and at most one sort attribute`,
+        );
       const t = new EncryptedTable(this, props.ids[kind], {
         tableName: props.tableName(kind),
         partitionKey,
-        sortKey,
+        sortKey: sortKeys[0],
         encryptionKey: props.encryptionKey,
         timeToLiveAttribute: ttl?.enabled ? ttl.attributeName : undefined,
       });

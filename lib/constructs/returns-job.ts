@@ -8,7 +8,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { LAKE_BUCKET_ENV, LAKE_PREFIXES } from '../../src/contract/lake';
-import { TRADING_METRICS } from '../../src/contract/metrics';
+import { TRADING_METRICS, FUNCTION_SERVICE } from '../../src/contract/metrics';
 import { packageRoot } from '../../src/package-root';
 import type { IMonitoring } from '../stacks/monitoring-stack';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
@@ -51,7 +51,7 @@ export class ReturnsJob extends Area {
       logRetentionDays: props.logRetentionDays,
       metricsNamespace: TRADING_METRICS.namespace,
       entry: path.join(packageRoot(), 'lambda/risk-returns/index.ts'),
-      serviceName: 'risk-returns',
+      serviceName: FUNCTION_SERVICE.riskReturns,
       memorySize: 1024,
       timeout: Duration.minutes(5),
       environment: { [LAKE_BUCKET_ENV.curated]: curated.bucketName },

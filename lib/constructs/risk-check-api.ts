@@ -5,6 +5,7 @@ import { packageRoot } from '../../src/package-root';
 import { QuantFunction } from './quant-function';
 import { tradingEnvironment, tradingFunctionDefaults, type TradingCore } from './trading-core';
 import { Area } from './area';
+import { FUNCTION_SERVICE } from '../../src/contract/metrics';
 
 export interface RiskCheckApiProps {
   readonly core: TradingCore;
@@ -29,7 +30,7 @@ export class RiskCheckApi extends Area {
     this.function = new QuantFunction(this, 'RiskCheck', {
       ...tradingFunctionDefaults(props.core),
       entry: path.join(packageRoot(), 'lambda/risk-check/index.ts'),
-      serviceName: 'risk-check',
+      serviceName: FUNCTION_SERVICE.riskCheck,
       environment: tradingEnvironment(props.core),
       reservedConcurrentExecutions: props.concurrency ?? 10,
       noDeadLetterQueueReason:

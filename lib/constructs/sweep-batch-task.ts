@@ -1,6 +1,5 @@
 import { Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -9,8 +8,8 @@ import { BACKTEST_RESULTS, LAKE_BUCKET_ENV } from '../../src/contract/lake';
 import { BACKTEST_TASK_METRICS } from '../../src/contract/metrics';
 import { MODELS_PREFIX, STRATEGY_RUNNER_ENV } from '../../src/contract/models';
 import { BACKTEST_CONTAINER_NAME } from '../../src/contract/sweep';
-import { packageRoot } from '../../src/package-root';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
+import { taskImage } from './task-image';
 import { Area, areaFreeNodeId } from './area';
 import { EncryptedLogGroup } from './encrypted-log-group';
 import { SWEEP_WILDCARD_REASONS } from './sweep-state-machine';
@@ -77,26 +76,7 @@ export class SweepBatchTask extends Area {
       retentionDays: props.logRetentionDays,
     });
     this.container = this.taskDefinition.addContainer(BACKTEST_CONTAINER_NAME, {
-      // Found from package.json, not from this file: the CDK app also runs from the build in dist/.
-      image: ecs.ContainerImage.fromAsset(packageRoot(), {
-        file: 'ecs-tasks/backtest/Dockerfile',
-        platform: Platform.LINUX_ARM64,
-        // Allow-list the build context: the image needs the runtime code, its build script and the lockfile.
-        exclude: [
-          '*',
-          '.*',
-          '!package.json',
-          '!package-lock.json',
-          '!tsconfig.json',
-          '!bin',
-          '!bin/build.js',
-          '!src',
-          '!src/**',
-          '!ecs-tasks',
-          '!ecs-tasks/backtest',
-          '!ecs-tasks/backtest/**',
-        ],
-      }),
+      image: taskImage('backtest', ['ecs-tasks', 'ecs-tasks/backtest', 'ecs-tasks/backtest/**']),
       essential: true,
       readonlyRootFilesystem: true,
       user: 'node',

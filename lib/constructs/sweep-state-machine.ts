@@ -28,6 +28,7 @@ import type { IMonitoring } from '../stacks/monitoring-stack';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import type { WildcardReason } from './acknowledge-wildcards';
 import { Area } from './area';
+import { athenaQueryState } from './athena-query-state';
 import { EncryptedLogGroup } from './encrypted-log-group';
 import { QuantFunction, specEnvironment } from './quant-function';
 import { QuantKey } from './quant-key';
@@ -238,29 +239,11 @@ export class SweepStateMachine extends Area {
     });
     map.itemProcessor(runTask);
 
-    // The .sync Athena integration as raw ASL: CDK's AthenaStartQueryExecution always adds
-    // s3:GetObject and s3:CreateBucket on "*"; the role here gets exactly DataLake.grantQuery.
-    const aggregate = new sfn.CustomState(this, n.aggregate, {
-      stateJson: {
-        Type: 'Task',
-        Resource: `arn:${Stack.of(this).partition}:states:::athena:startQueryExecution.sync`,
-        Parameters: {
-          'QueryString.$': '$.rankingQuery',
-          QueryExecutionContext: { Database: props.databaseName },
-          WorkGroup: props.workgroupName,
-        },
-        ResultSelector: { 'queryExecutionId.$': '$.QueryExecution.QueryExecutionId' },
-        ResultPath: '$.aggregate',
-        Retry: [
-          {
-            ErrorEquals: ['Athena.TooManyRequestsException'],
-            IntervalSeconds: 5,
-            MaxAttempts: 5,
-            BackoffRate: 2,
-            JitterStrategy: 'FULL',
-          },
-        ],
-      },
+    const aggregate = athenaQueryState(this, n.aggregate, {
+      queryStringPath: '$.rankingQuery',
+      databaseName: props.databaseName,
+      workgroupName: props.workgroupName,
+      resultPath: '$.aggregate',
     });
     const publish = new tasks.LambdaInvoke(this, n.publish, {
       lambdaFunction: publishFn,
@@ -329,8 +312,8 @@ export class SweepStateMachine extends Area {
         period,
         label,
       });
-    monitoring.addAlarm(this, 'SweepFailedAlarm', {
-      alarmDescription: 'A backtest sweep execution failed, timed out or was aborted',
+    monitoring.alarm(this, 'SweepFailedAlarm', {
+      description: 'A backtest sweep execution failed, timed out or was aborted',
       metric: new cw.MathExpression({
         expression: 'failed + timedout + aborted',
         usingMetrics: {
@@ -342,8 +325,6 @@ export class SweepStateMachine extends Area {
         label: 'failed sweeps',
       }),
       threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
     monitoring.addSection('Backtest sweeps', [
       [

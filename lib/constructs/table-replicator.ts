@@ -16,6 +16,7 @@ import {
 } from '../../src/contract/dr';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { QuantFunction } from './quant-function';
+import { FUNCTION_SERVICE } from '../../src/contract/metrics';
 
 /** A table whose stream is replicated, and the name of its replica. */
 export interface ReplicatedTable {
@@ -79,7 +80,7 @@ export class TableReplicator extends Construct {
       entry: path.join(props.repoRoot, 'lambda/dr-replicator/index.ts'),
       logKey: props.logKey,
       logRetentionDays: props.logRetentionDays,
-      serviceName: 'dr-replicator',
+      serviceName: FUNCTION_SERVICE.drReplicator,
       metricsNamespace: DR_METRICS_NAMESPACE,
       memorySize: 256,
       timeout: Duration.seconds(60),
@@ -174,7 +175,7 @@ export class TableReplicator extends Construct {
     return new cw.Metric({
       namespace: DR_METRICS_NAMESPACE,
       metricName: DR_REPLICATION_LAG_METRIC,
-      dimensionsMap: { service: 'dr-replicator' },
+      dimensionsMap: { service: FUNCTION_SERVICE.drReplicator },
       statistic: 'Maximum',
       period: Duration.minutes(1),
       ...props,

@@ -2,13 +2,18 @@ import { Duration } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { TRADING_METRICS } from '../../src/contract/metrics';
+import { TRADING_METRICS, FUNCTION_SERVICE, LOSS_RULES } from '../../src/contract/metrics';
 import type { IMonitoring } from '../stacks/monitoring-stack';
 import type { PlatformAlarm } from './alarms';
 import { Area } from './area';
 
 /** A trading metric (1-minute period) as a service publishes it (src/contract/metrics.ts). */
-function tradingMetric(name: string, stat = 'Sum', dims: Record<string, string> = {}, service = 'execution') {
+function tradingMetric(
+  name: string,
+  stat = 'Sum',
+  dims: Record<string, string> = {},
+  service: string = FUNCTION_SERVICE.execution,
+) {
   return new cw.Metric({
     namespace: TRADING_METRICS.namespace,
     metricName: name,
@@ -44,7 +49,12 @@ export class TradingRiskAlarms extends Area {
       expression: 'MAX([stateExecution, stateKillSwitch])',
       usingMetrics: {
         stateExecution: tradingMetric(TRADING_METRICS.tradingState, 'Maximum'),
-        stateKillSwitch: tradingMetric(TRADING_METRICS.tradingState, 'Maximum', {}, 'kill-switch'),
+        stateKillSwitch: tradingMetric(
+          TRADING_METRICS.tradingState,
+          'Maximum',
+          {},
+          FUNCTION_SERVICE.killSwitch,
+        ),
       },
       label: 'trading state (0 ACTIVE, 1 REDUCING, 2 HALTED)',
       period: Duration.minutes(1),
@@ -81,12 +91,12 @@ export class TradingRiskAlarms extends Area {
     this.lossAlarms = [
       loss(
         'DrawdownAlarm',
-        'maxDrawdown',
+        LOSS_RULES.drawdown,
         'Drawdown from the peak NAV reached maxDrawdown: trips the kill switch',
       ),
       loss(
         'DailyLossAlarm',
-        'maxDailyLoss',
+        LOSS_RULES.dailyLoss,
         'Loss since the start of the day reached maxDailyLoss: trips the kill switch',
       ),
     ];
@@ -107,7 +117,7 @@ export class TradingRiskAlarms extends Area {
         graph('Orders per minute', [tradingMetric(TRADING_METRICS.orders)]),
         graph('Rejects by rule', [search(TRADING_METRICS.rejectsByRule, 'Sum')]),
         graph('Trading state (0 ACTIVE, 1 REDUCING, 2 HALTED)', [this.stateLevel], {
-          right: [tradingMetric(TRADING_METRICS.halts, 'Sum', {}, 'kill-switch')],
+          right: [tradingMetric(TRADING_METRICS.halts, 'Sum', {}, FUNCTION_SERVICE.killSwitch)],
           leftYAxis: { min: 0, max: 2 },
         }),
       ],

@@ -3,6 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
+import { bookKey, rateKeyPrefix, stateKeyOf } from '../../src/contract/risk-table';
 import { EncryptedTable } from './encrypted-table';
 import { Area } from './area';
 
@@ -103,10 +104,10 @@ export function grantRiskTableWrites(
  * loss escalate automatically (src/risk/store.ts, src/trading/post-trade.ts).
  */
 export function orderPathKeys(account: string): string[] {
-  return [`BOOK#${account}`, `RATE#${account}#*`, accountStateKey(account)];
+  return [bookKey(account), `${rateKeyPrefix(account)}*`, accountStateKey(account)];
 }
 
 /** `STATE#<account>#*` with a literal `*` (IAM's `${*}`): the account-wide state, no strategy's. */
 export function accountStateKey(account: string): string {
-  return `STATE#${account}#\${*}`;
+  return stateKeyOf(account, '${*}');
 }

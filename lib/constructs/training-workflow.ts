@@ -6,7 +6,9 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { TRAINING_METRICS } from '../../src/contract/training';
 import { EncryptedLogGroup } from './encrypted-log-group';
+import { athenaQueryState } from './athena-query-state';
 import type { SageMakerTrainingJob, SageMakerTrainingJobProps } from './sagemaker-training-job';
 import { intrinsicLiteral, SageMakerTrainingJob as TrainingJob } from './sagemaker-training-job';
 
@@ -102,27 +104,11 @@ export class TrainingWorkflow extends Construct {
     const query = intrinsicLiteral(props.featuresSql)
       .split(intrinsicLiteral(props.destinationMarker))
       .join(destination);
-    const features = new sfn.CustomState(this, n.features, {
-      stateJson: {
-        Type: 'Task',
-        Resource: `arn:${stack.partition}:states:::athena:startQueryExecution.sync`,
-        Parameters: {
-          'QueryString.$': `States.Format('${query}', $.run.jobName)`,
-          QueryExecutionContext: { Database: props.databaseName },
-          WorkGroup: props.workgroupName,
-        },
-        ResultSelector: { 'queryExecutionId.$': '$.QueryExecution.QueryExecutionId' },
-        ResultPath: '$.features',
-        Retry: [
-          {
-            ErrorEquals: ['Athena.TooManyRequestsException'],
-            IntervalSeconds: 5,
-            MaxAttempts: 5,
-            BackoffRate: 2,
-            JitterStrategy: 'FULL',
-          },
-        ],
-      },
+    const features = athenaQueryState(this, n.features, {
+      queryStringPath: `States.Format('${query}', $.run.jobName)`,
+      databaseName: props.databaseName,
+      workgroupName: props.workgroupName,
+      resultPath: '$.features',
     });
 
     this.trainingJob = new TrainingJob(this, 'Training', {
@@ -160,7 +146,7 @@ export class TrainingWorkflow extends Construct {
     const m = props.usageMetrics;
     const usage = (name: string, path: string) => ({
       MetricName: name,
-      Dimensions: [{ Name: 'ModelName', Value: props.modelName }],
+      Dimensions: [{ Name: TRAINING_METRICS.modelNameDimension, Value: props.modelName }],
       'Value.$': path,
       Unit: 'Seconds',
     });

@@ -313,12 +313,10 @@ export class VendorPullSync extends Area {
       metricValue: '1',
     });
     const errorMetric = errors.metric({ statistic: 'Sum', period: Duration.hours(1) });
-    monitoring.addAlarm(this, 'SyncFailedAlarm', {
-      alarmDescription: `Vendor sync (${cfg.vendorName}): DataSync logged errors in the last hour (quant sync history)`,
+    monitoring.alarm(this, 'SyncFailedAlarm', {
+      description: `Vendor sync (${cfg.vendorName}): DataSync logged errors in the last hour (quant sync history)`,
       metric: errorMetric,
       threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
 
     const ds = (metricName: string, t: datasync.CfnTask, statistic = 'Sum', period = Duration.hours(1)) =>
@@ -330,13 +328,13 @@ export class VendorPullSync extends Area {
         period,
       });
     // Each execution publishes FilesPrepared; hours without one count as "no run" (missing = breaching).
-    monitoring.addAlarm(this, 'SyncLateAlarm', {
-      alarmDescription: `Vendor sync (${cfg.vendorName}): the incremental has not run for ${cfg.lateAfterHours} hours`,
+    monitoring.alarm(this, 'SyncLateAlarm', {
+      description: `Vendor sync (${cfg.vendorName}): the incremental has not run for ${cfg.lateAfterHours} hours`,
       metric: ds('FilesPrepared', incremental, 'SampleCount'),
       threshold: 1,
       evaluationPeriods: cfg.lateAfterHours,
       datapointsToAlarm: cfg.lateAfterHours,
-      comparisonOperator: cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+      comparison: '<',
       treatMissingData: cw.TreatMissingData.BREACHING,
     });
 

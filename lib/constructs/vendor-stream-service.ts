@@ -10,7 +10,6 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -27,12 +26,9 @@ import {
 import { LAKE_BUCKET_ENV } from '../../src/contract/lake';
 import type { IMonitoring } from '../stacks/monitoring-stack';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
+import { taskImage } from './task-image';
 import { EncryptedLogGroup } from './encrypted-log-group';
 import { QuantKey } from './quant-key';
-import { packageRoot } from '../../src/package-root';
-
-// Found from package.json, not from this file: the CDK app also runs from the build in dist/.
-const repoRoot = packageRoot();
 
 /** A complete secret ARN (with its random suffix): the grant names exactly this secret. */
 const SECRET_ARN =
@@ -128,24 +124,7 @@ export class VendorStreamService extends Construct {
       ec2.Port.tcp(443),
       'wss/https to the vendor and AWS endpoints',
     );
-    const image = ecs.ContainerImage.fromAsset(repoRoot, {
-      file: 'ecs-tasks/vendor-stream/Dockerfile',
-      platform: Platform.LINUX_ARM64,
-      // Allow-list the build context: runtime code, its build script and the lockfile.
-      exclude: [
-        '*',
-        '.*',
-        '!package.json',
-        '!package-lock.json',
-        '!tsconfig.json',
-        '!bin',
-        '!bin/build.js',
-        '!src',
-        '!src/**',
-        '!ecs-tasks',
-        '!ecs-tasks/**',
-      ],
-    });
+    const image = taskImage('vendor-stream', ['ecs-tasks', 'ecs-tasks/**']);
     const services: Record<string, ecs.FargateService> = {};
     for (const c of props.connections) {
       const task = new ecs.FargateTaskDefinition(this, `Task-${c.name}`, {
@@ -251,16 +230,13 @@ export class VendorStreamService extends Construct {
     for (const v of vendors) {
       const cap = v[0].toUpperCase() + v.slice(1);
       this.alarms.push(
-        monitoring.addAlarm(this, `${cap}AuthFailureAlarm`, {
-          alarmDescription: `${v} refused the key (expired or revoked?): update its secret; the task restarts and reads it again`,
+        monitoring.alarm(this, `${cap}AuthFailureAlarm`, {
+          description: `${v} refused the key (expired or revoked?): update its secret; the task restarts and reads it again`,
           metric: metric(M.authFailures, v, 'Sum').with({ period: Duration.minutes(5) }),
           threshold: 1,
-          evaluationPeriods: 1,
-          comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          treatMissingData: cw.TreatMissingData.NOT_BREACHING,
         }),
-        monitoring.addAlarm(this, `${cap}ClockSkewAlarm`, {
-          alarmDescription: `${v}'s timestamps and our clock differ by more than ${props.clockSkewAlarmMs ?? 2000} ms (NTP on either side?)`,
+        monitoring.alarm(this, `${cap}ClockSkewAlarm`, {
+          description: `${v}'s timestamps and our clock differ by more than ${props.clockSkewAlarmMs ?? 2000} ms (NTP on either side?)`,
           metric: new cw.MathExpression({
             expression: 'ABS(skew)',
             usingMetrics: { skew: metric(M.clockSkew, v, 'Average').with({ period: Duration.minutes(5) }) },
@@ -268,33 +244,22 @@ export class VendorStreamService extends Construct {
             period: Duration.minutes(5),
           }),
           threshold: props.clockSkewAlarmMs ?? 2000,
-          evaluationPeriods: 1,
-          comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          treatMissingData: cw.TreatMissingData.NOT_BREACHING,
+          comparison: '>',
         }),
-        monitoring.addAlarm(this, `${cap}DropsAlarm`, {
-          alarmDescription: `${v} stream dropped events: a bounded queue was full (Kinesis slower than the feed)`,
+        monitoring.alarm(this, `${cap}DropsAlarm`, {
+          description: `${v} stream dropped events: a bounded queue was full (Kinesis slower than the feed)`,
           metric: metric(M.drops, v, 'Sum').with({ period: Duration.minutes(5) }),
           threshold: 1,
-          evaluationPeriods: 1,
-          comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          treatMissingData: cw.TreatMissingData.NOT_BREACHING,
         }),
-        monitoring.addAlarm(this, `${cap}GapUnfilledAlarm`, {
-          alarmDescription: `${v}: a gap over a disconnect could not be backfilled (REST history failing): ticks are missing`,
+        monitoring.alarm(this, `${cap}GapUnfilledAlarm`, {
+          description: `${v}: a gap over a disconnect could not be backfilled (REST history failing): ticks are missing`,
           metric: metric(M.gapsUnfilled, v, 'Sum').with({ period: Duration.minutes(5) }),
           threshold: 1,
-          evaluationPeriods: 1,
-          comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          treatMissingData: cw.TreatMissingData.NOT_BREACHING,
         }),
-        monitoring.addAlarm(this, `${cap}ReconnectAlarm`, {
-          alarmDescription: `${v} connection flapping: many reconnects in 15 minutes`,
+        monitoring.alarm(this, `${cap}ReconnectAlarm`, {
+          description: `${v} connection flapping: many reconnects in 15 minutes`,
           metric: metric(M.reconnects, v, 'Sum').with({ period: Duration.minutes(15) }),
           threshold: props.reconnectAlarmThreshold ?? 10,
-          evaluationPeriods: 1,
-          comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          treatMissingData: cw.TreatMissingData.NOT_BREACHING,
         }),
       );
     }

@@ -8,14 +8,13 @@
  * What AWS cannot provision (GRE tunnels, PIM, static IGMP joins on the virtual router) is the
  * on-premises runbook in docs/feed-handler.md.
  */
-import { Stack } from 'aws-cdk-lib';
-import type { CfnElement, StackProps } from 'aws-cdk-lib';
+import type { StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type { Construct } from 'constructs';
 import type { FeedConfig, NetworkConfig } from '../config/types';
 import { ConfigError } from '../config/errors';
-import { EncryptedLogGroup, FeedHandlerHost, MulticastDomain, feedGroups } from '../constructs';
+import { AreaStack, EncryptedLogGroup, FeedHandlerHost, MulticastDomain, feedGroups } from '../constructs';
 import type { IMonitoring } from './monitoring-stack';
 
 export interface FeedHandlerStackProps extends StackProps {
@@ -32,7 +31,7 @@ export interface FeedHandlerStackProps extends StackProps {
   readonly monitoring: IMonitoring;
 }
 
-export class FeedHandlerStack extends Stack {
+export class FeedHandlerStack extends AreaStack {
   readonly vpc: ec2.IVpc;
   readonly multicast: MulticastDomain;
   readonly handlers: FeedHandlerHost;
@@ -59,9 +58,7 @@ export class FeedHandlerStack extends Stack {
       staticSourceEnis: config.routerSourceEnis,
       onPremisesCidrs: config.onPremisesCidrs,
     });
-    // Id `Default` is left out of logical ids: the handlers' resources keep the ids they had when
-    // this stack created them itself (a new id would replace the instances and the log group).
-    this.handlers = new FeedHandlerHost(this, 'Default', {
+    this.handlers = new FeedHandlerHost(this, 'Handlers', {
       ...config,
       vpc: this.vpc,
       subnets,
@@ -69,14 +66,6 @@ export class FeedHandlerStack extends Stack {
       monitoring,
     });
     this.handlers.multicastEnis.forEach((eni, i) => this.multicast.addMember(eni, subnets[i]!));
-  }
-
-  /**
-   * The multicast domain's resources keep the logical ids they had when this stack created them itself:
-   * a new id would replace the transit gateway, whose id the on-premises runbook configures.
-   */
-  protected override allocateLogicalId(element: CfnElement): string {
-    return element.node.scope instanceof MulticastDomain ? element.node.id : super.allocateLogicalId(element);
   }
 
   /** A dedicated feed VPC: NAT for package installs and AWS APIs, S3 gateway endpoint, flow logs. */

@@ -20,7 +20,6 @@
 import { Duration, Lazy, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -146,8 +145,6 @@ export interface IMonitoring {
    * topic (ALARM and OK) and is listed on the dashboard; `.graph(title)` draws it for a section.
    */
   alarm(scope: Construct, id: string, props: Omit<PlatformAlarmProps, 'topic'>): PlatformAlarm;
-  /** `alarm` with CloudWatch's own props (missing data defaults to not breaching). */
-  addAlarm(scope: Construct, id: string, props: cw.AlarmProps): cw.Alarm;
   /** Adds a titled section of widget rows to the environment dashboard. */
   addSection(title: string, rows: readonly (readonly cw.IWidget[])[]): void;
 }
@@ -178,21 +175,9 @@ export class MonitoringHub implements IMonitoring {
     return alarm;
   }
 
-  addAlarm(scope: Construct, id: string, props: cw.AlarmProps): cw.Alarm {
-    this.checkScope(scope);
-    const alarm = new cw.Alarm(scope, id, { treatMissingData: cw.TreatMissingData.NOT_BREACHING, ...props });
-    const action = new cwActions.SnsAction(this.alerts.alarmTopic);
-    alarm.addAlarmAction(action);
-    alarm.addOkAction(action);
-    this.board.addAlarm(alarm);
-    return alarm;
-  }
-
   private checkScope(scope: Construct): void {
     if (Stack.of(scope) === this.board)
-      throw new Error(
-        'addAlarm: create alarms in the stack that owns the metric, not in the Dashboard stack',
-      );
+      throw new Error('alarm: create alarms in the stack that owns the metric, not in the Dashboard stack');
   }
 
   addSection(title: string, rows: readonly (readonly cw.IWidget[])[]): void {

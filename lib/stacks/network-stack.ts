@@ -163,8 +163,8 @@ export class NetworkStack extends Stack {
         label: `NAT ${i + 1}`,
       });
     const portErrors = nats.map(natMetric('ErrorPortAllocation', 'Sum'));
-    monitoring.addAlarm(this, 'NatPortAllocationErrorsAlarm', {
-      alarmDescription:
+    monitoring.alarm(this, 'NatPortAllocationErrorsAlarm', {
+      description:
         'A NAT gateway could not allocate a source port: outbound connections (brokers, vendors) fail',
       metric: new cw.MathExpression({
         expression: portErrors.map((_, i) => `e${i}`).join(' + '),
@@ -173,8 +173,7 @@ export class NetworkStack extends Stack {
         label: 'NAT port allocation errors',
       }),
       threshold: 0,
-      evaluationPeriods: 1,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      comparison: '>',
     });
     monitoring.addSection('Network', [
       [

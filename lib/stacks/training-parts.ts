@@ -141,33 +141,26 @@ export function addTrainingMonitoring(
     period: day,
     label: 'largest feature PSI',
   });
-  monitoring.addAlarm(scope, 'TrainingFailedAlarm', {
-    alarmDescription: `A training run of ${c.modelName} failed, timed out or was aborted`,
+  monitoring.alarm(scope, 'TrainingFailedAlarm', {
+    description: `A training run of ${c.modelName} failed, timed out or was aborted`,
     metric: failures,
     threshold: 1,
-    evaluationPeriods: 1,
-    comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
   });
-  monitoring.addAlarm(scope, 'TrainingDurationAlarm', {
-    alarmDescription: `A training job of ${c.modelName} ran longer than ${c.durationAlarmMinutes} minutes`,
+  monitoring.alarm(scope, 'TrainingDurationAlarm', {
+    description: `A training job of ${c.modelName} ran longer than ${c.durationAlarmMinutes} minutes`,
     metric: usage(TRAINING_METRICS.trainingSeconds, 'training s').with({ statistic: 'Maximum' }),
     threshold: c.durationAlarmMinutes * 60,
-    evaluationPeriods: 1,
-    comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    comparison: '>',
   });
-  monitoring.addAlarm(scope, 'DriftAlarm', {
-    alarmDescription: `A feature of ${c.modelName} drifted: PSI >= ${c.driftPsiAlarm} against its training statistics`,
+  monitoring.alarm(scope, 'DriftAlarm', {
+    description: `A feature of ${c.modelName} drifted: PSI >= ${c.driftPsiAlarm} against its training statistics`,
     metric: drift,
     threshold: c.driftPsiAlarm,
-    evaluationPeriods: 1,
-    comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
   });
-  monitoring.addAlarm(scope, 'StrategyRunnerErrorsAlarm', {
-    alarmDescription: 'The strategy runner failed (no signals for this bar)',
+  monitoring.alarm(scope, 'StrategyRunnerErrorsAlarm', {
+    description: 'The strategy runner failed (no signals for this bar)',
     metric: refs.strategyRunner.metricErrors({ period: hour, statistic: 'Sum' }),
     threshold: 1,
-    evaluationPeriods: 1,
-    comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
   });
   monitoring.addSection(`Machine learning: ${c.modelName}`, [
     [

@@ -7,6 +7,26 @@
 /** Powertools' namespace of a function that names none (`POWERTOOLS_METRICS_NAMESPACE`). */
 export const DEFAULT_METRICS_NAMESPACE = 'QuantPlatform';
 
+/**
+ * Powertools service name of each Lambda that names its own: the `service` dimension of its metrics
+ * and the service of its logs. The stacks set it (`QuantFunction` serviceName) and select by it.
+ */
+export const FUNCTION_SERVICE = {
+  execution: 'execution',
+  algoChild: 'algo-child',
+  killSwitch: 'kill-switch',
+  riskCheck: 'risk-check',
+  riskReturns: 'risk-returns',
+  drReplicator: 'dr-replicator',
+  strategyRunner: 'strategy-runner',
+} as const;
+
+/**
+ * `rule` values of TRADING_METRICS.limitUtilizationByRule that the loss alarms select: the limits'
+ * field names (src/risk/types.ts).
+ */
+export const LOSS_RULES = { drawdown: 'maxDrawdown', dailyLoss: 'maxDailyLoss' } as const;
+
 /** Trading functions (execution, algo child, kill switch, risk returns, strategy runner). */
 export const TRADING_METRICS = {
   namespace: 'Quant/Trading',

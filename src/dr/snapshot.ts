@@ -6,6 +6,7 @@
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { AwsClients } from '../aws/clients';
+import { RISK_KEY_PREFIX } from '../contract/risk-table';
 import { LOCAL_BUCKETS } from '../local/buckets';
 import { LOCAL_TRADING_TABLES, type TradingTables } from '../trading/tables';
 import { getObjectBytes, listKeys, scanTable } from './backup';
@@ -59,7 +60,8 @@ export async function takeSnapshot(
 ): Promise<StateSnapshot> {
   const risk = await scanTable(clients, tables.risk);
   const byPrefix = (prefix: string) => risk.filter((i) => pkOf(i).startsWith(prefix)).map(canonicalJson);
-  const known = ['STATE#', 'LIMITS#', 'BOOK#'];
+  const { book, limits, state } = RISK_KEY_PREFIX;
+  const known = [state, limits, book];
   const audit = await bucketEntries(clients, buckets.audit);
   const lake: string[] = [];
   for (const [zone, bucket] of Object.entries(buckets)) {
@@ -77,16 +79,16 @@ export async function takeSnapshot(
   return {
     parts: {
       orders: print((await scanTable(clients, tables.orders)).map(canonicalJson)),
-      positions: print(byPrefix('BOOK#')),
-      limits: print(byPrefix('LIMITS#')),
-      tradingStates: print(byPrefix('STATE#')),
+      positions: print(byPrefix(book)),
+      limits: print(byPrefix(limits)),
+      tradingStates: print(byPrefix(state)),
       auditTrail: print(audit.entries),
       otherRiskItems: print(risk.filter((i) => !known.some((p) => pkOf(i).startsWith(p))).map(canonicalJson)),
       idempotency: print((await scanTable(clients, tables.idempotency)).map(canonicalJson)),
       lake: print(lake),
     },
     halted: risk
-      .filter((i) => pkOf(i).startsWith('STATE#') && i.state?.S === 'HALTED')
+      .filter((i) => pkOf(i).startsWith(state) && i.state?.S === 'HALTED')
       .map(pkOf)
       .sort(),
     auditEvents,

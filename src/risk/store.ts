@@ -12,6 +12,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import { RISK_KEY_PREFIX, limitsKey, rateKey, stateKeyOf } from '../contract/risk-table';
 import { InputError } from '../errors';
 import { checkId } from './ids';
 import { parseRiskConfig } from './schemas';
@@ -24,10 +25,8 @@ export interface StateScope {
   readonly strategy?: string;
 }
 
-export const stateKey = (s: StateScope): string => `STATE#${s.account}#${s.strategy ?? '*'}`;
-export const limitsKey = (account: string): string => `LIMITS#${account}`;
-export const rateKey = (account: string, strategy: string, second: number): string =>
-  `RATE#${account}#${strategy}#${second}`;
+export const stateKey = (s: StateScope): string => stateKeyOf(s.account, s.strategy);
+export { limitsKey, rateKey };
 
 export interface RiskStoreOptions {
   /** How long limits are cached. @default 5000 ms */
@@ -138,12 +137,12 @@ export class RiskStore {
         new ScanCommand({
           TableName: this.table,
           FilterExpression: 'begins_with(pk, :p)',
-          ExpressionAttributeValues: { ':p': 'LIMITS#' },
+          ExpressionAttributeValues: { ':p': RISK_KEY_PREFIX.limits },
           ProjectionExpression: 'pk',
           ExclusiveStartKey: start,
         }),
       );
-      for (const item of r.Items ?? []) out.push(String(item.pk).slice('LIMITS#'.length));
+      for (const item of r.Items ?? []) out.push(String(item.pk).slice(RISK_KEY_PREFIX.limits.length));
       start = r.LastEvaluatedKey;
     } while (start);
     return out.sort();

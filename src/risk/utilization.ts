@@ -2,6 +2,7 @@
  * Limit utilization of a portfolio: for each configured exposure limit, the current value and the
  * share of the limit it uses (the dashboard's "limit utilization %", the paper run's table).
  */
+import { LOSS_RULES } from '../contract/metrics';
 import { RiskEngine } from './engine';
 import type { RiskConfig, RiskPortfolio } from './types';
 
@@ -58,7 +59,7 @@ export function limitUtilization(config: RiskConfig, portfolio: RiskPortfolio): 
   if (L.maxDrawdown !== undefined && portfolio.peakNav) {
     out.push(
       row(
-        'maxDrawdown',
+        LOSS_RULES.drawdown,
         '',
         Math.max(0, (portfolio.peakNav - portfolio.nav) / portfolio.peakNav),
         L.maxDrawdown,
@@ -68,7 +69,7 @@ export function limitUtilization(config: RiskConfig, portfolio: RiskPortfolio): 
   if (L.maxDailyLoss !== undefined && portfolio.startOfDayNav) {
     out.push(
       row(
-        'maxDailyLoss',
+        LOSS_RULES.dailyLoss,
         '',
         Math.max(0, (portfolio.startOfDayNav - portfolio.nav) / portfolio.startOfDayNav),
         L.maxDailyLoss,

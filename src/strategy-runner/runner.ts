@@ -15,6 +15,7 @@ import {
   type StrategyParams,
 } from '../backtest/strategies';
 import type { Panel } from '../backtest/types';
+import { MANIFEST_FILE, MODEL_FILE } from '../contract/ml';
 import type { Environment } from '../contract/models';
 import { InputError } from '../errors';
 import { attachModelInputs } from '../ml/model-inputs';
@@ -144,8 +145,8 @@ async function strategyFor(
     const name = p.model.name;
     s = (async () => {
       const [onnx, manifest] = await Promise.all([
-        deps.registry.artifact(name, version, 'model.onnx'),
-        deps.registry.artifact(name, version, 'manifest.json'),
+        deps.registry.artifact(name, version, MODEL_FILE),
+        deps.registry.artifact(name, version, MANIFEST_FILE),
       ]);
       const loaded = { name, version, onnx, manifest: JSON.parse(new TextDecoder().decode(manifest)) };
       return factory(p.strategy, loaded, params);

@@ -7,6 +7,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RiskPortfolio } from '../risk/types';
+import { bookKey } from '../contract/risk-table';
 
 export interface BookPosition {
   /** Signed shares, approved orders included (reserved before they fill). */
@@ -30,7 +31,7 @@ export interface Book {
   readonly version: number;
 }
 
-export const bookKey = (account: string): string => `BOOK#${account}`;
+export { bookKey };
 
 export class BookConflict extends Error {
   constructor(account: string) {

@@ -484,6 +484,14 @@ export async function cancelParent(
   return { parent: rec, changed, schedule };
 }
 
+/** What every audit event of an order carries. */
+const auditBase = (o: OrderRecord) => ({
+  account: o.account,
+  strategy: o.strategy,
+  signalId: o.signalId,
+  orderId: o.orderId,
+});
+
 /** Rejects a claimed order before any check ran (its own check and order audit events). */
 async function rejectPending(
   deps: ExecutionDeps,
@@ -493,12 +501,7 @@ async function rejectPending(
   events: AuditEvent[],
 ): Promise<OrderRecord> {
   const now = deps.now ?? Date.now;
-  const base = {
-    account: pending.account,
-    strategy: pending.strategy,
-    signalId: pending.signalId,
-    orderId: pending.orderId,
-  };
+  const base = auditBase(pending);
   events.push(
     auditEvent(
       'check',
@@ -560,12 +563,7 @@ async function placeOrder(
   events: AuditEvent[],
 ): Promise<OrderRecord> {
   const now = deps.now ?? Date.now;
-  const base = {
-    account: pending.account,
-    strategy: pending.strategy,
-    signalId: pending.signalId,
-    orderId: pending.orderId,
-  };
+  const base = auditBase(pending);
   const ro: RiskOrder = {
     symbol: pending.symbol,
     side: pending.side,
@@ -688,7 +686,7 @@ async function settle(
   events: AuditEvent[],
 ): Promise<OrderRecord> {
   const now = deps.now ?? Date.now;
-  const base = { account: rec.account, strategy: rec.strategy, signalId: rec.signalId, orderId: rec.orderId };
+  const base = auditBase(rec);
   if (result.status === 'accepted' || result.status === 'partially_filled') {
     // Still working at the broker: leave it SUBMITTED (reconciliation picks the fills up).
     if (rec.status === 'SUBMITTED' && rec.brokerOrderId === result.brokerOrderId) return rec;

@@ -15,7 +15,7 @@
  */
 import { VENDOR_KEY_ENV } from '../contract/vendor-stream';
 import { InputError } from '../errors';
-import { FieldError, ident, isObject, messagesOf, num, rawOf, sym } from './check';
+import { FieldError, ident, isObject, eachObject, parseFrameWith, num, rawOf, sym, trimSlash } from './check';
 import { nsToRfc3339, rfc3339ToNs } from './time';
 import type {
   BackfillPage,
@@ -79,67 +79,54 @@ function quote(m: Record<string, unknown>, symbol: string, where: string): Vendo
   };
 }
 
-function parseMessage(m: unknown, out: VendorItem[]): void {
-  if (!isObject(m)) {
-    out.push({ kind: 'malformed', reason: 'message is not a JSON object', raw: rawOf(m) });
-    return;
-  }
-  try {
-    switch (m.T) {
-      case 't':
-        out.push(trade(m, sym(m, 'S', 't'), 't'));
-        return;
-      case 'q':
-        out.push(quote(m, sym(m, 'S', 'q'), 'q'));
-        return;
-      case 'b':
-        out.push({
-          kind: 'bar',
-          symbol: sym(m, 'S', 'b'),
-          open: num(m, 'o', 'b'),
-          high: num(m, 'h', 'b'),
-          low: num(m, 'l', 'b'),
-          close: num(m, 'c', 'b'),
-          volume: num(m, 'v', 'b', false),
-          vwap: num(m, 'vw', 'b'),
-          tsNs: ts(m, 't', 'b'),
-        });
-        return;
-      case 'success':
-        if (m.msg === 'connected') out.push({ kind: 'connected' });
-        else if (m.msg === 'authenticated') out.push({ kind: 'authenticated' });
-        else out.push({ kind: 'status', message: String(m.msg) });
-        return;
-      case 'subscription': {
-        const lists = ['trades', 'quotes', 'bars']
-          .filter((k) => Array.isArray(m[k]) && (m[k] as unknown[]).length > 0)
-          .map((k) => `${k}: ${(m[k] as unknown[]).join(',')}`);
-        out.push({ kind: 'subscribed', message: lists.join('; ') || 'nothing' });
-        return;
-      }
-      case 'error': {
-        const code = typeof m.code === 'number' ? m.code : 0;
-        const message = `${code} ${typeof m.msg === 'string' ? m.msg : ''}`.trim();
-        // 401 not authenticated, 402 auth failed, 404 auth timeout: the key (or its timing) is wrong.
-        if (code === 402 || code === 401) out.push({ kind: 'auth_failed', message });
-        else out.push({ kind: 'error', message, fatal: FATAL_CODES.has(code) });
-        return;
-      }
-      default:
-        out.push({
-          kind: 'malformed',
-          reason: `unknown message type T=${JSON.stringify(m.T)}`,
-          raw: rawOf(m),
-        });
+function parseMessage(m: Record<string, unknown>, out: VendorItem[]): void {
+  switch (m.T) {
+    case 't':
+      out.push(trade(m, sym(m, 'S', 't'), 't'));
+      return;
+    case 'q':
+      out.push(quote(m, sym(m, 'S', 'q'), 'q'));
+      return;
+    case 'b':
+      out.push({
+        kind: 'bar',
+        symbol: sym(m, 'S', 'b'),
+        open: num(m, 'o', 'b'),
+        high: num(m, 'h', 'b'),
+        low: num(m, 'l', 'b'),
+        close: num(m, 'c', 'b'),
+        volume: num(m, 'v', 'b', false),
+        vwap: num(m, 'vw', 'b'),
+        tsNs: ts(m, 't', 'b'),
+      });
+      return;
+    case 'success':
+      if (m.msg === 'connected') out.push({ kind: 'connected' });
+      else if (m.msg === 'authenticated') out.push({ kind: 'authenticated' });
+      else out.push({ kind: 'status', message: String(m.msg) });
+      return;
+    case 'subscription': {
+      const lists = ['trades', 'quotes', 'bars']
+        .filter((k) => Array.isArray(m[k]) && (m[k] as unknown[]).length > 0)
+        .map((k) => `${k}: ${(m[k] as unknown[]).join(',')}`);
+      out.push({ kind: 'subscribed', message: lists.join('; ') || 'nothing' });
+      return;
     }
-  } catch (err) {
-    if (!(err instanceof FieldError)) throw err;
-    out.push({ kind: 'malformed', reason: err.message, raw: rawOf(m) });
+    case 'error': {
+      const code = typeof m.code === 'number' ? m.code : 0;
+      const message = `${code} ${typeof m.msg === 'string' ? m.msg : ''}`.trim();
+      // 401 not authenticated, 402 auth failed, 404 auth timeout: the key (or its timing) is wrong.
+      if (code === 402 || code === 401) out.push({ kind: 'auth_failed', message });
+      else out.push({ kind: 'error', message, fatal: FATAL_CODES.has(code) });
+      return;
+    }
+    default:
+      out.push({
+        kind: 'malformed',
+        reason: `unknown message type T=${JSON.stringify(m.T)}`,
+        raw: rawOf(m),
+      });
   }
-}
-
-function trimSlash(u: string): string {
-  return u.endsWith('/') ? u.slice(0, -1) : u;
 }
 
 function headers(key: VendorKey): Record<string, string> {
@@ -173,14 +160,7 @@ export const alpaca: VendorAdapter = {
   unsubscribeMessage: (channels, symbols) =>
     JSON.stringify({ action: 'unsubscribe', ...Object.fromEntries(channels.map((c) => [c, symbols])) }),
 
-  parseFrame(frame: string, out: VendorItem[]): void {
-    const msgs = messagesOf(frame);
-    if (typeof msgs === 'string') {
-      out.push({ kind: 'malformed', reason: msgs, raw: rawOf(frame) });
-      return;
-    }
-    for (const m of msgs) parseMessage(m, out);
-  },
+  parseFrame: (frame, out) => parseFrameWith(frame, out, parseMessage),
 
   backfillRequest(restUrl, key, channel, symbol, fromNs, toNs): HttpRequest {
     const q = new URLSearchParams({
@@ -202,18 +182,9 @@ export const alpaca: VendorAdapter = {
     if (!isObject(body) || !(body[channel] === null || Array.isArray(body[channel])))
       throw new FieldError(`${channel} response: ${channel} must be an array`);
     const items: Array<VendorTrade | VendorQuote | Malformed> = [];
-    for (const r of (body[channel] as unknown[] | null) ?? []) {
-      if (!isObject(r)) {
-        items.push({ kind: 'malformed', reason: `${channel} entry is not an object`, raw: rawOf(r) });
-        continue;
-      }
-      try {
-        items.push(channel === 'trades' ? trade(r, symbol, 'trades') : quote(r, symbol, 'quotes'));
-      } catch (err) {
-        if (!(err instanceof FieldError)) throw err;
-        items.push({ kind: 'malformed', reason: err.message, raw: rawOf(r) });
-      }
-    }
+    eachObject((body[channel] as unknown[] | null) ?? [], items, `${channel} entry is not an object`, (r) =>
+      items.push(channel === 'trades' ? trade(r, symbol, 'trades') : quote(r, symbol, 'quotes')),
+    );
     const token =
       typeof body.next_page_token === 'string' && body.next_page_token !== ''
         ? body.next_page_token

@@ -1,5 +1,7 @@
 /** Small field checks shared by the adapters: each returns the value or records why not. */
 
+import type { Malformed, VendorItem } from './types';
+
 export class FieldError extends Error {}
 
 export function num(o: Record<string, unknown>, k: string, where: string, positive = true): number {
@@ -65,6 +67,42 @@ export function messagesOf(frame: string): unknown[] | string {
   if (Array.isArray(v)) return v;
   if (isObject(v)) return [v];
   return `expected a JSON array of messages, got ${typeof v}`;
+}
+
+/**
+ * `parse` on each object of `list`; a non-object (`notObject` says why) or a FieldError from `parse`
+ * becomes a `malformed` item in `out`, so one bad entry never loses the others.
+ */
+export function eachObject(
+  list: readonly unknown[],
+  out: { push(m: Malformed): unknown },
+  notObject: string,
+  parse: (o: Record<string, unknown>) => unknown,
+): void {
+  for (const o of list) {
+    try {
+      if (!isObject(o)) throw new FieldError(notObject);
+      parse(o);
+    } catch (err) {
+      if (!(err instanceof FieldError)) throw err;
+      out.push({ kind: 'malformed', reason: err.message, raw: rawOf(o) });
+    }
+  }
+}
+
+/** A WebSocket frame's messages through `parse` (`eachObject`); a frame that is no list of them is malformed. */
+export function parseFrameWith(
+  frame: string,
+  out: VendorItem[],
+  parse: (m: Record<string, unknown>, out: VendorItem[]) => void,
+): void {
+  const msgs = messagesOf(frame);
+  if (typeof msgs === 'string') out.push({ kind: 'malformed', reason: msgs, raw: rawOf(frame) });
+  else eachObject(msgs, out, 'message is not a JSON object', (m) => parse(m, out));
+}
+
+export function trimSlash(u: string): string {
+  return u.endsWith('/') ? u.slice(0, -1) : u;
 }
 
 /** A message's text for the quarantine record, bounded. */

@@ -14,7 +14,19 @@
  */
 import { InputError } from '../errors';
 import { VENDOR_KEY_ENV } from '../contract/vendor-stream';
-import { FieldError, ident, isObject, messagesOf, msTs, nsText, num, rawOf, sym } from './check';
+import {
+  FieldError,
+  ident,
+  isObject,
+  eachObject,
+  parseFrameWith,
+  msTs,
+  nsText,
+  num,
+  rawOf,
+  sym,
+  trimSlash,
+} from './check';
 import type {
   BackfillPage,
   Channel,
@@ -38,82 +50,69 @@ function params(channels: readonly Channel[], symbols: readonly string[]): strin
   return channels.flatMap((c) => symbols.map((s) => `${PREFIX[c]}.${s}`)).join(',');
 }
 
-function parseMessage(m: unknown, out: VendorItem[]): void {
-  if (!isObject(m)) {
-    out.push({ kind: 'malformed', reason: 'message is not a JSON object', raw: rawOf(m) });
-    return;
-  }
-  try {
-    switch (m.ev) {
-      case 'T':
-        out.push({
-          kind: 'trade',
-          symbol: sym(m, 'sym', 'T'),
-          id: ident(m, 'i', 'T'),
-          exchange: ident(m, 'x', 'T'),
-          price: num(m, 'p', 'T'),
-          size: num(m, 's', 'T'),
-          tsNs: msTs(m, 't', 'T'),
-        });
-        return;
-      case 'Q': {
-        const bid = num(m, 'bp', 'Q');
-        const ask = num(m, 'ap', 'Q');
-        if (bid > ask) throw new FieldError(`Q.bp: bid ${bid} exceeds ask ${ask} (crossed quote)`);
-        out.push({
-          kind: 'quote',
-          symbol: sym(m, 'sym', 'Q'),
-          id: ident(m, 'q', 'Q'),
-          bid,
-          bidSize: num(m, 'bs', 'Q', false),
-          ask,
-          askSize: num(m, 'as', 'Q', false),
-          tsNs: msTs(m, 't', 'Q'),
-        });
-        return;
-      }
-      case 'AM':
-        out.push({
-          kind: 'bar',
-          symbol: sym(m, 'sym', 'AM'),
-          open: num(m, 'o', 'AM'),
-          high: num(m, 'h', 'AM'),
-          low: num(m, 'l', 'AM'),
-          close: num(m, 'c', 'AM'),
-          volume: num(m, 'v', 'AM', false),
-          vwap: num(m, 'vw', 'AM'),
-          tsNs: msTs(m, 's', 'AM'),
-        });
-        return;
-      case 'status': {
-        const status = String(m.status);
-        const message = typeof m.message === 'string' ? m.message : status;
-        if (status === 'connected') out.push({ kind: 'connected' });
-        else if (status === 'auth_success') out.push({ kind: 'authenticated' });
-        else if (status === 'auth_failed') out.push({ kind: 'auth_failed', message });
-        else if (status === 'success') out.push({ kind: 'subscribed', message });
-        // max_connections: another session uses the key; retrying later can succeed.
-        else if (status === 'max_connections' || status === 'auth_timeout')
-          out.push({ kind: 'error', message: `${status}: ${message}`, fatal: false });
-        else if (status === 'error') out.push({ kind: 'error', message, fatal: false });
-        else out.push({ kind: 'status', message: `${status}: ${message}` });
-        return;
-      }
-      default:
-        out.push({
-          kind: 'malformed',
-          reason: `unknown event type ev=${JSON.stringify(m.ev)}`,
-          raw: rawOf(m),
-        });
+function parseMessage(m: Record<string, unknown>, out: VendorItem[]): void {
+  switch (m.ev) {
+    case 'T':
+      out.push({
+        kind: 'trade',
+        symbol: sym(m, 'sym', 'T'),
+        id: ident(m, 'i', 'T'),
+        exchange: ident(m, 'x', 'T'),
+        price: num(m, 'p', 'T'),
+        size: num(m, 's', 'T'),
+        tsNs: msTs(m, 't', 'T'),
+      });
+      return;
+    case 'Q': {
+      const bid = num(m, 'bp', 'Q');
+      const ask = num(m, 'ap', 'Q');
+      if (bid > ask) throw new FieldError(`Q.bp: bid ${bid} exceeds ask ${ask} (crossed quote)`);
+      out.push({
+        kind: 'quote',
+        symbol: sym(m, 'sym', 'Q'),
+        id: ident(m, 'q', 'Q'),
+        bid,
+        bidSize: num(m, 'bs', 'Q', false),
+        ask,
+        askSize: num(m, 'as', 'Q', false),
+        tsNs: msTs(m, 't', 'Q'),
+      });
+      return;
     }
-  } catch (err) {
-    if (!(err instanceof FieldError)) throw err;
-    out.push({ kind: 'malformed', reason: err.message, raw: rawOf(m) });
+    case 'AM':
+      out.push({
+        kind: 'bar',
+        symbol: sym(m, 'sym', 'AM'),
+        open: num(m, 'o', 'AM'),
+        high: num(m, 'h', 'AM'),
+        low: num(m, 'l', 'AM'),
+        close: num(m, 'c', 'AM'),
+        volume: num(m, 'v', 'AM', false),
+        vwap: num(m, 'vw', 'AM'),
+        tsNs: msTs(m, 's', 'AM'),
+      });
+      return;
+    case 'status': {
+      const status = String(m.status);
+      const message = typeof m.message === 'string' ? m.message : status;
+      if (status === 'connected') out.push({ kind: 'connected' });
+      else if (status === 'auth_success') out.push({ kind: 'authenticated' });
+      else if (status === 'auth_failed') out.push({ kind: 'auth_failed', message });
+      else if (status === 'success') out.push({ kind: 'subscribed', message });
+      // max_connections: another session uses the key; retrying later can succeed.
+      else if (status === 'max_connections' || status === 'auth_timeout')
+        out.push({ kind: 'error', message: `${status}: ${message}`, fatal: false });
+      else if (status === 'error') out.push({ kind: 'error', message, fatal: false });
+      else out.push({ kind: 'status', message: `${status}: ${message}` });
+      return;
+    }
+    default:
+      out.push({
+        kind: 'malformed',
+        reason: `unknown event type ev=${JSON.stringify(m.ev)}`,
+        raw: rawOf(m),
+      });
   }
-}
-
-function trimSlash(u: string): string {
-  return u.endsWith('/') ? u.slice(0, -1) : u;
 }
 
 export const polygon: VendorAdapter = {
@@ -135,14 +134,7 @@ export const polygon: VendorAdapter = {
   unsubscribeMessage: (channels, symbols) =>
     JSON.stringify({ action: 'unsubscribe', params: params(channels, symbols) }),
 
-  parseFrame(frame: string, out: VendorItem[]): void {
-    const msgs = messagesOf(frame);
-    if (typeof msgs === 'string') {
-      out.push({ kind: 'malformed', reason: msgs, raw: rawOf(frame) });
-      return;
-    }
-    for (const m of msgs) parseMessage(m, out);
-  },
+  parseFrame: (frame, out) => parseFrameWith(frame, out, parseMessage),
 
   backfillRequest(restUrl, key, channel, symbol, fromNs, toNs): HttpRequest {
     const q = new URLSearchParams({
@@ -168,43 +160,34 @@ export const polygon: VendorAdapter = {
     if (!isObject(body) || !(body.results === undefined || Array.isArray(body.results)))
       throw new FieldError(`v3/${channel} response: results must be an array`);
     const items: Array<VendorTrade | VendorQuote | Malformed> = [];
-    for (const r of (body.results as unknown[] | undefined) ?? []) {
-      if (!isObject(r)) {
-        items.push({ kind: 'malformed', reason: 'result is not an object', raw: rawOf(r) });
-        continue;
+    eachObject((body.results as unknown[] | undefined) ?? [], items, 'result is not an object', (r) => {
+      if (channel === 'trades')
+        items.push({
+          kind: 'trade',
+          symbol,
+          id: ident(r, 'id', 'trades'),
+          exchange: ident(r, 'exchange', 'trades'),
+          price: num(r, 'price', 'trades'),
+          size: num(r, 'size', 'trades'),
+          tsNs: nsText(r, 'sip_timestamp', 'trades'),
+        });
+      else {
+        const bid = num(r, 'bid_price', 'quotes');
+        const ask = num(r, 'ask_price', 'quotes');
+        if (bid > ask)
+          throw new FieldError(`quotes.bid_price: bid ${bid} exceeds ask ${ask} (crossed quote)`);
+        items.push({
+          kind: 'quote',
+          symbol,
+          id: ident(r, 'sequence_number', 'quotes'),
+          bid,
+          bidSize: num(r, 'bid_size', 'quotes', false),
+          ask,
+          askSize: num(r, 'ask_size', 'quotes', false),
+          tsNs: nsText(r, 'sip_timestamp', 'quotes'),
+        });
       }
-      try {
-        if (channel === 'trades')
-          items.push({
-            kind: 'trade',
-            symbol,
-            id: ident(r, 'id', 'trades'),
-            exchange: ident(r, 'exchange', 'trades'),
-            price: num(r, 'price', 'trades'),
-            size: num(r, 'size', 'trades'),
-            tsNs: nsText(r, 'sip_timestamp', 'trades'),
-          });
-        else {
-          const bid = num(r, 'bid_price', 'quotes');
-          const ask = num(r, 'ask_price', 'quotes');
-          if (bid > ask)
-            throw new FieldError(`quotes.bid_price: bid ${bid} exceeds ask ${ask} (crossed quote)`);
-          items.push({
-            kind: 'quote',
-            symbol,
-            id: ident(r, 'sequence_number', 'quotes'),
-            bid,
-            bidSize: num(r, 'bid_size', 'quotes', false),
-            ask,
-            askSize: num(r, 'ask_size', 'quotes', false),
-            tsNs: nsText(r, 'sip_timestamp', 'quotes'),
-          });
-        }
-      } catch (err) {
-        if (!(err instanceof FieldError)) throw err;
-        items.push({ kind: 'malformed', reason: err.message, raw: rawOf(r) });
-      }
-    }
+    });
     const next = typeof body.next_url === 'string' && body.next_url !== '' ? body.next_url : undefined;
     return {
       items,

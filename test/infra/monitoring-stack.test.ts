@@ -18,7 +18,8 @@ beforeAll(() => {
     metricName: 'ProbeLag',
     dimensionsMap: { Stack: probe.stackName },
   });
-  probeAlarm = stage.monitoring.addAlarm(probe, 'ProbeLagAlarm', {
+  probeAlarm = stage.monitoring.alarm(probe, 'ProbeLagAlarm', {
+    description: 'Probe lag',
     metric,
     threshold: 10,
     evaluationPeriods: 2,
@@ -123,10 +124,10 @@ describe('contributing alarms and widgets (MonitoringHub)', () => {
 
   it('rejects alarms in the Dashboard stack and duplicate or empty section titles', () => {
     expect(() =>
-      stage.monitoring.addAlarm(stage.dashboard, 'Bad', {
+      stage.monitoring.alarm(stage.dashboard, 'Bad', {
+        description: 'Bad',
         metric: new cw.Metric({ namespace: 'x', metricName: 'y' }),
         threshold: 1,
-        evaluationPeriods: 1,
       }),
     ).toThrow(/stack that owns the metric/);
     expect(() => stage.monitoring.addSection('Probe', [])).toThrow(/already exists/);

@@ -57,8 +57,8 @@ export function addFeedMonitoring(scope: Construct, p: FeedMonitoringProps): voi
     );
 
   for (const id of channelIds) {
-    monitoring.addAlarm(scope, `NoPacketsAlarm${id}`, {
-      alarmDescription: `Feed channel ${id}: no packet on feed A or B (heartbeats included), or the handler stopped reporting`,
+    monitoring.alarm(scope, `NoPacketsAlarm${id}`, {
+      description: `Feed channel ${id}: no packet on feed A or B (heartbeats included), or the handler stopped reporting`,
       metric: new cw.MathExpression({
         expression: 'FILL(a, 0) + FILL(b, 0)',
         usingMetrics: {
@@ -70,36 +70,32 @@ export function addFeedMonitoring(scope: Construct, p: FeedMonitoringProps): voi
       }),
       threshold: 1,
       evaluationPeriods: p.noPacketsAlarmMinutes,
-      comparisonOperator: cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+      comparison: '<',
       // No data means no handler: that is the outage this alarm exists for.
       treatMissingData: cw.TreatMissingData.BREACHING,
     });
   }
   const fiveMinutes = Duration.minutes(5);
-  monitoring.addAlarm(scope, 'GapAlarm', {
-    alarmDescription: `Feed gaps (lost on both A and B) above ${p.gapAlarmThreshold} in 5 minutes`,
+  monitoring.alarm(scope, 'GapAlarm', {
+    description: `Feed gaps (lost on both A and B) above ${p.gapAlarmThreshold} in 5 minutes`,
     metric: allChannels(FEED_METRICS.gaps, 'gaps', fiveMinutes),
     threshold: p.gapAlarmThreshold,
-    evaluationPeriods: 1,
-    comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    comparison: '>',
   });
-  monitoring.addAlarm(scope, 'RecoveryAlarm', {
-    alarmDescription: `Feed recoveries (snapshot or TCP replay) above ${p.recoveryAlarmThreshold} in 5 minutes`,
+  monitoring.alarm(scope, 'RecoveryAlarm', {
+    description: `Feed recoveries (snapshot or TCP replay) above ${p.recoveryAlarmThreshold} in 5 minutes`,
     metric: allChannels(FEED_METRICS.recoveries, 'recoveries', fiveMinutes),
     threshold: p.recoveryAlarmThreshold,
-    evaluationPeriods: 1,
-    comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    comparison: '>',
   });
-  monitoring.addAlarm(scope, 'SubscriberDropAlarm', {
-    alarmDescription: 'A relay subscriber was too slow and was disconnected (or its packets dropped)',
+  monitoring.alarm(scope, 'SubscriberDropAlarm', {
+    description: 'A relay subscriber was too slow and was disconnected (or its packets dropped)',
     metric: allChannels(FEED_METRICS.subscriberDrops, 'subscriber drops', fiveMinutes),
     threshold: 1,
-    evaluationPeriods: 1,
-    comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
   });
   for (const { instance, letter } of p.instances) {
-    monitoring.addAlarm(scope, `InstanceStatusAlarm${letter}`, {
-      alarmDescription: `Feed handler ${letter} failed its EC2 status checks (the A/B pair runs on one host)`,
+    monitoring.alarm(scope, `InstanceStatusAlarm${letter}`, {
+      description: `Feed handler ${letter} failed its EC2 status checks (the A/B pair runs on one host)`,
       metric: new cw.Metric({
         namespace: 'AWS/EC2',
         metricName: 'StatusCheckFailed',
@@ -109,7 +105,6 @@ export function addFeedMonitoring(scope: Construct, p: FeedMonitoringProps): voi
       }),
       threshold: 1,
       evaluationPeriods: 2,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
   }
 

@@ -32,37 +32,13 @@ export function registerDr(program: Command): void {
     .description('Back up the trading tables and the lake buckets (through their APIs) into a new directory')
     .requiredOption('--to <dir>', 'new or empty directory for the backup')
     .option('--json', 'print what was backed up as JSON')
-    .action(async (opts: { to: string; json?: boolean }, cmd: Command) => {
-      const g = cmd.optsWithGlobals<GlobalOptions>();
-      localOnly(g);
-      const t = performance.now();
-      const summary = await withPlatform(g, (ctx) => backupLocal(ctx.clients, opts.to, undefined, stderr));
-      const out = { ...summary, ms: Math.round(performance.now() - t) };
-      if (opts.json) printJson(out);
-      else
-        process.stdout.write(
-          `backed up ${out.items} items of ${out.tables} tables and ${out.objects} objects (${out.bytes} bytes) to ${out.dir} in ${out.ms} ms\n`,
-        );
-    });
+    .action(drBackup);
 
   dr.command('restore')
     .description('Restore a backup into an empty data directory (every file is checked first)')
     .requiredOption('--from <dir>', 'a directory written by quant dr backup')
     .option('--json', 'print what was restored as JSON')
-    .action(async (opts: { from: string; json?: boolean }, cmd: Command) => {
-      const g = cmd.optsWithGlobals<GlobalOptions>();
-      localOnly(g);
-      const t = performance.now();
-      // Checked before the local cloud is touched: a bad backup writes nothing.
-      const backup = loadBackup(opts.from);
-      const summary = await withPlatform(g, (ctx) => restoreLocal(ctx.clients, backup, stderr));
-      const out = { ...summary, ms: Math.round(performance.now() - t) };
-      if (opts.json) printJson(out);
-      else
-        process.stdout.write(
-          `restored ${out.items} items of ${out.tables} tables and ${out.objects} objects (${out.bytes} bytes) from ${out.dir} in ${out.ms} ms\n`,
-        );
-    });
+    .action(drRestore);
 
   dr.command('failover')
     .description(
@@ -93,33 +69,63 @@ export function registerDr(program: Command): void {
     )
     .option('--backup-dir <dir>', 'where the backup goes (kept; default: a new temp directory)')
     .option('--json', 'print the drill report as JSON')
-    .action(async (opts: { backupDir?: string; json?: boolean }, cmd: Command) => {
-      const g = cmd.optsWithGlobals<GlobalOptions>();
-      localOnly(g);
-      const report = await runDrill({
-        dataDir: dataDirOf(g),
-        backupDir: opts.backupDir,
-        timeoutMs: timeoutMsOf(g),
-        progress: stderr,
-      });
-      if (opts.json) printJson(report);
-      else {
-        const rows = SNAPSHOT_PARTS.map((p) => ({
-          part: p,
-          before: report.before.parts[p].count,
-          after: report.after.parts[p].count,
-          identical: !report.differences.includes(p),
-        }));
-        process.stdout.write(`${formatTable(rows, ['part', 'before', 'after', 'identical'])}\n`);
-        process.stdout.write(
-          `halted before: ${report.before.halted.join(', ') || 'none'}; after: ${report.after.halted.join(', ') || 'none'}\n` +
-            `backup ${report.timingsMs.backup} ms, destroy ${report.timingsMs.destroy} ms, restore ${report.timingsMs.restore} ms (backup kept in ${report.backup.dir})\n` +
-            `drill ${report.passed ? 'PASSED' : 'FAILED'}\n`,
-        );
-      }
-      if (!report.passed)
-        throw new Error(
-          `restore drill failed: ${[...report.differences, ...(report.haltedKept ? [] : ['halted accounts'])].join(', ')} differ after the restore`,
-        );
-    });
+    .action(drDrill);
+}
+
+async function drBackup(opts: { to: string; json?: boolean }, cmd: Command): Promise<void> {
+  const g = cmd.optsWithGlobals<GlobalOptions>();
+  localOnly(g);
+  const t = performance.now();
+  const summary = await withPlatform(g, (ctx) => backupLocal(ctx.clients, opts.to, undefined, stderr));
+  const out = { ...summary, ms: Math.round(performance.now() - t) };
+  if (opts.json) printJson(out);
+  else
+    process.stdout.write(
+      `backed up ${out.items} items of ${out.tables} tables and ${out.objects} objects (${out.bytes} bytes) to ${out.dir} in ${out.ms} ms\n`,
+    );
+}
+
+async function drRestore(opts: { from: string; json?: boolean }, cmd: Command): Promise<void> {
+  const g = cmd.optsWithGlobals<GlobalOptions>();
+  localOnly(g);
+  const t = performance.now();
+  // Checked before the local cloud is touched: a bad backup writes nothing.
+  const backup = loadBackup(opts.from);
+  const summary = await withPlatform(g, (ctx) => restoreLocal(ctx.clients, backup, stderr));
+  const out = { ...summary, ms: Math.round(performance.now() - t) };
+  if (opts.json) printJson(out);
+  else
+    process.stdout.write(
+      `restored ${out.items} items of ${out.tables} tables and ${out.objects} objects (${out.bytes} bytes) from ${out.dir} in ${out.ms} ms\n`,
+    );
+}
+
+async function drDrill(opts: { backupDir?: string; json?: boolean }, cmd: Command): Promise<void> {
+  const g = cmd.optsWithGlobals<GlobalOptions>();
+  localOnly(g);
+  const report = await runDrill({
+    dataDir: dataDirOf(g),
+    backupDir: opts.backupDir,
+    timeoutMs: timeoutMsOf(g),
+    progress: stderr,
+  });
+  if (opts.json) printJson(report);
+  else {
+    const rows = SNAPSHOT_PARTS.map((p) => ({
+      part: p,
+      before: report.before.parts[p].count,
+      after: report.after.parts[p].count,
+      identical: !report.differences.includes(p),
+    }));
+    process.stdout.write(`${formatTable(rows, ['part', 'before', 'after', 'identical'])}\n`);
+    process.stdout.write(
+      `halted before: ${report.before.halted.join(', ') || 'none'}; after: ${report.after.halted.join(', ') || 'none'}\n` +
+        `backup ${report.timingsMs.backup} ms, destroy ${report.timingsMs.destroy} ms, restore ${report.timingsMs.restore} ms (backup kept in ${report.backup.dir})\n` +
+        `drill ${report.passed ? 'PASSED' : 'FAILED'}\n`,
+    );
+  }
+  if (!report.passed)
+    throw new Error(
+      `restore drill failed: ${[...report.differences, ...(report.haltedKept ? [] : ['halted accounts'])].join(', ')} differ after the restore`,
+    );
 }

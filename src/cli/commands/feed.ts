@@ -106,41 +106,7 @@ export function registerFeed(program: Command): void {
     .requiredOption('--schema <xml>', 'the exchange SBE schema (templates_FixBinary.xml)')
     .requiredOption('--pcap <file>', 'a classic pcap capture')
     .option('--jsonl', 'one JSON object per message on stdout (otherwise a per-template summary)')
-    .action(async (opts: DecodeOptions) => {
-      const codec = new SbeCodec(loadSchema(opts.schema));
-      const capture = readCapture(opts.pcap);
-      const stats = newDecodeStats();
-      const perTemplate = new Map<string, number>();
-      let pending = '';
-      for (const row of decodeCapture(codec, capture, stats, opts.pcap)) {
-        if (opts.jsonl) {
-          pending += messageJsonLine(row.packet, row.seq, row.sendingTime, row.message) + '\n';
-          if (pending.length > 1 << 16) {
-            await writeOut(pending);
-            pending = '';
-          }
-        } else {
-          const key = `${row.message.templateId} ${row.message.name}`;
-          perTemplate.set(key, (perTemplate.get(key) ?? 0) + 1);
-        }
-      }
-      if (pending) await writeOut(pending);
-      const errors = totalErrors(stats);
-      const errText =
-        errors === 0
-          ? 'no errors'
-          : `${errors} skipped: ${Object.entries(stats.errors)
-              .map(([k, v]) => `${k}=${v}`)
-              .join(' ')}`;
-      const summary = `${stats.records} records, ${stats.udpPackets} UDP packets, ${stats.tcpSegments} TCP segments, ${stats.decoded}/${stats.messages} messages decoded, ${errText}`;
-      if (opts.jsonl) {
-        process.stderr.write(`${summary}\n`);
-      } else {
-        const rows = [...perTemplate].map(([template, messages]) => ({ template, messages }));
-        if (rows.length > 0) console.log(formatTable(rows));
-        console.log(summary);
-      }
-    });
+    .action(feedDecode);
 
   feed
     .command('simulate')
@@ -165,37 +131,7 @@ export function registerFeed(program: Command): void {
     )
     .option('--iface <ip>', 'multicast interface', '127.0.0.1')
     .option('--json', 'machine-readable output')
-    .action(async (o: SimulateOptions) => {
-      const opts = {
-        feedA: parseEndpoint(o.feedA, '--feed-a'),
-        feedB: parseEndpoint(o.feedB, '--feed-b'),
-        snapshot: o.snapshot ? parseEndpoint(o.snapshot, '--snapshot') : undefined,
-        packets: int(o.packets, '--packets', { max: 1e9 }),
-        rate: int(o.rate, '--rate', { max: 10_000_000 }),
-        a: {
-          loss: probability(o.lossA, '--loss-a'),
-          dup: probability(o.dupA, '--dup-a'),
-          reorder: probability(o.reorderA, '--reorder-a'),
-        },
-        b: {
-          loss: probability(o.lossB, '--loss-b'),
-          dup: probability(o.dupB, '--dup-b'),
-          reorder: probability(o.reorderB, '--reorder-b'),
-        },
-        lossBoth: probability(o.lossBoth, '--loss-both'),
-        seed: int(o.seed, '--seed', { max: 1e9 }),
-        iface: o.iface,
-        mbo: o.mbo === true,
-      };
-      const codec = new SbeCodec(loadSchema(o.schema));
-      const r = await runSimulator(codec, opts);
-      const summary = { packets: r.channel.lastSeq, sentA: r.sentA, sentB: r.sentB, lostOnBoth: r.lostBoth };
-      if (o.json) printJson(summary);
-      else
-        console.log(
-          `published ${summary.packets} packets: ${r.sentA} on A, ${r.sentB} on B, ${r.lostBoth} lost on both`,
-        );
-    });
+    .action(feedSimulate);
 
   feed
     .command('run')
@@ -250,155 +186,7 @@ export function registerFeed(program: Command): void {
       'worker: decode on a worker thread so the relay never waits for it; inline: on the feed thread',
       'worker',
     )
-    .action(async (o: RunOptions, cmd: Command) => {
-      const codec = new SbeCodec(loadSchema(o.schema));
-      const relayUdp = endpoints(o.relayUdp, '--relay-udp');
-      const relayTcp = o.relayTcp ? parseEndpoint(o.relayTcp, '--relay-tcp', true) : undefined;
-      const duration = optionalInt(o.duration, '--duration', { max: 86_400 * 7 });
-      if (!/^[A-Za-z0-9._-]{1,64}$/.test(o.channel))
-        throw new InputError(
-          `--channel: "${o.channel}" is not a channel id (letters, digits, . _ -)`,
-          'channel',
-        );
-      const metricsPort = optionalInt(o.metricsPort, '--metrics-port', { min: 0, max: 65535 });
-      const metricsInterval = int(o.metricsInterval, '--metrics-interval', { max: 3600 });
-      const books: BookKinds = oneOf(o.books, '--books', ['mbp', 'mbo', 'both']);
-      const decoder = oneOf(o.decoder, '--decoder', ['worker', 'inline']);
-      if (o.orderEvents !== undefined && books === 'mbp')
-        throw new InputError(
-          '--order-events: needs market-by-order books (--books mbo or both)',
-          'order-events',
-        );
-      const replayServer = o.replay ? parseEndpoint(o.replay, '--replay') : undefined;
-      const maxGapPackets = int(o.replayMaxGap, '--replay-max-gap', { max: 1_000_000 });
-      const globals = cmd.optsWithGlobals<GlobalOptions>();
-      if (replayServer && o.replaySecret && o.replayUsername)
-        throw new InputError('--replay-secret and --replay-username: give one of them', 'replay-secret');
-      if (replayServer && !o.replaySecret && !o.replayUsername)
-        throw new InputError(
-          '--replay: the TCP replay service requires a logon: add --replay-secret <arn> (with --aws) or --replay-username <name> with QUANT_REPLAY_PASSWORD',
-          'replay',
-        );
-      if (replayServer && o.replaySecret && !inAwsMode(globals))
-        throw new InputError(
-          '--replay-secret: Secrets Manager needs --aws (locally use --replay-username)',
-          'replay-secret',
-        );
-      let ctx: PlatformContext | undefined;
-      let credentials: ReplayCredentials | undefined;
-      if (replayServer && o.replaySecret) {
-        ctx = await openPlatform(globals);
-        credentials = await replayCredentialsFromSecret(ctx.clients.secretsManager, o.replaySecret).catch(
-          async (err: unknown) => {
-            await ctx?.close();
-            throw err;
-          },
-        );
-      } else if (replayServer && o.replayUsername)
-        credentials = replayCredentialsFromEnv(o.replayUsername, process.env);
-      const replay =
-        replayServer && credentials ? { server: replayServer, credentials, maxGapPackets } : undefined;
-      let sink: ProducerEventSink | undefined;
-      if (o.kinesis) {
-        ctx ??= await openPlatform(globals);
-        if (ctx.runtime.mode === 'local') await ensureStream(ctx.clients.kinesis, o.kinesis);
-        sink = new ProducerEventSink(
-          new TickProducer({ kinesis: ctx.clients.kinesis, streamName: o.kinesis }),
-        );
-      }
-      let orderOut: fs.WriteStream | undefined;
-      if (o.orderEvents !== undefined) {
-        let fd: number;
-        try {
-          fd = fs.openSync(o.orderEvents, 'w');
-        } catch (err) {
-          throw new InputError(
-            `--order-events: cannot write ${o.orderEvents}: ${(err as Error).message}`,
-            'order-events',
-          );
-        }
-        orderOut = fs.createWriteStream('', { fd });
-      }
-      // With --emf, stdout carries only EMF documents; everything else goes to stderr.
-      const say = (line: string): void => void (o.emf ? process.stderr : process.stdout).write(`${line}\n`);
-      try {
-        const runner = await FeedRunner.start(codec, {
-          feedA: parseEndpoint(o.feedA, '--feed-a'),
-          feedB: parseEndpoint(o.feedB, '--feed-b'),
-          snapshot: o.snapshot ? parseEndpoint(o.snapshot, '--snapshot') : undefined,
-          iface: o.iface,
-          channel: o.channel,
-          relay: relayUdp.length > 0 || relayTcp ? { udp: relayUdp, tcpListen: relayTcp } : undefined,
-          onEvent: sink ? (e) => sink.push(e) : undefined,
-          books,
-          decoder,
-          onOrder: orderOut ? (e) => void orderOut.write(`${jsonValue(e)}\n`) : undefined,
-          replay,
-          metrics:
-            metricsPort !== undefined || o.emf
-              ? {
-                  port: metricsPort,
-                  emf: o.emf ? (line) => void process.stdout.write(`${line}\n`) : undefined,
-                  intervalSeconds: metricsInterval,
-                }
-              : undefined,
-          kinesisStats: sink ? () => sink.producerStats : undefined,
-        });
-        process.stderr.write(
-          `feed handler running${runner.relay?.tcpPort ? `, TCP relay on port ${runner.relay.tcpPort}` : ''}${runner.metrics?.port ? `, metrics on http://127.0.0.1:${runner.metrics.port}/metrics` : ''}\n`,
-        );
-        await new Promise<void>((resolve) => {
-          const stop = (): void => resolve();
-          process.once('SIGINT', stop);
-          process.once('SIGTERM', stop);
-          if (duration !== undefined) setTimeout(stop, duration * 1000).unref();
-        });
-        await runner.stop();
-        const kinesis = sink ? await sink.close() : undefined;
-        if (orderOut)
-          await new Promise<void>((resolve, reject) =>
-            orderOut.end((err?: Error | null) => (err ? reject(err) : resolve())),
-          );
-        const a = runner.sequencer.arbiter.stats;
-        const recovery = runner.recoveryStats();
-        const engine = runner.engineStats();
-        const { trades, quotes } = runner.events;
-        const summary = {
-          packetsA: a.feeds.A.packets,
-          packetsB: a.feeds.B.packets,
-          delivered: a.delivered,
-          duplicates: a.feeds.A.duplicates + a.feeds.B.duplicates,
-          gaps: a.gaps,
-          recoveries: recovery.completed,
-          replayRecovered: recovery.replayRecovered,
-          replayFailed: recovery.replayFailed,
-          trades,
-          quotes,
-          orderEvents: orderOut ? runner.events.orders : undefined,
-          decodeErrors: engine.decodeStats.errors,
-          orderBooks: engine.orderBooks && {
-            instruments: engine.orderBooks.instruments,
-            orders: engine.orderBooks.orders,
-            ...engine.orderBooks.stats,
-          },
-          decoder: runner.decoderThread && { ...runner.decoderThread.stats },
-          relay: runner.relay?.stats,
-          kinesis: kinesis && {
-            stream: o.kinesis,
-            eventsSent: kinesis.eventsSent,
-            records: kinesis.recordsSent,
-            dropped: sink!.stats.dropped,
-          },
-        };
-        if (o.json) say(JSON.stringify(summary, null, 2));
-        else
-          say(
-            `received A ${summary.packetsA}, B ${summary.packetsB}; delivered ${summary.delivered}, duplicates ${summary.duplicates}, gaps ${summary.gaps} (${summary.replayRecovered} replayed), recoveries ${summary.recoveries}, events ${trades + quotes}${kinesis ? `, ${kinesis.eventsSent} events in ${kinesis.recordsSent} Kinesis records` : ''}`,
-          );
-      } finally {
-        await ctx?.close();
-      }
-    });
+    .action(feedRun);
 
   feed
     .command('replay')
@@ -410,16 +198,228 @@ export function registerFeed(program: Command): void {
     .option('--rate <n>', 'packets per second', '10000')
     .option('--start-seq <n>', 'sequence number of the first packet sent', '1')
     .option('--iface <ip>', 'multicast interface', '127.0.0.1')
-    .action(async (o: ReplayCliOptions) => {
-      const startSeq = int(o.startSeq, '--start-seq', { max: 0xffffffff });
-      const r = await replayCapture(readCapture(o.pcap), {
-        feedA: parseEndpoint(o.feedA, '--feed-a'),
-        feedB: o.feedB ? parseEndpoint(o.feedB, '--feed-b') : undefined,
-        repeat: int(o.repeat, '--repeat', { max: 1e9 }),
-        rate: int(o.rate, '--rate', { max: 10_000_000 }),
-        startSeq,
-        iface: o.iface,
-      });
-      console.log(`replayed ${r.packets} packets, sequence ${startSeq}..${r.lastSeq}`);
+    .action(feedReplay);
+}
+
+async function feedDecode(opts: DecodeOptions): Promise<void> {
+  const codec = new SbeCodec(loadSchema(opts.schema));
+  const capture = readCapture(opts.pcap);
+  const stats = newDecodeStats();
+  const perTemplate = new Map<string, number>();
+  let pending = '';
+  for (const row of decodeCapture(codec, capture, stats, opts.pcap)) {
+    if (opts.jsonl) {
+      pending += messageJsonLine(row.packet, row.seq, row.sendingTime, row.message) + '\n';
+      if (pending.length > 1 << 16) {
+        await writeOut(pending);
+        pending = '';
+      }
+    } else {
+      const key = `${row.message.templateId} ${row.message.name}`;
+      perTemplate.set(key, (perTemplate.get(key) ?? 0) + 1);
+    }
+  }
+  if (pending) await writeOut(pending);
+  const errors = totalErrors(stats);
+  const errText =
+    errors === 0
+      ? 'no errors'
+      : `${errors} skipped: ${Object.entries(stats.errors)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`;
+  const summary = `${stats.records} records, ${stats.udpPackets} UDP packets, ${stats.tcpSegments} TCP segments, ${stats.decoded}/${stats.messages} messages decoded, ${errText}`;
+  if (opts.jsonl) {
+    process.stderr.write(`${summary}\n`);
+  } else {
+    const rows = [...perTemplate].map(([template, messages]) => ({ template, messages }));
+    if (rows.length > 0) console.log(formatTable(rows));
+    console.log(summary);
+  }
+}
+
+async function feedSimulate(o: SimulateOptions): Promise<void> {
+  const opts = {
+    feedA: parseEndpoint(o.feedA, '--feed-a'),
+    feedB: parseEndpoint(o.feedB, '--feed-b'),
+    snapshot: o.snapshot ? parseEndpoint(o.snapshot, '--snapshot') : undefined,
+    packets: int(o.packets, '--packets', { max: 1e9 }),
+    rate: int(o.rate, '--rate', { max: 10_000_000 }),
+    a: {
+      loss: probability(o.lossA, '--loss-a'),
+      dup: probability(o.dupA, '--dup-a'),
+      reorder: probability(o.reorderA, '--reorder-a'),
+    },
+    b: {
+      loss: probability(o.lossB, '--loss-b'),
+      dup: probability(o.dupB, '--dup-b'),
+      reorder: probability(o.reorderB, '--reorder-b'),
+    },
+    lossBoth: probability(o.lossBoth, '--loss-both'),
+    seed: int(o.seed, '--seed', { max: 1e9 }),
+    iface: o.iface,
+    mbo: o.mbo === true,
+  };
+  const codec = new SbeCodec(loadSchema(o.schema));
+  const r = await runSimulator(codec, opts);
+  const summary = { packets: r.channel.lastSeq, sentA: r.sentA, sentB: r.sentB, lostOnBoth: r.lostBoth };
+  if (o.json) printJson(summary);
+  else
+    console.log(
+      `published ${summary.packets} packets: ${r.sentA} on A, ${r.sentB} on B, ${r.lostBoth} lost on both`,
+    );
+}
+
+async function feedRun(o: RunOptions, cmd: Command): Promise<void> {
+  const codec = new SbeCodec(loadSchema(o.schema));
+  const relayUdp = endpoints(o.relayUdp, '--relay-udp');
+  const relayTcp = o.relayTcp ? parseEndpoint(o.relayTcp, '--relay-tcp', true) : undefined;
+  const duration = optionalInt(o.duration, '--duration', { max: 86_400 * 7 });
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(o.channel))
+    throw new InputError(`--channel: "${o.channel}" is not a channel id (letters, digits, . _ -)`, 'channel');
+  const metricsPort = optionalInt(o.metricsPort, '--metrics-port', { min: 0, max: 65535 });
+  const metricsInterval = int(o.metricsInterval, '--metrics-interval', { max: 3600 });
+  const books: BookKinds = oneOf(o.books, '--books', ['mbp', 'mbo', 'both']);
+  const decoder = oneOf(o.decoder, '--decoder', ['worker', 'inline']);
+  if (o.orderEvents !== undefined && books === 'mbp')
+    throw new InputError('--order-events: needs market-by-order books (--books mbo or both)', 'order-events');
+  const replayServer = o.replay ? parseEndpoint(o.replay, '--replay') : undefined;
+  const maxGapPackets = int(o.replayMaxGap, '--replay-max-gap', { max: 1_000_000 });
+  const globals = cmd.optsWithGlobals<GlobalOptions>();
+  if (replayServer && o.replaySecret && o.replayUsername)
+    throw new InputError('--replay-secret and --replay-username: give one of them', 'replay-secret');
+  if (replayServer && !o.replaySecret && !o.replayUsername)
+    throw new InputError(
+      '--replay: the TCP replay service requires a logon: add --replay-secret <arn> (with --aws) or --replay-username <name> with QUANT_REPLAY_PASSWORD',
+      'replay',
+    );
+  if (replayServer && o.replaySecret && !inAwsMode(globals))
+    throw new InputError(
+      '--replay-secret: Secrets Manager needs --aws (locally use --replay-username)',
+      'replay-secret',
+    );
+  let ctx: PlatformContext | undefined;
+  let credentials: ReplayCredentials | undefined;
+  if (replayServer && o.replaySecret) {
+    ctx = await openPlatform(globals);
+    credentials = await replayCredentialsFromSecret(ctx.clients.secretsManager, o.replaySecret).catch(
+      async (err: unknown) => {
+        await ctx?.close();
+        throw err;
+      },
+    );
+  } else if (replayServer && o.replayUsername)
+    credentials = replayCredentialsFromEnv(o.replayUsername, process.env);
+  const replay =
+    replayServer && credentials ? { server: replayServer, credentials, maxGapPackets } : undefined;
+  let sink: ProducerEventSink | undefined;
+  if (o.kinesis) {
+    ctx ??= await openPlatform(globals);
+    if (ctx.runtime.mode === 'local') await ensureStream(ctx.clients.kinesis, o.kinesis);
+    sink = new ProducerEventSink(new TickProducer({ kinesis: ctx.clients.kinesis, streamName: o.kinesis }));
+  }
+  let orderOut: fs.WriteStream | undefined;
+  if (o.orderEvents !== undefined) {
+    let fd: number;
+    try {
+      fd = fs.openSync(o.orderEvents, 'w');
+    } catch (err) {
+      throw new InputError(
+        `--order-events: cannot write ${o.orderEvents}: ${(err as Error).message}`,
+        'order-events',
+      );
+    }
+    orderOut = fs.createWriteStream('', { fd });
+  }
+  // With --emf, stdout carries only EMF documents; everything else goes to stderr.
+  const say = (line: string): void => void (o.emf ? process.stderr : process.stdout).write(`${line}\n`);
+  try {
+    const runner = await FeedRunner.start(codec, {
+      feedA: parseEndpoint(o.feedA, '--feed-a'),
+      feedB: parseEndpoint(o.feedB, '--feed-b'),
+      snapshot: o.snapshot ? parseEndpoint(o.snapshot, '--snapshot') : undefined,
+      iface: o.iface,
+      channel: o.channel,
+      relay: relayUdp.length > 0 || relayTcp ? { udp: relayUdp, tcpListen: relayTcp } : undefined,
+      onEvent: sink ? (e) => sink.push(e) : undefined,
+      books,
+      decoder,
+      onOrder: orderOut ? (e) => void orderOut.write(`${jsonValue(e)}\n`) : undefined,
+      replay,
+      metrics:
+        metricsPort !== undefined || o.emf
+          ? {
+              port: metricsPort,
+              emf: o.emf ? (line) => void process.stdout.write(`${line}\n`) : undefined,
+              intervalSeconds: metricsInterval,
+            }
+          : undefined,
+      kinesisStats: sink ? () => sink.producerStats : undefined,
     });
+    process.stderr.write(
+      `feed handler running${runner.relay?.tcpPort ? `, TCP relay on port ${runner.relay.tcpPort}` : ''}${runner.metrics?.port ? `, metrics on http://127.0.0.1:${runner.metrics.port}/metrics` : ''}\n`,
+    );
+    await new Promise<void>((resolve) => {
+      const stop = (): void => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      if (duration !== undefined) setTimeout(stop, duration * 1000).unref();
+    });
+    await runner.stop();
+    const kinesis = sink ? await sink.close() : undefined;
+    if (orderOut)
+      await new Promise<void>((resolve, reject) =>
+        orderOut.end((err?: Error | null) => (err ? reject(err) : resolve())),
+      );
+    const a = runner.sequencer.arbiter.stats;
+    const recovery = runner.recoveryStats();
+    const engine = runner.engineStats();
+    const { trades, quotes } = runner.events;
+    const summary = {
+      packetsA: a.feeds.A.packets,
+      packetsB: a.feeds.B.packets,
+      delivered: a.delivered,
+      duplicates: a.feeds.A.duplicates + a.feeds.B.duplicates,
+      gaps: a.gaps,
+      recoveries: recovery.completed,
+      replayRecovered: recovery.replayRecovered,
+      replayFailed: recovery.replayFailed,
+      trades,
+      quotes,
+      orderEvents: orderOut ? runner.events.orders : undefined,
+      decodeErrors: engine.decodeStats.errors,
+      orderBooks: engine.orderBooks && {
+        instruments: engine.orderBooks.instruments,
+        orders: engine.orderBooks.orders,
+        ...engine.orderBooks.stats,
+      },
+      decoder: runner.decoderThread && { ...runner.decoderThread.stats },
+      relay: runner.relay?.stats,
+      kinesis: kinesis && {
+        stream: o.kinesis,
+        eventsSent: kinesis.eventsSent,
+        records: kinesis.recordsSent,
+        dropped: sink!.stats.dropped,
+      },
+    };
+    if (o.json) say(JSON.stringify(summary, null, 2));
+    else
+      say(
+        `received A ${summary.packetsA}, B ${summary.packetsB}; delivered ${summary.delivered}, duplicates ${summary.duplicates}, gaps ${summary.gaps} (${summary.replayRecovered} replayed), recoveries ${summary.recoveries}, events ${trades + quotes}${kinesis ? `, ${kinesis.eventsSent} events in ${kinesis.recordsSent} Kinesis records` : ''}`,
+      );
+  } finally {
+    await ctx?.close();
+  }
+}
+
+async function feedReplay(o: ReplayCliOptions): Promise<void> {
+  const startSeq = int(o.startSeq, '--start-seq', { max: 0xffffffff });
+  const r = await replayCapture(readCapture(o.pcap), {
+    feedA: parseEndpoint(o.feedA, '--feed-a'),
+    feedB: o.feedB ? parseEndpoint(o.feedB, '--feed-b') : undefined,
+    repeat: int(o.repeat, '--repeat', { max: 1e9 }),
+    rate: int(o.rate, '--rate', { max: 10_000_000 }),
+    startSeq,
+    iface: o.iface,
+  });
+  console.log(`replayed ${r.packets} packets, sequence ${startSeq}..${r.lastSeq}`);
 }

@@ -38,55 +38,57 @@ export function registerIngestNews(ingest: Command): void {
     .option('--to <YYYY-MM-DD>', 'last day, UTC, included (default: today)')
     .option('--symbols <list...>', 'keep only these symbols (comma or space separated)')
     .option('--json', 'machine-readable output')
-    .action(async (opts: NewsOpts, cmd: Command) => {
-      const g = cmd.optsWithGlobals<GlobalOptions>();
-      const toDay = opts.to === undefined ? Math.floor(Date.now() / DAY_MS) * DAY_MS : day(opts.to, 'to');
-      const fromMs = opts.from === undefined ? toDay - DAY_MS : day(opts.from, 'from');
-      const toMs = toDay + DAY_MS;
-      if (fromMs >= toMs) throw new InputError(`--from: ${opts.from} is after --to ${opts.to}`, 'from');
-      const symbols = (opts.symbols ?? [])
-        .flatMap((s) => s.split(','))
-        .map((s) => s.trim())
-        .filter((s) => s !== '');
-      let url = opts.url;
-      let key = process.env[VENDOR_KEY_ENV];
-      if (url !== undefined) {
-        if (!key)
-          throw new InputError(
-            `${VENDOR_KEY_ENV}: set it to the news API key (needed with --url)`,
-            VENDOR_KEY_ENV,
-          );
-      } else if (inAwsMode(g)) {
-        throw new InputError('--url: the news API URL is required with --aws', 'url');
-      }
-      const { ingestNews } = await import('../../news/ingest');
-      const { NewsSimulator, NEWS_SIM_KEY } = await import('../../news/simulator');
-      const sim = url === undefined ? await NewsSimulator.start() : undefined;
-      if (sim) {
-        url = sim.url;
-        key = NEWS_SIM_KEY;
-      }
-      try {
-        await withPlatform({ ...g, services: ['s3'] }, async (ctx) => {
-          const r = await ingestNews(
-            { clients: ctx.clients, buckets: ctx.buckets },
-            {
-              baseUrl: url!,
-              apiKey: key!,
-              fromMs,
-              toMs,
-              symbols: symbols.length > 0 ? symbols : undefined,
-              log: opts.json ? undefined : (l) => process.stderr.write(`${l}\n`),
-            },
-          );
-          if (opts.json) printJson(r);
-          else
-            console.log(
-              `news ${r.from.slice(0, 10)}..${new Date(toMs - 1).toISOString().slice(0, 10)}: ${r.articles} article(s), ${r.added} row(s) added, ${r.duplicates} already there, ${r.retries} retried request(s), ${r.rejected} rejected`,
-            );
-        });
-      } finally {
-        await sim?.close();
-      }
+    .action(ingestNews);
+}
+
+async function ingestNews(opts: NewsOpts, cmd: Command): Promise<void> {
+  const g = cmd.optsWithGlobals<GlobalOptions>();
+  const toDay = opts.to === undefined ? Math.floor(Date.now() / DAY_MS) * DAY_MS : day(opts.to, 'to');
+  const fromMs = opts.from === undefined ? toDay - DAY_MS : day(opts.from, 'from');
+  const toMs = toDay + DAY_MS;
+  if (fromMs >= toMs) throw new InputError(`--from: ${opts.from} is after --to ${opts.to}`, 'from');
+  const symbols = (opts.symbols ?? [])
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  let url = opts.url;
+  let key = process.env[VENDOR_KEY_ENV];
+  if (url !== undefined) {
+    if (!key)
+      throw new InputError(
+        `${VENDOR_KEY_ENV}: set it to the news API key (needed with --url)`,
+        VENDOR_KEY_ENV,
+      );
+  } else if (inAwsMode(g)) {
+    throw new InputError('--url: the news API URL is required with --aws', 'url');
+  }
+  const { ingestNews } = await import('../../news/ingest');
+  const { NewsSimulator, NEWS_SIM_KEY } = await import('../../news/simulator');
+  const sim = url === undefined ? await NewsSimulator.start() : undefined;
+  if (sim) {
+    url = sim.url;
+    key = NEWS_SIM_KEY;
+  }
+  try {
+    await withPlatform({ ...g, services: ['s3'] }, async (ctx) => {
+      const r = await ingestNews(
+        { clients: ctx.clients, buckets: ctx.buckets },
+        {
+          baseUrl: url!,
+          apiKey: key!,
+          fromMs,
+          toMs,
+          symbols: symbols.length > 0 ? symbols : undefined,
+          log: opts.json ? undefined : (l) => process.stderr.write(`${l}\n`),
+        },
+      );
+      if (opts.json) printJson(r);
+      else
+        console.log(
+          `news ${r.from.slice(0, 10)}..${new Date(toMs - 1).toISOString().slice(0, 10)}: ${r.articles} article(s), ${r.added} row(s) added, ${r.duplicates} already there, ${r.retries} retried request(s), ${r.rejected} rejected`,
+        );
     });
+  } finally {
+    await sim?.close();
+  }
 }

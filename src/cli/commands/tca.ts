@@ -102,66 +102,71 @@ export function registerTca(program: Command): void {
     .option('--to <date>', 'last decision day, YYYY-MM-DD')
     .option('--account <id>', 'one account')
     .option('--json', 'print JSON')
-    .action(async (_o: unknown, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<TcaOpts>();
-      const rows = await readRows(opts);
-      if (opts.json) {
-        printJson({ summary: summarizeTca(rows), rows });
-        return;
-      }
-      if (rows.length === 0) {
-        process.stdout.write('no TCA rows (quant paper records them; quant tca record --account A)\n');
-        return;
-      }
-      process.stdout.write(`${rowsTable(rows)}\n\n${summaryLine(rows)}\n`);
-    });
+    .action(tcaReport);
 
   tca
     .command('record')
     .description("analyse an account's parent orders (orders table and the lake's bars) into the tca table")
-    .action(async (_o: unknown, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<TcaOpts>();
-      const q = tcaQuery(opts);
-      if (q.account === undefined) throw new InputError('--account: required', 'account');
-      const ctx = await openPlatform(opts);
-      try {
-        const svc = await tradingServices(ctx.clients);
-        const blotter = await accountBlotter(ctx.clients.doc, svc.tables.orders, q.account);
-        const inputs = await tcaInputsFromBlotter(blotter, lakeTape(ctx.clients.s3, ctx.buckets.curated));
-        const rows = inputs.map(computeTca);
-        const report = await writeTcaRows(
-          { clients: ctx.clients, buckets: ctx.buckets, tmpDir: ctx.tmpDir },
-          rows,
-        );
-        if (opts.json) printJson({ account: q.account, parents: rows.length, partitions: report.partitions });
-        else
-          process.stdout.write(
-            `${q.account}: ${rows.length} parents recorded (${report.partitions} partitions)\n`,
-          );
-      } finally {
-        await ctx.close();
-      }
-    });
+    .action(tcaRecord);
 
   tca
     .command('calibrate')
     .description('fit the backtest cost model to the TCA rows (for quant backtest --costs)')
     .requiredOption('--out <file>', 'cost model JSON to write')
-    .action(async (_o: unknown, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<TcaOpts>();
-      const rows = await readRows(opts);
-      if (rows.length === 0)
-        throw new InputError('tca: no rows match the filters (nothing to calibrate)', 'tca');
-      const fit = calibrateCosts(rows);
-      const model = { slippageBps: fit.slippageBps, impactK: fit.impactK };
-      const file = opts.out!;
-      const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-      writeFileSync(tmp, `${JSON.stringify(model, null, 2)}\n`);
-      renameSync(tmp, file);
-      if (opts.json) printJson({ ...model, rows: fit.rows, out: file });
-      else
-        process.stdout.write(
-          `${file}: slippageBps ${model.slippageBps.toFixed(3)}, impactK ${model.impactK.toFixed(4)} from ${fit.rows} parents\n`,
-        );
-    });
+    .action(tcaCalibrate);
+}
+
+async function tcaReport(_o: unknown, cmd: Command): Promise<void> {
+  const opts = cmd.optsWithGlobals<TcaOpts>();
+  const rows = await readRows(opts);
+  if (opts.json) {
+    printJson({ summary: summarizeTca(rows), rows });
+    return;
+  }
+  if (rows.length === 0) {
+    process.stdout.write('no TCA rows (quant paper records them; quant tca record --account A)\n');
+    return;
+  }
+  process.stdout.write(`${rowsTable(rows)}\n\n${summaryLine(rows)}\n`);
+}
+
+async function tcaRecord(_o: unknown, cmd: Command): Promise<void> {
+  const opts = cmd.optsWithGlobals<TcaOpts>();
+  const q = tcaQuery(opts);
+  if (q.account === undefined) throw new InputError('--account: required', 'account');
+  const ctx = await openPlatform(opts);
+  try {
+    const svc = await tradingServices(ctx.clients);
+    const blotter = await accountBlotter(ctx.clients.doc, svc.tables.orders, q.account);
+    const inputs = await tcaInputsFromBlotter(blotter, lakeTape(ctx.clients.s3, ctx.buckets.curated));
+    const rows = inputs.map(computeTca);
+    const report = await writeTcaRows(
+      { clients: ctx.clients, buckets: ctx.buckets, tmpDir: ctx.tmpDir },
+      rows,
+    );
+    if (opts.json) printJson({ account: q.account, parents: rows.length, partitions: report.partitions });
+    else
+      process.stdout.write(
+        `${q.account}: ${rows.length} parents recorded (${report.partitions} partitions)\n`,
+      );
+  } finally {
+    await ctx.close();
+  }
+}
+
+async function tcaCalibrate(_o: unknown, cmd: Command): Promise<void> {
+  const opts = cmd.optsWithGlobals<TcaOpts>();
+  const rows = await readRows(opts);
+  if (rows.length === 0) throw new InputError('tca: no rows match the filters (nothing to calibrate)', 'tca');
+  const fit = calibrateCosts(rows);
+  const model = { slippageBps: fit.slippageBps, impactK: fit.impactK };
+  const file = opts.out!;
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  writeFileSync(tmp, `${JSON.stringify(model, null, 2)}\n`);
+  renameSync(tmp, file);
+  if (opts.json) printJson({ ...model, rows: fit.rows, out: file });
+  else
+    process.stdout.write(
+      `${file}: slippageBps ${model.slippageBps.toFixed(3)}, impactK ${model.impactK.toFixed(4)} from ${fit.rows} parents\n`,
+    );
 }

@@ -56,53 +56,55 @@ export function registerTrading(program: Command): void {
       'work each order with TWAP/VWAP/POV/IS children (JSON spec, see docs/trading.md)',
     )
     .option('--json', 'print the result as JSON')
-    .action(async (opts: PaperOpts, cmd: Command) => {
-      const algo = opts.algo === undefined ? undefined : parseAlgo(opts.algo);
-      const nav = num(opts.nav, '--nav', { min: 0 });
-      if (nav === 0) throw new InputError('--nav: must be greater than 0', '--nav');
-      const costBps = num(opts.costBps, '--cost-bps', { min: 0 });
-      const last = int(opts.last, '--last', { min: 0 });
-      const limits = opts.limits === undefined ? undefined : jsonFile(z.unknown(), opts.limits);
-      const params = parseParamPairs(opts.param);
-      const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
-      try {
-        useModelRegistry(ctx.runtime, ctx.clients.s3, () => ctx.buckets.models);
-        const panel = await loadPanel(opts.bars, {
-          runtime: ctx.runtime,
-          query: await ctx.query(),
-          align: 'intersect',
-        });
-        const svc = await tradingServices(ctx.clients);
-        const r = await runPaper(ctx.clients, svc, {
-          strategy: opts.strategy,
-          params,
-          panel,
-          nav,
-          costBps,
-          limits,
-          lastBars: last === 0 ? undefined : last,
-          algo,
-          news: new EngineNewsReader(await ctx.query()),
-        });
-        // Every parent's TCA goes to the lake (table tca) for `quant tca` and its calibration.
-        await writeTcaRows({ clients: ctx.clients, buckets: ctx.buckets, tmpDir: ctx.tmpDir }, r.tca);
-        if (opts.json) {
-          printJson({ ...r, book: { ...r.book } });
-          return;
-        }
-        const out = (s: string): boolean => process.stdout.write(`${s}\n`);
-        out(`account ${r.account}: ${r.signals} signals, ${r.blotter.length} orders, state ${r.state}`);
-        out(`NAV ${r.startNav.toFixed(2)} -> ${r.finalNav.toFixed(2)}`);
-        out(`\norder blotter\n${formatTable(blotterRows(r.blotter))}`);
-        out(`\nlimit utilization\n${formatTable(utilizationRows(r.utilization))}`);
-        const t = summarizeTca(r.tca);
-        if (t.parents > 0)
-          out(
-            `\nTCA: ${t.parents} parents, shortfall ${t.shortfallBps.toFixed(2)} bps (delay ${t.delayBps.toFixed(2)}, ` +
-              `timing ${t.timingBps.toFixed(2)}, impact ${t.impactBps.toFixed(2)}, opportunity ${t.opportunityBps.toFixed(2)}): quant tca --account ${r.account}`,
-          );
-      } finally {
-        await ctx.close();
-      }
+    .action(tradingPaper);
+}
+
+async function tradingPaper(opts: PaperOpts, cmd: Command): Promise<void> {
+  const algo = opts.algo === undefined ? undefined : parseAlgo(opts.algo);
+  const nav = num(opts.nav, '--nav', { min: 0 });
+  if (nav === 0) throw new InputError('--nav: must be greater than 0', '--nav');
+  const costBps = num(opts.costBps, '--cost-bps', { min: 0 });
+  const last = int(opts.last, '--last', { min: 0 });
+  const limits = opts.limits === undefined ? undefined : jsonFile(z.unknown(), opts.limits);
+  const params = parseParamPairs(opts.param);
+  const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
+  try {
+    useModelRegistry(ctx.runtime, ctx.clients.s3, () => ctx.buckets.models);
+    const panel = await loadPanel(opts.bars, {
+      runtime: ctx.runtime,
+      query: await ctx.query(),
+      align: 'intersect',
     });
+    const svc = await tradingServices(ctx.clients);
+    const r = await runPaper(ctx.clients, svc, {
+      strategy: opts.strategy,
+      params,
+      panel,
+      nav,
+      costBps,
+      limits,
+      lastBars: last === 0 ? undefined : last,
+      algo,
+      news: new EngineNewsReader(await ctx.query()),
+    });
+    // Every parent's TCA goes to the lake (table tca) for `quant tca` and its calibration.
+    await writeTcaRows({ clients: ctx.clients, buckets: ctx.buckets, tmpDir: ctx.tmpDir }, r.tca);
+    if (opts.json) {
+      printJson({ ...r, book: { ...r.book } });
+      return;
+    }
+    const out = (s: string): boolean => process.stdout.write(`${s}\n`);
+    out(`account ${r.account}: ${r.signals} signals, ${r.blotter.length} orders, state ${r.state}`);
+    out(`NAV ${r.startNav.toFixed(2)} -> ${r.finalNav.toFixed(2)}`);
+    out(`\norder blotter\n${formatTable(blotterRows(r.blotter))}`);
+    out(`\nlimit utilization\n${formatTable(utilizationRows(r.utilization))}`);
+    const t = summarizeTca(r.tca);
+    if (t.parents > 0)
+      out(
+        `\nTCA: ${t.parents} parents, shortfall ${t.shortfallBps.toFixed(2)} bps (delay ${t.delayBps.toFixed(2)}, ` +
+          `timing ${t.timingBps.toFixed(2)}, impact ${t.impactBps.toFixed(2)}, opportunity ${t.opportunityBps.toFixed(2)}): quant tca --account ${r.account}`,
+      );
+  } finally {
+    await ctx.close();
+  }
 }
