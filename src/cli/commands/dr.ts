@@ -1,4 +1,4 @@
-/** `quant dr ...`: local backup, restore and the restore drill (logic in src/dr/). */
+/** `quant dr ...`: local backup, restore, the restore drill and the failover plan (logic in src/dr/). */
 import type { Command } from 'commander';
 import { InputError } from '../../errors';
 import { backupLocal } from '../../dr/backup';
@@ -49,19 +49,7 @@ export function registerDr(program: Command): void {
     .requiredOption('--dr-region <region>', 'the DR region of the standby')
     .requiredOption('--account <id>', 'the trading account to halt and resume')
     .option('--json', 'print the plan as JSON')
-    .action(
-      (opts: { env: string; homeRegion: string; drRegion: string; account: string; json?: boolean }) => {
-        // Prints only: each step needs a person to check its result before the next.
-        const plan = failoverPlan({
-          environment: opts.env,
-          homeRegion: opts.homeRegion,
-          drRegion: opts.drRegion,
-          account: opts.account,
-        });
-        if (opts.json) printJson(plan);
-        else process.stdout.write(formatFailoverPlan(plan));
-      },
-    );
+    .action(drFailover);
 
   dr.command('drill')
     .description(
@@ -98,6 +86,26 @@ async function drRestore(opts: { from: string; json?: boolean }, cmd: Command): 
     process.stdout.write(
       `restored ${out.items} items of ${out.tables} tables and ${out.objects} objects (${out.bytes} bytes) from ${out.dir} in ${out.ms} ms\n`,
     );
+}
+
+interface FailoverOptions {
+  env: string;
+  homeRegion: string;
+  drRegion: string;
+  account: string;
+  json?: boolean;
+}
+
+/** Prints only: each step needs a person to check its result before the next. */
+function drFailover(opts: FailoverOptions): void {
+  const plan = failoverPlan({
+    environment: opts.env,
+    homeRegion: opts.homeRegion,
+    drRegion: opts.drRegion,
+    account: opts.account,
+  });
+  if (opts.json) printJson(plan);
+  else process.stdout.write(formatFailoverPlan(plan));
 }
 
 async function drDrill(opts: { backupDir?: string; json?: boolean }, cmd: Command): Promise<void> {

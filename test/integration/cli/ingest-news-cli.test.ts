@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NewsSimulator } from '../../../src/news/simulator';
+import { removeDataDirs } from '../../helpers/quant-process';
 
 const root = path.resolve(import.meta.dirname, '../../..');
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-news-cli-'));
@@ -20,7 +21,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await sim?.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
+  await removeDataDirs(dataDir);
 });
 
 /** Async (the simulator answers in this process), with the key in the environment. */

@@ -4,11 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { VendorSimulator } from '../../../src/vendor-stream/simulator';
+import { removeDataDirs } from '../../helpers/quant-process';
 import { until } from './helpers';
 
 const root = path.resolve(import.meta.dirname, '../../..');
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-stream-cli-'));
-afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+afterAll(() => removeDataDirs(dataDir));
 
 interface Run {
   status: number | null;
