@@ -11,7 +11,6 @@ import { SENTIMENT_FEATURE_SET_VERSION } from '../contract/ml';
 import { NEWS_SENTIMENT } from '../contract/lake';
 import { SENTIMENT_FEATURE } from '../contract/news';
 import { InputError } from '../errors';
-import { readSentimentInto } from '../news/panel';
 import type { NewsReader } from '../news/reader';
 import { modelInputNeeds } from './signal';
 
@@ -48,6 +47,8 @@ export async function attachModelInputs(
       `model ${names}: ${what}, but this run has no reader of the lake's ${NEWS_SENTIMENT.name}; run it where the lake is (bars from lake:SYMBOL, or the local data directory)`,
       NEWS_SENTIMENT.name,
     );
+  // Loaded on use: the news readers bring the S3 client, which a backtest of a CSV never needs.
+  const { readSentimentInto } = await import('../news/panel');
   const r = await readSentimentInto(reader, panel);
   const none = panel.symbols.filter((s) => (r.articles.get(s) ?? 0) === 0);
   if (none.length > 0) {

@@ -41,7 +41,7 @@ import { expandGrid, parseGrid, parseGridArg } from '../../sweep/grid';
 import { parseModelRef } from '../../ml/inference/resolver';
 import { useModelRegistry } from '../../ml/registry/resolver';
 import { withModelInputs } from '../../ml/model-inputs';
-import { EngineNewsReader, type NewsReader } from '../../news/reader';
+import type { NewsReader } from '../../news/reader';
 import { InputError } from '../../errors';
 import type { CostModel } from '../../backtest/costs';
 import { costModelSchema } from '../../backtest/cost-model-file';
@@ -240,7 +240,11 @@ async function backtest(_opts: unknown, command: Command): Promise<void> {
     const loaded = await loadInput(opts.bars!, strategy.kind === 'multi', run.align, platform);
     let input = run.dataSpecs.length > 0 ? attachAux(asPanel(loaded), run.dataSpecs) : loaded;
     // A model on feature set version 2 reads the lake's news sentiment, as its training did.
-    const news = async () => new EngineNewsReader(await (await platform()).query());
+    // Loaded on use: the news readers bring the S3 client, which a backtest of a CSV never needs.
+    const news = async (): Promise<NewsReader> => {
+      const { EngineNewsReader } = await import('../../news/reader');
+      return new EngineNewsReader(await (await platform()).query());
+    };
     // Strategies with an asynchronous step (ml-signal loads its model) run it before any backtest;
     // a registry version (model=name@version|@env) is read from the platform's registry.
     if (strategy.prepare) {
