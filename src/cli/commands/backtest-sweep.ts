@@ -23,7 +23,6 @@ import {
 import { renderSweepReport } from '../../sweep/report';
 import { writeFileAtomic } from '../output';
 import { useModelRegistry } from '../../ml/registry/resolver';
-import { EngineNewsReader } from '../../news/reader';
 import { withPlatform, type GlobalOptions } from '../context';
 import { formatTable, printJson, progressBar } from '../output';
 import { collect, num, oneOf, optionalInt } from '../options';
@@ -281,7 +280,8 @@ async function sweepLocal(
     workers: optionalInt(o.workers, '--workers'),
     batchSize: optionalInt(o.batchSize, '--batch-size'),
     tmpDir: ctx.tmpDir,
-    news: async () => new EngineNewsReader(await ctx.query()),
+    // Loaded on use: this module is loaded to register the command, by every `quant backtest`.
+    news: async () => new (await import('../../news/reader')).EngineNewsReader(await ctx.query()),
     onProgress: (done, total) => {
       bar ??= progressBar('sweep', total, !quiet);
       bar.tick();

@@ -306,7 +306,14 @@ describe('bars in the lake', () => {
     await new Promise((r) => child.once('exit', r));
     rmSync(path.join(dataDir, 'local.json'));
 
-    const keys = await listKeys('quant-curated', 'bars/interval=1d/symbol=K');
+    // A PUT the child had fully sent can still land after it died: wait until the listing settles.
+    let keys = await listKeys('quant-curated', 'bars/interval=1d/symbol=K');
+    for (let i = 0; i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const again = await listKeys('quant-curated', 'bars/interval=1d/symbol=K');
+      if (again.length === keys.length) break;
+      keys = again;
+    }
     expect(keys.length).toBeGreaterThan(0);
     expect(keys.length).toBeLessThan(90); // it really was interrupted
     expect(keys.every((k) => k.endsWith('/data.parquet'))).toBe(true);
