@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 // CME's own files are not in the repository: their suite is `npm run test:conformance`.
@@ -13,6 +14,9 @@ export default defineConfig({
     globalSetup: ['test/global-setup.ts'],
     // CDK synths and local servers are heavy: files run in parallel processes, tests in a file serially.
     pool: 'forks',
+    // Vitest's default is one worker fewer than the cores: one worker on a 2-core machine, where most
+    // integration files wait on local servers and child processes. One per core keeps both busy.
+    maxWorkers: Math.max(availableParallelism(), 2),
     testTimeout: 120_000,
     hookTimeout: 120_000,
     reporters: ['default'],
