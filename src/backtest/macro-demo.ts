@@ -23,12 +23,14 @@ import { runBacktest } from './run';
 import type { BacktestResult, Panel, Summary } from './types';
 
 /** Betas to the equity shock and durations for the rates shock of the universe's instruments. */
-const SENSITIVITY: Readonly<Record<string, Pick<Security, 'beta' | 'duration'>>> = {
+const SENSITIVITY: Readonly<Record<string, Pick<Security, 'beta' | 'duration' | 'usd'>>> = {
   SPY: { beta: 1 },
   EFA: { beta: 0.9 },
   EEM: { beta: 1.2 },
   AGG: { duration: 6 },
   TLT: { duration: 17 },
+  UUP: { usd: 1 },
+  FXE: { usd: -1 },
 };
 
 /** The demo's limits: every level of the hierarchy binds somewhere over the run. */

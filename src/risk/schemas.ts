@@ -79,6 +79,8 @@ export const securitySchema = z.object({
   // Stress tests (src/risk/stress.ts): duration of fixed income in years, beta to the equity shock.
   duration: money.optional(),
   beta: money.optional(),
+  // FX only: +1 rises with the US dollar (a dollar index fund), -1 falls with it (a foreign currency).
+  usd: z.union([z.literal(1), z.literal(-1)], { error: 'must be 1 or -1' }).optional(),
 });
 
 export const riskConfigSchema = z

@@ -26,8 +26,8 @@ import type { ReturnsWindow } from './var';
  * between those same peak and trough dates, rounded (documented per episode, since the repository
  * holds only the S&P 500's history):
  * - `rates`: the change of the US 10-year Treasury yield (Δy; fixed income moves −value × duration × Δy);
- * - `fx`: the US dollar index's move (the linear model's one fx factor moves every FX position by
- *   it, so FX securities read as long-dollar exposures, as the hypothetical "USD +10%" does);
+ * - `fx`: the US dollar index's move, times each FX security's `usd` sign (1 rises with the dollar,
+ *   -1 a foreign currency; `fxIsDollar`);
  * - `commodity`: the broad commodity index's move (gold is in that class and moves with it).
  *
  * | episode | S&P 500 peak → trough     | 10y yield          | dollar index   | commodities |
@@ -143,6 +143,8 @@ export function resolveScenarios(
       name: s.name,
       shocks: { equity: d.shock, ...w.moves },
       correlationOne: s.correlationOne,
+      // The episode's fx move is the dollar index's: each FX position by its `usd` sign.
+      fxIsDollar: true,
       replay: {
         name: s.replay,
         peak: d.peak,
@@ -179,6 +181,7 @@ export const resolvedScenarioSchema = z.strictObject({
   name: z.string().min(1, 'must be a non-empty string'),
   shocks: shocksSchema,
   correlationOne: z.boolean().optional(),
+  fxIsDollar: z.boolean().optional(),
   replay: z
     .strictObject({
       name: z.enum(Object.keys(REPLAYS) as [ReplayName, ...ReplayName[]]),

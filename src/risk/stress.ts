@@ -21,6 +21,12 @@ export interface StressScenario {
    * with the equity shock (value × beta × equity); the other factors are ignored.
    */
   readonly correlationOne?: boolean;
+  /**
+   * The fx shock is a move of the US dollar: each FX position moves by it times its security's `usd`
+   * sign (a long-euro position loses when the dollar rises). Without it, the linear contract: every
+   * FX position moves by the shock.
+   */
+  readonly fxIsDollar?: boolean;
 }
 
 export type StressRule = 'maxDrawdown' | 'maxDailyLoss' | 'varBudget';
@@ -80,6 +86,8 @@ export class StressBook {
   private readonly factor: Int8Array; // index into STRESS_FACTORS, -1 = not moved
   /** P&L per unit of its factor's shock (value × beta, −value × duration, or value). */
   private readonly sens: Float64Array;
+  /** The security's `usd` sign for FX positions (1 elsewhere), applied under fxIsDollar. */
+  private readonly usd: Float64Array;
   /** value × beta: the sensitivity to the equity shock under correlationOne. */
   private readonly betaValue: Float64Array;
   private readonly value: Float64Array;
@@ -103,6 +111,7 @@ export class StressBook {
     this.factor = new Int8Array(this.n);
     this.sens = new Float64Array(this.n);
     this.betaValue = new Float64Array(this.n);
+    this.usd = new Float64Array(this.n).fill(1);
     this.value = new Float64Array(this.n);
     this.classIdx = new Int32Array(this.n);
     this.regionIdx = new Int32Array(this.n);
@@ -143,6 +152,7 @@ export class StressBook {
       if (f === 'equity') this.sens[i] = value * beta;
       else if (f === 'rates') this.sens[i] = sec.duration === undefined ? NaN : -value * sec.duration;
       else if (f !== undefined) this.sens[i] = value;
+      if (f === 'fx') this.usd[i] = sec.usd ?? 1;
       this.classIdx[i] = index(this.classes, cm, sec.assetClass);
       this.regionIdx[i] = index(this.regions, rm, sec.region);
       this.sectorIdx[i] = index(this.sectors, sm, sec.sector);
@@ -172,9 +182,10 @@ export class StressBook {
       return;
     }
     this.checkShocks(scenario.shocks);
+    const fx = STRESS_FACTORS.indexOf('fx');
     for (let i = 0; i < this.n; i++) {
       const f = this.factor[i];
-      const x = f < 0 ? 0 : s[f];
+      const x = f < 0 ? 0 : f === fx && scenario.fxIsDollar ? s[f] * this.usd[i] : s[f];
       // `+ 0` turns -0 into 0 so JSON never shows "-0".
       out[i] = x === 0 ? 0 : Math.round(this.sens[i] * x * 100) + 0;
     }

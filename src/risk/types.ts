@@ -49,6 +49,12 @@ export interface Security {
   readonly duration?: number;
   /** Beta to the equity shock of a stress test. @default 1 */
   readonly beta?: number;
+  /**
+   * FX only: how the security moves with the US dollar, +1 (a dollar index fund) or -1 (a foreign
+   * currency against the dollar). Used by a stress scenario's dollar move (the historical replays);
+   * the linear `--shock fx` moves every FX position by the shock whatever this says. @default 1
+   */
+  readonly usd?: 1 | -1;
 }
 
 export interface Limits {

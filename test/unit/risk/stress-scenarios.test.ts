@@ -13,6 +13,7 @@ import {
   scenariosFileSchema,
   worstDrawdown,
 } from '../../../src/risk/stress-scenarios';
+import { riskConfigSchema } from '../../../src/risk/schemas';
 import type { RiskConfig, RiskPortfolio } from '../../../src/risk/types';
 import { ReturnsWindow } from '../../../src/risk/var';
 
@@ -122,6 +123,51 @@ describe('worstDrawdown', () => {
     // Global is the gold alone; US is SPY, TLT, UUP and the cash.
     expect(r.byRegion.Global).toBe(-17_500);
     expect(r.byRegion.US).toBeCloseTo(300_000 * e + 17_500 + 5_200, 1);
+  });
+
+  it("moves each FX position by the replay's dollar move times its usd sign; --shock fx stays linear", () => {
+    const config: RiskConfig = {
+      securities: {
+        UUP: { region: 'US', assetClass: 'fx', usd: 1 },
+        FXE: { region: 'Europe', assetClass: 'fx', usd: -1 },
+        JPY: { region: 'Japan', assetClass: 'FX' }, // no sign: long dollar, as before
+      },
+      limits: {},
+    };
+    const portfolio: RiskPortfolio = {
+      nav: 1_000_000,
+      state: 'ACTIVE',
+      positions: [
+        { symbol: 'UUP', qty: 2000, price: 20 }, // 40,000
+        { symbol: 'FXE', qty: 1000, price: 100 }, // 100,000
+        { symbol: 'JPY', qty: 100, price: 100 }, // 10,000
+      ],
+    };
+    const sp = readSp500();
+    const [gfc] = resolveScenarios(
+      scenariosFileSchema.parse({ scenarios: [{ name: 'GFC', replay: '2008' }] }),
+      () => sp,
+    );
+    const book = new StressBook(portfolio, config);
+    const [r] = runScenarios(book, [gfc]);
+    // By hand, dollar +13%: UUP 40,000 × 0.13 = +5,200; FXE 100,000 × −0.13 = −13,000; JPY +1,300.
+    expect(r.positions).toEqual([
+      { symbol: 'UUP', pnl: 5_200 },
+      { symbol: 'FXE', pnl: -13_000 },
+      { symbol: 'JPY', pnl: 1_300 },
+    ]);
+    expect(r.pnl).toBe(-6_500);
+    // The linear contract (`--shock fx=+0.10`): value × s for every FX position, whatever its sign.
+    const linear = book.run({ name: 'fx', shocks: { fx: 0.1 } });
+    expect(linear.positions.map((p) => p.pnl)).toEqual([4_000, 10_000, 1_000]);
+  });
+});
+
+describe('security usd sign', () => {
+  it('is 1 or -1, named in the error', () => {
+    const r = riskConfigSchema.safeParse({ securities: { FXE: { assetClass: 'fx', usd: 2 } }, limits: {} });
+    expect(r.success).toBe(false);
+    expect(JSON.stringify(r.error?.issues)).toMatch(/"path":\["securities","FXE","usd"\].*must be 1 or -1/);
   });
 });
 
