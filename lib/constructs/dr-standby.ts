@@ -3,7 +3,7 @@
  * home region's stacks provide there: the trading tables (here the replicas), the network with fixed
  * egress addresses, and the alarm topic with its dashboard.
  */
-import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -18,6 +18,7 @@ import type { IMonitoring } from '../stacks/monitoring-stack';
 import { PlatformAlarm, type PlatformAlarmProps } from './alarms';
 import { Area } from './area';
 import { EncryptedLogGroup } from './encrypted-log-group';
+import { retainedNatEips } from './retained-nat-eips';
 import type { TradingTableSet } from './trading-core';
 import { grantRiskTableWrites } from './trading-tables';
 
@@ -63,15 +64,7 @@ export class StandbyNetwork extends Area {
   constructor(scope: Construct, id: string, props: StandbyNetworkProps) {
     super(scope, id);
     const n = props.network;
-    const stack = Stack.of(this);
-    this.natEips = Array.from({ length: n.natGateways }, (_, i) => {
-      const eip = new ec2.CfnEIP(this, `StandbyNatEip${i + 1}`, {
-        domain: 'vpc',
-        tags: [{ key: 'Name', value: `${stack.stackName}-nat-${i + 1}` }],
-      });
-      eip.applyRemovalPolicy(RemovalPolicy.RETAIN);
-      return eip;
-    });
+    this.natEips = retainedNatEips(this, 'StandbyNatEip', n.natGateways);
     this.vpc = new ec2.Vpc(this, 'StandbyVpc', {
       ipAddresses: ec2.IpAddresses.cidr(n.vpcCidr),
       natGatewayProvider: ec2.NatProvider.gateway({

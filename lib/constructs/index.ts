@@ -47,3 +47,4 @@ export * from './ingestion-monitoring';
 export * from './vendor-pull-sync';
 export * from './vendor-push-replication';
 export * from './dr-standby';
+export * from './retained-nat-eips';

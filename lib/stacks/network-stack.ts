@@ -1,11 +1,11 @@
-import { CfnOutput, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Fn, Stack, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import { Duration } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
-import { EncryptedLogGroup } from '../constructs';
+import { EncryptedLogGroup, retainedNatEips } from '../constructs';
 import type { NetworkConfig } from '../config/types';
 import type { IMonitoring } from './monitoring-stack';
 
@@ -65,14 +65,7 @@ export class NetworkStack extends Stack {
     super(scope, id, props);
     const n = props.network;
 
-    this.natEips = Array.from({ length: n.natGateways }, (_, i) => {
-      const eip = new ec2.CfnEIP(this, `NatEip${i + 1}`, {
-        domain: 'vpc',
-        tags: [{ key: 'Name', value: `${this.stackName}-nat-${i + 1}` }],
-      });
-      eip.applyRemovalPolicy(RemovalPolicy.RETAIN);
-      return eip;
-    });
+    this.natEips = retainedNatEips(this, 'NatEip', n.natGateways);
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr(n.vpcCidr),
       natGatewayProvider: ec2.NatProvider.gateway({
