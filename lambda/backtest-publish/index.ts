@@ -2,7 +2,7 @@
  * Sweep state machine, step 5: reads the aggregate query's ranked rows and writes them as one JSON
  * object in the results zone; returns the best five for the notification.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { createClients } from '../../src/aws/clients';
 import { instrumented, parseEvent, powertools } from '../../src/aws/powertools';
 import { readEnv } from '../../src/contract/env';

@@ -2,7 +2,7 @@
  * Training state machine, evaluate step: backtests the candidate on its held-out window against the
  * champion (src/ml/aws/evaluate.ts); the gate state reads `passed`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { createClients } from '../../src/aws/clients';
 import { instrumented, parseEvent, powertools } from '../../src/aws/powertools';
 import { loadPanel } from '../../src/backtest/load';

@@ -2,7 +2,7 @@
  * Training state machine, last step: stores the registered model package's files in the models
  * bucket under the package's version (src/ml/aws/publish.ts).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { createClients } from '../../src/aws/clients';
 import { instrumented, parseEvent, powertools } from '../../src/aws/powertools';
 import { readEnv } from '../../src/contract/env';

@@ -4,7 +4,7 @@
  * The key is read from Secrets Manager once per container and again after the vendor rejects it
  * (a rotated key is picked up); a rejection counts in the auth-failures metric, which is alarmed.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { createClients } from '../../src/aws/clients';
 import { instrumented, MetricUnit, parseEvent, powertools } from '../../src/aws/powertools';
 import { readEnv, text } from '../../src/contract/env';

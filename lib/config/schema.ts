@@ -4,7 +4,7 @@
  * `ConfigError` line naming the full path (`prod.trading.paperCostBps: must be a number 0-1000, got -1`).
  * Stacks get the parsed, frozen slices through their props. The types in ./types are inferred from here.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { VALID_RETENTION_DAYS } from '../constructs/encrypted-log-group';
 import { VENDORS } from '../../src/contract/vendor-stream';
 import { FEATURE_NAMES, OPTIONAL_FEATURES } from '../../src/contract/ml';

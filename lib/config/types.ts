@@ -2,7 +2,7 @@
  * Typed configuration of one environment, inferred from the schema (./schema.ts holds every field's
  * documentation and rules). Read only in `bin/`; stacks get checked, frozen slices through props.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { configSections, environmentSchema } from './schema';
 
 type Out<K extends keyof typeof configSections> = z.output<(typeof configSections)[K]>;

@@ -3,7 +3,7 @@
  * the fields of `CostModel` (src/backtest/costs.ts); a misspelt field is an error, never a
  * silently free trade.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CostModel } from './costs';
 
 const bps = z

@@ -26,14 +26,47 @@ export interface LoadOptions {
   readonly align?: 'strict' | 'intersect';
 }
 
-interface Row {
-  date: string;
-  symbol?: string;
-  open?: number;
-  high?: number;
-  low?: number;
-  close: number;
-  volume?: number;
+/**
+ * The rows of one source, by column. An empty optional cell is NaN (a cell that is text or "NaN"
+ * is an error, so NaN never comes from the data itself).
+ */
+interface Columns {
+  readonly date: string[];
+  /** Present when the source has a symbol column. */
+  readonly symbol?: string[];
+  readonly open: Float64Array;
+  readonly high: Float64Array;
+  readonly low: Float64Array;
+  readonly close: Float64Array;
+  readonly volume: Float64Array;
+}
+
+const OPTIONAL = ['open', 'high', 'low', 'volume'] as const;
+
+function emptyColumns(n: number, withSymbol: boolean): Columns {
+  return {
+    date: new Array<string>(n),
+    symbol: withSymbol ? new Array<string>(n) : undefined,
+    open: new Float64Array(n),
+    high: new Float64Array(n),
+    low: new Float64Array(n),
+    close: new Float64Array(n),
+    volume: new Float64Array(n),
+  };
+}
+
+/** The first `n` rows of `c` (a file with blank lines fills fewer rows than it has lines). */
+function firstRows(c: Columns, n: number): Columns {
+  if (n === c.date.length) return c;
+  return {
+    date: c.date.slice(0, n),
+    symbol: c.symbol?.slice(0, n),
+    open: c.open.subarray(0, n),
+    high: c.high.subarray(0, n),
+    low: c.low.subarray(0, n),
+    close: c.close.subarray(0, n),
+    volume: c.volume.subarray(0, n),
+  };
 }
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -77,11 +110,11 @@ export function normalizeDate(v: unknown, where: string): string {
   return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso;
 }
 
-/** `where` is a string or, so that no text is built per cell of a large file, a function making it. */
-type Where = string | (() => string);
-const whereText = (w: Where): string => (typeof w === 'string' ? w : w());
-
-function toNumber(v: unknown, at: Where, optional: boolean): number | undefined {
+/**
+ * A cell as a number (NaN: an empty optional cell). Its place (`file:line:col`) is only spelled out for an error: nothing is
+ * allocated per cell of a large file.
+ */
+function toNumber(v: unknown, file: string, line: number, col: string, optional: boolean): number {
   // Plain decimal text (the common case): Number() alone, no trimming or type dispatch.
   if (typeof v === 'string' && v !== '') {
     const x = Number(v);
@@ -91,8 +124,8 @@ function toNumber(v: unknown, at: Where, optional: boolean): number | undefined 
     }
   }
   if (v === undefined || v === null || v === '') {
-    if (optional) return undefined;
-    const where = whereText(at);
+    if (optional) return NaN;
+    const where = `${file}:${line}:${col}`;
     throw new InputError(`${where}: missing value`, where);
   }
   const x =
@@ -104,7 +137,7 @@ function toNumber(v: unknown, at: Where, optional: boolean): number | undefined 
           ? Number(v.trim())
           : NaN;
   if (Number.isNaN(x)) {
-    const where = whereText(at);
+    const where = `${file}:${line}:${col}`;
     throw new InputError(`${where}: not a number "${String(v)}"`, where);
   }
   return x;
@@ -124,46 +157,71 @@ function columnName(h: string): string {
   return ALIASES[k] ?? k;
 }
 
-function readRows(records: Iterable<[number, Record<string, unknown>]>, file: string): Row[] {
-  const rows: Row[] = [];
-  for (const [line, rec] of records) {
-    const at = (col: string) => (): string => `${file}:${line}:${col}`;
-    const d = rec.date;
-    rows.push({
-      // An ISO day (the common case) is checked here; anything else goes through normalizeDate.
-      date:
-        typeof d === 'string' && d.length === 10 && ISO_DATE.test(d) && !Number.isNaN(Date.parse(d))
-          ? d
-          : normalizeDate(d, `${file}:${line}:date`),
-      symbol: rec.symbol === undefined || rec.symbol === null ? undefined : String(rec.symbol).trim(),
-      open: toNumber(rec.open, at('open'), true),
-      high: toNumber(rec.high, at('high'), true),
-      low: toNumber(rec.low, at('low'), true),
-      close: toNumber(rec.close, at('close'), false)!,
-      volume: toNumber(rec.volume, at('volume'), true),
-    });
-  }
-  return rows;
+/** The date of a cell: an ISO day (the common case) is checked here, anything else by normalizeDate. */
+function dateCell(d: unknown, file: string, line: number): string {
+  return typeof d === 'string' && d.length === 10 && ISO_DATE.test(d) && !Number.isNaN(Date.parse(d))
+    ? d
+    : normalizeDate(d, `${file}:${line}:date`);
 }
 
-function* csvRecords(text: string, file: string): Generator<[number, Record<string, unknown>]> {
+/** Columns of records (Parquet rows), each with its line number for errors. */
+function recordColumns(records: readonly Record<string, unknown>[], file: string): Columns {
+  const n = records.length;
+  const c = emptyColumns(
+    n,
+    records.some((r) => r.symbol !== undefined && r.symbol !== null),
+  );
+  for (let i = 0; i < n; i++) {
+    const rec = records[i];
+    const line = i + 1;
+    c.date[i] = dateCell(rec.date, file, line);
+    if (c.symbol)
+      c.symbol[i] = rec.symbol === undefined || rec.symbol === null ? '' : String(rec.symbol).trim();
+    c.open[i] = toNumber(rec.open, file, line, 'open', true);
+    c.high[i] = toNumber(rec.high, file, line, 'high', true);
+    c.low[i] = toNumber(rec.low, file, line, 'low', true);
+    c.close[i] = toNumber(rec.close, file, line, 'close', false);
+    c.volume[i] = toNumber(rec.volume, file, line, 'volume', true);
+  }
+  return c;
+}
+
+/**
+ * Columns of a CSV text: one pass, cells parsed straight into typed arrays (no object per row:
+ * start-up of a backtest is mostly this loop).
+ */
+function csvColumns(text: string, file: string): Columns {
   // A UTF-8 byte order mark (spreadsheet exports) would otherwise hide the first column's name.
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   const header = splitCsvLine(lines[0]).map(columnName);
   checkHeader(header, file);
+  const at = (name: string): number => header.indexOf(name);
+  const iDate = at('date');
+  const iClose = at('close');
+  const iSymbol = at('symbol');
+  const iOpt = OPTIONAL.map(at);
+  const c = emptyColumns(lines.length - 1, iSymbol >= 0);
+  const optCols = OPTIONAL.map((k) => c[k]);
+  let n = 0;
   for (let i = 1; i < lines.length; i++) {
-    if (lines[i].trim() === '') continue;
-    const cells = splitCsvLine(lines[i]);
+    const text = lines[i];
+    if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === '')) continue;
+    const cells = splitCsvLine(text);
+    const line = i + 1;
     if (cells.length !== header.length) {
       throw new InputError(
-        `${file}:${i + 1}: expected ${header.length} columns, got ${cells.length}`,
-        `${file}:${i + 1}`,
+        `${file}:${line}: expected ${header.length} columns, got ${cells.length}`,
+        `${file}:${line}`,
       );
     }
-    const rec: Record<string, unknown> = {};
-    for (let j = 0; j < header.length; j++) rec[header[j]] = cells[j];
-    yield [i + 1, rec];
+    c.date[n] = dateCell(cells[iDate], file, line);
+    if (c.symbol) c.symbol[n] = cells[iSymbol].trim();
+    for (let k = 0; k < OPTIONAL.length; k++)
+      optCols[k][n] = iOpt[k] < 0 ? NaN : toNumber(cells[iOpt[k]], file, line, OPTIONAL[k], true);
+    c.close[n] = toNumber(cells[iClose], file, line, 'close', false);
+    n++;
   }
+  return firstRows(c, n);
 }
 
 function checkHeader(cols: readonly string[], file: string): void {
@@ -177,12 +235,12 @@ function checkHeader(cols: readonly string[], file: string): void {
   }
 }
 
-async function readFileRows(file: string): Promise<Row[]> {
+async function readFileColumns(file: string): Promise<Columns> {
   if (!existsSync(file)) throw new InputError(`bars: file not found: ${file}`, 'bars');
   if (!statSync(file).isFile()) throw new InputError(`bars: not a file: ${file}`, 'bars');
   const name = path.basename(file);
   const ext = path.extname(file).toLowerCase();
-  let rows: Row[];
+  let rows: Columns;
   if (ext === '.parquet') {
     let objects: Record<string, unknown>[];
     try {
@@ -202,70 +260,67 @@ async function readFileRows(file: string): Promise<Row[]> {
       Object.fromEntries(Object.entries(o).map(([k, v]) => [columnName(k), v])),
     );
     if (mapped.length > 0) checkHeader(Object.keys(mapped[0]), name);
-    rows = readRows(
-      mapped.map((r, i) => [i + 1, r] as [number, Record<string, unknown>]),
-      name,
-    );
+    rows = recordColumns(mapped, name);
   } else if (ext === '.csv' || ext === '.txt') {
     const text = readFileSync(file, 'utf8');
     if (text.trim() === '') throw new InputError(`bars: ${name} is empty`, 'bars');
-    rows = readRows(csvRecords(text, name), name);
+    rows = csvColumns(text, name);
   } else {
     throw new InputError(
       `bars: unsupported file type "${ext || '(none)'}" for ${name} (use .csv or .parquet, or lake:SYMBOL)`,
       'bars',
     );
   }
-  if (rows.length === 0) throw new InputError(`bars: ${name} has no rows`, 'bars');
+  if (rows.date.length === 0) throw new InputError(`bars: ${name} has no rows`, 'bars');
   return rows;
 }
 
-function toBars(symbol: string, rows: readonly Row[], where: string): Bars {
-  const n = rows.length;
+/** Bars of one symbol: the rows `idx` of `c` (all rows when omitted), checked. */
+function toBars(symbol: string, c: Columns, where: string, idx?: readonly number[]): Bars {
+  const n = idx ? idx.length : c.date.length;
   const dates = new Array<string>(n);
   const close = new Float64Array(n);
-  const cols = {
-    open: new Float64Array(n),
-    high: new Float64Array(n),
-    low: new Float64Array(n),
-    volume: new Float64Array(n),
-  };
-  const has = { open: true, high: true, low: true, volume: true };
+  const cols = OPTIONAL.map(() => new Float64Array(n));
+  const src = OPTIONAL.map((k) => c[k]);
+  const has = OPTIONAL.map(() => true);
   for (let i = 0; i < n; i++) {
-    const r = rows[i];
-    if (i > 0 && !(r.date > dates[i - 1])) {
+    const r = idx ? idx[i] : i;
+    const date = c.date[r];
+    if (i > 0 && !(date > dates[i - 1])) {
       throw new InputError(
-        `${where}: dates must be strictly increasing, ${r.date} follows ${dates[i - 1]} (row ${i + 1}${symbol ? `, ${symbol}` : ''})`,
+        `${where}: dates must be strictly increasing, ${date} follows ${dates[i - 1]} (row ${i + 1}${symbol ? `, ${symbol}` : ''})`,
         `${where}:date`,
       );
     }
-    dates[i] = r.date;
-    if (!(r.close > 0 && r.close < Infinity)) {
+    dates[i] = date;
+    const px = c.close[r];
+    if (!(px > 0 && px < Infinity)) {
       throw new InputError(
-        `${where}: close must be a finite price > 0, got ${r.close} on ${r.date}`,
+        `${where}: close must be a finite price > 0, got ${px} on ${date}`,
         `${where}:close`,
       );
     }
-    close[i] = r.close;
-    for (const c of ['open', 'high', 'low', 'volume'] as const) {
-      const v = r[c];
-      if (v === undefined) has[c] = false;
-      else if (c === 'volume' ? !(v >= 0 && v < Infinity) : !(v > 0 && v < Infinity)) {
+    close[i] = px;
+    for (let k = 0; k < OPTIONAL.length; k++) {
+      const v = src[k][r];
+      if (v !== v) has[k] = false;
+      else if (k === 3 ? !(v >= 0 && v < Infinity) : !(v > 0 && v < Infinity)) {
+        const name = OPTIONAL[k];
         throw new InputError(
-          `${where}: ${c} must be a finite ${c === 'volume' ? 'number >= 0' : 'price > 0'}, got ${v} on ${r.date}`,
-          `${where}:${c}`,
+          `${where}: ${name} must be a finite ${name === 'volume' ? 'number >= 0' : 'price > 0'}, got ${v} on ${date}`,
+          `${where}:${name}`,
         );
-      } else cols[c][i] = v;
+      } else cols[k][i] = v;
     }
   }
   return {
     symbol,
     dates,
     close,
-    open: has.open ? cols.open : undefined,
-    high: has.high ? cols.high : undefined,
-    low: has.low ? cols.low : undefined,
-    volume: has.volume ? cols.volume : undefined,
+    open: has[0] ? cols[0] : undefined,
+    high: has[1] ? cols[1] : undefined,
+    low: has[2] ? cols[2] : undefined,
+    volume: has[3] ? cols[3] : undefined,
   };
 }
 
@@ -285,16 +340,15 @@ async function loadLake(symbol: string, opts: LoadOptions): Promise<Bars> {
         `bars: no daily bars for ${symbol} in the lake (import them with quant lake import)`,
         'bars',
       );
-    const hasVolume = !sb.volume.some((v) => Number.isNaN(v));
-    const rows: Row[] = sb.ts.map((ts, i) => ({
-      date: normalizeDate(ts, `lake:${symbol}[${i}].ts`),
-      open: sb.open[i],
-      high: sb.high[i],
-      low: sb.low[i],
-      close: sb.close[i],
-      volume: hasVolume ? sb.volume[i] : undefined,
-    }));
-    return toBars(symbol, rows, `lake:${symbol}`);
+    const c: Columns = {
+      date: sb.ts.map((ts, i) => normalizeDate(ts, `lake:${symbol}[${i}].ts`)),
+      open: Float64Array.from(sb.open),
+      high: Float64Array.from(sb.high),
+      low: Float64Array.from(sb.low),
+      close: Float64Array.from(sb.close),
+      volume: Float64Array.from(sb.volume),
+    };
+    return toBars(symbol, c, `lake:${symbol}`);
   } finally {
     if (!opts.query) await engine.close();
   }
@@ -304,14 +358,15 @@ function symbolOf(source: string): string {
   return path.basename(source).replace(/\.(csv|txt|parquet)$/i, '');
 }
 
-function groupBySymbol(rows: readonly Row[]): Map<string, Row[]> {
-  const by = new Map<string, Row[]>();
-  for (const r of rows) {
-    const s = r.symbol ?? '';
+/** Row indices per symbol ('' when the source has no symbol column), in file order. */
+function groupBySymbol(c: Columns): Map<string, number[] | undefined> {
+  if (!c.symbol) return new Map([['', undefined]]);
+  const by = new Map<string, number[]>();
+  c.symbol.forEach((s, i) => {
     let list = by.get(s);
     if (!list) by.set(s, (list = []));
-    list.push(r);
-  }
+    list.push(i);
+  });
   return by;
 }
 
@@ -320,7 +375,7 @@ export async function loadBars(source: string, opts: LoadOptions = {}): Promise<
   if (typeof source !== 'string' || source.trim() === '')
     throw new InputError('bars: no source given', 'bars');
   if (source.startsWith('lake:')) return loadLake(source.slice(5), opts);
-  const rows = await readFileRows(source);
+  const rows = await readFileColumns(source);
   const name = path.basename(source);
   const by = groupBySymbol(rows);
   if (by.size > 1) {
@@ -329,7 +384,7 @@ export async function loadBars(source: string, opts: LoadOptions = {}): Promise<
       'bars',
     );
   }
-  return toBars(rows[0].symbol || symbolOf(source), rows, name);
+  return toBars(rows.symbol?.[0] || symbolOf(source), rows, name);
 }
 
 /**
@@ -344,9 +399,9 @@ export async function loadPanel(sources: readonly string[], opts: LoadOptions = 
       bars.push(await loadLake(src.slice(5), opts));
       continue;
     }
-    const rows = await readFileRows(src);
+    const rows = await readFileColumns(src);
     const name = path.basename(src);
-    for (const [sym, list] of groupBySymbol(rows)) bars.push(toBars(sym || symbolOf(src), list, name));
+    for (const [sym, idx] of groupBySymbol(rows)) bars.push(toBars(sym || symbolOf(src), rows, name, idx));
   }
   return alignBars(bars, opts.align ?? 'strict');
 }

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const BACKUP_FORMAT = 'quant-dr-backup/1';
 export const MANIFEST_FILE = 'manifest.json';

@@ -2,7 +2,7 @@
  * The Lambda side of the consumer: parses a Kinesis event source batch and answers with a partial
  * batch response (ReportBatchItemFailures). The handler in lambda/ingest-consumer is a thin adapter.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InputError, describeZodIssues } from '../errors';
 import {
   processShardBatch,

@@ -1,5 +1,5 @@
 /** Validation of market events: a zod schema for loose input (JSON, CSV) and a fast check for decoded events. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InputError, describeZodIssues } from '../errors';
 import type { MarketEvent } from './events';
 

@@ -7,7 +7,7 @@
  * backoff and jitter, honouring `Retry-After`; the page's cursor is kept, so a retry loses nothing.
  * 401/403 is a rejected key (`VendorAuthError`): not retried, named clearly.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InputError } from '../errors';
 
 export interface NewsArticle {

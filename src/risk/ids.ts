@@ -4,7 +4,7 @@
  * keys (src/risk/store.ts), so neither may appear in an id: `--strategy '*'` would otherwise alias
  * the account-wide state.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InputError } from '../errors';
 
 export const ID_CHARS = /^[A-Za-z0-9._:@/=+-]+$/;

@@ -6,7 +6,7 @@
  * one PUT.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Panel } from '../backtest/types';
 import { InputError, describeZodIssues } from '../errors';
 import { LakeBarReader } from '../lake/bars-reader';

@@ -7,7 +7,7 @@
  * the execution path then rejects orders those limits govern (rule `returnsWindow`).
  */
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AwsClients } from '../aws/clients';
 import { describeZodIssues } from '../errors';
 import { lakeBuckets } from '../lake/buckets';

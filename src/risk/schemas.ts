@@ -2,7 +2,7 @@
  * Schemas of the risk inputs (order, portfolio, limits). Parsing failures become an InputError
  * naming the source (file) and the field, e.g. `order.json: qty: must be a positive whole number`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InputError, describeZodIssues } from '../errors';
 import type { RiskConfig, RiskOrder, RiskPortfolio } from './types';
 import { idSchema } from './ids';

@@ -8,7 +8,7 @@
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { LAKE_PREFIXES } from '../contract/lake';
 import { InputError, describeZodIssues } from '../errors';
 import { BookStore, bookToPortfolio } from '../trading/book';

@@ -6,7 +6,7 @@
  * idempotency by signal id, audit).
  */
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Panel } from '../backtest/types';
 import {
   DEFAULT_RUNNER_BAR_INTERVAL,

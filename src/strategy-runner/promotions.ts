@@ -5,7 +5,7 @@
  * on every bar.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_MODEL_NAME, ENVIRONMENTS, promotionKey, type Environment } from '../contract/models';
 import { getStrategy, parseStrategyParams, type ParamValue } from '../backtest/strategies';
 import { InputError } from '../errors';

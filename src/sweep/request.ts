@@ -2,7 +2,7 @@
  * A sweep request (the state machine's input, the CLI's options) and its validation: schema,
  * strategy, grid, filter, size cap and every parameter set checked before anything runs.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 // Not the src/backtest barrel: it loads the bar loaders (DuckDB), which the Lambda steps must not.
 import { getStrategy, parseStrategyParams } from '../backtest/strategies';
 import { describeZodIssues, InputError } from '../errors';

@@ -4,7 +4,7 @@
  */
 import { GetQueryResultsCommand, type AthenaClient } from '@aws-sdk/client-athena';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeZodIssues, InputError } from '../errors';
 import type { Row } from '../lake/query';
 import type { ParamSet } from './grid';

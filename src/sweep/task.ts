@@ -10,7 +10,7 @@
  *   QUANT_LOCAL_ENDPOINTS, QUANT_DATA_DIR  the local cloud (locally)
  *   TMPDIR                               writable scratch directory (/tmp volume in the container)
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { createClients, type Runtime } from '../aws/clients';
 import { asPanel, loadBars, type Bars, type Panel } from '../backtest';
 import { parseStrategyParams, prepareStrategy } from '../backtest/strategies';

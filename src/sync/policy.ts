@@ -9,7 +9,7 @@
  *   `roleTrust` (s3.amazonaws.com) and `rolePolicy`; our bucket and key policies come from the stack.
  */
 import { createRequire } from 'node:module';
-import type { z as Zod } from 'zod';
+import type * as Zod from 'zod';
 import { describeZodIssues, InputError } from '../errors';
 
 /**

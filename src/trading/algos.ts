@@ -7,7 +7,7 @@
  * runs a schedule instantly. A signal carries an `algo` spec (validated here); the execution path
  * turns each parent into children (see execution.ts `scheduleParent` and `submitChildOrder`).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InputError } from '../errors';
 
 export interface ChildOrder {

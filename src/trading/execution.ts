@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InputError, describeZodIssues } from '../errors';
 import { RiskEngine } from '../risk/engine';
 import type { RiskStore } from '../risk/store';

@@ -4,7 +4,7 @@
  * invoke the very same handlers in process), and the small pure request handlers of the
  * risk-check API and the kill switch.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Runtime } from '../aws/clients';
 import { InputError, describeZodIssues } from '../errors';
 import { RiskEngine } from '../risk/engine';

@@ -2,7 +2,7 @@
  * Trading signals: a strategy's target positions (shares or weights of NAV) or explicit orders,
  * each with the reference price it was computed from and that price's time.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InputError, describeZodIssues } from '../errors';
 import { idSchema } from '../risk/ids';
 import { algoSpecSchema } from './algos';

@@ -7,7 +7,7 @@
  * `method:key=value,key=value`, e.g. `vol-target:0.10`, `kelly:fraction=0.5,cap=1.5`,
  * `risk-parity:window=126`, `mean-variance:riskAversion=5,longOnly=false,gross=2,net=0`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeZodIssues, InputError } from '../../errors';
 import type { Panel } from '../types';
 import { trailingCovariance, trailingVol } from './estimate';

@@ -8,7 +8,7 @@
  * tenor. By default the score is divided by m (carry per unit of duration, so long bonds do not
  * win by risk alone). Every `rebalance` bars, hold the topK best (and short the topK worst).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InputError } from '../../errors';
 import type { Panel } from '../types';
 import { rankedByScore } from './fx-carry';

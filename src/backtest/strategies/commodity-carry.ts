@@ -5,7 +5,7 @@
  * the cheaper deferred contract), negative in contango. Every `rebalance` bars, hold the topK
  * highest roll yields (and short the topK lowest with short=true).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Panel } from '../types';
 import { requireField } from './cross-section';
 import { rankedByScore } from './fx-carry';

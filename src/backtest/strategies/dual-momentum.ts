@@ -4,7 +4,7 @@
  * the topK; each of them is held at 1/topK only if that return also beats `threshold` (absolute
  * momentum: the asset is trending up on its own), otherwise its slot is left in cash.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InputError } from '../../errors';
 import type { Panel } from '../types';
 import { hold } from './cross-section';

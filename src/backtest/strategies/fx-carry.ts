@@ -5,7 +5,7 @@
  * bars, hold the topK highest-carry pairs (and short the topK lowest with short=true).
  * FXE is read as EURUSD and UUP as USDEUR (the dollar index is mostly the euro).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InputError } from '../../errors';
 import type { Panel } from '../types';
 import { hold, rankTopK } from './cross-section';

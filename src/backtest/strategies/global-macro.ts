@@ -9,7 +9,7 @@
  * asset's risk follows its conviction; the book is then scaled to `gross` and each weight capped
  * at `maxWeight` (the remainder stays in cash). With short=false negative scores are flat.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { trailingVol } from '../sizing/estimate';
 import type { Panel } from '../types';
 import { hold, zScores } from './cross-section';

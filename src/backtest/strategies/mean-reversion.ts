@@ -3,7 +3,7 @@
  * Enter long when z < -entry (short when z > entry, unless `short=false`); leave a long when
  * z >= -exit and a short when z <= exit.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Panel } from '../types';
 import type { Strategy } from './types';
 

@@ -3,7 +3,7 @@
  * long when the score beats the threshold, optionally short below it, or sized by the score.
  * Loading the model (and resolving a registry version) is the asynchronous `prepare` step.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { mlSignalPositions, prepareMlSignal, type MlSignalParams } from '../../ml/signal';
 import type { Panel } from '../types';
 import type { ParamValue, Strategy } from './types';

@@ -13,7 +13,7 @@
  * Factor timing (`timing=true`, factor momentum): a factor whose own quantile long-short book
  * lost money over the last `timingLookback` bars is switched off (all off: none is).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InputError } from '../../errors';
 import { trailingVol } from '../sizing/estimate';
 import type { Panel } from '../types';

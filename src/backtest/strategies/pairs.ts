@@ -6,7 +6,7 @@
  * book is scaled to a gross exposure of 1 (y weight 1/(1+|beta|)) and the hedge ratio is kept
  * from entry until exit.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Panel } from '../types';
 import type { Strategy } from './types';
 

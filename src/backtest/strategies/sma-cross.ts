@@ -2,7 +2,7 @@
  * `sma-cross`: long when SMA(fast) > SMA(slow) at the close, flat otherwise (short instead of
  * flat when `short=true` and SMA(fast) < SMA(slow)); flat while SMA(slow) does not exist yet.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Panel } from '../types';
 import type { Strategy } from './types';
 

@@ -4,7 +4,7 @@
  * from the sample stdev of the last `volWindow` daily returns, capped at `maxLeverage`.
  * Without `volTarget` the size is 1.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { PERIODS_PER_YEAR } from '../metrics';
 import type { Panel } from '../types';
 import type { Strategy } from './types';

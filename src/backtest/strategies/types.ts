@@ -1,5 +1,5 @@
 /** The contract every strategy module implements. */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Panel } from '../types';
 
 export type ParamValue = number | boolean;

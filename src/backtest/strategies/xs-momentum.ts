@@ -4,7 +4,7 @@
  * (1/topK each). With `short=true` the book is dollar-neutral: +0.5/topK for the top and
  * -0.5/topK for the bottom `topK`. Ties rank by universe order so results are deterministic.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InputError } from '../../errors';
 import type { Panel } from '../types';
 import type { Strategy } from './types';

@@ -22,7 +22,7 @@ import { changeState, tradingServices } from '../../trading/context';
 import { openPlatform, type GlobalOptions } from '../context';
 import { formatTable, printJson, writeFileAtomic } from '../output';
 import { renderStressReport } from '../../risk/stress-report';
-import { z } from 'zod';
+import * as z from 'zod';
 import { collect, int, jsonFile } from '../options';
 
 interface CheckOpts {

@@ -12,7 +12,7 @@ import { openPlatform, type GlobalOptions } from '../context';
 import { useModelRegistry } from '../../ml/registry/resolver';
 import { EngineNewsReader } from '../../news/reader';
 import { formatTable, printJson } from '../output';
-import { z } from 'zod';
+import * as z from 'zod';
 import { int, jsonFile, num } from '../options';
 
 interface PaperOpts {
