@@ -1,3 +1,5 @@
+import type * as z from 'zod';
+
 /**
  * Bad input from a user, a file or an event. The message names the field (or file and line)
  * and the problem; the CLI exits with code 2 for these and 1 for anything else.
@@ -24,4 +26,17 @@ export function describeZodIssues(
       return `${path || '(root)'}: ${i.message}`;
     })
     .join('; ');
+}
+
+/** Validates `value` against `schema`; failures name `source` and every bad field. */
+export function parseWith<T>(schema: z.ZodType<T>, value: unknown, source: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const first = r.error.issues[0];
+    throw new InputError(
+      `${source}: ${describeZodIssues(r.error.issues)}`,
+      first ? `${source}:${first.path.map(String).join('.')}` : source,
+    );
+  }
+  return r.data;
 }

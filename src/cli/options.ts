@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as z from 'zod';
 import { InputError } from '../errors';
-import { parseWith } from '../risk/schemas';
+import { parseWith } from '../errors';
 
 interface Range {
   readonly min?: number;

@@ -3,7 +3,7 @@
  * naming the source (file) and the field, e.g. `order.json: qty: must be a positive whole number`.
  */
 import * as z from 'zod';
-import { InputError, describeZodIssues } from '../errors';
+import { parseWith } from '../errors';
 import type { RiskConfig, RiskOrder, RiskPortfolio } from './types';
 import { idSchema } from './ids';
 
@@ -111,19 +111,6 @@ export const riskConfigSchema = z
       }
     }
   });
-
-/** Validates `value` against `schema`; failures name `source` and every bad field. */
-export function parseWith<T>(schema: z.ZodType<T>, value: unknown, source: string): T {
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    const first = r.error.issues[0];
-    throw new InputError(
-      `${source}: ${describeZodIssues(r.error.issues)}`,
-      first ? `${source}:${first.path.map(String).join('.')}` : source,
-    );
-  }
-  return r.data;
-}
 
 /** Reads and validates a JSON file; a missing file, bad JSON or a bad field is an InputError. */
 export const parseOrder = (v: unknown, source = 'order'): RiskOrder => parseWith(orderSchema, v, source);

@@ -4,7 +4,10 @@
  * Athena runs in AWS. A local sweep ranks its rows with this instead of starting DuckDB for one
  * query (test/unit/sweep/rank.test.ts checks both orders agree).
  */
-import type { RankMetric } from './request';
+
+/** Metrics a sweep can be ranked by (columns of backtest_results, larger is better). */
+export const RANK_METRICS = ['sharpe', 'sortino', 'calmar', 'cagr', 'total_return'] as const;
+export type RankMetric = (typeof RANK_METRICS)[number];
 
 /** The columns of a ranked row, in the query's SELECT order. */
 export const RANKING_COLUMNS = [

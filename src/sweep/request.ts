@@ -16,11 +16,8 @@ import {
   type ParamSet,
   type Params,
 } from './grid';
+import { RANK_METRICS, type RankMetric } from './rank';
 import { checkPartitionValue } from './results';
-
-/** Metrics a sweep can be ranked by (columns of backtest_results, larger is better). */
-export const RANK_METRICS = ['sharpe', 'sortino', 'calmar', 'cagr', 'total_return'] as const;
-export type RankMetric = (typeof RANK_METRICS)[number];
 
 export const sweepRequestSchema = z
   .object({

@@ -10,21 +10,11 @@ import type { Command } from 'commander';
 import { InputError } from '../../errors';
 import { LAKE_BUCKET_ENV } from '../../contract/lake';
 import type { Row } from '../../lake/query';
-import { parseGridArg } from '../../sweep/grid';
-import { RANK_METRICS, type RankMetric, type SweepRequest } from '../../sweep/request';
-import { RANKING_COLUMNS } from '../../sweep/rank';
-import {
-  bestRegionStability,
-  heatMap,
-  pointsFromRows,
-  type HeatMap,
-  type Stability,
-} from '../../sweep/heatmap';
-import { renderSweepReport } from '../../sweep/report';
-import { writeFileAtomic } from '../output';
-import { useModelRegistry } from '../../ml/registry/resolver';
+import type { SweepRequest } from '../../sweep/request';
+import { RANK_METRICS, RANKING_COLUMNS, type RankMetric } from '../../sweep/rank';
+import type { HeatMap, Stability } from '../../sweep/heatmap';
 import { withPlatform, type GlobalOptions } from '../context';
-import { formatTable, printJson, progressBar } from '../output';
+import { formatTable, printJson, progressBar, writeFileAtomic } from '../output';
 import { collect, num, oneOf, optionalInt } from '../options';
 
 interface SweepCliOptions {
@@ -82,9 +72,10 @@ export function registerBacktestSweep(program: Command): void {
 }
 
 /** Builds the request (the state machine's input) from the options. */
-export function sweepRequestFromOptions(o: SweepCliOptions): SweepRequest {
+export async function sweepRequestFromOptions(o: SweepCliOptions): Promise<SweepRequest> {
   if (!o.strategy) throw new InputError('--strategy: required', 'strategy');
   if (o.grid.length === 0) throw new InputError('--grid: give at least one, e.g. --grid fast=2:100', 'grid');
+  const { parseGridArg } = await import('../../sweep/grid');
   const params: Record<string, number | boolean | string> = {};
   for (const p of o.param) {
     const axis = parseGridArg(p);
@@ -124,7 +115,11 @@ function ranked(rows: readonly Row[]): Row[] {
 }
 
 /** The heat map's axes: `--heat-map x,y` (grid parameters), else the first two grid parameters. */
-export function heatMapAxes(spec: string | undefined, grid: readonly string[]): [string, string | undefined] {
+export async function heatMapAxes(
+  spec: string | undefined,
+  grid: readonly string[],
+): Promise<[string, string | undefined]> {
+  const { parseGridArg } = await import('../../sweep/grid');
   const names = grid.map((g) => parseGridArg(g).name);
   if (spec === undefined) return [names[0], names[1]];
   const axes = spec.split(',').map((x) => x.trim());
@@ -141,7 +136,7 @@ export function heatMapAxes(spec: string | undefined, grid: readonly string[]): 
 
 /** `quant backtest sweep`: checks the options, then one of the three ways to run it. */
 async function sweep(o: SweepCliOptions, cmd: Command): Promise<void> {
-  let request = sweepRequestFromOptions(o);
+  let request = await sweepRequestFromOptions(o);
   const { requestModelRefs, pinModelVersions } = await import('../../sweep/models');
   const modelRefs = requestModelRefs(request);
   if (o.remote && o.report !== undefined)
@@ -149,11 +144,12 @@ async function sweep(o: SweepCliOptions, cmd: Command): Promise<void> {
       '--report: not with --remote (the results stay in AWS; query them with Athena)',
       'report',
     );
-  const axes = heatMapAxes(o.heatMap, request.grid);
+  const axes = await heatMapAxes(o.heatMap, request.grid);
   if (o.remote) return sweepRemote(o, request, modelRefs);
   // S3 (the manifest and results) and the local DuckDB: no Kinesis, no DynamoDB.
   await withPlatform({ ...cmd.optsWithGlobals<GlobalOptions>(), services: ['s3'] }, async (ctx) => {
     // Registry versions resolve here (and in each batch task); `@env` is pinned to its number first.
+    const { useModelRegistry } = await import('../../ml/registry/resolver');
     const registry = useModelRegistry(ctx.runtime, ctx.clients.s3, () => ctx.buckets.models);
     if (modelRefs.length > 0) request = await pinModelVersions(request, registry);
     if (o.stateMachine) await sweepStateMachine(o, request, ctx, axes);
@@ -180,11 +176,13 @@ async function sweepRemote(
       'remote',
     );
   // Loaded on use: `quant backtest` registers this command, and a plain backtest needs none of it.
-  const [{ createClients }, { startRemoteSweep }, { pinModelVersions }] = await Promise.all([
-    import('../../aws/clients'),
-    import('../../sweep/state-machine'),
-    import('../../sweep/models'),
-  ]);
+  const [{ createClients }, { startRemoteSweep }, { pinModelVersions }, { useModelRegistry }] =
+    await Promise.all([
+      import('../../aws/clients'),
+      import('../../sweep/state-machine'),
+      import('../../sweep/models'),
+      import('../../ml/registry/resolver'),
+    ]);
   const runtime = { mode: 'aws', region: process.env.AWS_REGION } as const;
   const clients = createClients(runtime);
   try {
@@ -240,9 +238,15 @@ async function sweepStateMachine(
     r.sweepId,
     [...RANKING_COLUMNS],
   );
-  const surface = sweepSurface(rows, sweep.rankBy, axes);
+  const surface = await sweepSurface(rows, sweep.rankBy, axes);
   if (o.report)
-    writeSweepReport(o.report, { sweep, sweepId: r.sweepId, total: rows.length, top: r.top, ...surface });
+    await writeSweepReport(o.report, {
+      sweep,
+      sweepId: r.sweepId,
+      total: rows.length,
+      top: r.top,
+      ...surface,
+    });
   if (quiet)
     printJson({
       sweepId: r.sweepId,
@@ -288,9 +292,9 @@ async function sweepLocal(
       if (done === total) bar.done();
     },
   });
-  const surface = sweepSurface(r.rows, r.sweep.rankBy, axes);
+  const surface = await sweepSurface(r.rows, r.sweep.rankBy, axes);
   if (o.report)
-    writeSweepReport(o.report, {
+    await writeSweepReport(o.report, {
       sweep: r.sweep,
       sweepId: r.sweepId,
       total: r.total,
@@ -326,16 +330,17 @@ async function sweepLocal(
 }
 
 /** The heat map and the best region's stability of a sweep's rows, by its ranking metric. */
-function sweepSurface(
+async function sweepSurface(
   rows: readonly Record<string, unknown>[],
   metric: string,
   axes: [string, string | undefined],
-): { heatMap: HeatMap; stability: Stability; metric: string } {
+): Promise<{ heatMap: HeatMap; stability: Stability; metric: string }> {
+  const { bestRegionStability, heatMap, pointsFromRows } = await import('../../sweep/heatmap');
   const points = pointsFromRows(rows, metric);
   return { heatMap: heatMap(points, axes[0], axes[1]), stability: bestRegionStability(points), metric };
 }
 
-function writeSweepReport(
+async function writeSweepReport(
   file: string,
   r: {
     sweep: { strategy: string; bars: string };
@@ -346,7 +351,8 @@ function writeSweepReport(
     stability: Stability;
     metric: string;
   },
-): void {
+): Promise<void> {
+  const { renderSweepReport } = await import('../../sweep/report');
   writeFileAtomic(
     file,
     renderSweepReport({

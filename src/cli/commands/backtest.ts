@@ -12,50 +12,42 @@
  */
 import path from 'node:path';
 import { Command } from 'commander';
+// The engine's modules themselves, not the src/backtest barrel: it also loads the report and the
+// walk-forward, which only some runs need.
+import { loadBars, loadPanel } from '../../backtest/load';
+import { runBacktest } from '../../backtest/run';
 import {
   getStrategy,
-  loadBars,
-  loadPanel,
   parseParamPairs,
-  runBacktest,
+  parseStrategyParams,
+  prepareStrategy,
   strategyNames,
-  asPanel,
-  type BacktestResult,
-  type Bars,
-  type Panel,
-} from '../../backtest';
-import { renderReport, type ReportExtras } from '../../backtest/report';
+} from '../../backtest/strategies';
+import { asPanel, type BacktestResult, type Bars, type Panel } from '../../backtest/types';
 import {
   alignBenchmark,
   benchmarkStats,
   buyAndHoldReturns,
   priceReturns,
-  rollingStats,
   type BenchmarkStats,
 } from '../../backtest/benchmark';
-import { reportExposure } from '../../backtest/exposure';
-import { parseStrategyParams, prepareStrategy } from '../../backtest/strategies';
-import { splitOutOfSample, walkForward, type Objective } from '../../backtest/walk-forward';
+import type { Objective, splitOutOfSample } from '../../backtest/walk-forward';
 import { describeSpacing, REGULAR_SHARE, type BarSpacing } from '../../backtest/spacing';
-import { expandGrid, parseGrid, parseGridArg } from '../../sweep/grid';
-import { parseModelRef } from '../../ml/inference/resolver';
-import { useModelRegistry } from '../../ml/registry/resolver';
-import { withModelInputs } from '../../ml/model-inputs';
 import type { NewsReader } from '../../news/reader';
 import { InputError } from '../../errors';
 import type { CostModel } from '../../backtest/costs';
-import { costModelSchema } from '../../backtest/cost-model-file';
-import { adjustPanel, loadActionsCsv, loadReferenceCsv, ReferenceIndex } from '../../backtest/point-in-time';
-import { createRiskGate } from '../../backtest/risk-gate';
-import { riskConfigSchema } from '../../risk/schemas';
+import type { ReferenceIndex } from '../../backtest/point-in-time';
 import type { RiskConfig } from '../../risk/types';
 import type { GateReport, RebalanceGate } from '../../risk-api';
-import { macroReference } from '../../synthetic/point-in-time';
-import { attachAux, loadSynthetic, parseDataSpec } from '../../backtest/aux-load';
+import type { parseDataSpec } from '../../backtest/aux-load';
 import { parseSizing, type Sizing } from '../../backtest/sizing';
 import { openPlatform, type GlobalOptions, type PlatformContext } from '../context';
 import { formatTable, printJson, writeFileAtomic } from '../output';
 import { collect, int, jsonFile, num, oneOf } from '../options';
+
+// What only some runs need is imported where it is used, so that a plain backtest of a file loads
+// none of it: the report, walk-forward and grids, the risk engine and point-in-time data, side data,
+// cost model files and the model registry.
 
 interface BacktestOpts {
   bars?: string[];
@@ -194,7 +186,7 @@ interface BacktestRun {
 }
 
 /** Checks the options: a bad one is the user's mistake whatever the data (exit 2 before any read). */
-function parseRun(opts: BacktestOpts): BacktestRun {
+async function parseRun(opts: BacktestOpts): Promise<BacktestRun> {
   if (!opts.strategy)
     throw new InputError('--strategy: required (one of ' + strategyNames.join(', ') + ')', 'strategy');
   if (!opts.bars || opts.bars.length === 0)
@@ -215,7 +207,8 @@ function parseRun(opts: BacktestOpts): BacktestRun {
     );
   }
   const sizing = opts.sizing === undefined ? undefined : parseSizing(opts.sizing);
-  const dataSpecs = opts.data.map(parseDataSpec);
+  const dataSpecs =
+    opts.data.length === 0 ? [] : opts.data.map((await import('../../backtest/aux-load')).parseDataSpec);
   const rollingWindow = int(opts.rollingWindow, '--rolling-window', { min: 2, max: 100_000 });
   if (opts.benchmark !== undefined && opts.benchmark.trim() === '')
     throw new InputError(
@@ -229,7 +222,7 @@ function parseRun(opts: BacktestOpts): BacktestRun {
 async function backtest(_opts: unknown, command: Command): Promise<void> {
   const parser = runOptions();
   parser.parse(command.args, { from: 'user' });
-  const run = parseRun(parser.opts<BacktestOpts>());
+  const run = await parseRun(parser.opts<BacktestOpts>());
   const { opts, strategy, params } = run;
   let ctx: PlatformContext | undefined;
   try {
@@ -238,7 +231,10 @@ async function backtest(_opts: unknown, command: Command): Promise<void> {
       return ctx;
     };
     const loaded = await loadInput(opts.bars!, strategy.kind === 'multi', run.align, platform);
-    let input = run.dataSpecs.length > 0 ? attachAux(asPanel(loaded), run.dataSpecs) : loaded;
+    let input =
+      run.dataSpecs.length > 0
+        ? (await import('../../backtest/aux-load')).attachAux(asPanel(loaded), run.dataSpecs)
+        : loaded;
     // A model on feature set version 2 reads the lake's news sentiment, as its training did.
     // Loaded on use: the news readers bring the S3 client, which a backtest of a CSV never needs.
     const news = async (): Promise<NewsReader> => {
@@ -248,6 +244,10 @@ async function backtest(_opts: unknown, command: Command): Promise<void> {
     // Strategies with an asynchronous step (ml-signal loads its model) run it before any backtest;
     // a registry version (model=name@version|@env) is read from the platform's registry.
     if (strategy.prepare) {
+      const { parseGridArg } = await import('../../sweep/grid');
+      const { parseModelRef } = await import('../../ml/inference/resolver');
+      const { useModelRegistry } = await import('../../ml/registry/resolver');
+      const { withModelInputs } = await import('../../ml/model-inputs');
       const values = [...Object.values(params), ...opts.grid.flatMap((g) => parseGridArg(g).values)];
       if (values.some((v) => typeof v === 'string' && parseModelRef(v))) {
         const c = await platform();
@@ -296,8 +296,8 @@ async function runOne(
   platform: () => Promise<PlatformContext>,
 ): Promise<void> {
   const { opts } = run;
-  const gated = pointInTimeRun(input, opts, run.strategy.name);
-  const costs = opts.costs === undefined ? undefined : readCostModel(opts.costs);
+  const gated = await pointInTimeRun(input, opts, run.strategy.name);
+  const costs = opts.costs === undefined ? undefined : await readCostModel(opts.costs);
   const result = runBacktest(gated.input, {
     strategy: run.strategy.name,
     params: run.params,
@@ -308,10 +308,21 @@ async function runOne(
     sizing: run.sizing,
   });
   warnIrregular(result);
-  const split = run.oos === undefined ? undefined : splitOutOfSample(result, run.oos);
+  const split =
+    run.oos === undefined
+      ? undefined
+      : (await import('../../backtest/walk-forward')).splitOutOfSample(result, run.oos);
   const bench = await benchmarkOf(opts.benchmark, asPanel(gated.input), result, platform);
   if (opts.report) {
-    const extras: ReportExtras = {
+    const [{ renderReport }, { rollingStats }, { reportExposure }, { ReferenceIndex }, { macroReference }] =
+      await Promise.all([
+        import('../../backtest/report'),
+        import('../../backtest/benchmark'),
+        import('../../backtest/exposure'),
+        import('../../backtest/point-in-time'),
+        import('../../synthetic/point-in-time'),
+      ]);
+    const extras = {
       benchmark: bench,
       rolling: rollingStats(result.returns, run.rollingWindow, result.periodsPerYear),
       exposure: reportExposure(result, {
@@ -424,6 +435,13 @@ async function runWalkForward(
       'walk-forward',
     );
   const [trainPeriods, testPeriods] = [Number(m[1]), Number(m[2])];
+  const [{ expandGrid, parseGrid }, { walkForward }, { withModelInputs }, { renderReport }] =
+    await Promise.all([
+      import('../../sweep/grid'),
+      import('../../backtest/walk-forward'),
+      import('../../ml/model-inputs'),
+      import('../../backtest/report'),
+    ]);
   oneOf(opts.objective, '--objective', OBJECTIVES);
   if (opts.grid.length === 0)
     throw new InputError('--grid: walk-forward needs at least one --grid axis of candidates', 'grid');
@@ -528,7 +546,7 @@ async function loadInput(
   if (sources.some((s) => s.startsWith('synthetic:'))) {
     if (sources.length > 1)
       throw new InputError('--bars: a synthetic: source is a whole universe; give it alone', 'bars');
-    return loadSynthetic(sources[0]);
+    return (await import('../../backtest/aux-load')).loadSynthetic(sources[0]);
   }
   if (multi) return loadPanel(sources, opts);
   if (sources.length > 1)
@@ -568,18 +586,22 @@ export function riskGateLine(g: GateReport): string {
  * The input and gate of a run with `--limits`, `--reference` or `--actions`: corporate actions
  * applied to the panel the strategy sees, and the pre-trade risk engine on the raw one.
  */
-export function pointInTimeRun(
+export async function pointInTimeRun(
   input: Bars | Panel,
   opts: Pick<BacktestOpts, 'limits' | 'reference' | 'actions'>,
   strategy: string,
-): {
+): Promise<{
   input: Bars | Panel;
   gate?: RebalanceGate;
   reference?: ReferenceIndex;
   securities?: RiskConfig['securities'];
-} {
+}> {
   if (opts.limits === undefined && opts.reference === undefined && opts.actions === undefined)
     return { input };
+  const [{ adjustPanel, loadActionsCsv, loadReferenceCsv, ReferenceIndex }, { createRiskGate }] =
+    await Promise.all([import('../../backtest/point-in-time'), import('../../backtest/risk-gate')]);
+  const { riskConfigSchema } = await import('../../risk/schemas');
+  const { macroReference } = await import('../../synthetic/point-in-time');
   const raw = asPanel(input);
   const config = opts.limits === undefined ? undefined : jsonFile(riskConfigSchema, opts.limits);
   const reference =
@@ -594,8 +616,8 @@ export function pointInTimeRun(
 }
 
 /** A cost model file (`quant tca calibrate --out`): unknown or bad fields name the file and field. */
-export function readCostModel(file: string): CostModel {
-  return jsonFile(costModelSchema, file);
+export async function readCostModel(file: string): Promise<CostModel> {
+  return jsonFile((await import('../../backtest/cost-model-file')).costModelSchema, file);
 }
 
 function spacingLabel(s: BarSpacing): string {

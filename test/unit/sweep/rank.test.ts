@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { openDuckDb } from '../../../src/lake/duckdb';
 import { rankRows, RANKING_COLUMNS } from '../../../src/sweep/rank';
-import { RANK_METRICS } from '../../../src/sweep/request';
+import { RANK_METRICS } from '../../../src/sweep/rank';
 
 /** Seeded uniform numbers (mulberry32). */
 function rng(seed: number): () => number {
