@@ -81,12 +81,9 @@ function lambdaEntries() {
 
 /** [mtimeMs, size] of a package-relative file; null when missing (a missing input is an input too). */
 function stamp(rel) {
-  try {
-    const s = fs.statSync(path.join(ROOT, rel));
-    return [s.mtimeMs, s.size];
-  } catch {
-    return null;
-  }
+  // Checked before every command: no exception per missing file, no path normalisation per input.
+  const s = fs.statSync(`${ROOT}${path.sep}${rel}`, { throwIfNoEntry: false });
+  return s ? [s.mtimeMs, s.size] : null;
 }
 
 /**
