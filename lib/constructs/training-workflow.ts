@@ -247,7 +247,9 @@ export class TrainingWorkflow extends Construct {
     for (const [key, value] of Object.entries(tags)) {
       if (!/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$/u.test(value))
         throw new Error(`TrainingWorkflow: tag ${key} "${value}" is not a Step Functions tag value`);
-      Tags.of(this.stateMachine).add(key, value, { includeResourceTypes: ['AWS::StepFunctions::StateMachine'] });
+      Tags.of(this.stateMachine).add(key, value, {
+        includeResourceTypes: ['AWS::StepFunctions::StateMachine'],
+      });
     }
     const role = this.stateMachine;
 

@@ -209,7 +209,9 @@ describe('quant train --remote --features against the deployed feature set', () 
     tags = [{ key: 'project', value: 'quant' }];
     const r = await train('--features', 'ret_1,ret_5');
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^error: --features: the training state machine carries no quant:feature-set-version/);
+    expect(r.err).toMatch(
+      /^error: --features: the training state machine carries no quant:feature-set-version/,
+    );
     expect(r.err).not.toMatch(/\n\s+at /);
     const ok = await train('--json');
     expect(ok.code).toBe(0);
