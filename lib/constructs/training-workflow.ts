@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -6,7 +6,8 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { TRAINING_METRICS } from '../../src/contract/training';
+import { PENDING_APPROVAL } from '../../src/contract/models';
+import { featuresTagValue, TRAINING_MACHINE_TAGS, TRAINING_METRICS } from '../../src/contract/training';
 import { EncryptedLogGroup } from './encrypted-log-group';
 import { athenaQueryState } from './athena-query-state';
 import type { SageMakerTrainingJob, SageMakerTrainingJobProps } from './sagemaker-training-job';
@@ -41,6 +42,11 @@ export interface TrainingWorkflowProps {
    */
   readonly featuresSql: string;
   readonly destinationMarker: string;
+  /**
+   * What `featuresSql` computes: its feature set version and feature columns. Tagged on the state
+   * machine (TRAINING_MACHINE_TAGS) so that `quant train --remote` checks a request against it.
+   */
+  readonly featureSet: { readonly version: number; readonly features: readonly string[] };
   /** Glue database and Athena workgroup of the lake; `grantQuery` lets a principal query them. */
   readonly databaseName: string;
   readonly workgroupName: string;
@@ -185,7 +191,7 @@ export class TrainingWorkflow extends Construct {
         Resource: `arn:${stack.partition}:states:::aws-sdk:sagemaker:createModelPackage`,
         Parameters: {
           ModelPackageGroupName: props.modelName,
-          ModelApprovalStatus: 'PendingManualApproval',
+          ModelApprovalStatus: PENDING_APPROVAL,
           'ModelPackageDescription.$': "States.Format('Trained by {}', $.run.jobName)",
           InferenceSpecification: {
             Containers: [{ Image: imageUri, 'ModelDataUrl.$': '$.training.modelArtifacts' }],
@@ -233,6 +239,18 @@ export class TrainingWorkflow extends Construct {
       logs: { destination: logs, level: sfn.LogLevel.ALL, includeExecutionData: false },
       comment: 'Model training: features (Athena UNLOAD), SageMaker training, evaluation, gate, registration',
     });
+    // The state machine only: its role needs no such tags.
+    const tags = {
+      [TRAINING_MACHINE_TAGS.featureSetVersion]: String(props.featureSet.version),
+      [TRAINING_MACHINE_TAGS.features]: featuresTagValue(props.featureSet.features),
+    };
+    for (const [key, value] of Object.entries(tags)) {
+      if (!/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$/u.test(value))
+        throw new Error(`TrainingWorkflow: tag ${key} "${value}" is not a Step Functions tag value`);
+      Tags.of(this.stateMachine).add(key, value, {
+        includeResourceTypes: ['AWS::StepFunctions::StateMachine'],
+      });
+    }
     const role = this.stateMachine;
 
     // Features: Athena reads the lake with the caller's permissions and UNLOAD writes the run's prefix.

@@ -32,8 +32,10 @@ import {
   TRAINING_STATES,
 } from '../../src/contract/training';
 import { BARS, LAKE_PREFIXES, NEWS_SENTIMENT } from '../../src/contract/lake';
+import { FUNCTION_SERVICE } from '../../src/contract/metrics';
 import { DRIFT_METRIC, STRATEGY_RUNNER_ENV } from '../../src/contract/models';
-import { featureUnloadSql, usesSentiment } from '../../src/ml/features/sql';
+import { featureSetVersionOf } from '../../src/contract/ml';
+import { featureColumns, featureUnloadSql, usesSentiment } from '../../src/ml/features/sql';
 import type { LakeZone } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
 import { TRAINING_WILDCARD_REASONS } from './training-nag';
@@ -139,6 +141,7 @@ export class TrainingStack extends Stack {
       environment: { [TRAINING_LAMBDA_ENV.driftLookbackBars]: String(c.driftLookbackBars) },
     });
     this.strategyRunner = fn('StrategyRunner', 'strategy-runner', {
+      serviceName: FUNCTION_SERVICE.strategyRunner,
       memorySize: c.runnerMemoryMiB,
       timeout: Duration.minutes(2),
       // One run at a time: two runs of the same bar would race on the same signals.
@@ -171,21 +174,20 @@ export class TrainingStack extends Stack {
     props.signalBus.grantPutEventsTo(this.strategyRunner);
 
     // ---- The workflow ------------------------------------------------------------------------
+    // Feature set version 2 joins the lake's news_sentiment as the local path does.
+    const sentiment = usesSentiment(trainingFeatures(c));
     this.workflow = new TrainingWorkflow(this, 'Workflow', {
       stateNames: TRAINING_STATES,
       modelName: c.modelName,
       featuresSql: featureUnloadSql(
-        {
-          symbols: c.symbols,
-          horizon: c.horizon,
-          from: c.fromDate,
-          table: lake.tableNames.bars,
-          // Feature set version 2 joins the lake's news_sentiment as the local path does.
-          sentiment: usesSentiment(trainingFeatures(c)),
-        },
+        { symbols: c.symbols, horizon: c.horizon, from: c.fromDate, table: lake.tableNames.bars, sentiment },
         DESTINATION_MARKER,
       ),
       destinationMarker: DESTINATION_MARKER,
+      featureSet: {
+        version: featureSetVersionOf(trainingFeatures(c)),
+        features: featureColumns({ sentiment }),
+      },
       databaseName: lake.databaseName,
       workgroupName: lake.workgroupName,
       grantQuery: (g) => lake.grantQuery(g, ['curated']),

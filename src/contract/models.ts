@@ -8,8 +8,14 @@
 export const ENVIRONMENTS = ['paper', 'staging', 'prod'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 
+/**
+ * The status of a newly registered version until it is approved: the training workflow's
+ * CreateModelPackage (lib/constructs/training-workflow.ts), its local runner and both registries.
+ */
+export const PENDING_APPROVAL = 'PendingManualApproval';
+
 /** SageMaker's `ModelApprovalStatus` values, used by the local registry too. */
-export const APPROVAL_STATUSES = ['PendingManualApproval', 'Approved', 'Rejected'] as const;
+export const APPROVAL_STATUSES = [PENDING_APPROVAL, 'Approved', 'Rejected'] as const;
 export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
 
 /** Model name the training script uses when none is given (hyperparameter `model_name`). */

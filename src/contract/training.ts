@@ -93,3 +93,19 @@ export interface TrainingEvaluation {
   readonly championVersion?: number;
   readonly championSharpe?: number;
 }
+
+/**
+ * Tags of the training state machine: the feature set its features step computes. `quant train
+ * --remote` reads them (ListTagsForResource) before StartExecution and refuses `--features` the
+ * deployed machine cannot train (src/ml/workflow/remote.ts).
+ */
+export const TRAINING_MACHINE_TAGS = {
+  /** FEATURE_SET_VERSION or SENTIMENT_FEATURE_SET_VERSION (src/contract/ml.ts). */
+  featureSetVersion: 'quant:feature-set-version',
+  /** The feature columns of the features file, in order, space-separated (featuresTagValue). */
+  features: 'quant:features',
+} as const;
+
+/** Step Functions tag values allow letters, digits, spaces and `_ . : / = + - @` only: no commas. */
+export const featuresTagValue = (features: readonly string[]): string => features.join(' ');
+export const featuresOfTag = (value: string): string[] => value.split(' ').filter((f) => f !== '');

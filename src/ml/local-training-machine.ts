@@ -30,6 +30,7 @@ import { SENTIMENT_FEATURE } from '../contract/news';
 import { waitForNewsOnEngine } from '../news/pending';
 import { S3NewsReader } from '../news/reader';
 import { NEWS_SENTIMENT } from '../contract/lake';
+import { PENDING_APPROVAL } from '../contract/models';
 import { modelStrategyFor } from './model-strategy';
 import { S3ModelRegistry } from './registry/s3-registry';
 import type { GateConfig } from './workflow/evaluate-step';
@@ -203,7 +204,7 @@ export async function runTrainingStateMachineLocally(
     },
     [S.register]: async (input) => {
       const p = input as { ModelPackageGroupName: string; ModelApprovalStatus: string };
-      if (p.ModelApprovalStatus !== 'PendingManualApproval')
+      if (p.ModelApprovalStatus !== PENDING_APPROVAL)
         throw new StatesError('SageMaker.ValidationException', `unexpected status ${p.ModelApprovalStatus}`);
       // SageMaker numbers versions of a group 1, 2, ...: the local registry's next number.
       const index = await store.index(p.ModelPackageGroupName);

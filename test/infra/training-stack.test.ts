@@ -4,18 +4,26 @@ import { ConfigError, dev, prod, staging, validateTrainingConfig } from '../../l
 import type { EnvironmentConfig, TrainingConfig } from '../../lib/config';
 import type { QuantStage } from '../../lib/quant-stage';
 import { BARS_UPDATED_EVENT } from '../../src/contract/bars';
-import { DEFAULT_RUNNER_BAR_INTERVAL, DRIFT_METRIC, STRATEGY_RUNNER_ENV } from '../../src/contract/models';
+import { FUNCTION_SERVICE } from '../../src/contract/metrics';
+import {
+  DEFAULT_RUNNER_BAR_INTERVAL,
+  DRIFT_METRIC,
+  PENDING_APPROVAL,
+  STRATEGY_RUNNER_ENV,
+} from '../../src/contract/models';
 import {
   PROTECTED_HYPERPARAMETERS,
   SAGEMAKER_TRAINING_LOG_GROUP,
+  TRAINING_MACHINE_TAGS,
   TRAINING_METRICS,
   TRAINING_SCRIPT_METRICS,
   TRAINING_STATES,
 } from '../../src/contract/training';
 import { resolveDefinitionString } from '../../src/local/stepfunctions';
-import { FEATURE_SET_VERSION, SENTIMENT_FEATURE_SET_VERSION } from '../../src/contract/ml';
+import { FEATURE_NAMES, FEATURE_SET_VERSION, SENTIMENT_FEATURE_SET_VERSION } from '../../src/contract/ml';
 import { SENTIMENT_FEATURE } from '../../src/contract/news';
 import { featureUnloadSql } from '../../src/ml/features/sql';
+import { featureSetOfTags } from '../../src/ml/workflow/remote';
 import { intrinsicLiteral } from '../../lib/constructs';
 import { nagViolations, resourcesOfType, staleAcknowledgements, template, testApp } from './helpers';
 
@@ -299,8 +307,9 @@ describe('TrainingStack: registration, gate and schedules', () => {
     expect(reg.Resource).toBe('arn:aws:states:::aws-sdk:sagemaker:createModelPackage');
     expect(reg.Parameters).toMatchObject({
       ModelPackageGroupName: 'ml-signal',
-      ModelApprovalStatus: 'PendingManualApproval',
+      ModelApprovalStatus: PENDING_APPROVAL,
     });
+    expect(PENDING_APPROVAL).toBe('PendingManualApproval');
     expect(reg.Next).toBe(TRAINING_STATES.publish);
   });
 
@@ -338,6 +347,34 @@ describe('TrainingStack: registration, gate and schedules', () => {
       /LEFT JOIN \(SELECT symbol, article_id, published_at, comparative FROM news_sentiment WHERE symbol IN/,
     );
     expect(nagViolations(stages.sentiment.training)).toEqual([]);
+  });
+
+  it('tags the state machine (only) with the feature set its features step computes', () => {
+    const tagsOf = (tpl: Template) =>
+      resourcesOfType(tpl, 'AWS::StepFunctions::StateMachine')[0][1].Properties!.Tags as {
+        Key: string;
+        Value: string;
+      }[];
+    const featureTags = (tpl: Template) => tagsOf(tpl).filter((tag) => tag.Key.startsWith('quant:'));
+    // Space-separated: Step Functions tag values allow no commas.
+    expect(featureTags(t)).toEqual([
+      { Key: TRAINING_MACHINE_TAGS.featureSetVersion, Value: '1' },
+      { Key: TRAINING_MACHINE_TAGS.features, Value: FEATURE_NAMES.join(' ') },
+    ]);
+    // The features file of version 2 has every feature and the sentiment, whatever subset config trains.
+    expect(featureTags(template(stages.sentiment.training))).toEqual([
+      { Key: TRAINING_MACHINE_TAGS.featureSetVersion, Value: '2' },
+      { Key: TRAINING_MACHINE_TAGS.features, Value: [...FEATURE_NAMES, SENTIMENT_FEATURE].join(' ') },
+    ]);
+    // What quant train --remote reads back from them.
+    expect(featureSetOfTags(featureTags(t).map((tag) => ({ key: tag.Key, value: tag.Value })))).toEqual({
+      version: FEATURE_SET_VERSION,
+      features: [...FEATURE_NAMES],
+    });
+    const roles = resourcesOfType(t, 'AWS::IAM::Role').filter(([id]) => id.includes('Workflow'));
+    expect(roles.length).toBeGreaterThan(0);
+    for (const [, role] of roles)
+      expect(JSON.stringify(role.Properties!.Tags ?? [])).not.toMatch(/quant:feature/);
   });
 
   it('retrains, checks drift and runs the strategy on schedules from config', () => {
@@ -404,6 +441,16 @@ describe('TrainingStack: strategy runner', () => {
       },
       ReservedConcurrentExecutions: 1,
     });
+  });
+
+  it('takes its Powertools service name from the contract, as its handler does', () => {
+    const [, runner] = resourcesOfType(t, 'AWS::Lambda::Function').find(
+      ([, f]) =>
+        (f.Properties!.Environment as Json)?.Variables?.[STRATEGY_RUNNER_ENV.signalBus] !== undefined,
+    )!;
+    expect((runner.Properties!.Environment as Json).Variables.POWERTOOLS_SERVICE_NAME).toBe(
+      FUNCTION_SERVICE.strategyRunner,
+    );
   });
 });
 

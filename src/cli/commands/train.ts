@@ -72,12 +72,7 @@ function checkOpts(opts: TrainOpts) {
       );
     if (new Set(list).size !== list.length)
       throw new InputError('--features: a feature is listed twice', '--features');
-    const optional = list.filter((f) => (OPTIONAL_FEATURES as readonly string[]).includes(f));
-    if (opts.remote && optional.length > 0)
-      throw new InputError(
-        `--features: ${optional.join(', ')} trains with --local only (the AWS features step computes feature set version 1)`,
-        '--features',
-      );
+    // With --remote, the deployed machine's feature set decides (src/ml/workflow/remote.ts).
     hps.features = list.join(',');
   }
   for (const [k, v] of [

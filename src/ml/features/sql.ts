@@ -145,7 +145,7 @@ export function featureSql(q: FeatureQuery): string {
     '  FROM feats',
     ')',
     ...(c.sentiment ? [`, sent AS (${dailySentimentSql({ bars: 'src', symbols: c.symbols })})`] : []),
-    `SELECT ${ts} AS ts, symbol, ${FEATURE_NAMES.join(', ')}, ${c.sentiment ? `${SENTIMENT_FEATURE}, ` : ''}${LABEL_COLUMN}`,
+    `SELECT ${ts} AS ts, symbol, ${featureColumns(c).join(', ')}, ${LABEL_COLUMN}`,
     c.sentiment ? 'FROM ranked JOIN sent USING (symbol, ts)' : 'FROM ranked',
     where.length > 0 ? `WHERE ${where.join(' AND ')}` : '',
     'ORDER BY symbol, ts',
@@ -159,6 +159,12 @@ function tsLiteral(v: string): string {
   const s = v.replace('T', ' ').replace(/Z$/, '');
   return s.length === 10 ? `${s} 00:00:00` : s;
 }
+
+/** The feature columns of the query's output, in order: the feature set, then the sentiment if asked. */
+export const featureColumns = (q: Pick<FeatureQuery, 'sentiment'>): string[] => [
+  ...FEATURE_NAMES,
+  ...(q.sentiment ? [SENTIMENT_FEATURE] : []),
+];
 
 /** Whether a model's feature list needs the `sentiment` query (feature set version 2). */
 export const usesSentiment = (features: readonly string[]): boolean =>

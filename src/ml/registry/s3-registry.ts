@@ -13,6 +13,7 @@ import {
   MODELS_PREFIX,
   modelArtifactKey,
   modelIndexKey,
+  PENDING_APPROVAL,
   type ApprovalStatus,
   type Environment,
   type ModelArtifact,
@@ -171,7 +172,7 @@ export class S3ModelRegistry implements ModelRegistry {
     return this.updateIndex(modelName, (index) => {
       const entry: IndexEntry = {
         version,
-        status: approveFor.length > 0 ? 'Approved' : 'PendingManualApproval',
+        status: approveFor.length > 0 ? 'Approved' : PENDING_APPROVAL,
         createdAt: at,
         sha256,
         ...(input.dataHash ? { dataHash: input.dataHash } : {}),

@@ -13,7 +13,7 @@ import {
   type ModelPackageSummary,
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
-import type { Environment, ModelArtifact } from '../../contract/models';
+import { PENDING_APPROVAL, type Environment, type ModelArtifact } from '../../contract/models';
 import { InputError } from '../../errors';
 import type { S3ModelRegistry } from './s3-registry';
 import { sha256Hex } from './s3-registry';
@@ -75,7 +75,7 @@ export class SageMakerModelRegistry implements ModelRegistry {
         new CreateModelPackageCommand({
           ModelPackageGroupName: modelName,
           ModelPackageDescription: `${modelName} model.onnx sha256:${sha256}`,
-          ModelApprovalStatus: (input.approveFor ?? []).length > 0 ? 'Approved' : 'PendingManualApproval',
+          ModelApprovalStatus: (input.approveFor ?? []).length > 0 ? 'Approved' : PENDING_APPROVAL,
           // Same file, same token: a retried registration does not create a second package.
           ClientToken: sha256.slice(0, 36),
           CustomerMetadataProperties: {
@@ -119,7 +119,7 @@ export class SageMakerModelRegistry implements ModelRegistry {
         out.push({
           modelName: name,
           version,
-          status: p.ModelApprovalStatus ?? 'PendingManualApproval',
+          status: p.ModelApprovalStatus ?? PENDING_APPROVAL,
           createdAt: p.CreationTime?.toISOString() ?? m?.createdAt ?? '',
           sha256: m?.sha256 ?? '',
           dataHash: m?.dataHash,

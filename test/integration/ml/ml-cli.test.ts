@@ -59,10 +59,6 @@ describe('quant train: bad input exits 2 naming the option', () => {
     [['train', '--local', '--from', '2020-02-30'], /--from: "2020-02-30" is not a date yyyy-mm-dd/],
     [['train', '--local', '--from', '2021-01-01', '--to', '2020-01-01'], /--from: 2021-01-01 is after --to/],
     [['train', '--local', '--features', 'ret_1,ret_2'], /--features: "ret_2" is not a feature/],
-    [
-      ['train', '--remote', '--features', 'ret_1,news_sentiment_1d'],
-      /--features: news_sentiment_1d trains with --local only \(the AWS features step computes feature set version 1\)/,
-    ],
   ])('%j', async (args, message) => {
     const r = await quant(...args);
     expect(r.code).toBe(2);
