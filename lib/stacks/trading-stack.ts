@@ -21,6 +21,7 @@ import {
   AuditTrail,
   BrokerAccess,
   DailyStress,
+  DailyTca,
   KillSwitch,
   OrderExecution,
   QuantKey,
@@ -176,6 +177,14 @@ export class TradingStack extends AreaStack {
       const stress = { account: config.account, riskTable: this.riskTable, after: config.returnsJob };
       new DailyStress(this, 'DailyStress', { ...stress, lake, monitoring });
     }
+
+    // TCA of the day's finished parents into the lake's tca table, after the close.
+    new DailyTca(this, 'DailyTca', {
+      account: config.account,
+      ordersTable: this.ordersTable,
+      lake,
+      monitoring,
+    });
 
     this.riskAlarms = new TradingRiskAlarms(this, 'RiskAlarms', { monitoring });
     // Execution errors, drawdown and daily loss trip the kill switch.
