@@ -58,23 +58,92 @@ const twap = { algo: 'twap', durationSec: 600, slices: 2 } as unknown as OrderRe
 const ORDERS: OrderRecord[] = [
   // P1: buy 1,200 over 10 minutes from 14:30, decided at 100.00; two children released at 14:31
   // (market 100.10, 500 filled at 100.20) and 14:36 (market 100.30, 500 filled at 100.40).
-  order({ orderId: 'P1', qty: 1200, price: 100, priceTime: at('14:30'), status: 'SCHEDULED', algo: twap, slices: 2 }),
-  order({ orderId: 'P1-0', parentId: 'P1', sliceIndex: 0, qty: 600, price: 100.1, priceTime: at('14:31'), filledQty: 500, fillPrice: 100.2 }),
-  order({ orderId: 'P1-1', parentId: 'P1', sliceIndex: 1, qty: 600, price: 100.3, priceTime: at('14:36'), filledQty: 500, fillPrice: 100.4 }),
+  order({
+    orderId: 'P1',
+    qty: 1200,
+    price: 100,
+    priceTime: at('14:30'),
+    status: 'SCHEDULED',
+    algo: twap,
+    slices: 2,
+  }),
+  order({
+    orderId: 'P1-0',
+    parentId: 'P1',
+    sliceIndex: 0,
+    qty: 600,
+    price: 100.1,
+    priceTime: at('14:31'),
+    filledQty: 500,
+    fillPrice: 100.2,
+  }),
+  order({
+    orderId: 'P1-1',
+    parentId: 'P1',
+    sliceIndex: 1,
+    qty: 600,
+    price: 100.3,
+    priceTime: at('14:36'),
+    filledQty: 500,
+    fillPrice: 100.4,
+  }),
   // P2: a plain sell of 200 at 15:00, decided at 100.00, filled at 99.95.
-  order({ orderId: 'P2', side: 'sell', qty: 200, price: 100, priceTime: at('15:00'), filledQty: 200, fillPrice: 99.95 }),
+  order({
+    orderId: 'P2',
+    side: 'sell',
+    qty: 200,
+    price: 100,
+    priceTime: at('15:00'),
+    filledQty: 200,
+    fillPrice: 99.95,
+  }),
   // P3: a parent whose child is still at the broker: left for a later run.
-  order({ orderId: 'P3', qty: 100, price: 100, priceTime: at('16:00'), status: 'SCHEDULED', algo: twap, slices: 1 }),
-  order({ orderId: 'P3-0', parentId: 'P3', sliceIndex: 0, qty: 100, price: 100, priceTime: at('16:01'), status: 'SUBMITTED' }),
+  order({
+    orderId: 'P3',
+    qty: 100,
+    price: 100,
+    priceTime: at('16:00'),
+    status: 'SCHEDULED',
+    algo: twap,
+    slices: 1,
+  }),
+  order({
+    orderId: 'P3-0',
+    parentId: 'P3',
+    sliceIndex: 0,
+    qty: 100,
+    price: 100,
+    priceTime: at('16:01'),
+    status: 'SUBMITTED',
+  }),
   // Another day, a rejected order and another account: not the day's parents of desk.
-  order({ orderId: 'P4', qty: 10, price: 100, priceTime: at('14:30', '2026-03-03'), filledQty: 10, fillPrice: 100 }),
+  order({
+    orderId: 'P4',
+    qty: 10,
+    price: 100,
+    priceTime: at('14:30', '2026-03-03'),
+    filledQty: 10,
+    fillPrice: 100,
+  }),
   order({ orderId: 'P5', qty: 10, price: 100, priceTime: at('14:45'), status: 'REJECTED' }),
-  order({ orderId: 'Q1', account: 'other', qty: 10, price: 100, priceTime: at('14:45'), filledQty: 10, fillPrice: 100 }),
+  order({
+    orderId: 'Q1',
+    account: 'other',
+    qty: 10,
+    price: 100,
+    priceTime: at('14:45'),
+    filledQty: 10,
+    fillPrice: 100,
+  }),
 ];
 
 /** 1-minute bars labelled by close time: [time, close, volume]. */
 const BARS: [string, number, number][] = [
-  ...['14:25', '14:26', '14:27', '14:28', '14:29', '14:30'].map((t): [string, number, number] => [t, 100, 1000]),
+  ...['14:25', '14:26', '14:27', '14:28', '14:29', '14:30'].map((t): [string, number, number] => [
+    t,
+    100,
+    1000,
+  ]),
   ...['14:31', '14:32', '14:33', '14:34', '14:35'].map((t): [string, number, number] => [t, 100.1, 3000]),
   ...['14:36', '14:37', '14:38', '14:39', '14:40'].map((t): [string, number, number] => [t, 100.3, 3000]),
   ['14:41', 100.2, 0],
@@ -232,7 +301,16 @@ describe('daily TCA job (scheduled Lambda)', () => {
   it('bad input names the field and writes nothing', async () => {
     await expect(handler({ account: 'desk', day: '2026-13-01' }, context)).rejects.toThrow(/day/);
     await expect(handler({ account: 'desk#x', day: '2026-03-02' }, context)).rejects.toThrow(/account/);
-    const cli = await runQuant(['--data-dir', dir, 'tca', 'record', '--account', 'desk', '--day', '2026-3-2']);
+    const cli = await runQuant([
+      '--data-dir',
+      dir,
+      'tca',
+      'record',
+      '--account',
+      'desk',
+      '--day',
+      '2026-3-2',
+    ]);
     expect(cli.code).toBe(2);
     expect(cli.err).toMatch(/--day: must be a date YYYY-MM-DD/);
   }, 60_000);
