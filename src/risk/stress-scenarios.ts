@@ -197,6 +197,11 @@ export interface ScenarioResult extends StressResult {
   readonly name: string;
   readonly shocks: Shocks;
   readonly correlationOne: boolean;
+  /**
+   * The `fx` shock is a move of the US dollar (replays): each FX position moved by it times its
+   * security's `usd` sign. False: the linear contract, every FX position moved by the shock.
+   */
+  readonly fxIsDollar: boolean;
   readonly replay?: ResolvedScenario['replay'];
 }
 
@@ -210,6 +215,7 @@ export function runScenarios(
     name: s.name,
     shocks: s.shocks,
     correlationOne: s.correlationOne === true,
+    fxIsDollar: s.fxIsDollar === true,
     ...(s.replay ? { replay: s.replay } : {}),
     ...book.run(s, window),
   }));
