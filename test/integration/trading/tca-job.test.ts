@@ -15,12 +15,15 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createClients, type AwsClients, type Runtime } from '../../../src/aws/clients';
 import { TCA_METRICS } from '../../../src/contract/metrics';
 import { importBars } from '../../../src/lake/bars';
+import { writeTable } from '../../../src/lake/writer';
 import { DuckDbQueryEngine } from '../../../src/lake/query';
 import { LOCAL_BUCKETS } from '../../../src/local/buckets';
 import { LocalCloud } from '../../../src/local/cloud';
 import type { OrderRecord } from '../../../src/trading/execution';
 import { localLambdaEnv } from '../../../src/trading/lambda-support';
 import { ensureLocalTradingTables } from '../../../src/trading/tables';
+import { computeTca, type TcaRow } from '../../../src/trading/tca';
+import { readTcaRows, TCA, writeTcaRows } from '../../../src/trading/tca-lake';
 import { runQuant } from '../../helpers/quant-cli';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'tca-job-'));
@@ -314,4 +317,71 @@ describe('daily TCA job (scheduled Lambda)', () => {
     expect(cli.code).toBe(2);
     expect(cli.err).toMatch(/--day: must be a date YYYY-MM-DD/);
   }, 60_000);
+});
+
+describe('the TCA writer and partitions DuckDB wrote', () => {
+  const row = (parentId: string, fillPrice: number): TcaRow =>
+    computeTca({
+      parentId,
+      account: 'legacy',
+      strategy: 's',
+      symbol: 'ZZ',
+      side: 'buy',
+      algo: 'none',
+      qty: 100,
+      decisionTime: at('14:30'),
+      decisionPrice: 100,
+      children: [{ time: at('14:30'), market: 100, filledQty: 100, fillPrice }],
+    });
+
+  it('merges into a day that the DuckDB merge path wrote: old rows kept, a re-written parent replaced', async () => {
+    // A partition as the lake writer's DuckDB merge wrote it before the writer was pure JS.
+    const old = [row('L1', 100.1), row('L2', 100.2)];
+    const col = (f: (r: TcaRow) => unknown) => old.map(f);
+    await writeTable(
+      { clients, buckets: LOCAL_BUCKETS, tmpDir: dir },
+      TCA,
+      {
+        length: old.length,
+        columns: {
+          ...Object.fromEntries(
+            TCA.columns.map((c) => [
+              c.name,
+              col((r) => {
+                const k = c.name.replace(/_(\w)/g, (_m, x: string) => x.toUpperCase()) as keyof TcaRow;
+                const v = r[k];
+                return typeof v === 'number' && !Number.isFinite(v) ? null : v;
+              }),
+            ]),
+          ),
+          parent_id: col((r) => r.parentId),
+          account: col(() => 'legacy'),
+          dt: col(() => '2026-03-02'),
+        },
+      },
+      { mode: 'merge' },
+    );
+    expect((await readTcaRows(clients.s3, LOCAL_BUCKETS.results, { account: 'legacy' })).length).toBe(2);
+    // L2 again (filled at 100.30 now: 30 bps of impact) and a new L3, through the JS writer.
+    await writeTcaRows({ clients, buckets: LOCAL_BUCKETS }, [row('L2', 100.3), row('L3', 100)]);
+    const back = await readTcaRows(clients.s3, LOCAL_BUCKETS.results, { account: 'legacy' });
+    expect(back.map((r) => [r.parentId, Math.round(r.impactBps * 1e6) / 1e6])).toEqual([
+      ['L1', 10],
+      ['L2', 30],
+      ['L3', 0],
+    ]);
+    expect(back[0].decisionTime).toBe(at('14:30'));
+  }, 60_000);
+
+  it('refuses an account outside the partition character set before writing anything', async () => {
+    await expect(
+      writeTcaRows({ clients, buckets: LOCAL_BUCKETS }, [
+        row('X1', 100),
+        { ...row('X2', 100), account: 'a/b' },
+      ]),
+    ).rejects.toThrow(/tca\.account: partition value "a\/b"/);
+    // X1, valid and in the same write, was not committed either.
+    const back = await readTcaRows(clients.s3, LOCAL_BUCKETS.results, { account: 'legacy' });
+    expect(back.map((r) => r.parentId)).toEqual(['L1', 'L2', 'L3']);
+  });
 });
