@@ -293,6 +293,30 @@ describe('daily TCA job (scheduled Lambda)', () => {
     expect(list.Contents?.map((o) => o.Key)).toEqual(['tca/account=desk/dt=2026-03-02/data.parquet']);
   }, 60_000);
 
+  it('quant tca record --day runs the same analysis: the same rows, nothing twice', async () => {
+    const before = await lakeRows();
+    const cli = await runQuant([
+      '--data-dir',
+      dir,
+      'tca',
+      'record',
+      '--account',
+      'desk',
+      '--day',
+      '2026-03-02',
+      '--json',
+    ]);
+    expect(cli.code, cli.err).toBe(0);
+    expect(JSON.parse(cli.out)).toEqual({
+      account: 'desk',
+      day: '2026-03-02',
+      parents: 3,
+      unfinished: 0,
+      partitions: 1,
+    });
+    expect(await lakeRows()).toEqual(before);
+  }, 60_000);
+
   it('quant tca reads the rows the job wrote', async () => {
     const cli = await runQuant(['--data-dir', dir, 'tca', '--account', 'desk', '--json']);
     expect(cli.code, cli.err).toBe(0);
