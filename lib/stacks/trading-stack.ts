@@ -85,6 +85,8 @@ export class TradingStack extends AreaStack {
   /** Publishes the account's returns window daily from the lake's daily bars (config.returnsJob). */
   readonly returnsJob?: ReturnsJob;
   readonly riskAlarms: TradingRiskAlarms;
+  /** The daily TCA of the account's parent orders into the lake's tca table. */
+  readonly dailyTca: DailyTca;
 
   constructor(scope: Construct, id: string, props: TradingStackProps) {
     super(scope, id, props);
@@ -179,7 +181,7 @@ export class TradingStack extends AreaStack {
     }
 
     // TCA of the day's finished parents into the lake's tca table, after the close.
-    new DailyTca(this, 'DailyTca', {
+    this.dailyTca = new DailyTca(this, 'DailyTca', {
       account: config.account,
       ordersTable: this.ordersTable,
       lake,
