@@ -16,6 +16,7 @@ export * from './data-backup-plan';
 export * from './bucket-replication';
 export * from './table-replicator';
 export * from './daily-stress';
+export * from './daily-tca';
 export * from './glue-bars-events';
 export * from './multicast-domain';
 export * from './feed-handler-host';

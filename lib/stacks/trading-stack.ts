@@ -21,6 +21,7 @@ import {
   AuditTrail,
   BrokerAccess,
   DailyStress,
+  DailyTca,
   KillSwitch,
   OrderExecution,
   QuantKey,
@@ -84,6 +85,8 @@ export class TradingStack extends AreaStack {
   /** Publishes the account's returns window daily from the lake's daily bars (config.returnsJob). */
   readonly returnsJob?: ReturnsJob;
   readonly riskAlarms: TradingRiskAlarms;
+  /** The daily TCA of the account's parent orders into the lake's tca table. */
+  readonly dailyTca: DailyTca;
 
   constructor(scope: Construct, id: string, props: TradingStackProps) {
     super(scope, id, props);
@@ -176,6 +179,14 @@ export class TradingStack extends AreaStack {
       const stress = { account: config.account, riskTable: this.riskTable, after: config.returnsJob };
       new DailyStress(this, 'DailyStress', { ...stress, lake, monitoring });
     }
+
+    // TCA of the day's finished parents into the lake's tca table, after the close.
+    this.dailyTca = new DailyTca(this, 'DailyTca', {
+      account: config.account,
+      ordersTable: this.ordersTable,
+      lake,
+      monitoring,
+    });
 
     this.riskAlarms = new TradingRiskAlarms(this, 'RiskAlarms', { monitoring });
     // Execution errors, drawdown and daily loss trip the kill switch.

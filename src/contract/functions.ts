@@ -42,3 +42,10 @@ export const ML_DRIFT_ENV = {
   modelName: text(TRAINING_LAMBDA_ENV.modelName),
   lookbackBars: int(TRAINING_LAMBDA_ENV.driftLookbackBars),
 };
+
+/** The daily TCA job (lambda/tca): the orders it analyses, the bars, the `tca` table's zone. */
+export const TCA_JOB_ENV = {
+  ordersTable: text(TRADING_ENV.ordersTable),
+  curatedBucket: text(LAKE_BUCKET_ENV.curated),
+  resultsBucket: text(LAKE_BUCKET_ENV.results),
+};

@@ -1,8 +1,9 @@
 /**
  * The lake as both sides see it: zones, the environment variables that name their buckets, and
  * one definition per table (DuckDB types for the runtime, Hive types for the Glue catalog the
- * data-lake stack writes). Imports nothing.
+ * data-lake stack writes). Imports nothing but its own files.
  */
+import { TCA_TABLE } from './tca';
 
 export const ZONES = ['raw', 'curated', 'vendor', 'results', 'models', 'athenaResults', 'audit'] as const;
 export type Zone = (typeof ZONES)[number];
@@ -120,7 +121,6 @@ export const BACKTEST_RESULTS: TableDef = {
   key: ['param_set_id'],
 };
 
-/** Every table of the Glue catalog, in catalog order. */
 /**
  * `news_sentiment` (src/news): one row per (article, symbol it names), partitioned by the UTC date of
  * its publication and the symbol. `published_at` is when the score becomes usable (point in time);
@@ -143,7 +143,8 @@ export const NEWS_SENTIMENT: TableDef = {
   key: ['article_id'],
 };
 
-export const TABLES: readonly TableDef[] = [TICKS, BARS, BACKTEST_RESULTS, NEWS_SENTIMENT];
+/** Every table of the Glue catalog and of the local DuckDB views, in catalog order. */
+export const TABLES: readonly TableDef[] = [TICKS, BARS, BACKTEST_RESULTS, NEWS_SENTIMENT, TCA_TABLE];
 
 export function tableDef(name: string): TableDef {
   const t = TABLES.find((x) => x.name === name);

@@ -65,6 +65,18 @@ export const STRESS_METRICS = {
   scenarioDimension: 'scenario',
 } as const;
 
+/** The daily TCA job (lambda/tca), in the trading namespace. */
+export const TCA_METRICS = {
+  namespace: TRADING_METRICS.namespace,
+  service: 'tca',
+  /** Parent orders of the day analysed and written. */
+  parents: 'TcaParents',
+  /** Parent orders of the day left out because their schedule had not ended. */
+  unfinished: 'TcaUnfinishedParents',
+  /** Decision-notional-weighted implementation shortfall of the day's parents, bps. */
+  shortfallBps: 'TcaShortfallBps',
+} as const;
+
 /** The Kinesis ticks consumer. */
 export const INGEST_METRICS = {
   namespace: DEFAULT_METRICS_NAMESPACE,

@@ -1,8 +1,9 @@
 /**
  * The transaction cost analysis table of the lake: one row per parent order (an algorithm parent,
- * or a plain order as a parent of one fill), written by `quant paper` and `quant tca record`
- * through the lake's commit protocol and read by `quant tca`. Imports nothing (src/lake's
- * TableDef takes it as it is).
+ * or a plain order as a parent of one fill), written by `quant paper`, `quant tca record` and the
+ * daily TCA job in AWS (lambda/tca) through the lake's commit protocol, and read by `quant tca`,
+ * `quant query` (DuckDB) and Athena (the Glue table of the lake catalog, from this definition).
+ * Imports nothing (src/contract/lake.ts lists it among the lake's tables).
  */
 
 export const TCA_TABLE = {

@@ -298,7 +298,10 @@ const macroPhase: DemoPhase = {
     log(`by region: ${weights(r.byRegion)}`);
     const shockText = (x: (typeof r.stress.scenarios)[number]): string => {
       const shocks = [
-        ...Object.entries(x.shocks).map(([k, v]) => `${k} ${v >= 0 ? '+' : ''}${pct(v)}`),
+        // A replay's fx shock is a move of the dollar (each FX holding by its usd sign).
+        ...Object.entries(x.shocks).map(
+          ([k, v]) => `${k === 'fx' && x.fxIsDollar ? 'fx (dollar)' : k} ${v >= 0 ? '+' : ''}${pct(v)}`,
+        ),
         ...(x.correlationOne ? ['correlation 1'] : []),
       ].join(', ');
       return x.replay ? `S&P 500 ${x.replay.peak} -> ${x.replay.trough} (${shocks})` : shocks;

@@ -11,6 +11,8 @@ export interface StressReportScenario extends StressResult {
   readonly name: string;
   readonly shocks: Shocks;
   readonly correlationOne?: boolean;
+  /** The fx shock is a dollar move (a replay's): shown as `fx (dollar)`. */
+  readonly fxIsDollar?: boolean;
   readonly replay?: { readonly peak: string; readonly trough: string };
 }
 
@@ -27,10 +29,17 @@ export const MAX_POSITION_BARS = 30;
 
 const money = (v: number): string => fmt(v, 2);
 
-export function shockText(s: Pick<StressReportScenario, 'shocks' | 'correlationOne' | 'replay'>): string {
+/**
+ * The shocks of a scenario in words: `equity -20.00%`; a replay's fx shock, a move of the US dollar
+ * applied by each FX security's `usd` sign, as `fx (dollar) +13.00%`.
+ */
+export function shockText(
+  s: Pick<StressReportScenario, 'shocks' | 'correlationOne' | 'fxIsDollar' | 'replay'>,
+): string {
+  const label = (k: string): string => (k === 'fx' && s.fxIsDollar ? 'fx (dollar)' : k);
   return (
     [
-      ...Object.entries(s.shocks).map(([k, v]) => `${k} ${v >= 0 ? '+' : ''}${(v * 100).toFixed(2)}%`),
+      ...Object.entries(s.shocks).map(([k, v]) => `${label(k)} ${v >= 0 ? '+' : ''}${(v * 100).toFixed(2)}%`),
       ...(s.correlationOne ? ['correlation 1'] : []),
       ...(s.replay ? [`S&P 500 ${s.replay.peak} -> ${s.replay.trough}`] : []),
     ].join(', ') || 'none'

@@ -23,12 +23,15 @@ import type { ReturnsWindow } from './var';
 /**
  * The historical windows replayed. The equity shock is the S&P 500's largest peak-to-trough fall
  * inside the window, from the real closes. The other asset classes move by what their markets did
- * between those same peak and trough dates, rounded (documented per episode, since the repository
- * holds only the S&P 500's history):
- * - `rates`: the change of the US 10-year Treasury yield (Δy; fixed income moves −value × duration × Δy);
- * - `fx`: the US dollar index's move, times each FX security's `usd` sign (1 rises with the dollar,
- *   -1 a foreign currency; `fxIsDollar`);
- * - `commodity`: the broad commodity index's move (gold is in that class and moves with it).
+ * between those same peak and trough dates: rounded figures set by hand, not checked against the
+ * series (the repository holds only the S&P 500's history; docs/stress.md says what each stands for
+ * and how approximate it is):
+ * - `rates`: the change of the US 10-year Treasury yield, FRED DGS10 (Δy; fixed income moves
+ *   −value × duration × Δy);
+ * - `fx`: the ICE US Dollar Index's (DXY) move, times each FX security's `usd` sign (1 rises with the
+ *   dollar, -1 a foreign currency; `fxIsDollar`);
+ * - `commodity`: a broad commodity index's move, index unnamed and the roughest of the three (gold is
+ *   in that class and moves with it).
  *
  * | episode | S&P 500 peak → trough     | 10y yield          | dollar index   | commodities |
  * |---------|---------------------------|--------------------|----------------|-------------|
@@ -197,6 +200,11 @@ export interface ScenarioResult extends StressResult {
   readonly name: string;
   readonly shocks: Shocks;
   readonly correlationOne: boolean;
+  /**
+   * The `fx` shock is a move of the US dollar (replays): each FX position moved by it times its
+   * security's `usd` sign. False: the linear contract, every FX position moved by the shock.
+   */
+  readonly fxIsDollar: boolean;
   readonly replay?: ResolvedScenario['replay'];
 }
 
@@ -210,6 +218,7 @@ export function runScenarios(
     name: s.name,
     shocks: s.shocks,
     correlationOne: s.correlationOne === true,
+    fxIsDollar: s.fxIsDollar === true,
     ...(s.replay ? { replay: s.replay } : {}),
     ...book.run(s, window),
   }));

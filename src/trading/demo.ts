@@ -49,7 +49,7 @@ export async function runPaperTradingDemo(
   log(`order blotter\n${formatTable(blotterRows(r.blotter))}`);
   log(`limit utilization\n${formatTable(utilizationRows(r.utilization))}`);
   // Every parent's transaction cost analysis into the lake's tca table (quant tca reads it).
-  await writeTcaRows({ clients: ctx.clients, buckets: ctx.buckets, tmpDir: ctx.tmpDir }, r.tca);
+  await writeTcaRows({ clients: ctx.clients, buckets: ctx.buckets }, r.tca);
   const t = summarizeTca(r.tca);
   if (t.parents > 0)
     log(

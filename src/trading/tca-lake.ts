@@ -1,17 +1,33 @@
 /**
- * TCA rows in the lake (table `tca`, src/contract/tca.ts): written with the lake writer's merge
- * commit (one object per account and day, newest row per parent), read back in pure JS (hyparquet)
- * straight from the objects, so `quant tca` works the same on the local lake and on S3. Market
- * tapes for the analysis: the bars of a paper run, or the lake's 1-minute and daily bars.
+ * TCA rows in the lake (table `tca`, src/contract/tca.ts): one object per account and decision day
+ * (`tca/account=<a>/dt=<day>/data.parquet`), merged on parent_id (a newer row of a parent replaces
+ * the older: analysing a day again replaces its rows, never duplicates them), encoded and read back
+ * in pure JS (hyparquet), so `quant tca`, `quant paper` and the daily TCA Lambda (lambda/tca, which
+ * carries no DuckDB) write and read the same way on the local lake and on S3. Each partition is
+ * committed by one conditional PUT (src/lake/commit.ts): a writer that committed in between is read
+ * and merged again. Market tapes for the analysis: the bars of a paper run, or the lake's 1-minute
+ * and daily bars.
  */
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { parquetReadObjects } from 'hyparquet';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import type { AwsClients } from '../aws/clients';
 import { impactInputs } from '../backtest/costs';
 import type { Panel } from '../backtest/types';
 import { TCA_TABLE } from '../contract/tca';
+import { InputError } from '../errors';
 import { LakeBarReader } from '../lake/bars-reader';
+import type { LakeBuckets } from '../lake/buckets';
+import {
+  deletePending,
+  getWithEtag,
+  newPending,
+  putIfUnchanged,
+  putPending,
+  startHeartbeat,
+  writeId,
+} from '../lake/commit';
 import type { TableDef } from '../contract/lake';
-import { writeTable, type LakeWriter, type WriteReport } from '../lake/writer';
 import type { IntervalStats, MarketTape, TcaRow } from './tca';
 
 export const TCA: TableDef = TCA_TABLE;
@@ -19,49 +35,173 @@ export const TCA: TableDef = TCA_TABLE;
 const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 const num = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
-/** Commits TCA rows (merge on parent_id within account and decision day). */
-export async function writeTcaRows(writer: LakeWriter, rows: readonly TcaRow[]): Promise<WriteReport> {
-  const col = <T>(f: (r: TcaRow) => T): T[] => rows.map(f);
-  return writeTable(
-    writer,
-    TCA,
-    {
-      length: rows.length,
-      columns: {
-        parent_id: col((r) => r.parentId),
-        strategy: col((r) => r.strategy),
-        symbol: col((r) => r.symbol),
-        side: col((r) => r.side),
-        algo: col((r) => r.algo),
-        qty: col((r) => r.qty),
-        filled_qty: col((r) => r.filledQty),
-        children: col((r) => r.children),
-        decision_time: col((r) => r.decisionTime),
-        start_time: col((r) => r.startTime),
-        end_time: col((r) => r.endTime),
-        decision_price: col((r) => r.decisionPrice),
-        arrival_price: col((r) => r.arrivalPrice),
-        avg_fill_price: col((r) => num(r.avgFillPrice)),
-        end_price: col((r) => r.endPrice),
-        interval_vwap: col((r) => num(r.intervalVwap)),
-        interval_twap: col((r) => num(r.intervalTwap)),
-        market_volume: col((r) => num(r.marketVolume)),
-        shortfall_bps: col((r) => r.shortfallBps),
-        delay_bps: col((r) => r.delayBps),
-        impact_bps: col((r) => r.impactBps),
-        timing_bps: col((r) => r.timingBps),
-        opportunity_bps: col((r) => r.opportunityBps),
-        vs_vwap_bps: col((r) => num(r.vsVwapBps)),
-        vs_interval_bps: col((r) => num(r.vsIntervalBps)),
-        participation: col((r) => num(r.participation)),
-        sigma: col((r) => num(r.sigma)),
-        adv: col((r) => num(r.adv)),
-        account: col((r) => r.account),
-        dt: col((r) => day(r.decisionTime)),
-      },
-    },
-    { mode: 'merge' },
+/** Where TCA rows are committed: the results zone's bucket through S3. */
+export interface TcaLakeTarget {
+  readonly clients: Pick<AwsClients, 's3'>;
+  readonly buckets: Pick<LakeBuckets, 'results'>;
+}
+
+export interface TcaWriteReport {
+  readonly rows: number;
+  readonly partitions: number;
+  readonly bytes: number;
+  readonly keys: readonly string[];
+}
+
+/** The lake's partition character set (src/lake/writer.ts; not imported: it loads DuckDB). */
+const SAFE_PARTITION_VALUE = /^[A-Za-z0-9._-]{1,64}$/;
+const MAX_COMMIT_ATTEMPTS = 25;
+
+/** `account=<a>/dt=<day>` of a row; a value outside the lake's character set is an input error. */
+export function tcaPartition(row: Pick<TcaRow, 'account' | 'decisionTime'>): string {
+  if (!SAFE_PARTITION_VALUE.test(row.account))
+    throw new InputError(
+      `tca.account: partition value "${row.account}" is empty or has characters outside [A-Za-z0-9._-]`,
+      'tca.account',
+    );
+  if (!Number.isFinite(row.decisionTime))
+    throw new InputError('tca.decision_time: not a time (the dt partition comes from it)', 'tca.dt');
+  return `account=${row.account}/dt=${day(row.decisionTime)}`;
+}
+
+const tcaKey = (partition: string): string => `${TCA.prefix}/${partition}/data.parquet`;
+
+/** The table's columns of a row (partition keys excluded), as the Parquet file stores them. */
+const COLUMN_OF: Readonly<Record<string, (r: TcaRow) => unknown>> = {
+  parent_id: (r) => r.parentId,
+  strategy: (r) => r.strategy,
+  symbol: (r) => r.symbol,
+  side: (r) => r.side,
+  algo: (r) => r.algo,
+  qty: (r) => r.qty,
+  filled_qty: (r) => r.filledQty,
+  children: (r) => r.children,
+  decision_time: (r) => r.decisionTime,
+  start_time: (r) => r.startTime,
+  end_time: (r) => r.endTime,
+  decision_price: (r) => r.decisionPrice,
+  arrival_price: (r) => r.arrivalPrice,
+  avg_fill_price: (r) => r.avgFillPrice,
+  end_price: (r) => r.endPrice,
+  interval_vwap: (r) => r.intervalVwap,
+  interval_twap: (r) => r.intervalTwap,
+  market_volume: (r) => r.marketVolume,
+  shortfall_bps: (r) => r.shortfallBps,
+  delay_bps: (r) => r.delayBps,
+  impact_bps: (r) => r.impactBps,
+  timing_bps: (r) => r.timingBps,
+  opportunity_bps: (r) => r.opportunityBps,
+  vs_vwap_bps: (r) => r.vsVwapBps,
+  vs_interval_bps: (r) => r.vsIntervalBps,
+  participation: (r) => r.participation,
+  sigma: (r) => r.sigma,
+  adv: (r) => r.adv,
+};
+
+/** One partition's rows as Parquet, typed from the table definition (NaN stored as null). */
+function encodeTca(rows: readonly TcaRow[]): Uint8Array {
+  const sorted = [...rows].sort(
+    (a, b) => a.decisionTime - b.decisionTime || a.parentId.localeCompare(b.parentId),
   );
+  const buf = parquetWriteBuffer({
+    columnData: TCA.columns.map((c) => {
+      const get = COLUMN_OF[c.name];
+      if (!get) throw new Error(`tca: no value for column ${c.name}`);
+      const values = sorted.map(get);
+      switch (c.type) {
+        case 'VARCHAR':
+          return { name: c.name, data: values.map(String), type: 'STRING' as const };
+        case 'BIGINT':
+          return {
+            name: c.name,
+            data: values.map((v) => (Number.isFinite(v) ? BigInt(Math.round(v as number)) : null)),
+            type: 'INT64' as const,
+          };
+        case 'TIMESTAMP':
+          return {
+            name: c.name,
+            data: values.map((v) => (Number.isFinite(v) ? new Date(v as number) : null)),
+            type: 'TIMESTAMP' as const,
+          };
+        case 'DOUBLE':
+          return { name: c.name, data: values.map((v) => num(v as number)), type: 'DOUBLE' as const };
+        default:
+          throw new Error(`tca: column ${c.name} has type ${c.type}, which the TCA writer does not encode`);
+      }
+    }),
+  });
+  return new Uint8Array(buf);
+}
+
+/**
+ * Commits TCA rows: per account and decision day, the rows already there merged with the incoming
+ * ones (newest per parent_id). Every partition is encoded before the first PUT (bad input writes
+ * nothing); a write of several partitions is announced by a pending marker until it completes.
+ */
+export async function writeTcaRows(
+  target: TcaLakeTarget,
+  rows: readonly TcaRow[],
+  opts: { readonly heartbeatMs?: number } = {},
+): Promise<TcaWriteReport> {
+  const s3 = target.clients.s3;
+  const bucket = target.buckets.results;
+  const byPart = new Map<string, Map<string, TcaRow>>();
+  for (const r of rows) {
+    const p = tcaPartition(r);
+    let m = byPart.get(p);
+    if (!m) byPart.set(p, (m = new Map()));
+    m.set(r.parentId, r);
+  }
+  if (byPart.size === 0) return { rows: 0, partitions: 0, bytes: 0, keys: [] };
+  const prepare = async (p: string): Promise<{ etag: string | undefined; body: Uint8Array }> => {
+    const current = await getWithEtag(s3, bucket, tcaKey(p));
+    const account = /account=([^/]+)/.exec(p)![1];
+    const merged = new Map<string, TcaRow>();
+    for (const r of current ? await parseTca(current.bytes, account) : []) merged.set(r.parentId, r);
+    for (const r of byPart.get(p)!.values()) merged.set(r.parentId, r);
+    return { etag: current?.etag, body: encodeTca([...merged.values()]) };
+  };
+  const paths = [...byPart.keys()].sort();
+  const prepared = new Map<string, { etag: string | undefined; body: Uint8Array }>();
+  for (const p of paths) prepared.set(p, await prepare(p));
+  const pending =
+    paths.length > 1
+      ? newPending(
+          TCA.name,
+          writeId(TCA.name, { partitions: paths, rows: rows.map((r) => r.parentId) }),
+          paths,
+          rows.length,
+        )
+      : undefined;
+  if (pending) await putPending(s3, bucket, pending);
+  const stopHeartbeat = pending ? startHeartbeat(s3, bucket, pending, opts.heartbeatMs) : undefined;
+  let bytes = 0;
+  let done = 0;
+  try {
+    for (const p of paths) {
+      let next = prepared.get(p)!;
+      for (let attempt = 1; !(await putIfUnchanged(s3, bucket, tcaKey(p), next.body, next.etag)); attempt++) {
+        if (attempt >= MAX_COMMIT_ATTEMPTS)
+          throw new Error(`partition ${p}: another writer changed it ${attempt} times in a row`);
+        // Another writer committed since the read: read, merge and encode again.
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(1_000, 20 * 2 ** attempt)));
+        next = await prepare(p);
+      }
+      bytes += next.body.length;
+      done++;
+    }
+  } catch (err) {
+    await stopHeartbeat?.();
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `${TCA.name}: committed ${done} of ${paths.length} partitions, then failed: ${msg}. ` +
+        'Write the same rows again to complete it (a parent is never stored twice)',
+      { cause: err },
+    );
+  }
+  await stopHeartbeat?.();
+  if (pending) await deletePending(s3, bucket, TCA.name, pending.id);
+  return { rows: rows.length, partitions: paths.length, bytes, keys: paths.map(tcaKey) };
 }
 
 export interface TcaQuery {
@@ -80,6 +220,43 @@ function epochMs(v: unknown): number {
 }
 
 const asNum = (v: unknown): number => (v === null || v === undefined ? NaN : Number(v));
+
+/** The rows of one partition's Parquet object (written by this module or by DuckDB). */
+async function parseTca(bytes: Uint8Array, account: string): Promise<TcaRow[]> {
+  const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  const rows = (await parquetReadObjects({ file })) as Record<string, unknown>[];
+  return rows.map((r) => ({
+    parentId: String(r.parent_id),
+    account,
+    strategy: String(r.strategy),
+    symbol: String(r.symbol),
+    side: r.side === 'sell' ? 'sell' : 'buy',
+    algo: String(r.algo),
+    qty: asNum(r.qty),
+    filledQty: asNum(r.filled_qty),
+    children: asNum(r.children),
+    decisionTime: epochMs(r.decision_time),
+    startTime: epochMs(r.start_time),
+    endTime: epochMs(r.end_time),
+    decisionPrice: asNum(r.decision_price),
+    arrivalPrice: asNum(r.arrival_price),
+    avgFillPrice: asNum(r.avg_fill_price),
+    endPrice: asNum(r.end_price),
+    intervalVwap: asNum(r.interval_vwap),
+    intervalTwap: asNum(r.interval_twap),
+    marketVolume: asNum(r.market_volume),
+    shortfallBps: asNum(r.shortfall_bps),
+    delayBps: asNum(r.delay_bps),
+    impactBps: asNum(r.impact_bps),
+    timingBps: asNum(r.timing_bps),
+    opportunityBps: asNum(r.opportunity_bps),
+    vsVwapBps: asNum(r.vs_vwap_bps),
+    vsIntervalBps: asNum(r.vs_interval_bps),
+    participation: asNum(r.participation),
+    sigma: asNum(r.sigma),
+    adv: asNum(r.adv),
+  }));
+}
 
 /** Reads the TCA rows of the lake matching the query, by decision time. */
 export async function readTcaRows(s3: S3Client, bucket: string, q: TcaQuery = {}): Promise<TcaRow[]> {
@@ -103,42 +280,7 @@ export async function readTcaRows(s3: S3Client, bucket: string, q: TcaQuery = {}
   for (const key of keys.sort()) {
     const account = /account=([^/]+)\//.exec(key)![1];
     const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    const bytes = await obj.Body!.transformToByteArray();
-    const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-    const rows = (await parquetReadObjects({ file })) as Record<string, unknown>[];
-    for (const r of rows) {
-      out.push({
-        parentId: String(r.parent_id),
-        account,
-        strategy: String(r.strategy),
-        symbol: String(r.symbol),
-        side: r.side === 'sell' ? 'sell' : 'buy',
-        algo: String(r.algo),
-        qty: asNum(r.qty),
-        filledQty: asNum(r.filled_qty),
-        children: asNum(r.children),
-        decisionTime: epochMs(r.decision_time),
-        startTime: epochMs(r.start_time),
-        endTime: epochMs(r.end_time),
-        decisionPrice: asNum(r.decision_price),
-        arrivalPrice: asNum(r.arrival_price),
-        avgFillPrice: asNum(r.avg_fill_price),
-        endPrice: asNum(r.end_price),
-        intervalVwap: asNum(r.interval_vwap),
-        intervalTwap: asNum(r.interval_twap),
-        marketVolume: asNum(r.market_volume),
-        shortfallBps: asNum(r.shortfall_bps),
-        delayBps: asNum(r.delay_bps),
-        impactBps: asNum(r.impact_bps),
-        timingBps: asNum(r.timing_bps),
-        opportunityBps: asNum(r.opportunity_bps),
-        vsVwapBps: asNum(r.vs_vwap_bps),
-        vsIntervalBps: asNum(r.vs_interval_bps),
-        participation: asNum(r.participation),
-        sigma: asNum(r.sigma),
-        adv: asNum(r.adv),
-      });
-    }
+    out.push(...(await parseTca(await obj.Body!.transformToByteArray(), account)));
   }
   return out.sort((a, b) => a.decisionTime - b.decisionTime || a.parentId.localeCompare(b.parentId));
 }

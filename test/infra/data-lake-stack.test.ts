@@ -4,7 +4,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dev, prod } from '../../lib/config';
 import type { QuantStage } from '../../lib/quant-stage';
-import { LAKE_BUCKET_ENV } from '../../src/contract/lake';
+import { GLUE_TYPE, LAKE_BUCKET_ENV } from '../../src/contract/lake';
+import { TCA_TABLE } from '../../src/contract/tca';
 import { nagViolations, resourcesOfType, synthStage, template } from './helpers';
 
 let stage: QuantStage;
@@ -183,13 +184,14 @@ describe('data-lake stack: keys and buckets', () => {
 });
 
 describe('data-lake stack: Glue catalog and Athena', () => {
-  it('defines the database and the four tables as Parquet with partition projection', () => {
+  it('defines the database and the five tables as Parquet with partition projection', () => {
     t().hasResourceProperties('AWS::Glue::Database', { DatabaseInput: { Name: 'quant_dev' } });
     const tables = resourcesOfType(t(), 'AWS::Glue::Table');
     expect(tables.map(([, r]) => (r.Properties?.TableInput as { Name: string }).Name).sort()).toEqual([
       'backtest_results',
       'bars',
       'news_sentiment',
+      'tca',
       'ticks',
     ]);
     for (const [, r] of tables) {
@@ -235,6 +237,46 @@ describe('data-lake stack: Glue catalog and Athena', () => {
         }),
       }),
     });
+  });
+
+  it('projects tca by injected account and dt in the results zone, its columns from the one definition', () => {
+    t().hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: TCA_TABLE.name,
+        PartitionKeys: [
+          { Name: 'account', Type: 'string' },
+          { Name: 'dt', Type: 'date' },
+        ],
+        Parameters: Match.objectLike({
+          'projection.account.type': 'injected',
+          'projection.dt.type': 'date',
+          'projection.dt.range': `${dev.dataLake.projectionStartDate},NOW`,
+          'storage.location.template': {
+            'Fn::Join': [
+              '',
+              [
+                's3://',
+                { Ref: Match.stringLikeRegexp('^ResultsBucket') },
+                '/tca/account=${account}/dt=${dt}/',
+              ],
+            ],
+          },
+        }),
+        StorageDescriptor: Match.objectLike({
+          Columns: TCA_TABLE.columns.map((c) => ({ Name: c.name, Type: GLUE_TYPE[c.type] })),
+        }),
+      }),
+    });
+    // Spot checks of the Hive types, by hand.
+    const tca = resourcesOfType(t(), 'AWS::Glue::Table').find(
+      ([, r]) => (r.Properties?.TableInput as { Name: string }).Name === 'tca',
+    )!;
+    const cols = (
+      tca[1].Properties!.TableInput as { StorageDescriptor: { Columns: { Name: string; Type: string }[] } }
+    ).StorageDescriptor.Columns;
+    expect(cols.find((c) => c.Name === 'qty')!.Type).toBe('bigint');
+    expect(cols.find((c) => c.Name === 'decision_time')!.Type).toBe('timestamp');
+    expect(cols.find((c) => c.Name === 'shortfall_bps')!.Type).toBe('double');
   });
 
   it('projects bars by interval enum (1m, 1d), injected symbol and integer year, in the curated zone', () => {

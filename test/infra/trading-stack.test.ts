@@ -248,9 +248,10 @@ describe('TradingStack: execution path', () => {
       (s) => actions(s).includes('s3:GetObject*') && JSON.stringify(s.Resource).includes('risk/returns/*'),
     );
     expect(reads).toHaveLength(2);
-    // ... and the 1-minute bars (child quotes, VWAP curves), read-only, that prefix only
+    // ... and the 1-minute bars (child quotes, VWAP curves), read-only, that prefix only; the third
+    // reader is the daily TCA job (arrival prices, interval VWAP), read-only too
     const bars = statements(t).filter((s) => JSON.stringify(s.Resource).includes('bars/interval=1m/*'));
-    expect(bars).toHaveLength(2);
+    expect(bars).toHaveLength(3);
     for (const s of bars)
       for (const a of actions(s)) expect(a).toMatch(/^s3:(GetObject\*|GetBucket\*|List\*)$/);
   });

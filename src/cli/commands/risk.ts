@@ -21,7 +21,7 @@ import { loadPanel } from '../../backtest/load';
 import { changeState, tradingServices } from '../../trading/context';
 import { openPlatform, type GlobalOptions } from '../context';
 import { formatTable, printJson, writeFileAtomic } from '../output';
-import { renderStressReport } from '../../risk/stress-report';
+import { renderStressReport, shockText } from '../../risk/stress-report';
 import * as z from 'zod';
 import { collect, int, jsonFile } from '../options';
 
@@ -379,12 +379,6 @@ function formatReverse(r: ReverseStress): string {
 }
 
 function formatScenarios(results: ScenarioResult[], nav: number, reverse?: ReverseStress): string {
-  const shockText = (s: ScenarioResult): string =>
-    [
-      ...Object.entries(s.shocks).map(([k, v]) => `${k} ${v >= 0 ? '+' : ''}${(v * 100).toFixed(2)}%`),
-      ...(s.correlationOne ? ['correlation 1'] : []),
-      ...(s.replay ? [`S&P 500 ${s.replay.peak} -> ${s.replay.trough}`] : []),
-    ].join(', ');
   const parts = [
     formatTable(
       results.map((s) => ({

@@ -2,7 +2,8 @@
  * `quant tca`: transaction cost analysis of parent orders, from the lake's `tca` table.
  *
  *   quant tca [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--account A] [--json]
- *   quant tca record --account A        analyse an account's orders (orders table + lake bars)
+ *   quant tca record --account A [--day YYYY-MM-DD]   analyse an account's finished parents
+ *                                      (orders table + lake bars; what the daily job runs in AWS)
  *   quant tca calibrate --out costs.json   fit the backtest cost model (quant backtest --costs)
  *
  * `quant paper` records its parents itself. The filters are options of `tca` and apply to its
@@ -13,15 +14,9 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../../errors';
 import { tradingServices } from '../../trading/context';
-import { accountBlotter } from '../../trading/paper';
-import {
-  calibrateCosts,
-  computeTca,
-  summarizeTca,
-  tcaInputsFromBlotter,
-  type TcaRow,
-} from '../../trading/tca';
-import { lakeTape, readTcaRows, writeTcaRows, type TcaQuery } from '../../trading/tca-lake';
+import { calibrateCosts, summarizeTca, type TcaRow } from '../../trading/tca';
+import { recordTca } from '../../trading/tca-job';
+import { readTcaRows, type TcaQuery } from '../../trading/tca-lake';
 import { openPlatform, type GlobalOptions } from '../context';
 import { formatTable, printJson } from '../output';
 
@@ -31,6 +26,7 @@ interface TcaOpts extends GlobalOptions {
   account?: string;
   json?: boolean;
   out?: string;
+  day?: string;
 }
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -106,7 +102,10 @@ export function registerTca(program: Command): void {
 
   tca
     .command('record')
-    .description("analyse an account's parent orders (orders table and the lake's bars) into the tca table")
+    .description(
+      "analyse an account's finished parent orders (orders table and the lake's bars) into the tca table",
+    )
+    .option('--day <date>', 'only the parents decided on this UTC day, YYYY-MM-DD (as the daily job in AWS)')
     .action(tcaRecord);
 
   tca
@@ -134,20 +133,33 @@ async function tcaRecord(_o: unknown, cmd: Command): Promise<void> {
   const opts = cmd.optsWithGlobals<TcaOpts>();
   const q = tcaQuery(opts);
   if (q.account === undefined) throw new InputError('--account: required', 'account');
+  if (opts.day !== undefined && (!DAY.test(opts.day) || Number.isNaN(Date.parse(opts.day))))
+    throw new InputError(`--day: must be a date YYYY-MM-DD, got "${opts.day}"`, 'day');
   const ctx = await openPlatform(opts);
   try {
     const svc = await tradingServices(ctx.clients);
-    const blotter = await accountBlotter(ctx.clients.doc, svc.tables.orders, q.account);
-    const inputs = await tcaInputsFromBlotter(blotter, lakeTape(ctx.clients.s3, ctx.buckets.curated));
-    const rows = inputs.map(computeTca);
-    const report = await writeTcaRows(
-      { clients: ctx.clients, buckets: ctx.buckets, tmpDir: ctx.tmpDir },
-      rows,
+    const r = await recordTca(
+      {
+        doc: ctx.clients.doc,
+        s3: ctx.clients.s3,
+        ordersTable: svc.tables.orders,
+        curatedBucket: ctx.buckets.curated,
+        resultsBucket: ctx.buckets.results,
+      },
+      { account: q.account, day: opts.day },
     );
-    if (opts.json) printJson({ account: q.account, parents: rows.length, partitions: report.partitions });
+    if (opts.json)
+      printJson({
+        account: r.account,
+        day: r.day,
+        parents: r.parents,
+        unfinished: r.unfinished,
+        partitions: r.partitions,
+      });
     else
       process.stdout.write(
-        `${q.account}: ${rows.length} parents recorded (${report.partitions} partitions)\n`,
+        `${r.account}${r.day ? ` ${r.day}` : ''}: ${r.parents} parents recorded (${r.partitions} partitions` +
+          `${r.unfinished > 0 ? `; ${r.unfinished} still working, left for a later run` : ''})\n`,
       );
   } finally {
     await ctx.close();

@@ -88,7 +88,7 @@ async function tradingPaper(opts: PaperOpts, cmd: Command): Promise<void> {
       news: new EngineNewsReader(await ctx.query()),
     });
     // Every parent's TCA goes to the lake (table tca) for `quant tca` and its calibration.
-    await writeTcaRows({ clients: ctx.clients, buckets: ctx.buckets, tmpDir: ctx.tmpDir }, r.tca);
+    await writeTcaRows({ clients: ctx.clients, buckets: ctx.buckets }, r.tca);
     if (opts.json) {
       printJson({ ...r, book: { ...r.book } });
       return;

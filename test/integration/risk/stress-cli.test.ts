@@ -154,16 +154,26 @@ describe('quant risk stress', () => {
         { name: 'equity -20%', shocks: { equity: -0.2 } },
         { name: 'correlation 1', shocks: { equity: -0.2 }, correlationOne: true },
         { name: '2008', replay: '2008' },
+        { name: 'fx +10%', shocks: { fx: 0.1 } },
       ],
     });
     const r = await run(LIMITS, PORTFOLIO, '--scenarios', scenarios, '--reverse', '--json');
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.out) as {
-      scenarios: { name: string; pnl: number; breaches: { rule: string }[]; replay?: { trough: string } }[];
+      scenarios: {
+        name: string;
+        pnl: number;
+        breaches: { rule: string }[];
+        fxIsDollar: boolean;
+        replay?: { trough: string };
+      }[];
       reverse: { equity: number; rules: string[] };
     };
-    expect(out.scenarios.map((s) => s.name)).toEqual(['equity -20%', 'correlation 1', '2008']);
+    expect(out.scenarios.map((s) => s.name)).toEqual(['equity -20%', 'correlation 1', '2008', 'fx +10%']);
+    // Only the replay's fx shock is a dollar move (applied by each FX security's usd sign).
+    expect(out.scenarios.map((s) => s.fxIsDollar)).toEqual([false, false, true, false]);
+    expect(out.scenarios[3].pnl).toBe(-5_000); // FXE −50,000 × 0.1: the linear contract
     expect(out.scenarios[0].pnl).toBe(-70_000); // (200,000 + 100,000 × 1.5) × −0.2
     // Every value × beta × −0.2: 200,000 + 150,000 + 100,000 − 50,000 + 50,000 = 450,000.
     expect(out.scenarios[1].pnl).toBe(-90_000);
@@ -181,6 +191,12 @@ describe('quant risk stress', () => {
       /correlation 1\s+equity -20\.00%, correlation 1\s+-90000\.00\s+-9\.00\s+maxDrawdown/,
     );
     expect(text.out).toContain('S&P 500 2007-10-09 -> 2009-03-09');
+    // The replay's fx move is labelled a dollar move; a hypothetical fx shock keeps its label.
+    expect(text.out).toMatch(
+      /2008\s+equity -56\.78%, rates -1\.75%, fx \(dollar\) \+13\.00%, commodity -35\.00%/,
+    );
+    expect(text.out).not.toContain('fx +13.00%');
+    expect(text.out).toMatch(/fx \+10%\s+fx \+10\.00%\s+-5000\.00/);
   });
 
   it('exits 2 on a bad scenarios file, or --shock with --scenarios', async () => {

@@ -43,13 +43,14 @@ const ENV = {
   PAPER_COST_BPS: '1',
   POWERTOOLS_METRICS_DISABLED: 'true',
   LAKE_CURATED_BUCKET: 'curated',
+  LAKE_RESULTS_BUCKET: 'results',
 };
 
 describe('trading Lambda bundles', () => {
-  it.each(['execution', 'riskCheck', 'killSwitch', 'algoChild', 'riskReturns'] as const)(
+  it.each(['execution', 'riskCheck', 'killSwitch', 'algoChild', 'riskReturns', 'tca'] as const)(
     '%s: under 1 MB minified, and its module loads in plain Node',
     async (name) => {
-      const fn: QuantFunction = stage.trading[name]!;
+      const fn: QuantFunction = name === 'tca' ? stage.trading.dailyTca.function : stage.trading[name]!;
       const asset = fn.node.findChild('Code') as s3assets.Asset;
       const dir = path.join(stage.outdir, asset.assetPath);
       const bundle = path.join(dir, 'index.mjs');

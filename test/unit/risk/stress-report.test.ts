@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { StressBook } from '../../../src/risk/stress';
-import { renderStressReport } from '../../../src/risk/stress-report';
+import { renderStressReport, shockText } from '../../../src/risk/stress-report';
 import type { RiskConfig, RiskPortfolio } from '../../../src/risk/types';
 import { ANY_URL, FETCHES } from '../../helpers/offline-html';
 
@@ -94,5 +94,27 @@ describe('renderStressReport', () => {
     expect(html).not.toMatch(FETCHES);
     expect(html).not.toMatch(ANY_URL);
     expect(html).toContain('From limits: limits.json, portfolio: portfolio.json.');
+  });
+});
+
+describe('shockText', () => {
+  it("labels a replay's fx shock a dollar move; a hypothetical fx shock keeps the factor's name", () => {
+    const replay = { peak: '2007-10-09', trough: '2009-03-09' };
+    expect(shockText({ shocks: { equity: -0.5, fx: 0.13 }, fxIsDollar: true, replay })).toBe(
+      'equity -50.00%, fx (dollar) +13.00%, S&P 500 2007-10-09 -> 2009-03-09',
+    );
+    expect(shockText({ shocks: { fx: 0.1 } })).toBe('fx +10.00%');
+    expect(shockText({ shocks: { fx: -0.1 }, fxIsDollar: false })).toBe('fx -10.00%');
+  });
+
+  it('shows the label in the HTML report', () => {
+    const book = new StressBook(PORTFOLIO, CONFIG);
+    const s = { name: 'replay 2008', shocks: { fx: 0.13 }, fxIsDollar: true };
+    const html = renderStressReport({
+      nav: PORTFOLIO.nav,
+      sources: { limits: 'limits.json', portfolio: 'portfolio.json' },
+      scenarios: [{ ...book.run(s), ...s }],
+    });
+    expect(html).toContain('fx (dollar) +13.00%');
   });
 });
