@@ -11,7 +11,7 @@
  * Python peers run under /usr/bin/python3; a peer whose packages are missing is skipped with the
  * reason printed. CPU and wall times of whole commands come from GNU time (/usr/bin/time): user +
  * system of the process and the children it waited for.
- * Run: npm run bench -- cli
+ * Run: npm run bench -- cli (CLI_BENCH_ONLY=K1 runs the kernel figures alone; CLI_BENCH_REPS=n)
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -30,6 +30,9 @@ const QUANT = path.join(root, 'bin/quant.js');
 const peers = path.join(root, 'bench/peers');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-bench-'));
 const REPS = Number(process.env.CLI_BENCH_REPS ?? 5);
+/** CLI_BENCH_ONLY=K1: the kernel figures alone; C (or C1..C3) runs the command figures. Unset: all. */
+const ONLY = process.env.CLI_BENCH_ONLY?.split(',').map((s) => s.trim().toUpperCase());
+const commandFigures = !ONLY || ONLY.some((id) => id.startsWith('C'));
 
 const load = (): string =>
   os
@@ -92,7 +95,9 @@ function pythonHas(modules: string): string | undefined {
 }
 
 console.log(`load average at start: ${load()}`);
-if (!fs.existsSync(TIME)) {
+if (!commandFigures) {
+  console.log(`C1-C3 not run: CLI_BENCH_ONLY=${ONLY?.join(',')}`);
+} else if (!fs.existsSync(TIME)) {
   console.log(`SKIPPED every command figure: ${TIME} (GNU time) is not installed`);
 } else {
   // ---- C1: start-up
@@ -218,7 +223,7 @@ if (!fs.existsSync(TIME)) {
 }
 
 // ---- K1: the kernel, in this process, against numba in a child process
-{
+if (!ONLY || ONLY.includes('K1')) {
   const n = 1_000_000;
   const close = gbm(n, 1);
   const file = path.join(tmp, 'close.f64');
@@ -316,11 +321,11 @@ async function allCoreWall(close: Float64Array, cores: number): Promise<number> 
     const { parentPort, workerData } = require('node:worker_threads');
     const { exports } = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(workerData.b64, 'base64')), {});
     const n = workerData.close.length;
-    const BASE = 128 + 4097 * 8;
+    const BASE = 128;
     exports.memory.grow(Math.ceil((BASE + n * 8) / 65536));
     parentPort.on('message', () => {
       new Float64Array(exports.memory.buffer, BASE, n).set(workerData.close);
-      exports.smaCross(BASE, n, 20, 50, 0, 0, 0, 1 / 20, 1 / 50, 128);
+      exports.smaCross(BASE, n, 20, 50, 0, 0, 0, 1 / 20, 1 / 50);
       parentPort.postMessage(new Float64Array(exports.memory.buffer, 0, 14)[7]);
     });`;
   const workers = Array.from(

@@ -51,7 +51,6 @@ type SmaCrossFn = (
   out: number,
   invFast: number,
   invSlow: number,
-  buf: number,
 ) => void;
 
 /** The part of the WebAssembly API used here (the project's TypeScript libs do not declare it). */
@@ -82,10 +81,9 @@ function load(): Kernel {
 }
 
 const PAGE = 65_536;
-/** Byte offsets in the module's memory: statistics, the change buffer (BLOCK + 1 entries of 8 bytes, BLOCK as in kernel.wat), then the closes. */
+/** Byte offsets in the module's memory: the statistics, then the closes. */
 const OUT = 0;
-const BUF = 128;
-const BASE = BUF + (4096 + 1) * 8;
+const BASE = 128;
 
 /**
  * Statistics of one sma-cross run over `close` (fast < slow, checked by the caller), or undefined
@@ -104,7 +102,7 @@ export function smaCrossStatsWasm(
   const need = BASE + n * 8;
   if (k.memory.buffer.byteLength < need) k.memory.grow(Math.ceil((need - k.memory.buffer.byteLength) / PAGE));
   new Float64Array(k.memory.buffer, BASE, n).set(close);
-  k.smaCross(BASE, n, fast, slow, cost, neg < 0 ? 1 : 0, OUT, 1 / fast, 1 / slow, BUF);
+  k.smaCross(BASE, n, fast, slow, cost, neg < 0 ? 1 : 0, OUT, 1 / fast, 1 / slow);
   const out = new Float64Array(k.memory.buffer, OUT, OUT_FIELDS.length);
   const stats = {} as KernelStats;
   for (let i = 0; i < OUT_FIELDS.length; i++) stats[OUT_FIELDS[i]] = out[i];
