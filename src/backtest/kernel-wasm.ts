@@ -1,7 +1,8 @@
 /**
  * Loader of the WebAssembly build of the fused sma-cross kernel (kernel.wat, assembled into
- * kernel-wasm-bytes.ts by bin/build-kernel-wasm.ts). The module is compiled on first use; the
- * close series is copied into its memory per call (a memcpy: ~1 ms per million bars).
+ * kernel-wasm-bytes.ts by bin/build-kernel-wasm.ts). The module is compiled on first use. The
+ * close series is copied into a kernel's memory on every smaCrossStatsWasm call (a memcpy, about
+ * 0.8 ms per million bars: a quarter of the run), once per series by wasmSeries.
  */
 import { KERNEL_WASM_BASE64 } from './kernel-wasm-bytes';
 
@@ -68,13 +69,25 @@ interface Kernel {
   readonly smaCross: SmaCrossFn;
 }
 
-let compiled: object | undefined;
+/** The compiled module; null when this engine cannot compile it (no WebAssembly SIMD). */
+let compiled: object | null | undefined;
 let shared: Kernel | undefined;
 
-/** A new instance of the kernel, with its own memory (the module is compiled once). */
-function instantiate(): Kernel {
+/**
+ * A new instance of the kernel, with its own memory (the module is compiled once), or undefined
+ * where the module does not compile: kernel.wat uses 128-bit SIMD, which V8 leaves out on x64
+ * processors without SSE4.1. The callers then run the JS loop.
+ */
+function instantiate(): Kernel | undefined {
   const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-  compiled ??= new wasm.Module(Buffer.from(KERNEL_WASM_BASE64, 'base64'));
+  if (compiled === undefined) {
+    try {
+      compiled = new wasm.Module(Buffer.from(KERNEL_WASM_BASE64, 'base64'));
+    } catch {
+      compiled = null;
+    }
+  }
+  if (compiled === null) return undefined;
   const { exports } = new wasm.Instance(compiled, {});
   return { memory: exports.memory as WasmMemory, smaCross: exports.smaCross as SmaCrossFn };
 }
@@ -126,6 +139,7 @@ export function smaCrossStatsWasm(
   const n = close.length;
   if (slow - 1 >= n - 1 || n > MAX_BARS) return undefined;
   shared ??= instantiate();
+  if (!shared) return undefined;
   place(shared, close);
   return run(shared, n, fast, slow, cost, neg);
 }
@@ -136,11 +150,12 @@ export interface WasmSeries {
   stats(fast: number, slow: number, cost: number, neg: number): KernelStats | undefined;
 }
 
-/** The series in a kernel instance of its own, or undefined when it is longer than the kernel takes. */
+/** The series in a kernel instance of its own, or undefined when the kernel cannot take it. */
 export function wasmSeries(close: Float64Array): WasmSeries | undefined {
   const n = close.length;
   if (n > MAX_BARS) return undefined;
   const k = instantiate();
+  if (!k) return undefined;
   place(k, close);
   return { stats: (fast, slow, cost, neg) => run(k, n, fast, slow, cost, neg) };
 }

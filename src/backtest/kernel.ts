@@ -12,8 +12,8 @@ import type { Summary } from './types';
 /**
  * Summary of one sma-cross backtest over `close`, identical (up to float rounding of the variance)
  * to `runBacktest(bars, { strategy: 'sma-cross', params: { fast, slow, short }, costBps })`.
- * Runs the WebAssembly build of the loop (kernel.wat: the same statistics, bit for bit, about
- * twice as fast as V8 compiles the JS loop below).
+ * Runs the WebAssembly build of the loop (kernel.wat: the same statistics, bit for bit, two to
+ * five times as fast as V8 compiles the JS loop below, which is the fallback).
  */
 export function smaCrossSummary(
   close: Float64Array,

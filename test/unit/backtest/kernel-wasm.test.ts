@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assembleKernel, bytesModule, BYTES_FILE } from '../../../bin/build-kernel-wasm';
 import { smaCrossSummary, smaCrossSummaryJs } from '../../../src/backtest/kernel';
@@ -105,5 +107,29 @@ describe('WebAssembly sma-cross kernel (kernel.wat)', () => {
     expect(sa.stats(20, 50, 0, 0)!.trades).toBe(smaCrossSummaryJs(a, 20, 50).trades);
     // A slow window with no decided bar before the last close: declined, as the single call does.
     expect(wasmSeries(a.subarray(0, 40))!.stats(20, 50, 0, 0)).toBeUndefined();
+  });
+
+  it('falls back to the JS loop where the engine cannot compile WebAssembly SIMD (V8 on x64 without SSE4.1)', () => {
+    // A child Node with SSE4.1 switched off: V8 then rejects the module's 128-bit instructions.
+    const code = `
+      import { smaCrossSummary, smaCrossSummaryJs } from './src/backtest/kernel.ts';
+      import { smaCrossStatsWasm, wasmSeries } from './src/backtest/kernel-wasm.ts';
+      import { gbm } from './test/unit/backtest/fixtures.ts';
+      const c = gbm(3000, 9);
+      console.log(JSON.stringify({
+        declined: smaCrossStatsWasm(c, 5, 30, 0, 0) === undefined && wasmSeries(c) === undefined,
+        summary: smaCrossSummary(c, 5, 30, 3, true),
+      }));`;
+    const root = path.resolve(import.meta.dirname, '../../..');
+    const r = spawnSync(
+      process.execPath,
+      ['--no-enable-sse4-1', '--import', 'tsx', '--input-type=module', '-e', code],
+      { cwd: root, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { declined: boolean; summary: unknown };
+    // The flag exists on every V8 build but only x64 code generation depends on it.
+    expect(out.declined).toBe(process.arch === 'x64');
+    expect(out.summary).toEqual(JSON.parse(JSON.stringify(smaCrossSummaryJs(gbm(3000, 9), 5, 30, 3, true))));
   });
 });
