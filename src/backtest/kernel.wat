@@ -17,8 +17,8 @@
 ;;   sq    = (sumSq, down)      plus q * q, where q = (x, min(x, 0)) = pmin((x, x), (inf, 0))
 ;;   peakV = running peak       lane 1: pmax(peak, equity) = equity > peak ? equity : peak
 ;;   minV  = deepest ratio      lane 1: pmin(minRatio, equity / peak)
-;; Lane 0 of peakV and minV carries a meaningless copy (of ep) and is never read. min(x, 0) is
-;; (x - |x|) / 2 of the JS loop, exactly (both give x, 0 or -0, and the same square).
+;; Lane 0 of peakV and minV follows ep instead of equity and is never read. min(x, 0) equals
+;; (x - |x|) / 2 of the JS loop (both give x, 0 or -0; past |x| > 1e154 both squares are inf).
 ;;
 ;; Memory: the close series as f64 at byte offset `base`; the 14 statistics are written as f64 at
 ;; `out` in the order of OUT_FIELDS in kernel-wasm.ts. 1 / fast and 1 / slow are passed in
