@@ -14,11 +14,13 @@
 ;; statistics that change together share a 128-bit register, lane by lane, the same IEEE
 ;; operations as the scalar code:
 ;;   eq    = (ep, equity)       both times (1 + x)
-;;   sq    = (sumSq, down)      plus q * q, where q = (x, min(x, 0)) = pmin((x, x), (inf, 0))
+;;   sq    = (sumSq, down)      plus q * q, where q = (x, (x - |x|) * 0.5) is computed as
+;;                              ((x, x) - (x, x) & lowQ) * halfQ: lowQ keeps lane 1's magnitude
+;;                              bits (|x|) and zeroes lane 0 (x - +0 = x, -0 included)
 ;;   peakV = running peak       lane 1: pmax(peak, equity) = equity > peak ? equity : peak
 ;;   minV  = deepest ratio      lane 1: pmin(minRatio, equity / peak)
-;; Lane 0 of peakV and minV follows ep instead of equity and is never read. min(x, 0) equals
-;; (x - |x|) / 2 of the JS loop (both give x, 0 or -0; past |x| > 1e154 both squares are inf).
+;; Lane 0 of peakV and minV follows ep instead of equity and is never read. (pmin(x, 0) for the
+;; downside would be one instruction fewer but gives 0 where the JS loop gives NaN, at x = +inf.)
 ;;
 ;; Memory: the close series as f64 at byte offset `base`; the 14 statistics are written as f64 at
 ;; `out` in the order of OUT_FIELDS in kernel-wasm.ts. 1 / fast and 1 / slow are passed in
@@ -35,7 +37,7 @@
     (local $p f64) (local $prev f64) (local $x f64) (local $r f64) (local $a f64) (local $k f64)
     (local $share f64) (local $g f64) (local $sum f64) (local $absDw f64) (local $ep f64)
     (local $winSum f64) (local $lossSum f64)
-    (local $eq v128) (local $sq v128) (local $peakV v128) (local $minV v128) (local $q v128) (local $lowQ v128)
+    (local $eq v128) (local $sq v128) (local $peakV v128) (local $minV v128) (local $q v128) (local $lowQ v128) (local $halfQ v128)
     ;; Warm-up: the rolling sums through bar slow - 1 (the first decided bar).
     (block $wdone
       (loop $warm
@@ -54,7 +56,8 @@
     (local.set $eq (f64x2.splat (f64.const 1)))
     (local.set $peakV (f64x2.splat (f64.const 1)))
     (local.set $minV (f64x2.splat (f64.const 1)))
-    (local.set $lowQ (v128.const f64x2 inf 0))
+    (local.set $lowQ (v128.const i64x2 0 0x7fffffffffffffff))
+    (local.set $halfQ (v128.const f64x2 1 0.5))
     ;; pc: bar t; the sums already include bar t. pf, ps: the bars leaving the windows at t + 1.
     (local.set $pc (i32.add (local.get $base) (i32.shl (i32.sub (local.get $slow) (i32.const 1)) (i32.const 3))))
     (local.set $pf (i32.sub (i32.add (local.get $pc) (i32.const 8)) (i32.shl (local.get $fast) (i32.const 3))))
@@ -70,17 +73,22 @@
               (loop $held
                 (local.set $mf (f64.mul (local.get $sf) (local.get $invF)))
                 (local.set $ms (f64.mul (local.get $ss) (local.get $invS)))
+                ;; Held while prev * (mf - ms) > 0: one comparison where the position takes two. Exact:
+                ;; x - y is 0 only when x = y (gradual underflow) and NaN when either is NaN or both
+                ;; are the same infinity, which the comparisons of the position treat alike.
                 (br_if $changed
-                  (i32.ne (local.get $prevI)
-                    (i32.sub (f64.gt (local.get $mf) (local.get $ms))
-                      (i32.and (f64.lt (local.get $mf) (local.get $ms)) (local.get $short)))))
+                  (i32.eqz
+                    (f64.gt (f64.mul (local.get $prev) (f64.sub (local.get $mf) (local.get $ms))) (f64.const 0))))
                 (local.set $c1 (f64.load offset=8 (local.get $pc)))
                 (local.set $x
                   (f64.mul (local.get $prev)
                     (f64.sub (f64.div (local.get $c1) (f64.load (local.get $pc))) (f64.const 1))))
                 (local.set $eq (f64x2.mul (local.get $eq) (f64x2.splat (f64.add (f64.const 1) (local.get $x)))))
                 (local.set $sum (f64.add (local.get $sum) (local.get $x)))
-                (local.set $q (f64x2.pmin (f64x2.splat (local.get $x)) (local.get $lowQ)))
+                (local.set $q (f64x2.splat (local.get $x)))
+                (local.set $q
+                  (f64x2.mul (f64x2.sub (local.get $q) (v128.and (local.get $q) (local.get $lowQ)))
+                    (local.get $halfQ)))
                 (local.set $sq (f64x2.add (local.get $sq) (f64x2.mul (local.get $q) (local.get $q))))
                 (local.set $peakV (f64x2.pmax (local.get $peakV) (local.get $eq)))
                 (local.set $minV (f64x2.pmin (local.get $minV) (f64x2.div (local.get $eq) (local.get $peakV))))
@@ -153,7 +161,10 @@
         (local.set $prev (local.get $p))
         (local.set $prevI (local.get $pi))
         (local.set $sum (f64.add (local.get $sum) (local.get $x)))
-        (local.set $q (f64x2.pmin (f64x2.splat (local.get $x)) (local.get $lowQ)))
+        (local.set $q (f64x2.splat (local.get $x)))
+        (local.set $q
+          (f64x2.mul (f64x2.sub (local.get $q) (v128.and (local.get $q) (local.get $lowQ)))
+            (local.get $halfQ)))
         (local.set $sq (f64x2.add (local.get $sq) (f64x2.mul (local.get $q) (local.get $q))))
         (local.set $eq
           (f64x2.replace_lane 0

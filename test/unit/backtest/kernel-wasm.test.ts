@@ -86,6 +86,25 @@ describe('WebAssembly sma-cross kernel (kernel.wat)', () => {
     expect(Number.isFinite(held.totalReturn)).toBe(false);
   });
 
+  it('agrees with the JS loop on series holding 0, subnormal, huge, infinite and NaN closes', () => {
+    // The held loop's test prev * (mf - ms) > 0 and the JS loop's comparisons must agree on them.
+    const special = [0, 5e-324, 1e-310, 1e308, -1e308, Infinity, -Infinity, NaN, -0];
+    const rnd = rng(21);
+    for (let trial = 0; trial < 60; trial++) {
+      const n = 20 + Math.floor(rnd() * 400);
+      const close = gbm(n, 300 + trial);
+      for (let i = 0; i < 1 + (trial % 4); i++)
+        close[Math.floor(rnd() * n)] = special[Math.floor(rnd() * special.length)];
+      const slow = 2 + Math.floor(rnd() * 15);
+      const fast = 1 + Math.floor(rnd() * (slow - 1));
+      const short = trial % 2 === 0;
+      const label = `trial ${trial}: ${fast}/${slow}, short ${short}`;
+      expect(smaCrossSummary(close, fast, slow, 5, short), label).toEqual(
+        smaCrossSummaryJs(close, fast, slow, 5, short),
+      );
+    }
+  });
+
   it('wasmSeries runs many pairs over a series copied in once, each equal to the single call; two series do not share memory', () => {
     const a = gbm(20_000, 3);
     const b = gbm(30_000, 4);
