@@ -126,8 +126,9 @@ function run(
 
 /**
  * Statistics of one sma-cross run over `close` (fast < slow, checked by the caller), or undefined
- * when the series is too short to hold a single decided bar (the caller's JS loop handles that).
- * The closes are copied into the kernel's memory on every call (about 0.8 ms per million bars).
+ * when the kernel cannot run it: a series too short to hold a single decided bar or longer than
+ * MAX_BARS, or an engine without WebAssembly SIMD (the caller's JS loop handles those). The closes
+ * are copied into the kernel's memory on every call (about 0.8 ms per million bars).
  */
 export function smaCrossStatsWasm(
   close: Float64Array,
