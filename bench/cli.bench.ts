@@ -6,12 +6,13 @@
  *   C3 `quant backtest sweep` of the 4,851 pairs fast<slow in 2..100 over the same bars, results
  *      into the lake (a fresh local cloud per run), against numba (bench/peers/sweep_numba.py):
  *      wall time; the top result checked; our compute time against the total
- *   K1 the fused sma-cross kernel over 1e6 GBM bars: the JS loop, the WebAssembly kernel and the
- *      same loop compiled by numba (bench/peers/k1_numba.py), one core and all cores
+ *   K1 the fused sma-cross kernel over 1e6 GBM bars: the JS loop, the WebAssembly kernel (copying
+ *      the closes in on every call, and over closes already in its memory, as numba's array is) and
+ *      the same loop compiled by numba (bench/peers/k1_numba.py), one core and all cores
  * Python peers run under /usr/bin/python3; a peer whose packages are missing is skipped with the
  * reason printed. CPU and wall times of whole commands come from GNU time (/usr/bin/time): user +
  * system of the process and the children it waited for.
- * Run: npm run bench -- cli
+ * Run: npm run bench -- cli (CLI_BENCH_ONLY=K1 runs the kernel figures alone; CLI_BENCH_REPS=n)
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { smaCrossGrid, smaCrossSummary, smaCrossSummaryJs } from '../src/backtest/kernel';
-import { smaCrossStatsWasm } from '../src/backtest/kernel-wasm';
+import { smaCrossStatsWasm, wasmSeries } from '../src/backtest/kernel-wasm';
 import { KERNEL_WASM_BASE64 } from '../src/backtest/kernel-wasm-bytes';
 
 const root = path.join(import.meta.dirname, '..');
@@ -30,6 +31,9 @@ const QUANT = path.join(root, 'bin/quant.js');
 const peers = path.join(root, 'bench/peers');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-bench-'));
 const REPS = Number(process.env.CLI_BENCH_REPS ?? 5);
+/** CLI_BENCH_ONLY=K1: the kernel figures alone; C (or C1..C3) runs the command figures. Unset: all. */
+const ONLY = process.env.CLI_BENCH_ONLY?.split(',').map((s) => s.trim().toUpperCase());
+const commandFigures = !ONLY || ONLY.some((id) => id.startsWith('C'));
 
 const load = (): string =>
   os
@@ -92,7 +96,9 @@ function pythonHas(modules: string): string | undefined {
 }
 
 console.log(`load average at start: ${load()}`);
-if (!fs.existsSync(TIME)) {
+if (!commandFigures) {
+  console.log(`C1-C3 not run: CLI_BENCH_ONLY=${ONLY?.join(',')}`);
+} else if (!fs.existsSync(TIME)) {
   console.log(`SKIPPED every command figure: ${TIME} (GNU time) is not installed`);
 } else {
   // ---- C1: start-up
@@ -218,7 +224,7 @@ if (!fs.existsSync(TIME)) {
 }
 
 // ---- K1: the kernel, in this process, against numba in a child process
-{
+if (!ONLY || ONLY.includes('K1')) {
   const n = 1_000_000;
   const close = gbm(n, 1);
   const file = path.join(tmp, 'close.f64');
@@ -242,13 +248,26 @@ if (!fs.existsSync(TIME)) {
     bestCpuSeconds: number;
     allCoresWallSeconds: number;
     cores: number;
+    runsStats: Record<string, number>;
+    runsBestCpuSeconds: number;
+    runsAllCoresWallSeconds: number;
   } =>
     JSON.parse(
       spawnSync(PY, [path.join(peers, 'k1_numba.py'), file, '20', '50', '40'], { encoding: 'utf8' }).stdout,
     );
+  const cores = os.availableParallelism();
+  const pool = kernelWorkers(close, cores);
+  // numba's array is in place when its loop runs; the loaded series is ours on the same footing.
+  const loaded = wasmSeries(close)!;
   let js = Infinity;
   let wasm = Infinity;
+  let inPlace = Infinity;
+  let allCopy = Infinity;
+  let allInPlace = Infinity;
   let nb: ReturnType<typeof numba> | undefined;
+  let nbAll = Infinity;
+  let nbRuns = Infinity;
+  let nbRunsAll = Infinity;
   // Three rounds of ours and numba's, alternating: the machine is shared, its load changes.
   for (let round = 0; round < 3; round++) {
     js = Math.min(
@@ -259,85 +278,141 @@ if (!fs.existsSync(TIME)) {
       wasm,
       best(() => smaCrossSummary(close, 20, 50), 30),
     );
+    inPlace = Math.min(
+      inPlace,
+      best(() => loaded.stats(20, 50, 0, 0), 30),
+    );
+    allCopy = Math.min(allCopy, await pool.bestWall(true, 10));
+    allInPlace = Math.min(allInPlace, await pool.bestWall(false, 10));
     if (!numbaMissing) {
       const r = numba();
-      if (!nb || r.bestCpuSeconds < nb.bestCpuSeconds)
-        nb = {
-          ...r,
-          allCoresWallSeconds: Math.min(r.allCoresWallSeconds, nb?.allCoresWallSeconds ?? Infinity),
-        };
+      nbAll = Math.min(nbAll, r.allCoresWallSeconds);
+      nbRuns = Math.min(nbRuns, r.runsBestCpuSeconds);
+      nbRunsAll = Math.min(nbRunsAll, r.runsAllCoresWallSeconds);
+      if (!nb || r.bestCpuSeconds < nb.bestCpuSeconds) nb = r;
     }
   }
-  const cores = os.availableParallelism();
-  const allCores = await allCoreWall(close, cores);
+  await pool.close();
   const rate = (s: number, bars = n): string => `${(bars / s / 1e6).toFixed(0)}M bars/s`;
   row(['K1 JS loop (smaCrossSummaryJs), one core', '', f3(js), rate(js)]);
-  row(['K1 WebAssembly kernel (smaCrossSummary), one core', '', f3(wasm), rate(wasm)]);
   row([
-    `K1 WebAssembly kernel, ${cores} worker threads, one series each`,
-    f3(allCores),
+    'K1 WebAssembly kernel (smaCrossSummary: copies the closes in on every call), one core',
     '',
-    `${rate(allCores, n * cores)} in all`,
+    f3(wasm),
+    rate(wasm),
+  ]);
+  row([
+    'K1 WebAssembly kernel over closes already in its memory (wasmSeries), one core',
+    '',
+    f3(inPlace),
+    rate(inPlace),
+  ]);
+  row([
+    `K1 WebAssembly kernel, ${cores} worker threads, one series each, copied in every run`,
+    f3(allCopy),
+    '',
+    `${rate(allCopy, n * cores)} in all`,
+  ]);
+  row([
+    `K1 WebAssembly kernel, ${cores} worker threads, one series each, already in memory`,
+    f3(allInPlace),
+    '',
+    `${rate(allInPlace, n * cores)} in all`,
   ]);
   if (numbaMissing || !nb) console.log(`SKIPPED the numba peer of K1: ${numbaMissing}`);
   else {
     // The same statistics, bit for bit (trough aside: kernel.wat reports it as the peak).
     const mine = smaCrossStatsWasm(close, 20, 50, 0, 0)!;
-    const differ = (Object.keys(mine) as (keyof typeof mine)[]).filter(
-      (k) => k !== 'trough' && nb!.stats[k] !== mine[k],
-    );
-    const agree = differ.length === 0;
-    if (!agree) console.log(`K1: numba's statistics differ from ours in ${differ.join(', ')}`);
+    const differ = (theirs: Record<string, number>): string => {
+      const keys = (Object.keys(mine) as (keyof typeof mine)[]).filter(
+        (k) => k !== 'trough' && theirs[k] !== mine[k],
+      );
+      if (keys.length > 0) console.log(`K1: numba's statistics differ from ours in ${keys.join(', ')}`);
+      return keys.length === 0 ? ', same statistics bit for bit' : ' (RESULTS DIFFER)';
+    };
     row([
-      'K1 numba 0.56, the same loop, one core',
+      'K1 numba 0.56, the same loop as the JS one, one core (array in place)',
       '',
       f3(nb.bestCpuSeconds),
-      `${rate(nb.bestCpuSeconds)}${agree ? ', same statistics bit for bit' : ' (RESULTS DIFFER)'}`,
+      `${rate(nb.bestCpuSeconds)}${differ(nb.stats)}`,
     ]);
     row([
-      `K1 numba, ${nb.cores} threads (nogil), one series each`,
-      f3(nb.allCoresWallSeconds),
+      'K1 numba, the loop shape of kernel.wat (flat and held loops), one core',
       '',
-      `${rate(nb.allCoresWallSeconds, n * nb.cores)} in all`,
+      f3(nbRuns),
+      `${rate(nbRuns)}${differ(nb.runsStats)}`,
     ]);
     row([
-      'K1 WebAssembly / numba, one core',
+      `K1 numba, ${nb.cores} threads (nogil), one series each (copies made before): the same loop / kernel.wat's shape`,
+      `${f3(nbAll)} / ${f3(nbRunsAll)}`,
+      '',
+      `${rate(nbAll, n * nb.cores)} / ${rate(nbRunsAll, n * nb.cores)} in all`,
+    ]);
+    const x = (ours: number, theirs: number): string => `${(theirs / ours).toFixed(2)}x`;
+    row([
+      'K1 WebAssembly / numba (same loop), one core: copying in / in place',
       '',
       '',
-      `${(nb.bestCpuSeconds / wasm).toFixed(2)}x numba's rate (goal: at least 1x)`,
+      `${x(wasm, nb.bestCpuSeconds)} / ${x(inPlace, nb.bestCpuSeconds)} numba's rate (goal: at least 1x)`,
+    ]);
+    row([
+      "K1 WebAssembly / numba (kernel.wat's shape), one core: copying in / in place",
+      '',
+      '',
+      `${x(wasm, nbRuns)} / ${x(inPlace, nbRuns)} numba's rate`,
+    ]);
+    row([
+      `K1 WebAssembly / numba, ${cores} cores, in place: against the same loop / kernel.wat's shape`,
+      '',
+      '',
+      `${x(allInPlace, nbAll)} / ${x(allInPlace, nbRunsAll)} numba's rate (copying in: ${x(allCopy, nbAll)} / ${x(allCopy, nbRunsAll)})`,
     ]);
   }
 }
 
-/** Best wall time of `cores` worker threads each running the WebAssembly kernel on its own copy. */
-async function allCoreWall(close: Float64Array, cores: number): Promise<number> {
+/**
+ * `cores` worker threads, each with its own instance of the WebAssembly kernel and its own copy of
+ * the series; bestWall times rounds in which every worker runs the kernel once, optionally copying
+ * the closes into its memory first (as smaCrossSummary does on every call).
+ */
+function kernelWorkers(
+  close: Float64Array,
+  cores: number,
+): { bestWall(copy: boolean, reps: number): Promise<number>; close(): Promise<unknown> } {
   // The workers instantiate the module themselves (plain JS: no TypeScript loader in a worker).
   const src = `
     const { parentPort, workerData } = require('node:worker_threads');
     const { exports } = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(workerData.b64, 'base64')), {});
     const n = workerData.close.length;
-    const BASE = 128 + 4097 * 8;
+    const BASE = 128;
     exports.memory.grow(Math.ceil((BASE + n * 8) / 65536));
-    parentPort.on('message', () => {
-      new Float64Array(exports.memory.buffer, BASE, n).set(workerData.close);
-      exports.smaCross(BASE, n, 20, 50, 0, 0, 0, 1 / 20, 1 / 50, 128);
+    new Float64Array(exports.memory.buffer, BASE, n).set(workerData.close);
+    parentPort.on('message', (copy) => {
+      if (copy) new Float64Array(exports.memory.buffer, BASE, n).set(workerData.close);
+      exports.smaCross(BASE, n, 20, 50, 0, 0, 0, 1 / 20, 1 / 50);
       parentPort.postMessage(new Float64Array(exports.memory.buffer, 0, 14)[7]);
     });`;
   const workers = Array.from(
     { length: cores },
     () => new Worker(src, { eval: true, workerData: { b64: KERNEL_WASM_BASE64, close } }),
   );
-  const round = (): Promise<number[]> =>
-    Promise.all(workers.map((w) => new Promise<number>((res) => (w.once('message', res), w.postMessage(0)))));
-  let bestWall = Infinity;
-  await round();
-  for (let i = 0; i < 20; i++) {
-    const t0 = performance.now();
-    await round();
-    bestWall = Math.min(bestWall, (performance.now() - t0) / 1000);
-  }
-  await Promise.all(workers.map((w) => w.terminate()));
-  return bestWall;
+  const round = (copy: boolean): Promise<number[]> =>
+    Promise.all(
+      workers.map((w) => new Promise<number>((res) => (w.once('message', res), w.postMessage(copy)))),
+    );
+  return {
+    async bestWall(copy, reps) {
+      let bestWall = Infinity;
+      await round(copy);
+      for (let i = 0; i < reps; i++) {
+        const t0 = performance.now();
+        await round(copy);
+        bestWall = Math.min(bestWall, (performance.now() - t0) / 1000);
+      }
+      return bestWall;
+    },
+    close: () => Promise.all(workers.map((w) => w.terminate())),
+  };
 }
 
 /** Seeded GBM (mulberry32 + Box-Muller), the series of bench/backtest.bench.ts K1. */

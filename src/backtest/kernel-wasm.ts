@@ -1,7 +1,8 @@
 /**
  * Loader of the WebAssembly build of the fused sma-cross kernel (kernel.wat, assembled into
- * kernel-wasm-bytes.ts by bin/build-kernel-wasm.ts). The module is compiled on first use; the
- * close series is copied into its memory per call (a memcpy: ~1 ms per million bars).
+ * kernel-wasm-bytes.ts by bin/build-kernel-wasm.ts). The module is compiled on first use. The
+ * close series is copied into a kernel's memory on every smaCrossStatsWasm call (a memcpy, about
+ * 0.8 ms per million bars: a quarter of the run), once per series by wasmSeries.
  */
 import { KERNEL_WASM_BASE64 } from './kernel-wasm-bytes';
 
@@ -51,7 +52,6 @@ type SmaCrossFn = (
   out: number,
   invFast: number,
   invSlow: number,
-  buf: number,
 ) => void;
 
 /** The part of the WebAssembly API used here (the project's TypeScript libs do not declare it). */
@@ -69,27 +69,66 @@ interface Kernel {
   readonly smaCross: SmaCrossFn;
 }
 
-let kernel: Kernel | undefined;
+/** The compiled module; null when this engine cannot compile it (no WebAssembly SIMD). */
+let compiled: object | null | undefined;
+let shared: Kernel | undefined;
 
-function load(): Kernel {
-  if (!kernel) {
-    const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-    const module = new wasm.Module(Buffer.from(KERNEL_WASM_BASE64, 'base64'));
-    const { exports } = new wasm.Instance(module, {});
-    kernel = { memory: exports.memory as WasmMemory, smaCross: exports.smaCross as SmaCrossFn };
+/**
+ * A new instance of the kernel, with its own memory (the module is compiled once), or undefined
+ * where the module does not compile: kernel.wat uses 128-bit SIMD, which V8 leaves out on x64
+ * processors without SSE4.1. The callers then run the JS loop.
+ */
+function instantiate(): Kernel | undefined {
+  const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+  if (compiled === undefined) {
+    try {
+      compiled = new wasm.Module(Buffer.from(KERNEL_WASM_BASE64, 'base64'));
+    } catch {
+      compiled = null;
+    }
   }
-  return kernel;
+  if (compiled === null) return undefined;
+  const { exports } = new wasm.Instance(compiled, {});
+  return { memory: exports.memory as WasmMemory, smaCross: exports.smaCross as SmaCrossFn };
 }
 
 const PAGE = 65_536;
-/** Byte offsets in the module's memory: statistics, the change buffer (BLOCK + 1 entries of 8 bytes, BLOCK as in kernel.wat), then the closes. */
+/** Byte offsets in the module's memory: the statistics, then the closes. */
 const OUT = 0;
-const BUF = 128;
-const BASE = BUF + (4096 + 1) * 8;
+const BASE = 128;
+/** Longest series the kernel takes (its offsets are i32; 1 GiB of closes). */
+const MAX_BARS = 2 ** 27;
+
+/** Copies `close` into the kernel's memory, growing it when needed. */
+function place(k: Kernel, close: Float64Array): void {
+  const need = BASE + close.length * 8;
+  const have = k.memory.buffer.byteLength;
+  if (have < need) k.memory.grow(Math.ceil((need - have) / PAGE));
+  new Float64Array(k.memory.buffer, BASE, close.length).set(close);
+}
+
+/** One run over the n closes already in `k`'s memory, or undefined when no bar is decided. */
+function run(
+  k: Kernel,
+  n: number,
+  fast: number,
+  slow: number,
+  cost: number,
+  neg: number,
+): KernelStats | undefined {
+  if (slow - 1 >= n - 1) return undefined;
+  k.smaCross(BASE, n, fast, slow, cost, neg < 0 ? 1 : 0, OUT, 1 / fast, 1 / slow);
+  const out = new Float64Array(k.memory.buffer, OUT, OUT_FIELDS.length);
+  const stats = {} as KernelStats;
+  for (let i = 0; i < OUT_FIELDS.length; i++) stats[OUT_FIELDS[i]] = out[i];
+  return stats;
+}
 
 /**
  * Statistics of one sma-cross run over `close` (fast < slow, checked by the caller), or undefined
- * when the series is too short to hold a single decided bar (the caller's JS loop handles that).
+ * when the kernel cannot run it: a series too short to hold a single decided bar or longer than
+ * MAX_BARS, or an engine without WebAssembly SIMD (the caller's JS loop handles those). The closes
+ * are copied into the kernel's memory on every call (about 0.8 ms per million bars).
  */
 export function smaCrossStatsWasm(
   close: Float64Array,
@@ -99,14 +138,25 @@ export function smaCrossStatsWasm(
   neg: number,
 ): KernelStats | undefined {
   const n = close.length;
-  if (slow - 1 >= n - 1 || n > 2 ** 27) return undefined;
-  const k = load();
-  const need = BASE + n * 8;
-  if (k.memory.buffer.byteLength < need) k.memory.grow(Math.ceil((need - k.memory.buffer.byteLength) / PAGE));
-  new Float64Array(k.memory.buffer, BASE, n).set(close);
-  k.smaCross(BASE, n, fast, slow, cost, neg < 0 ? 1 : 0, OUT, 1 / fast, 1 / slow, BUF);
-  const out = new Float64Array(k.memory.buffer, OUT, OUT_FIELDS.length);
-  const stats = {} as KernelStats;
-  for (let i = 0; i < OUT_FIELDS.length; i++) stats[OUT_FIELDS[i]] = out[i];
-  return stats;
+  if (slow - 1 >= n - 1 || n > MAX_BARS) return undefined;
+  shared ??= instantiate();
+  if (!shared) return undefined;
+  place(shared, close);
+  return run(shared, n, fast, slow, cost, neg);
+}
+
+/** A close series copied once into an instance of the kernel of its own, for many runs over it. */
+export interface WasmSeries {
+  /** As smaCrossStatsWasm over the series (undefined when it is too short for `slow`). */
+  stats(fast: number, slow: number, cost: number, neg: number): KernelStats | undefined;
+}
+
+/** The series in a kernel instance of its own, or undefined when the kernel cannot take it. */
+export function wasmSeries(close: Float64Array): WasmSeries | undefined {
+  const n = close.length;
+  if (n > MAX_BARS) return undefined;
+  const k = instantiate();
+  if (!k) return undefined;
+  place(k, close);
+  return { stats: (fast, slow, cost, neg) => run(k, n, fast, slow, cost, neg) };
 }

@@ -6,14 +6,14 @@
  */
 import { InputError } from '../errors';
 import { finishMetrics, PERIODS_PER_YEAR } from './metrics';
-import { smaCrossStatsWasm, type KernelStats } from './kernel-wasm';
+import { smaCrossStatsWasm, wasmSeries, type KernelStats } from './kernel-wasm';
 import type { Summary } from './types';
 
 /**
  * Summary of one sma-cross backtest over `close`, identical (up to float rounding of the variance)
  * to `runBacktest(bars, { strategy: 'sma-cross', params: { fast, slow, short }, costBps })`.
- * Runs the WebAssembly build of the loop (kernel.wat: the same statistics, bit for bit, about
- * twice as fast as V8 compiles the JS loop below).
+ * Runs the WebAssembly build of the loop (kernel.wat: the same statistics, bit for bit, two to
+ * five times as fast as V8 compiles the JS loop below, which is the fallback).
  */
 export function smaCrossSummary(
   close: Float64Array,
@@ -81,7 +81,7 @@ function smaCrossStatsJs(
   let lossSum = 0;
   for (let t = slow - 1; t < n - 1; t++) {
     const c = close[t];
-    // Same operation order as smaCrossPositions and rollingMean: bit-identical SMAs.
+    // Same operation order as smaCrossPositions: bit-identical SMAs.
     sf += c;
     sf -= close[t - fast];
     ss += c;
@@ -204,13 +204,11 @@ export interface GridRow {
   readonly summary: Summary;
 }
 
-/** Largest SMA cache the grid keeps (bytes); beyond it each pair recomputes its own SMAs. */
-const GRID_CACHE_BYTES = 256 * 2 ** 20;
-
 /**
- * The fast path for sweeps: summaries of every (fast, slow) pair over one close series. Each
- * distinct window's SMA is computed once (with the same rolling arithmetic as the single kernel,
- * so the numbers are bit-identical) and each pair is then one pass over two cached arrays.
+ * The fast path for sweeps: summaries of every (fast, slow) pair over one close series. The
+ * closes are copied once into a WebAssembly kernel instance of their own and each pair is one
+ * pass of the fused kernel over them (the rolling sums cost the kernel next to nothing: it
+ * overlaps them with the statistics), so every row is smaCrossSummary's result, bit for bit.
  */
 export function smaCrossGrid(
   close: Float64Array,
@@ -220,140 +218,15 @@ export function smaCrossGrid(
 ): GridRow[] {
   const n = close.length;
   for (const [f, s] of pairs) checkPair(f, s, n);
-  const windows = [...new Set(pairs.flat())].sort((a, b) => a - b);
-  if (windows.length * n * 8 > GRID_CACHE_BYTES) {
-    return pairs.map(([fast, slow]) => ({
-      fast,
-      slow,
-      summary: smaCrossSummary(close, fast, slow, costBps, short),
-    }));
-  }
-  const sma = new Map<number, Float64Array>();
-  for (const w of windows) sma.set(w, rollingMean(close, w));
-  const ret = new Float64Array(n - 1);
-  for (let t = 0; t < n - 1; t++) ret[t] = close[t + 1] / close[t] - 1;
+  const cost = costBps / 10_000;
+  const neg = short ? -1 : 0;
+  const series = wasmSeries(close);
   return pairs.map(([fast, slow]) => ({
     fast,
     slow,
-    summary: gridPair(sma.get(fast)!, sma.get(slow)!, ret, slow, costBps / 10_000, short ? -1 : 0),
+    summary: summarize(
+      n,
+      series?.stats(fast, slow, cost, neg) ?? smaCrossStatsJs(close, fast, slow, cost, neg),
+    ),
   }));
-}
-
-/** Rolling mean with the kernel's exact arithmetic (sum, then times 1/w); NaN before w-1. */
-function rollingMean(close: Float64Array, w: number): Float64Array {
-  const n = close.length;
-  const out = new Float64Array(n);
-  const inv = 1 / w;
-  let s = 0;
-  for (let t = 0; t < n; t++) {
-    s += close[t];
-    if (t >= w) s -= close[t - w];
-    out[t] = s * inv;
-  }
-  return out;
-}
-
-function gridPair(
-  f: Float64Array,
-  s: Float64Array,
-  ret: Float64Array,
-  slow: number,
-  cost: number,
-  neg: number,
-): Summary {
-  const periods = ret.length;
-  // The same loop as smaCrossSummary with the SMAs read from the cache (kept in step by hand:
-  // the kernel test asserts both give identical summaries).
-  let prev = 0;
-  let sum = 0;
-  let sumSq = 0;
-  let down = 0;
-  let equity = 1;
-  let peak = 1;
-  let trough = 1;
-  let minRatio = 1;
-  let trades = 0;
-  let absDw = 0;
-  let exposed = 0;
-  let ep = 1;
-  let entryT = 0;
-  let wins = 0;
-  let losses = 0;
-  let winSum = 0;
-  let lossSum = 0;
-  for (let t = slow - 1; t < periods; t++) {
-    const mf = f[t];
-    const ms = s[t];
-    const p = mf > ms ? 1 : mf < ms ? neg : 0;
-    if (p === prev) {
-      if (p === 0) continue;
-      const x = p * ret[t];
-      ep *= 1 + x;
-      sum += x;
-      sumSq += x * x;
-      const d = (x - Math.abs(x)) * 0.5;
-      down += d * d;
-      const e = equity * (1 + x);
-      equity = e;
-      if (e > peak) {
-        const ratio = trough / peak;
-        if (ratio < minRatio) minRatio = ratio;
-        peak = e;
-        trough = e;
-      } else if (e < trough) trough = e;
-      continue;
-    }
-    const r = ret[t];
-    const a = p > prev ? p - prev : prev - p;
-    const k = a * cost;
-    trades++;
-    absDw += a;
-    const x = p * r - k;
-    if (prev !== 0) {
-      const share = p === 0 ? k : k * 0.5;
-      const g = ep * (1 - share) - 1;
-      if (g > 0) {
-        wins++;
-        winSum += g;
-      } else if (g < 0) {
-        losses++;
-        lossSum += g;
-      }
-      exposed += t - entryT;
-      ep = p === 0 ? 1 : 1 + (p * r - share);
-    } else {
-      ep = 1 + (p * r - k);
-    }
-    if (p !== 0) entryT = t;
-    prev = p;
-    sum += x;
-    sumSq += x * x;
-    const d = (x - Math.abs(x)) * 0.5;
-    down += d * d;
-    const e = equity * (1 + x);
-    equity = e;
-    if (e > peak) {
-      const ratio = trough / peak;
-      if (ratio < minRatio) minRatio = ratio;
-      peak = e;
-      trough = e;
-    } else if (e < trough) trough = e;
-  }
-  if (prev !== 0) exposed += periods - entryT;
-  return summarize(periods + 1, {
-    sum,
-    sumSq,
-    down,
-    equity,
-    peak,
-    trough,
-    minRatio,
-    trades,
-    absDw,
-    exposed,
-    wins,
-    losses,
-    winSum,
-    lossSum,
-  });
 }
