@@ -1,7 +1,7 @@
 /**
  * Sweep benchmarks, peers in the same run:
  *   the grid of K2 (4,851 pairs fast < slow in 2..100) over 2,520 seeded GBM bars, as
- *   S1 the engine's in-process smaCrossGrid (shared SMA cache, one thread, no I/O): the peer
+ *   S1 the engine's in-process smaCrossGrid (the WebAssembly kernel per pair over one copy of the closes, one thread, no I/O): the peer
  *   S2 evaluateBatch in one thread (what a worker or an ECS task computes; no I/O)
  *   S3 executeSweep on 1 and 2 worker threads, results written as Parquet to the local S3 server
  *   S4 the synthesized sweep state machine run locally (batch tasks as child processes), 200 sets
