@@ -1,9 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClients, type AwsClients } from '../../../src/aws/clients';
 import { main } from '../../../src/cli/main';
+import { capturedOutput } from '../../helpers/quant-cli';
 import { LOCAL_BUCKETS } from '../../../src/local/buckets';
 import { LocalCloud } from '../../../src/local/cloud';
 import { tradingServices } from '../../../src/trading/context';
@@ -26,15 +27,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-let out = '';
-let errOut = '';
-beforeEach(() => {
-  out = '';
-  errOut = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((errOut += String(s)), true));
-});
-afterEach(() => vi.restoreAllMocks());
+const io = capturedOutput();
 const quant = (...args: string[]) => main(['node', 'quant', '--data-dir', dir, ...args]);
 
 describe('TCA of paper parents: lake table, quant tca, calibration, backtest --costs', () => {
@@ -89,13 +82,13 @@ describe('TCA of paper parents: lake table, quant tca, calibration, backtest --c
       await readTcaRows(clients.s3, LOCAL_BUCKETS.results, { account: r.account, from: '2027-01-01' }),
     ).toEqual([]);
 
-    expect(await quant('tca', '--account', r.account, '--json'), errOut).toBe(0);
-    const report = JSON.parse(out);
+    expect(await quant('tca', '--account', r.account, '--json'), io.err).toBe(0);
+    const report = JSON.parse(io.out);
     expect(report.summary.parents).toBe(r.tca.length);
     expect(report.summary.impactBps).toBeCloseTo(10, 9);
 
     const costs = path.join(dir, 'costs.json');
-    out = '';
+    io.out = '';
     expect(await quant('tca', 'calibrate', '--out', costs, '--account', r.account, '--json')).toBe(0);
     const model = JSON.parse(readFileSync(costs, 'utf8'));
     expect(model.slippageBps).toBeCloseTo(10, 9);
@@ -103,7 +96,7 @@ describe('TCA of paper parents: lake table, quant tca, calibration, backtest --c
 
     // The calibrated model in a backtest costs what --cost-bps 10 costs.
     const bt = async (...extra: string[]) => {
-      out = '';
+      io.out = '';
       const code = await quant(
         'backtest',
         '--bars',
@@ -117,8 +110,8 @@ describe('TCA of paper parents: lake table, quant tca, calibration, backtest --c
         ...extra,
         '--json',
       );
-      expect(code, errOut).toBe(0);
-      return JSON.parse(out);
+      expect(code, io.err).toBe(0);
+      return JSON.parse(io.out);
     };
     const calibrated = await bt('--costs', costs);
     const linear = await bt('--cost-bps', '10');
@@ -154,15 +147,15 @@ describe('TCA of paper parents: lake table, quant tca, calibration, backtest --c
 
   it('bad input exits 2 naming the field', async () => {
     expect(await quant('tca', '--from', '2026-13-01')).toBe(2);
-    expect(errOut).toMatch(/--from: must be a date YYYY-MM-DD/);
+    expect(io.err).toMatch(/--from: must be a date YYYY-MM-DD/);
     const bad = path.join(dir, 'bad-costs.json');
     writeFileSync(bad, JSON.stringify({ slippageBps: 1, impactk: 2 }));
-    errOut = '';
+    io.err = '';
     expect(
       await quant('backtest', '--bars', SP500, '--strategy', 'sma-cross', '--costs', bad, '--json'),
     ).toBe(2);
-    expect(errOut).toMatch(/bad-costs\.json/);
-    expect(errOut).toMatch(/impactk/);
+    expect(io.err).toMatch(/bad-costs\.json/);
+    expect(io.err).toMatch(/impactk/);
   });
 });
 
@@ -185,10 +178,10 @@ describe('quant backtest --limits: the risk engine counts by rule', () => {
       'slow=30',
     ];
     expect(await quant(...args, '--json')).toBe(0);
-    const free = JSON.parse(out);
-    out = '';
+    const free = JSON.parse(io.out);
+    io.out = '';
     expect(await quant(...args, '--limits', limits, '--json')).toBe(0);
-    const gated = JSON.parse(out);
+    const gated = JSON.parse(io.out);
     expect(free.riskGate).toBeUndefined();
     // Every entry (0 -> 1) is resized to half the NAV; every exit (-> 0) is approved.
     const entries = Math.ceil(free.trades / 2);
@@ -205,7 +198,7 @@ describe('quant backtest --limits: the risk engine counts by rule', () => {
     expect(
       await quant('backtest', '--bars', SP500, '--strategy', 'sma-cross', '--actions', actions, '--json'),
     ).toBe(2);
-    expect(errOut).toMatch(/actions\.csv:2:value: must be a number > 0, got "x"/);
-    expect(out).toBe('');
+    expect(io.err).toMatch(/actions\.csv:2:value: must be a number > 0, got "x"/);
+    expect(io.out).toBe('');
   });
 });
