@@ -1,22 +1,18 @@
 /**
- * The trading functions' world on the local cloud, for an integration test file: a data directory,
- * the cloud, the trading tables, the risk and book stores, and execution deps over them. Call it at
- * the file's top level: it registers the beforeAll that starts the world (its fields are set from
- * then on) and the afterAll that stops the cloud and removes the directory.
+ * The trading functions' world on a test file's local cloud (test/helpers/local-cloud.ts): the
+ * trading tables, the risk and book stores, and execution deps over them. Call it at the file's top
+ * level: its fields are set from its beforeAll on.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
-import { createClients, type AwsClients } from '../../src/aws/clients';
+import { beforeAll } from 'vitest';
+import type { AwsClients } from '../../src/aws/clients';
 import { LOCAL_BUCKETS } from '../../src/local/buckets';
-import { LocalCloud } from '../../src/local/cloud';
 import { RiskStore } from '../../src/risk/store';
 import { S3AuditSink } from '../../src/trading/audit';
 import { BookStore } from '../../src/trading/book';
 import { PaperBroker, type BrokerAdapter, type Quote } from '../../src/trading/broker';
 import type { ExecutionDeps } from '../../src/trading/execution';
 import { ensureLocalTradingTables, type TradingTables } from '../../src/trading/tables';
+import { localCloudWorld } from './local-cloud';
 
 export interface TradingWorld {
   readonly dir: string;
@@ -48,11 +44,13 @@ export interface TradingWorldOptions {
 }
 
 export function tradingWorld(opts: TradingWorldOptions): TradingWorld {
-  const dir = mkdtempSync(path.join(os.tmpdir(), `trading-${opts.accounts}-`));
-  let cloud: LocalCloud | undefined;
+  const lc = localCloudWorld({ name: `trading-${opts.accounts}`, shared: opts.shared });
   let n = 0;
   const w = {
-    dir,
+    dir: lc.dir,
+    get clients() {
+      return lc.clients;
+    },
     deps: (extra: Partial<ExecutionDeps> = {}): ExecutionDeps => ({
       doc: w.clients.doc,
       ordersTable: w.tables.orders,
@@ -71,17 +69,9 @@ export function tradingWorld(opts: TradingWorldOptions): TradingWorld {
     },
   } as { -readonly [K in keyof TradingWorld]: TradingWorld[K] };
   beforeAll(async () => {
-    cloud = opts.shared ? await LocalCloud.up({ dataDir: dir }) : await LocalCloud.start({ dataDir: dir });
-    w.clients = createClients(cloud.runtime);
     w.tables = await ensureLocalTradingTables(w.clients.dynamodb);
     w.risk = new RiskStore(w.clients.doc, w.tables.risk, { limitsTtlMs: 0 });
     w.books = new BookStore(w.clients.doc, w.tables.risk);
-  }, 60_000);
-  afterAll(async () => {
-    w.clients?.destroy();
-    if (opts.shared) await LocalCloud.down({ dataDir: dir });
-    else await cloud?.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
   return w;
 }
