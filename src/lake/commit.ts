@@ -29,6 +29,9 @@ import { mapLimit } from '../map-limit';
 
 export const PENDING_PREFIX = LAKE_PREFIXES.pending;
 
+/** Partition values become path segments: keep them to a safe character set. */
+export const SAFE_PARTITION_VALUE = /^[A-Za-z0-9._-]{1,64}$/;
+
 /** A write in progress (or abandoned) that touches several partitions of one table. */
 export interface PendingWrite {
   readonly id: string;

@@ -19,7 +19,7 @@ import type { AwsClients } from '../aws/clients';
 import { InputError } from '../errors';
 import { mapLimit } from '../map-limit';
 import type { LakeBuckets } from './buckets';
-import { commitPartitions, getWithEtag, partitionObjectKey, writeId } from './commit';
+import { commitPartitions, getWithEtag, partitionObjectKey, SAFE_PARTITION_VALUE, writeId } from './commit';
 import { prepareAppend, type PreparedAppend } from './parquet-append';
 import { allColumns, type TableDef } from '../contract/lake';
 
@@ -60,9 +60,6 @@ export interface WriteReport {
   readonly bytes: number;
   readonly keys: readonly string[];
 }
-
-/** Partition values become path segments: keep them to a safe character set. */
-const SAFE_PARTITION_VALUE = /^[A-Za-z0-9._-]{1,64}$/;
 
 export function partitionPath(table: TableDef, values: Readonly<Record<string, unknown>>): string {
   return table.partitionKeys

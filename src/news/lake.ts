@@ -19,6 +19,7 @@ import {
   commitPartitions,
   getWithEtag,
   partitionObjectKey,
+  SAFE_PARTITION_VALUE,
   writeId,
   type PartitionWrite,
 } from '../lake/commit';
@@ -54,8 +55,6 @@ export interface NewsCommitReport {
   readonly keys: readonly string[];
 }
 
-/** The lake's partition character set (src/lake/writer.ts; not imported: it loads DuckDB). */
-const SAFE_PARTITION_VALUE = /^[A-Za-z0-9._-]{1,64}$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 function partitionPath(dt: string, symbol: string): string {
