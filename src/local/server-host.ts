@@ -71,32 +71,27 @@ async function main(): Promise<void> {
     : undefined;
   const s3Port = s3?.port ?? 0;
 
-  let kinesis: Server | undefined;
-  let kinesisPort = 0;
-  if (args.services.has('kinesis')) {
-    const kinesalite = require('kinesalite');
-    kinesis = kinesalite({
-      path: path.join(args.dataDir, 'kinesis'),
-      createStreamMs: 0,
-      deleteStreamMs: 0,
-      updateStreamMs: 0,
-      shardLimit: 100,
-    }) as Server;
-    kinesisPort = await listen(kinesis, args.ports.kinesis);
-  }
-
-  let dynamo: Server | undefined;
-  let dynamoPort = 0;
-  if (args.services.has('dynamodb')) {
-    const dynalite = require('dynalite');
-    dynamo = dynalite({
-      path: path.join(args.dataDir, 'dynamodb'),
-      createTableMs: 0,
-      deleteTableMs: 0,
-      updateTableMs: 0,
-    }) as Server;
-    dynamoPort = await listen(dynamo, args.ports.dynamodb);
-  }
+  /** kinesalite or dynalite on its directory, the stand-in's delays set to 0. */
+  const serve = async (
+    service: 'kinesis' | 'dynamodb',
+    module: string,
+    options: Record<string, number>,
+  ): Promise<{ server?: Server; port: number }> => {
+    if (!args.services.has(service)) return { port: 0 };
+    const server = require(module)({ path: path.join(args.dataDir, service), ...options }) as Server;
+    return { server, port: await listen(server, args.ports[service]) };
+  };
+  const { server: kinesis, port: kinesisPort } = await serve('kinesis', 'kinesalite', {
+    createStreamMs: 0,
+    deleteStreamMs: 0,
+    updateStreamMs: 0,
+    shardLimit: 100,
+  });
+  const { server: dynamo, port: dynamoPort } = await serve('dynamodb', 'dynalite', {
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
 
   let closing = false;
   const close = async (): Promise<void> => {
