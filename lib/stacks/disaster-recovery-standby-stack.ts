@@ -27,6 +27,7 @@ import {
   BrokerAccess,
   KillSwitch,
   OrderExecution,
+  orderPathOf,
   QuantKey,
   RiskCheckApi,
   SignalChannels,
@@ -36,11 +37,9 @@ import {
   StandbyOutputs,
   StandbyTables,
   TradingRiskAlarms,
-  tradingEnvironment,
   type EncryptedTable,
   type TradingCore,
 } from '../constructs';
-import { LAKE_BUCKET_ENV } from '../../src/contract/lake';
 
 export interface DisasterRecoveryStandbyStackProps extends StackProps {
   readonly environmentName: string;
@@ -141,18 +140,13 @@ export class DisasterRecoveryStandbyStack extends AreaStack {
       egress: { vpc: this.network.vpc, subnets: this.network.egressSubnets },
     });
     const curated = replicas.buckets.curated;
-    const orderPath = {
+    const orderPath = orderPathOf({
       core,
       broker: this.broker,
       curatedBucket: curated,
       concurrency: trading.executionConcurrency,
       dormant,
-      environment: {
-        ...tradingEnvironment(core),
-        ...this.broker.environment,
-        [LAKE_BUCKET_ENV.curated]: curated.bucketName,
-      },
-    };
+    });
     this.algos = new AlgoScheduler(this, 'Algos', orderPath);
     this.orderExecution = new OrderExecution(this, 'OrderExecution', {
       ...orderPath,
