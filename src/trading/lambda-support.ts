@@ -5,7 +5,6 @@
  * risk-check API and the kill switch.
  */
 import { z } from 'zod';
-import { ALARM_STATE_CHANGE } from '../contract/trading';
 import type { Runtime } from '../aws/clients';
 import { InputError, describeZodIssues } from '../errors';
 import { RiskEngine } from '../risk/engine';
@@ -14,6 +13,7 @@ import type { RiskDecision, TradingState } from '../risk/types';
 import { bookToPortfolio } from './book';
 import { changeState, type TradingServices } from './context';
 import { idSchema } from '../risk/ids';
+import { ALARM_STATE_CHANGE } from '../contract/trading';
 
 export function runtimeFromEnv(env: NodeJS.ProcessEnv): Runtime {
   if (env.QUANT_LOCAL_DYNAMODB) {
