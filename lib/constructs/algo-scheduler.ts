@@ -4,7 +4,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { LAKE_PREFIXES } from '../../src/contract/lake';
+import { LAKE_BUCKET_ENV, LAKE_PREFIXES } from '../../src/contract/lake';
 import { packageRoot } from '../../src/package-root';
 import type { BrokerAccess } from './broker-access';
 import { EncryptedLogGroup } from './encrypted-log-group';
@@ -14,6 +14,7 @@ import {
   acknowledgeDormant,
   grantTradingEvents,
   TRADING_WILDCARDS,
+  tradingEnvironment,
   tradingFunctionDefaults,
   type TradingCore,
 } from './trading-core';
@@ -37,6 +38,15 @@ export interface OrderPathProps {
    * @default false (trading)
    */
   readonly dormant?: boolean;
+}
+
+/**
+ * The order path's props with its environment: the trading functions', the broker's, and the curated
+ * bucket (VaR and correlation limits read the returns windows there, children their quotes).
+ */
+export function orderPathOf(p: Omit<OrderPathProps, 'environment'>): OrderPathProps {
+  const curated = { [LAKE_BUCKET_ENV.curated]: p.curatedBucket.bucketName };
+  return { ...p, environment: { ...tradingEnvironment(p.core), ...p.broker.environment, ...curated } };
 }
 
 /** Read access of an order-path function to the curated zone's returns windows and 1-minute bars. */

@@ -3,7 +3,7 @@
  * home region's stacks provide there: the trading tables (here the replicas), the network with fixed
  * egress addresses, and the alarm topic with its dashboard.
  */
-import { CfnOutput, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -17,8 +17,7 @@ import type { NetworkConfig } from '../config/types';
 import type { IMonitoring } from '../stacks/monitoring-stack';
 import { PlatformAlarm, type PlatformAlarmProps } from './alarms';
 import { Area } from './area';
-import { EncryptedLogGroup } from './encrypted-log-group';
-import { retainedNatEips } from './retained-nat-eips';
+import { natEgressVpc } from './retained-nat-eips';
 import type { TradingTableSet } from './trading-core';
 import { grantRiskTableWrites } from './trading-tables';
 
@@ -64,50 +63,21 @@ export class StandbyNetwork extends Area {
   constructor(scope: Construct, id: string, props: StandbyNetworkProps) {
     super(scope, id);
     const n = props.network;
-    this.natEips = retainedNatEips(this, 'StandbyNatEip', n.natGateways);
-    this.vpc = new ec2.Vpc(this, 'StandbyVpc', {
-      ipAddresses: ec2.IpAddresses.cidr(n.vpcCidr),
-      natGatewayProvider: ec2.NatProvider.gateway({
-        eipAllocationIds: this.natEips.map((e) => e.attrAllocationId),
-      }),
-      // Explicit AZs: no context lookup, so synth works offline without credentials.
-      availabilityZones: [...n.availabilityZones],
-      natGateways: n.natGateways,
-      restrictDefaultSecurityGroup: true,
-      subnetConfiguration: [
-        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 26, mapPublicIpOnLaunch: false },
-        { name: 'egress', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
-      ],
-      gatewayEndpoints: {
-        S3: { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: [this.egressSubnets] },
-        DynamoDb: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets: [this.egressSubnets] },
+    const { vpc, natEips } = natEgressVpc(this, {
+      network: n,
+      logKey: props.logKey,
+      ids: {
+        eip: 'StandbyNatEip',
+        vpc: 'StandbyVpc',
+        flowLogs: 'StandbyFlowLogs',
+        output: 'StandbyNatPublicIps',
       },
+      gatewayEndpointSubnets: [this.egressSubnets],
+      outputDescription:
+        'Fixed source addresses of the standby broker calls (add them to the broker allow-list)',
     });
-    for (const subnet of this.vpc.publicSubnets) {
-      const route = subnet.node.tryFindChild('DefaultRoute');
-      if (route) {
-        Validations.of(route).acknowledge({
-          id: 'NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW',
-          reason:
-            'Route of a public subnet that holds only a NAT gateway (mapPublicIpOnLaunch off): NAT egress for the private subnets needs it.',
-        });
-      }
-    }
-    const flowLogs = new EncryptedLogGroup(this, 'StandbyFlowLogs', {
-      encryptionKey: props.logKey,
-      retentionDays: n.flowLogRetentionDays,
-    });
-    this.vpc.addFlowLog('FlowLog', {
-      destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs),
-      trafficType: ec2.FlowLogTrafficType.ALL,
-    });
-    new CfnOutput(this, 'StandbyNatPublicIps', {
-      description: 'Fixed source addresses of the standby broker calls (add them to the broker allow-list)',
-      value: Fn.join(
-        ',',
-        this.natEips.map((e) => e.ref),
-      ),
-    });
+    this.vpc = vpc;
+    this.natEips = natEips;
   }
 }
 

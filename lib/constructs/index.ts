@@ -49,3 +49,5 @@ export * from './vendor-pull-sync';
 export * from './vendor-push-replication';
 export * from './dr-standby';
 export * from './retained-nat-eips';
+export * from './standby-alarms';
+export * from './standby-outputs';

@@ -21,6 +21,7 @@ import {
 import { accountStateKey } from './trading-tables';
 import { Area } from './area';
 import { FUNCTION_SERVICE } from '../../src/contract/metrics';
+import { ALARM_STATE_CHANGE } from '../../src/contract/trading';
 
 export interface KillSwitchProps {
   readonly core: TradingCore;
@@ -122,10 +123,10 @@ export class KillSwitch extends Area {
       description:
         'Kill-switch alarms (execution errors, drawdown, daily loss) entering ALARM set trading HALTED',
       eventPattern: {
-        source: ['aws.cloudwatch'],
-        detailType: ['CloudWatch Alarm State Change'],
+        source: [ALARM_STATE_CHANGE.source],
+        detailType: [ALARM_STATE_CHANGE.detailType],
         resources: alarms.map((a) => a.alarmArn),
-        detail: { state: { value: ['ALARM'] } },
+        detail: { state: { value: [ALARM_STATE_CHANGE.alarm] } },
       },
       targets: [
         new targets.LambdaFunction(this.function, {

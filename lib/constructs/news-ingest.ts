@@ -6,13 +6,14 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { LAKE_PREFIXES } from '../../src/contract/lake';
 import { NEWS_INGEST_ENV, NEWS_METRICS, NEWS_SENTIMENT_TABLE } from '../../src/contract/news';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { QuantFunction } from './quant-function';
 import { QuantKey } from './quant-key';
 
-/** Where the lake writer's pending markers of a table live (src/lake/commit.ts, PENDING_PREFIX). */
-const PENDING_PREFIX = `_lake/pending/${NEWS_SENTIMENT_TABLE.name}`;
+/** Where the lake writer's pending markers of the table live (src/lake/commit.ts). */
+const PENDING_PREFIX = `${LAKE_PREFIXES.pending}/${NEWS_SENTIMENT_TABLE.name}`;
 
 export interface NewsIngestProps {
   /** The bucket of the lake zone `news_sentiment` lives in (curated). */

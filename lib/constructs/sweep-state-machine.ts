@@ -23,7 +23,7 @@ import {
 } from '../../src/contract/functions';
 import { BACKTEST_RESULTS, LAKE_PREFIXES } from '../../src/contract/lake';
 import { BACKTEST_TASK_METRICS } from '../../src/contract/metrics';
-import { SWEEP_STATES } from '../../src/contract/sweep';
+import { SWEEP_STATES, SWEEP_TASK_ENV } from '../../src/contract/sweep';
 import type { IMonitoring } from '../stacks/monitoring-stack';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import type { WildcardReason } from './acknowledge-wildcards';
@@ -187,14 +187,17 @@ export class SweepStateMachine extends Area {
         {
           containerDefinition: batch.container,
           environment: [
-            { name: 'SWEEP_ID', value: sfn.JsonPath.stringAt('$.BatchInput.sweepId') },
-            { name: 'STRATEGY', value: sfn.JsonPath.stringAt('$.BatchInput.strategy') },
-            { name: 'BARS', value: sfn.JsonPath.stringAt('$.BatchInput.bars') },
+            { name: SWEEP_TASK_ENV.sweepId, value: sfn.JsonPath.stringAt('$.BatchInput.sweepId') },
+            { name: SWEEP_TASK_ENV.strategy, value: sfn.JsonPath.stringAt('$.BatchInput.strategy') },
+            { name: SWEEP_TASK_ENV.bars, value: sfn.JsonPath.stringAt('$.BatchInput.bars') },
             {
-              name: 'COST_BPS',
+              name: SWEEP_TASK_ENV.costBps,
               value: sfn.JsonPath.format('{}', sfn.JsonPath.stringAt('$.BatchInput.costBps')),
             },
-            { name: 'BATCH_ITEMS', value: sfn.JsonPath.jsonToString(sfn.JsonPath.listAt('$.Items')) },
+            {
+              name: SWEEP_TASK_ENV.batchItems,
+              value: sfn.JsonPath.jsonToString(sfn.JsonPath.listAt('$.Items')),
+            },
           ],
         },
       ],

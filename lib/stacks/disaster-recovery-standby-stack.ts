@@ -15,10 +15,7 @@
  * stress test (the curated replica holds the last returns window), the strategy runner and the
  * training workflow, the Athena catalog of the audit trail.
  */
-import { CfnOutput, Duration } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
-import * as cw from 'aws-cdk-lib/aws-cloudwatch';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
@@ -30,20 +27,19 @@ import {
   BrokerAccess,
   KillSwitch,
   OrderExecution,
+  orderPathOf,
   QuantKey,
   RiskCheckApi,
   SignalChannels,
+  StandbyAlarms,
   StandbyMonitoring,
   StandbyNetwork,
+  StandbyOutputs,
   StandbyTables,
   TradingRiskAlarms,
-  tradingEnvironment,
   type EncryptedTable,
   type TradingCore,
 } from '../constructs';
-import { LAKE_BUCKET_ENV } from '../../src/contract/lake';
-import { DR_METRICS_NAMESPACE } from '../../src/contract/dr';
-import { STANDBY_OUTPUTS, STANDBY_RISK_CHECK_ERRORS_METRIC } from '../../src/contract/dr-standby';
 
 export interface DisasterRecoveryStandbyStackProps extends StackProps {
   readonly environmentName: string;
@@ -144,18 +140,13 @@ export class DisasterRecoveryStandbyStack extends AreaStack {
       egress: { vpc: this.network.vpc, subnets: this.network.egressSubnets },
     });
     const curated = replicas.buckets.curated;
-    const orderPath = {
+    const orderPath = orderPathOf({
       core,
       broker: this.broker,
       curatedBucket: curated,
       concurrency: trading.executionConcurrency,
       dormant,
-      environment: {
-        ...tradingEnvironment(core),
-        ...this.broker.environment,
-        [LAKE_BUCKET_ENV.curated]: curated.bucketName,
-      },
-    };
+    });
     this.algos = new AlgoScheduler(this, 'Algos', orderPath);
     this.orderExecution = new OrderExecution(this, 'OrderExecution', {
       ...orderPath,
@@ -176,97 +167,25 @@ export class DisasterRecoveryStandbyStack extends AreaStack {
     });
     const riskAlarms = new TradingRiskAlarms(this, 'RiskAlarms', { monitoring });
     const killSwitchRule = this.halt.haltOn([this.orderExecution.errorAlarm, ...riskAlarms.lossAlarms]);
-    this.addStandbyAlarms(monitoring);
+    new StandbyAlarms(this, 'Alarms', {
+      monitoring,
+      dormant,
+      dormantFunctions: [this.orderExecution.function, this.algos.algoChild, this.halt.function],
+      riskCheck: this.riskCheckApi.function,
+    });
     monitoring.addAlarmStatus();
-
-    const out = (key: string, value: string, description: string) =>
-      new CfnOutput(this, key, { value, description });
-    const o = STANDBY_OUTPUTS;
-    out(o.executionFunction, this.orderExecution.function.functionName, 'Standby execution function');
-    out(
-      o.executionConcurrency,
-      String(trading.executionConcurrency),
-      'Its reserved concurrency after failover',
-    );
-    out(o.algoChildFunction, this.algos.algoChild.functionName, 'Standby algo-child function');
-    out(
-      o.algoChildConcurrency,
-      String(trading.executionConcurrency),
-      'Its reserved concurrency after failover',
-    );
-    out(o.killSwitchFunction, this.halt.function.functionName, 'Standby kill switch');
-    out(
-      o.killSwitchConcurrency,
-      String(trading.killSwitchConcurrency ?? 2),
-      'Its reserved concurrency after failover',
-    );
-    out(
-      o.signalsMapping,
-      this.orderExecution.signalsSource.eventSourceMappingId,
-      'Mapping of the standby signals stream onto execution',
-    );
-    out(o.orderBus, this.channels.bus.eventBusName, 'Standby order bus (signals in, order events out)');
-    out(o.signalRule, this.orderExecution.signalRule.ruleName, 'Rule: bus signals to execution');
-    out(o.reconcileRule, this.orderExecution.reconcileRule.ruleName, 'Rule: reconciliation schedule');
-    out(o.killSwitchRule, killSwitchRule.ruleName, 'Rule: kill-switch alarms to the kill switch');
-    out(
-      o.signalsStream,
-      this.channels.signals.streamName,
-      'Standby signals stream (strategies send here after failover)',
-    );
-    out(o.riskCheckUrl, this.riskCheckApi.url.url, 'Standby risk-check URL (IAM auth)');
-    out(o.riskTable, this.tables.risk.tableName, 'Replica risk table (the standby trades on it)');
-    out(o.ordersTable, this.tables.orders.tableName, 'Replica orders table');
-    out(o.idempotencyTable, this.tables.idempotency.tableName, 'Replica idempotency table');
-    if (this.broker.secret)
-      out(o.brokerSecret, this.broker.secret.secretArn, 'Standby broker API keys (set at setup)');
-  }
-
-  /**
-   * While dormant, any attempt to run the order path or the kill switch is throttled (reserved
-   * concurrency 0): a signal, a schedule or a caller reached the standby. That is either a
-   * misdirected producer or a half-done failover; both need a person.
-   */
-  private addStandbyAlarms(monitoring: StandbyMonitoring): void {
-    const fns = [this.orderExecution.function, this.algos.algoChild, this.halt.function];
-    const throttles = fns.map((f) => f.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }));
-    const invoked = new cw.MathExpression({
-      expression: throttles.map((_, i) => `t${i}`).join(' + '),
-      usingMetrics: Object.fromEntries(throttles.map((m, i) => [`t${i}`, m])),
-      period: Duration.minutes(5),
-      label: 'invocations refused by the dormant standby',
-    });
-    if (this.dormant)
-      monitoring.alarm(this, 'StandbyInvokedWhileDormantAlarm', {
-        description:
-          'Something invoked the dormant DR standby (signal, schedule or caller) and was refused: make sure only the home region trades, or finish the failover (docs/disaster-recovery.md)',
-        metric: invoked,
-        threshold: 1,
-      });
-    // The read path of the replica, live even while dormant. The function answers a failed read
-    // with a 500 (not a Lambda error) and logs it at ERROR: count both. It fires only when the
-    // check is called (a probe at setup, a drill, or strategies after failover).
-    const fn = this.riskCheckApi.function;
-    const logged = new logs.MetricFilter(this, 'StandbyRiskCheckErrorFilter', {
-      logGroup: fn.logGroupResource,
-      filterPattern: logs.FilterPattern.stringValue('$.level', '=', 'ERROR'),
-      metricNamespace: DR_METRICS_NAMESPACE,
-      metricName: STANDBY_RISK_CHECK_ERRORS_METRIC,
-      metricValue: '1',
-    });
-    monitoring.alarm(this, 'StandbyRiskCheckErrorsAlarm', {
-      description:
-        'The DR standby risk check failed (it could not read the replica risk table, or crashed): the standby would fail at failover',
-      metric: new cw.MathExpression({
-        expression: 'FILL(crashes, 0) + FILL(logged, 0)',
-        usingMetrics: {
-          crashes: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-          logged: logged.metric({ period: Duration.minutes(5), statistic: 'Sum' }),
-        },
-        period: Duration.minutes(5),
-        label: 'risk-check errors',
-      }),
-      threshold: 1,
+    const { orderExecution, algos, halt, channels, riskCheckApi, tables, broker } = this;
+    new StandbyOutputs(this, 'Outputs', {
+      orderExecution,
+      algos,
+      halt,
+      channels,
+      riskCheckApi,
+      tables,
+      broker,
+      killSwitchRule,
+      executionConcurrency: trading.executionConcurrency,
+      killSwitchConcurrency: trading.killSwitchConcurrency,
     });
   }
 }

@@ -1,11 +1,11 @@
-import { CfnOutput, Fn, Stack, Validations } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import { Duration } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
-import { EncryptedLogGroup, retainedNatEips } from '../constructs';
+import { natEgressVpc } from '../constructs';
 import type { NetworkConfig } from '../config/types';
 import type { IMonitoring } from './monitoring-stack';
 
@@ -65,55 +65,16 @@ export class NetworkStack extends Stack {
     super(scope, id, props);
     const n = props.network;
 
-    this.natEips = retainedNatEips(this, 'NatEip', n.natGateways);
-    this.vpc = new ec2.Vpc(this, 'Vpc', {
-      ipAddresses: ec2.IpAddresses.cidr(n.vpcCidr),
-      natGatewayProvider: ec2.NatProvider.gateway({
-        eipAllocationIds: this.natEips.map((e) => e.attrAllocationId),
-      }),
-      // Explicit AZs: no context lookup, so synth works offline without credentials.
-      availabilityZones: [...n.availabilityZones],
-      natGateways: n.natGateways,
-      restrictDefaultSecurityGroup: true,
-      subnetConfiguration: [
-        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 26, mapPublicIpOnLaunch: false },
-        { name: 'egress', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
-        { name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 20 },
-      ],
-      gatewayEndpoints: {
-        S3: { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: PRIVATE_SUBNETS },
-        DynamoDb: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets: PRIVATE_SUBNETS },
-      },
+    const { vpc, natEips } = natEgressVpc(this, {
+      network: n,
+      logKey: props.logKey,
+      ids: { eip: 'NatEip', vpc: 'Vpc', flowLogs: 'FlowLogGroup', output: 'NatPublicIps' },
+      extraSubnets: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 20 }],
+      gatewayEndpointSubnets: PRIVATE_SUBNETS,
+      outputDescription: 'Fixed source addresses of broker and vendor calls (for their allow-lists)',
     });
-
-    new CfnOutput(this, 'NatPublicIps', {
-      description: 'Fixed source addresses of broker and vendor calls (for their allow-lists)',
-      value: Fn.join(
-        ',',
-        this.natEips.map((e) => e.ref),
-      ),
-    });
-    // The public subnets hold only the NAT gateways (no instance gets a public address), and NAT needs
-    // their route to the internet gateway.
-    for (const subnet of this.vpc.publicSubnets) {
-      const route = subnet.node.tryFindChild('DefaultRoute');
-      if (route) {
-        Validations.of(route).acknowledge({
-          id: 'NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW',
-          reason:
-            'Route of a public subnet that holds only a NAT gateway (mapPublicIpOnLaunch off): NAT egress for the private subnets needs it.',
-        });
-      }
-    }
-
-    const flowLogGroup = new EncryptedLogGroup(this, 'FlowLogGroup', {
-      encryptionKey: props.logKey,
-      retentionDays: n.flowLogRetentionDays,
-    });
-    this.vpc.addFlowLog('FlowLog', {
-      destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup),
-      trafficType: ec2.FlowLogTrafficType.ALL,
-    });
+    this.vpc = vpc;
+    this.natEips = natEips;
 
     this.endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
       vpc: this.vpc,

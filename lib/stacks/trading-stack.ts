@@ -24,17 +24,16 @@ import {
   DailyTca,
   KillSwitch,
   OrderExecution,
+  orderPathOf,
   QuantKey,
   ReturnsJob,
   RiskCheckApi,
   SignalChannels,
   TradingRiskAlarms,
   TradingTables,
-  tradingEnvironment,
 } from '../constructs';
 import type { QuantFunction, TradingCore } from '../constructs';
 import type { LakeZone } from './data-lake-stack';
-import { LAKE_BUCKET_ENV } from '../../src/contract/lake';
 import type { IMonitoring } from './monitoring-stack';
 
 export interface TradingStackProps extends StackProps {
@@ -140,18 +139,12 @@ export class TradingStack extends AreaStack {
       encryptionKey: this.key,
       egress: props.brokerEgress,
     });
-    const orderPath = {
+    const orderPath = orderPathOf({
       core,
       broker: this.broker,
       curatedBucket: curated,
       concurrency: config.executionConcurrency,
-      // VaR and correlation limits read the returns window under risk/returns/ in the curated zone.
-      environment: {
-        ...tradingEnvironment(core),
-        ...this.broker.environment,
-        [LAKE_BUCKET_ENV.curated]: curated.bucketName,
-      },
-    };
+    });
     this.algos = new AlgoScheduler(this, 'Algos', orderPath);
     this.orderExecution = new OrderExecution(this, 'OrderExecution', {
       ...orderPath,

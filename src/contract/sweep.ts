@@ -24,3 +24,14 @@ export const SWEEP_ENV = {
   /** Rows of the published ranking when the request names none. */
   topN: 'TOP_N',
 } as const;
+
+/** Environment of one backtest batch task: the state machine sets it, src/sweep/task.ts reads it. */
+export const SWEEP_TASK_ENV = {
+  sweepId: 'SWEEP_ID',
+  strategy: 'STRATEGY',
+  /** Bars source (a lake URI or a file). */
+  bars: 'BARS',
+  costBps: 'COST_BPS',
+  /** The batch's parameter sets (JSON array). */
+  batchItems: 'BATCH_ITEMS',
+} as const;

@@ -9,6 +9,14 @@ export const TRADING_SIGNAL_SOURCE = 'quant.strategies';
 /** `detail-type` of a trading signal on the order bus. */
 export const TRADING_SIGNAL_DETAIL_TYPE = 'TradingSignal';
 
+/** The CloudWatch alarm state-change event the kill-switch rule routes and its function parses. */
+export const ALARM_STATE_CHANGE = {
+  source: 'aws.cloudwatch',
+  detailType: 'CloudWatch Alarm State Change',
+  /** The state that halts trading (OK and INSUFFICIENT_DATA change nothing). */
+  alarm: 'ALARM',
+} as const;
+
 /** Environment variable with the one account the execution and algo-child functions trade. */
 export const TRADING_ACCOUNT_ENV = 'TRADING_ACCOUNT';
 

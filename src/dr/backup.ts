@@ -22,11 +22,11 @@ import {
   DR_CONCURRENCY,
   encodeItem,
   MANIFEST_FILE,
-  mapLimit,
   sha256,
   type Manifest,
   type ObjectEntry,
 } from './format';
+import { mapLimit } from '../map-limit';
 
 /** What a local backup holds: the trading tables and every lake bucket (the audit trail included). */
 export interface BackupScope {

@@ -19,15 +19,8 @@ import {
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { AwsClients } from '../aws/clients';
 import { describeZodIssues, InputError } from '../errors';
-import {
-  decodeItem,
-  DR_CONCURRENCY,
-  MANIFEST_FILE,
-  manifestSchema,
-  mapLimit,
-  sha256,
-  type Manifest,
-} from './format';
+import { decodeItem, DR_CONCURRENCY, MANIFEST_FILE, manifestSchema, sha256, type Manifest } from './format';
+import { mapLimit } from '../map-limit';
 
 export interface LoadedBackup {
   readonly dir: string;

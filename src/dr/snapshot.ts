@@ -10,7 +10,8 @@ import { RISK_KEY_PREFIX } from '../contract/risk-table';
 import { LOCAL_BUCKETS } from '../local/buckets';
 import { LOCAL_TRADING_TABLES, type TradingTables } from '../trading/tables';
 import { getObjectBytes, listKeys, scanTable } from './backup';
-import { canonicalJson, DR_CONCURRENCY, mapLimit, sha256 } from './format';
+import { canonicalJson, DR_CONCURRENCY, sha256 } from './format';
+import { mapLimit } from '../map-limit';
 
 export const SNAPSHOT_PARTS = [
   'orders',

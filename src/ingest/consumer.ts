@@ -14,6 +14,7 @@ import { eventProblem } from '../market-data/validate';
 import { deaggregateSpans, UserRecordSpans } from './kpl';
 import { TickColumns } from './parquet';
 import { LAKE_PREFIXES } from '../contract/lake';
+import { mapLimit } from '../map-limit';
 
 export interface KinesisRecordIn {
   readonly sequenceNumber: string;
@@ -245,15 +246,6 @@ export function decodeBatch(batch: ShardBatch, state: ShardState = new Map()): D
     }
   }
   return { partitions, quarantine, events, written, nextState: next };
-}
-
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (i < items.length) await fn(items[i++]);
-    }),
-  );
 }
 
 /**

@@ -25,8 +25,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { LAKE_PREFIXES } from '../contract/lake';
 import { InputError } from '../errors';
+import { mapLimit } from '../map-limit';
 
 export const PENDING_PREFIX = LAKE_PREFIXES.pending;
+
+/** Partition values become path segments: keep them to a safe character set. */
+export const SAFE_PARTITION_VALUE = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** A write in progress (or abandoned) that touches several partitions of one table. */
 export interface PendingWrite {
@@ -237,6 +241,88 @@ export function startHeartbeat(
     clearInterval(timer);
     await inflight;
   };
+}
+
+/** The object of a partition (`dt=.../symbol=...`) of a merged table: one per partition. */
+export const partitionObjectKey = (table: { readonly prefix: string }, partition: string): string =>
+  `${table.prefix}/${partition}/data.parquet`;
+
+/** A partition encoded for commit: its body, and the ETag of the object it was merged with. */
+export interface PartitionWrite {
+  readonly partition: string;
+  readonly body: Uint8Array;
+  /** undefined: there was no object (the PUT then requires that there still is none). */
+  readonly etag: string | undefined;
+}
+
+/** Conflicts on one partition before a commit gives up (each retry reads, merges and PUTs again). */
+const MAX_COMMIT_ATTEMPTS = 25;
+
+/**
+ * Commits encoded partitions, each by a conditional PUT, `concurrency` at a time; a write of
+ * several is announced by a pending marker (kept alive by its heartbeat) until the last is in. A
+ * partition another writer changed since it was read is read and encoded again by `reencode`
+ * (undefined: nothing is left to write), after a jittered backoff. Returns what was committed for
+ * each partition, in the order of `writes`.
+ */
+export async function commitPartitions<W extends PartitionWrite>(
+  s3: S3Client,
+  bucket: string,
+  table: { readonly name: string; readonly prefix: string },
+  writes: readonly W[],
+  opts: {
+    /** The write's id (`writeId`), asked only for a write of several partitions. */
+    readonly id: () => string;
+    /** Rows of the write, in its pending marker. */
+    readonly rows: number;
+    readonly reencode: (partition: string) => Promise<W | undefined>;
+    /** What the failure message tells the user to do. */
+    readonly rerun: string;
+    /** @default 8 */
+    readonly concurrency?: number;
+    /** @default HEARTBEAT_MS */
+    readonly heartbeatMs?: number;
+    /** Called after each partition's commit. */
+    readonly onPartition?: (done: number, of: number) => void | Promise<void>;
+  },
+): Promise<(W | undefined)[]> {
+  const partitions = writes.map((w) => w.partition);
+  const pending = writes.length > 1 ? newPending(table.name, opts.id(), partitions, opts.rows) : undefined;
+  if (pending) await putPending(s3, bucket, pending);
+  // Readers elsewhere (a Lambda, another machine) tell a running write from a killed one by this.
+  const stopHeartbeat = pending ? startHeartbeat(s3, bucket, pending, opts.heartbeatMs) : undefined;
+  let done = 0;
+  let committed: (W | undefined)[];
+  try {
+    committed = await mapLimit(writes, opts.concurrency ?? 8, async (first) => {
+      let w: W | undefined = first;
+      for (
+        let attempt = 1;
+        w && !(await putIfUnchanged(s3, bucket, partitionObjectKey(table, w.partition), w.body, w.etag));
+        attempt++
+      ) {
+        if (attempt >= MAX_COMMIT_ATTEMPTS)
+          throw new Error(
+            `partition ${first.partition}: another writer changed it ${attempt} times in a row`,
+          );
+        // Another writer committed this partition since it was read: read, merge and encode again.
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(1_000, 20 * 2 ** attempt)));
+        w = await opts.reencode(first.partition);
+      }
+      await opts.onPartition?.(++done, writes.length);
+      return w;
+    });
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `${table.name}: committed ${done} of ${writes.length} partitions, then failed: ${msg}. ${opts.rerun}`,
+      { cause: err },
+    );
+  } finally {
+    await stopHeartbeat?.();
+  }
+  if (pending) await deletePending(s3, bucket, table.name, pending.id);
+  return committed;
 }
 
 /**

@@ -17,16 +17,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AwsClients } from '../aws/clients';
 import { InputError } from '../errors';
+import { mapLimit } from '../map-limit';
 import type { LakeBuckets } from './buckets';
-import {
-  deletePending,
-  getWithEtag,
-  newPending,
-  putIfUnchanged,
-  putPending,
-  startHeartbeat,
-  writeId,
-} from './commit';
+import { commitPartitions, getWithEtag, partitionObjectKey, SAFE_PARTITION_VALUE, writeId } from './commit';
 import { prepareAppend, type PreparedAppend } from './parquet-append';
 import { allColumns, type TableDef } from '../contract/lake';
 
@@ -68,9 +61,6 @@ export interface WriteReport {
   readonly keys: readonly string[];
 }
 
-/** Partition values become path segments: keep them to a safe character set. */
-const SAFE_PARTITION_VALUE = /^[A-Za-z0-9._-]{1,64}$/;
-
 export function partitionPath(table: TableDef, values: Readonly<Record<string, unknown>>): string {
   return table.partitionKeys
     .map((k) => {
@@ -85,14 +75,6 @@ export function partitionPath(table: TableDef, values: Readonly<Record<string, u
       return `${k.name}=${s}`;
     })
     .join('/');
-}
-
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  });
-  await Promise.all(workers);
 }
 
 async function listFiles(dir: string): Promise<string[]> {
@@ -210,9 +192,6 @@ export async function writeTable(
   }
 }
 
-/** Conflicts on one partition before a merge gives up (each retry reads, merges and PUTs again). */
-const MAX_COMMIT_ATTEMPTS = 25;
-
 /**
  * Merge mode: every touched partition is read with its ETag, merged with the incoming rows (the
  * newest row per key wins) and PUT conditionally (src/lake/commit.ts). All partitions are encoded
@@ -238,7 +217,7 @@ async function commitMerge(
   const hiveTypes = table.partitionKeys.map((k) => `${literal(k.name)}: ${k.type}`).join(', ');
   const order = table.key && table.key.length > 0 ? table.key.map(ident).join(', ') : 'NULL';
   const orderBy = table.key && table.key.length > 0 ? ` ORDER BY ${table.key.map(ident).join(', ')}` : '';
-  const keyOf = (pp: string): string => `${table.prefix}/${pp}/data.parquet`;
+  const keyOf = (pp: string): string => partitionObjectKey(table, pp);
   // One statement at a time on the connection; retries of several partitions may overlap.
   let dbTail: Promise<unknown> = Promise.resolve();
   const onDb = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -317,43 +296,30 @@ async function commitMerge(
   }
   await rm(out, { recursive: true, force: true });
 
-  const pending =
-    partPaths.length > 1
-      ? newPending(table.name, writeId(table.name, data.columns), partPaths, data.length)
-      : undefined;
-  if (pending) await putPending(s3, bucket, pending);
-  const stopHeartbeat = pending ? startHeartbeat(s3, bucket, pending, opts.heartbeatMs) : undefined;
-  let bytes = 0;
-  let done = 0;
-  try {
-    await mapLimit(partPaths, opts.concurrency ?? 8, async (pp) => {
-      let body = bodies.get(pp)!;
-      bodies.delete(pp);
-      let etag = first.get(pp)?.etag;
-      for (let attempt = 1; !(await putIfUnchanged(s3, bucket, keyOf(pp), body, etag)); attempt++) {
-        if (attempt >= MAX_COMMIT_ATTEMPTS) {
-          throw new Error(`partition ${pp}: another writer changed it ${attempt} times in a row`);
-        }
-        // Another writer committed this partition since it was read: read, merge and encode again.
-        await new Promise((r) => setTimeout(r, Math.random() * Math.min(1_000, 20 * 2 ** attempt)));
-        const now = (await fetchExisting([pp])).get(pp);
-        body = await encodeOne(pp, now?.file);
-        etag = now?.etag;
-      }
-      bytes += body.length;
-      opts.onPartition?.(++done, partPaths.length);
-    });
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    throw new Error(
-      `${table.name}: committed ${done} of ${partPaths.length} partitions, then failed: ${msg}. ` +
+  const committed = await commitPartitions(
+    s3,
+    bucket,
+    table,
+    partPaths.map((partition) => ({
+      partition,
+      body: bodies.get(partition)!,
+      etag: first.get(partition)?.etag,
+    })),
+    {
+      id: () => writeId(table.name, data.columns),
+      rows: data.length,
+      reencode: async (partition) => {
+        const now = (await fetchExisting([partition])).get(partition);
+        return { partition, body: await encodeOne(partition, now?.file), etag: now?.etag };
+      },
+      rerun:
         'Readers of the other partitions are told the write is incomplete; run the same write again to complete it',
-      { cause: err },
-    );
-  } finally {
-    await stopHeartbeat?.();
-  }
-  if (pending) await deletePending(s3, bucket, table.name, pending.id);
+      concurrency: opts.concurrency,
+      heartbeatMs: opts.heartbeatMs,
+      onPartition: opts.onPartition,
+    },
+  );
+  const bytes = committed.reduce((n, w) => n + (w?.body.length ?? 0), 0);
   return { rows: data.length, partitions: partPaths.length, bytes, keys: partPaths.map(keyOf).sort() };
 }
 

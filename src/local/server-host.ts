@@ -8,10 +8,7 @@
  * With --idle-ms it is the data directory's shared cloud (lease.ts): it writes local.json and stops
  * once no command has used it for that long.
  */
-import crypto from 'node:crypto';
-import fs, { mkdirSync, promises as fsp } from 'node:fs';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import fs, { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import path from 'node:path';
@@ -19,7 +16,7 @@ import { createRequire } from 'node:module';
 import { LOCAL_BUCKET_NAMES } from './buckets';
 import { LOCAL_REGION } from './defaults';
 import { beat, idleCheck, isAlive, stateFile, unlock, writeAtomic } from './lease';
-import { honourConditionalWrites } from './s3rver-conditional';
+import { runHost, startS3rver } from './s3rver-store';
 
 const require = createRequire(import.meta.url);
 
@@ -53,55 +50,6 @@ function parseArgs(argv: readonly string[]): HostArgs {
   };
 }
 
-/**
- * s3rver writes objects in place, so an upload cut off half-way leaves a truncated object visible.
- * Real S3 never shows a partial PUT: write to a temporary file, check the length, then rename.
- */
-function makeS3rverPutsAtomic(): void {
-  const FilesystemStore = require('s3rver/lib/stores/filesystem.js');
-  FilesystemStore.prototype.putObject = async function putObject(object: {
-    bucket: string;
-    key: string;
-    content: Buffer | NodeJS.ReadableStream;
-    metadata: Record<string, string>;
-  }) {
-    const objectPath: string = this.getResourcePath(object.bucket, object.key, 'object');
-    await fsp.mkdir(path.dirname(objectPath), { recursive: true });
-    const tmp = `${objectPath}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.partial`;
-    const md5 = crypto.createHash('md5');
-    let size = 0;
-    try {
-      if (Buffer.isBuffer(object.content)) {
-        md5.update(object.content);
-        size = object.content.length;
-        await fsp.writeFile(tmp, object.content);
-      } else {
-        const counter = new Transform({
-          transform(chunk: Buffer, _enc, cb) {
-            md5.update(chunk);
-            size += chunk.length;
-            cb(null, chunk);
-          },
-        });
-        await pipeline(object.content, counter, fs.createWriteStream(tmp));
-      }
-      // Only a plain PUT streams the request itself; multipart completion streams stored parts.
-      const req = object.content as { headers?: Record<string, string | undefined> };
-      const expected = Number(req.headers?.['content-length']);
-      if (req.headers && Number.isFinite(expected) && expected !== size) {
-        throw new Error(`incomplete upload: ${size} of ${expected} bytes`);
-      }
-      const digest = md5.digest('hex');
-      await this.putMetadata(object.bucket, object.key, object.metadata, digest);
-      await fsp.rename(tmp, objectPath);
-      return { size, md5: digest };
-    } catch (err) {
-      await fsp.rm(tmp, { force: true });
-      throw err;
-    }
-  };
-}
-
 function listen(server: Server, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -114,48 +62,36 @@ async function main(): Promise<void> {
   for (const d of ['s3', 'kinesis', 'dynamodb']) mkdirSync(path.join(args.dataDir, d), { recursive: true });
 
   // Each stand-in is loaded only when asked for: a command that uses S3 alone starts s3rver alone.
-  let s3: { run(): Promise<AddressInfo>; close(): Promise<void> } | undefined;
-  let s3Port = 0;
-  if (args.services.has('s3')) {
-    makeS3rverPutsAtomic();
-    honourConditionalWrites();
-    const S3rver = require('s3rver');
-    s3 = new S3rver({
-      address: '127.0.0.1',
-      port: args.ports.s3,
-      silent: true,
-      directory: path.join(args.dataDir, 's3'),
-      configureBuckets: LOCAL_BUCKET_NAMES.map((name) => ({ name })),
-    });
-    s3Port = (await s3!.run()).port;
-  }
+  const s3 = args.services.has('s3')
+    ? await startS3rver({
+        directory: path.join(args.dataDir, 's3'),
+        port: args.ports.s3,
+        buckets: LOCAL_BUCKET_NAMES,
+      })
+    : undefined;
+  const s3Port = s3?.port ?? 0;
 
-  let kinesis: Server | undefined;
-  let kinesisPort = 0;
-  if (args.services.has('kinesis')) {
-    const kinesalite = require('kinesalite');
-    kinesis = kinesalite({
-      path: path.join(args.dataDir, 'kinesis'),
-      createStreamMs: 0,
-      deleteStreamMs: 0,
-      updateStreamMs: 0,
-      shardLimit: 100,
-    }) as Server;
-    kinesisPort = await listen(kinesis, args.ports.kinesis);
-  }
-
-  let dynamo: Server | undefined;
-  let dynamoPort = 0;
-  if (args.services.has('dynamodb')) {
-    const dynalite = require('dynalite');
-    dynamo = dynalite({
-      path: path.join(args.dataDir, 'dynamodb'),
-      createTableMs: 0,
-      deleteTableMs: 0,
-      updateTableMs: 0,
-    }) as Server;
-    dynamoPort = await listen(dynamo, args.ports.dynamodb);
-  }
+  /** kinesalite or dynalite on its directory, the stand-in's delays set to 0. */
+  const serve = async (
+    service: 'kinesis' | 'dynamodb',
+    module: string,
+    options: Record<string, number>,
+  ): Promise<{ server?: Server; port: number }> => {
+    if (!args.services.has(service)) return { port: 0 };
+    const server = require(module)({ path: path.join(args.dataDir, service), ...options }) as Server;
+    return { server, port: await listen(server, args.ports[service]) };
+  };
+  const { server: kinesis, port: kinesisPort } = await serve('kinesis', 'kinesalite', {
+    createStreamMs: 0,
+    deleteStreamMs: 0,
+    updateStreamMs: 0,
+    shardLimit: 100,
+  });
+  const { server: dynamo, port: dynamoPort } = await serve('dynamodb', 'dynalite', {
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
 
   let closing = false;
   const close = async (): Promise<void> => {
@@ -229,8 +165,4 @@ async function main(): Promise<void> {
   if (args.detached) process.disconnect?.();
 }
 
-main().catch((err: unknown) => {
-  process.send?.({ type: 'error', message: err instanceof Error ? err.message : String(err) });
-  console.error(err);
-  process.exit(1);
-});
+runHost(main, true);

@@ -16,14 +16,14 @@ import { gunzipSync } from 'node:zlib';
 import type { AwsClients } from '../aws/clients';
 import type { LakeBuckets } from '../lake/buckets';
 import {
-  deletePending,
+  commitPartitions,
   getWithEtag,
-  newPending,
-  putIfUnchanged,
-  putPending,
-  startHeartbeat,
+  partitionObjectKey,
+  SAFE_PARTITION_VALUE,
   writeId,
+  type PartitionWrite,
 } from '../lake/commit';
+import { mapLimit } from '../map-limit';
 import { InputError } from '../errors';
 import { NEWS_SENTIMENT } from '../contract/lake';
 
@@ -55,8 +55,6 @@ export interface NewsCommitReport {
   readonly keys: readonly string[];
 }
 
-/** The lake's partition character set (src/lake/writer.ts; not imported: it loads DuckDB). */
-const SAFE_PARTITION_VALUE = /^[A-Za-z0-9._-]{1,64}$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 function partitionPath(dt: string, symbol: string): string {
@@ -71,7 +69,6 @@ function partitionPath(dt: string, symbol: string): string {
 }
 
 const COMPRESSORS = { GZIP: (input: Uint8Array): Uint8Array => new Uint8Array(gunzipSync(input)) };
-const MAX_COMMIT_ATTEMPTS = 25;
 
 function epochMs(v: unknown): number {
   if (v instanceof Date) return v.getTime();
@@ -144,15 +141,6 @@ async function existingKeys(s3: S3Client, bucket: string, paths: readonly string
   return out;
 }
 
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]);
-    }),
-  );
-}
-
 /** Commits `rows` (de-duplicated by article id per partition) all or nothing per partition. */
 export async function commitNewsRows(
   target: NewsLakeTarget,
@@ -178,85 +166,44 @@ export async function commitNewsRows(
       m.set(r.article_id, rest);
     }
   }
-  const keyOf = (pp: string): string => `${NEWS_SENTIMENT.prefix}/${pp}/data.parquet`;
-  interface Prepared {
-    pp: string;
-    etag: string | undefined;
-    body: Uint8Array;
-    added: number;
+  const keyOf = (pp: string): string => partitionObjectKey(NEWS_SENTIMENT, pp);
+  interface Prepared extends PartitionWrite {
+    readonly added: number;
   }
   // One LIST tells which partitions exist: a partition that does not is not read (a GET that
   // answers 404 per new partition was a third of a first pull's time). Its PUT stays conditional
   // (If-None-Match), so a writer that creates it meanwhile is still caught, then read and merged.
   const paths = [...byPart.keys()].sort();
   const present = await existingKeys(s3, bucket, paths);
-  /** Reads the partition and, when something is new, encodes the union. */
-  const prepare = async (
-    pp: string,
-    mayExist = true,
-  ): Promise<Prepared | { pp: string; added: 0; duplicates: number }> => {
-    const incoming = byPart.get(pp)!;
-    const current = mayExist ? await getWithEtag(s3, bucket, keyOf(pp)) : undefined;
+  /** Reads the partition and, when something is new, encodes the union (undefined: nothing new). */
+  const prepare = async (partition: string, mayExist = true): Promise<Prepared | undefined> => {
+    const incoming = byPart.get(partition)!;
+    const current = mayExist ? await getWithEtag(s3, bucket, keyOf(partition)) : undefined;
     const existing = current ? await readPartition(current.bytes) : [];
     const have = new Set(existing.map((r) => r.article_id));
     const fresh = [...incoming.values()].filter((r) => !have.has(r.article_id));
-    if (fresh.length === 0) return { pp, added: 0, duplicates: incoming.size };
-    return { pp, etag: current?.etag, body: encode([...existing, ...fresh]), added: fresh.length };
+    if (fresh.length === 0) return undefined;
+    return { partition, etag: current?.etag, body: encode([...existing, ...fresh]), added: fresh.length };
   };
 
-  const prepared: Prepared[] = [];
-  let duplicates = 0;
-  await mapLimit(paths, opts.concurrency ?? 8, async (pp) => {
-    const p = await prepare(pp, present.has(keyOf(pp)));
-    if ('body' in p) prepared.push(p);
-    else duplicates += p.duplicates;
-  });
+  const concurrency = opts.concurrency ?? 8;
+  const prepared = (await mapLimit(paths, concurrency, (pp) => prepare(pp, present.has(keyOf(pp))))).filter(
+    (p) => p !== undefined,
+  );
   const incomingRows = [...byPart.values()].reduce((n, m) => n + m.size, 0);
-  if (prepared.length === 0) return { added: 0, duplicates, partitions: 0, keys: [] };
+  if (prepared.length === 0) return { added: 0, duplicates: incomingRows, partitions: 0, keys: [] };
 
-  const writePaths = prepared.map((p) => p.pp).sort();
-  const pending =
-    writePaths.length > 1
-      ? newPending(
-          NEWS_SENTIMENT.name,
-          writeId(NEWS_SENTIMENT.name, { partitions: writePaths, rows: rows.map((r) => r.article_id) }),
-          writePaths,
-          incomingRows,
-        )
-      : undefined;
-  if (pending) await putPending(s3, bucket, pending);
-  // Readers elsewhere (a Lambda, another machine) tell a running pull from a killed one by this.
-  const stopHeartbeat = pending ? startHeartbeat(s3, bucket, pending, opts.heartbeatMs) : undefined;
-  let added = 0;
-  let done = 0;
-  try {
-    await mapLimit(prepared, opts.concurrency ?? 8, async (first) => {
-      let p: Prepared | { added: 0 } = first;
-      for (
-        let attempt = 1;
-        'body' in p && !(await putIfUnchanged(s3, bucket, keyOf(p.pp), p.body, p.etag));
-        attempt++
-      ) {
-        if (attempt >= MAX_COMMIT_ATTEMPTS)
-          throw new Error(`partition ${first.pp}: another writer changed it ${attempt} times in a row`);
-        // Another writer committed since the read: read, de-duplicate and encode again.
-        await new Promise((r) => setTimeout(r, Math.random() * Math.min(1_000, 20 * 2 ** attempt)));
-        p = await prepare(first.pp);
-      }
-      added += p.added;
-      await opts.onPartition?.(++done, prepared.length);
-    });
-  } catch (err) {
-    await stopHeartbeat?.();
-    const msg = err instanceof Error ? err.message : String(err);
-    throw new Error(
-      `${NEWS_SENTIMENT.name}: committed ${done} of ${prepared.length} partitions, then failed: ${msg}. ` +
-        'Run the same pull again to complete it (rows already committed are not written twice)',
-      { cause: err },
-    );
-  }
-  await stopHeartbeat?.();
-  if (pending) await deletePending(s3, bucket, NEWS_SENTIMENT.name, pending.id);
+  const writePaths = prepared.map((p) => p.partition);
+  const committed = await commitPartitions(s3, bucket, NEWS_SENTIMENT, prepared, {
+    id: () => writeId(NEWS_SENTIMENT.name, { partitions: writePaths, rows: rows.map((r) => r.article_id) }),
+    rows: incomingRows,
+    reencode: (partition) => prepare(partition),
+    rerun: 'Run the same pull again to complete it (rows already committed are not written twice)',
+    concurrency,
+    heartbeatMs: opts.heartbeatMs,
+    onPartition: opts.onPartition,
+  });
+  const added = committed.reduce((n, p) => n + (p?.added ?? 0), 0);
   return {
     added,
     duplicates: incomingRows - added,

@@ -101,18 +101,22 @@ export async function executeSweep(plan: SweepPlan, opts: ExecuteOptions): Promi
   const keys: string[] = [];
   let written = 0;
   let finished = 0;
-  if (total === 0) {
-    return {
-      sweepId: plan.sweepId,
-      strategy: plan.strategy,
-      total: plan.items.length,
-      skipped,
-      written,
-      batches: 0,
-      failedBatches: failed,
-      keys,
-    };
-  }
+  const report = () => ({
+    sweepId: plan.sweepId,
+    strategy: plan.strategy,
+    total: plan.items.length,
+    skipped,
+    written,
+    batches: total,
+    failedBatches: failed,
+    keys,
+  });
+  /** A batch that yields no rows: counted as finished. */
+  const fail = (batchId: string, items: number, error: string): void => {
+    failed.push({ batchId, items, error });
+    opts.onProgress?.(++finished, total);
+  };
+  if (total === 0) return report();
 
   // Writes run off the workers' critical path, two at a time (each is one DuckDB COPY + one PUT).
   const lanes = [Promise.resolve(), Promise.resolve()];
@@ -129,11 +133,8 @@ export async function executeSweep(plan: SweepPlan, opts: ExecuteOptions): Promi
         if (key) keys.push(key);
         written += rows.length;
       } catch (err) {
-        failed.push({
-          batchId,
-          items: rows.length,
-          error: `write failed: ${err instanceof Error ? err.message : String(err)}`,
-        });
+        fail(batchId, rows.length, `write failed: ${err instanceof Error ? err.message : String(err)}`);
+        return;
       }
       opts.onProgress?.(++finished, total);
     });
@@ -150,27 +151,13 @@ export async function executeSweep(plan: SweepPlan, opts: ExecuteOptions): Promi
       try {
         rows = await evaluateBatch(init.bars, init.spec, req.items);
       } catch (err) {
-        failed.push({
-          batchId: req.batchId,
-          items: req.items.length,
-          error: err instanceof Error ? err.message : String(err),
-        });
-        opts.onProgress?.(++finished, total);
+        fail(req.batchId, req.items.length, err instanceof Error ? err.message : String(err));
         continue;
       }
       write(req.batchId, rows);
     }
     await Promise.all(lanes);
-    return {
-      sweepId: plan.sweepId,
-      strategy: plan.strategy,
-      total: plan.items.length,
-      skipped,
-      written,
-      batches: total,
-      failedBatches: failed,
-      keys,
-    };
+    return report();
   }
   await new Promise<void>((resolve) => {
     let next = 0;
@@ -186,21 +173,13 @@ export async function executeSweep(plan: SweepPlan, opts: ExecuteOptions): Promi
       };
       worker.on('message', (reply: WorkerReply) => {
         if (reply.ok) write(reply.batchId, reply.rows);
-        else {
-          failed.push({ batchId: reply.batchId, items: current?.items.length ?? 0, error: reply.error });
-          opts.onProgress?.(++finished, total);
-        }
+        else fail(reply.batchId, current?.items.length ?? 0, reply.error);
         feed();
       });
       worker.on('error', (err) => {
         // A crashed worker loses only its current batch; a fresh worker takes over the queue.
         if (current) {
-          failed.push({
-            batchId: current.batchId,
-            items: current.items.length,
-            error: `worker crashed: ${err.message}`,
-          });
-          opts.onProgress?.(++finished, total);
+          fail(current.batchId, current.items.length, `worker crashed: ${err.message}`);
           current = undefined;
         }
       });
@@ -214,16 +193,7 @@ export async function executeSweep(plan: SweepPlan, opts: ExecuteOptions): Promi
     for (let i = 0; i < Math.min(workerCount, queue.length); i++) start();
   });
   await Promise.all(lanes);
-  return {
-    sweepId: plan.sweepId,
-    strategy: plan.strategy,
-    total: plan.items.length,
-    skipped,
-    written,
-    batches: total,
-    failedBatches: failed,
-    keys,
-  };
+  return report();
 }
 
 export interface LocalSweepOptions {

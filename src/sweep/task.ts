@@ -15,6 +15,7 @@ import { createClients, type Runtime } from '../aws/clients';
 import { asPanel, loadBars, type Bars, type Panel } from '../backtest';
 import { parseStrategyParams, prepareStrategy } from '../backtest/strategies';
 import { NEWS_SENTIMENT } from '../contract/lake';
+import { SWEEP_TASK_ENV } from '../contract/sweep';
 import { describeZodIssues, InputError } from '../errors';
 import { lakeBuckets } from '../lake';
 import { LOCAL_REGION } from '../local/defaults';
@@ -44,10 +45,10 @@ const itemsSchema = z
   .max(100_000);
 
 const taskEnvSchema = z.object({
-  SWEEP_ID: z.string().min(1),
-  STRATEGY: z.string().min(1),
-  BARS: z.string().min(1),
-  COST_BPS: z
+  [SWEEP_TASK_ENV.sweepId]: z.string().min(1),
+  [SWEEP_TASK_ENV.strategy]: z.string().min(1),
+  [SWEEP_TASK_ENV.bars]: z.string().min(1),
+  [SWEEP_TASK_ENV.costBps]: z
     .string()
     .optional()
     .transform((v, ctx) => {
@@ -56,7 +57,7 @@ const taskEnvSchema = z.object({
         ctx.addIssue({ code: 'custom', message: `not a non-negative number: "${v}"` });
       return n;
     }),
-  BATCH_ITEMS: z.string().min(2),
+  [SWEEP_TASK_ENV.batchItems]: z.string().min(2),
 });
 
 /** The runtime of a task: the local cloud when QUANT_LOCAL_ENDPOINTS is set, AWS otherwise. */

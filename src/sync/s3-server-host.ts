@@ -3,97 +3,23 @@
  * bucket in the demo, and the second endpoint in sync tests and benchmarks. A child process because
  * s3rver's ListObjectsV2 continuation tokens need --openssl-legacy-provider (docs/architecture.md).
  *
- * s3rver writes objects in place; real S3 never shows a partial object. This host makes PUT and
- * CompleteMultipartUpload atomic (temporary file, length check, rename), multipart included.
+ * Its PUTs are atomic and conditional as S3's (src/local/s3rver-store.ts); on top, it keeps object
+ * metadata in memory and lists without a stat per file, as a sync over many keys needs.
  *
  * Protocol: args `--dir DIR [--port N] [--bucket NAME]...`; sends { type: 'ready', port } over IPC,
  * exits when the parent disconnects.
  */
-import crypto from 'node:crypto';
 import fs, { promises as fsp } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { honourConditionalWrites } from '../local/s3rver-conditional';
+import { runHost, startS3rver, type Store, type StoredObject } from '../local/s3rver-store';
 
 const require = createRequire(import.meta.url);
 
-interface StoredObject {
-  bucket: string;
-  key: string;
-  content: Buffer | NodeJS.ReadableStream;
-  metadata: Record<string, string>;
-  size: number;
-}
-
-interface Store {
-  getMetadata(bucket: string, key: string): Promise<Record<string, unknown>>;
-  getResourcePath(bucket: string, key: string | undefined, resource: string): string;
-  putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<void>;
-  putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
-}
-
 function patchStore(): void {
   const FilesystemStore = require('s3rver/lib/stores/filesystem.js');
-  const S3Object = require('s3rver/lib/models/object.js');
-  const { concatStreams } = require('s3rver/lib/utils.js');
-
-  FilesystemStore.prototype.putObject = async function putObject(this: Store, object: StoredObject) {
-    const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
-    await fsp.mkdir(path.dirname(objectPath), { recursive: true });
-    // The suffix keeps the temporary file out of listings (s3rver lists only `._S3rver_object` files).
-    const tmp = `${objectPath}.${crypto.randomBytes(6).toString('hex')}.partial`;
-    const md5 = crypto.createHash('md5');
-    let size = 0;
-    try {
-      const counter = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          md5.update(chunk);
-          size += chunk.length;
-          cb(null, chunk);
-        },
-      });
-      const src = Buffer.isBuffer(object.content) ? [object.content] : object.content;
-      await pipeline(src as NodeJS.ReadableStream, counter, fs.createWriteStream(tmp));
-      if (Number.isFinite(object.size) && object.size !== size) {
-        throw new Error(`incomplete upload: ${size} of ${object.size} bytes`);
-      }
-      const digest = md5.digest('hex');
-      // Metadata first, then the rename that makes the new bytes visible.
-      await this.putMetadata(object.bucket, object.key, object.metadata, digest);
-      await fsp.rename(tmp, objectPath);
-      return { size, md5: digest };
-    } catch (err) {
-      await fsp.rm(tmp, { force: true });
-      throw err;
-    }
-  };
-
   cacheMetadata(FilesystemStore);
   listWithoutStat(FilesystemStore);
-
-  // The stock version builds the object from the initiate request's headers, whose
-  // content-length is that request's (0): give it the real total of the parts.
-  FilesystemStore.prototype.putObjectMultipart = async function putObjectMultipart(
-    this: Store,
-    bucket: string,
-    uploadId: string,
-    parts: Array<{ number: number }>,
-  ) {
-    const uploadDir = path.join(this.getResourcePath(bucket, undefined, 'uploads'), uploadId);
-    const key = await fsp.readFile(path.join(uploadDir, 'key'), 'utf8');
-    const metadata = JSON.parse(await fsp.readFile(path.join(uploadDir, 'metadata'), 'utf8'));
-    const sorted = [...parts].sort((a, b) => a.number - b.number);
-    const files = sorted.map((p) => path.join(uploadDir, String(p.number)));
-    let total = 0;
-    for (const f of files) total += (await fsp.stat(f)).size;
-    const content = concatStreams(files.map((f) => fs.createReadStream(f)));
-    const object = new S3Object(bucket, key, content, { ...metadata, 'content-length': String(total) });
-    const result = await this.putObject(object);
-    await fsp.rm(uploadDir, { recursive: true, force: true });
-    return result;
-  };
 }
 
 /**
@@ -255,26 +181,14 @@ async function main(): Promise<void> {
   const buckets = argv.flatMap((a, i) => (a === '--bucket' ? [argv[i + 1]] : []));
   await fsp.mkdir(dir, { recursive: true });
   patchStore();
-  honourConditionalWrites();
-  const S3rver = require('s3rver');
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port,
-    silent: true,
-    directory: dir,
-    configureBuckets: buckets.map((name) => ({ name })),
-  });
-  const address = (await server.run()) as { port: number };
+  const server = await startS3rver({ directory: dir, port, buckets });
   const close = async (): Promise<void> => {
     await server.close().catch(() => undefined);
     process.exit(0);
   };
   process.on('SIGTERM', () => void close());
   process.on('disconnect', () => void close());
-  process.send?.({ type: 'ready', port: address.port });
+  process.send?.({ type: 'ready', port: server.port });
 }
 
-main().catch((err: unknown) => {
-  process.send?.({ type: 'error', message: err instanceof Error ? err.message : String(err) });
-  process.exit(1);
-});
+runHost(main);

@@ -13,6 +13,7 @@ import type { RiskDecision, TradingState } from '../risk/types';
 import { bookToPortfolio } from './book';
 import { changeState, type TradingServices } from './context';
 import { idSchema } from '../risk/ids';
+import { ALARM_STATE_CHANGE } from '../contract/trading';
 
 export function runtimeFromEnv(env: NodeJS.ProcessEnv): Runtime {
   if (env.QUANT_LOCAL_DYNAMODB) {
@@ -86,7 +87,7 @@ export async function riskCheckRequest(
 
 /** The CloudWatch alarm state-change event (EventBridge) that trips the kill switch. */
 export const alarmEventSchema = z.object({
-  'detail-type': z.literal('CloudWatch Alarm State Change'),
+  'detail-type': z.literal(ALARM_STATE_CHANGE.detailType),
   detail: z.object({
     alarmName: z.string().min(1),
     state: z.object({ value: z.string(), reason: z.string().optional() }),
@@ -98,7 +99,8 @@ export async function onKillSwitchAlarm(svc: TradingServices, event: unknown, ac
   const r = alarmEventSchema.safeParse(event);
   if (!r.success) throw new InputError(`alarm event: ${describeZodIssues(r.error.issues)}`, 'event');
   const { alarmName, state } = r.data.detail;
-  if (state.value !== 'ALARM') return { changed: false, state: (await svc.risk.getState({ account })).state };
+  if (state.value !== ALARM_STATE_CHANGE.alarm)
+    return { changed: false, state: (await svc.risk.getState({ account })).state };
   const c = await changeState(svc, { account }, 'halt', `alarm:${alarmName}`, state.reason ?? 'alarm');
   return { changed: c.after !== c.before, state: c.after.state };
 }

@@ -3,10 +3,11 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Command } from 'commander';
 import { backtestCommand } from '../../../src/cli/commands/backtest';
 import { main } from '../../../src/cli/main';
+import { capturedOutput } from '../../helpers/quant-cli';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../../..');
@@ -137,15 +138,7 @@ describe('backtestCommand', () => {
 });
 
 describe('quant backtest (in process)', () => {
-  let out = '';
-  let errOut = '';
-  beforeEach(() => {
-    out = '';
-    errOut = '';
-    vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-    vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((errOut += String(s)), true));
-  });
-  afterEach(() => vi.restoreAllMocks());
+  const io = capturedOutput();
   const quant = (...args: string[]) => main(['node', 'quant', 'backtest', ...args]);
   const csv = (name: string, text: string): string => {
     const f = path.join(tmp, name);
@@ -172,7 +165,7 @@ describe('quant backtest (in process)', () => {
         '--json',
       ),
     ).toBe(0);
-    const got = JSON.parse(out);
+    const got = JSON.parse(io.out);
     const want = reference(closes, 5, 30, bps);
     for (const [k, v] of Object.entries(want)) expect(got[k], k).toBeCloseTo(v, 9);
   });
@@ -253,8 +246,8 @@ describe('quant backtest (in process)', () => {
     ],
   ])('exit 2 for %j', async (args, message) => {
     expect(await quant(...args)).toBe(2);
-    expect(errOut).toMatch(message);
-    expect(out).toBe('');
+    expect(io.err).toMatch(message);
+    expect(io.out).toBe('');
   });
 
   it('bad files: empty, header only, dates not increasing, NaN and non-positive prices', async () => {
@@ -291,7 +284,7 @@ describe('quant backtest (in process)', () => {
       ],
     ];
     for (const [name, text, message] of cases) {
-      errOut = '';
+      io.err = '';
       expect(
         await quant(
           '--bars',
@@ -306,9 +299,9 @@ describe('quant backtest (in process)', () => {
         ),
         name,
       ).toBe(2);
-      expect(errOut, name).toMatch(message);
+      expect(io.err, name).toMatch(message);
     }
-    expect(out).toBe('');
+    expect(io.out).toBe('');
   });
 
   it('--walk-forward re-selects on each train window and reports the stitched test periods', async () => {
@@ -328,7 +321,7 @@ describe('quant backtest (in process)', () => {
       '--json',
     ];
     expect(await quant(...args)).toBe(0);
-    const got = JSON.parse(out);
+    const got = JSON.parse(io.out);
     expect(got.periods).toBe(5104 - 1000);
     expect(got.walkForward).toMatchObject({
       trainPeriods: 1000,
@@ -359,7 +352,7 @@ describe('quant backtest (in process)', () => {
     ],
   ])('walk-forward bad input %j exits 2', async (extra, message) => {
     expect(await quant('--bars', SP500, '--strategy', 'sma-cross', ...extra)).toBe(2);
-    expect(errOut).toMatch(message);
+    expect(io.err).toMatch(message);
   });
 
   it('reads CRLF files with a byte order mark and extra columns', async () => {
@@ -370,7 +363,7 @@ describe('quant backtest (in process)', () => {
     expect(
       await quant('--bars', f, '--strategy', 'sma-cross', '--param', 'fast=1', '--param', 'slow=2', '--json'),
     ).toBe(0);
-    const got = JSON.parse(out);
+    const got = JSON.parse(io.out);
     expect(got).toMatchObject({ bars: 3, periods: 2, trades: 1, from: '2020-01-01', to: '2020-01-03' });
     expect(got.totalReturn).toBeCloseTo(12 / 11 - 1, 15);
   });
@@ -394,7 +387,7 @@ describe('quant backtest (in process)', () => {
         '--json',
       ),
     ).toBe(0);
-    const got = JSON.parse(out);
+    const got = JSON.parse(io.out);
     expect(got.inSample.periods + got.outOfSample.periods).toBe(got.periods);
     expect(got.outOfSample.periods).toBe(Math.round(5104 * 0.25));
     const html = readFileSync(file, 'utf8');

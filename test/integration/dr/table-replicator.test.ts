@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import {
   CreateTableCommand,
   GetItemCommand,
@@ -8,14 +5,11 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClients, type AwsClients } from '../../../src/aws/clients';
-import { LocalCloud } from '../../../src/local/cloud';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseTableMap, replicateRecords, sourceTableOf } from '../../../src/dr/table-replicator';
+import { localCloudWorld } from '../../helpers/local-cloud';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'dr-replicator-'));
-let cloud: LocalCloud;
-let clients: AwsClients;
+const lc = localCloudWorld({ name: 'dr-replicator', services: ['dynamodb'] });
 const stream = (table: string) =>
   `arn:aws:dynamodb:ap-southeast-1:333333333333:table/${table}/stream/2026-12-07T00:00:00.000`;
 const targets = { 'prod-Trading-RiskTable-ABC': 'quant-prod-risk' };
@@ -46,9 +40,7 @@ async function replica(db: DynamoDBClient): Promise<Record<string, unknown>[]> {
 }
 
 beforeAll(async () => {
-  cloud = await LocalCloud.start({ dataDir: dir, services: ['dynamodb'] });
-  clients = createClients(cloud.runtime);
-  await clients.dynamodb.send(
+  await lc.clients.dynamodb.send(
     new CreateTableCommand({
       TableName: 'quant-prod-risk',
       BillingMode: 'PAY_PER_REQUEST',
@@ -57,16 +49,10 @@ beforeAll(async () => {
     }),
   );
 });
-afterAll(async () => {
-  clients?.destroy();
-  await cloud?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
 describe('trading-table replication into a DynamoDB replica (dynalite)', () => {
   it('applies inserts, modifies and removes in order; the replica ends equal to the source', async () => {
     const r = await replicateRecords(
-      clients.dynamodb,
+      lc.clients.dynamodb,
       [
         record('1', 'INSERT', 'STATE#main#*', { state: { S: 'ACTIVE' }, version: { N: '0' } }),
         record('2', 'MODIFY', 'STATE#main#*', { state: { S: 'HALTED' }, version: { N: '1' } }),
@@ -81,10 +67,10 @@ describe('trading-table replication into a DynamoDB replica (dynalite)', () => {
       () => 1_765_000_004_000,
     );
     expect(r).toEqual({ applied: 5, maxLagSeconds: 4 });
-    const items = await replica(clients.dynamodb);
+    const items = await replica(lc.clients.dynamodb);
     expect(items.map((i) => i.pk)).toEqual([{ S: 'BOOK#main' }, { S: 'STATE#main#*' }]);
     expect(items[1]).toEqual({ pk: { S: 'STATE#main#*' }, state: { S: 'HALTED' }, version: { N: '1' } });
-    const book = await clients.dynamodb.send(
+    const book = await lc.clients.dynamodb.send(
       new GetItemCommand({ TableName: 'quant-prod-risk', Key: { pk: { S: 'BOOK#main' } } }),
     );
     expect([...book.Item!.sig.B!]).toEqual([0, 1, 254]);
@@ -94,13 +80,13 @@ describe('trading-table replication into a DynamoDB replica (dynalite)', () => {
   });
 
   it('a redelivered batch changes nothing (whole images are idempotent)', async () => {
-    const before = await replica(clients.dynamodb);
+    const before = await replica(lc.clients.dynamodb);
     await replicateRecords(
-      clients.dynamodb,
+      lc.clients.dynamodb,
       [record('2', 'MODIFY', 'STATE#main#*', { state: { S: 'HALTED' }, version: { N: '1' } })],
       targets,
     );
-    expect(await replica(clients.dynamodb)).toEqual(before);
+    expect(await replica(lc.clients.dynamodb)).toEqual(before);
   });
 
   it('stops at the first record it cannot apply and names its sequence number', async () => {
@@ -109,7 +95,7 @@ describe('trading-table replication into a DynamoDB replica (dynalite)', () => {
       eventSourceARN: stream('other-table'),
     };
     const r = await replicateRecords(
-      clients.dynamodb,
+      lc.clients.dynamodb,
       [
         record('6', 'INSERT', 'LIMITS#main', { config: { S: '{}' } }),
         foreign,
@@ -122,7 +108,7 @@ describe('trading-table replication into a DynamoDB replica (dynalite)', () => {
       failedSequenceNumber: '7',
       error: 'no replica configured for table other-table',
     });
-    expect((await replica(clients.dynamodb)).map((i) => i.pk)).not.toContainEqual({ S: 'Y' });
+    expect((await replica(lc.clients.dynamodb)).map((i) => i.pk)).not.toContainEqual({ S: 'Y' });
   });
 
   it('parses stream ARNs and the table map, refusing malformed ones', () => {

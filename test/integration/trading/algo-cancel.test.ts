@@ -4,83 +4,40 @@
  * aws-local-stepfunctions) rejected with rule parentCancelled; StopExecution of the parent's
  * execution in AWS (a recording client: Step Functions cannot run here).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { ExecutionDoesNotExist, type SFNClient } from '@aws-sdk/client-sfn';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dev } from '../../../lib/config';
-import { createClients, type AwsClients } from '../../../src/aws/clients';
-import { LOCAL_BUCKETS } from '../../../src/local/buckets';
-import { LocalCloud } from '../../../src/local/cloud';
 import {
   resolveDefinitionString,
   runLocalStateMachine,
   walkStates,
   type Json,
 } from '../../../src/local/stepfunctions';
-import { RiskStore } from '../../../src/risk/store';
 import { SimulatedClock } from '../../../src/trading/algos';
-import { S3AuditSink } from '../../../src/trading/audit';
-import { BookStore } from '../../../src/trading/book';
-import { PaperBroker, type BrokerAdapter } from '../../../src/trading/broker';
 import { LocalChildScheduler, SfnChildScheduler, childTask } from '../../../src/trading/child-scheduler';
-import {
-  cancelParent,
-  executeSignal,
-  getOrder,
-  scheduleNameOf,
-  type ExecutionDeps,
-} from '../../../src/trading/execution';
+import { cancelParent, executeSignal, getOrder, scheduleNameOf } from '../../../src/trading/execution';
 import { parseSignal } from '../../../src/trading/signals';
-import { ensureLocalTradingTables, type TradingTables } from '../../../src/trading/tables';
 import { resourcesOfType, template, testApp } from '../../infra/helpers';
 import { runQuant } from '../../helpers/quant-cli';
+import { countingBroker, tradingWorld } from '../../helpers/trading-world';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'trading-algo-cancel-'));
-let clients: AwsClients;
-let tables: TradingTables;
-let risk: RiskStore;
-let books: BookStore;
 const NOW = Date.UTC(2026, 10, 20, 14, 30, 0);
-const quant = (...args: string[]) => runQuant(['--data-dir', dir, 'algo', 'cancel', ...args]);
-
-let n = 0;
-async function account(): Promise<string> {
-  const a = `cancel-${++n}`;
-  await books.create(a, 100_000_000);
-  await risk.putLimits(a, {
+const quote = () => ({ price: 190 });
+const w = tradingWorld({
+  accounts: 'cancel',
+  now: NOW,
+  quote,
+  broker: () => countingBroker(quote).broker,
+  shared: true,
+});
+const { deps } = w;
+const quant = (...args: string[]) => runQuant(['--data-dir', w.dir, 'algo', 'cancel', ...args]);
+const counting = () => countingBroker(quote);
+const account = () =>
+  w.account({
     securities: { AAPL: { region: 'US', assetClass: 'equity', referencePrice: 190 } },
     limits: { maxPositionWeight: 0.5 },
   });
-  return a;
-}
-
-function counting(): { broker: BrokerAdapter; sent: string[] } {
-  const paper = new PaperBroker(() => ({ price: 190 }));
-  const sent: string[] = [];
-  return {
-    sent,
-    broker: {
-      name: 'counting',
-      submit: async (o) => (sent.push(o.clientOrderId), paper.submit(o)),
-      lookup: (id) => paper.lookup(id),
-    },
-  };
-}
-
-function deps(extra: Partial<ExecutionDeps> = {}): ExecutionDeps {
-  return {
-    doc: clients.doc,
-    ordersTable: tables.orders,
-    risk,
-    books,
-    broker: counting().broker,
-    audit: new S3AuditSink(clients.s3, LOCAL_BUCKETS.audit),
-    now: () => NOW,
-    ...extra,
-  };
-}
 
 async function startParent(signalId: string, slices: number) {
   const a = await account();
@@ -98,21 +55,6 @@ async function startParent(signalId: string, slices: number) {
   );
   return { account: a, scheduler, plan: scheduler.plans.get(`${signalId}:AAPL`)! };
 }
-
-beforeAll(async () => {
-  // Detached, so the CLI commands attach to the same servers.
-  const cloud = await LocalCloud.up({ dataDir: dir });
-  clients = createClients(cloud.runtime);
-  tables = await ensureLocalTradingTables(clients.dynamodb);
-  risk = new RiskStore(clients.doc, tables.risk, { limitsTtlMs: 0 });
-  books = new BookStore(clients.doc, tables.risk);
-}, 60_000);
-
-afterAll(async () => {
-  clients?.destroy();
-  await LocalCloud.down({ dataDir: dir });
-  rmSync(dir, { recursive: true, force: true });
-});
 
 describe('quant algo cancel (local cloud)', () => {
   it('marks the parent CANCELED; children in flight are rejected (parentCancelled), nothing more is sent; twice is fine', async () => {
@@ -143,7 +85,7 @@ describe('quant algo cancel (local cloud)', () => {
       { rule: 'parentCancelled', limit: 0, value: 0 },
     ]);
     expect(sent).toEqual(['cx-1:AAPL#0']);
-    expect((await books.get(a))!.positions.AAPL.qty).toBe(100);
+    expect((await w.books.get(a))!.positions.AAPL.qty).toBe(100);
 
     const again = await quant('--parent', 'cx-1:AAPL', '--actor', 'bob', '--json');
     expect(again.code).toBe(0);

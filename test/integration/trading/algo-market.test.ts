@@ -3,36 +3,23 @@
  * release) and VWAP curves built from the lake's 1-minute bars, against the local S3 server
  * (s3rver, over its real protocol) and dynalite. Bars are imported with the lake's own writer.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClients, type AwsClients } from '../../../src/aws/clients';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { importBars } from '../../../src/lake/bars';
 import { LakeBarReader } from '../../../src/lake/bars-reader';
 import { LOCAL_BUCKETS } from '../../../src/local/buckets';
-import { LocalCloud } from '../../../src/local/cloud';
-import { RiskStore } from '../../../src/risk/store';
-import { S3AuditSink } from '../../../src/trading/audit';
-import { BookStore } from '../../../src/trading/book';
-import { PaperBroker } from '../../../src/trading/broker';
 import { LocalChildScheduler, childTask } from '../../../src/trading/child-scheduler';
 import { executeSignal, getOrder, type ExecutionDeps } from '../../../src/trading/execution';
 import { LakeMinuteBars, LakeQuoteSource } from '../../../src/trading/quotes';
 import { tradingServices } from '../../../src/trading/context';
 import { runPaper } from '../../../src/trading/paper';
 import { parseSignal } from '../../../src/trading/signals';
-import { ensureLocalTradingTables, type TradingTables } from '../../../src/trading/tables';
+import { tradingWorld } from '../../helpers/trading-world';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'trading-algo-market-'));
-let cloud: LocalCloud;
-let clients: AwsClients;
-let tables: TradingTables;
-let risk: RiskStore;
-let books: BookStore;
 const MIN = 60_000;
 /** The schedules start at 14:30 UTC; bars of the same day run 14:00-15:30 (closes at 14:01...). */
 const NOW = Date.UTC(2026, 10, 20, 14, 30, 0);
+const w = tradingWorld({ accounts: 'mkt', now: NOW, quote: () => ({ price: 190 }) });
+const { deps, dir } = w;
 const SEC = {
   AAPL: { region: 'US', assetClass: 'equity', adv: 50_000_000, referencePrice: 190 },
   MSFT: { region: 'US', assetClass: 'equity', adv: 20_000_000, referencePrice: 400 },
@@ -50,7 +37,7 @@ async function putMinuteBars(
   volume: (t: number) => number,
 ) {
   await importBars(
-    { clients, buckets: LOCAL_BUCKETS, tmpDir: dir },
+    { clients: w.clients, buckets: LOCAL_BUCKETS, tmpDir: dir },
     {
       symbol: times.map(() => symbol),
       ts: times,
@@ -64,26 +51,7 @@ async function putMinuteBars(
   );
 }
 
-let n = 0;
-async function account(limits: Record<string, unknown>): Promise<string> {
-  const a = `mkt-${++n}`;
-  await books.create(a, 100_000_000);
-  await risk.putLimits(a, { securities: SEC, limits });
-  return a;
-}
-
-function deps(extra: Partial<ExecutionDeps> = {}): ExecutionDeps {
-  return {
-    doc: clients.doc,
-    ordersTable: tables.orders,
-    risk,
-    books,
-    broker: new PaperBroker(() => ({ price: 190 })),
-    audit: new S3AuditSink(clients.s3, LOCAL_BUCKETS.audit),
-    now: () => NOW,
-    ...extra,
-  };
-}
+const account = (limits: Record<string, unknown>) => w.account({ securities: SEC, limits });
 
 const parentSignal = (signalId: string, acct: string, symbol: string, qty: number, algo: unknown) =>
   parseSignal({
@@ -96,11 +64,6 @@ const parentSignal = (signalId: string, acct: string, symbol: string, qty: numbe
   });
 
 beforeAll(async () => {
-  cloud = await LocalCloud.start({ dataDir: dir });
-  clients = createClients(cloud.runtime);
-  tables = await ensureLocalTradingTables(clients.dynamodb);
-  risk = new RiskStore(clients.doc, tables.risk, { limitsTtlMs: 0 });
-  books = new BookStore(clients.doc, tables.risk);
   // AAPL: 1-minute bars closing 14:01 .. 15:30 of the schedule's day.
   const today = Array.from({ length: 90 }, (_, i) => Date.UTC(2026, 10, 20, 14, 1 + i));
   await putMinuteBars('AAPL', today, closeAt, () => 1000);
@@ -114,15 +77,9 @@ beforeAll(async () => {
   );
 }, 120_000);
 
-afterAll(async () => {
-  clients?.destroy();
-  await cloud?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
 describe('QuoteSource from the lake (LakeQuoteSource over s3rver)', () => {
   it('reads the latest 1-minute bar at or before a time (never a later one), and names what is missing', async () => {
-    const q = new LakeQuoteSource(clients.s3, LOCAL_BUCKETS.curated, { ttlMs: 0 });
+    const q = new LakeQuoteSource(w.clients.s3, LOCAL_BUCKETS.curated, { ttlMs: 0 });
     const at = Date.UTC(2026, 10, 20, 14, 45, 30);
     const r = await q.get('AAPL', at);
     expect(r.quote).toMatchObject({
@@ -142,7 +99,7 @@ describe('QuoteSource from the lake (LakeQuoteSource over s3rver)', () => {
 
   it('caches a read for its TTL, and a cached answer is never used for an earlier time', async () => {
     let t = 0;
-    const q = new LakeQuoteSource(clients.s3, LOCAL_BUCKETS.curated, { ttlMs: 5000, now: () => t });
+    const q = new LakeQuoteSource(w.clients.s3, LOCAL_BUCKETS.curated, { ttlMs: 5000, now: () => t });
     const late = await q.get('AAPL', Date.UTC(2026, 10, 20, 15, 0));
     expect((await q.get('AAPL', Date.UTC(2026, 10, 20, 15, 5))).quote).toBe(late.quote); // cached
     const earlier = await q.get('AAPL', Date.UTC(2026, 10, 20, 14, 20));
@@ -174,7 +131,7 @@ describe('algo children priced at their release', () => {
     const stale = await run('q-stale', {});
     expect(stale.map((r) => r.status)).toEqual(['FILLED', 'REJECTED', 'REJECTED', 'REJECTED']);
 
-    const quotes = new LakeQuoteSource(clients.s3, LOCAL_BUCKETS.curated, { ttlMs: 0 });
+    const quotes = new LakeQuoteSource(w.clients.s3, LOCAL_BUCKETS.curated, { ttlMs: 0 });
     const fresh = await run('q-fresh', { quotes });
     expect(fresh.map((r) => r.status)).toEqual(['FILLED', 'FILLED', 'FILLED', 'FILLED']);
     for (let i = 0; i < 4; i++) {
@@ -185,7 +142,7 @@ describe('algo children priced at their release', () => {
   });
 
   it('a child whose quote is too old or missing is rejected with the reason, never priced at a stale price', async () => {
-    const quotes = new LakeQuoteSource(clients.s3, LOCAL_BUCKETS.curated, { ttlMs: 0, maxAgeMs: 180_000 });
+    const quotes = new LakeQuoteSource(w.clients.s3, LOCAL_BUCKETS.curated, { ttlMs: 0, maxAgeMs: 180_000 });
     const a = await account({ maxPositionWeight: 0.5 });
     const scheduler = new LocalChildScheduler();
     await executeSignal(
@@ -251,7 +208,7 @@ describe('VWAP volume curve from the lake when the signal has none', () => {
   it('builds the curve from the lookback bars and plans the children on it', async () => {
     const a = await account({ maxPositionWeight: 0.5 });
     const scheduler = new LocalChildScheduler();
-    const minuteBars = new LakeMinuteBars(clients.s3, LOCAL_BUCKETS.curated);
+    const minuteBars = new LakeMinuteBars(w.clients.s3, LOCAL_BUCKETS.curated);
     const sig = parseSignal({
       signalId: 'vwap-lake',
       account: a,
@@ -271,7 +228,7 @@ describe('VWAP volume curve from the lake when the signal has none', () => {
 
   it('no bars in the lookback: a clear error naming the symbol (the signal cannot be worked)', async () => {
     const a = await account({ maxPositionWeight: 0.5 });
-    const minuteBars = new LakeMinuteBars(clients.s3, LOCAL_BUCKETS.curated);
+    const minuteBars = new LakeMinuteBars(w.clients.s3, LOCAL_BUCKETS.curated);
     const vwap = { algo: 'vwap', durationSec: 600 };
     await expect(
       executeSignal(
@@ -329,8 +286,8 @@ describe('VWAP volume curve from the lake when the signal has none', () => {
       dates: closes.map((_, i) => new Date(Date.UTC(2026, 10, 21 + i, 14, 30)).toISOString()),
       close: [Float64Array.from(closes)],
     };
-    const svc = await tradingServices(clients, {}, { limitsTtlMs: 0 });
-    const r = await runPaper(clients, svc, {
+    const svc = await tradingServices(w.clients, {}, { limitsTtlMs: 0 });
+    const r = await runPaper(w.clients, svc, {
       strategy: 'sma-cross',
       params: { fast: 2, slow: 4 },
       panel,
@@ -355,7 +312,7 @@ describe('VWAP volume curve from the lake when the signal has none', () => {
   }, 60_000);
 
   it('the reader reads only the lookback years and de-duplicates bars', async () => {
-    const reader = new LakeBarReader(clients.s3, LOCAL_BUCKETS.curated);
+    const reader = new LakeBarReader(w.clients.s3, LOCAL_BUCKETS.curated);
     const bars = await reader.read('XYZ', '1m', Date.UTC(2026, 10, 18), Date.UTC(2026, 10, 19) - 1);
     expect(bars.map((b) => b.time)).toEqual(
       Array.from({ length: 10 }, (_, i) => Date.UTC(2026, 10, 18, 14, 31 + i)),
@@ -372,7 +329,7 @@ describe('VWAP volume curve from the lake when the signal has none', () => {
       () => 10,
       () => 5,
     );
-    const reader = new LakeBarReader(clients.s3, LOCAL_BUCKETS.curated);
+    const reader = new LakeBarReader(w.clients.s3, LOCAL_BUCKETS.curated);
     const first = await reader.latest('CND', '1m', t0 + 10 * MIN);
     expect(first).toEqual({ time: t0 + MIN, close: 10, volume: 5 });
     // Unchanged: the server answers 304 and the decoded bar is the very same object.

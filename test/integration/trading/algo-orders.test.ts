@@ -1,12 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dev } from '../../../lib/config';
-import { createClients, type AwsClients } from '../../../src/aws/clients';
 import { LOCAL_BUCKETS } from '../../../src/local/buckets';
-import { LocalCloud } from '../../../src/local/cloud';
 import {
   resolveDefinitionString,
   runLocalStateMachine,
@@ -14,73 +9,35 @@ import {
   type Json,
 } from '../../../src/local/stepfunctions';
 import { S3ReturnsSource } from '../../../src/risk/returns-source';
-import { RiskStore } from '../../../src/risk/store';
 import { SimulatedClock } from '../../../src/trading/algos';
-import { S3AuditSink, type AuditEvent } from '../../../src/trading/audit';
-import { BookStore } from '../../../src/trading/book';
-import { PaperBroker, type BrokerAdapter } from '../../../src/trading/broker';
+import type { AuditEvent } from '../../../src/trading/audit';
 import { LocalChildScheduler, childTask } from '../../../src/trading/child-scheduler';
 import {
   executeSignal,
   getOrder,
   submitChildOrder,
   type ChildScheduler,
-  type ExecutionDeps,
   type ParentPlan,
 } from '../../../src/trading/execution';
 import { tradingServices } from '../../../src/trading/context';
 import { runPaper } from '../../../src/trading/paper';
 import { parseSignal } from '../../../src/trading/signals';
-import { ensureLocalTradingTables, type TradingTables } from '../../../src/trading/tables';
 import { resourcesOfType, template, testApp } from '../../infra/helpers';
+import { countingBroker, tradingWorld } from '../../helpers/trading-world';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'trading-algo-'));
-let cloud: LocalCloud;
-let clients: AwsClients;
-let tables: TradingTables;
-let risk: RiskStore;
-let books: BookStore;
 const NOW = Date.UTC(2026, 10, 20, 14, 30, 0);
 const QUOTES: Record<string, number> = { AAPL: 190, MSFT: 400 };
+const quote = (s: string) => (QUOTES[s] ? { price: QUOTES[s] } : undefined);
 const SEC = {
   AAPL: { region: 'US', assetClass: 'equity', sector: 'Technology', adv: 50_000_000, referencePrice: 190 },
   MSFT: { region: 'US', assetClass: 'equity', sector: 'Technology', adv: 20_000_000, referencePrice: 400 },
 };
-
-let n = 0;
-async function account(limits: Record<string, unknown> = { maxPositionWeight: 0.5 }): Promise<string> {
-  const a = `algo-${++n}`;
-  await books.create(a, 100_000_000);
-  await risk.putLimits(a, { securities: SEC, limits });
-  return a;
-}
-
+const w = tradingWorld({ accounts: 'algo', now: NOW, quote, broker: () => countingBroker(quote).broker });
+const { deps } = w;
+const account = (limits: Record<string, unknown> = { maxPositionWeight: 0.5 }) =>
+  w.account({ securities: SEC, limits });
 /** A broker that records every client order id it was sent. */
-function counting(): { broker: BrokerAdapter; sent: string[] } {
-  const paper = new PaperBroker((s) => (QUOTES[s] ? { price: QUOTES[s] } : undefined));
-  const sent: string[] = [];
-  return {
-    sent,
-    broker: {
-      name: 'counting',
-      submit: async (o) => (sent.push(o.clientOrderId), paper.submit(o)),
-      lookup: (id) => paper.lookup(id),
-    },
-  };
-}
-
-function deps(extra: Partial<ExecutionDeps> = {}): ExecutionDeps {
-  return {
-    doc: clients.doc,
-    ordersTable: tables.orders,
-    risk,
-    books,
-    broker: counting().broker,
-    audit: new S3AuditSink(clients.s3, LOCAL_BUCKETS.audit),
-    now: () => NOW,
-    ...extra,
-  };
-}
+const counting = () => countingBroker(quote);
 
 const algoSignal = (signalId: string, acct: string, qty: number, algo: unknown) =>
   parseSignal({
@@ -93,30 +50,16 @@ const algoSignal = (signalId: string, acct: string, qty: number, algo: unknown) 
   });
 
 async function auditEvents(orderPrefix: string): Promise<AuditEvent[]> {
-  const list = await clients.s3.send(
+  const list = await w.clients.s3.send(
     new ListObjectsV2Command({ Bucket: LOCAL_BUCKETS.audit, Prefix: 'audit_events/' }),
   );
   const out: AuditEvent[] = [];
   for (const o of list.Contents ?? []) {
-    const body = await clients.s3.send(new GetObjectCommand({ Bucket: LOCAL_BUCKETS.audit, Key: o.Key! }));
+    const body = await w.clients.s3.send(new GetObjectCommand({ Bucket: LOCAL_BUCKETS.audit, Key: o.Key! }));
     for (const l of (await body.Body!.transformToString()).split('\n')) if (l) out.push(JSON.parse(l));
   }
   return out.filter((e) => e.orderId?.startsWith(orderPrefix));
 }
-
-beforeAll(async () => {
-  cloud = await LocalCloud.start({ dataDir: dir });
-  clients = createClients(cloud.runtime);
-  tables = await ensureLocalTradingTables(clients.dynamodb);
-  risk = new RiskStore(clients.doc, tables.risk, { limitsTtlMs: 0 });
-  books = new BookStore(clients.doc, tables.risk);
-});
-
-afterAll(async () => {
-  clients?.destroy();
-  await cloud?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 describe('algorithm parents → scheduled child orders (dynalite, simulated clock)', () => {
   it('a TWAP parent becomes N children with the right quantities and times, each a checked, filled order', async () => {
@@ -150,7 +93,7 @@ describe('algorithm parents → scheduled child orders (dynalite, simulated cloc
     );
     expect(done[11].order.createdAt).toBe(new Date(NOW + 11 * 300_000).toISOString());
     expect(sent).toHaveLength(12);
-    expect((await books.get(a))!.positions.AAPL.qty).toBe(1000);
+    expect((await w.books.get(a))!.positions.AAPL.qty).toBe(1000);
     const checks = (await auditEvents('twap-1:AAPL#')).filter((e) => e.type === 'check');
     expect(checks).toHaveLength(12);
   });
@@ -173,7 +116,7 @@ describe('algorithm parents → scheduled child orders (dynalite, simulated cloc
     rs.push(await submitChildOrder(deps({ broker }), child));
     expect(rs.filter((x) => !x.duplicate)).toHaveLength(1);
     expect(sent).toEqual(['twap-dup:AAPL#0']);
-    expect((await books.get(a))!.positions.AAPL.qty).toBe(50);
+    expect((await w.books.get(a))!.positions.AAPL.qty).toBe(50);
   });
 
   it('a child for an account the deployment does not trade is INVALID and never sent', async () => {
@@ -207,7 +150,7 @@ describe('algorithm parents → scheduled child orders (dynalite, simulated cloc
     const out = [];
     for (const [i, child] of plan.children.entries()) {
       clock.advanceTo(Date.parse(child.at));
-      if (i === 2) await risk.halt({ account: a }, 'risk-officer', 'drill');
+      if (i === 2) await w.risk.halt({ account: a }, 'risk-officer', 'drill');
       out.push(await childTask(d, child));
     }
     expect(out.map((o) => o.status)).toEqual(['FILLED', 'FILLED', 'REJECTED', 'REJECTED']);
@@ -223,7 +166,7 @@ describe('algorithm parents → scheduled child orders (dynalite, simulated cloc
       ['check', 'reject'],
       ['order', 'REJECTED'],
     ]);
-    expect((await books.get(a))!.positions.AAPL.qty).toBe(200);
+    expect((await w.books.get(a))!.positions.AAPL.qty).toBe(200);
   });
 
   it('VWAP follows the volume curve; POV caps each bucket at the rate and leaves the rest unscheduled', async () => {
@@ -278,7 +221,7 @@ describe('VaR and correlation limits in the execution path (returns window from 
     MSFT: Array.from({ length: 100 }, (_, i) => (i % 2 ? 0.01 : -0.01)),
   };
   const put = (key: string, body: string) =>
-    clients.s3.send(new PutObjectCommand({ Bucket: LOCAL_BUCKETS.curated, Key: key, Body: body }));
+    w.clients.s3.send(new PutObjectCommand({ Bucket: LOCAL_BUCKETS.curated, Key: key, Body: body }));
   const buyAapl = (signalId: string, acct: string, qty: number) =>
     parseSignal({
       signalId,
@@ -303,7 +246,7 @@ describe('VaR and correlation limits in the execution path (returns window from 
   it('reads the window from S3, checks VaR with it, caches it for the TTL, and rejects a missing or bad one', async () => {
     const a = await account({ varBudget: 0.01, maxPositionWeight: 1 });
     let t = NOW;
-    const returns = new S3ReturnsSource(clients.s3, LOCAL_BUCKETS.curated, { ttlMs: 5000, now: () => t });
+    const returns = new S3ReturnsSource(w.clients.s3, LOCAL_BUCKETS.curated, { ttlMs: 5000, now: () => t });
     const d = deps({ returns });
     // missing object: rejected, with the object named
     const miss = await executeSignal(d, buyAapl('var-miss', a, 10));
@@ -387,7 +330,7 @@ describe('the synthesized algo state machine, run locally (aws-local-stepfunctio
     expect(run.output).toEqual(plan as unknown as Json); // results discarded: the input passes through
     expect(tasks).toEqual(['Submit child']);
     expect(sent).toEqual(['sfn-1:AAPL#0', 'sfn-1:AAPL#1', 'sfn-1:AAPL#2']);
-    expect((await books.get(a))!.positions.AAPL.qty).toBe(300);
+    expect((await w.books.get(a))!.positions.AAPL.qty).toBe(300);
   }, 60_000);
 });
 
@@ -400,8 +343,8 @@ describe('quant paper with an algorithm: children on the simulated clock', () =>
   };
 
   it('each order becomes a TWAP parent whose children fill at the bar close, within the day', async () => {
-    const svc = await tradingServices(clients, {}, { limitsTtlMs: 0 });
-    const r = await runPaper(clients, svc, {
+    const svc = await tradingServices(w.clients, {}, { limitsTtlMs: 0 });
+    const r = await runPaper(w.clients, svc, {
       strategy: 'sma-cross',
       params: { fast: 2, slow: 4 },
       panel,
@@ -430,9 +373,9 @@ describe('quant paper with an algorithm: children on the simulated clock', () =>
   }, 60_000);
 
   it('a schedule longer than the bar spacing is refused, naming the field', async () => {
-    const svc = await tradingServices(clients, {}, { limitsTtlMs: 0 });
+    const svc = await tradingServices(w.clients, {}, { limitsTtlMs: 0 });
     await expect(
-      runPaper(clients, svc, {
+      runPaper(w.clients, svc, {
         strategy: 'sma-cross',
         params: { fast: 2, slow: 4 },
         panel,

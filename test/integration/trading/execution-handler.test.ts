@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import {
   CreateStreamCommand,
@@ -11,18 +10,15 @@ import {
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Context, KinesisStreamEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClients, type AwsClients } from '../../../src/aws/clients';
-import { LocalCloud } from '../../../src/local/cloud';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { AuditSink } from '../../../src/trading/audit';
 import { PaperBroker, type BrokerAdapter } from '../../../src/trading/broker';
 import { tradingServices, type TradingServices } from '../../../src/trading/context';
 import { FileDeadLetters } from '../../../src/trading/dead-letters';
 import { createExecutionHandler, type SignalOutcome } from '../../../src/trading/execution-handler';
+import { localCloudWorld } from '../../helpers/local-cloud';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'exec-handler-'));
-let cloud: LocalCloud;
-let clients: AwsClients;
+const lc = localCloudWorld({ name: 'exec-handler' });
 let svc: TradingServices;
 const NOW = Date.UTC(2026, 10, 20, 15, 0, 0);
 const LIMITS = {
@@ -46,24 +42,24 @@ const signal = (signalId: string, account: string, extra: Record<string, unknown
 
 /** Puts raw records into a kinesalite stream and reads them back as a Lambda Kinesis event. */
 async function kinesisEvent(stream: string, records: string[]): Promise<KinesisStreamEvent> {
-  await clients.kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
+  await lc.clients.kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
   for (let i = 0; i < 100; i++) {
-    const d = await clients.kinesis.send(new DescribeStreamCommand({ StreamName: stream }));
+    const d = await lc.clients.kinesis.send(new DescribeStreamCommand({ StreamName: stream }));
     if (d.StreamDescription?.StreamStatus === 'ACTIVE') break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  await clients.kinesis.send(
+  await lc.clients.kinesis.send(
     new PutRecordsCommand({
       StreamName: stream,
       Records: records.map((r) => ({ Data: Buffer.from(r), PartitionKey: 'acct' })),
     }),
   );
-  const d = await clients.kinesis.send(new DescribeStreamCommand({ StreamName: stream }));
+  const d = await lc.clients.kinesis.send(new DescribeStreamCommand({ StreamName: stream }));
   const shardId = d.StreamDescription!.Shards![0].ShardId!;
-  const it = await clients.kinesis.send(
+  const it = await lc.clients.kinesis.send(
     new GetShardIteratorCommand({ StreamName: stream, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }),
   );
-  const got = await clients.kinesis.send(
+  const got = await lc.clients.kinesis.send(
     new GetRecordsCommand({ ShardIterator: it.ShardIterator, Limit: 1000 }),
   );
   return {
@@ -94,10 +90,10 @@ function harness(account: string, audit: AuditSink = svc.audit, tradedAccount?: 
     submit: async (o) => (submitted.push(o.clientOrderId), paper.submit(o)),
     lookup: (id) => paper.lookup(id),
   };
-  const dlqFile = path.join(dir, `${account}-dlq.jsonl`);
+  const dlqFile = path.join(lc.dir, `${account}-dlq.jsonl`);
   const outcomes: SignalOutcome[] = [];
   const handler = createExecutionHandler({
-    doc: clients.doc,
+    doc: lc.clients.doc,
     ordersTable: svc.tables.orders,
     risk: svc.risk,
     books: svc.books,
@@ -107,7 +103,7 @@ function harness(account: string, audit: AuditSink = svc.audit, tradedAccount?: 
     deadLetters: new FileDeadLetters(dlqFile),
     persistenceStore: new DynamoDBPersistenceLayer({
       tableName: svc.tables.idempotency,
-      awsSdkV3Client: clients.dynamodb,
+      awsSdkV3Client: lc.clients.dynamodb,
     }),
     onOutcome: (o) => outcomes.push(o),
     tradedAccount,
@@ -128,16 +124,8 @@ async function setupAccount(a: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  cloud = await LocalCloud.start({ dataDir: dir });
-  clients = createClients(cloud.runtime);
-  svc = await tradingServices(clients, {}, { limitsTtlMs: 0 });
+  svc = await tradingServices(lc.clients, {}, { limitsTtlMs: 0 });
 });
-afterAll(async () => {
-  clients?.destroy();
-  await cloud?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
 describe('execution handler (kinesalite → handler → dynalite)', () => {
   it('poison records go to the DLQ with their reason; the batch continues; ten deliveries make one order', async () => {
     await setupAccount('h1');
@@ -169,7 +157,7 @@ describe('execution handler (kinesalite → handler → dynalite)', () => {
     expect(letters[0].source).toMatch(/^kinesis:\d+/);
     expect(letters[2].record).toContain('h1-neg');
     expect(submitted).toEqual(['h1-sig-1:AAPL', 'h1-sig-2:AAPL']);
-    const orders = await clients.doc.send(new ScanCommand({ TableName: svc.tables.orders }));
+    const orders = await lc.clients.doc.send(new ScanCommand({ TableName: svc.tables.orders }));
     const mine = orders.Items!.filter((o) => o.account === 'h1');
     expect(mine.map((o) => o.orderId).sort()).toEqual(['h1-sig-1:AAPL', 'h1-sig-2:AAPL']);
     expect((await svc.books.get('h1'))!.positions.AAPL.qty).toBe(15);

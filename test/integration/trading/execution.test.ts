@@ -1,15 +1,9 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClients, type AwsClients } from '../../../src/aws/clients';
 import { LOCAL_BUCKETS } from '../../../src/local/buckets';
-import { LocalCloud } from '../../../src/local/cloud';
 import { RiskStore } from '../../../src/risk/store';
-import { S3AuditSink, type AuditEvent } from '../../../src/trading/audit';
-import { BookStore } from '../../../src/trading/book';
+import type { AuditEvent } from '../../../src/trading/audit';
 import { PaperBroker, RestBroker, type BrokerAdapter } from '../../../src/trading/broker';
 import {
   executeSignal,
@@ -19,16 +13,15 @@ import {
   type ExecutionDeps,
 } from '../../../src/trading/execution';
 import { parseSignal } from '../../../src/trading/signals';
-import { ensureLocalTradingTables, type TradingTables } from '../../../src/trading/tables';
+import { tradingWorld } from '../../helpers/trading-world';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'trading-exec-'));
-let cloud: LocalCloud;
-let clients: AwsClients;
-let tables: TradingTables;
-let risk: RiskStore;
-let books: BookStore;
 const NOW = Date.UTC(2026, 10, 20, 15, 0, 0);
 const QUOTES: Record<string, number> = { AAPL: 190, MSFT: 400 };
+const w = tradingWorld({
+  accounts: 'acct',
+  now: NOW,
+  quote: (s) => (QUOTES[s] ? { price: QUOTES[s] } : undefined),
+});
 
 const LIMITS = {
   securities: {
@@ -38,28 +31,9 @@ const LIMITS = {
   limits: { maxPositionWeight: 0.05, priceCollarPct: 0.05, maxReferenceAgeMs: 60_000 },
 };
 
-let n = 0;
 /** A fresh account with a 1,000,000 book and the limits above. */
-async function account(): Promise<string> {
-  const a = `acct-${++n}`;
-  await books.create(a, 100_000_000);
-  await risk.putLimits(a, LIMITS);
-  return a;
-}
-
-function deps(
-  broker: BrokerAdapter = new PaperBroker((s) => (QUOTES[s] ? { price: QUOTES[s] } : undefined)),
-): ExecutionDeps {
-  return {
-    doc: clients.doc,
-    ordersTable: tables.orders,
-    risk,
-    books,
-    broker,
-    audit: new S3AuditSink(clients.s3, LOCAL_BUCKETS.audit),
-    now: () => NOW,
-  };
-}
+const account = () => w.account(LIMITS);
+const deps = (broker?: BrokerAdapter): ExecutionDeps => w.deps(broker ? { broker } : {});
 
 const buy = (signalId: string, acct: string, qty: number, extra: Record<string, unknown> = {}) =>
   parseSignal({
@@ -70,27 +44,13 @@ const buy = (signalId: string, acct: string, qty: number, extra: Record<string, 
     orders: [{ symbol: 'AAPL', side: 'buy', qty, price: 190, priceTime: NOW - 1000, ...extra }],
   });
 
-beforeAll(async () => {
-  cloud = await LocalCloud.start({ dataDir: dir });
-  clients = createClients(cloud.runtime);
-  tables = await ensureLocalTradingTables(clients.dynamodb);
-  risk = new RiskStore(clients.doc, tables.risk, { limitsTtlMs: 0 });
-  books = new BookStore(clients.doc, tables.risk);
-});
-
-afterAll(async () => {
-  clients?.destroy();
-  await cloud?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
 async function auditEvents(): Promise<AuditEvent[]> {
-  const list = await clients.s3.send(
+  const list = await w.clients.s3.send(
     new ListObjectsV2Command({ Bucket: LOCAL_BUCKETS.audit, Prefix: 'audit_events/' }),
   );
   const out: AuditEvent[] = [];
   for (const o of list.Contents ?? []) {
-    const body = await clients.s3.send(new GetObjectCommand({ Bucket: LOCAL_BUCKETS.audit, Key: o.Key! }));
+    const body = await w.clients.s3.send(new GetObjectCommand({ Bucket: LOCAL_BUCKETS.audit, Key: o.Key! }));
     for (const l of (await body.Body!.transformToString()).split('\n')) if (l) out.push(JSON.parse(l));
   }
   return out;
@@ -108,7 +68,7 @@ describe('execution against dynalite', () => {
       fillPrice: 190,
       cashCents: -1_900_000,
     });
-    const book = await books.get(a);
+    const book = await w.books.get(a);
     expect(book!.positions.AAPL.qty).toBe(100);
     expect(book!.cashCents).toBe(100_000_000 - 1_900_000);
     const events = (await auditEvents()).filter((e) => e.signalId === 'sig-fill');
@@ -131,7 +91,7 @@ describe('execution against dynalite', () => {
     expect(results.reduce((s, r) => s + r.orders.length, 0)).toBe(1);
     expect(results.reduce((s, r) => s + r.duplicates.length, 0)).toBe(9);
     expect(submitted).toEqual(['sig-dup:AAPL']);
-    expect((await books.get(a))!.positions.AAPL.qty).toBe(50);
+    expect((await w.books.get(a))!.positions.AAPL.qty).toBe(50);
   });
 
   it('concurrent executions for one account never overshoot a limit', async () => {
@@ -141,7 +101,7 @@ describe('execution against dynalite', () => {
       Array.from({ length: 12 }, (_, i) => executeSignal(deps(), buy(`sig-conc-${i}`, a, 40))),
     );
     const approved = rs.reduce((s, r) => s + r.orders[0].approvedQty, 0);
-    const book = await books.get(a);
+    const book = await w.books.get(a);
     expect(book!.positions.AAPL.qty).toBe(approved);
     expect(approved).toBe(263); // every share of room is used (resizes), none beyond it
     expect(rs.filter((r) => r.orders[0].status === 'REJECTED').length).toBeGreaterThan(0);
@@ -156,7 +116,7 @@ describe('execution against dynalite', () => {
       submit: async (o) => (submitted.push(o.clientOrderId), broker.submit(o)),
       lookup: (id) => broker.lookup(id),
     };
-    await risk.halt({ account: a }, 'risk-officer', 'drill');
+    await w.risk.halt({ account: a }, 'risk-officer', 'drill');
     const rs = await Promise.all(
       Array.from({ length: 5 }, (_, i) => executeSignal(deps(counting), buy(`sig-halt-${i}`, a, 1))),
     );
@@ -166,12 +126,12 @@ describe('execution against dynalite', () => {
         status: 'REJECTED',
         breaches: [{ rule: 'tradingState', limit: 0, value: 0 }],
       });
-    await expect(risk.resume({ account: a }, '', 'x')).rejects.toThrow(/actor/);
+    await expect(w.risk.resume({ account: a }, '', 'x')).rejects.toThrow(/actor/);
     // a strategy-level halt also stops it; the account resume does not clear it
-    await risk.resume({ account: a }, 'risk-officer', 'drill over');
-    await risk.halt({ account: a, strategy: 'sma' }, 'pm', 'bad fills');
+    await w.risk.resume({ account: a }, 'risk-officer', 'drill over');
+    await w.risk.halt({ account: a, strategy: 'sma' }, 'pm', 'bad fills');
     expect((await executeSignal(deps(counting), buy('sig-halt-s', a, 1))).orders[0].status).toBe('REJECTED');
-    await risk.resume({ account: a, strategy: 'sma' }, 'pm', 'fixed');
+    await w.risk.resume({ account: a, strategy: 'sma' }, 'pm', 'fixed');
     expect((await executeSignal(deps(counting), buy('sig-halt-ok', a, 1))).orders[0].status).toBe('FILLED');
     expect(submitted).toEqual(['sig-halt-ok:AAPL']);
   });
@@ -187,7 +147,7 @@ describe('execution against dynalite', () => {
 
   it('orders per second per strategy: concurrent executions never take more than the limit in one second', async () => {
     const a = await account();
-    await risk.putLimits(a, { ...LIMITS, limits: { ...LIMITS.limits, maxOrdersPerSecond: 3 } });
+    await w.risk.putLimits(a, { ...LIMITS, limits: { ...LIMITS.limits, maxOrdersPerSecond: 3 } });
     // five concurrent signals of one share in the same clock second: three pass, two hit the rate
     const rs = await Promise.all(
       Array.from({ length: 5 }, (_, i) => executeSignal(deps(), buy(`sig-rate-${i}`, a, 1))),
@@ -201,20 +161,20 @@ describe('execution against dynalite', () => {
     expect((await executeSignal(deps(), other)).orders[0].status).toBe('FILLED');
     const later = { ...deps(), now: () => NOW + 1000 };
     expect((await executeSignal(later, buy('sig-rate-next', a, 1))).orders[0].status).toBe('FILLED');
-    expect((await books.get(a))!.positions.AAPL.qty).toBe(5);
+    expect((await w.books.get(a))!.positions.AAPL.qty).toBe(5);
   });
 
   it('limits changed at run time apply after the cache TTL', async () => {
     const a = await account();
     let clock = 0;
-    const cached = new RiskStore(clients.doc, tables.risk, { limitsTtlMs: 1000, now: () => clock });
+    const cached = new RiskStore(w.clients.doc, w.tables.risk, { limitsTtlMs: 1000, now: () => clock });
     expect((await cached.getLimits(a)).limits.maxPositionWeight).toBe(0.05);
-    await risk.putLimits(a, { ...LIMITS, limits: { ...LIMITS.limits, maxPositionWeight: 0.01 } });
+    await w.risk.putLimits(a, { ...LIMITS, limits: { ...LIMITS.limits, maxPositionWeight: 0.01 } });
     clock = 999;
     expect((await cached.getLimits(a)).limits.maxPositionWeight).toBe(0.05);
     clock = 1000;
     expect((await cached.getLimits(a)).limits.maxPositionWeight).toBe(0.01);
-    await expect(risk.putLimits(a, { securities: {}, limits: { maxPositonWeight: 1 } })).rejects.toThrow(
+    await expect(w.risk.putLimits(a, { securities: {}, limits: { maxPositonWeight: 1 } })).rejects.toThrow(
       /maxPositonWeight/,
     );
   });
@@ -287,7 +247,7 @@ describe('REST broker adapter against a local HTTP server', () => {
       client_order_id: 'sig-timeout:AAPL',
     });
     // the reservation holds while UNKNOWN
-    expect((await books.get(a))!.positions.AAPL.qty).toBe(20);
+    expect((await w.books.get(a))!.positions.AAPL.qty).toBe(20);
     // redelivery does not resubmit
     await executeSignal(deps(broker), buy('sig-timeout', a, 20));
     expect(requests.filter((q) => q.method === 'POST')).toHaveLength(1);
@@ -296,7 +256,7 @@ describe('REST broker adapter against a local HTTP server', () => {
     expect(rec).toMatchObject({ status: 'FILLED', filledQty: 20, fillPrice: 190, cashCents: -380_000 });
     expect(requests.filter((q) => q.method === 'POST')).toHaveLength(1);
     expect(requests.at(-1)!.url).toBe('/v2/orders:by_client_order_id?client_order_id=sig-timeout%3AAAPL');
-    expect((await books.get(a))!.cashCents).toBe(100_000_000 - 380_000);
+    expect((await w.books.get(a))!.cashCents).toBe(100_000_000 - 380_000);
   });
 
   it('scheduled reconciliation: resolves old UNKNOWN orders once (even with two reconcilers), leaves fresh ones', async () => {
@@ -319,7 +279,7 @@ describe('REST broker adapter against a local HTTP server', () => {
     const done = [...r1, ...r2];
     expect(done.map((o) => [o.orderId, o.status])).toEqual([['sig-sched-old:AAPL', 'FILLED']]);
     expect((await getOrder(deps(), 'sig-sched-new:AAPL'))!.status).toBe('UNKNOWN');
-    const book = (await books.get(a))!;
+    const book = (await w.books.get(a))!;
     expect(book.cashCents).toBe(100_000_000 - 7 * 19_000); // booked once
     expect(book.positions.AAPL.qty).toBe(10); // 7 filled + 3 still reserved
     expect(requests.filter((q) => q.method === 'POST').length).toBe(posts); // nothing resubmitted
@@ -335,11 +295,11 @@ describe('REST broker adapter against a local HTTP server', () => {
     });
     const r = await executeSignal(deps(down), buy('sig-down', a, 30));
     expect(r.orders[0].status).toBe('UNKNOWN');
-    expect((await books.get(a))!.positions.AAPL.qty).toBe(30);
+    expect((await w.books.get(a))!.positions.AAPL.qty).toBe(30);
     const broker = new RestBroker({ baseUrl: url, keyId: 'k', secretKey: 's' });
     const rec = await reconcileOrder(deps(broker), 'sig-down:AAPL');
     expect(rec.status).toBe('CANCELED');
-    expect((await books.get(a))!.positions.AAPL.qty).toBe(0);
+    expect((await w.books.get(a))!.positions.AAPL.qty).toBe(0);
     expect(await getOrder(deps(), 'sig-down:AAPL')).toMatchObject({ status: 'CANCELED' });
   });
 });

@@ -4,20 +4,14 @@
  * on-failure queue (lib/stacks/trading-stack.ts). Here the risk table is deleted from the local
  * DynamoDB (dynalite) after the handler started, so the HALTED state cannot be written.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClients, type AwsClients } from '../../../src/aws/clients';
-import { LocalCloud } from '../../../src/local/cloud';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { tradingServices, type TradingServices } from '../../../src/trading/context';
 import { localLambdaEnv } from '../../../src/trading/lambda-support';
+import { localCloudWorld } from '../../helpers/local-cloud';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'kill-switch-failure-'));
-let cloud: LocalCloud;
-let clients: AwsClients;
+const lc = localCloudWorld({ name: 'kill-switch-failure' });
 let svc: TradingServices;
 let handler: (event: unknown, context: Context) => Promise<unknown>;
 
@@ -33,30 +27,22 @@ const alarm = (value: string) => ({
 });
 
 beforeAll(async () => {
-  cloud = await LocalCloud.start({ dataDir: dir });
-  const rt = cloud.runtime;
+  const rt = lc.cloud.runtime;
   if (rt.mode !== 'local') throw new Error('expected a local runtime');
   Object.assign(process.env, localLambdaEnv(rt), {
     TRADING_ACCOUNT: 'main',
     POWERTOOLS_DEV: 'true',
     POWERTOOLS_METRICS_DISABLED: 'true',
   });
-  clients = createClients(rt);
-  svc = await tradingServices(clients, {});
+  svc = await tradingServices(lc.clients, {});
   handler = (await import('../../../lambda/kill-switch/index')).handler as typeof handler;
 });
-afterAll(async () => {
-  clients?.destroy();
-  await cloud?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
 describe('kill switch handler: a failed halt is an error, not a result', () => {
   it('rejects when the HALTED state cannot be written (so async retries and the failure queue apply)', async () => {
     // The handler works against the table...
     expect(await handler(alarm('OK'), context)).toEqual({ changed: false, state: 'ACTIVE' });
     // ...until the table is gone: the halt must surface as a rejection, not a resolved result.
-    await clients.dynamodb.send(new DeleteTableCommand({ TableName: svc.tables.risk }));
+    await lc.clients.dynamodb.send(new DeleteTableCommand({ TableName: svc.tables.risk }));
     await expect(handler(alarm('ALARM'), context)).rejects.toThrow(
       /not found|ResourceNotFound|non-existent/i,
     );

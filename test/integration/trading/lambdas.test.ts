@@ -1,17 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClients, type AwsClients } from '../../../src/aws/clients';
-import { LocalCloud } from '../../../src/local/cloud';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { tradingServices, type TradingServices } from '../../../src/trading/context';
 import { localLambdaEnv } from '../../../src/trading/lambda-support';
+import { localCloudWorld } from '../../helpers/local-cloud';
 
 // The deployed handlers, invoked in process with real event shapes against the local cloud.
-const dir = mkdtempSync(path.join(os.tmpdir(), 'trading-lambdas-'));
-let cloud: LocalCloud;
-let clients: AwsClients;
+const lc = localCloudWorld({ name: 'trading-lambdas' });
 let svc: TradingServices;
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 let riskCheck: Handler;
@@ -44,8 +38,7 @@ const alarm = (value: string) => ({
 });
 
 beforeAll(async () => {
-  cloud = await LocalCloud.start({ dataDir: dir });
-  const rt = cloud.runtime;
+  const rt = lc.cloud.runtime;
   if (rt.mode !== 'local') throw new Error('expected a local runtime');
   Object.assign(process.env, localLambdaEnv(rt), {
     TRADING_ACCOUNT: 'main',
@@ -53,8 +46,7 @@ beforeAll(async () => {
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_METRICS_DISABLED: 'true',
   });
-  clients = createClients(rt);
-  svc = await tradingServices(clients, {}, { limitsTtlMs: 0 });
+  svc = await tradingServices(lc.clients, {}, { limitsTtlMs: 0 });
   await svc.books.create('main', 100_000_000);
   await svc.risk.putLimits('main', {
     securities: { AAPL: { adv: 50_000_000, referencePrice: 190 } },
@@ -64,12 +56,6 @@ beforeAll(async () => {
   killSwitch = (await import('../../../lambda/kill-switch/index')).handler as Handler;
   execution = (await import('../../../lambda/execution/index')).handler as Handler;
 });
-afterAll(async () => {
-  clients?.destroy();
-  await cloud?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
 describe('trading Lambdas in process', () => {
   it('risk-check answers the decision; a bad request is a 400 naming the field', async () => {
     const ok = (await riskCheck(

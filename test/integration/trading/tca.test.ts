@@ -1,41 +1,20 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createClients, type AwsClients } from '../../../src/aws/clients';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main';
+import { capturedOutput } from '../../helpers/quant-cli';
 import { LOCAL_BUCKETS } from '../../../src/local/buckets';
-import { LocalCloud } from '../../../src/local/cloud';
 import { tradingServices } from '../../../src/trading/context';
 import { runPaper } from '../../../src/trading/paper';
 import { readTcaRows, writeTcaRows } from '../../../src/trading/tca-lake';
+import { localCloudWorld } from '../../helpers/local-cloud';
 
 const root = path.resolve(import.meta.dirname, '../../..');
 const SP500 = path.join(root, 'node_modules/vega-datasets/data/sp500-2000.csv');
-const dir = mkdtempSync(path.join(os.tmpdir(), 'tca-'));
-let clients: AwsClients;
-
-beforeAll(async () => {
-  // Detached, so the CLI commands attach to the same servers.
-  const cloud = await LocalCloud.up({ dataDir: dir });
-  clients = createClients(cloud.runtime);
-}, 60_000);
-afterAll(async () => {
-  clients?.destroy();
-  await LocalCloud.down({ dataDir: dir });
-  rmSync(dir, { recursive: true, force: true });
-});
-
-let out = '';
-let errOut = '';
-beforeEach(() => {
-  out = '';
-  errOut = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((errOut += String(s)), true));
-});
-afterEach(() => vi.restoreAllMocks());
-const quant = (...args: string[]) => main(['node', 'quant', '--data-dir', dir, ...args]);
+// Shared, so the CLI commands attach to the same servers.
+const lc = localCloudWorld({ name: 'tca', shared: true });
+const io = capturedOutput();
+const quant = (...args: string[]) => main(['node', 'quant', '--data-dir', lc.dir, ...args]);
 
 describe('TCA of paper parents: lake table, quant tca, calibration, backtest --costs', () => {
   const closes = [100, 101, 102, 103, 102, 100, 98, 97, 98, 100, 103, 105, 104, 101, 98, 96];
@@ -47,8 +26,8 @@ describe('TCA of paper parents: lake table, quant tca, calibration, backtest --c
   };
 
   it('an IS paper run: every parent analysed, written and read back through the lake', async () => {
-    const svc = await tradingServices(clients, {}, { limitsTtlMs: 0 });
-    const r = await runPaper(clients, svc, {
+    const svc = await tradingServices(lc.clients, {}, { limitsTtlMs: 0 });
+    const r = await runPaper(lc.clients, svc, {
       strategy: 'sma-cross',
       params: { fast: 2, slow: 4 },
       panel,
@@ -80,22 +59,22 @@ describe('TCA of paper parents: lake table, quant tca, calibration, backtest --c
       .sort((a, b) => a.sliceIndex! - b.sliceIndex!);
     expect(kids[0].qty).toBeGreaterThan(kids[3].qty);
 
-    await writeTcaRows({ clients, buckets: LOCAL_BUCKETS }, r.tca);
-    const back = await readTcaRows(clients.s3, LOCAL_BUCKETS.results, { account: r.account });
+    await writeTcaRows({ clients: lc.clients, buckets: LOCAL_BUCKETS }, r.tca);
+    const back = await readTcaRows(lc.clients.s3, LOCAL_BUCKETS.results, { account: r.account });
     expect(back.map((x) => x.parentId)).toEqual(r.tca.map((x) => x.parentId));
     expect(back[0].impactBps).toBeCloseTo(r.tca[0].impactBps, 12);
     expect(back[0].decisionTime).toBe(r.tca[0].decisionTime);
     expect(
-      await readTcaRows(clients.s3, LOCAL_BUCKETS.results, { account: r.account, from: '2027-01-01' }),
+      await readTcaRows(lc.clients.s3, LOCAL_BUCKETS.results, { account: r.account, from: '2027-01-01' }),
     ).toEqual([]);
 
-    expect(await quant('tca', '--account', r.account, '--json'), errOut).toBe(0);
-    const report = JSON.parse(out);
+    expect(await quant('tca', '--account', r.account, '--json'), io.err).toBe(0);
+    const report = JSON.parse(io.out);
     expect(report.summary.parents).toBe(r.tca.length);
     expect(report.summary.impactBps).toBeCloseTo(10, 9);
 
-    const costs = path.join(dir, 'costs.json');
-    out = '';
+    const costs = path.join(lc.dir, 'costs.json');
+    io.out = '';
     expect(await quant('tca', 'calibrate', '--out', costs, '--account', r.account, '--json')).toBe(0);
     const model = JSON.parse(readFileSync(costs, 'utf8'));
     expect(model.slippageBps).toBeCloseTo(10, 9);
@@ -103,7 +82,7 @@ describe('TCA of paper parents: lake table, quant tca, calibration, backtest --c
 
     // The calibrated model in a backtest costs what --cost-bps 10 costs.
     const bt = async (...extra: string[]) => {
-      out = '';
+      io.out = '';
       const code = await quant(
         'backtest',
         '--bars',
@@ -117,8 +96,8 @@ describe('TCA of paper parents: lake table, quant tca, calibration, backtest --c
         ...extra,
         '--json',
       );
-      expect(code, errOut).toBe(0);
-      return JSON.parse(out);
+      expect(code, io.err).toBe(0);
+      return JSON.parse(io.out);
     };
     const calibrated = await bt('--costs', costs);
     const linear = await bt('--cost-bps', '10');
@@ -127,8 +106,8 @@ describe('TCA of paper parents: lake table, quant tca, calibration, backtest --c
   }, 120_000);
 
   it('plain orders are parents of one fill; missing market data is stored as null', async () => {
-    const svc = await tradingServices(clients, {}, { limitsTtlMs: 0 });
-    const r = await runPaper(clients, svc, {
+    const svc = await tradingServices(lc.clients, {}, { limitsTtlMs: 0 });
+    const r = await runPaper(lc.clients, svc, {
       strategy: 'sma-cross',
       params: { fast: 2, slow: 4 },
       panel: { symbols: panel.symbols, dates: panel.dates, close: panel.close },
@@ -145,8 +124,8 @@ describe('TCA of paper parents: lake table, quant tca, calibration, backtest --c
       expect(t.participation).toBeNaN(); // no volume in the bars
       expect(t.sigma).toBeNaN();
     }
-    await writeTcaRows({ clients, buckets: LOCAL_BUCKETS }, r.tca);
-    const back = await readTcaRows(clients.s3, LOCAL_BUCKETS.results, { account: r.account });
+    await writeTcaRows({ clients: lc.clients, buckets: LOCAL_BUCKETS }, r.tca);
+    const back = await readTcaRows(lc.clients.s3, LOCAL_BUCKETS.results, { account: r.account });
     expect(back).toHaveLength(r.tca.length);
     expect(back[0].participation).toBeNaN();
     expect(back[0].impactBps).toBeCloseTo(5, 9);
@@ -154,21 +133,21 @@ describe('TCA of paper parents: lake table, quant tca, calibration, backtest --c
 
   it('bad input exits 2 naming the field', async () => {
     expect(await quant('tca', '--from', '2026-13-01')).toBe(2);
-    expect(errOut).toMatch(/--from: must be a date YYYY-MM-DD/);
-    const bad = path.join(dir, 'bad-costs.json');
+    expect(io.err).toMatch(/--from: must be a date YYYY-MM-DD/);
+    const bad = path.join(lc.dir, 'bad-costs.json');
     writeFileSync(bad, JSON.stringify({ slippageBps: 1, impactk: 2 }));
-    errOut = '';
+    io.err = '';
     expect(
       await quant('backtest', '--bars', SP500, '--strategy', 'sma-cross', '--costs', bad, '--json'),
     ).toBe(2);
-    expect(errOut).toMatch(/bad-costs\.json/);
-    expect(errOut).toMatch(/impactk/);
+    expect(io.err).toMatch(/bad-costs\.json/);
+    expect(io.err).toMatch(/impactk/);
   });
 });
 
 describe('quant backtest --limits: the risk engine counts by rule', () => {
   it('resizes every entry to the position cap and reports the counts in --json', async () => {
-    const limits = path.join(dir, 'limits.json');
+    const limits = path.join(lc.dir, 'limits.json');
     writeFileSync(
       limits,
       JSON.stringify({ securities: { 'sp500-2000': {} }, limits: { maxPositionWeight: 0.5 } }),
@@ -185,10 +164,10 @@ describe('quant backtest --limits: the risk engine counts by rule', () => {
       'slow=30',
     ];
     expect(await quant(...args, '--json')).toBe(0);
-    const free = JSON.parse(out);
-    out = '';
+    const free = JSON.parse(io.out);
+    io.out = '';
     expect(await quant(...args, '--limits', limits, '--json')).toBe(0);
-    const gated = JSON.parse(out);
+    const gated = JSON.parse(io.out);
     expect(free.riskGate).toBeUndefined();
     // Every entry (0 -> 1) is resized to half the NAV; every exit (-> 0) is approved.
     const entries = Math.ceil(free.trades / 2);
@@ -200,12 +179,12 @@ describe('quant backtest --limits: the risk engine counts by rule', () => {
   }, 60_000);
 
   it('a bad actions file exits 2 naming file:line:field', async () => {
-    const actions = path.join(dir, 'actions.csv');
+    const actions = path.join(lc.dir, 'actions.csv');
     writeFileSync(actions, 'symbol,date,type,value\nsp500-2000,2001-01-02,split,x\n');
     expect(
       await quant('backtest', '--bars', SP500, '--strategy', 'sma-cross', '--actions', actions, '--json'),
     ).toBe(2);
-    expect(errOut).toMatch(/actions\.csv:2:value: must be a number > 0, got "x"/);
-    expect(out).toBe('');
+    expect(io.err).toMatch(/actions\.csv:2:value: must be a number > 0, got "x"/);
+    expect(io.out).toBe('');
   });
 });
