@@ -19,13 +19,12 @@ import { InputError } from '../errors';
 import { LakeBarReader } from '../lake/bars-reader';
 import type { LakeBuckets } from '../lake/buckets';
 import {
-  deletePending,
+  commitPartitions,
   getWithEtag,
-  newPending,
-  putIfUnchanged,
-  putPending,
-  startHeartbeat,
+  partitionObjectKey,
+  SAFE_PARTITION_VALUE,
   writeId,
+  type PartitionWrite,
 } from '../lake/commit';
 import type { TableDef } from '../contract/lake';
 import type { IntervalStats, MarketTape, TcaRow } from './tca';
@@ -48,10 +47,6 @@ export interface TcaWriteReport {
   readonly keys: readonly string[];
 }
 
-/** The lake's partition character set (src/lake/writer.ts; not imported: it loads DuckDB). */
-const SAFE_PARTITION_VALUE = /^[A-Za-z0-9._-]{1,64}$/;
-const MAX_COMMIT_ATTEMPTS = 25;
-
 /** `account=<a>/dt=<day>` of a row; a value outside the lake's character set is an input error. */
 export function tcaPartition(row: Pick<TcaRow, 'account' | 'decisionTime'>): string {
   if (!SAFE_PARTITION_VALUE.test(row.account))
@@ -64,7 +59,7 @@ export function tcaPartition(row: Pick<TcaRow, 'account' | 'decisionTime'>): str
   return `account=${row.account}/dt=${day(row.decisionTime)}`;
 }
 
-const tcaKey = (partition: string): string => `${TCA.prefix}/${partition}/data.parquet`;
+const tcaKey = (partition: string): string => partitionObjectKey(TCA, partition);
 
 /** The table's columns of a row (partition keys excluded), as the Parquet file stores them. */
 const COLUMN_OF: Readonly<Record<string, (r: TcaRow) => unknown>> = {
@@ -153,54 +148,27 @@ export async function writeTcaRows(
     m.set(r.parentId, r);
   }
   if (byPart.size === 0) return { rows: 0, partitions: 0, bytes: 0, keys: [] };
-  const prepare = async (p: string): Promise<{ etag: string | undefined; body: Uint8Array }> => {
+  const prepare = async (p: string): Promise<PartitionWrite> => {
     const current = await getWithEtag(s3, bucket, tcaKey(p));
     const account = /account=([^/]+)/.exec(p)![1];
     const merged = new Map<string, TcaRow>();
     for (const r of current ? await parseTca(current.bytes, account) : []) merged.set(r.parentId, r);
     for (const r of byPart.get(p)!.values()) merged.set(r.parentId, r);
-    return { etag: current?.etag, body: encodeTca([...merged.values()]) };
+    return { partition: p, etag: current?.etag, body: encodeTca([...merged.values()]) };
   };
   const paths = [...byPart.keys()].sort();
-  const prepared = new Map<string, { etag: string | undefined; body: Uint8Array }>();
-  for (const p of paths) prepared.set(p, await prepare(p));
-  const pending =
-    paths.length > 1
-      ? newPending(
-          TCA.name,
-          writeId(TCA.name, { partitions: paths, rows: rows.map((r) => r.parentId) }),
-          paths,
-          rows.length,
-        )
-      : undefined;
-  if (pending) await putPending(s3, bucket, pending);
-  const stopHeartbeat = pending ? startHeartbeat(s3, bucket, pending, opts.heartbeatMs) : undefined;
-  let bytes = 0;
-  let done = 0;
-  try {
-    for (const p of paths) {
-      let next = prepared.get(p)!;
-      for (let attempt = 1; !(await putIfUnchanged(s3, bucket, tcaKey(p), next.body, next.etag)); attempt++) {
-        if (attempt >= MAX_COMMIT_ATTEMPTS)
-          throw new Error(`partition ${p}: another writer changed it ${attempt} times in a row`);
-        // Another writer committed since the read: read, merge and encode again.
-        await new Promise((r) => setTimeout(r, Math.random() * Math.min(1_000, 20 * 2 ** attempt)));
-        next = await prepare(p);
-      }
-      bytes += next.body.length;
-      done++;
-    }
-  } catch (err) {
-    await stopHeartbeat?.();
-    const msg = err instanceof Error ? err.message : String(err);
-    throw new Error(
-      `${TCA.name}: committed ${done} of ${paths.length} partitions, then failed: ${msg}. ` +
-        'Write the same rows again to complete it (a parent is never stored twice)',
-      { cause: err },
-    );
-  }
-  await stopHeartbeat?.();
-  if (pending) await deletePending(s3, bucket, TCA.name, pending.id);
+  // Every partition is encoded before the first PUT: bad input writes nothing.
+  const prepared: PartitionWrite[] = [];
+  for (const p of paths) prepared.push(await prepare(p));
+  const committed = await commitPartitions(s3, bucket, TCA, prepared, {
+    id: () => writeId(TCA.name, { partitions: paths, rows: rows.map((r) => r.parentId) }),
+    rows: rows.length,
+    reencode: prepare,
+    rerun: 'Write the same rows again to complete it (a parent is never stored twice)',
+    concurrency: 1,
+    heartbeatMs: opts.heartbeatMs,
+  });
+  const bytes = committed.reduce((n, w) => n + (w?.body.length ?? 0), 0);
   return { rows: rows.length, partitions: paths.length, bytes, keys: paths.map(tcaKey) };
 }
 
