@@ -51,3 +51,4 @@ export * from './dr-standby';
 export * from './retained-nat-eips';
 export * from './standby-alarms';
 export * from './standby-outputs';
+export * from './model-functions';

@@ -4,7 +4,6 @@ import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -231,14 +230,5 @@ export function addTrainingSchedules(
       detail: { interval: [DEFAULT_RUNNER_BAR_INTERVAL] },
     },
     targets: [new targets.LambdaFunction(refs.strategyRunner, { retryAttempts: 2 })],
-  });
-}
-
-/** Publishing metrics has no resource-level permission; the namespace condition scopes it. */
-export function putMetricData(namespace: string): iam.PolicyStatement {
-  return new iam.PolicyStatement({
-    actions: ['cloudwatch:PutMetricData'],
-    resources: ['*'],
-    conditions: { StringEquals: { 'cloudwatch:namespace': namespace } },
   });
 }

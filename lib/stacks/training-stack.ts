@@ -6,7 +6,7 @@
  * states by the names in src/contract/training.ts).
  */
 import path from 'node:path';
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as events from 'aws-cdk-lib/aws-events';
@@ -19,21 +19,14 @@ import { hasLocalInstanceStorage } from '../config/training';
 import type { TrainingConfig } from '../config/types';
 import {
   acknowledgeWildcards,
-  QuantFunction,
+  AreaStack,
+  ModelFunctions,
   QuantKey,
   SourceTarballAsset,
   TrainingWorkflow,
 } from '../constructs';
-import type { QuantFunctionProps } from '../constructs';
-import {
-  TRAINING_LAMBDA_ENV,
-  TRAINING_METRICS,
-  TRAINING_PREFIXES,
-  TRAINING_STATES,
-} from '../../src/contract/training';
-import { BARS, LAKE_PREFIXES, NEWS_SENTIMENT } from '../../src/contract/lake';
-import { FUNCTION_SERVICE } from '../../src/contract/metrics';
-import { DRIFT_METRIC, STRATEGY_RUNNER_ENV } from '../../src/contract/models';
+import type { QuantFunction } from '../constructs';
+import { TRAINING_METRICS, TRAINING_PREFIXES, TRAINING_STATES } from '../../src/contract/training';
 import { featureSetVersionOf } from '../../src/contract/ml';
 import { featureColumns, featureUnloadSql, usesSentiment } from '../../src/ml/features/sql';
 import type { LakeZone } from './data-lake-stack';
@@ -42,7 +35,6 @@ import { TRAINING_WILDCARD_REASONS } from './training-nag';
 import {
   addTrainingMonitoring,
   addTrainingSchedules,
-  putMetricData,
   trainingFeatures,
   trainingJobProps,
 } from './training-parts';
@@ -76,7 +68,7 @@ export interface TrainingStackProps extends StackProps {
   readonly monitoring: IMonitoring;
 }
 
-export class TrainingStack extends Stack {
+export class TrainingStack extends AreaStack {
   readonly workflow: TrainingWorkflow;
   readonly modelPackageGroup: sagemaker.CfnModelPackageGroup;
   readonly strategyRunner: QuantFunction;
@@ -100,78 +92,15 @@ export class TrainingStack extends Stack {
     });
 
     // ---- Lambdas: evaluate, publish, drift check, strategy runner --------------------------------
-    const fn = (name: string, lambda: string, extra: Partial<QuantFunctionProps> = {}) =>
-      new QuantFunction(this, name, {
-        lambda,
-        logKey: monitoring.logKey,
-        logRetentionDays: monitoring.logRetentionDays,
-        timeout: Duration.minutes(5),
-        memorySize: 2048,
-        externalModules: ['@aws-sdk/*', '@duckdb/node-api', '@duckdb/node-bindings', 'onnxruntime-node'],
-        outsideVpcReason:
-          'Calls only AWS service APIs (S3, Athena, Glue catalog, SageMaker model registry, EventBridge, CloudWatch), IAM-authenticated over TLS, and reaches nothing inside the VPC; outside it the function needs no ENIs, NAT or interface endpoints.',
-        ...extra,
-        environment: {
-          [TRAINING_LAMBDA_ENV.modelName]: c.modelName,
-          [TRAINING_LAMBDA_ENV.tradingEnvironment]: c.tradingEnvironment,
-          [STRATEGY_RUNNER_ENV.symbols]: c.symbols.join(','),
-          ...lake.runtimeEnvironment(['curated', 'models']),
-          ...extra.environment,
-        },
-      });
-    const stepOfWorkflow = {
-      // One run of the workflow at a time per model, plus a manual retry.
-      reservedConcurrentExecutions: 2,
-      noDeadLetterQueueReason:
-        'Invoked only synchronously, as a task of the training state machine, which retries it and fails the run (TrainingFailedAlarm); a DLQ receives only failed asynchronous invocations.',
-    };
-    const evaluateFn = fn('Evaluate', 'ml-evaluate', {
-      ...stepOfWorkflow,
-      timeout: Duration.minutes(15),
-      environment: {
-        [TRAINING_LAMBDA_ENV.minSharpeGain]: String(c.minSharpeGain),
-        [TRAINING_LAMBDA_ENV.minTestIc]: String(c.minTestIc),
-      },
+    const fns = new ModelFunctions(this, 'Functions', {
+      config: c,
+      lake,
+      signalBus: props.signalBus,
+      tradingAccount: props.tradingAccount,
+      monitoring,
     });
-    const publishFn = fn('Publish', 'ml-publish', stepOfWorkflow);
-    this.driftCheck = fn('DriftCheck', 'ml-drift', {
-      reservedConcurrentExecutions: 1,
-      noDeadLetterQueueReason:
-        'Started by a schedule whose event carries no input: a failed event holds nothing to replay, and the next scheduled run repeats the check (EventBridge retries it twice first).',
-      environment: { [TRAINING_LAMBDA_ENV.driftLookbackBars]: String(c.driftLookbackBars) },
-    });
-    this.strategyRunner = fn('StrategyRunner', 'strategy-runner', {
-      serviceName: FUNCTION_SERVICE.strategyRunner,
-      memorySize: c.runnerMemoryMiB,
-      timeout: Duration.minutes(2),
-      // One run at a time: two runs of the same bar would race on the same signals.
-      reservedConcurrentExecutions: 1,
-      noDeadLetterQueueReason:
-        'Started by a schedule whose event carries no input: a failed event holds nothing to replay, and replaying a bar late would trade on stale prices; failures raise StrategyRunnerErrorsAlarm.',
-      environment: {
-        [STRATEGY_RUNNER_ENV.environment]: c.tradingEnvironment,
-        [STRATEGY_RUNNER_ENV.account]: props.tradingAccount,
-        [STRATEGY_RUNNER_ENV.modelsBucket]: models.bucketName,
-        [STRATEGY_RUNNER_ENV.signalBus]: props.signalBus.eventBusName,
-      },
-    });
-    // Read-only everywhere but the registry writes of the publish step.
-    for (const f of [evaluateFn, this.driftCheck, this.strategyRunner]) {
-      models.grantRead(f);
-      if (f !== this.strategyRunner) lake.buckets.curated.grantRead(f);
-    }
-    // The runner reads objects straight from S3 (src/lake/bars-reader.ts, src/news/reader.ts): the
-    // bars, the news sentiment of models on feature set version 2, and their pending markers only.
-    for (const table of [BARS, NEWS_SENTIMENT])
-      for (const prefix of [table.prefix, `${LAKE_PREFIXES.pending}/${table.name}`])
-        lake.buckets.curated.grantRead(this.strategyRunner, `${prefix}/*`);
-    // Evaluation and drift read bars through Athena (src/backtest/load.ts in AWS).
-    for (const f of [evaluateFn, this.driftCheck]) lake.grantQuery(f, ['curated']);
-    models.grantReadWrite(publishFn, 'models/*');
-    models.grantRead(publishFn, `${TRAINING_PREFIXES.output}/*`);
-    lake.lakeKey.grantEncryptDecrypt(publishFn);
-    this.driftCheck.addToRolePolicy(putMetricData(DRIFT_METRIC.namespace));
-    props.signalBus.grantPutEventsTo(this.strategyRunner);
+    this.driftCheck = fns.driftCheck;
+    this.strategyRunner = fns.strategyRunner;
 
     // ---- The workflow ------------------------------------------------------------------------
     // Feature set version 2 joins the lake's news_sentiment as the local path does.
@@ -202,8 +131,8 @@ export class TrainingStack extends Stack {
         partition: this.partition,
         logs: { key: monitoring.logKey, retentionDays: monitoring.logRetentionDays },
       }),
-      evaluateFunction: evaluateFn,
-      publishFunction: publishFn,
+      evaluateFunction: fns.evaluate,
+      publishFunction: fns.publish,
       usageMetrics: TRAINING_METRICS,
       logKey: monitoring.logKey,
       logRetentionDays: monitoring.logRetentionDays,
