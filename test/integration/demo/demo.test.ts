@@ -107,7 +107,7 @@ describe('npm start (quant demo)', () => {
       /^\s+correlation 1\s+equity -20\.00%, correlation 1/m,
       // The replay moves every asset class: the S&P 500's fall and the episode's rates, dollar
       // and commodity moves (src/risk/stress-scenarios.ts REPLAYS).
-      /^\s+replay 2008\s+S&P 500 2007-10-09 -> 2009-03-09 \(equity -56\.78%, rates -1\.75%, fx \+13\.00%, commodity -35\.00%\)/m,
+      /^\s+replay 2008\s+S&P 500 2007-10-09 -> 2009-03-09 \(equity -56\.78%, rates -1\.75%, fx \(dollar\) \+13\.00%, commodity -35\.00%\)/m,
       /^\s+replay 2020\s+S&P 500 2020-02-19 -> 2020-03-23/m,
     ])
       expect(out).toMatch(row);
