@@ -4,7 +4,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { LAKE_BUCKET_ENV, LAKE_PREFIXES } from '../../src/contract/lake';
+import { BARS, LAKE_BUCKET_ENV, LAKE_PREFIXES } from '../../src/contract/lake';
 import { packageRoot } from '../../src/package-root';
 import type { BrokerAccess } from './broker-access';
 import { EncryptedLogGroup } from './encrypted-log-group';
@@ -54,6 +54,9 @@ export function grantOrderPathReads(curated: s3.IBucket, fn: QuantFunction): voi
   curated.grantRead(fn, `${LAKE_PREFIXES.riskReturns}/*`);
   // Children are priced at the latest 1-minute bar; VWAP curves come from past ones.
   curated.grantRead(fn, `${LAKE_PREFIXES.minuteBars}/*`);
+  // The bar reader reads the bars table's pending markers so that no quote comes from part of an
+  // import (src/lake/bars-reader.ts); without this an import in progress denies every read.
+  curated.grantRead(fn, `${LAKE_PREFIXES.pending}/${BARS.name}/*`);
 }
 
 /**

@@ -7,7 +7,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { LAKE_BUCKET_ENV, LAKE_PREFIXES } from '../../src/contract/lake';
+import { BARS, LAKE_BUCKET_ENV, LAKE_PREFIXES } from '../../src/contract/lake';
 import { TRADING_METRICS, FUNCTION_SERVICE } from '../../src/contract/metrics';
 import { packageRoot } from '../../src/package-root';
 import type { IMonitoring } from '../stacks/monitoring-stack';
@@ -63,6 +63,8 @@ export class ReturnsJob extends Area {
     });
     this.function = fn;
     curated.grantRead(fn, `${LAKE_PREFIXES.dailyBars}/*`);
+    // The bar reader checks the bars table's pending markers first (src/lake/bars-reader.ts).
+    curated.grantRead(fn, `${LAKE_PREFIXES.pending}/${BARS.name}/*`);
     // Writes only this account's window (one PUT; no multipart, tagging or retention).
     const window = `${LAKE_PREFIXES.riskReturns}/${props.account}.json`;
     fn.addToRolePolicy(

@@ -5,7 +5,7 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import { LAKE_PREFIXES } from '../../src/contract/lake';
+import { BARS, LAKE_PREFIXES } from '../../src/contract/lake';
 import { TRADING_ENV } from '../../src/contract/trading';
 import type { WildcardReason } from './acknowledge-wildcards';
 import { TRADING_METRICS } from '../../src/contract/metrics';
@@ -104,7 +104,9 @@ export const TRADING_WILDCARDS = {
   ],
   bars: [
     (finding: string) =>
-      suffix(LAKE_PREFIXES.minuteBars).test(finding) || suffix(LAKE_PREFIXES.dailyBars).test(finding),
-    'Read-only: the 1-minute bars (one partition per symbol and year) for child quotes and VWAP curves; the daily bars for the returns-window job.',
+      suffix(LAKE_PREFIXES.minuteBars).test(finding) ||
+      suffix(LAKE_PREFIXES.dailyBars).test(finding) ||
+      suffix(`${LAKE_PREFIXES.pending}/${BARS.name}`).test(finding),
+    "Read-only: the 1-minute bars (one partition per symbol and year) for child quotes and VWAP curves; the daily bars for the returns-window job; the bars table's pending markers (one per import in progress, named by a hash), which the bar reader checks before it reads.",
   ],
 } as const satisfies Record<string, WildcardReason>;

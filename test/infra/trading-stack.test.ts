@@ -254,6 +254,12 @@ describe('TradingStack: execution path', () => {
     expect(bars).toHaveLength(3);
     for (const s of bars)
       for (const a of actions(s)) expect(a).toMatch(/^s3:(GetObject\*|GetBucket\*|List\*)$/);
+    // ... and the bars table's pending markers, which the bar reader reads before any bar: the
+    // execution and algo-child functions, the returns job and the daily TCA job, read-only
+    const markers = statements(t).filter((s) => JSON.stringify(s.Resource).includes('_lake/pending/bars/*'));
+    expect(markers).toHaveLength(4);
+    for (const s of markers)
+      for (const a of actions(s)) expect(a).toMatch(/^s3:(GetObject\*|GetBucket\*|List\*)$/);
   });
 
   it('reconciliation: a schedule invokes the execution function every 5 minutes', () => {
@@ -304,6 +310,7 @@ describe('TradingStack: execution path', () => {
     const s3 = sts.filter((s) => actions(s).some((a) => a.startsWith('s3:')));
     const resources = JSON.stringify(s3.map((s) => s.Resource));
     expect(resources).toContain('/bars/interval=1d/*');
+    expect(resources).toContain('/_lake/pending/bars/*');
     expect(resources).toContain('/risk/returns/main.json');
     expect(resources).not.toMatch(/risk\/returns\/\*|interval=1m/);
     const puts = s3.filter((s) => actions(s).includes('s3:PutObject'));
