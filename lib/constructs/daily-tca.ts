@@ -8,7 +8,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TCA_JOB_ENV } from '../../src/contract/functions';
-import { LAKE_PREFIXES } from '../../src/contract/lake';
+import { BARS, LAKE_PREFIXES } from '../../src/contract/lake';
 import { TCA_METRICS } from '../../src/contract/metrics';
 import { TCA_TABLE } from '../../src/contract/tca';
 import type { IMonitoring } from '../stacks/monitoring-stack';
@@ -97,7 +97,7 @@ export class DailyTca extends Construct {
     // pending markers (a read waits for an import that is still committing).
     curated.grantRead(fn, `${LAKE_PREFIXES.minuteBars}/*`);
     curated.grantRead(fn, `${LAKE_PREFIXES.dailyBars}/*`);
-    curated.grantRead(fn, `${LAKE_PREFIXES.pending}/bars/*`);
+    curated.grantRead(fn, `${LAKE_PREFIXES.pending}/${BARS.name}/*`);
     // The account's tca partitions: read (the merge reads the day's object) and one conditional
     // PUT per day. Listing the bucket makes a first day's missing object a 404, not a 403.
     const tcaPrefix = `${TCA_TABLE.prefix}/account=${account}`;
@@ -116,7 +116,7 @@ export class DailyTca extends Construct {
       ],
       [
         (f: string) =>
-          [LAKE_PREFIXES.minuteBars, LAKE_PREFIXES.dailyBars, `${LAKE_PREFIXES.pending}/bars`].some((p) =>
+          [LAKE_PREFIXES.minuteBars, LAKE_PREFIXES.dailyBars, `${LAKE_PREFIXES.pending}/${BARS.name}`].some((p) =>
             f.endsWith(`/${p}/*`),
           ),
         'Read-only: the 1-minute and daily bars (one partition per symbol and year) and the pending markers of bar imports.',

@@ -14,7 +14,7 @@ import type { TrainingConfig } from '../config/types';
 import type { IMonitoring } from '../stacks/monitoring-stack';
 import { BARS, LAKE_PREFIXES, NEWS_SENTIMENT } from '../../src/contract/lake';
 import { FUNCTION_SERVICE } from '../../src/contract/metrics';
-import { DRIFT_METRIC, STRATEGY_RUNNER_ENV } from '../../src/contract/models';
+import { DRIFT_METRIC, MODELS_PREFIX, PROMOTIONS_PREFIX, STRATEGY_RUNNER_ENV } from '../../src/contract/models';
 import { TRAINING_LAMBDA_ENV, TRAINING_PREFIXES } from '../../src/contract/training';
 import { Area } from './area';
 import { QuantFunction, type QuantFunctionProps } from './quant-function';
@@ -124,10 +124,13 @@ export class ModelFunctions extends Area {
       },
     });
     // Read-only everywhere but the registry writes of the publish step.
-    for (const f of [this.evaluate, this.driftCheck, this.strategyRunner]) {
+    for (const f of [this.evaluate, this.driftCheck]) {
       models.grantRead(f);
-      if (f !== this.strategyRunner) lake.buckets.curated.grantRead(f);
+      lake.buckets.curated.grantRead(f);
     }
+    // The runner reads its environment's promotion (src/strategy-runner/promotions.ts) and the
+    // registry's index and files of the promoted version (src/ml/registry/s3-registry.ts) only.
+    for (const prefix of [MODELS_PREFIX, PROMOTIONS_PREFIX]) models.grantRead(this.strategyRunner, `${prefix}*`);
     // The runner reads objects straight from S3 (src/lake/bars-reader.ts, src/news/reader.ts): the
     // bars, the news sentiment of models on feature set version 2, and their pending markers only.
     for (const table of [BARS, NEWS_SENTIMENT])
@@ -135,7 +138,9 @@ export class ModelFunctions extends Area {
         lake.buckets.curated.grantRead(this.strategyRunner, `${prefix}/*`);
     // Evaluation and drift read bars through Athena (src/backtest/load.ts in AWS).
     for (const f of [this.evaluate, this.driftCheck]) lake.grantQuery(f, ['curated']);
-    models.grantReadWrite(this.publish, 'models/*');
+    // The registry's index and version files: read, and conditional PUTs; it never deletes.
+    models.grantRead(this.publish, `${MODELS_PREFIX}*`);
+    models.grantPut(this.publish, `${MODELS_PREFIX}*`);
     models.grantRead(this.publish, `${TRAINING_PREFIXES.output}/*`);
     lake.lakeKey.grantEncryptDecrypt(this.publish);
     this.driftCheck.addToRolePolicy(putMetricData(DRIFT_METRIC.namespace));

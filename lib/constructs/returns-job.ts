@@ -71,6 +71,9 @@ export class ReturnsJob extends Area {
       new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [curated.arnForObjects(window)] }),
     );
     curated.encryptionKey?.grantEncrypt(fn);
+    // Lambda hands a failed asynchronous run to the dead-letter queue with this role, and the queue
+    // is SSE-KMS: a sender needs the key's GenerateDataKey and Decrypt, or the failed run is lost.
+    props.deadLetterQueue.encryptionMasterKey?.grant(fn, 'kms:GenerateDataKey', 'kms:Decrypt');
     const w = TRADING_WILDCARDS;
     acknowledgeWildcards(this, [w.kmsDataKeys, w.curatedReadActions, w.bars]);
     new events.Rule(this, 'RiskReturnsSchedule', {

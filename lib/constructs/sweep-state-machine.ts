@@ -297,6 +297,9 @@ export class SweepStateMachine extends Area {
     props.grantQuery(this.stateMachine);
     // Step Functions reads the manifest (ItemReader) itself.
     results.grantRead(this.stateMachine, `${LAKE_PREFIXES.sweepManifests}/*`);
+    // The topic is SSE-KMS and SnsPublish grants only sns:Publish: a publisher also needs the key's
+    // GenerateDataKey and Decrypt, else the notify step fails every sweep at its end.
+    topicKey.grant(this.stateMachine, 'kms:GenerateDataKey', 'kms:Decrypt');
 
     this.addMonitoring(props.monitoring);
     scopeEcsTaskActions(this.stateMachine.role, batch.cluster);

@@ -1,4 +1,5 @@
 import type { WildcardReason } from '../constructs';
+import { PROMOTIONS_PREFIX } from '../../src/contract/models';
 
 /** Wildcards the training stack's policies are meant to have, and why (matched against IAM5 findings). */
 export const TRAINING_WILDCARD_REASONS: readonly WildcardReason[] = [
@@ -21,6 +22,10 @@ export const TRAINING_WILDCARD_REASONS: readonly WildcardReason[] = [
   [
     /GetAttModelsBucket[0-9A-F]+Arn[0-9A-F]+"}}\/(models\/features|training-output|training-checkpoints|models)\/\*$/,
     'One object per run or version under the models bucket prefixes the step owns: features of a run, training output, spot checkpoints, registered versions (names known only at run time).',
+  ],
+  [
+    (f: string) => /GetAttModelsBucket[0-9A-F]+Arn[0-9A-F]+"}}/.test(f) && f.endsWith(`/${PROMOTIONS_PREFIX}*`),
+    "Read-only, the strategy runner: its environment's promotion document (one object per environment).",
   ],
   [
     /GetAttModelsBucket[0-9A-F]+Arn[0-9A-F]+"}}\/\*$/,
