@@ -116,8 +116,8 @@ export class DailyTca extends Construct {
       ],
       [
         (f: string) =>
-          [LAKE_PREFIXES.minuteBars, LAKE_PREFIXES.dailyBars, `${LAKE_PREFIXES.pending}/${BARS.name}`].some((p) =>
-            f.endsWith(`/${p}/*`),
+          [LAKE_PREFIXES.minuteBars, LAKE_PREFIXES.dailyBars, `${LAKE_PREFIXES.pending}/${BARS.name}`].some(
+            (p) => f.endsWith(`/${p}/*`),
           ),
         'Read-only: the 1-minute and daily bars (one partition per symbol and year) and the pending markers of bar imports.',
       ],

@@ -14,7 +14,12 @@ import type { TrainingConfig } from '../config/types';
 import type { IMonitoring } from '../stacks/monitoring-stack';
 import { BARS, LAKE_PREFIXES, NEWS_SENTIMENT } from '../../src/contract/lake';
 import { FUNCTION_SERVICE } from '../../src/contract/metrics';
-import { DRIFT_METRIC, MODELS_PREFIX, PROMOTIONS_PREFIX, STRATEGY_RUNNER_ENV } from '../../src/contract/models';
+import {
+  DRIFT_METRIC,
+  MODELS_PREFIX,
+  PROMOTIONS_PREFIX,
+  STRATEGY_RUNNER_ENV,
+} from '../../src/contract/models';
 import { TRAINING_LAMBDA_ENV, TRAINING_PREFIXES } from '../../src/contract/training';
 import { Area } from './area';
 import { QuantFunction, type QuantFunctionProps } from './quant-function';
@@ -130,7 +135,8 @@ export class ModelFunctions extends Area {
     }
     // The runner reads its environment's promotion (src/strategy-runner/promotions.ts) and the
     // registry's index and files of the promoted version (src/ml/registry/s3-registry.ts) only.
-    for (const prefix of [MODELS_PREFIX, PROMOTIONS_PREFIX]) models.grantRead(this.strategyRunner, `${prefix}*`);
+    for (const prefix of [MODELS_PREFIX, PROMOTIONS_PREFIX])
+      models.grantRead(this.strategyRunner, `${prefix}*`);
     // The runner reads objects straight from S3 (src/lake/bars-reader.ts, src/news/reader.ts): the
     // bars, the news sentiment of models on feature set version 2, and their pending markers only.
     for (const table of [BARS, NEWS_SENTIMENT])

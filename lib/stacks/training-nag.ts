@@ -24,7 +24,8 @@ export const TRAINING_WILDCARD_REASONS: readonly WildcardReason[] = [
     'One object per run or version under the models bucket prefixes the step owns: features of a run, training output, spot checkpoints, registered versions (names known only at run time).',
   ],
   [
-    (f: string) => /GetAttModelsBucket[0-9A-F]+Arn[0-9A-F]+"}}/.test(f) && f.endsWith(`/${PROMOTIONS_PREFIX}*`),
+    (f: string) =>
+      /GetAttModelsBucket[0-9A-F]+Arn[0-9A-F]+"}}/.test(f) && f.endsWith(`/${PROMOTIONS_PREFIX}*`),
     "Read-only, the strategy runner: its environment's promotion document (one object per environment).",
   ],
   [

@@ -8,7 +8,12 @@ import { acknowledgeWildcards, ModelFunctions } from '../../../lib/constructs';
 import { TRAINING_WILDCARD_REASONS } from '../../../lib/stacks/training-nag';
 import { LAKE_BUCKET_ENV } from '../../../src/contract/lake';
 import { FUNCTION_SERVICE } from '../../../src/contract/metrics';
-import { DRIFT_METRIC, STRATEGY_RUNNER_ENV } from '../../../src/contract/models';
+import {
+  DRIFT_METRIC,
+  MODELS_PREFIX,
+  PROMOTIONS_PREFIX,
+  STRATEGY_RUNNER_ENV,
+} from '../../../src/contract/models';
 import { constructFixture } from './fixture';
 import { findings } from './trading-fixture';
 
@@ -78,6 +83,20 @@ describe('ModelFunctions', () => {
       '/_lake/pending/news_sentiment/*',
     ])
       expect(runnerReads).toContain(prefix);
+  });
+
+  it('the runner reads only the registry and the promotions of the models bucket; publish never deletes', () => {
+    const modelsArn = JSON.stringify(f.stack.resolve(f.zones.buckets.models.bucketArn));
+    const modelObjects = (fn: { role?: iam.IRole }) =>
+      statementsOf(fn)
+        .flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]))
+        .map((r) => JSON.stringify(r))
+        .filter((r) => r.includes(modelsArn) && r !== modelsArn)
+        .map((r) => /"(\/[^"]*)"\]\]\}$/.exec(r)?.[1])
+        .sort();
+    expect(modelObjects(fns.strategyRunner)).toEqual([`/${MODELS_PREFIX}*`, `/${PROMOTIONS_PREFIX}*`]);
+    expect(actions(fns.publish).filter((a) => a.startsWith('s3:Delete'))).toEqual([]);
+    expect(actions(fns.publish)).toContain('s3:PutObject');
   });
 
   it('the drift check publishes metrics in its own namespace only; evaluation and drift query the lake', () => {

@@ -1,3 +1,4 @@
+import type { CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { ReturnsJob } from '../../../lib/constructs';
@@ -35,6 +36,22 @@ describe('ReturnsJob', () => {
     expect(policy).toContain('/risk/returns/main.json');
     expect(policy).not.toContain('/risk/returns/*');
     t.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 1 });
+  });
+
+  it("may hand a failed run to its dead-letter queue: the queue key's GenerateDataKey and Decrypt", () => {
+    const key = f.core.deadLetterQueue.encryptionMasterKey!;
+    const keyArn = f.stack.resolve(key.keyArn);
+    const fnId = f.stack.getLogicalId(job.function.node.defaultChild as CfnElement);
+    const fnProps = t.findResources('AWS::Lambda::Function')[fnId].Properties;
+    expect(fnProps.DeadLetterConfig.TargetArn).toEqual(f.stack.resolve(f.core.deadLetterQueue.queueArn));
+    const roleId = f.stack.getLogicalId(job.function.role!.node.defaultChild as CfnElement);
+    const sts = Object.values(t.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+      .flatMap(
+        (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+      );
+    const onKey = sts.filter((s) => JSON.stringify(s.Resource) === JSON.stringify(keyArn));
+    expect(onKey.map((s) => [s.Action].flat().sort())).toEqual([['kms:Decrypt', 'kms:GenerateDataKey']]);
   });
 
   it('alarms when a run fails', () => {

@@ -80,6 +80,23 @@ describe('SweepStateMachine', () => {
     expect(JSON.stringify(ecs.Resource)).toContain(':task/');
   });
 
+  it("the state machine may publish to its SSE-KMS topic: the topic key's GenerateDataKey and Decrypt", () => {
+    const [[topicId, topic]] = resourcesOfType(t, 'AWS::SNS::Topic');
+    const keyArn = topic.Properties!.KmsMasterKeyId as { 'Fn::GetAtt': [string, string] };
+    expect(keyArn['Fn::GetAtt'][0]).toMatch(/^NotificationKey/);
+    const statements = resourcesOfType(t, 'AWS::IAM::Policy')
+      .filter(([id]) => id.startsWith('SweepStateMachineRole'))
+      .flatMap(
+        ([, p]) =>
+          (p.Properties!.PolicyDocument as { Statement: Array<{ Action: unknown; Resource: unknown }> })
+            .Statement,
+      );
+    const publish = statements.filter((s) => s.Action === 'sns:Publish');
+    expect(publish.map((s) => s.Resource)).toEqual([{ Ref: topicId }]);
+    const onKey = statements.filter((s) => JSON.stringify(s.Resource) === JSON.stringify(keyArn));
+    expect(onKey.map((s) => [s.Action].flat().sort())).toEqual([['kms:Decrypt', 'kms:GenerateDataKey']]);
+  });
+
   it('three step functions from lambda/backtest-*, reserved concurrency 5, and a failed-sweep alarm', () => {
     const fns = resourcesOfType(t, 'AWS::Lambda::Function');
     expect(fns).toHaveLength(3);
