@@ -12,6 +12,7 @@ import { QuantFunction } from './quant-function';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import {
   acknowledgeDormant,
+  grantOrderRecords,
   grantTradingEvents,
   TRADING_WILDCARDS,
   tradingEnvironment,
@@ -88,7 +89,7 @@ export class AlgoScheduler extends Area {
     });
     if (props.dormant) acknowledgeDormant(this.algoChild);
     core.tables.grantRiskWrites(this.algoChild, orderPathKeys(core.account));
-    core.tables.orders.grantReadWriteData(this.algoChild);
+    grantOrderRecords(core.tables, this.algoChild);
     props.broker.grantRead(this.algoChild);
 
     const releaseChild = new tasks.LambdaInvoke(this, 'Submit child', {

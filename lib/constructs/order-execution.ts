@@ -16,6 +16,7 @@ import { QuantFunction } from './quant-function';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import {
   acknowledgeDormant,
+  grantOrderRecords,
   grantTradingEvents,
   TRADING_WILDCARDS,
   tradingFunctionDefaults,
@@ -90,7 +91,7 @@ export class OrderExecution extends Area {
     this.function = fn;
     props.algoStateMachine.grantStartExecution(fn);
     core.tables.grantRiskWrites(fn, orderPathKeys(core.account));
-    core.tables.orders.grantReadWriteData(fn);
+    grantOrderRecords(core.tables, fn, { reconcile: true });
     core.tables.idempotency.grantReadWriteData(fn);
     core.deadLetterQueue.grantSendMessages(fn);
     props.broker.grantRead(fn);

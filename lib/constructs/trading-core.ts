@@ -27,6 +27,25 @@ export interface TradingTableSet {
   ): void;
 }
 
+/**
+ * The order path's access to the orders table (src/trading/execution.ts): consistent gets and
+ * conditional puts, and with `reconcile` the scan of the execution function's reconciliation. No
+ * function updates, deletes or batch-writes an order record, so none may. The table's key comes
+ * with `grantRiskWrites` (one key for the three tables).
+ */
+export function grantOrderRecords(
+  tables: TradingTableSet,
+  grantee: iam.IGrantable,
+  opts: { readonly reconcile?: boolean } = {},
+): void {
+  tables.orders.grant(
+    grantee,
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    ...(opts.reconcile ? ['dynamodb:Scan'] : []),
+  );
+}
+
 /** What every trading function works with: one account's tables, audit trail, order bus and key. */
 export interface TradingCore {
   /** The one account this deployment trades. */

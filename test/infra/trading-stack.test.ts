@@ -262,6 +262,27 @@ describe('TradingStack: execution path', () => {
       for (const a of actions(s)) expect(a).toMatch(/^s3:(GetObject\*|GetBucket\*|List\*)$/);
   });
 
+  it('orders: the order path gets and conditionally puts records (execution also scans to reconcile); none updates, deletes or batch-writes', () => {
+    const onOrders = (tt: Template, role: RegExp) =>
+      resourcesOfType(tt, 'AWS::IAM::Policy')
+        .filter(([k]) => role.test(k))
+        .flatMap(([, p]) => (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement)
+        .filter((s) => /OrdersTable[0-9A-F]{8}/.test(JSON.stringify(s.Resource)))
+        .map((s) => actions(s).sort());
+    for (const tt of [t, tp]) {
+      expect(onOrders(tt, /^ExecutionRoleDefaultPolicy/)).toEqual([
+        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'],
+      ]);
+      expect(onOrders(tt, /^AlgoChildRoleDefaultPolicy/)).toEqual([['dynamodb:GetItem', 'dynamodb:PutItem']]);
+    }
+    const writes = statements(t).filter(
+      (s) =>
+        /OrdersTable[0-9A-F]{8}/.test(JSON.stringify(s.Resource)) &&
+        actions(s).some((a) => /^dynamodb:(UpdateItem|DeleteItem|BatchWriteItem)$/.test(a)),
+    );
+    expect(writes).toEqual([]);
+  });
+
   it('reconciliation: a schedule invokes the execution function every 5 minutes', () => {
     const rules = resourcesOfType(t, 'AWS::Events::Rule').filter(
       ([, r]) => r.Properties!.ScheduleExpression === 'rate(5 minutes)',
