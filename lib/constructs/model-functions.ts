@@ -128,11 +128,14 @@ export class ModelFunctions extends Area {
         [STRATEGY_RUNNER_ENV.signalBus]: props.signalBus.eventBusName,
       },
     });
-    // Read-only everywhere but the registry writes of the publish step.
+    // Read-only everywhere but the registry writes of the publish step. Evaluation and drift read
+    // the registry (src/ml/registry/s3-registry.ts); evaluation also the candidate's training output
+    // (src/ml/aws/model-artifacts.ts).
     for (const f of [this.evaluate, this.driftCheck]) {
-      models.grantRead(f);
+      models.grantRead(f, `${MODELS_PREFIX}*`);
       lake.buckets.curated.grantRead(f);
     }
+    models.grantRead(this.evaluate, `${TRAINING_PREFIXES.output}/*`);
     // The runner reads its environment's promotion (src/strategy-runner/promotions.ts) and the
     // registry's index and files of the promoted version (src/ml/registry/s3-registry.ts) only.
     for (const prefix of [MODELS_PREFIX, PROMOTIONS_PREFIX])

@@ -29,10 +29,6 @@ export const TRAINING_WILDCARD_REASONS: readonly WildcardReason[] = [
     "Read-only, the strategy runner: its environment's promotion document (one object per environment).",
   ],
   [
-    /GetAttModelsBucket[0-9A-F]+Arn[0-9A-F]+"}}\/\*$/,
-    'Read-only: the evaluate step, drift check and strategy runner read registered models, their manifests and the promotions from the models bucket.',
-  ],
-  [
     /GetAttCuratedBucket[0-9A-F]+Arn[0-9A-F]+"}}\/\*$/,
     'Read-only: bars of any symbol in the curated zone (features, backtests of the candidate, live features).',
   ],

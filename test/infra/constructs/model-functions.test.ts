@@ -8,6 +8,7 @@ import { acknowledgeWildcards, ModelFunctions } from '../../../lib/constructs';
 import { TRAINING_WILDCARD_REASONS } from '../../../lib/stacks/training-nag';
 import { LAKE_BUCKET_ENV } from '../../../src/contract/lake';
 import { FUNCTION_SERVICE } from '../../../src/contract/metrics';
+import { TRAINING_PREFIXES } from '../../../src/contract/training';
 import {
   DRIFT_METRIC,
   MODELS_PREFIX,
@@ -85,7 +86,7 @@ describe('ModelFunctions', () => {
       expect(runnerReads).toContain(prefix);
   });
 
-  it('the runner reads only the registry and the promotions of the models bucket; publish never deletes', () => {
+  it('models bucket: the runner reads the registry and promotions, drift the registry, evaluation also the training output; publish never deletes', () => {
     const modelsArn = JSON.stringify(f.stack.resolve(f.zones.buckets.models.bucketArn));
     const modelObjects = (fn: { role?: iam.IRole }) =>
       statementsOf(fn)
@@ -95,6 +96,8 @@ describe('ModelFunctions', () => {
         .map((r) => /"(\/[^"]*)"\]\]\}$/.exec(r)?.[1])
         .sort();
     expect(modelObjects(fns.strategyRunner)).toEqual([`/${MODELS_PREFIX}*`, `/${PROMOTIONS_PREFIX}*`]);
+    expect(modelObjects(fns.driftCheck)).toEqual([`/${MODELS_PREFIX}*`]);
+    expect(modelObjects(fns.evaluate)).toEqual([`/${MODELS_PREFIX}*`, `/${TRAINING_PREFIXES.output}/*`]);
     expect(actions(fns.publish).filter((a) => a.startsWith('s3:Delete'))).toEqual([]);
     expect(actions(fns.publish)).toContain('s3:PutObject');
   });
