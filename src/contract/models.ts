@@ -53,7 +53,7 @@ export const STRATEGY_RUNNER_ENV = {
   account: 'STRATEGY_ACCOUNT',
   /** Bucket of the registry and the promotions (the models bucket; the lake's own variable name). */
   modelsBucket: 'LAKE_MODELS_BUCKET',
-  /** `s3` (the bucket's registry index) or `sagemaker` (model package groups). @default s3 */
+  /** `s3` (the bucket's registry index) or `sagemaker` (model package groups). @default sagemaker in AWS, s3 locally (src/ml/registry/index.ts) */
   registry: 'MODEL_REGISTRY',
   /** Symbols the environment's strategy trades, comma-separated (its universe). */
   symbols: 'STRATEGY_SYMBOLS',
