@@ -10,8 +10,6 @@ import { Duration } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as events from 'aws-cdk-lib/aws-events';
-import type * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import type { Construct } from 'constructs';
@@ -25,7 +23,7 @@ import {
   SourceTarballAsset,
   TrainingWorkflow,
 } from '../constructs';
-import type { QuantFunction } from '../constructs';
+import type { ModelLake, QuantFunction } from '../constructs';
 import { TRAINING_METRICS, TRAINING_PREFIXES, TRAINING_STATES } from '../../src/contract/training';
 import { featureSetVersionOf } from '../../src/contract/ml';
 import { featureColumns, featureUnloadSql, usesSentiment } from '../../src/ml/features/sql';
@@ -44,15 +42,12 @@ import { packageRoot } from '../../src/package-root';
 const repoRoot = packageRoot();
 const DESTINATION_MARKER = 's3://destination-of-this-run/';
 
-/** What the stack needs from the data lake (the DataLakeStack satisfies it). */
-export interface TrainingLake {
+/** What the stack needs from the data lake (the DataLakeStack satisfies it): its functions' part, and the catalog. */
+export interface TrainingLake extends ModelLake {
   readonly buckets: Readonly<Record<LakeZone, s3.IBucket>>;
-  readonly lakeKey: kms.IKey;
   readonly databaseName: string;
   readonly workgroupName: string;
   readonly tableNames: { readonly bars: string };
-  runtimeEnvironment(zones?: readonly LakeZone[]): Record<string, string>;
-  grantQuery(grantee: iam.IGrantable, zones?: readonly LakeZone[]): void;
 }
 
 export interface TrainingStackProps extends StackProps {

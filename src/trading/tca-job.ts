@@ -77,8 +77,12 @@ export async function recordTca(deps: TcaJobDeps, input: unknown): Promise<TcaJo
   const now = (deps.now ?? Date.now)();
   const blotter = await accountBlotter(deps.doc, deps.ordersTable, account);
   const kids = new Map<string, OrderRecord[]>();
-  for (const o of blotter)
-    if (o.parentId !== undefined) kids.set(o.parentId, [...(kids.get(o.parentId) ?? []), o]);
+  for (const o of blotter) {
+    if (o.parentId === undefined) continue;
+    const list = kids.get(o.parentId);
+    if (list) list.push(o);
+    else kids.set(o.parentId, [o]);
+  }
   const keep = new Set<string>();
   let unfinished = 0;
   for (const o of blotter) {

@@ -17,6 +17,7 @@ import type { Panel } from '../backtest/types';
 import { TCA_TABLE } from '../contract/tca';
 import { InputError } from '../errors';
 import { LakeBarReader } from '../lake/bars-reader';
+import { mapLimit } from '../map-limit';
 import type { LakeBuckets } from '../lake/buckets';
 import {
   commitPartitions,
@@ -157,15 +158,13 @@ export async function writeTcaRows(
     return { partition: p, etag: current?.etag, body: encodeTca([...merged.values()]) };
   };
   const paths = [...byPart.keys()].sort();
-  // Every partition is encoded before the first PUT: bad input writes nothing.
-  const prepared: PartitionWrite[] = [];
-  for (const p of paths) prepared.push(await prepare(p));
+  // Every partition is read and encoded before the first PUT: bad input writes nothing.
+  const prepared = await mapLimit(paths, 8, prepare);
   const committed = await commitPartitions(s3, bucket, TCA, prepared, {
     id: () => writeId(TCA.name, { partitions: paths, rows: rows.map((r) => r.parentId) }),
     rows: rows.length,
     reencode: prepare,
     rerun: 'Write the same rows again to complete it (a parent is never stored twice)',
-    concurrency: 1,
     heartbeatMs: opts.heartbeatMs,
   });
   const bytes = committed.reduce((n, w) => n + (w?.body.length ?? 0), 0);
