@@ -23,6 +23,7 @@ import {
 import type { IMonitoring } from '../stacks/monitoring-stack';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { QuantFunction } from './quant-function';
+import { serviceMetric } from './service-metric';
 
 // Found from package.json, not from this file: the CDK app also runs from the build in dist/.
 const repoRoot = packageRoot();
@@ -177,13 +178,7 @@ export class DailyStress extends Construct {
     });
 
     const metric = (name: string, statistic: string): cw.Metric =>
-      new cw.Metric({
-        namespace: STRESS_METRICS.namespace,
-        metricName: name,
-        dimensionsMap: { service: STRESS_METRICS.service },
-        statistic,
-        period: Duration.days(1),
-      });
+      serviceMetric(STRESS_METRICS, name, { statistic, period: Duration.days(1) });
     this.breachesMetric = metric(STRESS_METRICS.breaches, 'Maximum');
     this.worstPnlMetric = metric(STRESS_METRICS.worstPnlPctNav, 'Minimum');
     this.breachAlarm = monitoring.alarm(this, 'BreachAlarm', {

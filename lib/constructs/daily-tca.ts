@@ -14,6 +14,7 @@ import { TCA_TABLE } from '../../src/contract/tca';
 import type { IMonitoring } from '../stacks/monitoring-stack';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { QuantFunction } from './quant-function';
+import { serviceMetric } from './service-metric';
 
 export interface DailyTcaProps {
   /** The account whose parent orders are analysed. */
@@ -153,13 +154,7 @@ export class DailyTca extends Construct {
     });
 
     const metric = (name: string, statistic: string): cw.Metric =>
-      new cw.Metric({
-        namespace: TCA_METRICS.namespace,
-        metricName: name,
-        dimensionsMap: { service: TCA_METRICS.service },
-        statistic,
-        period: Duration.days(1),
-      });
+      serviceMetric(TCA_METRICS, name, { statistic, period: Duration.days(1) });
     this.shortfallMetric = metric(TCA_METRICS.shortfallBps, 'Average');
     this.parentsMetric = metric(TCA_METRICS.parents, 'Sum');
     this.errorsAlarm = monitoring.alarm(this, 'ErrorsAlarm', {

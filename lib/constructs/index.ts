@@ -52,3 +52,4 @@ export * from './retained-nat-eips';
 export * from './standby-alarms';
 export * from './standby-outputs';
 export * from './model-functions';
+export * from './service-metric';

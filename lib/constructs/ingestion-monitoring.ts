@@ -12,6 +12,7 @@ import { Area } from './area';
 import { eventBridgeKeyStatement } from './quant-key';
 import type { NewsIngest } from './news-ingest';
 import type { TickStream } from './tick-stream';
+import { serviceMetric } from './service-metric';
 
 export interface IngestionMonitoringProps {
   /** Where the alarms and the dashboard section go. */
@@ -87,14 +88,7 @@ export class IngestionMonitoring extends Area {
         label,
       });
     const custom = (metricName: string, label: string): cw.Metric =>
-      new cw.Metric({
-        namespace: INGEST_METRICS.namespace,
-        metricName,
-        dimensionsMap: { service: INGEST_METRICS.service },
-        statistic: 'Sum',
-        period,
-        label,
-      });
+      serviceMetric(INGEST_METRICS, metricName, { statistic: 'Sum', period, label });
 
     monitoring.alarm(this, 'IteratorAgeAlarm', {
       description: 'The ingestion consumer is falling behind the ticks stream',

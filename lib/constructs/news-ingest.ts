@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import * as cw from 'aws-cdk-lib/aws-cloudwatch';
+import type * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -11,6 +11,7 @@ import { NEWS_INGEST_ENV, NEWS_METRICS, NEWS_SENTIMENT_TABLE } from '../../src/c
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { QuantFunction } from './quant-function';
 import { QuantKey } from './quant-key';
+import { serviceMetric } from './service-metric';
 
 /** Where the lake writer's pending markers of the table live (src/lake/commit.ts). */
 const PENDING_PREFIX = `${LAKE_PREFIXES.pending}/${NEWS_SENTIMENT_TABLE.name}`;
@@ -143,10 +144,7 @@ export class NewsIngest extends Construct {
 
     const period = Duration.minutes(Math.max(5, schedule.toMinutes()));
     this.errorsMetric = this.function.metricErrors({ period, statistic: 'Sum' });
-    this.authFailuresMetric = new cw.Metric({
-      namespace: NEWS_METRICS.namespace,
-      metricName: NEWS_METRICS.authFailures,
-      dimensionsMap: { service: NEWS_METRICS.service },
+    this.authFailuresMetric = serviceMetric(NEWS_METRICS, NEWS_METRICS.authFailures, {
       statistic: 'Sum',
       period,
     });

@@ -33,6 +33,7 @@ import { EncryptedLogGroup } from './encrypted-log-group';
 import { QuantFunction, specEnvironment } from './quant-function';
 import { QuantKey } from './quant-key';
 import type { SweepBatchTask } from './sweep-batch-task';
+import { serviceMetric } from './service-metric';
 
 /** ECS errors Step Functions reports when capacity or API rate is short: retried with backoff. */
 export const ECS_CAPACITY_ERRORS = [
@@ -310,14 +311,7 @@ export class SweepStateMachine extends Area {
     const sm = this.stateMachine;
     const period = Duration.minutes(5);
     const taskMetric = (metricName: string, statistic: string, label: string) =>
-      new cw.Metric({
-        namespace: BACKTEST_TASK_METRICS.namespace,
-        metricName,
-        dimensionsMap: { service: BACKTEST_TASK_METRICS.service },
-        statistic,
-        period,
-        label,
-      });
+      serviceMetric(BACKTEST_TASK_METRICS, metricName, { statistic, period, label });
     monitoring.alarm(this, 'SweepFailedAlarm', {
       description: 'A backtest sweep execution failed, timed out or was aborted',
       metric: new cw.MathExpression({

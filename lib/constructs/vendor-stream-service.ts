@@ -29,6 +29,7 @@ import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { taskImage } from './task-image';
 import { EncryptedLogGroup } from './encrypted-log-group';
 import { QuantKey } from './quant-key';
+import { serviceMetric } from './service-metric';
 
 /** A complete secret ARN (with its random suffix): the grant names exactly this secret. */
 const SECRET_ARN =
@@ -219,10 +220,8 @@ export class VendorStreamService extends Construct {
     const period = Duration.minutes(1);
     const vendors = [...new Set(props.connections.map((c) => c.vendor))];
     const metric = (name: string, vendor: Vendor, statistic: string, label?: string): cw.Metric =>
-      new cw.Metric({
-        namespace: VENDOR_STREAM_METRICS.namespace,
-        metricName: name,
-        dimensionsMap: { service: VENDOR_STREAM_METRICS.service, vendor },
+      serviceMetric(VENDOR_STREAM_METRICS, name, {
+        dimensionsMap: { vendor },
         statistic,
         period,
         label: label ?? `${vendor} ${name}`,
