@@ -6,8 +6,9 @@
  *
  * Only finished parents are analysed: an algorithm parent whose schedule has not ended or that has
  * a child still working, or a plain order still working, is left out and counted as unfinished
- * (the next run takes it). Rows are merged on parent_id, so a run for the same day replaces its
- * rows and never duplicates them.
+ * (a later run for the same day takes it: the daily job's next run is for the next day, so it does
+ * not). Rows are merged on parent_id, so a run for the same day replaces its rows and never
+ * duplicates them.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
