@@ -181,7 +181,7 @@ export class QuantStage extends Stage {
       vpc: this.network.vpc,
       isolatedSubnets: this.network.isolatedSubnets,
       lake: this.dataLake,
-      signalBus: this.trading.bus,
+      signalBus: this.trading.channels.bus,
       tradingAccount: config.trading.account,
       monitoring: this.monitoring,
     });
@@ -214,11 +214,9 @@ export class QuantStage extends Stage {
     standby?: DisasterRecoveryStandbyStack;
   } {
     const { config } = this;
-    const tables = {
-      risk: this.trading.riskTable,
-      orders: this.trading.ordersTable,
-      idempotency: this.trading.idempotencyTable,
-    };
+    // Just the three tables: the replicas are made for every key of this object.
+    const { risk, orders, idempotency } = this.trading.tables;
+    const tables = { risk, orders, idempotency };
     const region = new DisasterRecoveryRegionStack(this, 'DisasterRecoveryRegion', {
       ...this.stackProps(`DR region ${dr.drRegion}: replica keys, buckets and tables, backup copies`, {
         stateful: true,

@@ -758,7 +758,7 @@ const training = obj({
     for (const key of Object.keys(c.hyperparameters))
       if (key.startsWith('sagemaker_'))
         fail(['hyperparameters', key], 'sagemaker_* names are set by the stack');
-    // The features step's SQL and the feature set version follow these names (lib/stacks/training-parts.ts).
+    // The features step's SQL and the feature set version follow these names (`trainingFeatures` in ./training.ts).
     const known: readonly string[] = [...FEATURE_NAMES, ...OPTIONAL_FEATURES];
     for (const f of c.hyperparameters.features?.split(',') ?? [])
       if (!known.includes(f.trim()))

@@ -1,5 +1,6 @@
 import { parseConfig, parseEcrImageUri, regionalSections } from './schema';
 import type { TrainingConfig } from './types';
+import { FEATURE_NAMES } from '../../src/contract/ml';
 
 export { parseEcrImageUri };
 
@@ -14,4 +15,9 @@ export function hasLocalInstanceStorage(instanceType: string): boolean {
 /** Checks the training section alone with the schema's rules (`training.compute.instanceType: ...`). */
 export function validateTrainingConfig(training: TrainingConfig, region: string): void {
   parseConfig(regionalSections.training, { region, training });
+}
+
+/** The features the environment trains on: its `features` hyperparameter, else the whole set (version 1). */
+export function trainingFeatures(c: TrainingConfig): string[] {
+  return (c.hyperparameters.features ?? FEATURE_NAMES.join(',')).split(',').map((f) => f.trim());
 }

@@ -8,11 +8,8 @@
  */
 import type { StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
-import type * as events from 'aws-cdk-lib/aws-events';
-import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { TradingConfig } from '../config/types';
 import {
@@ -68,13 +65,10 @@ export interface TradingStackProps extends StackProps {
  */
 export class TradingStack extends AreaStack {
   readonly key: QuantKey;
+  /** Risk state, limits and books; orders; idempotency records. */
   readonly tables: TradingTables;
-  readonly riskTable: TradingTables['risk'];
-  readonly ordersTable: TradingTables['orders'];
-  readonly idempotencyTable: TradingTables['idempotency'];
-  readonly signals: kinesis.Stream;
-  readonly bus: events.EventBus;
-  readonly deadLetterQueue: sqs.Queue;
+  /** The signals stream, the order bus (`OrderEvents`) and the dead-letter queue. */
+  readonly channels: SignalChannels;
   readonly audit: AuditTrail;
   readonly broker: BrokerAccess;
   readonly algos: AlgoScheduler;
@@ -100,17 +94,11 @@ export class TradingStack extends AreaStack {
       encryptionKey: this.key,
       changeStreams: props.changeStreams,
     });
-    this.riskTable = this.tables.risk;
-    this.ordersTable = this.tables.orders;
-    this.idempotencyTable = this.tables.idempotency;
-
-    const channels = new SignalChannels(this, 'Channels', {
+    this.channels = new SignalChannels(this, 'Channels', {
       encryptionKey: this.key,
       signalShards: config.signalShards,
     });
-    this.signals = channels.signals;
-    this.bus = channels.bus;
-    this.deadLetterQueue = channels.deadLetterQueue;
+    const { bus, deadLetterQueue } = this.channels;
 
     this.audit = new AuditTrail(this, 'Audit', {
       bucket: lake.buckets.audit,
@@ -125,8 +113,8 @@ export class TradingStack extends AreaStack {
       key: this.key,
       tables: this.tables,
       audit: this.audit,
-      bus: this.bus,
-      deadLetterQueue: this.deadLetterQueue,
+      bus,
+      deadLetterQueue,
       logKey: monitoring.logKey,
       logRetentionDays: monitoring.logRetentionDays,
     };
@@ -148,7 +136,7 @@ export class TradingStack extends AreaStack {
     this.algos = new AlgoScheduler(this, 'Algos', orderPath);
     this.orderExecution = new OrderExecution(this, 'OrderExecution', {
       ...orderPath,
-      signals: this.signals,
+      signals: this.channels.signals,
       algoStateMachine: this.algos.stateMachine,
       errorAlarmThreshold: config.killSwitchErrorThreshold,
       monitoring,
@@ -163,20 +151,20 @@ export class TradingStack extends AreaStack {
         ...config.returnsJob,
         account: config.account,
         curatedBucket: curated,
-        deadLetterQueue: this.deadLetterQueue,
+        deadLetterQueue,
         logKey: monitoring.logKey,
         logRetentionDays: monitoring.logRetentionDays,
         monitoring,
       });
       // The daily stress test of the book, after the returns job (lib/constructs/daily-stress.ts).
-      const stress = { account: config.account, riskTable: this.riskTable, after: config.returnsJob };
+      const stress = { account: config.account, riskTable: this.tables.risk, after: config.returnsJob };
       new DailyStress(this, 'DailyStress', { ...stress, lake, monitoring });
     }
 
     // TCA of the day's finished parents into the lake's tca table, after the close.
     this.dailyTca = new DailyTca(this, 'DailyTca', {
       account: config.account,
-      ordersTable: this.ordersTable,
+      ordersTable: this.tables.orders,
       lake,
       monitoring,
     });

@@ -13,7 +13,7 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import type { Construct } from 'constructs';
-import { hasLocalInstanceStorage } from '../config/training';
+import { hasLocalInstanceStorage, trainingFeatures } from '../config/training';
 import type { TrainingConfig } from '../config/types';
 import {
   acknowledgeWildcards,
@@ -21,6 +21,9 @@ import {
   ModelFunctions,
   QuantKey,
   SourceTarballAsset,
+  trainingJobSettings,
+  TrainingMonitoring,
+  TrainingSchedules,
   TrainingWorkflow,
 } from '../constructs';
 import type { ModelLake, QuantFunction } from '../constructs';
@@ -30,12 +33,6 @@ import { featureColumns, featureUnloadSql, usesSentiment } from '../../src/ml/fe
 import type { LakeZone } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
 import { TRAINING_WILDCARD_REASONS } from './training-nag';
-import {
-  addTrainingMonitoring,
-  addTrainingSchedules,
-  trainingFeatures,
-  trainingJobProps,
-} from './training-parts';
 import { packageRoot } from '../../src/package-root';
 
 // Found from package.json, not from this file: the CDK app also runs from the build in dist/.
@@ -118,7 +115,7 @@ export class TrainingStack extends AreaStack {
       bucket: models,
       bucketKey: lake.lakeKey,
       featuresPrefix: TRAINING_PREFIXES.features,
-      training: trainingJobProps(c, {
+      training: trainingJobSettings(c, {
         vpc: props.vpc,
         subnets: props.isolatedSubnets,
         code,
@@ -137,17 +134,11 @@ export class TrainingStack extends AreaStack {
     });
     this.workflow.node.addDependency(this.modelPackageGroup);
 
-    // ---- Schedules: retrain, drift check, the runner on a schedule and on each BarsUpdated --------
-    addTrainingSchedules(this, c, {
-      stateMachine: this.workflow.stateMachine,
-      driftCheck: this.driftCheck,
-      strategyRunner: this.strategyRunner,
-    });
-
-    addTrainingMonitoring(this, c, monitoring, {
-      stateMachine: this.workflow.stateMachine,
-      strategyRunner: this.strategyRunner,
-    });
+    // ---- Schedules (retrain, drift check, the runner on a schedule and on each BarsUpdated), alarms ----
+    const stateMachine = this.workflow.stateMachine;
+    const { driftCheck, strategyRunner } = this;
+    new TrainingSchedules(this, 'Schedules', { config: c, stateMachine, driftCheck, strategyRunner });
+    new TrainingMonitoring(this, 'Monitoring', { config: c, stateMachine, strategyRunner, monitoring });
     acknowledgeWildcards(this, TRAINING_WILDCARD_REASONS);
   }
 }
