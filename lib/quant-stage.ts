@@ -217,17 +217,17 @@ export class QuantStage extends Stage {
     // Just the three tables: the replicas are made for every key of this object.
     const { risk, orders, idempotency } = this.trading.tables;
     const tables = { risk, orders, idempotency };
+    const naming = { environmentName: config.name, account: config.account, drRegion: dr.drRegion };
     const region = new DisasterRecoveryRegionStack(this, 'DisasterRecoveryRegion', {
       ...this.stackProps(`DR region ${dr.drRegion}: replica keys, buckets and tables, backup copies`, {
         stateful: true,
       }),
       env: { account: config.account, region: dr.drRegion },
-      environmentName: config.name,
+      naming,
       config: dr,
       dataLake: config.dataLake,
       tables,
     });
-    const naming = { environmentName: config.name, account: config.account, drRegion: dr.drRegion };
     const buckets = REPLICATED_ZONES.map((zone) => ({
       name: zone,
       bucket: this.dataLake.buckets[zone],
@@ -245,7 +245,7 @@ export class QuantStage extends Stage {
       ...this.stackProps('Disaster recovery: locked backups, trading-table replication, replication alarms', {
         stateful: true,
       }),
-      environmentName: config.name,
+      naming,
       config: dr,
       tables,
       buckets: (['raw', 'curated', 'vendor', 'results', 'models', 'audit'] as const).map(

@@ -11,19 +11,14 @@
 import { Duration } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
-import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import type * as sns from 'aws-cdk-lib/aws-sns';
-import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { BacktestConfig } from '../config/types';
 import { AreaStack, SweepBatchTask, SweepStateMachine } from '../constructs';
 import type { LakeZone } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
-
-export { ECS_CAPACITY_ERRORS } from '../constructs';
 
 /** What the stack needs from the data lake (the DataLakeStack satisfies it). */
 export interface BacktestLake {
@@ -50,11 +45,6 @@ export interface BacktestStackProps extends StackProps {
 export class BacktestStack extends AreaStack {
   readonly batch: SweepBatchTask;
   readonly sweep: SweepStateMachine;
-  readonly cluster: ecs.Cluster;
-  readonly taskDefinition: ecs.FargateTaskDefinition;
-  readonly stateMachine: sfn.StateMachine;
-  /** Sweep finished notifications (researchers subscribe). */
-  readonly notificationTopic: sns.Topic;
 
   constructor(scope: Construct, id: string, props: BacktestStackProps) {
     super(scope, id, props);
@@ -93,7 +83,5 @@ export class BacktestStack extends AreaStack {
       timeout: Duration.hours(cfg.timeoutHours),
       useFargateSpot: cfg.useFargateSpot,
     });
-    ({ cluster: this.cluster, taskDefinition: this.taskDefinition } = this.batch);
-    ({ stateMachine: this.stateMachine, notificationTopic: this.notificationTopic } = this.sweep);
   }
 }

@@ -1,7 +1,5 @@
 import { CfnOutput } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
-import type * as athena from 'aws-cdk-lib/aws-athena';
-import type * as glue from 'aws-cdk-lib/aws-glue';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -57,19 +55,10 @@ export class DataLakeStack extends AreaStack implements DataLakeHandles {
   readonly catalog: LakeCatalog;
   readonly lakeKey: kms.IKey;
   readonly auditKey: kms.IKey;
-  /** Key of the vendor zone only (vendors' replication roles may encrypt with it). */
-  readonly vendorKey: kms.IKey;
   readonly buckets: Readonly<Record<LakeZone, SecureBucket>>;
-  /** Receives S3 server access logs of every other bucket. */
-  readonly accessLogsBucket: SecureBucket;
   readonly databaseName: string;
   readonly workgroupName: string;
   readonly tableNames: Readonly<Record<'ticks' | 'bars' | 'backtestResults', string>>;
-  readonly database: glue.CfnDatabase;
-  readonly tables: Readonly<Record<string, glue.CfnTable>>;
-  readonly workgroup: athena.CfnWorkGroup;
-  /** The only principal that may delete object versions of the raw zone (MFA). */
-  readonly rawBreakGlassRole: iam.Role;
 
   constructor(scope: Construct, id: string, props: DataLakeStackProps) {
     super(scope, id, props);
@@ -81,9 +70,7 @@ export class DataLakeStack extends AreaStack implements DataLakeHandles {
       accessLogsExpireDays: cfg.accessLogsExpireDays,
       auditRetentionDays: cfg.auditRetentionDays,
     });
-    ({ lakeKey: this.lakeKey, auditKey: this.auditKey, vendorKey: this.vendorKey } = this.zones);
-    ({ buckets: this.buckets, accessLogsBucket: this.accessLogsBucket } = this.zones);
-    this.rawBreakGlassRole = this.zones.rawBreakGlassRole;
+    ({ lakeKey: this.lakeKey, auditKey: this.auditKey, buckets: this.buckets } = this.zones);
 
     this.catalog = new LakeCatalog(this, 'Catalog', {
       environmentName: props.environmentName,
@@ -92,8 +79,7 @@ export class DataLakeStack extends AreaStack implements DataLakeHandles {
       projectionStart: cfg.projectionStartDate,
       bytesScannedCutoffPerQuery: cfg.athenaBytesScannedCutoff,
     });
-    ({ databaseName: this.databaseName, database: this.database, tables: this.tables } = this.catalog);
-    ({ workgroupName: this.workgroupName, workgroup: this.workgroup } = this.catalog);
+    ({ databaseName: this.databaseName, workgroupName: this.workgroupName } = this.catalog);
     this.tableNames = { ticks: TICKS.name, bars: BARS.name, backtestResults: BACKTEST_RESULTS.name };
 
     // What `quant ... --aws` and operators need: the variable name is in each output's description.

@@ -53,14 +53,9 @@ export type ReplicatedZone = (typeof REPLICATED_ZONES)[number];
 export const REPLICATED_TABLES = ['risk', 'orders', 'idempotency'] as const;
 export type ReplicatedTableKind = (typeof REPLICATED_TABLES)[number];
 
-const naming = (environmentName: string, account: string, cfg: DisasterRecoveryConfig): DrNaming => ({
-  environmentName,
-  account,
-  drRegion: cfg.drRegion,
-});
-
 export interface DisasterRecoveryRegionStackProps extends StackProps {
-  readonly environmentName: string;
+  /** The environment's name, account and DR region (`drRegion` of `config`): the DR names derive from them. */
+  readonly naming: DrNaming;
   readonly config: DisasterRecoveryConfig;
   /** Lifecycles of the zones and the audit retention (the replicas keep the same). */
   readonly dataLake: DataLakeConfig;
@@ -90,8 +85,7 @@ export class DisasterRecoveryRegionStack extends AreaStack {
 
   constructor(scope: Construct, id: string, props: DisasterRecoveryRegionStackProps) {
     super(scope, id, props);
-    const cfg = props.config;
-    const n = naming(props.environmentName, this.account, cfg);
+    const { config: cfg, naming: n } = props;
     const key = (kid: string, purpose: string, description: string): kms.Key => {
       const k = new QuantKey(this, kid, { description });
       new kms.Alias(this, `${kid}Alias`, { aliasName: drKeyAlias(n, purpose), targetKey: k });
@@ -125,12 +119,13 @@ export class DisasterRecoveryRegionStack extends AreaStack {
       tableName: (kind) => replicaTableName(n, kind),
       encryptionKey: this.keys.trading,
     }).tables;
-    this.vault = lockedVault(this, props.environmentName, this.keys.backup, cfg);
+    this.vault = lockedVault(this, n.environmentName, this.keys.backup, cfg);
   }
 }
 
 export interface DisasterRecoveryStackProps extends StackProps {
-  readonly environmentName: string;
+  /** The environment's name, account and DR region (`drRegion` of `config`): the DR names derive from them. */
+  readonly naming: DrNaming;
   readonly config: DisasterRecoveryConfig;
   /** The trading tables (streams with new images on), backed up and replicated. */
   readonly tables: Readonly<Record<ReplicatedTableKind, dynamodb.ITable>>;
@@ -153,12 +148,11 @@ export class DisasterRecoveryStack extends AreaStack {
 
   constructor(scope: Construct, id: string, props: DisasterRecoveryStackProps) {
     super(scope, id, props);
-    const cfg = props.config;
-    const n = naming(props.environmentName, this.account, cfg);
+    const { config: cfg, naming: n } = props;
     this.key = new QuantKey(this, 'BackupKey', {
       description: 'Quant: backup vault and the table replicator failure queue',
     });
-    this.vault = lockedVault(this, props.environmentName, this.key, cfg);
+    this.vault = lockedVault(this, n.environmentName, this.key, cfg);
     const drVault = backup.BackupVault.fromBackupVaultArn(
       this,
       'DrVault',
@@ -166,7 +160,7 @@ export class DisasterRecoveryStack extends AreaStack {
         service: 'backup',
         region: cfg.drRegion,
         resource: 'backup-vault',
-        resourceName: backupVaultName(props.environmentName),
+        resourceName: backupVaultName(n.environmentName),
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       }),
     );
