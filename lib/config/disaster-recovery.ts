@@ -1,8 +1,6 @@
 import { parseConfig, regionalSections } from './schema';
 import type { DisasterRecoveryConfig } from './types';
 
-export { MIN_LOCK_CHANGEABLE_DAYS } from './schema';
-
 /** Checks the disaster-recovery section alone with the schema's rules (`disasterRecovery.drRegion: ...`). */
 export function validateDisasterRecoveryConfig(
   disasterRecovery: DisasterRecoveryConfig,

@@ -12,6 +12,8 @@ export type Overrides<T> = {
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A context value not given (`-c name=` gives ''). */
+const isUnset = (v: unknown): boolean => v === undefined || v === null || v === '';
 
 /** `base` with `overrides` applied (lists replace, objects merge); the stage checks the result. */
 export function withOverrides<T extends object>(
@@ -37,6 +39,15 @@ const longLived: LifecycleConfig = {
   expireAfterDays: 0,
   noncurrentVersionExpireDays: 90,
 };
+
+/** Lifecycles of the zones: the market and vendor data (raw, curated, vendor), and what is built from it. */
+const zoneLifecycles = (data: LifecycleConfig, built: LifecycleConfig) => ({
+  raw: data,
+  curated: data,
+  vendor: data,
+  results: built,
+  models: built,
+});
 
 /**
  * CME channel 310 (example addresses: take each channel's groups and ports from CME's config.xml for the
@@ -161,11 +172,7 @@ export const dev = environment({
     flowLogRetentionDays: 14,
   },
   dataLake: {
-    raw: shortLived,
-    curated: shortLived,
-    vendor: shortLived,
-    results: shortLived,
-    models: shortLived,
+    ...zoneLifecycles(shortLived, shortLived),
     accessLogsExpireDays: 30,
     auditRetentionDays: 1,
     athenaBytesScannedCutoff: 10 * 2 ** 30,
@@ -223,11 +230,7 @@ export const staging = environment({
     flowLogRetentionDays: 30,
   },
   dataLake: {
-    raw: { ...longLived, expireAfterDays: 400 },
-    curated: { ...longLived, expireAfterDays: 400 },
-    vendor: { ...longLived, expireAfterDays: 400 },
-    results: shortLived,
-    models: shortLived,
+    ...zoneLifecycles({ ...longLived, expireAfterDays: 400 }, shortLived),
     accessLogsExpireDays: 90,
     auditRetentionDays: 30,
     athenaBytesScannedCutoff: 100 * 2 ** 30,
@@ -322,11 +325,7 @@ export const prod = environment({
     flowLogRetentionDays: 365,
   },
   dataLake: {
-    raw: longLived,
-    curated: longLived,
-    vendor: longLived,
-    results: { ...longLived, glacierAfterDays: 0 },
-    models: { ...longLived, glacierAfterDays: 0 },
+    ...zoneLifecycles(longLived, { ...longLived, glacierAfterDays: 0 }),
     athenaResultsExpireDays: 30,
     accessLogsExpireDays: 365,
     auditRetentionDays: 7 * 365 + 2,
@@ -470,7 +469,7 @@ export const OVERRIDE_CONTEXT = 'quant:override';
 
 /** The `quant:override` context value (`-c 'quant:override={"trading":{"paperCostBps":2}}'`) as an object. */
 function overridesFrom(context: unknown): Record<string, unknown> {
-  if (context === undefined || context === null || context === '') return {};
+  if (isUnset(context)) return {};
   let value = context;
   if (typeof context === 'string') {
     try {
@@ -497,8 +496,7 @@ export function selectEnvironments(envContext: unknown, overrideContext?: unknow
 }
 
 function selectedNames(envContext: unknown): EnvironmentName[] {
-  if (envContext === undefined || envContext === null || envContext === '')
-    return Object.keys(environments) as EnvironmentName[];
+  if (isUnset(envContext)) return Object.keys(environments) as EnvironmentName[];
   if (typeof envContext !== 'string') {
     throw new ConfigError(
       `Context "env" must be a string, got ${typeof envContext}. Valid environments: ${Object.keys(environments).join(', ')}.`,

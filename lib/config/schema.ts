@@ -949,9 +949,7 @@ function problem(issue: z.core.$ZodIssue): string {
     return 'missing';
   switch (issue.code) {
     case 'invalid_type':
-      return issue.input === undefined
-        ? 'missing'
-        : `expected ${issue.expected}, got ${describe(issue.input)}`;
+      return `expected ${issue.expected}, got ${describe(issue.input)}`;
     case 'invalid_value':
       return `must be one of ${issue.values.map(String).join(', ')}, got ${describe(issue.input)}`;
     case 'unrecognized_keys':

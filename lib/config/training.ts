@@ -1,8 +1,6 @@
-import { parseConfig, parseEcrImageUri, regionalSections } from './schema';
+import { parseConfig, regionalSections } from './schema';
 import type { TrainingConfig } from './types';
 import { FEATURE_NAMES } from '../../src/contract/ml';
-
-export { parseEcrImageUri };
 
 /** Instance families whose local NVMe storage SageMaker uses instead of an EBS volume (hardware-encrypted). */
 const LOCAL_STORAGE_FAMILIES = /^ml\.(g4dn|g5|g6|g6e|p3dn|p4d|p4de|p5|p5e|trn1|trn1n|trn2|m5d|c5d|r5d)\./;

@@ -1,6 +1,7 @@
 /** The SageMaker job of the training workflow (lib/constructs/training-workflow.ts) from an environment's config. */
 import { Duration } from 'aws-cdk-lib';
-import { parseEcrImageUri, trainingFeatures } from '../config/training';
+import { parseEcrImageUri } from '../config/schema';
+import { trainingFeatures } from '../config/training';
 import type { TrainingConfig } from '../config/types';
 import { FEATURE_NAMES, featureSetVersionOf } from '../../src/contract/ml';
 import {

@@ -29,7 +29,7 @@ import {
   TradingRiskAlarms,
   TradingTables,
 } from '../constructs';
-import type { QuantFunction, TradingCore } from '../constructs';
+import type { TradingCore } from '../constructs';
 import type { LakeZone } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
 
@@ -172,26 +172,6 @@ export class TradingStack extends AreaStack {
     this.riskAlarms = new TradingRiskAlarms(this, 'RiskAlarms', { monitoring });
     // Execution errors, drawdown and daily loss trip the kill switch.
     this.halt.haltOn([this.orderExecution.errorAlarm, ...this.riskAlarms.lossAlarms]);
-    this.riskAlarms.addDashboardSection(this.execution, this.orderExecution.deadLetterDepth);
-  }
-
-  get execution(): QuantFunction {
-    return this.orderExecution.function;
-  }
-
-  get algoChild(): QuantFunction {
-    return this.algos.algoChild;
-  }
-
-  get riskCheck(): QuantFunction {
-    return this.riskCheckApi.function;
-  }
-
-  get killSwitch(): QuantFunction {
-    return this.halt.function;
-  }
-
-  get riskReturns(): QuantFunction | undefined {
-    return this.returnsJob?.function;
+    this.riskAlarms.addDashboardSection(this.orderExecution.function, this.orderExecution.deadLetterDepth);
   }
 }

@@ -50,7 +50,15 @@ describe('trading Lambda bundles', () => {
   it.each(['execution', 'riskCheck', 'killSwitch', 'algoChild', 'riskReturns', 'tca'] as const)(
     '%s: under 1 MB minified, and its module loads in plain Node',
     async (name) => {
-      const fn: QuantFunction = name === 'tca' ? stage.trading.dailyTca.function : stage.trading[name]!;
+      const t = stage.trading;
+      const fn: QuantFunction = {
+        execution: t.orderExecution.function,
+        riskCheck: t.riskCheckApi.function,
+        killSwitch: t.halt.function,
+        algoChild: t.algos.algoChild,
+        riskReturns: t.returnsJob!.function,
+        tca: t.dailyTca.function,
+      }[name];
       const asset = fn.node.findChild('Code') as s3assets.Asset;
       const dir = path.join(stage.outdir, asset.assetPath);
       const bundle = path.join(dir, 'index.mjs');
