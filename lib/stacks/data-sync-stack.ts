@@ -9,9 +9,6 @@
  * Glue tables with partition projection make each vendor dataset queryable as soon as it lands.
  */
 import type { StackProps } from 'aws-cdk-lib';
-import type * as datasync from 'aws-cdk-lib/aws-datasync';
-import type * as iam from 'aws-cdk-lib/aws-iam';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import {
   AreaStack,
@@ -44,11 +41,6 @@ const DUCKDB_TYPE = Object.fromEntries(
 export class DataSyncStack extends AreaStack {
   /** Pull mode: DataSync's role, tasks and logs. */
   readonly pull?: VendorPullSync;
-  /** DataSync's role: read the vendor bucket, write the vendor zone (pull mode). */
-  readonly role?: iam.Role;
-  readonly fullCopyTasks: readonly datasync.CfnTask[] = [];
-  readonly incrementalTask?: datasync.CfnTask;
-  readonly logGroup?: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: DataSyncStackProps) {
     super(scope, id, props);
@@ -69,8 +61,6 @@ export class DataSyncStack extends AreaStack {
     const area = { sync: cfg, vendorZone, vendorKey, policyBase };
     if (cfg.mode !== 'push') {
       this.pull = new VendorPullSync(this, 'Pull', { ...area, monitoring: props.monitoring });
-      ({ role: this.role, fullCopyTasks: this.fullCopyTasks, logGroup: this.logGroup } = this.pull);
-      this.incrementalTask = this.pull.incrementalTask;
     }
     if (cfg.mode !== 'pull') new VendorPushReplication(this, 'Push', area);
 

@@ -5,12 +5,9 @@
  */
 import type { StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
-import type * as glue from 'aws-cdk-lib/aws-glue';
-import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { IngestionConfig } from '../config/types';
 import {
@@ -23,7 +20,6 @@ import {
   TickStream,
   VendorStreamService,
 } from '../constructs';
-import type { QuantFunction } from '../constructs';
 import type { LakeZone } from './data-lake-stack';
 import type { IMonitoring } from './monitoring-stack';
 
@@ -56,11 +52,6 @@ export class IngestionStack extends AreaStack {
   readonly ticks: TickStream;
   readonly bars: BarsPipeline;
   readonly stream: kinesis.Stream;
-  readonly consumer: QuantFunction;
-  readonly deadLetterQueue: sqs.Queue;
-  readonly jobs: Readonly<Record<'compaction' | 'bars1m' | 'bars1d', glue.CfnJob>>;
-  readonly workflow: glue.CfnWorkflow;
-  readonly glueRole: iam.Role;
   readonly vendorStreams?: VendorStreamService;
   /** The scheduled news pull into `news_sentiment` (alternative data). */
   readonly news: NewsIngest;
@@ -83,7 +74,7 @@ export class IngestionStack extends AreaStack {
       consumerParallelization: config.consumerParallelization,
       consumerMemoryMiB: config.consumerMemoryMiB,
     });
-    ({ stream: this.stream, consumer: this.consumer, deadLetterQueue: this.deadLetterQueue } = this.ticks);
+    this.stream = this.ticks.stream;
 
     this.bars = new BarsPipeline(this, 'Bars', {
       rawBucket: raw,
@@ -94,7 +85,6 @@ export class IngestionStack extends AreaStack {
       workers: config.glueWorkers,
       dailyRunHourUtc: config.dailyRunHourUtc,
     });
-    ({ jobs: this.jobs, workflow: this.workflow, role: this.glueRole } = this.bars);
 
     // Alternative data: the scheduled news pull into the curated zone.
     this.news = new NewsIngest(this, 'News', { bucket: curated, ...logs });
@@ -103,7 +93,7 @@ export class IngestionStack extends AreaStack {
       monitoring,
       ticks: this.ticks,
       streamKey: this.ticks.key,
-      jobs: this.jobs,
+      jobs: this.bars.jobs,
       news: this.news,
       iteratorAgeAlarmSeconds: config.iteratorAgeAlarmSeconds,
     });

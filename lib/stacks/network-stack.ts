@@ -48,56 +48,42 @@ const PRIVATE_SUBNETS: ec2.SubnetSelection[] = [
  */
 export class NetworkStack extends Stack {
   readonly vpc: ec2.Vpc;
-  /** Security group of the interface endpoints (accepts HTTPS from the VPC). */
-  readonly endpointSecurityGroup: ec2.SecurityGroup;
   /** Subnets without any route to the internet. */
   readonly isolatedSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
   /** Private subnets with outbound internet through NAT. */
   readonly egressSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
-  readonly interfaceEndpoints: Readonly<Record<string, ec2.InterfaceVpcEndpoint>>;
-  /**
-   * The NAT gateways' Elastic IPs: every call to a broker or vendor leaves from one of them. Retained,
-   * so replacing or deleting the stack keeps the addresses on the broker's allow-list.
-   */
-  readonly natEips: readonly ec2.CfnEIP[];
 
   constructor(scope: Construct, id: string, props: NetworkStackProps) {
     super(scope, id, props);
     const n = props.network;
 
-    const { vpc, natEips } = natEgressVpc(this, {
+    // Every call to a broker or vendor leaves from one of the NAT gateways' Elastic IPs (retained, so
+    // replacing or deleting the stack keeps the addresses on the broker's allow-list).
+    this.vpc = natEgressVpc(this, {
       network: n,
       logKey: props.logKey,
       ids: { eip: 'NatEip', vpc: 'Vpc', flowLogs: 'FlowLogGroup', output: 'NatPublicIps' },
       extraSubnets: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 20 }],
       gatewayEndpointSubnets: PRIVATE_SUBNETS,
       outputDescription: 'Fixed source addresses of broker and vendor calls (for their allow-lists)',
-    });
-    this.vpc = vpc;
-    this.natEips = natEips;
+    }).vpc;
 
-    this.endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+    const endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
       vpc: this.vpc,
       description: 'Interface VPC endpoints: HTTPS from inside the VPC only',
       allowAllOutbound: false,
     });
-    this.endpointSecurityGroup.addIngressRule(
-      ec2.Peer.ipv4(n.vpcCidr),
-      ec2.Port.tcp(443),
-      'HTTPS from the VPC',
-    );
+    endpointSecurityGroup.addIngressRule(ec2.Peer.ipv4(n.vpcCidr), ec2.Port.tcp(443), 'HTTPS from the VPC');
 
-    const endpoints: Record<string, ec2.InterfaceVpcEndpoint> = {};
     for (const [name, service] of Object.entries(INTERFACE_ENDPOINTS)) {
-      endpoints[name] = this.vpc.addInterfaceEndpoint(name, {
+      this.vpc.addInterfaceEndpoint(name, {
         service,
         subnets: this.isolatedSubnets,
-        securityGroups: [this.endpointSecurityGroup],
+        securityGroups: [endpointSecurityGroup],
         privateDnsEnabled: true,
         open: false,
       });
     }
-    this.interfaceEndpoints = endpoints;
 
     if (props.monitoring) this.addMonitoring(props.monitoring);
   }
