@@ -56,6 +56,8 @@ export class DataLakeStack extends AreaStack implements DataLakeHandles {
   readonly lakeKey: kms.IKey;
   readonly auditKey: kms.IKey;
   readonly buckets: Readonly<Record<LakeZone, SecureBucket>>;
+  /** Receives S3 server access logs of every other bucket. */
+  readonly accessLogsBucket: SecureBucket;
   readonly databaseName: string;
   readonly workgroupName: string;
   readonly tableNames: Readonly<Record<'ticks' | 'bars' | 'backtestResults', string>>;
@@ -71,6 +73,7 @@ export class DataLakeStack extends AreaStack implements DataLakeHandles {
       auditRetentionDays: cfg.auditRetentionDays,
     });
     ({ lakeKey: this.lakeKey, auditKey: this.auditKey, buckets: this.buckets } = this.zones);
+    this.accessLogsBucket = this.zones.accessLogsBucket;
 
     this.catalog = new LakeCatalog(this, 'Catalog', {
       environmentName: props.environmentName,

@@ -48,10 +48,13 @@ const PRIVATE_SUBNETS: ec2.SubnetSelection[] = [
  */
 export class NetworkStack extends Stack {
   readonly vpc: ec2.Vpc;
+  /** Security group of the interface endpoints (accepts HTTPS from the VPC). */
+  readonly endpointSecurityGroup: ec2.SecurityGroup;
   /** Subnets without any route to the internet. */
   readonly isolatedSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
   /** Private subnets with outbound internet through NAT. */
   readonly egressSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+  readonly interfaceEndpoints: Readonly<Record<string, ec2.InterfaceVpcEndpoint>>;
 
   constructor(scope: Construct, id: string, props: NetworkStackProps) {
     super(scope, id, props);
@@ -68,22 +71,29 @@ export class NetworkStack extends Stack {
       outputDescription: 'Fixed source addresses of broker and vendor calls (for their allow-lists)',
     }).vpc;
 
-    const endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+    this.endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
       vpc: this.vpc,
       description: 'Interface VPC endpoints: HTTPS from inside the VPC only',
       allowAllOutbound: false,
     });
-    endpointSecurityGroup.addIngressRule(ec2.Peer.ipv4(n.vpcCidr), ec2.Port.tcp(443), 'HTTPS from the VPC');
+    this.endpointSecurityGroup.addIngressRule(
+      ec2.Peer.ipv4(n.vpcCidr),
+      ec2.Port.tcp(443),
+      'HTTPS from the VPC',
+    );
 
-    for (const [name, service] of Object.entries(INTERFACE_ENDPOINTS)) {
-      this.vpc.addInterfaceEndpoint(name, {
-        service,
-        subnets: this.isolatedSubnets,
-        securityGroups: [endpointSecurityGroup],
-        privateDnsEnabled: true,
-        open: false,
-      });
-    }
+    this.interfaceEndpoints = Object.fromEntries(
+      Object.entries(INTERFACE_ENDPOINTS).map(([name, service]) => [
+        name,
+        this.vpc.addInterfaceEndpoint(name, {
+          service,
+          subnets: this.isolatedSubnets,
+          securityGroups: [this.endpointSecurityGroup],
+          privateDnsEnabled: true,
+          open: false,
+        }),
+      ]),
+    );
 
     if (props.monitoring) this.addMonitoring(props.monitoring);
   }
