@@ -52,10 +52,7 @@ export class AuditTrail extends Area {
     super(scope, id);
     const { bucket } = props;
     this.encryptionKey = props.encryptionKey;
-    const logs = new EncryptedLogGroup(this, 'AuditDeliveryLogs', {
-      encryptionKey: props.logKey,
-      retentionDays: props.logRetentionDays,
-    });
+    const logs = EncryptedLogGroup.of(this, 'AuditDeliveryLogs', props);
     const logStream = logs.addStream('S3Delivery');
     const role = new iam.Role(this, 'AuditDeliveryRole', {
       assumedBy: new iam.ServicePrincipal('firehose.amazonaws.com'),

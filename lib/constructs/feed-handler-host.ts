@@ -152,10 +152,7 @@ export class FeedHandlerHost extends Area {
     this.multicastSecurityGroup = mc;
     this.hostSecurityGroup = host;
 
-    this.logGroup = new EncryptedLogGroup(this, 'HandlerLogs', {
-      encryptionKey: monitoring.logKey,
-      retentionDays: monitoring.logRetentionDays,
-    });
+    this.logGroup = EncryptedLogGroup.of(this, 'HandlerLogs', monitoring);
     const volumeKey = new QuantKey(this, 'VolumeKey', { description: 'EBS volumes of the feed handlers' });
     this.role = new iam.Role(this, 'HandlerRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),

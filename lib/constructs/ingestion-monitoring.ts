@@ -1,4 +1,4 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as glue from 'aws-cdk-lib/aws-glue';
@@ -9,6 +9,7 @@ import type { Construct } from 'constructs';
 import { INGEST_METRICS } from '../../src/contract/metrics';
 import type { IMonitoring } from '../stacks/monitoring-stack';
 import { Area } from './area';
+import { EncryptedQueue } from './encrypted-queue';
 import { eventBridgeKeyStatement } from './quant-key';
 import type { NewsIngest } from './news-ingest';
 import type { TickStream } from './tick-stream';
@@ -45,11 +46,9 @@ export class IngestionMonitoring extends Area {
     const { stream, consumer, deadLetterQueue } = props.ticks;
     const jobNames = Object.values(props.jobs).map((j) => j.ref);
     // Glue run outcomes come as events; rules matching them give countable metrics (TriggeredRules).
-    const runEvents = new sqs.Queue(this, 'GlueRunEvents', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: streamKey,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    const runEvents = new EncryptedQueue(this, 'GlueRunEvents', {
+      encryptionKey: streamKey,
+      removalPolicy: RemovalPolicy.DESTROY,
     });
     streamKey.addToResourcePolicy(eventBridgeKeyStatement(Stack.of(this), 'AllowEventBridgeRules'));
     const rule = (idName: string, states: string[]): events.Rule =>

@@ -281,10 +281,7 @@ export class SweepStateMachine extends Area {
     });
 
     const definition = validate.next(manifest).next(map).next(aggregate).next(publish).next(notify);
-    const machineLogs = new EncryptedLogGroup(this, 'StateMachineLogs', {
-      encryptionKey: props.logKey,
-      retentionDays: props.logRetentionDays,
-    });
+    const machineLogs = EncryptedLogGroup.of(this, 'StateMachineLogs', props);
     this.stateMachine = new sfn.StateMachine(this, 'SweepStateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       stateMachineType: sfn.StateMachineType.STANDARD,

@@ -227,10 +227,7 @@ export class TrainingWorkflow extends Construct {
     const definition = readRequest;
     this.trainingJob.endState.next(recordUsage).next(evaluate).next(gate);
 
-    const logs = new EncryptedLogGroup(this, 'Logs', {
-      encryptionKey: props.logKey,
-      retentionDays: props.logRetentionDays,
-    });
+    const logs = EncryptedLogGroup.of(this, 'Logs', props);
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       stateMachineType: sfn.StateMachineType.STANDARD,

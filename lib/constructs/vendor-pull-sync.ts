@@ -47,11 +47,9 @@ export class VendorPullSync extends Area {
     super(scope, id);
     const stack = Stack.of(this);
     const cfg = props.sync;
-    const vendorZone = props.vendorZone;
-    const vendorKey = props.vendorKey;
+    const { vendorZone, vendorKey, policyBase } = props;
     const destPrefix = `${cfg.vendorName}/`;
     const vendorBucketArn = `arn:${stack.partition}:s3:::${cfg.vendorBucket}`;
-    const policyBase = props.policyBase;
     const role = new iam.Role(this, 'DataSyncRole', {
       description: `DataSync: copy s3://${cfg.vendorBucket}/${cfg.vendorPrefix} into the vendor zone`,
       assumedBy: new iam.ServicePrincipal('datasync.amazonaws.com', {
@@ -61,40 +59,21 @@ export class VendorPullSync extends Area {
         },
       }),
     });
-    // Source: read only, and only under the vendor prefix.
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ListVendorBucket',
-        actions: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
-        resources: [vendorBucketArn],
-      }),
-    );
-    role.addToPolicy(
-      new iam.PolicyStatement({
+    const listBucket = ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'];
+    const statements: iam.PolicyStatementProps[] = [
+      // Source: read only, and only under the vendor prefix.
+      { sid: 'ListVendorBucket', actions: listBucket, resources: [vendorBucketArn] },
+      {
         sid: 'ReadVendorObjects',
         actions: ['s3:GetObject', 's3:GetObjectTagging', 's3:GetObjectVersion', 's3:GetObjectVersionTagging'],
         resources: [`${vendorBucketArn}/${cfg.vendorPrefix}*`],
-      }),
-    );
-    if (cfg.vendorKmsKeyArn) {
-      role.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'DecryptVendorObjects',
-          actions: ['kms:Decrypt'],
-          resources: [cfg.vendorKmsKeyArn],
-        }),
-      );
-    }
-    // Destination: the vendor's prefix and the task reports, nothing else of the zone.
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ListVendorZone',
-        actions: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
-        resources: [vendorZone.bucketArn],
-      }),
-    );
-    role.addToPolicy(
-      new iam.PolicyStatement({
+      },
+      ...(cfg.vendorKmsKeyArn
+        ? [{ sid: 'DecryptVendorObjects', actions: ['kms:Decrypt'], resources: [cfg.vendorKmsKeyArn] }]
+        : []),
+      // Destination: the vendor's prefix and the task reports, nothing else of the zone.
+      { sid: 'ListVendorZone', actions: listBucket, resources: [vendorZone.bucketArn] },
+      {
         sid: 'WriteVendorZone',
         actions: [
           's3:AbortMultipartUpload',
@@ -109,15 +88,14 @@ export class VendorPullSync extends Area {
           vendorZone.arnForObjects(`${destPrefix}*`),
           vendorZone.arnForObjects(`${TASK_REPORT_PREFIX}/*`),
         ],
-      }),
-    );
-    role.addToPolicy(
-      new iam.PolicyStatement({
+      },
+      {
         sid: 'UseLakeKey',
         actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
         resources: [vendorKey.keyArn],
-      }),
-    );
+      },
+    ];
+    for (const statement of statements) role.addToPolicy(new iam.PolicyStatement(statement));
     // A resource wildcard ending in one of these suffixes is meant; nothing else is.
     const resourceEndsWith =
       (suffix: string) =>
@@ -138,10 +116,7 @@ export class VendorPullSync extends Area {
       ],
     ]);
 
-    this.logGroup = new EncryptedLogGroup(this, 'DataSyncLogs', {
-      encryptionKey: props.monitoring.logKey,
-      retentionDays: props.monitoring.logRetentionDays,
-    });
+    this.logGroup = EncryptedLogGroup.of(this, 'DataSyncLogs', props.monitoring);
     // DataSync writes to CloudWatch Logs through a resource policy, not through the task's role.
     new logs.CfnResourcePolicy(this, 'DataSyncLogsPolicy', {
       policyName: `${stack.stackName}-datasync`,

@@ -111,10 +111,7 @@ export class VendorStreamService extends Construct {
       vpc: props.vpc,
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
     });
-    const logs = new EncryptedLogGroup(this, 'Logs', {
-      encryptionKey: monitoring.logKey,
-      retentionDays: monitoring.logRetentionDays,
-    });
+    const logs = EncryptedLogGroup.of(this, 'Logs', monitoring);
     const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: 'Vendor streams: no inbound; TLS out to the vendor (wss/https) and AWS endpoints',
