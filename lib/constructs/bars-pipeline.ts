@@ -10,6 +10,7 @@ import { BARS, LAKE_PREFIXES, TICKS } from '../../src/contract/lake';
 import { packageRoot } from '../../src/package-root';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { Area } from './area';
+import { allow, putMetricData } from './policy-statements';
 import { GlueBarsEvents } from './glue-bars-events';
 import { INGESTION_WILDCARD_REASONS } from './tick-stream';
 
@@ -56,21 +57,22 @@ export class BarsPipeline extends Area {
       assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
       description: 'Glue bars and compaction jobs: read/write the raw and curated zones',
     });
-    const allow = (statement: iam.PolicyStatementProps) =>
-      this.role.addToPolicy(new iam.PolicyStatement(statement));
     raw.grantRead(this.role, `${INGEST_PREFIXES.ticks}/*`);
     raw.grantPut(this.role, `${INGEST_PREFIXES.ticks}/*`);
     // Compaction replaces tick objects: a plain delete, which in the versioned raw bucket only adds a
     // delete marker (the ticks stay recoverable). Deleting a version would lose them for good.
-    allow({
-      actions: ['s3:DeleteObject'],
-      resources: [raw.arnForObjects(`${INGEST_PREFIXES.ticks}/*`)],
-    });
-    allow({
-      effect: iam.Effect.DENY,
-      actions: ['s3:DeleteObjectVersion'],
-      resources: [raw.arnForObjects('*')],
-    });
+    allow(
+      this.role,
+      {
+        actions: ['s3:DeleteObject'],
+        resources: [raw.arnForObjects(`${INGEST_PREFIXES.ticks}/*`)],
+      },
+      {
+        effect: iam.Effect.DENY,
+        actions: ['s3:DeleteObjectVersion'],
+        resources: [raw.arnForObjects('*')],
+      },
+    );
     curated.grantReadWrite(this.role, `${INGEST_PREFIXES.bars}/*`);
     curated.grantDelete(this.role, `${INGEST_PREFIXES.bars}/*`);
     // Listing is per bucket; restrict it to the prefixes the jobs work in.
@@ -78,22 +80,21 @@ export class BarsPipeline extends Area {
       [raw, INGEST_PREFIXES.ticks],
       [curated, INGEST_PREFIXES.bars],
     ] as const) {
-      allow({
+      allow(this.role, {
         actions: ['s3:ListBucket'],
         resources: [bucket.bucketArn],
         conditions: { StringLike: { 's3:prefix': [`${prefix}/*`, prefix] } },
       });
     }
     const jobLogGroups = `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:/aws-glue/*`;
-    allow({
-      actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:AssociateKmsKey'],
-      resources: [jobLogGroups, `${jobLogGroups}:*`],
-    });
-    allow({
-      actions: ['cloudwatch:PutMetricData'],
-      resources: ['*'],
-      conditions: { StringEquals: { 'cloudwatch:namespace': 'Glue' } },
-    });
+    allow(
+      this.role,
+      {
+        actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:AssociateKmsKey'],
+        resources: [jobLogGroups, `${jobLogGroups}:*`],
+      },
+      putMetricData('Glue'),
+    );
     props.logKey.grantEncryptDecrypt(this.role);
     props.lakeKey.grantEncryptDecrypt(this.role);
 

@@ -4,7 +4,6 @@ import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -24,6 +23,7 @@ import type { IMonitoring } from '../stacks/monitoring-stack';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { QuantFunction } from './quant-function';
 import { serviceMetric } from './service-metric';
+import { allow } from './policy-statements';
 
 // Found from package.json, not from this file: the CDK app also runs from the build in dist/.
 const repoRoot = packageRoot();
@@ -135,12 +135,10 @@ export class DailyStress extends Construct {
     curated.grantRead(this.function, `${LAKE_PREFIXES.riskReturns}/${props.account}.json`);
     // Writes only this account's results (one PUT each; no multipart, tagging or retention change).
     const resultPrefix = `${LAKE_PREFIXES.riskStress}/${props.account}`;
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:PutObject'],
-        resources: [audit.arnForObjects(`${resultPrefix}/*`)],
-      }),
-    );
+    allow(this.function, {
+      actions: ['s3:PutObject'],
+      resources: [audit.arnForObjects(`${resultPrefix}/*`)],
+    });
     props.lake.auditKey.grantEncrypt(this.function);
     acknowledgeWildcards(this, [
       [

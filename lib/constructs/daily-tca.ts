@@ -3,7 +3,6 @@ import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -15,6 +14,7 @@ import type { IMonitoring } from '../stacks/monitoring-stack';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { QuantFunction } from './quant-function';
 import { serviceMetric } from './service-metric';
+import { allow } from './policy-statements';
 
 export interface DailyTcaProps {
   /** The account whose parent orders are analysed. */
@@ -103,12 +103,10 @@ export class DailyTca extends Construct {
     // PUT per day. Listing the bucket makes a first day's missing object a 404, not a 403.
     const tcaPrefix = `${TCA_TABLE.prefix}/account=${account}`;
     results.grantRead(fn, `${tcaPrefix}/*`);
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:PutObject'],
-        resources: [results.arnForObjects(`${tcaPrefix}/*`)],
-      }),
-    );
+    allow(fn, {
+      actions: ['s3:PutObject'],
+      resources: [results.arnForObjects(`${tcaPrefix}/*`)],
+    });
     results.encryptionKey?.grantEncrypt(fn);
     acknowledgeWildcards(this, [
       [

@@ -11,6 +11,7 @@ import { SAGEMAKER_TRAINING_LOG_GROUP } from '../../src/contract/training';
 import { EncryptedLogGroup } from './encrypted-log-group';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import type { SourceTarballAsset } from './source-tarball-asset';
+import { allow } from './policy-statements';
 
 /** Characters with a meaning inside an intrinsic function's string literal are escaped with `\`. */
 export function intrinsicLiteral(s: string): string {
@@ -168,8 +169,9 @@ export class SageMakerTrainingJob extends Construct {
         retentionDays: props.logs.retentionDays,
       });
     // SageMaker writes the job's logs to this log group (it creates it on first use without `logs`).
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
+    allow(
+      this.role,
+      {
         actions: [
           'logs:CreateLogGroup',
           'logs:CreateLogStream',
@@ -179,13 +181,11 @@ export class SageMakerTrainingJob extends Construct {
         resources: [
           `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:${SAGEMAKER_TRAINING_LOG_GROUP}:*`,
         ],
-      }),
-    );
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
+      },
+      {
         actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
         resources: [props.image.repositoryArn],
-      }),
+      },
     );
     // No resource-level permissions for these: ECR's token, SageMaker's metric publishing (limited to
     // its namespace by condition) and the ENIs SageMaker creates in the VPC.

@@ -9,7 +9,7 @@ import type { IResolvable, IResolveContext } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -34,6 +34,7 @@ import { QuantFunction, specEnvironment } from './quant-function';
 import { QuantKey } from './quant-key';
 import type { SweepBatchTask } from './sweep-batch-task';
 import { serviceMetric } from './service-metric';
+import { allow } from './policy-statements';
 
 /** ECS errors Step Functions reports when capacity or API rate is short: retried with backoff. */
 export const ECS_CAPACITY_ERRORS = [
@@ -135,18 +136,16 @@ export class SweepStateMachine extends Area {
     results.grantPut(manifestFn, `${LAKE_PREFIXES.sweepManifests}/*`);
     results.grantRead(manifestFn, `${BACKTEST_RESULTS.prefix}/*`);
     results.grantPut(publishFn, `${LAKE_PREFIXES.rankings}/*`);
-    publishFn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['athena:GetQueryResults', 'athena:GetQueryExecution'],
-        resources: [
-          Stack.of(this).formatArn({
-            service: 'athena',
-            resource: 'workgroup',
-            resourceName: props.workgroupName,
-          }),
-        ],
-      }),
-    );
+    allow(publishFn, {
+      actions: ['athena:GetQueryResults', 'athena:GetQueryExecution'],
+      resources: [
+        Stack.of(this).formatArn({
+          service: 'athena',
+          resource: 'workgroup',
+          resourceName: props.workgroupName,
+        }),
+      ],
+    });
     props.athenaResultsBucket.grantRead(publishFn);
 
     // ---- State machine ------------------------------------------------------------------------

@@ -2,7 +2,6 @@ import path from 'node:path';
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -17,6 +16,7 @@ import {
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { EncryptedQueue } from './encrypted-queue';
 import { QuantFunction } from './quant-function';
+import { allow } from './policy-statements';
 import { FUNCTION_SERVICE } from '../../src/contract/metrics';
 
 /** A table whose stream is replicated, and the name of its replica. */
@@ -108,23 +108,19 @@ export class TableReplicator extends Construct {
         resource: 'table',
         resourceName: name,
       });
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
-        resources: props.tables.map((t) => replicaArn(t.replicaTableName)),
-      }),
-    );
+    allow(this.function, {
+      actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      resources: props.tables.map((t) => replicaArn(t.replicaTableName)),
+    });
     // DynamoDB uses the replica key on the writer's behalf; its id is generated in the other region.
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
-        resources: [`arn:${stack.partition}:kms:${props.replicaRegion}:${stack.account}:key/*`],
-        conditions: {
-          StringEquals: { 'kms:ViaService': `dynamodb.${props.replicaRegion}.amazonaws.com` },
-          'ForAnyValue:StringEquals': { 'kms:ResourceAliases': [props.replicaKeyAlias] },
-        },
-      }),
-    );
+    allow(this.function, {
+      actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+      resources: [`arn:${stack.partition}:kms:${props.replicaRegion}:${stack.account}:key/*`],
+      conditions: {
+        StringEquals: { 'kms:ViaService': `dynamodb.${props.replicaRegion}.amazonaws.com` },
+        'ForAnyValue:StringEquals': { 'kms:ResourceAliases': [props.replicaKeyAlias] },
+      },
+    });
 
     acknowledgeWildcards(this, [
       [

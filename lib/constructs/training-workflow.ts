@@ -1,5 +1,5 @@
 import { Duration, Stack, Tags } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -12,6 +12,7 @@ import { EncryptedLogGroup } from './encrypted-log-group';
 import { athenaQueryState } from './athena-query-state';
 import type { SageMakerTrainingJob, SageMakerTrainingJobProps } from './sagemaker-training-job';
 import { intrinsicLiteral, SageMakerTrainingJob as TrainingJob } from './sagemaker-training-job';
+import { allow, putMetricData } from './policy-statements';
 
 /** State names of the workflow (the local runner binds Task states by name). */
 export interface TrainingWorkflowStateNames {
@@ -255,24 +256,15 @@ export class TrainingWorkflow extends Construct {
     bucket.grantPut(role, `${props.featuresPrefix}/*`);
     props.bucketKey.grantEncryptDecrypt(role);
     this.trainingJob.grantStart(role);
-    role.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['cloudwatch:PutMetricData'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'cloudwatch:namespace': m.namespace } },
-      }),
-    );
     const group = (resource: string) =>
       `arn:${stack.partition}:sagemaker:${stack.region}:${stack.account}:${resource}`;
-    role.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['sagemaker:CreateModelPackage', 'sagemaker:AddTags'],
-        resources: [
-          group(`model-package/${props.modelName}/*`),
-          group(`model-package-group/${props.modelName}`),
-        ],
-      }),
-    );
+    allow(role, putMetricData(m.namespace), {
+      actions: ['sagemaker:CreateModelPackage', 'sagemaker:AddTags'],
+      resources: [
+        group(`model-package/${props.modelName}/*`),
+        group(`model-package-group/${props.modelName}`),
+      ],
+    });
     // CreateModelPackage checks that the caller can read the model artifacts it registers.
     bucket.grantRead(role, `${props.training.outputPrefix}/*`);
   }
