@@ -14,6 +14,7 @@ import { eventBridgeKeyStatement } from './quant-key';
 import type { NewsIngest } from './news-ingest';
 import type { TickStream } from './tick-stream';
 import { serviceMetric } from './service-metric';
+import { graph } from './alarms';
 
 export interface IngestionMonitoringProps {
   /** Where the alarms and the dashboard section go. */
@@ -120,36 +121,25 @@ export class IngestionMonitoring extends Area {
     });
     monitoring.addSection('Ingestion', [
       [
-        new cw.GraphWidget({
-          title: 'Ticks stream in',
-          left: [stream.metricIncomingRecords({ period, statistic: 'Sum', label: 'records' })],
-          right: [stream.metricIncomingBytes({ period, statistic: 'Sum', label: 'bytes' })],
-          width: 8,
-        }),
-        new cw.GraphWidget({
-          title: 'Consumer iterator age (ms)',
-          left: [consumer.metric('IteratorAge', { statistic: 'Maximum', period, label: 'max' })],
-          width: 8,
-        }),
-        new cw.GraphWidget({
-          title: 'Consumer errors',
-          left: [
-            consumer.metricErrors({ period, statistic: 'Sum', label: 'invocation errors' }),
-            custom(INGEST_METRICS.batchWriteFailures, 'batches not stored'),
-          ],
-          width: 8,
-        }),
+        graph(
+          'Ticks stream in',
+          [stream.metricIncomingRecords({ period, statistic: 'Sum', label: 'records' })],
+          { right: [stream.metricIncomingBytes({ period, statistic: 'Sum', label: 'bytes' })] },
+        ),
+        graph('Consumer iterator age (ms)', [
+          consumer.metric('IteratorAge', { statistic: 'Maximum', period, label: 'max' }),
+        ]),
+        graph('Consumer errors', [
+          consumer.metricErrors({ period, statistic: 'Sum', label: 'invocation errors' }),
+          custom(INGEST_METRICS.batchWriteFailures, 'batches not stored'),
+        ]),
       ],
       [
-        new cw.GraphWidget({
-          title: 'Ticks written / quarantined',
-          left: [custom(INGEST_METRICS.ticksWritten, 'written')],
+        graph('Ticks written / quarantined', [custom(INGEST_METRICS.ticksWritten, 'written')], {
           right: [custom(INGEST_METRICS.ticksQuarantined, 'quarantined')],
           width: 12,
         }),
-        new cw.GraphWidget({
-          title: 'Glue job runs',
-          left: [triggered(succeeded, 'succeeded'), triggered(failed, 'failed')],
+        graph('Glue job runs', [triggered(succeeded, 'succeeded'), triggered(failed, 'failed')], {
           width: 12,
         }),
       ],

@@ -35,6 +35,7 @@ import { QuantKey } from './quant-key';
 import type { SweepBatchTask } from './sweep-batch-task';
 import { serviceMetric } from './service-metric';
 import { allow } from './policy-statements';
+import { graph } from './alarms';
 
 /** ECS errors Step Functions reports when capacity or API rate is short: retried with backoff. */
 export const ECS_CAPACITY_ERRORS = [
@@ -324,32 +325,20 @@ export class SweepStateMachine extends Area {
     });
     monitoring.addSection('Backtest sweeps', [
       [
-        new cw.GraphWidget({
-          title: 'Sweep executions',
-          left: [
-            sm.metricStarted({ period, statistic: 'Sum', label: 'started' }),
-            sm.metricSucceeded({ period, statistic: 'Sum', label: 'succeeded' }),
-            sm.metricFailed({ period, statistic: 'Sum', label: 'failed' }),
-          ],
-          width: 8,
-        }),
-        new cw.GraphWidget({
-          title: 'Parameter sets (from the batch tasks)',
-          left: [
-            taskMetric(BACKTEST_TASK_METRICS.paramSetsSucceeded, 'Sum', 'succeeded'),
-            taskMetric(BACKTEST_TASK_METRICS.paramSetsFailed, 'Sum', 'failed'),
-          ],
-          width: 8,
-        }),
-        new cw.GraphWidget({
-          title: 'Batch task duration (ms)',
-          left: [
-            taskMetric(BACKTEST_TASK_METRICS.batchDuration, 'p50', 'p50'),
-            taskMetric(BACKTEST_TASK_METRICS.batchDuration, 'p90', 'p90'),
-            taskMetric(BACKTEST_TASK_METRICS.batchDuration, 'Maximum', 'max'),
-          ],
-          width: 8,
-        }),
+        graph('Sweep executions', [
+          sm.metricStarted({ period, statistic: 'Sum', label: 'started' }),
+          sm.metricSucceeded({ period, statistic: 'Sum', label: 'succeeded' }),
+          sm.metricFailed({ period, statistic: 'Sum', label: 'failed' }),
+        ]),
+        graph('Parameter sets (from the batch tasks)', [
+          taskMetric(BACKTEST_TASK_METRICS.paramSetsSucceeded, 'Sum', 'succeeded'),
+          taskMetric(BACKTEST_TASK_METRICS.paramSetsFailed, 'Sum', 'failed'),
+        ]),
+        graph('Batch task duration (ms)', [
+          taskMetric(BACKTEST_TASK_METRICS.batchDuration, 'p50', 'p50'),
+          taskMetric(BACKTEST_TASK_METRICS.batchDuration, 'p90', 'p90'),
+          taskMetric(BACKTEST_TASK_METRICS.batchDuration, 'Maximum', 'max'),
+        ]),
       ],
     ]);
   }

@@ -13,6 +13,7 @@ import type { IMonitoring } from '../stacks/monitoring-stack';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { Area } from './area';
 import { EncryptedLogGroup } from './encrypted-log-group';
+import { graph } from './alarms';
 
 /** Where DataSync writes its task reports in the vendor zone (outside every vendor's prefix). */
 export const TASK_REPORT_PREFIX = '_datasync-reports';
@@ -319,13 +320,9 @@ export class VendorPullSync extends Area {
       );
     monitoring.addSection(`Vendor sync (${cfg.vendorName})`, [
       [
-        new cw.GraphWidget({ title: 'Bytes transferred', left: perTask('BytesTransferred'), width: 8 }),
-        new cw.GraphWidget({
-          title: 'Files transferred / verified',
-          left: [...perTask('FilesTransferred'), ...perTask('FilesVerified')],
-          width: 8,
-        }),
-        new cw.GraphWidget({ title: 'Sync errors (logged)', left: [errorMetric], width: 8 }),
+        graph('Bytes transferred', perTask('BytesTransferred')),
+        graph('Files transferred / verified', [...perTask('FilesTransferred'), ...perTask('FilesVerified')]),
+        graph('Sync errors (logged)', [errorMetric]),
       ],
       [
         new cw.LogQueryWidget({
