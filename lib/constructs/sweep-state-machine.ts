@@ -152,17 +152,15 @@ export class SweepStateMachine extends Area {
     // ---- State machine ------------------------------------------------------------------------
     const n = SWEEP_STATES;
     const invalid = new sfn.Fail(this, 'Invalid request', { errorPath: '$.Error', causePath: '$.Cause' });
-    const validate = new tasks.LambdaInvoke(this, n.validate, {
-      lambdaFunction: validateFn,
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: true,
-    }).addCatch(invalid, { errors: ['InputError'] });
-    const manifest = new tasks.LambdaInvoke(this, n.manifest, {
-      lambdaFunction: manifestFn,
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: true,
-      resultPath: '$.manifest',
-    });
+    const invoke = (id: string, handler: QuantFunction, more: Partial<tasks.LambdaInvokeProps> = {}) =>
+      new tasks.LambdaInvoke(this, id, {
+        lambdaFunction: handler,
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: true,
+        ...more,
+      });
+    const validate = invoke(n.validate, validateFn).addCatch(invalid, { errors: ['InputError'] });
+    const manifest = invoke(n.manifest, manifestFn, { resultPath: '$.manifest' });
 
     const launchTarget = new tasks.EcsFargateLaunchTarget({
       platformVersion: ecs.FargatePlatformVersion.LATEST,
@@ -249,10 +247,7 @@ export class SweepStateMachine extends Area {
       workgroupName: props.workgroupName,
       resultPath: '$.aggregate',
     });
-    const publish = new tasks.LambdaInvoke(this, n.publish, {
-      lambdaFunction: publishFn,
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: true,
+    const publish = invoke(n.publish, publishFn, {
       payload: sfn.TaskInput.fromObject({
         strategy: sfn.JsonPath.stringAt('$.strategy'),
         sweepId: sfn.JsonPath.stringAt('$.sweepId'),

@@ -173,17 +173,21 @@ export class TrainingWorkflow extends Construct {
       },
     });
 
-    const evaluate = new tasks.LambdaInvoke(this, n.evaluate, {
-      lambdaFunction: props.evaluateFunction,
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: true,
-      payload: sfn.TaskInput.fromObject({
-        modelName: props.modelName,
-        jobName: sfn.JsonPath.stringAt('$.run.jobName'),
-        modelArtifacts: sfn.JsonPath.stringAt('$.training.modelArtifacts'),
-      }),
-      resultPath: '$.evaluation',
-    });
+    // Evaluation and publication are told the model, the run and its artifacts.
+    const invoke = (stateName: string, fn: lambda.IFunction, resultPath: string, more = {}) =>
+      new tasks.LambdaInvoke(this, stateName, {
+        lambdaFunction: fn,
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: true,
+        payload: sfn.TaskInput.fromObject({
+          modelName: props.modelName,
+          jobName: sfn.JsonPath.stringAt('$.run.jobName'),
+          modelArtifacts: sfn.JsonPath.stringAt('$.training.modelArtifacts'),
+          ...more,
+        }),
+        resultPath,
+      });
+    const evaluate = invoke(n.evaluate, props.evaluateFunction, '$.evaluation');
 
     const imageUri = props.training.image.uri;
     const register = new sfn.CustomState(this, n.register, {
@@ -205,17 +209,8 @@ export class TrainingWorkflow extends Construct {
         ResultPath: '$.modelPackage',
       },
     });
-    const publish = new tasks.LambdaInvoke(this, n.publish, {
-      lambdaFunction: props.publishFunction,
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: true,
-      payload: sfn.TaskInput.fromObject({
-        modelName: props.modelName,
-        jobName: sfn.JsonPath.stringAt('$.run.jobName'),
-        modelArtifacts: sfn.JsonPath.stringAt('$.training.modelArtifacts'),
-        modelPackageArn: sfn.JsonPath.stringAt('$.modelPackage.arn'),
-      }),
-      resultPath: '$.published',
+    const publish = invoke(n.publish, props.publishFunction, '$.published', {
+      modelPackageArn: sfn.JsonPath.stringAt('$.modelPackage.arn'),
     });
     const gate = new sfn.Choice(this, n.gate)
       .when(
