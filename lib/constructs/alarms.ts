@@ -65,3 +65,12 @@ export class PlatformAlarm extends cw.Alarm {
     return new cw.AlarmWidget({ alarm: this, title, width, height });
   }
 }
+
+/** A dashboard graph of `left`, a third of a row wide unless `more` says otherwise. */
+export function graph(
+  title: string,
+  left: cw.IMetric[],
+  more: Partial<cw.GraphWidgetProps> = {},
+): cw.GraphWidget {
+  return new cw.GraphWidget({ title, left, width: 8, ...more });
+}

@@ -114,10 +114,7 @@ export class AlgoScheduler extends Area {
     children.itemProcessor(
       new sfn.Wait(this, 'Until child time', { time: sfn.WaitTime.timestampPath('$.at') }).next(releaseChild),
     );
-    const logs = new EncryptedLogGroup(this, 'AlgoStateMachineLogs', {
-      encryptionKey: core.logKey,
-      retentionDays: core.logRetentionDays,
-    });
+    const logs = EncryptedLogGroup.of(this, 'AlgoStateMachineLogs', core);
     this.stateMachine = new sfn.StateMachine(this, 'AlgoStateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(children),
       stateMachineType: sfn.StateMachineType.STANDARD,

@@ -10,6 +10,7 @@ import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { EncryptedLogGroup } from './encrypted-log-group';
 import { TRADING_WILDCARDS } from './trading-core';
 import { Area } from './area';
+import { allow } from './policy-statements';
 
 /** Where Firehose puts records it could not deliver (never read by the runtime). */
 const ERRORS_PREFIX = 'audit_errors';
@@ -52,35 +53,29 @@ export class AuditTrail extends Area {
     super(scope, id);
     const { bucket } = props;
     this.encryptionKey = props.encryptionKey;
-    const logs = new EncryptedLogGroup(this, 'AuditDeliveryLogs', {
-      encryptionKey: props.logKey,
-      retentionDays: props.logRetentionDays,
-    });
+    const logs = EncryptedLogGroup.of(this, 'AuditDeliveryLogs', props);
     const logStream = logs.addStream('S3Delivery');
     const role = new iam.Role(this, 'AuditDeliveryRole', {
       assumedBy: new iam.ServicePrincipal('firehose.amazonaws.com'),
       description: 'Firehose delivery of the audit trail into the audit bucket',
     });
-    role.addToPolicy(
-      new iam.PolicyStatement({
+    allow(
+      role,
+      {
         actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
         resources: [
           bucket.arnForObjects(`${LAKE_PREFIXES.auditEvents}/*`),
           bucket.arnForObjects(`${ERRORS_PREFIX}/*`),
         ],
-      }),
-    );
-    role.addToPolicy(
-      new iam.PolicyStatement({
+      },
+      {
         actions: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
         resources: [bucket.bucketArn],
-      }),
-    );
-    role.addToPolicy(
-      new iam.PolicyStatement({
+      },
+      {
         actions: ['logs:PutLogEvents'],
         resources: [logs.logGroupArn, `${logs.logGroupArn}:*`],
-      }),
+      },
     );
     props.bucketKey.grantEncrypt(role);
     props.encryptionKey.grantEncryptDecrypt(role);
@@ -155,12 +150,10 @@ export class AuditTrail extends Area {
 
   /** Lets `grantee` put records on the delivery stream (and encrypt them with the stream's key). */
   grantPut(grantee: iam.IGrantable): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['firehose:PutRecordBatch'],
-        resources: [this.deliveryStream.attrArn],
-      }),
-    );
+    allow(grantee, {
+      actions: ['firehose:PutRecordBatch'],
+      resources: [this.deliveryStream.attrArn],
+    });
     this.encryptionKey.grantEncrypt(grantee);
   }
 }

@@ -10,6 +10,7 @@ import { BARS, LAKE_PREFIXES, TICKS } from '../../src/contract/lake';
 import { packageRoot } from '../../src/package-root';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { Area } from './area';
+import { allow, putMetricData } from './policy-statements';
 import { GlueBarsEvents } from './glue-bars-events';
 import { INGESTION_WILDCARD_REASONS } from './tick-stream';
 
@@ -60,18 +61,17 @@ export class BarsPipeline extends Area {
     raw.grantPut(this.role, `${INGEST_PREFIXES.ticks}/*`);
     // Compaction replaces tick objects: a plain delete, which in the versioned raw bucket only adds a
     // delete marker (the ticks stay recoverable). Deleting a version would lose them for good.
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
+    allow(
+      this.role,
+      {
         actions: ['s3:DeleteObject'],
         resources: [raw.arnForObjects(`${INGEST_PREFIXES.ticks}/*`)],
-      }),
-    );
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
+      },
+      {
         effect: iam.Effect.DENY,
         actions: ['s3:DeleteObjectVersion'],
         resources: [raw.arnForObjects('*')],
-      }),
+      },
     );
     curated.grantReadWrite(this.role, `${INGEST_PREFIXES.bars}/*`);
     curated.grantDelete(this.role, `${INGEST_PREFIXES.bars}/*`);
@@ -80,27 +80,20 @@ export class BarsPipeline extends Area {
       [raw, INGEST_PREFIXES.ticks],
       [curated, INGEST_PREFIXES.bars],
     ] as const) {
-      this.role.addToPolicy(
-        new iam.PolicyStatement({
-          actions: ['s3:ListBucket'],
-          resources: [bucket.bucketArn],
-          conditions: { StringLike: { 's3:prefix': [`${prefix}/*`, prefix] } },
-        }),
-      );
+      allow(this.role, {
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${prefix}/*`, prefix] } },
+      });
     }
     const jobLogGroups = `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:/aws-glue/*`;
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
+    allow(
+      this.role,
+      {
         actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:AssociateKmsKey'],
         resources: [jobLogGroups, `${jobLogGroups}:*`],
-      }),
-    );
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['cloudwatch:PutMetricData'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'cloudwatch:namespace': 'Glue' } },
-      }),
+      },
+      putMetricData('Glue'),
     );
     props.logKey.grantEncryptDecrypt(this.role);
     props.lakeKey.grantEncryptDecrypt(this.role);
@@ -154,6 +147,19 @@ export class BarsPipeline extends Area {
           ...args,
         },
       });
+    const barsJob = (interval: '1m' | '1d') =>
+      job(
+        `Bars${interval}Job`,
+        barsScript,
+        barsSql,
+        {
+          '--interval': interval,
+          '--raw-path': rawTicks,
+          '--curated-path': `s3://${curated.bucketName}/${INGEST_PREFIXES.bars}`,
+          ...barsEvents.jobArguments,
+        },
+        true,
+      );
     this.jobs = {
       compaction: job(
         'CompactionJob',
@@ -162,30 +168,8 @@ export class BarsPipeline extends Area {
         { '--raw-path': rawTicks, '--target-file-mb': '128' },
         false,
       ),
-      bars1m: job(
-        'Bars1mJob',
-        barsScript,
-        barsSql,
-        {
-          '--interval': '1m',
-          '--raw-path': rawTicks,
-          '--curated-path': `s3://${curated.bucketName}/${INGEST_PREFIXES.bars}`,
-          ...barsEvents.jobArguments,
-        },
-        true,
-      ),
-      bars1d: job(
-        'Bars1dJob',
-        barsScript,
-        barsSql,
-        {
-          '--interval': '1d',
-          '--raw-path': rawTicks,
-          '--curated-path': `s3://${curated.bucketName}/${INGEST_PREFIXES.bars}`,
-          ...barsEvents.jobArguments,
-        },
-        true,
-      ),
+      bars1m: barsJob('1m'),
+      bars1d: barsJob('1d'),
     };
 
     // Daily: compaction, then both bar intervals. On demand: `aws glue start-workflow-run`.

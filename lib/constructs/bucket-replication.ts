@@ -5,6 +5,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
+import { allow } from './policy-statements';
 
 /** One source bucket and where its replica lives. */
 export interface ReplicatedBucket {
@@ -60,14 +61,14 @@ export class BucketReplication extends Construct {
       description: `S3 replication of the lake to ${region}`,
     });
     const sources = props.buckets.map((b) => b.bucket);
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
+    const sourceKeys = [...new Set(props.buckets.map((b) => b.sourceKey))];
+    allow(
+      this.role,
+      {
         actions: ['s3:GetReplicationConfiguration', 's3:ListBucket'],
         resources: sources.map((b) => b.bucketArn),
-      }),
-    );
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
+      },
+      {
         actions: [
           's3:GetObjectVersionForReplication',
           's3:GetObjectVersionAcl',
@@ -76,25 +77,18 @@ export class BucketReplication extends Construct {
           's3:GetObjectLegalHold',
         ],
         resources: sources.map((b) => b.arnForObjects('*')),
-      }),
-    );
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
+      },
+      {
         actions: ['s3:ReplicateObject', 's3:ReplicateDelete', 's3:ReplicateTags'],
         resources: props.buckets.map((b) => `${replicaArn(b.destinationBucketName)}/*`),
-      }),
-    );
-    const sourceKeys = [...new Set(props.buckets.map((b) => b.sourceKey))];
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
+      },
+      {
         actions: ['kms:Decrypt'],
         resources: sourceKeys.map((k) => k.keyArn),
         conditions: { StringEquals: { 'kms:ViaService': `s3.${stack.region}.amazonaws.com` } },
-      }),
-    );
-    // The replica keys' ids are generated in the other region; their aliases name them.
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
+      },
+      {
+        // The replica keys' ids are generated in the other region; their aliases name them.
         actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
         resources: [`arn:${stack.partition}:kms:${region}:${stack.account}:key/*`],
         conditions: {
@@ -103,7 +97,7 @@ export class BucketReplication extends Construct {
             'kms:ResourceAliases': [...new Set(props.buckets.map((b) => b.destinationKeyAlias))],
           },
         },
-      }),
+      },
     );
 
     for (const b of props.buckets) {

@@ -1,10 +1,9 @@
 import path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
-import * as cw from 'aws-cdk-lib/aws-cloudwatch';
+import type * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -24,6 +23,8 @@ import type { IMonitoring } from '../stacks/monitoring-stack';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { QuantFunction } from './quant-function';
 import { serviceMetric } from './service-metric';
+import { allow } from './policy-statements';
+import { graph, type PlatformAlarm } from './alarms';
 
 // Found from package.json, not from this file: the CDK app also runs from the build in dist/.
 const repoRoot = packageRoot();
@@ -85,9 +86,9 @@ export class DailyStress extends Construct {
   /** The worst scenario's P&L in percent of NAV. */
   readonly worstPnlMetric: cw.Metric;
   /** Any breach in a day's run. */
-  readonly breachAlarm: cw.Alarm;
+  readonly breachAlarm: PlatformAlarm;
   /** A failed run. */
-  readonly errorsAlarm: cw.Alarm;
+  readonly errorsAlarm: PlatformAlarm;
   /** The dashboard rows (also added to the monitoring hub's dashboard). */
   readonly widgets: cw.IWidget[][];
 
@@ -135,12 +136,10 @@ export class DailyStress extends Construct {
     curated.grantRead(this.function, `${LAKE_PREFIXES.riskReturns}/${props.account}.json`);
     // Writes only this account's results (one PUT each; no multipart, tagging or retention change).
     const resultPrefix = `${LAKE_PREFIXES.riskStress}/${props.account}`;
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:PutObject'],
-        resources: [audit.arnForObjects(`${resultPrefix}/*`)],
-      }),
-    );
+    allow(this.function, {
+      actions: ['s3:PutObject'],
+      resources: [audit.arnForObjects(`${resultPrefix}/*`)],
+    });
     props.lake.auditKey.grantEncrypt(this.function);
     acknowledgeWildcards(this, [
       [
@@ -193,19 +192,11 @@ export class DailyStress extends Construct {
     });
     this.widgets = [
       [
-        new cw.GraphWidget({
-          title: `Stress: worst scenario P&L, % of NAV (${props.account})`,
-          left: [this.worstPnlMetric],
+        graph(`Stress: worst scenario P&L, % of NAV (${props.account})`, [this.worstPnlMetric], {
           width: 12,
-          height: 6,
         }),
-        new cw.GraphWidget({
-          title: 'Stress: limits breached across scenarios',
-          left: [this.breachesMetric],
-          width: 6,
-          height: 6,
-        }),
-        new cw.AlarmWidget({ title: 'Stress breaches', alarm: this.breachAlarm, width: 6, height: 6 }),
+        graph('Stress: limits breached across scenarios', [this.breachesMetric], { width: 6 }),
+        this.breachAlarm.graph('Stress breaches', 6),
       ],
     ];
     monitoring.addSection(`Daily stress (${props.account})`, this.widgets);

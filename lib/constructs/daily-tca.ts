@@ -1,9 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
-import * as cw from 'aws-cdk-lib/aws-cloudwatch';
+import type * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -15,6 +14,8 @@ import type { IMonitoring } from '../stacks/monitoring-stack';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { QuantFunction } from './quant-function';
 import { serviceMetric } from './service-metric';
+import { allow } from './policy-statements';
+import { graph, type PlatformAlarm } from './alarms';
 
 export interface DailyTcaProps {
   /** The account whose parent orders are analysed. */
@@ -56,7 +57,7 @@ export class DailyTca extends Construct {
   /** Parents analysed per day. */
   readonly parentsMetric: cw.Metric;
   /** A failed run. */
-  readonly errorsAlarm: cw.Alarm;
+  readonly errorsAlarm: PlatformAlarm;
   readonly widgets: cw.IWidget[][];
 
   constructor(scope: Construct, id: string, props: DailyTcaProps) {
@@ -103,12 +104,10 @@ export class DailyTca extends Construct {
     // PUT per day. Listing the bucket makes a first day's missing object a 404, not a 403.
     const tcaPrefix = `${TCA_TABLE.prefix}/account=${account}`;
     results.grantRead(fn, `${tcaPrefix}/*`);
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:PutObject'],
-        resources: [results.arnForObjects(`${tcaPrefix}/*`)],
-      }),
-    );
+    allow(fn, {
+      actions: ['s3:PutObject'],
+      resources: [results.arnForObjects(`${tcaPrefix}/*`)],
+    });
     results.encryptionKey?.grantEncrypt(fn);
     acknowledgeWildcards(this, [
       [
@@ -164,19 +163,17 @@ export class DailyTca extends Construct {
     });
     this.widgets = [
       [
-        new cw.GraphWidget({
-          title: `TCA: implementation shortfall of the day's parents, bps (${account})`,
-          left: [this.shortfallMetric],
-          width: 12,
-          height: 6,
-        }),
-        new cw.GraphWidget({
-          title: 'TCA: parents analysed / still working',
-          left: [this.parentsMetric, metric(TCA_METRICS.unfinished, 'Sum')],
-          width: 6,
-          height: 6,
-        }),
-        new cw.AlarmWidget({ title: 'TCA run failures', alarm: this.errorsAlarm, width: 6, height: 6 }),
+        graph(
+          `TCA: implementation shortfall of the day's parents, bps (${account})`,
+          [this.shortfallMetric],
+          { width: 12 },
+        ),
+        graph(
+          'TCA: parents analysed / still working',
+          [this.parentsMetric, metric(TCA_METRICS.unfinished, 'Sum')],
+          { width: 6 },
+        ),
+        this.errorsAlarm.graph('TCA run failures', 6),
       ],
     ];
     monitoring.addSection(`Daily TCA (${account})`, this.widgets);

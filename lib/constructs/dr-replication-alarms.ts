@@ -5,6 +5,7 @@ import type { IMonitoring } from '../stacks/monitoring-stack';
 import type { BucketReplication, ReplicatedBucket } from './bucket-replication';
 import type { TableReplicator } from './table-replicator';
 import { Area } from './area';
+import { graph } from './alarms';
 
 export interface DrReplicationAlarmsProps {
   readonly monitoring: IMonitoring;
@@ -88,18 +89,14 @@ export class DrReplicationAlarms extends Area {
 
     monitoring.addSection('Disaster recovery', [
       [
-        new cw.GraphWidget({
-          title: `Trading tables → ${drRegion}: replication lag (ms, max)`,
-          left: [lag],
+        graph(`Trading tables → ${drRegion}: replication lag (ms, max)`, [lag], {
           leftAnnotations: [{ value: 60_000, label: 'RPO 1 minute' }],
-          width: 8,
         }),
-        new cw.GraphWidget({
-          title: `Lake → ${drRegion}: replication latency (s, max)`,
-          left: buckets.map((b) => replication.metricLatency(b, { period: minute })),
-          leftAnnotations: [{ value: props.lakeLatencySeconds, label: 'alarm' }],
-          width: 8,
-        }),
+        graph(
+          `Lake → ${drRegion}: replication latency (s, max)`,
+          buckets.map((b) => replication.metricLatency(b, { period: minute })),
+          { leftAnnotations: [{ value: props.lakeLatencySeconds, label: 'alarm' }] },
+        ),
         new cw.AlarmStatusWidget({ title: 'Table replication', alarms: [tableLag], width: 8 }),
       ],
     ]);

@@ -44,4 +44,16 @@ export class EncryptedLogGroup extends logs.LogGroup {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
   }
+
+  /** A group with the log key and retention of `from` (the monitoring hub, a construct's props). */
+  static of(
+    scope: Construct,
+    id: string,
+    from: { readonly logKey: kms.IKey; readonly logRetentionDays: number },
+  ): EncryptedLogGroup {
+    return new EncryptedLogGroup(scope, id, {
+      encryptionKey: from.logKey,
+      retentionDays: from.logRetentionDays,
+    });
+  }
 }

@@ -20,6 +20,7 @@ import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { Area, areaFreeNodeId, areaFreeNodePathOf } from './area';
 import { EncryptedLogGroup } from './encrypted-log-group';
 import { azLetter } from './multicast-domain';
+import { putMetricData } from './policy-statements';
 import { QuantKey } from './quant-key';
 import { feedAgentConfig } from './feed-handler-host/agent-config';
 import { bundleFeedHandler } from './feed-handler-host/bundle';
@@ -152,10 +153,7 @@ export class FeedHandlerHost extends Area {
     this.multicastSecurityGroup = mc;
     this.hostSecurityGroup = host;
 
-    this.logGroup = new EncryptedLogGroup(this, 'HandlerLogs', {
-      encryptionKey: monitoring.logKey,
-      retentionDays: monitoring.logRetentionDays,
-    });
+    this.logGroup = EncryptedLogGroup.of(this, 'HandlerLogs', monitoring);
     const volumeKey = new QuantKey(this, 'VolumeKey', { description: 'EBS volumes of the feed handlers' });
     this.role = new iam.Role(this, 'HandlerRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
@@ -334,11 +332,7 @@ export class FeedHandlerHost extends Area {
           resources: ['*'],
         }),
         // The agent's ENA allowance and memory metrics, in its own namespace only.
-        new iam.PolicyStatement({
-          actions: ['cloudwatch:PutMetricData'],
-          resources: ['*'],
-          conditions: { StringEquals: { 'cloudwatch:namespace': FEED_HOST_NAMESPACE } },
-        }),
+        putMetricData(FEED_HOST_NAMESPACE),
       ],
     });
     Validations.of(sessionPolicy).acknowledge({

@@ -56,3 +56,5 @@ export * from './standby-alarms';
 export * from './standby-outputs';
 export * from './model-functions';
 export * from './service-metric';
+export * from './encrypted-queue';
+export * from './policy-statements';

@@ -1,4 +1,4 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as glue from 'aws-cdk-lib/aws-glue';
@@ -9,10 +9,12 @@ import type { Construct } from 'constructs';
 import { INGEST_METRICS } from '../../src/contract/metrics';
 import type { IMonitoring } from '../stacks/monitoring-stack';
 import { Area } from './area';
+import { EncryptedQueue } from './encrypted-queue';
 import { eventBridgeKeyStatement } from './quant-key';
 import type { NewsIngest } from './news-ingest';
 import type { TickStream } from './tick-stream';
 import { serviceMetric } from './service-metric';
+import { graph } from './alarms';
 
 export interface IngestionMonitoringProps {
   /** Where the alarms and the dashboard section go. */
@@ -45,11 +47,9 @@ export class IngestionMonitoring extends Area {
     const { stream, consumer, deadLetterQueue } = props.ticks;
     const jobNames = Object.values(props.jobs).map((j) => j.ref);
     // Glue run outcomes come as events; rules matching them give countable metrics (TriggeredRules).
-    const runEvents = new sqs.Queue(this, 'GlueRunEvents', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: streamKey,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    const runEvents = new EncryptedQueue(this, 'GlueRunEvents', {
+      encryptionKey: streamKey,
+      removalPolicy: RemovalPolicy.DESTROY,
     });
     streamKey.addToResourcePolicy(eventBridgeKeyStatement(Stack.of(this), 'AllowEventBridgeRules'));
     const rule = (idName: string, states: string[]): events.Rule =>
@@ -121,36 +121,25 @@ export class IngestionMonitoring extends Area {
     });
     monitoring.addSection('Ingestion', [
       [
-        new cw.GraphWidget({
-          title: 'Ticks stream in',
-          left: [stream.metricIncomingRecords({ period, statistic: 'Sum', label: 'records' })],
-          right: [stream.metricIncomingBytes({ period, statistic: 'Sum', label: 'bytes' })],
-          width: 8,
-        }),
-        new cw.GraphWidget({
-          title: 'Consumer iterator age (ms)',
-          left: [consumer.metric('IteratorAge', { statistic: 'Maximum', period, label: 'max' })],
-          width: 8,
-        }),
-        new cw.GraphWidget({
-          title: 'Consumer errors',
-          left: [
-            consumer.metricErrors({ period, statistic: 'Sum', label: 'invocation errors' }),
-            custom(INGEST_METRICS.batchWriteFailures, 'batches not stored'),
-          ],
-          width: 8,
-        }),
+        graph(
+          'Ticks stream in',
+          [stream.metricIncomingRecords({ period, statistic: 'Sum', label: 'records' })],
+          { right: [stream.metricIncomingBytes({ period, statistic: 'Sum', label: 'bytes' })] },
+        ),
+        graph('Consumer iterator age (ms)', [
+          consumer.metric('IteratorAge', { statistic: 'Maximum', period, label: 'max' }),
+        ]),
+        graph('Consumer errors', [
+          consumer.metricErrors({ period, statistic: 'Sum', label: 'invocation errors' }),
+          custom(INGEST_METRICS.batchWriteFailures, 'batches not stored'),
+        ]),
       ],
       [
-        new cw.GraphWidget({
-          title: 'Ticks written / quarantined',
-          left: [custom(INGEST_METRICS.ticksWritten, 'written')],
+        graph('Ticks written / quarantined', [custom(INGEST_METRICS.ticksWritten, 'written')], {
           right: [custom(INGEST_METRICS.ticksQuarantined, 'quarantined')],
           width: 12,
         }),
-        new cw.GraphWidget({
-          title: 'Glue job runs',
-          left: [triggered(succeeded, 'succeeded'), triggered(failed, 'failed')],
+        graph('Glue job runs', [triggered(succeeded, 'succeeded'), triggered(failed, 'failed')], {
           width: 12,
         }),
       ],

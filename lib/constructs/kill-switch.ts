@@ -1,13 +1,14 @@
 import path from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import type * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { packageRoot } from '../../src/package-root';
 import type { IMonitoring } from '../stacks/monitoring-stack';
+import { EncryptedQueue } from './encrypted-queue';
 import { QuantFunction } from './quant-function';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import {
@@ -77,13 +78,7 @@ export class KillSwitch extends Area {
     core.tables.grantRiskWrites(fn, [accountStateKey(core.account)]);
     // EventBridge invokes it asynchronously: a halt that still fails after Lambda's retries lands
     // here (with the event and the error) and pages, instead of being dropped.
-    this.failures = new sqs.Queue(this, 'KillSwitchFailures', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: core.key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.failures = new EncryptedQueue(this, 'KillSwitchFailures', { encryptionKey: core.key });
     Validations.of(this.failures).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:

@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import type { Zone } from '../../src/contract/lake';
 import type { IMonitoring } from '../stacks/monitoring-stack';
 import { Area } from './area';
+import { graph } from './alarms';
 
 export interface LakeMonitoringProps {
   /** Where the alarms and the dashboard section go. */
@@ -63,25 +64,21 @@ export class LakeMonitoring extends Area {
       });
     monitoring.addSection('Data lake', [
       [
-        new cw.GraphWidget({ title: 'Athena bytes scanned', left: [bytesScanned], width: 8 }),
-        new cw.GraphWidget({ title: 'Athena failed queries', left: [failedQueries], width: 8 }),
-        new cw.GraphWidget({
-          title: 'Athena query time (p90, ms)',
-          left: [athenaMetric('TotalExecutionTime', 'SUCCEEDED', 'p90')],
-          width: 8,
-        }),
+        graph('Athena bytes scanned', [bytesScanned]),
+        graph('Athena failed queries', [failedQueries]),
+        graph('Athena query time (p90, ms)', [athenaMetric('TotalExecutionTime', 'SUCCEEDED', 'p90')]),
       ],
       [
-        new cw.GraphWidget({
-          title: 'Bucket size, Standard (bytes, daily)',
-          left: zones.map((z) => bucketMetric(z, 'BucketSizeBytes', 'StandardStorage')),
-          width: 12,
-        }),
-        new cw.GraphWidget({
-          title: 'Objects per bucket (daily)',
-          left: zones.map((z) => bucketMetric(z, 'NumberOfObjects', 'AllStorageTypes')),
-          width: 12,
-        }),
+        graph(
+          'Bucket size, Standard (bytes, daily)',
+          zones.map((z) => bucketMetric(z, 'BucketSizeBytes', 'StandardStorage')),
+          { width: 12 },
+        ),
+        graph(
+          'Objects per bucket (daily)',
+          zones.map((z) => bucketMetric(z, 'NumberOfObjects', 'AllStorageTypes')),
+          { width: 12 },
+        ),
       ],
     ]);
   }

@@ -6,7 +6,7 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
@@ -22,6 +22,7 @@ import {
 } from '../../src/contract/models';
 import { TRAINING_LAMBDA_ENV, TRAINING_PREFIXES } from '../../src/contract/training';
 import { Area } from './area';
+import { putMetricData } from './policy-statements';
 import { QuantFunction, type QuantFunctionProps } from './quant-function';
 
 /** What the functions need from the data lake (the DataLakeStack satisfies it). */
@@ -50,15 +51,6 @@ export interface ModelFunctionsProps {
   /** Trading account the runner's signals trade for. */
   readonly tradingAccount: string;
   readonly monitoring: Pick<IMonitoring, 'logKey' | 'logRetentionDays'>;
-}
-
-/** Publishing metrics has no resource-level permission; the namespace condition scopes it. */
-export function putMetricData(namespace: string): iam.PolicyStatement {
-  return new iam.PolicyStatement({
-    actions: ['cloudwatch:PutMetricData'],
-    resources: ['*'],
-    conditions: { StringEquals: { 'cloudwatch:namespace': namespace } },
-  });
 }
 
 export class ModelFunctions extends Area {

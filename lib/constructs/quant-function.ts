@@ -110,10 +110,7 @@ export class QuantFunction extends nodejs.NodejsFunction {
       throw new Error(`QuantFunction ${id}: give exactly one of lambda (a directory of lambda/) and entry`);
     const entry = props.entry ?? path.join(packageRoot(), 'lambda', props.lambda!, 'index.ts');
     // The log group is a sibling: it must exist before the function that writes to it is constructed.
-    const logGroup = new EncryptedLogGroup(scope, `${id}Logs`, {
-      encryptionKey: props.logKey,
-      retentionDays: props.logRetentionDays,
-    });
+    const logGroup = EncryptedLogGroup.of(scope, `${id}Logs`, props);
     // Our own role instead of AWSLambdaBasicExecutionRole/AWSLambdaVPCAccessExecutionRole (managed policies
     // that allow writing to any log group).
     const role = new iam.Role(scope, `${id}Role`, {

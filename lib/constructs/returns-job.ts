@@ -2,7 +2,6 @@ import path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -15,6 +14,7 @@ import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { QuantFunction } from './quant-function';
 import { TRADING_WILDCARDS } from './trading-core';
 import { Area } from './area';
+import { allow } from './policy-statements';
 
 export interface ReturnsJobProps {
   /** The account whose window is published (`risk/returns/<account>.json`). */
@@ -67,9 +67,7 @@ export class ReturnsJob extends Area {
     curated.grantRead(fn, `${LAKE_PREFIXES.pending}/${BARS.name}/*`);
     // Writes only this account's window (one PUT; no multipart, tagging or retention).
     const window = `${LAKE_PREFIXES.riskReturns}/${props.account}.json`;
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [curated.arnForObjects(window)] }),
-    );
+    allow(fn, { actions: ['s3:PutObject'], resources: [curated.arnForObjects(window)] });
     curated.encryptionKey?.grantEncrypt(fn);
     // Lambda hands a failed asynchronous run to the dead-letter queue with this role, and the queue
     // is SSE-KMS: a sender needs the key's GenerateDataKey and Decrypt, or the failed run is lost.

@@ -11,6 +11,7 @@ import { SAGEMAKER_TRAINING_LOG_GROUP } from '../../src/contract/training';
 import { EncryptedLogGroup } from './encrypted-log-group';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import type { SourceTarballAsset } from './source-tarball-asset';
+import { allow } from './policy-statements';
 
 /** Characters with a meaning inside an intrinsic function's string literal are escaped with `\`. */
 export function intrinsicLiteral(s: string): string {
@@ -168,8 +169,9 @@ export class SageMakerTrainingJob extends Construct {
         retentionDays: props.logs.retentionDays,
       });
     // SageMaker writes the job's logs to this log group (it creates it on first use without `logs`).
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
+    allow(
+      this.role,
+      {
         actions: [
           'logs:CreateLogGroup',
           'logs:CreateLogStream',
@@ -179,13 +181,11 @@ export class SageMakerTrainingJob extends Construct {
         resources: [
           `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:${SAGEMAKER_TRAINING_LOG_GROUP}:*`,
         ],
-      }),
-    );
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
+      },
+      {
         actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
         resources: [props.image.repositoryArn],
-      }),
+      },
     );
     // No resource-level permissions for these: ECR's token, SageMaker's metric publishing (limited to
     // its namespace by condition) and the ENIs SageMaker creates in the VPC.
@@ -274,36 +274,26 @@ export class SageMakerTrainingJob extends Construct {
       Object.fromEntries(
         Object.entries(hps).filter(([k]) => (fixedKeys.has(k) || k.startsWith('sagemaker_')) === fixed),
       );
-    const layered = (hps: Record<string, string>) => {
-      this.hpLayers = { static: pick(false, hps), protected: pick(true, hps) };
+    const layered = (key: string, hps: Record<string, string>) => {
       const p = props.hyperparametersPath;
-      return `States.JsonMerge(States.JsonMerge(${p}.static, ${p}.request, false), ${p}.protected, false)`;
+      if (!p) return { [key]: hps };
+      this.hpLayers = { static: pick(false, hps), protected: pick(true, hps) };
+      return {
+        [`${key}.$`]: `States.JsonMerge(States.JsonMerge(${p}.static, ${p}.request, false), ${p}.protected, false)`,
+      };
     };
+    const channel = (name: string, uri: Record<string, string>) => ({
+      ChannelName: name,
+      DataSource: {
+        S3DataSource: { S3DataType: 'S3Prefix', ...uri, S3DataDistributionType: 'FullyReplicated' },
+      },
+      InputMode: 'File',
+    });
     const common = {
       RoleArn: this.role.roleArn,
       InputDataConfig: [
-        {
-          ChannelName: 'train',
-          DataSource: {
-            S3DataSource: {
-              S3DataType: 'S3Prefix',
-              'S3Uri.$': props.trainDataUriPath,
-              S3DataDistributionType: 'FullyReplicated',
-            },
-          },
-          InputMode: 'File',
-        },
-        {
-          ChannelName: 'code',
-          DataSource: {
-            S3DataSource: {
-              S3DataType: 'S3Prefix',
-              S3Uri: props.code.s3ObjectUrl,
-              S3DataDistributionType: 'FullyReplicated',
-            },
-          },
-          InputMode: 'File',
-        },
+        channel('train', { 'S3Uri.$': props.trainDataUriPath }),
+        channel('code', { S3Uri: props.code.s3ObjectUrl }),
       ],
       OutputDataConfig: { S3OutputPath: s3Uri(props.outputPrefix), KmsKeyId: props.bucketKey.keyArn },
       ResourceConfig: {
@@ -337,30 +327,40 @@ export class SageMakerTrainingJob extends Construct {
       'trainingSeconds.$': '$.TrainingTimeInSeconds',
       'billableSeconds.$': '$.BillableTimeInSeconds',
     };
-    const partition = stack.partition;
+    const checkpoints = {
+      // One prefix per job: a restarted spot job resumes from its own checkpoints only.
+      'S3Uri.$': `States.Format('${s3Uri(props.checkpointPrefix)}{}/', ${props.jobNamePath})`,
+      LocalPath: checkpointLocal,
+    };
+    const task = (
+      stateName: string,
+      resource: string,
+      parameters: Record<string, unknown>,
+      selector: Record<string, string>,
+    ) =>
+      new sfn.CustomState(this, stateName, {
+        stateJson: {
+          Type: 'Task',
+          Resource: `arn:${stack.partition}:states:::${resource}`,
+          Parameters: parameters,
+          ResultSelector: selector,
+          ResultPath: props.resultPath,
+        },
+      });
     if (!props.tuning) {
       this.jobDefinition = {
         'TrainingJobName.$': props.jobNamePath,
         AlgorithmSpecification: { ...algorithm, EnableSageMakerMetricsTimeSeries: true },
-        ...(props.hyperparametersPath
-          ? { 'HyperParameters.$': layered(hyperparameters) }
-          : { HyperParameters: hyperparameters }),
+        ...layered('HyperParameters', hyperparameters),
         ...common,
-        CheckpointConfig: {
-          // One prefix per job: a restarted spot job resumes from its own checkpoints only.
-          'S3Uri.$': `States.Format('${s3Uri(props.checkpointPrefix)}{}/', ${props.jobNamePath})`,
-          LocalPath: checkpointLocal,
-        },
+        CheckpointConfig: checkpoints,
       };
-      const state = new sfn.CustomState(this, props.stateName, {
-        stateJson: {
-          Type: 'Task',
-          Resource: `arn:${partition}:states:::sagemaker:createTrainingJob.sync`,
-          Parameters: this.jobDefinition,
-          ResultSelector: resultSelector,
-          ResultPath: props.resultPath,
-        },
-      });
+      const state = task(
+        props.stateName,
+        'sagemaker:createTrainingJob.sync',
+        this.jobDefinition,
+        resultSelector,
+      );
       this.startState = state;
       this.endState = state;
       return;
@@ -397,34 +397,20 @@ export class SageMakerTrainingJob extends Construct {
       },
       TrainingJobDefinition: {
         AlgorithmSpecification: algorithm,
-        ...(props.hyperparametersPath
-          ? { 'StaticHyperParameters.$': layered(staticHps) }
-          : { StaticHyperParameters: staticHps }),
+        ...layered('StaticHyperParameters', staticHps),
         ...common,
-        CheckpointConfig: {
-          'S3Uri.$': `States.Format('${s3Uri(props.checkpointPrefix)}{}/', ${props.jobNamePath})`,
-          LocalPath: checkpointLocal,
-        },
+        CheckpointConfig: checkpoints,
       },
     };
-    const tune = new sfn.CustomState(this, props.stateName, {
-      stateJson: {
-        Type: 'Task',
-        Resource: `arn:${partition}:states:::sagemaker:createHyperParameterTuningJob.sync`,
-        Parameters: this.jobDefinition,
-        ResultSelector: { 'bestJob.$': '$.BestTrainingJob.TrainingJobName' },
-        ResultPath: props.resultPath,
-      },
+    const tune = task(props.stateName, 'sagemaker:createHyperParameterTuningJob.sync', this.jobDefinition, {
+      'bestJob.$': '$.BestTrainingJob.TrainingJobName',
     });
-    const best = new sfn.CustomState(this, props.bestJobStateName ?? 'Describe best job', {
-      stateJson: {
-        Type: 'Task',
-        Resource: `arn:${partition}:states:::aws-sdk:sagemaker:describeTrainingJob`,
-        Parameters: { 'TrainingJobName.$': `${props.resultPath}.bestJob` },
-        ResultSelector: resultSelector,
-        ResultPath: props.resultPath,
-      },
-    });
+    const best = task(
+      props.bestJobStateName ?? 'Describe best job',
+      'aws-sdk:sagemaker:describeTrainingJob',
+      { 'TrainingJobName.$': `${props.resultPath}.bestJob` },
+      resultSelector,
+    );
     tune.next(best);
     this.startState = tune;
     this.endState = best;
@@ -447,8 +433,14 @@ export class SageMakerTrainingJob extends Construct {
     const stack = Stack.of(this);
     const arn = (resource: string) =>
       `arn:${stack.partition}:sagemaker:${stack.region}:${stack.account}:${resource}/${this.props.jobNamePrefix}-*`;
-    const rule = (name: string) =>
-      `arn:${stack.partition}:events:${stack.region}:${stack.account}:rule/${name}`;
+    // The managed EventBridge rule Step Functions uses to follow jobs of one kind.
+    const rule = (kind: string) =>
+      new iam.PolicyStatement({
+        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        resources: [
+          `arn:${stack.partition}:events:${stack.region}:${stack.account}:rule/StepFunctionsGetEventsForSageMaker${kind}JobsRule`,
+        ],
+      });
     const statements = [
       new iam.PolicyStatement({
         actions: [
@@ -459,10 +451,7 @@ export class SageMakerTrainingJob extends Construct {
         ],
         resources: [arn('training-job')],
       }),
-      new iam.PolicyStatement({
-        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-        resources: [rule('StepFunctionsGetEventsForSageMakerTrainingJobsRule')],
-      }),
+      rule('Training'),
       new iam.PolicyStatement({
         actions: ['iam:PassRole'],
         resources: [this.role.roleArn],
@@ -481,10 +470,7 @@ export class SageMakerTrainingJob extends Construct {
           ],
           resources: [arn('hyper-parameter-tuning-job')],
         }),
-        new iam.PolicyStatement({
-          actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-          resources: [rule('StepFunctionsGetEventsForSageMakerTuningJobsRule')],
-        }),
+        rule('Tuning'),
       );
     }
     for (const s of statements) grantee.grantPrincipal.addToPrincipalPolicy(s);

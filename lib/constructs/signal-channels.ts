@@ -2,8 +2,9 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { EncryptedQueue } from './encrypted-queue';
 
 export interface SignalChannelsProps {
   /** Key of the stream and the queue (the trading key). */
@@ -48,12 +49,6 @@ export class SignalChannels extends Construct {
     this.bus = new events.EventBus(scope, 'OrderEvents', {
       description: 'Trading signals in, order events out',
     });
-    this.deadLetterQueue = new sqs.Queue(scope, 'ExecutionDlq', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.encryptionKey,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.deadLetterQueue = new EncryptedQueue(scope, 'ExecutionDlq', { encryptionKey: props.encryptionKey });
   }
 }

@@ -71,10 +71,7 @@ export class SweepBatchTask extends Area {
       },
     });
     this.taskDefinition.addVolume({ name: 'tmp' });
-    const taskLogs = new EncryptedLogGroup(this, 'TaskLogs', {
-      encryptionKey: props.logKey,
-      retentionDays: props.logRetentionDays,
-    });
+    const taskLogs = EncryptedLogGroup.of(this, 'TaskLogs', props);
     this.container = this.taskDefinition.addContainer(BACKTEST_CONTAINER_NAME, {
       image: taskImage('backtest', ['ecs-tasks', 'ecs-tasks/backtest', 'ecs-tasks/backtest/**']),
       essential: true,

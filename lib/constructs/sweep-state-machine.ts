@@ -9,7 +9,7 @@ import type { IResolvable, IResolveContext } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -34,6 +34,8 @@ import { QuantFunction, specEnvironment } from './quant-function';
 import { QuantKey } from './quant-key';
 import type { SweepBatchTask } from './sweep-batch-task';
 import { serviceMetric } from './service-metric';
+import { allow } from './policy-statements';
+import { graph } from './alarms';
 
 /** ECS errors Step Functions reports when capacity or API rate is short: retried with backoff. */
 export const ECS_CAPACITY_ERRORS = [
@@ -135,34 +137,30 @@ export class SweepStateMachine extends Area {
     results.grantPut(manifestFn, `${LAKE_PREFIXES.sweepManifests}/*`);
     results.grantRead(manifestFn, `${BACKTEST_RESULTS.prefix}/*`);
     results.grantPut(publishFn, `${LAKE_PREFIXES.rankings}/*`);
-    publishFn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['athena:GetQueryResults', 'athena:GetQueryExecution'],
-        resources: [
-          Stack.of(this).formatArn({
-            service: 'athena',
-            resource: 'workgroup',
-            resourceName: props.workgroupName,
-          }),
-        ],
-      }),
-    );
+    allow(publishFn, {
+      actions: ['athena:GetQueryResults', 'athena:GetQueryExecution'],
+      resources: [
+        Stack.of(this).formatArn({
+          service: 'athena',
+          resource: 'workgroup',
+          resourceName: props.workgroupName,
+        }),
+      ],
+    });
     props.athenaResultsBucket.grantRead(publishFn);
 
     // ---- State machine ------------------------------------------------------------------------
     const n = SWEEP_STATES;
     const invalid = new sfn.Fail(this, 'Invalid request', { errorPath: '$.Error', causePath: '$.Cause' });
-    const validate = new tasks.LambdaInvoke(this, n.validate, {
-      lambdaFunction: validateFn,
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: true,
-    }).addCatch(invalid, { errors: ['InputError'] });
-    const manifest = new tasks.LambdaInvoke(this, n.manifest, {
-      lambdaFunction: manifestFn,
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: true,
-      resultPath: '$.manifest',
-    });
+    const invoke = (id: string, handler: QuantFunction, more: Partial<tasks.LambdaInvokeProps> = {}) =>
+      new tasks.LambdaInvoke(this, id, {
+        lambdaFunction: handler,
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: true,
+        ...more,
+      });
+    const validate = invoke(n.validate, validateFn).addCatch(invalid, { errors: ['InputError'] });
+    const manifest = invoke(n.manifest, manifestFn, { resultPath: '$.manifest' });
 
     const launchTarget = new tasks.EcsFargateLaunchTarget({
       platformVersion: ecs.FargatePlatformVersion.LATEST,
@@ -249,10 +247,7 @@ export class SweepStateMachine extends Area {
       workgroupName: props.workgroupName,
       resultPath: '$.aggregate',
     });
-    const publish = new tasks.LambdaInvoke(this, n.publish, {
-      lambdaFunction: publishFn,
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: true,
+    const publish = invoke(n.publish, publishFn, {
       payload: sfn.TaskInput.fromObject({
         strategy: sfn.JsonPath.stringAt('$.strategy'),
         sweepId: sfn.JsonPath.stringAt('$.sweepId'),
@@ -281,10 +276,7 @@ export class SweepStateMachine extends Area {
     });
 
     const definition = validate.next(manifest).next(map).next(aggregate).next(publish).next(notify);
-    const machineLogs = new EncryptedLogGroup(this, 'StateMachineLogs', {
-      encryptionKey: props.logKey,
-      retentionDays: props.logRetentionDays,
-    });
+    const machineLogs = EncryptedLogGroup.of(this, 'StateMachineLogs', props);
     this.stateMachine = new sfn.StateMachine(this, 'SweepStateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       stateMachineType: sfn.StateMachineType.STANDARD,
@@ -328,32 +320,20 @@ export class SweepStateMachine extends Area {
     });
     monitoring.addSection('Backtest sweeps', [
       [
-        new cw.GraphWidget({
-          title: 'Sweep executions',
-          left: [
-            sm.metricStarted({ period, statistic: 'Sum', label: 'started' }),
-            sm.metricSucceeded({ period, statistic: 'Sum', label: 'succeeded' }),
-            sm.metricFailed({ period, statistic: 'Sum', label: 'failed' }),
-          ],
-          width: 8,
-        }),
-        new cw.GraphWidget({
-          title: 'Parameter sets (from the batch tasks)',
-          left: [
-            taskMetric(BACKTEST_TASK_METRICS.paramSetsSucceeded, 'Sum', 'succeeded'),
-            taskMetric(BACKTEST_TASK_METRICS.paramSetsFailed, 'Sum', 'failed'),
-          ],
-          width: 8,
-        }),
-        new cw.GraphWidget({
-          title: 'Batch task duration (ms)',
-          left: [
-            taskMetric(BACKTEST_TASK_METRICS.batchDuration, 'p50', 'p50'),
-            taskMetric(BACKTEST_TASK_METRICS.batchDuration, 'p90', 'p90'),
-            taskMetric(BACKTEST_TASK_METRICS.batchDuration, 'Maximum', 'max'),
-          ],
-          width: 8,
-        }),
+        graph('Sweep executions', [
+          sm.metricStarted({ period, statistic: 'Sum', label: 'started' }),
+          sm.metricSucceeded({ period, statistic: 'Sum', label: 'succeeded' }),
+          sm.metricFailed({ period, statistic: 'Sum', label: 'failed' }),
+        ]),
+        graph('Parameter sets (from the batch tasks)', [
+          taskMetric(BACKTEST_TASK_METRICS.paramSetsSucceeded, 'Sum', 'succeeded'),
+          taskMetric(BACKTEST_TASK_METRICS.paramSetsFailed, 'Sum', 'failed'),
+        ]),
+        graph('Batch task duration (ms)', [
+          taskMetric(BACKTEST_TASK_METRICS.batchDuration, 'p50', 'p50'),
+          taskMetric(BACKTEST_TASK_METRICS.batchDuration, 'p90', 'p90'),
+          taskMetric(BACKTEST_TASK_METRICS.batchDuration, 'Maximum', 'max'),
+        ]),
       ],
     ]);
   }

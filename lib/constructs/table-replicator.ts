@@ -1,12 +1,11 @@
 import path from 'node:path';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   DR_METRICS_NAMESPACE,
@@ -15,7 +14,9 @@ import {
   DR_TABLE_MAP_ENV,
 } from '../../src/contract/dr';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
+import { EncryptedQueue } from './encrypted-queue';
 import { QuantFunction } from './quant-function';
+import { allow } from './policy-statements';
 import { FUNCTION_SERVICE } from '../../src/contract/metrics';
 
 /** A table whose stream is replicated, and the name of its replica. */
@@ -68,13 +69,7 @@ export class TableReplicator extends Construct {
     if (props.tables.length === 0) throw new Error(`TableReplicator ${id}: no table to replicate`);
     if (props.replicaRegion === stack.region)
       throw new Error(`TableReplicator ${id}: replicaRegion must differ from the stack's region`);
-    this.failureQueue = new sqs.Queue(this, 'Failures', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.queueKey,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.failureQueue = new EncryptedQueue(this, 'Failures', { encryptionKey: props.queueKey });
     const tableMap = Object.fromEntries(props.tables.map((t) => [t.table.tableName, t.replicaTableName]));
     this.function = new QuantFunction(this, 'Function', {
       entry: path.join(props.repoRoot, 'lambda/dr-replicator/index.ts'),
@@ -113,23 +108,19 @@ export class TableReplicator extends Construct {
         resource: 'table',
         resourceName: name,
       });
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
-        resources: props.tables.map((t) => replicaArn(t.replicaTableName)),
-      }),
-    );
+    allow(this.function, {
+      actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      resources: props.tables.map((t) => replicaArn(t.replicaTableName)),
+    });
     // DynamoDB uses the replica key on the writer's behalf; its id is generated in the other region.
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
-        resources: [`arn:${stack.partition}:kms:${props.replicaRegion}:${stack.account}:key/*`],
-        conditions: {
-          StringEquals: { 'kms:ViaService': `dynamodb.${props.replicaRegion}.amazonaws.com` },
-          'ForAnyValue:StringEquals': { 'kms:ResourceAliases': [props.replicaKeyAlias] },
-        },
-      }),
-    );
+    allow(this.function, {
+      actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+      resources: [`arn:${stack.partition}:kms:${props.replicaRegion}:${stack.account}:key/*`],
+      conditions: {
+        StringEquals: { 'kms:ViaService': `dynamodb.${props.replicaRegion}.amazonaws.com` },
+        'ForAnyValue:StringEquals': { 'kms:ResourceAliases': [props.replicaKeyAlias] },
+      },
+    });
 
     acknowledgeWildcards(this, [
       [

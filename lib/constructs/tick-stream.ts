@@ -5,7 +5,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { INGEST_CONSUMER_ENV } from '../../src/contract/functions';
 import { LAKE_PREFIXES, TICKS } from '../../src/contract/lake';
@@ -13,6 +13,7 @@ import { INGEST_METRICS } from '../../src/contract/metrics';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import type { WildcardReason } from './acknowledge-wildcards';
 import { Area, areaFreeNodeId, areaFreePath, logicalIdOf } from './area';
+import { EncryptedQueue } from './encrypted-queue';
 import { QuantFunction, specEnvironment } from './quant-function';
 import { QuantKey } from './quant-key';
 
@@ -66,13 +67,7 @@ export class TickStream extends Area {
       // Un-consumed ticks are data: a stack deletion must not drop them silently.
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    this.deadLetterQueue = new sqs.Queue(this, 'ConsumerDlq', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.deadLetterQueue = new EncryptedQueue(this, 'ConsumerDlq', { encryptionKey: this.key });
     this.consumer = new QuantFunction(this, 'Consumer', {
       lambda: 'ingest-consumer',
       logKey: props.logKey,

@@ -4,7 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { TRADING_METRICS, FUNCTION_SERVICE, LOSS_RULES } from '../../src/contract/metrics';
 import type { IMonitoring } from '../stacks/monitoring-stack';
-import type { PlatformAlarm } from './alarms';
+import { graph, type PlatformAlarm } from './alarms';
 import { Area } from './area';
 
 /** A trading metric (1-minute period) as a service publishes it (src/contract/metrics.ts). */
@@ -110,8 +110,6 @@ export class TradingRiskAlarms extends Area {
         label: '',
         period: Duration.minutes(1),
       });
-    const graph = (title: string, left: cw.IMetric[], more: Partial<cw.GraphWidgetProps> = {}) =>
-      new cw.GraphWidget({ title, left, width: 8, ...more });
     this.monitoring.addSection('Trading', [
       [
         graph('Orders per minute', [tradingMetric(TRADING_METRICS.orders)]),

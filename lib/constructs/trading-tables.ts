@@ -1,11 +1,12 @@
 import { Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import { bookKey, rateKeyPrefix, stateKeyOf } from '../../src/contract/risk-table';
 import { EncryptedTable } from './encrypted-table';
 import { Area } from './area';
+import { allow } from './policy-statements';
 
 export interface TradingTablesProps {
   /** Customer-managed key of the three tables (the trading key). */
@@ -89,13 +90,11 @@ export function grantRiskTableWrites(
 ): void {
   risk.grantReadData(grantee);
   key.grantEncryptDecrypt(grantee);
-  grantee.addToRolePolicy(
-    new iam.PolicyStatement({
-      actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
-      resources: [risk.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...keys] } },
-    }),
-  );
+  allow(grantee, {
+    actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    resources: [risk.tableArn],
+    conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...keys] } },
+  });
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Duration, Stack, Tags } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -12,6 +12,7 @@ import { EncryptedLogGroup } from './encrypted-log-group';
 import { athenaQueryState } from './athena-query-state';
 import type { SageMakerTrainingJob, SageMakerTrainingJobProps } from './sagemaker-training-job';
 import { intrinsicLiteral, SageMakerTrainingJob as TrainingJob } from './sagemaker-training-job';
+import { allow, putMetricData } from './policy-statements';
 
 /** State names of the workflow (the local runner binds Task states by name). */
 export interface TrainingWorkflowStateNames {
@@ -172,17 +173,21 @@ export class TrainingWorkflow extends Construct {
       },
     });
 
-    const evaluate = new tasks.LambdaInvoke(this, n.evaluate, {
-      lambdaFunction: props.evaluateFunction,
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: true,
-      payload: sfn.TaskInput.fromObject({
-        modelName: props.modelName,
-        jobName: sfn.JsonPath.stringAt('$.run.jobName'),
-        modelArtifacts: sfn.JsonPath.stringAt('$.training.modelArtifacts'),
-      }),
-      resultPath: '$.evaluation',
-    });
+    // Evaluation and publication are told the model, the run and its artifacts.
+    const invoke = (stateName: string, fn: lambda.IFunction, resultPath: string, more = {}) =>
+      new tasks.LambdaInvoke(this, stateName, {
+        lambdaFunction: fn,
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: true,
+        payload: sfn.TaskInput.fromObject({
+          modelName: props.modelName,
+          jobName: sfn.JsonPath.stringAt('$.run.jobName'),
+          modelArtifacts: sfn.JsonPath.stringAt('$.training.modelArtifacts'),
+          ...more,
+        }),
+        resultPath,
+      });
+    const evaluate = invoke(n.evaluate, props.evaluateFunction, '$.evaluation');
 
     const imageUri = props.training.image.uri;
     const register = new sfn.CustomState(this, n.register, {
@@ -204,17 +209,8 @@ export class TrainingWorkflow extends Construct {
         ResultPath: '$.modelPackage',
       },
     });
-    const publish = new tasks.LambdaInvoke(this, n.publish, {
-      lambdaFunction: props.publishFunction,
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: true,
-      payload: sfn.TaskInput.fromObject({
-        modelName: props.modelName,
-        jobName: sfn.JsonPath.stringAt('$.run.jobName'),
-        modelArtifacts: sfn.JsonPath.stringAt('$.training.modelArtifacts'),
-        modelPackageArn: sfn.JsonPath.stringAt('$.modelPackage.arn'),
-      }),
-      resultPath: '$.published',
+    const publish = invoke(n.publish, props.publishFunction, '$.published', {
+      modelPackageArn: sfn.JsonPath.stringAt('$.modelPackage.arn'),
     });
     const gate = new sfn.Choice(this, n.gate)
       .when(
@@ -227,10 +223,7 @@ export class TrainingWorkflow extends Construct {
     const definition = readRequest;
     this.trainingJob.endState.next(recordUsage).next(evaluate).next(gate);
 
-    const logs = new EncryptedLogGroup(this, 'Logs', {
-      encryptionKey: props.logKey,
-      retentionDays: props.logRetentionDays,
-    });
+    const logs = EncryptedLogGroup.of(this, 'Logs', props);
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       stateMachineType: sfn.StateMachineType.STANDARD,
@@ -258,24 +251,15 @@ export class TrainingWorkflow extends Construct {
     bucket.grantPut(role, `${props.featuresPrefix}/*`);
     props.bucketKey.grantEncryptDecrypt(role);
     this.trainingJob.grantStart(role);
-    role.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['cloudwatch:PutMetricData'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'cloudwatch:namespace': m.namespace } },
-      }),
-    );
     const group = (resource: string) =>
       `arn:${stack.partition}:sagemaker:${stack.region}:${stack.account}:${resource}`;
-    role.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['sagemaker:CreateModelPackage', 'sagemaker:AddTags'],
-        resources: [
-          group(`model-package/${props.modelName}/*`),
-          group(`model-package-group/${props.modelName}`),
-        ],
-      }),
-    );
+    allow(role, putMetricData(m.namespace), {
+      actions: ['sagemaker:CreateModelPackage', 'sagemaker:AddTags'],
+      resources: [
+        group(`model-package/${props.modelName}/*`),
+        group(`model-package-group/${props.modelName}`),
+      ],
+    });
     // CreateModelPackage checks that the caller can read the model artifacts it registers.
     bucket.grantRead(role, `${props.training.outputPrefix}/*`);
   }

@@ -13,6 +13,7 @@ import type { IMonitoring } from '../stacks/monitoring-stack';
 import { acknowledgeWildcards } from './acknowledge-wildcards';
 import { Area } from './area';
 import { EncryptedLogGroup } from './encrypted-log-group';
+import { graph } from './alarms';
 
 /** Where DataSync writes its task reports in the vendor zone (outside every vendor's prefix). */
 export const TASK_REPORT_PREFIX = '_datasync-reports';
@@ -47,11 +48,9 @@ export class VendorPullSync extends Area {
     super(scope, id);
     const stack = Stack.of(this);
     const cfg = props.sync;
-    const vendorZone = props.vendorZone;
-    const vendorKey = props.vendorKey;
+    const { vendorZone, vendorKey, policyBase } = props;
     const destPrefix = `${cfg.vendorName}/`;
     const vendorBucketArn = `arn:${stack.partition}:s3:::${cfg.vendorBucket}`;
-    const policyBase = props.policyBase;
     const role = new iam.Role(this, 'DataSyncRole', {
       description: `DataSync: copy s3://${cfg.vendorBucket}/${cfg.vendorPrefix} into the vendor zone`,
       assumedBy: new iam.ServicePrincipal('datasync.amazonaws.com', {
@@ -61,40 +60,21 @@ export class VendorPullSync extends Area {
         },
       }),
     });
-    // Source: read only, and only under the vendor prefix.
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ListVendorBucket',
-        actions: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
-        resources: [vendorBucketArn],
-      }),
-    );
-    role.addToPolicy(
-      new iam.PolicyStatement({
+    const listBucket = ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'];
+    const statements: iam.PolicyStatementProps[] = [
+      // Source: read only, and only under the vendor prefix.
+      { sid: 'ListVendorBucket', actions: listBucket, resources: [vendorBucketArn] },
+      {
         sid: 'ReadVendorObjects',
         actions: ['s3:GetObject', 's3:GetObjectTagging', 's3:GetObjectVersion', 's3:GetObjectVersionTagging'],
         resources: [`${vendorBucketArn}/${cfg.vendorPrefix}*`],
-      }),
-    );
-    if (cfg.vendorKmsKeyArn) {
-      role.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'DecryptVendorObjects',
-          actions: ['kms:Decrypt'],
-          resources: [cfg.vendorKmsKeyArn],
-        }),
-      );
-    }
-    // Destination: the vendor's prefix and the task reports, nothing else of the zone.
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ListVendorZone',
-        actions: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
-        resources: [vendorZone.bucketArn],
-      }),
-    );
-    role.addToPolicy(
-      new iam.PolicyStatement({
+      },
+      ...(cfg.vendorKmsKeyArn
+        ? [{ sid: 'DecryptVendorObjects', actions: ['kms:Decrypt'], resources: [cfg.vendorKmsKeyArn] }]
+        : []),
+      // Destination: the vendor's prefix and the task reports, nothing else of the zone.
+      { sid: 'ListVendorZone', actions: listBucket, resources: [vendorZone.bucketArn] },
+      {
         sid: 'WriteVendorZone',
         actions: [
           's3:AbortMultipartUpload',
@@ -109,15 +89,14 @@ export class VendorPullSync extends Area {
           vendorZone.arnForObjects(`${destPrefix}*`),
           vendorZone.arnForObjects(`${TASK_REPORT_PREFIX}/*`),
         ],
-      }),
-    );
-    role.addToPolicy(
-      new iam.PolicyStatement({
+      },
+      {
         sid: 'UseLakeKey',
         actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
         resources: [vendorKey.keyArn],
-      }),
-    );
+      },
+    ];
+    for (const statement of statements) role.addToPolicy(new iam.PolicyStatement(statement));
     // A resource wildcard ending in one of these suffixes is meant; nothing else is.
     const resourceEndsWith =
       (suffix: string) =>
@@ -138,10 +117,7 @@ export class VendorPullSync extends Area {
       ],
     ]);
 
-    this.logGroup = new EncryptedLogGroup(this, 'DataSyncLogs', {
-      encryptionKey: props.monitoring.logKey,
-      retentionDays: props.monitoring.logRetentionDays,
-    });
+    this.logGroup = EncryptedLogGroup.of(this, 'DataSyncLogs', props.monitoring);
     // DataSync writes to CloudWatch Logs through a resource policy, not through the task's role.
     new logs.CfnResourcePolicy(this, 'DataSyncLogsPolicy', {
       policyName: `${stack.stackName}-datasync`,
@@ -344,13 +320,9 @@ export class VendorPullSync extends Area {
       );
     monitoring.addSection(`Vendor sync (${cfg.vendorName})`, [
       [
-        new cw.GraphWidget({ title: 'Bytes transferred', left: perTask('BytesTransferred'), width: 8 }),
-        new cw.GraphWidget({
-          title: 'Files transferred / verified',
-          left: [...perTask('FilesTransferred'), ...perTask('FilesVerified')],
-          width: 8,
-        }),
-        new cw.GraphWidget({ title: 'Sync errors (logged)', left: [errorMetric], width: 8 }),
+        graph('Bytes transferred', perTask('BytesTransferred')),
+        graph('Files transferred / verified', [...perTask('FilesTransferred'), ...perTask('FilesVerified')]),
+        graph('Sync errors (logged)', [errorMetric]),
       ],
       [
         new cw.LogQueryWidget({

@@ -30,6 +30,7 @@ import { taskImage } from './task-image';
 import { EncryptedLogGroup } from './encrypted-log-group';
 import { QuantKey } from './quant-key';
 import { serviceMetric } from './service-metric';
+import { graph } from './alarms';
 
 /** A complete secret ARN (with its random suffix): the grant names exactly this secret. */
 const SECRET_ARN =
@@ -111,10 +112,7 @@ export class VendorStreamService extends Construct {
       vpc: props.vpc,
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
     });
-    const logs = new EncryptedLogGroup(this, 'Logs', {
-      encryptionKey: monitoring.logKey,
-      retentionDays: monitoring.logRetentionDays,
-    });
+    const logs = EncryptedLogGroup.of(this, 'Logs', monitoring);
     const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: 'Vendor streams: no inbound; TLS out to the vendor (wss/https) and AWS endpoints',
@@ -266,9 +264,9 @@ export class VendorStreamService extends Construct {
       vendors.map((v) => metric(name, v, statistic, `${v}${suffix}`));
     monitoring.addSection('Vendor streams', [
       [
-        new cw.GraphWidget({
-          title: 'Messages / s',
-          left: vendors.map(
+        graph(
+          'Messages / s',
+          vendors.map(
             (v) =>
               new cw.MathExpression({
                 expression: `m_${v} / PERIOD(m_${v})`,
@@ -277,43 +275,26 @@ export class VendorStreamService extends Construct {
                 period,
               }),
           ),
-          width: 8,
-        }),
-        new cw.GraphWidget({
-          title: 'Reconnects, gaps backfilled / unfilled',
-          left: [
-            ...each(M.reconnects, 'Sum', ' reconnects'),
-            ...each(M.gapsBackfilled, 'Sum', ' gaps backfilled'),
-          ],
-          right: each(M.gapsUnfilled, 'Sum', ' gaps unfilled'),
-          width: 8,
-        }),
-        new cw.GraphWidget({
-          title: 'Drops, duplicates, quarantined',
-          left: [...each(M.drops, 'Sum', ' drops'), ...each(M.quarantined, 'Sum', ' quarantined')],
-          right: each(M.duplicates, 'Sum', ' duplicates'),
-          width: 8,
-        }),
+        ),
+        graph(
+          'Reconnects, gaps backfilled / unfilled',
+          [...each(M.reconnects, 'Sum', ' reconnects'), ...each(M.gapsBackfilled, 'Sum', ' gaps backfilled')],
+          { right: each(M.gapsUnfilled, 'Sum', ' gaps unfilled') },
+        ),
+        graph(
+          'Drops, duplicates, quarantined',
+          [...each(M.drops, 'Sum', ' drops'), ...each(M.quarantined, 'Sum', ' quarantined')],
+          { right: each(M.duplicates, 'Sum', ' duplicates') },
+        ),
       ],
       [
-        new cw.GraphWidget({
-          title: 'Latency p99 (ms): exchange → Kinesis, receive → Kinesis',
-          left: [
-            ...each(M.endToEndLatency, 'Maximum', ' end to end'),
-            ...each(M.receiveToKinesisLatency, 'Maximum', ' receive → Kinesis'),
-          ],
-          width: 8,
-        }),
-        new cw.GraphWidget({
-          title: 'Clock skew (ms, receive − exchange floor)',
-          left: each(M.clockSkew, 'Average'),
-          width: 8,
-        }),
-        new cw.GraphWidget({
-          title: 'Auth failures, REST retries',
-          left: each(M.authFailures, 'Sum', ' auth failures'),
+        graph('Latency p99 (ms): exchange → Kinesis, receive → Kinesis', [
+          ...each(M.endToEndLatency, 'Maximum', ' end to end'),
+          ...each(M.receiveToKinesisLatency, 'Maximum', ' receive → Kinesis'),
+        ]),
+        graph('Clock skew (ms, receive − exchange floor)', each(M.clockSkew, 'Average')),
+        graph('Auth failures, REST retries', each(M.authFailures, 'Sum', ' auth failures'), {
           right: each(M.restRetries, 'Sum', ' REST 429/5xx retries'),
-          width: 8,
         }),
       ],
     ]);

@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import { FEED_HOST_NAMESPACE, FEED_METRICS } from '../../../src/contract/metrics';
 import type { IMonitoring } from '../../stacks/monitoring-stack';
 import { enaMetricName } from './agent-config';
+import { graph } from '../alarms';
 
 export interface FeedMonitoringProps {
   readonly monitoring: IMonitoring;
@@ -123,45 +124,32 @@ export function addFeedMonitoring(scope: Construct, p: FeedMonitoringProps): voi
   const latency = [FEED_METRICS.latencyP50, FEED_METRICS.latencyP99, FEED_METRICS.latencyP999];
   monitoring.addSection('Feed handler', [
     [
-      new cw.GraphWidget({
-        title: 'Packets/s per feed',
-        left: [...perSecond(FEED_METRICS.packetsA, 'A'), ...perSecond(FEED_METRICS.packetsB, 'B')],
-        width: 8,
-      }),
-      new cw.GraphWidget({
-        title: 'Gaps and recoveries',
-        left: sums(FEED_METRICS.gaps, 'gaps'),
+      graph('Packets/s per feed', [
+        ...perSecond(FEED_METRICS.packetsA, 'A'),
+        ...perSecond(FEED_METRICS.packetsB, 'B'),
+      ]),
+      graph('Gaps and recoveries', sums(FEED_METRICS.gaps, 'gaps'), {
         right: sums(FEED_METRICS.recoveries, 'recoveries'),
-        width: 8,
       }),
-      new cw.GraphWidget({
-        title: 'Duplicates (arbitrated) and subscriber drops',
-        left: sums(FEED_METRICS.duplicates, 'duplicates'),
+      graph('Duplicates (arbitrated) and subscriber drops', sums(FEED_METRICS.duplicates, 'duplicates'), {
         right: sums(FEED_METRICS.subscriberDrops, 'drops'),
-        width: 8,
       }),
     ],
     [
-      new cw.GraphWidget({
-        title: 'ENA packets dropped over allowance (PPS / bandwidth)',
-        left: hostMetric(FEED_HOST_NAMESPACE, enaMetricName('pps_allowance_exceeded'), 'Sum'),
-        right: hostMetric(FEED_HOST_NAMESPACE, enaMetricName('bw_in_allowance_exceeded'), 'Sum'),
-        width: 8,
-      }),
-      new cw.GraphWidget({
-        title: 'Latency, first copy received to relayed and decoded (µs)',
-        left: channelIds.flatMap((id) =>
+      graph(
+        'ENA packets dropped over allowance (PPS / bandwidth)',
+        hostMetric(FEED_HOST_NAMESPACE, enaMetricName('pps_allowance_exceeded'), 'Sum'),
+        { right: hostMetric(FEED_HOST_NAMESPACE, enaMetricName('bw_in_allowance_exceeded'), 'Sum') },
+      ),
+      graph(
+        'Latency, first copy received to relayed and decoded (µs)',
+        channelIds.flatMap((id) =>
           latency.map((name) =>
             feedMetric(name, id, `${id} ${name.replace('Latency', '').toLowerCase()}`, 'Maximum'),
           ),
         ),
-        width: 8,
-      }),
-      new cw.GraphWidget({
-        title: 'Handler hosts: CPU %',
-        left: hostMetric('AWS/EC2', 'CPUUtilization', 'Maximum'),
-        width: 8,
-      }),
+      ),
+      graph('Handler hosts: CPU %', hostMetric('AWS/EC2', 'CPUUtilization', 'Maximum')),
     ],
   ]);
 }
