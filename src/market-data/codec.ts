@@ -208,12 +208,35 @@ export function asEvent(t: DecodedTick): MarketEvent {
 /** A fresh MarketEvent with exactly the fields of its type. */
 export function toMarketEvent(t: DecodedTick): MarketEvent {
   const { symbol, venue, seq, exchangeTs, receiveTs } = t;
-  const e = { symbol, venue, seq, exchangeTs, receiveTs };
-  const { price, size } = t;
-  if (t.type === 'trade') return { type: 'trade', ...e, price, size };
-  if (t.type === 'quote')
-    return { type: 'quote', ...e, bid: t.bid, bidSize: t.bidSize, ask: t.ask, askSize: t.askSize };
-  return { type: 'book', ...e, side: t.side, action: t.action, level: t.level, price, size };
+  if (t.type === 'trade')
+    return { type: 'trade', symbol, venue, seq, exchangeTs, receiveTs, price: t.price, size: t.size };
+  if (t.type === 'quote') {
+    return {
+      type: 'quote',
+      symbol,
+      venue,
+      seq,
+      exchangeTs,
+      receiveTs,
+      bid: t.bid,
+      bidSize: t.bidSize,
+      ask: t.ask,
+      askSize: t.askSize,
+    };
+  }
+  return {
+    type: 'book',
+    symbol,
+    venue,
+    seq,
+    exchangeTs,
+    receiveTs,
+    side: t.side,
+    action: t.action,
+    level: t.level,
+    price: t.price,
+    size: t.size,
+  };
 }
 
 /** Decodes one event; throws DecodeError for anything that is not exactly one well-formed event. */
