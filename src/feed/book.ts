@@ -67,23 +67,7 @@ export interface BookBuilderOptions {
   readonly quotes?: boolean;
 }
 
-export interface BookStats {
-  messages: number;
-  bookEntries: number;
-  trades: number;
-  quotes: number;
-  snapshots: number;
-  definitions: number;
-  channelResets: number;
-  instrumentGaps: number;
-  /** Entries with a RptSeq already applied (duplicates after recovery): skipped. */
-  staleEntries: number;
-  /** Entries that could not apply: bad level, unknown action or entry type. */
-  rejectedEntries: number;
-  /** Top-of-book changes not publishable as a quote (one-sided, crossed or non-positive). */
-  unpublishableQuotes: number;
-  ignoredMessages: number;
-}
+export type BookStats = BookBuilder['stats'];
 
 type Entry = Record<string, unknown>;
 
@@ -98,7 +82,7 @@ function num(v: unknown): number | null {
 }
 
 export class BookBuilder {
-  readonly stats: BookStats = {
+  readonly stats = {
     messages: 0,
     bookEntries: 0,
     trades: 0,
@@ -107,8 +91,11 @@ export class BookBuilder {
     definitions: 0,
     channelResets: 0,
     instrumentGaps: 0,
+    /** Entries with a RptSeq already applied (duplicates after recovery): skipped. */
     staleEntries: 0,
+    /** Entries that could not apply: bad level, unknown action or entry type. */
     rejectedEntries: 0,
+    /** Top-of-book changes not publishable as a quote (one-sided, crossed or non-positive). */
     unpublishableQuotes: 0,
     ignoredMessages: 0,
   };

@@ -110,38 +110,7 @@ export interface TopOfBook {
   readonly ask: AggregatedLevel | null;
 }
 
-export interface OrderBookStats {
-  messages: number;
-  orderEntries: number;
-  added: number;
-  updated: number;
-  deleted: number;
-  bookResets: number;
-  channelResets: number;
-  /** Complete snapshots applied, and snapshot chunks received. */
-  snapshots: number;
-  snapshotChunks: number;
-  /** Complete snapshots not needed (book not stale) and chunk sets abandoned (a chunk missing or out of order). */
-  snapshotsIgnored: number;
-  incompleteSnapshots: number;
-  /** Snapshots that could not recover the book: older than the gap, or than the oldest queued packet. */
-  snapshotsTooOld: number;
-  /** Entries at or before the book's snapshot (already in it), and entries for stale books (queued). */
-  duplicateEntries: number;
-  staleEntries: number;
-  /** Delete or Update of an OrderID not in the book, New of one already in it. */
-  unknownOrders: number;
-  duplicateOrders: number;
-  /** Entries with a bad field: missing/negative/non-integer qty, bad price, side, action, ReferenceID. */
-  rejectedEntries: number;
-  replayedEntries: number;
-  queueOverflows: number;
-  /** SnapshotRefreshTopOrders59 messages applied (MBOLD restatements), and stale books they recovered. */
-  topOrders: number;
-  topOrdersRecoveries: number;
-  /** Top-of-book changes of limited books not reported: a side's best level may hide orders. */
-  incompleteTops: number;
-}
+export type OrderBookStats = OrderBookBuilder['stats'];
 
 export interface OrderBookBuilderOptions {
   /** Messages queued per recovery; beyond it the oldest go and books wait for a newer snapshot. @default 200_000 */
@@ -204,7 +173,7 @@ function actionOf(a: unknown): 'new' | 'update' | 'delete' | null {
 }
 
 export class OrderBookBuilder {
-  readonly stats: OrderBookStats = {
+  readonly stats = {
     messages: 0,
     orderEntries: 0,
     added: 0,
@@ -212,20 +181,28 @@ export class OrderBookBuilder {
     deleted: 0,
     bookResets: 0,
     channelResets: 0,
+    /** Complete snapshots applied, and snapshot chunks received. */
     snapshots: 0,
     snapshotChunks: 0,
+    /** Complete snapshots not needed (book not stale) and chunk sets abandoned (a chunk missing or out of order). */
     snapshotsIgnored: 0,
     incompleteSnapshots: 0,
+    /** Snapshots that could not recover the book: older than the gap, or than the oldest queued packet. */
     snapshotsTooOld: 0,
+    /** Entries at or before the book's snapshot (already in it), and entries for stale books (queued). */
     duplicateEntries: 0,
     staleEntries: 0,
+    /** Delete or Update of an OrderID not in the book, New of one already in it. */
     unknownOrders: 0,
     duplicateOrders: 0,
+    /** Entries with a bad field: missing/negative/non-integer qty, bad price, side, action, ReferenceID. */
     rejectedEntries: 0,
     replayedEntries: 0,
     queueOverflows: 0,
+    /** SnapshotRefreshTopOrders59 messages applied (MBOLD restatements), and stale books they recovered. */
     topOrders: 0,
     topOrdersRecoveries: 0,
+    /** Top-of-book changes of limited books not reported: a side's best level may hide orders. */
     incompleteTops: 0,
   };
   /** Books created while this is true start stale (a handler joining mid-session). */

@@ -407,22 +407,15 @@ export interface ReplayServerOptions {
   readonly schemaVersion?: number;
 }
 
-export interface ReplayServerStats {
-  /** Logons accepted and rejected. */
-  logons: number;
-  logonsRejected: number;
-  /** MarketDataRequests received, served in full, and refused. */
-  requests: number;
-  served: number;
-  refused: number;
-  packets: number;
-}
+export type ReplayServerStats = ReplayServer['stats'];
 
 /** Local stand-in of the exchange's TCP replay service (one request per logged-on connection). */
 export class ReplayServer {
-  readonly stats: ReplayServerStats = {
+  readonly stats = {
+    /** Logons accepted and rejected. */
     logons: 0,
     logonsRejected: 0,
+    /** MarketDataRequests received, served in full, and refused. */
     requests: 0,
     served: 0,
     refused: 0,
