@@ -147,11 +147,7 @@ export interface ReplayClientOptions {
   readonly maxPerRequest?: number;
 }
 
-export interface ReplayClientStats {
-  requests: number;
-  packets: number;
-  failures: number;
-}
+export type ReplayClientStats = ReplayClient['stats'];
 
 function checkCredentials(c: ReplayCredentials | undefined, field: string): void {
   if (!c) throw new InputError(`${field}: TCP replay needs a username and password`, field);
@@ -164,7 +160,7 @@ function checkCredentials(c: ReplayCredentials | undefined, field: string): void
 
 /** Requests packet ranges from a TCP replay server and returns them as UDP packets (byte-exact). */
 export class ReplayClient {
-  readonly stats: ReplayClientStats = { requests: 0, packets: 0, failures: 0 };
+  readonly stats = { requests: 0, packets: 0, failures: 0 };
   private readonly maxPer: number;
 
   constructor(private readonly opts: ReplayClientOptions) {
