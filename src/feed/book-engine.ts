@@ -57,16 +57,9 @@ export interface BookEngineOptions {
 }
 
 /** Snapshot-loop recovery counters (the engine's part of the handler's RecoveryStats). */
-export interface SnapshotRecoveryStats {
-  started: number;
-  completed: number;
-  snapshotsApplied: number;
-  snapshotsIgnored: number;
-  replayedEntries: number;
-  queueOverflows: number;
-}
+export type SnapshotRecoveryStats = ReturnType<typeof newSnapshotRecoveryStats>;
 
-export const newSnapshotRecoveryStats = (): SnapshotRecoveryStats => ({
+export const newSnapshotRecoveryStats = () => ({
   started: 0,
   completed: 0,
   snapshotsApplied: 0,

@@ -67,23 +67,7 @@ export interface BookBuilderOptions {
   readonly quotes?: boolean;
 }
 
-export interface BookStats {
-  messages: number;
-  bookEntries: number;
-  trades: number;
-  quotes: number;
-  snapshots: number;
-  definitions: number;
-  channelResets: number;
-  instrumentGaps: number;
-  /** Entries with a RptSeq already applied (duplicates after recovery): skipped. */
-  staleEntries: number;
-  /** Entries that could not apply: bad level, unknown action or entry type. */
-  rejectedEntries: number;
-  /** Top-of-book changes not publishable as a quote (one-sided, crossed or non-positive). */
-  unpublishableQuotes: number;
-  ignoredMessages: number;
-}
+export type BookStats = BookBuilder['stats'];
 
 type Entry = Record<string, unknown>;
 
@@ -98,7 +82,7 @@ function num(v: unknown): number | null {
 }
 
 export class BookBuilder {
-  readonly stats: BookStats = {
+  readonly stats = {
     messages: 0,
     bookEntries: 0,
     trades: 0,
@@ -107,8 +91,11 @@ export class BookBuilder {
     definitions: 0,
     channelResets: 0,
     instrumentGaps: 0,
+    /** Entries with a RptSeq already applied (duplicates after recovery): skipped. */
     staleEntries: 0,
+    /** Entries that could not apply: bad level, unknown action or entry type. */
     rejectedEntries: 0,
+    /** Top-of-book changes not publishable as a quote (one-sided, crossed or non-positive). */
     unpublishableQuotes: 0,
     ignoredMessages: 0,
   };
@@ -276,28 +263,10 @@ export class BookBuilder {
       this.dirty.add(book);
       return;
     }
-    let side: PriceLevel[];
-    let depth: number;
-    switch (type) {
-      case 'Bid':
-        side = book.bids;
-        depth = book.depth;
-        break;
-      case 'Offer':
-        side = book.asks;
-        depth = book.depth;
-        break;
-      case 'ImpliedBid':
-        side = book.impliedBids;
-        depth = book.impliedDepth;
-        break;
-      case 'ImpliedOffer':
-        side = book.impliedAsks;
-        depth = book.impliedDepth;
-        break;
-      default:
-        this.stats.rejectedEntries++; // MarketBestBid/Offer and unknown types carry no MBP level
-        return;
+    const side = sideOf(book, type);
+    if (!side) {
+      this.stats.rejectedEntries++; // MarketBestBid/Offer and unknown types carry no MBP level
+      return;
     }
     const level = e.MDPriceLevel as number;
     const price = num(e.MDEntryPx);
@@ -306,7 +275,7 @@ export class BookBuilder {
       size: num(e.MDEntrySize) ?? 0,
       orders: num(e.NumberOfOrders),
     };
-    if (!applyAction(side, depth, e.MDUpdateAction, level, lvl)) {
+    if (!applyAction(side, depthOf(book, side), e.MDUpdateAction, level, lvl)) {
       this.stats.rejectedEntries++;
       return;
     }
@@ -377,19 +346,9 @@ export class BookBuilder {
       const price = num(e.MDEntryPx);
       if (price === null || !(typeof level === 'number' && level >= 1)) continue;
       const lvl: PriceLevel = { price, size: num(e.MDEntrySize) ?? 0, orders: num(e.NumberOfOrders) };
-      const target =
-        e.MDEntryType === 'Bid'
-          ? [book.bids, book.depth]
-          : e.MDEntryType === 'Offer'
-            ? [book.asks, book.depth]
-            : e.MDEntryType === 'ImpliedBid'
-              ? [book.impliedBids, book.impliedDepth]
-              : e.MDEntryType === 'ImpliedOffer'
-                ? [book.impliedAsks, book.impliedDepth]
-                : null;
-      if (!target) continue;
-      const [side, depth] = target as [PriceLevel[], number];
-      if (level <= depth) side[level - 1] = lvl;
+      const side = sideOf(book, e.MDEntryType);
+      if (!side) continue;
+      if (level <= depthOf(book, side)) side[level - 1] = lvl;
     }
     for (const side of [book.bids, book.asks, book.impliedBids, book.impliedAsks]) {
       // Levels are contiguous from 1; drop holes a partial snapshot could leave.
@@ -473,6 +432,27 @@ export class BookBuilder {
       askSize: ask.size,
     });
   }
+}
+
+/** The side of a book an MDEntryType updates; null for types that carry no MBP level. */
+function sideOf(book: InstrumentBook, type: unknown): PriceLevel[] | null {
+  switch (type) {
+    case 'Bid':
+      return book.bids;
+    case 'Offer':
+      return book.asks;
+    case 'ImpliedBid':
+      return book.impliedBids;
+    case 'ImpliedOffer':
+      return book.impliedAsks;
+    default:
+      return null;
+  }
+}
+
+/** Levels a side of the book keeps: the implied depth for implied sides, else the outright depth. */
+function depthOf(book: InstrumentBook, side: PriceLevel[]): number {
+  return side === book.impliedBids || side === book.impliedAsks ? book.impliedDepth : book.depth;
 }
 
 /** Best of the outright and implied top levels (consolidated): `dir` 1 for bids, -1 for asks. */

@@ -32,23 +32,18 @@ export type DecoderThreadOptions = DecoderEngineOptions & {
   readonly onOrder?: (e: OrderEvent) => void;
 };
 
-export interface DecoderThreadStats {
-  /** Packets not decoded because the ring was full (relayed all the same). */
-  droppedPackets: number;
-  droppedSnapshots: number;
-  /** Workers replaced after dying. */
-  restarts: number;
-  lastError: string | undefined;
-}
+export type DecoderThreadStats = DecoderThread['stats'];
 
 type Pending = { kind: number; value: number };
 
 export class DecoderThread implements SequencedPacketSink {
-  readonly stats: DecoderThreadStats = {
+  readonly stats = {
+    /** Packets not decoded because the ring was full (relayed all the same). */
     droppedPackets: 0,
     droppedSnapshots: 0,
+    /** Workers replaced after dying. */
     restarts: 0,
-    lastError: undefined,
+    lastError: undefined as string | undefined,
   };
   private ring!: PacketRingBuffers;
   private writer!: PacketRingWriter;

@@ -137,6 +137,38 @@ const drops = (s: FeedMetricsSnapshot): number => s.subscribers.reduce((a, x) =>
 const escapeLabel = (v: string): string =>
   v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
+/** HELP text of each metric. A name ending in `_total` is a counter, feed_latency_seconds a summary, the others gauges. */
+const HELP: Readonly<Record<string, string>> = {
+  feed_packets_total: 'UDP packets received per feed, duplicates included.',
+  feed_packets_per_second: 'Packets received per second per feed over the last interval.',
+  feed_duplicates_total: 'Packets dropped by A/B arbitration as duplicates.',
+  feed_malformed_packets_total: 'Packets shorter than the 12-byte header.',
+  feed_delivered_packets_total: 'Unique packets delivered in sequence order.',
+  feed_gaps_total: 'Gaps (packets lost on both feeds).',
+  feed_gap_packets_total: 'Sequence numbers lost on both feeds.',
+  feed_sequence_restarts_total: 'Sequence restarts at 1.',
+  feed_recoveries_started_total: 'Snapshot-loop recoveries started.',
+  feed_recoveries_total: 'Recoveries completed, by method.',
+  feed_replay_failures_total: 'TCP replays that failed and fell back to the snapshot loop.',
+  feed_recovering: '1 while books are stale and recovering.',
+  feed_decode_errors_total: 'Framing and SBE errors, counted and skipped.',
+  feed_events_total: 'Normalized events published.',
+  feed_subscriber_packets_total: 'Packets relayed per subscriber.',
+  feed_subscriber_drops_total:
+    'Packets not delivered per subscriber (send errors, slow TCP subscriber cut off).',
+  feed_kinesis_events_total: 'Events put into Kinesis, by outcome.',
+  feed_kinesis_records_total: 'Kinesis records acknowledged.',
+  feed_decoder_backlog_bytes: 'Packets relayed and waiting for the decoder worker.',
+  feed_decoder_dropped_total: 'Packets not decoded (the decoder was a ring behind).',
+  feed_decoder_restarts_total: 'Decoder workers replaced after dying.',
+  feed_order_books: 'Market-by-order books, by state.',
+  feed_orders_resting: 'Orders resting in the market-by-order books.',
+  feed_order_entries_total: 'Market-by-order entries, by outcome.',
+  feed_order_snapshots_total: 'Market-by-order snapshots (53/44), by outcome.',
+  feed_order_queue_overflows_total: 'Order entries dropped because a stale book queued too many.',
+  feed_latency_seconds: 'Packet receipt (first copy) to relayed and decoded.',
+};
+
 /** Prometheus text exposition format (version 0.0.4). `rates`: packets/s per feed over the last interval. */
 export function prometheusText(
   s: FeedMetricsSnapshot,
@@ -145,133 +177,68 @@ export function prometheusText(
 ): string {
   const out: string[] = [];
   const ch = `channel="${escapeLabel(channel)}"`;
-  const metric = (
-    name: string,
-    type: 'counter' | 'gauge' | 'summary',
-    help: string,
-    rows: Array<[string, number]>,
-  ): void => {
-    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, v] of rows) out.push(`${name}{${ch}${labels ? `,${labels}` : ''}} ${v}`);
+  /** `rows`: one unlabelled value, or [labels, value] pairs. */
+  const metric = (name: string, rows: number | Array<[string, number]>): void => {
+    const type = name === 'feed_latency_seconds' ? 'summary' : name.endsWith('_total') ? 'counter' : 'gauge';
+    out.push(`# HELP ${name} ${HELP[name]}`, `# TYPE ${name} ${type}`);
+    for (const [labels, v] of typeof rows === 'number' ? [['', rows] as const] : rows)
+      out.push(`${name}{${ch}${labels ? `,${labels}` : ''}} ${v}`);
   };
-  const perFeed = (f: (x: FeedMetricsSnapshot['feeds']['A']) => number): Array<[string, number]> => [
-    ['feed="A"', f(s.feeds.A)],
-    ['feed="B"', f(s.feeds.B)],
-  ];
+  /** One row per key: `label="key"`. */
+  const by = (label: string, values: Record<string, number>): Array<[string, number]> =>
+    Object.entries(values).map(([k, v]) => [`${label}="${escapeLabel(k)}"`, v]);
+  const perFeed = (k: keyof FeedMetricsSnapshot['feeds']['A']) =>
+    by('feed', { A: s.feeds.A[k], B: s.feeds.B[k] });
+  const perSubscriber = (k: 'sent' | 'drops'): Array<[string, number]> =>
+    s.subscribers.map((x) => [`subscriber="${escapeLabel(x.id)}"`, x[k]]);
+  metric('feed_packets_total', perFeed('packets'));
+  metric('feed_packets_per_second', by('feed', rates));
+  metric('feed_duplicates_total', perFeed('duplicates'));
+  metric('feed_malformed_packets_total', perFeed('malformed'));
+  metric('feed_delivered_packets_total', s.delivered);
+  metric('feed_gaps_total', s.gaps);
+  metric('feed_gap_packets_total', s.gapPackets);
+  metric('feed_sequence_restarts_total', s.restarts);
+  metric('feed_recoveries_started_total', s.recoveriesStarted);
   metric(
-    'feed_packets_total',
-    'counter',
-    'UDP packets received per feed, duplicates included.',
-    perFeed((x) => x.packets),
+    'feed_recoveries_total',
+    by('method', { snapshot: s.snapshotRecoveries, replay: s.replayRecoveries }),
   );
-  metric('feed_packets_per_second', 'gauge', 'Packets received per second per feed over the last interval.', [
-    ['feed="A"', rates.A],
-    ['feed="B"', rates.B],
-  ]);
-  metric(
-    'feed_duplicates_total',
-    'counter',
-    'Packets dropped by A/B arbitration as duplicates.',
-    perFeed((x) => x.duplicates),
-  );
-  metric(
-    'feed_malformed_packets_total',
-    'counter',
-    'Packets shorter than the 12-byte header.',
-    perFeed((x) => x.malformed),
-  );
-  metric('feed_delivered_packets_total', 'counter', 'Unique packets delivered in sequence order.', [
-    ['', s.delivered],
-  ]);
-  metric('feed_gaps_total', 'counter', 'Gaps (packets lost on both feeds).', [['', s.gaps]]);
-  metric('feed_gap_packets_total', 'counter', 'Sequence numbers lost on both feeds.', [['', s.gapPackets]]);
-  metric('feed_sequence_restarts_total', 'counter', 'Sequence restarts at 1.', [['', s.restarts]]);
-  metric('feed_recoveries_started_total', 'counter', 'Snapshot-loop recoveries started.', [
-    ['', s.recoveriesStarted],
-  ]);
-  metric('feed_recoveries_total', 'counter', 'Recoveries completed, by method.', [
-    ['method="snapshot"', s.snapshotRecoveries],
-    ['method="replay"', s.replayRecoveries],
-  ]);
-  metric(
-    'feed_replay_failures_total',
-    'counter',
-    'TCP replays that failed and fell back to the snapshot loop.',
-    [['', s.replayFailures]],
-  );
-  metric('feed_recovering', 'gauge', '1 while books are stale and recovering.', [['', s.recovering ? 1 : 0]]);
-  metric(
-    'feed_decode_errors_total',
-    'counter',
-    'Framing and SBE errors, counted and skipped.',
-    Object.entries(s.decodeErrors).map(([code, n]) => [`code="${escapeLabel(code)}"`, n]),
-  );
-  metric('feed_events_total', 'counter', 'Normalized events published.', [
-    ['type="trade"', s.trades],
-    ['type="quote"', s.quotes],
-  ]);
-  metric(
-    'feed_subscriber_packets_total',
-    'counter',
-    'Packets relayed per subscriber.',
-    s.subscribers.map((x) => [`subscriber="${escapeLabel(x.id)}"`, x.sent]),
-  );
-  metric(
-    'feed_subscriber_drops_total',
-    'counter',
-    'Packets not delivered per subscriber (send errors, slow TCP subscriber cut off).',
-    s.subscribers.map((x) => [`subscriber="${escapeLabel(x.id)}"`, x.drops]),
-  );
+  metric('feed_replay_failures_total', s.replayFailures);
+  metric('feed_recovering', s.recovering ? 1 : 0);
+  metric('feed_decode_errors_total', by('code', s.decodeErrors));
+  metric('feed_events_total', by('type', { trade: s.trades, quote: s.quotes }));
+  metric('feed_subscriber_packets_total', perSubscriber('sent'));
+  metric('feed_subscriber_drops_total', perSubscriber('drops'));
   if (s.kinesis) {
-    metric('feed_kinesis_events_total', 'counter', 'Events put into Kinesis, by outcome.', [
-      ['outcome="sent"', s.kinesis.eventsSent],
-      ['outcome="failed"', s.kinesis.eventsFailed],
-    ]);
-    metric('feed_kinesis_records_total', 'counter', 'Kinesis records acknowledged.', [
-      ['', s.kinesis.records],
-    ]);
+    const k = s.kinesis;
+    metric('feed_kinesis_events_total', by('outcome', { sent: k.eventsSent, failed: k.eventsFailed }));
+    metric('feed_kinesis_records_total', k.records);
   }
   if (s.decoder) {
-    metric('feed_decoder_backlog_bytes', 'gauge', 'Packets relayed and waiting for the decoder worker.', [
-      ['', s.decoder.backlogBytes],
-    ]);
-    metric('feed_decoder_dropped_total', 'counter', 'Packets not decoded (the decoder was a ring behind).', [
-      ['feed="incremental"', s.decoder.droppedPackets],
-      ['feed="snapshot"', s.decoder.droppedSnapshots],
-    ]);
-    metric('feed_decoder_restarts_total', 'counter', 'Decoder workers replaced after dying.', [
-      ['', s.decoder.restarts],
-    ]);
+    const d = s.decoder;
+    metric('feed_decoder_backlog_bytes', d.backlogBytes);
+    metric(
+      'feed_decoder_dropped_total',
+      by('feed', { incremental: d.droppedPackets, snapshot: d.droppedSnapshots }),
+    );
+    metric('feed_decoder_restarts_total', d.restarts);
   }
   if (s.orderBooks) {
     const o = s.orderBooks;
-    metric('feed_order_books', 'gauge', 'Market-by-order books, by state.', [
-      ['state="live"', o.books - o.staleBooks],
-      ['state="stale"', o.staleBooks],
-    ]);
-    metric('feed_orders_resting', 'gauge', 'Orders resting in the market-by-order books.', [['', o.orders]]);
-    metric('feed_order_entries_total', 'counter', 'Market-by-order entries, by outcome.', [
-      ['outcome="received"', o.entries],
-      ['outcome="rejected"', o.rejectedEntries],
-      ['outcome="unknown_order"', o.unknownOrders],
-    ]);
-    metric('feed_order_snapshots_total', 'counter', 'Market-by-order snapshots (53/44), by outcome.', [
-      ['outcome="applied"', o.snapshots],
-      ['outcome="too_old"', o.snapshotsTooOld],
-    ]);
-    metric(
-      'feed_order_queue_overflows_total',
-      'counter',
-      'Order entries dropped because a stale book queued too many.',
-      [['', o.queueOverflows]],
-    );
+    metric('feed_order_books', by('state', { live: o.books - o.staleBooks, stale: o.staleBooks }));
+    metric('feed_orders_resting', o.orders);
+    const entries = { received: o.entries, rejected: o.rejectedEntries, unknown_order: o.unknownOrders };
+    metric('feed_order_entries_total', by('outcome', entries));
+    metric('feed_order_snapshots_total', by('outcome', { applied: o.snapshots, too_old: o.snapshotsTooOld }));
+    metric('feed_order_queue_overflows_total', o.queueOverflows);
   }
   const l = s.latency;
-  metric('feed_latency_seconds', 'summary', 'Packet receipt (first copy) to relayed and decoded.', [
-    ['quantile="0.5"', l.quantile(0.5) / 1e9],
-    ['quantile="0.99"', l.quantile(0.99) / 1e9],
-    ['quantile="0.999"', l.quantile(0.999) / 1e9],
-  ]);
+  const quantiles = ['0.5', '0.99', '0.999'];
+  metric(
+    'feed_latency_seconds',
+    quantiles.map((q) => [`quantile="${q}"`, l.quantile(Number(q)) / 1e9]),
+  );
   out.push(`feed_latency_seconds_sum{${ch}} ${l.sum / 1e9}`, `feed_latency_seconds_count{${ch}} ${l.count}`);
   return `${out.join('\n')}\n`;
 }

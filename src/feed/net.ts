@@ -85,28 +85,19 @@ export interface RelayOptions {
   readonly maxTcpBacklogBytes?: number;
 }
 
-export interface RelayStats {
-  packets: number;
-  udpSent: number;
-  udpErrors: number;
-  tcpSubscribers: number;
-  tcpConnected: number;
-  tcpPacketsSent: number;
-  /** Subscribers disconnected for falling behind. */
-  tcpSlowDisconnects: number;
-  /** Packets not delivered to a subscriber because it was disconnected for being slow. */
-  tcpDropped: number;
-}
+export type RelayStats = Relay['stats'];
 
 export class Relay {
-  readonly stats: RelayStats = {
+  readonly stats = {
     packets: 0,
     udpSent: 0,
     udpErrors: 0,
     tcpSubscribers: 0,
     tcpConnected: 0,
     tcpPacketsSent: 0,
+    /** Subscribers disconnected for falling behind. */
     tcpSlowDisconnects: 0,
+    /** Packets not delivered to a subscriber because it was disconnected for being slow. */
     tcpDropped: 0,
   };
   private readonly clients = new Set<net.Socket>();

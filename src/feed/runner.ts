@@ -6,7 +6,7 @@
  */
 import type { MarketEvent, OrderEvent } from '../market-data/events';
 import type { SbeCodec } from '../sbe/codec';
-import type { BookKinds } from './book-engine';
+import { newSnapshotRecoveryStats, type BookKinds } from './book-engine';
 import { DecoderThread } from './decoder-thread';
 import { engineStats, type EngineStats } from './decoder-worker';
 import { newDecodeStats } from './decode';
@@ -171,14 +171,7 @@ export class FeedRunner {
       this.finalEngineStats ??
       this.decoderThread?.engineStats ?? {
         recovering: true,
-        recovery: {
-          started: 0,
-          completed: 0,
-          snapshotsApplied: 0,
-          snapshotsIgnored: 0,
-          replayedEntries: 0,
-          queueOverflows: 0,
-        },
+        recovery: newSnapshotRecoveryStats(),
         decodeStats: newDecodeStats(),
         snapshotDecodeStats: newDecodeStats(),
       }

@@ -49,22 +49,16 @@ export interface PacketSequencerOptions {
 }
 
 /** TCP replay counters (the sequencer's part of the handler's RecoveryStats). */
-export interface ReplayStats {
-  /** Gaps sent to TCP replay, filled by it, and failed (then recovered from the snapshot loop). */
-  replayRequested: number;
-  replayRecovered: number;
-  replayFailed: number;
-  /** Packets received by TCP replay. */
-  replayPackets: number;
-  /** Gaps larger than `replay.maxGapPackets` (snapshot loop). */
-  replayTooLarge: number;
-}
+export type ReplayStats = ReturnType<typeof newReplayStats>;
 
-export const newReplayStats = (): ReplayStats => ({
+export const newReplayStats = () => ({
+  /** Gaps sent to TCP replay, filled by it, and failed (then recovered from the snapshot loop). */
   replayRequested: 0,
   replayRecovered: 0,
   replayFailed: 0,
+  /** Packets received by TCP replay. */
   replayPackets: 0,
+  /** Gaps larger than `replay.maxGapPackets` (snapshot loop). */
   replayTooLarge: 0,
 });
 

@@ -616,16 +616,14 @@ class IncrementalWriter {
   private readonly o: ReturnType<typeof orderBookSlots> | null;
 
   constructor(codec: SbeCodec, mbo: boolean) {
+    // The sample messages' values only fix the layouts; every field sent is patched per packet.
+    const root = { TransactTime: 0n, MatchEventIndicator: [] };
+    const level = { MDEntryPx: '0', MDEntrySize: 0, SecurityID: 0, RptSeq: 0, NumberOfOrders: 0 };
     this.book = new MessageLayout(codec, 'MDIncrementalRefreshBook46', {
-      TransactTime: 0n,
-      MatchEventIndicator: [],
+      ...root,
       NoMDEntries: [
         {
-          MDEntryPx: '0',
-          MDEntrySize: 0,
-          SecurityID: 0,
-          RptSeq: 0,
-          NumberOfOrders: 0,
+          ...level,
           MDPriceLevel: 1,
           MDUpdateAction: 'New',
           MDEntryType: 'Bid',
@@ -638,15 +636,10 @@ class IncrementalWriter {
     });
     this.b = bookSlots(this.book);
     this.trade = new MessageLayout(codec, 'MDIncrementalRefreshTradeSummary48', {
-      TransactTime: 0n,
-      MatchEventIndicator: [],
+      ...root,
       NoMDEntries: [
         {
-          MDEntryPx: '0',
-          MDEntrySize: 0,
-          SecurityID: 0,
-          RptSeq: 0,
-          NumberOfOrders: 0,
+          ...level,
           AggressorSide: 'Buy',
           MDUpdateAction: 'New',
           MDTradeEntryID: 0,
@@ -657,8 +650,7 @@ class IncrementalWriter {
     this.t = tradeSlots(this.trade);
     this.orderBook = mbo
       ? new MessageLayout(codec, 'MDIncrementalRefreshOrderBook47', {
-          TransactTime: 0n,
-          MatchEventIndicator: [],
+          ...root,
           NoMDEntries: [
             {
               OrderID: 0n,
@@ -764,13 +756,17 @@ function sideValues(l: MessageLayout, path: string): Record<Side, number> {
   return { bid: l.enumValue(path, 'Bid'), ask: l.enumValue(path, 'Offer') };
 }
 
-function mbpActionValues(l: MessageLayout, path: string): Record<MbpAction, number> {
-  return {
-    New: l.enumValue(path, 'New'),
-    Change: l.enumValue(path, 'Change'),
-    Delete: l.enumValue(path, 'Delete'),
-  };
+/** The encoded values of enum `path`'s `names`, by name. */
+function enumValues<K extends string>(
+  l: MessageLayout,
+  path: string,
+  names: readonly K[],
+): Record<K, number> {
+  return Object.fromEntries(names.map((n) => [n, l.enumValue(path, n)])) as Record<K, number>;
 }
+
+const mbpActionValues = (l: MessageLayout, path: string): Record<MbpAction, number> =>
+  enumValues(l, path, ['New', 'Change', 'Delete']);
 
 function bookSlots(l: MessageLayout) {
   const entries = l.group('NoMDEntries');
@@ -798,11 +794,11 @@ function bookSlots(l: MessageLayout) {
     qty: l.slot('NoOrderIDEntries.MDDisplayQty'),
     referenceId: l.slot('NoOrderIDEntries.ReferenceID'),
     orderAction: l.slot('NoOrderIDEntries.OrderUpdateAction'),
-    orderActionValue: {
-      New: l.enumValue('NoOrderIDEntries.OrderUpdateAction', 'New'),
-      Update: l.enumValue('NoOrderIDEntries.OrderUpdateAction', 'Update'),
-      Delete: l.enumValue('NoOrderIDEntries.OrderUpdateAction', 'Delete'),
-    } satisfies Record<MboChange['action'], number>,
+    orderActionValue: enumValues<MboChange['action']>(l, 'NoOrderIDEntries.OrderUpdateAction', [
+      'New',
+      'Update',
+      'Delete',
+    ]),
   };
 }
 
@@ -819,10 +815,7 @@ function tradeSlots(l: MessageLayout) {
     rptSeq: l.slot('NoMDEntries.RptSeq'),
     numberOfOrders: l.slot('NoMDEntries.NumberOfOrders'),
     aggressor: l.slot('NoMDEntries.AggressorSide'),
-    aggressorValue: {
-      Buy: l.enumValue('NoMDEntries.AggressorSide', 'Buy'),
-      Sell: l.enumValue('NoMDEntries.AggressorSide', 'Sell'),
-    },
+    aggressorValue: enumValues(l, 'NoMDEntries.AggressorSide', ['Buy', 'Sell']),
     action: l.slot('NoMDEntries.MDUpdateAction'),
     actionNew: l.enumValue('NoMDEntries.MDUpdateAction', 'New'),
     tradeEntryId: l.slot('NoMDEntries.MDTradeEntryID'),

@@ -147,11 +147,7 @@ export interface ReplayClientOptions {
   readonly maxPerRequest?: number;
 }
 
-export interface ReplayClientStats {
-  requests: number;
-  packets: number;
-  failures: number;
-}
+export type ReplayClientStats = ReplayClient['stats'];
 
 function checkCredentials(c: ReplayCredentials | undefined, field: string): void {
   if (!c) throw new InputError(`${field}: TCP replay needs a username and password`, field);
@@ -164,7 +160,7 @@ function checkCredentials(c: ReplayCredentials | undefined, field: string): void
 
 /** Requests packet ranges from a TCP replay server and returns them as UDP packets (byte-exact). */
 export class ReplayClient {
-  readonly stats: ReplayClientStats = { requests: 0, packets: 0, failures: 0 };
+  readonly stats = { requests: 0, packets: 0, failures: 0 };
   private readonly maxPer: number;
 
   constructor(private readonly opts: ReplayClientOptions) {
@@ -246,13 +242,16 @@ export class ReplayClient {
       const sock = net.connect(o.server.port, o.server.host);
       sock.setNoDelay(true);
       let settled = false;
-      const fail = (err: ReplayError): void => {
+      const failWith = (err: ReplayError): void => {
         if (settled) return;
         settled = true;
         clearTimeout(logonTimer);
         sock.destroy();
         reject(err);
       };
+      /** Fails with `${what}: ${detail}`. */
+      const fail = (detail: string, reason: ReplayErrorReason, serverText?: string): void =>
+        failWith(new ReplayError(`${what}: ${detail}`, reason, serverText));
       const succeed = (): void => {
         if (settled) return;
         flushPacket();
@@ -270,34 +269,20 @@ export class ReplayClient {
       };
       let logonTimer: NodeJS.Timeout | undefined;
       sock.setTimeout(timeoutMs, () => {
-        if (state === 'connecting')
-          fail(new ReplayError(`${what}: connect to ${where} timed out after ${timeoutMs} ms`, 'timeout'));
+        if (state === 'connecting') fail(`connect to ${where} timed out after ${timeoutMs} ms`, 'timeout');
         else if (state === 'replay')
-          fail(
-            new ReplayError(
-              `${what}: no data from ${where} for ${timeoutMs} ms after ${progress()}`,
-              'timeout',
-            ),
-          );
+          fail(`no data from ${where} for ${timeoutMs} ms after ${progress()}`, 'timeout');
       });
       sock.on('error', (err) =>
         fail(
-          new ReplayError(
-            `${what}: ${state === 'connecting' ? `connect to ${where} failed` : `connection to ${where} failed`}: ${err.message}`,
-            state === 'connecting' ? 'connect' : 'incomplete',
-          ),
+          `${state === 'connecting' ? `connect to ${where} failed` : `connection to ${where} failed`}: ${err.message}`,
+          state === 'connecting' ? 'connect' : 'incomplete',
         ),
       );
       sock.on('connect', () => {
         state = 'logon';
         logonTimer = setTimeout(
-          () =>
-            fail(
-              new ReplayError(
-                `${what}: no logon response from ${where} within ${logonTimeoutMs} ms`,
-                'timeout',
-              ),
-            ),
+          () => fail(`no logon response from ${where} within ${logonTimeoutMs} ms`, 'timeout'),
           logonTimeoutMs,
         );
         sock.write(logon);
@@ -313,22 +298,18 @@ export class ReplayClient {
             sock.write(request);
             return;
           }
-          fail(
-            new ReplayError(`${what}: logon rejected by ${where}: ${m.text || '(no text)'}`, 'logon', m.text),
-          );
+          fail(`logon rejected by ${where}: ${m.text || '(no text)'}`, 'logon', m.text);
           return;
         }
         if (m.type === 'logon') return;
         // Logout (or Reject) after the request: the end of the replay, or its refusal.
         if (complete()) return succeed();
         if (packets.size === 0 && m.type === 'logout')
-          return fail(new ReplayError(`${what} refused: ${m.text || '(no text)'}`, 'refused', m.text));
+          return failWith(new ReplayError(`${what} refused: ${m.text || '(no text)'}`, 'refused', m.text));
         fail(
-          new ReplayError(
-            `${what}: ${m.type === 'reject' ? 'reject' : 'logout'} after ${progress()}: ${m.text || '(no text)'}`,
-            m.type === 'reject' && packets.size === 0 ? 'refused' : 'incomplete',
-            m.text,
-          ),
+          `${m.type === 'reject' ? 'reject' : 'logout'} after ${progress()}: ${m.text || '(no text)'}`,
+          m.type === 'reject' && packets.size === 0 ? 'refused' : 'incomplete',
+          m.text,
         );
       };
       const onFrames = (chunk: Buffer): void => {
@@ -341,7 +322,7 @@ export class ReplayClient {
             continue;
           }
           if (state !== 'replay') {
-            fail(new ReplayError(`${what}: market data from ${where} before the logon response`, 'protocol'));
+            fail(`market data from ${where} before the logon response`, 'protocol');
             return;
           }
           if (current && current.seq !== m.seq) flushPacket();
@@ -361,7 +342,7 @@ export class ReplayClient {
             fix = tryDecodeFix(buf);
           } catch (err) {
             const detail = err instanceof FixError ? err.message : String(err);
-            return fail(new ReplayError(`${what}: unreadable answer from ${where}: ${detail}`, 'protocol'));
+            return fail(`unreadable answer from ${where}: ${detail}`, 'protocol');
           }
           if (!fix) break;
           buf = buf.subarray(fix.length);
@@ -370,8 +351,7 @@ export class ReplayClient {
           if (type === 'A') onAdmin({ type: 'logon', heartBtInt: Number(fix.get(108) ?? 0) });
           else if (type === '5') onAdmin({ type: 'logout', text });
           else if (type === '3') onAdmin({ type: 'reject', text: text || 'Reject (35=3) without Text' });
-          else if (type !== '0')
-            return fail(new ReplayError(`${what}: unexpected MsgType ${type} from ${where}`, 'protocol'));
+          else if (type !== '0') return fail(`unexpected MsgType ${type} from ${where}`, 'protocol');
           if (settled) return;
         }
         if (buf.length >= 2 && buf.readUInt16LE(0) === TCP_ENCODING_TYPE) {
@@ -382,20 +362,12 @@ export class ReplayClient {
       sock.on('close', () => {
         if (settled) return;
         parser.finish();
-        if (state === 'connecting')
-          return fail(new ReplayError(`${what}: connection to ${where} closed while connecting`, 'connect'));
+        if (state === 'connecting') return fail(`connection to ${where} closed while connecting`, 'connect');
         if (state === 'logon')
-          return fail(
-            new ReplayError(
-              `${what}: ${where} closed the connection before the logon response`,
-              'incomplete',
-            ),
-          );
+          return fail(`${where} closed the connection before the logon response`, 'incomplete');
         // Every packet arrived: accept it even without the closing Logout (nothing is missing).
         if (complete()) return succeed();
-        fail(
-          new ReplayError(`${what}: connection closed after ${progress()}, without a Logout`, 'incomplete'),
-        );
+        fail(`connection closed after ${progress()}, without a Logout`, 'incomplete');
       });
     });
   }
@@ -431,22 +403,15 @@ export interface ReplayServerOptions {
   readonly schemaVersion?: number;
 }
 
-export interface ReplayServerStats {
-  /** Logons accepted and rejected. */
-  logons: number;
-  logonsRejected: number;
-  /** MarketDataRequests received, served in full, and refused. */
-  requests: number;
-  served: number;
-  refused: number;
-  packets: number;
-}
+export type ReplayServerStats = ReplayServer['stats'];
 
 /** Local stand-in of the exchange's TCP replay service (one request per logged-on connection). */
 export class ReplayServer {
-  readonly stats: ReplayServerStats = {
+  readonly stats = {
+    /** Logons accepted and rejected. */
     logons: 0,
     logonsRejected: 0,
+    /** MarketDataRequests received, served in full, and refused. */
     requests: 0,
     served: 0,
     refused: 0,

@@ -464,20 +464,13 @@ class Encoder {
       if (g.sinceVersion > this.version) continue;
       const items = (obj[g.name] ?? []) as Record<string, unknown>[];
       const dim = g.dimension;
-      const blm = dim.members.find((m) => m.name === 'blockLength')!;
-      const nm = dim.members.find((m) => m.name === 'numInGroup')!;
-      this.prim(
-        (blm.type as EncodedType).primitive,
-        g.blockLength,
-        pos + blm.offset,
-        `${path}.${g.name}.blockLength`,
-      );
-      this.prim(
-        (nm.type as EncodedType).primitive,
-        items.length,
-        pos + nm.offset,
-        `${path}.${g.name}.numInGroup`,
-      );
+      for (const [name, v] of [
+        ['blockLength', g.blockLength],
+        ['numInGroup', items.length],
+      ] as const) {
+        const m = dim.members.find((x) => x.name === name)!;
+        this.prim((m.type as EncodedType).primitive, v, pos + m.offset, `${path}.${g.name}.${name}`);
+      }
       pos += dim.size;
       items.forEach((it, i) => {
         const p = `${path}.${g.name}[${i}]`;
@@ -596,32 +589,9 @@ class Encoder {
     else throw new RangeError(`${path}: ${JSON.stringify(String(v))} is not an integer`);
     const [lo, hi] = INT_RANGE[p]!;
     if (b < lo || b > hi) throw new RangeError(`${path}: ${b} is out of range for ${p}`);
-    switch (p) {
-      case 'char':
-      case 'uint8':
-        dv.setUint8(at, Number(b));
-        break;
-      case 'int8':
-        dv.setInt8(at, Number(b));
-        break;
-      case 'int16':
-        dv.setInt16(at, Number(b), this.le);
-        break;
-      case 'uint16':
-        dv.setUint16(at, Number(b), this.le);
-        break;
-      case 'int32':
-        dv.setInt32(at, Number(b), this.le);
-        break;
-      case 'uint32':
-        dv.setUint32(at, Number(b), this.le);
-        break;
-      case 'int64':
-        dv.setBigInt64(at, b, this.le);
-        break;
-      case 'uint64':
-        dv.setBigUint64(at, b, this.le);
-        break;
-    }
+    // The DataView setter matching DV_READ's getter (64-bit ones take the bigint).
+    const set = DV_READ[p].replace('get', 'set') as 'setUint32' | 'setBigUint64';
+    if (isBig(p)) dv[set as 'setBigUint64'](at, b, this.le);
+    else dv[set as 'setUint32'](at, Number(b), this.le);
   }
 }

@@ -6,20 +6,7 @@ import { readFileSync } from 'node:fs';
 import { InputError } from '../errors';
 import { parseXml, type XmlElement } from './xml';
 
-export type Primitive =
-  | 'char'
-  | 'int8'
-  | 'uint8'
-  | 'int16'
-  | 'uint16'
-  | 'int32'
-  | 'uint32'
-  | 'int64'
-  | 'uint64'
-  | 'float'
-  | 'double';
-
-export const PRIMITIVE_SIZE: Record<Primitive, number> = {
+export const PRIMITIVE_SIZE = {
   char: 1,
   int8: 1,
   uint8: 1,
@@ -32,6 +19,8 @@ export const PRIMITIVE_SIZE: Record<Primitive, number> = {
   float: 4,
   double: 8,
 };
+
+export type Primitive = keyof typeof PRIMITIVE_SIZE;
 
 /** SBE's default null values per primitive (used for optional types without an explicit nullValue). */
 const DEFAULT_NULL: Record<Primitive, string> = {
@@ -112,16 +101,6 @@ export interface FieldDef {
   readonly constant: boolean;
 }
 
-export interface GroupDef {
-  readonly name: string;
-  readonly id: number;
-  readonly blockLength: number;
-  readonly dimension: CompositeType;
-  readonly fields: readonly FieldDef[];
-  readonly groups: readonly GroupDef[];
-  readonly sinceVersion: number;
-}
-
 export interface MessageDef {
   readonly name: string;
   readonly id: number;
@@ -129,6 +108,11 @@ export interface MessageDef {
   readonly fields: readonly FieldDef[];
   readonly groups: readonly GroupDef[];
   readonly sinceVersion: number;
+}
+
+/** A repeating group: a message body repeated, framed by its dimension composite. */
+export interface GroupDef extends MessageDef {
+  readonly dimension: CompositeType;
 }
 
 export interface Schema {
@@ -348,20 +332,7 @@ export function parseSchema(xml: string, source = 'schema'): Schema {
         ) {
           throw new InputError(`${cw}: dimensionType ${dimName} needs blockLength and numInGroup`, cw);
         }
-        const inner = parseMembers(c, cw);
-        const computed = inner.fields.reduce(
-          (s, f) => Math.max(s, f.constant ? 0 : f.offset + f.type.size),
-          0,
-        );
-        groups.push({
-          name: c.attrs.name,
-          id: intAttr(c, 'id', cw, 0),
-          blockLength: intAttr(c, 'blockLength', cw, computed),
-          dimension,
-          fields: inner.fields,
-          groups: inner.groups,
-          sinceVersion: intAttr(c, 'sinceVersion', cw, 0),
-        });
+        groups.push({ ...parseBody(c, cw, 0), dimension });
       } else if (c.name === 'data') {
         throw new InputError(`${cw}: variable-length <data> fields are not supported`, cw);
       }
@@ -369,20 +340,25 @@ export function parseSchema(xml: string, source = 'schema'): Schema {
     return { fields, groups };
   };
 
+  /** A message or group: its members, and a block length that defaults to the fields' extent. */
+  const parseBody = (el: XmlElement, where: string, defaultId?: number): MessageDef => {
+    const { fields, groups } = parseMembers(el, where);
+    const computed = fields.reduce((s, f) => Math.max(s, f.constant ? 0 : f.offset + f.type.size), 0);
+    return {
+      name: el.attrs.name,
+      id: intAttr(el, 'id', where, defaultId),
+      blockLength: intAttr(el, 'blockLength', where, computed),
+      fields,
+      groups,
+      sinceVersion: intAttr(el, 'sinceVersion', where, 0),
+    };
+  };
+
   const messages = new Map<number, MessageDef>();
   const messagesByName = new Map<string, MessageDef>();
   for (const m of root.children.filter((c) => c.name === 'message')) {
     const w = `${source}: message ${m.attrs.name ?? '?'}`;
-    const { fields, groups } = parseMembers(m, w);
-    const computed = fields.reduce((s, f) => Math.max(s, f.constant ? 0 : f.offset + f.type.size), 0);
-    const def: MessageDef = {
-      name: m.attrs.name,
-      id: intAttr(m, 'id', w),
-      blockLength: intAttr(m, 'blockLength', w, computed),
-      fields,
-      groups,
-      sinceVersion: intAttr(m, 'sinceVersion', w, 0),
-    };
+    const def = parseBody(m, w);
     if (messages.has(def.id)) throw new InputError(`${w}: template id ${def.id} is used twice`, w);
     messages.set(def.id, def);
     messagesByName.set(def.name, def);
