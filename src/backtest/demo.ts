@@ -2,10 +2,10 @@
  * The backtest step of `npm start`: every strategy that fits the data on one instrument, a summary
  * table, and the HTML report of the best by Sharpe. The demo (src/demo/) calls `runBacktestDemo`.
  */
-import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Runtime } from '../aws/clients';
 import type { QueryEngine } from '../lake';
+import { writeAtomic } from '../local/lease';
 import { packageRoot } from '../package-root';
 import { loadBars } from './load';
 import { renderReport } from './report';
@@ -52,10 +52,8 @@ export async function runBacktestDemo(opts: BacktestDemoOptions = {}): Promise<B
   const results = RUNS.map((r) => runBacktest(bars, { ...r, costBps: opts.costBps ?? 5 }));
   const best = results.reduce((a, b) => (b.summary.sharpe > a.summary.sharpe ? b : a));
   if (opts.reportFile) {
-    const tmp = `${opts.reportFile}.${process.pid}.tmp`;
     // Benchmark (buy-and-hold of the same bars), rolling risk, and exposure (or why there is none).
-    writeFileSync(tmp, renderReport(best, panelReportExtras(best, asPanel(bars))));
-    renameSync(tmp, opts.reportFile);
+    writeAtomic(opts.reportFile, renderReport(best, panelReportExtras(best, asPanel(bars))));
   }
   const rows = results.map((r) => ({
     strategy: r.strategy,
