@@ -7,6 +7,7 @@ import type { Runtime } from '../aws/clients';
 import type { QueryEngine } from '../lake';
 import { writeAtomic } from '../local/lease';
 import { packageRoot } from '../package-root';
+import { paramText } from '../report/html';
 import { loadBars } from './load';
 import { renderReport } from './report';
 import { panelReportExtras } from './report-extras';
@@ -57,9 +58,7 @@ export async function runBacktestDemo(opts: BacktestDemoOptions = {}): Promise<B
   }
   const rows = results.map((r) => ({
     strategy: r.strategy,
-    params: Object.entries(r.params)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(' '),
+    params: paramText(r.params),
     totalReturn: r.summary.totalReturn,
     cagr: r.summary.cagr,
     sharpe: r.summary.sharpe,

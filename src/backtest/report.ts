@@ -12,6 +12,7 @@ import {
   multiLineChart,
   page,
   panelChart,
+  paramText,
   pct,
   stackedAreaChart,
   table,
@@ -217,9 +218,7 @@ export function renderReport(
   opts: { title?: string; maxTrades?: number } & ReportExtras = {},
 ): string {
   const s = result.summary;
-  const params = Object.entries(result.params)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ');
+  const params = paramText(result.params);
   const title =
     opts.title ??
     `${result.strategy} ${params} on ${result.symbols.slice(0, 5).join(', ')}${result.symbols.length > 5 ? ', ...' : ''}`;

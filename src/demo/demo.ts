@@ -14,7 +14,7 @@ import { runMacroDemo } from '../backtest/macro-demo';
 import { panelReportExtras } from '../backtest/report-extras';
 import { asPanel } from '../backtest/types';
 import { writeAtomic } from '../local/lease';
-import { pct } from '../report/html';
+import { paramText, pct } from '../report/html';
 import { renderStressReport } from '../risk/stress-report';
 import { bestRegionStability, heatMap, pointsFromRows } from '../sweep/heatmap';
 import { RANKING_COLUMNS } from '../sweep/rank';
@@ -143,11 +143,7 @@ const sweepPhase: DemoPhase = {
       const best = runBacktest(bars, { strategy: r.best.strategy, params: r.best.params, costBps: 1 });
       const file = path.join(reportsDir(ctx), 'sweep-best.html');
       writeAtomic(file, renderReport(best, panelReportExtras(best, asPanel(bars))));
-      log(
-        `HTML report of the best (${Object.entries(r.best.params)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(' ')}): ${file}`,
-      );
+      log(`HTML report of the best (${paramText(r.best.params)}): ${file}`);
     }
     // The sweep's own report: Sharpe over fast x slow, and whether the best is a plateau or a spike.
     const rows = await readSweepRows(

@@ -9,6 +9,12 @@ export const esc = (s: string): string =>
 
 export const pct = (x: number, digits = 2): string => `${(x * 100).toFixed(digits)}%`;
 
+/** Parameters as `k=v k=v`, in their order. */
+export const paramText = (p: Readonly<Record<string, number | boolean | string>>): string =>
+  Object.entries(p)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+
 /** A number for a table: fixed digits, thousands grouped, or "n/a" when not finite. */
 export const fmt = (x: number, digits = 2): string =>
   Number.isFinite(x)
