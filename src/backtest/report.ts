@@ -19,6 +19,7 @@ import {
 } from '../report/html';
 import type { BenchmarkStats, RollingStats } from './benchmark';
 import type { GroupExposure } from './exposure';
+import { equityAndDrawdown } from './metrics';
 import type { BacktestResult } from './types';
 
 /** What a report adds when the caller computed it (the CLI does: benchmark.ts, exposure.ts). */
@@ -76,7 +77,11 @@ function equityChart(result: BacktestResult, benchmark: ReportExtras['benchmark'
   return multiLineChart(
     [
       { name: 'strategy', color: '#1f6feb', y: result.equity },
-      { name: `benchmark: ${benchmark.stats.name}`, color: '#6e7781', y: equityOf(benchmark.returns) },
+      {
+        name: `benchmark: ${benchmark.stats.name}`,
+        color: '#6e7781',
+        y: equityAndDrawdown(benchmark.returns).equity,
+      },
     ],
     result.dates,
     { title: 'Equity against the benchmark (start = 1)', format },
@@ -164,14 +169,6 @@ function riskGateSection(result: BacktestResult): string {
       : '';
   return `<h2>Risk engine</h2><table><tbody><tr><td>Orders</td><td>${g.orders}</td></tr><tr><td>Approved</td><td>${g.approved}</td></tr><tr><td>Resized</td><td>${g.resized}</td></tr><tr><td>Rejected</td><td>${g.rejected}</td></tr></tbody></table>${rules.length > 0 ? `${table(['Rule', 'Resized', 'Rejected', 'Orders'], rules, 'rejections')}${chart}<p>An order that breaches several rules counts once under each, with the decision it got.</p>` : '<p>No order was resized or rejected.</p>'}
 `;
-}
-
-/** Equity of period returns, starting at 1 (length returns + 1). */
-function equityOf(r: Float64Array): Float64Array {
-  const e = new Float64Array(r.length + 1);
-  e[0] = 1;
-  for (let t = 0; t < r.length; t++) e[t + 1] = e[t] * (1 + r[t]);
-  return e;
 }
 
 /** A per-period statistic placed on the bar each period ends at (bar 0 has none). */
