@@ -18,7 +18,7 @@ import {
   table,
 } from '../report/html';
 import type { BenchmarkStats, RollingStats } from './benchmark';
-import type { GroupExposure } from './exposure';
+import type { GroupExposure, ReportExposure } from './exposure';
 import { equityAndDrawdown } from './metrics';
 import type { BacktestResult } from './types';
 
@@ -31,9 +31,7 @@ export interface ReportExtras {
    * Net exposure by group over time (src/backtest/exposure.ts `reportExposure`), with the
    * reference data it came from; or, when there was none, why (`missing`), said in the report.
    */
-  readonly exposure?:
-    | { readonly region: GroupExposure; readonly assetClass: GroupExposure; readonly source?: string }
-    | { readonly missing: string };
+  readonly exposure?: ReportExposure;
 }
 
 /** Compounded strategy return per calendar month (by the date each period ends). */
@@ -193,7 +191,7 @@ function benchmarkSection(b: NonNullable<ReportExtras['benchmark']>): string {
 `;
 }
 
-function exposureSection(e: NonNullable<ReportExtras['exposure']>, result: BacktestResult): string {
+function exposureSection(e: ReportExposure, result: BacktestResult): string {
   if ('missing' in e) return `<h2>Exposure</h2><p class="missing">${esc(e.missing)}</p>\n`;
   const dates = result.dates.slice(0, result.returns.length);
   const chart = (g: GroupExposure, title: string): string =>
