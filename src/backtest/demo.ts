@@ -2,11 +2,12 @@
  * The backtest step of `npm start`: every strategy that fits the data on one instrument, a summary
  * table, and the HTML report of the best by Sharpe. The demo (src/demo/) calls `runBacktestDemo`.
  */
-import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Runtime } from '../aws/clients';
 import type { QueryEngine } from '../lake';
+import { writeAtomic } from '../local/lease';
 import { packageRoot } from '../package-root';
+import { paramText } from '../report/html';
 import { loadBars } from './load';
 import { renderReport } from './report';
 import { panelReportExtras } from './report-extras';
@@ -52,16 +53,12 @@ export async function runBacktestDemo(opts: BacktestDemoOptions = {}): Promise<B
   const results = RUNS.map((r) => runBacktest(bars, { ...r, costBps: opts.costBps ?? 5 }));
   const best = results.reduce((a, b) => (b.summary.sharpe > a.summary.sharpe ? b : a));
   if (opts.reportFile) {
-    const tmp = `${opts.reportFile}.${process.pid}.tmp`;
     // Benchmark (buy-and-hold of the same bars), rolling risk, and exposure (or why there is none).
-    writeFileSync(tmp, renderReport(best, panelReportExtras(best, asPanel(bars))));
-    renameSync(tmp, opts.reportFile);
+    writeAtomic(opts.reportFile, renderReport(best, panelReportExtras(best, asPanel(bars))));
   }
   const rows = results.map((r) => ({
     strategy: r.strategy,
-    params: Object.entries(r.params)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(' '),
+    params: paramText(r.params),
     totalReturn: r.summary.totalReturn,
     cagr: r.summary.cagr,
     sharpe: r.summary.sharpe,

@@ -5,6 +5,8 @@
  */
 import type { ReferenceFields } from './point-in-time';
 
+type Reference = { at(symbol: string, date: string): ReferenceFields | undefined };
+
 /** The group a symbol is counted in when the reference data has no record for it (yet). */
 export const UNCLASSIFIED = 'unclassified';
 
@@ -25,7 +27,7 @@ export function exposureByGroup(
   positions: readonly ArrayLike<number>[],
   symbols: readonly string[],
   dates: readonly string[],
-  reference: { at(symbol: string, date: string): ReferenceFields | undefined },
+  reference: Reference,
   field: 'region' | 'assetClass',
 ): GroupExposure {
   const periods = positions[0]?.length ?? 0;
@@ -66,15 +68,13 @@ export type ReportExposure =
       readonly region: GroupExposure;
       readonly assetClass: GroupExposure;
       /** The reference data used, in words (shown under the charts). */
-      readonly source: string;
+      readonly source?: string;
     }
   | { readonly missing: string };
 
 /** What `reportExposure` says when no reference data covers any symbol of the run. */
 export const EXPOSURE_NEEDS_REFERENCE =
   'Exposure by region and asset class needs reference data: run with --reference FILE (a point-in-time reference CSV), or --reference synthetic for the synthetic macro universe.';
-
-type Reference = { at(symbol: string, date: string): ReferenceFields | undefined };
 
 /**
  * Exposure by region and asset class of a run for its report. The reference data, first that

@@ -7,15 +7,19 @@
 import {
   barChart,
   esc,
+  lineChart,
   metricsGrid,
   multiLineChart,
+  page,
   panelChart,
+  paramText,
   pct,
-  samplePoints,
   stackedAreaChart,
+  table,
 } from '../report/html';
 import type { BenchmarkStats, RollingStats } from './benchmark';
-import type { GroupExposure } from './exposure';
+import type { GroupExposure, ReportExposure } from './exposure';
+import { equityAndDrawdown } from './metrics';
 import type { BacktestResult } from './types';
 
 /** What a report adds when the caller computed it (the CLI does: benchmark.ts, exposure.ts). */
@@ -27,56 +31,7 @@ export interface ReportExtras {
    * Net exposure by group over time (src/backtest/exposure.ts `reportExposure`), with the
    * reference data it came from; or, when there was none, why (`missing`), said in the report.
    */
-  readonly exposure?:
-    | { readonly region: GroupExposure; readonly assetClass: GroupExposure; readonly source?: string }
-    | { readonly missing: string };
-}
-
-function lineChart(
-  y: Float64Array,
-  dates: readonly string[],
-  opts: { title: string; color: string; fill?: boolean; format: (v: number) => string; invert?: boolean },
-): string {
-  const W = 900;
-  const H = 240;
-  const L = 70;
-  const R = 10;
-  const T = 24;
-  const B = 28;
-  let min = Infinity;
-  let max = -Infinity;
-  for (const v of y) {
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  if (opts.invert) {
-    min = 0;
-  }
-  if (!(max > min)) max = min + 1e-9;
-  const n = y.length;
-  const x = (i: number): number => L + ((W - L - R) * i) / Math.max(1, n - 1);
-  const yy = (v: number): number =>
-    opts.invert ? T + ((H - T - B) * (v - min)) / (max - min) : T + ((H - T - B) * (max - v)) / (max - min);
-  const pts = samplePoints(y)
-    .map((i) => `${x(i).toFixed(1)},${yy(y[i]).toFixed(1)}`)
-    .join(' ');
-  const base = opts.invert ? yy(0) : H - B;
-  const area = opts.fill
-    ? `<polygon points="${x(0).toFixed(1)},${base} ${pts} ${x(n - 1).toFixed(1)},${base}" fill="${opts.color}" fill-opacity="0.25"/>`
-    : '';
-  const labels = [0, Math.floor((n - 1) / 2), n - 1]
-    .map(
-      (i, k) =>
-        `<text x="${x(i).toFixed(1)}" y="${H - 8}" text-anchor="${['start', 'middle', 'end'][k]}">${esc(dates[i] ?? '')}</text>`,
-    )
-    .join('');
-  const yTop = opts.invert ? min : max;
-  const yBottom = opts.invert ? max : min;
-  return `<figure><figcaption>${esc(opts.title)}</figcaption><svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${esc(opts.title)}" xmlns="http://www.w3.org/2000/svg">
-<rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}" fill="#fafafa" stroke="#ddd"/>
-<text x="${L - 6}" y="${T + 4}" text-anchor="end">${esc(opts.format(yTop))}</text>
-<text x="${L - 6}" y="${H - B}" text-anchor="end">${esc(opts.format(yBottom))}</text>
-${area}<polyline points="${pts}" fill="none" stroke="${opts.color}" stroke-width="1.5"/>${labels}</svg></figure>`;
+  readonly exposure?: ReportExposure;
 }
 
 /** Compounded strategy return per calendar month (by the date each period ends). */
@@ -120,7 +75,11 @@ function equityChart(result: BacktestResult, benchmark: ReportExtras['benchmark'
   return multiLineChart(
     [
       { name: 'strategy', color: '#1f6feb', y: result.equity },
-      { name: `benchmark: ${benchmark.stats.name}`, color: '#6e7781', y: equityOf(benchmark.returns) },
+      {
+        name: `benchmark: ${benchmark.stats.name}`,
+        color: '#6e7781',
+        y: equityAndDrawdown(benchmark.returns).equity,
+      },
     ],
     result.dates,
     { title: 'Equity against the benchmark (start = 1)', format },
@@ -187,12 +146,10 @@ function riskGateSection(result: BacktestResult): string {
   const ordered = Object.entries(g.byRule).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const split = (rule: string): { resized: number; rejected: number } =>
     g.byRuleDecision[rule] ?? { resized: 0, rejected: 0 };
-  const rules = ordered
-    .map(([r, c]) => {
-      const d = split(r);
-      return `<tr><td>${esc(r)}</td><td>${d.resized}</td><td>${d.rejected}</td><td>${c}</td></tr>`;
-    })
-    .join('');
+  const rules = ordered.map(([r, c]) => {
+    const d = split(r);
+    return [r, String(d.resized), String(d.rejected), String(c)];
+  });
   // Resized above zero, rejected below: one bar each way per rule.
   const bars = ordered.flatMap(([name]) => {
     const d = split(name);
@@ -208,16 +165,8 @@ function riskGateSection(result: BacktestResult): string {
           format: (v) => String(Math.abs(v)),
         })
       : '';
-  return `<h2>Risk engine</h2><table><tbody><tr><td>Orders</td><td>${g.orders}</td></tr><tr><td>Approved</td><td>${g.approved}</td></tr><tr><td>Resized</td><td>${g.resized}</td></tr><tr><td>Rejected</td><td>${g.rejected}</td></tr></tbody></table>${rules ? `<table class="rejections"><thead><tr><th>Rule</th><th>Resized</th><th>Rejected</th><th>Orders</th></tr></thead><tbody>${rules}</tbody></table>${chart}<p>An order that breaches several rules counts once under each, with the decision it got.</p>` : '<p>No order was resized or rejected.</p>'}
+  return `<h2>Risk engine</h2><table><tbody><tr><td>Orders</td><td>${g.orders}</td></tr><tr><td>Approved</td><td>${g.approved}</td></tr><tr><td>Resized</td><td>${g.resized}</td></tr><tr><td>Rejected</td><td>${g.rejected}</td></tr></tbody></table>${rules.length > 0 ? `${table(['Rule', 'Resized', 'Rejected', 'Orders'], rules, 'rejections')}${chart}<p>An order that breaches several rules counts once under each, with the decision it got.</p>` : '<p>No order was resized or rejected.</p>'}
 `;
-}
-
-/** Equity of period returns, starting at 1 (length returns + 1). */
-function equityOf(r: Float64Array): Float64Array {
-  const e = new Float64Array(r.length + 1);
-  e[0] = 1;
-  for (let t = 0; t < r.length; t++) e[t + 1] = e[t] * (1 + r[t]);
-  return e;
 }
 
 /** A per-period statistic placed on the bar each period ends at (bar 0 has none). */
@@ -242,7 +191,7 @@ function benchmarkSection(b: NonNullable<ReportExtras['benchmark']>): string {
 `;
 }
 
-function exposureSection(e: NonNullable<ReportExtras['exposure']>, result: BacktestResult): string {
+function exposureSection(e: ReportExposure, result: BacktestResult): string {
   if ('missing' in e) return `<h2>Exposure</h2><p class="missing">${esc(e.missing)}</p>\n`;
   const dates = result.dates.slice(0, result.returns.length);
   const chart = (g: GroupExposure, title: string): string =>
@@ -264,9 +213,7 @@ export function renderReport(
   opts: { title?: string; maxTrades?: number } & ReportExtras = {},
 ): string {
   const s = result.summary;
-  const params = Object.entries(result.params)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ');
+  const params = paramText(result.params);
   const title =
     opts.title ??
     `${result.strategy} ${params} on ${result.symbols.slice(0, 5).join(', ')}${result.symbols.length > 5 ? ', ...' : ''}`;
@@ -288,34 +235,25 @@ export function renderReport(
     ['Average loss', pct(s.avgLoss)],
     ['Costs', pct(result.totalCosts)],
   ];
-  const attribution = result.attribution
-    .map(
-      (a) =>
-        `<tr><td>${esc(a.symbol)}</td><td>${pct(a.contribution)}</td><td>${pct(a.costs, 3)}</td><td>${a.trades}</td><td>${pct(a.exposure, 1)}</td></tr>`,
-    )
-    .join('');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title>
-<style>
-body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:960px;color:#222;padding:0 12px}
-h1{font-size:20px}h2{font-size:16px;margin-top:28px}
-table{border-collapse:collapse;margin:8px 0}td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:right}
-th:first-child,td:first-child{text-align:left}
-.metrics{display:grid;grid-template-columns:repeat(4,1fr);gap:6px 16px}.metrics div{border-bottom:1px solid #eee;padding:4px 0}
-.metrics b{display:block;font-size:11px;color:#666;font-weight:normal}
-figure{margin:12px 0}figcaption{font-weight:600;margin-bottom:4px}svg text{font-size:11px;fill:#555}
-.heat td{min-width:44px;font-size:12px}.heat .year{font-weight:600}.pos{color:#1a7f37}.neg{color:#c0392b}
-footer{margin-top:32px;color:#777;font-size:12px}
-</style></head><body>
-<h1>${esc(title)}</h1>
-<section class="metrics">${metrics.map(([k, v]) => `<div><b>${esc(k)}</b>${esc(v)}</div>`).join('')}</section>
+  const attribution = table(
+    ['Symbol', 'Contribution', 'Costs', 'Trades', 'Exposure'],
+    result.attribution.map((a) => [
+      a.symbol,
+      pct(a.contribution),
+      pct(a.costs, 3),
+      String(a.trades),
+      pct(a.exposure, 1),
+    ]),
+  );
+  return page(
+    title,
+    `${metricsGrid(metrics)}
 <h2>Equity</h2>${equityChart(result, opts.benchmark)}
 ${opts.benchmark ? benchmarkSection(opts.benchmark) : ''}<h2>Drawdown${opts.rolling ? ' and rolling risk' : ''}</h2>${riskChart(result, opts.rolling)}
 ${opts.exposure ? exposureSection(opts.exposure, result) : ''}<h2>Monthly returns</h2>${heatMap(result)}
-<h2>Attribution</h2><table><thead><tr><th>Symbol</th><th>Contribution</th><th>Costs</th><th>Trades</th><th>Exposure</th></tr></thead><tbody>${attribution}</tbody></table>
+<h2>Attribution</h2>${attribution}
 ${riskGateSection(result)}<h2>Trades (${result.roundTrips.length})</h2>${tradeTable(result, opts.maxTrades ?? 500)}
-<footer>Positions decided at each close are held to the next close; costs are charged in the period that starts at the change. Metrics: ${result.periodsPerYear} periods per year, risk-free rate 0.</footer>
-</body></html>
-`;
+<footer>Positions decided at each close are held to the next close; costs are charged in the period that starts at the change. Metrics: ${result.periodsPerYear} periods per year, risk-free rate 0.</footer>`,
+    '.heat td{min-width:44px;font-size:12px}.heat .year{font-weight:600}',
+  );
 }

@@ -1,6 +1,7 @@
 /** Data shapes shared by the backtest engine, strategies, loaders and reports. */
 import type { GateReport } from '../risk-api';
 import type { BarSpacing } from './spacing';
+import type { ReturnMetrics } from './metrics';
 
 /** One instrument's bars; `dates[i]` labels bar i (its close, UTC), strictly increasing. */
 export interface Bars {
@@ -61,18 +62,11 @@ export function asPanel(x: Bars | Panel): Panel {
 }
 
 /** The headline numbers of one backtest (the `--json` output of `quant backtest`). */
-export interface Summary {
+export interface Summary extends ReturnMetrics {
   /** Number of bars in the input. */
   readonly bars: number;
   /** bars - 1: the holding periods t -> t+1. */
   readonly periods: number;
-  readonly totalReturn: number;
-  readonly cagr: number;
-  readonly sharpe: number;
-  readonly sortino: number;
-  readonly maxDrawdown: number;
-  readonly calmar: number;
-  readonly volatility: number;
   /** Bars at which some position changes (an entry and an exit count as two). */
   readonly trades: number;
   /** Sum of |position change| (fraction of equity) per year: 252 * sum|dw| / periods. */

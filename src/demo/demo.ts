@@ -3,8 +3,7 @@
  * of the platform context; later phases (backtests, trading, ingestion, feed, vendor sync) add
  * themselves to `PHASES`. Every phase is idempotent, so running the job twice gives the same result.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { PlatformContext } from '../platform';
 import { formatTable } from '../format';
@@ -14,12 +13,14 @@ import { loadBars, loadPanel, renderReport, runBacktest } from '../backtest';
 import { runMacroDemo } from '../backtest/macro-demo';
 import { panelReportExtras } from '../backtest/report-extras';
 import { asPanel } from '../backtest/types';
+import { writeAtomic } from '../local/lease';
+import { paramText, pct } from '../report/html';
 import { renderStressReport } from '../risk/stress-report';
 import { bestRegionStability, heatMap, pointsFromRows } from '../sweep/heatmap';
 import { RANKING_COLUMNS } from '../sweep/rank';
 import { renderSweepReport } from '../sweep/report';
 import { readSweepRows } from '../sweep/results';
-import { runBacktestDemo } from '../backtest/demo';
+import { defaultDemoBars, runBacktestDemo } from '../backtest/demo';
 import { defaultSchemaPath, runFeedDemo } from '../feed/demo';
 import { demoTicksLanded, runIngestDemo } from '../ingest/demo';
 import { runMlDemo } from '../ml/demo';
@@ -27,8 +28,6 @@ import { runNewsDemo } from '../news/demo';
 import { runDemoSweep } from '../sweep/demo';
 import { runVendorSyncDemo } from '../sync/vendor-demo';
 import { runPaperTradingDemo } from '../trading/demo';
-
-const require = createRequire(import.meta.url);
 
 export interface DemoPhase {
   readonly name: string;
@@ -38,22 +37,10 @@ export interface DemoPhase {
 /** Symbol under which the real S&P 500 index history is stored. */
 export const SP500_SYMBOL = 'SPX';
 
-/** The package's exports hide its data folder, so resolve the package root and go from there. */
-export function sp500CsvPath(): string {
-  const entry = require.resolve('vega-datasets');
-  return path.join(
-    entry.slice(0, entry.lastIndexOf(`${path.sep}node_modules${path.sep}vega-datasets`)),
-    'node_modules',
-    'vega-datasets',
-    'data',
-    'sp500-2000.csv',
-  );
-}
-
 const importPhase: DemoPhase = {
   name: 'import bars into the lake',
   async run(ctx, log) {
-    const sp = await readBarsFile(sp500CsvPath(), { symbol: SP500_SYMBOL });
+    const sp = await readBarsFile(defaultDemoBars(), { symbol: SP500_SYMBOL });
     const a = await importBars(ctx, sp, { interval: '1d' });
     log(
       `S&P 500 (vega-datasets sp500-2000.csv) as ${SP500_SYMBOL}: ${a.rows} daily bars, ${a.partitions} partitions`,
@@ -102,10 +89,6 @@ interface DemoState {
   best?: { strategy: string; params: Record<string, number | boolean> };
 }
 const state: DemoState = {};
-
-function pct(x: number): string {
-  return `${(x * 100).toFixed(2)}%`;
-}
 
 const vendorPhase: DemoPhase = {
   name: 'vendor data sync (a second S3 server plays the vendor account)',
@@ -159,12 +142,8 @@ const sweepPhase: DemoPhase = {
       const bars = await loadBars(r.bars, { runtime: ctx.runtime, query: await ctx.query() });
       const best = runBacktest(bars, { strategy: r.best.strategy, params: r.best.params, costBps: 1 });
       const file = path.join(reportsDir(ctx), 'sweep-best.html');
-      writeReport(file, renderReport(best, panelReportExtras(best, asPanel(bars))));
-      log(
-        `HTML report of the best (${Object.entries(r.best.params)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(' ')}): ${file}`,
-      );
+      writeAtomic(file, renderReport(best, panelReportExtras(best, asPanel(bars))));
+      log(`HTML report of the best (${paramText(r.best.params)}): ${file}`);
     }
     // The sweep's own report: Sharpe over fast x slow, and whether the best is a plateau or a spike.
     const rows = await readSweepRows(
@@ -176,7 +155,7 @@ const sweepPhase: DemoPhase = {
     const points = pointsFromRows(rows, 'sharpe');
     const stability = bestRegionStability(points);
     const sweepFile = path.join(reportsDir(ctx), 'sweep.html');
-    writeReport(
+    writeAtomic(
       sweepFile,
       renderSweepReport({
         strategy: r.strategy,
@@ -239,12 +218,6 @@ const ingestPhase: DemoPhase = {
     );
   },
 };
-
-/** Writes a report whole or not at all (a reader never sees half a file). */
-function writeReport(file: string, html: string): void {
-  writeFileSync(`${file}.tmp`, html);
-  renameSync(`${file}.tmp`, file);
-}
 
 function reportsDir(ctx: PlatformContext): string {
   const dir = path.join(ctx.runtime.mode === 'local' ? ctx.runtime.dataDir : '.', 'reports');
@@ -327,7 +300,7 @@ const macroPhase: DemoPhase = {
     // The reports: the gated backtest (benchmark SPY, rolling risk, exposure from the universe's
     // reference, the risk engine's decisions by rule) and the stress table with its bars.
     const backtestFile = path.join(reportsDir(ctx), 'macro-backtest.html');
-    writeReport(
+    writeAtomic(
       backtestFile,
       renderReport(
         r.result,
@@ -335,7 +308,7 @@ const macroPhase: DemoPhase = {
       ),
     );
     const stressFile = path.join(reportsDir(ctx), 'macro-stress.html');
-    writeReport(
+    writeAtomic(
       stressFile,
       renderStressReport({
         nav: r.portfolio.nav,

@@ -9,6 +9,12 @@ export const esc = (s: string): string =>
 
 export const pct = (x: number, digits = 2): string => `${(x * 100).toFixed(digits)}%`;
 
+/** Parameters as `k=v k=v`, in their order. */
+export const paramText = (p: Readonly<Record<string, number | boolean | string>>): string =>
+  Object.entries(p)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+
 /** A number for a table: fixed digits, thousands grouped, or "n/a" when not finite. */
 export const fmt = (x: number, digits = 2): string =>
   Number.isFinite(x)
@@ -112,6 +118,26 @@ const R = 10;
 const T = 24;
 const B = 28;
 
+/** x of point i of n, and y of a value on [min, max] in the band top..top + height (invert: min on top). */
+function axes(n: number, min: number, max: number, invert = false, top = T, height = H - T - B) {
+  return {
+    x: (i: number): number => L + ((W - L - R) * i) / Math.max(1, n - 1),
+    y: (v: number): number =>
+      invert ? top + (height * (v - min)) / (max - min) : top + (height * (max - v)) / (max - min),
+  };
+}
+
+/** The first, middle and last dates under the x axis, at height y. */
+function dateLabels(dates: readonly string[], n: number, y: number): string {
+  const { x } = axes(n, 0, 1);
+  return [0, Math.floor((n - 1) / 2), n - 1]
+    .map(
+      (i, k) =>
+        `<text x="${x(i).toFixed(1)}" y="${y}" text-anchor="${['start', 'middle', 'end'][k]}">${esc(dates[i] ?? '')}</text>`,
+    )
+    .join('');
+}
+
 function frame(
   title: string,
   dates: readonly string[],
@@ -120,18 +146,42 @@ function frame(
   bottom: string,
   inner: string,
 ): string {
-  const x = (i: number): number => L + ((W - L - R) * i) / Math.max(1, n - 1);
-  const labels = [0, Math.floor((n - 1) / 2), n - 1]
-    .map(
-      (i, k) =>
-        `<text x="${x(i).toFixed(1)}" y="${H - 8}" text-anchor="${['start', 'middle', 'end'][k]}">${esc(dates[i] ?? '')}</text>`,
-    )
-    .join('');
   return `<svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${esc(title)}" xmlns="${SVG_NS}">
 <rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}" fill="#fafafa" stroke="#ddd"/>
 <text x="${L - 6}" y="${T + 4}" text-anchor="end">${esc(top)}</text>
 <text x="${L - 6}" y="${H - B}" text-anchor="end">${esc(bottom)}</text>
-${inner}${labels}</svg>`;
+${inner}${dateLabels(dates, n, H - 8)}</svg>`;
+}
+
+/**
+ * One series as a line (`fill`: with the area to its base shaded). `invert`: values grow downwards
+ * from 0 at the top (a drawdown).
+ */
+export function lineChart(
+  y: Float64Array,
+  dates: readonly string[],
+  opts: { title: string; color: string; fill?: boolean; format: (v: number) => string; invert?: boolean },
+): string {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of y) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (opts.invert) min = 0;
+  if (!(max > min)) max = min + 1e-9;
+  const n = y.length;
+  const { x, y: yy } = axes(n, min, max, opts.invert);
+  const pts = samplePoints(y)
+    .map((i) => `${x(i).toFixed(1)},${yy(y[i]).toFixed(1)}`)
+    .join(' ');
+  const base = opts.invert ? yy(0) : H - B;
+  const area = opts.fill
+    ? `<polygon points="${x(0).toFixed(1)},${base} ${pts} ${x(n - 1).toFixed(1)},${base}" fill="${opts.color}" fill-opacity="0.25"/>`
+    : '';
+  const [top, bottom] = opts.invert ? [min, max] : [max, min];
+  const line = `${area}<polyline points="${pts}" fill="none" stroke="${opts.color}" stroke-width="1.5"/>`;
+  return `<figure><figcaption>${esc(opts.title)}</figcaption>${frame(opts.title, dates, n, opts.format(top), opts.format(bottom), line)}</figure>`;
 }
 
 interface LinePanelSpec {
@@ -164,9 +214,7 @@ function linePanel(p: LinePanelSpec, n: number, top: number, height: number): st
     max = Math.max(max, 0);
   }
   if (!(max > min)) max = min + 1e-9;
-  const x = (i: number): number => L + ((W - L - R) * i) / Math.max(1, n - 1);
-  const yy = (v: number): number =>
-    p.invert ? top + (height * (v - min)) / (max - min) : top + (height * (max - v)) / (max - min);
+  const { x, y: yy } = axes(n, min, max, p.invert, top, height);
   const lines = p.series
     .map((s) => {
       // Split at gaps: one polyline per run of finite points.
@@ -229,16 +277,9 @@ export function panelChart(
   const gap = 16;
   const total = T + panels.length * height + (panels.length - 1) * gap + B;
   const inner = panels.map((p, k) => linePanel(p, n, T + k * (height + gap), height)).join('');
-  const x = (i: number): number => L + ((W - L - R) * i) / Math.max(1, n - 1);
-  const labels = [0, Math.floor((n - 1) / 2), n - 1]
-    .map(
-      (i, k) =>
-        `<text x="${x(i).toFixed(1)}" y="${total - 8}" text-anchor="${['start', 'middle', 'end'][k]}">${esc(dates[i] ?? '')}</text>`,
-    )
-    .join('');
   const series = panels.flatMap((p) => p.series).filter((s) => s.name !== '');
   return `<figure><figcaption>${esc(title)}</figcaption>${series.length > 1 ? legend(series) : ''}<svg viewBox="0 0 ${W} ${total}" width="100%" role="img" aria-label="${esc(title)}" xmlns="${SVG_NS}">
-${inner}${labels}</svg></figure>`;
+${inner}${dateLabels(dates, n, total - 8)}</svg></figure>`;
 }
 
 /**
@@ -278,8 +319,7 @@ export function stackedAreaChart(
     min = Math.min(min, down[t]);
   }
   if (!(max > min)) max = min + 1e-9;
-  const x = (i: number): number => L + ((W - L - R) * i) / Math.max(1, n - 1);
-  const yy = (v: number): number => T + ((H - T - B) * (max - v)) / (max - min);
+  const { x, y: yy } = axes(n, min, max);
   // One sample of indices for every band, so the bands meet exactly.
   const gross = new Float64Array(n);
   for (let t = 0; t < n; t++) gross[t] = up[t] - down[t];

@@ -97,16 +97,8 @@ export function bestRegionStability(points: readonly SweepPoint[]): Stability {
   for (const p of points)
     if (p.value !== null && Number.isFinite(p.value) && (best === undefined || p.value > best.value!))
       best = p;
-  if (!best)
-    return {
-      axes,
-      best: null,
-      neighbours: 0,
-      neighbourMean: null,
-      neighbourMin: null,
-      ratio: null,
-      verdict: 'none',
-    };
+  const alone = { neighbours: 0, neighbourMean: null, neighbourMin: null, ratio: null };
+  if (!best) return { axes, best: null, ...alone, verdict: 'none' };
   const index = axes.map((a) => new Map(axisValues(points, a).map((v, i) => [JSON.stringify(v), i])));
   const pos = (p: SweepPoint): number[] =>
     axes.map((a, k) => index[k].get(JSON.stringify(p.params[a])) ?? NaN);
@@ -118,16 +110,7 @@ export function bestRegionStability(points: readonly SweepPoint[]): Stability {
     if (q.every((v, k) => Math.abs(v - at[k]) <= 1)) near.push(p.value);
   }
   const value = best.value!;
-  if (near.length === 0)
-    return {
-      axes,
-      best: { params: best.params, value },
-      neighbours: 0,
-      neighbourMean: null,
-      neighbourMin: null,
-      ratio: null,
-      verdict: 'isolated',
-    };
+  if (near.length === 0) return { axes, best: { params: best.params, value }, ...alone, verdict: 'isolated' };
   const mean = near.reduce((s, v) => s + v, 0) / near.length;
   const ratio = value > 0 ? mean / value : null;
   return {

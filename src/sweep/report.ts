@@ -3,8 +3,8 @@
  * parameters, the stability of the best region (plateau or spike), and the ranking. Inline CSS
  * only; it opens offline.
  */
-import { esc, fmt, heatColor, metricsGrid, page, table } from '../report/html';
-import { PLATEAU_SHARE, type HeatMap, type ParamValue, type Stability } from './heatmap';
+import { esc, fmt, heatColor, metricsGrid, page, paramText, table } from '../report/html';
+import { PLATEAU_SHARE, type HeatMap, type Stability } from './heatmap';
 
 export interface SweepReportInput {
   readonly strategy: string;
@@ -18,11 +18,6 @@ export interface SweepReportInput {
   /** The ranking as printed (rows with `params` as JSON text and the metric columns). */
   readonly top: readonly Record<string, unknown>[];
 }
-
-const paramText = (p: Readonly<Record<string, ParamValue>>): string =>
-  Object.entries(p)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ');
 
 function heatTable(h: HeatMap, stability: Stability, metric: string): string {
   const values = h.cells.flat().filter((v): v is number => v !== null);

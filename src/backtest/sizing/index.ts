@@ -60,18 +60,11 @@ const MAIN: Readonly<Record<string, string>> = {
 export type SizingMethod = keyof typeof schemas;
 export const sizingMethods = Object.keys(schemas) as readonly SizingMethod[];
 
-export type VolTargetSizing = { method: 'vol-target' } & z.infer<(typeof schemas)['vol-target']>;
-export type KellySizing = { method: 'kelly' } & z.infer<(typeof schemas)['kelly']>;
-export type InverseVolSizing = { method: 'inverse-vol' } & z.infer<(typeof schemas)['inverse-vol']>;
-export type RiskParitySizing = { method: 'risk-parity' } & z.infer<(typeof schemas)['risk-parity']>;
-export type MeanVarianceSizing = { method: 'mean-variance' } & z.infer<(typeof schemas)['mean-variance']>;
-export type Sizing =
-  | { method: 'none' }
-  | VolTargetSizing
-  | KellySizing
-  | InverseVolSizing
-  | RiskParitySizing
-  | MeanVarianceSizing;
+/** A parsed `--sizing`: the method and its parameters, defaults applied. */
+export type Sizing = {
+  [M in SizingMethod]: { method: M } & z.infer<(typeof schemas)[M]>;
+}[SizingMethod];
+export type MeanVarianceSizing = Extract<Sizing, { method: 'mean-variance' }>;
 
 function scalar(s: string): unknown {
   const t = s.trim();

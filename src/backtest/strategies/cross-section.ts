@@ -32,6 +32,32 @@ export function hold(w: readonly Float64Array[], t: number): void {
   for (const col of w) col[t] = col[t - 1];
 }
 
+/** Calls `rebalance(t)` every `every` bars from `start` to n - 1; the bars between hold their weights. */
+export function onSchedule(
+  w: readonly Float64Array[],
+  start: number,
+  n: number,
+  every: number,
+  rebalance: (t: number) => void,
+): void {
+  for (let t = start; t < n; t++) {
+    if ((t - start) % every === 0) rebalance(t);
+    else hold(w, t);
+  }
+}
+
+/** The symbols a top-k book needs (k long, and k short with `short`); an InputError if k has fewer. */
+export function topKNeed(topK: number, short: boolean, k: number): number {
+  const need = short ? 2 * topK : topK;
+  if (need > k) {
+    throw new InputError(
+      `param.topK: ${topK}${short ? ' long and short' : ''} needs at least ${need} symbols, the universe has ${k}`,
+      'param.topK',
+    );
+  }
+  return need;
+}
+
 /** A per-symbol field of the panel's side data, or an InputError naming what is missing. */
 export function requireField(panel: Panel, name: string, why: string): readonly Float64Array[] {
   const f = panel.aux?.fields?.[name];

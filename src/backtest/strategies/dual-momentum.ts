@@ -7,7 +7,7 @@
 import * as z from 'zod';
 import { InputError } from '../../errors';
 import type { Panel } from '../types';
-import { hold } from './cross-section';
+import { onSchedule } from './cross-section';
 import type { Strategy } from './types';
 
 export const dualMomentumSchema = z
@@ -30,18 +30,14 @@ export function dualMomentumPositions(panel: Panel, p: DualMomentumParams): Floa
   const w = panel.symbols.map(() => new Float64Array(n));
   const ret = new Float64Array(k);
   const order = Array.from({ length: k }, (_, a) => a);
-  for (let t = p.lookback; t < n; t++) {
-    if ((t - p.lookback) % p.rebalance !== 0) {
-      hold(w, t);
-      continue;
-    }
+  onSchedule(w, p.lookback, n, p.rebalance, (t) => {
     for (let a = 0; a < k; a++) ret[a] = panel.close[a][t - p.skip] / panel.close[a][t - p.lookback] - 1;
     order.sort((i, j) => ret[j] - ret[i] || i - j);
     for (let r = 0; r < k; r++) {
       const a = order[r];
       w[a][t] = r < p.topK && ret[a] > p.threshold ? 1 / p.topK : 0;
     }
-  }
+  });
   return w;
 }
 

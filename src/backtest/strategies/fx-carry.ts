@@ -8,7 +8,7 @@
 import * as z from 'zod';
 import { InputError } from '../../errors';
 import type { Panel } from '../types';
-import { hold, rankTopK } from './cross-section';
+import { hold, rankTopK, topKNeed } from './cross-section';
 import type { Strategy } from './types';
 
 export const fxCarrySchema = z
@@ -65,13 +65,7 @@ export function rankedByScore(
 ): Float64Array[] {
   const k = panel.symbols.length;
   const n = panel.dates.length;
-  const need = p.short ? 2 * p.topK : p.topK;
-  if (need > k) {
-    throw new InputError(
-      `param.topK: ${p.topK}${p.short ? ' long and short' : ''} needs at least ${need} symbols, the universe has ${k}`,
-      'param.topK',
-    );
-  }
+  const need = topKNeed(p.topK, p.short, k);
   const w = panel.symbols.map(() => new Float64Array(n));
   const s = new Float64Array(k);
   let start = -1;

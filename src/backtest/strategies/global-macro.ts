@@ -12,7 +12,7 @@
 import * as z from 'zod';
 import { trailingVol } from '../sizing/estimate';
 import type { Panel } from '../types';
-import { hold, zScores } from './cross-section';
+import { onSchedule, zScores } from './cross-section';
 import type { Strategy } from './types';
 
 export const globalMacroSchema = z
@@ -45,11 +45,7 @@ export function globalMacroPositions(panel: Panel, p: GlobalMacroParams): Float6
   const cs = new Float64Array(k);
   const raw = new Float64Array(k);
   const order = Array.from({ length: k }, (_, a) => a);
-  for (let t = start; t < n; t++) {
-    if ((t - start) % p.rebalance !== 0) {
-      hold(w, t);
-      continue;
-    }
+  onSchedule(w, start, n, p.rebalance, (t) => {
     for (let a = 0; a < k; a++) mom[a] = panel.close[a][t] / panel.close[a][t - p.momLookback] - 1;
     order.sort((i, j) => mom[i] - mom[j] || i - j);
     const carryZ = carry ? zScores(Float64Array.from(carry, (c) => c[t])) : undefined;
@@ -74,7 +70,7 @@ export function globalMacroPositions(panel: Panel, p: GlobalMacroParams): Float6
       const x = gross > 0 ? (raw[a] * p.gross) / gross : 0;
       w[a][t] = Math.max(-p.maxWeight, Math.min(p.maxWeight, x));
     }
-  }
+  });
   return w;
 }
 

@@ -35,9 +35,7 @@ export function meanReversionPositions(close: Float64Array, p: MeanReversionPara
     if (pos === 0) {
       if (z < -p.entry) pos = 1;
       else if (z > p.entry && p.short) pos = -1;
-    } else if (pos > 0 && z >= -p.exit) {
-      pos = 0;
-    } else if (pos < 0 && z <= p.exit) {
+    } else if ((pos > 0 && z >= -p.exit) || (pos < 0 && z <= p.exit)) {
       pos = 0;
     }
     out[t] = pos;

@@ -17,7 +17,7 @@ import * as z from 'zod';
 import { InputError } from '../../errors';
 import { trailingVol } from '../sizing/estimate';
 import type { Panel } from '../types';
-import { hold, requireField, zScores } from './cross-section';
+import { onSchedule, requireField, zScores } from './cross-section';
 import type { Strategy } from './types';
 
 export const multiFactorSchema = z
@@ -172,29 +172,15 @@ export function multiFactorPositions(panel: Panel, p: MultiFactorParams): Float6
       'data.labels.sector',
     );
   }
-  const weights: Record<Factor, number> = {
-    value: p.value,
-    momentum: p.momentum,
-    quality: p.quality,
-    lowVol: p.lowVol,
-  };
   const w = panel.symbols.map(() => new Float64Array(n));
   const start = Math.max(p.momLookback, p.volWindow, p.betaNeutral ? p.betaWindow : 0);
   // Factor timing: each factor's own quantile book from the previous rebalance and its realised
   // returns per rebalance period (from closes up to now only).
   const factorBook: Partial<Record<Factor, Float64Array>> = {};
-  const factorHist: Record<Factor, { t: number; r: number }[]> = {
-    value: [],
-    momentum: [],
-    quality: [],
-    lowVol: [],
-  };
+  const factorHist = {} as Record<Factor, { t: number; r: number }[]>;
+  for (const x of FACTORS) factorHist[x] = [];
   let lastRebalance = -1;
-  for (let t = start; t < n; t++) {
-    if ((t - start) % p.rebalance !== 0) {
-      hold(w, t);
-      continue;
-    }
+  onSchedule(w, start, n, p.rebalance, (t) => {
     const z: Partial<Record<Factor, Float64Array>> = {};
     if (f) z.value = avg2(zScores(column(f.bp, t)), zScores(column(f.ey, t)), 1);
     if (q) z.quality = avg2(zScores(column(q.roe, t)), zScores(column(q.de, t)), -1);
@@ -204,7 +190,7 @@ export function multiFactorPositions(panel: Panel, p: MultiFactorParams): Float6
       );
     if (p.lowVol > 0)
       z.lowVol = zScores(Float64Array.from(panel.close, (c) => -trailingVol(c, t, p.volWindow)));
-    const used = FACTORS.filter((x) => weights[x] > 0);
+    const used = FACTORS.filter((x) => p[x] > 0);
     let active = used;
     if (p.timing) {
       if (lastRebalance >= 0) {
@@ -227,7 +213,7 @@ export function multiFactorPositions(panel: Panel, p: MultiFactorParams): Float6
     let score: Float64Array = new Float64Array(k);
     for (const x of active) {
       const zx = z[x]!;
-      for (let a = 0; a < k; a++) score[a] += weights[x] * zx[a];
+      for (let a = 0; a < k; a++) score[a] += p[x] * zx[a];
     }
     if (sector) score = demeanBy(score, sector);
     const beta = p.betaNeutral ? betas(panel.close, t, p.betaWindow) : undefined;
@@ -244,7 +230,7 @@ export function multiFactorPositions(panel: Panel, p: MultiFactorParams): Float6
       if (bs < 0 && bl > 0) for (let a = 0; a < k; a++) if (book[a] < 0) book[a] *= bl / -bs;
     }
     for (let a = 0; a < k; a++) w[a][t] = book[a];
-  }
+  });
   return w;
 }
 

@@ -5,7 +5,7 @@
  * -0.5/topK for the bottom `topK`. Ties rank by universe order so results are deterministic.
  */
 import * as z from 'zod';
-import { InputError } from '../../errors';
+import { onSchedule, topKNeed } from './cross-section';
 import type { Panel } from '../types';
 import type { Strategy } from './types';
 
@@ -24,30 +24,20 @@ export type XsMomentumParams = z.infer<typeof xsMomentumSchema>;
 export function xsMomentumPositions(panel: Panel, p: XsMomentumParams): Float64Array[] {
   const k = panel.symbols.length;
   const n = panel.dates.length;
-  const need = p.short ? 2 * p.topK : p.topK;
-  if (need > k) {
-    throw new InputError(
-      `param.topK: ${p.topK}${p.short ? ' long and short' : ''} needs at least ${need} symbols, the universe has ${k}`,
-      'param.topK',
-    );
-  }
+  topKNeed(p.topK, p.short, k);
   const w = panel.close.map(() => new Float64Array(n));
   const score = new Float64Array(k);
   const order = Array.from({ length: k }, (_, i) => i);
   const longW = p.short ? 0.5 / p.topK : 1 / p.topK;
   const shortW = p.short ? -0.5 / p.topK : 0;
-  for (let t = p.lookback; t < n; t++) {
-    if ((t - p.lookback) % p.rebalance !== 0) {
-      for (let a = 0; a < k; a++) w[a][t] = w[a][t - 1];
-      continue;
-    }
+  onSchedule(w, p.lookback, n, p.rebalance, (t) => {
     for (let a = 0; a < k; a++) score[a] = panel.close[a][t - p.skip] / panel.close[a][t - p.lookback] - 1;
     order.sort((i, j) => score[j] - score[i] || i - j);
     for (let r = 0; r < k; r++) {
       const a = order[r];
       w[a][t] = r < p.topK ? longW : r >= k - p.topK ? shortW : 0;
     }
-  }
+  });
   return w;
 }
 

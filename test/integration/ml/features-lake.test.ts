@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPlatform, type PlatformContext } from '../../../src/cli/context';
 import { FEATURE_NAMES } from '../../../src/contract/ml';
-import { sp500CsvPath } from '../../../src/demo/demo';
+import { defaultDemoBars } from '../../../src/backtest/demo';
 import { importBars, readBarsFile } from '../../../src/lake/bars';
 import { computeFeatures, writeFeatureFile } from '../../../src/ml/features';
 import { sp500Panel } from '../../helpers/ml-bars';
@@ -15,7 +15,7 @@ let ctx: PlatformContext;
 
 beforeAll(async () => {
   ctx = await openPlatform({ dataDir: path.join(dir, 'data') });
-  await importBars(ctx, await readBarsFile(sp500CsvPath(), { symbol: 'SPX' }), { interval: '1d' });
+  await importBars(ctx, await readBarsFile(defaultDemoBars(), { symbol: 'SPX' }), { interval: '1d' });
 });
 afterAll(async () => {
   await ctx?.close();
