@@ -17,7 +17,8 @@ import { tradingServices } from '../trading/context';
 import { modelStrategyFor } from './model-strategy';
 import { approveAudited } from './registry';
 import { S3ModelRegistry } from './registry/s3-registry';
-import { checkPython, runLocalTraining } from './workflow';
+import { runLocalTraining } from './workflow/local';
+import { checkPython } from './workflow/python';
 
 export interface MlDemoOptions {
   /** @default lake:SPX */
