@@ -17,7 +17,8 @@ import { tradingServices } from '../trading/context';
 import { modelStrategyFor } from './model-strategy';
 import { approveAudited } from './registry';
 import { S3ModelRegistry } from './registry/s3-registry';
-import { checkPython, runLocalTraining } from './workflow';
+import { runLocalTraining } from './workflow/local';
+import { checkPython } from './workflow/python';
 
 export interface MlDemoOptions {
   /** @default lake:SPX */
@@ -96,23 +97,18 @@ export async function runMlDemo(
 
   const mlWins = e.gate.passed && e.candidate.sharpe > e.baseline.sharpe;
   const store = new S3PromotionStore(ctx.clients.s3, ctx.buckets.models);
-  if (mlWins) {
-    await approveAudited(registry, audit, reg.modelName, reg.version, 'paper', 'demo');
-    await promoteStrategy(
-      { store, registry, audit },
-      {
-        env: 'paper',
-        strategy: DEFAULT_MODEL_NAME,
-        model: { modelName: reg.modelName, version: reg.version },
-        actor: 'demo',
-      },
-    );
-  } else {
-    await promoteStrategy(
-      { store, registry, audit },
-      { env: 'paper', strategy: 'sma-cross', params: { fast: 20, slow: 50 }, actor: 'demo' },
-    );
-  }
+  if (mlWins) await approveAudited(registry, audit, reg.modelName, reg.version, 'paper', 'demo');
+  await promoteStrategy(
+    { store, registry, audit },
+    mlWins
+      ? {
+          env: 'paper',
+          strategy: DEFAULT_MODEL_NAME,
+          model: { modelName: reg.modelName, version: reg.version },
+          actor: 'demo',
+        }
+      : { env: 'paper', strategy: 'sma-cross', params: { fast: 20, slow: 50 }, actor: 'demo' },
+  );
   const winner = mlWins ? `${DEFAULT_MODEL_NAME} (${reg.modelName}@${reg.version})` : 'sma-cross 20/50';
   log(`winner on the held-out window: ${winner}; promoted to paper`);
   const panel = await loadPanel(

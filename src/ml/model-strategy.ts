@@ -10,8 +10,8 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import type { Runtime } from '../aws/clients';
-import { getStrategy, parseStrategyParams, prepareStrategy } from '../backtest/strategies';
-import type { LoadedModel, ModelStrategyFactory } from '../strategy-runner/runner';
+import { parseStrategyParams, prepareStrategy } from '../backtest/strategies';
+import { barStrategy, type LoadedModel, type ModelStrategyFactory } from '../strategy-runner/runner';
 import { modelInputNeeds } from './signal';
 
 export function modelCacheDir(runtime: Runtime): string {
@@ -46,13 +46,7 @@ export function modelStrategyFor(runtime: Runtime): ModelStrategyFactory {
     const dir = materialise(model, root);
     const params = parseStrategyParams(strategy, { ...raw, model: dir });
     await prepareStrategy(strategy, params);
-    const s = getStrategy(strategy);
-    return {
-      minSymbols: s.minSymbols,
-      maxSymbols: s.maxSymbols,
-      // The runner reads what the model needs beyond bars (src/ml/model-inputs.ts).
-      features: modelInputNeeds([params])[0]?.features,
-      positions: (panel) => s.positions(panel, params),
-    };
+    // The runner reads what the model needs beyond bars (src/ml/model-inputs.ts).
+    return barStrategy(strategy, params, modelInputNeeds([params])[0]?.features);
   };
 }

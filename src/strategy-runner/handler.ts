@@ -13,7 +13,6 @@ import {
   STRATEGY_RUNNER_ENV,
   STRATEGY_RUNNER_EVENT,
   ENVIRONMENTS,
-  type Environment,
 } from '../contract/models';
 import { BARS_UPDATED_EVENT } from '../contract/bars';
 import { int, list, oneOf, optionalText, readEnv, text } from '../contract/env';
@@ -40,19 +39,12 @@ const barsUpdated = z.looseObject({
 export const runnerEventSchema = z.union([scheduled, barsUpdated]);
 export type RunnerEvent = z.infer<typeof runnerEventSchema>;
 
-export interface RunnerConfig {
-  readonly env: Environment;
-  readonly account: string;
-  readonly symbols: readonly string[];
-  readonly interval: string;
-  readonly lookback: number;
-  readonly signalBus: string;
-}
+export type RunnerConfig = ReturnType<typeof runnerConfigFromEnv>;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** The runner's configuration from its environment variables; a missing one names the variable. */
-export function runnerConfigFromEnv(env: Env): RunnerConfig {
+export function runnerConfigFromEnv(env: Env) {
   const E = STRATEGY_RUNNER_ENV;
   return readEnv(
     {

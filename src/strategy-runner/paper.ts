@@ -110,22 +110,24 @@ export async function paperThroughRunner(
     }),
     onOutcome: (o) => outcomes.push(o),
   });
-  const models = new Map<string, Promise<BarStrategy>>();
   // Each bar reads its own window; the replay's whole range is read once.
   const windows = deps.news ? sentimentWindows(panel.dates) : undefined;
   const news =
     deps.news &&
     windows &&
     new PrefetchedNewsReader(deps.news, panel.symbols, windows.lo[0], windows.hi[windows.hi.length - 1]);
+  // Time the runner alone (promotion, model, strategy, signal), not the execution it triggers.
+  let emitted = Number.NaN;
   const runnerDeps = {
     news,
     promotions: deps.promotions,
     registry: deps.registry,
     account,
     modelStrategy: deps.modelStrategy,
-    models,
+    models: new Map<string, Promise<BarStrategy>>(),
     now: clock.now,
     emit: async (signal: Signal) => {
+      emitted = performance.now();
       await handler.eventBridge(
         {
           id: signal.signalId,
@@ -152,19 +154,13 @@ export async function paperThroughRunner(
       { account },
       { type: 'auto', portfolio: bookToPortfolio(book, 'ACTIVE'), limits: config.limits },
     );
-    // Time the runner alone (promotion, model, strategy, signal), not the execution it triggers.
-    let emitted = Number.NaN;
+    emitted = Number.NaN;
     const t0 = performance.now();
-    const r = await runStrategyBar(
-      {
-        ...runnerDeps,
-        emit: async (s) => {
-          emitted = performance.now();
-          await runnerDeps.emit(s);
-        },
-      },
-      { env: opts.env, panel: panelUpTo(panel, t, lookback), always: t === first },
-    );
+    const r = await runStrategyBar(runnerDeps, {
+      env: opts.env,
+      panel: panelUpTo(panel, t, lookback),
+      always: t === first,
+    });
     spent.push((Number.isNaN(emitted) ? performance.now() : emitted) - t0);
     strategy = r.promotion.strategy;
     modelVersion = r.modelVersion;

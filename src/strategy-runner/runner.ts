@@ -15,11 +15,10 @@ import {
   type StrategyParams,
 } from '../backtest/strategies';
 import type { Panel } from '../backtest/types';
-import { MANIFEST_FILE, MODEL_FILE } from '../contract/ml';
 import type { Environment } from '../contract/models';
 import { InputError } from '../errors';
 import { attachModelInputs } from '../ml/model-inputs';
-import type { ModelRegistry } from '../ml/registry/types';
+import { loadRegisteredModel, type ModelRegistry } from '../ml/registry/types';
 import type { NewsReader } from '../news/reader';
 import { parseSignal, type Signal } from '../trading/signals';
 import { MODEL_STRATEGIES, type Promotion, type PromotionStore } from './promotions';
@@ -113,6 +112,17 @@ export function inputsHash(
   return `sha256:${h.digest('hex')}`;
 }
 
+/** A strategy of the registry bound to its parameters (and, for a model, its manifest's features). */
+export function barStrategy(name: string, params: StrategyParams, features?: readonly string[]): BarStrategy {
+  const s = getStrategy(name);
+  return {
+    minSymbols: s.minSymbols,
+    maxSymbols: s.maxSymbols,
+    features,
+    positions: (panel) => s.positions(panel, params),
+  };
+}
+
 async function strategyFor(
   deps: RunnerDeps,
   env: Environment,
@@ -120,15 +130,7 @@ async function strategyFor(
 ): Promise<{ strategy: BarStrategy; params: StrategyParams; model?: { name: string; version: number } }> {
   if (!MODEL_STRATEGIES.has(p.strategy)) {
     const params = parseStrategyParams(p.strategy, p.params);
-    const s = getStrategy(p.strategy);
-    return {
-      params,
-      strategy: {
-        minSymbols: s.minSymbols,
-        maxSymbols: s.maxSymbols,
-        positions: (panel) => s.positions(panel, params),
-      },
-    };
+    return { params, strategy: barStrategy(p.strategy, params) };
   }
   if (!p.model) throw new Error(`promotion of ${env}: ${p.strategy} without a model`);
   const params = p.params;
@@ -142,15 +144,7 @@ async function strategyFor(
   let s = cache.get(key);
   if (!s) {
     const factory = deps.modelStrategy;
-    const name = p.model.name;
-    s = (async () => {
-      const [onnx, manifest] = await Promise.all([
-        deps.registry.artifact(name, version, MODEL_FILE),
-        deps.registry.artifact(name, version, MANIFEST_FILE),
-      ]);
-      const loaded = { name, version, onnx, manifest: JSON.parse(new TextDecoder().decode(manifest)) };
-      return factory(p.strategy, loaded, params);
-    })();
+    s = loadRegisteredModel(deps.registry, p.model.name, version).then((m) => factory(p.strategy, m, params));
     // A failed load is not cached: the next bar tries again.
     s.catch(() => cache.delete(key));
     cache.set(key, s);

@@ -6,31 +6,29 @@
  * sentiment from the lake (src/news/panel.ts). Without the lake's bars it is refused, naming the
  * option. Fails (never skips) without Python and PyTorch.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClients, type AwsClients } from '../../src/aws/clients';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { SENTIMENT_FEATURE_SET_VERSION } from '../../src/contract/ml';
 import { SENTIMENT_FEATURE } from '../../src/contract/news';
 import { importBars } from '../../src/lake/bars';
 import { lakeBuckets } from '../../src/lake/buckets';
-import { LocalCloud } from '../../src/local/cloud';
 import { commitNewsRows, type NewsRow } from '../../src/news/lake';
 import { mulberry32 } from '../../src/synthetic/random';
+import { localCloudWorld } from '../helpers/local-cloud';
 import { runQuant } from '../helpers/quant-cli';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'ml-sentiment-'));
-const dataDir = path.join(dir, 'data');
+// The data directory's shared cloud: the quant commands below attach to it.
+const w = localCloudWorld({ name: 'ml-sentiment', shared: true });
+const { dir } = w;
+const dataDir = dir;
 const out = path.join(dir, 'out');
-let clients: AwsClients;
 const DAY = 86_400_000;
 const FEATURES = ['ret_1', 'ret_5', 'ret_20', 'vol_20', 'zscore_20', SENTIMENT_FEATURE];
 
 beforeAll(async () => {
-  const cloud = await LocalCloud.up({ dataDir });
-  clients = createClients(cloud.runtime);
-  const buckets = lakeBuckets(cloud.runtime);
+  const { clients } = w;
+  const buckets = lakeBuckets(w.cloud.runtime);
   const r = mulberry32(5);
   const news: NewsRow[] = [];
   for (const symbol of ['AAA', 'BBB']) {
@@ -72,12 +70,6 @@ beforeAll(async () => {
   }
   await commitNewsRows({ clients, buckets }, news);
 }, 120_000);
-
-afterAll(async () => {
-  clients?.destroy();
-  await LocalCloud.down({ dataDir });
-  rmSync(dir, { recursive: true, force: true });
-});
 
 const quant = (...args: string[]) => runQuant(['--data-dir', dataDir, ...args]);
 

@@ -7,19 +7,16 @@
  * (the S3 reader the Lambda uses) → a registered version 2 model. Needs Python with torch and onnx:
  * without them it fails (it never skips).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { dev } from '../../lib/config';
 import { intrinsicLiteral } from '../../lib/constructs';
-import { createClients, type AwsClients } from '../../src/aws/clients';
 import { SENTIMENT_FEATURE_SET_VERSION } from '../../src/contract/ml';
 import { SENTIMENT_FEATURE } from '../../src/contract/news';
 import { TRAINING_STATES } from '../../src/contract/training';
 import { importBars } from '../../src/lake/bars';
 import { lakeBuckets } from '../../src/lake';
-import { LocalCloud } from '../../src/local/cloud';
 import { loadSynthesizedDefinition } from '../../src/local/definitions';
 import { featureSql } from '../../src/ml/features/sql';
 import { runTrainingStateMachineLocally } from '../../src/ml/local-training-machine';
@@ -27,20 +24,18 @@ import { S3ModelRegistry } from '../../src/ml/registry/s3-registry';
 import { jobPaths } from '../../src/ml/workflow/job';
 import { commitNewsRows, type NewsRow } from '../../src/news/lake';
 import { mulberry32 } from '../../src/synthetic/random';
+import { localCloudWorld } from '../helpers/local-cloud';
 import { syntheticPanel } from '../helpers/ml-bars';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const dir = mkdtempSync(path.join(os.tmpdir(), 'training-sfn-v2-'));
+const w = localCloudWorld({ name: 'training-sfn-v2' });
+const { dir } = w;
 const FEATURES = ['ret_1', 'ret_5', 'ret_20', 'vol_20', SENTIMENT_FEATURE];
 const BARS = 500;
-let cloud: LocalCloud;
-let clients: AwsClients;
 let definition: { States: Record<string, Json> };
 
 beforeAll(async () => {
-  cloud = await LocalCloud.start({ dataDir: path.join(dir, 'cloud') });
-  clients = createClients(cloud.runtime);
-  const buckets = lakeBuckets(cloud.runtime);
+  const buckets = lakeBuckets(w.cloud.runtime);
   const symbols = dev.training.symbols;
   const panel = syntheticPanel(symbols.length, BARS, 13);
   const ts: number[] = [];
@@ -56,7 +51,7 @@ beforeAll(async () => {
     }),
   );
   await importBars(
-    { clients, buckets, tmpDir: dir },
+    { clients: w.clients, buckets, tmpDir: dir },
     { symbol, ts, open: close, high: close, low: close, close, volume },
     { interval: '1d' },
   );
@@ -79,7 +74,7 @@ beforeAll(async () => {
         symbol: s,
       });
     }
-  await commitNewsRows({ clients, buckets }, news);
+  await commitNewsRows({ clients: w.clients, buckets }, news);
 
   // What the stack synthesizes for a config training on the sentiment (test/infra/training-stack.test.ts).
   definition = (await loadSynthesizedDefinition({ env: 'dev', stack: 'Training' })) as typeof definition;
@@ -104,29 +99,23 @@ beforeAll(async () => {
   hps.protected.feature_set_version = String(SENTIMENT_FEATURE_SET_VERSION);
 }, 120_000);
 
-afterAll(async () => {
-  clients?.destroy();
-  await cloud?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
 describe('the training state machine on feature set version 2, locally', () => {
   it('features with the sentiment, training, evaluation on the lake news, a version 2 model registered', async () => {
     const r = await runTrainingStateMachineLocally({
-      runtime: cloud.runtime,
-      clients,
-      dataDir: cloud.runtime.dataDir,
+      runtime: w.cloud.runtime,
+      clients: w.clients,
+      dataDir: w.cloud.runtime.dataDir,
       definition,
       hyperparameters: { epochs: '3' },
       gate: { minIc: -1 },
     });
-    const job = jobPaths(cloud.runtime.dataDir, r.jobName);
+    const job = jobPaths(w.cloud.runtime.dataDir, r.jobName);
     const header = readFileSync(path.join(job.train, 'features.csv'), 'utf8').split('\n')[0].split(',');
     expect(header.slice(-2)).toEqual([SENTIMENT_FEATURE, 'fwd_return']);
     expect(r.featureRows).toBe(BARS * dev.training.symbols.length);
     expect(r.evaluation.passed).toBe(true);
     expect(r.published).toMatchObject({ version: 1, created: true });
-    const store = new S3ModelRegistry(clients.s3, lakeBuckets(cloud.runtime).models);
+    const store = new S3ModelRegistry(w.clients.s3, lakeBuckets(w.cloud.runtime).models);
     const manifest = JSON.parse(
       new TextDecoder().decode(await store.artifact(dev.training.modelName, 1, 'manifest.json')),
     ) as { features: string[]; featureSetVersion: number };

@@ -4,32 +4,27 @@
  * registration. Needs /usr/bin/python3 with torch and onnx: without them this fails (it never skips).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { dev } from '../../lib/config';
-import { createClients, type AwsClients } from '../../src/aws/clients';
 import { TRAINING_METRICS, TRAINING_STATES } from '../../src/contract/training';
 import { importBars } from '../../src/lake/bars';
 import { lakeBuckets } from '../../src/lake';
-import { LocalCloud } from '../../src/local/cloud';
 import { loadSynthesizedDefinition } from '../../src/local/definitions';
 import { readTarball } from '../../src/ml/aws/model-artifacts';
 import { runTrainingStateMachineLocally } from '../../src/ml/local-training-machine';
 import { S3ModelRegistry } from '../../src/ml/registry/s3-registry';
 import { pythonOf } from '../../src/ml/workflow/python';
 import { jobPaths } from '../../src/ml/workflow/job';
+import { localCloudWorld } from '../helpers/local-cloud';
 import { syntheticPanel } from '../helpers/ml-bars';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'training-sfn-'));
-let cloud: LocalCloud;
-let clients: AwsClients;
+const w = localCloudWorld({ name: 'training-sfn' });
+const { dir } = w;
 let definition: object;
 
 beforeAll(async () => {
-  cloud = await LocalCloud.start({ dataDir: path.join(dir, 'cloud') });
-  clients = createClients(cloud.runtime);
   // The dev config's universe, as synthetic daily bars in the local lake's curated zone.
   const symbols = dev.training.symbols;
   const panel = syntheticPanel(symbols.length, 700, 11);
@@ -46,17 +41,11 @@ beforeAll(async () => {
     }),
   );
   await importBars(
-    { clients, buckets: lakeBuckets(cloud.runtime), tmpDir: dir },
+    { clients: w.clients, buckets: lakeBuckets(w.cloud.runtime), tmpDir: dir },
     { symbol, ts, open: close, high: close, low: close, close, volume },
     { interval: '1d' },
   );
   definition = await loadSynthesizedDefinition({ env: 'dev', stack: 'Training' });
-});
-
-afterAll(async () => {
-  clients?.destroy();
-  await cloud?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('the synthesized training state machine, locally', () => {
@@ -73,9 +62,9 @@ describe('the synthesized training state machine, locally', () => {
   it('computes features, trains on CPU, evaluates, registers version 1 pending approval', async () => {
     const entered: string[] = [];
     const r = await runTrainingStateMachineLocally({
-      runtime: cloud.runtime,
-      clients,
-      dataDir: cloud.runtime.dataDir,
+      runtime: w.cloud.runtime,
+      clients: w.clients,
+      dataDir: w.cloud.runtime.dataDir,
       definition,
       hyperparameters: { epochs: '3' },
       // Any held-out IC passes: this checks the path, not the model's skill.
@@ -99,7 +88,7 @@ describe('the synthesized training state machine, locally', () => {
     ]);
     expect(r.jobName).toMatch(new RegExp(`^${dev.training.modelName}-[0-9a-f]{8}$`));
     // The SageMaker container contract, mapped under the data directory.
-    const job = jobPaths(cloud.runtime.dataDir, r.jobName);
+    const job = jobPaths(w.cloud.runtime.dataDir, r.jobName);
     expect(readFileSync(path.join(job.train, 'features.csv'), 'utf8').split('\n')[0]).toMatch(
       /^ts,symbol,ret_1,.*,fwd_return$/,
     );
@@ -112,13 +101,13 @@ describe('the synthesized training state machine, locally', () => {
     expect(r.evaluation.passed).toBe(true);
     expect(r.published).toMatchObject({ version: 1, created: true });
 
-    const store = new S3ModelRegistry(clients.s3, lakeBuckets(cloud.runtime).models);
+    const store = new S3ModelRegistry(w.clients.s3, lakeBuckets(w.cloud.runtime).models);
     const v = await store.get(dev.training.modelName, 1);
     expect(v.status).toBe('PendingManualApproval');
     // The registered model.onnx is the one the training job wrote into its archive.
-    const { Body } = await clients.s3.send(
+    const { Body } = await w.clients.s3.send(
       new (await import('@aws-sdk/client-s3')).GetObjectCommand({
-        Bucket: lakeBuckets(cloud.runtime).models,
+        Bucket: lakeBuckets(w.cloud.runtime).models,
         Key: `training-output/${r.jobName}/output/model.tar.gz`,
       }),
     );

@@ -5,25 +5,24 @@
  * runner then trades it bar by bar through risk and the paper broker, each signal recording the
  * model version. Fails (never skips) without Python and PyTorch.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClients, type AwsClients } from '../../src/aws/clients';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FEATURE_NAMES } from '../../src/contract/ml';
 import { LOCAL_BUCKETS } from '../../src/local/buckets';
-import { LocalCloud } from '../../src/local/cloud';
 import { checkPython } from '../../src/ml/workflow/python';
 import type { AuditEvent } from '../../src/trading/audit';
 import type { Signal } from '../../src/trading/signals';
+import { localCloudWorld } from '../helpers/local-cloud';
 import { runQuant } from '../helpers/quant-cli';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'ml-workflow-'));
-const dataDir = path.join(dir, 'data');
+// The data directory's shared cloud: the quant commands below attach to it.
+const w = localCloudWorld({ name: 'ml-workflow', shared: true });
+const { dir } = w;
+const dataDir = dir;
 const bars = path.join(dir, 'spx-small.csv');
 const out = path.join(dir, 'out');
-let clients: AwsClients;
 
 beforeAll(async () => {
   const vega = readFileSync(
@@ -33,13 +32,6 @@ beforeAll(async () => {
     .trim()
     .split('\n');
   writeFileSync(bars, [vega[0], ...vega.slice(-1500)].join('\n'));
-  const cloud = await LocalCloud.up({ dataDir });
-  clients = createClients(cloud.runtime);
-}, 60_000);
-afterAll(async () => {
-  clients?.destroy();
-  await LocalCloud.down({ dataDir });
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const quant = (...args: string[]) => runQuant(['--data-dir', dataDir, ...args]);
@@ -111,11 +103,11 @@ describe('training workflow with Python and PyTorch', () => {
     expect(p.blotter.some((o: { status: string }) => o.status === 'FILLED')).toBe(true);
 
     const signals: Signal[] = [];
-    const list = await clients.s3.send(
+    const list = await w.clients.s3.send(
       new ListObjectsV2Command({ Bucket: LOCAL_BUCKETS.audit, Prefix: 'audit_events/' }),
     );
     for (const o of list.Contents ?? []) {
-      const obj = await clients.s3.send(new GetObjectCommand({ Bucket: LOCAL_BUCKETS.audit, Key: o.Key! }));
+      const obj = await w.clients.s3.send(new GetObjectCommand({ Bucket: LOCAL_BUCKETS.audit, Key: o.Key! }));
       for (const l of (await obj.Body!.transformToString()).split('\n').filter(Boolean)) {
         const e = JSON.parse(l) as AuditEvent;
         if (e.type === 'signal' && e.account === p.account) signals.push(e.detail.signal as Signal);

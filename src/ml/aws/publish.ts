@@ -34,7 +34,7 @@ export async function publishTrainedModel(
     metrics?: Record<string, number>;
     dataHash?: string;
   };
-  const r: RegisterResult = await deps.store.registerWith(
+  const r: RegisterResult = await deps.store.register(
     {
       modelName: input.modelName,
       files,

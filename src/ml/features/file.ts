@@ -4,19 +4,11 @@
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { FEATURE_NAMES, KEY_COLUMNS, LABEL_COLUMN } from '../../contract/ml';
-import { SENTIMENT_FEATURE } from '../../contract/news';
+import { KEY_COLUMNS, LABEL_COLUMN } from '../../contract/ml';
 import { InputError } from '../../errors';
 import type { QueryEngine, Row } from '../../lake/query';
 import { waitForNewsOnEngine } from '../../news/pending';
-import { featureSql, type FeatureQuery } from './sql';
-
-/** The header of the features file (feature set version 1). */
-export const FEATURE_FILE_COLUMNS: readonly string[] = [...KEY_COLUMNS, ...FEATURE_NAMES, LABEL_COLUMN];
-
-/** Feature columns of the file: the set, then the daily sentiment when asked (version 2). */
-export const featureFileFeatures = (sentiment: boolean | undefined): readonly string[] =>
-  sentiment ? [...FEATURE_NAMES, SENTIMENT_FEATURE] : FEATURE_NAMES;
+import { featureColumns, featureSql, type FeatureQuery } from './sql';
 
 /** ISO 8601 UTC: `YYYY-MM-DD` at midnight, else the full datetime. */
 export function isoTs(v: unknown): string {
@@ -54,7 +46,7 @@ const cell = (v: unknown): string =>
  * `sentiment`, the `news_sentiment_1d` column follows the feature set (before the label).
  */
 export function featuresCsv(rows: readonly Row[], opts: { readonly sentiment?: boolean } = {}): string {
-  const features = featureFileFeatures(opts.sentiment);
+  const features = featureColumns(opts);
   const lines = [[...KEY_COLUMNS, ...features, LABEL_COLUMN].join(',')];
   for (const r of rows) {
     lines.push(

@@ -8,8 +8,6 @@ import { mulberry32 } from '../../synthetic/random';
 /** ONNX TensorProto.DataType values used here. */
 export const ONNX_FLOAT = 1;
 export const ONNX_INT64 = 7;
-export const ONNX_DOUBLE = 11;
-export const ONNX_STRING = 8;
 
 class Writer {
   private readonly parts: Uint8Array[] = [];
@@ -127,15 +125,11 @@ function writeTensor(w: Writer, field: number, t: Initializer): void {
     const type = t.dataType ?? ONNX_FLOAT;
     tw.int(2, type);
     tw.string(8, t.name);
-    let raw: Uint8Array;
-    if (type === ONNX_INT64) {
-      const a = BigInt64Array.from(t.values as ArrayLike<number | bigint>, (v) => BigInt(v));
-      raw = new Uint8Array(a.buffer);
-    } else {
-      const a = Float32Array.from(t.values as ArrayLike<number>);
-      raw = new Uint8Array(a.buffer);
-    }
-    tw.bytes(9, raw);
+    const raw =
+      type === ONNX_INT64
+        ? BigInt64Array.from(t.values as ArrayLike<number | bigint>, (v) => BigInt(v))
+        : Float32Array.from(t.values as ArrayLike<number>);
+    tw.bytes(9, new Uint8Array(raw.buffer));
   });
 }
 
@@ -185,8 +179,9 @@ export function buildOnnxModel(g: GraphSpec): Uint8Array {
   return w.finish();
 }
 
-/** A deterministic generator for fixture weights. */
-export const seededRandom = mulberry32;
+/** `n` float32 values uniform in [-scale, scale) from `rnd`. */
+const uniform = (rnd: () => number, n: number, scale: number): Float32Array =>
+  Float32Array.from({ length: n }, () => (rnd() * 2 - 1) * scale);
 
 /** Weights of a dense MLP (row-major W[in][out]) for fixtures and the reference evaluator. */
 export interface MlpWeights {
@@ -198,16 +193,16 @@ export interface MlpWeights {
 
 /** Random MLP weights: `sizes` = [inputs, hidden..., outputs]. Values are float32-exact. */
 export function randomMlp(sizes: readonly number[], seed = 7): MlpWeights {
-  const rnd = seededRandom(seed);
+  const rnd = mulberry32(seed);
   const layers = [];
   for (let l = 1; l < sizes.length; l++) {
     const fanIn = sizes[l - 1];
     const scale = 1 / Math.sqrt(fanIn);
-    const w = Float32Array.from({ length: fanIn * sizes[l] }, () => (rnd() * 2 - 1) * scale);
-    const b = Float32Array.from({ length: sizes[l] }, () => (rnd() * 2 - 1) * 0.1);
+    const w = uniform(rnd, fanIn * sizes[l], scale);
+    const b = uniform(rnd, sizes[l], 0.1);
     layers.push({ w, b, out: sizes[l] });
   }
-  const mean = Float32Array.from({ length: sizes[0] }, () => (rnd() * 2 - 1) * 0.01);
+  const mean = uniform(rnd, sizes[0], 0.01);
   const std = Float32Array.from({ length: sizes[0] }, () => 0.01 + rnd() * 0.05);
   return { inputs: sizes[0], mean, std, layers };
 }
@@ -274,9 +269,8 @@ export function mlpReference(m: MlpWeights, row: ArrayLike<number>, normalise = 
  * GlobalAveragePool → Flatten → Gemm → `score` [N, 1].
  */
 export function tcnModel(window: number, features: number, channels = 16, seed = 11): Uint8Array {
-  const rnd = seededRandom(seed);
-  const rand = (n: number, scale: number): Float32Array =>
-    Float32Array.from({ length: n }, () => (rnd() * 2 - 1) * scale);
+  const rnd = mulberry32(seed);
+  const rand = (n: number, scale: number): Float32Array => uniform(rnd, n, scale);
   const k = 3;
   return buildOnnxModel({
     inputs: [{ name: 'features', shape: ['N', window * features] }],

@@ -14,7 +14,6 @@ import type { ApproveResult, ModelRegistry, RollbackResult } from './types';
 import { readEnv, text } from '../../contract/env';
 import { TRADING_ENV } from '../../contract/trading';
 
-export { S3ModelRegistry } from './s3-registry';
 export * from './types';
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -10,7 +10,7 @@ import { ENVIRONMENTS, type Environment } from '../../contract/models';
 import { setModelResolver, type ModelRef, type ModelResolver } from '../inference/resolver';
 import { materialise, modelCacheDir } from '../model-strategy';
 import { InputError } from '../../errors';
-import type { ModelRegistry } from './types';
+import { loadRegisteredModel, type ModelRegistry } from './types';
 
 const isEnvironment = (v: string): v is Environment => (ENVIRONMENTS as readonly string[]).includes(v);
 
@@ -40,14 +40,7 @@ export async function versionOf(
 export function registryModelResolver(registry: ModelRegistry, cacheDir: string): ModelResolver {
   return async (ref) => {
     const v = await versionOf(registry, ref);
-    const [onnx, manifest] = await Promise.all([
-      registry.artifact(ref.name, v, 'model.onnx'),
-      registry.artifact(ref.name, v, 'manifest.json'),
-    ]);
-    return materialise(
-      { name: ref.name, version: v, onnx, manifest: JSON.parse(new TextDecoder().decode(manifest)) },
-      cacheDir,
-    );
+    return materialise(await loadRegisteredModel(registry, ref.name, v), cacheDir);
   };
 }
 

@@ -25,14 +25,19 @@ export const S3_TIMEOUT_MS = 30_000;
 
 export const timeout = () => ({ abortSignal: AbortSignal.timeout(S3_TIMEOUT_MS) });
 
-export async function getBytes(s3: S3Client, bucket: string, key: string): Promise<Uint8Array | undefined> {
+/** The object's bytes and ETag; undefined when it does not exist. */
+async function getObject(s3: S3Client, bucket: string, key: string) {
   try {
     const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), timeout());
-    return await r.Body!.transformToByteArray();
+    return { bytes: await r.Body!.transformToByteArray(), etag: r.ETag };
   } catch (err) {
     if (isMissing(err)) return undefined;
     throw err;
   }
+}
+
+export async function getBytes(s3: S3Client, bucket: string, key: string): Promise<Uint8Array | undefined> {
+  return (await getObject(s3, bucket, key))?.bytes;
 }
 
 /**
@@ -46,16 +51,9 @@ export async function readJson<T>(
   key: string,
 ): Promise<Versioned<T> | undefined> {
   for (let attempt = 0; ; attempt++) {
-    let bytes: Uint8Array;
-    let etag: string | undefined;
-    try {
-      const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), timeout());
-      bytes = await r.Body!.transformToByteArray();
-      etag = r.ETag;
-    } catch (err) {
-      if (isMissing(err)) return undefined;
-      throw err;
-    }
+    const got = await getObject(s3, bucket, key);
+    if (!got) return undefined;
+    const { bytes, etag } = got;
     const md5 = /^"?([0-9a-f]{32})"?$/.exec(etag ?? '')?.[1];
     if (md5 && createHash('md5').update(bytes).digest('hex') !== md5) {
       if (attempt >= 10) throw new Error(`s3://${bucket}/${key}: body does not match its ETag`);

@@ -14,7 +14,6 @@ import {
   modelArtifactKey,
   modelIndexKey,
   PENDING_APPROVAL,
-  type ApprovalStatus,
   type Environment,
   type ModelArtifact,
 } from '../../contract/models';
@@ -31,14 +30,7 @@ import {
   type RollbackResult,
 } from './types';
 
-export interface IndexEntry {
-  readonly version: number;
-  readonly status: ApprovalStatus;
-  readonly createdAt: string;
-  readonly sha256: string;
-  readonly dataHash?: string;
-  readonly metrics: Readonly<Record<string, number>>;
-  readonly packageArn?: string;
+export interface IndexEntry extends Omit<ModelVersion, 'modelName' | 'location' | 'currentFor'> {
   /** Who changed the status last, and when. */
   readonly statusBy?: string;
   readonly statusAt?: string;
@@ -117,15 +109,11 @@ export class S3ModelRegistry implements ModelRegistry {
     });
   }
 
-  async register(input: RegisterInput): Promise<RegisterResult> {
-    return this.registerWith(input);
-  }
-
   /**
    * Registers the files under a newly claimed version. `allocate` (the SageMaker registry) numbers
    * the version elsewhere, after the duplicate check; without it the next free number is claimed.
    */
-  async registerWith(
+  async register(
     input: RegisterInput,
     allocate?: () => Promise<{ version: number; packageArn?: string }>,
   ): Promise<RegisterResult> {

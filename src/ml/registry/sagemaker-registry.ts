@@ -86,7 +86,7 @@ export class SageMakerModelRegistry implements ModelRegistry {
         }),
         opts(),
       );
-    return this.store.registerWith(input, async () => {
+    return this.store.register(input, async () => {
       let arn: string | undefined;
       try {
         arn = (await create()).ModelPackageArn;

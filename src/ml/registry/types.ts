@@ -7,6 +7,8 @@ import {
   type Environment,
   type ModelArtifact,
 } from '../../contract/models';
+import { MANIFEST_FILE, MODEL_FILE } from '../../contract/ml';
+import type { LoadedModel } from '../../strategy-runner/runner';
 
 export interface ModelVersion {
   readonly modelName: string;
@@ -117,4 +119,17 @@ export function parseModelRef(ref: string, field = 'model'): { modelName: string
       field,
     );
   return { modelName: checkModelName(name, field), version: Number(v) };
+}
+
+/** A registered version's model.onnx and manifest.json. */
+export async function loadRegisteredModel(
+  registry: Pick<ModelRegistry, 'artifact'>,
+  name: string,
+  version: number,
+): Promise<LoadedModel> {
+  const [onnx, manifest] = await Promise.all([
+    registry.artifact(name, version, MODEL_FILE),
+    registry.artifact(name, version, MANIFEST_FILE),
+  ]);
+  return { name, version, onnx, manifest: JSON.parse(new TextDecoder().decode(manifest)) };
 }

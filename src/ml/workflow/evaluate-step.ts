@@ -8,15 +8,22 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runPortfolio } from '../../backtest/engine';
-import { getStrategy, parseStrategyParams } from '../../backtest/strategies';
+import { parseStrategyParams } from '../../backtest/strategies';
 import type { Panel } from '../../backtest/types';
 import { DEFAULT_MODEL_NAME } from '../../contract/models';
 import { InputError } from '../../errors';
 import type { NewsReader } from '../../news/reader';
 import { attachModelInputs } from '../model-inputs';
 import { sha256Hex } from '../registry/s3-registry';
-import type { ModelRegistry } from '../registry/types';
-import type { BarStrategy, LoadedModel, ModelStrategyFactory } from '../../strategy-runner/runner';
+import { loadRegisteredModel, type ModelRegistry } from '../registry/types';
+import {
+  barStrategy,
+  barTimeOf,
+  panelUpTo,
+  type BarStrategy,
+  type LoadedModel,
+  type ModelStrategyFactory,
+} from '../../strategy-runner/runner';
 
 export interface GateConfig {
   /** The candidate's Sharpe must be at least the champion's plus this. @default 0 */
@@ -83,31 +90,20 @@ function readJson<T>(file: string): T {
   }
 }
 
-const ms = (d: string): number => Date.parse(d.length === 10 ? `${d}T00:00:00Z` : d);
-
 /** Bars [first, last] of the panel inside the window (a date `to` includes its whole day). */
 function windowRange(panel: Panel, w: { from: string; to: string }): [number, number] {
-  const lo = ms(w.from);
-  const hi = w.to.length === 10 ? ms(w.to) + 86_400_000 - 1 : ms(w.to);
+  const lo = barTimeOf(w.from);
+  const hi = w.to.length === 10 ? barTimeOf(w.to) + 86_400_000 - 1 : barTimeOf(w.to);
   let first = -1;
   let last = -1;
   panel.dates.forEach((d, t) => {
-    const x = ms(d);
+    const x = barTimeOf(d);
     if (x >= lo && x <= hi) {
       if (first < 0) first = t;
       last = t;
     }
   });
   return [first, last];
-}
-
-function sub(panel: Panel, from: number, to: number): Panel {
-  return {
-    symbols: panel.symbols,
-    dates: panel.dates.slice(from, to + 1),
-    close: panel.close.map((c) => c.subarray(from, to + 1)),
-    volume: panel.volume?.map((v) => v.subarray(from, to + 1)),
-  };
 }
 
 async function backtest(
@@ -126,7 +122,11 @@ async function backtest(
   const w = s
     .positions(panel)
     .map((x) => x.subarray(first, last + 1).map((v) => (Number.isFinite(v) ? v : 0)));
-  const r = runPortfolio(sub(panel, first, last), w, { strategy: label, params: {}, costBps });
+  const r = runPortfolio(panelUpTo(panel, last, last - first + 1), w, {
+    strategy: label,
+    params: {},
+    costBps,
+  });
   const { sharpe, totalReturn, maxDrawdown, trades } = r.summary;
   return { label, sharpe, totalReturn, maxDrawdown, trades };
 }
@@ -164,16 +164,7 @@ export async function evaluateStep(deps: EvaluateDeps, input: EvaluateInput): Pr
   let champion: EvaluationReport['champion'];
   if (approved.length > 0) {
     const v = approved[0];
-    const [cOnnx, cManifest] = await Promise.all([
-      deps.registry.artifact(modelName, v.version, 'model.onnx'),
-      deps.registry.artifact(modelName, v.version, 'manifest.json'),
-    ]);
-    const loaded = {
-      name: modelName,
-      version: v.version,
-      onnx: cOnnx,
-      manifest: JSON.parse(new TextDecoder().decode(cManifest)),
-    };
+    const loaded = await loadRegisteredModel(deps.registry, modelName, v.version);
     champion = {
       ...(await backtest(
         `champion v${v.version}`,
@@ -188,18 +179,13 @@ export async function evaluateStep(deps: EvaluateDeps, input: EvaluateInput): Pr
     };
   }
   const base = input.baseline ?? { strategy: 'sma-cross', params: { fast: 20, slow: 50 } };
-  const baseStrategy = getStrategy(base.strategy);
   const baseParams = parseStrategyParams(base.strategy, base.params);
   const baseline = await backtest(
     `${base.strategy} ${Object.entries(baseParams)
       .map(([k, v]) => `${k}=${v}`)
       .join(' ')}`,
     input.panel,
-    {
-      minSymbols: baseStrategy.minSymbols,
-      maxSymbols: baseStrategy.maxSymbols,
-      positions: (p) => baseStrategy.positions(p, baseParams),
-    },
+    barStrategy(base.strategy, baseParams),
     first,
     last,
     costBps,

@@ -10,7 +10,7 @@ import { DEFAULT_HORIZON, FEATURE_NAMES, LABEL_COLUMN } from '../../contract/ml'
 import { InputError } from '../../errors';
 import type { QueryEngine } from '../../lake/query';
 import { computeFeatures, forwardReturns } from '../features/compute';
-import { featuresCsv, writeFeatureFile } from '../features/file';
+import { featuresCsv, writeFeatureFile, type FeatureFileResult } from '../features/file';
 import type { JobPaths } from './job';
 
 export type BarsSource =
@@ -40,12 +40,7 @@ export function parseBarsSource(v: string): BarsSource {
 export const barsSpecs = (src: BarsSource): string[] =>
   src.kind === 'lake' ? src.symbols.map((s) => `lake:${s}`) : [src.path];
 
-export interface FeaturesStepOutput {
-  readonly file: string;
-  readonly rows: number;
-  readonly labelled: number;
-  readonly symbols: readonly string[];
-}
+export type FeaturesStepOutput = FeatureFileResult;
 
 /** Features of the lake's bars into the job's train channel (replacing what was there). */
 export async function featuresFromLake(

@@ -5,14 +5,11 @@
  * version; a rollback changes the version the next bar uses. The evaluation step backtests it on
  * the held-out window against the champion and sma-cross.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClients, type AwsClients } from '../../../src/aws/clients';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Panel } from '../../../src/backtest/types';
 import { LOCAL_BUCKETS } from '../../../src/local/buckets';
-import { LocalCloud } from '../../../src/local/cloud';
 import { modelStrategyFor } from '../../../src/ml/model-strategy';
 import { installRegistryResolver } from '../../../src/ml/registry/resolver';
 import { setModelResolver } from '../../../src/ml/inference/resolver';
@@ -26,12 +23,12 @@ import { promoteStrategy, S3PromotionStore } from '../../../src/strategy-runner/
 import { panelUpTo, runStrategyBar } from '../../../src/strategy-runner/runner';
 import { tradingServices, type TradingServices } from '../../../src/trading/context';
 import type { Signal } from '../../../src/trading/signals';
+import { localCloudWorld } from '../../helpers/local-cloud';
 import { syntheticPanel } from '../../helpers/ml-bars';
 import { CLOSE_FEATURES, writeModelDir } from '../../helpers/ml-models';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'runner-ml-'));
-let cloud: LocalCloud;
-let clients: AwsClients;
+const w = localCloudWorld({ name: 'runner-ml' });
+const { dir } = w;
 let svc: TradingServices;
 let registry: S3ModelRegistry;
 let store: S3PromotionStore;
@@ -54,21 +51,14 @@ function modelDir(name: string, seed: number, testIc: number): string {
 }
 
 beforeAll(async () => {
-  cloud = await LocalCloud.start({ dataDir: path.join(dir, 'cloud') });
-  clients = createClients(cloud.runtime);
-  svc = await tradingServices(clients, {}, { limitsTtlMs: 0 });
-  registry = new S3ModelRegistry(clients.s3, LOCAL_BUCKETS.models);
-  store = new S3PromotionStore(clients.s3, LOCAL_BUCKETS.models);
-});
-afterAll(async () => {
-  clients?.destroy();
-  await cloud?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  svc = await tradingServices(w.clients, {}, { limitsTtlMs: 0 });
+  registry = new S3ModelRegistry(w.clients.s3, LOCAL_BUCKETS.models);
+  store = new S3PromotionStore(w.clients.s3, LOCAL_BUCKETS.models);
 });
 
 describe('evaluation, registration, promotion and the runner with a model', () => {
   it('evaluates on the held-out window, registers, and the gate decides auto-approval', async () => {
-    const modelStrategy = modelStrategyFor(cloud.runtime);
+    const modelStrategy = modelStrategyFor(w.cloud.runtime);
     const a = modelDir('a', 7, 0.03);
     const ev = await evaluateStep({ registry, modelStrategy }, { modelDir: a, panel });
     expect(ev.window).toEqual({ from: panel.dates[300], to: panel.dates[399], bars: 100 });
@@ -137,9 +127,9 @@ describe('evaluation, registration, promotion and the runner with a model', () =
   });
 
   it('the runner trades the approved version through risk and the paper broker; a rollback switches the version', async () => {
-    const modelStrategy = modelStrategyFor(cloud.runtime);
+    const modelStrategy = modelStrategyFor(w.cloud.runtime);
     const r = await paperThroughRunner(
-      { clients, svc, promotions: store, registry, modelStrategy },
+      { clients: w.clients, svc, promotions: store, registry, modelStrategy },
       { env: 'paper', panel, lastBars: 60, lookback: 120, runId: 'ml-runner' },
     );
     expect(r.strategy).toBe('ml-signal');
