@@ -1,7 +1,7 @@
 /**
  * The position-limit contract shared by the backtest engine and live trading. Positions are
  * signed fractions of equity (weights): 0.5 = long half the equity, -1 = short all of it. The
- * live risk engine converts quantities to weights (qty * price / equity) to call the same limiter.
+ * live risk engine acts in a backtest through the `RebalanceGate` below (src/backtest/risk-gate.ts).
  *
  * A limiter only ever reduces risk: the allowed position lies between 0 and the target (it may
  * shrink the strategy's target, never enlarge or reverse it), except that a halted book keeps

@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { RISK_KEY_PREFIX, limitsKey, rateKey, stateKeyOf } from '../contract/risk-table';
 import { InputError } from '../errors';
+import { mostRestrictive } from './engine';
 import { checkId } from './ids';
 import { parseRiskConfig } from './schemas';
 import { INITIAL_STATE, transition, type StateEvent, type StateRecord } from './state';
@@ -26,7 +27,6 @@ export interface StateScope {
 }
 
 export const stateKey = (s: StateScope): string => stateKeyOf(s.account, s.strategy);
-export { limitsKey, rateKey };
 
 export interface RiskStoreOptions {
   /** How long limits are cached. @default 5000 ms */
@@ -61,8 +61,7 @@ export class RiskStore {
   /** The state a strategy trades under: the more restrictive of its own and its account's. */
   async effectiveState(account: string, strategy: string): Promise<TradingState> {
     const [a, s] = await Promise.all([this.getState({ account }), this.getState({ account, strategy })]);
-    const rank = { ACTIVE: 0, REDUCING: 1, HALTED: 2 } as const;
-    return rank[a.state] >= rank[s.state] ? a.state : s.state;
+    return mostRestrictive(a.state, s.state);
   }
 
   /**
@@ -105,10 +104,7 @@ export class RiskStore {
   async putLimits(account: string, config: unknown): Promise<number> {
     checkId(account, 'account');
     const parsed = parseRiskConfig(config, `limits of ${account}`);
-    const current = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: { pk: limitsKey(account) }, ConsistentRead: true }),
-    );
-    const version = Number(current.Item?.version ?? 0) + 1;
+    const version = Number((await this.limitsItem(account))?.version ?? 0) + 1;
     try {
       await this.doc.send(
         new PutCommand({
@@ -154,10 +150,7 @@ export class RiskStore {
    */
   async requireAccount(account: string, field = '--account'): Promise<void> {
     checkId(account, field);
-    const r = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: { pk: limitsKey(account) }, ConsistentRead: true }),
-    );
-    if (r.Item) return;
+    if (await this.limitsItem(account)) return;
     const known = await this.accounts();
     throw new InputError(
       `${field}: unknown account ${JSON.stringify(account)} (known: ${known.length > 0 ? known.join(', ') : 'none'}; ` +
@@ -174,10 +167,8 @@ export class RiskStore {
   async requireStrategy(account: string, strategy: string, field = '--strategy'): Promise<void> {
     await this.requireAccount(account);
     checkId(strategy, field);
-    const r = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: { pk: limitsKey(account) }, ConsistentRead: true }),
-    );
-    const known = parseRiskConfig(JSON.parse(String(r.Item?.config)), `limits of ${account}`).strategies;
+    const item = await this.limitsItem(account);
+    const known = parseRiskConfig(JSON.parse(String(item?.config)), `limits of ${account}`).strategies;
     if (!known || known.includes(strategy)) return;
     throw new InputError(
       `${field}: unknown strategy ${JSON.stringify(strategy)} of account ${account} (known: ${known.join(', ')}; ` +
@@ -186,14 +177,21 @@ export class RiskStore {
     );
   }
 
+  /** The stored limits item of an account (a consistent read unless the caller caches it). */
+  private async limitsItem(account: string, consistent = true) {
+    const Key = { pk: limitsKey(account) };
+    const r = await this.doc.send(new GetCommand({ TableName: this.table, Key, ConsistentRead: consistent }));
+    return r.Item;
+  }
+
   /** Limits of an account, cached for the TTL. Missing limits are an error: no limits, no trading. */
   async getLimits(account: string): Promise<RiskConfig> {
     const hit = this.cache.get(account);
     if (hit && this.now() - hit.at < this.ttl) return hit.config;
-    const r = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: limitsKey(account) } }));
-    if (!r.Item) throw new InputError(`no limits stored for account ${account}`, 'account');
-    const config = parseRiskConfig(JSON.parse(String(r.Item.config)), `limits of ${account}`);
-    this.cache.set(account, { at: this.now(), config, version: Number(r.Item.version) });
+    const item = await this.limitsItem(account, false);
+    if (!item) throw new InputError(`no limits stored for account ${account}`, 'account');
+    const config = parseRiskConfig(JSON.parse(String(item.config)), `limits of ${account}`);
+    this.cache.set(account, { at: this.now(), config, version: Number(item.version) });
     return config;
   }
 

@@ -2,98 +2,23 @@
  * Pre-trade risk: the shapes of orders, portfolios, securities and limits, and the decision.
  * The CLI contract of `quant risk check` (docs/trading.md) is these shapes serialized as JSON.
  */
+import type * as z from 'zod';
+import type { limitsSchema, orderSchema, portfolioSchema, securitySchema } from './schemas';
 
 export type Side = 'buy' | 'sell';
 export type TradingState = 'ACTIVE' | 'REDUCING' | 'HALTED';
 
-export interface RiskOrder {
-  readonly symbol: string;
-  readonly side: Side;
-  /** Shares, a positive whole number. */
-  readonly qty: number;
-  /** Limit (or expected execution) price; the ordered symbol is valued at this price. */
-  readonly price: number;
-  /** Strategy that sends the order (for the per-strategy order rate). */
-  readonly strategy?: string;
-}
+/** An order to check (fields documented in src/risk/schemas.ts). */
+export type RiskOrder = Readonly<z.infer<typeof orderSchema>>;
 
-export interface RiskPosition {
-  readonly symbol: string;
-  /** Signed shares (negative = short). */
-  readonly qty: number;
-  readonly price: number;
-}
+/** A portfolio as the engine sees it (fields documented in src/risk/schemas.ts). */
+export type RiskPortfolio = Readonly<z.infer<typeof portfolioSchema>>;
 
-export interface RiskPortfolio {
-  readonly nav: number;
-  readonly state: TradingState;
-  readonly positions: readonly RiskPosition[];
-  /** Highest NAV seen (drawdown = (peakNav - nav) / peakNav). */
-  readonly peakNav?: number;
-  /** NAV at the start of the trading day (daily loss = (startOfDayNav - nav) / startOfDayNav). */
-  readonly startOfDayNav?: number;
-  /** Borrow located for short sales, shares per symbol. */
-  readonly locates?: Readonly<Record<string, number>>;
-}
+/** A security's fields (region, groups, ADV, reference price, stress inputs): src/risk/schemas.ts. */
+export type Security = Readonly<z.infer<typeof securitySchema>>;
 
-export interface Security {
-  readonly region?: string;
-  readonly assetClass?: string;
-  readonly sector?: string;
-  /** Average daily volume, shares. */
-  readonly adv?: number;
-  readonly referencePrice?: number;
-  /** When the reference price was observed, epoch milliseconds. */
-  readonly referenceTime?: number;
-  /** Modified duration in years (fixed income), for the rates shock of a stress test. */
-  readonly duration?: number;
-  /** Beta to the equity shock of a stress test. @default 1 */
-  readonly beta?: number;
-  /**
-   * FX only: how the security moves with the US dollar, +1 (a dollar index fund) or -1 (a foreign
-   * currency against the dollar). Used by a stress scenario's dollar move (the historical replays);
-   * the linear `--shock fx` moves every FX position by the shock whatever this says. @default 1
-   */
-  readonly usd?: 1 | -1;
-}
-
-export interface Limits {
-  /** |position| / nav per security. */
-  readonly maxPositionWeight?: number;
-  /** order qty / ADV. */
-  readonly maxOrderAdvFraction?: number;
-  /** Σ|position| / nav. */
-  readonly maxGrossLeverage?: number;
-  /** Σ|position| in money. */
-  readonly maxGrossExposure?: number;
-  /** |Σ signed position| in money. */
-  readonly maxNetExposure?: number;
-  /** qty × price in money. */
-  readonly maxOrderNotional?: number;
-  /** |price - referencePrice| / referencePrice. */
-  readonly priceCollarPct?: number;
-  /** Reference prices older than this are stale (the order is rejected). */
-  readonly maxReferenceAgeMs?: number;
-  readonly regionCaps?: Readonly<Record<string, number>>;
-  readonly assetClassCaps?: Readonly<Record<string, number>>;
-  readonly sectorCaps?: Readonly<Record<string, number>>;
-  /** Orders per second per strategy. */
-  readonly maxOrdersPerSecond?: number;
-  /** Short sales need located borrow (portfolio.locates). */
-  readonly requireLocate?: boolean;
-  /** 1-day 99% VaR budget as a fraction of nav (needs a returns window). */
-  readonly varBudget?: number;
-  /** @default 'historical' */
-  readonly varMethod?: 'historical' | 'parametric';
-  /** Σ|position| of securities correlated with the ordered one (incl. itself) / nav. */
-  readonly maxCorrelatedExposure?: number;
-  /** Correlation at or above which two securities count as concentrated. @default 0.7 */
-  readonly correlationThreshold?: number;
-  /** Drawdown from peak NAV (fraction) at which trading halts automatically. */
-  readonly maxDrawdown?: number;
-  /** Loss since the start of the day (fraction of start NAV) at which trading goes REDUCING. */
-  readonly maxDailyLoss?: number;
-}
+/** The limits, each optional (unset: not checked); their meaning is documented in src/risk/schemas.ts. */
+export type Limits = Readonly<z.infer<typeof limitsSchema>>;
 
 export interface RiskConfig {
   readonly securities: Readonly<Record<string, Security>>;
@@ -145,19 +70,3 @@ export interface RiskDecision {
   /** The order quantity on approve, the resized quantity on resize, 0 on reject. */
   readonly approvedQty: number;
 }
-
-/** Rules whose value depends on the order quantity (a smaller order may pass them). */
-export const QUANTITY_RULES: ReadonlySet<RuleId> = new Set<RuleId>([
-  'maxOrderNotional',
-  'maxOrderAdvFraction',
-  'shortLocate',
-  'maxPositionWeight',
-  'maxGrossLeverage',
-  'maxGrossExposure',
-  'maxNetExposure',
-  'regionCap',
-  'assetClassCap',
-  'sectorCap',
-  'varBudget',
-  'correlationConcentration',
-]);

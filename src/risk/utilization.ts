@@ -56,25 +56,13 @@ export function limitUtilization(config: RiskConfig, portfolio: RiskPortfolio): 
     for (const [group, cap] of Object.entries(caps ?? {}))
       out.push(row(rule, group, (sums.get(group) ?? 0) / nav, cap));
   }
-  if (L.maxDrawdown !== undefined && portfolio.peakNav) {
-    out.push(
-      row(
-        LOSS_RULES.drawdown,
-        '',
-        Math.max(0, (portfolio.peakNav - portfolio.nav) / portfolio.peakNav),
-        L.maxDrawdown,
-      ),
-    );
-  }
-  if (L.maxDailyLoss !== undefined && portfolio.startOfDayNav) {
-    out.push(
-      row(
-        LOSS_RULES.dailyLoss,
-        '',
-        Math.max(0, (portfolio.startOfDayNav - portfolio.nav) / portfolio.startOfDayNav),
-        L.maxDailyLoss,
-      ),
-    );
+  // Loss from the peak and from the start of the day.
+  for (const [rule, limit, from] of [
+    [LOSS_RULES.drawdown, L.maxDrawdown, portfolio.peakNav],
+    [LOSS_RULES.dailyLoss, L.maxDailyLoss, portfolio.startOfDayNav],
+  ] as const) {
+    if (limit !== undefined && from)
+      out.push(row(rule, '', Math.max(0, (from - portfolio.nav) / from), limit));
   }
   return out.sort((a, b) => b.pct - a.pct);
 }

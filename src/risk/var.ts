@@ -1,6 +1,6 @@
 /**
  * Value at risk from a window of daily returns: historical (empirical quantile) and parametric
- * (normal, zero mean), incremental VaR of a trade, and correlations for the concentration check.
+ * (normal, zero mean), and correlations for the concentration check.
  * Exposures are signed money amounts (qty × price); returns are simple daily returns.
  */
 
@@ -211,21 +211,4 @@ export function portfolioVariance(window: ReturnsWindow, exposures: ReadonlyMap<
 /** Parametric (normal, zero mean) 99% VaR: z × σ of portfolio P&L. */
 export function parametricVar(window: ReturnsWindow, exposures: ReadonlyMap<string, number>): number {
   return Z99 * Math.sqrt(portfolioVariance(window, exposures));
-}
-
-/**
- * Incremental VaR of changing `symbol`'s exposure by `delta` money: VaR(after) - VaR(before).
- * Positive means the trade adds risk.
- */
-export function incrementalVar(
-  window: ReturnsWindow,
-  exposures: ReadonlyMap<string, number>,
-  symbol: string,
-  delta: number,
-  method: 'historical' | 'parametric' = 'historical',
-): number {
-  const after = new Map(exposures);
-  after.set(symbol, (after.get(symbol) ?? 0) + delta);
-  const f = method === 'historical' ? historicalVar : parametricVar;
-  return f(window, after) - f(window, exposures);
 }

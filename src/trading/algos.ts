@@ -293,6 +293,13 @@ const volumes = z
   .min(1, 'needs at least one bucket')
   .max(MAX_SLICES, `at most ${MAX_SLICES} buckets`);
 
+const slices = z
+  .number()
+  .refine(
+    (v) => Number.isInteger(v) && v >= 1 && v <= MAX_SLICES,
+    `must be a whole number from 1 to ${MAX_SLICES}`,
+  );
+
 const positiveNumber = z.number().refine((v) => Number.isFinite(v) && v > 0, 'must be a number > 0');
 
 /**
@@ -305,12 +312,7 @@ export const algoSpecSchema = z.discriminatedUnion('algo', [
   z.strictObject({
     algo: z.literal('twap'),
     durationSec,
-    slices: z
-      .number()
-      .refine(
-        (v) => Number.isInteger(v) && v >= 1 && v <= MAX_SLICES,
-        `must be a whole number from 1 to ${MAX_SLICES}`,
-      ),
+    slices,
   }),
   z.strictObject({
     algo: z.literal('vwap'),
@@ -325,12 +327,7 @@ export const algoSpecSchema = z.discriminatedUnion('algo', [
   z.strictObject({
     algo: z.literal('is'),
     durationSec,
-    slices: z
-      .number()
-      .refine(
-        (v) => Number.isInteger(v) && v >= 1 && v <= MAX_SLICES,
-        `must be a whole number from 1 to ${MAX_SLICES}`,
-      ),
+    slices,
     /** κT: 0 is TWAP, larger front-loads the schedule. */
     urgency: z
       .number()

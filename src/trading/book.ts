@@ -31,8 +31,6 @@ export interface Book {
   readonly version: number;
 }
 
-export { bookKey };
-
 export class BookConflict extends Error {
   constructor(account: string) {
     super(`book of ${account} changed since it was read`);

@@ -75,16 +75,10 @@ export class PaperBroker implements BrokerAdapter {
     const existing = this.orders.get(o.clientOrderId);
     if (existing) return existing;
     const q = this.quote(o.symbol) ?? (this.fillAtLimit ? { price: o.limitPrice } : undefined);
+    const ids = { clientOrderId: o.clientOrderId, brokerOrderId: `paper-${++this.seq}` };
     let result: BrokerOrder;
     if (!q) {
-      result = {
-        clientOrderId: o.clientOrderId,
-        brokerOrderId: `paper-${++this.seq}`,
-        status: 'rejected',
-        filledQty: 0,
-        fillPrice: 0,
-        reason: `no quote for ${o.symbol}`,
-      };
+      result = { ...ids, status: 'rejected', filledQty: 0, fillPrice: 0, reason: `no quote for ${o.symbol}` };
     } else {
       const impact =
         q.sigma !== undefined && q.adv ? this.costs.impactK * q.sigma * Math.sqrt(o.qty / q.adv) : 0;
@@ -92,13 +86,7 @@ export class PaperBroker implements BrokerAdapter {
       const px = q.price * (1 + sign * (this.costs.linear + impact));
       // Fills like the backtest: at the quote (the bar close) plus costs; the limit price is the
       // strategy's reference, not a cap (a real broker would use a marketable limit).
-      result = {
-        clientOrderId: o.clientOrderId,
-        brokerOrderId: `paper-${++this.seq}`,
-        status: 'filled',
-        filledQty: o.qty,
-        fillPrice: px,
-      };
+      result = { ...ids, status: 'filled', filledQty: o.qty, fillPrice: px };
     }
     this.orders.set(o.clientOrderId, result);
     return result;
@@ -132,6 +120,15 @@ interface RestOrder {
   filled_qty: string;
   filled_avg_price: string | null;
 }
+
+/** The broker's order statuses we act on; any other is still working ('accepted'). */
+const REST_STATUS: Readonly<Record<string, BrokerStatus>> = {
+  filled: 'filled',
+  partially_filled: 'partially_filled',
+  rejected: 'rejected',
+  canceled: 'canceled',
+  expired: 'canceled',
+};
 
 /**
  * A REST adapter in the shape of a common retail broker API: `POST /v2/orders` with
@@ -169,20 +166,10 @@ export class RestBroker implements BrokerAdapter {
   }
 
   private static toOrder(r: RestOrder): BrokerOrder {
-    const status: BrokerStatus =
-      r.status === 'filled'
-        ? 'filled'
-        : r.status === 'partially_filled'
-          ? 'partially_filled'
-          : r.status === 'rejected'
-            ? 'rejected'
-            : r.status === 'canceled' || r.status === 'expired'
-              ? 'canceled'
-              : 'accepted';
     return {
       clientOrderId: r.client_order_id,
       brokerOrderId: r.id,
-      status,
+      status: Object.hasOwn(REST_STATUS, r.status) ? REST_STATUS[r.status] : 'accepted',
       filledQty: Number(r.filled_qty ?? 0),
       fillPrice: r.filled_avg_price === null ? 0 : Number(r.filled_avg_price),
     };

@@ -47,15 +47,7 @@ export interface EventBridgeSignalEvent {
 }
 
 /** What an idempotent execution stores and returns (small: no full order records). */
-interface StoredResult {
-  signalId: string;
-  orders: number;
-  rejected: number;
-  duplicates: number;
-  rejectsByRule: Record<string, number>;
-  state: TradingState;
-  utilization: Record<string, number>;
-}
+type StoredResult = Required<Omit<SignalOutcome, 'status' | 'reason'>>;
 
 export function createExecutionHandler(deps: ExecutionHandlerDeps) {
   const config = new IdempotencyConfig({ eventKeyJmesPath: 'signalId', expiresAfterSeconds: 7 * 24 * 3600 });

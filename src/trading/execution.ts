@@ -228,19 +228,7 @@ export async function executeSignal(deps: ExecutionDeps, signal: Signal): Promis
         parents.push(await scheduleParent(deps, signal, signal.algo, orderId, intent, events));
         continue;
       }
-      const pending: OrderRecord = {
-        orderId,
-        ...base,
-        ...intent,
-        status: 'PENDING',
-        approvedQty: 0,
-        breaches: [],
-        filledQty: 0,
-        fillPrice: 0,
-        cashCents: 0,
-        createdAt: t,
-        updatedAt: t,
-      };
+      const pending = newOrder({ orderId, ...base, ...intent }, 'PENDING', t);
       if (!(await claimOrder(deps, pending))) {
         const existing = await getOrder(deps, orderId);
         if (existing) duplicates.push(existing);
@@ -272,24 +260,12 @@ async function scheduleParent(
   const curve = await vwapCurveOf(deps, algo, intent.symbol, signal.createdAt);
   const { children, remaining } = planChildren(intent.qty, algo, signal.createdAt, curve);
   const t = new Date(now()).toISOString();
-  const parent: OrderRecord = {
-    orderId: parentId,
-    account: signal.account,
-    strategy: signal.strategy,
-    signalId: signal.signalId,
-    ...intent,
-    status: 'SCHEDULED',
-    approvedQty: 0,
-    breaches: [],
-    filledQty: 0,
-    fillPrice: 0,
-    cashCents: 0,
+  const { account, strategy, signalId } = signal;
+  const parent = newOrder({ orderId: parentId, account, strategy, signalId, ...intent }, 'SCHEDULED', t, {
     algo,
     slices: children.length,
     unscheduledQty: remaining,
-    createdAt: t,
-    updatedAt: t,
-  };
+  });
   const claimed = await claimOrder(deps, parent);
   const rec = claimed ? parent : ((await getOrder(deps, parentId)) ?? parent);
   if (rec.status !== 'SCHEDULED')
@@ -314,7 +290,7 @@ async function scheduleParent(
     events.push(
       auditEvent(
         'order',
-        { account: rec.account, strategy: rec.strategy, signalId: rec.signalId, orderId: parentId },
+        auditBase(rec),
         { status: 'SCHEDULED', algo, qty: rec.qty, slices: children.length, unscheduledQty: remaining },
         now(),
       ),
@@ -372,32 +348,12 @@ export interface ChildResult {
 export async function submitChildOrder(deps: ExecutionDeps, input: unknown): Promise<ChildResult> {
   const p = childRequestSchema.safeParse(input);
   if (!p.success) throw new InputError(`child order: ${describeZodIssues(p.error.issues)}`, 'child');
-  const c = p.data;
-  assertTradedAccount(deps, c.account);
+  const { parentId, index, at: _at, ...head } = p.data;
+  assertTradedAccount(deps, head.account);
   const now = deps.now ?? Date.now;
-  const orderId = childOrderIdOf(c.parentId, c.index);
+  const orderId = childOrderIdOf(parentId, index);
   const t = new Date(now()).toISOString();
-  let pending: OrderRecord = {
-    orderId,
-    signalId: c.signalId,
-    account: c.account,
-    strategy: c.strategy,
-    symbol: c.symbol,
-    side: c.side,
-    qty: c.qty,
-    price: c.price,
-    priceTime: c.priceTime,
-    status: 'PENDING',
-    approvedQty: 0,
-    breaches: [],
-    filledQty: 0,
-    fillPrice: 0,
-    cashCents: 0,
-    parentId: c.parentId,
-    sliceIndex: c.index,
-    createdAt: t,
-    updatedAt: t,
-  };
+  let pending = newOrder({ orderId, ...head }, 'PENDING', t, { parentId, sliceIndex: index });
   if (!(await claimOrder(deps, pending))) {
     const existing = await getOrder(deps, orderId);
     if (!existing) throw new Error(`order ${orderId}: claimed but not readable`);
@@ -406,18 +362,18 @@ export async function submitChildOrder(deps: ExecutionDeps, input: unknown): Pro
   const events: AuditEvent[] = [];
   try {
     // A cancelled parent releases nothing more: the child is rejected, on the audit trail.
-    const parent = await getOrder(deps, c.parentId);
+    const parent = await getOrder(deps, parentId);
     if (parent?.status === 'CANCELED') {
-      const why = `parentCancelled: parent ${c.parentId} was cancelled${parent.reason ? ` (${parent.reason})` : ''}`;
+      const why = `parentCancelled: parent ${parentId} was cancelled${parent.reason ? ` (${parent.reason})` : ''}`;
       const rule: Breach = { rule: 'parentCancelled', limit: 0, value: 0 };
       return { order: await rejectPending(deps, pending, [rule], why, events), duplicate: false };
     }
     if (deps.quotes) {
       // Priced at the market at its release, never at a stale price.
-      const limits = (await deps.risk.getLimits(c.account)).limits;
+      const limits = (await deps.risk.getLimits(head.account)).limits;
       const d = decideQuote(
-        c.symbol,
-        await deps.quotes.get(c.symbol, now()),
+        head.symbol,
+        await deps.quotes.get(head.symbol, now()),
         now(),
         deps.quotes.maxAgeMs,
         limits.maxReferenceAgeMs,
@@ -468,12 +424,7 @@ export async function cancelParent(
     }
     if (changed) {
       await deps.audit.put([
-        auditEvent(
-          'order',
-          { account: rec.account, strategy: rec.strategy, signalId: rec.signalId, orderId: parentId },
-          { status: 'CANCELED', actor, reason: why },
-          now(),
-        ),
+        auditEvent('order', auditBase(rec), { status: 'CANCELED', actor, reason: why }, now()),
       ]);
     }
   }
@@ -484,6 +435,17 @@ export async function cancelParent(
   return { parent: rec, changed, schedule };
 }
 
+/** A new order: nothing approved, filled or booked yet. */
+function newOrder(
+  head: Pick<OrderRecord, 'orderId' | 'account' | 'strategy' | 'signalId'> & Intent,
+  status: OrderStatus,
+  t: string,
+  extra: Partial<OrderRecord> = {},
+): OrderRecord {
+  const nothing = { approvedQty: 0, breaches: [], filledQty: 0, fillPrice: 0, cashCents: 0 };
+  return { ...head, status, ...nothing, ...extra, createdAt: t, updatedAt: t };
+}
+
 /** What every audit event of an order carries. */
 const auditBase = (o: OrderRecord) => ({
   account: o.account,
@@ -492,12 +454,12 @@ const auditBase = (o: OrderRecord) => ({
   orderId: o.orderId,
 });
 
-/** Rejects a claimed order before any check ran (its own check and order audit events). */
+/** Rejects a claimed order (its check and order audit events). */
 async function rejectPending(
   deps: ExecutionDeps,
   pending: OrderRecord,
   breaches: Breach[],
-  reason: string,
+  reason: string | undefined,
   events: AuditEvent[],
 ): Promise<OrderRecord> {
   const now = deps.now ?? Date.now;
@@ -615,19 +577,10 @@ async function placeOrder(
       if (!(err instanceof BookConflict)) throw err;
     }
   }
+  if (approvedQty === 0) return rejectPending(deps, pending, breaches, reason, events);
   events.push(
-    auditEvent(
-      'check',
-      base,
-      { decision, breaches, approvedQty, requestedQty: pending.qty, ...(reason ? { reason } : {}) },
-      now(),
-    ),
+    auditEvent('check', base, { decision, breaches, approvedQty, requestedQty: pending.qty }, now()),
   );
-  if (approvedQty === 0) {
-    const rec = await updateOrder(deps, pending, { status: 'REJECTED', decision, breaches, reason });
-    events.push(auditEvent('order', base, { status: rec.status, breaches, reason }, now()));
-    return rec;
-  }
   let rec = await updateOrder(deps, pending, { status: 'SUBMITTED', decision, breaches, approvedQty });
   events.push(
     auditEvent(

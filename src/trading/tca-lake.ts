@@ -62,37 +62,9 @@ export function tcaPartition(row: Pick<TcaRow, 'account' | 'decisionTime'>): str
 
 const tcaKey = (partition: string): string => partitionObjectKey(TCA, partition);
 
-/** The table's columns of a row (partition keys excluded), as the Parquet file stores them. */
-const COLUMN_OF: Readonly<Record<string, (r: TcaRow) => unknown>> = {
-  parent_id: (r) => r.parentId,
-  strategy: (r) => r.strategy,
-  symbol: (r) => r.symbol,
-  side: (r) => r.side,
-  algo: (r) => r.algo,
-  qty: (r) => r.qty,
-  filled_qty: (r) => r.filledQty,
-  children: (r) => r.children,
-  decision_time: (r) => r.decisionTime,
-  start_time: (r) => r.startTime,
-  end_time: (r) => r.endTime,
-  decision_price: (r) => r.decisionPrice,
-  arrival_price: (r) => r.arrivalPrice,
-  avg_fill_price: (r) => r.avgFillPrice,
-  end_price: (r) => r.endPrice,
-  interval_vwap: (r) => r.intervalVwap,
-  interval_twap: (r) => r.intervalTwap,
-  market_volume: (r) => r.marketVolume,
-  shortfall_bps: (r) => r.shortfallBps,
-  delay_bps: (r) => r.delayBps,
-  impact_bps: (r) => r.impactBps,
-  timing_bps: (r) => r.timingBps,
-  opportunity_bps: (r) => r.opportunityBps,
-  vs_vwap_bps: (r) => r.vsVwapBps,
-  vs_interval_bps: (r) => r.vsIntervalBps,
-  participation: (r) => r.participation,
-  sigma: (r) => r.sigma,
-  adv: (r) => r.adv,
-};
+/** A column's field of TcaRow: the column name in camelCase (`parent_id` is `parentId`). */
+const fieldOf = (column: string): keyof TcaRow =>
+  column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof TcaRow;
 
 /** One partition's rows as Parquet, typed from the table definition (NaN stored as null). */
 function encodeTca(rows: readonly TcaRow[]): Uint8Array {
@@ -101,9 +73,9 @@ function encodeTca(rows: readonly TcaRow[]): Uint8Array {
   );
   const buf = parquetWriteBuffer({
     columnData: TCA.columns.map((c) => {
-      const get = COLUMN_OF[c.name];
-      if (!get) throw new Error(`tca: no value for column ${c.name}`);
-      const values = sorted.map(get);
+      const field = fieldOf(c.name);
+      if (sorted.some((r) => !(field in r))) throw new Error(`tca: no value for column ${c.name}`);
+      const values = sorted.map((r) => r[field]);
       switch (c.type) {
         case 'VARCHAR':
           return { name: c.name, data: values.map(String), type: 'STRING' as const };
@@ -187,42 +159,17 @@ function epochMs(v: unknown): number {
 }
 
 const asNum = (v: unknown): number => (v === null || v === undefined ? NaN : Number(v));
+const decode = (type: string, v: unknown): unknown =>
+  type === 'VARCHAR' ? String(v) : type === 'TIMESTAMP' ? epochMs(v) : asNum(v);
 
 /** The rows of one partition's Parquet object (written by this module or by DuckDB). */
 async function parseTca(bytes: Uint8Array, account: string): Promise<TcaRow[]> {
   const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   const rows = (await parquetReadObjects({ file })) as Record<string, unknown>[];
-  return rows.map((r) => ({
-    parentId: String(r.parent_id),
-    account,
-    strategy: String(r.strategy),
-    symbol: String(r.symbol),
-    side: r.side === 'sell' ? 'sell' : 'buy',
-    algo: String(r.algo),
-    qty: asNum(r.qty),
-    filledQty: asNum(r.filled_qty),
-    children: asNum(r.children),
-    decisionTime: epochMs(r.decision_time),
-    startTime: epochMs(r.start_time),
-    endTime: epochMs(r.end_time),
-    decisionPrice: asNum(r.decision_price),
-    arrivalPrice: asNum(r.arrival_price),
-    avgFillPrice: asNum(r.avg_fill_price),
-    endPrice: asNum(r.end_price),
-    intervalVwap: asNum(r.interval_vwap),
-    intervalTwap: asNum(r.interval_twap),
-    marketVolume: asNum(r.market_volume),
-    shortfallBps: asNum(r.shortfall_bps),
-    delayBps: asNum(r.delay_bps),
-    impactBps: asNum(r.impact_bps),
-    timingBps: asNum(r.timing_bps),
-    opportunityBps: asNum(r.opportunity_bps),
-    vsVwapBps: asNum(r.vs_vwap_bps),
-    vsIntervalBps: asNum(r.vs_interval_bps),
-    participation: asNum(r.participation),
-    sigma: asNum(r.sigma),
-    adv: asNum(r.adv),
-  }));
+  return rows.map((r) => {
+    const row = Object.fromEntries(TCA.columns.map((c) => [fieldOf(c.name), decode(c.type, r[c.name])]));
+    return { parentId: row.parentId, account, ...row, side: r.side === 'sell' ? 'sell' : 'buy' } as TcaRow;
+  });
 }
 
 /** Reads the TCA rows of the lake matching the query, by decision time. */
@@ -250,6 +197,19 @@ export async function readTcaRows(s3: S3Client, bucket: string, q: TcaQuery = {}
     out.push(...(await parseTca(await obj.Body!.transformToByteArray(), account)));
   }
   return out.sort((a, b) => a.decisionTime - b.decisionTime || a.parentId.localeCompare(b.parentId));
+}
+
+/** VWAP of closes weighted by volume (their mean without volume), TWAP and volume of an interval. */
+function intervalOf(close: readonly number[], volume: readonly number[]): IntervalStats {
+  let pv = 0;
+  let v = 0;
+  let p = 0;
+  for (let i = 0; i < close.length; i++) {
+    pv += close[i] * volume[i];
+    v += volume[i];
+    p += close[i];
+  }
+  return { vwap: v > 0 ? pv / v : p / close.length, twap: p / close.length, volume: v };
 }
 
 /**
@@ -285,18 +245,12 @@ export function panelTape(panel: Panel, window = 20): MarketTape {
       const a = index.get(symbol);
       const t0 = barAt(from);
       if (a === undefined || t0 < 0) return undefined;
-      let pv = 0;
-      let v = 0;
-      let p = 0;
-      let n = 0;
-      for (let t = t0; t < times.length && (t === t0 || times[t] <= to); t++) {
-        const vol = panel.volume?.[a][t] ?? 0;
-        pv += panel.close[a][t] * vol;
-        v += vol;
-        p += panel.close[a][t];
-        n++;
-      }
-      return { vwap: v > 0 ? pv / v : p / n, twap: p / n, volume: v };
+      const bars: number[] = [];
+      for (let t = t0; t < times.length && (t === t0 || times[t] <= to); t++) bars.push(t);
+      return intervalOf(
+        bars.map((t) => panel.close[a][t]),
+        bars.map((t) => panel.volume?.[a][t] ?? 0),
+      );
     },
     async risk(symbol, time) {
       const a = index.get(symbol);
@@ -323,16 +277,10 @@ export function lakeTape(s3: S3Client, curatedBucket: string, window = 20): Mark
     async interval(symbol, from, to) {
       const bars = await reader.read(symbol, '1m', from, to + 60_000);
       if (bars.length === 0) return undefined;
-      let pv = 0;
-      let v = 0;
-      let p = 0;
-      for (const b of bars) {
-        const vol = Number.isFinite(b.volume) ? b.volume : 0;
-        pv += b.close * vol;
-        v += vol;
-        p += b.close;
-      }
-      return { vwap: v > 0 ? pv / v : p / bars.length, twap: p / bars.length, volume: v };
+      return intervalOf(
+        bars.map((b) => b.close),
+        bars.map((b) => (Number.isFinite(b.volume) ? b.volume : 0)),
+      );
     },
     async risk(symbol, time) {
       const days = await reader.read(symbol, '1d', time - (window + 10) * 2 * 86_400_000, time);

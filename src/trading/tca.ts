@@ -52,20 +52,14 @@ export interface TcaInput {
   readonly adv?: number;
 }
 
-export interface TcaRow {
-  readonly parentId: string;
-  readonly account: string;
-  readonly strategy: string;
-  readonly symbol: string;
-  readonly side: 'buy' | 'sell';
-  readonly algo: string;
-  readonly qty: number;
+export interface TcaRow extends Pick<
+  TcaInput,
+  'parentId' | 'account' | 'strategy' | 'symbol' | 'side' | 'algo' | 'qty' | 'decisionTime' | 'decisionPrice'
+> {
   readonly filledQty: number;
   readonly children: number;
-  readonly decisionTime: number;
   readonly startTime: number;
   readonly endTime: number;
-  readonly decisionPrice: number;
   readonly arrivalPrice: number;
   /** NaN when nothing filled. */
   readonly avgFillPrice: number;
@@ -225,23 +219,19 @@ function childOf(o: OrderRecord): TcaChild {
   };
 }
 
+/** The shortfall and its parts, averaged by decision notional. */
+const PARTS = ['shortfallBps', 'delayBps', 'impactBps', 'timingBps', 'opportunityBps'] as const;
+type Part = (typeof PARTS)[number];
+
 /** Aggregate of many parents: shortfall and its parts weighted by decision notional. */
-export interface TcaSummary {
+export interface TcaSummary extends Pick<TcaRow, Part | 'vsVwapBps' | 'vsIntervalBps' | 'participation'> {
   readonly parents: number;
   readonly notional: number;
-  readonly shortfallBps: number;
-  readonly delayBps: number;
-  readonly impactBps: number;
-  readonly timingBps: number;
-  readonly opportunityBps: number;
-  readonly vsVwapBps: number;
-  readonly vsIntervalBps: number;
-  readonly participation: number;
 }
 
 export function summarizeTca(rows: readonly TcaRow[]): TcaSummary {
   let notional = 0;
-  const acc = { shortfall: 0, delay: 0, impact: 0, timing: 0, opportunity: 0 };
+  const acc = Object.fromEntries(PARTS.map((k) => [k, 0])) as Record<Part, number>;
   let vw = 0;
   let vwW = 0;
   let vi = 0;
@@ -251,11 +241,7 @@ export function summarizeTca(rows: readonly TcaRow[]): TcaSummary {
   for (const r of rows) {
     const w = r.qty * r.decisionPrice;
     notional += w;
-    acc.shortfall += w * r.shortfallBps;
-    acc.delay += w * r.delayBps;
-    acc.impact += w * r.impactBps;
-    acc.timing += w * r.timingBps;
-    acc.opportunity += w * r.opportunityBps;
+    for (const k of PARTS) acc[k] += w * r[k];
     const fw = r.filledQty * r.avgFillPrice;
     if (Number.isFinite(r.vsVwapBps)) {
       vw += fw * r.vsVwapBps;
@@ -274,11 +260,7 @@ export function summarizeTca(rows: readonly TcaRow[]): TcaSummary {
   return {
     parents: rows.length,
     notional,
-    shortfallBps: per(acc.shortfall),
-    delayBps: per(acc.delay),
-    impactBps: per(acc.impact),
-    timingBps: per(acc.timing),
-    opportunityBps: per(acc.opportunity),
+    ...(Object.fromEntries(PARTS.map((k) => [k, per(acc[k])])) as typeof acc),
     vsVwapBps: vwW > 0 ? vw / vwW : NaN,
     vsIntervalBps: viW > 0 ? vi / viW : NaN,
     participation: volume > 0 ? filled / volume : NaN,

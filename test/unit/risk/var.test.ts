@@ -4,7 +4,6 @@ import {
   ReturnsWindow,
   Z99,
   historicalVar,
-  incrementalVar,
   lowQuantile,
   lowQuantileShifted,
   parametricVar,
@@ -44,15 +43,6 @@ describe('VaR', () => {
       ),
     ).toBeCloseTo(0, 9);
     expect(w.corr('A', 'B')).toBeCloseTo(-1, 12);
-  });
-
-  it('incremental VaR: a hedge has negative incremental VaR', () => {
-    const w = new ReturnsWindow({ A: [0.01, -0.01, 0.02, -0.02], B: [-0.01, 0.01, -0.02, 0.02] });
-    const e = new Map([['A', 1000]]);
-    expect(incrementalVar(w, e, 'B', 1000, 'parametric')).toBeCloseTo(-parametricVar(w, e), 9);
-    expect(incrementalVar(w, e, 'A', 1000, 'parametric')).toBeCloseTo(parametricVar(w, e), 9);
-    // historical: 1,000 of A → pnl [10, −10, 20, −20]; q(0.01) = −20 + 0.03 × 10 = −19.7
-    expect(incrementalVar(w, new Map(), 'A', 1000, 'historical')).toBeCloseTo(19.7, 9);
   });
 
   it('rejects misaligned or non-finite series', () => {
