@@ -253,10 +253,7 @@ export class VendorStream {
       const ws = new WebSocket(this.url, { handshakeTimeout: timeoutMs, perMessageDeflate: false });
       let phase: 'greeting' | 'auth' | 'subscribe' | 'live' = 'greeting';
       let settled = false;
-      let timer = setTimeout(
-        () => fail(new Error(`${adapter.vendor}: no ${phase} answer within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
+      let timer: NodeJS.Timeout | undefined;
       const step = (next: typeof phase): void => {
         phase = next;
         clearTimeout(timer);
@@ -266,6 +263,7 @@ export class VendorStream {
             timeoutMs,
           );
       };
+      step('greeting');
       const fail = (err: Error): void => {
         clearTimeout(timer);
         if (settled) return;
