@@ -524,31 +524,11 @@ export class VendorStream {
     const seq = us > st.lastSeq ? us : st.lastSeq + 1;
     st.lastSeq = seq;
     st.lastTs = it.tsNs;
-    const venue = this.o.adapter.venue;
+    const at = { symbol: it.symbol, venue: this.o.adapter.venue, seq, exchangeTs: it.tsNs, receiveTs: recv };
     this.queue.push(
       it.kind === 'trade'
-        ? {
-            type: 'trade',
-            symbol: it.symbol,
-            venue,
-            seq,
-            exchangeTs: it.tsNs,
-            receiveTs: recv,
-            price: it.price,
-            size: it.size,
-          }
-        : {
-            type: 'quote',
-            symbol: it.symbol,
-            venue,
-            seq,
-            exchangeTs: it.tsNs,
-            receiveTs: recv,
-            bid: it.bid,
-            bidSize: it.bidSize,
-            ask: it.ask,
-            askSize: it.askSize,
-          },
+        ? { type: 'trade', ...at, price: it.price, size: it.size }
+        : { type: 'quote', ...at, bid: it.bid, bidSize: it.bidSize, ask: it.ask, askSize: it.askSize },
     );
     return true;
   }
