@@ -217,10 +217,6 @@ export class VendorStream {
     this.done.catch(() => undefined);
   }
 
-  private log(level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void {
-    this.o.log?.(level, message, fields);
-  }
-
   /** Connects (retrying `initialAttempts` times), authenticates and subscribes. */
   async start(): Promise<void> {
     const attempts = this.o.initialAttempts ?? 3;
@@ -348,7 +344,7 @@ export class VendorStream {
         if (!ws || !this.live) return;
         if (performance.now() - this.lastActivity > idle) {
           this.stats.heartbeatTimeouts++;
-          this.log('warn', `no message or pong for ${idle} ms: reconnecting`);
+          this.o.log?.('warn', `no message or pong for ${idle} ms: reconnecting`);
           ws.terminate();
           return;
         }
@@ -368,7 +364,7 @@ export class VendorStream {
     clearInterval(this.heartbeat);
     if (this.stopping) return;
     this.holding = true;
-    this.log('warn', `connection lost: ${why}; reconnecting`);
+    this.o.log?.('warn', `connection lost: ${why}; reconnecting`);
     void this.reconnectLoop();
   }
 
@@ -388,7 +384,7 @@ export class VendorStream {
           this.fail(err);
           return;
         }
-        this.log('warn', `reconnect attempt ${attempt + 1} failed: ${(err as Error).message}`);
+        this.o.log?.('warn', `reconnect attempt ${attempt + 1} failed: ${(err as Error).message}`);
       }
     }
   }
@@ -396,7 +392,7 @@ export class VendorStream {
   private fail(err: Error): void {
     if (this.failure) return;
     this.failure = err;
-    this.log('error', err.message);
+    this.o.log?.('error', err.message);
     this.failed(err);
   }
 
@@ -473,7 +469,7 @@ export class VendorStream {
           break;
         case 'error':
           if (it.fatal) this.fail(new VendorRequestError(this.o.adapter.vendor, it.message));
-          else this.log('warn', `${this.o.adapter.vendor} error: ${it.message}`);
+          else this.o.log?.('warn', `${this.o.adapter.vendor} error: ${it.message}`);
           break;
         default:
           break;
@@ -597,7 +593,7 @@ export class VendorStream {
               ...this.o.rest,
               onRetry: (status, delayMs) => {
                 this.stats.restRetries++;
-                this.log(
+                this.o.log?.(
                   'warn',
                   `backfill ${j.channel} ${j.symbol}: ${status || 'network error'}, retry in ${Math.round(delayMs)} ms`,
                 );
@@ -621,7 +617,7 @@ export class VendorStream {
             return;
           }
           failedSymbols.add(j.symbol);
-          this.log(
+          this.o.log?.(
             'error',
             `backfill of ${j.symbol} ${j.channel} failed, the gap stays open: ${(err as Error).message}`,
             {
@@ -708,7 +704,7 @@ export class VendorStream {
     const p = await this.producer.flush();
     await this.o.quarantine
       .flush()
-      .catch((err: Error) => this.log('error', `quarantine write failed: ${err.message}`));
+      .catch((err: Error) => this.o.log?.('error', `quarantine write failed: ${err.message}`));
     this.checkAcks();
     this.stats.published = p.eventsSent;
     this.stats.drops += this.o.quarantine.dropped;
