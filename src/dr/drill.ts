@@ -10,7 +10,7 @@ import { createClients, type AwsClients } from '../aws/clients';
 import { LocalCloud } from '../local/cloud';
 import { ensureLocalTradingTables } from '../trading/tables';
 import { backupLocal, type BackupSummary } from './backup';
-import { loadBackup, restoreLocal, type RestoreSummary } from './restore';
+import { loadBackup, restoreLocal } from './restore';
 import { differences, takeSnapshot, type SnapshotPart, type StateSnapshot } from './snapshot';
 
 export interface DrillOptions {
@@ -24,7 +24,7 @@ export interface DrillOptions {
 export interface DrillReport {
   readonly dataDir: string;
   readonly backup: BackupSummary;
-  readonly restore: RestoreSummary;
+  readonly restore: BackupSummary;
   readonly timingsMs: {
     readonly backup: number;
     readonly destroy: number;

@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { AwsClients } from '../aws/clients';
+import type { BackupSummary as RestoreSummary } from './backup';
 import { describeZodIssues, InputError } from '../errors';
 import { decodeItem, DR_CONCURRENCY, MANIFEST_FILE, manifestSchema, sha256, type Manifest } from './format';
 import { mapLimit } from '../map-limit';
@@ -29,14 +30,6 @@ export interface LoadedBackup {
   readonly items: ReadonlyMap<string, Record<string, AttributeValue>[]>;
   /** Bytes of each object, by `bucket/key`. */
   readonly objects: ReadonlyMap<string, Uint8Array>;
-}
-
-export interface RestoreSummary {
-  readonly dir: string;
-  readonly tables: number;
-  readonly items: number;
-  readonly objects: number;
-  readonly bytes: number;
 }
 
 const bad = (file: string, problem: string): InputError => new InputError(`${file}: ${problem}`, file);

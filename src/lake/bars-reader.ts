@@ -5,10 +5,9 @@
  * part-*.parquet from the Glue bars job). Bars are labelled by their close time (UTC).
  */
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { parquetReadObjects } from 'hyparquet';
-import { gunzipSync } from 'node:zlib';
 import { InputError } from '../errors';
 import { listPendingS3, waitForCompleteWrites } from './commit';
+import { epochMs, parquetRows } from './parquet-read';
 import { BARS } from '../contract/lake';
 
 /** One bar as the trading path needs it (epoch ms of the bar's close time). */
@@ -19,18 +18,6 @@ export interface LakeBar {
 }
 
 const SYMBOL = /^[A-Za-z0-9._-]{1,32}$/;
-// hyparquet decodes snappy itself; the Glue job or other writers may use GZIP.
-const COMPRESSORS = { GZIP: (input: Uint8Array): Uint8Array => new Uint8Array(gunzipSync(input)) };
-
-function epochMs(v: unknown): number {
-  if (v instanceof Date) return v.getTime();
-  if (typeof v === 'bigint') return Number(v / 1000n); // a TIMESTAMP without logical type: micros
-  if (typeof v === 'number') return v;
-  if (typeof v === 'string')
-    return Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : `${v.replace(' ', 'T')}Z`);
-  return NaN;
-}
-
 /** Decoded files a reader keeps (each up to a year of 1m bars: ~100k bars, a few MB). */
 const MAX_DECODED_FILES = 16;
 
@@ -116,13 +103,8 @@ export class LakeBarReader {
       }
       throw err;
     }
-    const bytes = await obj.Body!.transformToByteArray();
-    const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-    const rows = (await parquetReadObjects({
-      file,
-      columns: ['ts', 'close', 'volume'],
-      compressors: COMPRESSORS,
-    })) as Array<{ ts: unknown; close: unknown; volume: unknown }>;
+    // hyparquet decodes snappy itself; the Glue job or other writers may use GZIP.
+    const rows = await parquetRows(await obj.Body!.transformToByteArray(), ['ts', 'close', 'volume']);
     const out: LakeBar[] = [];
     for (const r of rows) {
       const time = epochMs(r.ts);

@@ -81,15 +81,37 @@ class Problems {
   }
 }
 
-interface RawRow {
-  line: number;
-  symbol: unknown;
-  date: unknown;
-  open: unknown;
-  high: unknown;
-  low: unknown;
-  close: unknown;
-  volume: unknown;
+/** The column names (lower case) each field of a bar file may have; date to close are required. */
+const BAR_FIELDS = {
+  date: ['date', 'ts', 'timestamp', 'time', 'datetime'],
+  open: ['open'],
+  high: ['high'],
+  low: ['low'],
+  close: ['close'],
+  volume: ['volume'],
+  symbol: ['symbol', 'ticker'],
+} as const;
+type BarField = keyof typeof BAR_FIELDS;
+type RawRow = { line: number } & Record<BarField, unknown>;
+
+/** Each field's column index among `names` (-1: absent), and the required fields that are absent. */
+function fieldColumns(names: readonly string[]): { col: Record<BarField, number>; missing: BarField[] } {
+  const col = Object.fromEntries(
+    Object.entries(BAR_FIELDS).map(([f, aliases]) => [
+      f,
+      names.findIndex((n) => (aliases as readonly string[]).includes(n.toLowerCase())),
+    ]),
+  ) as Record<BarField, number>;
+  return { col, missing: (['date', 'open', 'high', 'low', 'close'] as const).filter((f) => col[f] < 0) };
+}
+
+/** One row's fields, `at(i)` being the value of column i. */
+function rawRow(line: number, col: Record<BarField, number>, at: (i: number) => unknown): RawRow {
+  const fields = (Object.keys(BAR_FIELDS) as BarField[]).map((f) => [
+    f,
+    col[f] >= 0 ? at(col[f]) : undefined,
+  ]);
+  return { line, ...(Object.fromEntries(fields) as Record<BarField, unknown>) };
 }
 
 function toNumber(v: unknown): number {
@@ -176,17 +198,7 @@ export function parseBarsCsv(text: string, file: string, opts: ParseOptions = {}
   const lines = text.split(/\r?\n/);
   const header = splitCsvLine(lines[0] ?? '').map((h) => h.trim().toLowerCase());
   if (header.length === 1 && header[0] === '') throw new InputError(`${file}: the file is empty`, file);
-  const idx = (names: readonly string[]): number => header.findIndex((h) => names.includes(h));
-  const col = {
-    date: idx(['date', 'ts', 'timestamp', 'time', 'datetime']),
-    open: idx(['open']),
-    high: idx(['high']),
-    low: idx(['low']),
-    close: idx(['close']),
-    volume: idx(['volume']),
-    symbol: idx(['symbol', 'ticker']),
-  };
-  const missing = (['date', 'open', 'high', 'low', 'close'] as const).filter((k) => col[k] < 0);
+  const { col, missing } = fieldColumns(header);
   if (missing.length > 0) {
     throw new InputError(
       `${file}:1: missing column(s) ${missing.join(', ')} (found: ${header.join(', ')})`,
@@ -198,17 +210,7 @@ export function parseBarsCsv(text: string, file: string, opts: ParseOptions = {}
       const line = lines[i];
       if (line.trim() === '') continue;
       const f = splitCsvLine(line);
-      const at = (k: number): string | undefined => (k >= 0 ? f[k]?.trim() : undefined);
-      yield {
-        line: i + 1,
-        symbol: at(col.symbol),
-        date: at(col.date),
-        open: at(col.open),
-        high: at(col.high),
-        low: at(col.low),
-        close: at(col.close),
-        volume: at(col.volume),
-      };
+      yield rawRow(i + 1, col, (k) => f[k]?.trim());
     }
   }
   return validateRows(rows(), file, opts);
@@ -245,32 +247,15 @@ async function readBarsParquet(file: string, opts: ParseOptions): Promise<BarRow
       );
     }
     const keys = Object.keys(rows[0] ?? {});
-    const find = (names: readonly string[]): string | undefined =>
-      keys.find((k) => names.includes(k.toLowerCase()));
-    const k = {
-      date: find(['date', 'ts', 'timestamp', 'time', 'datetime']),
-      open: find(['open']),
-      high: find(['high']),
-      low: find(['low']),
-      close: find(['close']),
-      volume: find(['volume']),
-      symbol: find(['symbol', 'ticker']),
-    };
-    const missing = (['date', 'open', 'high', 'low', 'close'] as const).filter((x) => !k[x]);
+    const { col, missing } = fieldColumns(keys);
     if (rows.length > 0 && missing.length > 0) {
       throw new InputError(`${path.basename(file)}: missing column(s) ${missing.join(', ')}`, file);
     }
     return validateRows(
-      rows.map((r, i) => ({
-        line: i + 1,
-        symbol: k.symbol ? r[k.symbol] : undefined,
-        date: k.date ? normalizeDate(r[k.date]) : undefined,
-        open: k.open ? r[k.open] : undefined,
-        high: k.high ? r[k.high] : undefined,
-        low: k.low ? r[k.low] : undefined,
-        close: k.close ? r[k.close] : undefined,
-        volume: k.volume ? r[k.volume] : undefined,
-      })),
+      rows.map((r, i) => {
+        const row = rawRow(i + 1, col, (k) => r[keys[k]]);
+        return { ...row, date: normalizeDate(row.date) };
+      }),
       path.basename(file),
       opts,
     );

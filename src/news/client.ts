@@ -9,6 +9,7 @@
  */
 import * as z from 'zod';
 import { InputError } from '../errors';
+import { retryAfterMs } from '../vendor-stream/rest';
 
 export interface NewsArticle {
   readonly id: string;
@@ -101,12 +102,8 @@ function errorText(body: string): string {
 
 /** Backoff before attempt `attempt + 1`: `Retry-After` if the server sent one, else 2^n with jitter. */
 export function backoffMs(attempt: number, retryAfter: string | null, maxMs: number): number {
-  if (retryAfter !== null) {
-    const s = Number(retryAfter);
-    if (Number.isFinite(s) && s >= 0) return Math.min(maxMs, s * 1000);
-    const at = Date.parse(retryAfter);
-    if (!Number.isNaN(at)) return Math.min(maxMs, Math.max(0, at - Date.now()));
-  }
+  const after = retryAfterMs(retryAfter);
+  if (after !== undefined) return Math.min(maxMs, after);
   const cap = Math.min(maxMs, 250 * 2 ** attempt);
   return cap / 2 + Math.random() * (cap / 2);
 }

@@ -9,10 +9,7 @@
  * - each PUT is conditional (`If-Match`/`If-None-Match: *`); a partition that another writer
  *   committed in between is read, de-duplicated and encoded again, with jittered backoff.
  */
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { gunzipSync } from 'node:zlib';
 import type { AwsClients } from '../aws/clients';
 import type { LakeBuckets } from '../lake/buckets';
 import {
@@ -23,9 +20,11 @@ import {
   writeId,
   type PartitionWrite,
 } from '../lake/commit';
+import { parquetRows } from '../lake/parquet-read';
 import { mapLimit } from '../map-limit';
 import { InputError } from '../errors';
 import { NEWS_SENTIMENT } from '../contract/lake';
+import { listNewsObjects } from './reader';
 
 /** One row of `news_sentiment` (times in epoch ms, `dt` the UTC date of `published_at`). */
 export interface NewsRow {
@@ -68,8 +67,6 @@ function partitionPath(dt: string, symbol: string): string {
   return `dt=${dt}/symbol=${symbol}`;
 }
 
-const COMPRESSORS = { GZIP: (input: Uint8Array): Uint8Array => new Uint8Array(gunzipSync(input)) };
-
 function epochMs(v: unknown): number {
   if (v instanceof Date) return v.getTime();
   if (typeof v === 'bigint') return Number(v);
@@ -77,9 +74,7 @@ function epochMs(v: unknown): number {
 }
 
 async function readPartition(bytes: Uint8Array): Promise<Omit<NewsRow, 'dt' | 'symbol'>[]> {
-  const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  const rows = (await parquetReadObjects({ file, compressors: COMPRESSORS })) as Record<string, unknown>[];
-  return rows.map((r) => ({
+  return (await parquetRows(bytes)).map((r) => ({
     article_id: String(r.article_id),
     published_at: epochMs(r.published_at),
     source: String(r.source ?? ''),
@@ -105,40 +100,6 @@ function encode(rows: readonly Omit<NewsRow, 'dt' | 'symbol'>[]): Uint8Array {
     }),
   });
   return new Uint8Array(buf);
-}
-
-/**
- * Keys of `news_sentiment` objects among the partitions `paths` (sorted `dt=.../symbol=...`): one
- * paginated LIST from the first day's partitions to the last day's (partitions nest by day).
- */
-async function existingKeys(s3: S3Client, bucket: string, paths: readonly string[]): Promise<Set<string>> {
-  const out = new Set<string>();
-  if (paths.length === 0) return out;
-  const firstDay = paths[0].slice(0, 'dt=YYYY-MM-DD'.length);
-  const lastDay = paths[paths.length - 1].slice(0, 'dt=YYYY-MM-DD'.length);
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: `${NEWS_SENTIMENT.prefix}/`,
-        StartAfter: token ? undefined : `${NEWS_SENTIMENT.prefix}/${firstDay}`,
-        ContinuationToken: token,
-      }),
-      { abortSignal: AbortSignal.timeout(30_000) },
-    );
-    let past = false;
-    for (const o of page.Contents ?? []) {
-      const key = o.Key ?? '';
-      if (key.slice(NEWS_SENTIMENT.prefix.length + 1) > `${lastDay}/~`) {
-        past = true;
-        break;
-      }
-      out.add(key);
-    }
-    token = !past && page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return out;
 }
 
 /** Commits `rows` (de-duplicated by article id per partition) all or nothing per partition. */
@@ -174,7 +135,14 @@ export async function commitNewsRows(
   // answers 404 per new partition was a third of a first pull's time). Its PUT stays conditional
   // (If-None-Match), so a writer that creates it meanwhile is still caught, then read and merged.
   const paths = [...byPart.keys()].sort();
-  const present = await existingKeys(s3, bucket, paths);
+  const day = (pp: string): string => pp.slice('dt='.length, 'dt=YYYY-MM-DD'.length);
+  const present = new Set(
+    paths.length === 0
+      ? []
+      : (await listNewsObjects(s3, bucket, NEWS_SENTIMENT.prefix, day(paths[0]), day(paths.at(-1)!))).map(
+          (o) => o.key,
+        ),
+  );
   /** Reads the partition and, when something is new, encodes the union (undefined: nothing new). */
   const prepare = async (partition: string, mayExist = true): Promise<Prepared | undefined> => {
     const incoming = byPart.get(partition)!;

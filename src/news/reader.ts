@@ -8,10 +8,9 @@
  * Both wait for (or refuse) a news pull still writing the symbols' partitions (src/news/pending.ts).
  */
 import { ListObjectsV2Command, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { parquetReadObjects } from 'hyparquet';
-import { gunzipSync } from 'node:zlib';
 import { NEWS_SENTIMENT } from '../contract/lake';
 import { listPendingS3 } from '../lake/commit';
+import { epochMs, parquetRows } from '../lake/parquet-read';
 import type { QueryEngine } from '../lake/query';
 import type { ScoredArticle } from './daily';
 import { waitForNewsOnEngine, waitForNewsWrites } from './pending';
@@ -26,15 +25,6 @@ export interface NewsReader {
 }
 
 const SYMBOL = /^[A-Za-z0-9._-]{1,64}$/;
-
-function epochMs(v: unknown): number {
-  if (v instanceof Date) return v.getTime();
-  if (typeof v === 'bigint') return Number(v / 1000n); // a TIMESTAMP without logical type: micros
-  if (typeof v === 'number') return v;
-  if (typeof v === 'string')
-    return Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : `${v.replace(' ', 'T')}Z`);
-  return NaN;
-}
 
 const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 /** `TIMESTAMP 'YYYY-MM-DD HH:MM:SS.mmm'` (UTC), a literal both DuckDB and Athena read. */
@@ -84,7 +74,6 @@ export class EngineNewsReader implements NewsReader {
   }
 }
 
-const COMPRESSORS = { GZIP: (input: Uint8Array): Uint8Array => new Uint8Array(gunzipSync(input)) };
 const PARTITION_KEY = /dt=(\d{4}-\d{2}-\d{2})\/symbol=([^/]+)\/[^/]+\.parquet$/;
 /** Decoded partitions kept (one per day and symbol with news: a year of 10 symbols is ~2,500). */
 const MAX_DECODED = 20_000;
@@ -100,7 +89,45 @@ export interface S3NewsReaderOptions {
 }
 
 /**
- * The `news_sentiment` objects (`<prefix>/dt=<day>/symbol=<s>/*.parquet`) through the S3 API. One
+ * The `news_sentiment` objects (`<prefix>/dt=<day>/symbol=<s>/*.parquet`) of the days [fromDay,
+ * toDay]: one paginated LIST from the first day's partitions on (partitions nest by day first).
+ */
+export async function listNewsObjects(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  fromDay: string,
+  toDay: string,
+): Promise<Array<{ key: string; etag: string; symbol: string }>> {
+  const out: Array<{ key: string; etag: string; symbol: string }> = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: `${prefix}/`,
+        StartAfter: token ? undefined : `${prefix}/dt=${fromDay}`,
+        ContinuationToken: token,
+      }),
+      { abortSignal: AbortSignal.timeout(30_000) },
+    );
+    let past = false;
+    for (const o of page.Contents ?? []) {
+      const m = PARTITION_KEY.exec(o.Key ?? '');
+      if (!m) continue;
+      if (m[1] > toDay) {
+        past = true;
+        break;
+      }
+      if (m[1] >= fromDay) out.push({ key: o.Key!, etag: o.ETag ?? '', symbol: m[2] });
+    }
+    token = !past && page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return out;
+}
+
+/**
+ * The `news_sentiment` objects through the S3 API. One
  * LIST from the first day's partitions on; a partition whose ETag is unchanged since the last read
  * is not downloaded again (a warm Lambda reads only the new day).
  */
@@ -118,48 +145,13 @@ export class S3NewsReader implements NewsReader {
     return `s3://${this.bucket}/${this.prefix}/`;
   }
 
-  private async list(symbols: ReadonlySet<string>, fromDay: string, toDay: string) {
-    const out: { key: string; etag: string }[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.s3.send(
-        new ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: `${this.prefix}/`,
-          // Partitions nest by day first: start at the first day asked for.
-          StartAfter: token ? undefined : `${this.prefix}/dt=${fromDay}`,
-          ContinuationToken: token,
-        }),
-        { abortSignal: AbortSignal.timeout(30_000) },
-      );
-      let past = false;
-      for (const o of page.Contents ?? []) {
-        const m = PARTITION_KEY.exec(o.Key ?? '');
-        if (!m) continue;
-        if (m[1] > toDay) {
-          past = true;
-          break;
-        }
-        if (m[1] >= fromDay && symbols.has(m[2])) out.push({ key: o.Key!, etag: o.ETag ?? '' });
-      }
-      token = !past && page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    return out;
-  }
-
   private async read(key: string, etag: string): Promise<ScoredArticle[]> {
     const hit = this.decoded.get(key);
     if (hit && etag !== '' && hit.etag === etag) return hit.rows;
     const obj = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
       abortSignal: AbortSignal.timeout(30_000),
     });
-    const bytes = await obj.Body!.transformToByteArray();
-    const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-    const raw = (await parquetReadObjects({
-      file,
-      columns: ['published_at', 'comparative'],
-      compressors: COMPRESSORS,
-    })) as Array<{ published_at: unknown; comparative: unknown }>;
+    const raw = await parquetRows(await obj.Body!.transformToByteArray(), ['published_at', 'comparative']);
     const rows = raw.map((r) => ({
       publishedAt: epochMs(r.published_at),
       comparative: Number(r.comparative),
@@ -182,14 +174,15 @@ export class S3NewsReader implements NewsReader {
       toDay,
       maxWaitMs: this.opts.waitForWritesMs ?? 10_000,
     });
-    const objects = await this.list(new Set(symbols), fromDay, toDay);
+    const objects = (await listNewsObjects(this.s3, this.bucket, this.prefix, fromDay, toDay)).filter((o) =>
+      out.has(o.symbol),
+    );
     let next = 0;
     const worker = async () => {
       while (next < objects.length) {
         const o = objects[next++];
-        const symbol = PARTITION_KEY.exec(o.key)![2];
         for (const a of await this.read(o.key, o.etag))
-          if (a.publishedAt >= fromMs && a.publishedAt < toMs) out.get(symbol)!.push(a);
+          if (a.publishedAt >= fromMs && a.publishedAt < toMs) out.get(o.symbol)!.push(a);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.opts.concurrency ?? 16, objects.length) }, worker));

@@ -45,32 +45,20 @@ export const stripQuotes = (etag: string | undefined): string =>
   (etag ?? '').replace(/^W\//, '').replace(/"/g, '');
 
 const ENTITY = /&(amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);/g;
+const NAMED_ENTITY: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
 /** XML text to string; undefined for an entity XML does not define (the SDK then decides). */
 function decodeText(s: string): string | undefined {
   if (!s.includes('&')) return s;
   let bad = false;
   const out = s.replace(ENTITY, (_m, e: string) => {
-    switch (e) {
-      case 'amp':
-        return '&';
-      case 'lt':
-        return '<';
-      case 'gt':
-        return '>';
-      case 'quot':
-        return '"';
-      case 'apos':
-        return "'";
-      default: {
-        const cp = e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-        if (!(cp >= 0 && cp <= 0x10ffff)) {
-          bad = true;
-          return '';
-        }
-        return String.fromCodePoint(cp);
-      }
+    if (e[0] !== '#') return NAMED_ENTITY[e];
+    const cp = e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+    if (!(cp >= 0 && cp <= 0x10ffff)) {
+      bad = true;
+      return '';
     }
+    return String.fromCodePoint(cp);
   });
   // A bare '&' left after decoding was not an entity we know.
   if (bad || /&(?!(amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)/.test(s)) return undefined;

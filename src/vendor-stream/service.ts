@@ -4,7 +4,6 @@
  * of lib/constructs/vendor-stream-service.ts, with the key from Secrets Manager and metrics in
  * CloudWatch embedded metric format on stdout (the awslogs driver ships them).
  */
-import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
@@ -19,7 +18,7 @@ import { alpaca } from './alpaca';
 import { polygon } from './polygon';
 import { S3Quarantine } from './quarantine';
 import { VendorStream, type StreamStats, type VendorStreamOptions } from './session';
-import type { Channel, VendorAdapter, VendorKey } from './types';
+import type { VendorAdapter, VendorKey } from './types';
 
 export const ADAPTERS: Readonly<Record<Vendor, VendorAdapter>> = { polygon, alpaca };
 
@@ -79,15 +78,11 @@ export function vendorStreamEmf(
   });
 }
 
-export interface RunVendorStreamOptions {
+export interface RunVendorStreamOptions extends Pick<
+  VendorStreamOptions,
+  'key' | 'symbols' | 'channels' | 'url' | 'restUrl' | 'kinesis' | 'streamName' | 'log'
+> {
   readonly vendor: Vendor;
-  readonly key: VendorKey;
-  readonly symbols: readonly string[];
-  readonly channels?: readonly Channel[];
-  readonly url?: string;
-  readonly restUrl?: string;
-  readonly kinesis: KinesisClient;
-  readonly streamName: string;
   readonly s3: S3Client;
   /** The raw zone bucket (quarantine). */
   readonly rawBucket: string;
@@ -97,7 +92,6 @@ export interface RunVendorStreamOptions {
   /** Write an EMF metrics line this often (ms). Off when absent. */
   readonly metricsIntervalMs?: number;
   readonly writeMetrics?: (line: string) => void;
-  readonly log?: VendorStreamOptions['log'];
   /** Test and benchmark knobs of the session. */
   readonly session?: Partial<VendorStreamOptions>;
 }
@@ -110,28 +104,20 @@ export interface VendorStreamReport {
 
 /** Runs one connection; resolves with the counts once everything received is in the stream. */
 export async function runVendorStream(o: RunVendorStreamOptions): Promise<VendorStreamReport> {
-  const adapter = ADAPTERS[o.vendor];
-  const quarantine = new S3Quarantine({ s3: o.s3, bucket: o.rawBucket, vendor: o.vendor });
+  const { vendor, s3, rawBucket, durationMs, signal, metricsIntervalMs, writeMetrics, session, ...rest } = o;
   const s = new VendorStream({
-    adapter,
-    key: o.key,
-    symbols: o.symbols,
-    channels: o.channels,
-    url: o.url,
-    restUrl: o.restUrl,
-    kinesis: o.kinesis,
-    streamName: o.streamName,
-    quarantine,
-    log: o.log,
-    ...o.session,
+    ...rest,
+    adapter: ADAPTERS[vendor],
+    quarantine: new S3Quarantine({ s3, bucket: rawBucket, vendor }),
+    ...session,
   });
   let last: StreamStats = { ...s.stats };
   const emit = (): void => {
     const now = s.snapshot();
     const i = s.takeInterval();
     const d = (k: keyof StreamStats): number => (now[k] as number) - (last[k] as number);
-    o.writeMetrics?.(
-      vendorStreamEmf(o.vendor, {
+    writeMetrics?.(
+      vendorStreamEmf(vendor, {
         messages: d('received'),
         published: d('published'),
         reconnects: d('reconnects'),
@@ -154,16 +140,16 @@ export async function runVendorStream(o: RunVendorStreamOptions): Promise<Vendor
     await s.start();
   } catch (err) {
     await s.stop();
-    if (o.metricsIntervalMs) emit();
+    if (metricsIntervalMs) emit();
     throw err;
   }
-  const metrics = o.metricsIntervalMs ? setInterval(emit, o.metricsIntervalMs) : undefined;
+  const metrics = metricsIntervalMs ? setInterval(emit, metricsIntervalMs) : undefined;
   let error: Error | undefined;
   let timer: NodeJS.Timeout | undefined;
   await new Promise<void>((resolve) => {
-    if (o.durationMs !== undefined) timer = setTimeout(resolve, o.durationMs);
-    if (o.signal?.aborted) resolve();
-    o.signal?.addEventListener('abort', () => resolve(), { once: true });
+    if (durationMs !== undefined) timer = setTimeout(resolve, durationMs);
+    if (signal?.aborted) resolve();
+    signal?.addEventListener('abort', () => resolve(), { once: true });
     s.done.catch((err: Error) => {
       error = err;
       resolve();
@@ -172,6 +158,6 @@ export async function runVendorStream(o: RunVendorStreamOptions): Promise<Vendor
   clearTimeout(timer);
   clearInterval(metrics);
   const stats = await s.stop();
-  if (o.metricsIntervalMs) emit();
+  if (metricsIntervalMs) emit();
   return { stats, error };
 }

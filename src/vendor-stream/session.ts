@@ -217,10 +217,6 @@ export class VendorStream {
     this.done.catch(() => undefined);
   }
 
-  private log(level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void {
-    this.o.log?.(level, message, fields);
-  }
-
   /** Connects (retrying `initialAttempts` times), authenticates and subscribes. */
   async start(): Promise<void> {
     const attempts = this.o.initialAttempts ?? 3;
@@ -253,10 +249,7 @@ export class VendorStream {
       const ws = new WebSocket(this.url, { handshakeTimeout: timeoutMs, perMessageDeflate: false });
       let phase: 'greeting' | 'auth' | 'subscribe' | 'live' = 'greeting';
       let settled = false;
-      let timer = setTimeout(
-        () => fail(new Error(`${adapter.vendor}: no ${phase} answer within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
+      let timer: NodeJS.Timeout | undefined;
       const step = (next: typeof phase): void => {
         phase = next;
         clearTimeout(timer);
@@ -266,6 +259,7 @@ export class VendorStream {
             timeoutMs,
           );
       };
+      step('greeting');
       const fail = (err: Error): void => {
         clearTimeout(timer);
         if (settled) return;
@@ -350,7 +344,7 @@ export class VendorStream {
         if (!ws || !this.live) return;
         if (performance.now() - this.lastActivity > idle) {
           this.stats.heartbeatTimeouts++;
-          this.log('warn', `no message or pong for ${idle} ms: reconnecting`);
+          this.o.log?.('warn', `no message or pong for ${idle} ms: reconnecting`);
           ws.terminate();
           return;
         }
@@ -370,7 +364,7 @@ export class VendorStream {
     clearInterval(this.heartbeat);
     if (this.stopping) return;
     this.holding = true;
-    this.log('warn', `connection lost: ${why}; reconnecting`);
+    this.o.log?.('warn', `connection lost: ${why}; reconnecting`);
     void this.reconnectLoop();
   }
 
@@ -390,7 +384,7 @@ export class VendorStream {
           this.fail(err);
           return;
         }
-        this.log('warn', `reconnect attempt ${attempt + 1} failed: ${(err as Error).message}`);
+        this.o.log?.('warn', `reconnect attempt ${attempt + 1} failed: ${(err as Error).message}`);
       }
     }
   }
@@ -398,7 +392,7 @@ export class VendorStream {
   private fail(err: Error): void {
     if (this.failure) return;
     this.failure = err;
-    this.log('error', err.message);
+    this.o.log?.('error', err.message);
     this.failed(err);
   }
 
@@ -475,7 +469,7 @@ export class VendorStream {
           break;
         case 'error':
           if (it.fatal) this.fail(new VendorRequestError(this.o.adapter.vendor, it.message));
-          else this.log('warn', `${this.o.adapter.vendor} error: ${it.message}`);
+          else this.o.log?.('warn', `${this.o.adapter.vendor} error: ${it.message}`);
           break;
         default:
           break;
@@ -526,31 +520,11 @@ export class VendorStream {
     const seq = us > st.lastSeq ? us : st.lastSeq + 1;
     st.lastSeq = seq;
     st.lastTs = it.tsNs;
-    const venue = this.o.adapter.venue;
+    const at = { symbol: it.symbol, venue: this.o.adapter.venue, seq, exchangeTs: it.tsNs, receiveTs: recv };
     this.queue.push(
       it.kind === 'trade'
-        ? {
-            type: 'trade',
-            symbol: it.symbol,
-            venue,
-            seq,
-            exchangeTs: it.tsNs,
-            receiveTs: recv,
-            price: it.price,
-            size: it.size,
-          }
-        : {
-            type: 'quote',
-            symbol: it.symbol,
-            venue,
-            seq,
-            exchangeTs: it.tsNs,
-            receiveTs: recv,
-            bid: it.bid,
-            bidSize: it.bidSize,
-            ask: it.ask,
-            askSize: it.askSize,
-          },
+        ? { type: 'trade', ...at, price: it.price, size: it.size }
+        : { type: 'quote', ...at, bid: it.bid, bidSize: it.bidSize, ask: it.ask, askSize: it.askSize },
     );
     return true;
   }
@@ -619,7 +593,7 @@ export class VendorStream {
               ...this.o.rest,
               onRetry: (status, delayMs) => {
                 this.stats.restRetries++;
-                this.log(
+                this.o.log?.(
                   'warn',
                   `backfill ${j.channel} ${j.symbol}: ${status || 'network error'}, retry in ${Math.round(delayMs)} ms`,
                 );
@@ -643,7 +617,7 @@ export class VendorStream {
             return;
           }
           failedSymbols.add(j.symbol);
-          this.log(
+          this.o.log?.(
             'error',
             `backfill of ${j.symbol} ${j.channel} failed, the gap stays open: ${(err as Error).message}`,
             {
@@ -730,7 +704,7 @@ export class VendorStream {
     const p = await this.producer.flush();
     await this.o.quarantine
       .flush()
-      .catch((err: Error) => this.log('error', `quarantine write failed: ${err.message}`));
+      .catch((err: Error) => this.o.log?.('error', `quarantine write failed: ${err.message}`));
     this.checkAcks();
     this.stats.published = p.eventsSent;
     this.stats.drops += this.o.quarantine.dropped;

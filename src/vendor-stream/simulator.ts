@@ -344,10 +344,6 @@ export class VendorSimulator {
 
   // ---- WebSocket protocol ---------------------------------------------------------------------
 
-  private status(ws: WebSocket, status: string, message: string): void {
-    ws.send(JSON.stringify([{ ev: 'status', status, message }]));
-  }
-
   private accept(ws: WebSocket): void {
     this.counts.connections++;
     const c: Client = { ws, authed: false, trades: new Set(), quotes: new Set(), bars: new Set() };
@@ -355,34 +351,32 @@ export class VendorSimulator {
     ws.on('close', () => this.clients.delete(c));
     ws.on('error', () => this.clients.delete(c));
     const polygon = this.o.vendor === 'polygon';
-    if (polygon) this.status(ws, 'connected', 'Connected Successfully');
-    else ws.send(JSON.stringify([{ T: 'success', msg: 'connected' }]));
+    /** A status message: Polygon's `{ev: 'status', …}`, or Alpaca's message `alpaca`. */
+    const reply = (status: string, message: string, alpaca?: object): void =>
+      ws.send(JSON.stringify([polygon ? { ev: 'status', status, message } : alpaca]));
+    reply('connected', 'Connected Successfully', { T: 'success', msg: 'connected' });
     ws.on('message', (data) => {
       let m: Record<string, unknown>;
       try {
         m = JSON.parse(data.toString()) as Record<string, unknown>;
       } catch {
-        if (polygon) this.status(ws, 'error', 'invalid JSON');
-        else ws.send(JSON.stringify([{ T: 'error', code: 400, msg: 'invalid syntax' }]));
+        reply('error', 'invalid JSON', { T: 'error', code: 400, msg: 'invalid syntax' });
         return;
       }
       if (m.action === 'auth') {
         const key = polygon ? String(m.params) : `${String(m.key)}:${String(m.secret)}`;
         if (!this.keys.has(key)) {
           this.counts.authFailures++;
-          if (polygon) this.status(ws, 'auth_failed', 'authentication failed');
-          else ws.send(JSON.stringify([{ T: 'error', code: 402, msg: 'auth failed' }]));
+          reply('auth_failed', 'authentication failed', { T: 'error', code: 402, msg: 'auth failed' });
           ws.close(1008, 'auth failed');
           return;
         }
         c.authed = true;
-        if (polygon) this.status(ws, 'auth_success', 'authenticated');
-        else ws.send(JSON.stringify([{ T: 'success', msg: 'authenticated' }]));
+        reply('auth_success', 'authenticated', { T: 'success', msg: 'authenticated' });
         return;
       }
       if (!c.authed) {
-        if (polygon) this.status(ws, 'error', 'not authenticated');
-        else ws.send(JSON.stringify([{ T: 'error', code: 401, msg: 'not authenticated' }]));
+        reply('error', 'not authenticated', { T: 'error', code: 401, msg: 'not authenticated' });
         return;
       }
       const on = m.action === 'subscribe';
@@ -402,7 +396,7 @@ export class VendorSimulator {
         for (const p of parts) {
           const [ch, s] = [p.slice(0, p.indexOf('.')), p.slice(p.indexOf('.') + 1)];
           apply(ch === 'T' ? c.trades : ch === 'Q' ? c.quotes : c.bars, [s]);
-          this.status(ws, 'success', `${on ? 'subscribed to' : 'unsubscribed from'}: ${p}`);
+          reply('success', `${on ? 'subscribed to' : 'unsubscribed from'}: ${p}`);
         }
       } else {
         apply(c.trades, (m.trades as string[] | undefined) ?? []);
