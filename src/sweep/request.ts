@@ -19,6 +19,12 @@ import {
 import { RANK_METRICS, type RankMetric } from './rank';
 import { checkPartitionValue } from './results';
 
+/** Parameters fixed for every grid point: numbers, booleans, or text (a model version, a path). */
+export const sweepParamsSchema = z.record(
+  z.string(),
+  z.union([z.number(), z.boolean(), z.string().max(1024).refine(isTextValue, 'not a text value')]),
+);
+
 export const sweepRequestSchema = z
   .object({
     strategy: z.string().min(1),
@@ -29,12 +35,7 @@ export const sweepRequestSchema = z
     where: z.string().max(500).optional(),
     costBps: z.number().min(0).max(10_000).optional(),
     /** Parameters fixed for every grid point. */
-    params: z
-      .record(
-        z.string(),
-        z.union([z.number(), z.boolean(), z.string().max(1024).refine(isTextValue, 'not a text value')]),
-      )
-      .optional(),
+    params: sweepParamsSchema.optional(),
     sweepId: z.string().optional(),
     topN: z.number().int().min(1).max(1000).optional(),
     rankBy: z.enum(RANK_METRICS).optional(),

@@ -8,7 +8,7 @@ import * as z from 'zod';
 import { describeZodIssues, InputError } from '../errors';
 import type { Row } from '../lake/query';
 import type { ParamSet } from './grid';
-import { validateSweepRequest, type ValidatedSweep } from './request';
+import { sweepParamsSchema, validateSweepRequest, type ValidatedSweep } from './request';
 import { checkPartitionValue, completedParamSetIds, type ResultsTarget } from './results';
 import { LAKE_PREFIXES } from '../contract/lake';
 
@@ -19,7 +19,7 @@ export const validatedSweepSchema = z.object({
   grid: z.array(z.string()).min(1),
   where: z.string().nullable(),
   costBps: z.number(),
-  params: z.record(z.string(), z.union([z.number(), z.boolean()])),
+  params: sweepParamsSchema,
   itemCount: z.number(),
   topN: z.number().int().min(1),
   rankBy: z.enum(['sharpe', 'sortino', 'calmar', 'cagr', 'total_return']),

@@ -49,7 +49,7 @@ for m in sys.argv[1:]:
         out["missing"].append(m)
 print(json.dumps(out))
 `;
-/** Runs the Python once to see which of the training modules it has (30 s timeout). */
+/** Runs the Python once to see which of the training modules it has (10 s timeout). */
 export async function checkPython(python: string = pythonOf()): Promise<PythonCheck> {
   const modules = PYTHON_MODULES.map((m) => m.module);
   const r = await new Promise<{ code: number | null; out: string; err?: NodeJS.ErrnoException }>(
@@ -71,7 +71,7 @@ export async function checkPython(python: string = pythonOf()): Promise<PythonCh
         : r.err
           ? r.err.message
           : r.code === null
-            ? 'did not answer within 30 s'
+            ? 'did not answer within 10 s'
             : `exited with ${r.code}`;
     return {
       ok: false,

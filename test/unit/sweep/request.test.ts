@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../../src/errors';
 import { rankingQuery, validateSweepRequest } from '../../../src/sweep/request';
 import { batchIdFor, checkPartitionValue } from '../../../src/sweep/results';
-import { writeSweepManifest } from '../../../src/sweep/service';
+import { validatedSweepSchema, writeSweepManifest } from '../../../src/sweep/service';
 import { runBatchTask, runtimeFromEnv } from '../../../src/sweep/task';
 
 async function inputError(p: Promise<unknown> | (() => unknown)): Promise<InputError> {
@@ -148,6 +148,21 @@ describe('lambda handlers', () => {
     expect((err as Error).message).toMatch(/maximum grid size 50/);
     expect(await handler({ ...ok, bars: 'local.csv' }).catch((e: unknown) => (e as Error).message)).toMatch(
       /lake:SYMBOL/,
+    );
+  });
+
+  it('manifest step: takes what the validate step returns, text parameters included', async () => {
+    const { handler } = await import('../../../lambda/backtest-validate/index');
+    const sweep = await handler({
+      ...ok,
+      strategy: 'ml-signal',
+      grid: ['threshold=0,0.1'],
+      params: { model: 'ml-signal@1' },
+    });
+    expect(sweep.params).toEqual({ model: 'ml-signal@1' });
+    expect(validatedSweepSchema.parse(sweep)).toEqual(sweep);
+    expect(() => validatedSweepSchema.parse({ ...sweep, params: { model: '1abc' } })).toThrow(
+      /not a text value/,
     );
   });
 
