@@ -13,6 +13,7 @@ import type { Runtime } from '../aws/clients';
 import { parseStrategyParams, prepareStrategy } from '../backtest/strategies';
 import { barStrategy, type LoadedModel, type ModelStrategyFactory } from '../strategy-runner/runner';
 import { modelInputNeeds } from './signal';
+import { MANIFEST_FILE, MODEL_FILE } from '../contract/ml';
 
 export function modelCacheDir(runtime: Runtime): string {
   return runtime.mode === 'local'
@@ -25,17 +26,17 @@ export function materialise(model: LoadedModel, root: string): string {
   const manifest = `${JSON.stringify(model.manifest, null, 2)}\n`;
   const sha = createHash('sha256').update(model.onnx).update(manifest).digest('hex');
   const dir = path.join(root, sha.slice(0, 32));
-  if (existsSync(path.join(dir, 'manifest.json'))) return dir;
+  if (existsSync(path.join(dir, MANIFEST_FILE))) return dir;
   const tmp = `${dir}.${process.pid}.${Math.random().toString(16).slice(2)}.tmp`;
   mkdirSync(tmp, { recursive: true });
-  writeFileSync(path.join(tmp, 'model.onnx'), model.onnx);
-  writeFileSync(path.join(tmp, 'manifest.json'), manifest);
+  writeFileSync(path.join(tmp, MODEL_FILE), model.onnx);
+  writeFileSync(path.join(tmp, MANIFEST_FILE), manifest);
   try {
     renameSync(tmp, dir);
   } catch (err) {
     // Another process materialised the same files first.
     rmSync(tmp, { recursive: true, force: true });
-    if (!existsSync(path.join(dir, 'manifest.json'))) throw err;
+    if (!existsSync(path.join(dir, MANIFEST_FILE))) throw err;
   }
   return dir;
 }

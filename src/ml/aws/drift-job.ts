@@ -11,6 +11,7 @@ import type { NewsReader } from '../../news/reader';
 import { attachModelInputs } from '../model-inputs';
 import type { ModelRegistry } from '../registry/types';
 import { driftCheck, type DriftResult, type FeatureStats } from '../drift';
+import { MANIFEST_FILE } from '../../contract/ml';
 
 export interface DriftJobDeps {
   readonly registry: Pick<ModelRegistry, 'current' | 'artifact'>;
@@ -45,7 +46,7 @@ export async function runDriftJob(
   const version = await deps.registry.current(input.modelName, input.env);
   if (version === undefined) return undefined;
   const manifest = JSON.parse(
-    new TextDecoder().decode(await deps.registry.artifact(input.modelName, version, 'manifest.json')),
+    new TextDecoder().decode(await deps.registry.artifact(input.modelName, version, MANIFEST_FILE)),
   ) as { features: string[]; featureStats: Record<string, FeatureStats> };
   const names = checkFeatureNames(manifest.features, `${input.modelName} v${version} manifest.features`);
   // Feature windows need history before the compared bars (the longest is 50 bars).

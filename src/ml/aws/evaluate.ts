@@ -11,6 +11,7 @@ import type { Panel } from '../../backtest/types';
 import type { TrainingEvaluation } from '../../contract/training';
 import { evaluateStep, type EvaluateDeps, type GateConfig } from '../workflow/evaluate-step';
 import { fetchModelArtifacts } from './model-artifacts';
+import { MANIFEST_FILE } from '../../contract/ml';
 
 export interface EvaluateCandidateInput {
   readonly modelName: string;
@@ -36,7 +37,7 @@ export async function evaluateCandidate(
   try {
     mkdirSync(dir, { recursive: true });
     for (const [name, bytes] of Object.entries(files)) writeFileSync(path.join(dir, name), bytes);
-    const manifest = JSON.parse(Buffer.from(files['manifest.json']).toString('utf8')) as {
+    const manifest = JSON.parse(Buffer.from(files[MANIFEST_FILE]).toString('utf8')) as {
       modelName?: string;
     };
     const report = await evaluateStep(deps, {

@@ -7,6 +7,7 @@ import type { S3ModelRegistry } from '../registry/s3-registry';
 import { versionOfArn } from '../registry/sagemaker-registry';
 import type { RegisterResult } from '../registry/types';
 import { fetchModelArtifacts } from './model-artifacts';
+import { MANIFEST_FILE } from '../../contract/ml';
 
 export interface PublishInput {
   readonly modelName: string;
@@ -30,7 +31,7 @@ export async function publishTrainedModel(
 ): Promise<PublishResult> {
   const version = versionOfArn(input.modelPackageArn);
   const files = await fetchModelArtifacts(deps.s3, input.modelArtifacts);
-  const manifest = JSON.parse(Buffer.from(files['manifest.json']).toString('utf8')) as {
+  const manifest = JSON.parse(Buffer.from(files[MANIFEST_FILE]).toString('utf8')) as {
     metrics?: Record<string, number>;
     dataHash?: string;
   };

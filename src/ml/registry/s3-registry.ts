@@ -29,6 +29,7 @@ import {
   type RegisterResult,
   type RollbackResult,
 } from './types';
+import { EVALUATION_FILE, MANIFEST_FILE, MODEL_FILE } from '../../contract/ml';
 
 export interface IndexEntry extends Omit<ModelVersion, 'modelName' | 'location' | 'currentFor'> {
   /** Who changed the status last, and when. */
@@ -44,9 +45,9 @@ export interface RegistryIndex {
 }
 
 const CONTENT_TYPES: Record<ModelArtifact, string> = {
-  'model.onnx': 'application/octet-stream',
-  'manifest.json': 'application/json',
-  'evaluation.json': 'application/json',
+  [MODEL_FILE]: 'application/octet-stream',
+  [MANIFEST_FILE]: 'application/json',
+  [EVALUATION_FILE]: 'application/json',
 };
 
 export const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -118,7 +119,7 @@ export class S3ModelRegistry implements ModelRegistry {
     allocate?: () => Promise<{ version: number; packageArn?: string }>,
   ): Promise<RegisterResult> {
     const modelName = checkModelName(input.modelName);
-    const sha256 = sha256Hex(input.files['model.onnx']);
+    const sha256 = sha256Hex(input.files[MODEL_FILE]);
     const before = await this.index(modelName);
     const same = before.versions.find((v) => v.sha256 === sha256);
     if (same) return { version: this.view(before, same), created: false };
@@ -126,9 +127,9 @@ export class S3ModelRegistry implements ModelRegistry {
       putIfAbsent(
         this.s3,
         this.bucket,
-        modelArtifactKey(modelName, v, 'model.onnx'),
-        input.files['model.onnx'],
-        CONTENT_TYPES['model.onnx'],
+        modelArtifactKey(modelName, v, MODEL_FILE),
+        input.files[MODEL_FILE],
+        CONTENT_TYPES[MODEL_FILE],
       );
     let version: number;
     let packageArn: string | undefined;
@@ -144,7 +145,7 @@ export class S3ModelRegistry implements ModelRegistry {
       version = before.versions.reduce((m, v) => Math.max(m, v.version), 0) + 1;
       while (!(await claim(version))) version++;
     }
-    for (const file of ['manifest.json', 'evaluation.json'] as const) {
+    for (const file of [MANIFEST_FILE, EVALUATION_FILE] as const) {
       await this.s3.send(
         new PutObjectCommand({
           Bucket: this.bucket,

@@ -26,6 +26,7 @@ import {
   type RegisterResult,
   type RollbackResult,
 } from './types';
+import { MODEL_FILE } from '../../contract/ml';
 
 /** Every SageMaker call has this timeout. */
 const SAGEMAKER_TIMEOUT_MS = 30_000;
@@ -69,7 +70,7 @@ export class SageMakerModelRegistry implements ModelRegistry {
 
   async register(input: RegisterInput): Promise<RegisterResult> {
     const modelName = checkModelName(input.modelName);
-    const sha256 = sha256Hex(input.files['model.onnx']);
+    const sha256 = sha256Hex(input.files[MODEL_FILE]);
     const create = () =>
       this.sagemaker.send(
         new CreateModelPackageCommand({

@@ -24,6 +24,7 @@ import {
   type LoadedModel,
   type ModelStrategyFactory,
 } from '../../strategy-runner/runner';
+import { EVALUATION_FILE, MANIFEST_FILE, MODEL_FILE } from '../../contract/ml';
 
 export interface GateConfig {
   /** The candidate's Sharpe must be at least the champion's plus this. @default 0 */
@@ -132,7 +133,7 @@ async function backtest(
 }
 
 export async function evaluateStep(deps: EvaluateDeps, input: EvaluateInput): Promise<EvaluationReport> {
-  const manifest = readJson<Manifest>(path.join(input.modelDir, 'manifest.json'));
+  const manifest = readJson<Manifest>(path.join(input.modelDir, MANIFEST_FILE));
   const modelName = manifest.modelName ?? DEFAULT_MODEL_NAME;
   if (!manifest.testWindow)
     throw new InputError(`${input.modelDir}/manifest.json: no testWindow`, 'manifest.testWindow');
@@ -145,7 +146,7 @@ export async function evaluateStep(deps: EvaluateDeps, input: EvaluateInput): Pr
   const costBps = input.costBps ?? 1;
   const strategy = DEFAULT_MODEL_NAME;
   const params = input.params ?? {};
-  const onnx = new Uint8Array(readFileSync(path.join(input.modelDir, 'model.onnx')));
+  const onnx = new Uint8Array(readFileSync(path.join(input.modelDir, MODEL_FILE)));
   const candidateModel: LoadedModel = { name: modelName, version: 0, onnx, manifest };
   const candidate = await backtest(
     'candidate',
@@ -214,7 +215,7 @@ export async function evaluateStep(deps: EvaluateDeps, input: EvaluateInput): Pr
 
 /** Adds the report to the model directory's evaluation.json (key `backtest`), atomically. */
 export function writeEvaluation(modelDir: string, report: EvaluationReport): void {
-  const file = path.join(modelDir, 'evaluation.json');
+  const file = path.join(modelDir, EVALUATION_FILE);
   const doc = { ...readJson<Record<string, unknown>>(file), backtest: report };
   writeFileSync(`${file}.tmp`, `${JSON.stringify(doc, null, 2)}\n`);
   renameSync(`${file}.tmp`, file);

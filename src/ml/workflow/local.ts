@@ -8,7 +8,15 @@ import path from 'node:path';
 import type { Runtime } from '../../aws/clients';
 import { loadPanel } from '../../backtest/load';
 import type { Panel } from '../../backtest/types';
-import { DEFAULT_HORIZON, FEATURE_NAMES, featureSetVersionOf } from '../../contract/ml';
+import {
+  DEFAULT_HORIZON,
+  EVALUATION_FILE,
+  FEATURE_NAMES,
+  featureSetVersionOf,
+  MANIFEST_FILE,
+  MODEL_FILE,
+  PARITY_FILE,
+} from '../../contract/ml';
 import { SENTIMENT_FEATURE } from '../../contract/news';
 import { attachNewsSentiment } from '../../news/panel';
 import { InputError } from '../../errors';
@@ -126,7 +134,7 @@ export async function runLocalTraining(
   if (opts.out) {
     outDir = path.resolve(opts.out);
     mkdirSync(outDir, { recursive: true });
-    for (const f of ['model.onnx', 'manifest.json', 'evaluation.json', 'parity.json'])
+    for (const f of [MODEL_FILE, MANIFEST_FILE, EVALUATION_FILE, PARITY_FILE])
       if (existsSync(path.join(training.modelDir, f)))
         copyFileSync(path.join(training.modelDir, f), path.join(outDir, f));
   }

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_MODEL_NAME, MODEL_ARTIFACTS, TRAINING_ENV, type ModelArtifact } from '../../contract/models';
 import type { ModelRegistry, RegisterResult } from '../registry/types';
+import { MANIFEST_FILE } from '../../contract/ml';
 
 export interface RegisterStepInput {
   readonly modelDir: string;
@@ -28,7 +29,7 @@ export async function registerStep(
   const files = Object.fromEntries(
     MODEL_ARTIFACTS.map((f) => [f, new Uint8Array(readFileSync(path.join(input.modelDir, f)))]),
   ) as Record<ModelArtifact, Uint8Array>;
-  const manifest = JSON.parse(new TextDecoder().decode(files['manifest.json'])) as {
+  const manifest = JSON.parse(new TextDecoder().decode(files[MANIFEST_FILE])) as {
     modelName?: string;
     dataHash?: string;
     metrics?: Record<string, number>;

@@ -11,6 +11,7 @@ import { InputError } from '../../errors';
 import { packageRoot } from '../../package-root';
 import type { JobPaths } from './job';
 import { pythonOf } from './python';
+import { EVALUATION_FILE, MANIFEST_FILE, MODEL_FILE } from '../../contract/ml';
 
 /** training/train.py of the package (from its root: the same code runs from src/ and from dist/). */
 export const trainingScript = (): string => path.join(packageRoot(), 'training', 'train.py');
@@ -133,7 +134,7 @@ export async function runTrainingStep(input: TrainStepInput): Promise<TrainStepO
       failure,
     );
   }
-  for (const f of ['model.onnx', 'manifest.json', 'evaluation.json'])
+  for (const f of [MODEL_FILE, MANIFEST_FILE, EVALUATION_FILE])
     if (!existsSync(path.join(job.model, f)))
       throw new TrainingFailedError(`training: ${script} exited 0 but wrote no ${f} in ${job.model}`);
   return { modelDir: job.model, metrics, seconds };
