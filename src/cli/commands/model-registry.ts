@@ -17,7 +17,7 @@ import {
   type ModelVersion,
 } from '../../ml/registry';
 import { auditEvent } from '../../trading/audit';
-import { openPlatform, type GlobalOptions, type PlatformContext } from '../context';
+import { withPlatform, type GlobalOptions, type PlatformContext } from '../context';
 import { formatTable, printJson } from '../output';
 
 interface JsonOpt {
@@ -38,12 +38,9 @@ async function withRegistry<T>(
   cmd: Command,
   fn: (ctx: PlatformContext, r: Awaited<ReturnType<typeof registryFor>>) => Promise<T>,
 ) {
-  const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
-  try {
-    return await fn(ctx, await registryFor(ctx.runtime, ctx.clients.s3, ctx.buckets.models));
-  } finally {
-    await ctx.close();
-  }
+  return withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) =>
+    fn(ctx, await registryFor(ctx.runtime, ctx.clients.s3, ctx.buckets.models)),
+  );
 }
 
 const row = (v: ModelVersion) => ({

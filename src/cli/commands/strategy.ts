@@ -14,7 +14,7 @@ import { EngineNewsReader } from '../../news/reader';
 import { promoteStrategy, S3PromotionStore } from '../../strategy-runner/promotions';
 import { tradingServices } from '../../trading/context';
 import { blotterRows } from '../../trading/paper';
-import { openPlatform, type GlobalOptions } from '../context';
+import { withPlatform, type GlobalOptions } from '../context';
 import { formatTable, printJson } from '../output';
 import { cliActor } from './model-registry';
 import { int } from '../options';
@@ -40,8 +40,7 @@ export async function strategyPromote(cmd: Command, opts: PromoteOpts): Promise<
   const env = parseEnvironment(opts.env);
   const params = parseParamPairs(opts.param);
   const model = opts.model === undefined ? undefined : parseModelRef(opts.model, '--model');
-  const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
-  try {
+  await withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
     const r = await promoteStrategy(
       {
         store: new S3PromotionStore(ctx.clients.s3, ctx.buckets.models),
@@ -61,15 +60,12 @@ export async function strategyPromote(cmd: Command, opts: PromoteOpts): Promise<
           ' ',
         )}), revision ${p.revision}${r.previous ? `; was ${r.previous.strategy}${r.previous.model ? ` ${r.previous.model.name}@${r.previous.model.version}` : ''}` : ''}\n`,
     );
-  } finally {
-    await ctx.close();
-  }
+  });
 }
 
 export async function strategyShow(cmd: Command, opts: { env?: string; json?: boolean }): Promise<void> {
   const envs = opts.env === undefined ? [...ENVIRONMENTS] : [parseEnvironment(opts.env)];
-  const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
-  try {
+  await withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
     const store = new S3PromotionStore(ctx.clients.s3, ctx.buckets.models);
     const rows = [];
     for (const env of envs) rows.push({ env, promotion: (await store.get(env)) ?? null });
@@ -90,9 +86,7 @@ export async function strategyShow(cmd: Command, opts: { env?: string; json?: bo
         })),
       )}\n`,
     );
-  } finally {
-    await ctx.close();
-  }
+  });
 }
 
 export async function strategyPaper(cmd: Command, opts: PaperOpts): Promise<void> {
@@ -102,8 +96,7 @@ export async function strategyPaper(cmd: Command, opts: PaperOpts): Promise<void
   const nav = Number(opts.nav);
   if (!(nav > 0))
     throw new InputError(`--nav: must be a number > 0, got ${JSON.stringify(opts.nav)}`, '--nav');
-  const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
-  try {
+  await withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
     const panel = await loadPanel(opts.bars, {
       runtime: ctx.runtime,
       query: await ctx.query(),
@@ -128,9 +121,7 @@ export async function strategyPaper(cmd: Command, opts: PaperOpts): Promise<void
     );
     out(`NAV ${r.startNav.toFixed(2)} -> ${r.finalNav.toFixed(2)}`);
     out(`\norder blotter\n${formatTable(blotterRows(r.blotter))}`);
-  } finally {
-    await ctx.close();
-  }
+  });
 }
 
 export function registerStrategy(program: Command): void {

@@ -8,7 +8,7 @@ import { tradingServices } from '../../trading/context';
 import { blotterRows, runPaper, utilizationRows } from '../../trading/paper';
 import { summarizeTca } from '../../trading/tca';
 import { writeTcaRows } from '../../trading/tca-lake';
-import { openPlatform, type GlobalOptions } from '../context';
+import { withPlatform, type GlobalOptions } from '../context';
 import { useModelRegistry } from '../../ml/registry/resolver';
 import { EngineNewsReader } from '../../news/reader';
 import { formatTable, printJson } from '../output';
@@ -67,8 +67,7 @@ async function tradingPaper(opts: PaperOpts, cmd: Command): Promise<void> {
   const last = int(opts.last, '--last', { min: 0 });
   const limits = opts.limits === undefined ? undefined : jsonFile(z.unknown(), opts.limits);
   const params = parseParamPairs(opts.param);
-  const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
-  try {
+  await withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
     useModelRegistry(ctx.runtime, ctx.clients.s3, () => ctx.buckets.models);
     const panel = await loadPanel(opts.bars, {
       runtime: ctx.runtime,
@@ -104,7 +103,5 @@ async function tradingPaper(opts: PaperOpts, cmd: Command): Promise<void> {
         `\nTCA: ${t.parents} parents, shortfall ${t.shortfallBps.toFixed(2)} bps (delay ${t.delayBps.toFixed(2)}, ` +
           `timing ${t.timingBps.toFixed(2)}, impact ${t.impactBps.toFixed(2)}, opportunity ${t.opportunityBps.toFixed(2)}): quant tca --account ${r.account}`,
       );
-  } finally {
-    await ctx.close();
-  }
+  });
 }

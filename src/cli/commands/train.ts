@@ -9,7 +9,7 @@ import { modelStrategyFor } from '../../ml/model-strategy';
 import { registryFor } from '../../ml/registry';
 import { checkPython, parseBarsSource, PythonMissingError, runLocalTraining } from '../../ml/workflow';
 import { startRemoteTraining, stateMachineArnOf } from '../../ml/workflow/remote';
-import { dataDirOf, openPlatform, type GlobalOptions } from '../context';
+import { dataDirOf, withPlatform, type GlobalOptions } from '../context';
 import { formatTable, printJson } from '../output';
 import { cliActor } from './model-registry';
 import { int, oneOf } from '../options';
@@ -89,24 +89,19 @@ export async function trainCommand(cmd: Command, opts: TrainOpts): Promise<void>
   const global = cmd.optsWithGlobals<GlobalOptions>();
   if (opts.remote) {
     const arn = stateMachineArnOf(opts.stateMachine);
-    const ctx = await openPlatform({ ...global, aws: true });
-    try {
+    return withPlatform({ ...global, aws: true }, async (ctx) => {
       const r = await startRemoteTraining(ctx.clients.sfn, arn, {
         requestedBy: cliActor(),
         hyperparameters: { ...hps, model },
       });
       if (opts.json) return printJson(r);
       process.stdout.write(`started ${r.executionArn}\n`);
-    } finally {
-      await ctx.close();
-    }
-    return;
+    });
   }
   // Before starting anything: say exactly what is missing (exit 2).
   const python = await checkPython();
   if (!python.ok) throw new PythonMissingError(python);
-  const ctx = await openPlatform(global);
-  try {
+  await withPlatform(global, async (ctx) => {
     if (ctx.runtime.mode !== 'local')
       throw new InputError('train --local: runs on the local cloud only (drop --aws)', '--aws');
     const registry = await registryFor(ctx.runtime, ctx.clients.s3, ctx.buckets.models);
@@ -154,9 +149,7 @@ export async function trainCommand(cmd: Command, opts: TrainOpts): Promise<void>
       out(
         `registered ${r.registered.modelName}@${r.registered.version} (${r.registered.status})${r.registered.created ? '' : ' (same model.onnx as before)'}`,
       );
-  } finally {
-    await ctx.close();
-  }
+  });
 }
 
 export function registerTrain(program: Command): void {
