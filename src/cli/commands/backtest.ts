@@ -81,9 +81,7 @@ const OBJECTIVES: readonly Objective[] = ['sharpe', 'sortino', 'cagr', 'calmar',
 const MAX_WALK_FORWARD_CANDIDATES = 5_000;
 
 /** Registers `quant backtest` (main.ts calls this; sub-commands attach to backtestCommand's result). */
-export function registerBacktest(program: Command): Command {
-  return backtestCommand(program);
-}
+export const registerBacktest = (program: Command): Command => backtestCommand(program);
 
 /**
  * The options of one backtest, parsed by a command of their own: declared on `backtest` itself they
@@ -269,16 +267,7 @@ async function backtest(_opts: unknown, command: Command): Promise<void> {
         'walk-forward',
       );
     if (opts.walkForward !== undefined) {
-      await runWalkForward(
-        input,
-        strategy.name,
-        params,
-        run.costBps,
-        run.periodsPerYear,
-        opts,
-        run.sizing,
-        news,
-      );
+      await runWalkForward(run, input, news);
       return;
     }
     if (opts.grid.length > 0)
@@ -334,20 +323,12 @@ async function runOne(
     writeFileAtomic(opts.report, renderReport(result, extras));
   }
   if (opts.json) {
-    const sized = opts.sizing === undefined ? {} : { sizing: opts.sizing };
-    const benchmark = { benchmark: bench.stats };
-    printJson(
-      split
-        ? {
-            ...summaryJson(result),
-            ...sized,
-            inSample: split.inSample,
-            outOfSample: split.outOfSample,
-            splitDate: split.splitDate,
-            ...benchmark,
-          }
-        : { ...summaryJson(result), ...sized, ...benchmark },
-    );
+    printJson({
+      ...summaryJson(result),
+      ...(opts.sizing === undefined ? {} : { sizing: opts.sizing }),
+      ...(split && { inSample: split.inSample, outOfSample: split.outOfSample, splitDate: split.splitDate }),
+      benchmark: bench.stats,
+    });
     return;
   }
   printResult(result, split);
@@ -419,15 +400,12 @@ function printResult(result: BacktestResult, split: ReturnType<typeof splitOutOf
 
 /** `--walk-forward train:test --grid ...`: rolling re-selection, stitched out-of-sample result. */
 async function runWalkForward(
+  run: BacktestRun,
   input: Bars | Panel,
-  strategy: string,
-  rawParams: Readonly<Record<string, string>>,
-  costBps: number,
-  periodsPerYear: number | undefined,
-  opts: BacktestOpts,
-  sizing: Sizing | undefined,
   news: () => Promise<NewsReader>,
 ): Promise<void> {
+  const { opts, params: rawParams, costBps, periodsPerYear, sizing } = run;
+  const strategy = run.strategy.name;
   const m = /^(\d+):(\d+)$/.exec(opts.walkForward!.trim());
   if (!m)
     throw new InputError(
