@@ -42,7 +42,7 @@ import type { GateReport, RebalanceGate } from '../../risk-api';
 import type { parseDataSpec } from '../../backtest/aux-load';
 import { parseSizing, type Sizing } from '../../backtest/sizing';
 import { openPlatform, type GlobalOptions, type PlatformContext } from '../context';
-import { formatTable, printJson, writeFileAtomic } from '../output';
+import { formatTable, printJson, writeFileAtomic, pairsText } from '../output';
 import { collect, int, jsonFile, num, oneOf } from '../options';
 
 // What only some runs need is imported where it is used, so that a plain backtest of a file loads
@@ -381,11 +381,7 @@ export function benchmarkLine(b: BenchmarkStats): string {
 function printResult(result: BacktestResult, split: ReturnType<typeof splitOutOfSample> | undefined): void {
   const rows = Object.entries(result.summary).map(([metric, value]) => ({ metric, value }));
   process.stdout.write(
-    `${result.strategy} ${Object.entries(result.params)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(
-        ' ',
-      )} on ${result.symbols.join(', ')}, ${result.dates[0]} to ${result.dates[result.dates.length - 1]}\n`,
+    `${result.strategy} ${pairsText(result.params)} on ${result.symbols.join(', ')}, ${result.dates[0]} to ${result.dates[result.dates.length - 1]}\n`,
   );
   process.stdout.write(`${formatTable(rows)}\n`);
   if (split) {
@@ -484,9 +480,7 @@ async function runWalkForward(
     `${formatTable(
       windows.map((w) => ({
         ...w,
-        params: Object.entries(w.params)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(' '),
+        params: pairsText(w.params),
       })),
     )}\n\n`,
   );

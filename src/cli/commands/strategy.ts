@@ -15,7 +15,7 @@ import { promoteStrategy, S3PromotionStore } from '../../strategy-runner/promoti
 import { tradingServices } from '../../trading/context';
 import { blotterRows } from '../../trading/paper';
 import { withPlatform, type GlobalOptions } from '../context';
-import { formatTable, printJson } from '../output';
+import { formatTable, printJson, pairsText } from '../output';
 import { cliActor } from './model-registry';
 import { int } from '../options';
 
@@ -52,13 +52,7 @@ export async function strategyPromote(cmd: Command, opts: PromoteOpts): Promise<
     if (opts.json) return printJson(r);
     const p = r.promotion;
     process.stdout.write(
-      `${env} now trades ${p.strategy}${p.model ? ` with ${p.model.name}@${p.model.version}` : ''} (${Object.entries(
-        p.params,
-      )
-        .map(([k, v]) => `${k}=${v}`)
-        .join(
-          ' ',
-        )}), revision ${p.revision}${r.previous ? `; was ${r.previous.strategy}${r.previous.model ? ` ${r.previous.model.name}@${r.previous.model.version}` : ''}` : ''}\n`,
+      `${env} now trades ${p.strategy}${p.model ? ` with ${p.model.name}@${p.model.version}` : ''} (${pairsText(p.params)}), revision ${p.revision}${r.previous ? `; was ${r.previous.strategy}${r.previous.model ? ` ${r.previous.model.name}@${r.previous.model.version}` : ''}` : ''}\n`,
     );
   });
 }
@@ -76,11 +70,7 @@ export async function strategyShow(cmd: Command, opts: { env?: string; json?: bo
           env,
           strategy: p?.strategy ?? '-',
           model: p?.model ? `${p.model.name}@${p.model.version}` : '',
-          params: p
-            ? Object.entries(p.params)
-                .map(([k, v]) => `${k}=${v}`)
-                .join(' ')
-            : '',
+          params: p ? pairsText(p.params) : '',
           by: p?.promotedBy ?? '',
           at: p?.promotedAt.slice(0, 19).replace('T', ' ') ?? '',
         })),

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { loadPanel } from '../../backtest/load';
 import { parseParamPairs } from '../../backtest/strategies';
-import { InputError, describeZodIssues } from '../../errors';
+import { InputError, parseWith } from '../../errors';
 import { algoSpecSchema, type AlgoSpec } from '../../trading/algos';
 import { tradingServices } from '../../trading/context';
 import { blotterRows, runPaper, utilizationRows } from '../../trading/paper';
@@ -35,9 +35,7 @@ function parseAlgo(v: string): AlgoSpec {
   } catch (err) {
     throw new InputError(`--algo: not valid JSON (${(err as Error).message})`, '--algo');
   }
-  const r = algoSpecSchema.safeParse(value);
-  if (!r.success) throw new InputError(`--algo: ${describeZodIssues(r.error.issues)}`, '--algo');
-  return r.data;
+  return parseWith(algoSpecSchema, value, '--algo');
 }
 
 export function registerTrading(program: Command): void {
