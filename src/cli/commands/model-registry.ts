@@ -67,22 +67,19 @@ export async function modelShow(cmd: Command, ref: string, opts: JsonOpt): Promi
   const { modelName, version } = parseModelRef(ref, 'model');
   await withRegistry(cmd, async (_ctx, registry) => {
     const v = await registry.get(modelName, version);
-    const manifest = JSON.parse(
-      new TextDecoder().decode(await registry.artifact(modelName, version, 'manifest.json')),
-    );
-    const evaluation = JSON.parse(
-      new TextDecoder().decode(await registry.artifact(modelName, version, 'evaluation.json')),
-    );
+    const artifact = async (file: 'manifest.json' | 'evaluation.json') =>
+      JSON.parse(new TextDecoder().decode(await registry.artifact(modelName, version, file)));
+    const manifest = await artifact('manifest.json');
+    const evaluation = await artifact('evaluation.json');
     if (opts.json) return printJson({ ...v, manifest, evaluation });
-    const out = (s: string) => process.stdout.write(`${s}\n`);
-    out(formatTable([row(v)]));
-    out(`location: ${v.location}${v.packageArn ? `\npackage: ${v.packageArn}` : ''}`);
-    out(`features: ${(manifest.features ?? []).join(', ')}`);
-    out(
+    console.log(formatTable([row(v)]));
+    console.log(`location: ${v.location}${v.packageArn ? `\npackage: ${v.packageArn}` : ''}`);
+    console.log(`features: ${(manifest.features ?? []).join(', ')}`);
+    console.log(
       `architecture ${manifest.architecture}, target ${manifest.target}, horizon ${manifest.horizon}, window ${manifest.window}`,
     );
     const g = evaluation.backtest?.gate;
-    if (g) out(`gate: ${g.passed ? 'passed' : `failed (${g.reasons.join('; ')})`}`);
+    if (g) console.log(`gate: ${g.passed ? 'passed' : `failed (${g.reasons.join('; ')})`}`);
   });
 }
 

@@ -105,12 +105,11 @@ export async function strategyPaper(cmd: Command, opts: PaperOpts): Promise<void
       { env, panel, lastBars: last, lookback, nav },
     );
     if (opts.json) return printJson(r);
-    const out = (s: string) => process.stdout.write(`${s}\n`);
-    out(
+    console.log(
       `${env} via the strategy runner: ${r.strategy}${r.modelVersion !== undefined ? ` (model version ${r.modelVersion})` : ''}, account ${r.account}: ${r.bars} bars, ${r.signals} signals, ${r.blotter.length} orders`,
     );
-    out(`NAV ${r.startNav.toFixed(2)} -> ${r.finalNav.toFixed(2)}`);
-    out(`\norder blotter\n${formatTable(blotterRows(r.blotter))}`);
+    console.log(`NAV ${r.startNav.toFixed(2)} -> ${r.finalNav.toFixed(2)}`);
+    console.log(`\norder blotter\n${formatTable(blotterRows(r.blotter))}`);
   });
 }
 

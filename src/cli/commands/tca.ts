@@ -32,9 +32,9 @@ interface TcaOpts extends GlobalOptions {
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const ACCOUNT = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** The filters, checked: dates YYYY-MM-DD with from <= to, an account of partition-safe characters. */
+/** The filters, checked: dates YYYY-MM-DD (and --day) with from <= to, an account of partition-safe characters. */
 export function tcaQuery(opts: TcaOpts): TcaQuery {
-  for (const k of ['from', 'to'] as const) {
+  for (const k of ['from', 'to', 'day'] as const) {
     const v = opts[k];
     if (v !== undefined && (!DAY.test(v) || Number.isNaN(Date.parse(v))))
       throw new InputError(`--${k}: must be a date YYYY-MM-DD, got "${v}"`, k);
@@ -130,8 +130,6 @@ async function tcaRecord(_o: unknown, cmd: Command): Promise<void> {
   const opts = cmd.optsWithGlobals<TcaOpts>();
   const q = tcaQuery(opts);
   if (q.account === undefined) throw new InputError('--account: required', 'account');
-  if (opts.day !== undefined && (!DAY.test(opts.day) || Number.isNaN(Date.parse(opts.day))))
-    throw new InputError(`--day: must be a date YYYY-MM-DD, got "${opts.day}"`, 'day');
   await withPlatform(opts, async (ctx) => {
     const svc = await tradingServices(ctx.clients);
     const r = await recordTca(

@@ -90,14 +90,13 @@ async function tradingPaper(opts: PaperOpts, cmd: Command): Promise<void> {
       printJson({ ...r, book: { ...r.book } });
       return;
     }
-    const out = (s: string): boolean => process.stdout.write(`${s}\n`);
-    out(`account ${r.account}: ${r.signals} signals, ${r.blotter.length} orders, state ${r.state}`);
-    out(`NAV ${r.startNav.toFixed(2)} -> ${r.finalNav.toFixed(2)}`);
-    out(`\norder blotter\n${formatTable(blotterRows(r.blotter))}`);
-    out(`\nlimit utilization\n${formatTable(utilizationRows(r.utilization))}`);
+    console.log(`account ${r.account}: ${r.signals} signals, ${r.blotter.length} orders, state ${r.state}`);
+    console.log(`NAV ${r.startNav.toFixed(2)} -> ${r.finalNav.toFixed(2)}`);
+    console.log(`\norder blotter\n${formatTable(blotterRows(r.blotter))}`);
+    console.log(`\nlimit utilization\n${formatTable(utilizationRows(r.utilization))}`);
     const t = summarizeTca(r.tca);
     if (t.parents > 0)
-      out(
+      console.log(
         `\nTCA: ${t.parents} parents, shortfall ${t.shortfallBps.toFixed(2)} bps (delay ${t.delayBps.toFixed(2)}, ` +
           `timing ${t.timingBps.toFixed(2)}, impact ${t.impactBps.toFixed(2)}, opportunity ${t.opportunityBps.toFixed(2)}): quant tca --account ${r.account}`,
       );

@@ -126,14 +126,13 @@ export async function trainCommand(cmd: Command, opts: TrainOpts): Promise<void>
       },
     );
     if (opts.json) return printJson(r);
-    const out = (s: string) => process.stdout.write(`${s}\n`);
-    out(
+    console.log(
       `job ${r.job}: ${r.features.labelled} labelled rows of ${r.features.symbols.join(', ')}; trained in ${r.training.seconds.toFixed(1)} s`,
     );
-    out(`model files: ${r.outDir}`);
+    console.log(`model files: ${r.outDir}`);
     const e = r.evaluation;
-    out(`held-out ${e.window.from}..${e.window.to} (${e.window.bars} bars), IC ${e.ic.toFixed(4)}`);
-    out(
+    console.log(`held-out ${e.window.from}..${e.window.to} (${e.window.bars} bars), IC ${e.ic.toFixed(4)}`);
+    console.log(
       formatTable(
         [e.candidate, ...(e.champion ? [e.champion] : []), e.baseline].map((s) => ({
           run: s.label,
@@ -144,9 +143,9 @@ export async function trainCommand(cmd: Command, opts: TrainOpts): Promise<void>
         })),
       ),
     );
-    out(`gate: ${e.gate.passed ? 'passed' : `failed (${e.gate.reasons.join('; ')})`}`);
+    console.log(`gate: ${e.gate.passed ? 'passed' : `failed (${e.gate.reasons.join('; ')})`}`);
     if (r.registered)
-      out(
+      console.log(
         `registered ${r.registered.modelName}@${r.registered.version} (${r.registered.status})${r.registered.created ? '' : ' (same model.onnx as before)'}`,
       );
   });
