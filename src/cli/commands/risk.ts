@@ -23,7 +23,7 @@ import { withPlatform, type GlobalOptions, type PlatformContext } from '../conte
 import { formatTable, printJson, writeFileAtomic } from '../output';
 import { renderStressReport, shockText } from '../../risk/stress-report';
 import * as z from 'zod';
-import { collect, int, jsonFile } from '../options';
+import { collect, int, jsonFile, listOf } from '../options';
 
 interface CheckOpts {
   limits: string;
@@ -185,10 +185,7 @@ interface ReturnsOpts {
 
 async function riskReturns(opts: ReturnsOpts, cmd: Command): Promise<void> {
   const days = int(opts.days, '--days', { min: 2, max: 5000 });
-  const symbols = opts.symbols
-    .split(',')
-    .map((x) => x.trim())
-    .filter((x) => x !== '');
+  const symbols = listOf(opts.symbols);
   if (symbols.length === 0) throw new InputError('--symbols: no symbol given', '--symbols');
   checkId(opts.account, '--account');
   await withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
