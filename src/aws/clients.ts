@@ -19,7 +19,7 @@ import { ATTEMPTS, DEFAULT_TIMEOUT_MS, handlerOptions, httpHandler, withNetworkE
 import { LOCAL_CREDENTIALS, makeS3Client } from './s3-client';
 
 // The S3 client lives apart so that S3-only commands (quant sync) load no other SDK client.
-export { LOCAL_CREDENTIALS, makeS3Client, type S3ClientOptions } from './s3-client';
+export { makeS3Client } from './s3-client';
 
 export interface LocalEndpoints {
   readonly s3: string;
@@ -84,10 +84,9 @@ const guarded = <C>(runtime: Runtime, client: C): C =>
   withNetworkErrors(client, runtime.timeoutMs ?? DEFAULT_TIMEOUT_MS);
 
 /*
- * One factory per service, so that a Lambda bundle contains only the clients its handler uses
- * (esbuild drops the unused ones). `createClients` gathers them for the CLI and local tools.
- * Services without a local stand-in get AWS's endpoint in local mode too; code that needs them
- * locally uses the local implementations (DuckDB for Athena, the local state machine runner).
+ * One factory per service; `createClients` gathers them for the CLI and local tools. Services
+ * without a local stand-in get AWS's endpoint in local mode too; code that needs them locally uses
+ * the local implementations (DuckDB for Athena, the local state machine runner).
  */
 export const s3Client = (runtime: Runtime): S3Client =>
   makeS3Client({
@@ -95,89 +94,62 @@ export const s3Client = (runtime: Runtime): S3Client =>
     region: runtime.region,
     timeoutMs: runtime.timeoutMs,
   });
-export const kinesisClient = (runtime: Runtime): KinesisClient =>
-  guarded(
-    runtime,
-    new KinesisClient(
-      localOf(runtime)
-        ? baseConfig(runtime, 'kinesis')
-        : // In AWS the Kinesis client speaks HTTP/2 (its own handler): give it the timeouts as options.
-          { ...baseConfig(runtime, undefined), requestHandler: handlerOptions(runtime.timeoutMs) },
-    ),
-  );
-export const dynamoDbClient = (runtime: Runtime): DynamoDBClient =>
-  guarded(runtime, new DynamoDBClient(baseConfig(runtime, localOf(runtime) ? 'dynamodb' : undefined)));
-export const documentClient = (dynamodb: DynamoDBClient): DynamoDBDocumentClient =>
-  DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
-const awsOnlyConfig = (runtime: Runtime) =>
-  baseConfig({ mode: 'aws', region: runtime.region, timeoutMs: runtime.timeoutMs }, undefined);
-export const athenaClient = (runtime: Runtime): AthenaClient =>
-  guarded(runtime, new AthenaClient(awsOnlyConfig(runtime)));
-export const sfnClient = (runtime: Runtime): SFNClient =>
-  guarded(runtime, new SFNClient(awsOnlyConfig(runtime)));
-export const sqsClient = (runtime: Runtime): SQSClient =>
-  guarded(runtime, new SQSClient(awsOnlyConfig(runtime)));
-export const eventBridgeClient = (runtime: Runtime): EventBridgeClient =>
-  guarded(runtime, new EventBridgeClient(awsOnlyConfig(runtime)));
-export const secretsManagerClient = (runtime: Runtime): SecretsManagerClient =>
-  guarded(runtime, new SecretsManagerClient(awsOnlyConfig(runtime)));
-export const dataSyncClient = (runtime: Runtime): DataSyncClient =>
-  guarded(runtime, new DataSyncClient(awsOnlyConfig(runtime)));
-export const cloudWatchClient = (runtime: Runtime): CloudWatchClient =>
-  guarded(runtime, new CloudWatchClient(awsOnlyConfig(runtime)));
+const awsOnly =
+  <C>(Client: new (config: ReturnType<typeof baseConfig>) => C) =>
+  (runtime: Runtime): C =>
+    guarded(
+      runtime,
+      new Client(
+        baseConfig({ mode: 'aws', region: runtime.region, timeoutMs: runtime.timeoutMs }, undefined),
+      ),
+    );
+export const athenaClient = awsOnly(AthenaClient);
 
-/** Creates (lazily) every client the runtime uses, for AWS or for the local cloud. */
+type ClientName = Exclude<keyof AwsClients, 'runtime' | 'destroy'>;
+const FACTORIES: { readonly [K in ClientName]: (runtime: Runtime, clients: AwsClients) => AwsClients[K] } = {
+  s3: s3Client,
+  kinesis: (runtime) =>
+    guarded(
+      runtime,
+      new KinesisClient(
+        localOf(runtime)
+          ? baseConfig(runtime, 'kinesis')
+          : // In AWS the Kinesis client speaks HTTP/2 (its own handler): give it the timeouts as options.
+            { ...baseConfig(runtime, undefined), requestHandler: handlerOptions(runtime.timeoutMs) },
+      ),
+    ),
+  dynamodb: (runtime) =>
+    guarded(runtime, new DynamoDBClient(baseConfig(runtime, localOf(runtime) ? 'dynamodb' : undefined))),
+  doc: (_, clients) =>
+    DynamoDBDocumentClient.from(clients.dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
+  athena: athenaClient,
+  sfn: awsOnly(SFNClient),
+  sqs: awsOnly(SQSClient),
+  eventBridge: awsOnly(EventBridgeClient),
+  secretsManager: awsOnly(SecretsManagerClient),
+  dataSync: awsOnly(DataSyncClient),
+  cloudWatch: awsOnly(CloudWatchClient),
+};
+
+/** Creates (lazily, each on first use) every client the runtime uses, for AWS or for the local cloud. */
 export function createClients(runtime: Runtime): AwsClients {
-  const created: Array<{ destroy(): void }> = [];
-  const cache = new Map<string, unknown>();
-  const lazy = <T extends { destroy(): void }>(name: string, make: () => T): T => {
-    let c = cache.get(name) as T | undefined;
-    if (!c) {
-      c = make();
-      cache.set(name, c);
-      created.push(c);
-    }
-    return c;
-  };
-  return {
+  const created = new Map<ClientName, { destroy(): void }>();
+  const clients = {
     runtime,
-    get s3() {
-      return lazy('s3', () => s3Client(runtime));
-    },
-    get kinesis() {
-      return lazy('kinesis', () => kinesisClient(runtime));
-    },
-    get dynamodb() {
-      return lazy('dynamodb', () => dynamoDbClient(runtime));
-    },
-    get doc() {
-      return lazy('doc', () => documentClient(this.dynamodb));
-    },
-    get athena() {
-      return lazy('athena', () => athenaClient(runtime));
-    },
-    get sfn() {
-      return lazy('sfn', () => sfnClient(runtime));
-    },
-    get sqs() {
-      return lazy('sqs', () => sqsClient(runtime));
-    },
-    get eventBridge() {
-      return lazy('eventBridge', () => eventBridgeClient(runtime));
-    },
-    get secretsManager() {
-      return lazy('secretsManager', () => secretsManagerClient(runtime));
-    },
-    get dataSync() {
-      return lazy('dataSync', () => dataSyncClient(runtime));
-    },
-    get cloudWatch() {
-      return lazy('cloudWatch', () => cloudWatchClient(runtime));
-    },
     destroy() {
-      for (const c of created) c.destroy();
-      created.length = 0;
-      cache.clear();
+      for (const c of created.values()) c.destroy();
+      created.clear();
     },
-  };
+  } as AwsClients;
+  for (const name of Object.keys(FACTORIES) as ClientName[]) {
+    Object.defineProperty(clients, name, {
+      enumerable: true,
+      configurable: true,
+      get: () => {
+        if (!created.has(name)) created.set(name, FACTORIES[name](runtime, clients));
+        return created.get(name);
+      },
+    });
+  }
+  return clients;
 }

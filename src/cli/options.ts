@@ -99,5 +99,13 @@ export function jsonFile<T>(schema: z.ZodType<T>, file: string): T {
   return parseWith(schema, value, name);
 }
 
+/** The values of a list option (comma separated, or repeated), trimmed, blanks dropped. */
+export const listOf = (v: string | readonly string[] | undefined): string[] =>
+  [v ?? []]
+    .flat()
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
 /** Commander's collector for a repeatable option. */
 export const collect = (v: string, prev: string[]): string[] => [...prev, v];

@@ -45,6 +45,12 @@ export function progressBar(label: string, total: number, enabled = true): Progr
 
 export { formatCsv, formatTable, jsonReplacer, type Row } from '../format';
 
+/** `k=v k=v`: parameters (or counts) on one line. */
+export const pairsText = (o: Readonly<Record<string, unknown>>): string =>
+  Object.entries(o)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, jsonReplacer)}\n`);
 }

@@ -25,9 +25,7 @@ import {
 import path from 'node:path';
 import type { LocalEndpoints, Runtime } from '../aws/clients';
 import { entryPoint } from '../entry-points';
-import { DEFAULT_DATA_DIR, LOCAL_REGION } from './defaults';
-
-export { DEFAULT_DATA_DIR, LOCAL_REGION } from './defaults';
+import { DEFAULT_DATA_DIR, LOCAL_REGION, localEndpoints } from './defaults';
 
 export interface LocalCloudOptions {
   /** Where the servers keep their state. @default `.quant` in the working directory */
@@ -46,7 +44,6 @@ export interface LocalCloudOptions {
 }
 
 export type LocalService = keyof LocalEndpoints;
-export const LOCAL_SERVICES: readonly LocalService[] = ['s3', 'kinesis', 'dynamodb'];
 
 const DEFAULT_IDLE_MS = 15_000;
 
@@ -55,15 +52,6 @@ interface StateFile {
   readonly endpoints: LocalEndpoints;
   readonly region: string;
   readonly startedAt: string;
-}
-
-function endpointsFor(ports: Record<keyof LocalEndpoints, number>): LocalEndpoints {
-  // Port 0 (a service not started): a connection fails at once, it never reaches another server.
-  return {
-    s3: `http://127.0.0.1:${ports.s3}`,
-    kinesis: `http://127.0.0.1:${ports.kinesis}`,
-    dynamodb: `http://127.0.0.1:${ports.dynamodb}`,
-  };
 }
 
 function idleMsOf(opts: LocalCloudOptions): number {
@@ -80,8 +68,7 @@ function spawnHost(
 ): Promise<{ child: ChildProcess; ready: ReadyMessage }> {
   mkdirSync(dataDir, { recursive: true });
   const args = ['--data-dir', dataDir];
-  for (const [k, v] of Object.entries(opts.ports ?? {}))
-    args.push(`--${k === 'dynamodb' ? 'dynamodb' : k}-port`, String(v));
+  for (const [k, v] of Object.entries(opts.ports ?? {})) args.push(`--${k}-port`, String(v));
   if (detached) args.push('--detached', '--idle-ms', String(idleMsOf(opts)));
   else if (opts.services) args.push('--services', opts.services.join(','));
   const logFd = detached ? openSync(path.join(dataDir, 'local.log'), 'a') : undefined;
@@ -180,7 +167,7 @@ export class LocalCloud {
     }
     const { child, ready } = await spawnHost(dataDir, opts, false);
     child.removeAllListeners('exit');
-    return new LocalCloud(dataDir, endpointsFor(ready.ports), ready.pid, child);
+    return new LocalCloud(dataDir, localEndpoints(ready.ports), ready.pid, child);
   }
 
   /** The shared cloud of the data dir, started in the background when none runs. */

@@ -14,7 +14,7 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { LOCAL_BUCKET_NAMES } from './buckets';
-import { LOCAL_REGION } from './defaults';
+import { LOCAL_REGION, LOCAL_SERVICES, localEndpoints } from './defaults';
 import { beat, idleCheck, isAlive, stateFile, unlock, writeAtomic } from './lease';
 import { runHost, startS3rver } from './s3rver-store';
 
@@ -41,12 +41,10 @@ function parseArgs(argv: readonly string[]): HostArgs {
     dataDir,
     detached: argv.includes('--detached'),
     idleMs: get('idle-ms') === undefined ? undefined : Number(get('idle-ms')),
-    services: new Set((get('services') ?? 's3,kinesis,dynamodb').split(',')),
-    ports: {
-      s3: Number(get('s3-port') ?? 0),
-      kinesis: Number(get('kinesis-port') ?? 0),
-      dynamodb: Number(get('dynamodb-port') ?? 0),
-    },
+    services: new Set(get('services')?.split(',') ?? LOCAL_SERVICES),
+    ports: Object.fromEntries(
+      LOCAL_SERVICES.map((p) => [p, Number(get(`${p}-port`) ?? 0)]),
+    ) as HostArgs['ports'],
   };
 }
 
@@ -59,7 +57,7 @@ function listen(server: Server, port: number): Promise<number> {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  for (const d of ['s3', 'kinesis', 'dynamodb']) mkdirSync(path.join(args.dataDir, d), { recursive: true });
+  for (const d of LOCAL_SERVICES) mkdirSync(path.join(args.dataDir, d), { recursive: true });
 
   // Each stand-in is loaded only when asked for: a command that uses S3 alone starts s3rver alone.
   const s3 = args.services.has('s3')
@@ -69,7 +67,6 @@ async function main(): Promise<void> {
         buckets: LOCAL_BUCKET_NAMES,
       })
     : undefined;
-  const s3Port = s3?.port ?? 0;
 
   /** kinesalite or dynalite on its directory, the stand-in's delays set to 0. */
   const serve = async (
@@ -92,6 +89,8 @@ async function main(): Promise<void> {
     deleteTableMs: 0,
     updateTableMs: 0,
   });
+
+  const ports = { s3: s3?.port ?? 0, kinesis: kinesisPort, dynamodb: dynamoPort };
 
   let closing = false;
   const close = async (): Promise<void> => {
@@ -122,14 +121,13 @@ async function main(): Promise<void> {
 
   if (args.idleMs !== undefined) {
     const idleMs = args.idleMs;
-    const port = (p: number): string => `http://127.0.0.1:${p}`;
     beat(args.dataDir);
     writeAtomic(
       stateFile(args.dataDir),
       `${JSON.stringify(
         {
           pid: process.pid,
-          endpoints: { s3: port(s3Port), kinesis: port(kinesisPort), dynamodb: port(dynamoPort) },
+          endpoints: localEndpoints(ports),
           region: LOCAL_REGION,
           startedAt: new Date().toISOString(),
         },
@@ -157,11 +155,7 @@ async function main(): Promise<void> {
       }
     }, 250);
   }
-  process.send?.({
-    type: 'ready',
-    pid: process.pid,
-    ports: { s3: s3Port, kinesis: kinesisPort, dynamodb: dynamoPort },
-  });
+  process.send?.({ type: 'ready', pid: process.pid, ports });
   if (args.detached) process.disconnect?.();
 }
 

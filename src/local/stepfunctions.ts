@@ -307,13 +307,7 @@ export async function runLocalStateMachine(opts: RunLocalStateMachineOptions): P
   const items: Record<string, Json[]> = {};
   const maps: Record<
     string,
-    {
-      batches: number;
-      items: number;
-      failed: number;
-      errors: Array<{ Error: string; Cause: string }>;
-      tolerance: { percentage: number; count: number };
-    }
+    LocalExecutionResult['maps'][string] & { tolerance: { percentage: number; count: number } }
   > = {};
   const handlers: Record<string, (input: unknown) => Promise<Json>> = {};
   const retryIntervalOverrides: Record<string, number> = {};

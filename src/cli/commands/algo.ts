@@ -5,7 +5,7 @@ import { InputError } from '../../errors';
 import { SfnChildScheduler } from '../../trading/child-scheduler';
 import { tradingServices } from '../../trading/context';
 import { cancelParent } from '../../trading/execution';
-import { openPlatform, type GlobalOptions } from '../context';
+import { withPlatform, type GlobalOptions } from '../context';
 import { printJson } from '../output';
 
 interface CancelOpts {
@@ -32,8 +32,7 @@ export function registerAlgo(program: Command): void {
 async function algoCancel(opts: CancelOpts, cmd: Command): Promise<void> {
   if (opts.parent.trim() === '') throw new InputError('--parent: must not be empty', '--parent');
   const actor = opts.actor ?? os.userInfo().username;
-  const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
-  try {
+  await withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
     const svc = await tradingServices(ctx.clients);
     // In AWS the parent's Step Functions execution is stopped; locally the schedule runs inside
     // the process that started it (quant paper, tests), which sees the CANCELED mark.
@@ -61,7 +60,5 @@ async function algoCancel(opts: CancelOpts, cmd: Command): Promise<void> {
       process.stdout.write(
         `${out.parentId}: ${out.status}${r.changed ? '' : ' (already)'}; schedule ${r.schedule}\n`,
       );
-  } finally {
-    await ctx.close();
-  }
+  });
 }

@@ -238,31 +238,14 @@ async function sweepStateMachine(
     r.sweepId,
     [...RANKING_COLUMNS],
   );
-  const surface = await sweepSurface(rows, sweep.rankBy, axes);
-  if (o.report)
-    await writeSweepReport(o.report, {
-      sweep,
-      sweepId: r.sweepId,
-      total: rows.length,
-      top: r.top,
-      ...surface,
-    });
-  if (quiet)
-    printJson({
-      sweepId: r.sweepId,
-      manifest: r.manifest,
-      batches: r.batches,
-      ranking: r.ranking.key,
-      top: r.top,
-      stability: surface.stability,
-    });
-  else {
-    console.log(formatTable(ranked(r.top), RANK_COLUMNS));
-    console.log(
-      `sweep ${r.sweepId}: ${r.manifest.items} run, ${r.manifest.skipped} already done, ${r.batches.total} batches; ranking in ${r.ranking.key}`,
-    );
-    if (o.report) console.log(`report: ${o.report}`);
-  }
+  await printSweep(
+    o,
+    axes,
+    rows,
+    { sweep, sweepId: r.sweepId, total: rows.length, top: r.top },
+    { sweepId: r.sweepId, manifest: r.manifest, batches: r.batches, ranking: r.ranking.key, top: r.top },
+    `sweep ${r.sweepId}: ${r.manifest.items} run, ${r.manifest.skipped} already done, ${r.batches.total} batches; ranking in ${r.ranking.key}`,
+  );
 }
 
 /** Without --state-machine or --remote: this machine's cores. */
@@ -292,17 +275,12 @@ async function sweepLocal(
       if (done === total) bar.done();
     },
   });
-  const surface = await sweepSurface(r.rows, r.sweep.rankBy, axes);
-  if (o.report)
-    await writeSweepReport(o.report, {
-      sweep: r.sweep,
-      sweepId: r.sweepId,
-      total: r.total,
-      top: r.top,
-      ...surface,
-    });
-  if (quiet) {
-    printJson({
+  await printSweep(
+    o,
+    axes,
+    r.rows,
+    r,
+    {
       sweepId: r.sweepId,
       strategy: r.strategy,
       total: r.total,
@@ -311,21 +289,39 @@ async function sweepLocal(
       batches: r.batches,
       failedBatches: r.failedBatches,
       top: r.top,
-      stability: surface.stability,
-    });
-  } else {
-    console.log(formatTable(ranked(r.top), RANK_COLUMNS));
-    console.log(
-      `sweep ${r.sweepId}: ${r.total} parameter sets, ${r.written} run now, ${r.skipped} already done, ${r.batches} batches`,
-    );
-    if (o.report) console.log(`report: ${o.report}`);
-  }
+    },
+    `sweep ${r.sweepId}: ${r.total} parameter sets, ${r.written} run now, ${r.skipped} already done, ${r.batches} batches`,
+  );
   if (r.failedBatches.length > 0) {
     for (const f of r.failedBatches)
       process.stderr.write(`batch ${f.batchId} (${f.items} sets) failed: ${f.error}\n`);
     throw new Error(
       `${r.failedBatches.length} batch(es) failed; results of the others are saved, re-run the same command to retry`,
     );
+  }
+}
+
+/**
+ * The end of a local sweep: the report (with --report), then one JSON object (the run's fields and
+ * the best region's stability) or the ranking and a summary line.
+ */
+async function printSweep(
+  o: SweepCliOptions,
+  axes: [string, string | undefined],
+  rows: readonly Record<string, unknown>[],
+  run: Pick<Parameters<typeof writeSweepReport>[1], 'sweepId' | 'total' | 'top'> & {
+    sweep: { strategy: string; bars: string; rankBy: string };
+  },
+  json: Record<string, unknown>,
+  line: string,
+): Promise<void> {
+  const surface = await sweepSurface(rows, run.sweep.rankBy, axes);
+  if (o.report) await writeSweepReport(o.report, { ...run, ...surface });
+  if (o.json) printJson({ ...json, stability: surface.stability });
+  else {
+    console.log(formatTable(ranked(run.top), RANK_COLUMNS));
+    console.log(line);
+    if (o.report) console.log(`report: ${o.report}`);
   }
 }
 

@@ -42,7 +42,7 @@ import type { GateReport, RebalanceGate } from '../../risk-api';
 import type { parseDataSpec } from '../../backtest/aux-load';
 import { parseSizing, type Sizing } from '../../backtest/sizing';
 import { openPlatform, type GlobalOptions, type PlatformContext } from '../context';
-import { formatTable, printJson, writeFileAtomic } from '../output';
+import { formatTable, printJson, writeFileAtomic, pairsText } from '../output';
 import { collect, int, jsonFile, num, oneOf } from '../options';
 
 // What only some runs need is imported where it is used, so that a plain backtest of a file loads
@@ -81,9 +81,7 @@ const OBJECTIVES: readonly Objective[] = ['sharpe', 'sortino', 'cagr', 'calmar',
 const MAX_WALK_FORWARD_CANDIDATES = 5_000;
 
 /** Registers `quant backtest` (main.ts calls this; sub-commands attach to backtestCommand's result). */
-export function registerBacktest(program: Command): Command {
-  return backtestCommand(program);
-}
+export const registerBacktest = (program: Command): Command => backtestCommand(program);
 
 /**
  * The options of one backtest, parsed by a command of their own: declared on `backtest` itself they
@@ -269,16 +267,7 @@ async function backtest(_opts: unknown, command: Command): Promise<void> {
         'walk-forward',
       );
     if (opts.walkForward !== undefined) {
-      await runWalkForward(
-        input,
-        strategy.name,
-        params,
-        run.costBps,
-        run.periodsPerYear,
-        opts,
-        run.sizing,
-        news,
-      );
+      await runWalkForward(run, input, news);
       return;
     }
     if (opts.grid.length > 0)
@@ -334,20 +323,12 @@ async function runOne(
     writeFileAtomic(opts.report, renderReport(result, extras));
   }
   if (opts.json) {
-    const sized = opts.sizing === undefined ? {} : { sizing: opts.sizing };
-    const benchmark = { benchmark: bench.stats };
-    printJson(
-      split
-        ? {
-            ...summaryJson(result),
-            ...sized,
-            inSample: split.inSample,
-            outOfSample: split.outOfSample,
-            splitDate: split.splitDate,
-            ...benchmark,
-          }
-        : { ...summaryJson(result), ...sized, ...benchmark },
-    );
+    printJson({
+      ...summaryJson(result),
+      ...(opts.sizing === undefined ? {} : { sizing: opts.sizing }),
+      ...(split && { inSample: split.inSample, outOfSample: split.outOfSample, splitDate: split.splitDate }),
+      benchmark: bench.stats,
+    });
     return;
   }
   printResult(result, split);
@@ -400,11 +381,7 @@ export function benchmarkLine(b: BenchmarkStats): string {
 function printResult(result: BacktestResult, split: ReturnType<typeof splitOutOfSample> | undefined): void {
   const rows = Object.entries(result.summary).map(([metric, value]) => ({ metric, value }));
   process.stdout.write(
-    `${result.strategy} ${Object.entries(result.params)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(
-        ' ',
-      )} on ${result.symbols.join(', ')}, ${result.dates[0]} to ${result.dates[result.dates.length - 1]}\n`,
+    `${result.strategy} ${pairsText(result.params)} on ${result.symbols.join(', ')}, ${result.dates[0]} to ${result.dates[result.dates.length - 1]}\n`,
   );
   process.stdout.write(`${formatTable(rows)}\n`);
   if (split) {
@@ -419,15 +396,12 @@ function printResult(result: BacktestResult, split: ReturnType<typeof splitOutOf
 
 /** `--walk-forward train:test --grid ...`: rolling re-selection, stitched out-of-sample result. */
 async function runWalkForward(
+  run: BacktestRun,
   input: Bars | Panel,
-  strategy: string,
-  rawParams: Readonly<Record<string, string>>,
-  costBps: number,
-  periodsPerYear: number | undefined,
-  opts: BacktestOpts,
-  sizing: Sizing | undefined,
   news: () => Promise<NewsReader>,
 ): Promise<void> {
+  const { opts, params: rawParams, costBps, periodsPerYear, sizing } = run;
+  const strategy = run.strategy.name;
   const m = /^(\d+):(\d+)$/.exec(opts.walkForward!.trim());
   if (!m)
     throw new InputError(
@@ -506,9 +480,7 @@ async function runWalkForward(
     `${formatTable(
       windows.map((w) => ({
         ...w,
-        params: Object.entries(w.params)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(' '),
+        params: pairsText(w.params),
       })),
     )}\n\n`,
   );

@@ -5,7 +5,7 @@ import { SbeCodec } from '../../sbe/codec';
 import { loadSchema } from '../../sbe/schema';
 import { decodeCapture, newDecodeStats, totalErrors } from '../../feed/decode';
 import { jsonValue, messageJsonLine } from '../../feed/jsonl';
-import { formatTable, printJson } from '../output';
+import { formatTable, pairsText, printJson } from '../output';
 import { parseEndpoint, type Endpoint } from '../../feed/net';
 import { runSimulator } from '../../feed/simulator';
 import { FeedRunner } from '../../feed/runner';
@@ -221,12 +221,7 @@ async function feedDecode(opts: DecodeOptions): Promise<void> {
   }
   if (pending) await writeOut(pending);
   const errors = totalErrors(stats);
-  const errText =
-    errors === 0
-      ? 'no errors'
-      : `${errors} skipped: ${Object.entries(stats.errors)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(' ')}`;
+  const errText = errors === 0 ? 'no errors' : `${errors} skipped: ${pairsText(stats.errors)}`;
   const summary = `${stats.records} records, ${stats.udpPackets} UDP packets, ${stats.tcpSegments} TCP segments, ${stats.decoded}/${stats.messages} messages decoded, ${errText}`;
   if (opts.jsonl) {
     process.stderr.write(`${summary}\n`);

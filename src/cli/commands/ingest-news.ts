@@ -8,6 +8,7 @@ import { VENDOR_KEY_ENV } from '../../contract/vendor-stream';
 import { InputError } from '../../errors';
 import { inAwsMode, withPlatform, type GlobalOptions } from '../context';
 import { printJson } from '../output';
+import { listOf } from '../options';
 
 interface NewsOpts {
   url?: string;
@@ -47,10 +48,7 @@ async function ingestNews(opts: NewsOpts, cmd: Command): Promise<void> {
   const fromMs = opts.from === undefined ? toDay - DAY_MS : day(opts.from, 'from');
   const toMs = toDay + DAY_MS;
   if (fromMs >= toMs) throw new InputError(`--from: ${opts.from} is after --to ${opts.to}`, 'from');
-  const symbols = (opts.symbols ?? [])
-    .flatMap((s) => s.split(','))
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
+  const symbols = listOf(opts.symbols);
   let url = opts.url;
   let key = process.env[VENDOR_KEY_ENV];
   if (url !== undefined) {

@@ -8,16 +8,13 @@ import { VENDORS, VENDOR_STREAM_NAME_ENV } from '../../contract/vendor-stream';
 import { InputError } from '../../errors';
 import { withPlatform, type GlobalOptions } from '../context';
 import { printJson } from '../output';
-import { oneOf } from '../options';
+import { listOf, oneOf } from '../options';
 
 const SYMBOL = /^[A-Za-z0-9._-]{1,64}$/;
 const CHANNELS = ['trades', 'quotes', 'bars'] as const;
 
 function symbolsOf(v: string): string[] {
-  const list = v
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
+  const list = listOf(v);
   const bad = list.filter((s) => !SYMBOL.test(s));
   if (list.length === 0 || bad.length > 0)
     throw new InputError(

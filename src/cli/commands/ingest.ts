@@ -10,19 +10,12 @@ import { dataDirOf, withPlatform, type GlobalOptions } from '../context';
 import { printJson } from '../output';
 import { registerIngestStream } from './ingest-stream';
 import { registerIngestNews } from './ingest-news';
-import { int, oneOf } from '../options';
+import { int, listOf, oneOf } from '../options';
 
 const SYMBOLS = /^[A-Za-z0-9._-]{1,64}$/;
 
 // Wording kept: scripts and tests match it.
 const positive = { says: (v: string) => `"${v}" is not a positive integer` };
-
-function listOf(values: string[] | undefined): string[] {
-  return (values ?? [])
-    .flatMap((v) => v.split(','))
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-}
 
 interface ReplayOpts {
   from: string;

@@ -17,7 +17,7 @@ import {
   type ModelVersion,
 } from '../../ml/registry';
 import { auditEvent } from '../../trading/audit';
-import { openPlatform, type GlobalOptions, type PlatformContext } from '../context';
+import { withPlatform, type GlobalOptions, type PlatformContext } from '../context';
 import { formatTable, printJson } from '../output';
 
 interface JsonOpt {
@@ -38,12 +38,9 @@ async function withRegistry<T>(
   cmd: Command,
   fn: (ctx: PlatformContext, r: Awaited<ReturnType<typeof registryFor>>) => Promise<T>,
 ) {
-  const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
-  try {
-    return await fn(ctx, await registryFor(ctx.runtime, ctx.clients.s3, ctx.buckets.models));
-  } finally {
-    await ctx.close();
-  }
+  return withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) =>
+    fn(ctx, await registryFor(ctx.runtime, ctx.clients.s3, ctx.buckets.models)),
+  );
 }
 
 const row = (v: ModelVersion) => ({
@@ -70,22 +67,19 @@ export async function modelShow(cmd: Command, ref: string, opts: JsonOpt): Promi
   const { modelName, version } = parseModelRef(ref, 'model');
   await withRegistry(cmd, async (_ctx, registry) => {
     const v = await registry.get(modelName, version);
-    const manifest = JSON.parse(
-      new TextDecoder().decode(await registry.artifact(modelName, version, 'manifest.json')),
-    );
-    const evaluation = JSON.parse(
-      new TextDecoder().decode(await registry.artifact(modelName, version, 'evaluation.json')),
-    );
+    const artifact = async (file: 'manifest.json' | 'evaluation.json') =>
+      JSON.parse(new TextDecoder().decode(await registry.artifact(modelName, version, file)));
+    const manifest = await artifact('manifest.json');
+    const evaluation = await artifact('evaluation.json');
     if (opts.json) return printJson({ ...v, manifest, evaluation });
-    const out = (s: string) => process.stdout.write(`${s}\n`);
-    out(formatTable([row(v)]));
-    out(`location: ${v.location}${v.packageArn ? `\npackage: ${v.packageArn}` : ''}`);
-    out(`features: ${(manifest.features ?? []).join(', ')}`);
-    out(
+    console.log(formatTable([row(v)]));
+    console.log(`location: ${v.location}${v.packageArn ? `\npackage: ${v.packageArn}` : ''}`);
+    console.log(`features: ${(manifest.features ?? []).join(', ')}`);
+    console.log(
       `architecture ${manifest.architecture}, target ${manifest.target}, horizon ${manifest.horizon}, window ${manifest.window}`,
     );
     const g = evaluation.backtest?.gate;
-    if (g) out(`gate: ${g.passed ? 'passed' : `failed (${g.reasons.join('; ')})`}`);
+    if (g) console.log(`gate: ${g.passed ? 'passed' : `failed (${g.reasons.join('; ')})`}`);
   });
 }
 

@@ -19,11 +19,11 @@ import {
 import { returnsFromPanel, returnsWindowSchema, writeReturnsWindow } from '../../risk/returns-source';
 import { loadPanel } from '../../backtest/load';
 import { changeState, tradingServices } from '../../trading/context';
-import { openPlatform, type GlobalOptions } from '../context';
+import { withPlatform, type GlobalOptions, type PlatformContext } from '../context';
 import { formatTable, printJson, writeFileAtomic } from '../output';
 import { renderStressReport, shockText } from '../../risk/stress-report';
 import * as z from 'zod';
-import { collect, int, jsonFile } from '../options';
+import { collect, int, jsonFile, listOf } from '../options';
 
 interface CheckOpts {
   limits: string;
@@ -158,11 +158,8 @@ async function riskStateChange(
   cmd: Command,
 ): Promise<void> {
   const to = opts.to === undefined ? undefined : parseState(opts.to, '--to');
-  const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
-  try {
-    const svc = await tradingServices(ctx.clients);
-    if (opts.strategy !== undefined) await svc.risk.requireStrategy(opts.account, opts.strategy);
-    else await svc.risk.requireAccount(opts.account);
+  await withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
+    const svc = await scopeServices(ctx, opts);
     const r = await changeState(
       svc,
       { account: opts.account, strategy: opts.strategy },
@@ -176,9 +173,7 @@ async function riskStateChange(
       process.stdout.write(
         `${scopeName(opts)}: ${r.before.state} -> ${r.after.state}${r.after === r.before ? ' (unchanged)' : ''}\n`,
       );
-  } finally {
-    await ctx.close();
-  }
+  });
 }
 
 interface ReturnsOpts {
@@ -190,14 +185,10 @@ interface ReturnsOpts {
 
 async function riskReturns(opts: ReturnsOpts, cmd: Command): Promise<void> {
   const days = int(opts.days, '--days', { min: 2, max: 5000 });
-  const symbols = opts.symbols
-    .split(',')
-    .map((x) => x.trim())
-    .filter((x) => x !== '');
+  const symbols = listOf(opts.symbols);
   if (symbols.length === 0) throw new InputError('--symbols: no symbol given', '--symbols');
   checkId(opts.account, '--account');
-  const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
-  try {
+  await withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
     const panel = await loadPanel(
       symbols.map((x) => `lake:${x}`),
       { runtime: ctx.runtime, query: await ctx.query(), align: 'intersect' },
@@ -218,20 +209,15 @@ async function riskReturns(opts: ReturnsOpts, cmd: Command): Promise<void> {
       process.stdout.write(
         `wrote ${n} daily returns of ${panel.symbols.join(', ')} to s3://${summary.bucket}/${key}\n`,
       );
-  } finally {
-    await ctx.close();
-  }
+  });
 }
 
 async function riskStatus(
   opts: { account: string; strategy?: string; json?: boolean },
   cmd: Command,
 ): Promise<void> {
-  const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
-  try {
-    const svc = await tradingServices(ctx.clients);
-    if (opts.strategy !== undefined) await svc.risk.requireStrategy(opts.account, opts.strategy);
-    else await svc.risk.requireAccount(opts.account);
+  await withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
+    const svc = await scopeServices(ctx, opts);
     const rows = [
       { scope: `${opts.account} (account)`, ...(await svc.risk.getState({ account: opts.account })) },
     ];
@@ -246,15 +232,12 @@ async function riskStatus(
       process.stdout.write(
         `${formatTable(rows, ['scope', 'state', 'actor', 'reason', 'since', 'version'])}\neffective: ${effective}\n`,
       );
-  } finally {
-    await ctx.close();
-  }
+  });
 }
 
 async function riskLimits(opts: { account: string; set?: string }, cmd: Command): Promise<void> {
   const config = opts.set === undefined ? undefined : jsonFile(riskConfigSchema, opts.set);
-  const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
-  try {
+  await withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
     const svc = await tradingServices(ctx.clients);
     if (config) checkId(opts.account, '--account');
     else await svc.risk.requireAccount(opts.account);
@@ -263,9 +246,7 @@ async function riskLimits(opts: { account: string; set?: string }, cmd: Command)
       process.stderr.write(`limits of ${opts.account}: version ${version}\n`);
     }
     printJson(await svc.risk.getLimits(opts.account));
-  } finally {
-    await ctx.close();
-  }
+  });
 }
 
 interface StateOpts {
@@ -275,6 +256,14 @@ interface StateOpts {
   reason: string;
   to?: string;
   json?: boolean;
+}
+
+/** The trading services, once the account (and the strategy, if given) is known to exist. */
+async function scopeServices(ctx: PlatformContext, o: { account: string; strategy?: string }) {
+  const svc = await tradingServices(ctx.clients);
+  if (o.strategy !== undefined) await svc.risk.requireStrategy(o.account, o.strategy);
+  else await svc.risk.requireAccount(o.account);
+  return svc;
 }
 
 const scopeName = (o: { account: string; strategy?: string }): string =>
@@ -353,14 +342,9 @@ export function riskStress(opts: StressOpts): void {
         reverse,
       }),
     );
-  if (opts.json && reverse) {
-    const { pnl, byAssetClass, byRegion, positions, breaches } = r;
-    printJson({ pnl, byAssetClass, byRegion, positions, breaches, reverse });
-    return;
-  }
   if (opts.json) {
     const { pnl, byAssetClass, byRegion, positions, breaches } = r;
-    printJson({ pnl, byAssetClass, byRegion, positions, breaches });
+    printJson({ pnl, byAssetClass, byRegion, positions, breaches, ...(reverse ? { reverse } : {}) });
     return;
   }
   process.stdout.write(

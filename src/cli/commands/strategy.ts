@@ -14,8 +14,8 @@ import { EngineNewsReader } from '../../news/reader';
 import { promoteStrategy, S3PromotionStore } from '../../strategy-runner/promotions';
 import { tradingServices } from '../../trading/context';
 import { blotterRows } from '../../trading/paper';
-import { openPlatform, type GlobalOptions } from '../context';
-import { formatTable, printJson } from '../output';
+import { withPlatform, type GlobalOptions } from '../context';
+import { formatTable, printJson, pairsText } from '../output';
 import { cliActor } from './model-registry';
 import { int } from '../options';
 
@@ -40,8 +40,7 @@ export async function strategyPromote(cmd: Command, opts: PromoteOpts): Promise<
   const env = parseEnvironment(opts.env);
   const params = parseParamPairs(opts.param);
   const model = opts.model === undefined ? undefined : parseModelRef(opts.model, '--model');
-  const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
-  try {
+  await withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
     const r = await promoteStrategy(
       {
         store: new S3PromotionStore(ctx.clients.s3, ctx.buckets.models),
@@ -53,23 +52,14 @@ export async function strategyPromote(cmd: Command, opts: PromoteOpts): Promise<
     if (opts.json) return printJson(r);
     const p = r.promotion;
     process.stdout.write(
-      `${env} now trades ${p.strategy}${p.model ? ` with ${p.model.name}@${p.model.version}` : ''} (${Object.entries(
-        p.params,
-      )
-        .map(([k, v]) => `${k}=${v}`)
-        .join(
-          ' ',
-        )}), revision ${p.revision}${r.previous ? `; was ${r.previous.strategy}${r.previous.model ? ` ${r.previous.model.name}@${r.previous.model.version}` : ''}` : ''}\n`,
+      `${env} now trades ${p.strategy}${p.model ? ` with ${p.model.name}@${p.model.version}` : ''} (${pairsText(p.params)}), revision ${p.revision}${r.previous ? `; was ${r.previous.strategy}${r.previous.model ? ` ${r.previous.model.name}@${r.previous.model.version}` : ''}` : ''}\n`,
     );
-  } finally {
-    await ctx.close();
-  }
+  });
 }
 
 export async function strategyShow(cmd: Command, opts: { env?: string; json?: boolean }): Promise<void> {
   const envs = opts.env === undefined ? [...ENVIRONMENTS] : [parseEnvironment(opts.env)];
-  const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
-  try {
+  await withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
     const store = new S3PromotionStore(ctx.clients.s3, ctx.buckets.models);
     const rows = [];
     for (const env of envs) rows.push({ env, promotion: (await store.get(env)) ?? null });
@@ -80,19 +70,13 @@ export async function strategyShow(cmd: Command, opts: { env?: string; json?: bo
           env,
           strategy: p?.strategy ?? '-',
           model: p?.model ? `${p.model.name}@${p.model.version}` : '',
-          params: p
-            ? Object.entries(p.params)
-                .map(([k, v]) => `${k}=${v}`)
-                .join(' ')
-            : '',
+          params: p ? pairsText(p.params) : '',
           by: p?.promotedBy ?? '',
           at: p?.promotedAt.slice(0, 19).replace('T', ' ') ?? '',
         })),
       )}\n`,
     );
-  } finally {
-    await ctx.close();
-  }
+  });
 }
 
 export async function strategyPaper(cmd: Command, opts: PaperOpts): Promise<void> {
@@ -102,8 +86,7 @@ export async function strategyPaper(cmd: Command, opts: PaperOpts): Promise<void
   const nav = Number(opts.nav);
   if (!(nav > 0))
     throw new InputError(`--nav: must be a number > 0, got ${JSON.stringify(opts.nav)}`, '--nav');
-  const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
-  try {
+  await withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
     const panel = await loadPanel(opts.bars, {
       runtime: ctx.runtime,
       query: await ctx.query(),
@@ -122,15 +105,12 @@ export async function strategyPaper(cmd: Command, opts: PaperOpts): Promise<void
       { env, panel, lastBars: last, lookback, nav },
     );
     if (opts.json) return printJson(r);
-    const out = (s: string) => process.stdout.write(`${s}\n`);
-    out(
+    console.log(
       `${env} via the strategy runner: ${r.strategy}${r.modelVersion !== undefined ? ` (model version ${r.modelVersion})` : ''}, account ${r.account}: ${r.bars} bars, ${r.signals} signals, ${r.blotter.length} orders`,
     );
-    out(`NAV ${r.startNav.toFixed(2)} -> ${r.finalNav.toFixed(2)}`);
-    out(`\norder blotter\n${formatTable(blotterRows(r.blotter))}`);
-  } finally {
-    await ctx.close();
-  }
+    console.log(`NAV ${r.startNav.toFixed(2)} -> ${r.finalNav.toFixed(2)}`);
+    console.log(`\norder blotter\n${formatTable(blotterRows(r.blotter))}`);
+  });
 }
 
 export function registerStrategy(program: Command): void {

@@ -118,22 +118,27 @@ function readPolicyConfig(file: string | undefined): Partial<PolicyParams> {
   }
 }
 
-/** The DataSync client and helpers, loaded only by the commands that talk to DataSync (start-up time). */
-async function dataSync(region: string | undefined): Promise<{
-  client: DataSyncClient;
-  ds: typeof DataSyncApi;
-}> {
-  const [{ DataSyncClient: Client }, ds] = await Promise.all([
-    import('@aws-sdk/client-datasync'),
-    import('../../sync/datasync'),
-  ]);
-  return { client: new Client(region ? { region } : {}), ds };
-}
-
-/** ARN checks before any client is made (bad input exits 2 without loading the SDK). */
-async function checked(kind: 'task' | 'execution', arn: string): Promise<string> {
+/**
+ * Runs `fn` with a DataSync client for the ARN's region (or --region) and always destroys it. The
+ * ARN is checked before any client is made (bad input exits 2 without loading the SDK); the client
+ * and helpers are loaded only by the commands that talk to DataSync (start-up time).
+ */
+async function withDataSync(
+  kind: 'task' | 'execution',
+  arnText: string,
+  region: string | undefined,
+  fn: (client: DataSyncClient, ds: typeof DataSyncApi, arn: string) => Promise<void>,
+): Promise<void> {
   const ds = await import('../../sync/datasync');
-  return kind === 'task' ? ds.checkTaskArn(arn) : ds.checkExecutionArn(arn);
+  const arn = kind === 'task' ? ds.checkTaskArn(arnText) : ds.checkExecutionArn(arnText);
+  const { DataSyncClient: Client } = await import('@aws-sdk/client-datasync');
+  const r = region ?? arn.split(':')[3];
+  const client = new Client(r ? { region: r } : {});
+  try {
+    await fn(client, ds, arn);
+  } finally {
+    client.destroy();
+  }
 }
 
 /** `quant sync ...`: the local/any-endpoint sync engine, DataSync control, estimates and vendor policies. */
@@ -238,25 +243,19 @@ async function syncRun(opts: RunOptions, cmd: Command): Promise<void> {
     sideCredentials('dest', opts.destProfile),
   ]);
   const maxSockets = Math.max(64, concurrency * 2);
-  // The engine adds no per-command middleware (listing's parser sits on the client), so each
-  // command class's middleware is resolved once, not on each of a run's thousands of requests.
-  const cacheMiddleware = true;
-  const sourceClient = makeS3Client({
-    endpoint: sourceEndpoint,
-    region: opts.sourceRegion ?? process.env.SOURCE_AWS_REGION,
-    credentials: sourceCreds,
-    maxSockets,
-    cacheMiddleware,
-    timeoutMs,
-  });
-  const destClient = makeS3Client({
-    endpoint: destEndpoint,
-    region: opts.destRegion ?? process.env.DEST_AWS_REGION,
-    credentials: destCreds,
-    maxSockets,
-    cacheMiddleware,
-    timeoutMs,
-  });
+  const client = (side: 'source' | 'dest', ep: string | undefined, credentials: typeof sourceCreds) =>
+    makeS3Client({
+      endpoint: ep,
+      region: opts[`${side}Region`] ?? process.env[`${side.toUpperCase()}_AWS_REGION`],
+      credentials,
+      maxSockets,
+      // The engine adds no per-command middleware (listing's parser sits on the client), so each
+      // command class's middleware is resolved once, not on each of a run's thousands of requests.
+      cacheMiddleware: true,
+      timeoutMs,
+    });
+  const sourceClient = client('source', sourceEndpoint, sourceCreds);
+  const destClient = client('dest', destEndpoint, destCreds);
   try {
     const report = await syncS3({
       source: { ...source, client: sourceClient, endpointLabel: sourceEndpoint },
@@ -353,32 +352,24 @@ interface StartOptions {
 }
 
 async function syncStart(opts: StartOptions): Promise<void> {
-  const arn = await checked('task', opts.taskArn);
-  const { client, ds } = await dataSync(opts.region ?? arn.split(':')[3]);
-  try {
+  await withDataSync('task', opts.taskArn, opts.region, async (client, ds, taskArn) => {
     const executionArn = await ds.startSync(client, {
-      taskArn: arn,
+      taskArn,
       includes: opts.include,
       excludes: opts.exclude,
       verifyAll: opts.verifyAll,
     });
     if (opts.json) printJson({ executionArn });
     else process.stdout.write(`started ${executionArn}\n`);
-  } finally {
-    client.destroy();
-  }
+  });
 }
 
 async function syncStatus(opts: { executionArn: string; region?: string; json?: boolean }): Promise<void> {
-  const arn = await checked('execution', opts.executionArn);
-  const { client, ds } = await dataSync(opts.region ?? arn.split(':')[3]);
-  try {
+  await withDataSync('execution', opts.executionArn, opts.region, async (client, ds, arn) => {
     const s = await ds.syncStatus(client, arn);
     if (opts.json) printJson(s);
     else process.stdout.write(`${formatTable([{ ...s }])}\n`);
-  } finally {
-    client.destroy();
-  }
+  });
 }
 
 async function syncHistory(opts: {
@@ -387,13 +378,11 @@ async function syncHistory(opts: {
   region?: string;
   json?: boolean;
 }): Promise<void> {
-  const arn = await checked('task', opts.taskArn);
-  const limit = int(opts.limit, '--limit', {
-    max: 100,
-    says: (v) => `expected an integer 1-100, got "${v}"`,
-  });
-  const { client, ds } = await dataSync(opts.region ?? arn.split(':')[3]);
-  try {
+  await withDataSync('task', opts.taskArn, opts.region, async (client, ds, arn) => {
+    const limit = int(opts.limit, '--limit', {
+      max: 100,
+      says: (v) => `expected an integer 1-100, got "${v}"`,
+    });
     const rows = await ds.syncHistory(client, arn, limit);
     if (opts.json) printJson(rows);
     else
@@ -411,7 +400,5 @@ async function syncHistory(opts: {
           ],
         )}\n`,
       );
-  } finally {
-    client.destroy();
-  }
+  });
 }

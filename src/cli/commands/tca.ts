@@ -17,7 +17,7 @@ import { tradingServices } from '../../trading/context';
 import { calibrateCosts, summarizeTca, type TcaRow } from '../../trading/tca';
 import { recordTca } from '../../trading/tca-job';
 import { readTcaRows, type TcaQuery } from '../../trading/tca-lake';
-import { openPlatform, type GlobalOptions } from '../context';
+import { withPlatform, type GlobalOptions } from '../context';
 import { formatTable, printJson } from '../output';
 
 interface TcaOpts extends GlobalOptions {
@@ -32,9 +32,9 @@ interface TcaOpts extends GlobalOptions {
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const ACCOUNT = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** The filters, checked: dates YYYY-MM-DD with from <= to, an account of partition-safe characters. */
+/** The filters, checked: dates YYYY-MM-DD (and --day) with from <= to, an account of partition-safe characters. */
 export function tcaQuery(opts: TcaOpts): TcaQuery {
-  for (const k of ['from', 'to'] as const) {
+  for (const k of ['from', 'to', 'day'] as const) {
     const v = opts[k];
     if (v !== undefined && (!DAY.test(v) || Number.isNaN(Date.parse(v))))
       throw new InputError(`--${k}: must be a date YYYY-MM-DD, got "${v}"`, k);
@@ -80,12 +80,9 @@ function summaryLine(rows: readonly TcaRow[]): string {
 
 async function readRows(opts: TcaOpts): Promise<TcaRow[]> {
   const q = tcaQuery(opts);
-  const ctx = await openPlatform({ ...opts, services: ['s3'] });
-  try {
-    return await readTcaRows(ctx.clients.s3, ctx.buckets.results, q);
-  } finally {
-    await ctx.close();
-  }
+  return withPlatform({ ...opts, services: ['s3'] }, (ctx) =>
+    readTcaRows(ctx.clients.s3, ctx.buckets.results, q),
+  );
 }
 
 export function registerTca(program: Command): void {
@@ -133,10 +130,7 @@ async function tcaRecord(_o: unknown, cmd: Command): Promise<void> {
   const opts = cmd.optsWithGlobals<TcaOpts>();
   const q = tcaQuery(opts);
   if (q.account === undefined) throw new InputError('--account: required', 'account');
-  if (opts.day !== undefined && (!DAY.test(opts.day) || Number.isNaN(Date.parse(opts.day))))
-    throw new InputError(`--day: must be a date YYYY-MM-DD, got "${opts.day}"`, 'day');
-  const ctx = await openPlatform(opts);
-  try {
+  await withPlatform(opts, async (ctx) => {
     const svc = await tradingServices(ctx.clients);
     const r = await recordTca(
       {
@@ -161,9 +155,7 @@ async function tcaRecord(_o: unknown, cmd: Command): Promise<void> {
         `${r.account}${r.day ? ` ${r.day}` : ''}: ${r.parents} parents recorded (${r.partitions} partitions` +
           `${r.unfinished > 0 ? `; ${r.unfinished} still working, left for a later run` : ''})\n`,
       );
-  } finally {
-    await ctx.close();
-  }
+  });
 }
 
 async function tcaCalibrate(_o: unknown, cmd: Command): Promise<void> {

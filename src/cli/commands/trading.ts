@@ -2,13 +2,13 @@
 import type { Command } from 'commander';
 import { loadPanel } from '../../backtest/load';
 import { parseParamPairs } from '../../backtest/strategies';
-import { InputError, describeZodIssues } from '../../errors';
+import { InputError, parseWith } from '../../errors';
 import { algoSpecSchema, type AlgoSpec } from '../../trading/algos';
 import { tradingServices } from '../../trading/context';
 import { blotterRows, runPaper, utilizationRows } from '../../trading/paper';
 import { summarizeTca } from '../../trading/tca';
 import { writeTcaRows } from '../../trading/tca-lake';
-import { openPlatform, type GlobalOptions } from '../context';
+import { withPlatform, type GlobalOptions } from '../context';
 import { useModelRegistry } from '../../ml/registry/resolver';
 import { EngineNewsReader } from '../../news/reader';
 import { formatTable, printJson } from '../output';
@@ -35,9 +35,7 @@ function parseAlgo(v: string): AlgoSpec {
   } catch (err) {
     throw new InputError(`--algo: not valid JSON (${(err as Error).message})`, '--algo');
   }
-  const r = algoSpecSchema.safeParse(value);
-  if (!r.success) throw new InputError(`--algo: ${describeZodIssues(r.error.issues)}`, '--algo');
-  return r.data;
+  return parseWith(algoSpecSchema, value, '--algo');
 }
 
 export function registerTrading(program: Command): void {
@@ -67,8 +65,7 @@ async function tradingPaper(opts: PaperOpts, cmd: Command): Promise<void> {
   const last = int(opts.last, '--last', { min: 0 });
   const limits = opts.limits === undefined ? undefined : jsonFile(z.unknown(), opts.limits);
   const params = parseParamPairs(opts.param);
-  const ctx = await openPlatform(cmd.optsWithGlobals<GlobalOptions>());
-  try {
+  await withPlatform(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
     useModelRegistry(ctx.runtime, ctx.clients.s3, () => ctx.buckets.models);
     const panel = await loadPanel(opts.bars, {
       runtime: ctx.runtime,
@@ -93,18 +90,15 @@ async function tradingPaper(opts: PaperOpts, cmd: Command): Promise<void> {
       printJson({ ...r, book: { ...r.book } });
       return;
     }
-    const out = (s: string): boolean => process.stdout.write(`${s}\n`);
-    out(`account ${r.account}: ${r.signals} signals, ${r.blotter.length} orders, state ${r.state}`);
-    out(`NAV ${r.startNav.toFixed(2)} -> ${r.finalNav.toFixed(2)}`);
-    out(`\norder blotter\n${formatTable(blotterRows(r.blotter))}`);
-    out(`\nlimit utilization\n${formatTable(utilizationRows(r.utilization))}`);
+    console.log(`account ${r.account}: ${r.signals} signals, ${r.blotter.length} orders, state ${r.state}`);
+    console.log(`NAV ${r.startNav.toFixed(2)} -> ${r.finalNav.toFixed(2)}`);
+    console.log(`\norder blotter\n${formatTable(blotterRows(r.blotter))}`);
+    console.log(`\nlimit utilization\n${formatTable(utilizationRows(r.utilization))}`);
     const t = summarizeTca(r.tca);
     if (t.parents > 0)
-      out(
+      console.log(
         `\nTCA: ${t.parents} parents, shortfall ${t.shortfallBps.toFixed(2)} bps (delay ${t.delayBps.toFixed(2)}, ` +
           `timing ${t.timingBps.toFixed(2)}, impact ${t.impactBps.toFixed(2)}, opportunity ${t.opportunityBps.toFixed(2)}): quant tca --account ${r.account}`,
       );
-  } finally {
-    await ctx.close();
-  }
+  });
 }

@@ -11,7 +11,7 @@ import { parseBarsSource } from '../../ml/workflow/features-step';
 import { runLocalTraining } from '../../ml/workflow/local';
 import { checkPython, PythonMissingError } from '../../ml/workflow/python';
 import { startRemoteTraining, stateMachineArnOf } from '../../ml/workflow/remote';
-import { dataDirOf, openPlatform, type GlobalOptions } from '../context';
+import { dataDirOf, withPlatform, type GlobalOptions } from '../context';
 import { formatTable, printJson } from '../output';
 import { cliActor } from './model-registry';
 import { int, oneOf } from '../options';
@@ -91,24 +91,19 @@ export async function trainCommand(cmd: Command, opts: TrainOpts): Promise<void>
   const global = cmd.optsWithGlobals<GlobalOptions>();
   if (opts.remote) {
     const arn = stateMachineArnOf(opts.stateMachine);
-    const ctx = await openPlatform({ ...global, aws: true });
-    try {
+    return withPlatform({ ...global, aws: true }, async (ctx) => {
       const r = await startRemoteTraining(ctx.clients.sfn, arn, {
         requestedBy: cliActor(),
         hyperparameters: { ...hps, model },
       });
       if (opts.json) return printJson(r);
       process.stdout.write(`started ${r.executionArn}\n`);
-    } finally {
-      await ctx.close();
-    }
-    return;
+    });
   }
   // Before starting anything: say exactly what is missing (exit 2).
   const python = await checkPython();
   if (!python.ok) throw new PythonMissingError(python);
-  const ctx = await openPlatform(global);
-  try {
+  await withPlatform(global, async (ctx) => {
     if (ctx.runtime.mode !== 'local')
       throw new InputError('train --local: runs on the local cloud only (drop --aws)', '--aws');
     const registry = await registryFor(ctx.runtime, ctx.clients.s3, ctx.buckets.models);
@@ -133,14 +128,13 @@ export async function trainCommand(cmd: Command, opts: TrainOpts): Promise<void>
       },
     );
     if (opts.json) return printJson(r);
-    const out = (s: string) => process.stdout.write(`${s}\n`);
-    out(
+    console.log(
       `job ${r.job}: ${r.features.labelled} labelled rows of ${r.features.symbols.join(', ')}; trained in ${r.training.seconds.toFixed(1)} s`,
     );
-    out(`model files: ${r.outDir}`);
+    console.log(`model files: ${r.outDir}`);
     const e = r.evaluation;
-    out(`held-out ${e.window.from}..${e.window.to} (${e.window.bars} bars), IC ${e.ic.toFixed(4)}`);
-    out(
+    console.log(`held-out ${e.window.from}..${e.window.to} (${e.window.bars} bars), IC ${e.ic.toFixed(4)}`);
+    console.log(
       formatTable(
         [e.candidate, ...(e.champion ? [e.champion] : []), e.baseline].map((s) => ({
           run: s.label,
@@ -151,14 +145,12 @@ export async function trainCommand(cmd: Command, opts: TrainOpts): Promise<void>
         })),
       ),
     );
-    out(`gate: ${e.gate.passed ? 'passed' : `failed (${e.gate.reasons.join('; ')})`}`);
+    console.log(`gate: ${e.gate.passed ? 'passed' : `failed (${e.gate.reasons.join('; ')})`}`);
     if (r.registered)
-      out(
+      console.log(
         `registered ${r.registered.modelName}@${r.registered.version} (${r.registered.status})${r.registered.created ? '' : ' (same model.onnx as before)'}`,
       );
-  } finally {
-    await ctx.close();
-  }
+  });
 }
 
 export function registerTrain(program: Command): void {
