@@ -45,14 +45,15 @@ export function hungAfterMs(): number {
   return Number.isFinite(env) && env > 0 ? env : 30_000;
 }
 
-/** The host's heartbeat, once per tick of its idle loop. */
-export function beat(dataDir: string): void {
+/**
+ * The host's heartbeat: created when it starts, touched once per tick of its idle loop. A tick
+ * never re-creates it: a directory being deleted under a live host would otherwise regain a file
+ * between the deletion of its files and of the directory itself.
+ */
+export function beat(dataDir: string, start = false): void {
   const now = new Date();
-  try {
-    utimesSync(heartbeatFile(dataDir), now, now);
-  } catch {
-    writeFileSync(heartbeatFile(dataDir), '');
-  }
+  if (start) writeFileSync(heartbeatFile(dataDir), '');
+  else utimesSync(heartbeatFile(dataDir), now, now);
 }
 
 /**

@@ -121,7 +121,7 @@ async function main(): Promise<void> {
 
   if (args.idleMs !== undefined) {
     const idleMs = args.idleMs;
-    beat(args.dataDir);
+    beat(args.dataDir, true);
     writeAtomic(
       stateFile(args.dataDir),
       `${JSON.stringify(
@@ -137,10 +137,14 @@ async function main(): Promise<void> {
     );
     let idleSince = Date.now();
     const timer = setInterval(() => {
+      if (closing) {
+        clearInterval(timer); // no beat while the host shuts down
+        return;
+      }
       try {
         beat(args.dataDir);
       } catch {
-        // the data directory went away: idleCheck below stops the host
+        // the heartbeat or the data directory went away: idleCheck below stops the host if need be
       }
       let verdict: ReturnType<typeof idleCheck>;
       try {

@@ -5,6 +5,7 @@
  */
 import os from 'node:os';
 import type { Command } from 'commander';
+import { EVALUATION_FILE, MANIFEST_FILE } from '../../contract/ml';
 import { DEFAULT_MODEL_NAME } from '../../contract/models';
 import {
   approveAudited,
@@ -67,10 +68,10 @@ export async function modelShow(cmd: Command, ref: string, opts: JsonOpt): Promi
   const { modelName, version } = parseModelRef(ref, 'model');
   await withRegistry(cmd, async (_ctx, registry) => {
     const v = await registry.get(modelName, version);
-    const artifact = async (file: 'manifest.json' | 'evaluation.json') =>
+    const artifact = async (file: typeof MANIFEST_FILE | typeof EVALUATION_FILE) =>
       JSON.parse(new TextDecoder().decode(await registry.artifact(modelName, version, file)));
-    const manifest = await artifact('manifest.json');
-    const evaluation = await artifact('evaluation.json');
+    const manifest = await artifact(MANIFEST_FILE);
+    const evaluation = await artifact(EVALUATION_FILE);
     if (opts.json) return printJson({ ...v, manifest, evaluation });
     console.log(formatTable([row(v)]));
     console.log(`location: ${v.location}${v.packageArn ? `\npackage: ${v.packageArn}` : ''}`);
