@@ -8,7 +8,6 @@
  * dictionary-encoded strings and low-cardinality doubles, GZIP on the thread pool), the same
  * encoder as `quant lake import`'s appends, so every ticks file in the lake has one layout.
  */
-import { gunzipSync } from 'node:zlib';
 import { encodeColumns, type TypedColumn } from '../lake/parquet-append';
 import { TICKS } from '../contract/lake';
 import type { MarketEvent, TickType } from '../market-data/events';
@@ -169,8 +168,3 @@ export class TickColumns {
     );
   }
 }
-
-/** Decompressors for hyparquet readers of these files (it decodes only snappy by itself). */
-export const PARQUET_DECOMPRESSORS = {
-  GZIP: (input: Uint8Array): Uint8Array => new Uint8Array(gunzipSync(input)),
-};

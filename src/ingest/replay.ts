@@ -5,11 +5,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import { parquetReadObjects } from 'hyparquet';
 import { InputError } from '../errors';
+import { parquetRows } from '../lake/parquet-read';
 import type { MarketEvent } from '../market-data/events';
 import { parseMarketEvent } from '../market-data/validate';
-import { PARQUET_DECOMPRESSORS } from './parquet';
 import { TickProducer, type ProducerStats } from './producer';
 import { syntheticTicks } from './synthetic';
 
@@ -114,11 +113,7 @@ export async function readReplayFile(file: string): Promise<MarketEvent[]> {
   if (ext === '.parquet') {
     let rows: Record<string, unknown>[];
     try {
-      const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-      rows = (await parquetReadObjects({ file: ab, compressors: PARQUET_DECOMPRESSORS })) as Record<
-        string,
-        unknown
-      >[];
+      rows = await parquetRows(bytes);
     } catch (err) {
       throw new InputError(`${file}: not a readable Parquet file (${(err as Error).message})`, 'file');
     }

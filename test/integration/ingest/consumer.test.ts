@@ -8,7 +8,7 @@ import { createClients, type AwsClients } from '../../../src/aws/clients';
 import { processShardBatch, type KinesisRecordIn, type ShardState } from '../../../src/ingest/consumer';
 import { handleKinesisEvent } from '../../../src/ingest/kinesis-event';
 import { aggregate } from '../../../src/ingest/kpl';
-import { PARQUET_DECOMPRESSORS } from '../../../src/ingest/parquet';
+import { PARQUET_DECOMPRESSORS } from '../../../src/lake/parquet-read';
 import { TickProducer } from '../../../src/ingest/producer';
 import { FileCheckpointStore, ensureStream, runConsumer } from '../../../src/ingest/runner';
 import { syntheticTicks } from '../../../src/ingest/synthetic';

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClients, type AwsClients } from '../../../src/aws/clients';
 import { InputError } from '../../../src/errors';
-import { PARQUET_DECOMPRESSORS } from '../../../src/ingest/parquet';
+import { PARQUET_DECOMPRESSORS } from '../../../src/lake/parquet-read';
 import { lakeBuckets } from '../../../src/lake/buckets';
 import { openDuckDb } from '../../../src/lake/duckdb';
 import { deltaBinaryPacked, prepareAppend } from '../../../src/lake/parquet-append';

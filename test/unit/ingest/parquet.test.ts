@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PARQUET_DECOMPRESSORS, TickColumns } from '../../../src/ingest/parquet';
+import { TickColumns } from '../../../src/ingest/parquet';
+import { PARQUET_DECOMPRESSORS } from '../../../src/lake/parquet-read';
 import { literal, openDuckDb } from '../../../src/lake/duckdb';
 import { toTickRow, type MarketEvent } from '../../../src/market-data';
 
