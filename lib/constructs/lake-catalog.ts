@@ -99,7 +99,7 @@ export class LakeCatalog extends Area {
 
   /**
    * Lets `grantee` run Athena queries in the workgroup over the lake tables: read access to
-   * `readBuckets`, write access to Athena results, and the Glue catalog reads Athena makes on its behalf.
+   * `readBuckets`, read and put access to Athena results (no delete), and the Glue catalog reads Athena makes on its behalf.
    */
   grantQuery(grantee: iam.IGrantable, readBuckets: readonly s3.IBucket[]): void {
     const stack = Stack.of(this);
@@ -132,6 +132,8 @@ export class LakeCatalog extends Area {
       ],
     });
     for (const b of readBuckets) b.grantRead(grantee);
-    this.athenaResults.grantReadWrite(grantee);
+    // Athena writes the results as the caller and never deletes them (the bucket's lifecycle does).
+    this.athenaResults.grantRead(grantee);
+    this.athenaResults.grantPut(grantee);
   }
 }

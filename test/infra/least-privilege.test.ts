@@ -117,3 +117,22 @@ describe('asynchronous failures of trading functions are kept', () => {
     );
   });
 });
+
+describe('Athena results: written by the queriers, deleted only by the lifecycle', () => {
+  it('grants no principal s3:DeleteObject* on the Athena results bucket', () => {
+    const stacks = [stage.dataLake, stage.backtest, stage.training, stage.ingestion, stage.trading];
+    const onResults = stacks.flatMap((s) =>
+      resourcesOfType(template(s), 'AWS::IAM::Policy').flatMap(([, p]) =>
+        (
+          p.Properties!.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }
+        ).Statement.filter((st) => /AthenaResultsBucket/.test(JSON.stringify(st.Resource))),
+      ),
+    );
+    const actions = onResults.flatMap((st) => [st.Action].flat());
+    // The sweep's state machine and publish step, the model functions and the lake's own jobs query.
+    expect(onResults.length).toBeGreaterThanOrEqual(4);
+    expect(actions).toContain('s3:PutObject');
+    expect(actions).toContain('s3:GetObject*');
+    expect(actions.filter((a) => a.startsWith('s3:Delete'))).toEqual([]);
+  });
+});
