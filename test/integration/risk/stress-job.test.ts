@@ -4,16 +4,14 @@
  * result into the audit zone. It gives what `quant risk stress --scenarios --reverse --json` gives
  * on the same files, with hand-computed P&L, and publishes the breaches as metrics.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createClients, type AwsClients } from '../../../src/aws/clients';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import type { AwsClients } from '../../../src/aws/clients';
 import { STRESS_METRICS } from '../../../src/contract/metrics';
 import { LOCAL_BUCKETS } from '../../../src/local/buckets';
-import { LocalCloud } from '../../../src/local/cloud';
 import { writeReturnsWindow } from '../../../src/risk/returns-source';
 import { RiskStore } from '../../../src/risk/store';
 import { readSp500, resolveScenarios, STANDARD_SCENARIOS } from '../../../src/risk/stress-scenarios';
@@ -21,8 +19,10 @@ import { BookStore, bookToPortfolio } from '../../../src/trading/book';
 import { localLambdaEnv } from '../../../src/trading/lambda-support';
 import { ensureLocalTradingTables } from '../../../src/trading/tables';
 import { runQuant } from '../../helpers/quant-cli';
+import { localCloudWorld } from '../../helpers/local-cloud';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'risk-stress-job-'));
+const world = localCloudWorld({ name: 'risk-stress-job', shared: true });
+const { dir } = world;
 let clients: AwsClients;
 type Handler = (event: unknown, context: Context) => Promise<Record<string, unknown>>;
 let handler: Handler;
@@ -55,7 +55,7 @@ const RETURNS: Record<string, number[]> = Object.fromEntries(
 const scenarios = resolveScenarios(STANDARD_SCENARIOS, readSp500);
 
 beforeAll(async () => {
-  const cloud = await LocalCloud.up({ dataDir: dir });
+  const { cloud } = world;
   const rt = cloud.runtime;
   if (rt.mode !== 'local') throw new Error('expected a local runtime');
   Object.assign(process.env, localLambdaEnv(rt), {
@@ -63,7 +63,7 @@ beforeAll(async () => {
     POWERTOOLS_METRICS_DISABLED: 'false',
     POWERTOOLS_TRACE_ENABLED: 'false',
   });
-  clients = createClients(rt);
+  clients = world.clients;
   const tables = await ensureLocalTradingTables(clients.dynamodb);
   await new RiskStore(clients.doc, tables.risk).putLimits('desk', LIMITS);
   const books = new BookStore(clients.doc, tables.risk);
@@ -72,12 +72,6 @@ beforeAll(async () => {
   await writeReturnsWindow(clients.s3, LOCAL_BUCKETS.curated, 'desk', RETURNS);
   handler = (await import('../../../lambda/risk-stress/index')).handler as unknown as Handler;
 }, 120_000);
-
-afterAll(async () => {
-  clients?.destroy();
-  await LocalCloud.down({ dataDir: dir });
-  rmSync(dir, { recursive: true, force: true });
-});
 
 async function auditObject(key: string): Promise<Record<string, unknown>> {
   const r = await clients.s3.send(new GetObjectCommand({ Bucket: LOCAL_BUCKETS.audit, Key: key }));

@@ -5,28 +5,26 @@
  * definition as the Glue table) and by `quant tca`. Numbers by hand; a re-run of the day replaces
  * its rows.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createClients, type AwsClients, type Runtime } from '../../../src/aws/clients';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import type { AwsClients, Runtime } from '../../../src/aws/clients';
 import { TCA_METRICS } from '../../../src/contract/metrics';
 import { importBars } from '../../../src/lake/bars';
 import { writeTable } from '../../../src/lake/writer';
 import { DuckDbQueryEngine } from '../../../src/lake/query';
 import { LOCAL_BUCKETS } from '../../../src/local/buckets';
-import { LocalCloud } from '../../../src/local/cloud';
 import type { OrderRecord } from '../../../src/trading/execution';
 import { localLambdaEnv } from '../../../src/trading/lambda-support';
 import { ensureLocalTradingTables } from '../../../src/trading/tables';
 import { computeTca, type TcaRow } from '../../../src/trading/tca';
 import { readTcaRows, TCA, writeTcaRows } from '../../../src/trading/tca-lake';
 import { runQuant } from '../../helpers/quant-cli';
+import { localCloudWorld } from '../../helpers/local-cloud';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'tca-job-'));
+const world = localCloudWorld({ name: 'tca-job', shared: true });
+const { dir } = world;
 let clients: AwsClients;
 let runtime: Extract<Runtime, { mode: 'local' }>;
 let ordersTable: string;
@@ -155,7 +153,7 @@ const BARS: [string, number, number][] = [
 ];
 
 beforeAll(async () => {
-  const cloud = await LocalCloud.up({ dataDir: dir });
+  const { cloud } = world;
   if (cloud.runtime.mode !== 'local') throw new Error('expected a local runtime');
   runtime = cloud.runtime;
   Object.assign(process.env, localLambdaEnv(runtime), {
@@ -163,7 +161,7 @@ beforeAll(async () => {
     POWERTOOLS_METRICS_DISABLED: 'false',
     POWERTOOLS_TRACE_ENABLED: 'false',
   });
-  clients = createClients(runtime);
+  clients = world.clients;
   ordersTable = (await ensureLocalTradingTables(clients.dynamodb)).orders;
   for (const o of ORDERS) await clients.doc.send(new PutCommand({ TableName: ordersTable, Item: o }));
   await importBars(
@@ -181,12 +179,6 @@ beforeAll(async () => {
   );
   handler = (await import('../../../lambda/tca/index')).handler as unknown as Handler;
 }, 120_000);
-
-afterAll(async () => {
-  clients?.destroy();
-  await LocalCloud.down({ dataDir: dir });
-  rmSync(dir, { recursive: true, force: true });
-});
 
 async function invoke(event: unknown): Promise<{ r: Record<string, unknown>; emf: string }> {
   let emf = '';
