@@ -16,7 +16,7 @@ import {
   QuantKey,
   SecureBucket,
   TradingTables,
-  tradingEnvironment,
+  orderPathOf,
   type TradingCore,
 } from '../../../lib/constructs';
 import { DashboardStack, MonitoringHub, MonitoringStack } from '../../../lib/stacks/monitoring-stack';
@@ -100,15 +100,9 @@ export function tradingFixture(): TradingFixture {
   return { app, stack, monitoring, dashboard, core, curated, vpc, broker };
 }
 
-/** The order path's props (execution, algo child) over a fixture. */
+/** The order path's props (execution, algo child) over a fixture, as the stacks build them. */
 export function orderPath(f: TradingFixture) {
-  return {
-    core: f.core,
-    broker: f.broker,
-    curatedBucket: f.curated,
-    concurrency: 3,
-    environment: { ...tradingEnvironment(f.core), ...f.broker.environment },
-  };
+  return orderPathOf({ core: f.core, broker: f.broker, curatedBucket: f.curated, concurrency: 3 });
 }
 
 /** Unacknowledged AwsSolutions and NIST 800-53 R5 findings under `scope`, after synthesis. */
