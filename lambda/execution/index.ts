@@ -3,7 +3,6 @@
  * risk check → broker → orders and positions in DynamoDB; on its schedule, reconciliation of
  * orders left UNKNOWN or working at the broker. Logic: src/trading/execution-handler.
  */
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { createClients } from '../../src/aws/clients';
 import { dimensionMetric, instrumented, MetricUnit, powertools } from '../../src/aws/powertools';
@@ -16,6 +15,7 @@ import { SfnChildScheduler } from '../../src/trading/child-scheduler';
 import { tradingServices } from '../../src/trading/context';
 import {
   createExecutionHandler,
+  executionStores,
   isKinesisEvent,
   isScheduledEvent,
   type EventBridgeSignalEvent,
@@ -35,12 +35,8 @@ const ready = (async () => {
   const svc = await tradingServices(clients, process.env);
   const broker = await brokerFromEnv(process.env, clients);
   return createExecutionHandler({
-    doc: clients.doc,
-    ordersTable: svc.tables.orders,
-    risk: svc.risk,
-    books: svc.books,
+    ...executionStores(clients, svc),
     broker,
-    audit: svc.audit,
     // VaR and correlation limits read the curated zone's returns window (cached like the limits).
     returns: returnsSourceFromEnv(process.env, clients),
     // Algorithm parents: one Step Functions execution per parent releases the children.
@@ -49,13 +45,8 @@ const ready = (async () => {
       : undefined,
     // VWAP parents without a volume curve: built from the symbol's 1-minute lake bars.
     minuteBars: minuteBarsFromEnv(process.env, clients),
-    deadLetters: svc.deadLetters,
     // Signals and children for any other account are rejected (the kill switch halts only this one).
     tradedAccount: env.account,
-    persistenceStore: new DynamoDBPersistenceLayer({
-      tableName: svc.tables.idempotency,
-      awsSdkV3Client: clients.dynamodb,
-    }),
     onOutcome: (o) => {
       if (o.status === 'dead_letter') {
         metrics.addMetric(M.deadLetters, MetricUnit.Count, 1);

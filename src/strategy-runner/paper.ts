@@ -6,7 +6,6 @@
  * is what the runner does in AWS on each bar, with the clock and the broker simulated.
  */
 import { randomUUID } from 'node:crypto';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Context } from 'aws-lambda';
 import type { AwsClients } from '../aws/clients';
 import type { Panel } from '../backtest/types';
@@ -19,7 +18,7 @@ import { SimulatedClock } from '../trading/algos';
 import { bookToPortfolio, markToMarket, type Book } from '../trading/book';
 import { PaperBroker } from '../trading/broker';
 import type { TradingServices } from '../trading/context';
-import { createExecutionHandler, type SignalOutcome } from '../trading/execution-handler';
+import { createExecutionHandler, executionStores, type SignalOutcome } from '../trading/execution-handler';
 import type { OrderRecord } from '../trading/execution';
 import type { Signal } from '../trading/signals';
 import { accountBlotter, defaultPaperLimits } from '../trading/paper';
@@ -96,18 +95,9 @@ export async function paperThroughRunner(
   });
   const outcomes: SignalOutcome[] = [];
   const handler = createExecutionHandler({
-    doc: clients.doc,
-    ordersTable: svc.tables.orders,
-    risk: svc.risk,
-    books: svc.books,
+    ...executionStores(clients, svc),
     broker,
-    audit: svc.audit,
     now: clock.now,
-    deadLetters: svc.deadLetters,
-    persistenceStore: new DynamoDBPersistenceLayer({
-      tableName: svc.tables.idempotency,
-      awsSdkV3Client: clients.dynamodb,
-    }),
     onOutcome: (o) => outcomes.push(o),
   });
   // Each bar reads its own window; the replay's whole range is read once.

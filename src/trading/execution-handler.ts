@@ -8,8 +8,10 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import type { AwsClients } from '../aws/clients';
 import { InputError } from '../errors';
 import { auditEvent } from './audit';
 import type { DeadLetters } from './dead-letters';
@@ -17,12 +19,29 @@ import { assertTradedAccount, executeSignal, reconcileOpenOrders, type Execution
 import { postTrade, utilizationByRule } from './post-trade';
 import type { TradingState } from '../risk/types';
 import { parseSignal, type Signal } from './signals';
+import type { TradingServices } from './context';
 
 export interface ExecutionHandlerDeps extends ExecutionDeps {
   readonly deadLetters: DeadLetters;
   readonly persistenceStore: BasePersistenceLayer;
   /** Called with each signal's outcome (metrics in the Lambda). */
   readonly onOutcome?: (o: SignalOutcome) => void;
+}
+
+/** The stores every execution handler runs on: orders, risk, books, audit, dead letters, idempotency. */
+export function executionStores(clients: Pick<AwsClients, 'doc' | 'dynamodb'>, svc: TradingServices) {
+  return {
+    doc: clients.doc,
+    ordersTable: svc.tables.orders,
+    risk: svc.risk,
+    books: svc.books,
+    audit: svc.audit,
+    deadLetters: svc.deadLetters,
+    persistenceStore: new DynamoDBPersistenceLayer({
+      tableName: svc.tables.idempotency,
+      awsSdkV3Client: clients.dynamodb,
+    }),
+  };
 }
 
 export interface SignalOutcome {

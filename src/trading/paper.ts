@@ -6,7 +6,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { TRADING_SIGNAL_DETAIL_TYPE, TRADING_SIGNAL_SOURCE } from '../contract/trading';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { AwsClients } from '../aws/clients';
@@ -24,8 +23,8 @@ import { bookToPortfolio, markToMarket, type Book } from './book';
 import { PaperBroker } from './broker';
 import { LocalChildScheduler } from './child-scheduler';
 import type { TradingServices } from './context';
-import { createExecutionHandler, type SignalOutcome } from './execution-handler';
-import type { ExecutionDeps, OrderRecord } from './execution';
+import { createExecutionHandler, executionStores, type SignalOutcome } from './execution-handler';
+import type { OrderRecord } from './execution';
 import { returnsFromPanel } from '../risk/returns-source';
 import { lakeBuckets } from '../lake/buckets';
 import { LakeMinuteBars } from './quotes';
@@ -175,14 +174,10 @@ export async function runPaper(
     );
   }
   const scheduler = opts.algo ? new LocalChildScheduler() : undefined;
-  const execDeps: ExecutionDeps = {
+  const execDeps = {
+    ...executionStores(clients, svc),
     window,
-    doc: clients.doc,
-    ordersTable: svc.tables.orders,
-    risk: svc.risk,
-    books: svc.books,
     broker,
-    audit: svc.audit,
     now: clock.now,
     scheduler,
     // A VWAP without a volume curve builds one from the lake's 1-minute bars (as in AWS).
@@ -193,11 +188,6 @@ export async function runPaper(
   };
   const handler = createExecutionHandler({
     ...execDeps,
-    deadLetters: svc.deadLetters,
-    persistenceStore: new DynamoDBPersistenceLayer({
-      tableName: svc.tables.idempotency,
-      awsSdkV3Client: clients.dynamodb,
-    }),
     onOutcome: (o) => outcomes.push(o),
   });
 
