@@ -9,9 +9,9 @@ import { InputError } from '../../errors';
 import { withPlatform, type GlobalOptions } from '../context';
 import { printJson } from '../output';
 import { listOf, oneOf } from '../options';
+import { CHANNELS, type Channel } from '../../vendor-stream/types';
 
 const SYMBOL = /^[A-Za-z0-9._-]{1,64}$/;
-const CHANNELS = ['trades', 'quotes', 'bars'] as const;
 
 function symbolsOf(v: string): string[] {
   const list = listOf(v);
@@ -133,7 +133,7 @@ async function ingestStream(opts: StreamOpts, cmd: Command): Promise<void> {
         vendor,
         key,
         symbols,
-        channels: channels as Array<(typeof CHANNELS)[number]>,
+        channels: channels as Channel[],
         url,
         restUrl,
         kinesis: ctx.clients.kinesis,
