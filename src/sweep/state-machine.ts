@@ -79,14 +79,28 @@ export function runEcsTaskLocally(
       } else {
         // Like Step Functions for a .sync task whose essential container exits non-zero.
         reject(
-          new StatesError(
-            'States.TaskFailed',
-            `backtest task exited with code ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
-          ),
+          new StatesError('States.TaskFailed', `backtest task exited with code ${code}: ${whyOf(stderr)}`),
         );
       }
     });
   });
+}
+
+/**
+ * Why a task failed: the message of its last logged error (the task logs JSON lines), else its last
+ * lines of stderr. Runtime warnings printed beside it (the SDK's Node version notice) are not the cause.
+ */
+function whyOf(stderr: string): string {
+  const lines = stderr.trim().split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    try {
+      const l = JSON.parse(lines[i]) as { level?: unknown; message?: unknown };
+      if (l.level === 'ERROR' && typeof l.message === 'string') return l.message;
+    } catch {
+      // not a log line
+    }
+  }
+  return lines.slice(-3).join(' | ');
 }
 
 export interface LocalStateMachineSweepOptions {
