@@ -1,4 +1,4 @@
-import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { App, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   EncryptedLogGroup,
+  EncryptedQueue,
   EncryptedTable,
   QuantFunction,
   QuantKey,
@@ -237,6 +238,39 @@ describe('QuantKey and EncryptedLogGroup', () => {
       /monitoring\.logRetentionDays: .*10 days.*1, 3, 5, 7, 14/,
     );
     expect(() => retentionDays(-1)).toThrow(/logRetentionDays/);
+  });
+});
+
+describe('EncryptedQueue', () => {
+  it('keeps 14 days of messages under the customer key, TLS only, retained unless told otherwise', () => {
+    const stack = newStack();
+    const key = new QuantKey(stack, 'Key', { description: 'queues' });
+    new EncryptedQueue(stack, 'Dlq', { encryptionKey: key });
+    new EncryptedQueue(stack, 'Events', { encryptionKey: key, removalPolicy: RemovalPolicy.DESTROY });
+    const t = Template.fromStack(stack);
+    const queues = resourcesOfType(t, 'AWS::SQS::Queue');
+    expect(queues.map(([id, q]) => [id.replace(/[0-9A-F]{8}$/, ''), q.DeletionPolicy])).toEqual([
+      ['Dlq', 'Retain'],
+      ['Events', 'Delete'],
+    ]);
+    for (const [, q] of queues) {
+      expect(q.Properties).toEqual({
+        KmsMasterKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^Key/), 'Arn'] },
+        MessageRetentionPeriod: 14 * 24 * 3600,
+      });
+    }
+    const policies = resourcesOfType(t, 'AWS::SQS::QueuePolicy');
+    expect(policies).toHaveLength(2);
+    for (const [, p] of policies) {
+      expect(p.Properties!.PolicyDocument).toMatchObject({
+        Statement: [
+          { Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
+        ],
+      });
+    }
+    // SQS3 (no dead-letter queue of its own) is the only finding: these are the dead-letter and
+    // failure queues, and each use acknowledges it with its reason.
+    expect([...new Set(nagViolations(stack).map((v) => v.rule))]).toEqual(['AwsSolutions-SQS3']);
   });
 });
 
